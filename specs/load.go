@@ -1,0 +1,137 @@
+package specs
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// MaxFileBytes is the largest spec file read.
+const MaxFileBytes = 64 << 20
+
+// IsSpecFile reports whether a file name has a spec extension: .yaml, .yml
+// or .json.
+func IsSpecFile(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+// LoadPath parses and validates the spec file at path, or every spec file
+// (.yaml, .yml, .json) under the directory at path, recursively, skipping
+// hidden files and directories (such as .git). A path that is a symbolic
+// link is resolved first, so a git-sync style "current" link is read at
+// its target. It returns the valid groups in file order and, if anything
+// is wrong, an ErrorList with every problem: parse and validation errors of
+// each file, and a group defined twice. Callers that must not act on a
+// partial set (apply, sync) check the error first.
+func LoadPath(path string) ([]*Group, error) {
+	files, err := specFiles(path)
+	if err != nil {
+		return nil, err
+	}
+	var groups []*Group
+	var errs ErrorList
+	for _, f := range files {
+		gs, err := LoadFile(f)
+		errs = append(errs, Errors(err)...)
+		groups = append(groups, gs...)
+	}
+	errs = append(errs, checkUnique(groups)...)
+	return groups, errs.Err()
+}
+
+// LoadFile parses and validates one spec file, returning the groups that are
+// valid and an ErrorList of every problem.
+func LoadFile(name string) ([]*Group, error) {
+	info, err := os.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if info.Size() > MaxFileBytes {
+		return nil, ErrorList{{File: name, Msg: fmt.Sprintf("file is %d MiB, larger than the %d MiB limit", info.Size()>>20, MaxFileBytes>>20)}}
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAndValidate(name, data)
+}
+
+// ParseAndValidate parses data like Parse and validates each group. It
+// returns the valid groups and an ErrorList of every problem.
+func ParseAndValidate(file string, data []byte) ([]*Group, error) {
+	parsed, err := Parse(file, data)
+	errs := Errors(err)
+	var valid []*Group
+	for _, g := range parsed {
+		if err := Validate(g); err != nil {
+			errs = append(errs, Errors(err)...)
+			continue
+		}
+		valid = append(valid, g)
+	}
+	return valid, errs.Err()
+}
+
+func specFiles(path string) ([]string, error) {
+	resolved, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil, err
+	}
+	info, err := os.Stat(resolved)
+	if err != nil {
+		return nil, err
+	}
+	if !info.IsDir() {
+		return []string{path}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(resolved, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		hidden := p != resolved && strings.HasPrefix(d.Name(), ".")
+		switch {
+		case d.IsDir() && hidden:
+			return filepath.SkipDir
+		case d.IsDir() || hidden || !IsSpecFile(d.Name()):
+			return nil
+		}
+		rel, err := filepath.Rel(resolved, p)
+		if err != nil {
+			return err
+		}
+		files = append(files, filepath.Join(path, rel))
+		return nil
+	})
+	slices.Sort(files)
+	return files, err
+}
+
+// checkUnique reports groups whose keys are equal, naming both places.
+func checkUnique(groups []*Group) ErrorList {
+	var errs ErrorList
+	first := make(map[GroupKey]*Group, len(groups))
+	for _, g := range groups {
+		k, err := g.Key()
+		if err != nil {
+			continue // already reported by Validate
+		}
+		prev, dup := first[k]
+		if !dup {
+			first[k] = g
+			continue
+		}
+		file, line := g.Source()
+		pfile, pline := prev.Source()
+		errs = append(errs, &FieldError{File: file, Line: line, Field: "metadata",
+			Msg: fmt.Sprintf("group %s is also defined at %s:%d", k, pfile, pline)})
+	}
+	return errs
+}

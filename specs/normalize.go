@@ -1,0 +1,157 @@
+package specs
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Marathon's server-side defaults (MARATHON.md §1.2 and §1.5). Marathon
+// fills these in for fields a definition leaves out and echoes them back;
+// Normalize applies them to a spec so that a spec compares equal to the app
+// Marathon reports for it.
+const (
+	DefaultInstances              = 1
+	DefaultCPUs                   = 1.0
+	DefaultMem                    = 128.0
+	DefaultDisk                   = 0.0
+	DefaultProtocol               = "tcp"
+	DefaultHealthProtocol         = "HTTP"
+	DefaultHealthPath             = "/"
+	DefaultGracePeriodSeconds     = 300
+	DefaultIntervalSeconds        = 60
+	DefaultTimeoutSeconds         = 20
+	DefaultMaxConsecutiveFailures = 3
+	DefaultDelaySeconds           = 15
+	DefaultMinimumHealthCapacity  = 1.0
+	DefaultMaximumOverCapacity    = 1.0
+	defaultHealthPortIndex        = 0
+	defaultHealthIgnoreHTTP1xx    = false
+	healthProtocolCommand         = "COMMAND"
+)
+
+// Normalize returns a copy of s in canonical form: Marathon's defaults
+// filled in, every pointer set, empty maps and lists nil, protocol and
+// operator names in Marathon's spelling, health-check ports as indices, and
+// constraints sorted (their order has no meaning). Two specs that Marathon
+// would run the same way normalise to equal values. s must be valid.
+func Normalize(s Spec) Spec {
+	n := Spec{
+		Image:     s.Image,
+		Instances: ptr(deref(s.Instances, DefaultInstances)),
+		CPUs:      ptr(deref(s.CPUs, DefaultCPUs)),
+		Mem:       ptr(deref(s.Mem, DefaultMem)),
+		Disk:      ptr(deref(s.Disk, DefaultDisk)),
+		Cmd:       s.Cmd,
+		Env:       cloneMap(s.Env),
+		Config:    cloneMap(s.Config),
+	}
+	if len(s.Args) > 0 {
+		n.Args = slices.Clone(s.Args)
+	}
+	for _, p := range s.Ports {
+		p.Protocol = cmp.Or(p.Protocol, DefaultProtocol)
+		n.Ports = append(n.Ports, p)
+	}
+	for _, c := range s.Constraints {
+		nc := Constraint{c[0], strings.ToUpper(c[1])}
+		if len(c) == 3 && c[2] != "" {
+			nc = append(nc, c[2])
+		}
+		n.Constraints = append(n.Constraints, nc)
+	}
+	slices.SortFunc(n.Constraints, func(a, b Constraint) int { return slices.Compare(a, b) })
+	for _, hc := range s.HealthChecks {
+		n.HealthChecks = append(n.HealthChecks, normalizeHealthCheck(hc, s.Ports))
+	}
+	u := Upgrade{}
+	if s.Upgrade != nil {
+		u = *s.Upgrade
+	}
+	n.Upgrade = &Upgrade{
+		MinimumHealthCapacity: ptr(deref(u.MinimumHealthCapacity, DefaultMinimumHealthCapacity)),
+		MaximumOverCapacity:   ptr(deref(u.MaximumOverCapacity, DefaultMaximumOverCapacity)),
+	}
+	return n
+}
+
+func normalizeHealthCheck(hc HealthCheck, ports []Port) HealthCheck {
+	n := HealthCheck{
+		Protocol:               cmp.Or(strings.ToUpper(hc.Protocol), DefaultHealthProtocol),
+		Command:                hc.Command,
+		GracePeriodSeconds:     ptr(deref(hc.GracePeriodSeconds, DefaultGracePeriodSeconds)),
+		IntervalSeconds:        ptr(deref(hc.IntervalSeconds, DefaultIntervalSeconds)),
+		TimeoutSeconds:         ptr(deref(hc.TimeoutSeconds, DefaultTimeoutSeconds)),
+		MaxConsecutiveFailures: ptr(deref(hc.MaxConsecutiveFailures, DefaultMaxConsecutiveFailures)),
+		DelaySeconds:           ptr(deref(hc.DelaySeconds, DefaultDelaySeconds)),
+		IgnoreHTTP1xx:          ptr(deref(hc.IgnoreHTTP1xx, defaultHealthIgnoreHTTP1xx)),
+	}
+	if n.Protocol == healthProtocolCommand {
+		return n
+	}
+	idx := defaultHealthPortIndex
+	switch {
+	case hc.PortIndex != nil:
+		idx = *hc.PortIndex
+	case hc.PortName != "":
+		idx = max(0, slices.IndexFunc(ports, func(p Port) bool { return p.Name == hc.PortName }))
+	}
+	n.PortIndex = &idx
+	if takesPath(n.Protocol) {
+		n.Path = cmp.Or(hc.Path, DefaultHealthPath)
+	}
+	return n
+}
+
+// Hash returns a stable hash of the normalised spec s as Marathon runs it:
+// Config, which never goes to Marathon, is left out, and so are the values
+// of secret env entries (their names and marks stay in), so that the hash,
+// which is stored in a Marathon label, cannot be used to guess a secret.
+// A change of a secret value is still seen by the field comparison.
+func Hash(s Spec) string {
+	s.Config = nil
+	if len(s.Env) > 0 {
+		env := make(map[string]Value, len(s.Env))
+		for k, v := range s.Env {
+			if v.Secret {
+				v.Value = ""
+			}
+			env[k] = v
+		}
+		s.Env = env
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic("specs: marshal spec: " + err.Error()) // plain values only; cannot fail
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func deref[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+func cloneMap[M ~map[K]V, K comparable, V any](m M) M {
+	if len(m) == 0 {
+		return nil
+	}
+	return maps.Clone(m)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// takesPath reports whether a health-check protocol is one of the HTTP
+// kinds, the only ones with a path.
+func takesPath(protocol string) bool { return strings.Contains(protocol, "HTTP") }

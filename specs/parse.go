@@ -1,0 +1,172 @@
+package specs
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+	k8syaml "sigs.k8s.io/yaml"
+)
+
+// MaxSpecBytes is the largest single spec document accepted. etcd refuses
+// requests above about 1.5 MiB; a spec anywhere near that is a mistake.
+const MaxSpecBytes = 1 << 20
+
+// source remembers where a parsed document came from.
+type source struct {
+	file string
+	line int            // line of the document's first line
+	pos  map[string]int // field path → line
+}
+
+// line returns the line of the field at path, or of its nearest ancestor
+// that has one, or of the document.
+func (s *source) lineOf(path string) int {
+	for p := path; p != ""; p = parentPath(p) {
+		if l, ok := s.pos[p]; ok {
+			return l
+		}
+	}
+	return s.line
+}
+
+func parentPath(p string) string {
+	i := strings.LastIndexAny(p, ".[")
+	if i < 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+// Parse decodes every group manifest in data, YAML or JSON, several
+// documents separated by "---" lines allowed. Decoding is strict: unknown
+// fields (also those that differ only in case), keys given twice, values of
+// the wrong type and unquoted YAML booleans where a string is meant are
+// errors. file names the input in error messages. Parse does not validate;
+// see Validate. It returns the groups that decoded and, if any document did
+// not, an ErrorList naming each problem with its file, line and field.
+func Parse(file string, data []byte) ([]*Group, error) {
+	var groups []*Group
+	var errs ErrorList
+	for _, doc := range splitDocuments(data) {
+		g, derrs := parseDocument(file, doc.line, doc.data)
+		errs = append(errs, derrs...)
+		if g != nil {
+			groups = append(groups, g)
+		}
+	}
+	return groups, errs.Err()
+}
+
+type document struct {
+	line int // 1-based line of the document's first line
+	data []byte
+}
+
+// splitDocuments cuts a YAML stream at "---" lines, the way kubectl does,
+// keeping each document's starting line for error messages. Documents that
+// hold only comments and blank lines are dropped.
+func splitDocuments(data []byte) []document {
+	var docs []document
+	start, startLine, line := 0, 1, 1
+	flush := func(end int) {
+		if chunk := data[start:end]; !blank(chunk) {
+			docs = append(docs, document{line: startLine, data: chunk})
+		}
+	}
+	for i := 0; i < len(data); {
+		end := bytes.IndexByte(data[i:], '\n')
+		next := len(data)
+		if end >= 0 {
+			next = i + end + 1
+		}
+		l := bytes.TrimRight(data[i:next], "\r\n")
+		if bytes.HasPrefix(l, []byte("---")) && (len(l) == 3 || l[3] == ' ' || l[3] == '\t') {
+			flush(i)
+			start, startLine = next, line+1
+		}
+		i = next
+		line++
+	}
+	flush(len(data))
+	return docs
+}
+
+// blank reports whether a chunk holds only whitespace and comments.
+func blank(b []byte) bool {
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		l = bytes.TrimSpace(l)
+		if len(l) > 0 && l[0] != '#' {
+			return false
+		}
+	}
+	return true
+}
+
+func parseDocument(file string, line int, data []byte) (*Group, ErrorList) {
+	if len(data) > MaxSpecBytes {
+		return nil, ErrorList{{File: file, Line: line, Msg: fmt.Sprintf(
+			"document is %.1f MiB, larger than the %d MiB limit for one spec", float64(len(data))/(1<<20), MaxSpecBytes>>20)}}
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, ErrorList{yamlError(file, line-1, err)}
+	}
+	if len(root.Content) == 0 {
+		return nil, nil
+	}
+	w := &schemaWalker{file: file, offset: line - 1, pos: make(map[string]int)}
+	w.walk(root.Content[0], reflect.TypeFor[Group](), "")
+	if len(w.errs) > 0 {
+		return nil, w.errs
+	}
+	g := new(Group)
+	if err := k8syaml.UnmarshalStrict(data, g); err != nil {
+		return nil, ErrorList{decodeError(file, line, w.pos, err)}
+	}
+	g.src = &source{file: file, line: line, pos: w.pos}
+	return g, nil
+}
+
+var yamlLineRE = regexp.MustCompile(`line (\d+): `)
+
+// yamlError turns a YAML syntax error into a FieldError with the line in the
+// file rather than in the document.
+func yamlError(file string, offset int, err error) *FieldError {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	fe := &FieldError{File: file, Msg: msg}
+	if m := yamlLineRE.FindStringSubmatchIndex(msg); m != nil {
+		n, _ := strconv.Atoi(msg[m[2]:m[3]])
+		fe.Line = n + offset
+		fe.Msg = msg[:m[0]] + msg[m[1]:]
+	}
+	fe.Msg = "invalid YAML: " + fe.Msg
+	return fe
+}
+
+// decodeError places an error of the strict decoder at its field. The schema
+// walk catches nearly everything first; this covers what only the decoder
+// sees.
+func decodeError(file string, line int, pos map[string]int, err error) *FieldError {
+	fe := &FieldError{File: file, Line: line, Msg: err.Error()}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		fe.Field = te.Field
+		fe.Msg = fmt.Sprintf("want %s, got a JSON %s", te.Type, te.Value)
+		if l, ok := pos[te.Field]; ok {
+			fe.Line = l
+		}
+		return fe
+	}
+	if m := yamlLineRE.FindStringSubmatchIndex(fe.Msg); m != nil {
+		n, _ := strconv.Atoi(fe.Msg[m[2]:m[3]])
+		fe.Line = n + line - 1
+	}
+	return fe
+}

@@ -1,0 +1,244 @@
+package specs
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// schemaWalker checks a YAML node tree against the Go types of the manifest
+// before the tree is decoded. sigs.k8s.io/yaml's UnmarshalStrict remains the
+// decoder, but it cannot say where an unknown field is, matches field names
+// without regard to case ("Image" is taken for "image"), and reads YAML 1.1
+// booleans such as `yes` as true. The walker reports those with the field's
+// path and line, and records the line of every field so that validation
+// errors can point at their line too.
+type schemaWalker struct {
+	file   string
+	offset int            // line of the document's first line in the file, minus one
+	pos    map[string]int // field path → line in the file
+	errs   ErrorList
+}
+
+var valueType = reflect.TypeFor[Value]()
+
+func (w *schemaWalker) errorf(n *yaml.Node, path, format string, args ...any) {
+	w.errs = append(w.errs, &FieldError{File: w.file, Line: n.Line + w.offset, Field: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (w *schemaWalker) walk(n *yaml.Node, t reflect.Type, path string) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if path != "" {
+		if _, ok := w.pos[path]; !ok {
+			w.pos[path] = n.Line + w.offset
+		}
+	}
+	if t == valueType {
+		w.walkValue(n, path)
+		return
+	}
+	if isNull(n) {
+		return // an explicit null leaves the field unset
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		w.walk(n, t.Elem(), path)
+	case reflect.Struct:
+		w.walkStruct(n, t, path)
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			w.errorf(n, path, "want a mapping, got %s", describe(n))
+			return
+		}
+		w.eachPair(n, path, func(key, val *yaml.Node) {
+			w.walk(val, t.Elem(), path+"."+key.Value)
+		})
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			w.errorf(n, path, "want a list, got %s", describe(n))
+			return
+		}
+		for i, c := range n.Content {
+			w.walk(c, t.Elem(), path+"["+strconv.Itoa(i)+"]")
+		}
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			w.errorf(n, path, "want a string, got %s", describe(n))
+		}
+	case reflect.Int:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+			w.errorf(n, path, "want an integer, got %s", describe(n))
+		}
+	case reflect.Float64:
+		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") {
+			w.errorf(n, path, "want a number, got %s", describe(n))
+		}
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode || (n.Tag != "!!bool" && !isYAML11Bool(n)) {
+			w.errorf(n, path, "want true or false, got %s", describe(n))
+		}
+	}
+}
+
+func (w *schemaWalker) walkStruct(n *yaml.Node, t reflect.Type, path string) {
+	if n.Kind != yaml.MappingNode {
+		w.errorf(n, path, "want a mapping, got %s", describe(n))
+		return
+	}
+	fields := jsonFields(t)
+	w.eachPair(n, path, func(key, val *yaml.Node) {
+		sub := join(path, key.Value)
+		ft, ok := fields[key.Value]
+		if !ok {
+			msg := fmt.Sprintf("unknown field %q", key.Value)
+			if near := nearest(key.Value, fields); near != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", near)
+			}
+			w.errorf(key, sub, "%s", msg)
+			return
+		}
+		w.walk(val, ft, sub)
+	})
+}
+
+// walkValue checks an env or config value: a string, or {value, secret}.
+func (w *schemaWalker) walkValue(n *yaml.Node, path string) {
+	switch {
+	case n.Kind == yaml.MappingNode:
+		w.walkStruct(n, reflect.TypeFor[struct {
+			Value  string `json:"value"`
+			Secret bool   `json:"secret"`
+		}](), path)
+	case n.Kind == yaml.ScalarNode && isYAML11Bool(n):
+		w.errorf(n, path, "want a string, got %s: YAML reads unquoted %s as a boolean; quote it: %q", describe(n), n.Value, n.Value)
+	case n.Kind == yaml.ScalarNode && n.Tag != "!!str":
+		w.errorf(n, path, "want a string, got %s; quote it", describe(n))
+	case n.Kind != yaml.ScalarNode:
+		w.errorf(n, path, "want a string or {value, secret}, got %s", describe(n))
+	}
+}
+
+// eachPair visits the key/value pairs of a mapping, reporting keys that are
+// not strings and keys given twice.
+func (w *schemaWalker) eachPair(n *yaml.Node, path string, fn func(key, val *yaml.Node)) {
+	seen := make(map[string]int, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, val := n.Content[i], n.Content[i+1]
+		if key.Kind != yaml.ScalarNode {
+			w.errorf(key, path, "mapping key must be a string, got %s", describe(key))
+			continue
+		}
+		if first, dup := seen[key.Value]; dup {
+			w.errorf(key, join(path, key.Value), "given twice (first on line %d)", first)
+			continue
+		}
+		seen[key.Value] = key.Line + w.offset
+		fn(key, val)
+	}
+}
+
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+// jsonFields maps the JSON names of a struct's exported fields to their
+// types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	out := make(map[string]reflect.Type, t.NumField())
+	for f := range t.Fields() {
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
+
+// isYAML11Bool reports whether n is an unquoted scalar that YAML 1.1, and so
+// sigs.k8s.io/yaml, reads as a boolean.
+func isYAML11Bool(n *yaml.Node) bool {
+	if n.Kind != yaml.ScalarNode || n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		return false
+	}
+	switch n.Value {
+	case "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
+		"true", "True", "TRUE", "false", "False", "FALSE",
+		"on", "On", "ON", "off", "Off", "OFF":
+		return true
+	}
+	return false
+}
+
+// describe names what a node holds, for error messages.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch {
+		case isNull(n):
+			return "null"
+		case n.Tag == "!!bool" || isYAML11Bool(n):
+			return "the boolean " + n.Value
+		case n.Tag == "!!int" || n.Tag == "!!float":
+			return "the number " + n.Value
+		default:
+			return "the string " + strconv.Quote(n.Value)
+		}
+	}
+	return "an unsupported YAML node"
+}
+
+// nearest returns the field name closest to name when it is close enough to
+// be a likely typo (same letters in another case, or at most two edits
+// away), or "".
+func nearest(name string, fields map[string]reflect.Type) string {
+	best, bestDist := "", 3
+	for f := range fields {
+		d := editDistance(strings.ToLower(name), strings.ToLower(f))
+		if d < bestDist || (d == bestDist && f < best) {
+			best, bestDist = f, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

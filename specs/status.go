@@ -1,0 +1,109 @@
+package specs
+
+import "time"
+
+// Phase summarises where a group stands.
+type Phase string
+
+// The phases a group's status can be in.
+const (
+	// PhaseSynced: Marathon runs the observed revision of the spec, no
+	// deployment is in flight, and the wanted number of tasks are running
+	// (and healthy, when the group has health checks).
+	PhaseSynced Phase = "Synced"
+	// PhaseProgressing: theseus issued a change and Marathon is deploying it.
+	PhaseProgressing Phase = "Progressing"
+	// PhaseWaiting: the app is locked by a deployment theseus did not start,
+	// or a change is held back (rate limit, backoff); theseus looks again.
+	PhaseWaiting Phase = "Waiting"
+	// PhaseStalled: a deployment made no progress past its deadline, or the
+	// plan was refused (for example by the prune guard). Needs a human.
+	PhaseStalled Phase = "Stalled"
+	// PhaseInvalid: the spec in /desired does not parse or validate. The
+	// running app, if any, is left alone.
+	PhaseInvalid Phase = "Invalid"
+	// PhaseDeleting: the desired spec is gone and the app is being deleted.
+	PhaseDeleting Phase = "Deleting"
+)
+
+// Status is the JSON value of /status/{service}/{labels}, written by the
+// reconciler only, read by the viewer and `theseusd get`.
+type Status struct {
+	Phase Phase `json:"phase"`
+	// ObservedRevision is the mod revision of the /desired key that the
+	// reconciler last acted on (the group's generation). The group is in
+	// sync only when it equals the key's current mod revision.
+	ObservedRevision int64 `json:"observedRevision"`
+	// SpecHash is the hash of the normalised spec last written to Marathon.
+	SpecHash string `json:"specHash,omitempty"`
+	// AppID is the Marathon app id of the group.
+	AppID string `json:"appId,omitempty"`
+	// MarathonVersion is the app's Marathon version when last observed.
+	MarathonVersion string `json:"marathonVersion,omitempty"`
+	// DeploymentID is the deployment in flight for the app, if any.
+	DeploymentID string `json:"deploymentId,omitempty"`
+	// DeploymentStep describes the deployment's progress, e.g.
+	// "2/2 RestartApplication".
+	DeploymentStep string `json:"deploymentStep,omitempty"`
+	// LastAction is the last action taken (create, scale, update, restart,
+	// delete) and LastActionAt when.
+	LastAction   string    `json:"lastAction,omitempty"`
+	LastActionAt time.Time `json:"lastActionAt,omitzero"`
+	// Tasks counts the app's tasks as Marathon reports them.
+	Tasks TaskCounts `json:"tasks"`
+	// Message explains the phase in a sentence.
+	Message string `json:"message,omitempty"`
+	// LastError is the last error met, or empty.
+	LastError string `json:"lastError,omitempty"`
+	// Errors lists every validation error of an Invalid spec.
+	Errors []string `json:"errors,omitempty"`
+	// Restarted is the token of the last restart request carried out.
+	Restarted string `json:"restarted,omitempty"`
+	// Source names what wrote the desired spec, e.g. "git:main@1a2b3c4".
+	Source string `json:"source,omitempty"`
+	// Since is when the group entered Phase; UpdatedAt when the status was
+	// last written.
+	Since     time.Time `json:"since,omitzero"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+}
+
+// TaskCounts are a group's task numbers.
+type TaskCounts struct {
+	Wanted    int `json:"wanted"`
+	Running   int `json:"running"`
+	Healthy   int `json:"healthy"`
+	Staged    int `json:"staged"`
+	Unhealthy int `json:"unhealthy"`
+}
+
+// ContainerInfo is the JSON value of
+// /services/{service}/{labels}/containers/{container}/info: where one
+// container (Marathon task) of a group runs.
+type ContainerInfo struct {
+	// InstanceHost is the agent's host name.
+	InstanceHost string `json:"instance_host"`
+	// InstancePort is the first host port, 0 if the task has none.
+	InstancePort int `json:"instance_port"`
+	// PortMappings pairs each container port with its host port.
+	PortMappings []PortMapping `json:"port_mappings"`
+	// InstanceName is the container's name, the Marathon task id.
+	InstanceName string `json:"instance_name"`
+	// State is the task state, e.g. TASK_RUNNING.
+	State string `json:"state,omitempty"`
+	// Health is "healthy", "unhealthy" or "unknown" (no checks, or no
+	// result yet).
+	Health string `json:"health,omitempty"`
+	// Ready is true when the container should receive traffic: running,
+	// and healthy if the group has health checks.
+	Ready bool `json:"ready"`
+	// AppVersion is the Marathon app version the task was started with.
+	AppVersion string `json:"app_version,omitempty"`
+}
+
+// PortMapping is one published port of a container.
+type PortMapping struct {
+	ContainerPort int    `json:"container_port"`
+	HostPort      int    `json:"host_port"`
+	Protocol      string `json:"protocol"`
+	Name          string `json:"name,omitempty"`
+}

@@ -1,0 +1,223 @@
+package specs
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+)
+
+// The manifest header every group spec carries.
+const (
+	APIVersion = "theseus/v1"
+	KindGroup  = "Group"
+)
+
+// Group is one group manifest: a service, the label set that makes this
+// deployment of it unique, and how it runs.
+type Group struct {
+	APIVersion string   `json:"apiVersion"`
+	Kind       string   `json:"kind"`
+	Metadata   Metadata `json:"metadata"`
+	Spec       Spec     `json:"spec"`
+
+	src *source // where the document came from, for error positions; nil if built in Go
+}
+
+// Metadata names the group. In an etcd value it may be left out; when it is
+// given it must match the key the value is stored under.
+type Metadata struct {
+	Service string   `json:"service,omitempty"`
+	Labels  []string `json:"labels,omitempty"`
+}
+
+// Spec is what the group runs. Pointer fields distinguish "not given", which
+// takes Marathon's default in Normalize, from an explicit zero.
+type Spec struct {
+	// Image is the Docker image, e.g. "nginx:1.27". Required.
+	Image string `json:"image"`
+	// Instances is the number of tasks. Defaults to 1; 0 is allowed.
+	Instances *int `json:"instances,omitempty"`
+	// CPUs per task. Defaults to 1; at least MinCPUs.
+	CPUs *float64 `json:"cpus,omitempty"`
+	// Mem per task in MiB. Defaults to 128; at least MinMem.
+	Mem *float64 `json:"mem,omitempty"`
+	// Disk per task in MiB. Defaults to 0.
+	Disk *float64 `json:"disk,omitempty"`
+	// Cmd is a shell command line; Args replaces the image's arguments.
+	// At most one of them may be given.
+	Cmd  string   `json:"cmd,omitempty"`
+	Args []string `json:"args,omitempty"`
+	// Env is the environment of each task.
+	Env map[string]Value `json:"env,omitempty"`
+	// Config holds parameters handed to the group through
+	// /services/{service}/{labels}/config; it is not sent to Marathon, and
+	// changing it does not restart tasks. Secret values are not mirrored.
+	Config map[string]Value `json:"config,omitempty"`
+	// Ports are the container ports, published on dynamic host ports
+	// (bridge networking). No ports means host networking without ports.
+	Ports []Port `json:"ports,omitempty"`
+	// Constraints are Marathon placement constraints: [field, OPERATOR] or
+	// [field, OPERATOR, value].
+	Constraints []Constraint `json:"constraints,omitempty"`
+	// HealthChecks decide whether a task is healthy.
+	HealthChecks []HealthCheck `json:"healthChecks,omitempty"`
+	// Upgrade is the rolling-upgrade policy.
+	Upgrade *Upgrade `json:"upgrade,omitempty"`
+}
+
+// Port is one container port.
+type Port struct {
+	// Name is optional; health checks can refer to a port by it.
+	Name string `json:"name,omitempty"`
+	// ContainerPort is the port the process listens on inside the container.
+	ContainerPort int `json:"containerPort"`
+	// HostPort is a fixed host port; 0 (the default) lets Mesos choose one.
+	HostPort int `json:"hostPort,omitempty"`
+	// Protocol is "tcp" (the default), "udp" or "udp,tcp".
+	Protocol string `json:"protocol,omitempty"`
+}
+
+// Constraint is a Marathon placement constraint, two or three strings:
+// field, operator and an optional value, e.g. [hostname, UNIQUE].
+type Constraint []string
+
+// HealthCheck is a Marathon health check. Durations are in seconds; zero or
+// absent values take Marathon's defaults in Normalize.
+type HealthCheck struct {
+	// Protocol is HTTP (the default), HTTPS, TCP, COMMAND, MESOS_HTTP,
+	// MESOS_HTTPS or MESOS_TCP.
+	Protocol string `json:"protocol,omitempty"`
+	// PortName or PortIndex pick the port to check; the first port is the
+	// default. Marathon itself only knows indices.
+	PortName  string `json:"portName,omitempty"`
+	PortIndex *int   `json:"portIndex,omitempty"`
+	// Path is the HTTP path, "/" by default.
+	Path string `json:"path,omitempty"`
+	// Command is the shell command of a COMMAND check.
+	Command                string `json:"command,omitempty"`
+	GracePeriodSeconds     *int   `json:"gracePeriodSeconds,omitempty"`
+	IntervalSeconds        *int   `json:"intervalSeconds,omitempty"`
+	TimeoutSeconds         *int   `json:"timeoutSeconds,omitempty"`
+	MaxConsecutiveFailures *int   `json:"maxConsecutiveFailures,omitempty"`
+	DelaySeconds           *int   `json:"delaySeconds,omitempty"`
+	IgnoreHTTP1xx          *bool  `json:"ignoreHttp1xx,omitempty"`
+}
+
+// Upgrade is Marathon's upgradeStrategy: during a rolling update at least
+// MinimumHealthCapacity×instances tasks stay healthy and at most
+// (1+MaximumOverCapacity)×instances run. Both default to 1.
+type Upgrade struct {
+	MinimumHealthCapacity *float64 `json:"minimumHealthCapacity,omitempty"`
+	MaximumOverCapacity   *float64 `json:"maximumOverCapacity,omitempty"`
+}
+
+// Value is an env or config value. In a manifest it is either a plain
+// string or {value: "...", secret: true}; secret values are redacted in
+// plans, logs, status and the viewer.
+type Value struct {
+	Value  string
+	Secret bool
+}
+
+// Redacted is what output shows in place of a secret value.
+const Redacted = "(secret)"
+
+// String returns the value, or Redacted for a secret.
+func (v Value) String() string {
+	if v.Secret {
+		return Redacted
+	}
+	return v.Value
+}
+
+// MarshalJSON writes a plain value as a string and a secret one as an
+// object, so that a spec survives a round trip.
+func (v Value) MarshalJSON() ([]byte, error) {
+	if !v.Secret {
+		return json.Marshal(v.Value)
+	}
+	return json.Marshal(struct {
+		Value  string `json:"value"`
+		Secret bool   `json:"secret"`
+	}{v.Value, true})
+}
+
+var stringType = reflect.TypeFor[string]()
+
+// UnmarshalJSON accepts a string or {value, secret}, strictly: anything else
+// is an error that the JSON decoder places at the value's path.
+func (v *Value) UnmarshalJSON(data []byte) error {
+	data = bytes.TrimSpace(data)
+	if len(data) > 0 && data[0] == '{' {
+		var obj struct {
+			Value  *string `json:"value"`
+			Secret bool    `json:"secret"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&obj); err != nil {
+			return fmt.Errorf("want a string or {value, secret}: %w", err)
+		}
+		if obj.Value == nil {
+			return fmt.Errorf("want a string or {value, secret}: value is missing")
+		}
+		*v = Value{Value: *obj.Value, Secret: obj.Secret}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return &json.UnmarshalTypeError{Value: jsonKind(data), Type: stringType}
+	}
+	*v = Value{Value: s}
+	return nil
+}
+
+// jsonKind names the JSON type of a raw value the way encoding/json does in
+// its errors.
+func jsonKind(data []byte) string {
+	if len(data) == 0 {
+		return "empty"
+	}
+	switch data[0] {
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "null"
+	case '[':
+		return "array"
+	case '{':
+		return "object"
+	case '"':
+		return "string"
+	default:
+		return "number"
+	}
+}
+
+// Key returns the group key named by the metadata.
+func (g *Group) Key() (GroupKey, error) {
+	return NewGroupKey(g.Metadata.Service, g.Metadata.Labels)
+}
+
+// Source returns the file and the line of the document the group was parsed
+// from, or "" and 0 for a group built in Go.
+func (g *Group) Source() (file string, line int) {
+	if g.src == nil {
+		return "", 0
+	}
+	return g.src.file, g.src.line
+}
+
+// Canonical returns the group as compact JSON with fields and map keys in a
+// fixed order. Two manifests that say the same thing in different syntax
+// (YAML or JSON, key order, quoting) have the same canonical form; apply and
+// sync use it to tell "unchanged" from "changed".
+func (g *Group) Canonical() []byte {
+	b, err := json.Marshal(g)
+	if err != nil {
+		// Every field is a plain value; Marshal cannot fail on them.
+		panic(fmt.Sprintf("specs: marshal group: %v", err))
+	}
+	return b
+}
