@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, the same for every command.
+const (
+	exitOK      = 0
+	exitError   = 1
+	exitChanges = 2 // plan: changes pending
+)
+
+// cli is what the commands take from the process: streams and environment.
+// Tests build one with buffers and a map-backed getenv.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+// exitCodeError makes a command end with a given exit code. With a nil err
+// nothing is printed.
+type exitCodeError struct {
+	code int
+	err  error
+}
+
+func (e *exitCodeError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit code %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitCodeError) Unwrap() error { return e.err }
+
+// run executes the command line args and returns the process exit code.
+func run(ctx context.Context, args []string, c *cli) int {
+	root := newRootCmd(c)
+	root.SetArgs(args)
+	root.SetIn(c.stdin)
+	root.SetOut(c.stdout)
+	root.SetErr(c.stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ec *exitCodeError
+	if errors.As(err, &ec) {
+		if ec.err != nil {
+			fmt.Fprintln(c.stderr, "error:", ec.err)
+		}
+		return ec.code
+	}
+	fmt.Fprintln(c.stderr, "error:", err)
+	return exitError
+}
+
+func newRootCmd(c *cli) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "theseusd",
+		Short: "theseus keeps a Marathon cluster in the state declared in etcd",
+		Long: `theseus keeps a Mesos Marathon cluster in the state its users declare.
+Group specs live in etcd under /desired; the controller diffs them against
+what Marathon runs and drives Marathon there.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newValidateCmd(c),
+	)
+	return root
+}
