@@ -3,6 +3,7 @@ package specs
 import (
 	"fmt"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -67,8 +68,11 @@ func (w *schemaWalker) walk(n *yaml.Node, t reflect.Type, path string) {
 			w.walk(c, t.Elem(), path+"["+strconv.Itoa(i)+"]")
 		}
 	case reflect.String:
-		if n.Kind != yaml.ScalarNode {
+		switch {
+		case n.Kind != yaml.ScalarNode:
 			w.errorf(n, path, "want a string, got %s", describe(n))
+		case changesAsString(n):
+			w.errorf(n, path, "unquoted %s would be read as %s; quote it: %q", n.Value, describe(n), n.Value)
 		}
 	case reflect.Int:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
@@ -107,21 +111,66 @@ func (w *schemaWalker) walkStruct(n *yaml.Node, t reflect.Type, path string) {
 }
 
 // walkValue checks an env or config value: a string, or {value, secret}.
+// It is stricter than a plain string field: an unquoted number, boolean or
+// null is refused, since `DEBUG: yes` or `PORT: 08` rarely mean what the
+// decoder would make of them.
 func (w *schemaWalker) walkValue(n *yaml.Node, path string) {
-	switch {
-	case n.Kind == yaml.MappingNode:
-		w.walkStruct(n, reflect.TypeFor[struct {
-			Value  string `json:"value"`
-			Secret bool   `json:"secret"`
-		}](), path)
-	case n.Kind == yaml.ScalarNode && isYAML11Bool(n):
-		w.errorf(n, path, "want a string, got %s: YAML reads unquoted %s as a boolean; quote it: %q", describe(n), n.Value, n.Value)
-	case n.Kind == yaml.ScalarNode && n.Tag != "!!str":
-		w.errorf(n, path, "want a string, got %s; quote it", describe(n))
-	case n.Kind != yaml.ScalarNode:
+	switch n.Kind {
+	case yaml.ScalarNode:
+		w.valueScalar(n, path)
+	case yaml.MappingNode:
+		hasValue := false
+		w.eachPair(n, path, func(key, val *yaml.Node) {
+			sub := path + "." + key.Value
+			w.pos[sub] = key.Line + w.offset
+			switch key.Value {
+			case "value":
+				hasValue = true
+				if val.Kind != yaml.ScalarNode {
+					w.errorf(val, sub, "want a string, got %s", describe(val))
+				} else {
+					w.valueScalar(val, sub)
+				}
+			case "secret":
+				w.walk(val, reflect.TypeFor[bool](), sub)
+			default:
+				w.errorf(key, sub, "unknown field %q; a value is a string or {value, secret}", key.Value)
+			}
+		})
+		if !hasValue {
+			w.errorf(n, path, "value is missing; write {value: \"...\", secret: true}")
+		}
+	default:
 		w.errorf(n, path, "want a string or {value, secret}, got %s", describe(n))
 	}
 }
+
+func (w *schemaWalker) valueScalar(n *yaml.Node, path string) {
+	switch {
+	case isYAML11Bool(n):
+		w.errorf(n, path, "want a string, got %s: YAML reads unquoted %s as a boolean; quote it: %q", describe(n), n.Value, n.Value)
+	case n.Tag != "!!str":
+		w.errorf(n, path, "want a string, got %s; quote it", describe(n))
+	}
+}
+
+// changesAsString reports whether an unquoted scalar in a string field would
+// be decoded as something other than its text: YAML 1.1 booleans such as
+// yes and on become "true" or "false", floats are reformatted (1.10 becomes
+// "1.1"), and integers in octal or hex notation are converted.
+func changesAsString(n *yaml.Node) bool {
+	switch {
+	case isYAML11Bool(n):
+		return n.Value != "true" && n.Value != "false"
+	case n.Tag == "!!float":
+		return true
+	case n.Tag == "!!int":
+		return !decimalRE.MatchString(n.Value)
+	}
+	return false
+}
+
+var decimalRE = regexp.MustCompile(`^(0|-?[1-9][0-9]*)$`)
 
 // eachPair visits the key/value pairs of a mapping, reporting keys that are
 // not strings and keys given twice.

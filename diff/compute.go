@@ -1,0 +1,180 @@
+package diff
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"theseus.dev/specs"
+)
+
+// DefaultMaxDeleteFraction is the share of managed apps one plan may delete
+// before the prune guard refuses it.
+const DefaultMaxDeleteFraction = 0.5
+
+// Options steer a plan.
+type Options struct {
+	// Prune plans deletes of managed apps that have no desired spec. Off by
+	// default: such apps are listed as orphans.
+	Prune bool
+	// MaxDeleteFraction is the prune guard: a plan that would delete more
+	// than one app and more than this fraction of the managed apps is
+	// refused, as when /desired was wiped by mistake. Defaults to
+	// DefaultMaxDeleteFraction when zero.
+	MaxDeleteFraction float64
+	// AllowMassDelete lets a plan through the prune guard.
+	AllowMassDelete bool
+}
+
+// Snapshot is the desired side of a plan: every group in /desired as read
+// at one revision. An unreadable /desired has no Snapshot: callers must not
+// plan from it, since an empty snapshot means "no groups wanted".
+type Snapshot struct {
+	Revision int64
+	Groups   []Desired
+}
+
+// Compute returns the plan that brings actual to desired. It is pure:
+// the same inputs give the same plan, actions sorted by group key. Apps
+// whose key no desired group has are deleted only if they are managed and
+// not protected, pruning is on and the prune guard lets the plan through.
+func Compute(desired Snapshot, actual []App, opts Options) *Plan {
+	apps := make(map[specs.GroupKey]*App, len(actual))
+	for i := range actual {
+		apps[actual[i].Key] = &actual[i]
+	}
+	plan := &Plan{DesiredRevision: desired.Revision, Actions: make([]Action, 0, 16)}
+	wanted := make(map[specs.GroupKey]bool, len(desired.Groups))
+	for i := range desired.Groups {
+		d := &desired.Groups[i]
+		wanted[d.Key] = true
+		if a, ok := Group(d, apps[d.Key], opts); ok {
+			plan.Actions = append(plan.Actions, a)
+		}
+	}
+	managed, deletes := 0, 0
+	for i := range actual {
+		a := &actual[i]
+		if a.Managed {
+			managed++
+		}
+		if wanted[a.Key] {
+			continue
+		}
+		if act, ok := Group(nil, a, opts); ok {
+			plan.Actions = append(plan.Actions, act)
+			if act.Kind == Delete {
+				deletes++
+			}
+		}
+	}
+	if err := PruneGuard(deletes, managed, opts); err != nil {
+		plan.PruneRefused = err.Error()
+		for i := range plan.Actions {
+			if a := &plan.Actions[i]; a.Kind == Delete {
+				a.Kind, a.Reason = Orphan, "prune refused: "+plan.PruneRefused
+			}
+		}
+	}
+	slices.SortFunc(plan.Actions, func(a, b Action) int { return a.Key.Compare(b.Key) })
+	return plan
+}
+
+// PruneGuard returns an error when deleting deletes of managed apps at once
+// is more than opts allow. Deleting a single app is always allowed: it is an
+// ordinary operation, and cannot be told apart from deleting the last group.
+func PruneGuard(deletes, managed int, opts Options) error {
+	if deletes <= 1 || opts.AllowMassDelete {
+		return nil
+	}
+	frac := opts.MaxDeleteFraction
+	if frac <= 0 {
+		frac = DefaultMaxDeleteFraction
+	}
+	if float64(deletes) > frac*float64(managed) {
+		return fmt.Errorf("would delete %d of %d managed apps, more than %g%%; allow it explicitly if that is intended",
+			deletes, managed, frac*100)
+	}
+	return nil
+}
+
+// Group returns the action for one group, given its desired form (nil when
+// /desired has no spec for it) and its app (nil when Marathon has none), and
+// false when the group is in sync. The prune guard is not applied here; see
+// Compute and PruneGuard.
+func Group(d *Desired, a *App, opts Options) (Action, bool) {
+	act := Action{}
+	switch {
+	case d != nil:
+		act.Key, act.Revision = d.Key, d.Revision
+	case a != nil:
+		act.Key = a.Key
+	default:
+		return act, false
+	}
+	if a != nil {
+		act.AppID, act.Version, act.Deployments = a.ID, a.Version, a.Deployments
+	}
+	switch {
+	case d != nil && !d.Valid():
+		act.Kind, act.Errors = Invalid, d.Errors
+		act.Reason = "the desired spec is invalid; the running app is left alone"
+		if a == nil {
+			act.Reason = "the desired spec is invalid; nothing is created"
+		}
+		return act, true
+	case d == nil && (!a.Managed || a.Protected):
+		return act, false // not ours to delete
+	case a != nil && !a.Managed:
+		act.Kind, act.Reason = Unmanaged, "an app that theseus does not manage already has this id; it is left alone"
+		return act, true
+	case a != nil && a.Protected:
+		act.Kind, act.Reason = Unmanaged, "the app is protected (label theseus.io/protect=true); it is left alone"
+		return act, true
+	case d == nil:
+		act.Kind, act.Changes = Delete, changes(flatten(&a.Spec, a.SecretEnv), nil)
+		if !opts.Prune {
+			act.Kind, act.Reason = Orphan, "no desired spec; pruning is off, so the app stays"
+		}
+		return act, true
+	case a == nil:
+		act.Kind, act.Spec, act.Hash = Create, &d.Spec, d.Hash
+		act.Changes = changes(nil, flatten(&d.Spec, nil))
+		return act, true
+	}
+	act.Spec, act.Hash = &d.Spec, d.Hash
+	same := sameSpec(&d.Spec, &a.Spec)
+	switch {
+	case same && d.Restart == "":
+		return act, false
+	case same:
+		act.Kind, act.Restart = Restart, d.Restart
+	case onlyInstancesDiffer(&d.Spec, &a.Spec):
+		act.Kind = Scale
+	default:
+		act.Kind, act.Restart = Update, d.Restart // an update restarts every task anyway
+	}
+	if !same {
+		act.Changes = changes(flatten(&a.Spec, a.SecretEnv), flatten(&d.Spec, a.SecretEnv))
+		if a.SpecHash == d.Hash && !secretOnly(act.Changes) {
+			act.Drift = true
+			act.Reason = "Marathon no longer matches the spec it was written from (changed outside theseus)"
+		}
+	}
+	if len(a.Deployments) > 0 {
+		act.Kind = Wait
+		act.Reason = "deployment " + strings.Join(a.Deployments, ", ") + " in flight; looked at again when it ends"
+	}
+	return act, true
+}
+
+// secretOnly reports whether every change is of a secret value, which the
+// spec hash deliberately does not cover.
+func secretOnly(cs []Change) bool {
+	for _, c := range cs {
+		if c.New == nil || *c.New != redactedChanged {
+			return false
+		}
+	}
+	return len(cs) > 0
+}

@@ -1,0 +1,27 @@
+// Package diff computes what theseus must do to bring Marathon to what
+// /desired declares, and renders it. It is pure: no I/O, no clocks, no
+// goroutines. The reconciler executes its plans; `theseusd plan` prints
+// them.
+//
+// Compute takes the desired groups (normalised specs, see specs.Normalize)
+// and the apps Marathon runs, in a driver-neutral form (App), and returns a
+// Plan: one Action per group that is not in sync, sorted by group key, each
+// with the fields that differ as "path: old => new". Only fields a spec
+// controls are compared, on normalised values, so fields Marathon fills in
+// by itself never show. A change of instances alone is a Scale, which
+// Marathon performs without restarting running tasks; any other change is an
+// Update, a rolling deployment.
+//
+// Safety rules that hold for every plan:
+//   - an app that is not marked as managed by theseus, or that is protected,
+//     is never updated or deleted;
+//   - a group whose desired spec is invalid is reported, and its app left
+//     alone;
+//   - deletes happen only with Options.Prune, and a plan that would delete
+//     more than one app and more than Options.MaxDeleteFraction of the
+//     managed apps is refused unless Options.AllowMassDelete is set;
+//   - secret values never appear in a Change, in text or in JSON.
+//
+// The text form (WriteText) comes from this package's own renderer and is
+// deterministic. The JSON form is documented in docs/plan-json.md.
+package diff

@@ -1,0 +1,176 @@
+package diff
+
+import (
+	"theseus.dev/specs"
+)
+
+// Desired is one group as /desired declares it.
+type Desired struct {
+	Key specs.GroupKey
+	// Revision is the mod revision of the group's /desired key, its
+	// generation.
+	Revision int64
+	// Spec is the normalised spec (specs.Normalize); Hash is specs.Hash of
+	// it. Both are unset when Errors is not empty.
+	Spec specs.Spec
+	Hash string
+	// Errors lists why the stored spec is invalid. An invalid group is never
+	// applied, and its app, if any, is left alone.
+	Errors []string
+	// Restart is the token of a restart request not yet carried out, or "".
+	Restart string
+}
+
+// NewDesired returns the Desired form of a valid group stored at revision.
+func NewDesired(g *specs.Group, revision int64) (Desired, error) {
+	k, err := g.Key()
+	if err != nil {
+		return Desired{}, err
+	}
+	n := specs.Normalize(g.Spec)
+	return Desired{Key: k, Revision: revision, Spec: n, Hash: specs.Hash(n)}, nil
+}
+
+// InvalidDesired returns the Desired form of a group whose stored spec does
+// not parse or validate.
+func InvalidDesired(k specs.GroupKey, revision int64, err error) Desired {
+	d := Desired{Key: k, Revision: revision}
+	for _, fe := range specs.Errors(err) {
+		d.Errors = append(d.Errors, fe.Error())
+	}
+	return d
+}
+
+// Valid reports whether the desired spec can be applied.
+func (d *Desired) Valid() bool { return len(d.Errors) == 0 }
+
+// App is a Marathon app in the form diff compares: the fields a spec
+// controls, read back from Marathon and normalised, plus what theseus needs
+// to decide whether it may touch the app.
+type App struct {
+	// ID is the Marathon app id and Key the group it belongs to by its id.
+	ID  string
+	Key specs.GroupKey
+	// Managed is true when the app carries theseus's marker labels for Key.
+	// Apps that are not managed are never updated or deleted.
+	Managed bool
+	// Protected is true when the app carries theseus.io/protect=true: it is
+	// never updated or deleted, even when managed.
+	Protected bool
+	// SpecHash and Revision are the hash and /desired revision of the spec
+	// the app was last written from, from its labels.
+	SpecHash string
+	Revision int64
+	// Version is Marathon's version of the app definition.
+	Version string
+	// Deployments are the ids of deployments in flight for the app.
+	Deployments []string
+	// Spec holds the spec-controlled fields as Marathon reports them,
+	// normalised. Env values whose names are in SecretEnv were marked secret
+	// when written and are never shown.
+	Spec      specs.Spec
+	SecretEnv []string
+}
+
+// Kind is what a plan does about one group.
+type Kind string
+
+// The kinds of action. Create, Update, Scale, Restart and Delete change
+// Marathon; the others only report.
+const (
+	Create  Kind = "create"  // desired group, no app: POST /v2/apps
+	Update  Kind = "update"  // controlled fields differ: PUT, rolling deployment
+	Scale   Kind = "scale"   // only instances differ: PUT instances, no restart
+	Restart Kind = "restart" // a restart was requested: POST /v2/apps/{id}/restart
+	Delete  Kind = "delete"  // managed app, no desired spec, pruning on
+	// Wait: a deployment is in flight for the app; looked at again when it
+	// ends. Changes lists what will be done then.
+	Wait Kind = "wait"
+	// Invalid: the desired spec is invalid; its app is left alone.
+	Invalid Kind = "invalid"
+	// Unmanaged: an app sits at the group's id but is not theseus's, or is
+	// protected; theseus will not touch it.
+	Unmanaged Kind = "unmanaged"
+	// Orphan: a managed app has no desired spec, and pruning is off or was
+	// refused by the guard.
+	Orphan Kind = "orphan"
+)
+
+// Mutates reports whether the action changes Marathon.
+func (k Kind) Mutates() bool {
+	switch k {
+	case Create, Update, Scale, Restart, Delete:
+		return true
+	}
+	return false
+}
+
+// Change is one field that differs, as text. Old is nil for a field being
+// added and New is nil for one being removed. Secret values never appear:
+// they are replaced by specs.Redacted before a Change is made.
+type Change struct {
+	Path string  `json:"path"`
+	Old  *string `json:"old,omitempty"`
+	New  *string `json:"new,omitempty"`
+}
+
+// Action is what the plan does about one group.
+type Action struct {
+	Kind  Kind
+	Key   specs.GroupKey
+	AppID string
+	// Changes are the differing fields, in a fixed order.
+	Changes []Change
+	// Reason explains waits, invalid and unmanaged groups, orphans and drift.
+	Reason string
+	// Drift is true when Marathon no longer matches the spec it was last
+	// written from: someone changed the app outside theseus.
+	Drift bool
+	// Errors are the validation errors of an invalid spec.
+	Errors []string
+	// Revision is the /desired revision acted on; 0 for a delete.
+	Revision int64
+	// Version is the Marathon version of the app the action was planned
+	// against, "" when there is no app. Part of the plan's check index.
+	Version string
+	// Deployments are the deployments being waited for.
+	Deployments []string
+	// Spec and Hash are the desired normalised spec and its hash, for the
+	// executor of Create, Update and Scale. Not part of the plan's text or
+	// JSON.
+	Spec *specs.Spec
+	Hash string
+	// Restart is the token of the restart request this action carries out.
+	Restart string
+}
+
+// Plan is what to do to bring Marathon to /desired.
+type Plan struct {
+	// DesiredRevision is the revision /desired was read at; with each
+	// action's Version it forms the check index of a saved plan.
+	DesiredRevision int64
+	// Actions are sorted by group key. Groups in sync are left out.
+	Actions []Action
+	// PruneRefused is set when the plan would have deleted apps but the
+	// guard refused it; the deletes are then listed as Orphan.
+	PruneRefused string
+}
+
+// Counts tallies the actions of each kind.
+func (p *Plan) Counts() map[Kind]int {
+	c := make(map[Kind]int)
+	for _, a := range p.Actions {
+		c[a.Kind]++
+	}
+	return c
+}
+
+// Pending reports whether the plan would change Marathon.
+func (p *Plan) Pending() bool {
+	for _, a := range p.Actions {
+		if a.Kind.Mutates() {
+			return true
+		}
+	}
+	return false
+}

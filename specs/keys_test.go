@@ -1,0 +1,78 @@
+package specs
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// marathonSegmentRE is Marathon's PathId.ID_PATH_SEGMENT_PATTERN without
+// the "." and ".." alternatives.
+var marathonSegmentRE = regexp.MustCompile(`^(([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])$`)
+
+func TestKeysRoundTrip(t *testing.T) {
+	k, err := NewGroupKey("frontend", []string{"frontend", "dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := k.String(); got != "frontend/dev.frontend" {
+		t.Errorf("String() = %q", got)
+	}
+	for _, prefix := range []string{"", "/prod", "/a/b"} {
+		dk := DesiredKey(prefix, k)
+		if want := prefix + "/desired/frontend/dev.frontend"; dk != want {
+			t.Errorf("DesiredKey(%q) = %q, want %q", prefix, dk, want)
+		}
+		if back, err := ParseDesiredKey(prefix, dk); err != nil || back != k {
+			t.Errorf("ParseDesiredKey(%q) = %v, %v", dk, back, err)
+		}
+		if back, err := ParseStatusKey(prefix, StatusKey(prefix, k)); err != nil || back != k {
+			t.Errorf("ParseStatusKey = %v, %v", back, err)
+		}
+	}
+	for _, raw := range []string{"", "/", "teams/theseus/", "/teams"} {
+		root, err := CleanRoot(raw)
+		if err != nil {
+			t.Fatalf("CleanRoot(%q): %v", raw, err)
+		}
+		id := AppID(root, k)
+		if back, err := ParseAppID(root, id); err != nil || back != k {
+			t.Errorf("ParseAppID(%q, %q) = %v, %v", root, id, back, err)
+		}
+	}
+	if back, err := ParseGroupKey(k.String()); err != nil || back != k {
+		t.Errorf("ParseGroupKey = %v, %v", back, err)
+	}
+}
+
+func TestParseKeysRefuseForeignShapes(t *testing.T) {
+	bad := map[string]func() error{
+		"key outside prefix":     func() error { _, err := ParseDesiredKey("/p", "/desired/web/dev"); return err },
+		"key without labels":     func() error { _, err := ParseDesiredKey("", "/desired/web"); return err },
+		"key too deep":           func() error { _, err := ParseDesiredKey("", "/desired/web/dev/x"); return err },
+		"key non-canonical":      func() error { _, err := ParseDesiredKey("", "/desired/web/frontend.dev"); return err },
+		"key bad service":        func() error { _, err := ParseDesiredKey("", "/desired/Web/dev"); return err },
+		"app outside root":       func() error { _, err := ParseAppID("/teams", "/web/dev"); return err },
+		"hand-made app":          func() error { _, err := ParseAppID("", "/my-app"); return err },
+		"app in nested group":    func() error { _, err := ParseAppID("", "/a/b/c"); return err },
+		"group key without /":    func() error { _, err := ParseGroupKey("web"); return err },
+		"root with bad segment":  func() error { _, err := CleanRoot("/Teams"); return err },
+		"prefix with trailing /": func() error { return CheckPrefix("/p/") },
+		"prefix without /":       func() error { return CheckPrefix("p") },
+	}
+	for name, f := range bad {
+		if err := f(); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func TestAppIDIsLegalMarathonID(t *testing.T) {
+	k, _ := NewGroupKey("cassandra", []string{"testing", "eu-west-1"})
+	id := AppID("/teams", k)
+	for _, seg := range strings.Split(strings.TrimPrefix(id, "/"), "/") {
+		if !marathonSegmentRE.MatchString(seg) {
+			t.Errorf("segment %q of %q is not a Marathon id segment", seg, id)
+		}
+	}
+}
