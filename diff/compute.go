@@ -72,7 +72,7 @@ func Compute(desired Snapshot, actual []App, opts Options) *Plan {
 		plan.PruneRefused = err.Error()
 		for i := range plan.Actions {
 			if a := &plan.Actions[i]; a.Kind == Delete {
-				a.Kind, a.Reason = Orphan, "prune refused: "+plan.PruneRefused
+				a.Kind, a.Reason, a.Changes = Orphan, "not deleted: the prune guard refused this plan", nil
 			}
 		}
 	}
@@ -132,13 +132,17 @@ func Group(d *Desired, a *App, opts Options) (Action, bool) {
 		act.Kind, act.Reason = Unmanaged, "the app is protected (label theseus.io/protect=true); it is left alone"
 		return act, true
 	case d == nil:
-		act.Kind, act.Changes = Delete, changes(flatten(&a.Spec, a.SecretEnv), nil)
 		if !opts.Prune {
 			act.Kind, act.Reason = Orphan, "no desired spec; pruning is off, so the app stays"
+			return act, true
 		}
+		// A delete shows what goes away in brief: listing every field of
+		// the app would bury the rest of the plan.
+		act.Kind, act.Changes = Delete, changes(summaryFields(&a.Spec), nil)
 		return act, true
 	case a == nil:
-		act.Kind, act.Spec, act.Hash = Create, &d.Spec, d.Hash
+		// A new app starts fresh: a pending restart is done by creating it.
+		act.Kind, act.Spec, act.Hash, act.Restart = Create, &d.Spec, d.Hash, d.Restart
 		act.Changes = changes(nil, flatten(&d.Spec, nil))
 		return act, true
 	}

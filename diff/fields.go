@@ -152,6 +152,15 @@ func flatten(s *specs.Spec, secretEnv []string) []field {
 	return fs
 }
 
+// summaryFields is the brief description of an app that a delete shows.
+func summaryFields(s *specs.Spec) []field {
+	fs := []field{{path: "spec.image", value: s.Image}}
+	if s.Instances != nil {
+		fs = append(fs, field{path: "spec.instances", value: strconv.Itoa(*s.Instances)})
+	}
+	return fs
+}
+
 func addInt(add func(string, string), path string, p *int) {
 	if p != nil {
 		add(path, strconv.Itoa(*p))

@@ -1,0 +1,219 @@
+package diff
+
+import (
+	"strings"
+	"testing"
+
+	"theseus.dev/specs"
+)
+
+func TestGroupKinds(t *testing.T) {
+	snap := exampleDesired(t)
+	d := snap.Groups[0] // cassandra/dev
+	base := appFor(d)
+	tests := []struct {
+		name     string
+		desired  *Desired
+		app      func() *App
+		opts     Options
+		want     Kind // "" = in sync
+		changes  []string
+		drift    bool
+		contains string
+	}{
+		{name: "in sync", desired: &d, app: func() *App { a := base; return &a }},
+		{name: "create", desired: &d, app: func() *App { return nil }, want: Create, changes: []string{"spec.image: (none) => cassandra:4.1"}},
+		{name: "scale", desired: &d, app: func() *App { a := appFor(d); a.Spec.Instances = ptr(3); return &a },
+			want: Scale, changes: []string{"spec.instances: 3 => 1"}, drift: true},
+		{name: "update image", desired: &d, app: func() *App {
+			a := appFor(d)
+			a.Spec.Image, a.SpecHash = "cassandra:4.0", "old"
+			return &a
+		}, want: Update, changes: []string{"spec.image: cassandra:4.0 => cassandra:4.1"}},
+		{name: "scale and image is an update", desired: &d, app: func() *App {
+			a := appFor(d)
+			a.Spec.Image, a.Spec.Instances, a.SpecHash = "cassandra:4.0", ptr(5), "old"
+			return &a
+		}, want: Update, changes: []string{"spec.image: cassandra:4.0 => cassandra:4.1", "spec.instances: 5 => 1"}},
+		{name: "env var removed", desired: &d, app: func() *App {
+			a := appFor(d)
+			a.Spec.Env["EXTRA"] = specs.Value{Value: "1"}
+			a.SpecHash = "old"
+			return &a
+		}, want: Update, changes: []string{"spec.env.EXTRA: 1 => (none)"}},
+		{name: "wait for deployment", desired: &d, app: func() *App {
+			a := appFor(d)
+			a.Spec.Image, a.SpecHash, a.Deployments = "cassandra:4.0", "old", []string{"dep-1"}
+			return &a
+		}, want: Wait, contains: "deployment dep-1 in flight"},
+		{name: "deployment in flight, nothing to change", desired: &d, app: func() *App {
+			a := appFor(d)
+			a.Deployments = []string{"dep-1"}
+			return &a
+		}},
+		{name: "restart requested", desired: func() *Desired { x := d; x.Restart = "r1"; return &x }(), app: func() *App { a := base; return &a }, want: Restart},
+		{name: "unmanaged app at the id", desired: &d, app: func() *App { a := appFor(d); a.Managed = false; return &a }, want: Unmanaged},
+		{name: "protected app", desired: &d, app: func() *App {
+			a := appFor(d)
+			a.Protected, a.Spec.Image = true, "other"
+			return &a
+		}, want: Unmanaged, contains: "protected"},
+		{name: "invalid spec leaves app alone", desired: func() *Desired {
+			x := InvalidDesired(d.Key, 7, specs.ErrorList{{Field: "spec.mem", Msg: "too small"}})
+			return &x
+		}(), app: func() *App { a := base; return &a }, want: Invalid, contains: "left alone"},
+		{name: "orphan without prune", app: func() *App { a := base; return &a }, want: Orphan, contains: "pruning is off"},
+		{name: "delete with prune", app: func() *App { a := base; return &a }, opts: Options{Prune: true}, want: Delete},
+		{name: "unmanaged app without spec is not ours", app: func() *App { a := base; a.Managed = false; return &a }, opts: Options{Prune: true}},
+		{name: "protected app without spec", app: func() *App { a := base; a.Protected = true; return &a }, opts: Options{Prune: true}},
+		{name: "float noise is no change", desired: &d, app: func() *App {
+			a := appFor(d)
+			a.Spec.CPUs = ptr(*d.Spec.CPUs + 1e-12)
+			return &a
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			act, ok := Group(tt.desired, tt.app(), tt.opts)
+			if tt.want == "" {
+				if ok {
+					t.Fatalf("got %s %+v, want in sync", act.Kind, act.Changes)
+				}
+				return
+			}
+			if !ok || act.Kind != tt.want {
+				t.Fatalf("got %q (ok=%v), want %q", act.Kind, ok, tt.want)
+			}
+			if act.Drift != tt.drift {
+				t.Errorf("drift = %v, want %v", act.Drift, tt.drift)
+			}
+			got := changeLines(act.Changes)
+			for _, c := range tt.changes {
+				if !strings.Contains(got, c) {
+					t.Errorf("changes lack %q:\n%s", c, got)
+				}
+			}
+			if tt.want == Update && len(tt.changes) > 0 && len(act.Changes) != len(tt.changes) {
+				t.Errorf("changes:\n%s\nwant exactly %q", got, tt.changes)
+			}
+			if !strings.Contains(act.Reason+strings.Join(act.Errors, " "), tt.contains) {
+				t.Errorf("reason %q lacks %q", act.Reason, tt.contains)
+			}
+		})
+	}
+}
+
+func changeLines(cs []Change) string {
+	var b strings.Builder
+	for _, c := range cs {
+		b.WriteString(c.Path + ": " + orNone(c.Old) + " => " + orNone(c.New) + "\n")
+	}
+	return b.String()
+}
+
+func TestSecretsNeverInChanges(t *testing.T) {
+	snap := exampleDesired(t)
+	var d Desired
+	for _, g := range snap.Groups {
+		if g.Key.String() == "ingestor/dev" {
+			d = g
+		}
+	}
+	a := appFor(d)
+	a.Spec.Env["QUEUE_PASSWORD"] = specs.Value{Value: "old-password"}
+	a.Spec.Env["REMOVED_TOKEN"] = specs.Value{Value: "gone-secret"}
+	a.SecretEnv = append(a.SecretEnv, "REMOVED_TOKEN")
+	for _, act := range []func() (Action, bool){
+		func() (Action, bool) { return Group(&d, &a, Options{}) },
+		func() (Action, bool) { return Group(&d, nil, Options{}) },
+		func() (Action, bool) { return Group(nil, &a, Options{Prune: true}) },
+	} {
+		got, _ := act()
+		text := changeLines(got.Changes)
+		for _, secret := range []string{"old-password", "gone-secret", "dev-not-so-secret"} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s plan shows secret %q:\n%s", got.Kind, secret, text)
+			}
+		}
+		if got.Kind == Update && !strings.Contains(text, "spec.env.QUEUE_PASSWORD: (secret) => (secret) (changed)") {
+			t.Errorf("update does not say the secret changed:\n%s", text)
+		}
+	}
+}
+
+func TestComputePruneGuard(t *testing.T) {
+	snap := exampleDesired(t)
+	var apps []App
+	for _, d := range snap.Groups {
+		apps = append(apps, appFor(d))
+	}
+	tests := []struct {
+		name    string
+		desired Snapshot
+		opts    Options
+		deletes int
+		refused bool
+	}{
+		{"wiped desired without prune", Snapshot{Revision: 200}, Options{}, 0, false},
+		{"wiped desired with prune", Snapshot{Revision: 200}, Options{Prune: true}, 0, true},
+		{"wiped desired, allowed", Snapshot{Revision: 200}, Options{Prune: true, AllowMassDelete: true}, len(apps), false},
+		{"one group removed", Snapshot{Revision: 200, Groups: snap.Groups[1:]}, Options{Prune: true}, 1, false},
+		{"three of eight removed", Snapshot{Revision: 200, Groups: snap.Groups[3:]}, Options{Prune: true}, 3, false},
+		{"five of eight removed", Snapshot{Revision: 200, Groups: snap.Groups[5:]}, Options{Prune: true}, 0, true},
+		{"five of eight, higher limit", Snapshot{Revision: 200, Groups: snap.Groups[5:]}, Options{Prune: true, MaxDeleteFraction: 0.7}, 5, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Compute(tt.desired, apps, tt.opts)
+			if got := p.Counts()[Delete]; got != tt.deletes {
+				t.Errorf("deletes = %d, want %d", got, tt.deletes)
+			}
+			if (p.PruneRefused != "") != tt.refused {
+				t.Errorf("PruneRefused = %q, want refused=%v", p.PruneRefused, tt.refused)
+			}
+			if tt.refused && p.Counts()[Orphan] != len(apps)-len(tt.desired.Groups) {
+				t.Errorf("refused deletes are not all listed as orphans: %v", p.Counts())
+			}
+		})
+	}
+}
+
+func TestComputeOrdersByKey(t *testing.T) {
+	snap := exampleDesired(t)
+	// Reverse the input; the plan order must not depend on it.
+	var rev Snapshot
+	rev.Revision = snap.Revision
+	for i := len(snap.Groups) - 1; i >= 0; i-- {
+		rev.Groups = append(rev.Groups, snap.Groups[i])
+	}
+	p := Compute(rev, nil, Options{})
+	for i := 1; i < len(p.Actions); i++ {
+		if p.Actions[i-1].Key.Compare(p.Actions[i].Key) >= 0 {
+			t.Fatalf("actions out of order: %s before %s", p.Actions[i-1].Key, p.Actions[i].Key)
+		}
+	}
+	if len(p.Actions) != len(snap.Groups) || p.Counts()[Create] != len(snap.Groups) {
+		t.Errorf("want %d creates, got %v", len(snap.Groups), p.Counts())
+	}
+}
+
+func TestStale(t *testing.T) {
+	snap := exampleDesired(t)
+	saved := Compute(snap, nil, Options{})
+	if err := Stale(saved, Compute(snap, nil, Options{})); err != nil {
+		t.Errorf("same inputs: %v", err)
+	}
+	moved := exampleDesired(t)
+	moved.Groups[2].Revision++
+	err := Stale(saved, Compute(moved, nil, Options{}))
+	if err == nil || !strings.Contains(err.Error(), "plan is stale") || !strings.Contains(err.Error(), moved.Groups[2].Key.String()) {
+		t.Errorf("moved revision: %v", err)
+	}
+	apps := []App{appFor(snap.Groups[0])}
+	apps[0].Spec.Image, apps[0].SpecHash = "x", "x"
+	before := Compute(snap, apps, Options{})
+	apps[0].Version = "2026-11-02T00:00:00.000Z"
+	if err := Stale(before, Compute(snap, apps, Options{})); err == nil {
+		t.Error("a new Marathon version did not make the plan stale")
+	}
+}
