@@ -80,11 +80,11 @@ func ParseAndValidate(file string, data []byte) ([]*Group, error) {
 }
 
 func specFiles(path string) ([]string, error) {
-	resolved, err := filepath.EvalSymlinks(path)
+	info, err := os.Stat(path)
 	if err != nil {
-		return nil, err
+		return nil, err // *PathError names the path as given
 	}
-	info, err := os.Stat(resolved)
+	resolved, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return nil, err
 	}
