@@ -39,17 +39,20 @@ type Snapshot struct {
 // whose key no desired group has are deleted only if they are managed and
 // not protected, pruning is on and the prune guard lets the plan through.
 func Compute(desired Snapshot, actual []App, opts Options) *Plan {
-	apps := make(map[specs.GroupKey]*App, len(actual))
+	at := make(map[specs.GroupKey]int, len(actual))
 	for i := range actual {
-		apps[actual[i].Key] = &actual[i]
+		at[actual[i].Key] = i
 	}
 	plan := &Plan{DesiredRevision: desired.Revision, Actions: make([]Action, 0, 16)}
-	wanted := make(map[specs.GroupKey]bool, len(desired.Groups))
+	matched := make([]bool, len(actual))
 	for i := range desired.Groups {
 		d := &desired.Groups[i]
-		wanted[d.Key] = true
-		if a, ok := Group(d, apps[d.Key], opts); ok {
-			plan.Actions = append(plan.Actions, a)
+		var a *App
+		if j, ok := at[d.Key]; ok {
+			a, matched[j] = &actual[j], true
+		}
+		if act, ok := Group(d, a, opts); ok {
+			plan.Actions = append(plan.Actions, act)
 		}
 	}
 	managed, deletes := 0, 0
@@ -58,7 +61,7 @@ func Compute(desired Snapshot, actual []App, opts Options) *Plan {
 		if a.Managed {
 			managed++
 		}
-		if wanted[a.Key] {
+		if matched[i] {
 			continue
 		}
 		if act, ok := Group(nil, a, opts); ok {
@@ -68,7 +71,7 @@ func Compute(desired Snapshot, actual []App, opts Options) *Plan {
 			}
 		}
 	}
-	if err := PruneGuard(deletes, managed, opts); err != nil {
+	if err := PruneGuard(deletes, managed, len(desired.Groups), opts); err != nil {
 		plan.PruneRefused = err.Error()
 		for i := range plan.Actions {
 			if a := &plan.Actions[i]; a.Kind == Delete {
@@ -80,11 +83,21 @@ func Compute(desired Snapshot, actual []App, opts Options) *Plan {
 	return plan
 }
 
-// PruneGuard returns an error when deleting deletes of managed apps at once
-// is more than opts allow. Deleting a single app is always allowed: it is an
-// ordinary operation, and cannot be told apart from deleting the last group.
-func PruneGuard(deletes, managed int, opts Options) error {
-	if deletes <= 1 || opts.AllowMassDelete {
+// PruneGuard returns an error when deleting deletes of the managed apps at
+// once is more than opts allow, desired being the number of groups in
+// /desired. An empty /desired while more than one app is managed looks like
+// a wipe, and no delete is allowed. Otherwise deleting a single app is
+// always allowed: it is an ordinary operation, and cannot be told apart from
+// deleting the last group. Beyond one, a plan may delete at most
+// MaxDeleteFraction of the managed apps.
+func PruneGuard(deletes, managed, desired int, opts Options) error {
+	if deletes == 0 || opts.AllowMassDelete {
+		return nil
+	}
+	if desired == 0 && managed > 1 {
+		return fmt.Errorf("/desired is empty while %d apps are managed (was it wiped?); allow it explicitly if that is intended", managed)
+	}
+	if deletes == 1 {
 		return nil
 	}
 	frac := opts.MaxDeleteFraction

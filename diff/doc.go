@@ -17,9 +17,10 @@
 //     is never updated or deleted;
 //   - a group whose desired spec is invalid is reported, and its app left
 //     alone;
-//   - deletes happen only with Options.Prune, and a plan that would delete
+//   - deletes happen only with Options.Prune; a plan that would delete
 //     more than one app and more than Options.MaxDeleteFraction of the
-//     managed apps is refused unless Options.AllowMassDelete is set;
+//     managed apps, or any app while /desired is empty and more than one
+//     app is managed, is refused unless Options.AllowMassDelete is set;
 //   - secret values never appear in a Change, in text or in JSON.
 //
 // The text form (WriteText) comes from this package's own renderer and is

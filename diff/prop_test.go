@@ -141,6 +141,7 @@ func TestPlanProperties(t *testing.T) {
 			t.Fatalf("%d deletes of %d managed apps got through the guard", deletes, managed)
 		}
 		if len(w.desired.Groups) == 0 && managed > 1 && !w.opts.AllowMassDelete && deletes > 0 {
+			// An empty or wiped /desired never deletes without the allowance.
 			t.Fatalf("an empty desired set deleted %d of %d managed apps", deletes, managed)
 		}
 		if again := Compute(w.desired, w.apps, w.opts); !reflect.DeepEqual(again, p) {
