@@ -52,7 +52,9 @@ func mixedPlan(t *testing.T) *Plan {
 		a.Spec.Env["HAPROXY_DEBUG"] = specs.Value{Value: "1"}
 		*a.Spec.HealthChecks[0].GracePeriodSeconds = 300
 	})
-	add("haproxy/testing", func(a *App) { a.Spec.Image, a.Deployments = "haproxy:2.8", []string{"5d1a9c3e-0b7f-4e2a-9c55-7d1e0b2f8a41"} })
+	add("haproxy/testing", func(a *App) {
+		a.Spec.Image, a.Deployments = "haproxy:2.8", []string{"5d1a9c3e-0b7f-4e2a-9c55-7d1e0b2f8a41"}
+	})
 	add("ingestor/dev", func(a *App) { a.Spec.Env["QUEUE_PASSWORD"] = specs.Value{Value: "rotated"}; a.SpecHash = "old" })
 	add("ingestor/testing", func(a *App) { a.Spec.Instances = ptr(2) }) // drift: same hash
 	add("frontend/dev.frontend", func(a *App) { a.Managed = false })
