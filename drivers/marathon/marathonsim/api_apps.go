@@ -1,0 +1,484 @@
+package marathonsim
+
+import (
+	"net/http"
+	"strings"
+)
+
+// listApps serves GET /v2/apps with its id, cmd and label filters and
+// embed options.
+func (s *Sim) listApps(r *http.Request) reply {
+	q := r.URL.Query()
+	e := parseEmbed(q["embed"], true)
+	sel, err := parseLabelSelectors(q.Get("label"))
+	if err != nil {
+		return errReply(errMessage(http.StatusUnprocessableEntity, "%s", err.Error()))
+	}
+	idFilter := strings.ToLower(q.Get("id"))
+	cmdFilter := q.Get("cmd")
+
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	size := 16
+	for _, id := range s.appOrder {
+		a := s.apps[id]
+		size += len(a.defJSON) + 160
+		if e.tasks {
+			size += len(a.tasks) * 700
+		}
+	}
+	w := jsonBuf{b: make([]byte, 0, size)}
+	w.objOpen()
+	w.key("apps")
+	w.arrOpen()
+	for _, id := range s.appOrder {
+		a := s.apps[id]
+		if idFilter != "" && !strings.Contains(strings.ToLower(id), idFilter) {
+			continue
+		}
+		if cmdFilter != "" && (a.def.Cmd == nil || !strings.Contains(*a.def.Cmd, cmdFilter)) {
+			continue
+		}
+		if len(sel) > 0 && !sel.matches(a.def.Labels) {
+			continue
+		}
+		s.writeAppInfo(&w, a, e)
+	}
+	w.arrClose()
+	w.objClose()
+	return jsonReply(http.StatusOK, &w)
+}
+
+// getApp serves GET /v2/apps/{id}, and GET /v2/apps/{group}/* which lists
+// the apps below a group as {"*": […]}.
+func (s *Sim) getApp(r *http.Request, id string) reply {
+	e := parseEmbed(r.URL.Query()["embed"], false)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if group, ok := strings.CutSuffix(id, "/*"); ok {
+		var w jsonBuf
+		w.objOpen()
+		w.key("*")
+		w.arrOpen()
+		prefix := strings.TrimSuffix(group, "/") + "/"
+		for _, aid := range s.appOrder {
+			if strings.HasPrefix(aid, prefix) {
+				s.writeAppInfo(&w, s.apps[aid], e)
+			}
+		}
+		w.arrClose()
+		w.objClose()
+		return jsonReply(http.StatusOK, &w)
+	}
+	a := s.apps[absoluteID(id, "/")]
+	if a == nil {
+		return errReply(errAppNotFound(absoluteID(id, "/")))
+	}
+	var w jsonBuf
+	w.objOpen()
+	w.key("app")
+	s.writeAppInfo(&w, a, e)
+	w.objClose()
+	return jsonReply(http.StatusOK, &w)
+}
+
+// readApp parses and type-checks an app body.
+func readApp(r *http.Request) (*appInput, *apiError) {
+	body, e := readBody(r)
+	if e != nil {
+		return nil, e
+	}
+	tree, e := parseJSON(body)
+	if e != nil {
+		return nil, e
+	}
+	var te typeErrors
+	in := decodeApp(tree, &te)
+	if e := te.err(); e != nil {
+		return nil, e
+	}
+	return in, nil
+}
+
+// checkNew validates a full definition for an app that does not exist
+// yet.
+func (s *Sim) checkNew(in *appInput, def *appDef, rawID string) *apiError {
+	var p problems
+	validateLegacy(in, &p)
+	validateDef(def, rawID, s.gen, &p)
+	return p.err()
+}
+
+// finish completes a validated definition for storing: canonical operator
+// spelling and service ports.
+func (s *Sim) finish(def, prev *appDef) {
+	if s.gen == Gen15 {
+		upperOperators(def)
+	}
+	s.assignServicePorts(def, prev)
+}
+
+var errGroupClash = errNotValid([]detail{{Path: "/", Errors: []string{"Groups and Applications may not have the same identifier."}}})
+
+// postApp serves POST /v2/apps: 201 with the new AppInfo, Location and
+// Marathon-Deployment-Id.
+func (s *Sim) postApp(r *http.Request) reply {
+	in, e := readApp(r)
+	if e != nil {
+		return errReply(e)
+	}
+	if !in.has("id") {
+		return errReply(errInvalidJSON([]detail{{Path: "/id", Errors: []string{errPathMiss}}}))
+	}
+	rawID := in.def.ID
+	id := absoluteID(rawID, "/")
+	def := newDef(in, id, s.gen)
+	if e := s.checkNew(in, def, rawID); e != nil {
+		return errReply(e)
+	}
+	s.lock()
+	defer s.unlock()
+	if _, ok := s.apps[id]; ok {
+		return errReply(errAppExists(id))
+	}
+	if s.groupConflict(id) {
+		return errReply(errGroupClash)
+	}
+	if e := s.checkLocks([]string{id}, boolParam(r, "force", false)); e != nil {
+		return errReply(e)
+	}
+	s.finish(def, nil)
+	a := s.addApp(def, nil)
+	s.publishAPIPost(a, clientIP(r), r.URL.Path)
+	d := s.startCreate(a)
+	var w jsonBuf
+	s.writeAppInfo(&w, a, embed{})
+	rp := jsonReply(http.StatusCreated, &w)
+	rp.header = map[string]string{
+		"Location":               "http://" + r.Host + "/v2/apps" + id,
+		"Marathon-Deployment-Id": d.id,
+	}
+	return rp
+}
+
+// startCreate starts the two-step deployment of a new app.
+func (s *Sim) startCreate(a *app) *deployment {
+	p := newPlan()
+	p.original[a.id] = nil
+	p.target[a.id] = snapshot(a)
+	p.add(actStart, a)
+	p.add(actScale, a)
+	return s.startDeployment(p)
+}
+
+func deploymentReply(status int, d *deployment, version string) reply {
+	var w jsonBuf
+	w.objOpen()
+	w.key("deploymentId")
+	w.str(d.id)
+	w.key("version")
+	w.str(version)
+	w.objClose()
+	rp := jsonReply(status, &w)
+	rp.header = map[string]string{"Marathon-Deployment-Id": d.id}
+	return rp
+}
+
+// putApp serves PUT and PATCH /v2/apps/{id}. PUT creates a missing app
+// (201); partialUpdate (default true) keeps the fields the body leaves
+// out, partialUpdate=false resets them to their defaults. A change of
+// instances alone scales without restarting anything; any other change is
+// a rolling restart.
+func (s *Sim) putApp(r *http.Request, rawID string, patch bool) reply {
+	in, e := readApp(r)
+	if e != nil {
+		return errReply(e)
+	}
+	id := absoluteID(rawID, "/")
+	force := boolParam(r, "force", false)
+	partial := patch || boolParam(r, "partialUpdate", true)
+	s.lock()
+	defer s.unlock()
+	rp, e := s.updateApp(r, in, id, rawID, force, partial, patch)
+	if e != nil {
+		return errReply(e)
+	}
+	return rp
+}
+
+// updateApp applies one app update; the caller holds the lock.
+func (s *Sim) updateApp(r *http.Request, in *appInput, id, rawID string, force, partial, patch bool) (reply, *apiError) {
+	a := s.apps[id]
+	if in.version != nil {
+		for k := range in.present {
+			if k != "id" && k != "version" {
+				return reply{}, versionOnlyError(s.gen)
+			}
+		}
+	}
+	if a == nil {
+		if patch || in.version != nil {
+			return reply{}, errAppNotFound(id)
+		}
+		def := newDef(in, id, s.gen)
+		if e := s.checkNew(in, def, rawID); e != nil {
+			return reply{}, e
+		}
+		if s.groupConflict(id) {
+			return reply{}, errGroupClash
+		}
+		if e := s.checkLocks([]string{id}, force); e != nil {
+			return reply{}, e
+		}
+		s.finish(def, nil)
+		a = s.addApp(def, nil)
+		s.publishAPIPost(a, clientIP(r), r.URL.Path)
+		d := s.startCreate(a)
+		rp := deploymentReply(http.StatusCreated, d, formatTimestamp(a.version))
+		rp.header["Location"] = "http://" + r.Host + "/v2/apps" + id
+		return rp, nil
+	}
+	var def *appDef
+	switch {
+	case in.version != nil:
+		v := s.findVersion(a, *in.version)
+		if v == nil {
+			return reply{}, errMessage(http.StatusNotFound, "App '%s' does not exist in version %s", id, *in.version)
+		}
+		def = v.def.clone()
+	case partial:
+		def = mergeDef(a.def, in)
+	default:
+		def = newDef(in, id, s.gen)
+	}
+	def.ID = id
+	var p problems
+	validateLegacy(in, &p)
+	validateDef(def, id, s.gen, &p)
+	if e := p.err(); e != nil {
+		return reply{}, e
+	}
+	if e := s.checkLocks([]string{id}, force); e != nil {
+		return reply{}, e
+	}
+	s.finish(def, a.def)
+	plan := newPlan()
+	plan.original[id] = snapshot(a)
+	s.applyChange(plan, a, def)
+	plan.target[id] = snapshot(a)
+	s.publishAPIPost(a, clientIP(r), r.URL.Path)
+	d := s.startDeployment(plan)
+	return deploymentReply(http.StatusOK, d, formatTimestamp(a.version)), nil
+}
+
+// applyChange stores def as a's definition and adds the action it needs
+// to plan: none, ScaleApplication or RestartApplication.
+func (s *Sim) applyChange(plan *plan, a *app, def *appDef) {
+	if !sameConfig(a.def, def) {
+		s.setDef(a, def, false)
+		plan.add(actRestart, a)
+		return
+	}
+	if a.def.Instances != def.Instances {
+		s.setDef(a, def, true)
+		plan.add(actScale, a)
+	}
+}
+
+// putApps serves PUT and PATCH /v2/apps: a list of (partial) apps changed
+// in one deployment.
+func (s *Sim) putApps(r *http.Request, patch bool) reply {
+	body, e := readBody(r)
+	if e != nil {
+		return errReply(e)
+	}
+	tree, e := parseJSON(body)
+	if e != nil {
+		return errReply(e)
+	}
+	var te typeErrors
+	list, ok := te.arr(tree, "")
+	if !ok {
+		return errReply(te.err())
+	}
+	inputs := make([]*appInput, len(list))
+	for i, x := range list {
+		sub := typeErrors{}
+		inputs[i] = decodeApp(x, &sub)
+		for _, d := range sub.details {
+			for _, msg := range d.Errors {
+				te.add(idx("", i)+d.Path, msg)
+			}
+		}
+		if !inputs[i].has("id") {
+			te.add(idx("", i)+"/id", errPathMiss)
+		}
+	}
+	if e := te.err(); e != nil {
+		return errReply(e)
+	}
+	force := boolParam(r, "force", false)
+	partial := patch || boolParam(r, "partialUpdate", true)
+	s.lock()
+	defer s.unlock()
+	ids := make([]string, len(inputs))
+	defs := make([]*appDef, len(inputs))
+	var p problems
+	for i, in := range inputs {
+		ids[i] = absoluteID(in.def.ID, "/")
+		a := s.apps[ids[i]]
+		switch {
+		case a == nil && patch:
+			return errReply(errAppNotFound(ids[i]))
+		case a == nil || !partial:
+			defs[i] = newDef(in, ids[i], s.gen)
+		default:
+			defs[i] = mergeDef(a.def, in)
+		}
+		sub := problems{}
+		validateLegacy(in, &sub)
+		validateDef(defs[i], in.def.ID, s.gen, &sub)
+		for _, d := range sub.details {
+			for _, msg := range d.Errors {
+				p.add(idx("", i)+d.Path, msg)
+			}
+		}
+	}
+	if e := p.err(); e != nil {
+		return errReply(e)
+	}
+	if e := s.checkLocks(ids, force); e != nil {
+		return errReply(e)
+	}
+	plan := newPlan()
+	for i, def := range defs {
+		a := s.apps[ids[i]]
+		plan.original[ids[i]] = snapshot(a)
+		s.finish(def, appDefOf(a))
+		if a == nil {
+			if s.groupConflict(ids[i]) {
+				return errReply(errGroupClash)
+			}
+			a = s.addApp(def, nil)
+			plan.add(actStart, a)
+			plan.add(actScale, a)
+		} else {
+			s.applyChange(plan, a, def)
+		}
+		plan.target[ids[i]] = snapshot(a)
+		s.publishAPIPost(a, clientIP(r), r.URL.Path)
+	}
+	d := s.startDeployment(plan)
+	return deploymentReply(http.StatusOK, d, formatTimestamp(d.version))
+}
+
+func appDefOf(a *app) *appDef {
+	if a == nil {
+		return nil
+	}
+	return a.def
+}
+
+// deleteAppHandler serves DELETE /v2/apps/{id}. force defaults to true
+// here: deleting cancels a deployment holding the app.
+func (s *Sim) deleteAppHandler(r *http.Request, rawID string) reply {
+	id := absoluteID(rawID, "/")
+	s.lock()
+	defer s.unlock()
+	a := s.apps[id]
+	if a == nil {
+		return errReply(errAppNotFound(id))
+	}
+	if e := s.checkLocks([]string{id}, boolParam(r, "force", true)); e != nil {
+		return errReply(e)
+	}
+	p := newPlan()
+	p.original[id] = snapshot(a)
+	p.target[id] = nil
+	s.deleteApp(a)
+	p.add(actStop, a)
+	d := s.startDeployment(p)
+	return deploymentReply(http.StatusOK, d, formatTimestamp(d.version))
+}
+
+// restartApp serves POST /v2/apps/{id}/restart: a new version of the same
+// definition, deployed as a rolling restart.
+func (s *Sim) restartApp(r *http.Request, rawID string) reply {
+	id := absoluteID(rawID, "/")
+	s.lock()
+	defer s.unlock()
+	a := s.apps[id]
+	if a == nil {
+		return errReply(errAppNotFound(id))
+	}
+	if e := s.checkLocks([]string{id}, boolParam(r, "force", false)); e != nil {
+		return errReply(e)
+	}
+	p := newPlan()
+	p.original[id] = snapshot(a)
+	s.setDef(a, a.def, false)
+	p.add(actRestart, a)
+	p.target[id] = snapshot(a)
+	d := s.startDeployment(p)
+	return deploymentReply(http.StatusOK, d, formatTimestamp(a.version))
+}
+
+// findVersion returns the stored version of a whose timestamp is v.
+func (s *Sim) findVersion(a *app, v string) *appVersion {
+	for i := len(a.history) - 1; i >= 0; i-- {
+		if formatTimestamp(a.history[i].version) == v {
+			return &a.history[i]
+		}
+	}
+	return nil
+}
+
+// appVersions serves GET /v2/apps/{id}/versions, newest first.
+func (s *Sim) appVersions(rawID string) reply {
+	id := absoluteID(rawID, "/")
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	a := s.apps[id]
+	if a == nil {
+		return errReply(errAppNotFound(id))
+	}
+	var w jsonBuf
+	w.objOpen()
+	w.key("versions")
+	w.arrOpen()
+	for i := len(a.history) - 1; i >= 0; i-- {
+		w.time(a.history[i].version)
+	}
+	w.arrClose()
+	w.objClose()
+	return jsonReply(http.StatusOK, &w)
+}
+
+// appVersion serves GET /v2/apps/{id}/versions/{version}: the definition
+// as it was.
+func (s *Sim) appVersion(rawID, version string) reply {
+	id := absoluteID(rawID, "/")
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	a := s.apps[id]
+	if a == nil {
+		return errReply(errAppNotFound(id))
+	}
+	v := s.findVersion(a, version)
+	if v == nil {
+		return errReply(errMessage(http.StatusNotFound, "App '%s' does not exist in version %s", id, version))
+	}
+	old := &app{id: a.id, def: v.def, version: v.version, lastScalingAt: v.lastScaling, lastConfigChangeAt: v.lastConfig}
+	var def jsonBuf
+	if s.gen == Gen14 {
+		writeDef14(&def, old)
+	} else {
+		writeDef15(&def, old)
+	}
+	var w jsonBuf
+	w.objOpen()
+	w.b = append(w.b, def.b...)
+	w.needComma = true
+	w.objClose()
+	return jsonReply(http.StatusOK, &w)
+}

@@ -1,0 +1,583 @@
+package marathonsim
+
+import (
+	"strings"
+)
+
+// appInput is an app body as a client sent it: the fields it contains,
+// read into an appDef without defaults, which top-level keys it contains,
+// and the legacy (≤1.4) fields that normalisation translates.
+type appInput struct {
+	def     appDef
+	present map[string]bool
+
+	ports        []int // legacy "ports"
+	uris         []string
+	version      *string
+	dockerNet    string        // legacy container.docker.network
+	dockerPM     []portMapping // legacy container.docker.portMappings
+	dockerPMSet  bool
+	containerPM  bool // container.portMappings given
+	ipAddressSet bool
+}
+
+// has reports whether the body contained key (non-null).
+func (in *appInput) has(key string) bool { return in.present[key] }
+
+// decodeApp reads an app body. Type errors are collected into te; the
+// result is usable only when te stays empty.
+func decodeApp(v any, te *typeErrors) *appInput {
+	in := &appInput{present: map[string]bool{}}
+	m, ok := te.obj(v, "")
+	if !ok {
+		return in
+	}
+	d := &in.def
+	for k, raw := range m {
+		if raw == nil {
+			continue
+		}
+		p := "/" + k
+		in.present[k] = true
+		switch k {
+		case "id":
+			d.ID, _ = te.str(raw, p)
+		case "cmd":
+			if s, ok := te.str(raw, p); ok {
+				d.Cmd = &s
+			}
+		case "args":
+			d.Args, _ = te.strings(raw, p)
+			if d.Args == nil {
+				d.Args = []string{}
+			}
+		case "user":
+			if s, ok := te.str(raw, p); ok {
+				d.User = &s
+			}
+		case "env":
+			d.Env = decodeEnv(raw, p, te)
+		case "instances":
+			d.Instances, _ = te.int(raw, p)
+		case "cpus":
+			d.CPUs, _ = te.num(raw, p)
+		case "mem":
+			d.Mem, _ = te.num(raw, p)
+		case "disk":
+			d.Disk, _ = te.num(raw, p)
+		case "gpus":
+			n, _ := te.int(raw, p)
+			d.GPUs = float64(n)
+		case "executor":
+			d.Executor, _ = te.str(raw, p)
+		case "constraints":
+			d.Constraints = decodeConstraints(raw, p, te)
+		case "uris":
+			in.uris, _ = te.strings(raw, p)
+		case "fetch":
+			d.Fetch = decodeFetch(raw, p, te)
+		case "backoffSeconds":
+			d.BackoffSeconds, _ = te.num(raw, p)
+		case "backoffFactor":
+			d.BackoffFactor, _ = te.num(raw, p)
+		case "maxLaunchDelaySeconds":
+			d.MaxLaunchDelaySeconds, _ = te.num(raw, p)
+		case "container":
+			d.Container = decodeContainer(raw, p, te, in)
+		case "healthChecks":
+			d.HealthChecks = decodeHealthChecks(raw, p, te)
+		case "readinessChecks":
+			d.ReadinessChecks = decodeReadinessChecks(raw, p, te)
+		case "dependencies":
+			d.Dependencies, _ = te.strings(raw, p)
+		case "upgradeStrategy":
+			d.UpgradeStrategy = decodeUpgradeStrategy(raw, p, te)
+		case "labels":
+			d.Labels, _ = te.stringMap(raw, p)
+		case "acceptedResourceRoles":
+			d.AcceptedResourceRoles, _ = te.strings(raw, p)
+		case "ipAddress":
+			d.IPAddress, _ = te.obj(raw, p)
+			in.ipAddressSet = true
+		case "version":
+			if s, ok := te.str(raw, p); ok {
+				in.version = &s
+			}
+		case "residency":
+			if _, ok := te.obj(raw, p); ok {
+				d.Residency = raw
+			}
+		case "secrets":
+			d.Secrets, _ = te.obj(raw, p)
+		case "taskKillGracePeriodSeconds":
+			if f, ok := te.num(raw, p); ok {
+				d.TaskKillGracePeriod = &f
+			}
+		case "unreachableStrategy":
+			d.UnreachableStrategy = decodeUnreachable(raw, p, te)
+		case "killSelection":
+			d.KillSelection, _ = te.enum(raw, p, "YOUNGEST_FIRST", "OLDEST_FIRST")
+		case "networks":
+			d.Networks = decodeNetworks(raw, p, te)
+		case "portDefinitions":
+			d.PortDefinitions = decodePortDefinitions(raw, p, te)
+			if d.PortDefinitions == nil {
+				d.PortDefinitions = []portDefinition{}
+			}
+		case "ports":
+			in.ports, _ = te.ints(raw, p)
+			if in.ports == nil {
+				in.ports = []int{}
+			}
+		case "requirePorts":
+			d.RequirePorts, _ = te.bool(raw, p)
+		case "tty":
+			if _, ok := te.bool(raw, p); ok {
+				setExtra(&d.Extra, k, raw)
+			}
+		case "role":
+			if _, ok := te.str(raw, p); ok {
+				setExtra(&d.Extra, k, raw)
+			}
+		default:
+			// Marathon ignores fields it does not know, including the
+			// read-only ones of an AppInfo sent back (tasks, deployments,
+			// tasksRunning, versionInfo, …).
+			delete(in.present, k)
+		}
+	}
+	return in
+}
+
+func setExtra(m *map[string]any, k string, v any) {
+	if *m == nil {
+		*m = map[string]any{}
+	}
+	(*m)[k] = v
+}
+
+func decodeEnv(v any, path string, te *typeErrors) map[string]envValue {
+	m, ok := te.obj(v, path)
+	if !ok {
+		return nil
+	}
+	out := make(map[string]envValue, len(m))
+	for k, x := range m {
+		p := path + "/" + k
+		switch x := x.(type) {
+		case string:
+			out[k] = envValue{Value: x}
+		case map[string]any:
+			s, ok := field(x, "secret")
+			if !ok {
+				te.add(p+"/secret", errPathMiss)
+				continue
+			}
+			name, _ := te.str(s, p+"/secret")
+			out[k] = envValue{Secret: name}
+		default:
+			te.add(p, errExpString)
+		}
+	}
+	return out
+}
+
+func decodeConstraints(v any, path string, te *typeErrors) [][]string {
+	a, ok := te.arr(v, path)
+	if !ok {
+		return nil
+	}
+	out := make([][]string, 0, len(a))
+	for i, c := range a {
+		ss, _ := te.strings(c, idx(path, i))
+		out = append(out, ss)
+	}
+	return out
+}
+
+func decodeFetch(v any, path string, te *typeErrors) []fetchURI {
+	a, ok := te.arr(v, path)
+	if !ok {
+		return nil
+	}
+	out := make([]fetchURI, 0, len(a))
+	for i, x := range a {
+		p := idx(path, i)
+		m, ok := te.obj(x, p)
+		if !ok {
+			continue
+		}
+		f := fetchURI{Extract: true}
+		if u, ok := field(m, "uri"); ok {
+			f.URI, _ = te.str(u, p+"/uri")
+		} else {
+			te.add(p+"/uri", errPathMiss)
+		}
+		if b, ok := field(m, "extract"); ok {
+			f.Extract, _ = te.bool(b, p+"/extract")
+		}
+		if b, ok := field(m, "executable"); ok {
+			f.Executable, _ = te.bool(b, p+"/executable")
+		}
+		if b, ok := field(m, "cache"); ok {
+			f.Cache, _ = te.bool(b, p+"/cache")
+		}
+		if s, ok := field(m, "destPath"); ok {
+			if str, ok := te.str(s, p+"/destPath"); ok {
+				f.DestPath = &str
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func decodeContainer(v any, path string, te *typeErrors, in *appInput) *container {
+	m, ok := te.obj(v, path)
+	if !ok {
+		return nil
+	}
+	c := &container{Type: "DOCKER", Volumes: []any{}}
+	for k, raw := range m {
+		if raw == nil {
+			continue
+		}
+		p := path + "/" + k
+		switch k {
+		case "type":
+			c.Type, _ = te.enum(raw, p, "DOCKER", "MESOS")
+		case "docker":
+			c.Docker = decodeDocker(raw, p, te, in)
+		case "volumes":
+			if a, ok := te.arr(raw, p); ok {
+				c.Volumes = a
+			}
+		case "portMappings":
+			c.PortMappings = decodePortMappings(raw, p, te)
+			if c.PortMappings == nil {
+				c.PortMappings = []portMapping{}
+			}
+			in.containerPM = true
+		default:
+			setExtra(&c.Extra, k, raw)
+		}
+	}
+	return c
+}
+
+func decodeDocker(v any, path string, te *typeErrors, in *appInput) *docker {
+	m, ok := te.obj(v, path)
+	if !ok {
+		return nil
+	}
+	d := &docker{Parameters: []keyValue{}}
+	for k, raw := range m {
+		if raw == nil {
+			continue
+		}
+		p := path + "/" + k
+		switch k {
+		case "image":
+			d.Image, _ = te.str(raw, p)
+		case "privileged":
+			d.Privileged, _ = te.bool(raw, p)
+		case "forcePullImage":
+			d.ForcePullImage, _ = te.bool(raw, p)
+		case "parameters":
+			a, ok := te.arr(raw, p)
+			if !ok {
+				continue
+			}
+			for i, x := range a {
+				pp := idx(p, i)
+				kv, ok := te.obj(x, pp)
+				if !ok {
+					continue
+				}
+				var pair keyValue
+				if s, ok := field(kv, "key"); ok {
+					pair.Key, _ = te.str(s, pp+"/key")
+				}
+				if s, ok := field(kv, "value"); ok {
+					pair.Value, _ = te.str(s, pp+"/value")
+				}
+				d.Parameters = append(d.Parameters, pair)
+			}
+		case "network":
+			in.dockerNet, _ = te.enum(raw, p, "BRIDGE", "HOST", "USER", "NONE")
+		case "portMappings":
+			in.dockerPM = decodePortMappings(raw, p, te)
+			in.dockerPMSet = true
+		case "pullConfig":
+			d.PullConfig = raw
+		case "credential":
+			d.Credential = raw
+		}
+	}
+	return d
+}
+
+func decodePortMappings(v any, path string, te *typeErrors) []portMapping {
+	a, ok := te.arr(v, path)
+	if !ok {
+		return nil
+	}
+	out := make([]portMapping, 0, len(a))
+	for i, x := range a {
+		p := idx(path, i)
+		m, ok := te.obj(x, p)
+		if !ok {
+			continue
+		}
+		pm := portMapping{Protocol: "tcp"}
+		if n, ok := field(m, "containerPort"); ok {
+			pm.ContainerPort, _ = te.int(n, p+"/containerPort")
+		}
+		if n, ok := field(m, "hostPort"); ok {
+			if hp, ok := te.int(n, p+"/hostPort"); ok {
+				pm.HostPort = &hp
+			}
+		}
+		if n, ok := field(m, "servicePort"); ok {
+			pm.ServicePort, _ = te.int(n, p+"/servicePort")
+		}
+		if s, ok := field(m, "protocol"); ok {
+			pm.Protocol, _ = te.enum(s, p+"/protocol", "tcp", "udp", "udp,tcp", "tcp,udp")
+		}
+		if s, ok := field(m, "name"); ok {
+			pm.Name, _ = te.str(s, p+"/name")
+		}
+		if l, ok := field(m, "labels"); ok {
+			pm.Labels, _ = te.stringMap(l, p+"/labels")
+		}
+		if l, ok := field(m, "networkNames"); ok {
+			pm.NetworkNames, _ = te.strings(l, p+"/networkNames")
+		}
+		out = append(out, pm)
+	}
+	return out
+}
+
+func decodePortDefinitions(v any, path string, te *typeErrors) []portDefinition {
+	a, ok := te.arr(v, path)
+	if !ok {
+		return nil
+	}
+	out := make([]portDefinition, 0, len(a))
+	for i, x := range a {
+		p := idx(path, i)
+		m, ok := te.obj(x, p)
+		if !ok {
+			continue
+		}
+		pd := portDefinition{Protocol: "tcp"}
+		if n, ok := field(m, "port"); ok {
+			pd.Port, _ = te.int(n, p+"/port")
+		}
+		if s, ok := field(m, "protocol"); ok {
+			pd.Protocol, _ = te.enum(s, p+"/protocol", "tcp", "udp", "udp,tcp", "tcp,udp")
+		}
+		if s, ok := field(m, "name"); ok {
+			pd.Name, _ = te.str(s, p+"/name")
+		}
+		if l, ok := field(m, "labels"); ok {
+			pd.Labels, _ = te.stringMap(l, p+"/labels")
+		}
+		out = append(out, pd)
+	}
+	return out
+}
+
+func decodeNetworks(v any, path string, te *typeErrors) []network {
+	a, ok := te.arr(v, path)
+	if !ok {
+		return nil
+	}
+	out := make([]network, 0, len(a))
+	for i, x := range a {
+		p := idx(path, i)
+		m, ok := te.obj(x, p)
+		if !ok {
+			continue
+		}
+		n := network{Mode: modeContainer}
+		if s, ok := field(m, "mode"); ok {
+			n.Mode, _ = te.enum(s, p+"/mode", modeHost, modeBridge, modeContainer)
+		}
+		if s, ok := field(m, "name"); ok {
+			n.Name, _ = te.str(s, p+"/name")
+		}
+		if l, ok := field(m, "labels"); ok {
+			n.Labels, _ = te.stringMap(l, p+"/labels")
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// Health check protocols.
+var healthProtocols = []string{"HTTP", "HTTPS", "TCP", "COMMAND", "MESOS_HTTP", "MESOS_HTTPS", "MESOS_TCP"}
+
+func decodeHealthChecks(v any, path string, te *typeErrors) []healthCheck {
+	a, ok := te.arr(v, path)
+	if !ok {
+		return nil
+	}
+	out := make([]healthCheck, 0, len(a))
+	for i, x := range a {
+		p := idx(path, i)
+		m, ok := te.obj(x, p)
+		if !ok {
+			continue
+		}
+		hc := healthCheck{
+			Protocol:               "HTTP",
+			GracePeriodSeconds:     300,
+			IntervalSeconds:        60,
+			TimeoutSeconds:         20,
+			MaxConsecutiveFailures: 3,
+			DelaySeconds:           15,
+			IPProtocol:             "IPv4",
+		}
+		if s, ok := field(m, "protocol"); ok {
+			hc.Protocol, _ = te.enum(s, p+"/protocol", healthProtocols...)
+		}
+		if s, ok := field(m, "path"); ok {
+			if str, ok := te.str(s, p+"/path"); ok {
+				hc.Path = &str
+			}
+		}
+		if n, ok := field(m, "portIndex"); ok {
+			if pi, ok := te.int(n, p+"/portIndex"); ok {
+				hc.PortIndex = &pi
+			}
+		}
+		if n, ok := field(m, "port"); ok {
+			if port, ok := te.int(n, p+"/port"); ok {
+				hc.Port = &port
+			}
+		}
+		if c, ok := field(m, "command"); ok {
+			if cm, ok := te.obj(c, p+"/command"); ok {
+				if val, ok := field(cm, "value"); ok {
+					if s, ok := te.str(val, p+"/command/value"); ok {
+						hc.Command = &s
+					}
+				} else {
+					te.add(p+"/command/value", errPathMiss)
+				}
+			}
+		}
+		intField := func(key string, dst *int) {
+			if n, ok := field(m, key); ok {
+				*dst, _ = te.int(n, p+"/"+key)
+			}
+		}
+		intField("gracePeriodSeconds", &hc.GracePeriodSeconds)
+		intField("intervalSeconds", &hc.IntervalSeconds)
+		intField("timeoutSeconds", &hc.TimeoutSeconds)
+		intField("maxConsecutiveFailures", &hc.MaxConsecutiveFailures)
+		intField("delaySeconds", &hc.DelaySeconds)
+		if b, ok := field(m, "ignoreHttp1xx"); ok {
+			hc.IgnoreHTTP1xx, _ = te.bool(b, p+"/ignoreHttp1xx")
+		}
+		if s, ok := field(m, "ipProtocol"); ok {
+			hc.IPProtocol, _ = te.enum(s, p+"/ipProtocol", "IPv4", "IPv6")
+		}
+		// Marathon fills in portIndex 0 for checks that need a port and
+		// name neither a port nor an index.
+		if hc.Command == nil && hc.Protocol != "COMMAND" && hc.PortIndex == nil && hc.Port == nil {
+			zero := 0
+			hc.PortIndex = &zero
+		}
+		out = append(out, hc)
+	}
+	return out
+}
+
+func decodeReadinessChecks(v any, path string, te *typeErrors) []readinessCheck {
+	a, ok := te.arr(v, path)
+	if !ok {
+		return nil
+	}
+	out := make([]readinessCheck, 0, len(a))
+	for i, x := range a {
+		p := idx(path, i)
+		m, ok := te.obj(x, p)
+		if !ok {
+			continue
+		}
+		rc := readinessCheck{
+			Name:                    "readinessCheck",
+			Protocol:                "HTTP",
+			Path:                    "/",
+			PortName:                "http-api",
+			IntervalSeconds:         30,
+			TimeoutSeconds:          10,
+			HTTPStatusCodesForReady: []int{200},
+		}
+		strField := func(key string, dst *string) {
+			if s, ok := field(m, key); ok {
+				*dst, _ = te.str(s, p+"/"+key)
+			}
+		}
+		strField("name", &rc.Name)
+		strField("path", &rc.Path)
+		strField("portName", &rc.PortName)
+		if s, ok := field(m, "protocol"); ok {
+			rc.Protocol, _ = te.enum(s, p+"/protocol", "HTTP", "HTTPS")
+		}
+		if n, ok := field(m, "intervalSeconds"); ok {
+			rc.IntervalSeconds, _ = te.int(n, p+"/intervalSeconds")
+		}
+		if n, ok := field(m, "timeoutSeconds"); ok {
+			rc.TimeoutSeconds, _ = te.int(n, p+"/timeoutSeconds")
+		}
+		if codes, ok := field(m, "httpStatusCodesForReady"); ok {
+			rc.HTTPStatusCodesForReady, _ = te.ints(codes, p+"/httpStatusCodesForReady")
+		}
+		if b, ok := field(m, "preserveLastResponse"); ok {
+			rc.PreserveLastResponse, _ = te.bool(b, p+"/preserveLastResponse")
+		}
+		out = append(out, rc)
+	}
+	return out
+}
+
+func decodeUpgradeStrategy(v any, path string, te *typeErrors) upgradeStrategy {
+	us := upgradeStrategy{MinimumHealthCapacity: 1, MaximumOverCapacity: 1}
+	m, ok := te.obj(v, path)
+	if !ok {
+		return us
+	}
+	if n, ok := field(m, "minimumHealthCapacity"); ok {
+		us.MinimumHealthCapacity, _ = te.num(n, path+"/minimumHealthCapacity")
+	}
+	if n, ok := field(m, "maximumOverCapacity"); ok {
+		us.MaximumOverCapacity, _ = te.num(n, path+"/maximumOverCapacity")
+	}
+	return us
+}
+
+func decodeUnreachable(v any, path string, te *typeErrors) any {
+	switch x := v.(type) {
+	case string:
+		if strings.EqualFold(x, "disabled") {
+			return "disabled"
+		}
+		te.add(path, errEnumValue)
+		return nil
+	case map[string]any:
+		out := map[string]any{"inactiveAfterSeconds": 0, "expungeAfterSeconds": 0}
+		for _, k := range []string{"inactiveAfterSeconds", "expungeAfterSeconds"} {
+			if n, ok := field(x, k); ok {
+				if i, ok := te.int(n, path+"/"+k); ok {
+					out[k] = i
+				}
+			}
+		}
+		return out
+	}
+	te.add(path, errExpObject)
+	return nil
+}

@@ -1,0 +1,531 @@
+package marathonsim
+
+// refreshJSON rebuilds the cached definition JSON of a.
+func (s *Sim) refreshJSON(a *app) {
+	var w jsonBuf
+	if s.gen == Gen14 {
+		writeDef14(&w, a)
+	} else {
+		writeDef15(&w, a)
+	}
+	a.defJSON = w.b
+}
+
+// writeDef14 writes an app definition's members as Marathon 1.4 does
+// (AppDefinitionWrites): unset options as null, service ports in "ports"
+// next to "portDefinitions", Docker networking inside container.docker.
+func writeDef14(w *jsonBuf, a *app) {
+	d := a.def
+	w.key("id")
+	w.str(d.ID)
+	w.key("cmd")
+	w.strOrNull(d.Cmd)
+	w.key("args")
+	if d.Args == nil {
+		w.null()
+	} else {
+		w.strings(d.Args)
+	}
+	w.key("user")
+	w.strOrNull(d.User)
+	w.key("env")
+	writeEnv(w, d.Env)
+	w.key("instances")
+	w.int(d.Instances)
+	w.key("cpus")
+	w.num(d.CPUs)
+	w.key("mem")
+	w.num(d.Mem)
+	w.key("disk")
+	w.num(d.Disk)
+	w.key("gpus")
+	w.num(d.GPUs)
+	w.key("executor")
+	w.str(d.Executor)
+	w.key("constraints")
+	writeConstraints(w, d.Constraints)
+	w.key("uris")
+	w.arrOpen()
+	for _, f := range d.Fetch {
+		w.str(f.URI)
+	}
+	w.arrClose()
+	w.key("fetch")
+	writeFetch(w, d.Fetch)
+	w.key("storeUrls")
+	w.arrOpen()
+	w.arrClose()
+	writeBackoff(w, d)
+	w.key("container")
+	writeContainer14(w, d)
+	w.key("healthChecks")
+	writeHealthChecks(w, d.HealthChecks, Gen14)
+	w.key("readinessChecks")
+	writeReadiness(w, d.ReadinessChecks)
+	w.key("dependencies")
+	w.strings(d.Dependencies)
+	w.key("upgradeStrategy")
+	writeUpgrade(w, d.UpgradeStrategy)
+	w.key("labels")
+	w.stringMap(d.Labels)
+	w.key("acceptedResourceRoles")
+	if d.AcceptedResourceRoles == nil {
+		w.null()
+	} else {
+		w.strings(d.AcceptedResourceRoles)
+	}
+	w.key("ipAddress")
+	writeIPAddress14(w, d)
+	w.key("version")
+	w.time(a.version)
+	w.key("residency")
+	if d.Residency == nil {
+		w.null()
+	} else {
+		w.value(d.Residency)
+	}
+	w.key("secrets")
+	w.value(d.Secrets)
+	w.key("taskKillGracePeriodSeconds")
+	if d.TaskKillGracePeriod == nil {
+		w.null()
+	} else {
+		w.num(*d.TaskKillGracePeriod)
+	}
+	w.key("unreachableStrategy")
+	w.value(d.UnreachableStrategy)
+	w.key("killSelection")
+	w.str(d.KillSelection)
+	writeVersionInfo(w, a)
+	w.key("ports")
+	w.ints(d.servicePorts())
+	w.key("portDefinitions")
+	writePortDefinitions(w, d.PortDefinitions)
+	w.key("requirePorts")
+	w.bool(d.RequirePorts)
+	writeExtra(w, d.Extra)
+}
+
+// writeDef15 writes an app definition's members as Marathon 1.5+ does
+// (the RAML App type): unset options are left out, networking is in
+// "networks" and container.portMappings.
+func writeDef15(w *jsonBuf, a *app) {
+	d := a.def
+	w.key("id")
+	w.str(d.ID)
+	if d.Cmd != nil {
+		w.key("cmd")
+		w.str(*d.Cmd)
+	}
+	if d.Args != nil {
+		w.key("args")
+		w.strings(d.Args)
+	}
+	if d.User != nil {
+		w.key("user")
+		w.str(*d.User)
+	}
+	w.key("env")
+	writeEnv(w, d.Env)
+	w.key("instances")
+	w.int(d.Instances)
+	w.key("cpus")
+	w.num(d.CPUs)
+	w.key("mem")
+	w.num(d.Mem)
+	w.key("disk")
+	w.num(d.Disk)
+	w.key("gpus")
+	w.num(d.GPUs)
+	w.key("executor")
+	w.str(d.Executor)
+	w.key("constraints")
+	writeConstraints(w, d.Constraints)
+	w.key("fetch")
+	writeFetch(w, d.Fetch)
+	writeBackoff(w, d)
+	if d.Container != nil {
+		w.key("container")
+		writeContainer15(w, d)
+	}
+	w.key("healthChecks")
+	writeHealthChecks(w, d.HealthChecks, Gen15)
+	w.key("readinessChecks")
+	writeReadiness(w, d.ReadinessChecks)
+	w.key("dependencies")
+	w.strings(d.Dependencies)
+	w.key("upgradeStrategy")
+	writeUpgrade(w, d.UpgradeStrategy)
+	w.key("labels")
+	w.stringMap(d.Labels)
+	if d.AcceptedResourceRoles != nil {
+		w.key("acceptedResourceRoles")
+		w.strings(d.AcceptedResourceRoles)
+	}
+	w.key("version")
+	w.time(a.version)
+	if d.Residency != nil {
+		w.key("residency")
+		w.value(d.Residency)
+	}
+	w.key("secrets")
+	w.value(d.Secrets)
+	if d.TaskKillGracePeriod != nil {
+		w.key("taskKillGracePeriodSeconds")
+		w.num(*d.TaskKillGracePeriod)
+	}
+	w.key("unreachableStrategy")
+	w.value(d.UnreachableStrategy)
+	w.key("killSelection")
+	w.str(d.KillSelection)
+	writeVersionInfo(w, a)
+	w.key("networks")
+	w.arrOpen()
+	for _, n := range d.Networks {
+		w.objOpen()
+		w.key("mode")
+		w.str(n.Mode)
+		if n.Name != "" {
+			w.key("name")
+			w.str(n.Name)
+		}
+		if len(n.Labels) > 0 {
+			w.key("labels")
+			w.stringMap(n.Labels)
+		}
+		w.objClose()
+	}
+	w.arrClose()
+	if d.networkMode() == modeHost {
+		w.key("portDefinitions")
+		writePortDefinitions(w, d.PortDefinitions)
+	}
+	w.key("requirePorts")
+	w.bool(d.RequirePorts)
+	writeExtra(w, d.Extra)
+}
+
+func writeExtra(w *jsonBuf, extra map[string]any) {
+	for _, k := range sortedKeys(extra) {
+		w.key(k)
+		w.value(extra[k])
+	}
+}
+
+func writeVersionInfo(w *jsonBuf, a *app) {
+	w.key("versionInfo")
+	w.objOpen()
+	w.key("lastScalingAt")
+	w.time(a.lastScalingAt)
+	w.key("lastConfigChangeAt")
+	w.time(a.lastConfigChangeAt)
+	w.objClose()
+}
+
+func writeBackoff(w *jsonBuf, d *appDef) {
+	w.key("backoffSeconds")
+	w.num(d.BackoffSeconds)
+	w.key("backoffFactor")
+	w.num(d.BackoffFactor)
+	w.key("maxLaunchDelaySeconds")
+	w.num(d.MaxLaunchDelaySeconds)
+}
+
+func writeEnv(w *jsonBuf, env map[string]envValue) {
+	w.objOpen()
+	for _, k := range sortedKeys(env) {
+		w.key(k)
+		v := env[k]
+		if v.Secret != "" {
+			w.objOpen()
+			w.key("secret")
+			w.str(v.Secret)
+			w.objClose()
+		} else {
+			w.str(v.Value)
+		}
+	}
+	w.objClose()
+}
+
+func writeConstraints(w *jsonBuf, cs [][]string) {
+	w.arrOpen()
+	for _, c := range cs {
+		w.strings(c)
+	}
+	w.arrClose()
+}
+
+func writeFetch(w *jsonBuf, fs []fetchURI) {
+	w.arrOpen()
+	for _, f := range fs {
+		w.objOpen()
+		w.key("uri")
+		w.str(f.URI)
+		w.key("extract")
+		w.bool(f.Extract)
+		w.key("executable")
+		w.bool(f.Executable)
+		w.key("cache")
+		w.bool(f.Cache)
+		if f.DestPath != nil {
+			w.key("destPath")
+			w.str(*f.DestPath)
+		}
+		w.objClose()
+	}
+	w.arrClose()
+}
+
+func writeUpgrade(w *jsonBuf, us upgradeStrategy) {
+	w.objOpen()
+	w.key("minimumHealthCapacity")
+	w.num(us.MinimumHealthCapacity)
+	w.key("maximumOverCapacity")
+	w.num(us.MaximumOverCapacity)
+	w.objClose()
+}
+
+func writePortDefinitions(w *jsonBuf, pds []portDefinition) {
+	w.arrOpen()
+	for _, p := range pds {
+		w.objOpen()
+		w.key("port")
+		w.int(p.Port)
+		w.key("protocol")
+		w.str(p.Protocol)
+		if p.Name != "" {
+			w.key("name")
+			w.str(p.Name)
+		}
+		w.key("labels")
+		w.stringMap(p.Labels)
+		w.objClose()
+	}
+	w.arrClose()
+}
+
+func writePortMappings(w *jsonBuf, pms []portMapping, gen Generation) {
+	w.arrOpen()
+	for _, p := range pms {
+		w.objOpen()
+		w.key("containerPort")
+		w.int(p.ContainerPort)
+		if p.HostPort != nil {
+			w.key("hostPort")
+			w.int(*p.HostPort)
+		} else if gen == Gen14 {
+			w.key("hostPort")
+			w.int(0)
+		}
+		w.key("servicePort")
+		w.int(p.ServicePort)
+		w.key("protocol")
+		w.str(p.Protocol)
+		if p.Name != "" {
+			w.key("name")
+			w.str(p.Name)
+		}
+		w.key("labels")
+		w.stringMap(p.Labels)
+		if gen == Gen15 && len(p.NetworkNames) > 0 {
+			w.key("networkNames")
+			w.strings(p.NetworkNames)
+		}
+		w.objClose()
+	}
+	w.arrClose()
+}
+
+// dockerNetwork14 is the 1.4 docker.network of a definition.
+func dockerNetwork14(d *appDef) string {
+	switch d.networkMode() {
+	case modeBridge:
+		return "BRIDGE"
+	case modeContainer:
+		return "USER"
+	}
+	return "HOST"
+}
+
+func writeContainer14(w *jsonBuf, d *appDef) {
+	c := d.Container
+	if c == nil {
+		w.null()
+		return
+	}
+	w.objOpen()
+	w.key("type")
+	w.str(c.Type)
+	w.key("volumes")
+	w.value(c.Volumes)
+	if c.Docker != nil {
+		w.key("docker")
+		w.objOpen()
+		w.key("image")
+		w.str(c.Docker.Image)
+		if c.Type == "DOCKER" {
+			w.key("network")
+			w.str(dockerNetwork14(d))
+			if d.networkMode() != modeHost {
+				w.key("portMappings")
+				writePortMappings(w, c.PortMappings, Gen14)
+			}
+		}
+		writeDockerCommon(w, c.Docker)
+		w.objClose()
+	}
+	writeExtra(w, c.Extra)
+	w.objClose()
+}
+
+func writeContainer15(w *jsonBuf, d *appDef) {
+	c := d.Container
+	w.objOpen()
+	w.key("type")
+	w.str(c.Type)
+	if c.Docker != nil {
+		w.key("docker")
+		w.objOpen()
+		w.key("image")
+		w.str(c.Docker.Image)
+		writeDockerCommon(w, c.Docker)
+		w.objClose()
+	}
+	w.key("volumes")
+	w.value(c.Volumes)
+	if d.networkMode() != modeHost {
+		w.key("portMappings")
+		writePortMappings(w, c.PortMappings, Gen15)
+	}
+	writeExtra(w, c.Extra)
+	w.objClose()
+}
+
+func writeDockerCommon(w *jsonBuf, dk *docker) {
+	w.key("privileged")
+	w.bool(dk.Privileged)
+	w.key("parameters")
+	w.arrOpen()
+	for _, p := range dk.Parameters {
+		w.objOpen()
+		w.key("key")
+		w.str(p.Key)
+		w.key("value")
+		w.str(p.Value)
+		w.objClose()
+	}
+	w.arrClose()
+	w.key("forcePullImage")
+	w.bool(dk.ForcePullImage)
+	if dk.PullConfig != nil {
+		w.key("pullConfig")
+		w.value(dk.PullConfig)
+	}
+}
+
+// writeIPAddress14 writes 1.4's ipAddress: the one given, or one derived
+// from a container network, or null.
+func writeIPAddress14(w *jsonBuf, d *appDef) {
+	if d.IPAddress != nil {
+		w.value(d.IPAddress)
+		return
+	}
+	if d.networkMode() != modeContainer {
+		w.null()
+		return
+	}
+	w.objOpen()
+	w.key("groups")
+	w.arrOpen()
+	w.arrClose()
+	w.key("labels")
+	w.objOpen()
+	w.objClose()
+	w.key("discovery")
+	w.objOpen()
+	w.key("ports")
+	w.arrOpen()
+	w.arrClose()
+	w.objClose()
+	w.key("networkName")
+	w.str(d.Networks[0].Name)
+	w.objClose()
+}
+
+func writeHealthChecks(w *jsonBuf, hcs []healthCheck, gen Generation) {
+	w.arrOpen()
+	for _, hc := range hcs {
+		writeHealthCheck(w, hc, gen)
+	}
+	w.arrClose()
+}
+
+func writeHealthCheck(w *jsonBuf, hc healthCheck, gen Generation) {
+	w.objOpen()
+	w.key("protocol")
+	w.str(hc.Protocol)
+	if hc.Path != nil {
+		w.key("path")
+		w.str(*hc.Path)
+	}
+	if hc.PortIndex != nil {
+		w.key("portIndex")
+		w.int(*hc.PortIndex)
+	}
+	if hc.Port != nil {
+		w.key("port")
+		w.int(*hc.Port)
+	}
+	if hc.Command != nil {
+		w.key("command")
+		w.objOpen()
+		w.key("value")
+		w.str(*hc.Command)
+		w.objClose()
+	}
+	w.key("gracePeriodSeconds")
+	w.int(hc.GracePeriodSeconds)
+	w.key("intervalSeconds")
+	w.int(hc.IntervalSeconds)
+	w.key("timeoutSeconds")
+	w.int(hc.TimeoutSeconds)
+	w.key("maxConsecutiveFailures")
+	w.int(hc.MaxConsecutiveFailures)
+	w.key("delaySeconds")
+	w.int(hc.DelaySeconds)
+	if hc.Protocol == "HTTP" || hc.Protocol == "HTTPS" {
+		w.key("ignoreHttp1xx")
+		w.bool(hc.IgnoreHTTP1xx)
+	}
+	if gen == Gen15 && hc.Protocol != "COMMAND" {
+		w.key("ipProtocol")
+		w.str(hc.IPProtocol)
+	}
+	w.objClose()
+}
+
+func writeReadiness(w *jsonBuf, rcs []readinessCheck) {
+	w.arrOpen()
+	for _, rc := range rcs {
+		w.objOpen()
+		w.key("name")
+		w.str(rc.Name)
+		w.key("protocol")
+		w.str(rc.Protocol)
+		w.key("path")
+		w.str(rc.Path)
+		w.key("portName")
+		w.str(rc.PortName)
+		w.key("intervalSeconds")
+		w.int(rc.IntervalSeconds)
+		w.key("timeoutSeconds")
+		w.int(rc.TimeoutSeconds)
+		w.key("httpStatusCodesForReady")
+		w.ints(rc.HTTPStatusCodesForReady)
+		w.key("preserveLastResponse")
+		w.bool(rc.PreserveLastResponse)
+		w.objClose()
+	}
+	w.arrClose()
+}

@@ -1,0 +1,340 @@
+package marathonsim
+
+import (
+	"slices"
+	"sync"
+	"time"
+)
+
+// FaultID identifies an injected fault, for Faults.Clear.
+type FaultID uint64
+
+// RequestFault describes how to mistreat the requests it matches. Delay,
+// then Hang, then Status apply in that order: a fault with a Delay and a
+// Status answers the error after the delay.
+type RequestFault struct {
+	// Method matches the HTTP method ("" matches any).
+	Method string
+	// Route matches the route ("" matches any), e.g. RouteApp.
+	Route Route
+	// Status, when not 0, is answered instead of serving the request, with
+	// a Marathon-like body: JSON {"message": Message} or, for 502, Jetty's
+	// HTML page.
+	Status int
+	// Message is the error message; a default fitting Status otherwise.
+	Message string
+	// Delay is added before the request is served (or failed), on the
+	// simulator's clock: with a ManualClock the request waits until the
+	// test advances the clock.
+	Delay time.Duration
+	// Hang makes the request wait, unanswered, until the fault is cleared
+	// or the client gives up.
+	Hang bool
+	// Times limits the fault to the next Times matching requests; 0 means
+	// until cleared.
+	Times int
+}
+
+// Faults injects failures into a running simulator. All methods are safe
+// for concurrent use.
+type Faults struct{ s *Sim }
+
+// Faults returns the simulator's fault injector.
+func (s *Sim) Faults() *Faults { return &Faults{s: s} }
+
+type requestFault struct {
+	id       FaultID
+	spec     RequestFault
+	left     int           // remaining applications when spec.Times > 0
+	released chan struct{} // closed when cleared, ends hangs
+}
+
+type imageFault struct {
+	id           FaultID
+	image        string
+	crashAfter   time.Duration
+	crash        bool
+	neverHealthy bool
+}
+
+// faultState is guarded by its own mutex so that request matching does not
+// contend with the simulation; the simulation reads it under Sim.mu
+// (lock order: Sim.mu, then faultState.mu).
+type faultState struct {
+	mu            sync.Mutex
+	next          FaultID
+	requests      []*requestFault
+	images        []*imageFault
+	stalls        map[FaultID]string // app id ("" = every app)
+	leaderUntil   time.Time          // no leader before this simulated time
+	refuseStreams time.Time          // new event streams refused before this
+}
+
+func (f *faultState) init() { f.stalls = map[FaultID]string{} }
+
+func (f *faultState) newID() FaultID {
+	f.next++
+	return f.next
+}
+
+// Add injects a request fault and returns its id.
+func (f *Faults) Add(rf RequestFault) FaultID {
+	fs := &f.s.faults
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	r := &requestFault{id: fs.newID(), spec: rf, left: rf.Times, released: make(chan struct{})}
+	fs.requests = append(fs.requests, r)
+	return r.id
+}
+
+// FailRequests answers matching requests with status (and a Marathon-like
+// body) for the next times requests, or until cleared when times is 0.
+func (f *Faults) FailRequests(method string, route Route, status, times int) FaultID {
+	return f.Add(RequestFault{Method: method, Route: route, Status: status, Times: times})
+}
+
+// DelayRequests adds d of simulated time before matching requests are
+// served, for the next times requests (0: until cleared).
+func (f *Faults) DelayRequests(method string, route Route, d time.Duration, times int) FaultID {
+	return f.Add(RequestFault{Method: method, Route: route, Delay: d, Times: times})
+}
+
+// HangRequests makes matching requests wait unanswered until the fault is
+// cleared or their client gives up.
+func (f *Faults) HangRequests(method string, route Route) FaultID {
+	return f.Add(RequestFault{Method: method, Route: route, Hang: true})
+}
+
+// CrashImage makes tasks of the docker image fail (TASK_FAILED) after
+// running for after (Timings.CrashAfter when 0). Marathon relaunches them
+// with backoff; a deployment waiting for them never finishes.
+func (f *Faults) CrashImage(image string, after time.Duration) FaultID {
+	return f.addImage(&imageFault{image: image, crash: true, crashAfter: after})
+}
+
+// NeverHealthyImage makes the health checks of tasks of the docker image
+// fail for ever. With maxConsecutiveFailures > 0 Marathon kills and
+// relaunches them; a deployment waiting for them stays, holding its lock.
+func (f *Faults) NeverHealthyImage(image string) FaultID {
+	return f.addImage(&imageFault{image: image, neverHealthy: true})
+}
+
+func (f *Faults) addImage(im *imageFault) FaultID {
+	fs := &f.s.faults
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	im.id = fs.newID()
+	fs.images = append(fs.images, im)
+	return im.id
+}
+
+// StallDeployments freezes every deployment affecting appID ("" for all
+// apps): it stays at its current step, holding its lock, until the fault
+// is cleared. Tasks keep running, failing and being replaced as usual.
+func (f *Faults) StallDeployments(appID string) FaultID {
+	fs := &f.s.faults
+	fs.mu.Lock()
+	id := fs.newID()
+	fs.stalls[id] = appID
+	fs.mu.Unlock()
+	return id
+}
+
+// Clear removes a fault. Requests hung by it are released and served.
+// Deployments it stalled resume.
+func (f *Faults) Clear(id FaultID) {
+	s := f.s
+	s.mu.Lock()
+	fs := &s.faults
+	fs.mu.Lock()
+	fs.requests = slices.DeleteFunc(fs.requests, func(r *requestFault) bool {
+		if r.id == id {
+			close(r.released)
+			return true
+		}
+		return false
+	})
+	var healed []string
+	fs.images = slices.DeleteFunc(fs.images, func(im *imageFault) bool {
+		if im.id == id && im.neverHealthy {
+			healed = append(healed, im.image)
+		}
+		return im.id == id
+	})
+	delete(fs.stalls, id)
+	fs.mu.Unlock()
+	s.heal(healed)
+	s.resumeAll()
+	s.unlockNoCatchUp()
+}
+
+// ClearAll removes every fault, including a leader change in progress and
+// a refusal of event streams.
+func (f *Faults) ClearAll() {
+	s := f.s
+	s.mu.Lock()
+	fs := &s.faults
+	fs.mu.Lock()
+	for _, r := range fs.requests {
+		close(r.released)
+	}
+	fs.requests = nil
+	var healed []string
+	for _, im := range fs.images {
+		if im.neverHealthy {
+			healed = append(healed, im.image)
+		}
+	}
+	fs.images = nil
+	clear(fs.stalls)
+	fs.leaderUntil = time.Time{}
+	fs.refuseStreams = time.Time{}
+	fs.mu.Unlock()
+	s.heal(healed)
+	s.resumeAll()
+	s.unlockNoCatchUp()
+}
+
+// DropEventStreams ends every open /v2/events stream now and refuses new
+// ones (503) for refuseFor of simulated time.
+func (f *Faults) DropEventStreams(refuseFor time.Duration) {
+	s := f.s
+	s.lock()
+	s.faults.mu.Lock()
+	s.faults.refuseStreams = s.now.Add(refuseFor)
+	s.faults.mu.Unlock()
+	s.bus.closeAll()
+	s.unlock()
+}
+
+// LoseLeadership simulates a leader change lasting d of simulated time:
+// every event stream ends; every call but /ping answers 502 "Could not
+// determine the current leader" (GET /v2/leader answers 404 "There is no
+// leader"); deployments do not progress. Then service resumes with the
+// state intact and deployments continuing. Tasks keep running throughout,
+// as they do on Mesos.
+func (f *Faults) LoseLeadership(d time.Duration) {
+	s := f.s
+	s.lock()
+	until := s.now.Add(d)
+	s.faults.mu.Lock()
+	s.faults.leaderUntil = until
+	s.faults.mu.Unlock()
+	s.bus.closeAll()
+	s.at(until, s.resumeAll)
+	s.markChanged()
+	s.unlock()
+}
+
+// resumeAll re-evaluates every deployment (after a stall or a leader
+// change ends).
+func (s *Sim) resumeAll() {
+	for _, d := range s.depOrder {
+		s.dirtyDeps[d] = true
+	}
+	s.markChanged()
+}
+
+// unlockNoCatchUp ends a change started with a bare mu.Lock.
+func (s *Sim) unlockNoCatchUp() { s.unlock() }
+
+// heal lets the health checks of tasks of the given images pass again
+// once their never-healthy fault is cleared.
+func (s *Sim) heal(images []string) {
+	if len(images) == 0 {
+		return
+	}
+	for _, t := range s.tasks {
+		if slices.Contains(images, t.def.image()) {
+			s.setTaskHealth(t, true)
+		}
+	}
+}
+
+// match finds the fault for a request, consuming one use of it. Used-up
+// faults stay listed (without matching) so that Clear still releases the
+// requests they hung.
+func (f *faultState) match(method string, route Route) *requestFault {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.requests {
+		if r.spec.Method != "" && r.spec.Method != method {
+			continue
+		}
+		if r.spec.Route != "" && r.spec.Route != route {
+			continue
+		}
+		if r.spec.Times > 0 {
+			if r.left <= 0 {
+				continue
+			}
+			r.left--
+		}
+		return r
+	}
+	return nil
+}
+
+func (f *faultState) releaseAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.requests {
+		select {
+		case <-r.released:
+		default:
+			close(r.released)
+		}
+	}
+	f.requests = nil
+}
+
+func (f *faultState) leaderless(now time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return now.Before(f.leaderUntil)
+}
+
+func (f *faultState) streamsRefused(now time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return now.Before(f.refuseStreams)
+}
+
+func (f *faultState) stalled(appIDs []string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, id := range f.stalls {
+		if id == "" || slices.Contains(appIDs, id) {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *faultState) crashes(image string) (time.Duration, bool) {
+	if image == "" {
+		return 0, false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, im := range f.images {
+		if im.crash && im.image == image {
+			return im.crashAfter, true
+		}
+	}
+	return 0, false
+}
+
+func (f *faultState) neverHealthy(image string) bool {
+	if image == "" {
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, im := range f.images {
+		if im.neverHealthy && im.image == image {
+			return true
+		}
+	}
+	return false
+}

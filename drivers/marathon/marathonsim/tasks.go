@@ -1,0 +1,186 @@
+package marathonsim
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// launchTask places one instance of a on ag: it allocates resources and
+// ports, and starts the life cycle STAGING → STARTING → RUNNING.
+func (s *Sim) launchTask(a *app, ag *agent) *task {
+	d := a.def
+	uuid := s.uuid()
+	prefix := taskIDPrefix(a.id)
+	t := &task{
+		app:           a,
+		def:           d,
+		agent:         ag,
+		state:         taskStaging,
+		stagedAt:      s.now,
+		version:       a.version,
+		configVersion: a.lastConfigChangeAt,
+		servicePorts:  d.servicePorts(),
+	}
+	if s.gen == Gen14 {
+		t.id = prefix + "." + uuid
+		t.instanceID = t.id
+	} else {
+		t.instanceID = prefix + ".instance-" + uuid
+		t.id = t.instanceID + "._app.1"
+	}
+	t.hostPorts = ag.allocPorts(hostPortNeeds(d))
+	ag.usedCPUs += d.CPUs
+	ag.usedMem += d.Mem
+	ag.usedDisk += d.Disk
+	ag.usedGPUs += d.GPUs
+	ag.tasks++
+	switch d.networkMode() {
+	case modeHost:
+		t.ip = ag.IP
+	case modeBridge:
+		s.ipSeq++
+		t.ip = fmt.Sprintf("172.17.%d.%d", s.ipSeq/250%250, s.ipSeq%250+2)
+	default:
+		s.ipSeq++
+		t.ip = fmt.Sprintf("9.0.%d.%d", s.ipSeq/250%250, s.ipSeq%250+2)
+	}
+	t.failHealth = s.faults.neverHealthy(d.image())
+	a.tasks = append(a.tasks, t)
+	s.tasks[t.id] = t
+	s.appChanged(a)
+	s.publishStatus(t, t.state.String(), "")
+	t.timers = append(t.timers, s.after(s.opts.Timings.Staging, func() { s.setTaskState(t, taskStarting) }))
+	return t
+}
+
+// setTaskState moves a task forward in its life cycle.
+func (s *Sim) setTaskState(t *task, st taskState) {
+	if t.state == taskKilling || t.state >= st {
+		return
+	}
+	t.state = st
+	s.publishStatus(t, st.String(), "")
+	switch st {
+	case taskStarting:
+		t.timers = append(t.timers, s.after(s.opts.Timings.Starting, func() { s.setTaskState(t, taskRunning) }))
+	case taskRunning:
+		t.startedAt = s.now
+		s.startHealthChecks(t)
+		if after, crash := s.faults.crashes(t.def.image()); crash {
+			if after <= 0 {
+				after = s.opts.Timings.CrashAfter
+			}
+			t.timers = append(t.timers, s.after(after, func() {
+				s.taskEnded(t, "TASK_FAILED", "Command exited with status 1", true)
+			}))
+		}
+	}
+	s.appChanged(t.app)
+}
+
+// killTask asks a task to stop: it goes TASK_KILLING and, after the kill
+// delay, TASK_KILLED. Killing a killing task does nothing.
+func (s *Sim) killTask(t *task) {
+	if t.state == taskKilling {
+		return
+	}
+	s.cancelTaskTimers(t)
+	t.state = taskKilling
+	s.publishStatus(t, "TASK_KILLING", "")
+	t.timers = append(t.timers, s.after(s.opts.Timings.Killing, func() {
+		s.taskEnded(t, "TASK_KILLED", "", false)
+	}))
+	s.appChanged(t.app)
+}
+
+func (s *Sim) cancelTaskTimers(t *task) {
+	for _, tm := range t.timers {
+		s.cancel(tm)
+	}
+	t.timers = t.timers[:0]
+}
+
+// taskEnded makes a task terminal: it frees the agent, drops the task
+// and, for an app that no deployment is driving, queues a replacement, as
+// Marathon reschedules a lost instance. failure records lastTaskFailure
+// and lengthens the app's launch backoff.
+func (s *Sim) taskEnded(t *task, state, message string, failure bool) {
+	if _, ok := s.tasks[t.id]; !ok {
+		return
+	}
+	s.cancelTaskTimers(t)
+	delete(s.tasks, t.id)
+	a := t.app
+	if i := slices.Index(a.tasks, t); i >= 0 {
+		a.tasks = slices.Delete(a.tasks, i, i+1)
+	}
+	ag := t.agent
+	ag.usedCPUs -= t.def.CPUs
+	ag.usedMem -= t.def.Mem
+	ag.usedDisk -= t.def.Disk
+	ag.usedGPUs -= t.def.GPUs
+	ag.tasks--
+	ag.releasePorts(t.hostPorts)
+	s.offerDirty = true
+	s.publishStatus(t, state, message)
+	if failure {
+		a.lastFailure = &taskFailure{
+			appID: a.id, host: ag.Hostname, message: message, state: state,
+			taskID: t.id, slaveID: ag.ID, timestamp: s.now, version: t.version,
+		}
+		a.failures++
+		a.delayUntil = s.now.Add(backoffDelay(a.def, a.failures))
+	}
+	s.appChanged(a)
+	if a.removed {
+		return
+	}
+	if s.locks[a.id] == nil && !t.doomed {
+		s.queueLaunch(a, 1)
+	}
+}
+
+// backoffDelay is Marathon's launch delay after the n-th consecutive
+// failure: backoffSeconds × backoffFactor^(n-1), at most
+// maxLaunchDelaySeconds.
+func backoffDelay(d *appDef, n int) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	secs := d.BackoffSeconds * math.Pow(d.BackoffFactor, float64(n-1))
+	secs = min(secs, d.MaxLaunchDelaySeconds)
+	return time.Duration(secs * float64(time.Second))
+}
+
+// resetBackoff forgets an app's failures, as Marathon does when a new
+// version is deployed.
+func (s *Sim) resetBackoff(a *app) {
+	a.failures = 0
+	a.delayUntil = time.Time{}
+	s.cancel(a.delayTimer)
+	a.delayTimer = nil
+}
+
+// counts are the task counters of an AppInfo.
+type counts struct{ staged, running, healthy, unhealthy int }
+
+func appCounts(a *app) counts {
+	var c counts
+	for _, t := range a.tasks {
+		switch t.state {
+		case taskStaging, taskStarting:
+			c.staged++
+		case taskRunning:
+			c.running++
+		}
+		if t.healthy() {
+			c.healthy++
+		}
+		if t.unhealthy() {
+			c.unhealthy++
+		}
+	}
+	return c
+}
