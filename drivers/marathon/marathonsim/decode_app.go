@@ -1,6 +1,7 @@
 package marathonsim
 
 import (
+	"maps"
 	"strings"
 )
 
@@ -10,6 +11,8 @@ import (
 type appInput struct {
 	def     appDef
 	present map[string]bool
+	// given is present as sent, before legacy fields were translated.
+	given map[string]bool
 
 	ports        []int // legacy "ports"
 	uris         []string
@@ -146,6 +149,7 @@ func decodeApp(v any, te *typeErrors) *appInput {
 			delete(in.present, k)
 		}
 	}
+	in.given = maps.Clone(in.present)
 	return in
 }
 

@@ -10,7 +10,10 @@ import (
 // docker.portMappings container.portMappings, ports portDefinitions, uris
 // fetch, a bare ipAddress a container network. A canonical field given
 // next to its legacy twin wins; the validator reports the conflicts.
-func translateLegacy(in *appInput) {
+// "ports" only apply to host networking and are ignored otherwise, as
+// Marathon does; baseMode is the networking mode when the body does not
+// set one (the current app's, for an update).
+func translateLegacy(in *appInput, baseMode string) {
 	d := &in.def
 	if len(in.uris) > 0 && !in.has("fetch") {
 		d.Fetch = make([]fetchURI, len(in.uris))
@@ -40,7 +43,11 @@ func translateLegacy(in *appInput) {
 		d.Networks = []network{{Mode: modeContainer, Name: ipAddressNetworkName(d.IPAddress)}}
 		in.present["networks"] = true
 	}
-	if in.ports != nil && !in.has("portDefinitions") {
+	mode := baseMode
+	if in.has("networks") && len(in.def.Networks) > 0 {
+		mode = in.def.Networks[0].Mode
+	}
+	if in.ports != nil && !in.has("portDefinitions") && mode == modeHost {
 		d.PortDefinitions = make([]portDefinition, len(in.ports))
 		for i, p := range in.ports {
 			d.PortDefinitions[i] = portDefinition{Port: p, Protocol: "tcp"}
@@ -73,7 +80,7 @@ func isArchive(uri string) bool {
 // Marathon's default. Used for POST, for PUT that creates, and for PUT with
 // partialUpdate=false.
 func newDef(in *appInput, id string, gen Generation) *appDef {
-	translateLegacy(in)
+	translateLegacy(in, modeHost)
 	d := in.def.clone()
 	d.ID = id
 	if !in.has("instances") {
@@ -113,7 +120,7 @@ func defaultMaxLaunchDelay(gen Generation) float64 {
 // every other keeps its value. A change of networking mode drops the port
 // declarations of the old mode unless the body gives new ones.
 func mergeDef(base *appDef, in *appInput) *appDef {
-	translateLegacy(in)
+	translateLegacy(in, base.networkMode())
 	u := &in.def
 	d := base.clone()
 	for k := range in.present {

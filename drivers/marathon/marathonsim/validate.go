@@ -61,7 +61,7 @@ func validateLegacy(in *appInput, p *problems) {
 		}
 		seen[port] = true
 	}
-	if in.ports != nil && in.has("portDefinitions") && len(in.ports) > 0 && len(in.def.PortDefinitions) > 0 {
+	if in.ports != nil && in.given["portDefinitions"] && len(in.ports) > 0 && len(in.def.PortDefinitions) > 0 {
 		same := len(in.ports) == len(in.def.PortDefinitions)
 		for i := 0; same && i < len(in.ports); i++ {
 			same = in.ports[i] == in.def.PortDefinitions[i].Port
@@ -74,7 +74,7 @@ func validateLegacy(in *appInput, p *problems) {
 		if len(in.ports) > 0 || len(in.def.PortDefinitions) > 0 {
 			p.add("/", "cannot specify both an IP address and port")
 		}
-		if in.has("networks") && len(in.def.Networks) > 0 {
+		if in.given["networks"] && len(in.def.Networks) > 0 {
 			p.add("/", "must not specify both networks and ipAddress")
 		}
 		if disc, ok := in.def.IPAddress["discovery"].(map[string]any); ok && len(disc) > 0 &&
@@ -82,10 +82,10 @@ func validateLegacy(in *appInput, p *problems) {
 			p.add("/ipAddress", "ipAddress/discovery is not allowed for Docker containers")
 		}
 	}
-	if in.dockerNet != "" && in.has("networks") {
+	if in.dockerNet != "" && in.given["networks"] {
 		p.add("/", "must not specify both container.docker.network and networks")
 	}
-	if len(in.uris) > 0 && len(in.def.Fetch) > 0 && in.has("fetch") {
+	if len(in.uris) > 0 && len(in.def.Fetch) > 0 && in.given["fetch"] {
 		p.add("/uris", "may not be set in conjunction with fetch")
 	}
 }
