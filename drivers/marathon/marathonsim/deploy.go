@@ -252,6 +252,7 @@ func (s *Sim) cancelDeployment(d *deployment, reason string) {
 			s.dequeue(act.app, act.app.queue)
 		}
 	}
+	s.publishStep(EventDeploymentStepFailure, d, d.current)
 	s.publishDeploymentEnd(EventDeploymentFailed, d, reason)
 }
 
