@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -151,4 +152,9 @@ func withHealth(app map[string]any, grace, interval, maxFailures int) map[string
 		"gracePeriodSeconds": grace, "intervalSeconds": interval, "maxConsecutiveFailures": maxFailures,
 	}}
 	return app
+}
+
+// jsonNumber is f as the decoder of response.json returns it.
+func jsonNumber(f float64) json.Number {
+	return json.Number(strconv.FormatFloat(f, 'f', -1, 64))
 }

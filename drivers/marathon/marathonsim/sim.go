@@ -58,6 +58,10 @@ type Sim struct {
 	faults faultState
 	log    requestLog
 
+	// observe, when set (by tests of this package), runs under mu after
+	// every settled change, to check invariants at every instant.
+	observe func()
+
 	closeOnce sync.Once
 	closed    chan struct{}
 	wake      func()
@@ -219,6 +223,9 @@ func (s *Sim) settle() {
 			progressed = true
 		}
 		if !progressed {
+			if s.observe != nil {
+				s.observe()
+			}
 			return
 		}
 	}
