@@ -54,6 +54,7 @@ type action struct {
 
 // deployment is a deployment plan in progress.
 type deployment struct {
+	seq      uint64 // creation order
 	id       string
 	version  time.Time
 	steps    [][]*action
@@ -148,7 +149,9 @@ func (s *Sim) checkLocks(ids []string, force bool) *apiError {
 // startDeployment registers the plan p and starts its first step. The
 // apps' definitions must already be the targets.
 func (s *Sim) startDeployment(p *plan) *deployment {
+	s.depSeq++
 	d := &deployment{
+		seq:      s.depSeq,
 		id:       s.uuid(),
 		version:  s.now.Truncate(time.Millisecond),
 		steps:    p.steps(),

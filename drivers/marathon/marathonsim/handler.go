@@ -220,6 +220,7 @@ func (s *Sim) waitSim(ctx context.Context, d time.Duration) bool {
 	done := make(chan struct{})
 	s.lock()
 	t := s.after(d, func() { close(done) })
+	s.markChanged()
 	s.unlock()
 	select {
 	case <-done:

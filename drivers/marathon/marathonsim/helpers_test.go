@@ -158,3 +158,5 @@ func withHealth(app map[string]any, grace, interval, maxFailures int) map[string
 func jsonNumber(f float64) json.Number {
 	return json.Number(strconv.FormatFloat(f, 'f', -1, 64))
 }
+
+func stringsReader(s string) io.Reader { return strings.NewReader(s) }

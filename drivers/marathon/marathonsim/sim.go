@@ -1,6 +1,7 @@
 package marathonsim
 
 import (
+	"cmp"
 	"errors"
 	"math/rand/v2"
 	"regexp"
@@ -44,6 +45,7 @@ type Sim struct {
 
 	deployments map[string]*deployment
 	depOrder    []*deployment
+	depSeq      uint64
 	locks       map[string]*deployment // app id → the deployment holding it
 
 	pending    []*app // apps with queued launches, in queue order
@@ -231,14 +233,15 @@ func (s *Sim) settle() {
 	}
 }
 
+// takeDirtyDeps returns the deployments marked for evaluation, oldest
+// first, and clears the marks.
 func (s *Sim) takeDirtyDeps() []*deployment {
 	deps := make([]*deployment, 0, len(s.dirtyDeps))
-	for _, d := range s.depOrder {
-		if s.dirtyDeps[d] {
-			deps = append(deps, d)
-		}
+	for d := range s.dirtyDeps {
+		deps = append(deps, d)
 	}
 	clear(s.dirtyDeps)
+	slices.SortFunc(deps, func(x, y *deployment) int { return cmp.Compare(x.seq, y.seq) })
 	return deps
 }
 
