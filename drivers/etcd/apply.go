@@ -1,0 +1,169 @@
+package etcd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"theseus.dev/specs"
+)
+
+// ApplyAction is what Apply did to one group.
+type ApplyAction string
+
+// The outcomes of Apply for one group.
+const (
+	Created   ApplyAction = "created"
+	Changed   ApplyAction = "changed"
+	Unchanged ApplyAction = "unchanged"
+)
+
+// ApplyResult is the outcome of Apply for one group.
+type ApplyResult struct {
+	Key    specs.GroupKey
+	Action ApplyAction
+	// Revision is the key's mod revision after Apply: the revision it
+	// wrote, or the one it found for an unchanged group.
+	Revision int64
+}
+
+// applyAttempts is how often Apply re-reads and retries a batch whose
+// compare failed because someone else wrote one of its keys meanwhile.
+const applyAttempts = 5
+
+// Apply makes /desired hold groups: it creates the keys that are missing,
+// rewrites those whose stored spec differs (or is invalid), and leaves the
+// rest alone. Specs compare by StoredValue, so a change of syntax alone
+// (YAML or JSON, key order) is no change.
+//
+// Every group must be valid and appear once; otherwise Apply returns the
+// specs.ErrorList before touching etcd. Writes go in transactions of at
+// most MaxTxnOps keys, each guarded by the mod revisions just read; a
+// batch whose guard fails is re-read and retried a few times, then Apply
+// gives up with an error matching ErrConflict. The results of the batches
+// done so far are returned with any error, in the order of groups.
+func (d *DesiredStore) Apply(ctx context.Context, groups []*specs.Group) ([]ApplyResult, error) {
+	keys, err := checkApply(groups)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]ApplyResult, 0, len(groups))
+	for start := 0; start < len(groups); start += MaxTxnOps {
+		end := min(start+MaxTxnOps, len(groups))
+		res, err := d.applyBatch(ctx, keys[start:end], groups[start:end])
+		results = append(results, res...)
+		if err != nil {
+			return results, err
+		}
+	}
+	return results, nil
+}
+
+// checkApply validates groups and returns their keys, or an ErrorList
+// naming every invalid group and every group given twice.
+func checkApply(groups []*specs.Group) ([]specs.GroupKey, error) {
+	var errs specs.ErrorList
+	keys := make([]specs.GroupKey, len(groups))
+	first := make(map[specs.GroupKey]*specs.Group, len(groups))
+	for i, g := range groups {
+		if err := specs.Validate(g); err != nil {
+			errs = append(errs, specs.Errors(err)...)
+			continue
+		}
+		k, err := g.Key()
+		if err != nil {
+			errs = append(errs, specs.Errors(err)...)
+			continue
+		}
+		keys[i] = k
+		if prev, dup := first[k]; dup {
+			file, line := g.Source()
+			pfile, pline := prev.Source()
+			errs = append(errs, &specs.FieldError{File: file, Line: line, Field: "metadata",
+				Msg: fmt.Sprintf("group %s is also defined at %s:%d", k, pfile, pline)})
+			continue
+		}
+		first[k] = g
+	}
+	return keys, errs.Err()
+}
+
+func (d *DesiredStore) applyBatch(ctx context.Context, keys []specs.GroupKey, groups []*specs.Group) ([]ApplyResult, error) {
+	values := make([][]byte, len(groups))
+	for i, g := range groups {
+		values[i] = StoredValue(g)
+	}
+	bo := newBackoff(d.c.opts.RetryMin, d.c.opts.RetryMax)
+	var err error
+	for attempt := 0; attempt < applyAttempts; attempt++ {
+		if attempt > 0 {
+			if werr := bo.wait(ctx); werr != nil {
+				return nil, werr
+			}
+		}
+		var results []ApplyResult
+		var ops []Op
+		results, ops, err = d.planBatch(ctx, keys, values)
+		if err != nil {
+			return nil, err
+		}
+		if len(ops) == 0 {
+			return results, nil
+		}
+		if d.beforeCommit != nil {
+			d.beforeCommit()
+		}
+		var rev int64
+		rev, err = d.Commit(ctx, ops)
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for i := range results {
+			if results[i].Action != Unchanged {
+				results[i].Revision = rev
+			}
+		}
+		return results, nil
+	}
+	return nil, fmt.Errorf("gave up after %d attempts, others keep writing the same groups: %w", applyAttempts, err)
+}
+
+// planBatch reads the current value of every key in one transaction (one
+// revision) and decides, per group, what to write.
+func (d *DesiredStore) planBatch(ctx context.Context, keys []specs.GroupKey, values [][]byte) ([]ApplyResult, []Op, error) {
+	gets := make([]clientv3.Op, len(keys))
+	for i, k := range keys {
+		gets[i] = clientv3.OpGet(specs.DesiredKey(d.c.opts.Prefix, k))
+	}
+	rctx, cancel := d.c.reqCtx(ctx)
+	defer cancel()
+	resp, err := d.c.cli.Txn(rctx).Then(gets...).Commit()
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %d group(s) from /desired: %w", len(keys), err)
+	}
+	results := make([]ApplyResult, len(keys))
+	var ops []Op
+	for i, k := range keys {
+		results[i].Key = k
+		kvs := resp.Responses[i].GetResponseRange().Kvs
+		if len(kvs) == 0 {
+			results[i].Action = Created
+			ops = append(ops, Op{Key: k, Value: values[i]})
+			continue
+		}
+		kv := kvs[0]
+		if stored, err := specs.DecodeStored(k, kv.Value); err == nil && bytes.Equal(StoredValue(stored), values[i]) {
+			results[i].Action, results[i].Revision = Unchanged, kv.ModRevision
+			continue
+		}
+		results[i].Action = Changed
+		ops = append(ops, Op{Key: k, Value: values[i], ExpectedRevision: kv.ModRevision})
+	}
+	return results, ops, nil
+}

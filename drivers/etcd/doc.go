@@ -1,0 +1,58 @@
+// Package etcd is theseus's etcd driver, built on go.etcd.io/etcd/client/v3:
+// the desired store (/desired), the status store (/status), the
+// service-discovery tree (/services) and leader election (/theseus/leader).
+// Every key is below an optional prefix (Options.Prefix).
+//
+// # Connecting
+//
+// Connect builds a client from a Config (endpoints, TLS, user and
+// password, timeouts) and checks, with a linearizable read, that the
+// cluster answers: creating an etcd client alone does not. New wraps an
+// existing client. Every request except watches has a timeout
+// (Options.RequestTimeout) and requires the member to have a leader, so a
+// member cut off from its cluster fails requests instead of answering
+// from a stale view.
+//
+// # Desired store
+//
+// List reads all of /desired as one snapshot at one revision, page by page
+// (the first page at the current revision, the others at that same
+// revision), so any number of keys can be listed. Every value is decoded
+// with specs.DecodeStored; a key or value that does not parse or validate
+// stays in the snapshot as an invalid Entry with its specs.ErrorList. A
+// failed list is an error, never an empty snapshot.
+//
+// Watch delivers the changes from a revision on, each once and in revision
+// order, and hides how an etcd watch ends: a resume revision that was
+// compacted turns into a relist delivered as a Snapshot that replaces the
+// consumer's state, then the watch goes on from the snapshot's revision +
+// 1; a closed or silent watch is re-established from the last revision
+// seen + 1 after a jittered backoff. Sync is List followed by Watch.
+// Options.Hooks counts restarts by reason (compacted, closed, no_leader)
+// and relists.
+//
+// Writes are compare-and-swap on the key's mod revision, alone (Put,
+// Delete) or in batches of at most MaxTxnOps (Commit); Apply, behind
+// `theseusd apply`, compares each group's StoredValue with what is stored
+// and writes only what differs, retrying a batch whose guard failed.
+//
+// # Status store
+//
+// /status/{service}/{labels} holds specs.Status as JSON. Only the leader
+// writes it, and every write is fenced: it succeeds only while the
+// leader key created by the leader's campaign still exists (Fence), so a
+// daemon that lost the leadership cannot write even before it notices.
+//
+// # Service discovery
+//
+// See Discovery for the key shapes under /services.
+//
+// # Leader election
+//
+// Campaign elects one daemon under /theseus/leader/{lease} with
+// client/v3/concurrency, campaigning under the session's context and
+// verifying the key after winning. The Leadership's Context is cancelled
+// when the session ends, the key is deleted, or Resign is called; all
+// leader work derives from it. Resign deletes the key and revokes the
+// lease so a standby takes over at once.
+package etcd

@@ -1,0 +1,104 @@
+package etcd_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/etcd/etcdtest"
+	"theseus.dev/specs"
+)
+
+// minimalJSON is the smallest spec DESIGN.md requires to work with
+// `etcdctl put /desired/web/dev`.
+const minimalJSON = `{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":"web","labels":["dev"]},"spec":{"image":"nginx:1.27","instances":2,"cpus":0.1,"mem":64}}`
+
+// fastOptions keep retries short so that tests of failure paths are fast.
+func fastOptions() etcd.Options {
+	return etcd.Options{RetryMin: 5 * time.Millisecond, RetryMax: 50 * time.Millisecond}
+}
+
+// start returns an embedded etcd and a theseus client for it.
+func start(t testing.TB, opts etcd.Options) (*etcdtest.Etcd, *etcd.Client) {
+	t.Helper()
+	e := etcdtest.Start(t)
+	c, err := etcd.New(e.Client, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, c
+}
+
+func key(t testing.TB, service string, labels ...string) specs.GroupKey {
+	t.Helper()
+	k, err := specs.NewGroupKey(service, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// specJSON returns a valid spec of the group with the given instances.
+func specJSON(k specs.GroupKey, instances int) []byte {
+	labels := `"` + strings.Join(k.LabelSet(), `","`) + `"`
+	return []byte(fmt.Sprintf(`{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":%q,"labels":[%s]},"spec":{"image":"nginx:1.27","instances":%d,"cpus":0.1,"mem":64}}`,
+		k.Service, labels, instances))
+}
+
+// group parses a spec made by specJSON.
+func group(t testing.TB, k specs.GroupKey, instances int) *specs.Group {
+	t.Helper()
+	g, err := specs.DecodeStored(k, specJSON(k, instances))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// counter counts hook calls by name; safe for concurrent use.
+type counter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *counter) inc(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[name]++
+}
+
+func (c *counter) get(name string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[name]
+}
+
+func (c *counter) hooks() etcd.Hooks {
+	return etcd.Hooks{
+		WatchRestart: func(r etcd.RestartReason) { c.inc("restart:" + string(r)) },
+		Relist:       func() { c.inc("relist") },
+		Leader: func(l bool) {
+			if l {
+				c.inc("leader:true")
+			} else {
+				c.inc("leader:false")
+			}
+		},
+	}
+}
+
+// within returns a context that ends after d, for waits that must not
+// hang a broken test.
+func within(t testing.TB, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}

@@ -1,0 +1,140 @@
+package etcd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"theseus.dev/specs"
+)
+
+// Fence is the proof of leadership that guards the leader's writes: the
+// leader key and the revision that created it. A write fenced by it
+// succeeds only while that very key exists, so a daemon that lost the
+// leadership, even one that has not noticed yet, cannot write.
+type Fence struct {
+	Key      string
+	Revision int64
+}
+
+// cmp is the transaction compare that holds while the fence is valid.
+func (f Fence) cmp() clientv3.Cmp {
+	return clientv3.Compare(clientv3.CreateRevision(f.Key), "=", f.Revision)
+}
+
+// StatusEntry is one key under /status as read.
+type StatusEntry struct {
+	Key         specs.GroupKey
+	EtcdKey     string
+	ModRevision int64
+	// Status is the decoded value; nil when Err is set.
+	Status *specs.Status
+	// Err says why the key or value could not be decoded; it matches
+	// ErrCorrupt.
+	Err error
+}
+
+// StatusStore reads and writes /status/{service}/{labels}. Only the
+// leader writes; every write is fenced.
+type StatusStore struct {
+	c *Client
+}
+
+// Status returns the store of /status.
+func (c *Client) Status() *StatusStore { return &StatusStore{c: c} }
+
+// Put writes st as the status of group k if fence still holds, and
+// returns the new mod revision. A fence that no longer holds returns an
+// error matching ErrNotLeader and writes nothing.
+func (s *StatusStore) Put(ctx context.Context, fence Fence, k specs.GroupKey, st *specs.Status) (int64, error) {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return 0, fmt.Errorf("encode status of %s: %w", k, err)
+	}
+	key := specs.StatusKey(s.c.opts.Prefix, k)
+	return s.fenced(ctx, fence, key, clientv3.OpPut(key, string(data)))
+}
+
+// Delete removes the status of group k if fence still holds; deleting an
+// absent status is not an error.
+func (s *StatusStore) Delete(ctx context.Context, fence Fence, k specs.GroupKey) error {
+	key := specs.StatusKey(s.c.opts.Prefix, k)
+	_, err := s.fenced(ctx, fence, key, clientv3.OpDelete(key))
+	return err
+}
+
+func (s *StatusStore) fenced(ctx context.Context, fence Fence, key string, op clientv3.Op) (int64, error) {
+	if fence.Key == "" || fence.Revision <= 0 {
+		return 0, fmt.Errorf("write %s: no leadership fence: %w", key, ErrNotLeader)
+	}
+	rctx, cancel := s.c.reqCtx(ctx)
+	defer cancel()
+	resp, err := s.c.cli.Txn(rctx).If(fence.cmp()).Then(op).Commit()
+	if err != nil {
+		return 0, fmt.Errorf("write %s: %w", key, err)
+	}
+	if !resp.Succeeded {
+		return 0, fmt.Errorf("write %s: %w", key, ErrNotLeader)
+	}
+	return resp.Header.Revision, nil
+}
+
+// Get reads the status of group k; an absent one is an error matching
+// ErrStatusNotFound, an undecodable one an entry with Err.
+func (s *StatusStore) Get(ctx context.Context, k specs.GroupKey) (StatusEntry, error) {
+	key := specs.StatusKey(s.c.opts.Prefix, k)
+	rctx, cancel := s.c.reqCtx(ctx)
+	defer cancel()
+	resp, err := s.c.cli.Get(rctx, key)
+	if err != nil {
+		return StatusEntry{}, fmt.Errorf("get %s: %w", key, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return StatusEntry{}, fmt.Errorf("%s: %w", key, ErrStatusNotFound)
+	}
+	return s.decode(resp.Kvs[0]), nil
+}
+
+// List reads every status as one snapshot and returns it in key order
+// with the revision it was read at.
+func (s *StatusStore) List(ctx context.Context) ([]StatusEntry, int64, error) {
+	kvs, rev, err := s.c.rangeAll(ctx, s.c.opts.Prefix+specs.StatusDir)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]StatusEntry, len(kvs))
+	for i, kv := range kvs {
+		out[i] = s.decode(kv)
+	}
+	return out, rev, nil
+}
+
+func (s *StatusStore) decode(kv *mvccpb.KeyValue) StatusEntry {
+	e := StatusEntry{EtcdKey: string(kv.Key), ModRevision: kv.ModRevision}
+	k, err := specs.ParseStatusKey(s.c.opts.Prefix, e.EtcdKey)
+	if err != nil {
+		e.Err = fmt.Errorf("%w: %w", ErrCorrupt, err)
+		return e
+	}
+	e.Key = k
+	st, err := decodeStatus(kv.Value)
+	if err != nil {
+		e.Err = fmt.Errorf("%s: %w", e.EtcdKey, err)
+		return e
+	}
+	e.Status = st
+	return e
+}
+
+// decodeStatus decodes a status value. Unknown fields are accepted so
+// that an older viewer can read what a newer daemon wrote.
+func decodeStatus(data []byte) (*specs.Status, error) {
+	var st specs.Status
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("%w: status: %w", ErrCorrupt, err)
+	}
+	return &st, nil
+}

@@ -1,0 +1,53 @@
+package etcd_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/specs"
+)
+
+func TestStatusStore(t *testing.T) {
+	e, c := start(t, etcd.Options{})
+	ctx := t.Context()
+	s := c.Status()
+	web, api := key(t, "web", "dev"), key(t, "api", "dev")
+	if _, err := s.Put(ctx, etcd.Fence{}, web, status(specs.PhaseSynced)); !errors.Is(err, etcd.ErrNotLeader) {
+		t.Fatalf("write without a fence: %v", err)
+	}
+	l, err := c.Campaign(ctx, etcd.ElectionConfig{TTL: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resign(t, l)
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	st := &specs.Status{Phase: specs.PhaseInvalid, ObservedRevision: 42, Errors: []string{"spec.mem: too small"}, UpdatedAt: now}
+	if _, err := s.Put(ctx, l.Fence(), web, st); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, l.Fence(), api, status(specs.PhaseSynced)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, web)
+	if err != nil || got.Status.Phase != specs.PhaseInvalid || got.Status.ObservedRevision != 42 || !got.Status.UpdatedAt.Equal(now) || got.Key != web {
+		t.Fatalf("Get = %+v, %v", got, err)
+	}
+	if _, err := e.Client.Put(ctx, "/status/db/dev", "not json"); err != nil {
+		t.Fatal(err)
+	}
+	all, rev, err := s.List(ctx)
+	if err != nil || len(all) != 3 || rev == 0 {
+		t.Fatalf("List = %+v, %d, %v", all, rev, err)
+	}
+	if all[0].Key != api || all[1].Key != key(t, "db", "dev") || !errors.Is(all[1].Err, etcd.ErrCorrupt) || all[2].Status == nil {
+		t.Fatalf("List = %+v", all)
+	}
+	if err := s.Delete(ctx, l.Fence(), web); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, web); !errors.Is(err, etcd.ErrStatusNotFound) {
+		t.Fatalf("Get after delete: %v", err)
+	}
+}

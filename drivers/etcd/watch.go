@@ -1,0 +1,225 @@
+package etcd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"theseus.dev/specs"
+)
+
+// EventType says whether a key was written or deleted.
+type EventType int
+
+// The event types.
+const (
+	EventPut EventType = iota + 1
+	EventDelete
+)
+
+func (t EventType) String() string {
+	switch t {
+	case EventPut:
+		return "put"
+	case EventDelete:
+		return "delete"
+	}
+	return fmt.Sprintf("EventType(%d)", int(t))
+}
+
+// Event is one change to a /desired key. For a put, Entry is decoded
+// exactly like a listed key (valid, or invalid with its errors); for a
+// delete, Entry has the key and the revision of the delete only.
+type Event struct {
+	Type  EventType
+	Entry Entry
+}
+
+// Update is one delivery of Watch.
+//
+// When Snapshot is set, it replaces everything the consumer knew about
+// /desired: keys it does not hold are gone. Watch delivers a snapshot
+// when it had to relist because the revision to resume from was
+// compacted; Sync also delivers one first. Events is then empty.
+//
+// Otherwise Events are changes in revision order (several may share a
+// revision: one transaction). An update with neither is a progress
+// report: nothing changed up to Revision.
+//
+// In both cases the consumer has seen every change up to Revision.
+type Update struct {
+	Snapshot *Snapshot
+	Events   []Event
+	Revision int64
+}
+
+// Sync lists /desired and delivers it as a snapshot, then watches from the
+// snapshot's revision on, like Watch. It returns when ctx ends (with
+// ctx's error) or when fn returns an error (with that error). A failed
+// initial list is retried with backoff, never delivered as empty.
+func (d *DesiredStore) Sync(ctx context.Context, fn func(Update) error) error {
+	snap, err := d.relist(ctx, newBackoff(d.c.opts.RetryMin, d.c.opts.RetryMax))
+	if err != nil {
+		return err
+	}
+	if err := fn(Update{Snapshot: snap, Revision: snap.Revision}); err != nil {
+		return err
+	}
+	return d.Watch(ctx, snap.Revision+1, fn)
+}
+
+// Watch delivers every change to /desired from revision fromRev on, in
+// revision order, each exactly once, until ctx ends (returning ctx's
+// error) or fn returns an error (returning it). fn runs on the calling
+// goroutine; Watch starts none that outlive it.
+//
+// Watch hides every way an etcd watch can end:
+//   - the connection drops or the member restarts: the client resumes by
+//     itself from the last revision seen;
+//   - the channel closes, the member loses its leader (the watch requires
+//     one, so a partitioned member cannot feed it a stale view), or the
+//     watch goes silent past Options.StallTimeout: it is re-established
+//     from the last revision seen + 1 after a jittered backoff;
+//   - the revision to resume from was compacted: /desired is listed again
+//     and delivered as a Snapshot, and the watch goes on from the
+//     snapshot's revision + 1, so nothing is missed or repeated.
+//
+// None of these ever reads as "desired is empty". Each restart and relist
+// is reported to Options.Hooks.
+func (d *DesiredStore) Watch(ctx context.Context, fromRev int64, fn func(Update) error) error {
+	next := fromRev
+	bo := newBackoff(d.c.opts.RetryMin, d.c.opts.RetryMax)
+	for {
+		reason, err := d.watchOnce(ctx, &next, bo, fn)
+		if err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		d.c.opts.Hooks.watchRestart(reason)
+		if reason == RestartCompacted {
+			snap, err := d.relist(ctx, bo)
+			if err != nil {
+				return err
+			}
+			d.c.opts.Hooks.relist()
+			if err := fn(Update{Snapshot: snap, Revision: snap.Revision}); err != nil {
+				return err
+			}
+			next = snap.Revision + 1
+			continue
+		}
+		if err := bo.wait(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// relist lists /desired until it succeeds or ctx ends.
+func (d *DesiredStore) relist(ctx context.Context, bo *backoff) (*Snapshot, error) {
+	for {
+		snap, err := d.List(ctx)
+		if err == nil {
+			return snap, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err := bo.wait(ctx); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// watchOnce runs one etcd watch from *next until it ends, delivering its
+// events and advancing *next past each. It returns why the watch ended,
+// or fn's error.
+func (d *DesiredStore) watchOnce(ctx context.Context, next *int64, bo *backoff, fn func(Update) error) (RestartReason, error) {
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer cancel()
+	// Creating a watch waits for the server to confirm it; on a stuck
+	// connection that is forever, so creation gets the stall timeout too.
+	creating := time.AfterFunc(d.c.opts.StallTimeout, cancel)
+	wch := d.c.cli.Watch(wctx, d.dir(), clientv3.WithPrefix(), clientv3.WithRev(*next), clientv3.WithProgressNotify())
+	if !creating.Stop() {
+		return RestartClosed, nil
+	}
+	stall := time.NewTimer(d.c.opts.StallTimeout)
+	defer stall.Stop()
+	asked := false // a progress report was requested and has not come
+	for {
+		select {
+		case <-stall.C:
+			if asked {
+				return RestartClosed, nil
+			}
+			// A healthy watch answers a progress request even when
+			// nothing changes; silence after it means the stream is
+			// stuck.
+			asked = true
+			pctx, pcancel := context.WithTimeout(wctx, d.c.opts.StallTimeout)
+			_ = d.c.cli.RequestProgress(pctx)
+			pcancel()
+			stall.Reset(d.c.opts.StallTimeout)
+			continue
+		case wr, ok := <-wch:
+			if !ok {
+				return RestartClosed, nil
+			}
+			if err := wr.Err(); err != nil || wr.Canceled {
+				return restartReason(err), nil
+			}
+			asked = false
+			stall.Reset(d.c.opts.StallTimeout)
+			bo.reset()
+			u := Update{Revision: wr.Header.Revision}
+			if len(wr.Events) > 0 {
+				u.Events = make([]Event, len(wr.Events))
+				for i, ev := range wr.Events {
+					u.Events[i] = d.event(ev)
+				}
+				// The header revision can be ahead of the events; only
+				// the last event's revision is known to be complete.
+				u.Revision = wr.Events[len(wr.Events)-1].Kv.ModRevision
+			}
+			if u.Revision < *next-1 {
+				continue // a progress report from before fromRev
+			}
+			*next = u.Revision + 1
+			if err := fn(u); err != nil {
+				return "", err
+			}
+		}
+	}
+}
+
+func (d *DesiredStore) event(ev *clientv3.Event) Event {
+	if ev.Type == mvccpb.PUT {
+		return Event{Type: EventPut, Entry: d.decode(ev.Kv)}
+	}
+	d.c.cache.delete(string(ev.Kv.Key))
+	e := Entry{EtcdKey: string(ev.Kv.Key), ModRevision: ev.Kv.ModRevision}
+	if k, err := specs.ParseDesiredKey(d.c.opts.Prefix, e.EtcdKey); err == nil {
+		e.Key = k
+	} else {
+		e.Errors = specs.ErrorList{{File: e.EtcdKey, Msg: err.Error()}}
+	}
+	return Event{Type: EventDelete, Entry: e}
+}
+
+func restartReason(err error) RestartReason {
+	switch {
+	case errors.Is(err, rpctypes.ErrCompacted):
+		return RestartCompacted
+	case errors.Is(err, rpctypes.ErrNoLeader), errors.Is(err, rpctypes.ErrGRPCNoLeader):
+		return RestartNoLeader
+	default:
+		return RestartClosed
+	}
+}
