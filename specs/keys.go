@@ -152,3 +152,6 @@ func ParseAppID(root, id string) (GroupKey, error) {
 	}
 	return k, nil
 }
+
+// IsZero reports whether k is the zero key, which names no group.
+func (k GroupKey) IsZero() bool { return k.Service == "" && k.Labels == "" }
