@@ -151,26 +151,35 @@ func (e *Engine) Len() int { return e.queue.Len() }
 // Run starts the workers and blocks until ctx is done; then it stops taking
 // work, lets in-flight reconciles end (their contexts are cancelled with
 // ctx), and returns. An engine runs once.
-func (e *Engine) Run(ctx context.Context) {
+func (e *Engine) Run(ctx context.Context) { e.RunUntil(ctx, ctx) }
+
+// RunUntil is Run with shutdown in two stages: when stop is done the engine
+// takes no more work, while reconciles in flight go on under work (a
+// graceful shutdown lets them finish within a grace period; a lost
+// leadership cancels work, and so every in-flight call, at once).
+func (e *Engine) RunUntil(stop, work context.Context) {
 	var wg sync.WaitGroup
 	for range e.opts.Workers {
 		wg.Go(func() {
-			for e.processNext(ctx) {
+			for e.processNext(stop, work) {
 			}
 		})
 	}
-	<-ctx.Done()
+	select {
+	case <-stop.Done():
+	case <-work.Done():
+	}
 	e.queue.ShutDown()
 	wg.Wait()
 }
 
-func (e *Engine) processNext(ctx context.Context) bool {
+func (e *Engine) processNext(stop, ctx context.Context) bool {
 	key, quit := e.queue.Get()
 	if quit {
 		return false
 	}
 	defer e.queue.Done(key)
-	if ctx.Err() != nil {
+	if stop.Err() != nil || ctx.Err() != nil {
 		return true // shutting down: drain without working
 	}
 	m := e.opts.Metrics

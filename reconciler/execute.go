@@ -1,0 +1,134 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"theseus.dev/diff"
+	"theseus.dev/drivers/marathon"
+	"theseus.dev/specs"
+)
+
+// execute carries out one action that changes Marathon and records it.
+func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (Result, error) {
+	// The leadership may have ended since the reconcile began: check
+	// before every write, as Marathon has no conditional write to fence it.
+	if ctx.Err() != nil {
+		return Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
+	}
+	if err := c.writes.Wait(ctx); err != nil {
+		return Result{}, fmt.Errorf("%s %s: waiting for the write rate limit: %w", act.Kind, v.key, err)
+	}
+	if ctx.Err() != nil {
+		return Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
+	}
+	res, err := c.call(ctx, v, act)
+	c.markDirty(v.key) // whatever happened, read the app before acting again
+	st := c.baseStatus(v)
+	var locked *marathon.LockedError
+	switch {
+	case errors.As(err, &locked):
+		st.Phase = specs.PhaseWaiting
+		st.DeploymentID = first(locked.Deployments)
+		st.Message = "the app is locked by deployment " + strings.Join(locked.Deployments, ", ") + "; looking again when it ends"
+		return Result{RequeueAfter: c.cfg.PollInterval}, c.putStatus(ctx, v, st)
+	case marathon.IsPermanent(err):
+		// Marathon refuses the definition: retrying the same spec cannot
+		// help. Recorded once per revision; a new revision tries again.
+		st.Phase, st.LastError = specs.PhaseStalled, err.Error()
+		st.Message = "Marathon refused the " + string(act.Kind)
+		if perr := c.putStatus(ctx, v, st); perr != nil {
+			return Result{}, perr
+		}
+		if v.hasStatus && v.status.LastError == st.LastError && v.status.ObservedRevision == st.ObservedRevision {
+			return Result{}, nil
+		}
+		return Result{}, TerminalError(err)
+	case err != nil:
+		st.LastError = err.Error()
+		if perr := c.putStatus(ctx, v, st); perr != nil {
+			c.log.Warn("cannot record status", "group", v.key.String(), "err", perr)
+		}
+		return Result{}, err
+	}
+	c.metrics.Action(string(act.Kind))
+	if act.Drift {
+		c.metrics.Drift()
+	}
+	c.log.Info(string(act.Kind), "group", v.key.String(), "app", act.AppID,
+		"revision", act.Revision, "deployment", res.DeploymentID, "changes", len(act.Changes), "drift", act.Drift)
+	st.LastAction, st.LastActionAt = string(act.Kind), c.cfg.Now()
+	st.DeploymentID, st.MarathonVersion = res.DeploymentID, res.Version
+	st.LastError = ""
+	st.Phase, st.Message = specs.PhaseProgressing, "Marathon is deploying the change"
+	if act.Kind == diff.Delete {
+		st.Phase, st.Message = specs.PhaseDeleting, "the desired spec is gone; the app is being deleted"
+	}
+	if act.Restart != "" {
+		st.Restarted = act.Restart
+	}
+	return Result{RequeueAfter: c.cfg.PollInterval}, c.putStatus(ctx, v, st)
+}
+
+// call makes the Marathon call of act.
+func (c *Controller) call(ctx context.Context, v view, act diff.Action) (marathon.Result, error) {
+	w := func() marathon.Write {
+		return marathon.Write{Key: v.key, Spec: *act.Spec, Hash: act.Hash, Revision: act.Revision}
+	}
+	switch act.Kind {
+	case diff.Create:
+		return c.cfg.Marathon.Create(ctx, w())
+	case diff.Update:
+		return c.cfg.Marathon.Update(ctx, w())
+	case diff.Scale:
+		return c.cfg.Marathon.Scale(ctx, v.key, *act.Spec.Instances)
+	case diff.Restart:
+		return c.cfg.Marathon.Restart(ctx, v.key)
+	case diff.Delete:
+		return c.cfg.Marathon.Delete(ctx, v.key)
+	}
+	return marathon.Result{}, fmt.Errorf("action %s does not change Marathon", act.Kind)
+}
+
+// invalid records an invalid spec. It is logged once per revision: the
+// reconcile ends in a terminal error only when the status changes, so
+// the periodic resync does not repeat it.
+func (c *Controller) invalid(ctx context.Context, v view, act diff.Action) (Result, error) {
+	st := c.baseStatus(v)
+	st.Phase, st.Errors = specs.PhaseInvalid, act.Errors
+	st.Message = act.Reason
+	if v.hasStatus && v.status.Phase == specs.PhaseInvalid && v.status.ObservedRevision == st.ObservedRevision {
+		return Result{}, c.putStatus(ctx, v, st)
+	}
+	if err := c.putStatus(ctx, v, st); err != nil {
+		return Result{}, err
+	}
+	return Result{}, TerminalError(fmt.Errorf("invalid spec at revision %d: %s", st.ObservedRevision, strings.Join(act.Errors, "; ")))
+}
+
+// baseStatus is the group's status carried over from the last write, with
+// what is known now filled in.
+func (c *Controller) baseStatus(v view) specs.Status {
+	st := v.status
+	st.Errors, st.Message, st.DeploymentStep = nil, "", ""
+	st.AppID = ""
+	if v.desired != nil {
+		st.ObservedRevision = v.desired.Revision
+		st.SpecHash = v.desired.Hash
+		if v.desired.Spec.Instances != nil {
+			st.Tasks.Wanted = *v.desired.Spec.Instances
+		}
+	}
+	if v.app != nil {
+		st.AppID, st.MarathonVersion = v.app.ID, v.app.Version
+		wanted := st.Tasks.Wanted
+		st.Tasks = v.app.Counts
+		st.Tasks.Wanted = wanted
+		if v.desired == nil || !v.desired.Valid() {
+			st.Tasks.Wanted = v.app.Counts.Wanted
+		}
+	}
+	return st
+}

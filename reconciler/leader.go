@@ -1,0 +1,86 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"theseus.dev/drivers/etcd"
+)
+
+// Elector campaigns for the leadership. *etcd.Client implements it.
+type Elector interface {
+	Campaign(ctx context.Context, cfg etcd.ElectionConfig) (*etcd.Leadership, error)
+}
+
+// Term is the work of one term of leadership: it runs until stop or work
+// ends (see Controller.Run), writing only under fence.
+type Term func(stop, work context.Context, fence etcd.Fence) error
+
+// LeaderConfig configures RunLeader.
+type LeaderConfig struct {
+	Elector  Elector
+	Election etcd.ElectionConfig
+	// Grace is how long reconciles in flight may go on after stop, before
+	// they are cancelled and the leadership is resigned.
+	Grace   time.Duration
+	Logger  *slog.Logger
+	Metrics *Metrics
+	// Leading, if set, is told when this daemon starts and stops leading.
+	Leading func(bool)
+}
+
+// RunLeader campaigns, runs term while this daemon leads, and campaigns
+// again when the leadership is lost, each time with a new session and a new
+// term, so nothing of a lost term is reused. It returns when stop ends,
+// after the term has wound down within the grace period and the
+// leadership was resigned, so that a standby takes over at once.
+func RunLeader(stop context.Context, cfg LeaderConfig, term Term) error {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	leading := func(b bool) {
+		cfg.Metrics.SetLeader(b)
+		if cfg.Leading != nil {
+			cfg.Leading(b)
+		}
+	}
+	for {
+		log.Info("campaigning for leadership")
+		lead, err := cfg.Elector.Campaign(stop, cfg.Election)
+		if err != nil {
+			if stop.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		log.Info("leading", "id", lead.ID())
+		leading(true)
+		err = runTerm(stop, lead, cfg.Grace, term)
+		leading(false)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(stop), 5*time.Second)
+		if rerr := lead.Resign(rctx); rerr != nil {
+			log.Warn("resign failed; the standby takes over when the lease expires", "err", rerr)
+		}
+		cancel()
+		if stop.Err() != nil {
+			log.Info("stopped leading: shutting down")
+			return nil
+		}
+		log.Warn("leadership lost; all leader work stopped; campaigning again", "cause", err)
+	}
+}
+
+// runTerm runs one term: work is the leadership's context, cancelled at
+// once when the leadership ends, or grace after stop.
+func runTerm(stop context.Context, lead *etcd.Leadership, grace time.Duration, term Term) error {
+	work, cancel := context.WithCancelCause(lead.Context())
+	defer cancel(nil)
+	defer context.AfterFunc(stop, func() {
+		t := time.AfterFunc(grace, func() { cancel(errors.New("shutdown grace period over")) })
+		context.AfterFunc(work, func() { t.Stop() })
+	})()
+	return term(stop, work, lead.Fence())
+}

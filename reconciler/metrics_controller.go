@@ -1,0 +1,62 @@
+package reconciler
+
+// The controller's own events, recorded on Metrics. Every method is safe
+// on a nil *Metrics.
+
+// Action records one action taken on Marathon (create, update, scale,
+// restart, delete) or skipped.
+func (m *Metrics) Action(kind string) {
+	if m != nil {
+		m.actions.WithLabelValues(kind).Inc()
+	}
+}
+
+// PruneBlocked records a delete refused by the prune guard.
+func (m *Metrics) PruneBlocked(reason string) {
+	if m != nil {
+		m.pruneBlocked.WithLabelValues(reason).Inc()
+	}
+}
+
+// Stalled sets whether the group's deployment is past its progress
+// deadline.
+func (m *Metrics) Stalled(group string, stalled bool) {
+	if m == nil {
+		return
+	}
+	if stalled {
+		m.stalled.WithLabelValues(group).Set(1)
+		return
+	}
+	m.stalled.DeleteLabelValues(group)
+}
+
+// DesiredRevision records the /desired revision the controller has seen.
+func (m *Metrics) DesiredRevision(rev int64) {
+	if m != nil {
+		m.desiredRevision.Set(float64(rev))
+	}
+}
+
+// Drift records a group found changed outside theseus.
+func (m *Metrics) Drift() {
+	if m != nil {
+		m.driftDetected.Inc()
+	}
+}
+
+// Resync records one full resync and how long its Marathon list took.
+func (m *Metrics) Resync(seconds float64) {
+	if m != nil {
+		m.resyncs.Inc()
+		m.resyncDuration.Observe(seconds)
+	}
+}
+
+// DeploymentsInflight records how many managed apps have a deployment in
+// flight, as of the last resync.
+func (m *Metrics) DeploymentsInflight(n int) {
+	if m != nil {
+		m.deploymentsInflight.Set(float64(n))
+	}
+}

@@ -1,0 +1,190 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"theseus.dev/diff"
+	"theseus.dev/drivers/marathon"
+	"theseus.dev/specs"
+)
+
+// view is one group as the controller sees it at the start of a reconcile.
+type view struct {
+	key        specs.GroupKey
+	desired    *diff.Desired
+	app        *marathon.App
+	status     specs.Status
+	hasStatus  bool
+	fresh      bool // app was read from Marathon during this reconcile
+	pruneGuard error
+}
+
+// Reconcile brings one group to its desired spec: it plans with
+// diff.Group from the caches and, when the plan changes Marathon, reads
+// the app again and plans again before it carries out the one action. It
+// then records the outcome under /status.
+func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (Result, error) {
+	v, err := c.view(ctx, key)
+	if err != nil {
+		return Result{}, err
+	}
+	act, ok := c.plan(v)
+	if ok && act.Kind.Mutates() && !v.fresh {
+		// Never write on a cached view: the app may have changed since
+		// the last list.
+		if err := c.refresh(ctx, &v); err != nil {
+			return Result{}, err
+		}
+		act, ok = c.plan(v)
+	}
+	if !ok {
+		return c.observe(ctx, v)
+	}
+	switch act.Kind {
+	case diff.Invalid:
+		return c.invalid(ctx, v, act)
+	case diff.Unmanaged:
+		st := c.baseStatus(v)
+		st.Phase, st.Message = specs.PhaseStalled, act.Reason
+		return Result{}, c.putStatus(ctx, v, st)
+	case diff.Orphan:
+		if c.cfg.Prune && v.pruneGuard != nil {
+			c.refusePrune(v)
+		}
+		return Result{}, nil
+	case diff.Wait:
+		st := c.baseStatus(v)
+		st.Phase, st.Message = specs.PhaseWaiting, act.Reason
+		st.DeploymentID = first(act.Deployments)
+		return c.progress(ctx, v, st)
+	}
+	return c.execute(ctx, v, act)
+}
+
+// view gathers the group's desired spec, app and status. An app marked by
+// an event is read from Marathon; otherwise the last list is used.
+func (c *Controller) view(ctx context.Context, key specs.GroupKey) (view, error) {
+	c.mu.Lock()
+	v := view{key: key}
+	if d, ok := c.desired[key]; ok {
+		v.desired = &d
+	}
+	if a, ok := c.actual[key]; ok {
+		v.app = &a
+	}
+	v.status, v.hasStatus = c.status[key]
+	_, dirty := c.dirty[key]
+	if v.desired == nil && v.app != nil && v.app.Managed && !v.app.Protected && c.cfg.Prune {
+		v.pruneGuard = c.pruneGuardLocked()
+	}
+	c.mu.Unlock()
+	if v.desired != nil && c.cfg.Restarts != nil {
+		if tok := c.cfg.Restarts.Pending(key); tok != "" && tok != v.status.Restarted {
+			v.desired.Restart = tok
+		}
+	}
+	if dirty {
+		if err := c.refresh(ctx, &v); err != nil {
+			return v, err
+		}
+	}
+	return v, nil
+}
+
+// refresh reads the group's app from Marathon into v and the cache.
+func (c *Controller) refresh(ctx context.Context, v *view) error {
+	c.mu.Lock()
+	seq := c.eventSeq
+	c.mu.Unlock()
+	a, err := c.cfg.Marathon.Get(ctx, v.key)
+	switch {
+	case errors.Is(err, marathon.ErrNotFound):
+		v.app = nil
+	case err != nil:
+		return fmt.Errorf("read app of %s: %w", v.key, err)
+	default:
+		v.app = &a
+	}
+	v.fresh = true
+	c.mu.Lock()
+	if v.app != nil {
+		c.actual[v.key] = *v.app
+	} else {
+		delete(c.actual, v.key)
+	}
+	if s, ok := c.dirty[v.key]; ok && s <= seq {
+		delete(c.dirty, v.key)
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *Controller) plan(v view) (diff.Action, bool) {
+	opts := diff.Options{Prune: c.cfg.Prune, AllowMassDelete: c.cfg.AllowMassDelete,
+		MaxDeleteFraction: c.cfg.MaxDeleteFraction}
+	var a *diff.App
+	if v.app != nil {
+		da := toDiffApp(v.app)
+		a = &da
+	}
+	act, ok := diff.Group(v.desired, a, opts)
+	if ok && act.Kind == diff.Delete && v.pruneGuard != nil {
+		act.Kind, act.Reason = diff.Orphan, v.pruneGuard.Error()
+	}
+	return act, ok
+}
+
+// pruneGuardLocked applies the prune guard to the deletes the caches call
+// for now. Called with c.mu held.
+func (c *Controller) pruneGuardLocked() error {
+	managed, deletes := 0, 0
+	for k, a := range c.actual {
+		if !a.Managed {
+			continue
+		}
+		managed++
+		if _, ok := c.desired[k]; !ok && !a.Protected {
+			deletes++
+		}
+	}
+	return diff.PruneGuard(deletes, managed, len(c.desired), diff.Options{
+		AllowMassDelete: c.cfg.AllowMassDelete, MaxDeleteFraction: c.cfg.MaxDeleteFraction})
+}
+
+// refusePrune reports a delete refused by the guard, once per reason.
+func (c *Controller) refusePrune(v view) {
+	reason := v.pruneGuard.Error()
+	c.mu.Lock()
+	logIt := c.pruneRefusals != reason
+	c.pruneRefusals = reason
+	c.mu.Unlock()
+	c.metrics.PruneBlocked(pruneReason(c.desiredLen()))
+	if logIt {
+		c.log.Error("prune refused; nothing deleted", "reason", reason)
+	}
+}
+
+func pruneReason(desired int) string {
+	if desired == 0 {
+		return "empty_desired"
+	}
+	return "max_deletes"
+}
+
+// toDiffApp is the app in the form diff compares.
+func toDiffApp(a *marathon.App) diff.App {
+	return diff.App{
+		ID: a.ID, Key: a.Key, Managed: a.Managed, Protected: a.Protected,
+		SpecHash: a.SpecHash, Revision: a.Revision, Version: a.Version,
+		Deployments: a.Deployments, Spec: a.Spec, SecretEnv: a.SecretEnv,
+	}
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}

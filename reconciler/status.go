@@ -1,0 +1,153 @@
+package reconciler
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"theseus.dev/drivers/marathon"
+	"theseus.dev/specs"
+)
+
+// observe records the status of a group that needs no action: synced, or
+// on its way there while a deployment runs or tasks start.
+func (c *Controller) observe(ctx context.Context, v view) (Result, error) {
+	switch {
+	case v.desired == nil && v.app == nil:
+		if !v.hasStatus {
+			return Result{}, nil
+		}
+		if err := c.cfg.Status.Delete(ctx, c.fence, v.key); err != nil {
+			return Result{}, fmt.Errorf("remove status of %s: %w", v.key, err)
+		}
+		c.mu.Lock()
+		delete(c.status, v.key)
+		c.mu.Unlock()
+		c.metrics.Stalled(v.key.String(), false)
+		return Result{}, nil
+	case v.desired == nil || v.app == nil:
+		return Result{}, nil // an app that is not ours to report on
+	}
+	st := c.baseStatus(v)
+	if len(v.app.Deployments) > 0 {
+		st.Phase, st.DeploymentID = specs.PhaseProgressing, v.app.Deployments[0]
+		st.Message = "Marathon is deploying the change"
+		return c.progress(ctx, v, st)
+	}
+	st.DeploymentID = ""
+	if ready(v) {
+		st.Phase, st.LastError = specs.PhaseSynced, ""
+		c.metrics.Stalled(v.key.String(), false)
+		return Result{}, c.putStatus(ctx, v, st)
+	}
+	st.Phase = specs.PhaseProgressing
+	st.Message = fmt.Sprintf("waiting for tasks: %d of %d running, %d healthy", st.Tasks.Running, st.Tasks.Wanted, st.Tasks.Healthy)
+	return c.progress(ctx, v, st)
+}
+
+// ready reports whether the app runs the wanted number of tasks, healthy
+// when it has health checks.
+func ready(v view) bool {
+	want := 0
+	if v.desired.Spec.Instances != nil {
+		want = *v.desired.Spec.Instances
+	}
+	n := v.app.Counts
+	if n.Running < want {
+		return false
+	}
+	return len(v.desired.Spec.HealthChecks) == 0 || n.Healthy >= want
+}
+
+// progress records a group that is moving (Progressing) or held back
+// (Waiting), and turns it Stalled when it has not arrived within the
+// progress deadline, with the deployment's step and Marathon's last task
+// failure as the reason.
+func (c *Controller) progress(ctx context.Context, v view, st specs.Status) (Result, error) {
+	now := c.cfg.Now()
+	start := now
+	if v.hasStatus && v.status.Phase != specs.PhaseSynced && !v.status.Since.IsZero() {
+		start = v.status.Since
+	}
+	if !st.LastActionAt.IsZero() && st.LastActionAt.After(start) {
+		start = st.LastActionAt
+	}
+	if now.Sub(start) < c.cfg.ProgressDeadline {
+		return Result{RequeueAfter: c.cfg.PollInterval}, c.putStatus(ctx, v, st)
+	}
+	st.Phase = specs.PhaseStalled
+	// The message stays the same while stalled, so the status is not
+	// rewritten on every look.
+	st.Message = fmt.Sprintf("not done within the progress deadline of %s (since %s)",
+		c.cfg.ProgressDeadline, start.UTC().Format(time.RFC3339))
+	if v.status.Phase == specs.PhaseStalled && v.status.DeploymentID == st.DeploymentID {
+		st.DeploymentStep = v.status.DeploymentStep
+	} else if st.DeploymentID != "" {
+		st.DeploymentStep = c.deploymentStep(ctx, st.DeploymentID)
+	}
+	if f := v.app.LastTaskFailure; f != nil {
+		st.LastError = fmt.Sprintf("last task failure: %s %s on %s: %s", f.TaskID, f.State, f.Host, f.Message)
+	}
+	if v.status.Phase != specs.PhaseStalled {
+		c.log.Warn("deployment stalled", "group", v.key.String(), "deployment", st.DeploymentID,
+			"step", st.DeploymentStep, "reason", st.LastError)
+	}
+	c.metrics.Stalled(v.key.String(), true)
+	return Result{RequeueAfter: c.cfg.PollInterval}, c.putStatus(ctx, v, st)
+}
+
+// deploymentStep describes where deployment id stands, e.g.
+// "2/2 RestartApplication", or "" when Marathon does not say.
+func (c *Controller) deploymentStep(ctx context.Context, id string) string {
+	deps, err := c.cfg.Marathon.Deployments(ctx)
+	if err != nil {
+		c.log.Debug("cannot read deployments", "err", err)
+		return ""
+	}
+	for _, d := range deps {
+		if d.ID == id {
+			return stepText(d)
+		}
+	}
+	return ""
+}
+
+func stepText(d marathon.Deployment) string {
+	acts := make([]string, 0, len(d.CurrentActions))
+	for _, a := range d.CurrentActions {
+		acts = append(acts, a.Action)
+	}
+	return strings.TrimSpace(fmt.Sprintf("%d/%d %s", d.CurrentStep, d.TotalSteps, strings.Join(acts, ",")))
+}
+
+// putStatus writes st as the group's status if it differs from what is
+// stored (timestamps aside), fenced by the leadership.
+func (c *Controller) putStatus(ctx context.Context, v view, st specs.Status) error {
+	if v.hasStatus && sameStatus(v.status, st) {
+		return nil
+	}
+	now := c.cfg.Now()
+	st.Since = v.status.Since
+	if !v.hasStatus || v.status.Phase != st.Phase || st.Since.IsZero() {
+		st.Since = now
+	}
+	st.UpdatedAt = now
+	if _, err := c.cfg.Status.Put(ctx, c.fence, v.key, &st); err != nil {
+		return fmt.Errorf("record status of %s: %w", v.key, err)
+	}
+	c.mu.Lock()
+	c.status[v.key] = st
+	c.mu.Unlock()
+	return nil
+}
+
+func sameStatus(a, b specs.Status) bool {
+	a.Since, a.UpdatedAt = time.Time{}, time.Time{}
+	b.Since, b.UpdatedAt = time.Time{}, time.Time{}
+	if len(a.Errors) == 0 && len(b.Errors) == 0 {
+		a.Errors, b.Errors = nil, nil
+	}
+	return reflect.DeepEqual(a, b)
+}
