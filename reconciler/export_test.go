@@ -1,0 +1,11 @@
+package reconciler
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Accessors for tests of the package's users.
+
+func (m *Metrics) PruneBlockedCounter(reason string) prometheus.Counter {
+	return m.pruneBlocked.WithLabelValues(reason)
+}
+
+func (m *Metrics) ResyncCounter() prometheus.Counter { return m.resyncs }
