@@ -1,0 +1,111 @@
+package reconciler_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"theseus.dev/diff"
+	"theseus.dev/drivers/marathon/marathonsim"
+	"theseus.dev/specs"
+)
+
+const converge = 30 * time.Second
+
+func taskIDs(ts []marathonsim.TaskState) []string {
+	ids := make([]string, 0, len(ts))
+	for _, t := range ts {
+		ids = append(ids, t.ID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func running(e *env, k specs.GroupKey, n int) func() bool {
+	return func() bool {
+		a, ok := e.app(k)
+		return ok && a.TasksRunning == n && a.Deployment == "" && a.TasksStaged == 0
+	}
+}
+
+// TestLifecycle walks one group through its life with the real etcdctl:
+// create, scale, rolling update, delete without and with pruning. After
+// each step the plan is empty.
+func TestLifecycle(t *testing.T) {
+	e := newEnv(t)
+	_, stop := e.start(controllerOpts{id: "a"})
+	k := key(t, "web", "dev")
+	id := specs.AppID("", k)
+
+	// The minimal spec of DESIGN.md becomes an app with 2 running tasks.
+	e.put(k, `{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":"web","labels":["dev"]},"spec":{"image":"nginx:1.27","instances":2,"cpus":0.1,"mem":64}}`)
+	e.eventually(converge, "web/dev runs 2 tasks", running(e, k, 2))
+	e.eventually(converge, "plan is empty", func() bool { return e.converged(false) })
+	e.eventually(converge, "status Synced", func() bool {
+		st := e.status(k)
+		return st != nil && st.Phase == specs.PhaseSynced && st.Tasks.Running == 2
+	})
+	if n := len(e.writesTo("POST", "/v2/apps")); n != 1 {
+		t.Errorf("%d creates, want 1", n)
+	}
+
+	// instances only: a scale; the running tasks keep running.
+	before := taskIDs(e.sim.Tasks(id))
+	e.put(k, spec(k, "nginx:1.27", 4, ""))
+	e.eventually(converge, "web/dev runs 4 tasks", running(e, k, 4))
+	after := taskIDs(e.sim.Tasks(id))
+	for _, tid := range before {
+		if !slices.Contains(after, tid) {
+			t.Errorf("scale restarted task %s: before %v, after %v", tid, before, after)
+		}
+	}
+	e.eventually(converge, "plan is empty after the scale", func() bool { return e.converged(false) })
+
+	// The image: a rolling update within the upgrade strategy's bounds
+	// (at least 2 of 4 running, at most 4 + 1 at any time).
+	lo, hi := 4, 4
+	e.put(k, spec(k, "nginx:1.28", 4, `,"upgrade":{"minimumHealthCapacity":0.5,"maximumOverCapacity":0.25}`))
+	e.eventually(converge, "every task runs nginx:1.28", func() bool {
+		ts := e.sim.Tasks(id)
+		n := 0
+		for _, t := range ts {
+			if t.State == "TASK_RUNNING" {
+				n++
+			}
+		}
+		lo, hi = min(lo, n), max(hi, len(ts))
+		a, _ := e.app(k)
+		if a.Image != "nginx:1.28" || a.Deployment != "" || len(ts) != 4 {
+			return false
+		}
+		for _, t := range ts {
+			if !t.CurrentConfig || t.State != "TASK_RUNNING" {
+				return false
+			}
+		}
+		return true
+	})
+	if lo < 2 || hi > 5 {
+		t.Errorf("during the rolling update running went down to %d and tasks up to %d; want ≥ 2 and ≤ 5", lo, hi)
+	}
+	e.eventually(converge, "plan is empty after the update", func() bool { return e.converged(false) })
+
+	// Deleted without --prune: the app stays, the plan says it is an orphan.
+	e.etcd.Etcdctl(t, "del", specs.DesiredKey("", k))
+	e.eventually(converge, "plan lists the orphan", func() bool {
+		p := e.plan(false)
+		return len(p.Actions) == 1 && p.Actions[0].Kind == diff.Orphan
+	})
+	if _, ok := e.app(k); !ok {
+		t.Fatal("the app was deleted although pruning is off")
+	}
+
+	// With --prune it goes.
+	stop()
+	e.start(controllerOpts{id: "b", prune: true})
+	e.eventually(converge, "the app is deleted", func() bool { _, ok := e.app(k); return !ok })
+	e.eventually(converge, "its status is removed", func() bool { return e.status(k) == nil })
+	if p := e.plan(true); len(p.Actions) != 0 {
+		t.Errorf("plan after prune: %+v", p.Actions)
+	}
+}

@@ -1,0 +1,255 @@
+package reconciler_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"theseus.dev/diff"
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/etcd/etcdtest"
+	"theseus.dev/drivers/marathon"
+	"theseus.dev/drivers/marathon/marathonsim"
+	"theseus.dev/reconciler"
+	"theseus.dev/specs"
+)
+
+// simSpeed is how much faster than real time the simulator runs in these
+// tests: a 30-second health grace period takes 30ms.
+const simSpeed = 1000
+
+// env is a real etcd, the Marathon simulator over HTTP and a driver for
+// it: everything a controller talks to.
+type env struct {
+	t     testing.TB
+	etcd  *etcdtest.Etcd
+	store *etcd.Client
+	sim   *marathonsim.Sim
+	url   string
+	mc    *marathon.Client
+
+	mu     sync.Mutex
+	writes []simWrite // Marathon writes, as the simulator received them
+}
+
+// simWrite is one mutating request the simulator served.
+type simWrite struct {
+	at     time.Time
+	method string
+	path   string
+	status int
+}
+
+func newEnv(t testing.TB) *env { return newEnvAt(t, simSpeed) }
+
+// newEnvAt is newEnv with the simulator running speed times faster than
+// real time.
+func newEnvAt(t testing.TB, speed float64) *env {
+	t.Helper()
+	e := &env{t: t, etcd: etcdtest.Start(t)}
+	var err error
+	e.store, err = etcd.New(e.etcd.Client, etcd.Options{RetryMin: 5 * time.Millisecond, RetryMax: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sim, err = marathonsim.New(marathonsim.Options{
+		Clock:  marathonsim.NewScaledClock(time.Now(), speed),
+		Agents: marathonsim.UniformAgents(10, 64, 256*1024, marathonsim.PortRange{Begin: 31000, End: 32999}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(e.serve))
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+		e.sim.Close()
+	})
+	e.url = srv.URL
+	e.mc, err = marathon.New(marathon.Config{URLs: []string{e.url}, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// serve passes requests to the simulator and records the writes.
+func (e *env) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		e.sim.ServeHTTP(w, r)
+		return
+	}
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	e.sim.ServeHTTP(rec, r)
+	e.mu.Lock()
+	e.writes = append(e.writes, simWrite{time.Now(), r.Method, r.URL.Path, rec.status})
+	e.mu.Unlock()
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// writesTo returns the successful writes whose path starts with prefix.
+func (e *env) writesTo(method, prefix string) []simWrite {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []simWrite
+	for _, w := range e.writes {
+		if w.method == method && strings.HasPrefix(w.path, prefix) && w.status < 300 {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// controllerOpts tweak a controller started by start.
+type controllerOpts struct {
+	prune   bool
+	id      string
+	metrics *reconciler.Metrics
+	mc      *marathon.Client // defaults to the env's
+}
+
+// start runs a daemon (election + controller) until the test ends or the
+// returned stop is called; stop waits for it to end.
+func (e *env) start(o controllerOpts) (d *reconciler.Daemon, stop func()) {
+	e.t.Helper()
+	mc := o.mc
+	if mc == nil {
+		mc = e.mc
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("THESEUS_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("daemon", o.id)
+	}
+	d = reconciler.NewDaemon(reconciler.DaemonConfig{
+		Controller: reconciler.Config{
+			Desired: e.store.Desired(), Marathon: mc, Events: mc, Status: e.store.Status(),
+			Prune: o.prune, Resync: 500 * time.Millisecond, PollInterval: 20 * time.Millisecond,
+			ProgressDeadline: time.Minute, WriteQPS: 1000, WriteBurst: 1000,
+			Engine: reconciler.EngineOptions{Workers: 4, Timeout: 10 * time.Second,
+				BaseBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, QPS: 1000, Burst: 1000},
+			Logger: log, Metrics: o.metrics,
+		},
+		Leader: reconciler.LeaderConfig{Elector: e.store, Election: etcd.ElectionConfig{ID: o.id, TTL: 2 * time.Second},
+			Grace: time.Second, Logger: log, Metrics: o.metrics},
+		EtcdReady: e.store.Ready, MarathonReady: mc.Ping,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := d.Run(ctx); err != nil {
+			e.t.Errorf("daemon %s: %v", o.id, err)
+		}
+	}()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	e.t.Cleanup(stop)
+	return d, stop
+}
+
+// put writes a spec with the real etcdctl, as a user would.
+func (e *env) put(k specs.GroupKey, spec string) {
+	e.t.Helper()
+	e.etcd.Etcdctl(e.t, "put", specs.DesiredKey("", k), spec)
+}
+
+// plan is what `theseusd plan` would print now.
+func (e *env) plan(prune bool) *diff.Plan {
+	e.t.Helper()
+	p, err := reconciler.Plan(e.t.Context(), e.store.Desired(), nil, e.mc, diff.Options{Prune: prune})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// eventually waits until cond holds, looking again each time the
+// simulator's state changes and at least every 10ms, for at most limit.
+func (e *env) eventually(limit time.Duration, what string, cond func() bool) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(e.t.Context(), limit)
+	defer cancel()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			e.t.Fatalf("after %s: %s did not happen", limit, what)
+		case <-e.sim.Changed():
+		case <-tick.C:
+		}
+	}
+}
+
+// converged reports whether the plan is empty and every desired group's
+// app runs its instances with no deployment in flight.
+func (e *env) converged(prune bool) bool {
+	p, err := reconciler.Plan(e.t.Context(), e.store.Desired(), nil, e.mc, diff.Options{Prune: prune})
+	if err != nil || p.Pending() {
+		return false
+	}
+	for _, a := range p.Actions {
+		if a.Kind == diff.Wait {
+			return false
+		}
+	}
+	return len(e.sim.Deployments()) == 0
+}
+
+func key(t testing.TB, service string, labels ...string) specs.GroupKey {
+	t.Helper()
+	k, err := specs.NewGroupKey(service, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// spec returns a group spec as JSON.
+func spec(k specs.GroupKey, image string, instances int, extra string) string {
+	labels := `"` + strings.Join(k.LabelSet(), `","`) + `"`
+	return fmt.Sprintf(`{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":%q,"labels":[%s]},"spec":{"image":%q,"instances":%d,"cpus":0.1,"mem":64%s}}`,
+		k.Service, labels, image, instances, extra)
+}
+
+// appPath is the URL path of the group's app.
+func appPath(k specs.GroupKey) string { return "/v2/apps" + specs.AppID("", k) }
+
+// app returns the simulator's state of the group's app.
+func (e *env) app(k specs.GroupKey) (marathonsim.AppState, bool) {
+	return e.sim.App(specs.AppID("", k))
+}
+
+// status reads the group's /status.
+func (e *env) status(k specs.GroupKey) *specs.Status {
+	e.t.Helper()
+	entries, _, err := e.store.Status().List(e.t.Context())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, s := range entries {
+		if s.Key == k {
+			return s.Status
+		}
+	}
+	return nil
+}
