@@ -271,4 +271,3 @@ func (c *Client) CancelDeployment(ctx context.Context, id string, force bool) (R
 	}
 	return Result{DeploymentID: wr.DeploymentID, Version: wr.Version}, nil
 }
-
