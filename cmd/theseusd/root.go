@@ -74,6 +74,11 @@ what Marathon runs and drives Marathon there.`,
 	}
 	root.AddCommand(
 		newValidateCmd(c),
+		newRunCmd(c),
+		newDevCmd(c),
+		newPlanCmd(c),
+		newApplyCmd(c),
+		newDeleteCmd(c),
 	)
 	return root
 }

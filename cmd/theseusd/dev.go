@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/etcd/embedded"
+	"theseus.dev/drivers/marathon"
+	"theseus.dev/drivers/marathon/marathonsim"
+	"theseus.dev/reconciler"
+	"theseus.dev/specs"
+)
+
+// devFlags are the settings only `theseusd dev` has.
+type devFlags struct {
+	data, etcdListen, marathonListen, httpAddr, specsDir string
+	speed                                                float64
+	gen14                                                bool
+}
+
+func newDevCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run everything on loopback: embedded etcd, the Marathon simulator and the controller",
+		Long: `Run theseus in one process, with nothing else installed: an embedded etcd,
+the Marathon simulator (agents named large-*, db-* and agent-*, on two racks)
+and the controller, all on loopback. Every other command finds them with no
+flags. --specs applies a directory of spec files at start.`,
+		Args: cobra.NoArgs,
+	}
+	f := &devFlags{}
+	fs := cmd.Flags()
+	fs.StringVar(&f.data, "data", defaultDevData(), "etcd data directory (kept between runs)")
+	fs.StringVar(&f.etcdListen, "etcd-listen", embedded.DefaultClientAddr, "address of the embedded etcd")
+	fs.StringVar(&f.marathonListen, "marathon-listen", "127.0.0.1:8080", "address of the Marathon simulator")
+	fs.StringVar(&f.httpAddr, "http", "127.0.0.1:7070", "address of /healthz, /readyz, /metrics and the viewer")
+	fs.StringVar(&f.specsDir, "specs", "", "apply the spec files of this directory at start")
+	fs.Float64Var(&f.speed, "speed", 1, "how much faster than real time the simulator runs (10 makes a 5-minute rollout take 30s)")
+	fs.BoolVar(&f.gen14, "marathon-1.4", false, "answer with Marathon 1.4's JSON instead of 1.5+'s")
+	df := addDaemonFlags(fs)
+	lf := addLogFlags(fs)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		log, err := lf.logger(c.stderr)
+		if err != nil {
+			return err
+		}
+		return runDev(cmd.Context(), c, f, &daemon{flags: df, log: log, httpAddr: f.httpAddr})
+	}
+	return cmd
+}
+
+func defaultDevData() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "theseus", "dev-etcd")
+}
+
+// devAgents are the simulator's agents in dev: hosts that the example
+// specs' constraints (LIKE large-.*, LIKE db-.*, GROUP_BY rack) can place.
+func devAgents() []marathonsim.Agent {
+	var agents []marathonsim.Agent
+	for _, prefix := range []string{"large", "db", "agent"} {
+		for i := 1; i <= 3; i++ {
+			agents = append(agents, marathonsim.Agent{
+				Hostname: fmt.Sprintf("%s-%d", prefix, i), CPUs: 32, Mem: 128 * 1024, Disk: 1 << 20,
+				Ports:      []marathonsim.PortRange{{Begin: 31000, End: 32999}},
+				Attributes: map[string]string{"rack": fmt.Sprintf("rack-%d", i%2+1)},
+			})
+		}
+	}
+	return agents
+}
+
+func runDev(ctx context.Context, c *cli, f *devFlags, d *daemon) error {
+	if f.speed <= 0 {
+		return fmt.Errorf("--speed %g: must be positive", f.speed)
+	}
+	if f.specsDir != "" { // refuse bad specs before starting anything
+		if _, err := specs.LoadPath(f.specsDir); err != nil {
+			return fmt.Errorf("--specs %s: %w", f.specsDir, err)
+		}
+	}
+	srv, err := embedded.Start(ctx, embedded.Config{Dir: f.data, ClientAddr: f.etcdListen, PeerAddr: "127.0.0.1:0"})
+	if err != nil {
+		return fmt.Errorf("embedded etcd: %w", err)
+	}
+	defer srv.Close()
+
+	gen := marathonsim.Gen15
+	if f.gen14 {
+		gen = marathonsim.Gen14
+	}
+	sim, err := marathonsim.New(marathonsim.Options{
+		Generation: gen, Agents: devAgents(),
+		Clock: marathonsim.NewScaledClock(time.Now(), f.speed),
+	})
+	if err != nil {
+		return err
+	}
+	defer sim.Close()
+	msrv, err := sim.Listen(f.marathonListen)
+	if err != nil {
+		return fmt.Errorf("--marathon-listen %s: %w", f.marathonListen, err)
+	}
+	defer msrv.Close()
+
+	d.metrics = reconciler.NewMetrics()
+	d.etcd, err = etcd.Connect(ctx, etcd.Config{Endpoints: []string{srv.Endpoint()},
+		Options: etcd.Options{Hooks: etcdHooks(d.metrics)}})
+	if err != nil {
+		return err
+	}
+	defer d.etcd.Close()
+	d.marathon, err = marathon.New(marathon.Config{URLs: []string{msrv.URL}, Hooks: marathonHooks(d.metrics)})
+	if err != nil {
+		return err
+	}
+	if f.specsDir != "" {
+		if err := devApply(ctx, c, d.etcd, f.specsDir); err != nil {
+			return err
+		}
+	}
+	d.ready = func(httpURL string) { devBanner(c, f, srv.Endpoint(), msrv.URL, httpURL, gen) }
+	return d.run(ctx)
+}
+
+func devApply(ctx context.Context, c *cli, ec *etcd.Client, dir string) error {
+	groups, err := specs.LoadPath(dir)
+	if err != nil {
+		return fmt.Errorf("--specs %s: %w", dir, err)
+	}
+	res, err := ec.Desired().Apply(ctx, groups)
+	if err != nil {
+		return fmt.Errorf("--specs %s: %w", dir, err)
+	}
+	for _, r := range res {
+		fmt.Fprintf(c.stdout, "%s %s\n", r.Action, r.Key)
+	}
+	return nil
+}
+
+func devBanner(c *cli, f *devFlags, etcdURL, marathonURL, httpURL string, gen marathonsim.Generation) {
+	w := c.stdout
+	fmt.Fprintf(w, "\ntheseusd dev is running (Ctrl-C stops it):\n")
+	fmt.Fprintf(w, "  etcd       %s   data in %s\n", etcdURL, f.data)
+	fmt.Fprintf(w, "  marathon   %s   simulator, Marathon %s API, %gx real time\n", marathonURL, gen, f.speed)
+	if httpURL != "" {
+		fmt.Fprintf(w, "  viewer     %s   also /metrics, /healthz, /readyz\n", httpURL)
+	}
+	fmt.Fprintf(w, "\nNext, in another terminal:\n")
+	fmt.Fprintf(w, "  etcdctl put /desired/web/dev '%s'\n", minimalSpec)
+	fmt.Fprintf(w, "  go run ./cmd/theseusd get           # what runs where\n")
+	fmt.Fprintf(w, "  go run ./cmd/theseusd plan          # what would change (exit 0: in sync)\n")
+	fmt.Fprintf(w, "  go run ./cmd/theseusd apply -f testdata/specs\n\n")
+}
+
+// minimalSpec is the smallest spec of DESIGN.md.
+const minimalSpec = `{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":"web","labels":["dev"]},"spec":{"image":"nginx:1.27","instances":2,"cpus":0.1,"mem":64}}`

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"theseus.dev/drivers/etcd/etcdtest"
+	"theseus.dev/drivers/marathon/marathonsim"
+	"theseus.dev/specs"
+)
+
+// childEnv makes the test binary run theseusd with these arguments
+// instead of the tests, so that a test can kill -9 a real daemon process.
+const childEnv = "THESEUSD_TEST_CHILD_ARGS"
+
+func TestMain(m *testing.M) {
+	if args := os.Getenv(childEnv); args != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := run(ctx, strings.Split(args, "\x1f"), &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+const minimal = `{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":"web","labels":["dev"]},"spec":{"image":"nginx:1.27","instances":2,"cpus":0.1,"mem":64}}`
+
+// newSim starts the simulator, fast, behind handler wrap.
+func newSim(t *testing.T, wrap func(http.Handler) http.Handler) (*marathonsim.Sim, string) {
+	t.Helper()
+	sim, err := marathonsim.New(marathonsim.Options{Clock: marathonsim.NewScaledClock(time.Now(), 1000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h http.Handler = sim
+	if wrap != nil {
+		h = wrap(sim)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); sim.Close() })
+	return sim, srv.URL
+}
+
+func waitSim(t *testing.T, sim *marathonsim.Sim, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s did not happen", what)
+		case <-sim.Changed():
+		case <-tick.C:
+		}
+	}
+}
+
+func daemonArgs(etcdURL, marathonURL string) []string {
+	return []string{"run", "--etcd", etcdURL, "--marathon", marathonURL,
+		"--resync", "300ms", "--poll", "20ms", "--election-ttl", "1s", "--grace", "1s"}
+}
+
+// startChild runs theseusd in a child process.
+func startChild(t *testing.T, args []string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+strings.Join(args, "\x1f"))
+	logf, err := os.Create(filepath.Join(t.TempDir(), "child.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}
+
+// TestKilledBetweenWriteAndStatus: the daemon is killed with SIGKILL after
+// Marathon created the app and before it could hear so (so before any
+// status write); a new daemon starts no second deployment.
+func TestKilledBetweenWriteAndStatus(t *testing.T) {
+	e := etcdtest.Start(t)
+	var mu sync.Mutex
+	var victim *exec.Cmd
+	killed := make(chan struct{})
+	sim, url := newSim(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost || r.URL.Path != "/v2/apps" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			mu.Lock()
+			if victim != nil {
+				_ = victim.Process.Kill()
+				_ = victim.Wait()
+				victim = nil
+				close(killed)
+			}
+			mu.Unlock()
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+		})
+	})
+	child := startChild(t, daemonArgs(e.Endpoint(), url))
+	mu.Lock()
+	victim = child
+	mu.Unlock()
+	e.Etcdctl(t, "put", "/desired/web/dev", minimal)
+	select {
+	case <-killed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the daemon never created the app")
+	}
+	if out := e.Etcdctl(t, "get", "--prefix", "/status/"); strings.TrimSpace(out) != "" {
+		t.Fatalf("status written before the kill: %s", out)
+	}
+
+	startChild(t, daemonArgs(e.Endpoint(), url))
+	waitSim(t, sim, "web/dev runs", func() bool {
+		a, ok := sim.App("/web/dev")
+		return ok && a.TasksRunning == 2 && a.Deployment == ""
+	})
+	waitSim(t, sim, "status Synced", func() bool {
+		var st specs.Status
+		out := e.Etcdctl(t, "get", "--print-value-only", "/status/web/dev")
+		return json.Unmarshal([]byte(out), &st) == nil && st.Phase == specs.PhaseSynced
+	})
+	if n := sim.RequestCount("POST", marathonsim.RouteApps); n != 1 {
+		t.Errorf("%d creates, want 1", n)
+	}
+	if n := sim.RequestCount("PUT", marathonsim.RouteApp); n != 0 {
+		t.Errorf("%d updates after the restart, want 0", n)
+	}
+}
+
+// TestDevQuickstart is the README's path: `theseusd dev`, then `etcdctl put`
+// of the minimal spec, then a running app and an empty plan.
+func TestDevQuickstart(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		c := &cli{stdin: strings.NewReader(""), stdout: pw, stderr: io.Discard, getenv: func(string) string { return "" }}
+		done <- run(ctx, []string{"dev", "--data", t.TempDir(), "--etcd-listen", "127.0.0.1:0",
+			"--marathon-listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--speed", "1000", "--poll", "20ms"}, c)
+		pw.Close()
+	}()
+	urls := map[string]string{}
+	sc := bufio.NewScanner(pr)
+	re := regexp.MustCompile(`^\s+(etcd|marathon|viewer)\s+(http://\S+)`)
+	for sc.Scan() && len(urls) < 3 {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			urls[m[1]] = m[2]
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if len(urls) != 3 {
+		t.Fatalf("banner did not say where everything listens: %v", urls)
+	}
+	etcdctl := etcdtest.Etcdctl(t)
+	out, err := exec.CommandContext(ctx, etcdctl, "--endpoints", urls["etcd"], "put", "/desired/web/dev", minimal).CombinedOutput()
+	if err != nil {
+		t.Fatalf("etcdctl put: %v: %s", err, out)
+	}
+	env := map[string]string{"THESEUS_ETCD": urls["etcd"], "THESEUS_MARATHON": urls["marathon"]}
+	// The app runs and plan reports nothing to do (exit 0).
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	limit := time.After(30 * time.Second)
+	for {
+		code, stdout, stderr := runCLI(t, env, "plan")
+		if code == exitOK && appRuns(t, urls["marathon"], "/web/dev", 2) {
+			break
+		}
+		select {
+		case <-limit:
+			t.Fatalf("plan never in sync: exit %d\n%s%s", code, stdout, stderr)
+		case <-tick.C:
+		}
+	}
+	resp, err := http.Get(urls["viewer"] + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/readyz: %s", resp.Status)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("dev exited %d after Ctrl-C, want 0", code)
+	}
+}
+
+// appRuns asks Marathon whether app runs n tasks with no deployment.
+func appRuns(t *testing.T, marathonURL, id string, n int) bool {
+	resp, err := http.Get(marathonURL + "/v2/apps" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		App struct {
+			TasksRunning int               `json:"tasksRunning"`
+			Deployments  []json.RawMessage `json:"deployments"`
+		} `json:"app"`
+	}
+	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&body) == nil &&
+		body.App.TasksRunning == n && len(body.App.Deployments) == 0
+}

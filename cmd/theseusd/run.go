@@ -1,0 +1,50 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"theseus.dev/drivers/marathon"
+	"theseus.dev/reconciler"
+)
+
+func newRunCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the controller against a real etcd and Marathon",
+		Long: `Run the controller: campaign for the leadership in etcd and, while leading,
+keep Marathon equal to /desired, recording each group's state under /status.
+Standbys wait and take over when the leader goes away. SIGTERM or SIGINT
+stops taking work, lets calls in flight finish within --grace, and resigns.`,
+		Args: cobra.NoArgs,
+	}
+	ef := addEtcdFlags(cmd.Flags())
+	mf := addMarathonFlags(cmd.Flags())
+	df := addDaemonFlags(cmd.Flags())
+	lf := addLogFlags(cmd.Flags())
+	httpAddr := cmd.Flags().String("http", "", "serve /healthz, /readyz, /metrics and the viewer on this address, e.g. 127.0.0.1:7070")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		ctx := cmd.Context()
+		log, err := lf.logger(c.stderr)
+		if err != nil {
+			return err
+		}
+		metrics := reconciler.NewMetrics()
+		mcfg, err := mf.config(c.getenv)
+		if err != nil {
+			return err
+		}
+		mcfg.Hooks = marathonHooks(metrics)
+		mc, err := marathon.New(mcfg)
+		if err != nil {
+			return err
+		}
+		ec, err := ef.connect(ctx, c.getenv, etcdHooks(metrics))
+		if err != nil {
+			return err
+		}
+		defer ec.Close()
+		d := &daemon{flags: df, etcd: ec, marathon: mc, metrics: metrics, log: log, httpAddr: *httpAddr}
+		return d.run(ctx)
+	}
+	return cmd
+}
