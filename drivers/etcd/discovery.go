@@ -21,6 +21,7 @@ import (
 //	/services/{service}/{labels}         {"service":"web","labels":["dev","frontend"]}
 //	/services/{service}/{labels}/config  {"upstream":"api"}    (the group's config, strings)
 //	/services/{service}/{labels}/containers/{name}/info        specs.ContainerInfo JSON
+//	/services/{service}/{labels}/revision                      GroupRevision JSON
 //
 // A service or group exists exactly when its marker does. Keys are built
 // from names that cannot contain "/": a service name and label set are
@@ -28,9 +29,21 @@ import (
 // name may not contain "/" or control characters. Every change that
 // touches several keys (creating a group under a new service, removing a
 // service with all it holds, replacing a group's containers) is one
-// transaction, so a watcher never sees half of it. Other keys under a
-// group (a later per-group revision key, for instance) are left alone by
-// the readers.
+// transaction, so a watcher never sees half of it.
+//
+// The revision key is the group's change signal. The discovery syncer
+// writes a group with SyncGroup only, which puts the revision key in the
+// same transaction as the containers and config it changes (and only
+// when something changed), so a client watches that one key and reloads
+// the group once per consistent update: one range read of
+// /services/{service}/{labels}/ at one revision gives the revision with
+// the containers and config it describes. A revision marked Pending
+// belongs to an update too large for one transaction (more than
+// MaxTxnOps keys) that is still being written: readers wait for the next
+// one. ReadTree and ReadGroup read what SyncGroup, SetGroupStale and
+// DropGroup take back, guarded by what was read. The older per-key
+// operations (RegisterContainer and the like) do not touch the revision
+// key; the syncer repairs what they change at its next sweep.
 type Discovery struct {
 	c *Client
 }
