@@ -1,0 +1,306 @@
+package reconciler
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/marathon"
+	"theseus.dev/specs"
+)
+
+// Defaults of DiscoveryConfig.
+const (
+	DefaultDiscoverySweep       = 30 * time.Second
+	DefaultDiscoveryStaleAfter  = 2 * time.Minute
+	DefaultDiscoveryMinInterval = 250 * time.Millisecond
+	DefaultDiscoveryTimeout     = time.Minute
+	DefaultDiscoveryMaxReads    = 32
+	DefaultDiscoveryParallel    = 8
+)
+
+// DiscoveryMarathon is what the discovery syncer reads of Marathon.
+// *marathon.Client implements it: List returns every app under the root
+// with its tasks, Get one app with its tasks or an error matching
+// marathon.ErrNotFound.
+type DiscoveryMarathon interface {
+	List(ctx context.Context) ([]marathon.App, error)
+	Get(ctx context.Context, key specs.GroupKey) (marathon.App, error)
+}
+
+// DiscoveryStore is the /services tree. *etcd.Discovery implements it;
+// see there for the guards and the revision key.
+type DiscoveryStore interface {
+	ReadTree(ctx context.Context) (*etcd.Tree, error)
+	ReadGroup(ctx context.Context, k specs.GroupKey) (*etcd.GroupEntry, error)
+	SyncGroup(ctx context.Context, fence etcd.Fence, have *etcd.GroupEntry, want etcd.GroupState) (etcd.SyncResult, error)
+	SetGroupStale(ctx context.Context, fence etcd.Fence, have *etcd.GroupEntry, stale bool, at time.Time) (bool, error)
+	DropGroup(ctx context.Context, fence etcd.Fence, have *etcd.GroupEntry) (bool, error)
+}
+
+// ConfigSource gives the config of a group as deployed, to mirror to
+// /services/{service}/{labels}/config. The map must leave out secret
+// values (specs.Value.Secret; PublicConfig does that). ok is false when
+// the group's config is not known (no valid desired spec): the stored
+// config is then kept as it is.
+type ConfigSource interface {
+	GroupConfig(k specs.GroupKey) (cfg map[string]string, ok bool)
+}
+
+// PublicConfig returns the values of cfg that are not secret: what may be
+// mirrored to /services.
+func PublicConfig(cfg map[string]specs.Value) map[string]string {
+	out := make(map[string]string, len(cfg))
+	for k, v := range cfg {
+		if !v.Secret {
+			out[k] = v.Value
+		}
+	}
+	return out
+}
+
+// DiscoveryConfig configures a Discovery syncer.
+type DiscoveryConfig struct {
+	Marathon DiscoveryMarathon
+	Store    DiscoveryStore
+	// Configs gives each group's config; nil leaves configs as stored
+	// (an empty one for a new group).
+	Configs ConfigSource
+	// Fence guards every write with the leadership; the zero Fence writes
+	// unfenced (tests, tools).
+	Fence etcd.Fence
+	// Sweep is the period of the full sweep. Defaults to
+	// DefaultDiscoverySweep.
+	Sweep time.Duration
+	// Tick, if set, replaces the periodic timer: a sweep runs at each
+	// receive (tests).
+	Tick <-chan time.Time
+	// StaleAfter is how long Marathon may fail to list before every group
+	// is marked stale. Defaults to DefaultDiscoveryStaleAfter.
+	StaleAfter time.Duration
+	// MinInterval is the least time between two reads and writes of one
+	// group prompted by events. Defaults to DefaultDiscoveryMinInterval.
+	MinInterval time.Duration
+	// Timeout bounds each Marathon call (a list can be large). Defaults
+	// to DefaultDiscoveryTimeout.
+	Timeout time.Duration
+	// MaxReads is the number of groups due at once above which a sweep
+	// replaces reading each. Defaults to DefaultDiscoveryMaxReads.
+	MaxReads int
+	// Parallel is the number of groups a sweep writes at once. Defaults
+	// to DefaultDiscoveryParallel.
+	Parallel int
+	// Now is the clock of revision timestamps and staleness; defaults to
+	// time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Hooks are told about sweeps and refreshes, for metrics; optional.
+	Hooks DiscoveryHooks
+}
+
+// DiscoveryHooks let the daemon count what the syncer does. They are
+// called on the syncer's goroutine and must not block.
+type DiscoveryHooks struct {
+	Sweep   func(SweepStats)
+	Refresh func(RefreshStats)
+}
+
+// SweepStats describe one full sweep.
+type SweepStats struct {
+	Duration time.Duration
+	// Err is why the sweep failed; nil on success.
+	Err error
+	// Groups and Containers count the managed groups and their
+	// containers Marathon reported.
+	Groups, Containers int
+	// Written and Removed count the groups written and dropped; Stale
+	// those marked stale by a failed sweep.
+	Written, Removed, Stale int
+}
+
+// RefreshStats describe one event-driven refresh of the groups due.
+type RefreshStats struct {
+	Duration time.Duration
+	// Groups were read again; Written and Removed of them changed.
+	Groups, Written, Removed int
+	// Failed could not be read or written and are retried.
+	Failed int
+}
+
+func (c *DiscoveryConfig) defaults() {
+	if c.Sweep <= 0 {
+		c.Sweep = DefaultDiscoverySweep
+	}
+	if c.StaleAfter <= 0 {
+		c.StaleAfter = DefaultDiscoveryStaleAfter
+	}
+	if c.MinInterval <= 0 {
+		c.MinInterval = DefaultDiscoveryMinInterval
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultDiscoveryTimeout
+	}
+	if c.MaxReads <= 0 {
+		c.MaxReads = DefaultDiscoveryMaxReads
+	}
+	if c.Parallel <= 0 {
+		c.Parallel = DefaultDiscoveryParallel
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Discovery is the discovery syncer. Run by the leader beside the
+// controller, it keeps the tree /services equal to the tasks of the
+// managed apps Marathon runs. Build one per term of leadership with
+// NewDiscovery, run it with Run, and feed it the Marathon events with
+// Notify.
+//
+// Marathon events are only triggers: an event about a group marks it, and
+// the group is read again from Marathon (GET of its app) and written, at
+// most once per DiscoveryConfig.MinInterval, so a burst of task changes
+// becomes a few writes. A full sweep every DiscoveryConfig.Sweep, and
+// after every re-attach of the event stream, lists Marathon once, reads
+// the tree once and rewrites what differs: containers of ended tasks and
+// groups of deleted or unmanaged apps go, and nothing is written when
+// nothing differs. Each group is written in one transaction with its
+// revision key (etcd.Discovery.SyncGroup), so a client reloads once per
+// update.
+//
+// Entries are not leased. When the daemon that wrote them dies they stay,
+// so that a dead control plane does not take the endpoints of running
+// containers away; the next leader's syncer starts with a full sweep that
+// removes the entries of tasks that ended meanwhile. The bound: an entry
+// of a dead task outlives the syncer that wrote it by at most the election
+// TTL (how long a standby waits for the dead leader's lease), plus one
+// Marathon list and the writes of one sweep, as long as some theseusd can
+// lead; with none at all, entries stay as they were. While Marathon cannot
+// be listed the tree is left as it is; once the failures have lasted
+// DiscoveryConfig.StaleAfter every group's revision is marked Stale (one
+// write per group), cleared by the first sweep that succeeds again.
+type Discovery struct {
+	cfg    DiscoveryConfig
+	log    *slog.Logger
+	synced atomic.Bool
+	wake   chan struct{}
+
+	mu     sync.Mutex
+	dirty  map[specs.GroupKey]uint64 // event sequence that marked it
+	seq    uint64
+	resync bool
+
+	// Owned by Run's goroutine.
+	notBefore    map[specs.GroupKey]time.Time // when a group may be refreshed again
+	failures     map[specs.GroupKey]int       // refreshes failed in a row
+	failingSince time.Time                    // first failed list of a run of failures
+	markedStale  bool
+}
+
+// NewDiscovery returns a syncer; start it with Run.
+func NewDiscovery(cfg DiscoveryConfig) *Discovery {
+	cfg.defaults()
+	return &Discovery{
+		cfg:       cfg,
+		log:       cfg.Logger.With("component", "discovery"),
+		wake:      make(chan struct{}, 1),
+		dirty:     map[specs.GroupKey]uint64{},
+		notBefore: map[specs.GroupKey]time.Time{},
+		failures:  map[specs.GroupKey]int{},
+	}
+}
+
+// Synced reports whether the first full sweep is done: until then the
+// tree may still hold what an earlier leader left.
+func (s *Discovery) Synced() bool { return s.synced.Load() }
+
+// Notify takes one Marathon event; it never blocks. An event about a group
+// marks the group to be read again; EventResync asks for a sweep soon.
+func (s *Discovery) Notify(ev marathon.Event) {
+	s.mu.Lock()
+	switch {
+	case ev.Type == marathon.EventResync:
+		s.resync = true
+	case ev.KeyOK:
+		s.seq++
+		s.dirty[ev.Key] = s.seq
+	default:
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	s.poke()
+}
+
+// ConfigChanged marks group k to be written again because its config
+// changed; it never blocks.
+func (s *Discovery) ConfigChanged(k specs.GroupKey) {
+	s.Notify(marathon.Event{Key: k, KeyOK: true})
+}
+
+func (s *Discovery) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run syncs until ctx ends, then returns nil. The first thing it does is
+// a full sweep, retried with backoff until it succeeds; it stops every
+// goroutine it started before returning.
+func (s *Discovery) Run(ctx context.Context) error {
+	tick := s.cfg.Tick
+	if tick == nil {
+		t := time.NewTicker(s.cfg.Sweep)
+		defer t.Stop()
+		tick = t.C
+	}
+	retry := time.NewTimer(time.Hour)
+	retry.Stop()
+	defer retry.Stop()
+	flush := time.NewTimer(time.Hour)
+	flush.Stop()
+	defer flush.Stop()
+	b := backoff{min: time.Second, max: min(30*time.Second, s.cfg.Sweep)}
+	sweepDue := true // the first thing
+	for {
+		if sweepDue && ctx.Err() == nil {
+			sweepDue = false
+			if err := s.sweep(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				retry.Reset(b.next())
+			} else {
+				b.reset()
+				retry.Stop()
+			}
+		}
+		if ctx.Err() == nil {
+			if next, ok := s.refreshDue(ctx); ok {
+				flush.Reset(next)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick:
+			sweepDue = true
+		case <-retry.C:
+			sweepDue = true
+		case <-flush.C:
+		case <-s.wake:
+			s.mu.Lock()
+			if s.resync {
+				s.resync, sweepDue = false, true
+			}
+			s.mu.Unlock()
+		}
+	}
+}

@@ -1,0 +1,472 @@
+package reconciler_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/etcd/etcdtest"
+	"theseus.dev/drivers/marathon"
+	"theseus.dev/reconciler"
+	"theseus.dev/specs"
+)
+
+// fakeMarathon is a DiscoveryMarathon whose apps the test sets.
+type fakeMarathon struct {
+	mu      sync.Mutex
+	apps    map[specs.GroupKey]marathon.App
+	listErr error
+	lists   atomic.Int64
+	gets    atomic.Int64
+}
+
+func (f *fakeMarathon) List(context.Context) ([]marathon.App, error) {
+	f.lists.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.listErr != nil {
+		return nil, f.listErr
+	}
+	return slices.Collect(maps.Values(f.apps)), nil
+}
+
+func (f *fakeMarathon) Get(_ context.Context, k specs.GroupKey) (marathon.App, error) {
+	f.gets.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.listErr != nil {
+		return marathon.App{}, f.listErr
+	}
+	a, ok := f.apps[k]
+	if !ok {
+		return marathon.App{}, fmt.Errorf("app %s: %w", k, marathon.ErrNotFound)
+	}
+	return a, nil
+}
+
+func (f *fakeMarathon) set(a marathon.App) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.apps == nil {
+		f.apps = map[specs.GroupKey]marathon.App{}
+	}
+	f.apps[a.Key] = a
+}
+
+func (f *fakeMarathon) remove(k specs.GroupKey) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.apps, k)
+}
+
+func (f *fakeMarathon) fail(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.listErr = err
+}
+
+// configs is a ConfigSource over fixed specs.
+type configs map[specs.GroupKey]map[string]specs.Value
+
+func (c configs) GroupConfig(k specs.GroupKey) (map[string]string, bool) {
+	v, ok := c[k]
+	if !ok {
+		return nil, false
+	}
+	return reconciler.PublicConfig(v), true
+}
+
+func silentLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func dkey(t testing.TB, s string) specs.GroupKey {
+	t.Helper()
+	k, err := specs.ParseGroupKey(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// task returns a task of app k on agent-1; ports are host ports.
+func task(k specs.GroupKey, n int, state, health string, ports ...int) marathon.Task {
+	t := marathon.Task{ID: fmt.Sprintf("%s_%s.task-%d", k.Service, k.Labels, n), State: state, Host: "agent-1",
+		Version: "2025-01-01T00:00:00.000Z", Ports: ports, Health: health}
+	for i, p := range ports {
+		t.Mappings = append(t.Mappings, specs.PortMapping{ContainerPort: 8080 + i, HostPort: p, Protocol: "tcp", Name: fmt.Sprintf("p%d", i)})
+	}
+	return t
+}
+
+func managedApp(k specs.GroupKey, checked bool, tasks ...marathon.Task) marathon.App {
+	a := marathon.App{ID: "/" + k.String(), Key: k, Managed: true, Tasks: tasks}
+	if checked {
+		a.Spec.HealthChecks = []specs.HealthCheck{{Protocol: "HTTP"}}
+	}
+	return a
+}
+
+// syncerEnv is a syncer over a real etcd and a fake Marathon, whose
+// sweeps the test triggers.
+type syncerEnv struct {
+	t      *testing.T
+	etcd   *etcdtest.Etcd
+	store  *etcd.Discovery
+	m      *fakeMarathon
+	tick   chan time.Time
+	sweeps chan reconciler.SweepStats
+	now    atomic.Pointer[time.Time]
+	syncer *reconciler.Discovery
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func newSyncerEnv(t *testing.T, cfg reconciler.DiscoveryConfig) *syncerEnv {
+	t.Helper()
+	e := &syncerEnv{t: t, etcd: etcdtest.Start(t), m: &fakeMarathon{}, tick: make(chan time.Time),
+		sweeps: make(chan reconciler.SweepStats, 100)}
+	c, err := etcd.New(e.etcd.Client, etcd.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.store = c.Discovery()
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	e.now.Store(&start)
+	if cfg.Marathon == nil {
+		cfg.Marathon = e.m
+	}
+	cfg.Store = e.store
+	cfg.Tick = e.tick
+	cfg.Now = func() time.Time { return *e.now.Load() }
+	cfg.Logger = silentLogger()
+	cfg.Hooks.Sweep = func(s reconciler.SweepStats) { e.sweeps <- s }
+	e.syncer = reconciler.NewDiscovery(cfg)
+	return e
+}
+
+func (e *syncerEnv) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel, e.done = cancel, make(chan struct{})
+	go func() {
+		defer close(e.done)
+		if err := e.syncer.Run(ctx); err != nil {
+			e.t.Errorf("Run: %v", err)
+		}
+	}()
+	e.t.Cleanup(e.stop)
+}
+
+func (e *syncerEnv) stop() {
+	e.cancel()
+	<-e.done
+}
+
+// sweep triggers a sweep (or waits for the first) and returns its stats.
+func (e *syncerEnv) sweep(first bool) reconciler.SweepStats {
+	e.t.Helper()
+	if !first {
+		select {
+		case e.tick <- time.Now():
+		case <-time.After(10 * time.Second):
+			e.t.Fatal("syncer does not take a tick")
+		}
+	}
+	select {
+	case s := <-e.sweeps:
+		return s
+	case <-time.After(10 * time.Second):
+		e.t.Fatal("no sweep")
+	}
+	return reconciler.SweepStats{}
+}
+
+func (e *syncerEnv) advance(d time.Duration) {
+	n := e.now.Load().Add(d)
+	e.now.Store(&n)
+}
+
+// tree returns every group of /services with its decoded containers.
+func (e *syncerEnv) tree() map[string]map[string]specs.ContainerInfo {
+	e.t.Helper()
+	tr, err := e.store.ReadTree(e.t.Context())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]map[string]specs.ContainerInfo{}
+	for k, g := range tr.Groups {
+		cs, err := g.Containers()
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		out[k.String()] = cs
+	}
+	return out
+}
+
+// eventually polls cond until it holds, for at most limit.
+func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", limit, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestDiscoverySweep checks what the first sweep writes for tasks in every
+// state, that a second sweep writes nothing, and that groups of apps that
+// are gone or not managed are dropped.
+func TestDiscoverySweep(t *testing.T) {
+	web, api, db := dkey(t, "web/dev"), dkey(t, "api/prod"), dkey(t, "db/test")
+	e := newSyncerEnv(t, reconciler.DiscoveryConfig{Configs: configs{
+		web: {"upstream": {Value: "api"}, "password": {Value: "s3cret", Secret: true}},
+	}})
+	e.m.set(managedApp(web, true,
+		task(web, 1, "TASK_RUNNING", "healthy", 31001),
+		task(web, 2, "TASK_RUNNING", "unhealthy", 31002),
+		task(web, 3, "TASK_RUNNING", "unknown", 31003),
+		task(web, 4, "TASK_STAGING", "unknown", 31004),
+		task(web, 5, "TASK_KILLED", "unknown", 31005),
+	))
+	e.m.set(managedApp(api, false, task(api, 1, "TASK_RUNNING", "unknown")))
+	unmanaged := managedApp(db, false, task(db, 1, "TASK_RUNNING", "unknown", 31006))
+	unmanaged.Managed = false
+	e.m.set(unmanaged)
+	// Left by an earlier leader: a group whose app is gone, and a
+	// container of a task that ended.
+	for k, names := range map[specs.GroupKey][]string{dkey(t, "old/gone"): {"x"}, api: {"api_prod.ended"}} {
+		g, _ := e.store.ReadGroup(t.Context(), k)
+		cs := map[string]specs.ContainerInfo{}
+		for _, n := range names {
+			cs[n] = specs.ContainerInfo{InstanceName: n, Ready: true}
+		}
+		if _, err := e.store.SyncGroup(t.Context(), etcd.Fence{}, g, etcd.GroupState{Containers: cs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.run()
+	st := e.sweep(true)
+	if st.Err != nil || st.Groups != 2 || st.Containers != 5 || st.Written != 2 || st.Removed != 1 || !e.syncer.Synced() {
+		t.Fatalf("first sweep %+v, synced %v", st, e.syncer.Synced())
+	}
+	tree := e.tree()
+	if got := slices.Sorted(maps.Keys(tree)); !slices.Equal(got, []string{"api/prod", "web/dev"}) {
+		t.Fatalf("groups %v", got)
+	}
+	for _, tc := range []struct {
+		name         string
+		ready        bool
+		state        string
+		health, port string
+	}{
+		{"web_dev.task-1", true, "TASK_RUNNING", "healthy", "31001"},
+		{"web_dev.task-2", false, "TASK_RUNNING", "unhealthy", "31002"},
+		{"web_dev.task-3", false, "TASK_RUNNING", "unknown", "31003"},
+		{"web_dev.task-4", false, "TASK_STAGING", "unknown", "31004"},
+	} {
+		c, ok := tree["web/dev"][tc.name]
+		if !ok {
+			t.Errorf("%s missing", tc.name)
+			continue
+		}
+		if c.Ready != tc.ready || c.State != tc.state || c.Health != tc.health || fmt.Sprint(c.InstancePort) != tc.port ||
+			c.InstanceName != tc.name || c.InstanceHost != "agent-1" || c.AppVersion == "" ||
+			len(c.PortMappings) != 1 || c.PortMappings[0].ContainerPort != 8080 || c.PortMappings[0].Name != "p0" {
+			t.Errorf("%s: %+v", tc.name, c)
+		}
+	}
+	if len(tree["web/dev"]) != 4 {
+		t.Errorf("web/dev holds %d containers, want 4 (the killed task is not one)", len(tree["web/dev"]))
+	}
+	if c := tree["api/prod"]["api_prod.task-1"]; !c.Ready || c.PortMappings == nil || len(tree["api/prod"]) != 1 {
+		t.Errorf("api/prod: %+v", tree["api/prod"])
+	}
+	g, err := e.store.ReadGroup(t.Context(), web)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, _ := g.Config(); len(cfg) != 1 || cfg["upstream"] != "api" {
+		t.Errorf("config %v: the secret must not be mirrored", cfg)
+	}
+	if g.Revision.Containers != 4 || g.Revision.Ready != 1 || g.Revision.Generation != 1 {
+		t.Errorf("revision %+v", g.Revision)
+	}
+
+	before := e.etcd.Revision(t)
+	if st := e.sweep(false); st.Err != nil || st.Written != 0 || st.Removed != 0 {
+		t.Fatalf("second sweep %+v", st)
+	}
+	if after := e.etcd.Revision(t); after != before {
+		t.Fatalf("a sweep with nothing to do wrote: revision %d → %d", before, after)
+	}
+
+	e.m.remove(api)
+	e.m.set(managedApp(web, true, task(web, 1, "TASK_RUNNING", "healthy", 31001)))
+	if st := e.sweep(false); st.Written != 1 || st.Removed != 1 {
+		t.Fatalf("third sweep %+v", st)
+	}
+	if tree := e.tree(); len(tree) != 1 || len(tree["web/dev"]) != 1 {
+		t.Fatalf("tree after the third sweep: %v", tree)
+	}
+}
+
+// TestDiscoveryEvents checks that events refresh a group, that a burst of
+// events for one group is taken in few reads and writes, and that an app
+// deleted or no longer managed takes its group with it.
+func TestDiscoveryEvents(t *testing.T) {
+	web := dkey(t, "web/dev")
+	e := newSyncerEnv(t, reconciler.DiscoveryConfig{MinInterval: 100 * time.Millisecond})
+	e.m.set(managedApp(web, false))
+	e.run()
+	e.sweep(true)
+	ev := marathon.Event{Type: "status_update_event", Key: web, KeyOK: true}
+
+	gets := e.m.gets.Load()
+	e.m.set(managedApp(web, false, task(web, 1, "TASK_RUNNING", "unknown", 31001)))
+	e.syncer.Notify(ev)
+	eventually(t, 5*time.Second, "the running task registered", func() bool { return len(e.tree()["web/dev"]) == 1 })
+
+	// A burst: 200 task changes over a few intervals.
+	gen := func() int64 {
+		g, err := e.store.ReadGroup(t.Context(), web)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g.Revision.Generation
+	}
+	before := gen()
+	var tasks []marathon.Task
+	for i := range 200 {
+		tasks = append(tasks, task(web, i+2, "TASK_RUNNING", "unknown", 32000+i))
+		e.m.set(managedApp(web, false, tasks...))
+		e.syncer.Notify(ev)
+		if i%50 == 49 {
+			// Spread the burst: go on once the syncer wrote.
+			g := gen()
+			eventually(t, 5*time.Second, "a write during the burst", func() bool { return gen() > g })
+		}
+	}
+	eventually(t, 5*time.Second, "the burst registered", func() bool { return len(e.tree()["web/dev"]) == 200 })
+	if writes := gen() - before; writes > 12 {
+		t.Errorf("200 task changes took %d writes", writes)
+	}
+	if reads := e.m.gets.Load() - gets; reads > 12 {
+		t.Errorf("200 task changes took %d reads of the app", reads)
+	}
+	// Events of apps outside the root, or of nothing, are ignored.
+	e.syncer.Notify(marathon.Event{Type: "status_update_event", AppID: "/elsewhere/x"})
+
+	unmanaged := managedApp(web, false)
+	unmanaged.Managed = false
+	e.m.set(unmanaged)
+	e.syncer.Notify(ev)
+	eventually(t, 5*time.Second, "the unmanaged app's group dropped", func() bool { return len(e.tree()) == 0 })
+
+	e.m.set(managedApp(web, false, task(web, 1, "TASK_RUNNING", "unknown", 31001)))
+	e.syncer.ConfigChanged(web)
+	eventually(t, 5*time.Second, "the group back", func() bool { return len(e.tree()) == 1 })
+	e.m.remove(web)
+	e.syncer.Notify(ev)
+	eventually(t, 5*time.Second, "the deleted app's group dropped", func() bool { return len(e.tree()) == 0 })
+
+	// EventResync asks for a sweep.
+	e.syncer.Notify(marathon.Event{Type: marathon.EventResync})
+	if st := e.sweep(true); st.Err != nil {
+		t.Fatal(st.Err)
+	}
+}
+
+// TestDiscoveryMarathonDown checks that a Marathon that cannot be listed
+// leaves the tree as it is, marks it stale after StaleAfter, and that the
+// first sweep that succeeds again clears the flag.
+func TestDiscoveryMarathonDown(t *testing.T) {
+	web, api := dkey(t, "web/dev"), dkey(t, "api/prod")
+	e := newSyncerEnv(t, reconciler.DiscoveryConfig{StaleAfter: time.Minute})
+	e.m.set(managedApp(web, false, task(web, 1, "TASK_RUNNING", "unknown", 31001)))
+	e.m.set(managedApp(api, false, task(api, 1, "TASK_RUNNING", "unknown", 31002)))
+	e.run()
+	e.sweep(true)
+	want := e.tree()
+	stale := func() map[string]bool {
+		tr, err := e.store.ReadTree(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for k, g := range tr.Groups {
+			out[k.String()] = g.Revision.Stale
+		}
+		return out
+	}
+
+	e.m.fail(errors.New("marathon GET /v2/apps: 502 Bad Gateway"))
+	for _, step := range []struct {
+		advance   time.Duration
+		wantStale bool
+		marked    int
+	}{
+		{0, false, 0},
+		{30 * time.Second, false, 0},
+		{31 * time.Second, true, 2},
+		{time.Minute, true, 0}, // marked once per outage
+	} {
+		e.advance(step.advance)
+		st := e.sweep(false)
+		if st.Err == nil || st.Stale != step.marked {
+			t.Fatalf("after %v: sweep %+v", step.advance, st)
+		}
+		if got := e.tree(); !maps.EqualFunc(got, want, func(a, b map[string]specs.ContainerInfo) bool { return len(a) == len(b) }) {
+			t.Fatalf("tree changed while Marathon was down: %v", got)
+		}
+		for g, s := range stale() {
+			if s != step.wantStale {
+				t.Fatalf("after %v: %s stale = %v", step.advance, g, s)
+			}
+		}
+	}
+	e.m.fail(nil)
+	if st := e.sweep(false); st.Err != nil || st.Written != 2 {
+		t.Fatalf("sweep after recovery %+v", st)
+	}
+	for g, s := range stale() {
+		if s {
+			t.Errorf("%s still stale", g)
+		}
+	}
+}
+
+// TestDiscoveryFenced checks that a syncer whose leadership ended writes
+// nothing.
+func TestDiscoveryFenced(t *testing.T) {
+	web := dkey(t, "web/dev")
+	e := newSyncerEnv(t, reconciler.DiscoveryConfig{})
+	put, err := e.etcd.Client.Put(t.Context(), "/theseus/leader/1", "me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.etcd.Client.Delete(t.Context(), "/theseus/leader/1"); err != nil {
+		t.Fatal(err)
+	}
+	e.syncer = reconciler.NewDiscovery(reconciler.DiscoveryConfig{
+		Marathon: e.m, Store: e.store, Tick: e.tick, Logger: silentLogger(),
+		Fence: etcd.Fence{Key: "/theseus/leader/1", Revision: put.Header.Revision},
+		Hooks: reconciler.DiscoveryHooks{Sweep: func(s reconciler.SweepStats) { e.sweeps <- s }},
+	})
+	e.m.set(managedApp(web, false, task(web, 1, "TASK_RUNNING", "unknown", 31001)))
+	e.run()
+	if st := e.sweep(true); !errors.Is(st.Err, etcd.ErrNotLeader) {
+		t.Fatalf("sweep under a lost leadership: %+v", st)
+	}
+	if tree := e.tree(); len(tree) != 0 {
+		t.Fatalf("written under a lost leadership: %v", tree)
+	}
+}
