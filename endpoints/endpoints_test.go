@@ -1,0 +1,259 @@
+package endpoints_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/etcd/etcdtest"
+	"theseus.dev/endpoints"
+	"theseus.dev/specs"
+)
+
+// writer publishes groups the way the discovery syncer does.
+type writer struct {
+	t *testing.T
+	d *etcd.Discovery
+}
+
+func newWriter(t *testing.T, e *etcdtest.Etcd, prefix string) writer {
+	c, err := etcd.New(e.NewDirectClient(t), etcd.Options{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writer{t: t, d: c.Discovery()}
+}
+
+// containers returns n containers all tagged with version, ready unless
+// notReady.
+func containers(n int, version string) map[string]specs.ContainerInfo {
+	out := map[string]specs.ContainerInfo{}
+	for i := range n {
+		name := fmt.Sprintf("task-%03d", i)
+		out[name] = specs.ContainerInfo{InstanceHost: fmt.Sprintf("agent-%d", i%3+1), InstancePort: 31000 + i, InstanceName: name,
+			PortMappings: []specs.PortMapping{{ContainerPort: 80, HostPort: 31000 + i, Protocol: "tcp", Name: "http"}},
+			State:        "TASK_RUNNING", Health: "healthy", Ready: i%4 != 3, AppVersion: version}
+	}
+	return out
+}
+
+func (w writer) put(service, labels string, st etcd.GroupState) {
+	w.t.Helper()
+	k := specs.GroupKey{Service: service, Labels: labels}
+	g, err := w.d.ReadGroup(context.Background(), k)
+	if err != nil {
+		w.t.Error(err)
+		return
+	}
+	if _, err := w.d.SyncGroup(context.Background(), etcd.Fence{}, g, st); err != nil {
+		w.t.Error(err)
+	}
+}
+
+func (w writer) drop(service, labels string) {
+	w.t.Helper()
+	g, err := w.d.ReadGroup(w.t.Context(), specs.GroupKey{Service: service, Labels: labels})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := w.d.DropGroup(w.t.Context(), etcd.Fence{}, g); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// consistent fails unless every endpoint of g carries one version and
+// their number is what that version was written with.
+func consistent(t *testing.T, g endpoints.Group, sizes map[string]int) {
+	t.Helper()
+	if !g.Exists {
+		return
+	}
+	versions := map[string]int{}
+	for _, e := range g.Endpoints {
+		versions[e.AppVersion]++
+	}
+	if len(versions) > 1 {
+		t.Errorf("revision %d mixes versions: %v", g.Revision, versions)
+	}
+	for v, n := range versions {
+		if n != sizes[v] {
+			t.Errorf("revision %d: %d containers of %s, written with %d", g.Revision, n, v, sizes[v])
+		}
+	}
+}
+
+func TestGet(t *testing.T) {
+	e := etcdtest.Start(t)
+	w := newWriter(t, e, "/prod")
+	w.put("web", "dev.frontend", etcd.GroupState{Containers: containers(4, "v1"), Config: map[string]string{"upstream": "api"}, Stale: true})
+	w.put("web", "dev", etcd.GroupState{Containers: containers(1, "v1")})
+	c, err := endpoints.New(e.Client, endpoints.WithPrefix("/prod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		labels             []string
+		exists, stale      bool
+		endpoints, ready   int
+		addrs              []string
+		port, configUpstrm string
+	}{
+		{labels: []string{"frontend", "dev", "dev"}, exists: true, stale: true, endpoints: 4, ready: 3, port: "http",
+			addrs: []string{"agent-1:31000", "agent-2:31001", "agent-3:31002"}, configUpstrm: "api"},
+		{labels: []string{"dev"}, exists: true, endpoints: 1, ready: 1, port: "80", addrs: []string{"agent-1:31000"}},
+		{labels: []string{"prod"}},
+	} {
+		g, err := c.Get(t.Context(), "web", tc.labels...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Exists != tc.exists || g.Stale != tc.stale || len(g.Endpoints) != tc.endpoints || len(g.Ready()) != tc.ready ||
+			!slices.Equal(g.Addrs(tc.port), tc.addrs) || g.Config["upstream"] != tc.configUpstrm {
+			t.Errorf("%v: %+v, addrs %v", tc.labels, g, g.Addrs(tc.port))
+		}
+		if tc.exists && (g.Revision == 0 || g.Generation != 1 || g.UpdatedAt.IsZero()) {
+			t.Errorf("%v: revision %d generation %d at %v", tc.labels, g.Revision, g.Generation, g.UpdatedAt)
+		}
+	}
+	groups, err := c.Service(t.Context(), "web")
+	if err != nil || len(groups) != 2 || !slices.Equal(groups[0].Labels, []string{"dev"}) || !slices.Equal(groups[1].Labels, []string{"dev", "frontend"}) {
+		t.Fatalf("Service = %+v, %v", groups, err)
+	}
+	if groups, err := c.Service(t.Context(), "nothing"); err != nil || len(groups) != 0 {
+		t.Fatalf("Service(nothing) = %+v, %v", groups, err)
+	}
+	for _, bad := range [][]string{nil, {"Dev"}, {"a.b"}, {"-x"}} {
+		if _, err := c.Get(t.Context(), "web", bad...); !errors.Is(err, endpoints.ErrInvalidName) {
+			t.Errorf("Get(web, %q): %v, want ErrInvalidName", bad, err)
+		}
+	}
+	if _, err := endpoints.New(e.Client, endpoints.WithPrefix("prod/")); err == nil {
+		t.Error("a prefix without a leading / accepted")
+	}
+}
+
+// TestWatchSeesOnlyWholeUpdates has a writer change a group many times,
+// some changes too large for one transaction, while Watch and
+// WatchService follow it: every state they get must be one the writer
+// wrote whole, and the last one the last written.
+func TestWatchSeesOnlyWholeUpdates(t *testing.T) {
+	e := etcdtest.Start(t)
+	w := newWriter(t, e, "")
+	c, err := endpoints.New(e.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := map[string]int{}
+	steps := []int{3, 300, 5, 0, 200, 7}
+	for i, n := range steps {
+		sizes[fmt.Sprintf("v%d", i)] = n
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var mu sync.Mutex
+	var seen, seenService []endpoints.Group
+	final := make(chan struct{})
+	var once sync.Once
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		err := c.Watch(ctx, "big", []string{"prod"}, func(g endpoints.Group) {
+			mu.Lock()
+			defer mu.Unlock()
+			seen = append(seen, g)
+			consistent(t, g, sizes)
+			if !g.Exists && len(seen) > 1 {
+				once.Do(func() { close(final) })
+			}
+		})
+		if err != nil {
+			t.Error(err)
+		}
+	})
+	wg.Go(func() {
+		err := c.WatchService(ctx, "big", func(gs []endpoints.Group) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, g := range gs {
+				consistent(t, g, sizes)
+			}
+			if len(gs) == 1 {
+				seenService = append(seenService, gs[0])
+			}
+		})
+		if err != nil {
+			t.Error(err)
+		}
+	})
+	for i, n := range steps {
+		w.put("big", "prod", etcd.GroupState{Containers: containers(n, fmt.Sprintf("v%d", i))})
+	}
+	w.drop("big", "prod")
+	select {
+	case <-final:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the watcher did not see the group go")
+	}
+	cancel()
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) < 2 || len(seen) > len(steps)+2 {
+		t.Errorf("watcher got %d states for %d updates", len(seen), len(steps)+1)
+	}
+	if len(seenService) == 0 {
+		t.Error("the service watcher saw nothing")
+	}
+	for i := 1; i < len(seen); i++ {
+		if seen[i].Exists && seen[i].Revision <= seen[i-1].Revision {
+			t.Errorf("states out of order: %d after %d", seen[i].Revision, seen[i-1].Revision)
+		}
+	}
+}
+
+// TestWatchAcrossCompaction cuts the watcher off, writes and compacts the
+// history it would resume from, and checks that it catches up.
+func TestWatchAcrossCompaction(t *testing.T) {
+	e := etcdtest.Start(t)
+	w := newWriter(t, e, "")
+	w.put("web", "dev", etcd.GroupState{Containers: containers(2, "v0")})
+	c, err := endpoints.New(e.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan endpoints.Group, 100)
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := c.Watch(ctx, "web", []string{"dev"}, func(g endpoints.Group) { got <- g }); err != nil {
+			t.Error(err)
+		}
+	})
+	defer wg.Wait()
+	defer cancel()
+	wait := func(version string, n int) {
+		t.Helper()
+		for {
+			select {
+			case g := <-got:
+				if len(g.Endpoints) == n && (n == 0 || g.Endpoints[0].AppVersion == version) {
+					return
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatalf("no state with %d containers of %s", n, version)
+			}
+		}
+	}
+	wait("v0", 2)
+	e.Proxy().Refuse()
+	for i := 1; i <= 3; i++ {
+		w.put("web", "dev", etcd.GroupState{Containers: containers(i+2, fmt.Sprintf("v%d", i))})
+	}
+	e.Compact(t, e.Revision(t))
+	e.Proxy().Accept()
+	wait("v3", 5)
+}
