@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -43,7 +44,7 @@ func (e *exitCodeError) Unwrap() error { return e.err }
 // run executes the command line args and returns the process exit code.
 func run(ctx context.Context, args []string, c *cli) int {
 	root := newRootCmd(c)
-	root.SetArgs(args)
+	root.SetArgs(singleDashLong(args))
 	root.SetIn(c.stdin)
 	root.SetOut(c.stdout)
 	root.SetErr(c.stderr)
@@ -81,4 +82,21 @@ what Marathon runs and drives Marathon there.`,
 		newDeleteCmd(c),
 	)
 	return root
+}
+
+// singleDashLong rewrites "-out" to "--out": `plan -out FILE` is spelled
+// the way Terraform and Nomad spell it, which pflag would read as "-o ut".
+func singleDashLong(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a == "--" {
+			copy(out[i:], args[i:])
+			break
+		}
+		if a == "-out" || strings.HasPrefix(a, "-out=") {
+			a = "-" + a
+		}
+		out[i] = a
+	}
+	return out
 }

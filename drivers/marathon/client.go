@@ -147,6 +147,10 @@ func (c *Client) do(ctx context.Context, r request) (response, error) {
 			return response{}, fmt.Errorf("marathon %s %s: encode: %w", r.method, r.path, err)
 		}
 	}
+	// The call's timeout covers its retries too: a Marathon that stays
+	// down fails the call, and the caller decides when to look again.
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
 	wait := 100 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		member := c.member(attempt)
