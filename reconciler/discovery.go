@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon"
 	"theseus.dev/specs"
@@ -17,6 +19,7 @@ const (
 	DefaultDiscoverySweep       = 30 * time.Second
 	DefaultDiscoveryStaleAfter  = 2 * time.Minute
 	DefaultDiscoveryMinInterval = 250 * time.Millisecond
+	DefaultDiscoveryBurst       = 3
 	DefaultDiscoveryTimeout     = time.Minute
 	DefaultDiscoveryMaxReads    = 32
 	DefaultDiscoveryParallel    = 8
@@ -81,9 +84,13 @@ type DiscoveryConfig struct {
 	// StaleAfter is how long Marathon may fail to list before every group
 	// is marked stale. Defaults to DefaultDiscoveryStaleAfter.
 	StaleAfter time.Duration
-	// MinInterval is the least time between two reads and writes of one
-	// group prompted by events. Defaults to DefaultDiscoveryMinInterval.
+	// MinInterval and Burst pace the refreshes of one group prompted by
+	// events: Burst of them may follow each other at once, then one per
+	// MinInterval, so a lone task change is written at once and a long
+	// burst of them in a few writes. Default to
+	// DefaultDiscoveryMinInterval and DefaultDiscoveryBurst.
 	MinInterval time.Duration
+	Burst       int
 	// Timeout bounds each Marathon call (a list can be large). Defaults
 	// to DefaultDiscoveryTimeout.
 	Timeout time.Duration
@@ -140,6 +147,9 @@ func (c *DiscoveryConfig) defaults() {
 	if c.MinInterval <= 0 {
 		c.MinInterval = DefaultDiscoveryMinInterval
 	}
+	if c.Burst <= 0 {
+		c.Burst = DefaultDiscoveryBurst
+	}
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultDiscoveryTimeout
 	}
@@ -164,9 +174,10 @@ func (c *DiscoveryConfig) defaults() {
 // Notify.
 //
 // Marathon events are only triggers: an event about a group marks it, and
-// the group is read again from Marathon (GET of its app) and written, at
-// most once per DiscoveryConfig.MinInterval, so a burst of task changes
-// becomes a few writes. A full sweep every DiscoveryConfig.Sweep, and
+// the group is read again from Marathon (GET of its app) and written at
+// once; a group changing again and again is refreshed at most once per
+// DiscoveryConfig.MinInterval after the first few, so a burst of task
+// changes becomes a few writes. A full sweep every DiscoveryConfig.Sweep, and
 // after every re-attach of the event stream, lists Marathon once, reads
 // the tree once and rewrites what differs: containers of ended tasks and
 // groups of deleted or unmanaged apps go, and nothing is written when
@@ -190,6 +201,7 @@ type Discovery struct {
 	log    *slog.Logger
 	synced atomic.Bool
 	wake   chan struct{}
+	asked  chan chan SweepStats // sweeps asked for by Sweep
 
 	mu     sync.Mutex
 	dirty  map[specs.GroupKey]uint64 // event sequence that marked it
@@ -197,9 +209,10 @@ type Discovery struct {
 	resync bool
 
 	// Owned by Run's goroutine.
-	notBefore    map[specs.GroupKey]time.Time // when a group may be refreshed again
-	failures     map[specs.GroupKey]int       // refreshes failed in a row
-	failingSince time.Time                    // first failed list of a run of failures
+	limits       map[specs.GroupKey]*rate.Limiter // refreshes prompted by events
+	notBefore    map[specs.GroupKey]time.Time     // backoff after failed refreshes
+	failures     map[specs.GroupKey]int           // refreshes failed in a row
+	failingSince time.Time                        // first failed list of a run of failures
 	markedStale  bool
 }
 
@@ -210,7 +223,9 @@ func NewDiscovery(cfg DiscoveryConfig) *Discovery {
 		cfg:       cfg,
 		log:       cfg.Logger.With("component", "discovery"),
 		wake:      make(chan struct{}, 1),
+		asked:     make(chan chan SweepStats),
 		dirty:     map[specs.GroupKey]uint64{},
+		limits:    map[specs.GroupKey]*rate.Limiter{},
 		notBefore: map[specs.GroupKey]time.Time{},
 		failures:  map[specs.GroupKey]int{},
 	}
@@ -244,6 +259,24 @@ func (s *Discovery) ConfigChanged(k specs.GroupKey) {
 	s.Notify(marathon.Event{Key: k, KeyOK: true})
 }
 
+// Sweep asks the running syncer for a full sweep now and waits for it;
+// it returns the sweep's stats, whose Err says whether it succeeded, or
+// ctx's error if ctx ends first (or Run is not running).
+func (s *Discovery) Sweep(ctx context.Context) (SweepStats, error) {
+	reply := make(chan SweepStats, 1)
+	select {
+	case s.asked <- reply:
+	case <-ctx.Done():
+		return SweepStats{}, ctx.Err()
+	}
+	select {
+	case st := <-reply:
+		return st, nil
+	case <-ctx.Done():
+		return SweepStats{}, ctx.Err()
+	}
+}
+
 func (s *Discovery) poke() {
 	select {
 	case s.wake <- struct{}{}:
@@ -269,10 +302,16 @@ func (s *Discovery) Run(ctx context.Context) error {
 	defer flush.Stop()
 	b := backoff{min: time.Second, max: min(30*time.Second, s.cfg.Sweep)}
 	sweepDue := true // the first thing
+	var reply chan SweepStats
 	for {
 		if sweepDue && ctx.Err() == nil {
 			sweepDue = false
-			if err := s.sweep(ctx); err != nil {
+			st := s.sweep(ctx)
+			if reply != nil {
+				reply <- st
+				reply = nil
+			}
+			if st.Err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
@@ -293,6 +332,8 @@ func (s *Discovery) Run(ctx context.Context) error {
 		case <-tick:
 			sweepDue = true
 		case <-retry.C:
+			sweepDue = true
+		case reply = <-s.asked:
 			sweepDue = true
 		case <-flush.C:
 		case <-s.wake:

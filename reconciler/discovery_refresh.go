@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"theseus.dev/drivers/marathon"
 	"theseus.dev/specs"
 )
@@ -15,23 +17,24 @@ import (
 const maxRefreshBackoff = 30 * time.Second
 
 // refreshDue refreshes the marked groups whose turn has come, and returns
-// how long until the next marked group's turn (false: none is marked). A
-// group's turn comes MinInterval after its last refresh, so the events of
-// a burst are taken together; when more than MaxReads groups are due at
-// once, one sweep replaces reading each.
+// how long until the next marked group's turn (false: none is marked).
+// Each group has a bucket of DiscoveryConfig.Burst refreshes refilled one
+// per MinInterval, so a few changes in a row are written at once and the
+// events of a long burst are taken together; when more than MaxReads
+// groups are due at once, one sweep replaces reading each.
 func (s *Discovery) refreshDue(ctx context.Context) (time.Duration, bool) {
 	now := time.Now()
 	var due []specs.GroupKey
 	s.mu.Lock()
 	for k := range s.dirty {
-		if !s.notBefore[k].After(now) {
+		if s.turn(k, now) == 0 {
 			due = append(due, k)
 			delete(s.dirty, k)
 		}
 	}
 	s.mu.Unlock()
 	if len(due) > s.cfg.MaxReads {
-		if err := s.sweep(ctx); err != nil {
+		if st := s.sweep(ctx); st.Err != nil {
 			s.remark(due)
 		}
 	} else if len(due) > 0 {
@@ -40,10 +43,32 @@ func (s *Discovery) refreshDue(ctx context.Context) (time.Duration, bool) {
 	return s.nextDue()
 }
 
+// turn returns how long group k must wait for its next refresh.
+func (s *Discovery) turn(k specs.GroupKey, now time.Time) time.Duration {
+	if t := s.notBefore[k]; t.After(now) {
+		return t.Sub(now) // backing off after failures
+	}
+	lim := s.limits[k]
+	if lim == nil {
+		return 0
+	}
+	tokens := lim.TokensAt(now)
+	if tokens >= 1 {
+		return 0
+	}
+	return max(time.Duration((1-tokens)*float64(s.cfg.MinInterval)), time.Millisecond)
+}
+
 // refreshGroups reads each group from Marathon and writes it.
 func (s *Discovery) refreshGroups(ctx context.Context, keys []specs.GroupKey, now time.Time) {
 	st := RefreshStats{Groups: len(keys)}
 	for _, k := range keys {
+		lim := s.limits[k]
+		if lim == nil {
+			lim = rate.NewLimiter(rate.Every(s.cfg.MinInterval), s.cfg.Burst)
+			s.limits[k] = lim
+		}
+		lim.AllowN(now, 1)
 		written, removed, err := s.refresh(ctx, k)
 		switch {
 		case err != nil:
@@ -57,7 +82,7 @@ func (s *Discovery) refreshGroups(ctx context.Context, keys []specs.GroupKey, no
 			}
 		default:
 			delete(s.failures, k)
-			s.notBefore[k] = now.Add(s.cfg.MinInterval)
+			delete(s.notBefore, k)
 			if written {
 				st.Written++
 			}
@@ -108,21 +133,20 @@ func (s *Discovery) remark(keys []specs.GroupKey) {
 }
 
 // nextDue returns the wait until the earliest marked group's turn, and
-// forgets the turns of groups no longer marked whose time has passed.
+// forgets the buckets of groups not marked whose bucket is full again.
 func (s *Discovery) nextDue() (time.Duration, bool) {
 	now := time.Now()
-	for k, t := range s.notBefore {
-		if !t.After(now) && s.failures[k] == 0 {
-			delete(s.notBefore, k)
-		}
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for k, lim := range s.limits {
+		if _, marked := s.dirty[k]; !marked && s.failures[k] == 0 && lim.TokensAt(now) >= float64(s.cfg.Burst) {
+			delete(s.limits, k)
+		}
+	}
 	var next time.Duration
 	found := false
 	for k := range s.dirty {
-		d := max(s.notBefore[k].Sub(now), 0)
-		if !found || d < next {
+		if d := s.turn(k, now); !found || d < next {
 			next, found = d, true
 		}
 	}

@@ -21,15 +21,18 @@ const syncAttempts = 3
 // written if it differs from the tree, and every other group is dropped.
 // A failed list leaves the tree alone, and marks it stale once the
 // failures have lasted StaleAfter.
-func (s *Discovery) sweep(ctx context.Context) (err error) {
+func (s *Discovery) sweep(ctx context.Context) SweepStats {
 	start := time.Now()
 	st := SweepStats{}
-	defer func() {
-		st.Duration, st.Err = time.Since(start), err
-		if s.cfg.Hooks.Sweep != nil {
-			s.cfg.Hooks.Sweep(st)
-		}
-	}()
+	st.Err = s.sweepInto(ctx, &st)
+	st.Duration = time.Since(start)
+	if s.cfg.Hooks.Sweep != nil {
+		s.cfg.Hooks.Sweep(st)
+	}
+	return st
+}
+
+func (s *Discovery) sweepInto(ctx context.Context, st *SweepStats) error {
 	s.mu.Lock()
 	seq := s.seq
 	s.mu.Unlock()
@@ -96,6 +99,9 @@ func (s *Discovery) sweep(ctx context.Context) (err error) {
 	wg.Wait()
 	st.Written, st.Removed = int(written.Load()), int(removed.Load())
 	if err := errors.Join(errs...); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		s.log.Warn("sweep: some groups not written; retrying", "failed", len(errs), "err", errs[0])
 		return fmt.Errorf("discovery sweep: %d group(s): %w", len(errs), err)
 	}

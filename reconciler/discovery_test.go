@@ -146,9 +146,17 @@ func newSyncerEnv(t *testing.T, cfg reconciler.DiscoveryConfig) *syncerEnv {
 	cfg.Tick = e.tick
 	cfg.Now = func() time.Time { return *e.now.Load() }
 	cfg.Logger = silentLogger()
-	cfg.Hooks.Sweep = func(s reconciler.SweepStats) { e.sweeps <- s }
+	cfg.Hooks.Sweep = e.sweepHook
 	e.syncer = reconciler.NewDiscovery(cfg)
 	return e
+}
+
+// sweepHook passes sweep stats to the test; it never blocks.
+func (e *syncerEnv) sweepHook(s reconciler.SweepStats) {
+	select {
+	case e.sweeps <- s:
+	default:
+	}
 }
 
 func (e *syncerEnv) run() {
@@ -168,15 +176,18 @@ func (e *syncerEnv) stop() {
 	<-e.done
 }
 
-// sweep triggers a sweep (or waits for the first) and returns its stats.
+// sweep runs a sweep now, or with first waits for one the syncer runs by
+// itself (its first, or one an event asked for), and returns its stats.
 func (e *syncerEnv) sweep(first bool) reconciler.SweepStats {
 	e.t.Helper()
 	if !first {
-		select {
-		case e.tick <- time.Now():
-		case <-time.After(10 * time.Second):
-			e.t.Fatal("syncer does not take a tick")
+		ctx, cancel := context.WithTimeout(e.t.Context(), 10*time.Second)
+		defer cancel()
+		st, err := e.syncer.Sweep(ctx)
+		if err != nil {
+			e.t.Fatal(err)
 		}
+		return st
 	}
 	select {
 	case s := <-e.sweeps:
@@ -185,6 +196,17 @@ func (e *syncerEnv) sweep(first bool) reconciler.SweepStats {
 		e.t.Fatal("no sweep")
 	}
 	return reconciler.SweepStats{}
+}
+
+// drain forgets the sweeps seen so far.
+func (e *syncerEnv) drain() {
+	for {
+		select {
+		case <-e.sweeps:
+		default:
+			return
+		}
+	}
 }
 
 func (e *syncerEnv) advance(d time.Duration) {
@@ -379,6 +401,7 @@ func TestDiscoveryEvents(t *testing.T) {
 	eventually(t, 5*time.Second, "the deleted app's group dropped", func() bool { return len(e.tree()) == 0 })
 
 	// EventResync asks for a sweep.
+	e.drain()
 	e.syncer.Notify(marathon.Event{Type: marathon.EventResync})
 	if st := e.sweep(true); st.Err != nil {
 		t.Fatal(st.Err)
@@ -459,7 +482,7 @@ func TestDiscoveryFenced(t *testing.T) {
 	e.syncer = reconciler.NewDiscovery(reconciler.DiscoveryConfig{
 		Marathon: e.m, Store: e.store, Tick: e.tick, Logger: silentLogger(),
 		Fence: etcd.Fence{Key: "/theseus/leader/1", Revision: put.Header.Revision},
-		Hooks: reconciler.DiscoveryHooks{Sweep: func(s reconciler.SweepStats) { e.sweeps <- s }},
+		Hooks: reconciler.DiscoveryHooks{Sweep: e.sweepHook},
 	})
 	e.m.set(managedApp(web, false, task(web, 1, "TASK_RUNNING", "unknown", 31001)))
 	e.run()
