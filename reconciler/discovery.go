@@ -19,7 +19,7 @@ const (
 	DefaultDiscoverySweep       = 30 * time.Second
 	DefaultDiscoveryStaleAfter  = 2 * time.Minute
 	DefaultDiscoveryMinInterval = 250 * time.Millisecond
-	DefaultDiscoveryBurst       = 3
+	DefaultDiscoveryBurst       = 10
 	DefaultDiscoveryTimeout     = time.Minute
 	DefaultDiscoveryMaxReads    = 32
 	DefaultDiscoveryParallel    = 8

@@ -103,11 +103,15 @@ func (e *discEnv) deploy(k specs.GroupKey, image string, instances int, extra sp
 	s.Image, s.Instances = image, &instances
 	cpus, mem := 0.1, 64.0
 	s.CPUs, s.Mem = &cpus, &mem
-	n := specs.Normalize(s)
-	if _, err := e.mc.Create(context.Background(), marathon.Write{Key: k, Spec: n, Hash: specs.Hash(n), Revision: 1}); err != nil {
+	if _, err := e.mc.Create(context.Background(), marathonWrite(k, specs.Normalize(s))); err != nil {
 		e.t.Fatal(err)
 	}
 	e.settle()
+}
+
+// marathonWrite is the write of a normalised spec for k.
+func marathonWrite(k specs.GroupKey, n specs.Spec) marathon.Write {
+	return marathon.Write{Key: k, Spec: n, Hash: specs.Hash(n), Revision: 1}
 }
 
 // update rolls the app of k to a new image through the driver.
