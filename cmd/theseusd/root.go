@@ -80,6 +80,7 @@ what Marathon runs and drives Marathon there.`,
 		newPlanCmd(c),
 		newApplyCmd(c),
 		newDeleteCmd(c),
+		newEndpointsCmd(c),
 	)
 	return root
 }

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/endpoints"
+	"theseus.dev/specs"
+)
+
+func newEndpointsCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "endpoints SERVICE [-l LABELS] [--watch] [-o table|json|env]",
+		Short: "List the containers of a service from /services",
+		Long: `List the containers of a service's groups as the discovery syncer published
+them under /services, each group read at one revision.
+
+  -o table  every container, ready or not, with its ports, state and health
+  -o json   the groups with their config and containers
+  -o env    shell assignments of the ready endpoints, for eval:
+            WEB_ENDPOINTS=host:port,...       (first port of each container)
+            WEB_<NAME>_ENDPOINTS=host:port,...  (per named port)
+            WEB_COUNT=n
+
+With --watch the set is printed again each time a selected group's revision
+changes (json: one document per line), until interrupted. A group marked
+stale could not be checked against Marathon for a while.`,
+		Args: cobra.ExactArgs(1),
+	}
+	ef := addEtcdFlags(cmd.Flags())
+	selector := cmd.Flags().StringP("labels", "l", "", `only groups with these labels ("testing,db"; "!dev" excludes)`)
+	watch := cmd.Flags().BoolP("watch", "w", false, "print the set again at each change, until interrupted")
+	output := cmd.Flags().StringP("output", "o", "table", "output format: table, json or env")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		service := args[0]
+		if err := specs.ValidName(service); err != nil {
+			return fmt.Errorf("service %w", err)
+		}
+		render, ok := renderer(*output)
+		if !ok {
+			return fmt.Errorf("-o %q: want table, json or env", *output)
+		}
+		sel, err := specs.ParseSelector(*selector)
+		if err != nil {
+			return err
+		}
+		ec, err := ef.connect(ctx, c.getenv, etcd.Hooks{})
+		if err != nil {
+			return err
+		}
+		defer ec.Close()
+		eps, err := endpoints.New(ec.Etcd(), endpoints.WithPrefix(ec.Prefix()))
+		if err != nil {
+			return err
+		}
+		if !*watch {
+			groups, err := eps.Service(ctx, service)
+			if err != nil {
+				return err
+			}
+			groups = selectGroups(groups, sel)
+			if len(groups) == 0 {
+				return fmt.Errorf("no group of %s%s in /services", service, selectorNote(sel))
+			}
+			return render(c.stdout, service, groups, false)
+		}
+		// A failed write (a closed pipe) ends the watch.
+		wctx, stop := context.WithCancel(ctx)
+		defer stop()
+		var last []string
+		var rerr error
+		err = eps.WatchService(wctx, service, func(all []endpoints.Group) {
+			groups := selectGroups(all, sel)
+			sig := make([]string, len(groups))
+			for i, g := range groups {
+				sig[i] = strings.Join(g.Labels, ".") + "@" + strconv.FormatInt(g.Revision, 10)
+			}
+			if last != nil && slices.Equal(sig, last) {
+				return
+			}
+			last = sig
+			if err := render(c.stdout, service, groups, true); err != nil && rerr == nil {
+				rerr = err
+				stop()
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return rerr
+	}
+	return cmd
+}
+
+func selectGroups(groups []endpoints.Group, sel specs.Selector) []endpoints.Group {
+	var out []endpoints.Group
+	for _, g := range groups {
+		if sel.Matches(g.Labels) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func selectorNote(sel specs.Selector) string {
+	if sel.Empty() {
+		return ""
+	}
+	return " matching -l " + sel.String()
+}
+
+// renderFunc prints one set of groups; watching says more sets follow.
+type renderFunc func(w io.Writer, service string, groups []endpoints.Group, watching bool) error
+
+// renderer returns the renderer of an -o format.
+func renderer(format string) (renderFunc, bool) {
+	switch format {
+	case "table":
+		return renderTable, true
+	case "json":
+		return renderJSON, true
+	case "env":
+		return renderEnv, true
+	}
+	return nil, false
+}
+
+func renderTable(w io.Writer, service string, groups []endpoints.Group, watching bool) error {
+	if watching {
+		fmt.Fprintf(w, "# %s at %s\n", service, time.Now().Format(time.RFC3339))
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "GROUP\tNAME\tHOST\tPORT\tPORTS\tREADY\tSTATE\tHEALTH\tVERSION")
+	for _, g := range groups {
+		label := strings.Join(g.Labels, ",")
+		if g.Stale {
+			label += " (stale)"
+		}
+		if len(g.Endpoints) == 0 {
+			fmt.Fprintf(tw, "%s\t-\t\t\t\t\t\t\t\n", label)
+		}
+		for _, e := range g.Endpoints {
+			ports := make([]string, len(e.Ports))
+			for i, p := range e.Ports {
+				ports[i] = fmt.Sprintf("%d->%d/%s", p.ContainerPort, p.HostPort, p.Protocol)
+				if p.Name != "" {
+					ports[i] = p.Name + ":" + ports[i]
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%v\t%s\t%s\t%s\n", label, e.Name, e.Host, e.Port,
+				strings.Join(ports, ","), e.Ready, e.State, e.Health, e.AppVersion)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if watching {
+		if _, err := fmt.Fprintln(w); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+	}
+	return nil
+}
+
+// groupJSON is a group as -o json prints it.
+type groupJSON struct {
+	Service    string               `json:"service"`
+	Labels     []string             `json:"labels"`
+	Revision   int64                `json:"revision"`
+	Generation int64                `json:"generation"`
+	Stale      bool                 `json:"stale"`
+	UpdatedAt  time.Time            `json:"updated_at"`
+	Config     map[string]string    `json:"config"`
+	Endpoints  []endpoints.Endpoint `json:"endpoints"`
+}
+
+func renderJSON(w io.Writer, _ string, groups []endpoints.Group, watching bool) error {
+	out := make([]groupJSON, len(groups))
+	for i, g := range groups {
+		out[i] = groupJSON{Service: g.Service, Labels: g.Labels, Revision: g.Revision, Generation: g.Generation,
+			Stale: g.Stale, UpdatedAt: g.UpdatedAt, Config: g.Config, Endpoints: g.Endpoints}
+		if out[i].Endpoints == nil {
+			out[i].Endpoints = []endpoints.Endpoint{}
+		}
+	}
+	enc := json.NewEncoder(w)
+	if !watching {
+		enc.SetIndent("", "  ")
+	}
+	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+func renderEnv(w io.Writer, service string, groups []endpoints.Group, watching bool) error {
+	prefix := envName(service)
+	var all []string
+	byPort := map[string][]string{}
+	count := 0
+	for _, g := range groups {
+		all = append(all, g.Addrs("")...)
+		for _, e := range g.Ready() {
+			count++
+			for _, p := range e.Ports {
+				if p.Name != "" {
+					a, _ := e.Addr(p.Name)
+					byPort[p.Name] = append(byPort[p.Name], a)
+				}
+			}
+		}
+	}
+	slices.Sort(all)
+	fmt.Fprintf(w, "%s_ENDPOINTS='%s'\n", prefix, strings.Join(all, ","))
+	names := make([]string, 0, len(byPort))
+	for n := range byPort {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		slices.Sort(byPort[n])
+		fmt.Fprintf(w, "%s_%s_ENDPOINTS='%s'\n", prefix, envName(n), strings.Join(byPort[n], ","))
+	}
+	sep := ""
+	if watching {
+		sep = "\n"
+	}
+	if _, err := fmt.Fprintf(w, "%s_COUNT=%d\n%s", prefix, count, sep); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+// envName turns a DNS label into an environment variable name.
+func envName(s string) string {
+	return strings.ToUpper(strings.ReplaceAll(s, "-", "_"))
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/etcd/etcdtest"
+	"theseus.dev/specs"
+)
+
+// publishGroup writes a group under /services as the discovery syncer does:
+// n containers, the last one not ready.
+func publishGroup(t *testing.T, d *etcd.Discovery, service, labels string, n int, stale bool) {
+	t.Helper()
+	k := specs.GroupKey{Service: service, Labels: labels}
+	st := etcd.GroupState{Containers: map[string]specs.ContainerInfo{}, Config: map[string]string{"upstream": "api"}, Stale: stale}
+	for i := range n {
+		name := fmt.Sprintf("%s_%s.t%d", service, labels, i)
+		st.Containers[name] = specs.ContainerInfo{InstanceHost: fmt.Sprintf("agent-%d", i+1), InstancePort: 31000 + i,
+			InstanceName: name, State: "TASK_RUNNING", Health: "healthy", Ready: i < n-1, AppVersion: "v1",
+			PortMappings: []specs.PortMapping{{ContainerPort: 80, HostPort: 31000 + i, Protocol: "tcp", Name: "http"}}}
+	}
+	g, err := d.ReadGroup(context.Background(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SyncGroup(context.Background(), etcd.Fence{}, g, st); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEndpointsCommand(t *testing.T) {
+	e := etcdtest.Start(t)
+	c, err := etcd.New(e.Client, etcd.Options{Prefix: "/prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishGroup(t, c.Discovery(), "web", "dev", 3, false)
+	publishGroup(t, c.Discovery(), "web", "dev.frontend", 2, true)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_PREFIX": "/prod"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want []string // substrings of stdout, or of stderr when code != 0
+		not  []string
+	}{
+		{name: "table", args: []string{"endpoints", "web"}, want: []string{
+			"GROUP", "web_dev.t0", "agent-1", "http:80->31000/tcp", "web_dev.t2", "false", "dev,frontend (stale)", "web_dev.frontend.t1"}},
+		{name: "selector", args: []string{"endpoints", "web", "-l", "!frontend"}, want: []string{"web_dev.t1"}, not: []string{"frontend"}},
+		{name: "env", args: []string{"endpoints", "web", "-l", "dev", "-o", "env"}, want: []string{
+			"WEB_ENDPOINTS='agent-1:31000,agent-1:31000,agent-2:31001'", "WEB_HTTP_ENDPOINTS='agent-1:31000,agent-1:31000,agent-2:31001'", "WEB_COUNT=3"}},
+		{name: "json", args: []string{"endpoints", "web", "-o", "json", "-l", "frontend"}, want: []string{`"stale": true`, `"upstream": "api"`, `"instance_name": "web_dev.frontend.t0"`}},
+		{name: "no such service", args: []string{"endpoints", "api"}, code: exitError, want: []string{"no group of api"}},
+		{name: "no group matches", args: []string{"endpoints", "web", "-l", "prod"}, code: exitError, want: []string{"matching -l prod"}},
+		{name: "bad format", args: []string{"endpoints", "web", "-o", "yaml"}, code: exitError, want: []string{"want table, json or env"}},
+		{name: "bad service", args: []string{"endpoints", "Web"}, code: exitError, want: []string{"service"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, env, tc.args...)
+			out := stdout
+			if tc.code != exitOK {
+				out = stderr
+			}
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, stdout, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(out, n) {
+					t.Errorf("output has %q:\n%s", n, out)
+				}
+			}
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestEndpointsWatch follows a group with --watch -o json: one line per
+// update of the selected groups, none for updates of others.
+func TestEndpointsWatch(t *testing.T) {
+	e := etcdtest.Start(t)
+	c, err := etcd.New(e.Client, etcd.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.Discovery()
+	publishGroup(t, d, "web", "dev", 1, false)
+	var out, errb syncBuffer
+	cl := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string {
+		return map[string]string{"THESEUS_ETCD": e.Endpoint()}[k]
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() { done <- run(ctx, []string{"endpoints", "web", "-l", "dev", "--watch", "-o", "json"}, cl) }()
+	lines := func(n int) []string {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			ls := strings.Split(strings.TrimSpace(out.String()), "\n")
+			if len(ls) >= n && ls[0] != "" {
+				return ls
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("wanted %d lines, got:\n%s\nstderr: %s", n, out.String(), errb.String())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	lines(1)
+	publishGroup(t, d, "web", "prod", 2, false) // not selected: no line
+	publishGroup(t, d, "web", "dev", 4, false)
+	ls := lines(2)
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if len(ls) != 2 {
+		t.Fatalf("%d lines for 2 states of web/dev:\n%s", len(ls), strings.Join(ls, "\n"))
+	}
+	for i, want := range []int{1, 4} {
+		var groups []struct {
+			Labels    []string          `json:"labels"`
+			Endpoints []json.RawMessage `json:"endpoints"`
+		}
+		if err := json.Unmarshal([]byte(ls[i]), &groups); err != nil {
+			t.Fatalf("line %d: %v: %s", i, err, ls[i])
+		}
+		if len(groups) != 1 || len(groups[0].Endpoints) != want {
+			t.Errorf("line %d: %s", i, ls[i])
+		}
+	}
+}
