@@ -27,7 +27,7 @@ func BenchmarkDiscoveryLatency(b *testing.B) {
 	keys := make([]specs.GroupKey, groups)
 	for i := range keys {
 		keys[i] = dkey(b, fmt.Sprintf("lat/g%d", i))
-		e.deploy(keys[i], "nginx:1.27", 2, portSpec)
+		e.deploy(keys[i], "nginx:1.27", 2, portSpec())
 	}
 	s := e.startSyncer(reconciler.DiscoveryConfig{})
 	ctx, cancel := context.WithCancel(context.Background())

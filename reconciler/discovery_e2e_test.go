@@ -16,13 +16,16 @@ import (
 	"theseus.dev/specs"
 )
 
-// Specs of the groups the end-to-end tests run: one with a health-checked
-// port, one with a port, one with none.
-var (
-	checkedSpec = specs.Spec{Ports: []specs.Port{{Name: "http", ContainerPort: 80}},
+// checkedSpec is a group with a health-checked port.
+func checkedSpec() specs.Spec {
+	return specs.Spec{Ports: []specs.Port{{Name: "http", ContainerPort: 80}},
 		HealthChecks: []specs.HealthCheck{{Protocol: "HTTP", PortName: "http", Path: "/healthz"}}}
-	portSpec = specs.Spec{Ports: []specs.Port{{Name: "grpc", ContainerPort: 9000}}}
-)
+}
+
+// portSpec is a group with a port and no health check.
+func portSpec() specs.Spec {
+	return specs.Spec{Ports: []specs.Port{{Name: "grpc", ContainerPort: 9000}}}
+}
 
 // killTasks kills the first n tasks of group k, as an operator on the
 // agent would; Marathon replaces them.
@@ -56,8 +59,8 @@ func (e *discEnv) exactByEvents(t *testing.T, what string) {
 func TestDiscoveryEndToEnd(t *testing.T) {
 	e := newDiscEnv(t, marathonsim.Options{})
 	web, api, db := dkey(t, "web/dev"), dkey(t, "api/prod"), dkey(t, "db/test")
-	e.deploy(web, "nginx:1.27", 3, checkedSpec)
-	e.deploy(api, "api:1", 2, portSpec)
+	e.deploy(web, "nginx:1.27", 3, checkedSpec())
+	e.deploy(api, "api:1", 2, portSpec())
 	e.deploy(db, "db:1", 1, specs.Spec{})
 	ctx, cancel := context.WithCancel(context.Background())
 	seen := e.watchGroups(ctx, web, api, db)
@@ -77,7 +80,7 @@ func TestDiscoveryEndToEnd(t *testing.T) {
 			}
 			e.settle()
 		}},
-		{"rolling update", func() { e.update(web, "nginx:1.28", 3, checkedSpec) }},
+		{"rolling update", func() { e.update(web, "nginx:1.28", 3, checkedSpec()) }},
 		{"delete an app", func() {
 			if _, err := e.mc.Delete(context.Background(), db); err != nil {
 				t.Fatal(err)
@@ -110,8 +113,8 @@ func TestDiscoveryEndToEnd(t *testing.T) {
 func TestDiscoveryEventStreamDropped(t *testing.T) {
 	e := newDiscEnv(t, marathonsim.Options{})
 	web, api := dkey(t, "web/dev"), dkey(t, "api/prod")
-	e.deploy(web, "nginx:1.27", 3, checkedSpec)
-	e.deploy(api, "api:1", 3, portSpec)
+	e.deploy(web, "nginx:1.27", 3, checkedSpec())
+	e.deploy(api, "api:1", 3, portSpec())
 	s := e.startSyncer(reconciler.DiscoveryConfig{})
 	e.exactByEvents(t, "first sweep")
 
@@ -133,8 +136,8 @@ func TestDiscoveryEventStreamDropped(t *testing.T) {
 func TestDiscoveryNextLeader(t *testing.T) {
 	e := newDiscEnv(t, marathonsim.Options{})
 	web, api, db := dkey(t, "web/dev"), dkey(t, "api/prod"), dkey(t, "db/test")
-	e.deploy(web, "nginx:1.27", 3, checkedSpec)
-	e.deploy(api, "api:1", 2, portSpec)
+	e.deploy(web, "nginx:1.27", 3, checkedSpec())
+	e.deploy(api, "api:1", 2, portSpec())
 	e.deploy(db, "db:1", 1, specs.Spec{})
 	first := e.startSyncer(reconciler.DiscoveryConfig{})
 	e.exactByEvents(t, "first syncer")
@@ -245,8 +248,8 @@ func TestDiscoveryMarathonUnreachable(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newDiscEnv(t, marathonsim.Options{})
 			web, api := dkey(t, "web/dev"), dkey(t, "api/prod")
-			e.deploy(web, "nginx:1.27", 2, checkedSpec)
-			e.deploy(api, "api:1", 1, portSpec)
+			e.deploy(web, "nginx:1.27", 2, checkedSpec())
+			e.deploy(api, "api:1", 1, portSpec())
 			var now atomic.Int64
 			now.Store(time.Now().UnixNano())
 			s := e.startSyncer(reconciler.DiscoveryConfig{Timeout: 300 * time.Millisecond, StaleAfter: time.Minute,

@@ -195,7 +195,11 @@ func (s *Discovery) groupState(a *marathon.App, now time.Time) etcd.GroupState {
 	checked := len(a.Spec.HealthChecks) > 0
 	for i := range a.Tasks {
 		t := &a.Tasks[i]
-		if terminal(t.State) || t.ID == "" {
+		if terminal(t.State) {
+			continue
+		}
+		if err := etcd.ValidContainerName(t.ID); err != nil {
+			s.log.Warn("task left out of /services: its id cannot be a key", "group", a.Key, "err", err)
 			continue
 		}
 		w.Containers[t.ID] = containerInfo(t, checked)

@@ -259,7 +259,9 @@ func TestDiscoverySweep(t *testing.T) {
 		task(web, 4, "TASK_STAGING", "unknown", 31004),
 		task(web, 5, "TASK_KILLED", "unknown", 31005),
 	))
-	e.m.set(managedApp(api, false, task(api, 1, "TASK_RUNNING", "unknown")))
+	bad := task(api, 2, "TASK_RUNNING", "unknown")
+	bad.ID = "api/prod.bad" // cannot be a key: left out, the rest written
+	e.m.set(managedApp(api, false, task(api, 1, "TASK_RUNNING", "unknown"), bad))
 	unmanaged := managedApp(db, false, task(db, 1, "TASK_RUNNING", "unknown", 31006))
 	unmanaged.Managed = false
 	e.m.set(unmanaged)

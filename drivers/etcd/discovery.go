@@ -104,13 +104,19 @@ func checkGroup(s, g string) error {
 // MaxContainerNameLength is the longest container name accepted.
 const MaxContainerNameLength = 253
 
-// checkContainer validates a service, group and container name. Marathon
-// task ids ("web_dev.frontend.4c8d-...") pass; "/", control characters,
-// "." and ".." do not, since they would change the shape of the key.
+// checkContainer validates a service, group and container name.
 func checkContainer(s, g, n string) error {
 	if err := checkGroup(s, g); err != nil {
 		return err
 	}
+	return ValidContainerName(n)
+}
+
+// ValidContainerName checks that a container name can be a key segment.
+// Marathon task ids ("web_dev.frontend.4c8d-...") pass; "/", control
+// characters, "." and ".." do not, since they would change the shape of
+// the key. The error matches ErrInvalidName.
+func ValidContainerName(n string) error {
 	switch {
 	case n == "", n == ".", n == "..":
 		return fmt.Errorf("%w: container name %q", ErrInvalidName, n)
