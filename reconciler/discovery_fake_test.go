@@ -1,0 +1,244 @@
+package reconciler_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/etcd/etcdtest"
+	"theseus.dev/drivers/marathon"
+	"theseus.dev/reconciler"
+	"theseus.dev/specs"
+)
+
+// fakeMarathon is a DiscoveryMarathon whose apps the test sets.
+type fakeMarathon struct {
+	mu      sync.Mutex
+	apps    map[specs.GroupKey]marathon.App
+	listErr error
+	lists   atomic.Int64
+	gets    atomic.Int64
+}
+
+func (f *fakeMarathon) List(context.Context) ([]marathon.App, error) {
+	f.lists.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.listErr != nil {
+		return nil, f.listErr
+	}
+	return slices.Collect(maps.Values(f.apps)), nil
+}
+
+func (f *fakeMarathon) Get(_ context.Context, k specs.GroupKey) (marathon.App, error) {
+	f.gets.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.listErr != nil {
+		return marathon.App{}, f.listErr
+	}
+	a, ok := f.apps[k]
+	if !ok {
+		return marathon.App{}, fmt.Errorf("app %s: %w", k, marathon.ErrNotFound)
+	}
+	return a, nil
+}
+
+func (f *fakeMarathon) set(a marathon.App) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.apps == nil {
+		f.apps = map[specs.GroupKey]marathon.App{}
+	}
+	f.apps[a.Key] = a
+}
+
+func (f *fakeMarathon) remove(k specs.GroupKey) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.apps, k)
+}
+
+func (f *fakeMarathon) fail(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.listErr = err
+}
+
+// configs is a ConfigSource over fixed specs.
+type configs map[specs.GroupKey]map[string]specs.Value
+
+func (c configs) GroupConfig(k specs.GroupKey) (map[string]string, bool) {
+	v, ok := c[k]
+	if !ok {
+		return nil, false
+	}
+	return reconciler.PublicConfig(v), true
+}
+
+func silentLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func dkey(t testing.TB, s string) specs.GroupKey {
+	t.Helper()
+	k, err := specs.ParseGroupKey(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// task returns a task of app k on agent-1; ports are host ports.
+func task(k specs.GroupKey, n int, state, health string, ports ...int) marathon.Task {
+	t := marathon.Task{ID: fmt.Sprintf("%s_%s.task-%d", k.Service, k.Labels, n), State: state, Host: "agent-1",
+		Version: "2025-01-01T00:00:00.000Z", Ports: ports, Health: health}
+	for i, p := range ports {
+		t.Mappings = append(t.Mappings, specs.PortMapping{ContainerPort: 8080 + i, HostPort: p, Protocol: "tcp", Name: fmt.Sprintf("p%d", i)})
+	}
+	return t
+}
+
+func managedApp(k specs.GroupKey, checked bool, tasks ...marathon.Task) marathon.App {
+	a := marathon.App{ID: "/" + k.String(), Key: k, Managed: true, Tasks: tasks}
+	if checked {
+		a.Spec.HealthChecks = []specs.HealthCheck{{Protocol: "HTTP"}}
+	}
+	return a
+}
+
+// syncerEnv is a syncer over a real etcd and a fake Marathon, whose
+// sweeps the test triggers.
+type syncerEnv struct {
+	t      *testing.T
+	etcd   *etcdtest.Etcd
+	store  *etcd.Discovery
+	m      *fakeMarathon
+	tick   chan time.Time
+	sweeps chan reconciler.SweepStats
+	now    atomic.Pointer[time.Time]
+	syncer *reconciler.Discovery
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func newSyncerEnv(t *testing.T, cfg reconciler.DiscoveryConfig) *syncerEnv {
+	t.Helper()
+	e := &syncerEnv{t: t, etcd: etcdtest.Start(t), m: &fakeMarathon{}, tick: make(chan time.Time),
+		sweeps: make(chan reconciler.SweepStats, 100)}
+	c, err := etcd.New(e.etcd.Client, etcd.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.store = c.Discovery()
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	e.now.Store(&start)
+	if cfg.Marathon == nil {
+		cfg.Marathon = e.m
+	}
+	cfg.Store = e.store
+	cfg.Tick = e.tick
+	cfg.Now = func() time.Time { return *e.now.Load() }
+	cfg.Logger = silentLogger()
+	cfg.Hooks.Sweep = e.sweepHook
+	e.syncer = reconciler.NewDiscovery(cfg)
+	return e
+}
+
+// sweepHook passes sweep stats to the test; it never blocks.
+func (e *syncerEnv) sweepHook(s reconciler.SweepStats) {
+	select {
+	case e.sweeps <- s:
+	default:
+	}
+}
+
+func (e *syncerEnv) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel, e.done = cancel, make(chan struct{})
+	go func() {
+		defer close(e.done)
+		if err := e.syncer.Run(ctx); err != nil {
+			e.t.Errorf("Run: %v", err)
+		}
+	}()
+	e.t.Cleanup(e.stop)
+}
+
+func (e *syncerEnv) stop() {
+	e.cancel()
+	<-e.done
+}
+
+// sweep runs a sweep now, or with first waits for one the syncer runs by
+// itself (its first, or one an event asked for), and returns its stats.
+func (e *syncerEnv) sweep(first bool) reconciler.SweepStats {
+	e.t.Helper()
+	if !first {
+		ctx, cancel := context.WithTimeout(e.t.Context(), 10*time.Second)
+		defer cancel()
+		st, err := e.syncer.Sweep(ctx)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		return st
+	}
+	select {
+	case s := <-e.sweeps:
+		return s
+	case <-time.After(10 * time.Second):
+		e.t.Fatal("no sweep")
+	}
+	return reconciler.SweepStats{}
+}
+
+// drain forgets the sweeps seen so far.
+func (e *syncerEnv) drain() {
+	for {
+		select {
+		case <-e.sweeps:
+		default:
+			return
+		}
+	}
+}
+
+func (e *syncerEnv) advance(d time.Duration) {
+	n := e.now.Load().Add(d)
+	e.now.Store(&n)
+}
+
+// tree returns every group of /services with its decoded containers.
+func (e *syncerEnv) tree() map[string]map[string]specs.ContainerInfo {
+	e.t.Helper()
+	tr, err := e.store.ReadTree(e.t.Context())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]map[string]specs.ContainerInfo{}
+	for k, g := range tr.Groups {
+		cs, err := g.Containers()
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		out[k.String()] = cs
+	}
+	return out
+}
+
+// eventually polls cond until it holds, for at most limit.
+func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", limit, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
