@@ -63,8 +63,10 @@ func PublicConfig(cfg map[string]specs.Value) map[string]string {
 
 // DiscoveryConfig configures a Discovery syncer.
 type DiscoveryConfig struct {
+	// Marathon is read for the apps and their tasks; required.
 	Marathon DiscoveryMarathon
-	Store    DiscoveryStore
+	// Store is the /services tree; required.
+	Store DiscoveryStore
 	// Configs gives each group's config; nil leaves configs as stored
 	// (an empty one for a new group).
 	Configs ConfigSource
@@ -98,7 +100,8 @@ type DiscoveryConfig struct {
 	Parallel int
 	// Now is the clock of revision timestamps and staleness; defaults to
 	// time.Now.
-	Now    func() time.Time
+	Now func() time.Time
+	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Hooks are told about sweeps and refreshes, for metrics; optional.
 	Hooks DiscoveryHooks
@@ -107,7 +110,9 @@ type DiscoveryConfig struct {
 // DiscoveryHooks let the daemon count what the syncer does. They are
 // called on the syncer's goroutine and must not block.
 type DiscoveryHooks struct {
-	Sweep   func(SweepStats)
+	// Sweep is called after each full sweep, failed or not.
+	Sweep func(SweepStats)
+	// Refresh is called after each round of event-driven refreshes.
 	Refresh func(RefreshStats)
 }
 
