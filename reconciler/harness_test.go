@@ -69,9 +69,9 @@ func newEnvAt(t testing.TB, speed float64) *env {
 	}
 	srv := httptest.NewServer(http.HandlerFunc(e.serve))
 	t.Cleanup(func() {
+		e.sim.Close() // first: it ends hung requests, which srv.Close waits for
 		srv.CloseClientConnections()
 		srv.Close()
-		e.sim.Close()
 	})
 	e.url = srv.URL
 	e.mc, err = marathon.New(marathon.Config{URLs: []string{e.url}, Timeout: 2 * time.Second})

@@ -51,7 +51,7 @@ func newSim(t *testing.T, wrap func(http.Handler) http.Handler) (*marathonsim.Si
 		h = wrap(sim)
 	}
 	srv := httptest.NewServer(h)
-	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); sim.Close() })
+	t.Cleanup(func() { sim.Close(); srv.CloseClientConnections(); srv.Close() })
 	return sim, srv.URL
 }
 
