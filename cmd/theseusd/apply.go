@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +39,7 @@ Marathon, if nothing it depends on has moved since; otherwise refuse it as stale
 		case *planFile == "" && len(*files) == 0:
 			return errors.New("nothing to apply: give -f FILE|DIR or --plan FILE")
 		}
+		// --plan: carry out a saved plan against Marathon (applyplan.go).
 		if *planFile != "" {
 			mcfg, err := mf.config(c.getenv)
 			if err != nil {
@@ -54,46 +56,66 @@ Marathon, if nothing it depends on has moved since; otherwise refuse it as stale
 			defer ec.Close()
 			return applyPlan(ctx, c, ec, mc, *planFile, *allowMass)
 		}
-		groups, err := loadSpecs(c, *files)
-		if err != nil {
-			return err
-		}
-		ec, err := ef.connect(ctx, c.getenv, etcd.Hooks{})
-		if err != nil {
-			return err
-		}
-		defer ec.Close()
-		res, err := ec.Desired().Apply(ctx, groups)
-		counts := map[etcd.ApplyAction]int{}
-		for _, r := range res {
-			counts[r.Action]++
-			fmt.Fprintf(c.stdout, "%s %s (revision %d)\n", r.Action, r.Key, r.Revision)
-		}
-		fmt.Fprintf(c.stdout, "%d created, %d changed, %d unchanged\n", counts[etcd.Created], counts[etcd.Changed], counts[etcd.Unchanged])
-		return err
+		return runApply(ctx, c, ef, *files)
 	}
 	return cmd
 }
 
-// loadSpecs reads and validates every spec of paths; on any problem it
-// lists them all and returns an error.
+// runApply validates the specs of paths and, only if every one is valid,
+// writes them to /desired.
+func runApply(ctx context.Context, c *cli, ef *etcdFlags, paths []string) error {
+	groups, err := loadSpecs(c, paths)
+	if err != nil {
+		return err
+	}
+	if len(groups) == 0 {
+		return fmt.Errorf("no specs found in %v: nothing to apply", paths)
+	}
+	ec, err := ef.connect(ctx, c.getenv, etcd.Hooks{})
+	if err != nil {
+		return err
+	}
+	defer ec.Close()
+	res, err := ec.Desired().Apply(ctx, groups)
+	counts := map[etcd.ApplyAction]int{}
+	for _, r := range res {
+		counts[r.Action]++
+		fmt.Fprintf(c.stdout, "%s %s (revision %d)\n", r.Action, r.Key, r.Revision)
+	}
+	fmt.Fprintf(c.stdout, "%d created, %d changed, %d unchanged\n", counts[etcd.Created], counts[etcd.Changed], counts[etcd.Unchanged])
+	if err != nil && len(res) < len(groups) {
+		return fmt.Errorf("%d of %d group(s) not written: %w", len(groups)-len(res), len(groups), err)
+	}
+	return err
+}
+
+// loadSpecs reads and validates every spec of paths; on any problem,
+// including a group defined in two of the paths, it lists them all and
+// returns an error.
 func loadSpecs(c *cli, paths []string) ([]*specs.Group, error) {
 	var groups []*specs.Group
 	var all specs.ErrorList
+	stdinRead := false
 	for _, p := range paths {
 		var gs []*specs.Group
 		var err error
-		if p == "-" {
+		switch {
+		case p == "-" && stdinRead:
+			err = errors.New(`-f -: standard input given twice`)
+		case p == "-":
+			stdinRead = true
 			var data []byte
 			if data, err = io.ReadAll(c.stdin); err == nil {
 				gs, err = specs.ParseAndValidate("(stdin)", data)
 			}
-		} else {
+		default:
 			gs, err = specs.LoadPath(p)
 		}
 		groups = append(groups, gs...)
 		all = append(all, specs.Errors(err)...)
 	}
+	groups, dups := dedupe(groups)
+	all = append(all, dups...)
 	if len(all) > 0 {
 		for _, e := range all {
 			fmt.Fprintln(c.stderr, e)
@@ -103,35 +125,31 @@ func loadSpecs(c *cli, paths []string) ([]*specs.Group, error) {
 	return groups, nil
 }
 
-func newDeleteCmd(c *cli) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "delete SERVICE -l LABELS",
-		Short: "Remove a group's desired spec",
-		Long: `Remove /desired/SERVICE/LABELS. The controller deletes the group's app only
-when it runs with --prune.`,
-		Args: cobra.ExactArgs(1),
+// dedupe drops a group read twice from the same place (a file given
+// twice) and reports groups defined in two places across paths (LoadPath
+// reports them within one path), naming both.
+func dedupe(groups []*specs.Group) ([]*specs.Group, specs.ErrorList) {
+	var errs specs.ErrorList
+	out := groups[:0:0]
+	first := make(map[specs.GroupKey]*specs.Group, len(groups))
+	for _, g := range groups {
+		k, err := g.Key()
+		if err != nil {
+			continue
+		}
+		prev, dup := first[k]
+		if !dup {
+			first[k] = g
+			out = append(out, g)
+			continue
+		}
+		file, line := g.Source()
+		pfile, pline := prev.Source()
+		if file == pfile && line == pline {
+			continue
+		}
+		errs = append(errs, &specs.FieldError{File: file, Line: line, Field: "metadata",
+			Msg: fmt.Sprintf("group %s is also defined at %s:%d", k, pfile, pline)})
 	}
-	ef := addEtcdFlags(cmd.Flags())
-	labels := cmd.Flags().StringP("labels", "l", "", "the group's labels, comma-separated (required)")
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if *labels == "" {
-			return errors.New("-l LABELS is required: a group is a service and a set of labels")
-		}
-		k, err := specs.NewGroupKey(args[0], specs.ParseLabelList(*labels))
-		if err != nil {
-			return err
-		}
-		ec, err := ef.connect(cmd.Context(), c.getenv, etcd.Hooks{})
-		if err != nil {
-			return err
-		}
-		defer ec.Close()
-		rev, err := ec.Desired().Remove(cmd.Context(), k)
-		if err != nil {
-			return fmt.Errorf("delete %s: %w", k, err)
-		}
-		fmt.Fprintf(c.stdout, "deleted %s (revision %d)\n", k, rev)
-		return nil
-	}
-	return cmd
+	return out, errs
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -13,36 +14,57 @@ import (
 )
 
 // etcdFlags say how to reach etcd: flag, then THESEUS_ETCD* environment,
-// then the `theseusd dev` default.
+// then the `theseusd dev` default. Every command that talks to etcd adds
+// them with addEtcdFlags.
 type etcdFlags struct {
 	endpoints, prefix                 string
 	caCert, cert, key, user, password string
 	dialTimeout, requestTimeout       time.Duration
-	fs                                *pflag.FlagSet
 }
 
 func addEtcdFlags(fs *pflag.FlagSet) *etcdFlags {
 	f := &etcdFlags{}
-	fs.StringVar(&f.endpoints, "etcd", "", "etcd endpoints, comma-separated (env THESEUS_ETCD; default "+etcd.DefaultEndpoint+")")
+	fs.StringVar(&f.endpoints, "etcd", "", "etcd endpoints, comma-separated (env THESEUS_ETCD; default "+etcd.DefaultEndpoint+", where `theseusd dev` serves)")
 	fs.StringVar(&f.prefix, "prefix", "", "key prefix of this installation, e.g. /prod (env THESEUS_PREFIX)")
 	fs.StringVar(&f.caCert, "etcd-cacert", "", "PEM file of the CAs of etcd's certificates (env THESEUS_ETCD_CACERT)")
 	fs.StringVar(&f.cert, "etcd-cert", "", "PEM client certificate (env THESEUS_ETCD_CERT)")
 	fs.StringVar(&f.key, "etcd-key", "", "PEM client key (env THESEUS_ETCD_KEY)")
 	fs.StringVar(&f.user, "etcd-user", "", "etcd user (env THESEUS_ETCD_USER)")
 	fs.StringVar(&f.password, "etcd-password", "", "etcd password (env THESEUS_ETCD_PASSWORD)")
-	fs.DurationVar(&f.dialTimeout, "etcd-dial-timeout", 5*time.Second, "how long to wait for etcd to answer at start")
-	fs.DurationVar(&f.requestTimeout, "etcd-request-timeout", 0, "timeout of each etcd request (default the driver's)")
+	fs.DurationVar(&f.dialTimeout, "etcd-dial-timeout", etcd.DefaultDialTimeout, "how long to wait for etcd to answer at start")
+	fs.DurationVar(&f.requestTimeout, "etcd-request-timeout", etcd.DefaultRequestTimeout, "timeout of each etcd request")
 	return f
 }
 
-// config resolves the flags against the environment.
-func (f *etcdFlags) config(getenv func(string) string, hooks etcd.Hooks) etcd.Config {
-	eps := cmp.Or(f.endpoints, getenv("THESEUS_ETCD"), etcd.DefaultEndpoint)
+// endpointSource says where the endpoints come from, for error messages:
+// an operator who set THESEUS_ETCD in another shell should see it.
+func (f *etcdFlags) endpointSource(getenv func(string) string) (string, string) {
+	switch {
+	case f.endpoints != "":
+		return f.endpoints, "--etcd"
+	case getenv("THESEUS_ETCD") != "":
+		return getenv("THESEUS_ETCD"), "THESEUS_ETCD"
+	}
+	return etcd.DefaultEndpoint, "the default, where `theseusd dev` serves; set --etcd or THESEUS_ETCD"
+}
+
+// config resolves the flags against the environment: flag, then
+// environment, then default.
+func (f *etcdFlags) config(getenv func(string) string) (etcd.Config, error) {
+	eps, src := f.endpointSource(getenv)
 	var list []string
 	for _, e := range strings.Split(eps, ",") {
 		if e = strings.TrimSpace(e); e != "" {
 			list = append(list, e)
 		}
+	}
+	switch {
+	case len(list) == 0:
+		return etcd.Config{}, fmt.Errorf("%s %q names no etcd endpoint", src, eps)
+	case f.dialTimeout <= 0:
+		return etcd.Config{}, errors.New("--etcd-dial-timeout must be positive")
+	case f.requestTimeout <= 0:
+		return etcd.Config{}, errors.New("--etcd-request-timeout must be positive")
 	}
 	return etcd.Config{
 		Endpoints:   list,
@@ -55,17 +77,22 @@ func (f *etcdFlags) config(getenv func(string) string, hooks etcd.Hooks) etcd.Co
 		Options: etcd.Options{
 			Prefix:         cmp.Or(f.prefix, getenv("THESEUS_PREFIX")),
 			RequestTimeout: f.requestTimeout,
-			Hooks:          hooks,
 		},
-	}
+	}, nil
 }
 
-// connect connects to etcd and checks that it answers.
+// connect connects to etcd and checks that it answers within the dial
+// timeout. The error names the endpoints and where they came from.
 func (f *etcdFlags) connect(ctx context.Context, getenv func(string) string, hooks etcd.Hooks) (*etcd.Client, error) {
-	cfg := f.config(getenv, hooks)
+	cfg, err := f.config(getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Hooks = hooks
 	c, err := etcd.Connect(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("etcd at %s: %w", strings.Join(cfg.Endpoints, ","), err)
+		_, src := f.endpointSource(getenv)
+		return nil, fmt.Errorf("%w (endpoints from %s)", err, src)
 	}
 	return c, nil
 }

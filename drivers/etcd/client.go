@@ -124,14 +124,14 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	cli, err := clientv3.New(ccfg)
 	if err != nil {
-		return nil, fmt.Errorf("etcd %s: %w", strings.Join(ccfg.Endpoints, ","), err)
+		return nil, fmt.Errorf("etcd at %s: %w", strings.Join(ccfg.Endpoints, ","), err)
 	}
 	c := &Client{cli: cli, opts: cfg.Options.withDefaults(), owned: true, cache: &decodeCache{}}
 	rctx, cancel := context.WithTimeout(ctx, ccfg.DialTimeout)
 	defer cancel()
 	if err := c.Ready(rctx); err != nil {
 		cli.Close()
-		return nil, fmt.Errorf("etcd %s does not answer: %w", strings.Join(ccfg.Endpoints, ","), err)
+		return nil, fmt.Errorf("etcd at %s does not answer within %s: %w", strings.Join(ccfg.Endpoints, ","), ccfg.DialTimeout, err)
 	}
 	return c, nil
 }
