@@ -34,9 +34,7 @@ func BenchmarkDiscoveryLatency(b *testing.B) {
 	defer cancel()
 	running := e.observeRunning(ctx)
 	registered := e.observeRegistered(ctx)
-	for !s.d.Synced() {
-		time.Sleep(time.Millisecond)
-	}
+	eventually(b, 20*time.Second, "the first sweep", s.d.Synced)
 	var lat []time.Duration
 	i := 0
 	for b.Loop() {

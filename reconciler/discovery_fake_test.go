@@ -232,7 +232,7 @@ func (e *syncerEnv) tree() map[string]map[string]specs.ContainerInfo {
 }
 
 // eventually polls cond until it holds, for at most limit.
-func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for !cond() {
