@@ -81,6 +81,7 @@ what Marathon runs and drives Marathon there.`,
 		newApplyCmd(c),
 		newDeleteCmd(c),
 		newEndpointsCmd(c),
+		newGetCmd(c),
 	)
 	return root
 }

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"theseus.dev/viewer/viewertest"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite the golden files of get's outputs")
+
+// runGet runs `theseusd get args...` with ages counted to now.
+func runGet(ctx context.Context, env map[string]string, now time.Time, stdout, stderr *getOutput, args ...string) error {
+	c := &cli{stdin: bytes.NewReader(nil), stdout: stdout, stderr: stderr, getenv: func(k string) string { return env[k] }}
+	cmd := newGetCommand(c, func() time.Time { return now })
+	cmd.SetArgs(append([]string{}, args...)) // never nil: cobra would read os.Args
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	return cmd.ExecuteContext(ctx)
+}
+
+// TestGetGolden: every output format of `get` on the fixed state of
+// viewertest, against testdata/get-*.golden (go test -run TestGetGolden
+// -update rewrites them). No output shows a secret.
+func TestGetGolden(t *testing.T) {
+	f := viewertest.Start(t)
+	now := f.Populate(t)
+	env := map[string]string{"THESEUS_ETCD": f.Etcd.Endpoint(), "THESEUS_MARATHON": f.MarathonURL}
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"table", nil},
+		{"wide", []string{"-o", "wide"}},
+		{"json", []string{"-o", "json"}},
+		{"yaml-stalled", []string{"ingestor", "-l", "testing", "-o", "yaml"}},
+		{"yaml-progressing", []string{"cassandra", "-l", "dev", "-o", "yaml"}},
+		{"not-dev", []string{"-l", "!dev"}},
+		{"service", []string{"haproxy", "-o", "wide"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb getOutput
+			if err := runGet(t.Context(), env, now, &out, &errb, tt.args...); err != nil {
+				t.Fatalf("get %v: %v\n%s", tt.args, err, errb.String())
+			}
+			got := out.String()
+			for _, s := range viewertest.SecretValues() {
+				if strings.Contains(got, s) {
+					t.Errorf("output shows the secret %q", s)
+				}
+			}
+			golden := filepath.Join("testdata", "get-"+tt.name+".golden")
+			if *updateGolden {
+				if err := os.MkdirAll("testdata", 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("get %v differs from %s (run with -update to accept):\n--- got\n%s\n--- want\n%s", tt.args, golden, got, want)
+			}
+		})
+	}
+}
+
+// TestGetErrors: bad arguments and unreachable stores fail with a message
+// that names the problem.
+func TestGetErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"bad output", nil, []string{"get", "-o", "xml"}, `-o "xml"`},
+		{"bad selector", nil, []string{"get", "-l", "Dev"}, "label selector"},
+		{"bad service", nil, []string{"get", "Web_1"}, `service "Web_1"`},
+		{"two services", nil, []string{"get", "a", "b"}, "accepts at most 1 arg"},
+		{"etcd unreachable", map[string]string{"THESEUS_ETCD": "127.0.0.1:1"}, []string{"get", "--etcd-dial-timeout", "300ms"}, "etcd at 127.0.0.1:1"},
+		{"bad interval", nil, []string{"get", "--watch", "--watch-interval", "0s"}, "--watch-interval"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errb := runCLI(t, tt.env, tt.args...)
+			if code != exitError || !strings.Contains(errb, tt.want) {
+				t.Errorf("exit %d, want 1 with %q:\n%s", code, tt.want, errb)
+			}
+		})
+	}
+}
+
+// TestGetMarathonDown: with Marathon unreachable, get still lists the
+// groups from etcd, with a warning and the tasks of /status.
+func TestGetMarathonDown(t *testing.T) {
+	f := viewertest.Start(t)
+	now := f.Populate(t)
+	env := map[string]string{"THESEUS_ETCD": f.Etcd.Endpoint(), "THESEUS_MARATHON": "http://127.0.0.1:1"}
+	var out, errb getOutput
+	if err := runGet(t.Context(), env, now, &out, &errb, "haproxy", "--marathon-timeout", "300ms"); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "warning: Marathon cannot be read") {
+		t.Errorf("no warning about Marathon:\n%s", errb.String())
+	}
+	if !strings.Contains(out.String(), "haproxy   testing") || !strings.Contains(out.String(), "Synced") {
+		t.Errorf("groups not listed from etcd:\n%s", out.String())
+	}
+}
+
+// TestGetWatch: --watch prints a group again when it changes, here after
+// a scale written with the real etcdctl, and stops when interrupted.
+func TestGetWatch(t *testing.T) {
+	f := viewertest.Start(t)
+	now := f.Populate(t)
+	env := map[string]string{"THESEUS_ETCD": f.Etcd.Endpoint(), "THESEUS_MARATHON": f.MarathonURL}
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &getOutput{notify: make(chan struct{}, 1)}
+	var errb getOutput
+	var wg sync.WaitGroup
+	var err error
+	wg.Go(func() { err = runGet(ctx, env, now, out, &errb, "haproxy", "--watch", "--watch-interval", "20ms") })
+	defer func() { cancel(); wg.Wait() }()
+
+	out.waitFor(t, "HEALTHY")
+	scaled := strings.Replace(viewertest.HaproxyDev, `"instances":2`, `"instances":4`, 1)
+	f.Etcd.Etcdctl(t, "put", "/desired/haproxy/dev", scaled)
+	line := out.waitFor(t, "Pending")
+	if !strings.HasPrefix(line, "haproxy") || !strings.Contains(line, " 4 ") {
+		t.Errorf("watch printed %q, want haproxy/dev pending with 4 wanted", line)
+	}
+	if strings.Count(out.String(), "HEALTHY") != 1 {
+		t.Errorf("watch repeated the header:\n%s", out.String())
+	}
+	cancel()
+	wg.Wait()
+	if err != nil {
+		t.Errorf("get --watch ended with %v", err)
+	}
+}
+
+// getOutput is an output that tests read while get writes it, with a
+// signal at each write.
+type getOutput struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	notify chan struct{}
+}
+
+func (b *getOutput) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.notify != nil {
+		select {
+		case b.notify <- struct{}{}:
+		default:
+		}
+	}
+	return b.buf.Write(p)
+}
+
+func (b *getOutput) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor waits until a line of the output contains s, and returns it.
+func (b *getOutput) waitFor(t *testing.T, s string) string {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		for _, line := range strings.Split(b.String(), "\n") {
+			if strings.Contains(line, s) {
+				return line
+			}
+		}
+		select {
+		case <-b.notify:
+		case <-timeout:
+			t.Fatalf("no line with %q in:\n%s", s, b.String())
+		}
+	}
+}

@@ -1,0 +1,176 @@
+package viewer
+
+import (
+	"cmp"
+	"slices"
+
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/marathon"
+	"theseus.dev/specs"
+)
+
+func sortKeys(keys []specs.GroupKey) {
+	slices.SortFunc(keys, specs.GroupKey.Compare)
+}
+
+// groupOf joins what the sources say about one group.
+func groupOf(p *parts, src *sources) Group {
+	g := Group{
+		Key: p.key.String(), Service: p.key.Service, Labels: p.key.LabelSet(),
+		Containers: []Container{}, Events: []Event{},
+	}
+	appsKnown := src.appsErr == nil
+	g.Phase, g.Message, g.Drift = phaseOf(p, appsKnown)
+	var st *specs.Status
+	if p.status != nil && p.status.Status != nil {
+		st = p.status.Status
+		g.Status, g.Since = st, st.Since
+	}
+	var spec *specs.Spec // the valid desired spec, normalised
+	if e := p.desired; e != nil {
+		d := &Desired{Revision: e.ModRevision, Valid: e.Valid()}
+		for _, fe := range e.Errors {
+			d.Errors = append(d.Errors, fe.Error())
+		}
+		if e.Valid() {
+			d.Spec = redact(&e.Group.Spec)
+			n := specs.Normalize(e.Group.Spec)
+			spec = &n
+		}
+		g.Desired = d
+	}
+	app := p.app
+	if !appsKnown {
+		app = nil
+	}
+	if app != nil {
+		g.App = &App{ID: app.ID, Version: app.Version, Managed: app.Managed, Protected: app.Protected,
+			SpecHash: app.SpecHash, Revision: app.Revision, Image: app.Spec.Image}
+		if f := app.LastTaskFailure; f != nil {
+			g.LastTaskFailure = &TaskFailure{TaskID: f.TaskID, Host: f.Host, State: f.State,
+				Message: f.Message, Version: f.Version, Timestamp: f.Timestamp}
+		}
+		if len(app.Deployments) > 0 {
+			g.Deployment = deploymentOf(app, src.deps)
+		}
+	}
+
+	switch {
+	case spec != nil:
+		g.Image = spec.Image
+	case app != nil:
+		g.Image = app.Spec.Image
+	}
+	g.Tasks = tasksOf(spec, st, app, appsKnown)
+	hasChecks := spec != nil && len(spec.HealthChecks) > 0 || spec == nil && app != nil && len(app.Spec.HealthChecks) > 0
+	switch {
+	case app != nil:
+		g.Containers = containersOf(app.Tasks, hasChecks)
+	case !appsKnown && src.tree != nil:
+		g.Containers = treeContainers(src.tree.Groups[p.key])
+	}
+	g.Events = eventsOf(st, app, g.Deployment, src.deps)
+	return g
+}
+
+// tasksOf counts the group's tasks: wanted from the desired spec, the
+// rest from Marathon, or from /status when Marathon cannot be read.
+func tasksOf(spec *specs.Spec, st *specs.Status, app *marathon.App, appsKnown bool) specs.TaskCounts {
+	var n specs.TaskCounts
+	switch {
+	case app != nil:
+		n = app.Counts
+	case !appsKnown && st != nil:
+		n = st.Tasks
+	}
+	switch {
+	case spec != nil && spec.Instances != nil:
+		n.Wanted = *spec.Instances
+	case st != nil && st.Tasks.Wanted > 0:
+		n.Wanted = st.Tasks.Wanted
+	}
+	return n
+}
+
+func deploymentOf(app *marathon.App, deps map[string]marathon.Deployment) *Deployment {
+	id := app.Deployments[0]
+	out := &Deployment{ID: id}
+	d, ok := deps[id]
+	if !ok {
+		return out
+	}
+	out.Step, out.TotalSteps, out.Version = d.CurrentStep, d.TotalSteps, d.Version
+	for _, a := range d.CurrentActions {
+		if a.App == "" || a.App == app.ID {
+			out.Actions = append(out.Actions, a.Action)
+		}
+	}
+	return out
+}
+
+func containersOf(tasks []marathon.Task, hasChecks bool) []Container {
+	out := make([]Container, 0, len(tasks))
+	for _, t := range tasks {
+		out = append(out, Container{
+			Name: t.ID, Host: t.Host, Ports: t.Ports, PortMappings: t.Mappings,
+			State: t.State, Health: t.Health, Version: t.Version, StartedAt: t.StartedAt,
+			Ready: t.State == "TASK_RUNNING" && (!hasChecks || t.Health == "healthy"),
+		})
+	}
+	sortContainers(out)
+	return out
+}
+
+// treeContainers are the group's containers as discovery last wrote them.
+func treeContainers(ge *etcd.GroupEntry) []Container {
+	out := []Container{}
+	if ge == nil {
+		return out
+	}
+	infos, err := ge.Containers()
+	if err != nil {
+		return out
+	}
+	for name, ci := range infos {
+		c := Container{Name: name, Host: ci.InstanceHost, PortMappings: ci.PortMappings,
+			State: ci.State, Health: ci.Health, Ready: ci.Ready, Version: ci.AppVersion}
+		for _, m := range ci.PortMappings {
+			c.Ports = append(c.Ports, m.HostPort)
+		}
+		if len(c.Ports) == 0 && ci.InstancePort != 0 {
+			c.Ports = []int{ci.InstancePort}
+		}
+		out = append(out, c)
+	}
+	sortContainers(out)
+	return out
+}
+
+func sortContainers(cs []Container) {
+	slices.SortFunc(cs, func(a, b Container) int {
+		return cmp.Or(cmp.Compare(a.Host, b.Host), cmp.Compare(a.Name, b.Name))
+	})
+}
+
+// redact returns a copy of s with every secret value replaced by
+// specs.Redacted, marked plain so that it marshals as that string.
+func redact(s *specs.Spec) *specs.Spec {
+	out := *s
+	out.Env = redactValues(s.Env)
+	out.Config = redactValues(s.Config)
+	return &out
+}
+
+func redactValues(m map[string]specs.Value) map[string]specs.Value {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]specs.Value, len(m))
+	for k, v := range m {
+		if v.Secret {
+			v = specs.Value{Value: specs.Redacted}
+		}
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,149 @@
+package viewer
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"theseus.dev/specs"
+)
+
+// Handler serves the viewer, read-only (GET and HEAD):
+//
+//	/                                   the page: services and their groups
+//	/groups/{service}/{labels}          the page of one group
+//	/ui/...                             the page's script and style sheet
+//	/api/v1/groups[?service=S&l=L]      the List, as `theseusd get -o json`
+//	/api/v1/groups/{service}/{labels}   one Group
+//
+// and 404 for every other path, so it can be mounted at "/" of a mux that
+// also serves /metrics, /healthz and /readyz. JSON answers carry an ETag
+// and honour If-None-Match, which is how the page polls cheaply. With
+// Config.Auth enabled, every request must carry its credentials.
+func (v *Viewer) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", v.serveList)
+	mux.HandleFunc("GET /groups/{service}/{labels}", v.serveGroupPage)
+	mux.Handle("GET /ui/", http.StripPrefix("/ui/", http.FileServerFS(uiFiles())))
+	mux.HandleFunc("GET /api/v1/groups", v.serveAPIList)
+	mux.HandleFunc("GET /api/v1/groups/{service}/{labels}", v.serveAPIGroup)
+	mux.HandleFunc("/", http.NotFound)
+	return RequireAuth(v.cfg.Auth, secure(mux))
+}
+
+// secure adds the headers of a read-only page that loads nothing from
+// elsewhere and must not be framed.
+func secure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// queryOf reads ?service= and ?l= (or ?labels=).
+func queryOf(r *http.Request) (Query, error) {
+	q := r.URL.Query()
+	sel := q.Get("l")
+	if sel == "" {
+		sel = q.Get("labels")
+	}
+	s, err := specs.ParseSelector(sel)
+	if err != nil {
+		return Query{}, err
+	}
+	return Query{Service: q.Get("service"), Selector: s}, nil
+}
+
+// groupKeyOf reads {service}/{labels} of the path: labels either encoded
+// ("dev.frontend") or as a list ("frontend,dev").
+func groupKeyOf(r *http.Request) (specs.GroupKey, error) {
+	labels := strings.ReplaceAll(r.PathValue("labels"), ".", ",")
+	return specs.NewGroupKey(r.PathValue("service"), specs.ParseLabelList(labels))
+}
+
+func (v *Viewer) serveAPIList(w http.ResponseWriter, r *http.Request) {
+	q, err := queryOf(r)
+	if err != nil {
+		v.apiError(w, http.StatusBadRequest, err)
+		return
+	}
+	l, err := v.Load(r.Context(), q)
+	if err != nil {
+		v.apiError(w, http.StatusBadGateway, err)
+		return
+	}
+	v.writeAPI(w, r, l)
+}
+
+func (v *Viewer) serveAPIGroup(w http.ResponseWriter, r *http.Request) {
+	g, status, err := v.loadGroup(r)
+	if err != nil {
+		v.apiError(w, status, err)
+		return
+	}
+	v.writeAPI(w, r, g)
+}
+
+// loadGroup loads the group the path names, with the HTTP status of a
+// failure.
+func (v *Viewer) loadGroup(r *http.Request) (*Group, int, error) {
+	k, err := groupKeyOf(r)
+	if err != nil {
+		return nil, http.StatusBadRequest, err
+	}
+	l, err := v.Load(r.Context(), Query{Service: k.Service, Selector: specs.Selector{Has: k.LabelSet()}})
+	if err != nil {
+		return nil, http.StatusBadGateway, err
+	}
+	for i := range l.Items {
+		if l.Items[i].Key == k.String() {
+			return &l.Items[i], 0, nil
+		}
+	}
+	return nil, http.StatusNotFound, fmt.Errorf("group %s not found", k)
+}
+
+// encodeJSON is the body of an API answer; its hash is the ETag.
+func encodeJSON(v any) ([]byte, string, error) {
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, v); err != nil {
+		return nil, "", err
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	return buf.Bytes(), `"` + hex.EncodeToString(sum[:12]) + `"`, nil
+}
+
+func (v *Viewer) writeAPI(w http.ResponseWriter, r *http.Request, doc any) {
+	body, etag, err := encodeJSON(doc)
+	if err != nil {
+		v.apiError(w, http.StatusInternalServerError, err)
+		return
+	}
+	h := w.Header()
+	h.Set("ETag", etag)
+	h.Set("Cache-Control", "no-cache")
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
+}
+
+func (v *Viewer) apiError(w http.ResponseWriter, status int, err error) {
+	if status >= 500 {
+		v.cfg.Logger.Warn("viewer", "err", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+}

@@ -1,0 +1,185 @@
+package viewer
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/marathon"
+	"theseus.dev/specs"
+)
+
+// DesiredLister reads all of /desired at one revision.
+// *etcd.DesiredStore implements it.
+type DesiredLister interface {
+	List(ctx context.Context) (*etcd.Snapshot, error)
+}
+
+// StatusLister reads all of /status. *etcd.StatusStore implements it.
+type StatusLister interface {
+	List(ctx context.Context) ([]etcd.StatusEntry, int64, error)
+}
+
+// Marathon lists the apps under the root and the deployments in flight.
+// *marathon.Client implements it.
+type Marathon interface {
+	List(ctx context.Context) ([]marathon.App, error)
+	Deployments(ctx context.Context) ([]marathon.Deployment, error)
+}
+
+// ServicesReader reads the service-discovery tree; the viewer shows its
+// containers when Marathon cannot be read. *etcd.Discovery implements it.
+type ServicesReader interface {
+	ReadTree(ctx context.Context) (*etcd.Tree, error)
+}
+
+// Query selects groups: those of Service ("" for every service) whose
+// labels Selector matches.
+type Query struct {
+	Service  string
+	Selector specs.Selector
+}
+
+func (q Query) matches(k specs.GroupKey) bool {
+	return (q.Service == "" || k.Service == q.Service) && q.Selector.Matches(k.LabelSet())
+}
+
+// parts is what each source says about one group; any may be nil.
+type parts struct {
+	key     specs.GroupKey
+	desired *etcd.Entry
+	status  *etcd.StatusEntry
+	app     *marathon.App
+}
+
+// sources is one read of everything the viewer joins.
+type sources struct {
+	desired  *etcd.Snapshot
+	statuses []etcd.StatusEntry
+	// apps is nil when Marathon could not be read (appsErr says why).
+	apps    []marathon.App
+	appsErr error
+	deps    map[string]marathon.Deployment
+	depsErr error
+	tree    *etcd.Tree
+}
+
+// Load reads /desired, /status and Marathon (and /services when Marathon
+// cannot be read) and joins them into the groups q selects. An unreadable
+// /desired or /status is an error; an unreadable Marathon is a warning,
+// and the tasks then come from /status and the containers from /services.
+func (v *Viewer) Load(ctx context.Context, q Query) (*List, error) {
+	src, err := v.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return build(src, q), nil
+}
+
+func (v *Viewer) read(ctx context.Context) (*sources, error) {
+	ctx, cancel := context.WithTimeout(ctx, v.cfg.Timeout)
+	defer cancel()
+	src := &sources{}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		apps, err := v.cfg.Marathon.List(ctx)
+		if err != nil {
+			src.appsErr = err
+			return
+		}
+		src.apps = apps
+		if apps == nil {
+			src.apps = []marathon.App{}
+		}
+	})
+	wg.Go(func() {
+		deps, err := v.cfg.Marathon.Deployments(ctx)
+		if err != nil {
+			src.depsErr = err
+			return
+		}
+		src.deps = make(map[string]marathon.Deployment, len(deps))
+		for _, d := range deps {
+			src.deps[d.ID] = d
+		}
+	})
+	snap, derr := v.cfg.Desired.List(ctx)
+	statuses, _, serr := v.cfg.Status.List(ctx)
+	wg.Wait()
+	switch {
+	case derr != nil:
+		return nil, fmt.Errorf("read /desired: %w", derr)
+	case serr != nil:
+		return nil, fmt.Errorf("read /status: %w", serr)
+	}
+	src.desired, src.statuses = snap, statuses
+	if src.appsErr != nil && v.cfg.Services != nil {
+		if tree, err := v.cfg.Services.ReadTree(ctx); err == nil {
+			src.tree = tree
+		}
+	}
+	return src, nil
+}
+
+// build joins the sources into the list q selects.
+func build(src *sources, q Query) *List {
+	l := &List{APIVersion: APIVersion, Kind: KindList, Service: q.Service, Selector: q.Selector.String(), Items: []Group{}}
+	byKey := map[specs.GroupKey]*parts{}
+	get := func(k specs.GroupKey) *parts {
+		p := byKey[k]
+		if p == nil {
+			p = &parts{key: k}
+			byKey[k] = p
+		}
+		return p
+	}
+	for i := range src.desired.Entries {
+		e := &src.desired.Entries[i]
+		if e.Key.IsZero() {
+			l.Warnings = append(l.Warnings, fmt.Sprintf("%s names no group: %v", e.EtcdKey, e.Errors))
+			continue
+		}
+		get(e.Key).desired = e
+	}
+	for i := range src.statuses {
+		get(src.statuses[i].Key).status = &src.statuses[i]
+	}
+	for i := range src.apps {
+		get(src.apps[i].Key).app = &src.apps[i]
+	}
+	if src.appsErr != nil {
+		from := "tasks from /status"
+		if src.tree != nil {
+			from += ", containers from /services"
+		}
+		l.Warnings = append(l.Warnings, fmt.Sprintf("Marathon cannot be read (%v); %s", src.appsErr, from))
+	} else if src.depsErr != nil {
+		l.Warnings = append(l.Warnings, fmt.Sprintf("Marathon's deployments cannot be read: %v", src.depsErr))
+	}
+	keys := make([]specs.GroupKey, 0, len(byKey))
+	for k, p := range byKey {
+		if q.matches(k) && p.shown() {
+			keys = append(keys, k)
+		}
+	}
+	sortKeys(keys)
+	for _, k := range keys {
+		l.Items = append(l.Items, groupOf(byKey[k], src))
+	}
+	return l
+}
+
+// shown says whether a group has a row: it has a desired spec, or a managed
+// app, or a status of a deletion in progress. Apps at a group's id that are
+// not theseus's and have no spec are none of theseus's business.
+func (p *parts) shown() bool {
+	switch {
+	case p.desired != nil:
+		return true
+	case p.app != nil && p.app.Managed:
+		return true
+	default:
+		return p.status != nil && p.status.Status != nil && p.status.Status.Phase == specs.PhaseDeleting
+	}
+}

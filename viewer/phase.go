@@ -1,0 +1,113 @@
+package viewer
+
+import (
+	"fmt"
+	"strings"
+
+	"theseus.dev/diff"
+	"theseus.dev/drivers/marathon"
+	"theseus.dev/specs"
+)
+
+// phaseOf decides the phase shown for a group, in this order:
+//
+//  1. no desired spec: Deleting while the controller deletes the app,
+//     otherwise Orphaned (a managed app nobody wants);
+//  2. an invalid spec: Invalid, with its validation errors;
+//  3. no status, or a status of an older /desired revision: Pending;
+//  4. Stalled as the status says: it needs a human, whatever else holds;
+//  5. Drifted when Marathon no longer runs what theseus wrote: the app's
+//     fields differ from the spec while its spec-hash label still equals
+//     the spec's hash (diff.Group's drift), with no deployment in flight;
+//     or the status says Synced and the app is gone;
+//  6. otherwise the status's phase.
+//
+// appsKnown is false when Marathon could not be read; rule 5 is skipped.
+func phaseOf(p *parts, appsKnown bool) (Phase, string, []string) {
+	var st *specs.Status
+	if p.status != nil {
+		st = p.status.Status
+	}
+	switch {
+	case p.desired == nil:
+		if st != nil && st.Phase == specs.PhaseDeleting {
+			return Deleting, st.Message, nil
+		}
+		return Orphaned, "a managed app without a desired spec: only `theseusd run --prune` deletes it", nil
+	case !p.desired.Valid():
+		return Invalid, invalidMessage(p.desired.Errors), nil
+	case p.status != nil && p.status.Err != nil:
+		return Pending, fmt.Sprintf("the status cannot be read: %v", p.status.Err), nil
+	case st == nil:
+		return Pending, "not yet seen by the controller", nil
+	case st.ObservedRevision < p.desired.ModRevision:
+		return Pending, fmt.Sprintf("revision %d not yet seen by the controller (status is of revision %d)",
+			p.desired.ModRevision, st.ObservedRevision), nil
+	case st.Phase == specs.PhaseStalled:
+		return Stalled, stalledMessage(st), nil
+	}
+	if appsKnown {
+		if drift := driftOf(p.desired.Group, p.desired.ModRevision, p.app); drift != nil {
+			return Drifted, "Marathon no longer runs what theseus wrote (changed outside theseus); the controller puts it back", drift
+		}
+		if p.app == nil && st.Phase == specs.PhaseSynced && st.AppID != "" {
+			return Drifted, "the app is gone from Marathon; the controller creates it again", nil
+		}
+	}
+	return Phase(st.Phase), st.Message, nil
+}
+
+func invalidMessage(errs specs.ErrorList) string {
+	if len(errs) == 1 {
+		return "invalid spec: " + errs[0].Error()
+	}
+	return fmt.Sprintf("invalid spec: %d errors", len(errs))
+}
+
+func stalledMessage(st *specs.Status) string {
+	msg := st.Message
+	if st.LastError != "" {
+		if msg != "" {
+			msg += "; "
+		}
+		msg += st.LastError
+	}
+	return msg
+}
+
+// driftOf returns the changed fields, "path: marathon => desired", when
+// the app was changed outside theseus, and nil otherwise.
+func driftOf(g *specs.Group, revision int64, a *marathon.App) []string {
+	if a == nil || !a.Managed || a.Protected || len(a.Deployments) > 0 {
+		return nil
+	}
+	d, err := diff.NewDesired(g, revision)
+	if err != nil {
+		return nil
+	}
+	act, ok := diff.Group(&d, &diff.App{
+		ID: a.ID, Key: a.Key, Managed: a.Managed, Protected: a.Protected,
+		SpecHash: a.SpecHash, Revision: a.Revision, Version: a.Version,
+		Deployments: a.Deployments, Spec: a.Spec, SecretEnv: a.SecretEnv,
+	}, diff.Options{})
+	if !ok || !act.Drift {
+		return nil
+	}
+	out := make([]string, 0, len(act.Changes))
+	for _, c := range act.Changes {
+		out = append(out, fmt.Sprintf("%s: %s => %s", c.Path, orNone(c.Old), orNone(c.New)))
+	}
+	return out
+}
+
+func orNone(s *string) string {
+	switch {
+	case s == nil:
+		return "(none)"
+	case *s == "":
+		return `""`
+	case strings.ContainsAny(*s, "\n\r"):
+		return fmt.Sprintf("%q", *s)
+	}
+	return *s
+}
