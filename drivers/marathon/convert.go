@@ -105,12 +105,19 @@ type failureJSON struct {
 // toApp converts a decoded app. ok is false when its id names no group
 // under root: such apps are not theseus's business.
 func toApp(root string, j *appJSON) (App, bool) {
+	a := convert(root, j)
+	return a, !a.Key.IsZero()
+}
+
+// convert converts a decoded app; Key stays zero when the id names no
+// group under root.
+func convert(root string, j *appJSON) App {
+	a := App{ID: j.ID, Version: j.Version}
 	key, err := specs.ParseAppID(root, j.ID)
-	if err != nil {
-		return App{}, false
+	if err == nil {
+		a.Key = key
 	}
-	a := App{ID: j.ID, Key: key, Version: j.Version}
-	a.Managed = j.Labels[LabelManaged] == "true" && j.Labels[LabelGroup] == key.String()
+	a.Managed = err == nil && j.Labels[LabelManaged] == "true" && j.Labels[LabelGroup] == key.String()
 	a.Protected = j.Labels[LabelProtect] == "true"
 	a.SpecHash = j.Labels[LabelSpecHash]
 	a.Revision, _ = strconv.ParseInt(j.Labels[LabelRevision], 10, 64)
@@ -131,7 +138,7 @@ func toApp(root string, j *appJSON) (App, bool) {
 		a.LastTaskFailure = &TaskFailure{TaskID: f.TaskID, Host: f.Host, State: f.State, Message: f.Message,
 			Version: f.Version, Timestamp: parseTime(f.Timestamp)}
 	}
-	return a, true
+	return a
 }
 
 // mappings are the app's port mappings, wherever its generation keeps

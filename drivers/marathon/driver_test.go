@@ -319,3 +319,38 @@ func TestEvents(t *testing.T) {
 		t.Fatal("Events did not end with its context")
 	}
 }
+
+// BenchmarkList10k lists 10,000 apps with 50,000 tasks from the simulator
+// over HTTP: one call, decoded.
+func BenchmarkList10k(b *testing.B) {
+	clk := marathonsim.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	sim, err := marathonsim.New(marathonsim.Options{Clock: clk,
+		Agents: marathonsim.UniformAgents(50, 128, 512*1024, marathonsim.PortRange{Begin: 31000, End: 32999})})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sim.Close()
+	for i := range 10000 {
+		body := fmt.Sprintf(`{"id":"/svc-%d/dev","container":{"type":"DOCKER","docker":{"image":"nginx:1.27"}},"instances":5,"cpus":0.1,"mem":64,`+
+			`"labels":{"theseus.io/managed":"true","theseus.io/group":"svc-%d/dev"},"env":{"LOG_LEVEL":"info"}}`, i, i)
+		rec := httptest.NewRecorder()
+		sim.ServeHTTP(rec, httptest.NewRequest("POST", "/v2/apps", strings.NewReader(body)))
+		if rec.Code != http.StatusCreated {
+			b.Fatalf("create %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	clk.Advance(time.Minute)
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	c, err := marathon.New(marathon.Config{URLs: []string{srv.URL}, Timeout: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		apps, err := c.List(b.Context())
+		if err != nil || len(apps) != 10000 {
+			b.Fatalf("%d apps, %v", len(apps), err)
+		}
+	}
+}
