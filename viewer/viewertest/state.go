@@ -115,8 +115,8 @@ func (f *Fixture) Populate(t testing.TB) time.Time {
 	lf := app.LastTaskFailure
 	f.PutStatus(t, "ingestor/testing", specs.Status{Phase: specs.PhaseStalled, ObservedRevision: rev,
 		AppID: "/ingestor/testing", DeploymentID: res.DeploymentID, DeploymentStep: "2/2 ScaleApplication",
-		Message:   fmt.Sprintf("not done within the progress deadline of 10m0s (since %s)", created.Format(time.RFC3339)),
-		LastError: fmt.Sprintf("last task failure: %s %s on %s: %s", lf.TaskID, lf.State, lf.Host, lf.Message),
+		Message:    fmt.Sprintf("not done within the progress deadline of 10m0s (since %s)", created.Format(time.RFC3339)),
+		LastError:  fmt.Sprintf("last task failure: %s %s on %s: %s", lf.TaskID, lf.State, lf.Host, lf.Message),
 		LastAction: "create", LastActionAt: created, Since: now, UpdatedAt: now,
 		Tasks: app.Counts})
 
