@@ -63,6 +63,9 @@ type Config struct {
 	// OnEvent, if set, is given every Marathon event after the controller
 	// has taken it (for the discovery syncer). It must not block.
 	OnEvent func(marathon.Event)
+	// OnResync, if set, is given the apps of each successful resync's
+	// list (the discovery syncer sweeps from it). It must not block.
+	OnResync func([]marathon.App)
 	// Now defaults to time.Now; status timestamps use it.
 	Now     func() time.Time
 	Logger  *slog.Logger
@@ -153,6 +156,22 @@ func NewController(cfg Config, fence etcd.Fence) *Controller {
 	}
 	c.engine = NewEngine(c, cfg.Engine)
 	return c
+}
+
+// Fence is the leadership fence the controller's writes are guarded by.
+func (c *Controller) Fence() etcd.Fence { return c.fence }
+
+// GroupConfig is the config of group k as /desired holds it, secrets left
+// out: what the discovery syncer mirrors to /services. false when the
+// group has no valid spec, so that the stored config is kept.
+func (c *Controller) GroupConfig(k specs.GroupKey) (map[string]string, bool) {
+	c.mu.Lock()
+	d, ok := c.desired[k]
+	c.mu.Unlock()
+	if !ok || !d.Valid() {
+		return nil, false
+	}
+	return PublicConfig(d.Spec.Config), true
 }
 
 // Synced reports whether the first /desired snapshot and the first
@@ -441,6 +460,9 @@ func (c *Controller) resync(ctx context.Context) error {
 	}
 	c.mu.Unlock()
 	c.metrics.DeploymentsInflight(inflight)
+	if c.cfg.OnResync != nil {
+		c.cfg.OnResync(apps)
+	}
 	c.actualSynced.Store(true)
 	c.markSynced()
 	for _, k := range keys {

@@ -48,6 +48,10 @@ func TestLifecycle(t *testing.T) {
 	if n := len(e.writesTo("POST", "/v2/apps")); n != 1 {
 		t.Errorf("%d creates, want 1", n)
 	}
+	e.eventually(converge, "/services lists the 2 containers", func() bool {
+		names, err := e.store.Discovery().GroupContainerNames(t.Context(), "web", "dev")
+		return err == nil && slices.Equal(names, taskIDs(e.sim.Tasks(id)))
+	})
 
 	// instances only: a scale; the running tasks keep running.
 	before := taskIDs(e.sim.Tasks(id))

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/marathon"
+	"theseus.dev/specs"
 )
 
 // DaemonConfig configures a Daemon.
@@ -19,8 +22,13 @@ type DaemonConfig struct {
 	Leader     LeaderConfig
 	// EtcdReady and MarathonReady check that each answers, for /readyz.
 	EtcdReady, MarathonReady func(context.Context) error
+	// Discovery, if set, runs a discovery syncer beside the controller in
+	// each term. Its Marathon, Configs, Fence and Tick are filled in per
+	// term: it sweeps from the controller's resync list, so a resync costs
+	// one Marathon list for both.
+	Discovery *DiscoveryConfig
 	// Companions run beside the controller for each term of leadership,
-	// under the term's work context (the discovery syncer, for one).
+	// under the term's work context.
 	Companions []func(work context.Context, ctl *Controller)
 }
 
@@ -29,6 +37,7 @@ type DaemonConfig struct {
 type Daemon struct {
 	cfg     DaemonConfig
 	ctl     atomic.Pointer[Controller]
+	disc    atomic.Pointer[Discovery]
 	leading atomic.Bool
 }
 
@@ -51,16 +60,117 @@ func (d *Daemon) Run(stop context.Context) error {
 }
 
 func (d *Daemon) term(stop, work context.Context, fence etcd.Fence) error {
-	ctl := NewController(d.cfg.Controller, fence)
+	cfg := d.cfg.Controller
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	// The term's companions end when the controller does.
+	work, cancel := context.WithCancel(work)
+	defer cancel()
+	var disc *Discovery
+	if d.cfg.Discovery != nil {
+		shared := &sharedList{m: cfg.Marathon}
+		resynced := make(chan time.Time, 1)
+		cfg.OnResync = func(apps []marathon.App) {
+			shared.publish(apps)
+			select {
+			case resynced <- time.Now():
+			default:
+			}
+		}
+		next := cfg.OnEvent
+		cfg.OnEvent = func(ev marathon.Event) {
+			disc.Notify(ev)
+			if next != nil {
+				next(ev)
+			}
+		}
+		defer func() { d.disc.Store(nil) }()
+		ticks := make(chan time.Time)
+		wg.Go(func() { sweepTicks(work, resynced, ticks, 2*cmp.Or(cfg.Resync, DefaultResync)) })
+		dc := *d.cfg.Discovery
+		dc.Marathon, dc.Fence, dc.Tick = shared, fence, ticks
+		ctlRef := &ctlConfigs{}
+		dc.Configs = ctlRef
+		disc = NewDiscovery(dc)
+		d.disc.Store(disc)
+		ctl := NewController(cfg, fence)
+		ctlRef.ctl = ctl
+		return d.runTerm(stop, work, ctl, &wg, func() { _ = disc.Run(work) })
+	}
+	return d.runTerm(stop, work, NewController(cfg, fence), &wg, nil)
+}
+
+// ctlConfigs hands the controller's configs to the discovery syncer; the
+// controller is built after the syncer, which its event hook refers to.
+type ctlConfigs struct{ ctl *Controller }
+
+func (c *ctlConfigs) GroupConfig(k specs.GroupKey) (map[string]string, bool) {
+	return c.ctl.GroupConfig(k)
+}
+
+// sweepTicks tells the discovery syncer to sweep after each resync of the
+// controller, and on its own when resyncs stop coming (Marathon cannot be
+// listed), so that the syncer notices and marks the tree stale.
+func sweepTicks(ctx context.Context, resynced <-chan time.Time, ticks chan<- time.Time, fallback time.Duration) {
+	t := time.NewTimer(fallback)
+	defer t.Stop()
+	for {
+		var now time.Time
+		select {
+		case <-ctx.Done():
+			return
+		case now = <-resynced:
+		case now = <-t.C:
+		}
+		select {
+		case ticks <- now:
+		case <-ctx.Done():
+			return
+		}
+		t.Reset(fallback)
+	}
+}
+
+// sharedList serves the discovery syncer the list of the controller's
+// latest resync, once, and lists Marathon itself otherwise.
+type sharedList struct {
+	m    Marathon
+	mu   sync.Mutex
+	apps []marathon.App
+	have bool
+}
+
+func (s *sharedList) publish(apps []marathon.App) {
+	s.mu.Lock()
+	s.apps, s.have = apps, true
+	s.mu.Unlock()
+}
+
+func (s *sharedList) List(ctx context.Context) ([]marathon.App, error) {
+	s.mu.Lock()
+	apps, have := s.apps, s.have
+	s.apps, s.have = nil, false
+	s.mu.Unlock()
+	if have {
+		return apps, nil
+	}
+	return s.m.List(ctx)
+}
+
+func (s *sharedList) Get(ctx context.Context, k specs.GroupKey) (marathon.App, error) {
+	return s.m.Get(ctx, k)
+}
+
+func (d *Daemon) runTerm(stop, work context.Context, ctl *Controller, wg *sync.WaitGroup, disc func()) error {
 	d.ctl.Store(ctl)
 	defer d.ctl.Store(nil)
-	var wg sync.WaitGroup
+	if disc != nil {
+		wg.Go(disc)
+	}
 	for _, run := range d.cfg.Companions {
 		wg.Go(func() { run(work, ctl) })
 	}
-	err := ctl.Run(stop, work)
-	wg.Wait()
-	return err
+	return ctl.Run(stop, work)
 }
 
 // Controller is the controller of the current term, or nil when this
@@ -88,6 +198,9 @@ func (d *Daemon) Ready(ctx context.Context) error {
 	if d.Leading() {
 		if c := d.Controller(); c == nil || !c.Synced() {
 			errs = append(errs, errors.New("leading, but the first full resync is not done"))
+		}
+		if s := d.disc.Load(); d.cfg.Discovery != nil && (s == nil || !s.Synced()) {
+			errs = append(errs, errors.New("leading, but the first discovery sweep is not done"))
 		}
 	}
 	return errors.Join(errs...)

@@ -150,6 +150,7 @@ func (e *env) start(o controllerOpts) (d *reconciler.Daemon, stop func()) {
 		},
 		Leader: reconciler.LeaderConfig{Elector: e.store, Election: etcd.ElectionConfig{ID: o.id, TTL: 2 * time.Second},
 			Grace: time.Second, Logger: log, Metrics: o.metrics},
+		Discovery: &reconciler.DiscoveryConfig{Store: e.store.Discovery(), Logger: log},
 		EtcdReady: e.store.Ready, MarathonReady: mc.Ping,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
