@@ -32,7 +32,19 @@ func (v *Viewer) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/groups", v.serveAPIList)
 	mux.HandleFunc("GET /api/v1/groups/{service}/{labels}", v.serveAPIGroup)
 	mux.HandleFunc("/", http.NotFound)
-	return RequireAuth(v.cfg.Auth, secure(mux))
+	return RequireAuth(v.cfg.Auth, secure(readOnly(mux)))
+}
+
+// readOnly answers 405 to every method but GET and HEAD.
+func readOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "405 method not allowed: the viewer is read-only", http.StatusMethodNotAllowed)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // secure adds the headers of a read-only page that loads nothing from

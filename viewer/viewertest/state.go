@@ -124,7 +124,7 @@ func (f *Fixture) Populate(t testing.TB) time.Time {
 
 	rev = f.PutRaw(t, specs.DesiredKey("", Key(t, "web/canary")), WebBroken)
 	f.PutStatus(t, "web/canary", specs.Status{Phase: specs.PhaseInvalid, ObservedRevision: rev,
-		Errors: []string{"spec.instances: must be at least 0"}, Since: now, UpdatedAt: now})
+		Errors: []string{"/desired/web/canary:2: spec.instances: must not be negative, got -2", "/desired/web/canary:2: spec.mem: must be at least 32 MiB (Mesos does not start smaller tasks), got 16"}, Since: now, UpdatedAt: now})
 
 	f.Create(t, LegacyDev, 1)
 	f.Run(t, "legacy/dev runs", func() bool {

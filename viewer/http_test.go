@@ -1,0 +1,184 @@
+package viewer_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"theseus.dev/specs"
+	"theseus.dev/viewer"
+	"theseus.dev/viewer/viewertest"
+)
+
+func newViewer(t *testing.T, f *viewertest.Fixture, cfg viewer.Config) *viewer.Viewer {
+	t.Helper()
+	cfg.Desired, cfg.Status, cfg.Marathon, cfg.Services = f.Client.Desired(), f.Client.Status(), f.Marathon, f.Client.Discovery()
+	v, err := viewer.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func get(t *testing.T, h http.Handler, method, target string, hdr http.Header) *http.Response {
+	t.Helper()
+	r := httptest.NewRequestWithContext(t.Context(), method, target, nil)
+	for k, v := range hdr {
+		r.Header[k] = v
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Result()
+}
+
+func body(t *testing.T, res *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestHandler: the API serves what `get -o json` prints, answers 304 to
+// an unchanged ETag, serves single groups and the pages, and claims no
+// path of the daemon's mux; nothing shows a secret.
+func TestHandler(t *testing.T) {
+	f := viewertest.Start(t)
+	now := f.Populate(t)
+	v := newViewer(t, f, viewer.Config{Now: func() time.Time { return now }})
+	h := v.Handler()
+
+	notDev, _ := specs.ParseSelector("!dev")
+	l, err := v.Load(t.Context(), viewer.Query{Selector: notDev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if err := viewer.WriteJSON(&want, l); err != nil {
+		t.Fatal(err)
+	}
+	res := get(t, h, "GET", "/api/v1/groups?l=!dev", nil)
+	if got := body(t, res); res.StatusCode != 200 || got != want.String() {
+		t.Fatalf("GET /api/v1/groups?l=!dev: %d\n%s\nwant\n%s", res.StatusCode, got, want.String())
+	}
+	etag := res.Header.Get("ETag")
+	if res := get(t, h, "GET", "/api/v1/groups?l=!dev", http.Header{"If-None-Match": {etag}}); res.StatusCode != http.StatusNotModified {
+		t.Errorf("same ETag: %d, want 304", res.StatusCode)
+	}
+	if res := get(t, h, "GET", "/api/v1/groups", http.Header{"If-None-Match": {etag}}); res.StatusCode != 200 {
+		t.Errorf("another query with the same ETag: %d, want 200", res.StatusCode)
+	}
+
+	tests := []struct {
+		name, method, target string
+		code                 int
+		contains             []string
+	}{
+		{"one group", "GET", "/api/v1/groups/ingestor/testing", 200, []string{`"phase": "Stalled"`, `"lastTaskFailure"`, `"QUEUE_PASSWORD": "(secret)"`}},
+		{"one group, encoded labels", "GET", "/api/v1/groups/haproxy/testing", 200, []string{`"phase": "Drifted"`, `"spec.instances: 1 =\u003e 3"`}},
+		{"absent group", "GET", "/api/v1/groups/web/prod", 404, []string{`"error":"group web/prod not found"`}},
+		{"bad labels", "GET", "/api/v1/groups/web/Prod", 400, []string{`"error"`}},
+		{"bad selector", "GET", "/api/v1/groups?l=Prod", 400, []string{`"error"`}},
+		{"read-only", "POST", "/api/v1/groups", 405, nil},
+		{"metrics are not ours", "GET", "/metrics", 404, nil},
+		{"healthz is not ours", "GET", "/healthz", 404, nil},
+		{"list page", "GET", "/", 200, []string{
+			`data-key="ingestor/testing" data-phase="Stalled"`, `class="group phase-stalled"`,
+			`spec.instances: must not be negative`, `<a class="labels" href="/groups/haproxy/dev">`,
+			`data-api="/api/v1/groups?"`, "12m"}},
+		{"filtered page", "GET", "/?l=testing&service=haproxy", 200, []string{`value="testing"`, `data-key="haproxy/testing"`, `data-api="/api/v1/groups?l=testing&amp;service=haproxy"`}},
+		{"group page", "GET", "/groups/ingestor/testing", 200, []string{
+			"Last task failure", "TASK_FAILED", "Recent events", "Desired spec", "QUEUE_PASSWORD: (secret)",
+			`<progress max="2" value="2">`, `data-api="/api/v1/groups/ingestor/testing"`}},
+		{"group page with containers", "GET", "/groups/haproxy/dev", 200, []string{"agent-1", "http 80→31000", "healthy"}},
+		{"absent group page", "GET", "/groups/web/prod", 404, []string{"group web/prod not found"}},
+		{"script", "GET", "/ui/app.js", 200, []string{"If-None-Match"}},
+		{"style", "GET", "/ui/style.css", 200, []string{".phase-stalled"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := get(t, h, tt.method, tt.target, nil)
+			b := body(t, res)
+			if res.StatusCode != tt.code {
+				t.Fatalf("%s %s: %d, want %d\n%s", tt.method, tt.target, res.StatusCode, tt.code, b)
+			}
+			for _, s := range tt.contains {
+				if !strings.Contains(b, s) {
+					t.Errorf("%s %s: no %q in\n%s", tt.method, tt.target, s, b)
+				}
+			}
+			for _, s := range viewertest.SecretValues() {
+				if strings.Contains(b, s) {
+					t.Errorf("%s %s shows the secret %q", tt.method, tt.target, s)
+				}
+			}
+			if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+				t.Errorf("CSP %q", csp)
+			}
+		})
+	}
+}
+
+// TestHandlerAuth: with Config.Auth, the page and the API want it.
+func TestHandlerAuth(t *testing.T) {
+	f := viewertest.Start(t)
+	token := "a-token-of-sixteen-or-more"
+	v := newViewer(t, f, viewer.Config{Auth: viewer.AuthConfig{Token: token}})
+	h := v.Handler()
+	for _, target := range []string{"/", "/api/v1/groups", "/ui/app.js"} {
+		if res := get(t, h, "GET", target, nil); res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET %s without the token: %d", target, res.StatusCode)
+		}
+		if res := get(t, h, "GET", target, http.Header{"Authorization": {"Bearer " + token}}); res.StatusCode != 200 {
+			t.Errorf("GET %s with the token: %d", target, res.StatusCode)
+		}
+	}
+	if _, err := viewer.New(viewer.Config{Desired: f.Client.Desired(), Status: f.Client.Status(), Marathon: f.Marathon,
+		Auth: viewer.AuthConfig{Username: "ops"}}); err == nil {
+		t.Error("New accepted a user without a password")
+	}
+	if _, err := viewer.New(viewer.Config{}); err == nil {
+		t.Error("New accepted a config without sources")
+	}
+}
+
+// TestMarathonDown: the groups still come from etcd, with a warning and
+// the containers from /services.
+func TestMarathonDown(t *testing.T) {
+	f := viewertest.Start(t)
+	f.Populate(t)
+	v := newViewer(t, f, viewer.Config{})
+	f.Sim.Faults().FailRequests("", "", http.StatusInternalServerError, 0)
+	l, err := v.Load(t.Context(), viewer.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Warnings) == 0 || !strings.Contains(l.Warnings[0], "Marathon cannot be read") {
+		t.Errorf("warnings %q", l.Warnings)
+	}
+	var doc struct {
+		Items []struct {
+			Key   string                `json:"key"`
+			Phase string                `json:"phase"`
+			Tasks struct{ Running int } `json:"tasks"`
+		} `json:"items"`
+	}
+	var b bytes.Buffer
+	_ = viewer.WriteJSON(&b, l)
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, it := range doc.Items {
+		got[it.Key] = it.Phase
+	}
+	if got["haproxy/dev"] != "Synced" || got["haproxy/testing"] != "Synced" || got["ingestor/testing"] != "Stalled" {
+		t.Errorf("phases without Marathon: %v", got)
+	}
+}
