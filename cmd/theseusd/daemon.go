@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon"
 	"theseus.dev/reconciler"
+	"theseus.dev/viewer"
 )
 
 // daemonFlags are the controller's settings, shared by run and dev.
@@ -29,10 +31,25 @@ type daemonFlags struct {
 	workers                int
 	writeQPS               float64
 	id                     string
+	httpToken, httpUser    string
+	httpPassword           string
+}
+
+// authConfig is what the HTTP endpoints require, from flags or
+// environment.
+func (f *daemonFlags) authConfig(getenv func(string) string) viewer.AuthConfig {
+	return viewer.AuthConfig{
+		Token:    cmp.Or(f.httpToken, getenv("THESEUS_HTTP_TOKEN")),
+		Username: cmp.Or(f.httpUser, getenv("THESEUS_HTTP_USER")),
+		Password: cmp.Or(f.httpPassword, getenv("THESEUS_HTTP_PASSWORD")),
+	}
 }
 
 func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
 	f := &daemonFlags{}
+	fs.StringVar(&f.httpToken, "http-token", "", "bearer token the HTTP endpoints require (env THESEUS_HTTP_TOKEN); needed to bind off loopback")
+	fs.StringVar(&f.httpUser, "http-user", "", "basic-auth user the HTTP endpoints accept (env THESEUS_HTTP_USER)")
+	fs.StringVar(&f.httpPassword, "http-password", "", "basic-auth password (env THESEUS_HTTP_PASSWORD)")
 	fs.BoolVar(&f.prune, "prune", false, "delete managed apps that have no desired spec (behind the mass-deletion guard)")
 	fs.BoolVar(&f.allowMassDelete, "allow-mass-delete", false, "let pruning past the mass-deletion guard (for example after emptying /desired on purpose)")
 	fs.Float64Var(&f.maxDeleteFraction, "max-delete-fraction", 0.5, "the mass-deletion guard: the largest share of managed apps one pass may delete")
@@ -55,8 +72,8 @@ type daemon struct {
 	metrics  *reconciler.Metrics
 	log      *slog.Logger
 	httpAddr string
-	// mount adds more handlers (the viewer) to the HTTP mux.
-	mount func(*http.ServeMux)
+	// auth is what the HTTP endpoints require; needed off loopback.
+	auth viewer.AuthConfig
 	// ready is called once the HTTP listener is up.
 	ready func(httpURL string)
 }
@@ -97,16 +114,28 @@ func (d *daemon) run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	if d.httpAddr != "" {
+		if err := viewer.CheckBind(d.httpAddr, d.auth); err != nil {
+			return fmt.Errorf("--http: %w", err)
+		}
+		v, err := viewer.New(viewer.Config{Desired: d.etcd.Desired(), Status: d.etcd.Status(), Marathon: d.marathon,
+			Services: d.etcd.Discovery(), Auth: d.auth, Logger: d.log})
+		if err != nil {
+			return err
+		}
 		mux := http.NewServeMux()
 		dm.Handle(mux, d.metrics)
-		if d.mount != nil {
-			d.mount(mux)
+		mux.Handle("/", v.Handler())
+		var h http.Handler = mux
+		if d.auth.Enabled() {
+			// The viewer checks its own requests; the probes and metrics
+			// need the same protection off loopback.
+			h = viewer.RequireAuth(d.auth, mux)
 		}
 		ln, err := net.Listen("tcp", d.httpAddr)
 		if err != nil {
 			return fmt.Errorf("--http %s: %w", d.httpAddr, err)
 		}
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 		wg.Go(func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				d.log.Error("http server", "err", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/zap"
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/etcd/embedded"
@@ -50,7 +51,7 @@ flags. --specs applies a directory of spec files at start.`,
 		if err != nil {
 			return err
 		}
-		return runDev(cmd.Context(), c, f, &daemon{flags: df, log: log, httpAddr: f.httpAddr})
+		return runDev(cmd.Context(), c, f, &daemon{flags: df, log: log, httpAddr: f.httpAddr, auth: df.authConfig(c.getenv)})
 	}
 	return cmd
 }
@@ -88,7 +89,9 @@ func runDev(ctx context.Context, c *cli, f *devFlags, d *daemon) error {
 			return fmt.Errorf("--specs %s: %w", f.specsDir, err)
 		}
 	}
-	srv, err := embedded.Start(ctx, embedded.Config{Dir: f.data, ClientAddr: f.etcdListen, PeerAddr: "127.0.0.1:0"})
+	// etcd's own logs stay quiet in dev: it reports its listeners closing
+	// at Ctrl-C as errors. Failures to start still come back as errors.
+	srv, err := embedded.Start(ctx, embedded.Config{Dir: f.data, ClientAddr: f.etcdListen, PeerAddr: "127.0.0.1:0", Logger: zap.NewNop()})
 	if err != nil {
 		return fmt.Errorf("embedded etcd: %w", err)
 	}

@@ -232,3 +232,14 @@ func appRuns(t *testing.T, marathonURL, id string, n int) bool {
 	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&body) == nil &&
 		body.App.TasksRunning == n && len(body.App.Deployments) == 0
 }
+
+// TestHTTPBindNeedsAuth: serving the page off loopback without auth is
+// refused at start.
+func TestHTTPBindNeedsAuth(t *testing.T) {
+	e := etcdtest.Start(t)
+	_, url := newSim(t, nil)
+	code, _, errb := runCLI(t, nil, "run", "--etcd", e.Endpoint(), "--marathon", url, "--http", "0.0.0.0:0")
+	if code != exitError || !strings.Contains(errb, "--http") {
+		t.Errorf("exit %d, want 1 naming --http:\n%s", code, errb)
+	}
+}

@@ -43,7 +43,7 @@ stops taking work, lets calls in flight finish within --grace, and resigns.`,
 			return err
 		}
 		defer ec.Close()
-		d := &daemon{flags: df, etcd: ec, marathon: mc, metrics: metrics, log: log, httpAddr: *httpAddr}
+		d := &daemon{flags: df, etcd: ec, marathon: mc, metrics: metrics, log: log, httpAddr: *httpAddr, auth: df.authConfig(c.getenv)}
 		return d.run(ctx)
 	}
 	return cmd
