@@ -77,6 +77,9 @@ func TestConnectWithPassword(t *testing.T) {
 		t.Fatal("Connect with a wrong password succeeded")
 	}
 	cfg.Password = "s3cret"
+	// A generous timeout for the one that must succeed: checking a
+	// password is bcrypt, slow on a loaded machine under the race detector.
+	cfg.DialTimeout = 30 * time.Second
 	c, err := etcd.Connect(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
