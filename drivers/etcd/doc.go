@@ -36,6 +36,17 @@
 // `theseusd apply`, compares each group's StoredValue with what is stored
 // and writes only what differs, retrying a batch whose guard failed.
 //
+// # Sync sources
+//
+// A SyncSource, behind `theseusd sync`, makes /desired hold the groups of
+// a directory or git checkout and records, for every key it writes, an
+// Ownership under /theseus/sync/owners/{service}/{labels}, written in the
+// same transaction as the key. The record names the source and holds the
+// SHA-256 of the value written, so a source rewrites and prunes only the
+// keys it wrote and that nobody changed since. Keys written by hand are
+// adopted when they hold the source's spec and are conflicts otherwise;
+// another source's keys are always conflicts, reported and left alone.
+//
 // # Status store
 //
 // /status/{service}/{labels} holds specs.Status as JSON. Only the leader

@@ -1,0 +1,180 @@
+package etcd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"theseus.dev/specs"
+)
+
+// wantedSpec is one group of the source, ready to compare.
+type wantedSpec struct {
+	file  string
+	value []byte // StoredValue
+	sum   string // sha256Hex(value)
+}
+
+// Plan decides what Sync would write to make /desired hold want, the
+// complete contents of the source at revision source. It writes nothing.
+//
+// A group's key is created when absent and rewritten when this source
+// owns it and its value differs byte for byte from the source's
+// StoredValue. A key written by hand (no ownership record, or a value
+// changed since this source wrote it) is adopted when it holds the same
+// spec, overwritten with SyncOptions.Adopt, and a conflict otherwise. A
+// key of another source is always a conflict. Keys this source owns whose
+// groups are gone are removed with SyncOptions.Prune, unless changed by
+// hand since (then released), and orphaned without it.
+//
+// Every group must be valid and appear once; otherwise Plan returns the
+// specs.ErrorList. A source without groups that would prune keys returns
+// an error matching ErrEmptySource unless SyncOptions.AllowEmpty.
+func (s *SyncSource) Plan(ctx context.Context, source string, want []SyncSpec) (*SyncPlan, error) {
+	wanted, err := prepareSync(want)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.readSyncState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &SyncPlan{Source: source, ReadRevision: st.rev}
+	for k, w := range wanted {
+		s.planWanted(p, st, k, w)
+	}
+	for k, o := range st.owners {
+		if _, ok := wanted[k]; !ok && o.err == nil && o.rec.Owner == s.name {
+			s.planGone(p, st, k, o)
+		}
+	}
+	slices.SortFunc(p.Items, func(a, b SyncItem) int { return a.Key.Compare(b.Key) })
+	if n := p.Count(SyncRemoved); len(want) == 0 && n > 0 && !s.opts.AllowEmpty {
+		return nil, fmt.Errorf("%w: pruning would remove all %d key(s) that source %q wrote; refused, as an empty checkout or a wrong directory looks the same (allow it explicitly to remove them)",
+			ErrEmptySource, n, s.name)
+	}
+	return p, nil
+}
+
+// prepareSync validates want and computes each group's stored value.
+func prepareSync(want []SyncSpec) (map[specs.GroupKey]wantedSpec, error) {
+	groups := make([]*specs.Group, len(want))
+	for i, w := range want {
+		groups[i] = w.Group
+	}
+	keys, err := checkApply(groups)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[specs.GroupKey]wantedSpec, len(want))
+	for i, w := range want {
+		file := w.File
+		if file == "" {
+			file, _ = w.Group.Source()
+		}
+		v := StoredValue(w.Group)
+		out[keys[i]] = wantedSpec{file: file, value: v, sum: sha256Hex(v)}
+	}
+	return out, nil
+}
+
+func (s *SyncSource) record(source, file, sum string) []byte {
+	b, err := json.Marshal(Ownership{Owner: s.name, Source: source, File: file, SHA256: sum})
+	if err != nil {
+		panic(err) // a struct of strings always encodes
+	}
+	return b
+}
+
+// planWanted decides for a group of the source.
+func (s *SyncSource) planWanted(p *SyncPlan, st *syncState, k specs.GroupKey, w wantedSpec) {
+	kv, exists := st.desired[k]
+	o, hasOwner := st.owners[k]
+	item := SyncItem{Key: k, File: w.file, Revision: kv.modRev}
+	put := syncWrite{key: k, desiredRev: kv.modRev, ownerRev: o.modRev, value: w.value, owner: s.record(p.Source, w.file, w.sum)}
+	ours := hasOwner && o.err == nil && o.rec.Owner == s.name
+	switch {
+	case !exists:
+		// A record left for a key that no longer exists guards nothing.
+		item.Action = SyncCreated
+		p.writes = append(p.writes, put)
+	case hasOwner && !ours:
+		item.Action = SyncConflict
+		if o.err != nil {
+			item.Reason = o.err.Error() + ": not overwritten"
+		} else {
+			item.Reason = fmt.Sprintf("owned by sync source %q (%s, file %s): not overwritten", o.rec.Owner, o.rec.Source, o.rec.File)
+		}
+	case ours && sha256Hex(kv.value) == o.rec.SHA256:
+		if !sameSpec(k, kv.value, w.value) {
+			item.Action = SyncChanged
+			p.writes = append(p.writes, put)
+			break
+		}
+		item.Action = SyncUnchanged
+		if o.rec.File != w.file {
+			// The file was renamed: only the record says so.
+			rec := o.rec
+			rec.File = w.file
+			b, _ := json.Marshal(rec)
+			p.writes = append(p.writes, syncWrite{key: k, desiredRev: kv.modRev, ownerRev: o.modRev, owner: b})
+		}
+	default:
+		who := "written by hand (etcdctl or theseusd apply), not by a sync source"
+		if ours {
+			who = fmt.Sprintf("changed outside sync since source %q wrote it (%s)", s.name, o.rec.Source)
+		}
+		switch {
+		case sameSpec(k, kv.value, w.value):
+			item.Action, item.Reason = SyncAdopted, who+"; it holds the same spec, so this source owns it now"
+			p.writes = append(p.writes, syncWrite{key: k, desiredRev: kv.modRev, ownerRev: o.modRev,
+				owner: s.record(p.Source, w.file, sha256Hex(kv.value))})
+		case s.opts.Adopt:
+			item.Action, item.Reason = SyncChanged, who+"; adopted and overwritten"
+			p.writes = append(p.writes, put)
+		default:
+			item.Action, item.Reason = SyncConflict, who+", and differs from "+w.file+": not overwritten (adopt it to overwrite)"
+		}
+	}
+	p.Items = append(p.Items, item)
+}
+
+// planGone decides for a key the source owns whose group it no longer
+// holds.
+func (s *SyncSource) planGone(p *SyncPlan, st *syncState, k specs.GroupKey, o storedOwner) {
+	kv, exists := st.desired[k]
+	drop := syncWrite{key: k, desiredRev: kv.modRev, ownerRev: o.modRev}
+	item := SyncItem{Key: k, File: o.rec.File, Revision: kv.modRev}
+	changed := exists && sha256Hex(kv.value) != o.rec.SHA256
+	switch {
+	case !exists:
+		// Deleted by hand: drop the record that guards nothing now.
+		p.writes = append(p.writes, drop)
+		return
+	case changed && s.opts.Prune:
+		item.Action, item.Reason = SyncReleased, "gone from the source, but changed outside sync since it was written: left in place, no longer owned"
+		p.writes = append(p.writes, drop)
+	case changed:
+		item.Action, item.Reason = SyncOrphaned, "gone from the source, and changed outside sync since it was written: pruning would release it, not remove it"
+	case s.opts.Prune:
+		item.Action = SyncRemoved
+		drop.delDesired = true
+		p.writes = append(p.writes, drop)
+	default:
+		item.Action, item.Reason = SyncOrphaned, "gone from the source (was "+o.rec.File+"): pruning would remove it"
+	}
+	p.Items = append(p.Items, item)
+}
+
+// sameSpec reports whether the stored value holds the spec want, the
+// source's StoredValue: byte for byte, or, for values written by hand in
+// another spelling, once decoded.
+func sameSpec(k specs.GroupKey, stored, want []byte) bool {
+	if bytes.Equal(stored, want) {
+		return true
+	}
+	g, err := specs.DecodeStored(k, stored)
+	return err == nil && bytes.Equal(StoredValue(g), want)
+}
