@@ -243,3 +243,18 @@ func TestHTTPBindNeedsAuth(t *testing.T) {
 		t.Errorf("exit %d, want 1 naming --http:\n%s", code, errb)
 	}
 }
+
+// TestRestartCommand: `theseusd restart` of a service with no managed
+// group says so.
+func TestRestartCommand(t *testing.T) {
+	e := etcdtest.Start(t)
+	_, url := newSim(t, nil)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url}
+	code, _, errb := runCLI(t, env, "restart", "api", "-l", "dev")
+	if code != exitError || !strings.Contains(errb, "no managed group of api") {
+		t.Errorf("exit %d:\n%s", code, errb)
+	}
+	if code, _, errb := runCLI(t, env, "restart", "Api"); code != exitError || !strings.Contains(errb, "service") {
+		t.Errorf("bad service name: exit %d:\n%s", code, errb)
+	}
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/marathon"
+	"theseus.dev/reconciler"
+	"theseus.dev/specs"
+)
+
+func newRestartCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "restart SERVICE [-l LABELS]",
+		Short: "Rolling restart of a service's groups, one group after another",
+		Long: `Restart the managed groups of SERVICE (those -l selects) one after another:
+for each, Marathon's rolling restart, then wait until it is deployed and
+healthy again, then --wait before the next. A group that does not come back
+within --health-timeout stops the sequence. The progress is kept in etcd:
+interrupted, the command resumes where it stopped when run again.`,
+		Args: cobra.ExactArgs(1),
+	}
+	ef := addEtcdFlags(cmd.Flags())
+	mf := addMarathonFlags(cmd.Flags())
+	selector := cmd.Flags().StringP("labels", "l", "", `only groups with these labels ("testing"; "!dev" excludes)`)
+	wait := cmd.Flags().Duration("wait", 30*time.Second, "pause between two groups")
+	healthTimeout := cmd.Flags().Duration("health-timeout", 10*time.Minute, "how long a group may take to be healthy again")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		if err := specs.ValidName(args[0]); err != nil {
+			return fmt.Errorf("service %q: %w", args[0], err)
+		}
+		sel, err := specs.ParseSelector(*selector)
+		if err != nil {
+			return err
+		}
+		mcfg, err := mf.config(c.getenv)
+		if err != nil {
+			return err
+		}
+		mc, err := marathon.New(mcfg)
+		if err != nil {
+			return err
+		}
+		ec, err := ef.connect(ctx, c.getenv, etcd.Hooks{})
+		if err != nil {
+			return err
+		}
+		defer ec.Close()
+		r := &reconciler.RollingRestart{Marathon: mc, Store: ec, Wait: *wait, HealthTimeout: *healthTimeout,
+			Progress: func(line string) {
+				fmt.Fprintf(c.stdout, "%s %s\n", time.Now().Format("15:04:05"), line)
+			}}
+		return r.Run(ctx, args[0], sel)
+	}
+	return cmd
+}

@@ -1,0 +1,112 @@
+package reconciler_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"theseus.dev/reconciler"
+	"theseus.dev/specs"
+)
+
+func (e *env) restarter(wait time.Duration, lines *[]string) *reconciler.RollingRestart {
+	return &reconciler.RollingRestart{Marathon: e.mc, Store: e.store, Wait: wait, HealthTimeout: 5 * time.Second,
+		Poll: 10 * time.Millisecond, Progress: func(l string) { *lines = append(*lines, l) }}
+}
+
+// restartTimes returns when each group's app was restarted, by the
+// simulator's clock.
+func (e *env) restarts(keys []specs.GroupKey) []time.Time {
+	out := make([]time.Time, len(keys))
+	for i, k := range keys {
+		a, _ := e.app(k)
+		out[i] = a.LastConfigChangeAt
+	}
+	return out
+}
+
+// TestRollingRestart: three groups restart in key order, one at a time,
+// with the wait between them.
+func TestRollingRestart(t *testing.T) {
+	e := newEnv(t)
+	e.start(controllerOpts{id: "a"})
+	keys := e.deploy("api", 3)
+	other := e.deploy("web", 1)
+	before := e.restarts(keys)
+	var lines []string
+	wait := 50 * time.Millisecond
+	if err := e.restarter(wait, &lines).Run(t.Context(), "api", specs.Selector{}); err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
+	}
+	after := e.restarts(keys)
+	for i := range keys {
+		if !after[i].After(before[i]) {
+			t.Errorf("%s was not restarted", keys[i])
+		}
+		if i > 0 && after[i].Sub(after[i-1]) < time.Duration(simSpeed*0.9)*wait {
+			t.Errorf("%s restarted %s (simulated) after %s; want the wait of %s real time between them",
+				keys[i], after[i].Sub(after[i-1]), keys[i-1], wait)
+		}
+	}
+	if n := len(e.writesTo("POST", appPath(other[0]))); n != 0 {
+		t.Errorf("a group of another service was restarted")
+	}
+	if st, _ := e.store.GetRestart(t.Context(), "api"); st != nil {
+		t.Errorf("restart state left behind: %+v", st)
+	}
+}
+
+// TestRollingRestartStops: a group whose new tasks never turn healthy
+// stops the sequence; the groups after it are not restarted.
+func TestRollingRestartStops(t *testing.T) {
+	e := newEnv(t)
+	e.start(controllerOpts{id: "a"})
+	keys := e.deploy("api", 3)
+	e.putSpec(keys[1], spec(keys[1], "broken:1", 1, `,"healthChecks":[{"protocol":"COMMAND","command":"true","gracePeriodSeconds":10}]`))
+	e.eventually(converge, "api/g1 runs broken:1", func() bool { a, _ := e.app(keys[1]); return a.Image == "broken:1" && a.Deployment == "" })
+	e.sim.Faults().NeverHealthyImage("broken:1")
+	var lines []string
+	r := e.restarter(0, &lines)
+	r.HealthTimeout = 300 * time.Millisecond
+	err := r.Run(t.Context(), "api", specs.Selector{})
+	if err == nil || !strings.Contains(err.Error(), "api/g1") {
+		t.Fatalf("error %v, want one naming api/g1", err)
+	}
+	if n := len(e.writesTo("POST", appPath(keys[2])+"/restart")); n != 0 {
+		t.Errorf("api/g2 was restarted after api/g1 failed")
+	}
+}
+
+// TestRollingRestartResumes: interrupted after the first group, a second
+// run restarts only the others.
+func TestRollingRestartResumes(t *testing.T) {
+	e := newEnv(t)
+	e.start(controllerOpts{id: "a"})
+	keys := e.deploy("api", 3)
+	ctx, cancel := context.WithCancel(t.Context())
+	var lines []string
+	r := e.restarter(time.Hour, &lines) // the wait after the first group is where it is killed
+	r.Progress = func(l string) {
+		lines = append(lines, l)
+		if strings.HasPrefix(l, "waiting") {
+			cancel()
+		}
+	}
+	if err := r.Run(ctx, "api", specs.Selector{}); err == nil {
+		t.Fatal("an interrupted restart reported success")
+	}
+	r2 := e.restarter(0, &lines)
+	if err := r2.Run(t.Context(), "api", specs.Selector{}); err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range keys {
+		if n := len(e.writesTo("POST", appPath(k)+"/restart")); n != 1 {
+			t.Errorf("group %d restarted %d times, want 1", i, n)
+		}
+	}
+	if !strings.Contains(strings.Join(lines, "\n"), "resuming") {
+		t.Errorf("the second run did not say it resumed:\n%s", strings.Join(lines, "\n"))
+	}
+}
+
