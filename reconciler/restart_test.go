@@ -109,4 +109,3 @@ func TestRollingRestartResumes(t *testing.T) {
 		t.Errorf("the second run did not say it resumed:\n%s", strings.Join(lines, "\n"))
 	}
 }
-
