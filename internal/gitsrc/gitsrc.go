@@ -1,0 +1,181 @@
+// Package gitsrc follows one branch of a git repository for `theseusd
+// sync --git`: it fetches with go-git, so no git binary is needed, and
+// exports the tree of the branch's latest commit into a directory of
+// plain files that the spec loader reads like any other directory.
+//
+// A remote repository (https://, ssh://, git://, user@host:path) is
+// fetched into a bare repository under Config.CacheDir. A local one (a
+// path or file://) is read in place: go-git's file transport would run
+// the git-upload-pack binary, and the objects are on disk already.
+//
+// Exports live in CacheDir/trees/{commit}. Each is written to a temporary
+// directory and renamed into place, so a reader never sees half a tree;
+// the export of the previous commit is removed by the Fetch that exports
+// the next one. One Repo per CacheDir: Fetch is not safe for concurrent
+// use, nor for two processes sharing a cache directory.
+package gitsrc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+)
+
+// DefaultRef is the branch followed when Config.Ref is empty.
+const DefaultRef = "main"
+
+// fetchedRef is where the followed ref is fetched to in the cache.
+const fetchedRef = "refs/theseus/sync"
+
+// ShortLength is the number of hex digits of Checkout.Short.
+const ShortLength = 12
+
+// Config says which repository and branch to follow.
+type Config struct {
+	// URL of the repository: https://, ssh://, git://, user@host:path,
+	// a local path or file://path.
+	URL string
+	// Ref is a branch name ("main") or a full reference name
+	// ("refs/tags/v1.2"). Defaults to DefaultRef.
+	Ref string
+	// CacheDir holds the fetched objects and the exported trees.
+	// Required.
+	CacheDir string
+	// Auth authenticates to a remote repository; nil uses what the URL
+	// holds (user and password) or, for ssh, the ssh agent.
+	Auth transport.AuthMethod
+}
+
+// Checkout is one commit of the followed ref, exported.
+type Checkout struct {
+	// Commit is the full hex name of the commit.
+	Commit string
+	// Dir holds the commit's files.
+	Dir string
+}
+
+// Short returns the commit's name shortened to ShortLength digits.
+func (c Checkout) Short() string { return c.Commit[:min(ShortLength, len(c.Commit))] }
+
+// Repo follows one ref of one repository.
+type Repo struct {
+	cfg   Config
+	ref   plumbing.ReferenceName
+	local string // path of a local repository, read in place; "" if remote
+}
+
+// Open checks cfg and returns a Repo; it touches neither the network nor
+// the cache.
+func Open(cfg Config) (*Repo, error) {
+	if cfg.URL == "" {
+		return nil, errors.New("git: no repository URL")
+	}
+	if cfg.CacheDir == "" {
+		return nil, errors.New("git: no cache directory")
+	}
+	if cfg.Ref == "" {
+		cfg.Ref = DefaultRef
+	}
+	ref := plumbing.ReferenceName(cfg.Ref)
+	if !strings.HasPrefix(cfg.Ref, "refs/") {
+		ref = plumbing.NewBranchReferenceName(cfg.Ref)
+	}
+	if err := ref.Validate(); err != nil {
+		return nil, fmt.Errorf("git: ref %q: %w", cfg.Ref, err)
+	}
+	ep, err := transport.NewEndpoint(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("git: URL %q: %w", cfg.URL, err)
+	}
+	r := &Repo{cfg: cfg, ref: ref}
+	if ep.Protocol == "file" {
+		r.local = ep.Path
+	}
+	return r, nil
+}
+
+// Fetch brings the followed ref up to date and returns its commit,
+// exported. An unchanged commit returns the existing export at once.
+func (r *Repo) Fetch(ctx context.Context) (Checkout, error) {
+	repo, hash, err := r.resolve(ctx)
+	if err != nil {
+		return Checkout{}, err
+	}
+	co := Checkout{Commit: hash.String(), Dir: filepath.Join(r.cfg.CacheDir, "trees", hash.String())}
+	if _, err := os.Stat(co.Dir); err == nil {
+		return co, nil
+	}
+	if err := export(repo, hash, co.Dir); err != nil {
+		return Checkout{}, fmt.Errorf("git: export %s of %s: %w", co.Short(), r.cfg.URL, err)
+	}
+	removeOthers(filepath.Dir(co.Dir), filepath.Base(co.Dir))
+	return co, nil
+}
+
+// resolve returns the repository to read and the commit the ref names,
+// fetching a remote one first.
+func (r *Repo) resolve(ctx context.Context) (*git.Repository, plumbing.Hash, error) {
+	if r.local != "" {
+		repo, err := git.PlainOpen(r.local)
+		if err != nil {
+			return nil, plumbing.ZeroHash, fmt.Errorf("git: open %s: %w", r.local, err)
+		}
+		ref, err := repo.Reference(r.ref, true)
+		if err != nil {
+			return nil, plumbing.ZeroHash, fmt.Errorf("git: %s in %s: %w", r.ref, r.local, err)
+		}
+		return repo, ref.Hash(), nil
+	}
+	repo, err := r.cache()
+	if err != nil {
+		return nil, plumbing.ZeroHash, err
+	}
+	err = repo.FetchContext(ctx, &git.FetchOptions{
+		RemoteName: "origin",
+		RefSpecs:   []config.RefSpec{config.RefSpec("+" + r.ref.String() + ":" + fetchedRef)},
+		Auth:       r.cfg.Auth,
+		Tags:       git.NoTags,
+		Force:      true,
+	})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return nil, plumbing.ZeroHash, fmt.Errorf("git: fetch %s from %s: %w", r.ref.Short(), r.cfg.URL, err)
+	}
+	ref, err := repo.Reference(fetchedRef, true)
+	if err != nil {
+		return nil, plumbing.ZeroHash, fmt.Errorf("git: %s from %s: %w", r.ref.Short(), r.cfg.URL, err)
+	}
+	return repo, ref.Hash(), nil
+}
+
+// cache opens the bare repository of the cache, creating it or pointing
+// its remote at the configured URL as needed.
+func (r *Repo) cache() (*git.Repository, error) {
+	dir := filepath.Join(r.cfg.CacheDir, "repo.git")
+	repo, err := git.PlainOpen(dir)
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		repo, err = git.PlainInit(dir, true)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("git: cache %s: %w", dir, err)
+	}
+	if rem, err := repo.Remote("origin"); err == nil {
+		if urls := rem.Config().URLs; len(urls) == 1 && urls[0] == r.cfg.URL {
+			return repo, nil
+		}
+		if err := repo.DeleteRemote("origin"); err != nil {
+			return nil, fmt.Errorf("git: cache %s: %w", dir, err)
+		}
+	}
+	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{r.cfg.URL}}); err != nil {
+		return nil, fmt.Errorf("git: cache %s: %w", dir, err)
+	}
+	return repo, nil
+}
