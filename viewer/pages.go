@@ -28,6 +28,7 @@ func uiFiles() fs.FS {
 func parsePages() (*template.Template, error) {
 	t, err := template.New("pages").Funcs(template.FuncMap{
 		"join":      strings.Join,
+		"healthy":   healthyCell,
 		"step":      stepText,
 		"ports":     portsText,
 		"yaml":      yamlText,

@@ -43,14 +43,23 @@
     var form = document.getElementById("filter");
     if (form && !form.dataset.bound) {
       form.dataset.bound = "1";
-      form.addEventListener("submit", function (ev) {
-        ev.preventDefault();
+      var apply = function () {
         var q = new URLSearchParams();
         new FormData(form).forEach(function (v, k) { if (String(v).trim()) q.set(k, String(v).trim()); });
-        var url = "/" + (q.toString() ? "?" + q.toString() : "");
-        history.pushState(null, "", url);
+        history.pushState(null, "", "/" + (q.toString() ? "?" + q.toString() : ""));
         reload();
-      });
+      };
+      form.addEventListener("submit", function (ev) { ev.preventDefault(); apply(); });
+      var clear = document.getElementById("filter-clear");
+      if (clear) {
+        clear.addEventListener("click", function (ev) {
+          ev.preventDefault();
+          form.reset();
+          form.elements.l.value = "";
+          form.elements.service.value = "";
+          apply();
+        });
+      }
     }
   }
 
@@ -61,11 +70,7 @@
         var next = new DOMParser().parseFromString(html, "text/html").getElementById("content");
         var cur = content();
         if (next && cur) {
-          var focused = document.activeElement && document.activeElement.id;
           cur.replaceWith(next);
-          if (focused && document.getElementById(focused) && focused.indexOf("filter-") === 0) {
-            document.getElementById(focused).focus();
-          }
           adopt();
           tick();
         }
@@ -96,7 +101,16 @@
     timer = setTimeout(poll, every);
   }
 
-  window.addEventListener("popstate", function () { reload(); });
+  // After back or forward, the form shows the URL's filter again.
+  window.addEventListener("popstate", function () {
+    var q = new URLSearchParams(location.search);
+    var form = document.getElementById("filter");
+    if (form) {
+      form.elements.l.value = q.get("l") || q.get("labels") || "";
+      form.elements.service.value = q.get("service") || "";
+    }
+    reload();
+  });
   document.addEventListener("DOMContentLoaded", function () {
     adopt();
     tick();

@@ -1,0 +1,206 @@
+package viewer_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/reconciler"
+	"theseus.dev/specs"
+	"theseus.dev/viewer"
+	"theseus.dev/viewer/viewertest"
+)
+
+var updateScreenshot = flag.Bool("update", false, "copy the list page's screenshot to docs/viewer.png")
+
+// chromiumEnv names a Chromium binary to use instead of searching PATH.
+const chromiumEnv = "THESEUS_CHROMIUM"
+
+// chromium finds a Chromium binary, or skips the test saying how to get one.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv(chromiumEnv); p != "" {
+		return p
+	}
+	names := []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell"}
+	for _, n := range names {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	t.Skipf("no Chromium binary found (looked for $%s and %s in PATH); .ci/install-chromium installs Debian's", chromiumEnv, strings.Join(names, ", "))
+	return ""
+}
+
+// artifacts is where screenshots go: $THESEUS_ARTIFACTS, or the test's
+// temporary directory.
+func artifacts(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("THESEUS_ARTIFACTS")
+	if dir == "" {
+		return t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// startController runs the real controller against the fixture until the
+// test ends.
+func startController(t *testing.T, f *viewertest.Fixture) {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	d := reconciler.NewDaemon(reconciler.DaemonConfig{
+		Controller: reconciler.Config{
+			Desired: f.Client.Desired(), Marathon: f.Marathon, Events: f.Marathon, Status: f.Client.Status(),
+			Resync: time.Second, PollInterval: 50 * time.Millisecond, ProgressDeadline: 3 * time.Second,
+			WriteQPS: 100, WriteBurst: 100, Logger: log,
+		},
+		Leader:        reconciler.LeaderConfig{Elector: f.Client, Election: etcd.ElectionConfig{ID: "browser-test", TTL: 2 * time.Second}, Grace: time.Second, Logger: log},
+		EtcdReady:     f.Client.Ready,
+		MarathonReady: f.Marathon.Ping,
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = d.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+func groupOf(t *testing.T, spec string) *specs.Group {
+	t.Helper()
+	gs, err := specs.ParseAndValidate("spec.json", []byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gs[0]
+}
+
+// TestBrowser drives the page in a real headless Chromium: it lists the
+// groups the controller deployed, Stalled looks unlike Synced, an invalid
+// group shows its validation errors, the label filter narrows the list,
+// and a scale written with the real etcdctl reaches the page, through the
+// controller and the simulator, without a reload.
+func TestBrowser(t *testing.T) {
+	bin := chromium(t)
+	f := viewertest.StartScaled(t, 200)
+	f.Sim.Faults().NeverHealthyImage("registry.example.com/ingestor:4.1.3")
+	f.Sim.Faults().CrashImage("registry.example.com/ingestor:4.1.3", 20*time.Second)
+	var groups []*specs.Group
+	for _, s := range []string{viewertest.HaproxyDev, viewertest.HaproxyTesting, viewertest.CassandraDev, viewertest.IngestorTesting} {
+		groups = append(groups, groupOf(t, s))
+	}
+	if _, err := f.Client.Desired().Apply(t.Context(), groups); err != nil {
+		t.Fatal(err)
+	}
+	f.PutRaw(t, specs.DesiredKey("", viewertest.Key(t, "web/canary")), viewertest.WebBroken)
+	startController(t, f)
+
+	v := newViewer(t, f, viewer.Config{Refresh: 100 * time.Millisecond})
+	srv := httptest.NewServer(v.Handler())
+	t.Cleanup(srv.Close)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.WindowSize(1360, 900))
+	actx, acancel := chromedp.NewExecAllocator(t.Context(), opts...)
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+	ctx, cancel := context.WithTimeout(bctx, 3*time.Minute)
+	defer cancel()
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	row := func(key string) string { return fmt.Sprintf(`tr.group[data-key=%q]`, key) }
+	until := func(expr string) chromedp.Action[chromedp.Void] {
+		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(90*time.Second))
+	}
+
+	do("the page lists the groups", chromedp.Navigate(srv.URL), chromedp.WaitVisible(chromedp.CSS(row("web/canary"))))
+	do("the controller brings haproxy/dev, haproxy/testing and cassandra/dev to Synced, ingestor/testing to Stalled",
+		chromedp.WaitVisible(chromedp.CSS(row("haproxy/dev")+`[data-phase="Synced"]`)),
+		chromedp.WaitVisible(chromedp.CSS(row("haproxy/testing")+`[data-phase="Synced"]`)),
+		chromedp.WaitVisible(chromedp.CSS(row("cassandra/dev")+`[data-phase="Synced"]`)),
+		chromedp.WaitVisible(chromedp.CSS(row("ingestor/testing")+`[data-phase="Stalled"]`)))
+	do("Stalled is painted unlike Synced", until(`(() => {
+		const bg = k => getComputedStyle(document.querySelector('tr.group[data-key="' + k + '"]')).backgroundColor;
+		return bg("ingestor/testing") !== bg("haproxy/dev");
+	})()`))
+	errs, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`tr.detail.phase-invalid ul.errors`)))
+	if err != nil || !strings.Contains(errs, "spec.instances") || !strings.Contains(errs, "spec.mem") {
+		t.Errorf("validation errors of web/canary on the page: %q, %v", errs, err)
+	}
+	do("mark the document, to tell a reload", chromedp.Evaluate[chromedp.Void](`window.notReloaded = true`))
+
+	shots := artifacts(t)
+	shot(t, ctx, filepath.Join(shots, "viewer-list.png"))
+
+	do("the label filter narrows the list",
+		chromedp.SetValue(chromedp.CSS(`#filter-labels`), "testing"), chromedp.Click(chromedp.CSS(`#filter button`)),
+		chromedp.WaitNotPresent(chromedp.CSS(row("haproxy/dev"))),
+		chromedp.WaitVisible(chromedp.CSS(row("haproxy/testing"))),
+		until(`document.querySelectorAll("tr.group").length === 2 && location.search === "?l=testing" && window.notReloaded`))
+	do("an exclusion", chromedp.SetValue(chromedp.CSS(`#filter-labels`), "!testing"), chromedp.Click(chromedp.CSS(`#filter button`)),
+		until(`[...document.querySelectorAll("tr.group")].map(r => r.dataset.key).join(" ") === "cassandra/dev haproxy/dev web/canary"`))
+	do("clearing it shows every group", chromedp.Click(chromedp.CSS(`#filter-clear`)),
+		until(`document.querySelectorAll("tr.group").length === 5 && location.search === "" && window.notReloaded`))
+
+	scaled := strings.Replace(viewertest.HaproxyDev, `"instances":2`, `"instances":3`, 1)
+	f.Etcd.Etcdctl(t, "put", "/desired/haproxy/dev", strings.ReplaceAll(scaled, "\n", ""))
+	do("the scale reaches the page without a reload",
+		until(`document.querySelector('`+row("haproxy/dev")+` td.wanted').textContent === "3"`),
+		until(`(() => { const r = document.querySelector('`+row("haproxy/dev")+`');
+			return r.dataset.phase === "Synced" && r.querySelector("td.running").textContent === "3" && r.querySelector("td.healthy").textContent === "3"; })()`),
+		until(`window.notReloaded === true`))
+	shot(t, ctx, filepath.Join(shots, "viewer.png"))
+
+	do("the group page shows the stalled group's detail",
+		chromedp.Click(chromedp.CSS(row("ingestor/testing")+` a.labels`)),
+		chromedp.WaitVisible(chromedp.CSS(`h1.group-title[data-phase="Stalled"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`section.failure`)),
+		chromedp.WaitVisible(chromedp.CSS(`#deployment progress`)),
+		chromedp.WaitVisible(chromedp.CSS(`#events table.events`)))
+	spec, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`pre.yaml`)))
+	if err != nil || !strings.Contains(spec, "QUEUE_PASSWORD: (secret)") || strings.Contains(spec, "s3cr3t") {
+		t.Errorf("desired spec on the group page: %q, %v", spec, err)
+	}
+	shot(t, ctx, filepath.Join(shots, "viewer-group.png"))
+
+	if *updateScreenshot {
+		data, err := os.ReadFile(filepath.Join(shots, "viewer-list.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join("..", "docs", "viewer.png"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// shot saves a screenshot of the whole page.
+func shot(t *testing.T, ctx context.Context, path string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 is PNG
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
