@@ -42,6 +42,10 @@ func runDelete(ctx context.Context, c *cli, ef *etcdFlags, k specs.GroupKey) err
 		return err
 	}
 	defer ec.Close()
+	owner, owned, err := ec.SyncOwner(ctx, k)
+	if err != nil {
+		owned = false // the note below is a courtesy; the delete does not depend on it
+	}
 	rev, err := ec.Desired().Remove(ctx, k)
 	if errors.Is(err, etcd.ErrDesiredNotFound) {
 		return fmt.Errorf("group %s has no desired spec (%s): nothing deleted", k, specs.DesiredKey(ec.Prefix(), k))
@@ -50,5 +54,8 @@ func runDelete(ctx context.Context, c *cli, ef *etcdFlags, k specs.GroupKey) err
 		return fmt.Errorf("delete %s: %w", k, err)
 	}
 	fmt.Fprintf(c.stdout, "deleted %s (revision %d)\n", k, rev)
+	if owned {
+		fmt.Fprintf(c.stderr, "note: sync source %q wrote %s from %s; its next sync creates it again unless that file is removed\n", owner.Owner, k, owner.File)
+	}
 	return nil
 }

@@ -83,6 +83,7 @@ what Marathon runs and drives Marathon there.`,
 		newDeleteCmd(c),
 		newEndpointsCmd(c),
 		newGetCmd(c),
+		newSyncCmd(c),
 	)
 	return root
 }

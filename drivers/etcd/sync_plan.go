@@ -135,7 +135,7 @@ func (s *SyncSource) planWanted(p *SyncPlan, st *syncState, k specs.GroupKey, w 
 			item.Action, item.Reason = SyncChanged, who+"; adopted and overwritten"
 			p.writes = append(p.writes, put)
 		default:
-			item.Action, item.Reason = SyncConflict, who+", and differs from "+w.file+": not overwritten (adopt it to overwrite)"
+			item.Action, item.Reason = SyncConflict, who+", and differs from "+w.file+": not overwritten (sync --adopt overwrites it)"
 		}
 	}
 	p.Items = append(p.Items, item)
@@ -163,7 +163,7 @@ func (s *SyncSource) planGone(p *SyncPlan, st *syncState, k specs.GroupKey, o st
 		drop.delDesired = true
 		p.writes = append(p.writes, drop)
 	default:
-		item.Action, item.Reason = SyncOrphaned, "gone from the source (was "+o.rec.File+"): pruning would remove it"
+		item.Action, item.Reason = SyncOrphaned, "gone from the source: pruning would remove it"
 	}
 	p.Items = append(p.Items, item)
 }

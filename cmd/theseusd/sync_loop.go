@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"theseus.dev/drivers/etcd"
+)
+
+// syncer runs the cycles of `theseusd sync`: load the tree, plan, write,
+// report.
+type syncer struct {
+	c      *cli
+	tree   *specTree
+	src    *etcd.SyncSource
+	dryRun bool
+}
+
+// cycleReport is what one cycle has to say, and why a one-shot sync
+// fails (nil when it succeeded).
+type cycleReport struct {
+	out, errs bytes.Buffer
+	wrote     bool
+	err       error
+}
+
+// once runs one cycle and prints all of it.
+func (s *syncer) once(ctx context.Context) error {
+	r := s.cycle(ctx)
+	s.print(r)
+	if r.err != nil {
+		return &exitCodeError{code: exitError}
+	}
+	return nil
+}
+
+// loop runs a cycle now and one per tick until ctx ends, then returns
+// nil. A cycle that fails is reported and the next tick tries again. What
+// a cycle says is printed when it wrote something or differs from what
+// the previous cycle said, so an unchanged tree, or a problem that
+// persists, is not repeated at every tick. cycled, if set, is called
+// after each cycle with its error; tests use it to step the loop.
+func (s *syncer) loop(ctx context.Context, ticks <-chan time.Time, cycled func(error)) error {
+	last := ""
+	for {
+		r := s.cycle(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		said := r.out.String() + "\x00" + r.errs.String()
+		if r.wrote || said != last {
+			s.print(r)
+		}
+		last = said
+		if cycled != nil {
+			cycled(r.err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticks:
+		}
+	}
+}
+
+func (s *syncer) print(r *cycleReport) {
+	s.c.stdout.Write(r.out.Bytes())
+	s.c.stderr.Write(r.errs.Bytes())
+}
+
+// cycle syncs the tree as it is now.
+func (s *syncer) cycle(ctx context.Context) *cycleReport {
+	r := &cycleReport{}
+	fail := func(err error) *cycleReport {
+		fmt.Fprintln(&r.errs, "error:", err)
+		r.err = err
+		return r
+	}
+	lt, err := s.tree.load(ctx)
+	var invalid *invalidTreeError
+	if errors.As(err, &invalid) {
+		for _, e := range invalid.errs {
+			fmt.Fprintln(&r.errs, e)
+		}
+	}
+	if err != nil {
+		return fail(err)
+	}
+	var p *etcd.SyncPlan
+	if s.dryRun {
+		p, err = s.src.Plan(ctx, lt.revision, lt.specs)
+	} else {
+		p, err = s.src.Sync(ctx, lt.revision, lt.specs)
+	}
+	if p != nil {
+		s.report(r, lt, p)
+	}
+	if errors.Is(err, etcd.ErrEmptySource) {
+		return fail(fmt.Errorf("%s holds no spec files: %w", lt.display, err))
+	}
+	if err != nil {
+		return fail(err)
+	}
+	if n := p.Count(etcd.SyncConflict); n > 0 {
+		if s.dryRun {
+			return fail(fmt.Errorf("%d conflict(s) would be left alone", n))
+		}
+		return fail(fmt.Errorf("%d conflict(s) left alone; the rest is synced", n))
+	}
+	return r
+}
+
+// report writes one line per group that changed or needs attention, and a
+// count line.
+func (s *syncer) report(r *cycleReport, lt *loadedTree, p *etcd.SyncPlan) {
+	mark := ""
+	if s.dryRun {
+		mark = "(dry run) "
+	}
+	for _, it := range p.Items {
+		line := fmt.Sprintf("%s%s %s", mark, it.Action, it.Key)
+		if it.File != "" {
+			line += " (" + it.File + ")"
+		}
+		if it.Reason != "" {
+			line += ": " + it.Reason
+		}
+		switch it.Action {
+		case etcd.SyncUnchanged:
+		case etcd.SyncConflict:
+			fmt.Fprintln(&r.errs, line)
+		default:
+			fmt.Fprintln(&r.out, line)
+		}
+		r.wrote = r.wrote || it.Written
+	}
+	counts := []string{
+		fmt.Sprintf("%d created", p.Count(etcd.SyncCreated)),
+		fmt.Sprintf("%d changed", p.Count(etcd.SyncChanged)),
+		fmt.Sprintf("%d unchanged", p.Count(etcd.SyncUnchanged)),
+		fmt.Sprintf("%d removed", p.Count(etcd.SyncRemoved)),
+	}
+	for _, a := range []etcd.SyncAction{etcd.SyncAdopted, etcd.SyncConflict, etcd.SyncReleased, etcd.SyncOrphaned} {
+		if n := p.Count(a); n > 0 {
+			counts = append(counts, fmt.Sprintf("%d %s", n, a))
+		}
+	}
+	head := "synced"
+	if s.dryRun {
+		head = "dry run of"
+	}
+	fmt.Fprintf(&r.out, "%s %s (source %q, %d group(s)): %s\n", head, lt.revision, s.src.Name(), len(lt.specs), strings.Join(counts, ", "))
+	if p.Count(etcd.SyncOrphaned) > 0 {
+		fmt.Fprintln(&r.out, "orphaned keys stay until a sync with --prune")
+	}
+	if len(lt.specs) == 0 {
+		fmt.Fprintf(&r.errs, "warning: %s holds no spec files\n", lt.display)
+	}
+}

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/etcd/etcdtest"
+	"theseus.dev/specs"
+)
+
+// svcSpec is a spec file of group svcNN/dev, in YAML.
+func svcSpec(i, instances int) string {
+	return fmt.Sprintf("apiVersion: theseus/v1\nkind: Group\nmetadata:\n  service: svc%02d\n  labels: [dev]\nspec:\n  image: nginx:1.27\n  instances: %d\n  cpus: 0.1\n  mem: 64\n", i, instances)
+}
+
+// writeSpecs writes n spec files svc00.yaml... into dir.
+func writeSpecs(t testing.TB, dir string, n int) {
+	t.Helper()
+	for i := range n {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("svc%02d.yaml", i)), []byte(svcSpec(i, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// desiredValues returns /desired below prefix, key → value.
+func desiredValues(t testing.TB, e *etcdtest.Etcd, prefix string) map[string]string {
+	t.Helper()
+	resp, err := e.Client.Get(t.Context(), prefix+"/desired/", clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, kv := range resp.Kvs {
+		out[strings.TrimPrefix(string(kv.Key), prefix+"/desired/")] = string(kv.Value)
+	}
+	return out
+}
+
+// wantDesired returns what /desired must hold for the specs under dir.
+func wantDesired(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	groups, err := specs.LoadPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, g := range groups {
+		k, _ := g.Key()
+		out[k.String()] = string(etcd.StoredValue(g))
+	}
+	return out
+}
+
+// TestSyncDirectory: 50 spec files land in /desired exactly; edits,
+// additions and deletions are reported group by group and counted; an
+// unchanged directory writes nothing.
+func TestSyncDirectory(t *testing.T) {
+	e := etcdtest.Start(t)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint()}
+	dir := t.TempDir()
+	writeSpecs(t, dir, 50)
+
+	steps := []struct {
+		name  string
+		edit  func()
+		args  []string
+		lines []string
+		count string
+	}{
+		{"first", nil, nil, []string{"created svc00/dev (svc00.yaml)", "created svc49/dev (svc49.yaml)"},
+			"50 created, 0 changed, 0 unchanged, 0 removed"},
+		{"edit, add, delete without --prune", func() {
+			writeFile(t, filepath.Join(dir, "svc03.yaml"), svcSpec(3, 5))
+			writeFile(t, filepath.Join(dir, "sub", "svc50.yaml"), svcSpec(50, 1))
+			os.Remove(filepath.Join(dir, "svc10.yaml"))
+		}, nil, []string{"changed svc03/dev (svc03.yaml)\n", "created svc50/dev (sub/svc50.yaml)\n", "orphaned svc10/dev (svc10.yaml): gone from the source"},
+			"1 created, 1 changed, 48 unchanged, 0 removed, 1 orphaned"},
+		{"prune", nil, []string{"--prune"}, []string{"removed svc10/dev (svc10.yaml)\n"},
+			"0 created, 0 changed, 50 unchanged, 1 removed"},
+		{"no change", nil, []string{"--prune"}, nil,
+			"0 created, 0 changed, 50 unchanged, 0 removed"},
+	}
+	for _, st := range steps {
+		if st.edit != nil {
+			st.edit()
+		}
+		before := e.Revision(t)
+		code, out, errb := runCLI(t, env, append([]string{"sync", "--dir", dir}, st.args...)...)
+		if code != exitOK {
+			t.Fatalf("%s: exit %d\n%s%s", st.name, code, out, errb)
+		}
+		for _, w := range append(st.lines, st.count) {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: output lacks %q:\n%s", st.name, w, out)
+			}
+		}
+		if st.name == "no change" {
+			if rev := e.Revision(t); rev != before {
+				t.Errorf("an unchanged directory wrote: revision %d → %d", before, rev)
+			}
+			if n := strings.Count(out, "\n"); n != 1 {
+				t.Errorf("an unchanged directory printed %d lines:\n%s", n, out)
+			}
+		}
+	}
+	if got, want := desiredValues(t, e, ""), wantDesired(t, dir); !maps.Equal(got, want) {
+		t.Errorf("/desired holds %d keys, the directory %d; differ: %v", len(got), len(want), slices.Sorted(maps.Keys(got)))
+	}
+	owner := e.Etcdctl(t, "get", "/theseus/sync/owners/svc50/dev", "--print-value-only")
+	abs, _ := filepath.Abs(dir)
+	for _, w := range []string{`"owner":"dir:` + abs + `"`, `"file":"sub/svc50.yaml"`, `"source":"dir:`} {
+		if !strings.Contains(owner, w) {
+			t.Errorf("ownership record %s lacks %s", owner, w)
+		}
+	}
+}
+
+// TestSyncInvalidWritesNothing: one invalid file among 50 valid ones,
+// beside a valid edit, writes nothing and names the file, line and field.
+func TestSyncInvalidWritesNothing(t *testing.T) {
+	e := etcdtest.Start(t)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint()}
+	dir := t.TempDir()
+	writeSpecs(t, dir, 50)
+	if code, out, errb := runCLI(t, env, "sync", "--dir", dir); code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errb)
+	}
+	writeFile(t, filepath.Join(dir, "svc07.yaml"), svcSpec(7, 3))
+	writeFile(t, filepath.Join(dir, "bad.yaml"), strings.Replace(svcSpec(99, 1), "mem: 64", "mem: 64\n  memory: 64", 1))
+	before := e.Revision(t)
+	code, out, errb := runCLI(t, env, "sync", "--dir", dir, "--prune")
+	want := filepath.Join(dir, "bad.yaml") + ":11: spec.memory:"
+	if code != exitError || !strings.Contains(errb, want) || !strings.Contains(errb, "1 problem(s) in "+dir+"; nothing written") {
+		t.Errorf("exit %d, want 1 naming %q:\n%s%s", code, want, out, errb)
+	}
+	if rev := e.Revision(t); rev != before {
+		t.Errorf("wrote with an invalid file: revision %d → %d", before, rev)
+	}
+}
+
+// TestSyncOwnershipConflicts: keys put by hand with etcdctl survive
+// --prune; one with another spec, and another source's key, are
+// conflicts (exit 1) left alone while the rest is written; --adopt takes
+// over the hand-written one but never the other source's.
+func TestSyncOwnershipConflicts(t *testing.T) {
+	e := etcdtest.Start(t)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint()}
+	other, mine := t.TempDir(), t.TempDir()
+	writeFile(t, filepath.Join(other, "theirs.yaml"), svcSpec(90, 1))
+	if code, _, errb := runCLI(t, env, "sync", "--dir", other, "--source", "team-b"); code != exitOK {
+		t.Fatal(errb)
+	}
+	e.Etcdctl(t, "put", "/desired/hand/dev", `{"apiVersion":"theseus/v1","kind":"Group","spec":{"image":"nginx","instances":1,"cpus":0.1,"mem":64}}`)
+	e.Etcdctl(t, "put", "/desired/svc01/dev", svcSpec(1, 7))
+	e.Etcdctl(t, "put", "/desired/svc02/dev", svcSpec(2, 1)) // the same spec as the file: adopted
+	writeSpecs(t, mine, 5)
+	writeFile(t, filepath.Join(mine, "theirs.yaml"), svcSpec(90, 4))
+
+	code, out, errb := runCLI(t, env, "sync", "--dir", mine, "--prune", "--source", "team-a")
+	if code != exitError {
+		t.Errorf("exit %d with conflicts, want 1", code)
+	}
+	for _, w := range []string{
+		`conflict svc01/dev (svc01.yaml): written by hand (etcdctl or theseusd apply), not by a sync source, and differs from svc01.yaml`,
+		`conflict svc90/dev (theirs.yaml): owned by sync source "team-b" (dir:`,
+		"2 conflict(s) left alone; the rest is synced",
+	} {
+		if !strings.Contains(errb, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, errb)
+		}
+	}
+	if !strings.Contains(out, "adopted svc02/dev (svc02.yaml)") || !strings.Contains(out, "3 created, 0 changed, 0 unchanged, 0 removed, 1 adopted, 2 conflict") {
+		t.Errorf("stdout:\n%s", out)
+	}
+	got := desiredValues(t, e, "")
+	if _, ok := got["hand/dev"]; !ok {
+		t.Error("--prune removed a key put by hand")
+	}
+	if !strings.Contains(got["svc01/dev"], "instances: 7") || !strings.Contains(got["svc90/dev"], `"instances":1`) {
+		t.Errorf("conflicting keys were overwritten: %q %q", got["svc01/dev"], got["svc90/dev"])
+	}
+
+	code, out, errb = runCLI(t, env, "sync", "--dir", mine, "--source", "team-a", "--adopt")
+	if code != exitError || !strings.Contains(out, "changed svc01/dev (svc01.yaml): written by hand") || !strings.Contains(errb, "conflict svc90/dev") {
+		t.Errorf("--adopt: exit %d\n%s%s", code, out, errb)
+	}
+
+	// Deleting a key a source owns says that the source will put it back.
+	code, out, errb = runCLI(t, env, "delete", "svc00", "-l", "dev")
+	if code != exitOK || !strings.Contains(errb, `note: sync source "team-a" wrote svc00/dev from svc00.yaml; its next sync creates it again`) {
+		t.Errorf("delete: exit %d\n%s%s", code, out, errb)
+	}
+	if _, out, _ = runCLI(t, env, "sync", "--dir", mine, "--source", "team-a"); !strings.Contains(out, "created svc00/dev") {
+		t.Errorf("sync after delete:\n%s", out)
+	}
+}
+
+// TestSyncEmptyDirectory: a directory that suddenly holds no specs is
+// refused for pruning unless --allow-empty.
+func TestSyncEmptyDirectory(t *testing.T) {
+	e := etcdtest.Start(t)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint()}
+	dir := t.TempDir()
+	writeSpecs(t, dir, 3)
+	if code, _, errb := runCLI(t, env, "sync", "--dir", dir); code != exitOK {
+		t.Fatal(errb)
+	}
+	for i := range 3 {
+		os.Remove(filepath.Join(dir, fmt.Sprintf("svc%02d.yaml", i)))
+	}
+	code, _, errb := runCLI(t, env, "sync", "--dir", dir, "--prune")
+	if code != exitError || !strings.Contains(errb, dir+" holds no spec files: sync source holds no specs: pruning would remove all 3 key(s)") {
+		t.Errorf("exit %d:\n%s", code, errb)
+	}
+	if n := len(desiredValues(t, e, "")); n != 3 {
+		t.Fatalf("refused prune left %d keys", n)
+	}
+	code, out, errb := runCLI(t, env, "sync", "--dir", dir, "--prune", "--allow-empty")
+	if code != exitOK || !strings.Contains(out, "0 created, 0 changed, 0 unchanged, 3 removed") {
+		t.Errorf("--allow-empty: exit %d\n%s%s", code, out, errb)
+	}
+}
+
+func TestSyncErrors(t *testing.T) {
+	e := etcdtest.Start(t)
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"no source", nil, []string{"sync"}, "give --dir DIR or --git URL"},
+		{"missing directory", map[string]string{"THESEUS_ETCD": e.Endpoint()}, []string{"sync", "--dir", "no/such/dir"}, "no/such/dir"},
+		{"a file, not a directory", map[string]string{"THESEUS_ETCD": e.Endpoint()}, []string{"sync", "--dir", "../../testdata/specs/web.json"}, "not a directory"},
+		{"etcd unreachable", map[string]string{"THESEUS_ETCD": "127.0.0.1:1"}, []string{"sync", "--dir", ".", "--etcd-dial-timeout", "200ms"}, "etcd at 127.0.0.1:1"},
+		{"zero interval", nil, []string{"sync", "--dir", ".", "--watch", "--interval", "0s"}, "--interval must be positive"},
+		{"missing git repository", map[string]string{"THESEUS_ETCD": e.Endpoint()}, []string{"sync", "--git", t.TempDir(), "--git-cache", t.TempDir()}, "repository does not exist"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errb := runCLI(t, tt.env, tt.args...)
+			if code != exitError || !strings.Contains(errb, tt.want) {
+				t.Errorf("exit %d, want 1 with %q:\n%s%s", code, tt.want, out, errb)
+			}
+		})
+	}
+}
