@@ -81,7 +81,11 @@ func prepareSync(want []SyncSpec) (map[specs.GroupKey]wantedSpec, error) {
 }
 
 func (s *SyncSource) record(source, file, sum string) []byte {
-	b, err := json.Marshal(Ownership{Owner: s.name, Source: source, File: file, SHA256: sum})
+	return encodeOwnership(Ownership{Owner: s.name, Source: source, File: file, SHA256: sum})
+}
+
+func encodeOwnership(o Ownership) []byte {
+	b, err := json.Marshal(o)
 	if err != nil {
 		panic(err) // a struct of strings always encodes
 	}
@@ -118,8 +122,7 @@ func (s *SyncSource) planWanted(p *SyncPlan, st *syncState, k specs.GroupKey, w 
 			// The file was renamed: only the record says so.
 			rec := o.rec
 			rec.File = w.file
-			b, _ := json.Marshal(rec)
-			p.writes = append(p.writes, syncWrite{key: k, desiredRev: kv.modRev, ownerRev: o.modRev, owner: b})
+			p.writes = append(p.writes, syncWrite{key: k, desiredRev: kv.modRev, ownerRev: o.modRev, owner: encodeOwnership(rec)})
 		}
 	default:
 		who := "written by hand (etcdctl or theseusd apply), not by a sync source"
