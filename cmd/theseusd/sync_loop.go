@@ -129,6 +129,9 @@ func (s *syncer) report(r *cycleReport, lt *loadedTree, p *etcd.SyncPlan) {
 		if it.Reason != "" {
 			line += ": " + it.Reason
 		}
+		if !s.dryRun && !it.Written && needsWrite(it.Action) {
+			line += " (not written)"
+		}
 		switch it.Action {
 		case etcd.SyncUnchanged:
 		case etcd.SyncConflict:
@@ -160,4 +163,14 @@ func (s *syncer) report(r *cycleReport, lt *loadedTree, p *etcd.SyncPlan) {
 	if len(lt.specs) == 0 {
 		fmt.Fprintf(&r.errs, "warning: %s holds no spec files\n", lt.display)
 	}
+}
+
+// needsWrite says whether an action writes to etcd, so that a sync cut
+// short by an error can say which groups it did not get to.
+func needsWrite(a etcd.SyncAction) bool {
+	switch a {
+	case etcd.SyncCreated, etcd.SyncChanged, etcd.SyncRemoved, etcd.SyncAdopted, etcd.SyncReleased:
+		return true
+	}
+	return false
 }

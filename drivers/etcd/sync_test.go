@@ -3,9 +3,11 @@ package etcd_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -296,3 +298,35 @@ func TestSyncRefusesInvalid(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestSyncCutShort: when etcd goes away between two transactions, the
+// plan returned with the error says which groups were written.
+func TestSyncCutShort(t *testing.T) {
+	opts := fastOptions()
+	opts.RequestTimeout = 300 * time.Millisecond
+	e, c := start(t, opts)
+	sy := newSyncer(t, e, c, "specs", etcd.SyncOptions{})
+	var in []spec
+	for i := range 100 {
+		in = append(in, spec{key: fmt.Sprintf("svc%03d/dev", i), instances: 1})
+	}
+	n := 0
+	sy.s.SetBeforeCommit(func() {
+		if n++; n == 2 {
+			e.Stop()
+		}
+	})
+	p, err := sy.s.Sync(t.Context(), "x", sy.specs(in))
+	if err == nil || errors.Is(err, etcd.ErrConflict) || p == nil {
+		t.Fatalf("err %v, plan %v", err, p)
+	}
+	written := 0
+	for _, it := range p.Items {
+		if it.Written {
+			written++
+		}
+	}
+	if written != 64 || p.Count(etcd.SyncCreated) != 100 {
+		t.Errorf("%d written of %d created, want the first transaction's 64", written, p.Count(etcd.SyncCreated))
+	}
+}
