@@ -6,7 +6,6 @@
 package viewertest
 
 import (
-	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"testing"
@@ -156,22 +155,4 @@ func (f *Fixture) Run(t testing.TB, what string, cond func() bool) {
 func (f *Fixture) Settle(t testing.TB) {
 	t.Helper()
 	f.Run(t, "deployments finish", func() bool { return len(f.Sim.Deployments()) == 0 })
-}
-
-// Wait blocks until cond holds, re-checking it at every change of the
-// simulator and every tick, for at most limit.
-func (f *Fixture) Wait(t testing.TB, what string, limit time.Duration, cond func() bool) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), limit)
-	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: not within %s", what, limit)
-		case <-f.Sim.Changed():
-		case <-tick.C:
-		}
-	}
 }
