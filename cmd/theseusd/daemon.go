@@ -127,9 +127,15 @@ func (d *daemon) run(ctx context.Context) error {
 		mux.Handle("/", v.Handler())
 		var h http.Handler = mux
 		if d.auth.Enabled() {
-			// The viewer checks its own requests; the probes and metrics
-			// need the same protection off loopback.
-			h = viewer.RequireAuth(d.auth, mux)
+			// The viewer checks its own requests; /metrics needs the same
+			// protection off loopback. The probes stay open: they say
+			// nothing but ok, and orchestrators call them without
+			// credentials.
+			outer := http.NewServeMux()
+			outer.Handle("/", viewer.RequireAuth(d.auth, mux))
+			outer.Handle("GET /healthz", mux)
+			outer.Handle("GET /readyz", mux)
+			h = outer
 		}
 		ln, err := net.Listen("tcp", d.httpAddr)
 		if err != nil {
