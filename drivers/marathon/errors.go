@@ -1,12 +1,17 @@
 package marathon
 
 import (
+	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+
+	gomarathon "github.com/gambol99/go-marathon"
 )
 
-// ErrNotFound: Marathon has no such app (404).
+// ErrNotFound: Marathon has no such app (404). Match it with errors.Is.
 var ErrNotFound = errors.New("not found in Marathon")
 
 // LockedError is Marathon's 409 "App is locked by one or more
@@ -21,35 +26,44 @@ func (e *LockedError) Error() string {
 	return fmt.Sprintf("app %s is locked by deployment(s) %s", e.AppID, strings.Join(e.Deployments, ", "))
 }
 
-// Detail is one entry of the details of Marathon's 422 answer.
+// Detail is one entry of the details of Marathon's 400 and 422 answers:
+// the JSON path of a field and what is wrong with it.
 type Detail struct {
 	Path   string   `json:"path"`
 	Errors []string `json:"errors"`
 }
 
 // APIError is an error answer of Marathon other than 404 and 409 locked.
+// Endpoint is the path called, e.g. /v2/apps/web/dev.
 type APIError struct {
 	Method, Endpoint string
 	Status           int
-	Message          string
-	Details          []Detail
+	// Message is Marathon's message; Details its per-field complaints.
+	Message string
+	Details []Detail
 }
 
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "marathon %s %s: %d", e.Method, e.Endpoint, e.Status)
 	if e.Message != "" {
-		fmt.Fprintf(&b, ": %s", e.Message)
+		fmt.Fprintf(&b, " %s", e.Message)
 	}
-	for _, d := range e.Details {
-		fmt.Fprintf(&b, "; %s: %s", d.Path, strings.Join(d.Errors, ", "))
+	for i, d := range e.Details {
+		sep := "; "
+		if i == 0 {
+			sep = ": "
+		}
+		fmt.Fprintf(&b, "%s%s: %s", sep, d.Path, strings.Join(d.Errors, ", "))
 	}
 	return b.String()
 }
 
 // Permanent reports whether sending the same request again cannot help:
-// Marathon refused it as invalid (400, 422).
-func (e *APIError) Permanent() bool { return e.Status == 400 || e.Status == 422 }
+// Marathon refused it as malformed (400) or invalid (422).
+func (e *APIError) Permanent() bool {
+	return e.Status == http.StatusBadRequest || e.Status == http.StatusUnprocessableEntity
+}
 
 // IsPermanent reports whether err is, or wraps, an error that retrying
 // cannot fix.
@@ -59,8 +73,9 @@ func IsPermanent(err error) bool {
 }
 
 // UnknownOutcomeError is a write whose outcome is not known (a timeout, a
-// connection lost after the request was sent), and that a read of the app
-// could not settle. The app must be read again before anything is retried.
+// connection lost after the request was sent, a 5xx), and that a read of
+// the app could not settle. The app must be read again before anything is
+// retried.
 type UnknownOutcomeError struct {
 	Op  string
 	Err error
@@ -71,3 +86,98 @@ func (e *UnknownOutcomeError) Error() string {
 }
 
 func (e *UnknownOutcomeError) Unwrap() error { return e.Err }
+
+// errorBody is every shape of Marathon's error bodies: {message,
+// details:[{path, errors}]} (1.0+), details as one string (400 from the
+// JSON parser), {errors:[{attribute, error}]} (before 1.0), and the
+// deployments of a 409 lock.
+type errorBody struct {
+	Message     string          `json:"message"`
+	Details     json.RawMessage `json:"details"`
+	Errors      json.RawMessage `json:"errors"`
+	Deployments []struct {
+		ID string `json:"id"`
+	} `json:"deployments"`
+}
+
+// parseDetails reads the details of an error body, whatever their shape.
+func (b *errorBody) parseDetails() []Detail {
+	var out []Detail
+	for _, raw := range []json.RawMessage{b.Details, b.Errors} {
+		var list []struct {
+			Detail
+			Attribute string `json:"attribute"`
+			Error     string `json:"error"`
+		}
+		var text string
+		switch {
+		case len(raw) == 0:
+		case json.Unmarshal(raw, &list) == nil:
+			for _, d := range list {
+				if d.Attribute != "" || d.Error != "" {
+					d.Path, d.Errors = d.Attribute, []string{d.Error}
+				}
+				out = append(out, d.Detail)
+			}
+		case json.Unmarshal(raw, &text) == nil && text != "":
+			out = append(out, Detail{Path: "/", Errors: []string{text}})
+		}
+	}
+	return out
+}
+
+// apiError turns a non-2xx answer into the driver's errors. go-marathon's
+// classification tells a 409 lock (the body lists deployments) from a 409
+// duplicate id.
+func (c *Client) apiError(method, path string, status int, body []byte, appID string) error {
+	var b errorBody
+	jsonErr := json.Unmarshal(body, &b)
+	var code int
+	if ae, ok := gomarathon.NewAPIError(status, body).(*gomarathon.APIError); ok {
+		code = ae.ErrCode
+	}
+	switch code {
+	case gomarathon.ErrCodeNotFound:
+		return fmt.Errorf("marathon %s %s: %s: %w", method, path, cmp.Or(b.Message, "404"), ErrNotFound)
+	case gomarathon.ErrCodeAppLocked:
+		if h := c.cfg.Hooks.Conflict; h != nil {
+			h()
+		}
+		ids := make([]string, len(b.Deployments))
+		for i, d := range b.Deployments {
+			ids[i] = d.ID
+		}
+		return &LockedError{AppID: appID, Deployments: ids}
+	}
+	msg := b.Message
+	if jsonErr != nil || msg == "" {
+		// Not Marathon's JSON: a proxy's or Jetty's page (502 while there
+		// is no leader). Keep its start for the operator.
+		msg = strings.Join(strings.Fields(stripTags(string(body))), " ")
+		if len(msg) > 200 {
+			msg = msg[:200] + "…"
+		}
+	}
+	return &APIError{Method: method, Endpoint: path, Status: status, Message: msg, Details: b.parseDetails()}
+}
+
+// stripTags drops the markup of an HTML error page.
+func stripTags(s string) string {
+	if !strings.Contains(s, "<") {
+		return s
+	}
+	var b strings.Builder
+	in := false
+	for _, r := range s {
+		switch {
+		case r == '<':
+			in = true
+			b.WriteByte(' ')
+		case r == '>':
+			in = false
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

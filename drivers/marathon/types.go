@@ -140,7 +140,9 @@ type Event struct {
 	Version    string
 	// Alive is set by health events.
 	Alive *bool
-	// Deployment events.
+	// Deployment events: the deployment, and every app its plan names
+	// (AppID and Key are set when it names exactly one).
 	DeploymentID string
+	Apps         []string
 	Timestamp    time.Time
 }

@@ -1,0 +1,197 @@
+package marathon
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// maxBody bounds an answer read whole; lists are decoded as they stream.
+const maxBody = 64 << 20
+
+// call is one Marathon API call.
+type call struct {
+	method, path string
+	// endpoint is the route template given to Hooks.Request.
+	endpoint string
+	query    url.Values
+	body     []byte
+	// read marks a call that changes nothing: it is retried on 502, 503,
+	// 504 and transport errors while its time lasts. Writes never are,
+	// except when the connection could not even be made.
+	read bool
+	// decode, when set, consumes a 200 answer's body as it streams in.
+	decode func(io.Reader) error
+	// accept is the Accept header; application/json when empty.
+	accept string
+}
+
+// answer is a call's HTTP answer. body is empty when decode consumed it.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func retryable(status int) bool {
+	return status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
+}
+
+// do makes the call, bounded by the client's timeout, on the preferred
+// member and then on the others in turn with jittered exponential backoff
+// (100ms to 2s) between attempts. A read is repeated while it fails with
+// a retryable status or a transport error; a write only while it cannot
+// connect. After the last attempt the last answer (or error) is returned.
+func (c *Client) do(ctx context.Context, r *call) (answer, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	wait := 100 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return answer{}, notSent{fmt.Errorf("marathon %s %s: %w", r.method, r.path, err)}
+		}
+		m := c.member(attempt)
+		a, err := c.once(ctx, m, r)
+		switch {
+		case err == nil && !retryable(a.status):
+			c.prefer(m)
+			return a, nil
+		case isDecodeError(err), badCertificate(err), !r.read && !isNotSent(err):
+			return a, err
+		}
+		d := wait/2 + rand.N(wait/2+1)
+		wait = min(wait*2, 2*time.Second)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+			return a, err // no time for another attempt
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return a, err
+		case <-t.C:
+		}
+	}
+}
+
+// once makes one attempt on member m.
+func (c *Client) once(ctx context.Context, m int, r *call) (answer, error) {
+	u := *c.members[m]
+	u.Path += r.path
+	u.RawQuery = r.query.Encode()
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), body)
+	if err != nil {
+		return answer{}, fmt.Errorf("marathon %s %s: %w", r.method, r.path, err)
+	}
+	c.auth(req)
+	req.Header.Set("Accept", cmp.Or(r.accept, "application/json"))
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	start := time.Now()
+	resp, err := c.rest.Do(req)
+	if err != nil {
+		c.hook(r, 0, start)
+		err = fmt.Errorf("marathon %s %s: %w", r.method, r.path, err)
+		if dialFailed(err) || badCertificate(err) {
+			err = notSent{err}
+		}
+		return answer{}, err
+	}
+	defer resp.Body.Close()
+	a := answer{status: resp.StatusCode, header: resp.Header}
+	if resp.StatusCode == http.StatusOK && r.decode != nil {
+		rd := &trackReader{r: resp.Body}
+		err = r.decode(rd)
+		c.hook(r, resp.StatusCode, start)
+		switch {
+		case err != nil && rd.err != nil:
+			// The connection broke mid-answer: a transport error.
+			return answer{}, fmt.Errorf("marathon %s %s: read answer: %w", r.method, r.path, rd.err)
+		case err != nil:
+			return a, &decodeError{fmt.Errorf("marathon %s %s: decode: %w", r.method, r.path, err)}
+		}
+		return a, nil
+	}
+	a.body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	c.hook(r, resp.StatusCode, start)
+	if err != nil {
+		return answer{}, fmt.Errorf("marathon %s %s: read answer: %w", r.method, r.path, err)
+	}
+	return a, nil
+}
+
+func (c *Client) hook(r *call, code int, start time.Time) {
+	if h := c.cfg.Hooks.Request; h != nil {
+		h(r.method, r.endpoint, code, time.Since(start))
+	}
+}
+
+// trackReader remembers a read error other than EOF, to tell a broken
+// connection from a body that is not valid JSON.
+type trackReader struct {
+	r   io.Reader
+	err error
+}
+
+func (t *trackReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF && t.err == nil {
+		t.err = err
+	}
+	return n, err
+}
+
+// decodeError is an answer that is not what Marathon sends: never
+// retried.
+type decodeError struct{ err error }
+
+func (e *decodeError) Error() string { return e.err.Error() }
+func (e *decodeError) Unwrap() error { return e.err }
+
+func isDecodeError(err error) bool {
+	var de *decodeError
+	return errors.As(err, &de)
+}
+
+// notSent marks an error that proves the request never reached Marathon
+// (no connection could be made, or the context ended first): even a write
+// may be tried again.
+type notSent struct{ error }
+
+func (e notSent) Unwrap() error { return e.error }
+
+func isNotSent(err error) bool {
+	var ns notSent
+	return errors.As(err, &ns)
+}
+
+// badCertificate reports whether err is Marathon's certificate failing
+// verification: a matter of configuration, which no retry changes.
+func badCertificate(err error) bool {
+	var verify *tls.CertificateVerificationError
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid)
+}
+
+// dialFailed reports whether err is a failure to connect.
+func dialFailed(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
