@@ -51,8 +51,14 @@ func TestQuietResync(t *testing.T) {
 	e := newEnv(t)
 	m := reconciler.NewMetrics()
 	e.start(controllerOpts{id: "a", metrics: m})
-	e.deployMany("api", 50)
-	e.eventually(converge, "statuses settle", func() bool {
+	keys := e.deployMany("api", 50)
+	e.eventually(converge, "statuses and the discovery tree settle", func() bool {
+		for _, k := range keys {
+			g, err := e.store.Discovery().ReadGroup(t.Context(), k)
+			if err != nil || g.Revision.Ready != 1 {
+				return false
+			}
+		}
 		entries, _, _ := e.store.Status().List(t.Context())
 		if len(entries) != 50 {
 			return false

@@ -3,57 +3,107 @@ package main
 import (
 	"cmp"
 	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"theseus.dev/drivers/marathon"
+	"theseus.dev/specs"
 )
 
 // defaultMarathon is where `theseusd dev` serves the simulator.
 const defaultMarathon = "http://127.0.0.1:8080"
 
 // marathonFlags say how to reach Marathon: flag, then THESEUS_MARATHON*
-// environment, then the `theseusd dev` default.
+// environment, then the `theseusd dev` default. Every command that talks
+// to Marathon adds them with addMarathonFlags.
 type marathonFlags struct {
+	fs                                    *pflag.FlagSet
 	urls, root, user, password, token, ca string
 	insecure                              bool
 	timeout                               time.Duration
 }
 
 func addMarathonFlags(fs *pflag.FlagSet) *marathonFlags {
-	f := &marathonFlags{}
-	fs.StringVar(&f.urls, "marathon", "", "Marathon URLs, comma-separated (env THESEUS_MARATHON; default "+defaultMarathon+")")
-	fs.StringVar(&f.root, "marathon-root", "", "app id prefix of theseus's apps, e.g. /theseus (env THESEUS_MARATHON_ROOT)")
+	f := &marathonFlags{fs: fs}
+	fs.StringVar(&f.urls, "marathon", "", "Marathon URLs, comma-separated (env THESEUS_MARATHON; default "+defaultMarathon+", where `theseusd dev` serves)")
+	fs.StringVar(&f.root, "marathon-root", "", "app id prefix of this installation's apps, e.g. /theseus (env THESEUS_MARATHON_ROOT)")
 	fs.StringVar(&f.user, "marathon-user", "", "basic-auth user (env THESEUS_MARATHON_USER)")
 	fs.StringVar(&f.password, "marathon-password", "", "basic-auth password (env THESEUS_MARATHON_PASSWORD)")
-	fs.StringVar(&f.token, "marathon-token", "", "DC/OS token (env THESEUS_MARATHON_TOKEN)")
-	fs.StringVar(&f.ca, "marathon-ca", "", "PEM file of the CA of Marathon's certificate (env THESEUS_MARATHON_CA)")
-	fs.BoolVar(&f.insecure, "marathon-insecure", false, "do not verify Marathon's certificate")
-	fs.DurationVar(&f.timeout, "marathon-timeout", marathon.DefaultTimeout, "timeout of each Marathon call")
+	fs.StringVar(&f.token, "marathon-token", "", "DC/OS token, sent as Authorization: token=… (env THESEUS_MARATHON_TOKEN)")
+	fs.StringVar(&f.ca, "marathon-ca", "", "PEM file of the CAs of Marathon's certificate (env THESEUS_MARATHON_CA)")
+	fs.BoolVar(&f.insecure, "marathon-insecure", false, "do not verify Marathon's certificate (env THESEUS_MARATHON_INSECURE)")
+	fs.DurationVar(&f.timeout, "marathon-timeout", marathon.DefaultTimeout, "timeout of each Marathon call, retries included (env THESEUS_MARATHON_TIMEOUT)")
 	return f
 }
 
-// config resolves the flags against the environment.
+// urlSource says where the URLs come from, for error messages: an
+// operator who set THESEUS_MARATHON in another shell should see it.
+func (f *marathonFlags) urlSource(getenv func(string) string) (string, string) {
+	switch {
+	case f.urls != "":
+		return f.urls, "--marathon"
+	case getenv("THESEUS_MARATHON") != "":
+		return getenv("THESEUS_MARATHON"), "THESEUS_MARATHON"
+	}
+	return defaultMarathon, "the default, where `theseusd dev` serves; set --marathon or THESEUS_MARATHON"
+}
+
+// config resolves the flags against the environment: flag, then
+// environment, then default. Hooks are left for the caller.
 func (f *marathonFlags) config(getenv func(string) string) (marathon.Config, error) {
+	raw, src := f.urlSource(getenv)
 	var urls []string
-	for _, u := range strings.Split(cmp.Or(f.urls, getenv("THESEUS_MARATHON"), defaultMarathon), ",") {
-		if u = strings.TrimSpace(u); u != "" {
-			urls = append(urls, u)
+	for _, u := range strings.Split(raw, ",") {
+		if u = strings.TrimSpace(u); u == "" {
+			continue
 		}
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return marathon.Config{}, fmt.Errorf("%s: %q is not a Marathon URL; want http(s)://host:port", src, u)
+		}
+		urls = append(urls, u)
 	}
 	if len(urls) == 0 {
-		return marathon.Config{}, fmt.Errorf("--marathon: no URL")
+		return marathon.Config{}, fmt.Errorf("%s %q names no Marathon URL", src, raw)
 	}
-	return marathon.Config{
-		URLs:               urls,
-		Root:               cmp.Or(f.root, getenv("THESEUS_MARATHON_ROOT")),
-		Username:           cmp.Or(f.user, getenv("THESEUS_MARATHON_USER")),
-		Password:           cmp.Or(f.password, getenv("THESEUS_MARATHON_PASSWORD")),
-		Token:              cmp.Or(f.token, getenv("THESEUS_MARATHON_TOKEN")),
-		CACert:             cmp.Or(f.ca, getenv("THESEUS_MARATHON_CA")),
-		InsecureSkipVerify: f.insecure,
-		Timeout:            f.timeout,
-	}, nil
+	cfg := marathon.Config{
+		URLs:     urls,
+		Root:     cmp.Or(f.root, getenv("THESEUS_MARATHON_ROOT")),
+		Username: cmp.Or(f.user, getenv("THESEUS_MARATHON_USER")),
+		Password: cmp.Or(f.password, getenv("THESEUS_MARATHON_PASSWORD")),
+		Token:    cmp.Or(f.token, getenv("THESEUS_MARATHON_TOKEN")),
+		CACert:   cmp.Or(f.ca, getenv("THESEUS_MARATHON_CA")),
+		Timeout:  f.timeout,
+	}
+	if _, err := specs.CleanRoot(cfg.Root); err != nil {
+		return marathon.Config{}, fmt.Errorf("--marathon-root / THESEUS_MARATHON_ROOT: %w", err)
+	}
+	cfg.InsecureSkipVerify = f.insecure
+	if v := getenv("THESEUS_MARATHON_INSECURE"); v != "" && !f.changed("marathon-insecure") {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return marathon.Config{}, fmt.Errorf("THESEUS_MARATHON_INSECURE %q: want true or false", v)
+		}
+		cfg.InsecureSkipVerify = b
+	}
+	if v := getenv("THESEUS_MARATHON_TIMEOUT"); v != "" && !f.changed("marathon-timeout") {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return marathon.Config{}, fmt.Errorf("THESEUS_MARATHON_TIMEOUT %q: want a duration such as 10s", v)
+		}
+		cfg.Timeout = d
+	}
+	if cfg.Timeout <= 0 {
+		return marathon.Config{}, fmt.Errorf("the Marathon timeout must be positive, not %s", cfg.Timeout)
+	}
+	return cfg, nil
+}
+
+// changed reports whether a flag was given on the command line.
+func (f *marathonFlags) changed(name string) bool {
+	fl := f.fs.Lookup(name)
+	return fl != nil && fl.Changed
 }

@@ -1,16 +1,20 @@
 package marathon
 
 import (
+	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"theseus.dev/specs"
 )
 
+// recorded holds real Marathon bodies of both generations.
 const recorded = "../../../shared/marathon-api"
 
 func readRecorded(t testing.TB, path string) []byte {
@@ -22,210 +26,325 @@ func readRecorded(t testing.TB, path string) []byte {
 	return data
 }
 
-// TestDecodeRecordedApps decodes real app lists of both generations and
-// checks the fields theseus uses.
-func TestDecodeRecordedApps(t *testing.T) {
-	tests := []struct {
-		file string
-		id   string
-		want func(t *testing.T, a App)
-	}{
-		{"go-marathon-master/03-GET-v2-apps.json", "/fake-app", func(t *testing.T, a App) {
-			// 1.5+: container.portMappings and networks.
-			if a.Spec.Image != "python:3" || len(a.Spec.Ports) != 2 || a.Spec.Ports[0].ContainerPort != 8080 || a.Spec.Ports[1].Protocol != "udp" {
-				t.Errorf("1.5+ app: image %q ports %+v", a.Spec.Image, a.Spec.Ports)
-			}
-		}},
-		{"docs-examples/app_list.json", "", nil},
-		{"go-marathon-v0.7.1/split/03-GET-v2-apps.json", "", nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.file, func(t *testing.T) {
-			var list struct {
-				Apps []appJSON `json:"apps"`
-			}
-			if err := json.Unmarshal(readRecorded(t, tt.file), &list); err != nil {
-				t.Fatal(err)
-			}
-			if len(list.Apps) == 0 {
-				t.Fatal("no apps decoded")
-			}
-			for i := range list.Apps {
-				j := &list.Apps[i]
-				a := convert("", j)
-				if a.ID != j.ID || a.Version == "" || *a.Spec.Instances != j.Instances || *a.Spec.CPUs != j.CPUs || *a.Spec.Mem != j.Mem {
-					t.Errorf("%s: id %q version %q instances %d cpus %g mem %g", j.ID, a.ID, a.Version, *a.Spec.Instances, *a.Spec.CPUs, *a.Spec.Mem)
-				}
-				if a.Counts.Running != j.TasksRunning || a.Counts.Healthy != j.TasksHealthy || len(a.Tasks) != len(j.Tasks) {
-					t.Errorf("%s: counts %+v tasks %d", j.ID, a.Counts, len(a.Tasks))
-				}
-				for k, task := range a.Tasks {
-					if task.ID == "" || task.Host == "" || len(task.Ports) != len(j.Tasks[k].Ports) {
-						t.Errorf("%s: task %+v", j.ID, task)
-					}
-				}
-				if tt.want != nil && a.ID == tt.id {
-					tt.want(t, a)
-				}
-			}
-		})
-	}
-}
-
-// TestDecodeRecordedApp decodes single apps (GET /v2/apps/{id}) of 1.4
-// shape: docker.network and docker.portMappings.
-func TestDecodeRecordedApp(t *testing.T) {
-	data := readRecorded(t, "go-marathon-v0.7.1/split/14-GET-v2-apps-fake-app.json")
-	var one struct {
-		App appJSON `json:"app"`
-	}
-	if err := json.Unmarshal(data, &one); err != nil {
-		t.Fatal(err)
-	}
-	a := convert("", &one.App)
-	if a.ID == "" || a.Spec.Image == "" && one.App.Container != nil && one.App.Container.Docker != nil {
-		t.Errorf("decoded %+v", a)
-	}
-	if one.App.Container != nil && one.App.Container.Docker != nil && len(one.App.Container.Docker.PortMappings) != len(a.Spec.Ports) {
-		t.Errorf("ports %+v from %+v", a.Spec.Ports, one.App.Container.Docker.PortMappings)
-	}
-}
-
-// TestDecodeRecordedEvents decodes every recorded event.
-func TestDecodeRecordedEvents(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(recorded, "events", "*.json"))
+func globRecorded(t testing.TB, pattern string) []string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(recorded, pattern))
 	if len(files) == 0 {
-		t.Skip("recorded events not found")
+		t.Skipf("no recorded %s", pattern)
 	}
+	return files
+}
+
+// recordedApps finds every app in a recorded body, whatever holds it: an
+// app list, {"app": ...}, a bare app (a 201 answer or a definition), a
+// list of definitions, or a group tree.
+func recordedApps(t *testing.T, data []byte) []json.RawMessage {
+	t.Helper()
+	var out []json.RawMessage
+	var walk func(v json.RawMessage)
+	walk = func(v json.RawMessage) {
+		var list []json.RawMessage
+		if json.Unmarshal(v, &list) == nil {
+			for _, x := range list {
+				walk(x)
+			}
+			return
+		}
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(v, &obj) != nil {
+			return
+		}
+		for _, k := range []string{"apps", "app", "groups", "appDefinition", "*"} {
+			if x, ok := obj[k]; ok {
+				walk(x)
+			}
+		}
+		for _, k := range []string{"cmd", "args", "container", "instances", "cpus", "mem"} {
+			if _, ok := obj[k]; ok {
+				out = append(out, v)
+				return
+			}
+		}
+	}
+	walk(data)
+	return out
+}
+
+// TestDecodeRecordedApps decodes every recorded app of both generations
+// and checks each field theseus uses against the JSON it came from.
+func TestDecodeRecordedApps(t *testing.T) {
+	var files []string
+	for _, dir := range []string{"docs-examples", "go-marathon-v0.7.1/split", "go-marathon-master", "transcripts-v0.10.1", "groups", "app-definitions", "events"} {
+		files = append(files, globRecorded(t, dir+"/*.json")...)
+	}
+	total := 0
 	for _, f := range files {
+		if strings.Contains(f, "healthcheck-") {
+			continue // single health checks, not apps
+		}
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ev, ok := DecodeEvent("", "", data)
-		name := strings.TrimSuffix(filepath.Base(f), ".json")
-		if !ok || string(ev.Type) != name {
-			t.Errorf("%s: decoded as %q (ok %v)", name, ev.Type, ok)
+		for _, raw := range recordedApps(t, data) {
+			total++
+			j, err := decodeOne[appJSON](append(append([]byte(`{"app":`), raw...), '}'), "app")
+			if err != nil {
+				t.Errorf("%s: %v", f, err)
+				continue
+			}
+			checkApp(t, filepath.Base(f), raw, convert(specs.GroupKey{}, j))
 		}
-		switch name {
-		case "status_update_event":
-			if ev.AppID != "/my-app" || ev.TaskStatus != "TASK_RUNNING" || ev.Host == "" || len(ev.Ports) != 1 {
-				t.Errorf("%s: %+v", name, ev)
-			}
-		case "health_status_changed_event", "instance_health_changed_event":
-			if ev.AppID == "" || ev.TaskID == "" || ev.Alive == nil {
-				t.Errorf("%s: %+v", name, ev)
-			}
-		case "deployment_success", "deployment_failed", "deployment_info", "deployment_step_success", "deployment_step_failure":
-			if ev.DeploymentID == "" {
-				t.Errorf("%s: no deployment id: %+v", name, ev)
-			}
-		}
+	}
+	t.Logf("%d recorded apps in %d files", total, len(files))
+	if total < 40 {
+		t.Errorf("only %d recorded apps found", total)
 	}
 }
 
-// TestDecodeRecordedDeployments decodes GET /v2/deployments of Marathon 1.x.
-func TestDecodeRecordedDeployments(t *testing.T) {
-	var list []deploymentJSON
-	if err := json.Unmarshal(readRecorded(t, "docs-examples/deployments.json"), &list); err != nil {
+// TestDecodeRecordedAppLists decodes the recorded app lists as List
+// streams them.
+func TestDecodeRecordedAppLists(t *testing.T) {
+	for _, f := range []string{"docs-examples/app_list.json", "go-marathon-v0.7.1/split/03-GET-v2-apps.json",
+		"go-marathon-master/03-GET-v2-apps.json", "go-marathon-v0.7.1/split/41-GET-marathon-v2-apps.json",
+		"transcripts-v0.10.1/01-GET-v2-apps-200.response.json", "go-marathon-v0.7.1/split/04-GET-v2-apps--embed_apps.taskStats.json"} {
+		t.Run(f, func(t *testing.T) {
+			data := readRecorded(t, f)
+			var raws struct{ Apps []json.RawMessage }
+			if err := json.Unmarshal(data, &raws); err != nil {
+				t.Fatal(err)
+			}
+			i := 0
+			err := decodeList(bytes.NewReader(data), "apps", func(j *appJSON) {
+				checkApp(t, f, raws.Apps[i], convert(specs.GroupKey{}, j))
+				i++
+			})
+			if err != nil || i != len(raws.Apps) {
+				t.Errorf("%d of %d apps decoded: %v", i, len(raws.Apps), err)
+			}
+		})
+	}
+}
+
+// TestDecodeRecordedSamples pins concrete values of a few recorded apps,
+// one per shape.
+func TestDecodeRecordedSamples(t *testing.T) {
+	one := func(t *testing.T, f string) App {
+		apps := recordedApps(t, readRecorded(t, f))
+		j, err := decodeOne[appJSON](append(append([]byte(`{"app":`), apps[0]...), '}'), "app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return convert(specs.GroupKey{}, j)
+	}
+	t.Run("1.5+ networks and container.portMappings", func(t *testing.T) {
+		a := one(t, "go-marathon-master/14-GET-v2-apps-fake-app.json")
+		want := []specs.Port{{ContainerPort: 8080, Protocol: "tcp"}}
+		if a.ID != "/fake-app" || a.Spec.Image != "python:3" || !slices.Equal(a.Spec.Ports, want) || *a.Spec.CPUs != 0.2 ||
+			*a.Spec.Upgrade.MaximumOverCapacity != 1 || len(a.Tasks) != 2 || a.Tasks[0].Ports[0] != 31045 ||
+			a.Tasks[0].Mappings[0] != (specs.PortMapping{ContainerPort: 8080, HostPort: 31045, Protocol: "tcp"}) ||
+			a.Tasks[0].Health != "healthy" || a.LastTaskFailure.State != "TASK_FAILED" {
+			t.Errorf("%+v", a)
+		}
+	})
+	t.Run("1.4 docker.network and docker.portMappings", func(t *testing.T) {
+		a := one(t, "go-marathon-v0.7.1/split/03-GET-v2-apps.json")
+		want := []specs.Port{{ContainerPort: 8080, Protocol: "tcp"}, {ContainerPort: 161, Protocol: "udp"}}
+		if a.ID != "/fake-app" || a.Spec.Image != "python:3" || !slices.Equal(a.Spec.Ports, want) {
+			t.Errorf("%+v", a)
+		}
+	})
+	t.Run("0.x host ports", func(t *testing.T) {
+		a := one(t, "docs-examples/app_list.json")
+		if a.Spec.Cmd != "env && sleep 60" || len(a.Spec.Ports) != 2 || len(a.Spec.Constraints) != 1 || !slices.Equal(a.Spec.Constraints[0], specs.Constraint{"hostname", "UNIQUE"}) ||
+			a.Spec.Env["LD_LIBRARY_PATH"].Value != "/usr/local/lib/myLib" || !slices.Equal(a.Deployments, []string{"9538079c-3898-4e32-aa31-799bf9097f74"}) {
+			t.Errorf("%+v", a)
+		}
+	})
+}
+
+// checkApp compares an App with the generic decoding of the JSON it was
+// decoded from, field by field, applying Marathon's defaults.
+func checkApp(t *testing.T, where string, raw json.RawMessage, a App) {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
 		t.Fatal(err)
 	}
-	if len(list) == 0 || list[0].ID == "" || list[0].CurrentStep == 0 || len(list[0].CurrentActions) == 0 || list[0].CurrentActions[0].Action == "" {
-		t.Errorf("decoded %+v", list)
+	id, _ := m["id"].(string)
+	errorf := func(format string, args ...any) { t.Helper(); t.Errorf(where+" "+id+": "+format, args...) }
+	str := func(v any) string { s, _ := v.(string); return s }
+	num := func(v any, def float64) float64 {
+		switch v := v.(type) {
+		case float64:
+			return v
+		case string: // numbers in strings, as HTTPie sent them to Marathon 0.x
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+		return def
 	}
-}
+	obj := func(v any) map[string]any { o, _ := v.(map[string]any); return o }
+	arr := func(v any) []any { a, _ := v.([]any); return a }
 
-// TestReadSSE: the framing of server-sent events, with the recorded
-// stream.
-func TestReadSSE(t *testing.T) {
-	var names []string
-	in := string(readRecorded(t, "docs-examples/events.txt")) + ": comment\n\nevent: x\ndata: {\"a\":\ndata: 1}\n\n"
-	err := readSSE(strings.NewReader(in), func(name string, data []byte) {
-		if data != nil {
-			names = append(names, name)
-			if name == "x" && string(data) != "{\"a\":\n1}" {
-				t.Errorf("multi-line data joined as %q", data)
+	if a.ID != id || a.Version != str(m["version"]) {
+		errorf("id %q version %q", a.ID, a.Version)
+	}
+	if *a.Spec.Instances != int(num(m["instances"], 1)) || a.Counts.Wanted != *a.Spec.Instances ||
+		*a.Spec.CPUs != num(m["cpus"], 1) || *a.Spec.Mem != num(m["mem"], 128) || *a.Spec.Disk != num(m["disk"], 0) {
+		errorf("resources %d %g %g %g", *a.Spec.Instances, *a.Spec.CPUs, *a.Spec.Mem, *a.Spec.Disk)
+	}
+	if a.Spec.Cmd != str(m["cmd"]) || a.Spec.Image != str(obj(obj(m["container"])["docker"])["image"]) {
+		errorf("cmd %q image %q", a.Spec.Cmd, a.Spec.Image)
+	}
+	if args := arr(m["args"]); len(a.Spec.Args) != len(args) {
+		errorf("args %v", a.Spec.Args)
+	}
+	env := obj(m["env"])
+	if len(a.Spec.Env) != len(env) {
+		errorf("env %v", a.Spec.Env)
+	}
+	for k, v := range env {
+		got := a.Spec.Env[k].Value
+		if s, ok := v.(string); ok && got != s || !ok && !strings.Contains(got, "secret") {
+			errorf("env %s = %q, want %v", k, got, v)
+		}
+	}
+	labels := obj(m["labels"])
+	if a.Managed != (labels[LabelManaged] == "true") && !a.Key.IsZero() || a.SpecHash != str(labels[LabelSpecHash]) {
+		errorf("labels %v: managed %v hash %q", labels, a.Managed, a.SpecHash)
+	}
+	var constraints int
+	for _, c := range arr(m["constraints"]) {
+		if len(arr(c)) >= 2 {
+			constraints++
+		}
+	}
+	if len(a.Spec.Constraints) != constraints {
+		errorf("constraints %v", a.Spec.Constraints)
+	}
+	container := obj(m["container"])
+	mappings := arr(container["portMappings"])
+	if len(mappings) == 0 {
+		mappings = arr(obj(container["docker"])["portMappings"])
+	}
+	host := true
+	if nets := arr(m["networks"]); len(nets) > 0 {
+		host = str(obj(nets[0])["mode"]) == "host"
+	} else if n := strings.ToUpper(str(obj(container["docker"])["network"])); n == "BRIDGE" || n == "USER" {
+		host = false
+	}
+	wantPorts := len(mappings)
+	switch {
+	case wantPorts > 0:
+		for i, pm := range mappings {
+			p := a.Spec.Ports[i]
+			if p.ContainerPort != int(num(obj(pm)["containerPort"], 0)) || p.Protocol != cmpS(str(obj(pm)["protocol"]), "tcp") || p.Name != str(obj(pm)["name"]) {
+				errorf("port %d %+v from %v", i, p, pm)
 			}
 		}
-	})
-	if err == nil {
-		t.Error("an ended stream is not reported")
+	case host && m["portDefinitions"] != nil:
+		wantPorts = len(arr(m["portDefinitions"]))
+	case host:
+		wantPorts = len(arr(m["ports"]))
 	}
-	if len(names) < 3 || names[0] != "event_stream_attached" || names[len(names)-1] != "x" {
-		t.Errorf("events %v", names)
+	if len(a.Spec.Ports) != wantPorts {
+		errorf("ports %+v, want %d", a.Spec.Ports, wantPorts)
 	}
-}
-
-func FuzzDecodeApps(f *testing.F) {
-	for _, p := range []string{"docs-examples/app_list.json", "go-marathon-master/03-GET-v2-apps.json", "go-marathon-v0.7.1/split/03-GET-v2-apps.json"} {
-		if data, err := os.ReadFile(filepath.Join(recorded, p)); err == nil {
-			f.Add(data)
-		}
-	}
-	f.Add([]byte(`{"apps":[{"id":"/web/dev","env":{"A":{"secret":"x"}},"container":{"docker":{"portMappings":[{}]}},"tasks":[{"ports":[]}]}]}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		apps, err := decodeApps("", data)
-		if err != nil {
-			return
-		}
-		for _, a := range apps {
-			if a.Key.IsZero() {
-				t.Fatalf("listed an app whose id names no group: %q", a.ID)
+	checks := arr(m["healthChecks"])
+	if len(a.Spec.HealthChecks) != len(checks) {
+		errorf("health checks %+v", a.Spec.HealthChecks)
+	} else {
+		for i, c := range checks {
+			hc, h := a.Spec.HealthChecks[i], obj(c)
+			proto := strings.ToUpper(cmpS(str(h["protocol"]), "HTTP"))
+			if hc.Protocol != proto || *hc.GracePeriodSeconds != int(num(h["gracePeriodSeconds"], 300)) ||
+				*hc.IntervalSeconds != int(num(h["intervalSeconds"], 60)) || *hc.TimeoutSeconds != int(num(h["timeoutSeconds"], 20)) ||
+				*hc.MaxConsecutiveFailures != int(num(h["maxConsecutiveFailures"], 3)) ||
+				proto != "COMMAND" && *hc.PortIndex != int(num(h["portIndex"], 0)) ||
+				proto == "COMMAND" && hc.Command != str(obj(h["command"])["value"]) ||
+				strings.Contains(proto, "HTTP") && hc.Path != cmpS(str(h["path"]), "/") {
+				errorf("health check %d %+v from %v", i, hc, h)
 			}
-			_ = specs.Hash(a.Spec)
 		}
-	})
-}
-
-func FuzzReadSSE(f *testing.F) {
-	if data, err := os.ReadFile(filepath.Join(recorded, "docs-examples/events.txt")); err == nil {
-		f.Add(data)
 	}
-	f.Add([]byte("event: a\ndata: {}\n\n:\n\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		_ = readSSE(strings.NewReader(string(data)), func(name string, d []byte) {
-			DecodeEvent("", name, d)
-		})
-	})
+	us := obj(m["upgradeStrategy"])
+	if *a.Spec.Upgrade.MinimumHealthCapacity != num(us["minimumHealthCapacity"], 1) || *a.Spec.Upgrade.MaximumOverCapacity != num(us["maximumOverCapacity"], 1) {
+		errorf("upgrade %v %v", *a.Spec.Upgrade.MinimumHealthCapacity, *a.Spec.Upgrade.MaximumOverCapacity)
+	}
+	if a.Counts.Running != int(num(m["tasksRunning"], 0)) || a.Counts.Healthy != int(num(m["tasksHealthy"], 0)) ||
+		a.Counts.Staged != int(num(m["tasksStaged"], 0)) || a.Counts.Unhealthy != int(num(m["tasksUnhealthy"], 0)) {
+		errorf("counts %+v", a.Counts)
+	}
+	deps := arr(m["deployments"])
+	if len(a.Deployments) != len(deps) {
+		errorf("deployments %v", a.Deployments)
+	}
+	for i, d := range deps {
+		if a.Deployments[i] != str(obj(d)["id"]) {
+			errorf("deployment %d %q", i, a.Deployments[i])
+		}
+	}
+	tasks := arr(m["tasks"])
+	if len(a.Tasks) != len(tasks) {
+		errorf("%d tasks", len(a.Tasks))
+		return
+	}
+	for i, tv := range tasks {
+		checkTask(t, where+" "+id, obj(tv), a.Tasks[i], len(checks) > 0)
+	}
+	if f := obj(m["lastTaskFailure"]); f != nil {
+		lf := a.LastTaskFailure
+		if lf == nil || lf.TaskID != str(f["taskId"]) || lf.State != str(f["state"]) || lf.Message != str(f["message"]) ||
+			lf.Host != str(f["host"]) || lf.Version != str(f["version"]) || !lf.Timestamp.Equal(ts(str(f["timestamp"]))) {
+			errorf("last task failure %+v", lf)
+		}
+	}
 }
 
-// body10k is a GET /v2/apps answer of 10,000 apps with 5 tasks each, in
-// Marathon 1.5+'s shape.
-func body10k() []byte {
-	var b strings.Builder
-	b.WriteString(`{"apps":[`)
-	for i := range 10000 {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"id":"/svc-%d/dev","instances":5,"cpus":0.1,"mem":64,"disk":0,"version":"2026-01-01T00:00:00.000Z",`+
-			`"container":{"type":"DOCKER","docker":{"image":"nginx:1.27"},"portMappings":[{"containerPort":80,"hostPort":0,"servicePort":10000,"protocol":"tcp","name":"http"}]},`+
-			`"networks":[{"mode":"container/bridge"}],"env":{"LOG_LEVEL":"info"},"labels":{"theseus.io/managed":"true","theseus.io/group":"svc-%d/dev","theseus.io/spec-hash":"abc","theseus.io/revision":"7"},`+
-			`"constraints":[["hostname","UNIQUE"]],"healthChecks":[{"protocol":"HTTP","path":"/healthz","portIndex":0,"gracePeriodSeconds":30,"intervalSeconds":10,"timeoutSeconds":20,"maxConsecutiveFailures":3,"delaySeconds":15,"ignoreHttp1xx":false}],`+
-			`"upgradeStrategy":{"minimumHealthCapacity":1,"maximumOverCapacity":1},"tasksStaged":0,"tasksRunning":5,"tasksHealthy":5,"tasksUnhealthy":0,"deployments":[],"tasks":[`, i, i)
-		for k := range 5 {
-			if k > 0 {
-				b.WriteByte(',')
+// checkTask compares a Task with the generic decoding of its JSON.
+func checkTask(t *testing.T, where string, m map[string]any, task Task, checked bool) {
+	t.Helper()
+	str := func(v any) string { s, _ := v.(string); return s }
+	var ports []int
+	for _, p := range sliceOf(m["ports"]) {
+		ports = append(ports, int(p.(float64)))
+	}
+	if task.ID != str(m["id"]) || task.AppID != str(m["appId"]) || task.Host != str(m["host"]) || task.State != str(m["state"]) ||
+		task.Version != str(m["version"]) || !slices.Equal(task.Ports, ports) ||
+		!task.StagedAt.Equal(ts(str(m["stagedAt"]))) || !task.StartedAt.Equal(ts(str(m["startedAt"]))) {
+		t.Errorf("%s: task %+v from %v", where, task, m)
+	}
+	if ips, _ := m["ipAddresses"].([]any); len(ips) > 0 && task.IP != str(ips[0].(map[string]any)["ipAddress"]) {
+		t.Errorf("%s: task ip %q from %v", where, task.IP, ips)
+	}
+	health := "unknown"
+	if results, _ := m["healthCheckResults"].([]any); checked && len(results) > 0 {
+		health = "healthy"
+		for _, r := range results {
+			if alive, _ := r.(map[string]any)["alive"].(bool); !alive {
+				health = "unhealthy"
 			}
-			fmt.Fprintf(&b, `{"id":"svc-%d_dev.instance-%d._app.1","appId":"/svc-%d/dev","host":"agent-%d","state":"TASK_RUNNING","ports":[%d],"version":"2026-01-01T00:00:00.000Z",`+
-				`"stagedAt":"2026-01-01T00:00:01.000Z","startedAt":"2026-01-01T00:00:02.000Z","healthCheckResults":[{"alive":true}],"ipAddresses":[{"ipAddress":"10.0.0.%d","protocol":"IPv4"}]}`,
-				i, k, i, k, 31000+k, k)
 		}
-		b.WriteString(`]}`)
 	}
-	b.WriteString(`]}`)
-	return []byte(b.String())
+	if task.Health != health {
+		t.Errorf("%s: task %s health %q, want %q", where, task.ID, task.Health, health)
+	}
 }
 
-// BenchmarkDecode10k decodes the list of 10,000 apps and 50,000 tasks.
-func BenchmarkDecode10k(b *testing.B) {
-	data := body10k()
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		apps, err := decodeApps("", data)
-		if err != nil || len(apps) != 10000 {
-			b.Fatalf("%d apps, %v", len(apps), err)
-		}
+func ts(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+func cmpS(s, def string) string {
+	if s == "" {
+		return def
 	}
+	return s
+}
+
+func sliceOf(v any) []any {
+	s, _ := v.([]any)
+	return s
 }

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"theseus.dev/drivers/marathon"
+)
+
+// TestMarathonFlagsPrecedence: a flag beats the environment, which beats
+// the `theseusd dev` default.
+func TestMarathonFlagsPrecedence(t *testing.T) {
+	env := map[string]string{
+		"THESEUS_MARATHON": "http://env-a:8080, https://env-b:8443", "THESEUS_MARATHON_ROOT": "/env",
+		"THESEUS_MARATHON_USER": "envuser", "THESEUS_MARATHON_PASSWORD": "envpw", "THESEUS_MARATHON_TOKEN": "envtok",
+		"THESEUS_MARATHON_CA": "env-ca.pem", "THESEUS_MARATHON_INSECURE": "true", "THESEUS_MARATHON_TIMEOUT": "3s",
+	}
+	flags := []string{"--marathon", "http://flag:8080", "--marathon-root", "/flag", "--marathon-user", "flaguser",
+		"--marathon-password", "flagpw", "--marathon-token", "flagtok", "--marathon-ca", "flag-ca.pem",
+		"--marathon-insecure=false", "--marathon-timeout", "7s"}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want marathon.Config
+	}{
+		{"defaults", nil, nil, marathon.Config{URLs: []string{"http://127.0.0.1:8080"}, Timeout: marathon.DefaultTimeout}},
+		{"environment", nil, env, marathon.Config{URLs: []string{"http://env-a:8080", "https://env-b:8443"}, Root: "/env",
+			Username: "envuser", Password: "envpw", Token: "envtok", CACert: "env-ca.pem", InsecureSkipVerify: true, Timeout: 3 * time.Second}},
+		{"flags beat environment", flags, env, marathon.Config{URLs: []string{"http://flag:8080"}, Root: "/flag",
+			Username: "flaguser", Password: "flagpw", Token: "flagtok", CACert: "flag-ca.pem", Timeout: 7 * time.Second}},
+		{"some flags, the rest from the environment", []string{"--marathon-user", "flaguser", "--marathon-timeout", "1m"}, env,
+			marathon.Config{URLs: []string{"http://env-a:8080", "https://env-b:8443"}, Root: "/env", Username: "flaguser",
+				Password: "envpw", Token: "envtok", CACert: "env-ca.pem", InsecureSkipVerify: true, Timeout: time.Minute}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+			f := addMarathonFlags(fs)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			got, err := f.config(func(k string) string { return tt.env[k] })
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := tt.want
+			if !slices.Equal(got.URLs, w.URLs) || got.Root != w.Root || got.Username != w.Username || got.Password != w.Password ||
+				got.Token != w.Token || got.CACert != w.CACert || got.InsecureSkipVerify != w.InsecureSkipVerify || got.Timeout != w.Timeout {
+				t.Errorf("got %+v\nwant %+v", got, w)
+			}
+			if _, err := marathon.New(got); err != nil && got.CACert == "" {
+				t.Errorf("the driver refuses the config: %v", err)
+			}
+		})
+	}
+}
+
+func TestMarathonFlagsErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--marathon", " , "}, nil, "--marathon"},
+		{nil, map[string]string{"THESEUS_MARATHON": "marathon:8080"}, "THESEUS_MARATHON"},
+		{[]string{"--marathon-root", "/Not_Valid"}, nil, "THESEUS_MARATHON_ROOT"},
+		{[]string{"--marathon-timeout", "0s"}, nil, "must be positive"},
+		{nil, map[string]string{"THESEUS_MARATHON_TIMEOUT": "soon"}, "THESEUS_MARATHON_TIMEOUT"},
+		{nil, map[string]string{"THESEUS_MARATHON_INSECURE": "maybe"}, "THESEUS_MARATHON_INSECURE"},
+	}
+	for _, tt := range tests {
+		fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+		f := addMarathonFlags(fs)
+		if err := fs.Parse(tt.args); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.config(func(k string) string { return tt.env[k] }); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v %v: %v, want an error naming %s", tt.args, tt.env, err, tt.want)
+		}
+	}
+}

@@ -1,0 +1,83 @@
+package marathon
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"theseus.dev/drivers/marathon/marathonsim"
+)
+
+// populated returns a simulator holding apps managed apps of perApp
+// running, healthy tasks each (bridge networking, one port, an HTTP
+// health check), all deployments done.
+func populated(b *testing.B, apps, perApp int) *marathonsim.Sim {
+	b.Helper()
+	clk := marathonsim.NewManualClock(time.Time{})
+	sim, err := marathonsim.New(marathonsim.Options{Generation: marathonsim.Gen15, Clock: clk,
+		Agents: marathonsim.UniformAgents(50, 128, 512*1024, marathonsim.PortRange{Begin: 31000, End: 32999})})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = sim.Close() })
+	for i := range apps {
+		body := fmt.Sprintf(`{"id":"/svc-%d/dev","container":{"type":"DOCKER","docker":{"image":"nginx:1.27"},`+
+			`"portMappings":[{"containerPort":80,"hostPort":0,"name":"http"}]},"networks":[{"mode":"container/bridge"}],`+
+			`"instances":%d,"cpus":0.1,"mem":64,"env":{"LOG_LEVEL":"info"},"constraints":[["hostname","UNIQUE"]],`+
+			`"labels":{"theseus.io/managed":"true","theseus.io/group":"svc-%d/dev","theseus.io/spec-hash":"0123456789abcdef","theseus.io/revision":"7"},`+
+			`"healthChecks":[{"protocol":"HTTP","path":"/healthz","portIndex":0,"gracePeriodSeconds":30,"intervalSeconds":10}]}`, i, perApp, i)
+		rec := httptest.NewRecorder()
+		sim.ServeHTTP(rec, httptest.NewRequest("POST", "/v2/apps", strings.NewReader(body)))
+		if rec.Code != http.StatusCreated {
+			b.Fatalf("create %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	clk.Advance(time.Minute)
+	if n := len(sim.Tasks("")); n != apps*perApp || len(sim.Deployments()) != 0 {
+		b.Fatalf("%d tasks, %d deployments", n, len(sim.Deployments()))
+	}
+	return sim
+}
+
+// BenchmarkList10k lists 10,000 apps with 50,000 tasks from the simulator
+// over HTTP: one call, streamed and decoded. The simulator's encoding of
+// the 47 MiB answer is part of the time (see its BenchmarkListApps10k).
+//
+//	go test -run '^$' -bench 'List10k|Decode10k' -benchmem -count 6 ./drivers/marathon
+func BenchmarkList10k(b *testing.B) {
+	sim := populated(b, 10000, 5)
+	srv := httptest.NewServer(sim)
+	b.Cleanup(srv.Close)
+	c, err := New(Config{URLs: []string{srv.URL}, Timeout: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		apps, err := c.List(b.Context())
+		if err != nil || len(apps) != 10000 || len(apps[9999].Tasks) != 5 {
+			b.Fatalf("%d apps, %v", len(apps), err)
+		}
+	}
+}
+
+// BenchmarkDecode10k decodes the same answer from memory: the driver's
+// share of a List.
+func BenchmarkDecode10k(b *testing.B) {
+	sim := populated(b, 10000, 5)
+	rec := httptest.NewRecorder()
+	sim.ServeHTTP(rec, httptest.NewRequest("GET", "/v2/apps?embed=apps.tasks&embed=apps.deployments&embed=apps.lastTaskFailure", nil))
+	body := rec.Body.Bytes()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		apps, err := decodeAppList(bytes.NewReader(body), "")
+		if err != nil || len(apps) != 10000 || apps[0].Tasks[0].Health != "healthy" {
+			b.Fatalf("%d apps, %v", len(apps), err)
+		}
+	}
+}
