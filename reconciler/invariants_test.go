@@ -1,0 +1,308 @@
+package reconciler_test
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/marathon"
+	"theseus.dev/drivers/marathon/marathonsim"
+	"theseus.dev/reconciler"
+	"theseus.dev/specs"
+)
+
+// checkInvariants waits for the system to settle after a fault and then
+// checks what must hold whatever the fault was, for the desired managed
+// groups keys:
+//   - each has exactly one app, managed, at its id (none lost, none
+//     duplicated under another id);
+//   - its /status is truthful: Synced at the current /desired revision,
+//     with the task counts Marathon reports;
+//   - /services lists exactly its running tasks;
+//   - a quiet window of two resyncs starts no deployment and makes no
+//     Marathon write: nothing is redeployed for an unchanged spec.
+func (e *env) checkInvariants(keys ...specs.GroupKey) {
+	e.t.Helper()
+	e.eventually(converge, "the plan is empty and Marathon idle", func() bool { return e.converged(false) })
+	for _, k := range keys {
+		e.eventually(converge, k.String()+"'s status is truthful", func() bool { return e.statusTruthful(k) == "" })
+		e.eventually(converge, k.String()+"'s /services entries are exact", func() bool { return e.servicesDiff(k) == "" })
+	}
+	e.checkOneAppPerGroup(keys...)
+
+	// The quiet window: count the controller's resyncs by its list calls.
+	writes, lists := e.sim.WriteCount(), e.sim.RequestCount("GET", marathonsim.RouteApps)
+	e.eventually(converge, "two resyncs", func() bool {
+		return e.sim.RequestCount("GET", marathonsim.RouteApps) >= lists+2
+	})
+	if n := e.sim.WriteCount() - writes; n != 0 {
+		e.t.Errorf("invariant: %d Marathon writes over two resyncs with nothing changed", n)
+	}
+	if d := e.sim.Deployments(); len(d) != 0 {
+		e.t.Errorf("invariant: deployments in flight with nothing changed: %+v", d)
+	}
+	for _, k := range keys {
+		if d := e.statusTruthful(k); d != "" {
+			e.t.Errorf("invariant: status of %s after the quiet window: %s", k, d)
+		}
+		if d := e.servicesDiff(k); d != "" {
+			e.t.Errorf("invariant: /services of %s after the quiet window:\n%s", k, d)
+		}
+	}
+}
+
+// checkOneAppPerGroup fails the test unless every group in keys has one
+// managed app at its id, and no two apps claim the same group.
+func (e *env) checkOneAppPerGroup(keys ...specs.GroupKey) {
+	e.t.Helper()
+	claims := map[string][]string{}
+	for _, a := range e.sim.Apps() {
+		if g := a.Labels[marathon.LabelGroup]; g != "" {
+			claims[g] = append(claims[g], a.ID)
+		}
+	}
+	for g, ids := range claims {
+		if len(ids) > 1 {
+			e.t.Errorf("invariant: group %s has %d apps: %v", g, len(ids), ids)
+		}
+	}
+	for _, k := range keys {
+		a, ok := e.app(k)
+		switch {
+		case !ok:
+			e.t.Errorf("invariant: group %s has no app", k)
+		case a.Labels[marathon.LabelManaged] != "true" || a.Labels[marathon.LabelGroup] != k.String():
+			e.t.Errorf("invariant: the app of %s is not managed: labels %v", k, a.Labels)
+		}
+	}
+}
+
+// statusTruthful returns how k's /status differs from the truth ("" when
+// it does not): Synced at the key's current revision, task counts as
+// Marathon has them.
+func (e *env) statusTruthful(k specs.GroupKey) string {
+	e.t.Helper()
+	st := e.status(k)
+	a, ok := e.app(k)
+	if st == nil || !ok {
+		return fmt.Sprintf("status %v, app exists %v", st, ok)
+	}
+	resp, err := e.etcd.Client.Get(e.t.Context(), specs.DesiredKey("", k))
+	if err != nil || len(resp.Kvs) != 1 {
+		return fmt.Sprintf("cannot read /desired: %v", err)
+	}
+	want := specs.TaskCounts{Wanted: a.Instances, Running: a.TasksRunning, Healthy: a.TasksHealthy,
+		Staged: a.TasksStaged, Unhealthy: a.TasksUnhealthy}
+	if st.Phase != specs.PhaseSynced || st.ObservedRevision != resp.Kvs[0].ModRevision || st.Tasks != want ||
+		st.AppID != a.ID || st.DeploymentID != "" || st.LastError != "" {
+		return fmt.Sprintf("status %s rev %d tasks %+v deployment %q error %q; want Synced rev %d tasks %+v",
+			st.Phase, st.ObservedRevision, st.Tasks, st.DeploymentID, st.LastError, resp.Kvs[0].ModRevision, want)
+	}
+	return ""
+}
+
+// servicesDiff returns how k's /services entries differ from the tasks
+// Marathon runs for it, by the discovery tests' own comparison.
+func (e *env) servicesDiff(k specs.GroupKey) string {
+	e.t.Helper()
+	d := (&discEnv{t: e.t, etcd: e.etcd, sim: e.sim, rec: &recordingStore{Discovery: e.store.Discovery()}}).exact()
+	var out []string
+	for l := range strings.Lines(d) {
+		if strings.HasPrefix(l, k.String()+":") {
+			out = append(out, strings.TrimSpace(l))
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// holds fails the test if cond is false at any look during d: a check that
+// something does not happen, not a wait.
+func (e *env) holds(d time.Duration, what string, cond func() bool) {
+	e.t.Helper()
+	end := time.Now().Add(d)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for time.Now().Before(end) {
+		if !cond() {
+			e.t.Fatalf("%s stopped holding", what)
+		}
+		select {
+		case <-tick.C:
+		case <-e.sim.Changed():
+		}
+	}
+}
+
+// daemonOpts extend controllerOpts for the fault tests.
+type daemonOpts struct {
+	controllerOpts
+	// store is the etcd client the daemon uses; the env's (through the
+	// proxy) by default.
+	store *etcd.Client
+	// marathon wraps the driver, e.g. to inject panics or record calls.
+	marathon func(reconciler.Marathon) reconciler.Marathon
+	// status wraps the /status store.
+	status func(reconciler.StatusStore) reconciler.StatusStore
+	// progressDeadline defaults to the harness's minute.
+	progressDeadline time.Duration
+}
+
+// startWith is start with the parts daemonOpts can replace. The settings
+// are those of start.
+func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
+	e.t.Helper()
+	store := o.store
+	if store == nil {
+		store = e.store
+	}
+	var m reconciler.Marathon = e.mc
+	if o.marathon != nil {
+		m = o.marathon(m)
+	}
+	var st reconciler.StatusStore = store.Status()
+	if o.status != nil {
+		st = o.status(st)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("THESEUS_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("daemon", o.id)
+	}
+	d = reconciler.NewDaemon(reconciler.DaemonConfig{
+		Controller: reconciler.Config{
+			Desired: store.Desired(), Marathon: m, Events: e.mc, Status: st,
+			Prune: o.prune, Resync: 500 * time.Millisecond, PollInterval: 20 * time.Millisecond,
+			ProgressDeadline: cmp.Or(o.progressDeadline, time.Minute), WriteQPS: 1000, WriteBurst: 1000,
+			Engine: reconciler.EngineOptions{Workers: 4, Timeout: 10 * time.Second,
+				BaseBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, QPS: 1000, Burst: 1000},
+			Logger: log, Metrics: o.metrics,
+		},
+		Leader: reconciler.LeaderConfig{Elector: store, Election: etcd.ElectionConfig{ID: o.id, TTL: 2 * time.Second},
+			Grace: time.Second, Logger: log, Metrics: o.metrics},
+		Discovery: &reconciler.DiscoveryConfig{Store: store.Discovery(), Logger: log},
+		EtcdReady: store.Ready, MarathonReady: e.mc.Ping,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := d.Run(ctx); err != nil {
+			e.t.Errorf("daemon %s: %v", o.id, err)
+		}
+	}()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	e.t.Cleanup(stop)
+	return d, stop
+}
+
+// tapMarathon is the driver with hooks before its writes, and a log of
+// the writes made through it.
+type tapMarathon struct {
+	reconciler.Marathon
+	// before, if set, is called before each write of k; a panic in it is
+	// a panic of the reconcile.
+	before func(method string, k specs.GroupKey)
+
+	mu     sync.Mutex
+	writes []time.Time
+}
+
+func (m *tapMarathon) write(method string, k specs.GroupKey) {
+	if m.before != nil {
+		m.before(method, k)
+	}
+	m.mu.Lock()
+	m.writes = append(m.writes, time.Now())
+	m.mu.Unlock()
+}
+
+// writesAfter counts the writes made through m after t.
+func (m *tapMarathon) writesAfter(t time.Time) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, w := range m.writes {
+		if w.After(t) {
+			n++
+		}
+	}
+	return n
+}
+
+func (m *tapMarathon) Create(ctx context.Context, w marathon.Write) (marathon.Result, error) {
+	m.write("create", w.Key)
+	return m.Marathon.Create(ctx, w)
+}
+
+func (m *tapMarathon) Update(ctx context.Context, w marathon.Write) (marathon.Result, error) {
+	m.write("update", w.Key)
+	return m.Marathon.Update(ctx, w)
+}
+
+func (m *tapMarathon) Scale(ctx context.Context, k specs.GroupKey, n int) (marathon.Result, error) {
+	m.write("scale", k)
+	return m.Marathon.Scale(ctx, k, n)
+}
+
+func (m *tapMarathon) Restart(ctx context.Context, k specs.GroupKey) (marathon.Result, error) {
+	m.write("restart", k)
+	return m.Marathon.Restart(ctx, k)
+}
+
+func (m *tapMarathon) Delete(ctx context.Context, k specs.GroupKey) (marathon.Result, error) {
+	m.write("delete", k)
+	return m.Marathon.Delete(ctx, k)
+}
+
+// metric sums the samples of the named metric as m exposes them on
+// /metrics.
+func metric(t testing.TB, m *reconciler.Metrics, name string) float64 {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	sum := 0.0
+	sc := bufio.NewScanner(rec.Body)
+	for sc.Scan() {
+		l := sc.Text()
+		if !strings.HasPrefix(l, name+" ") && !strings.HasPrefix(l, name+"{") {
+			continue
+		}
+		v, err := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
+		if err != nil {
+			t.Fatalf("metric line %q: %v", l, err)
+		}
+		sum += v
+	}
+	return sum
+}
+
+// simRequest sends a request to the simulator as another client of
+// Marathon would (an operator, a script), and returns the status and
+// body.
+func (e *env) simRequest(method, path, body string) (int, string) {
+	e.t.Helper()
+	req, err := http.NewRequestWithContext(e.t.Context(), method, e.url+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
