@@ -37,8 +37,8 @@ func (e *env) checkInvariants(keys ...specs.GroupKey) {
 	e.t.Helper()
 	e.eventually(converge, "the plan is empty and Marathon idle", func() bool { return e.converged(false) })
 	for _, k := range keys {
-		e.eventually(converge, k.String()+"'s status is truthful", func() bool { return e.statusTruthful(k) == "" })
-		e.eventually(converge, k.String()+"'s /services entries are exact", func() bool { return e.servicesDiff(k) == "" })
+		e.settles(k.String()+"'s status is truthful", func() string { return e.statusTruthful(k) })
+		e.settles(k.String()+"'s /services entries are exact", func() string { return e.servicesDiff(k) })
 	}
 	e.checkOneAppPerGroup(keys...)
 
@@ -61,6 +61,19 @@ func (e *env) checkInvariants(keys ...specs.GroupKey) {
 			e.t.Errorf("invariant: /services of %s after the quiet window:\n%s", k, d)
 		}
 	}
+}
+
+// settles is eventually for a check that says what is wrong: it waits
+// until diff returns "", and fails with its last answer otherwise.
+func (e *env) settles(what string, diff func() string) {
+	e.t.Helper()
+	last := ""
+	defer func() {
+		if e.t.Failed() && last != "" {
+			e.t.Logf("%s: last seen:\n%s", what, last)
+		}
+	}()
+	e.eventually(converge, what, func() bool { last = diff(); return last == "" })
 }
 
 // checkOneAppPerGroup fails the test unless every group in keys has one
