@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"theseus.dev/reconciler"
+)
+
+// runs is how many times a command is timed; the median is reported.
+const runs = 3
+
+// plan times `theseusd plan -o json` against the running installation.
+// Its floor is reading the same two lists in this process: Marathon's
+// apps with their tasks, and /desired, decoded.
+func (b *bench) plan(ctx context.Context) error {
+	var wall, floor []time.Duration
+	for range runs {
+		start := time.Now()
+		// Exit 0 is in sync, 2 changes pending; both are a plan.
+		if err := b.theseusd(ctx, "plan", "-o", "json"); err != nil && exitCode(err) != 2 {
+			return err
+		}
+		wall = append(wall, time.Since(start))
+
+		start = time.Now()
+		if _, err := b.c.mc.List(ctx); err != nil {
+			return err
+		}
+		if _, err := b.c.store.Desired().List(ctx); err != nil {
+			return err
+		}
+		floor = append(floor, time.Since(start))
+	}
+	b.rep.add(ratio(figure{Name: "theseusd plan", Value: ms(median(wall)), Unit: "ms",
+		Note: fmt.Sprintf("%d groups, the whole command; floor: the Marathon list and the etcd list, decoded", len(b.keys))},
+		ms(median(floor))))
+	return nil
+}
+
+// sync times `theseusd sync --dir` of one file per group into an empty
+// /desired (of an installation of its own, under another prefix) and
+// again once it is in sync.
+func (b *bench) sync(ctx context.Context) error {
+	dir := filepath.Join(b.dir, "specs")
+	if err := writeSpecDir(dir, b.keys, b.o.instances); err != nil {
+		return err
+	}
+	for _, what := range []string{"into an empty /desired", "into an in-sync /desired"} {
+		start := time.Now()
+		if err := b.theseusd(ctx, "sync", "--dir", dir, "--prefix", "/bench-sync"); err != nil {
+			return err
+		}
+		b.rep.add(figure{Name: "theseusd sync " + what, Value: ms(time.Since(start)), Unit: "ms",
+			Note: fmt.Sprintf("%d files", len(b.keys))})
+	}
+	return nil
+}
+
+// theseusd runs a command of the binary under test against the cluster.
+func (b *bench) theseusd(ctx context.Context, args ...string) error {
+	args = append(args, "--etcd", b.c.etcdSrv.Endpoint())
+	if args[0] != "sync" {
+		args = append(args, "--marathon", b.c.simURL)
+	}
+	cmd := exec.CommandContext(ctx, b.bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("theseusd %s: %w: %s", args[0], err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	return nil
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+// sweep times the discovery syncer's full sweep: one Marathon list of
+// every task, one read of /services, the comparison, and no write when
+// the tree is right. The controller is stopped first so that the sweep
+// runs alone.
+func (b *bench) sweep(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	d := reconciler.NewDiscovery(reconciler.DiscoveryConfig{
+		Marathon: b.c.mc, Store: b.c.store.Discovery(), Sweep: time.Hour, Timeout: 10 * time.Minute,
+	})
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	var times []time.Duration
+	var last reconciler.SweepStats
+	for range runs + 1 { // the first warms the caches up and is not counted
+		st, err := d.Sweep(ctx)
+		if err != nil {
+			return err
+		}
+		if st.Err != nil {
+			return fmt.Errorf("sweep: %w", st.Err)
+		}
+		times, last = append(times, st.Duration), st
+	}
+	b.rep.add(figure{Name: "discovery: full sweep", Value: ms(median(times[1:])), Unit: "ms",
+		Note: fmt.Sprintf("%d groups, %d containers, tree in sync (%d groups written)", last.Groups, last.Containers, last.Written)})
+	return nil
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
