@@ -1,0 +1,101 @@
+package reconciler_test
+
+import (
+	"net/http"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"theseus.dev/drivers/marathon/marathonsim"
+	"theseus.dev/reconciler"
+	"theseus.dev/specs"
+)
+
+// TestReconcilePanicRecovered (row 23): a reconcile that panics (here in
+// the call that creates the app; no spec makes normalise or diff panic
+// since their fuzzing) is recovered and counted, retried with backoff
+// until it succeeds, and the daemon goes on in the same term: the other
+// groups converge and the group is created once.
+func TestReconcilePanicRecovered(t *testing.T) {
+	e := newEnv(t)
+	m := reconciler.NewMetrics()
+	bad := key(t, "api", "bad")
+	var panics atomic.Int32
+	tap := &tapMarathon{before: func(method string, k specs.GroupKey) {
+		if method == "create" && k == bad && panics.Add(1) <= 2 {
+			panic("injected: reconcile of " + k.String())
+		}
+	}}
+	d, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a", metrics: m},
+		marathon: func(mc reconciler.Marathon) reconciler.Marathon { tap.Marathon = mc; return tap }})
+	keys := e.deploy("api", 2)
+	ctl := d.Controller()
+	e.putSpec(bad, spec(bad, "nginx:1.27", 2, ""))
+	e.eventually(converge, "the group is created after two panics", running(e, bad, 2))
+	if n := metric(t, m, "controller_runtime_reconcile_panics_total"); n != 2 {
+		t.Errorf("%v panics counted, want 2", n)
+	}
+	if !d.Leading() || d.Controller() != ctl {
+		t.Error("the panics ended the term")
+	}
+	if n := len(e.writesTo("POST", "/v2/apps")); n != 3 {
+		t.Errorf("%d creates for 3 groups", n)
+	}
+	e.checkInvariants(append(keys, bad)...)
+}
+
+// TestShutdownDuringRollout (row 25): the leader is stopped (SIGTERM
+// cancels the daemon's context) while a rolling update is under way. It
+// returns within its grace period having resigned, so the standby takes
+// over without waiting for the lease to expire; Marathon's deployment
+// carries on untouched, and the standby sees it through without a second
+// write.
+func TestShutdownDuringRollout(t *testing.T) {
+	e := newEnv(t)
+	a, stopA := e.start(controllerOpts{id: "a"})
+	e.eventually(converge, "a leads", a.Leading)
+	b, _ := e.start(controllerOpts{id: "b"})
+	k := e.deploy("api", 1)[0]
+	never := e.sim.Faults().NeverHealthyImage("nginx:1.28")
+	e.putSpec(k, spec(k, "nginx:1.28", 2, neverDone))
+	var dep string
+	e.eventually(converge, "the rollout is under way and recorded", func() bool {
+		app, _ := e.app(k)
+		st := e.status(k)
+		dep = app.Deployment
+		return dep != "" && st != nil && st.DeploymentID == dep
+	})
+
+	start := time.Now()
+	stopA()
+	stopped := time.Since(start)
+	if stopped > 1500*time.Millisecond { // Grace is 1s
+		t.Errorf("stopping took %v", stopped)
+	}
+	resp, err := e.etcd.Client.Get(t.Context(), specs.TheseusDir+"leader", clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range resp.Kvs {
+		if string(kv.Value) == "a" {
+			t.Errorf("a's election key %s outlived it: it did not resign", kv.Key)
+		}
+	}
+	e.eventually(converge, "b takes over", b.Leading)
+	t.Logf("a stopped in %v; b leads %v after the stop began", stopped.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	if !slices.ContainsFunc(e.sim.Deployments(), func(d2 marathonsim.DeploymentState) bool { return d2.ID == dep }) {
+		t.Errorf("deployment %s did not survive the shutdown: %+v", dep, e.sim.Deployments())
+	}
+
+	e.sim.Faults().Clear(never)
+	e.checkInvariants(k)
+	if n := len(e.writesTo("PUT", appPath(k))); n != 1 {
+		t.Errorf("%d updates, want 1", n)
+	}
+	if n := len(e.writesTo(http.MethodDelete, "/v2/deployments")); n != 0 {
+		t.Errorf("%d deployments cancelled", n)
+	}
+}
