@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -31,6 +32,7 @@ func buildTheseusd(ctx context.Context, dir string) (string, error) {
 // controller is a running `theseusd run`.
 type controller struct {
 	cmd     *exec.Cmd
+	hc      *http.Client // uncompressed: gzip of each scrape would be measured as the controller's CPU
 	httpURL string
 	done    chan error
 	log     *os.File
@@ -58,7 +60,8 @@ func startController(ctx context.Context, bin, dir string, c *cluster, o options
 		log.Close()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	p := &controller{cmd: cmd, httpURL: "http://" + addr, done: make(chan error, 1), log: log}
+	p := &controller{cmd: cmd, httpURL: "http://" + addr, done: make(chan error, 1), log: log,
+		hc: &http.Client{Timeout: time.Minute, Transport: &http.Transport{DisableCompression: true}}}
 	go func() { p.done <- cmd.Wait() }()
 	if err := p.waitReady(ctx); err != nil {
 		p.stop()
@@ -71,7 +74,7 @@ func (p *controller) waitReady(ctx context.Context) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		resp, err := http.Get(p.httpURL + "/readyz")
+		resp, err := p.hc.Get(p.httpURL + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -104,7 +107,7 @@ func (p *controller) stop() {
 // metric returns the sum of the samples of a metric family in the
 // controller's /metrics.
 func (p *controller) metric(name string) (float64, error) {
-	resp, err := http.Get(p.httpURL + "/metrics")
+	resp, err := p.hc.Get(p.httpURL + "/metrics")
 	if err != nil {
 		return 0, err
 	}
@@ -165,4 +168,50 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// profile, when dir is set, takes a CPU profile of the controller over
+// the next d and then its heap profile, into dir; the returned function
+// waits for both.
+func (p *controller) profile(ctx context.Context, dir string, d time.Duration) func() error {
+	if dir == "" {
+		return func() error { return nil }
+	}
+	done := make(chan error, 1)
+	go func() {
+		secs := max(int(d.Round(time.Second)/time.Second), 1)
+		err := p.saveProfile(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), filepath.Join(dir, "steady-cpu.pprof"))
+		if err == nil {
+			err = p.saveProfile(ctx, "/debug/pprof/heap", filepath.Join(dir, "steady-heap.pprof"))
+		}
+		done <- err
+	}()
+	return func() error { return <-done }
+}
+
+func (p *controller) saveProfile(ctx context.Context, path, file string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.httpURL+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := p.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", path, resp.Status)
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

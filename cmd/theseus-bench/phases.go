@@ -132,6 +132,7 @@ func (b *bench) steadyState(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	stopProfile := b.ctl.profile(ctx, b.o.profileDir, time.Duration(resyncs)*b.o.resync)
 	r1, err := b.waitResyncs(ctx, resyncs)
 	if err != nil {
 		return err
@@ -156,6 +157,9 @@ func (b *bench) steadyState(ctx context.Context) error {
 		return err
 	}
 	writes := rev1 - rev0
+	if err := stopProfile(); err != nil {
+		return err
+	}
 	rss, err := b.ctl.peakRSS()
 	if err != nil {
 		return err
@@ -179,7 +183,9 @@ func (b *bench) waitResyncs(ctx context.Context, n int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	tick := time.NewTicker(20 * time.Millisecond)
+	// Each scrape costs the controller a little CPU; a few a second keep
+	// that out of the figures and the window's end within a resync.
+	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		r, err := b.ctl.metric("theseus_resyncs_total")

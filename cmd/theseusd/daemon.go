@@ -124,6 +124,7 @@ func (d *daemon) run(ctx context.Context) error {
 		}
 		mux := http.NewServeMux()
 		dm.Handle(mux, d.metrics)
+		handleProfiles(mux)
 		mux.Handle("/", v.Handler())
 		var h http.Handler = mux
 		if d.auth.Enabled() {

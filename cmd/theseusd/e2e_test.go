@@ -210,6 +210,15 @@ func TestDevQuickstart(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("/readyz: %s", resp.Status)
 	}
+	// Profiles are served next to /metrics, to explain a slow controller.
+	resp, err = http.Get(urls["viewer"] + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/debug/pprof/cmdline: %s", resp.Status)
+	}
 	cancel()
 	if code := <-done; code != exitOK {
 		t.Errorf("dev exited %d after Ctrl-C, want 0", code)
