@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // FuzzParse feeds arbitrary bytes to the parser. Properties: it never
@@ -69,4 +72,61 @@ func FuzzLabels(f *testing.F) {
 func jsonOf(t *testing.T, s Spec) []byte {
 	g := Group{Spec: s}
 	return g.Canonical()
+}
+
+// FuzzDecodeStoredJSON holds DecodeStored's one-pass JSON decoder to the
+// full parser: whatever it accepts, the full parser accepts too, as the
+// same group.
+func FuzzDecodeStoredJSON(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("..", "testdata", "specs", "*"))
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			continue
+		}
+		groups, _ := ParseAndValidate(file, data)
+		for _, g := range groups {
+			k, _ := g.Key()
+			f.Add(k.String(), g.Canonical())
+		}
+	}
+	for _, v := range []string{
+		`{"spec":{"image":"nginx","env":{"A":{"VALUE":"x"}}}}`,
+		`{"spec":{"image":"nginx","instances":3.0}}`,
+		`{"spec":{"image":"nginx","instances":1e1}}`,
+		`{"Spec":{"image":"nginx"}}`,
+		`{"spec":{"image":"nginx","image":"redis"}}`,
+		`{"spec":{"image":"nginx","env":{"A":8080}}}`,
+		"{\t\"spec\":\t{\"image\":\"ng\\/inx\",\"cmd\":\"a\\u0000b\"}}",
+		`{"spec":{"image":"nginx","env":{"A":{"value":"x","secret":"yes"}}}}`,
+		`{"metadata":{"service":"web"},"spec":{"image":"nginx"}}`,
+	} {
+		f.Add("web/dev", []byte(v))
+	}
+	f.Fuzz(func(t *testing.T, key string, data []byte) {
+		k, err := ParseGroupKey(key)
+		if err != nil {
+			return
+		}
+		name := "/desired/" + k.String()
+		g, ok := decodeStoredJSON(name, data)
+		if !ok {
+			return
+		}
+		fast, err := checkStored(name, k, g)
+		if err != nil {
+			return
+		}
+		groups, err := Parse(name, data)
+		if err != nil || len(groups) != 1 {
+			t.Fatalf("one-pass decoder accepted what the parser refuses (%v):\n%s", err, data)
+		}
+		slow, err := checkStored(name, k, groups[0])
+		if err != nil {
+			t.Fatalf("one-pass decoder accepted what validation refuses (%v):\n%s", err, data)
+		}
+		if d := cmp.Diff(slow, fast, cmpopts.IgnoreUnexported(Group{})); d != "" {
+			t.Fatalf("decoders disagree (-parser +one-pass):\n%s\n%s", d, data)
+		}
+	})
 }

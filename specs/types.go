@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // The manifest header every group spec carries.
@@ -154,9 +156,9 @@ func (v *Value) UnmarshalJSON(data []byte) error {
 			Value  *string `json:"value"`
 			Secret bool    `json:"secret"`
 		}
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&obj); err != nil {
+		// Names match exactly, as everywhere in a manifest: encoding/json
+		// would take "VALUE" for "value".
+		if err := jsonv2.Unmarshal(data, &obj, jsonv2.RejectUnknownMembers(true)); err != nil {
 			return fmt.Errorf("want a string or {value, secret}: %w", err)
 		}
 		if obj.Value == nil {

@@ -1,0 +1,31 @@
+package specs
+
+import (
+	"os"
+	"testing"
+)
+
+// BenchmarkDecodeStored decodes the value apply writes to /desired for a
+// full example spec: what every list and watch of /desired costs per key.
+func BenchmarkDecodeStored(b *testing.B) {
+	data, err := os.ReadFile("../testdata/specs/ingestor.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	groups, err := ParseAndValidate("ingestor.yaml", data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	g := groups[0]
+	k, err := g.Key()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stored := g.Canonical()
+	b.SetBytes(int64(len(stored)))
+	for b.Loop() {
+		if _, err := DecodeStored(k, stored); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
