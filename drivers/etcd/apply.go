@@ -41,7 +41,7 @@ const applyAttempts = 5
 //
 // Every group must be valid and appear once; otherwise Apply returns the
 // specs.ErrorList before touching etcd. Writes go in transactions of at
-// most MaxTxnOps keys, each guarded by the mod revisions just read; a
+// most MaxTxnOps keys and about 1 MiB, each guarded by the mod revisions just read; a
 // batch whose guard fails is re-read and retried a few times, then Apply
 // gives up with an error matching ErrConflict. The results of the batches
 // done so far are returned with any error, in the order of groups.
@@ -50,16 +50,36 @@ func (d *DesiredStore) Apply(ctx context.Context, groups []*specs.Group) ([]Appl
 	if err != nil {
 		return nil, err
 	}
+	values := make([][]byte, len(groups))
+	for i, g := range groups {
+		values[i] = StoredValue(g)
+	}
 	results := make([]ApplyResult, 0, len(groups))
-	for start := 0; start < len(groups); start += MaxTxnOps {
-		end := min(start+MaxTxnOps, len(groups))
-		res, err := d.applyBatch(ctx, keys[start:end], groups[start:end])
+	for start := 0; start < len(groups); {
+		end := start + batchLen(values[start:])
+		res, err := d.applyBatch(ctx, keys[start:end], values[start:end])
 		results = append(results, res...)
 		if err != nil {
 			return results, err
 		}
+		start = end
 	}
 	return results, nil
+}
+
+// batchLen returns how many of values go in the next transaction: at
+// most MaxTxnOps, and no more than maxTxnBytes together unless one alone,
+// so that a transaction stays under etcd's request limit.
+func batchLen(values [][]byte) int {
+	n, size := 0, 0
+	for n < len(values) && n < MaxTxnOps {
+		size += len(values[n])
+		if n > 0 && size > maxTxnBytes {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 // checkApply validates groups and returns their keys, or an ErrorList
@@ -91,11 +111,7 @@ func checkApply(groups []*specs.Group) ([]specs.GroupKey, error) {
 	return keys, errs.Err()
 }
 
-func (d *DesiredStore) applyBatch(ctx context.Context, keys []specs.GroupKey, groups []*specs.Group) ([]ApplyResult, error) {
-	values := make([][]byte, len(groups))
-	for i, g := range groups {
-		values[i] = StoredValue(g)
-	}
+func (d *DesiredStore) applyBatch(ctx context.Context, keys []specs.GroupKey, values [][]byte) ([]ApplyResult, error) {
 	bo := newBackoff(d.c.opts.RetryMin, d.c.opts.RetryMax)
 	var err error
 	for attempt := 0; attempt < applyAttempts; attempt++ {

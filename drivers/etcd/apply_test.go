@@ -3,6 +3,7 @@ package etcd_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -128,6 +129,32 @@ func TestApplyManyBatches(t *testing.T) {
 	}
 	if txns := e.Revision(t) - before; txns != 4 {
 		t.Errorf("%d transactions, want 4", txns)
+	}
+}
+
+// TestApplyLargeSpecsSplit: three specs of 600 KiB together are over
+// etcd's 1.5 MiB request limit; Apply writes them in several transactions
+// instead of failing.
+func TestApplyLargeSpecsSplit(t *testing.T) {
+	e, c := start(t, etcd.Options{})
+	var groups []*specs.Group
+	for i := range 3 {
+		g := group(t, key(t, fmt.Sprintf("big%d", i), "dev"), 1)
+		g.Spec.Config = map[string]specs.Value{"blob": {Value: strings.Repeat("x", 600<<10)}}
+		groups = append(groups, g)
+	}
+	before := e.Revision(t)
+	res, err := c.Desired().Apply(t.Context(), groups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Action != etcd.Created {
+			t.Errorf("%s: %s, want created", r.Key, r.Action)
+		}
+	}
+	if txns := e.Revision(t) - before; txns < 2 {
+		t.Errorf("%d transaction(s) for 1.8 MiB of specs, want at least 2", txns)
 	}
 }
 

@@ -12,10 +12,10 @@ import (
 	"theseus.dev/specs"
 )
 
-// maxSyncTxnBytes bounds the values of one sync transaction, below etcd's
-// default request limit of 1.5 MiB. A single spec is at most
+// maxTxnBytes bounds the values of one transaction of Apply or Sync,
+// below etcd's default request limit of 1.5 MiB. A single spec is at most
 // specs.MaxSpecBytes, so it always fits alone.
-const maxSyncTxnBytes = 1 << 20
+const maxTxnBytes = 1 << 20
 
 // syncAttempts is how often Sync plans again after a transaction failed
 // because someone else wrote one of its keys meanwhile.
@@ -42,7 +42,7 @@ func (s *SyncSource) Apply(ctx context.Context, p *SyncPlan) error {
 		n, size := 0, 0
 		for n < len(writes) && 2*(n+1) <= MaxTxnOps {
 			size += len(writes[n].value) + len(writes[n].owner)
-			if n > 0 && size > maxSyncTxnBytes {
+			if n > 0 && size > maxTxnBytes {
 				break
 			}
 			n++
