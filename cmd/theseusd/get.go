@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -130,11 +132,21 @@ func watchGroups(ctx context.Context, v *viewer.Viewer, q viewer.Query, interval
 				changed.Items = append(changed.Items, g)
 			}
 		}
+		var gone []string
+		for k := range seen {
+			if _, ok := now[k]; !ok {
+				gone = append(gone, k)
+			}
+		}
+		slices.Sort(gone)
 		seen = now
 		if len(changed.Items) > 0 {
 			if err := p.changes(changed); err != nil {
 				return err
 			}
+		}
+		if err := p.removed(gone); err != nil {
+			return err
 		}
 	}
 }
@@ -198,6 +210,38 @@ func (p *getPrinter) changes(l *viewer.List) error {
 		return nil
 	}
 	return viewer.WriteTable(p.out, l, p.tableOptions(true))
+}
+
+// removed prints the groups that left the list: neither desired nor run
+// any more (or no longer selected).
+func (p *getPrinter) removed(keys []string) error {
+	for _, k := range keys {
+		var err error
+		switch p.format {
+		case "json":
+			var b []byte
+			b, err = json.Marshal(struct {
+				Key     string `json:"key"`
+				Removed bool   `json:"removed"`
+			}{k, true})
+			if err == nil {
+				_, err = fmt.Fprintf(p.out, "%s\n", b)
+			}
+		case "yaml":
+			_, err = fmt.Fprintf(p.out, "---\nkey: %q\nremoved: true\n", k)
+		default:
+			// In the table's first two columns, as the group's rows were.
+			svc, labels := k, ""
+			if gk, perr := specs.ParseGroupKey(k); perr == nil {
+				svc, labels = gk.Service, strings.Join(gk.LabelSet(), ",")
+			}
+			_, err = fmt.Fprintf(p.out, "%s   %s   (removed)\n", svc, labels)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (p *getPrinter) tableOptions(noHeaders bool) viewer.TableOptions {

@@ -147,6 +147,14 @@ func TestGetWatch(t *testing.T) {
 	if strings.Count(out.String(), "HEALTHY") != 1 {
 		t.Errorf("watch repeated the header:\n%s", out.String())
 	}
+	// A group that leaves the list is said to be gone, not left out.
+	canary := strings.Replace(viewertest.HaproxyDev, `"dev"`, `"canary"`, 1)
+	f.Etcd.Etcdctl(t, "put", "/desired/haproxy/canary", canary)
+	out.waitFor(t, "canary")
+	f.Etcd.Etcdctl(t, "del", "/desired/haproxy/canary")
+	if line := out.waitFor(t, "removed"); strings.Join(strings.Fields(line), " ") != "haproxy canary (removed)" {
+		t.Errorf("watch printed %q for the deleted group", line)
+	}
 	cancel()
 	wg.Wait()
 	if err != nil {
