@@ -22,27 +22,6 @@ import (
 // waiting for it never ends.
 const neverDone = `,"healthChecks":[{"protocol":"COMMAND","command":"true","gracePeriodSeconds":1,"intervalSeconds":1,"maxConsecutiveFailures":0}]`
 
-// modRevision is the mod revision of k's /desired key.
-func (e *env) modRevision(k specs.GroupKey) int64 {
-	e.t.Helper()
-	resp, err := e.etcd.Client.Get(e.t.Context(), specs.DesiredKey("", k))
-	if err != nil || len(resp.Kvs) != 1 {
-		e.t.Fatalf("read /desired of %s: %v", k, err)
-	}
-	return resp.Kvs[0].ModRevision
-}
-
-// forced lists the requests Marathon received with force=true.
-func (e *env) forced() []string {
-	var out []string
-	for _, r := range e.sim.Requests() {
-		if strings.Contains(r.Query, "force=true") {
-			out = append(out, r.Method+" "+r.Path+"?"+r.Query)
-		}
-	}
-	return out
-}
-
 // TestMarathonLockedNoForce (row 11): another client's deployment takes
 // the app between theseus's read and its write, so the write gets
 // Marathon's real 409. theseus waits, reports the deployment, turns
@@ -71,7 +50,12 @@ func TestMarathonLockedNoForce(t *testing.T) {
 		marathon: func(m reconciler.Marathon) reconciler.Marathon { tap.Marathon = m; return tap }})
 	e.deploy("api", 1)
 	e.putSpec(k, spec(k, "nginx:1.28", 1, ""))
-	dep := <-held
+	var dep string
+	select {
+	case dep = <-held:
+	case <-time.After(converge):
+		t.Fatal("theseus never tried the update")
+	}
 	e.eventually(converge, "a 409 answered", func() bool {
 		return e.sim.RequestCounts()[marathonsim.RequestKey{Method: "PUT", Route: marathonsim.RouteApp, Status: http.StatusConflict}] > 0
 	})

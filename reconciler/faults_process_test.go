@@ -1,14 +1,21 @@
 package reconciler_test
 
 import (
+	"bufio"
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"theseus.dev/drivers/marathon"
 	"theseus.dev/drivers/marathon/marathonsim"
 	"theseus.dev/reconciler"
 	"theseus.dev/specs"
@@ -98,4 +105,85 @@ func TestShutdownDuringRollout(t *testing.T) {
 	if n := len(e.writesTo(http.MethodDelete, "/v2/deployments")); n != 0 {
 		t.Errorf("%d deployments cancelled", n)
 	}
+}
+
+// tapMarathon is the driver with hooks before its writes, and a log of
+// the writes made through it.
+type tapMarathon struct {
+	reconciler.Marathon
+	// before, if set, is called before each write of k; a panic in it is
+	// a panic of the reconcile.
+	before func(method string, k specs.GroupKey)
+
+	mu     sync.Mutex
+	writes []time.Time
+}
+
+func (m *tapMarathon) write(method string, k specs.GroupKey) {
+	if m.before != nil {
+		m.before(method, k)
+	}
+	m.mu.Lock()
+	m.writes = append(m.writes, time.Now())
+	m.mu.Unlock()
+}
+
+// writesAfter counts the writes made through m after t.
+func (m *tapMarathon) writesAfter(t time.Time) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, w := range m.writes {
+		if w.After(t) {
+			n++
+		}
+	}
+	return n
+}
+
+func (m *tapMarathon) Create(ctx context.Context, w marathon.Write) (marathon.Result, error) {
+	m.write("create", w.Key)
+	return m.Marathon.Create(ctx, w)
+}
+
+func (m *tapMarathon) Update(ctx context.Context, w marathon.Write) (marathon.Result, error) {
+	m.write("update", w.Key)
+	return m.Marathon.Update(ctx, w)
+}
+
+func (m *tapMarathon) Scale(ctx context.Context, k specs.GroupKey, n int) (marathon.Result, error) {
+	m.write("scale", k)
+	return m.Marathon.Scale(ctx, k, n)
+}
+
+func (m *tapMarathon) Restart(ctx context.Context, k specs.GroupKey) (marathon.Result, error) {
+	m.write("restart", k)
+	return m.Marathon.Restart(ctx, k)
+}
+
+func (m *tapMarathon) Delete(ctx context.Context, k specs.GroupKey) (marathon.Result, error) {
+	m.write("delete", k)
+	return m.Marathon.Delete(ctx, k)
+}
+
+// metric sums the samples of the named metric as m exposes them on
+// /metrics.
+func metric(t testing.TB, m *reconciler.Metrics, name string) float64 {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	sum := 0.0
+	sc := bufio.NewScanner(rec.Body)
+	for sc.Scan() {
+		l := sc.Text()
+		if !strings.HasPrefix(l, name+" ") && !strings.HasPrefix(l, name+"{") {
+			continue
+		}
+		v, err := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
+		if err != nil {
+			t.Fatalf("metric line %q: %v", l, err)
+		}
+		sum += v
+	}
+	return sum
 }

@@ -1,19 +1,15 @@
 package reconciler_test
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"theseus.dev/drivers/etcd"
@@ -112,16 +108,13 @@ func (e *env) statusTruthful(k specs.GroupKey) string {
 	if st == nil || !ok {
 		return fmt.Sprintf("status %v, app exists %v", st, ok)
 	}
-	resp, err := e.etcd.Client.Get(e.t.Context(), specs.DesiredKey("", k))
-	if err != nil || len(resp.Kvs) != 1 {
-		return fmt.Sprintf("cannot read /desired: %v", err)
-	}
+	rev := e.modRevision(k)
 	want := specs.TaskCounts{Wanted: a.Instances, Running: a.TasksRunning, Healthy: a.TasksHealthy,
 		Staged: a.TasksStaged, Unhealthy: a.TasksUnhealthy}
-	if st.Phase != specs.PhaseSynced || st.ObservedRevision != resp.Kvs[0].ModRevision || st.Tasks != want ||
+	if st.Phase != specs.PhaseSynced || st.ObservedRevision != rev || st.Tasks != want ||
 		st.AppID != a.ID || st.DeploymentID != "" || st.LastError != "" {
 		return fmt.Sprintf("status %s rev %d tasks %+v deployment %q error %q; want Synced rev %d tasks %+v",
-			st.Phase, st.ObservedRevision, st.Tasks, st.DeploymentID, st.LastError, resp.Kvs[0].ModRevision, want)
+			st.Phase, st.ObservedRevision, st.Tasks, st.DeploymentID, st.LastError, rev, want)
 	}
 	return ""
 }
@@ -220,87 +213,6 @@ func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
 	return d, stop
 }
 
-// tapMarathon is the driver with hooks before its writes, and a log of
-// the writes made through it.
-type tapMarathon struct {
-	reconciler.Marathon
-	// before, if set, is called before each write of k; a panic in it is
-	// a panic of the reconcile.
-	before func(method string, k specs.GroupKey)
-
-	mu     sync.Mutex
-	writes []time.Time
-}
-
-func (m *tapMarathon) write(method string, k specs.GroupKey) {
-	if m.before != nil {
-		m.before(method, k)
-	}
-	m.mu.Lock()
-	m.writes = append(m.writes, time.Now())
-	m.mu.Unlock()
-}
-
-// writesAfter counts the writes made through m after t.
-func (m *tapMarathon) writesAfter(t time.Time) int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := 0
-	for _, w := range m.writes {
-		if w.After(t) {
-			n++
-		}
-	}
-	return n
-}
-
-func (m *tapMarathon) Create(ctx context.Context, w marathon.Write) (marathon.Result, error) {
-	m.write("create", w.Key)
-	return m.Marathon.Create(ctx, w)
-}
-
-func (m *tapMarathon) Update(ctx context.Context, w marathon.Write) (marathon.Result, error) {
-	m.write("update", w.Key)
-	return m.Marathon.Update(ctx, w)
-}
-
-func (m *tapMarathon) Scale(ctx context.Context, k specs.GroupKey, n int) (marathon.Result, error) {
-	m.write("scale", k)
-	return m.Marathon.Scale(ctx, k, n)
-}
-
-func (m *tapMarathon) Restart(ctx context.Context, k specs.GroupKey) (marathon.Result, error) {
-	m.write("restart", k)
-	return m.Marathon.Restart(ctx, k)
-}
-
-func (m *tapMarathon) Delete(ctx context.Context, k specs.GroupKey) (marathon.Result, error) {
-	m.write("delete", k)
-	return m.Marathon.Delete(ctx, k)
-}
-
-// metric sums the samples of the named metric as m exposes them on
-// /metrics.
-func metric(t testing.TB, m *reconciler.Metrics, name string) float64 {
-	t.Helper()
-	rec := httptest.NewRecorder()
-	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	sum := 0.0
-	sc := bufio.NewScanner(rec.Body)
-	for sc.Scan() {
-		l := sc.Text()
-		if !strings.HasPrefix(l, name+" ") && !strings.HasPrefix(l, name+"{") {
-			continue
-		}
-		v, err := strconv.ParseFloat(l[strings.LastIndexByte(l, ' ')+1:], 64)
-		if err != nil {
-			t.Fatalf("metric line %q: %v", l, err)
-		}
-		sum += v
-	}
-	return sum
-}
-
 // simRequest sends a request to the simulator as another client of
 // Marathon would (an operator, a script), and returns the status and
 // body.
@@ -318,4 +230,25 @@ func (e *env) simRequest(method, path, body string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// modRevision is the mod revision of k's /desired key.
+func (e *env) modRevision(k specs.GroupKey) int64 {
+	e.t.Helper()
+	resp, err := e.etcd.Client.Get(e.t.Context(), specs.DesiredKey("", k))
+	if err != nil || len(resp.Kvs) != 1 {
+		e.t.Fatalf("read /desired of %s: %v", k, err)
+	}
+	return resp.Kvs[0].ModRevision
+}
+
+// forced lists the requests Marathon received with force=true.
+func (e *env) forced() []string {
+	var out []string
+	for _, r := range e.sim.Requests() {
+		if strings.Contains(r.Query, "force=true") {
+			out = append(out, r.Method+" "+r.Path+"?"+r.Query)
+		}
+	}
+	return out
 }
