@@ -183,8 +183,11 @@ func TestDiscoveryNextLeader(t *testing.T) {
 // TestDiscoveryBurst starts 500 tasks at once (1,000 task changes: each
 // stages, then runs) and checks that watchers reload far fewer times.
 func TestDiscoveryBurst(t *testing.T) {
-	// Slow enough for the burst to last about a second of real time.
-	e := newDiscEnv(t, marathonsim.Options{Clock: marathonsim.NewScaledClock(time.Now(), 20)})
+	// Slow enough for the burst to last about a second of real time. The
+	// event buffer holds the whole burst: on a loaded machine a stream cut
+	// for falling behind would hand the burst to the sweep, and this test
+	// is about the events being taken together.
+	e := newDiscEnv(t, marathonsim.Options{Clock: marathonsim.NewScaledClock(time.Now(), 20), EventBuffer: 1 << 16})
 	var keys []specs.GroupKey
 	for _, g := range []string{"a", "b", "c", "d"} {
 		k := dkey(t, "burst/"+g)

@@ -203,16 +203,23 @@ func TestBurst(t *testing.T) {
 	e.start(controllerOpts{id: "a"})
 	k := e.deploy("api", 1)[0]
 	direct := e.etcd.NewDirectClient(t)
+	start := time.Now()
 	for i := range 200 {
 		if _, err := direct.Put(t.Context(), specs.DesiredKey("", k), spec(k, fmt.Sprintf("nginx:1.%d", 100+i), 1, "")); err != nil {
 			t.Fatal(err)
 		}
 	}
+	burst := time.Since(start)
 	e.eventually(converge, "the final spec runs", func() bool {
 		a, _ := e.app(k)
 		return a.Image == "nginx:1.299" && a.Deployment == ""
 	})
-	if n := len(e.writesTo("PUT", appPath(k))); n > 5 {
-		t.Errorf("%d updates for a burst of 200 writes, want at most 5", n)
+	// One update runs at a time and the next takes the latest spec, so
+	// updates are bounded by how many rolling updates (about 250 ms each
+	// at this speed) fit in the burst, not by the 200 writes; a loaded
+	// machine stretches the burst.
+	limit := max(5, 2+int(burst/(200*time.Millisecond)))
+	if n := len(e.writesTo("PUT", appPath(k))); n > limit {
+		t.Errorf("%d updates for a burst of 200 writes in %v, want at most %d", n, burst, limit)
 	}
 }
