@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"theseus.dev/diff"
+	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon"
 	"theseus.dev/specs"
 )
@@ -23,6 +25,9 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (Resu
 	}
 	if ctx.Err() != nil {
 		return Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
+	}
+	if res, err := c.confirm(ctx, v, act); err != nil || res.RequeueAfter > 0 {
+		return res, err
 	}
 	res, err := c.call(ctx, v, act)
 	c.markDirty(v.key) // whatever happened, read the app before acting again
@@ -71,6 +76,35 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (Resu
 	}
 	return Result{RequeueAfter: c.cfg.PollInterval}, c.putStatus(ctx, v, st)
 }
+
+// confirm checks, just before a Marathon write, that this daemon still
+// leads and that the spec it acts on is still the group's current one:
+// the cache of /desired follows a watch, and a daemon cut off from the
+// etcd majority keeps its cache, and its leadership, until its lease
+// runs out. Marathon has no conditional write, so this read is the fence.
+// A newer revision requeues the group: the watch is about to deliver it.
+func (c *Controller) confirm(ctx context.Context, v view, act diff.Action) (Result, error) {
+	want := int64(0)
+	if v.desired != nil {
+		want = v.desired.Revision
+	}
+	got, err := c.cfg.Desired.Confirm(ctx, c.fence, v.key)
+	switch {
+	case errors.Is(err, etcd.ErrNotLeader):
+		return Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
+	case err != nil:
+		return Result{}, fmt.Errorf("%s %s: confirming /desired before writing: %w", act.Kind, v.key, err)
+	case got != want:
+		c.log.Debug("desired changed since it was read; waiting for the watch", "group", v.key.String(),
+			"read", want, "current", got)
+		return Result{RequeueAfter: confirmRetry}, nil
+	}
+	return Result{}, nil
+}
+
+// confirmRetry is how soon a group whose /desired moved on under a
+// reconcile is looked at again, if the watch has not queued it already.
+const confirmRetry = 100 * time.Millisecond
 
 // call makes the Marathon call of act.
 func (c *Controller) call(ctx context.Context, v view, act diff.Action) (marathon.Result, error) {

@@ -122,6 +122,62 @@ func TestEtcdBlackholedLeader(t *testing.T) {
 	}
 }
 
+// TestStaleDesiredViewNotActedOn (rows 3 and 6): a leader whose view of
+// /desired is behind (its watch stalled, or it is cut off from the etcd
+// majority for as long as its lease lasts) must not "heal" Marathon back
+// to the spec it last saw when Marathon changes under it. Every Marathon
+// write is preceded by a fenced, linearizable read of the group's
+// /desired revision; a newer one holds the write back until the watch
+// delivers it.
+func TestStaleDesiredViewNotActedOn(t *testing.T) {
+	e := newEnv(t)
+	tap := &tapMarathon{}
+	stalled := &stalledDesired{release: make(chan struct{})}
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"},
+		marathon: func(m reconciler.Marathon) reconciler.Marathon { tap.Marathon = m; return tap },
+		desired:  func(d reconciler.DesiredSource) reconciler.DesiredSource { stalled.DesiredSource = d; return stalled }})
+	keys := e.deploy("api", 2)
+	e.eventually(converge, "the first group's status", func() bool { return e.statusTruthful(keys[0]) == "" })
+
+	stalled.hold.Store(true)
+	cut := time.Now()
+	// A user scales the group to 2; the leader's watch does not say so.
+	// Someone scales the app to 3 by hand; the leader hears of it.
+	directPut(t, e, keys[0], spec(keys[0], "nginx:1.27", 2, ""))
+	if _, err := e.mc.Scale(t.Context(), keys[0], 3); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually(converge, "Marathon runs the hand-made scale", running(e, keys[0], 3))
+	e.holds(time.Second, "no Marathon write from the stale view (which says 1 instance)", func() bool {
+		return tap.writesAfter(cut) == 0
+	})
+
+	close(stalled.release)
+	e.eventually(converge, "the user's spec is carried out once the watch delivers it", running(e, keys[0], 2))
+	e.checkInvariants(keys...)
+}
+
+// stalledDesired is a /desired source whose watch stops delivering while
+// hold is set, until release is closed; Confirm reads etcd as it is.
+type stalledDesired struct {
+	reconciler.DesiredSource
+	hold    atomic.Bool
+	release chan struct{}
+}
+
+func (s *stalledDesired) Sync(ctx context.Context, fn func(etcd.Update) error) error {
+	return s.DesiredSource.Sync(ctx, func(u etcd.Update) error {
+		if s.hold.Load() {
+			select {
+			case <-s.release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return fn(u)
+	})
+}
+
 // TestEtcdDownAtStartup (row 4): a daemon started while etcd is down is
 // not ready and touches nothing in Marathon, not even with pruning on;
 // when etcd comes back the same process leads and converges.

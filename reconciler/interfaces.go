@@ -33,9 +33,13 @@ type EventSource interface {
 }
 
 // DesiredSource is /desired: a snapshot, then every change, never an
-// unknown state read as empty. *etcd.DesiredStore implements it.
+// unknown state read as empty; and, before each Marathon write, a fenced
+// linearizable read of the group's revision (0 when absent), failing
+// with etcd.ErrNotLeader once the fence no longer holds.
+// *etcd.DesiredStore implements it.
 type DesiredSource interface {
 	Sync(ctx context.Context, fn func(etcd.Update) error) error
+	Confirm(ctx context.Context, fence etcd.Fence, k specs.GroupKey) (int64, error)
 }
 
 // StatusStore is /status. Writes are fenced by the leadership.

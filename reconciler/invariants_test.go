@@ -161,6 +161,8 @@ type daemonOpts struct {
 	marathon func(reconciler.Marathon) reconciler.Marathon
 	// status wraps the /status store.
 	status func(reconciler.StatusStore) reconciler.StatusStore
+	// desired wraps the /desired source.
+	desired func(reconciler.DesiredSource) reconciler.DesiredSource
 	// progressDeadline defaults to the harness's minute.
 	progressDeadline time.Duration
 }
@@ -181,13 +183,17 @@ func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
 	if o.status != nil {
 		st = o.status(st)
 	}
+	var ds reconciler.DesiredSource = store.Desired()
+	if o.desired != nil {
+		ds = o.desired(ds)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("THESEUS_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("daemon", o.id)
 	}
 	d = reconciler.NewDaemon(reconciler.DaemonConfig{
 		Controller: reconciler.Config{
-			Desired: store.Desired(), Marathon: m, Events: e.mc, Status: st,
+			Desired: ds, Marathon: m, Events: e.mc, Status: st,
 			Prune: o.prune, Resync: 500 * time.Millisecond, PollInterval: 20 * time.Millisecond,
 			ProgressDeadline: cmp.Or(o.progressDeadline, time.Minute), WriteQPS: 1000, WriteBurst: 1000,
 			Engine: reconciler.EngineOptions{Workers: 4, Timeout: 10 * time.Second,

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"theseus.dev/specs"
 )
@@ -168,4 +169,32 @@ func StoredValue(g *specs.Group) []byte {
 	c := g.Clone()
 	c.Metadata.Labels = specs.CanonicalLabels(c.Metadata.Labels)
 	return c.Canonical()
+}
+
+// Confirm reads, in one linearizable transaction guarded by fence, the mod
+// revision of group k's /desired key (0 if absent). A controller calls it
+// before each Marathon write: a daemon cut off from the etcd majority, or
+// no longer the leader, gets an error instead of acting on a view that
+// may be stale, and a revision other than the one it acts on says that
+// its view is behind. An ended leadership is an error matching
+// ErrNotLeader; the zero Fence reads unfenced.
+func (d *DesiredStore) Confirm(ctx context.Context, fence Fence, k specs.GroupKey) (int64, error) {
+	key := specs.DesiredKey(d.c.opts.Prefix, k)
+	rctx, cancel := d.c.reqCtx(ctx)
+	defer cancel()
+	txn := d.c.cli.Txn(rctx)
+	if fence.Key != "" {
+		txn = txn.If(fence.cmp())
+	}
+	resp, err := txn.Then(clientv3.OpGet(key, clientv3.WithKeysOnly())).Commit()
+	if err != nil {
+		return 0, fmt.Errorf("confirm %s: %w", key, err)
+	}
+	if !resp.Succeeded {
+		return 0, fmt.Errorf("confirm %s: %w", key, ErrNotLeader)
+	}
+	if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
+		return kvs[0].ModRevision, nil
+	}
+	return 0, nil
 }

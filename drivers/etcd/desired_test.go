@@ -321,3 +321,35 @@ func TestListDecodeCache(t *testing.T) {
 		t.Fatalf("Get after an invalid write: %+v, %v", en, err)
 	}
 }
+
+// TestConfirm: the fenced read a controller makes before each Marathon
+// write reports the key's current revision (0 when absent) while the
+// leadership holds, and refuses once it has ended.
+func TestConfirm(t *testing.T) {
+	_, c := start(t, etcd.Options{})
+	ctx := t.Context()
+	d := c.Desired()
+	web := key(t, "web", "dev")
+	l, err := c.Campaign(ctx, etcd.ElectionConfig{TTL: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev, err := d.Confirm(ctx, l.Fence(), web); err != nil || rev != 0 {
+		t.Errorf("absent key: %d, %v; want 0", rev, err)
+	}
+	put, err := d.Put(ctx, web, specJSON(web, 2), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev, err := d.Confirm(ctx, l.Fence(), web); err != nil || rev != put {
+		t.Errorf("Confirm = %d, %v; want the put's revision %d", rev, err, put)
+	}
+	if rev, err := d.Confirm(ctx, etcd.Fence{}, web); err != nil || rev != put {
+		t.Errorf("unfenced Confirm = %d, %v; want %d", rev, err, put)
+	}
+	fence := l.Fence()
+	resign(t, l)
+	if _, err := d.Confirm(ctx, fence, web); !errors.Is(err, etcd.ErrNotLeader) {
+		t.Errorf("after resigning: %v, want ErrNotLeader", err)
+	}
+}
