@@ -95,6 +95,10 @@ func RequireAuth(auth AuthConfig, next http.Handler) http.Handler {
 	})
 }
 
+// Admits reports whether r carries a credential a admits; with no
+// credential configured, every request is admitted.
+func (a AuthConfig) Admits(r *http.Request) bool { return a.admits(r) }
+
 func (a AuthConfig) admits(r *http.Request) bool {
 	if a.Token != "" {
 		if h, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && equal(strings.TrimSpace(h), a.Token) {

@@ -122,22 +122,7 @@ func (d *daemon) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		mux := http.NewServeMux()
-		dm.Handle(mux, d.metrics)
-		handleProfiles(mux)
-		mux.Handle("/", v.Handler())
-		var h http.Handler = mux
-		if d.auth.Enabled() {
-			// The viewer checks its own requests; /metrics needs the same
-			// protection off loopback. The probes stay open: they say
-			// nothing but ok, and orchestrators call them without
-			// credentials.
-			outer := http.NewServeMux()
-			outer.Handle("/", viewer.RequireAuth(d.auth, mux))
-			outer.Handle("GET /healthz", mux)
-			outer.Handle("GET /readyz", mux)
-			h = outer
-		}
+		h := httpHandler(dm, d.metrics, v.Handler(), d.auth)
 		ln, err := net.Listen("tcp", d.httpAddr)
 		if err != nil {
 			return fmt.Errorf("--http %s: %w", d.httpAddr, err)
