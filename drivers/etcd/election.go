@@ -263,10 +263,17 @@ func (l *Leadership) Resign(ctx context.Context) error {
 		l.end(ErrResigned)
 		l.stopOnSession()
 		<-l.stopped
+		if l.sess.Ctx().Err() != nil {
+			// The lease is gone, and the election key with it: there is
+			// nothing to hand over, and on a connection cut off from
+			// etcd a resign would only hold up the next campaign until
+			// it timed out.
+			l.sess.Orphan()
+			return
+		}
 		rctx, cancel := l.c.reqCtx(ctx)
 		defer cancel()
-		alive := l.sess.Ctx().Err() == nil
-		if rerr := l.elect.Resign(rctx); rerr != nil && alive {
+		if rerr := l.elect.Resign(rctx); rerr != nil {
 			err = fmt.Errorf("election: resign: %w", rerr)
 		}
 		// Close revokes the lease, which also deletes the key if Resign

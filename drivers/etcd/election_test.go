@@ -297,6 +297,15 @@ func TestElectionFailoverWhenLeaderPartitioned(t *testing.T) {
 	case <-time.After(3 * ttl):
 		t.Fatal("partitioned leader never noticed its loss")
 	}
+	// Its lease is gone, and its key with it: resigning, still cut off,
+	// has nothing to do and must not hold up the next campaign.
+	start := time.Now()
+	if err := la.Resign(t.Context()); err != nil {
+		t.Errorf("resign after the lease ran out: %v", err)
+	}
+	if d := time.Since(start); d > 200*time.Millisecond {
+		t.Errorf("resign after the lease ran out took %v while cut off from etcd", d)
+	}
 	e.Unblackhole()
 	e.DropConnections()
 	ctx := within(t, 10*time.Second)
