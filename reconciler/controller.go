@@ -443,7 +443,12 @@ func (c *Controller) resync(ctx context.Context) error {
 		}
 	}
 	keys := make([]specs.GroupKey, 0, len(c.desired)+len(next))
+	settled := 0
 	for k := range c.desired {
+		if c.settledLocked(k) {
+			settled++
+			continue
+		}
 		keys = append(keys, k)
 	}
 	for k := range next {
@@ -460,6 +465,7 @@ func (c *Controller) resync(ctx context.Context) error {
 	}
 	c.mu.Unlock()
 	c.metrics.DeploymentsInflight(inflight)
+	c.log.Debug("resync", "apps", len(apps), "queued", len(keys), "settled", settled)
 	if c.cfg.OnResync != nil {
 		c.cfg.OnResync(apps)
 	}

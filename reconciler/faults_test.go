@@ -71,6 +71,15 @@ func TestEventStreamDropped(t *testing.T) {
 	keys := e.deploy("api", 2)
 	e.putSpec(keys[1], spec(keys[1], "nginx:1.27", 3, ""))
 	e.eventually(converge, "the scale converges without events", running(e, keys[1], 3))
+	// A change made in Marathon by hand is found by the resync's list
+	// alone, though the group was settled when the resync before ran.
+	if _, err := e.mc.Scale(t.Context(), keys[0], 3); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually(converge, "the hand-made scale is undone without events", func() bool {
+		a, _ := e.app(keys[0])
+		return a.Instances == 1 && a.TasksRunning == 1 && a.Deployment == ""
+	})
 }
 
 // TestMarathonLeaderChange: Marathon loses its leader in the middle of a

@@ -151,3 +151,33 @@ func sameStatus(a, b specs.Status) bool {
 	}
 	return reflect.DeepEqual(a, b)
 }
+
+// settledLocked reports, from the caches alone, that a reconcile of k
+// would do nothing: no action planned, no deployment, the tasks ready, no
+// restart pending, and the status as stored. A resync leaves such groups
+// out of the queue, so that a change arriving meanwhile does not wait
+// behind thousands of groups with nothing to do; events and the /desired
+// watch still queue them. Called with c.mu held.
+func (c *Controller) settledLocked(k specs.GroupKey) bool {
+	if _, dirty := c.dirty[k]; dirty {
+		return false
+	}
+	d, okd := c.desired[k]
+	a, oka := c.actual[k]
+	st, oks := c.status[k]
+	if !okd || !oka || !oks || st.Phase != specs.PhaseSynced || len(a.Deployments) > 0 {
+		return false
+	}
+	if c.cfg.Restarts != nil {
+		if tok := c.cfg.Restarts.Pending(k); tok != "" && tok != st.Restarted {
+			return false
+		}
+	}
+	v := view{key: k, desired: &d, app: &a, status: st, hasStatus: true}
+	if _, act := c.plan(v); act || !ready(v) {
+		return false
+	}
+	want := c.baseStatus(v)
+	want.Phase, want.LastError, want.DeploymentID = specs.PhaseSynced, "", ""
+	return sameStatus(st, want)
+}
