@@ -183,9 +183,10 @@ func (b *bench) waitResyncs(ctx context.Context, n int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	// Each scrape costs the controller a little CPU; a few a second keep
-	// that out of the figures and the window's end within a resync.
-	tick := time.NewTicker(250 * time.Millisecond)
+	// Each scrape costs the controller about a millisecond of CPU: a few
+	// per resync keep that out of the figures and the window's end well
+	// within the next resync.
+	tick := time.NewTicker(min(time.Second, b.o.resync/4))
 	defer tick.Stop()
 	for {
 		r, err := b.ctl.metric("theseus_resyncs_total")
