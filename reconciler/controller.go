@@ -25,6 +25,7 @@ const (
 	DefaultPollInterval     = 5 * time.Second
 	DefaultWriteQPS         = 5
 	DefaultWriteBurst       = 10
+	DefaultEventDelay       = 50 * time.Millisecond
 )
 
 // Config configures a Controller.
@@ -57,6 +58,12 @@ type Config struct {
 	// WriteQPS and WriteBurst bound Marathon writes across all groups.
 	WriteQPS   float64
 	WriteBurst int
+	// EventDelay is how long after a Marathon event its group is looked
+	// at, so that the burst of events one deployment sends (a status
+	// update per task and state, health changes, deployment steps) costs
+	// one read of the app, not one each. Changes to /desired are not
+	// delayed. Defaults to DefaultEventDelay.
+	EventDelay time.Duration
 
 	// Engine configures the work queue (workers, timeout, backoff).
 	Engine EngineOptions
@@ -87,6 +94,9 @@ func (c *Config) defaults() {
 	}
 	if c.WriteBurst <= 0 {
 		c.WriteBurst = DefaultWriteBurst
+	}
+	if c.EventDelay <= 0 {
+		c.EventDelay = DefaultEventDelay
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -355,7 +365,7 @@ func (c *Controller) handleEvent(ev marathon.Event) {
 		c.TriggerResync()
 	case ev.KeyOK:
 		c.markDirty(ev.Key)
-		c.engine.Add(ev.Key)
+		c.engine.AddAfter(ev.Key, c.cfg.EventDelay)
 	case ev.DeploymentID != "":
 		// A deployment event that names no single app: look again at every
 		// app with a deployment in flight.
@@ -370,7 +380,7 @@ func (c *Controller) handleEvent(ev marathon.Event) {
 		}
 		c.mu.Unlock()
 		for _, k := range keys {
-			c.engine.Add(k)
+			c.engine.AddAfter(k, c.cfg.EventDelay)
 		}
 	}
 }

@@ -163,6 +163,11 @@ type daemonOpts struct {
 	status func(reconciler.StatusStore) reconciler.StatusStore
 	// desired wraps the /desired source.
 	desired func(reconciler.DesiredSource) reconciler.DesiredSource
+	// events replaces Marathon's event stream.
+	events reconciler.EventSource
+	// noDiscovery runs no discovery syncer, whose reads of Marathon go
+	// through the same driver.
+	noDiscovery bool
 	// progressDeadline defaults to the harness's minute.
 	progressDeadline time.Duration
 }
@@ -183,6 +188,10 @@ func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
 	if o.status != nil {
 		st = o.status(st)
 	}
+	var events reconciler.EventSource = e.mc
+	if o.events != nil {
+		events = o.events
+	}
 	var ds reconciler.DesiredSource = store.Desired()
 	if o.desired != nil {
 		ds = o.desired(ds)
@@ -191,9 +200,13 @@ func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
 	if os.Getenv("THESEUS_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("daemon", o.id)
 	}
+	disc := &reconciler.DiscoveryConfig{Store: store.Discovery(), Logger: log}
+	if o.noDiscovery {
+		disc = nil
+	}
 	d = reconciler.NewDaemon(reconciler.DaemonConfig{
 		Controller: reconciler.Config{
-			Desired: ds, Marathon: m, Events: e.mc, Status: st,
+			Desired: ds, Marathon: m, Events: events, Status: st,
 			Prune: o.prune, Resync: 500 * time.Millisecond, PollInterval: 20 * time.Millisecond,
 			ProgressDeadline: cmp.Or(o.progressDeadline, time.Minute), WriteQPS: 1000, WriteBurst: 1000,
 			Engine: reconciler.EngineOptions{Workers: 4, Timeout: 10 * time.Second,
@@ -202,7 +215,7 @@ func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
 		},
 		Leader: reconciler.LeaderConfig{Elector: store, Election: etcd.ElectionConfig{ID: o.id, TTL: 2 * time.Second},
 			Grace: time.Second, Logger: log, Metrics: o.metrics},
-		Discovery: &reconciler.DiscoveryConfig{Store: store.Discovery(), Logger: log},
+		Discovery: disc,
 		EtcdReady: store.Ready, MarathonReady: e.mc.Ping,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
