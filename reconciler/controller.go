@@ -15,6 +15,7 @@ import (
 	"theseus.dev/diff"
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon"
+	"theseus.dev/internal/backoff"
 	"theseus.dev/specs"
 )
 
@@ -223,7 +224,7 @@ func (c *Controller) Run(stop, work context.Context) error {
 // loadStatus reads /status so that the controller writes a group's status
 // only when it changes. It retries until it succeeds or work ends.
 func (c *Controller) loadStatus(ctx context.Context) error {
-	b := backoff{min: 200 * time.Millisecond, max: 10 * time.Second}
+	b := backoff.New(200*time.Millisecond, 10*time.Second)
 	for {
 		entries, _, err := c.cfg.Status.List(ctx)
 		if err == nil {
@@ -237,7 +238,7 @@ func (c *Controller) loadStatus(ctx context.Context) error {
 			return nil
 		}
 		c.log.Warn("cannot read /status; retrying", "err", err)
-		if !b.wait(ctx) {
+		if b.Wait(ctx) != nil {
 			return context.Cause(ctx)
 		}
 	}
@@ -403,7 +404,7 @@ func (c *Controller) TriggerResync() {
 // runResync lists Marathon once per period (jittered by up to 10%) and on
 // demand, replaces the app cache and queues every group.
 func (c *Controller) runResync(ctx context.Context) {
-	b := backoff{min: 500 * time.Millisecond, max: 30 * time.Second}
+	b := backoff.New(500*time.Millisecond, 30*time.Second)
 	for {
 		wait := c.cfg.Resync + time.Duration(rand.Int64N(int64(c.cfg.Resync)/10+1))
 		if err := c.resync(ctx); err != nil {
@@ -411,9 +412,9 @@ func (c *Controller) runResync(ctx context.Context) {
 				return
 			}
 			c.log.Warn("Marathon list failed; keeping the last view", "err", err)
-			wait = b.next()
+			wait = b.Next()
 		} else {
-			b.reset()
+			b.Reset()
 		}
 		t := time.NewTimer(wait)
 		select {

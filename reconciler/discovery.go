@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"theseus.dev/drivers/marathon"
+	"theseus.dev/internal/backoff"
 	"theseus.dev/specs"
 )
 
@@ -146,7 +147,7 @@ func (s *Discovery) Run(ctx context.Context) error {
 	flush := time.NewTimer(time.Hour)
 	flush.Stop()
 	defer flush.Stop()
-	b := backoff{min: time.Second, max: min(30*time.Second, s.cfg.Sweep)}
+	b := backoff.New(time.Second, min(30*time.Second, s.cfg.Sweep))
 	sweepDue := true // the first thing
 	var reply chan SweepStats
 	for {
@@ -161,9 +162,9 @@ func (s *Discovery) Run(ctx context.Context) error {
 				if ctx.Err() != nil {
 					return nil
 				}
-				retry.Reset(b.next())
+				retry.Reset(b.Next())
 			} else {
-				b.reset()
+				b.Reset()
 				retry.Stop()
 			}
 		}

@@ -8,6 +8,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"theseus.dev/internal/backoff"
 	"theseus.dev/specs"
 )
 
@@ -112,11 +113,11 @@ func checkApply(groups []*specs.Group) ([]specs.GroupKey, error) {
 }
 
 func (d *DesiredStore) applyBatch(ctx context.Context, keys []specs.GroupKey, values [][]byte) ([]ApplyResult, error) {
-	bo := newBackoff(d.c.opts.RetryMin, d.c.opts.RetryMax)
+	bo := backoff.New(d.c.opts.RetryMin, d.c.opts.RetryMax)
 	var err error
 	for attempt := 0; attempt < applyAttempts; attempt++ {
 		if attempt > 0 {
-			if werr := bo.wait(ctx); werr != nil {
+			if werr := bo.Wait(ctx); werr != nil {
 				return nil, werr
 			}
 		}

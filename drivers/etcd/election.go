@@ -12,6 +12,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"theseus.dev/internal/backoff"
 	"theseus.dev/specs"
 )
 
@@ -76,7 +77,7 @@ func (c *Client) Campaign(ctx context.Context, cfg ElectionConfig) (*Leadership,
 		cfg.TTL = DefaultTTL
 	}
 	ttl := int64(math.Ceil(cfg.TTL.Seconds()))
-	bo := newBackoff(c.opts.RetryMin, c.opts.RetryMax)
+	bo := backoff.New(c.opts.RetryMin, c.opts.RetryMax)
 	for {
 		l, err := c.campaignOnce(ctx, cfg.ID, ttl)
 		if err == nil {
@@ -85,7 +86,7 @@ func (c *Client) Campaign(ctx context.Context, cfg ElectionConfig) (*Leadership,
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if err := bo.wait(ctx); err != nil {
+		if err := bo.Wait(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -164,7 +165,7 @@ func (c *Client) revoke(id clientv3.LeaseID) {
 func (l *Leadership) guard() {
 	defer close(l.stopped)
 	next := l.fence.Revision + 1
-	bo := newBackoff(l.c.opts.RetryMin, l.c.opts.RetryMax)
+	bo := backoff.New(l.c.opts.RetryMin, l.c.opts.RetryMax)
 	for {
 		wctx, cancel := context.WithCancel(l.ctx)
 		wch := l.c.cli.Watch(wctx, l.fence.Key, clientv3.WithRev(next))
@@ -183,7 +184,7 @@ func (l *Leadership) guard() {
 			l.end(ErrLeadershipLost)
 			return
 		}
-		if bo.wait(l.ctx) != nil {
+		if bo.Wait(l.ctx) != nil {
 			return
 		}
 	}
@@ -191,7 +192,7 @@ func (l *Leadership) guard() {
 
 // watchKey follows one watch of the leader key. It returns a non-nil
 // cause when the leadership is lost, or nil when the watch ended.
-func (l *Leadership) watchKey(wch clientv3.WatchChan, next *int64, bo *backoff) error {
+func (l *Leadership) watchKey(wch clientv3.WatchChan, next *int64, bo *backoff.Backoff) error {
 	for {
 		select {
 		case <-l.ctx.Done():
@@ -200,7 +201,7 @@ func (l *Leadership) watchKey(wch clientv3.WatchChan, next *int64, bo *backoff) 
 			if !ok || wr.Canceled || wr.Err() != nil {
 				return nil
 			}
-			bo.reset()
+			bo.Reset()
 			for _, ev := range wr.Events {
 				if ev.Type == mvccpb.DELETE {
 					return fmt.Errorf("%w: leader key %s deleted", ErrLeadershipLost, l.fence.Key)

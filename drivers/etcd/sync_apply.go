@@ -9,6 +9,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"theseus.dev/internal/backoff"
 	"theseus.dev/specs"
 )
 
@@ -135,11 +136,11 @@ func (s *SyncSource) commit(ctx context.Context, batch []syncWrite) (int64, erro
 // across the attempts; it is returned with any error after Plan.
 func (s *SyncSource) Sync(ctx context.Context, source string, want []SyncSpec) (*SyncPlan, error) {
 	done := map[specs.GroupKey]SyncItem{}
-	bo := newBackoff(s.c.opts.RetryMin, s.c.opts.RetryMax)
+	bo := backoff.New(s.c.opts.RetryMin, s.c.opts.RetryMax)
 	var err error
 	for attempt := 0; attempt < syncAttempts; attempt++ {
 		if attempt > 0 {
-			if werr := bo.wait(ctx); werr != nil {
+			if werr := bo.Wait(ctx); werr != nil {
 				return nil, werr
 			}
 		}

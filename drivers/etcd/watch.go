@@ -10,6 +10,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"theseus.dev/internal/backoff"
 	"theseus.dev/specs"
 )
 
@@ -63,7 +64,7 @@ type Update struct {
 // ctx's error) or when fn returns an error (with that error). A failed
 // initial list is retried with backoff, never delivered as empty.
 func (d *DesiredStore) Sync(ctx context.Context, fn func(Update) error) error {
-	snap, err := d.relist(ctx, newBackoff(d.c.opts.RetryMin, d.c.opts.RetryMax))
+	snap, err := d.relist(ctx, backoff.New(d.c.opts.RetryMin, d.c.opts.RetryMax))
 	if err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func (d *DesiredStore) Sync(ctx context.Context, fn func(Update) error) error {
 // is reported to Options.Hooks.
 func (d *DesiredStore) Watch(ctx context.Context, fromRev int64, fn func(Update) error) error {
 	next := fromRev
-	bo := newBackoff(d.c.opts.RetryMin, d.c.opts.RetryMax)
+	bo := backoff.New(d.c.opts.RetryMin, d.c.opts.RetryMax)
 	for {
 		reason, err := d.watchOnce(ctx, &next, bo, fn)
 		if err != nil {
@@ -115,14 +116,14 @@ func (d *DesiredStore) Watch(ctx context.Context, fromRev int64, fn func(Update)
 			next = snap.Revision + 1
 			continue
 		}
-		if err := bo.wait(ctx); err != nil {
+		if err := bo.Wait(ctx); err != nil {
 			return err
 		}
 	}
 }
 
 // relist lists /desired until it succeeds or ctx ends.
-func (d *DesiredStore) relist(ctx context.Context, bo *backoff) (*Snapshot, error) {
+func (d *DesiredStore) relist(ctx context.Context, bo *backoff.Backoff) (*Snapshot, error) {
 	for {
 		snap, err := d.List(ctx)
 		if err == nil {
@@ -131,7 +132,7 @@ func (d *DesiredStore) relist(ctx context.Context, bo *backoff) (*Snapshot, erro
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if err := bo.wait(ctx); err != nil {
+		if err := bo.Wait(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -140,7 +141,7 @@ func (d *DesiredStore) relist(ctx context.Context, bo *backoff) (*Snapshot, erro
 // watchOnce runs one etcd watch from *next until it ends, delivering its
 // events and advancing *next past each. It returns why the watch ended,
 // or fn's error.
-func (d *DesiredStore) watchOnce(ctx context.Context, next *int64, bo *backoff, fn func(Update) error) (RestartReason, error) {
+func (d *DesiredStore) watchOnce(ctx context.Context, next *int64, bo *backoff.Backoff, fn func(Update) error) (RestartReason, error) {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
 	// Creating a watch waits for the server to confirm it; on a stuck
@@ -177,7 +178,7 @@ func (d *DesiredStore) watchOnce(ctx context.Context, next *int64, bo *backoff, 
 			}
 			asked = false
 			stall.Reset(d.c.opts.StallTimeout)
-			bo.reset()
+			bo.Reset()
 			u := Update{Revision: wr.Header.Revision}
 			if len(wr.Events) > 0 {
 				u.Events = make([]Event, len(wr.Events))
