@@ -27,7 +27,7 @@ type cluster struct {
 	sim     *marathonsim.Sim
 	simURL  string
 	mc      *marathon.Client
-	writes  *writeLog
+	writes  *firstSeen // Marathon writes by path
 	httpSrv *http.Server
 	serving sync.WaitGroup
 }
@@ -35,7 +35,7 @@ type cluster struct {
 // startCluster starts etcd in dir and a simulator at the given speed with
 // room for every task the run will start.
 func startCluster(ctx context.Context, dir string, o options) (*cluster, error) {
-	c := &cluster{writes: newWriteLog()}
+	c := &cluster{writes: newFirstSeen()}
 	var err error
 	c.etcdSrv, err = embedded.Start(ctx, embedded.Config{
 		Dir: filepath.Join(dir, "etcd"), ClientAddr: "127.0.0.1:0", PeerAddr: "127.0.0.1:0",
@@ -60,7 +60,7 @@ func startCluster(ctx context.Context, dir string, o options) (*cluster, error) 
 		return nil, err
 	}
 	c.simURL = "http://" + ln.Addr().String()
-	c.httpSrv = &http.Server{Handler: c.writes.wrap(c.sim), ReadHeaderTimeout: 10 * time.Second}
+	c.httpSrv = &http.Server{Handler: wrapWrites(c.writes, c.sim), ReadHeaderTimeout: 10 * time.Second}
 	c.serving.Go(func() { _ = c.httpSrv.Serve(ln) })
 	c.mc, err = marathon.New(marathon.Config{URLs: []string{c.simURL}, Timeout: 5 * time.Minute})
 	if err != nil {
@@ -100,55 +100,61 @@ func (c *cluster) close() {
 	}
 }
 
-// writeLog notes the arrival time of every Marathon write by path, so
-// that a latency can end when the controller's call reaches Marathon.
-type writeLog struct {
-	mu      sync.Mutex
-	first   map[string]time.Time // path → arrival of the first write since expect
-	arrived chan struct{}        // closed and replaced at each write
-}
-
-func newWriteLog() *writeLog {
-	return &writeLog{first: map[string]time.Time{}, arrived: make(chan struct{})}
-}
-
-func (l *writeLog) wrap(h http.Handler) http.Handler {
+// wrapWrites notes in seen the arrival of every Marathon write, by path,
+// so that a latency can end when the controller's call reaches Marathon.
+func wrapWrites(seen *firstSeen, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			now := time.Now()
-			l.mu.Lock()
-			if _, ok := l.first[r.URL.Path]; !ok {
-				l.first[r.URL.Path] = now
-				close(l.arrived)
-				l.arrived = make(chan struct{})
-			}
-			l.mu.Unlock()
+			seen.note(r.URL.Path, time.Now())
 		}
 		h.ServeHTTP(w, r)
 	})
 }
 
-// forget drops what is known of path, so the next write to it is timed.
-func (l *writeLog) forget(path string) {
-	l.mu.Lock()
-	delete(l.first, path)
-	l.mu.Unlock()
+// firstSeen records when each key (a path, a task id) was first seen,
+// for a measurement to wait on.
+type firstSeen struct {
+	mu    sync.Mutex
+	at    map[string]time.Time
+	added chan struct{} // closed and replaced at each addition
 }
 
-// wait returns when the first write to path since forget arrived.
-func (l *writeLog) wait(ctx context.Context, path string) (time.Time, error) {
+func newFirstSeen() *firstSeen {
+	return &firstSeen{at: map[string]time.Time{}, added: make(chan struct{})}
+}
+
+// note records t for key unless key was seen already.
+func (f *firstSeen) note(key string, t time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.at[key]; !ok {
+		f.at[key] = t
+		close(f.added)
+		f.added = make(chan struct{})
+	}
+}
+
+// forget drops key, so that its next sighting is timed.
+func (f *firstSeen) forget(key string) {
+	f.mu.Lock()
+	delete(f.at, key)
+	f.mu.Unlock()
+}
+
+// wait returns when key was first seen, waiting for it.
+func (f *firstSeen) wait(ctx context.Context, key string) (time.Time, error) {
 	for {
-		l.mu.Lock()
-		t, ok := l.first[path]
-		ch := l.arrived
-		l.mu.Unlock()
+		f.mu.Lock()
+		t, ok := f.at[key]
+		ch := f.added
+		f.mu.Unlock()
 		if ok {
 			return t, nil
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return time.Time{}, fmt.Errorf("no write to %s: %w", path, ctx.Err())
+			return time.Time{}, fmt.Errorf("%s never seen: %w", key, ctx.Err())
 		}
 	}
 }

@@ -47,17 +47,16 @@ func (b *bench) convergence(ctx context.Context, floor *floors) error {
 // lists it as running.
 func (b *bench) discoveryLatency(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	seen := newRegistered()
+	seen := newFirstSeen()
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer wg.Wait() // after cancel, which ends the watch
 	defer cancel()
 	rev, err := b.c.revision(ctx)
 	if err != nil {
 		return err
 	}
 	wch := b.c.store.Etcd().Watch(ctx, specs.ServicesDir, clientv3.WithPrefix(), clientv3.WithRev(rev+1))
-	wg.Go(func() { seen.follow(wch) })
+	wg.Go(func() { followRegistered(seen, wch) })
 
 	lat := make([]time.Duration, 0, b.o.changes)
 	for i := range b.o.changes {
@@ -111,49 +110,16 @@ func (b *bench) replaceTask(ctx context.Context, app string) (time.Time, string,
 	}
 }
 
-// registered records when /services first listed each container running.
-type registered struct {
-	mu    sync.Mutex
-	at    map[string]time.Time
-	added chan struct{} // closed and replaced at each addition
-}
-
-func newRegistered() *registered {
-	return &registered{at: map[string]time.Time{}, added: make(chan struct{})}
-}
-
-func (r *registered) follow(wch clientv3.WatchChan) {
+// followRegistered notes in seen when /services first lists each
+// container running, by task id.
+func followRegistered(seen *firstSeen, wch clientv3.WatchChan) {
 	for wr := range wch {
 		now := time.Now()
 		for _, ev := range wr.Events {
 			var info specs.ContainerInfo
-			if ev.Type != clientv3.EventTypePut || json.Unmarshal(ev.Kv.Value, &info) != nil || info.State != "TASK_RUNNING" {
-				continue
+			if ev.Type == clientv3.EventTypePut && json.Unmarshal(ev.Kv.Value, &info) == nil && info.State == "TASK_RUNNING" {
+				seen.note(info.InstanceName, now)
 			}
-			r.mu.Lock()
-			if _, ok := r.at[info.InstanceName]; !ok {
-				r.at[info.InstanceName] = now
-				close(r.added)
-				r.added = make(chan struct{})
-			}
-			r.mu.Unlock()
-		}
-	}
-}
-
-func (r *registered) wait(ctx context.Context, id string) (time.Time, error) {
-	for {
-		r.mu.Lock()
-		t, ok := r.at[id]
-		ch := r.added
-		r.mu.Unlock()
-		if ok {
-			return t, nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return time.Time{}, ctx.Err()
 		}
 	}
 }
