@@ -41,11 +41,7 @@ Marathon, if nothing it depends on has moved since; otherwise refuse it as stale
 		}
 		// --plan: carry out a saved plan against Marathon (applyplan.go).
 		if *planFile != "" {
-			mcfg, err := mf.config(c.getenv)
-			if err != nil {
-				return err
-			}
-			mc, err := marathon.New(mcfg)
+			mc, err := mf.client(c.getenv, marathon.Hooks{})
 			if err != nil {
 				return err
 			}

@@ -75,11 +75,7 @@ schema of docs/viewer-json.md. --watch prints groups again as they change.`,
 			return err
 		}
 		defer ec.Close()
-		mcfg, err := mf.config(c.getenv)
-		if err != nil {
-			return err
-		}
-		mc, err := marathon.New(mcfg)
+		mc, err := mf.client(c.getenv, marathon.Hooks{})
 		if err != nil {
 			return err
 		}

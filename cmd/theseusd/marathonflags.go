@@ -102,6 +102,16 @@ func (f *marathonFlags) config(getenv func(string) string) (marathon.Config, err
 	return cfg, nil
 }
 
+// client resolves the flags and builds the Marathon driver with hooks.
+func (f *marathonFlags) client(getenv func(string) string, hooks marathon.Hooks) (*marathon.Client, error) {
+	cfg, err := f.config(getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Hooks = hooks
+	return marathon.New(cfg)
+}
+
 // changed reports whether a flag was given on the command line.
 func (f *marathonFlags) changed(name string) bool {
 	fl := f.fs.Lookup(name)

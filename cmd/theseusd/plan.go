@@ -86,11 +86,7 @@ Exit code 0: in sync; 2: changes pending; 1: error.
 			defer ec.Close()
 			desired = ec.Desired()
 		}
-		mcfg, err := mf.config(c.getenv)
-		if err != nil {
-			return err
-		}
-		mc, err := marathon.New(mcfg)
+		mc, err := mf.client(c.getenv, marathon.Hooks{})
 		if err != nil {
 			return err
 		}

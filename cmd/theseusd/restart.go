@@ -37,11 +37,7 @@ interrupted, the command resumes where it stopped when run again.`,
 		if err != nil {
 			return err
 		}
-		mcfg, err := mf.config(c.getenv)
-		if err != nil {
-			return err
-		}
-		mc, err := marathon.New(mcfg)
+		mc, err := mf.client(c.getenv, marathon.Hooks{})
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"theseus.dev/drivers/marathon"
 	"theseus.dev/reconciler"
 )
 
@@ -29,12 +28,7 @@ stops taking work, lets calls in flight finish within --grace, and resigns.`,
 			return err
 		}
 		metrics := reconciler.NewMetrics()
-		mcfg, err := mf.config(c.getenv)
-		if err != nil {
-			return err
-		}
-		mcfg.Hooks = marathonHooks(metrics)
-		mc, err := marathon.New(mcfg)
+		mc, err := mf.client(c.getenv, marathonHooks(metrics))
 		if err != nil {
 			return err
 		}
