@@ -447,12 +447,21 @@ func (c *Controller) resync(ctx context.Context) error {
 		}
 	}
 	c.mu.Lock()
-	c.actual = next
 	for k, s := range c.dirty {
 		if s <= seq {
 			delete(c.dirty, k) // the list is newer than the event
+			continue
+		}
+		// The list may predate a create or an event: keep what was
+		// seen of the app until it is read again, so that the prune
+		// guard, which counts from this cache, does not undercount.
+		if _, listed := next[k]; !listed {
+			if a, ok := c.actual[k]; ok {
+				next[k] = a
+			}
 		}
 	}
+	c.actual = next
 	keys := make([]specs.GroupKey, 0, len(c.desired)+len(next))
 	settled := 0
 	for k := range c.desired {

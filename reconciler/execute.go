@@ -58,6 +58,9 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (Resu
 		}
 		return Result{}, err
 	}
+	if act.Kind == diff.Create {
+		c.noteCreated(v.key, act, res)
+	}
 	c.metrics.Action(string(act.Kind))
 	if act.Drift {
 		c.metrics.Drift()
@@ -75,6 +78,23 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (Resu
 		st.Restarted = act.Restart
 	}
 	return Result{RequeueAfter: c.cfg.PollInterval}, c.putStatus(ctx, v, st)
+}
+
+// noteCreated puts an app just created into the cache as it was written,
+// until the next read replaces it: the prune guard counts managed apps
+// from the cache, and must not miss one for want of a read. The group is
+// marked dirty, so nothing is planned on this record.
+func (c *Controller) noteCreated(k specs.GroupKey, act diff.Action, res marathon.Result) {
+	a := marathon.App{Key: k, Managed: true, SpecHash: act.Hash, Revision: act.Revision,
+		Version: res.Version, Spec: *act.Spec}
+	if res.DeploymentID != "" {
+		a.Deployments = []string{res.DeploymentID}
+	}
+	c.mu.Lock()
+	if _, ok := c.actual[k]; !ok {
+		c.actual[k] = a
+	}
+	c.mu.Unlock()
 }
 
 // confirm checks, just before a Marathon write, that this daemon still

@@ -12,13 +12,12 @@ import (
 
 // view is one group as the controller sees it at the start of a reconcile.
 type view struct {
-	key        specs.GroupKey
-	desired    *diff.Desired
-	app        *marathon.App
-	status     specs.Status
-	hasStatus  bool
-	fresh      bool // app was read from Marathon during this reconcile
-	pruneGuard error
+	key       specs.GroupKey
+	desired   *diff.Desired
+	app       *marathon.App
+	status    specs.Status
+	hasStatus bool
+	fresh     bool // app was read from Marathon during this reconcile
 }
 
 // Reconcile brings one group to its desired spec: it plans with
@@ -39,6 +38,15 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (Result,
 		}
 		act, ok = c.plan(v)
 	}
+	if ok && act.Kind == diff.Delete {
+		// The guard counts from the caches, so it runs on the final
+		// view: a delete is only ever planned on an app just read, which
+		// the cache then holds.
+		if err := c.pruneGuard(); err != nil {
+			c.refusePrune(err)
+			return Result{}, nil
+		}
+	}
 	if !ok {
 		return c.observe(ctx, v)
 	}
@@ -50,9 +58,6 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (Result,
 		st.Phase, st.Message = specs.PhaseStalled, act.Reason
 		return Result{}, c.putStatus(ctx, v, st)
 	case diff.Orphan:
-		if c.cfg.Prune && v.pruneGuard != nil {
-			c.refusePrune(v)
-		}
 		return Result{}, nil
 	case diff.Wait:
 		st := c.baseStatus(v)
@@ -76,9 +81,6 @@ func (c *Controller) view(ctx context.Context, key specs.GroupKey) (view, error)
 	}
 	v.status, v.hasStatus = c.status[key]
 	_, dirty := c.dirty[key]
-	if v.desired == nil && v.app != nil && v.app.Managed && !v.app.Protected && c.cfg.Prune {
-		v.pruneGuard = c.pruneGuardLocked()
-	}
 	c.mu.Unlock()
 	if v.desired != nil && c.cfg.Restarts != nil {
 		if tok := c.cfg.Restarts.Pending(key); tok != "" && tok != v.status.Restarted {
@@ -129,16 +131,14 @@ func (c *Controller) plan(v view) (diff.Action, bool) {
 		da := toDiffApp(v.app)
 		a = &da
 	}
-	act, ok := diff.Group(v.desired, a, opts)
-	if ok && act.Kind == diff.Delete && v.pruneGuard != nil {
-		act.Kind, act.Reason = diff.Orphan, v.pruneGuard.Error()
-	}
-	return act, ok
+	return diff.Group(v.desired, a, opts)
 }
 
-// pruneGuardLocked applies the prune guard to the deletes the caches call
-// for now. Called with c.mu held.
-func (c *Controller) pruneGuardLocked() error {
+// pruneGuard applies the prune guard to the deletes the caches call for
+// now.
+func (c *Controller) pruneGuard() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	managed, deletes := 0, 0
 	for k, a := range c.actual {
 		if !a.Managed {
@@ -154,8 +154,8 @@ func (c *Controller) pruneGuardLocked() error {
 }
 
 // refusePrune reports a delete refused by the guard, once per reason.
-func (c *Controller) refusePrune(v view) {
-	reason := v.pruneGuard.Error()
+func (c *Controller) refusePrune(guard error) {
+	reason := guard.Error()
 	c.mu.Lock()
 	logIt := c.pruneRefusals != reason
 	c.pruneRefusals = reason
