@@ -1,6 +1,7 @@
 package reconciler_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -127,31 +128,82 @@ type controllerOpts struct {
 	mc      *marathon.Client // defaults to the env's
 }
 
-// start runs a daemon (election + controller) until the test ends or the
-// returned stop is called; stop waits for it to end.
+// start runs a daemon with the harness's settings; see startWith.
 func (e *env) start(o controllerOpts) (d *reconciler.Daemon, stop func()) {
 	e.t.Helper()
+	return e.startWith(daemonOpts{controllerOpts: o})
+}
+
+// daemonOpts extend controllerOpts with parts a test can replace.
+type daemonOpts struct {
+	controllerOpts
+	// store is the etcd client the daemon uses; the env's (through the
+	// proxy) by default.
+	store *etcd.Client
+	// marathon wraps the driver, e.g. to inject panics or record calls.
+	marathon func(reconciler.Marathon) reconciler.Marathon
+	// status wraps the /status store.
+	status func(reconciler.StatusStore) reconciler.StatusStore
+	// desired wraps the /desired source.
+	desired func(reconciler.DesiredSource) reconciler.DesiredSource
+	// events replaces Marathon's event stream.
+	events reconciler.EventSource
+	// noDiscovery runs no discovery syncer, whose reads of Marathon go
+	// through the same driver.
+	noDiscovery bool
+	// progressDeadline defaults to the harness's minute.
+	progressDeadline time.Duration
+}
+
+// startWith runs a daemon (election, controller, discovery) until the
+// test ends or the returned stop is called; stop waits for it to end.
+func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
+	e.t.Helper()
+	store := o.store
+	if store == nil {
+		store = e.store
+	}
 	mc := o.mc
 	if mc == nil {
 		mc = e.mc
+	}
+	var m reconciler.Marathon = mc
+	if o.marathon != nil {
+		m = o.marathon(m)
+	}
+	var st reconciler.StatusStore = store.Status()
+	if o.status != nil {
+		st = o.status(st)
+	}
+	var events reconciler.EventSource = mc
+	if o.events != nil {
+		events = o.events
+	}
+	var ds reconciler.DesiredSource = store.Desired()
+	if o.desired != nil {
+		ds = o.desired(ds)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("THESEUS_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("daemon", o.id)
 	}
+	disc := &reconciler.DiscoveryConfig{Store: store.Discovery(), Logger: log}
+	if o.noDiscovery {
+		disc = nil
+	}
 	d = reconciler.NewDaemon(reconciler.DaemonConfig{
 		Controller: reconciler.Config{
-			Desired: e.store.Desired(), Marathon: mc, Events: mc, Status: e.store.Status(),
+			Desired: ds, Marathon: m, Events: events, Status: st,
 			Prune: o.prune, Resync: 500 * time.Millisecond, PollInterval: 20 * time.Millisecond,
-			ProgressDeadline: time.Minute, WriteQPS: 1000, WriteBurst: 1000,
+			ProgressDeadline: cmp.Or(o.progressDeadline, time.Minute), WriteQPS: 1000, WriteBurst: 1000,
 			Engine: reconciler.EngineOptions{Workers: 4, Timeout: 10 * time.Second,
 				BaseBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, QPS: 1000, Burst: 1000},
 			Logger: log, Metrics: o.metrics,
 		},
-		Leader: reconciler.LeaderConfig{Elector: e.store, Election: etcd.ElectionConfig{ID: o.id, TTL: 2 * time.Second},
+		Leader: reconciler.LeaderConfig{Elector: store, Election: etcd.ElectionConfig{ID: o.id, TTL: 2 * time.Second},
 			Grace: time.Second, Logger: log, Metrics: o.metrics},
-		Discovery: &reconciler.DiscoveryConfig{Store: e.store.Discovery(), Logger: log},
-		EtcdReady: e.store.Ready, MarathonReady: mc.Ping,
+		Discovery: disc,
+		EtcdReady: store.Ready, MarathonReady: mc.Ping,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -1,21 +1,14 @@
 package reconciler_test
 
 import (
-	"cmp"
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
 	"strings"
-	"sync"
 	"time"
 
-	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon"
 	"theseus.dev/drivers/marathon/marathonsim"
-	"theseus.dev/reconciler"
 	"theseus.dev/specs"
 )
 
@@ -149,87 +142,6 @@ func (e *env) holds(d time.Duration, what string, cond func() bool) {
 		case <-e.sim.Changed():
 		}
 	}
-}
-
-// daemonOpts extend controllerOpts for the fault tests.
-type daemonOpts struct {
-	controllerOpts
-	// store is the etcd client the daemon uses; the env's (through the
-	// proxy) by default.
-	store *etcd.Client
-	// marathon wraps the driver, e.g. to inject panics or record calls.
-	marathon func(reconciler.Marathon) reconciler.Marathon
-	// status wraps the /status store.
-	status func(reconciler.StatusStore) reconciler.StatusStore
-	// desired wraps the /desired source.
-	desired func(reconciler.DesiredSource) reconciler.DesiredSource
-	// events replaces Marathon's event stream.
-	events reconciler.EventSource
-	// noDiscovery runs no discovery syncer, whose reads of Marathon go
-	// through the same driver.
-	noDiscovery bool
-	// progressDeadline defaults to the harness's minute.
-	progressDeadline time.Duration
-}
-
-// startWith is start with the parts daemonOpts can replace. The settings
-// are those of start.
-func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
-	e.t.Helper()
-	store := o.store
-	if store == nil {
-		store = e.store
-	}
-	var m reconciler.Marathon = e.mc
-	if o.marathon != nil {
-		m = o.marathon(m)
-	}
-	var st reconciler.StatusStore = store.Status()
-	if o.status != nil {
-		st = o.status(st)
-	}
-	var events reconciler.EventSource = e.mc
-	if o.events != nil {
-		events = o.events
-	}
-	var ds reconciler.DesiredSource = store.Desired()
-	if o.desired != nil {
-		ds = o.desired(ds)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if os.Getenv("THESEUS_TEST_LOG") != "" {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("daemon", o.id)
-	}
-	disc := &reconciler.DiscoveryConfig{Store: store.Discovery(), Logger: log}
-	if o.noDiscovery {
-		disc = nil
-	}
-	d = reconciler.NewDaemon(reconciler.DaemonConfig{
-		Controller: reconciler.Config{
-			Desired: ds, Marathon: m, Events: events, Status: st,
-			Prune: o.prune, Resync: 500 * time.Millisecond, PollInterval: 20 * time.Millisecond,
-			ProgressDeadline: cmp.Or(o.progressDeadline, time.Minute), WriteQPS: 1000, WriteBurst: 1000,
-			Engine: reconciler.EngineOptions{Workers: 4, Timeout: 10 * time.Second,
-				BaseBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, QPS: 1000, Burst: 1000},
-			Logger: log, Metrics: o.metrics,
-		},
-		Leader: reconciler.LeaderConfig{Elector: store, Election: etcd.ElectionConfig{ID: o.id, TTL: 2 * time.Second},
-			Grace: time.Second, Logger: log, Metrics: o.metrics},
-		Discovery: disc,
-		EtcdReady: store.Ready, MarathonReady: e.mc.Ping,
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := d.Run(ctx); err != nil {
-			e.t.Errorf("daemon %s: %v", o.id, err)
-		}
-	}()
-	var once sync.Once
-	stop = func() { once.Do(func() { cancel(); <-done }) }
-	e.t.Cleanup(stop)
-	return d, stop
 }
 
 // simRequest sends a request to the simulator as another client of
