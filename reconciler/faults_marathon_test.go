@@ -107,6 +107,11 @@ func TestDeploymentNeverCompletes(t *testing.T) {
 		return dep != "" && st != nil && st.Phase == specs.PhaseStalled && st.DeploymentID == dep && st.DeploymentStep != ""
 	})
 
+	e.holds(500*time.Millisecond, "stays Stalled", func() bool {
+		st := e.status(k)
+		return st != nil && st.Phase == specs.PhaseStalled && st.DeploymentID == dep
+	})
+
 	// Cancelled by hand: the deployment is gone, the tasks still unhealthy.
 	if code, body := e.simRequest("DELETE", "/v2/deployments/"+dep+"?force=true", ""); code != http.StatusAccepted {
 		t.Fatalf("cancel the deployment: %d %s", code, body)
@@ -119,8 +124,16 @@ func TestDeploymentNeverCompletes(t *testing.T) {
 	e.holds(300*time.Millisecond, "not reported Synced with unhealthy tasks", func() bool { watch(); return !synced })
 
 	// The cancelled deployment left a task of the old version running
-	// beside the new ones; a new revision rolls them all.
+	// beside the new ones: healthy or not, that is not the spec running.
 	e.sim.Faults().Clear(never)
+	e.eventually(converge, "reported as running an older definition", func() bool {
+		watch()
+		st := e.status(k)
+		return st != nil && st.Phase == specs.PhaseStalled && strings.Contains(st.Message, "older definition")
+	})
+	e.holds(300*time.Millisecond, "not reported Synced with a task of the old definition", func() bool { watch(); return !synced })
+
+	// A new revision rolls them all.
 	e.putSpec(k, spec(k, "nginx:1.28", 2, neverDone+`,"env":{"ROLL":"1"}`))
 	e.checkInvariants(k)
 	if n := len(e.writesTo("PUT", appPath(k))); n != 2 {

@@ -43,22 +43,37 @@ func (c *Controller) observe(ctx context.Context, v view) (Result, error) {
 		return Result{}, c.putStatus(ctx, v, st)
 	}
 	st.Phase = specs.PhaseProgressing
-	st.Message = fmt.Sprintf("waiting for tasks: %d of %d running, %d healthy", st.Tasks.Running, st.Tasks.Wanted, st.Tasks.Healthy)
+	st.Message = waitingFor(v, st.Tasks)
 	return c.progress(ctx, v, st)
 }
 
-// ready reports whether the app runs the wanted number of tasks, healthy
-// when it has health checks.
+// ready reports whether the app runs the wanted number of tasks, all of
+// its current definition, healthy when it has health checks. Without a
+// deployment in flight, extra tasks or tasks of an older definition are
+// what a deployment cancelled by hand leaves behind: the app definition
+// matches the spec but what runs does not.
 func ready(v view) bool {
 	want := 0
 	if v.desired.Spec.Instances != nil {
 		want = *v.desired.Spec.Instances
 	}
 	n := v.app.Counts
-	if n.Running < want {
+	if n.Running != want || v.app.Outdated > 0 {
 		return false
 	}
 	return len(v.desired.Spec.HealthChecks) == 0 || n.Healthy >= want
+}
+
+// waitingFor says what a group that is not ready waits for.
+func waitingFor(v view, n specs.TaskCounts) string {
+	switch {
+	case v.app.Outdated > 0:
+		return fmt.Sprintf("%d of %d running tasks run an older definition of the app, as a cancelled deployment leaves them; "+
+			"a new revision or a restart replaces them", v.app.Outdated, n.Running)
+	case n.Running > n.Wanted:
+		return fmt.Sprintf("%d tasks running, %d wanted: waiting for Marathon to stop the extra ones", n.Running, n.Wanted)
+	}
+	return fmt.Sprintf("waiting for tasks: %d of %d running, %d healthy", n.Running, n.Wanted, n.Healthy)
 }
 
 // progress records a group that is moving (Progressing) or held back
@@ -66,6 +81,7 @@ func ready(v view) bool {
 // progress deadline, with the deployment's step and Marathon's last task
 // failure as the reason.
 func (c *Controller) progress(ctx context.Context, v view, st specs.Status) (Result, error) {
+	reason := st.Message
 	now := c.cfg.Now()
 	start := now
 	if v.hasStatus && v.status.Phase != specs.PhaseSynced && !v.status.Since.IsZero() {
@@ -74,14 +90,20 @@ func (c *Controller) progress(ctx context.Context, v view, st specs.Status) (Res
 	if !st.LastActionAt.IsZero() && st.LastActionAt.After(start) {
 		start = st.LastActionAt
 	}
-	if now.Sub(start) < c.cfg.ProgressDeadline {
+	// A stalled group stays stalled until it arrives, is acted on again
+	// or another deployment takes over; its Since is when it stalled.
+	stalled := v.hasStatus && v.status.Phase == specs.PhaseStalled && v.status.DeploymentID == st.DeploymentID &&
+		!st.LastActionAt.After(v.status.Since)
+	if !stalled && now.Sub(start) < c.cfg.ProgressDeadline {
 		return Result{RequeueAfter: c.cfg.PollInterval}, c.putStatus(ctx, v, st)
 	}
 	st.Phase = specs.PhaseStalled
-	// The message stays the same while stalled, so the status is not
-	// rewritten on every look.
-	st.Message = fmt.Sprintf("not done within the progress deadline of %s (since %s)",
-		c.cfg.ProgressDeadline, start.UTC().Format(time.RFC3339))
+	// The message changes only with what it waits for, so the status is
+	// not rewritten on every look.
+	st.Message = fmt.Sprintf("not done within the progress deadline of %s", c.cfg.ProgressDeadline)
+	if reason != "" {
+		st.Message += ": " + reason
+	}
 	if v.status.Phase == specs.PhaseStalled && v.status.DeploymentID == st.DeploymentID {
 		st.DeploymentStep = v.status.DeploymentStep
 	} else if st.DeploymentID != "" {

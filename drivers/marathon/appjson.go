@@ -32,6 +32,9 @@ type appJSON struct {
 	HealthChecks    []healthCheckJSON           `json:"healthChecks"`
 	UpgradeStrategy upgradeStrategyJSON         `json:"upgradeStrategy"`
 	Version         string                      `json:"version"`
+	VersionInfo     struct {
+		LastConfigChangeAt string `json:"lastConfigChangeAt"`
+	} `json:"versionInfo"`
 	TasksStaged     int                         `json:"tasksStaged"`
 	TasksRunning    int                         `json:"tasksRunning"`
 	TasksHealthy    int                         `json:"tasksHealthy"`

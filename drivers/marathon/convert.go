@@ -51,6 +51,7 @@ func convert(key specs.GroupKey, j *appJSON) App {
 		a.Deployments = append(a.Deployments, d.ID)
 	}
 	if len(j.Tasks) > 0 {
+		a.Outdated = outdated(j)
 		mappings := j.mappings()
 		a.Tasks = make([]Task, len(j.Tasks))
 		backing := make([]specs.PortMapping, len(j.Tasks)*len(mappings)) // one allocation for all tasks
@@ -149,6 +150,24 @@ func specOf(j *appJSON, secretEnv []string) specs.Spec {
 	u := &j.UpgradeStrategy
 	s.Upgrade = &specs.Upgrade{MinimumHealthCapacity: u.MinimumHealthCapacity.ptr(), MaximumOverCapacity: u.MaximumOverCapacity.ptr()}
 	return s
+}
+
+// outdated counts the running tasks started from a definition older than
+// the app's last config change: tasks with task.version before
+// versionInfo.lastConfigChangeAt run an older config (MARATHON.md §1.2).
+func outdated(j *appJSON) int {
+	changed := parseTime(j.VersionInfo.LastConfigChangeAt)
+	if changed.IsZero() {
+		return 0
+	}
+	n := 0
+	for i := range j.Tasks {
+		t := &j.Tasks[i]
+		if v := parseTime(t.Version); t.State == "TASK_RUNNING" && !v.IsZero() && v.Before(changed) {
+			n++
+		}
+	}
+	return n
 }
 
 // toTask converts a task, but for its mappings (taskMappings); checked

@@ -290,8 +290,16 @@ func checkApp(t *testing.T, where string, raw json.RawMessage, a App) {
 		errorf("%d tasks", len(a.Tasks))
 		return
 	}
+	outdated := 0
+	changed := ts(str(obj(m["versionInfo"])["lastConfigChangeAt"]))
 	for i, tv := range tasks {
 		checkTask(t, where+" "+id, obj(tv), a.Tasks[i], len(checks) > 0)
+		if v := ts(str(obj(tv)["version"])); str(obj(tv)["state"]) == "TASK_RUNNING" && !changed.IsZero() && !v.IsZero() && v.Before(changed) {
+			outdated++
+		}
+	}
+	if a.Outdated != outdated {
+		errorf("%d outdated tasks, want %d", a.Outdated, outdated)
 	}
 	if f := obj(m["lastTaskFailure"]); f != nil {
 		lf := a.LastTaskFailure
@@ -347,4 +355,39 @@ func cmpS(s, def string) string {
 func sliceOf(v any) []any {
 	s, _ := v.([]any)
 	return s
+}
+
+// TestOutdatedTasks: a running task started before the app's last config
+// change runs an older definition; one started by a later scale does not.
+func TestOutdatedTasks(t *testing.T) {
+	task := func(state, version string) string {
+		return `{"id":"t","appId":"/api/dev","state":"` + state + `","version":"` + version + `"}`
+	}
+	tests := []struct {
+		name     string
+		info     string
+		tasks    []string
+		outdated int
+	}{
+		{"all current", `{"lastConfigChangeAt":"2026-01-02T00:00:00.000Z","lastScalingAt":"2026-01-03T00:00:00.000Z"}`,
+			[]string{task("TASK_RUNNING", "2026-01-02T00:00:00.000Z"), task("TASK_RUNNING", "2026-01-03T00:00:00.000Z")}, 0},
+		{"one left by a cancelled deployment", `{"lastConfigChangeAt":"2026-01-02T00:00:00.000Z"}`,
+			[]string{task("TASK_RUNNING", "2026-01-01T23:59:59.999Z"), task("TASK_RUNNING", "2026-01-02T00:00:00.000Z")}, 1},
+		{"an old task not running", `{"lastConfigChangeAt":"2026-01-02T00:00:00.000Z"}`,
+			[]string{task("TASK_KILLING", "2026-01-01T00:00:00.000Z")}, 0},
+		{"no versionInfo (Marathon 0.x)", `null`,
+			[]string{task("TASK_RUNNING", "2026-01-01T00:00:00.000Z")}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := `{"app":{"id":"/api/dev","versionInfo":` + tt.info + `,"tasks":[` + strings.Join(tt.tasks, ",") + `]}}`
+			j, err := decodeOne[appJSON]([]byte(body), "app")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := convert(specs.GroupKey{}, j).Outdated; got != tt.outdated {
+				t.Errorf("Outdated = %d, want %d", got, tt.outdated)
+			}
+		})
+	}
 }

@@ -41,6 +41,10 @@ type App struct {
 	Spec specs.Spec
 	// Counts are Marathon's task counters of the app.
 	Counts specs.TaskCounts
+	// Outdated counts the running tasks that run a definition older than
+	// the app's last config change, as a force-cancelled deployment
+	// leaves them; known only when Tasks are.
+	Outdated int
 	// Tasks are the app's tasks (embed=apps.tasks).
 	Tasks []Task
 	// Deployments are the ids of deployments in flight for the app.
