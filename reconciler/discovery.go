@@ -28,7 +28,9 @@ import (
 // after every re-attach of the event stream, lists Marathon once, reads
 // the tree once and rewrites what differs: containers of ended tasks and
 // groups of deleted or unmanaged apps go, and nothing is written when
-// nothing differs. Each group is written in one transaction with its
+// nothing differs. Refreshes go on while a sweep runs; a group refreshed
+// after the sweep's list began holds a newer view than the list, and the
+// sweep leaves it alone. Each group is written in one transaction with its
 // revision key (etcd.Discovery.SyncGroup), so a client reloads once per
 // update.
 //
@@ -54,12 +56,19 @@ type Discovery struct {
 	dirty  map[specs.GroupKey]uint64 // event sequence that marked it
 	seq    uint64
 	resync bool
+	// touched holds, per group, the refresh sequence number of its last
+	// refresh: a sweep leaves alone a group refreshed after its list
+	// began, whose tree entry is newer than the list.
+	touched map[specs.GroupKey]uint64
+	rseq    uint64
 
 	// Owned by Run's goroutine.
-	limits       map[specs.GroupKey]*rate.Limiter // refreshes prompted by events
-	notBefore    map[specs.GroupKey]time.Time     // backoff after failed refreshes
-	failures     map[specs.GroupKey]int           // refreshes failed in a row
-	failingSince time.Time                        // first failed list of a run of failures
+	limits    map[specs.GroupKey]*rate.Limiter // refreshes prompted by events
+	notBefore map[specs.GroupKey]time.Time     // backoff after failed refreshes
+	failures  map[specs.GroupKey]int           // refreshes failed in a row
+
+	// Owned by the sweep running (one at a time).
+	failingSince time.Time // first failed list of a run of failures
 	markedStale  bool
 }
 
@@ -72,6 +81,7 @@ func NewDiscovery(cfg DiscoveryConfig) *Discovery {
 		wake:      make(chan struct{}, 1),
 		asked:     make(chan chan SweepStats),
 		dirty:     map[specs.GroupKey]uint64{},
+		touched:   map[specs.GroupKey]uint64{},
 		limits:    map[specs.GroupKey]*rate.Limiter{},
 		notBefore: map[specs.GroupKey]time.Time{},
 		failures:  map[specs.GroupKey]int{},
@@ -132,8 +142,9 @@ func (s *Discovery) poke() {
 }
 
 // Run syncs until ctx ends, then returns nil. The first thing it does is
-// a full sweep, retried with backoff until it succeeds; it stops every
-// goroutine it started before returning.
+// a full sweep, retried with backoff until it succeeds. Sweeps run on a
+// goroutine of their own, one at a time, so that the groups events mark
+// are refreshed while a long sweep runs; Run stops it before returning.
 func (s *Discovery) Run(ctx context.Context) error {
 	tick := s.cfg.Tick
 	if tick == nil {
@@ -147,17 +158,35 @@ func (s *Discovery) Run(ctx context.Context) error {
 	flush := time.NewTimer(time.Hour)
 	flush.Stop()
 	defer flush.Stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	b := backoff.New(time.Second, min(30*time.Second, s.cfg.Sweep))
-	sweepDue := true // the first thing
-	var reply chan SweepStats
+	done := make(chan SweepStats, 1)
+	sweepDue, sweeping := true, false // the first thing
+	// asked wait for the next sweep to start; replies for the one running.
+	var asked, replies []chan SweepStats
 	for {
-		if sweepDue && ctx.Err() == nil {
-			sweepDue = false
-			st := s.sweep(ctx)
-			if reply != nil {
-				reply <- st
-				reply = nil
+		if ctx.Err() == nil {
+			next, ok, tooMany := s.refreshDue(ctx)
+			if ok {
+				flush.Reset(next)
 			}
+			sweepDue = sweepDue || tooMany
+		}
+		if sweepDue && !sweeping && ctx.Err() == nil {
+			sweepDue, sweeping = false, true
+			replies, asked = asked, nil
+			wg.Go(func() { done <- s.sweep(ctx) })
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case st := <-done:
+			sweeping = false
+			for _, r := range replies {
+				r <- st
+			}
+			replies = nil
 			if st.Err != nil {
 				if ctx.Err() != nil {
 					return nil
@@ -167,20 +196,12 @@ func (s *Discovery) Run(ctx context.Context) error {
 				b.Reset()
 				retry.Stop()
 			}
-		}
-		if ctx.Err() == nil {
-			if next, ok := s.refreshDue(ctx); ok {
-				flush.Reset(next)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil
 		case <-tick:
 			sweepDue = true
 		case <-retry.C:
 			sweepDue = true
-		case reply = <-s.asked:
+		case r := <-s.asked:
+			asked = append(asked, r)
 			sweepDue = true
 		case <-flush.C:
 		case <-s.wake:

@@ -25,16 +25,34 @@ type fakeMarathon struct {
 	listErr error
 	lists   atomic.Int64
 	gets    atomic.Int64
+	// hold, when set, keeps each list answer back until the test
+	// releases it, after telling the test the apps were taken.
+	hold chan chan struct{}
 }
 
-func (f *fakeMarathon) List(context.Context) ([]marathon.App, error) {
+func (f *fakeMarathon) List(ctx context.Context) ([]marathon.App, error) {
 	f.lists.Add(1)
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if f.listErr != nil {
+		f.mu.Unlock()
 		return nil, f.listErr
 	}
-	return slices.Collect(maps.Values(f.apps)), nil
+	apps, hold := slices.Collect(maps.Values(f.apps)), f.hold
+	f.mu.Unlock()
+	if hold != nil {
+		release := make(chan struct{})
+		select {
+		case hold <- release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return apps, nil
 }
 
 func (f *fakeMarathon) Get(_ context.Context, k specs.GroupKey) (marathon.App, error) {

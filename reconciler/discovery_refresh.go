@@ -17,30 +17,35 @@ import (
 const maxRefreshBackoff = 30 * time.Second
 
 // refreshDue refreshes the marked groups whose turn has come, and returns
-// how long until the next marked group's turn (false: none is marked).
+// how long until the next marked group's turn (ok false: none is marked).
 // Each group has a bucket of DiscoveryConfig.Burst refreshes refilled one
 // per MinInterval, so a few changes in a row are written at once and the
-// events of a long burst are taken together; when more than MaxReads
-// groups are due at once, one sweep replaces reading each.
-func (s *Discovery) refreshDue(ctx context.Context) (time.Duration, bool) {
+// events of a long burst are taken together. When more than MaxReads
+// groups are due at once, it reads none of them and asks for a sweep
+// instead (tooMany): one list then replaces reading each.
+func (s *Discovery) refreshDue(ctx context.Context) (next time.Duration, ok, tooMany bool) {
 	now := time.Now()
 	var due []specs.GroupKey
 	s.mu.Lock()
 	for k := range s.dirty {
 		if s.turn(k, now) == 0 {
 			due = append(due, k)
-			delete(s.dirty, k)
 		}
+	}
+	if len(due) > s.cfg.MaxReads {
+		// Left marked: a sweep clears the marks its list covers.
+		s.mu.Unlock()
+		return 0, false, true
+	}
+	for _, k := range due {
+		delete(s.dirty, k)
 	}
 	s.mu.Unlock()
-	if len(due) > s.cfg.MaxReads {
-		if st := s.sweep(ctx); st.Err != nil {
-			s.remark(due)
-		}
-	} else if len(due) > 0 {
+	if len(due) > 0 {
 		s.refreshGroups(ctx, due, now)
 	}
-	return s.nextDue()
+	next, ok = s.nextDue()
+	return next, ok, false
 }
 
 // turn returns how long group k must wait for its next refresh.
@@ -100,6 +105,10 @@ func (s *Discovery) refreshGroups(ctx context.Context, keys []specs.GroupKey, no
 // refresh reads group k's app and makes the tree match it: written as
 // its tasks are, or dropped if the app is gone or not managed.
 func (s *Discovery) refresh(ctx context.Context, k specs.GroupKey) (written, removed bool, err error) {
+	s.mu.Lock()
+	s.rseq++
+	s.touched[k] = s.rseq // before the read: from here on, a sweep's list is older
+	s.mu.Unlock()
 	gctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	app, err := s.cfg.Marathon.Get(gctx, k)
 	cancel()
@@ -113,10 +122,10 @@ func (s *Discovery) refresh(ctx context.Context, k specs.GroupKey) (written, rem
 		return false, false, fmt.Errorf("discovery: %w", err)
 	}
 	if gone {
-		removed, err = s.drop(ctx, have)
+		removed, err = s.drop(ctx, have, nil)
 		return false, removed, err
 	}
-	written, err = s.write(ctx, have, s.groupState(&app, s.cfg.Now()))
+	written, err = s.write(ctx, have, s.groupState(&app, s.cfg.Now()), nil)
 	return written, false, err
 }
 

@@ -34,8 +34,18 @@ func (s *Discovery) sweep(ctx context.Context) SweepStats {
 
 func (s *Discovery) sweepInto(ctx context.Context, st *SweepStats) error {
 	s.mu.Lock()
-	seq := s.seq
+	seq, rseq := s.seq, s.rseq
 	s.mu.Unlock()
+	defer s.forgetTouched(rseq)
+	// newer reports that group k was refreshed after the list began: the
+	// tree then holds a newer view of it than the list, and is left be.
+	newer := func(k specs.GroupKey) func() bool {
+		return func() bool {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return s.touched[k] > rseq
+		}
+	}
 
 	lctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	apps, err := s.cfg.Marathon.List(lctx)
@@ -78,7 +88,7 @@ func (s *Discovery) sweepInto(ctx context.Context, st *SweepStats) error {
 	}
 	for k, w := range want {
 		run(func() error {
-			changed, err := s.write(ctx, tree.Group(k), w)
+			changed, err := s.write(ctx, tree.Group(k), w, newer(k))
 			if changed {
 				written.Add(1)
 			}
@@ -88,7 +98,7 @@ func (s *Discovery) sweepInto(ctx context.Context, st *SweepStats) error {
 	for k, g := range tree.Groups {
 		if _, ok := want[k]; !ok {
 			run(func() error {
-				dropped, err := s.drop(ctx, g)
+				dropped, err := s.drop(ctx, g, newer(k))
 				if dropped {
 					removed.Add(1)
 				}
@@ -155,9 +165,13 @@ func (s *Discovery) listFailed(ctx context.Context, err error) int {
 }
 
 // write makes the group hold w, re-reading it when it changed since have
-// was read.
-func (s *Discovery) write(ctx context.Context, have *etcd.GroupEntry, w etcd.GroupState) (bool, error) {
+// was read. It gives up, writing nothing, when superseded (if not nil)
+// reports that a newer view of the group was written meanwhile.
+func (s *Discovery) write(ctx context.Context, have *etcd.GroupEntry, w etcd.GroupState, superseded func() bool) (bool, error) {
 	for attempt := 1; ; attempt++ {
+		if superseded != nil && superseded() {
+			return false, nil
+		}
 		res, err := s.cfg.Store.SyncGroup(ctx, s.cfg.Fence, have, w)
 		if err == nil || !errors.Is(err, etcd.ErrConflict) || attempt == syncAttempts {
 			if err != nil {
@@ -172,10 +186,13 @@ func (s *Discovery) write(ctx context.Context, have *etcd.GroupEntry, w etcd.Gro
 }
 
 // drop removes the group, re-reading it when it changed since have was
-// read.
-func (s *Discovery) drop(ctx context.Context, have *etcd.GroupEntry) (bool, error) {
+// read; like write, it gives up when superseded.
+func (s *Discovery) drop(ctx context.Context, have *etcd.GroupEntry, superseded func() bool) (bool, error) {
 	k := have.Key
 	for attempt := 1; ; attempt++ {
+		if superseded != nil && superseded() {
+			return false, nil
+		}
 		ok, err := s.cfg.Store.DropGroup(ctx, s.cfg.Fence, have)
 		if err == nil || !errors.Is(err, etcd.ErrConflict) || attempt == syncAttempts {
 			if err != nil {
@@ -185,6 +202,18 @@ func (s *Discovery) drop(ctx context.Context, have *etcd.GroupEntry) (bool, erro
 		}
 		if have, err = s.cfg.Store.ReadGroup(ctx, k); err != nil {
 			return false, fmt.Errorf("read %s: %w", k, err)
+		}
+	}
+}
+
+// forgetTouched forgets the refreshes that a sweep whose list began after
+// refresh rseq has made old news.
+func (s *Discovery) forgetTouched(rseq uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, q := range s.touched {
+		if q <= rseq {
+			delete(s.touched, k)
 		}
 	}
 }

@@ -144,9 +144,8 @@ func TestDiscoveryEvents(t *testing.T) {
 		e.m.set(managedApp(web, false, tasks...))
 		e.syncer.Notify(ev)
 		if i%50 == 49 {
-			// Spread the burst: go on once the syncer wrote.
-			g := gen()
-			eventually(t, 5*time.Second, "a write during the burst", func() bool { return gen() > g })
+			// Spread the burst: go on once the syncer caught up.
+			eventually(t, 5*time.Second, "the syncer caught up during the burst", func() bool { return len(e.tree()["web/dev"]) == i+1 })
 		}
 	}
 	eventually(t, 5*time.Second, "the burst registered", func() bool { return len(e.tree()["web/dev"]) == 200 })
@@ -177,6 +176,51 @@ func TestDiscoveryEvents(t *testing.T) {
 	e.syncer.Notify(marathon.Event{Type: marathon.EventResync})
 	if st := e.sweep(true); st.Err != nil {
 		t.Fatal(st.Err)
+	}
+}
+
+// TestDiscoveryRefreshDuringSweep: events are written while a slow sweep
+// runs, and the sweep, whose list is older, undoes none of it.
+func TestDiscoveryRefreshDuringSweep(t *testing.T) {
+	web, api := dkey(t, "web/dev"), dkey(t, "api/dev")
+	e := newSyncerEnv(t, reconciler.DiscoveryConfig{})
+	e.m.set(managedApp(web, false, task(web, 1, "TASK_RUNNING", "unknown", 31001)))
+	e.run()
+	e.sweep(true)
+
+	hold := make(chan chan struct{})
+	e.m.mu.Lock()
+	e.m.hold = hold
+	e.m.mu.Unlock()
+	swept := make(chan reconciler.SweepStats, 1)
+	go func() { swept <- e.sweep(false) }()
+	var release chan struct{}
+	select {
+	case release = <-hold: // the sweep has taken its list: one task of web, no api
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sweep did not list")
+	}
+	e.m.set(managedApp(web, false, task(web, 1, "TASK_RUNNING", "unknown", 31001), task(web, 2, "TASK_RUNNING", "unknown", 31002)))
+	e.m.set(managedApp(api, false, task(api, 1, "TASK_RUNNING", "unknown", 31003)))
+	e.syncer.Notify(marathon.Event{Type: "status_update_event", Key: web, KeyOK: true})
+	e.syncer.Notify(marathon.Event{Type: "status_update_event", Key: api, KeyOK: true})
+	eventually(t, 5*time.Second, "the events written while the sweep waits", func() bool {
+		tr := e.tree()
+		return len(tr["web/dev"]) == 2 && len(tr["api/dev"]) == 1
+	})
+	close(release)
+	if st := <-swept; st.Err != nil {
+		t.Fatal(st.Err)
+	}
+	if tr := e.tree(); len(tr["web/dev"]) != 2 || len(tr["api/dev"]) != 1 {
+		t.Errorf("the sweep's older list undid the events: %v", tr)
+	}
+	// The next sweep, listed after the events, has nothing to change.
+	e.m.mu.Lock()
+	e.m.hold = nil
+	e.m.mu.Unlock()
+	if st := e.sweep(false); st.Err != nil || st.Written+st.Removed != 0 {
+		t.Errorf("next sweep: %+v", st)
 	}
 }
 
