@@ -20,11 +20,15 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (Resu
 	if ctx.Err() != nil {
 		return Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
 	}
-	if err := c.writes.Wait(ctx); err != nil {
+	waited, err := c.waitWrite(ctx)
+	if err != nil {
 		return Result{}, fmt.Errorf("%s %s: waiting for the write rate limit: %w", act.Kind, v.key, err)
 	}
 	if ctx.Err() != nil {
 		return Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
+	}
+	if waited {
+		v.confirmed = nil // confirmed too long before the write
 	}
 	if res, err := c.confirm(ctx, v, act); err != nil || res.RequeueAfter > 0 {
 		return res, err
@@ -97,18 +101,65 @@ func (c *Controller) noteCreated(k specs.GroupKey, act diff.Action, res marathon
 	c.mu.Unlock()
 }
 
+// waitWrite waits for the write rate limit; waited says whether it had
+// to.
+func (c *Controller) waitWrite(ctx context.Context) (waited bool, err error) {
+	r := c.writes.Reserve()
+	if !r.OK() {
+		return false, fmt.Errorf("a burst of %d cannot take one write", c.writes.Burst())
+	}
+	d := r.Delay()
+	if d == 0 {
+		return false, nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true, nil
+	case <-ctx.Done():
+		r.Cancel()
+		return true, ctx.Err()
+	}
+}
+
+// confirmation is the outcome of one Confirm read.
+type confirmation struct {
+	rev int64
+	err error
+}
+
+// startConfirm starts the Confirm read of v's group; the caller must
+// receive from the channel, which yields exactly one value.
+func (c *Controller) startConfirm(ctx context.Context, v view) <-chan *confirmation {
+	out := make(chan *confirmation, 1)
+	go func() {
+		rev, err := c.cfg.Desired.Confirm(ctx, c.fence, v.key)
+		out <- &confirmation{rev: rev, err: err}
+	}()
+	return out
+}
+
 // confirm checks, just before a Marathon write, that this daemon still
 // leads and that the spec it acts on is still the group's current one:
 // the cache of /desired follows a watch, and a daemon cut off from the
 // etcd majority keeps its cache, and its leadership, until its lease
 // runs out. Marathon has no conditional write, so this read is the fence.
 // A newer revision requeues the group: the watch is about to deliver it.
+// The read made while the app was read again serves, unless the write
+// had to wait for the rate limit since.
 func (c *Controller) confirm(ctx context.Context, v view, act diff.Action) (Result, error) {
 	want := int64(0)
 	if v.desired != nil {
 		want = v.desired.Revision
 	}
-	got, err := c.cfg.Desired.Confirm(ctx, c.fence, v.key)
+	var got int64
+	var err error
+	if v.confirmed != nil {
+		got, err = v.confirmed.rev, v.confirmed.err
+	} else {
+		got, err = c.cfg.Desired.Confirm(ctx, c.fence, v.key)
+	}
 	switch {
 	case errors.Is(err, etcd.ErrNotLeader):
 		return Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)

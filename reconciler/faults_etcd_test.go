@@ -157,12 +157,65 @@ func TestStaleDesiredViewNotActedOn(t *testing.T) {
 	e.checkInvariants(keys...)
 }
 
+// TestConfirmedAfterRateLimitWait: /desired is confirmed while the app is
+// read again, but a write that then waits for the rate limit confirms
+// again: a spec that changed during the wait, and that the watch has not
+// delivered, is not overwritten by the older one.
+func TestConfirmedAfterRateLimitWait(t *testing.T) {
+	e := newEnv(t)
+	tap := &tapMarathon{}
+	stalled := &stalledDesired{release: make(chan struct{}), confirms: make(chan specs.GroupKey, 100)}
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}, writeQPS: 1,
+		marathon: func(m reconciler.Marathon) reconciler.Marathon { tap.Marathon = m; return tap },
+		desired:  func(d reconciler.DesiredSource) reconciler.DesiredSource { stalled.DesiredSource = d; return stalled }})
+	keys := e.deploy("api", 2)
+	e.eventually(converge, "both statuses", func() bool { return e.statusTruthful(keys[0]) == "" && e.statusTruthful(keys[1]) == "" })
+
+	// A write to the other group takes the one token of the second.
+	before := time.Now()
+	e.putSpec(keys[1], spec(keys[1], "nginx:1.27", 2, ""))
+	e.eventually(converge, "the other group's write", func() bool { return tap.writesAfter(before) == 1 })
+	for len(stalled.confirms) > 0 {
+		<-stalled.confirms
+	}
+	e.putSpec(keys[0], spec(keys[0], "nginx:1.28", 1, ""))
+	for k := range stalled.confirms {
+		if k == keys[0] {
+			break // confirmed; the write now waits for a token
+		}
+	}
+	stalled.hold.Store(true)
+	directPut(t, e, keys[0], spec(keys[0], "nginx:1.29", 1, ""))
+	e.holds(1500*time.Millisecond, "no write of nginx:1.28 after its spec moved on", func() bool {
+		a, _ := e.app(keys[0])
+		return a.Image == "nginx:1.27"
+	})
+	close(stalled.release)
+	e.eventually(converge, "the newest spec runs", func() bool {
+		a, _ := e.app(keys[0])
+		return a.Image == "nginx:1.29" && a.Deployment == ""
+	})
+}
+
 // stalledDesired is a /desired source whose watch stops delivering while
-// hold is set, until release is closed; Confirm reads etcd as it is.
+// hold is set, until release is closed; Confirm reads etcd as it is, and
+// reports each group it confirmed on confirms, if set, without blocking.
 type stalledDesired struct {
 	reconciler.DesiredSource
-	hold    atomic.Bool
-	release chan struct{}
+	hold     atomic.Bool
+	release  chan struct{}
+	confirms chan specs.GroupKey
+}
+
+func (s *stalledDesired) Confirm(ctx context.Context, fence etcd.Fence, k specs.GroupKey) (int64, error) {
+	rev, err := s.DesiredSource.Confirm(ctx, fence, k)
+	if s.confirms != nil {
+		select {
+		case s.confirms <- k:
+		default:
+		}
+	}
+	return rev, err
 }
 
 func (s *stalledDesired) Sync(ctx context.Context, fn func(etcd.Update) error) error {

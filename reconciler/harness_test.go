@@ -153,6 +153,9 @@ type daemonOpts struct {
 	noDiscovery bool
 	// progressDeadline defaults to the harness's minute.
 	progressDeadline time.Duration
+	// writeQPS, if set, limits Marathon writes to that rate with a burst
+	// of one.
+	writeQPS float64
 }
 
 // startWith runs a daemon (election, controller, discovery) until the
@@ -191,11 +194,15 @@ func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
 	if o.noDiscovery {
 		disc = nil
 	}
+	writeQPS, writeBurst := 1000.0, 1000
+	if o.writeQPS > 0 {
+		writeQPS, writeBurst = o.writeQPS, 1
+	}
 	d = reconciler.NewDaemon(reconciler.DaemonConfig{
 		Controller: reconciler.Config{
 			Desired: ds, Marathon: m, Events: events, Status: st,
 			Prune: o.prune, Resync: 500 * time.Millisecond, PollInterval: 20 * time.Millisecond,
-			ProgressDeadline: cmp.Or(o.progressDeadline, time.Minute), WriteQPS: 1000, WriteBurst: 1000,
+			ProgressDeadline: cmp.Or(o.progressDeadline, time.Minute), WriteQPS: writeQPS, WriteBurst: writeBurst,
 			Engine: reconciler.EngineOptions{Workers: 4, Timeout: 10 * time.Second,
 				BaseBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, QPS: 1000, Burst: 1000},
 			Logger: log, Metrics: o.metrics,

@@ -18,6 +18,9 @@ type view struct {
 	status    specs.Status
 	hasStatus bool
 	fresh     bool // app was read from Marathon during this reconcile
+	// confirmed is /desired as confirmed while the app was read again,
+	// or nil.
+	confirmed *confirmation
 }
 
 // Reconcile brings one group to its desired spec: it plans with
@@ -32,8 +35,12 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (Result,
 	act, ok := c.plan(v)
 	if ok && act.Kind.Mutates() && !v.fresh {
 		// Never write on a cached view: the app may have changed since
-		// the last list.
-		if err := c.refresh(ctx, &v); err != nil {
+		// the last list. /desired is confirmed meanwhile: both reads must
+		// come before the write, and neither depends on the other.
+		confirmed := c.startConfirm(ctx, v)
+		err := c.refresh(ctx, &v)
+		v.confirmed = <-confirmed
+		if err != nil {
 			return Result{}, err
 		}
 		act, ok = c.plan(v)
