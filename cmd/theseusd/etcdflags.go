@@ -24,7 +24,7 @@ type etcdFlags struct {
 
 func addEtcdFlags(fs *pflag.FlagSet) *etcdFlags {
 	f := &etcdFlags{}
-	fs.StringVar(&f.endpoints, "etcd", "", "etcd endpoints, comma-separated (env THESEUS_ETCD; default "+etcd.DefaultEndpoint+", where `theseusd dev` serves)")
+	fs.StringVar(&f.endpoints, "etcd", "", "etcd endpoints, comma-separated (env THESEUS_ETCD; default "+etcd.DefaultEndpoint+", where theseusd dev serves)")
 	fs.StringVar(&f.prefix, "prefix", "", "key prefix of this installation, e.g. /prod (env THESEUS_PREFIX)")
 	fs.StringVar(&f.caCert, "etcd-cacert", "", "PEM file of the CAs of etcd's certificates (env THESEUS_ETCD_CACERT)")
 	fs.StringVar(&f.cert, "etcd-cert", "", "PEM client certificate (env THESEUS_ETCD_CERT)")

@@ -29,7 +29,7 @@ type marathonFlags struct {
 
 func addMarathonFlags(fs *pflag.FlagSet) *marathonFlags {
 	f := &marathonFlags{fs: fs}
-	fs.StringVar(&f.urls, "marathon", "", "Marathon URLs, comma-separated (env THESEUS_MARATHON; default "+defaultMarathon+", where `theseusd dev` serves)")
+	fs.StringVar(&f.urls, "marathon", "", "Marathon URLs, comma-separated (env THESEUS_MARATHON; default "+defaultMarathon+", where theseusd dev serves)")
 	fs.StringVar(&f.root, "marathon-root", "", "app id prefix of this installation's apps, e.g. /theseus (env THESEUS_MARATHON_ROOT)")
 	fs.StringVar(&f.user, "marathon-user", "", "basic-auth user (env THESEUS_MARATHON_USER)")
 	fs.StringVar(&f.password, "marathon-password", "", "basic-auth password (env THESEUS_MARATHON_PASSWORD)")

@@ -45,7 +45,7 @@ Exit code 0: in sync; 2: changes pending; 1: error.
 	dir := fs.String("dir", "", "plan from the spec files of this directory instead of /desired")
 	out := fs.String("out", "", "save the plan, with its check index, to this file")
 	ascii := fs.Bool("ascii", false, "plain-ASCII markers in text output")
-	fs.BoolVar(&pf.prune, "prune", false, "plan deletes of managed apps without a desired spec, as `run --prune` would")
+	fs.BoolVar(&pf.prune, "prune", false, "plan deletes of managed apps without a desired spec, as 'run --prune' would")
 	fs.BoolVar(&pf.allowMassDelete, "allow-mass-delete", false, "let the plan past the mass-deletion guard")
 	fs.Float64Var(&pf.maxDeleteFraction, "max-delete-fraction", diff.DefaultMaxDeleteFraction, "the mass-deletion guard's largest share of managed apps to delete")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
