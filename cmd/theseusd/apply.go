@@ -89,6 +89,21 @@ func runApply(ctx context.Context, c *cli, ef *etcdFlags, paths []string) error 
 // including a group defined in two of the paths, it lists them all and
 // returns an error.
 func loadSpecs(c *cli, paths []string) ([]*specs.Group, error) {
+	groups, all := readSpecs(c, paths)
+	if len(all) > 0 {
+		for _, e := range all {
+			fmt.Fprintln(c.stderr, e)
+		}
+		return nil, &exitCodeError{code: exitError, err: fmt.Errorf("%d problem(s) found; nothing written", len(all))}
+	}
+	return groups, nil
+}
+
+// readSpecs reads and validates every spec of paths ("-" is standard
+// input) and returns the valid groups and every problem, including a group
+// defined in two of the paths. apply and validate share it, so validate
+// passes exactly what apply would write.
+func readSpecs(c *cli, paths []string) ([]*specs.Group, specs.ErrorList) {
 	var groups []*specs.Group
 	var all specs.ErrorList
 	stdinRead := false
@@ -97,7 +112,7 @@ func loadSpecs(c *cli, paths []string) ([]*specs.Group, error) {
 		var err error
 		switch {
 		case p == "-" && stdinRead:
-			err = errors.New(`-f -: standard input given twice`)
+			err = errors.New(`-: standard input given twice`)
 		case p == "-":
 			stdinRead = true
 			var data []byte
@@ -111,14 +126,7 @@ func loadSpecs(c *cli, paths []string) ([]*specs.Group, error) {
 		all = append(all, specs.Errors(err)...)
 	}
 	groups, dups := dedupe(groups)
-	all = append(all, dups...)
-	if len(all) > 0 {
-		for _, e := range all {
-			fmt.Fprintln(c.stderr, e)
-		}
-		return nil, &exitCodeError{code: exitError, err: fmt.Errorf("%d problem(s) found; nothing written", len(all))}
-	}
-	return groups, nil
+	return groups, append(all, dups...)
 }
 
 // dedupe drops a group read twice from the same place (a file given

@@ -4,33 +4,26 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"theseus.dev/specs"
 )
 
 func newValidateCmd(c *cli) *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate FILE|DIR...",
 		Short: "Check spec files without touching anything",
-		Long: `Parse and validate spec files (.yaml, .yml, .json; directories recursively).
-Exits 0 when every spec is valid, 1 after listing every problem with its
-file, line and field.`,
+		Long: `Parse and validate spec files (.yaml, .yml, .json; directories recursively;
+"-" for standard input), as apply would before writing anything: a group
+defined twice is a problem too. Exits 0 when every spec is valid, 1 after
+listing every problem with its file, line and field.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var all specs.ErrorList
-			n := 0
-			for _, path := range args {
-				groups, err := specs.LoadPath(path)
-				n += len(groups)
-				all = append(all, specs.Errors(err)...)
-			}
+			groups, all := readSpecs(c, args)
 			for _, e := range all {
 				fmt.Fprintln(c.stderr, e)
 			}
 			if len(all) > 0 {
 				return &exitCodeError{code: exitError, err: fmt.Errorf("%d problem(s) found", len(all))}
 			}
-			fmt.Fprintf(c.stdout, "%d group(s) valid\n", n)
+			fmt.Fprintf(c.stdout, "%d group(s) valid\n", len(groups))
 			return nil
 		},
 	}

@@ -57,3 +57,50 @@ func TestValidateMissingPath(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestValidateAgreesWithApply: validate passes exactly what apply would
+// write. A group defined in two of the paths is refused by apply, so
+// validate reports it too; "-" reads standard input as apply -f - does.
+func TestValidateAgreesWithApply(t *testing.T) {
+	dir := t.TempDir()
+	web, err := os.ReadFile("../../testdata/specs/web.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
+	for _, p := range []string{a, b} {
+		if err := os.WriteFile(p, web, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name      string
+		stdin     string
+		args      []string
+		wantCode  int
+		wantOut   string
+		wantErrIn []string
+	}{
+		{"same group in two files", "", []string{a, b}, exitError, "",
+			[]string{b + ":1: metadata: group web/dev is also defined at " + a + ":1", "1 problem(s) found"}},
+		{"one file given twice", "", []string{a, a}, exitOK, "1 group(s) valid", nil},
+		{"stdin", string(web), []string{"-"}, exitOK, "1 group(s) valid", nil},
+		{"stdin and a file with the same group", string(web), []string{"-", a}, exitError, "",
+			[]string{a + ":1: metadata: group web/dev is also defined at (stdin):1"}},
+		{"invalid stdin", "kind: Group\n", []string{"-"}, exitError, "", []string{"(stdin):1: "}},
+		{"stdin twice", string(web), []string{"-", "-"}, exitError, "", []string{"standard input given twice"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLIStdin(t, nil, tt.stdin, append([]string{"validate"}, tt.args...)...)
+			if code != tt.wantCode || !strings.Contains(out, tt.wantOut) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d and %q", code, out, errOut, tt.wantCode, tt.wantOut)
+			}
+			for _, w := range tt.wantErrIn {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q does not say %q", errOut, w)
+				}
+			}
+		})
+	}
+}
