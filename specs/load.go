@@ -84,12 +84,14 @@ func specFiles(path string) ([]string, error) {
 	if err != nil {
 		return nil, err // *PathError names the path as given
 	}
+	if !info.IsDir() {
+		// A file is read through its links as given: /dev/stdin or a
+		// process substitution links to a pipe that has no path of its own.
+		return []string{path}, nil
+	}
 	resolved, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return nil, err
-	}
-	if !info.IsDir() {
-		return []string{path}, nil
 	}
 	var files []string
 	err = filepath.WalkDir(resolved, func(p string, d fs.DirEntry, err error) error {

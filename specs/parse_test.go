@@ -261,3 +261,30 @@ func TestValueRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadPathReadsAPipe: a file path that links to a pipe, such as
+// /dev/stdin or bash's <(...), is read like a file; only directories are
+// resolved through their links.
+func TestLoadPathReadsAPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	path := fmt.Sprintf("/proc/self/fd/%d", r.Fd())
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	spec := "apiVersion: theseus/v1\nkind: Group\nmetadata: {service: web, labels: [dev]}\nspec: {image: nginx, instances: 1, cpus: 0.1, mem: 64}\n"
+	if _, err := w.WriteString(spec); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	groups, err := LoadPath(path)
+	if err != nil || len(groups) != 1 {
+		t.Fatalf("LoadPath(%s) = %d groups, %v; want the one group", path, len(groups), err)
+	}
+	if file, line := groups[0].Source(); file != path || line != 1 {
+		t.Errorf("source %s:%d, want %s:1", file, line, path)
+	}
+}
