@@ -104,6 +104,7 @@ func newDef(in *appInput, id string, gen Generation) *appDef {
 	if !in.has("upgradeStrategy") {
 		d.UpgradeStrategy = upgradeStrategy{MinimumHealthCapacity: 1, MaximumOverCapacity: 1}
 	}
+	residentDefaults(d, in)
 	fillDefaults(d, in.has("portDefinitions"))
 	return d
 }
