@@ -30,7 +30,7 @@ func eventsOf(st *specs.Status, app *marathon.App, dep *Deployment, deps map[str
 		}
 		add(st.Since, EventPhase, "%s%s", st.Phase, msg)
 		if st.LastAction != "" {
-			add(st.LastActionAt, EventAction, "controller: %s (revision %d)", st.LastAction, st.ObservedRevision)
+			add(st.LastActionAt, EventAction, "controller: %s%s", st.LastAction, actionRevision(st, app))
 		}
 	}
 	if app != nil {
@@ -63,6 +63,22 @@ func eventsOf(st *specs.Status, app *marathon.App, dep *Deployment, deps map[str
 		out = []Event{}
 	}
 	return out
+}
+
+// actionRevision names the /desired revision that the last action wrote,
+// when it is known. A create or an update writes the whole definition with
+// that revision as a label, so the app's label tells it. The status's
+// observedRevision does not: every later status write moves it on (an
+// invalid spec, the same spec put again) while the last action stays, and
+// a scale leaves the label as it was.
+func actionRevision(st *specs.Status, app *marathon.App) string {
+	switch st.LastAction {
+	case "create", "update":
+		if app != nil && app.Managed && app.Revision > 0 {
+			return fmt.Sprintf(" (revision %d)", app.Revision)
+		}
+	}
+	return ""
 }
 
 func stepSuffix(d *Deployment) string {
