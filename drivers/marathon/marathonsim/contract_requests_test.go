@@ -47,6 +47,10 @@ func acceptedBodies(t *testing.T) []acceptedBody {
 		}
 		post(f, refJSON(t, f))
 	}
+	// Not recorded: the Mesos containerizer runs an AppC image without a
+	// cmd, as it runs a Docker one (AppValidation).
+	post("appc image without cmd", map[string]any{"id": "/appc", "container": map[string]any{"type": "MESOS",
+		"appc": map[string]any{"image": "coreos.com/etcd:v2.0.0"}}})
 	out = append(out, acceptedBody{
 		name: "docs-examples/app_patch.json", method: "PATCH", path: "/v2/apps/foo",
 		body:    refJSON(t, "docs-examples/app_patch.json"),
@@ -241,6 +245,8 @@ func TestValidationErrors(t *testing.T) {
 		{"missing id", 0, map[string]any{"cmd": "sleep 1"}, 400, "/id", errPathMiss},
 		{"no cmd, args or container", 0, map[string]any{"id": "/v"}, 422, "/", msgCmdArgsContainer},
 		{"cmd and args", 0, base(func(m map[string]any) { m["args"] = []string{"x"} }), 422, "/", msgCmdArgsContainer},
+		{"mesos container with docker and appc images", 0, map[string]any{"id": "/v", "container": map[string]any{"type": "MESOS",
+			"docker": map[string]any{"image": "x"}, "appc": map[string]any{"image": "y"}}}, 422, "/", msgCmdArgsContainer},
 		{"one-character cmd", 0, base(func(m map[string]any) { m["cmd"] = "x" }), 422, "/", msgEmptyCmd},
 		{"negative instances", 0, base(func(m map[string]any) { m["instances"] = -1 }), 422, "/instances", "is less than 0"},
 		{"fractional instances", 0, base(func(m map[string]any) { m["instances"] = 1.5 }), 400, "/instances", errExpInt},

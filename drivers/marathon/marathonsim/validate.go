@@ -104,7 +104,7 @@ func validateDef(d *appDef, rawID string, gen Generation, p *problems) {
 		p.add("/", msgEmptyCmd)
 	}
 	hasCmd, hasArgs := d.Cmd != nil, len(d.Args) > 0
-	hasContainer := d.Container != nil && d.Container.Docker != nil
+	hasContainer := d.Container.runsImage()
 	if !((hasCmd != hasArgs) || (!(hasCmd && hasArgs) && hasContainer)) {
 		p.add("/", msgCmdArgsContainer)
 	}
@@ -150,6 +150,24 @@ func validateDef(d *appDef, rawID string, gen Generation, p *problems) {
 	validateNetworking(d, p)
 	validateHealthChecks(d, p)
 	validateReadiness(d, p)
+}
+
+// runsImage reports whether a container names what to run, so that an
+// app needs neither cmd nor args: a Docker image, or for the Mesos
+// containerizer either a Docker or an AppC image (AppValidation's
+// containsCmdArgsOrContainer).
+func (c *container) runsImage() bool {
+	if c == nil {
+		return false
+	}
+	appc := c.Extra["appc"] != nil
+	switch c.Type {
+	case "DOCKER":
+		return c.Docker != nil && !appc
+	case "MESOS":
+		return (c.Docker != nil) != appc
+	}
+	return false
 }
 
 func minimum(p *problems, path string, v, min float64) {
