@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -159,6 +160,12 @@ func devBanner(c *cli, f *devFlags, etcdURL, marathonURL, httpURL string, gen ma
 		fmt.Fprintf(w, "  viewer     %s   also /metrics, /healthz, /readyz\n", httpURL)
 	}
 	fmt.Fprintf(w, "\nNext, in another terminal:\n")
+	// The other commands and etcdctl find the defaults by themselves;
+	// other addresses they learn from the environment.
+	etcdAddr := strings.TrimPrefix(etcdURL, "http://")
+	if etcdAddr != etcd.DefaultEndpoint || marathonURL != defaultMarathon {
+		fmt.Fprintf(w, "  export THESEUS_ETCD=%s THESEUS_MARATHON=%s ETCDCTL_ENDPOINTS=%s\n", etcdAddr, marathonURL, etcdAddr)
+	}
 	fmt.Fprintf(w, "  etcdctl put /desired/web/dev '%s'\n", minimalSpec)
 	fmt.Fprintf(w, "  go run ./cmd/theseusd get           # what runs where\n")
 	fmt.Fprintf(w, "  go run ./cmd/theseusd plan          # what would change (exit 0: in sync)\n")

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"theseus.dev/drivers/marathon/marathonsim"
+)
+
+// TestDevBannerSaysHowToFindIt: with the default addresses the other
+// commands need no flags; with others, the banner gives the environment
+// that makes them (and etcdctl) find this dev.
+func TestDevBannerSaysHowToFindIt(t *testing.T) {
+	tests := []struct {
+		name, etcdURL, marathonURL string
+		wantExport                 string
+	}{
+		{"defaults", "http://127.0.0.1:2379", "http://127.0.0.1:8080", ""},
+		{"other etcd", "http://127.0.0.1:12379", "http://127.0.0.1:8080",
+			"export THESEUS_ETCD=127.0.0.1:12379 THESEUS_MARATHON=http://127.0.0.1:8080 ETCDCTL_ENDPOINTS=127.0.0.1:12379"},
+		{"other marathon", "http://127.0.0.1:2379", "http://127.0.0.1:18080",
+			"export THESEUS_ETCD=127.0.0.1:2379 THESEUS_MARATHON=http://127.0.0.1:18080 ETCDCTL_ENDPOINTS=127.0.0.1:2379"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			devBanner(&cli{stdout: &out}, &devFlags{data: "/tmp/d", speed: 1}, tt.etcdURL, tt.marathonURL, "http://127.0.0.1:7070", marathonsim.Gen15)
+			got := out.String()
+			if tt.wantExport == "" {
+				if strings.Contains(got, "export ") {
+					t.Errorf("banner with the default addresses has an export line:\n%s", got)
+				}
+				return
+			}
+			if !strings.Contains(got, "  "+tt.wantExport+"\n") {
+				t.Errorf("banner does not say %q:\n%s", tt.wantExport, got)
+			}
+		})
+	}
+}
