@@ -100,7 +100,7 @@ func (s *syncer) cycle(ctx context.Context) *cycleReport {
 		s.report(r, lt, p)
 	}
 	if errors.Is(err, etcd.ErrEmptySource) {
-		return fail(fmt.Errorf("%s holds no spec files: %w", lt.display, err))
+		return fail(fmt.Errorf("%s holds no spec files: %w; --allow-empty removes them if that is intended", lt.display, err))
 	}
 	if err != nil {
 		return fail(err)

@@ -218,8 +218,9 @@ func TestSyncEmptyDirectory(t *testing.T) {
 		os.Remove(filepath.Join(dir, fmt.Sprintf("svc%02d.yaml", i)))
 	}
 	code, _, errb := runCLI(t, env, "sync", "--dir", dir, "--prune")
-	if code != exitError || !strings.Contains(errb, dir+" holds no spec files: sync source holds no specs: pruning would remove all 3 key(s)") {
-		t.Errorf("exit %d:\n%s", code, errb)
+	if code != exitError || !strings.Contains(errb, dir+" holds no spec files: sync source holds no specs: pruning would remove all 3 key(s)") ||
+		!strings.Contains(errb, "--allow-empty") {
+		t.Errorf("exit %d, want 1 and the flag that allows it:\n%s", code, errb)
 	}
 	if n := len(desiredValues(t, e, "")); n != 3 {
 		t.Fatalf("refused prune left %d keys", n)
