@@ -1,6 +1,7 @@
 package marathonsim
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -321,4 +322,19 @@ func TestContractResponseShapes(t *testing.T) {
 			t.Errorf("GET /ping Content-Type %q", ct)
 		}
 	})
+}
+
+// TestIPAddress14Defaults: Marathon 1.4 echoes an ipAddress with the
+// defaults its IpAddressFormat fills in (groups, labels, discovery and
+// each discovery port's labels), not as the client sent it.
+func TestIPAddress14Defaults(t *testing.T) {
+	h := newHarness(t, Gen14)
+	body := map[string]any{"id": "/ip", "cmd": "sleep 100", "ipAddress": map[string]any{"networkName": "dcos",
+		"discovery": map[string]any{"ports": []any{map[string]any{"number": 7777, "name": "p", "protocol": "tcp"}}}}}
+	got := h.must(http.StatusCreated, "POST", "/v2/apps", body).obj(t)["ipAddress"]
+	b, _ := json.Marshal(got)
+	want := `{"discovery":{"ports":[{"labels":{},"name":"p","number":7777,"protocol":"tcp"}]},"groups":[],"labels":{},"networkName":"dcos"}`
+	if string(b) != want {
+		t.Fatalf("ipAddress %s, want %s", b, want)
+	}
 }

@@ -425,31 +425,61 @@ func writeDockerCommon(w *jsonBuf, dk *docker) {
 }
 
 // writeIPAddress14 writes 1.4's ipAddress: the one given, or one derived
-// from a container network, or null.
+// from a container network, or null. 1.4's IpAddressFormat fills in what
+// a given one leaves out: groups [], labels {}, discovery {ports: []},
+// and labels {} on each discovery port.
 func writeIPAddress14(w *jsonBuf, d *appDef) {
-	if d.IPAddress != nil {
-		w.value(d.IPAddress)
-		return
-	}
-	if d.networkMode() != modeContainer {
+	ip := d.IPAddress
+	if ip == nil && d.networkMode() != modeContainer {
 		w.null()
 		return
 	}
+	if ip == nil {
+		ip = map[string]any{"networkName": d.Networks[0].Name}
+	}
 	w.objOpen()
 	w.key("groups")
-	w.arrOpen()
-	w.arrClose()
+	if g, ok := ip["groups"].([]any); ok {
+		w.value(g)
+	} else {
+		w.arrOpen()
+		w.arrClose()
+	}
 	w.key("labels")
-	w.objOpen()
-	w.objClose()
+	if l, ok := ip["labels"].(map[string]any); ok {
+		w.value(l)
+	} else {
+		w.objOpen()
+		w.objClose()
+	}
 	w.key("discovery")
 	w.objOpen()
 	w.key("ports")
 	w.arrOpen()
+	disc, _ := ip["discovery"].(map[string]any)
+	ports, _ := disc["ports"].([]any)
+	for _, p := range ports {
+		m, _ := p.(map[string]any)
+		w.objOpen()
+		for _, k := range []string{"number", "name", "protocol"} {
+			w.key(k)
+			w.value(m[k])
+		}
+		w.key("labels")
+		if l, ok := m["labels"].(map[string]any); ok {
+			w.value(l)
+		} else {
+			w.objOpen()
+			w.objClose()
+		}
+		w.objClose()
+	}
 	w.arrClose()
 	w.objClose()
-	w.key("networkName")
-	w.str(d.Networks[0].Name)
+	if name, ok := ip["networkName"].(string); ok {
+		w.key("networkName")
+		w.str(name)
+	}
 	w.objClose()
 }
 
