@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"theseus.dev/drivers/etcd"
+	"theseus.dev/specs"
 )
 
 // etcdFlags say how to reach etcd: flag, then THESEUS_ETCD* environment,
@@ -58,6 +59,10 @@ func (f *etcdFlags) config(getenv func(string) string) (etcd.Config, error) {
 			list = append(list, e)
 		}
 	}
+	prefix, prefixSrc := f.prefix, "--prefix"
+	if prefix == "" {
+		prefix, prefixSrc = getenv("THESEUS_PREFIX"), "THESEUS_PREFIX"
+	}
 	switch {
 	case len(list) == 0:
 		return etcd.Config{}, fmt.Errorf("%s %q names no etcd endpoint", src, eps)
@@ -65,6 +70,9 @@ func (f *etcdFlags) config(getenv func(string) string) (etcd.Config, error) {
 		return etcd.Config{}, errors.New("--etcd-dial-timeout must be positive")
 	case f.requestTimeout <= 0:
 		return etcd.Config{}, errors.New("--etcd-request-timeout must be positive")
+	}
+	if err := specs.CheckPrefix(prefix); err != nil {
+		return etcd.Config{}, fmt.Errorf("%s: %w", prefixSrc, err)
 	}
 	return etcd.Config{
 		Endpoints:   list,
@@ -75,7 +83,7 @@ func (f *etcdFlags) config(getenv func(string) string) (etcd.Config, error) {
 		Password:    cmp.Or(f.password, getenv("THESEUS_ETCD_PASSWORD")),
 		DialTimeout: f.dialTimeout,
 		Options: etcd.Options{
-			Prefix:         cmp.Or(f.prefix, getenv("THESEUS_PREFIX")),
+			Prefix:         prefix,
 			RequestTimeout: f.requestTimeout,
 		},
 	}, nil

@@ -55,11 +55,16 @@ func TestEtcdFlagsPrecedence(t *testing.T) {
 func TestEtcdFlagsErrors(t *testing.T) {
 	tests := []struct {
 		args []string
+		env  map[string]string
 		want string
 	}{
-		{[]string{"--etcd", " , "}, "names no etcd endpoint"},
-		{[]string{"--etcd-dial-timeout", "0s"}, "--etcd-dial-timeout"},
-		{[]string{"--etcd-request-timeout", "-1s"}, "--etcd-request-timeout"},
+		{[]string{"--etcd", " , "}, nil, "names no etcd endpoint"},
+		{[]string{"--etcd-dial-timeout", "0s"}, nil, "--etcd-dial-timeout"},
+		{[]string{"--etcd-request-timeout", "-1s"}, nil, "--etcd-request-timeout"},
+		// A bad prefix is named with where it came from, before any
+		// connection, not blamed on the endpoints.
+		{[]string{"--prefix", "prod"}, nil, `--prefix: etcd prefix "prod" must start with '/'`},
+		{nil, map[string]string{"THESEUS_PREFIX": "/prod/"}, `THESEUS_PREFIX: etcd prefix "/prod/" must start with '/'`},
 	}
 	for _, tt := range tests {
 		fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
@@ -67,7 +72,7 @@ func TestEtcdFlagsErrors(t *testing.T) {
 		if err := fs.Parse(tt.args); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.config(func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), tt.want) {
+		if _, err := f.config(func(k string) string { return tt.env[k] }); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: error %v, want %q", tt.args, err, tt.want)
 		}
 	}
