@@ -95,7 +95,7 @@ func PruneGuard(deletes, managed, desired int, opts Options) error {
 		return nil
 	}
 	if desired == 0 && managed > 1 {
-		return fmt.Errorf("/desired is empty while %d apps are managed (was it wiped?); allow it explicitly if that is intended", managed)
+		return fmt.Errorf("/desired is empty while %d apps are managed (was it wiped?); --allow-mass-delete lets it through if that is intended", managed)
 	}
 	if deletes == 1 {
 		return nil
@@ -105,7 +105,7 @@ func PruneGuard(deletes, managed, desired int, opts Options) error {
 		frac = DefaultMaxDeleteFraction
 	}
 	if float64(deletes) > frac*float64(managed) {
-		return fmt.Errorf("would delete %d of %d managed apps, more than %g%%; allow it explicitly if that is intended",
+		return fmt.Errorf("would delete %d of %d managed apps, more than %g%%; --allow-mass-delete lets it through if that is intended",
 			deletes, managed, frac*100)
 	}
 	return nil

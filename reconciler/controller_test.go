@@ -103,6 +103,8 @@ func TestLifecycle(t *testing.T) {
 	if _, ok := e.app(k); !ok {
 		t.Fatal("the app was deleted although pruning is off")
 	}
+	// What /status said of the spec's progress no longer holds.
+	e.eventually(converge, "the orphan's status is removed", func() bool { return e.status(k) == nil })
 
 	// With --prune it goes.
 	stop()

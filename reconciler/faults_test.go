@@ -2,6 +2,7 @@ package reconciler_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -163,10 +164,19 @@ func TestWipeRefused(t *testing.T) {
 	e := newEnv(t)
 	m := reconciler.NewMetrics()
 	e.start(controllerOpts{id: "a", prune: true, metrics: m})
-	e.deploy("api", 3)
+	keys := e.deploy("api", 3)
 	e.etcd.Etcdctl(t, "del", "--prefix", "/desired/")
 	e.eventually(converge, "the prune guard refuses", func() bool {
 		return testutil.ToFloat64(m.PruneBlockedCounter("empty_desired")) > 0
+	})
+	e.eventually(converge, "each group's status says so", func() bool {
+		for _, k := range keys {
+			st := e.status(k)
+			if st == nil || st.Phase != specs.PhaseStalled || !strings.Contains(st.Message, "refused") {
+				return false
+			}
+		}
+		return true
 	})
 	resyncs := testutil.ToFloat64(m.ResyncCounter())
 	e.eventually(converge, "two more resyncs", func() bool { return testutil.ToFloat64(m.ResyncCounter()) >= resyncs+2 })

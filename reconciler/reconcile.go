@@ -51,7 +51,7 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (Result,
 		// the cache then holds.
 		if err := c.pruneGuard(); err != nil {
 			c.refusePrune(err)
-			return Result{}, nil
+			return Result{}, c.pruneRefused(ctx, v, err)
 		}
 	}
 	if !ok {
@@ -65,7 +65,7 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (Result,
 		st.Phase, st.Message = specs.PhaseStalled, act.Reason
 		return Result{}, c.putStatus(ctx, v, st)
 	case diff.Orphan:
-		return Result{}, nil
+		return Result{}, c.dropStatus(ctx, v)
 	case diff.Wait:
 		st := c.baseStatus(v)
 		st.Phase, st.Message = specs.PhaseWaiting, act.Reason

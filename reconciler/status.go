@@ -15,20 +15,10 @@ import (
 // on its way there while a deployment runs or tasks start.
 func (c *Controller) observe(ctx context.Context, v view) (Result, error) {
 	switch {
-	case v.desired == nil && v.app == nil:
-		if !v.hasStatus {
-			return Result{}, nil
-		}
-		if err := c.cfg.Status.Delete(ctx, c.fence, v.key); err != nil {
-			return Result{}, fmt.Errorf("remove status of %s: %w", v.key, err)
-		}
-		c.mu.Lock()
-		delete(c.status, v.key)
-		c.mu.Unlock()
-		c.metrics.Stalled(v.key.String(), false)
+	case v.desired == nil:
+		return Result{}, c.dropStatus(ctx, v)
+	case v.app == nil:
 		return Result{}, nil
-	case v.desired == nil || v.app == nil:
-		return Result{}, nil // an app that is not ours to report on
 	}
 	st := c.baseStatus(v)
 	if len(v.app.Deployments) > 0 {
@@ -45,6 +35,32 @@ func (c *Controller) observe(ctx context.Context, v view) (Result, error) {
 	st.Phase = specs.PhaseProgressing
 	st.Message = waitingFor(v, st.Tasks)
 	return c.progress(ctx, v, st)
+}
+
+// dropStatus removes the status of a group that has no desired spec: what
+// it said of the spec's progress no longer holds, whether the app is gone
+// or stays (pruning off, or the app protected).
+func (c *Controller) dropStatus(ctx context.Context, v view) error {
+	if !v.hasStatus {
+		return nil
+	}
+	if err := c.cfg.Status.Delete(ctx, c.fence, v.key); err != nil {
+		return fmt.Errorf("remove status of %s: %w", v.key, err)
+	}
+	c.mu.Lock()
+	delete(c.status, v.key)
+	c.mu.Unlock()
+	c.metrics.Stalled(v.key.String(), false)
+	return nil
+}
+
+// pruneRefused records, as the group's status, that the delete of its
+// app was refused by the prune guard.
+func (c *Controller) pruneRefused(ctx context.Context, v view, guard error) error {
+	st := c.baseStatus(v)
+	st.Phase, st.DeploymentID, st.LastError = specs.PhaseStalled, "", ""
+	st.Message = "the desired spec is gone, but the delete of the app was refused: " + guard.Error()
+	return c.putStatus(ctx, v, st)
 }
 
 // ready reports whether the app runs the wanted number of tasks, all of

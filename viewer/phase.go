@@ -12,7 +12,8 @@ import (
 // phaseOf decides the phase shown for a group, in this order:
 //
 //  1. no desired spec: Deleting while the controller deletes the app,
-//     otherwise Orphaned (a managed app nobody wants);
+//     Stalled when the prune guard refused to, otherwise Orphaned (a
+//     managed app nobody wants);
 //  2. an invalid spec: Invalid, with its validation errors;
 //  3. no status, or a status of an older /desired revision: Pending;
 //  4. Stalled as the status says: it needs a human, whatever else holds;
@@ -30,8 +31,11 @@ func phaseOf(p *parts, appsKnown bool) (Phase, string, []string) {
 	}
 	switch {
 	case p.desired == nil:
-		if st != nil && st.Phase == specs.PhaseDeleting {
+		switch {
+		case st != nil && st.Phase == specs.PhaseDeleting:
 			return Deleting, st.Message, nil
+		case st != nil && st.Phase == specs.PhaseStalled:
+			return Stalled, stalledMessage(st), nil // the prune guard refused the delete
 		}
 		return Orphaned, "a managed app without a desired spec: only `theseusd run --prune` deletes it", nil
 	case !p.desired.Valid():

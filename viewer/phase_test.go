@@ -76,6 +76,7 @@ func TestPhaseOf(t *testing.T) {
 		{"app gone while waiting", parts{desired: valid, status: status(specs.PhaseWaiting, 10)}, true, Waiting, "m", ""},
 		{"orphan", parts{app: app}, true, Orphaned, "--prune", ""},
 		{"deleting", parts{status: status(specs.PhaseDeleting, 10), app: app}, true, Deleting, "m", ""},
+		{"delete refused by the prune guard", parts{status: status(specs.PhaseStalled, 10), app: app}, true, Stalled, "m", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
