@@ -17,7 +17,7 @@ func (s *Sim) addApp(def *appDef, ver *appVersion) *app {
 		a.version, a.lastScalingAt, a.lastConfigChangeAt = v, v, v
 	}
 	s.apps[a.id] = a
-	s.appOrder = nil
+	s.orderAdd(a.id)
 	for _, g := range parentIDs(a.id) {
 		s.groups[g]++
 	}
@@ -62,7 +62,7 @@ func (s *Sim) deleteApp(a *app) {
 	}
 	a.removed = true
 	delete(s.apps, a.id)
-	s.appOrder = nil
+	s.orderRemove(a.id)
 	for _, g := range parentIDs(a.id) {
 		if s.groups[g]--; s.groups[g] <= 0 {
 			delete(s.groups, g)

@@ -266,6 +266,28 @@ func (s *Sim) sortedAppIDs() []string {
 	return s.appOrder
 }
 
+// orderAdd puts id in the sorted app ids, if they are built. Kept in
+// place rather than rebuilt: a rebuild per create made creating n apps
+// cost n sorts.
+func (s *Sim) orderAdd(id string) {
+	if s.appOrder == nil {
+		return
+	}
+	if i, found := slices.BinarySearch(s.appOrder, id); !found {
+		s.appOrder = slices.Insert(s.appOrder, i, id)
+	}
+}
+
+// orderRemove takes id out of the sorted app ids, if they are built.
+func (s *Sim) orderRemove(id string) {
+	if s.appOrder == nil {
+		return
+	}
+	if i, found := slices.BinarySearch(s.appOrder, id); found {
+		s.appOrder = slices.Delete(s.appOrder, i, i+1)
+	}
+}
+
 // uuid returns a random (seeded) RFC 4122 version 4 UUID.
 func (s *Sim) uuid() string {
 	var b [16]byte
