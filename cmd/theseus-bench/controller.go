@@ -171,18 +171,18 @@ func freePort() (int, error) {
 }
 
 // profile, when dir is set, takes a CPU profile of the controller over
-// the next d and then its heap profile, into dir; the returned function
-// waits for both.
-func (p *controller) profile(ctx context.Context, dir string, d time.Duration) func() error {
+// the next d and then its heap profile, into dir as PHASE-cpu.pprof and
+// PHASE-heap.pprof; the returned function waits for both.
+func (p *controller) profile(ctx context.Context, dir, phase string, d time.Duration) func() error {
 	if dir == "" {
 		return func() error { return nil }
 	}
 	done := make(chan error, 1)
 	go func() {
 		secs := max(int(d.Round(time.Second)/time.Second), 1)
-		err := p.saveProfile(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), filepath.Join(dir, "steady-cpu.pprof"))
+		err := p.saveProfile(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), filepath.Join(dir, phase+"-cpu.pprof"))
 		if err == nil {
-			err = p.saveProfile(ctx, "/debug/pprof/heap", filepath.Join(dir, "steady-heap.pprof"))
+			err = p.saveProfile(ctx, "/debug/pprof/heap", filepath.Join(dir, phase+"-heap.pprof"))
 		}
 		done <- err
 	}()

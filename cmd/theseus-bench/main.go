@@ -44,7 +44,7 @@ func main() {
 	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "give up after this long")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the JSON report to this file")
 	fs.StringVar(&o.theseusd, "theseusd", "", "theseusd binary to measure (default: built from this checkout)")
-	fs.StringVar(&o.profileDir, "profile", "", "save theseusd's CPU profile of the steady state and its heap profile there")
+	fs.StringVar(&o.profileDir, "profile", "", "save theseusd's CPU and heap profiles of the cold start and of the steady state there")
 	fs.BoolVar(&o.keep, "keep", false, "keep the working directory (etcd data, theseusd's log)")
 	_ = fs.Parse(os.Args[1:])
 

@@ -30,6 +30,8 @@ func (b *bench) coldStart(ctx context.Context, floor time.Duration) error {
 		return err
 	}
 	n := len(b.keys)
+	// Profiled over the first seconds, when creates are being issued.
+	stopProfile := b.ctl.profile(ctx, b.o.profileDir, "coldstart", 5*time.Second)
 	start := time.Now()
 	if _, err := b.c.store.Desired().Apply(ctx, gs); err != nil {
 		return fmt.Errorf("put %d groups: %w", n, err)
@@ -46,6 +48,9 @@ func (b *bench) coldStart(ctx context.Context, floor time.Duration) error {
 		return err
 	}
 	running := time.Since(start)
+	if err := stopProfile(); err != nil {
+		return fmt.Errorf("profile of the cold start: %w", err)
+	}
 	b.rep.add(figure{Name: "cold start: put of all groups", Value: ms(put), Unit: "ms",
 		Note: fmt.Sprintf("%d groups in transactions of up to 128 puts", n)})
 	b.rep.add(ratio(figure{Name: "cold start: every create issued", Value: ms(created), Unit: "ms",
@@ -132,7 +137,7 @@ func (b *bench) steadyState(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	stopProfile := b.ctl.profile(ctx, b.o.profileDir, time.Duration(resyncs)*b.o.resync)
+	stopProfile := b.ctl.profile(ctx, b.o.profileDir, "steady", time.Duration(resyncs)*b.o.resync)
 	r1, err := b.waitResyncs(ctx, resyncs)
 	if err != nil {
 		return err
