@@ -169,17 +169,31 @@ func TestWipeRefused(t *testing.T) {
 	e.eventually(converge, "the prune guard refuses", func() bool {
 		return testutil.ToFloat64(m.PruneBlockedCounter("empty_desired")) > 0
 	})
-	e.eventually(converge, "each group's status says so", func() bool {
+	e.eventually(converge, "each group's status says so, and /services holds its task", func() bool {
 		for _, k := range keys {
 			st := e.status(k)
-			if st == nil || st.Phase != specs.PhaseStalled || !strings.Contains(st.Message, "refused") {
+			if st == nil || st.Phase != specs.PhaseStalled || !strings.Contains(st.Message, "refused") || st.Tasks.Running != 1 {
 				return false
+			}
+			if g, err := e.store.Discovery().ReadGroup(t.Context(), k); err != nil || g.Revision.Ready != 1 {
+				return false // discovery settles too, so that nothing is left to write
 			}
 		}
 		return true
 	})
+	// While the guard refuses, a resync costs the list alone: no read of
+	// an app, no write to etcd.
+	e.sim.ResetRequests()
+	rev := e.etcd.Revision(t)
 	resyncs := testutil.ToFloat64(m.ResyncCounter())
 	e.eventually(converge, "two more resyncs", func() bool { return testutil.ToFloat64(m.ResyncCounter()) >= resyncs+2 })
+	if n := e.sim.RequestCount("GET", marathonsim.RouteApp); n != 0 {
+		t.Errorf("%d reads of an app while the guard refuses", n)
+	}
+	if r := e.etcd.Revision(t); r != rev {
+		t.Errorf("etcd written while the guard refuses: revision %d, then %d", rev, r)
+
+	}
 	if n := len(e.sim.Apps()); n != 3 {
 		t.Fatalf("%d apps left after /desired was wiped, want 3", n)
 	}

@@ -33,6 +33,14 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (Result,
 		return Result{}, err
 	}
 	act, ok := c.plan(v)
+	if ok && act.Kind == diff.Delete {
+		// Checked on the cached view first too: while the guard refuses,
+		// as when /desired was wiped, every resync queues every orphan,
+		// and none of them should cost a read of Marathon or etcd.
+		if err := c.pruneGuard(); err != nil {
+			return c.refusePrune(ctx, v, err)
+		}
+	}
 	if ok && act.Kind.Mutates() && !v.fresh {
 		// Never write on a cached view: the app may have changed since
 		// the last list. /desired is confirmed meanwhile: both reads must
@@ -50,8 +58,7 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (Result,
 		// view: a delete is only ever planned on an app just read, which
 		// the cache then holds.
 		if err := c.pruneGuard(); err != nil {
-			c.refusePrune(err)
-			return Result{}, c.pruneRefused(ctx, v, err)
+			return c.refusePrune(ctx, v, err)
 		}
 	}
 	if !ok {
@@ -160,8 +167,9 @@ func (c *Controller) pruneGuard() error {
 		AllowMassDelete: c.cfg.AllowMassDelete, MaxDeleteFraction: c.cfg.MaxDeleteFraction})
 }
 
-// refusePrune reports a delete refused by the guard, once per reason.
-func (c *Controller) refusePrune(guard error) {
+// refusePrune reports a delete refused by the guard: in the log once per
+// reason, in the metrics, and in the group's status.
+func (c *Controller) refusePrune(ctx context.Context, v view, guard error) (Result, error) {
 	reason := guard.Error()
 	c.mu.Lock()
 	logIt := c.pruneRefusals != reason
@@ -171,6 +179,7 @@ func (c *Controller) refusePrune(guard error) {
 	if logIt {
 		c.log.Error("prune refused; nothing deleted", "reason", reason)
 	}
+	return Result{}, c.pruneRefused(ctx, v, guard)
 }
 
 func pruneReason(desired int) string {
