@@ -101,7 +101,7 @@ func deploymentOf(app *marathon.App, deps map[string]marathon.Deployment) *Deplo
 	}
 	out.Step, out.TotalSteps, out.Version = d.CurrentStep, d.TotalSteps, d.Version
 	for _, a := range d.CurrentActions {
-		if a.App == "" || a.App == app.ID {
+		if a.App == app.ID { // actions on pods name no app
 			out.Actions = append(out.Actions, a.Action)
 		}
 	}

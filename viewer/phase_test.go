@@ -2,6 +2,7 @@ package viewer
 
 import (
 	"errors"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -129,5 +130,26 @@ func TestRedact(t *testing.T) {
 	}
 	if !g.Spec.Env["TOKEN"].Secret || g.Spec.Env["TOKEN"].Value != "hunter2hunter2" {
 		t.Errorf("redact changed the original: %+v", g.Spec.Env["TOKEN"])
+	}
+}
+
+// TestDeploymentOf: a group shows the actions of its deployment's current
+// step that act on its app, not those of other apps or of pods deployed
+// with it.
+func TestDeploymentOf(t *testing.T) {
+	app := &marathon.App{ID: "/web/dev", Deployments: []string{"d1"}}
+	deps := map[string]marathon.Deployment{"d1": {ID: "d1", CurrentStep: 1, TotalSteps: 2, Version: "v",
+		CurrentActions: []marathon.DeploymentAction{
+			{Action: "RestartApplication", App: "/web/dev"},
+			{Action: "ScaleApplication", App: "/api/dev"},
+			{Action: "ScalePod"}, // a pod's action: Marathon names it by "pod"
+		}}}
+	got := deploymentOf(app, deps)
+	want := &Deployment{ID: "d1", Step: 1, TotalSteps: 2, Version: "v", Actions: []string{"RestartApplication"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if got := deploymentOf(&marathon.App{ID: "/web/dev", Deployments: []string{"gone"}}, deps); got.ID != "gone" || got.Actions != nil {
+		t.Errorf("a deployment Marathon no longer lists: %+v", got)
 	}
 }
