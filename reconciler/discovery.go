@@ -163,6 +163,7 @@ func (s *Discovery) Run(ctx context.Context) error {
 	b := backoff.New(time.Second, min(30*time.Second, s.cfg.Sweep))
 	done := make(chan SweepStats, 1)
 	sweepDue, sweeping := true, false // the first thing
+	failing := false                  // the last sweep failed; the next waits for retry
 	// asked wait for the next sweep to start; replies for the one running.
 	var asked, replies []chan SweepStats
 	for {
@@ -171,7 +172,7 @@ func (s *Discovery) Run(ctx context.Context) error {
 			if ok {
 				flush.Reset(next)
 			}
-			sweepDue = sweepDue || tooMany
+			sweepDue = sweepDue || tooMany && !failing
 		}
 		if sweepDue && !sweeping && ctx.Err() == nil {
 			sweepDue, sweeping = false, true
@@ -182,7 +183,7 @@ func (s *Discovery) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case st := <-done:
-			sweeping = false
+			sweeping, failing = false, st.Err != nil
 			for _, r := range replies {
 				r <- st
 			}

@@ -283,6 +283,30 @@ func TestDiscoveryMarathonDown(t *testing.T) {
 	}
 }
 
+// TestDiscoveryManyEventsMarathonDown: when more groups are due than
+// MaxReads, a sweep replaces the reads; with Marathon down, that sweep is
+// retried with backoff, not at once again and again.
+func TestDiscoveryManyEventsMarathonDown(t *testing.T) {
+	e := newSyncerEnv(t, reconciler.DiscoveryConfig{MaxReads: 2})
+	e.run()
+	e.sweep(true)
+	e.m.fail(errors.New("marathon GET /v2/apps: 502 Bad Gateway"))
+	lists := e.m.lists.Load()
+	for i := range 5 {
+		e.syncer.Notify(marathon.Event{Type: "status_update_event", Key: dkey(t, fmt.Sprintf("web/g%d", i)), KeyOK: true})
+	}
+	eventually(t, 5*time.Second, "a sweep tried", func() bool { return e.m.lists.Load() > lists })
+	// The retry backoff starts at a second: over half a second, one more
+	// try at most (a wake may race the first failure).
+	end := time.Now().Add(500 * time.Millisecond)
+	for time.Now().Before(end) {
+		if n := e.m.lists.Load() - lists; n > 2 {
+			t.Fatalf("%d lists of a Marathon that is down, within half a second", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // TestDiscoveryFenced checks that a syncer whose leadership ended writes
 // nothing.
 func TestDiscoveryFenced(t *testing.T) {
