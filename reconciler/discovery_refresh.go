@@ -25,17 +25,19 @@ const maxRefreshBackoff = 30 * time.Second
 // instead (tooMany): one list then replaces reading each.
 func (s *Discovery) refreshDue(ctx context.Context) (next time.Duration, ok, tooMany bool) {
 	now := time.Now()
-	var due []specs.GroupKey
+	// Called on every event: the scan stops, and allocates no more, once
+	// it knows there are too many.
+	due := make([]specs.GroupKey, 0, s.cfg.MaxReads+1)
 	s.mu.Lock()
 	for k := range s.dirty {
-		if s.turn(k, now) == 0 {
-			due = append(due, k)
+		if s.turn(k, now) > 0 {
+			continue
 		}
-	}
-	if len(due) > s.cfg.MaxReads {
-		// Left marked: a sweep clears the marks its list covers.
-		s.mu.Unlock()
-		return 0, false, true
+		if due = append(due, k); len(due) > s.cfg.MaxReads {
+			// Left marked: a sweep clears the marks its list covers.
+			s.mu.Unlock()
+			return 0, false, true
+		}
 	}
 	for _, k := range due {
 		delete(s.dirty, k)
