@@ -182,7 +182,10 @@ func TestWipeRefused(t *testing.T) {
 		return true
 	})
 	// While the guard refuses, a resync costs the list alone: no read of
-	// an app, no write to etcd.
+	// an app, no write to etcd. Counted from the resync after the one in
+	// which things settled, so that late events of the creates are done.
+	settled := testutil.ToFloat64(m.ResyncCounter())
+	e.eventually(converge, "one more resync", func() bool { return testutil.ToFloat64(m.ResyncCounter()) > settled })
 	e.sim.ResetRequests()
 	rev := e.etcd.Revision(t)
 	resyncs := testutil.ToFloat64(m.ResyncCounter())
