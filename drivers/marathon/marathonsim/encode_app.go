@@ -424,6 +424,16 @@ func writeDockerCommon(w *jsonBuf, dk *docker) {
 	}
 }
 
+// valueOrEmpty writes v when it is a T, or empty (the JSON of an empty T)
+// when it is absent or of another kind.
+func valueOrEmpty[T any](w *jsonBuf, v any, empty string) {
+	if t, ok := v.(T); ok {
+		w.value(t)
+		return
+	}
+	w.raw([]byte(empty))
+}
+
 // writeIPAddress14 writes 1.4's ipAddress: the one given, or one derived
 // from a container network, or null. 1.4's IpAddressFormat fills in what
 // a given one leaves out: groups [], labels {}, discovery {ports: []},
@@ -439,19 +449,9 @@ func writeIPAddress14(w *jsonBuf, d *appDef) {
 	}
 	w.objOpen()
 	w.key("groups")
-	if g, ok := ip["groups"].([]any); ok {
-		w.value(g)
-	} else {
-		w.arrOpen()
-		w.arrClose()
-	}
+	valueOrEmpty[[]any](w, ip["groups"], "[]")
 	w.key("labels")
-	if l, ok := ip["labels"].(map[string]any); ok {
-		w.value(l)
-	} else {
-		w.objOpen()
-		w.objClose()
-	}
+	valueOrEmpty[map[string]any](w, ip["labels"], "{}")
 	w.key("discovery")
 	w.objOpen()
 	w.key("ports")
@@ -466,12 +466,7 @@ func writeIPAddress14(w *jsonBuf, d *appDef) {
 			w.value(m[k])
 		}
 		w.key("labels")
-		if l, ok := m["labels"].(map[string]any); ok {
-			w.value(l)
-		} else {
-			w.objOpen()
-			w.objClose()
-		}
+		valueOrEmpty[map[string]any](w, m["labels"], "{}")
 		w.objClose()
 	}
 	w.arrClose()
