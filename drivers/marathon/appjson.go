@@ -15,26 +15,24 @@ import (
 // rather than zero; they are values, not pointers, to spare a list of
 // 10,000 apps 200,000 allocations.
 type appJSON struct {
-	ID              string              `json:"id"`
-	Cmd             *string             `json:"cmd"`
-	Args            []string            `json:"args"`
-	CPUs            optNumber           `json:"cpus"`
-	Mem             optNumber           `json:"mem"`
-	Disk            optNumber           `json:"disk"`
-	Instances       optInt              `json:"instances"`
-	Env             map[string]envJSON  `json:"env"`
-	Labels          map[string]string   `json:"labels"`
-	Constraints     []constraintJSON    `json:"constraints"`
-	Container       *containerJSON      `json:"container"`
-	Networks        []networkJSON       `json:"networks"`
-	PortDefinitions []portDefJSON       `json:"portDefinitions"`
-	Ports           []int               `json:"ports"`
-	HealthChecks    []healthCheckJSON   `json:"healthChecks"`
-	UpgradeStrategy upgradeStrategyJSON `json:"upgradeStrategy"`
-	Version         string              `json:"version"`
-	VersionInfo     struct {
-		LastConfigChangeAt string `json:"lastConfigChangeAt"`
-	} `json:"versionInfo"`
+	ID              string                      `json:"id"`
+	Cmd             *string                     `json:"cmd"`
+	Args            []string                    `json:"args"`
+	CPUs            optNumber                   `json:"cpus"`
+	Mem             optNumber                   `json:"mem"`
+	Disk            optNumber                   `json:"disk"`
+	Instances       optInt                      `json:"instances"`
+	Env             map[string]envJSON          `json:"env"`
+	Labels          map[string]string           `json:"labels"`
+	Constraints     []constraintJSON            `json:"constraints"`
+	Container       *containerJSON              `json:"container"`
+	Networks        []networkJSON               `json:"networks"`
+	PortDefinitions []portDefJSON               `json:"portDefinitions"`
+	Ports           []int                       `json:"ports"`
+	HealthChecks    []healthCheckJSON           `json:"healthChecks"`
+	UpgradeStrategy upgradeStrategyJSON         `json:"upgradeStrategy"`
+	Version         string                      `json:"version"`
+	VersionInfo     versionInfoJSON             `json:"versionInfo"`
 	TasksStaged     int                         `json:"tasksStaged"`
 	TasksRunning    int                         `json:"tasksRunning"`
 	TasksHealthy    int                         `json:"tasksHealthy"`
@@ -42,6 +40,12 @@ type appJSON struct {
 	Deployments     []idJSON                    `json:"deployments"`
 	Tasks           []taskJSON                  `json:"tasks"`
 	LastTaskFailure *gomarathon.LastTaskFailure `json:"lastTaskFailure"`
+}
+
+// versionInfoJSON is the part of an app's versionInfo the driver uses:
+// tasks started before lastConfigChangeAt run an older definition.
+type versionInfoJSON struct {
+	LastConfigChangeAt string `json:"lastConfigChangeAt"`
 }
 
 type idJSON struct {
