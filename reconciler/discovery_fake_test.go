@@ -28,11 +28,19 @@ type fakeMarathon struct {
 	// hold, when set, keeps each list answer back until the test
 	// releases it, after telling the test the apps were taken.
 	hold chan chan struct{}
+	// listed, when set, is told of each list call, without blocking.
+	listed chan struct{}
 }
 
 func (f *fakeMarathon) List(ctx context.Context) ([]marathon.App, error) {
 	f.lists.Add(1)
 	f.mu.Lock()
+	if f.listed != nil {
+		select {
+		case f.listed <- struct{}{}:
+		default:
+		}
+	}
 	if f.listErr != nil {
 		f.mu.Unlock()
 		return nil, f.listErr

@@ -290,20 +290,32 @@ func TestDiscoveryManyEventsMarathonDown(t *testing.T) {
 	e := newSyncerEnv(t, reconciler.DiscoveryConfig{MaxReads: 2})
 	e.run()
 	e.sweep(true)
+	listed := make(chan struct{}, 100)
+	e.m.mu.Lock()
+	e.m.listed = listed
+	e.m.mu.Unlock()
 	e.m.fail(errors.New("marathon GET /v2/apps: 502 Bad Gateway"))
-	lists := e.m.lists.Load()
 	for i := range 5 {
 		e.syncer.Notify(marathon.Event{Type: "status_update_event", Key: dkey(t, fmt.Sprintf("web/g%d", i)), KeyOK: true})
 	}
-	eventually(t, 5*time.Second, "a sweep tried", func() bool { return e.m.lists.Load() > lists })
-	// The retry backoff starts at a second: over half a second, one more
-	// try at most (a wake may race the first failure).
-	end := time.Now().Add(500 * time.Millisecond)
-	for time.Now().Before(end) {
-		if n := e.m.lists.Load() - lists; n > 2 {
-			t.Fatalf("%d lists of a Marathon that is down, within half a second", n)
+	select {
+	case <-listed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no sweep tried")
+	}
+	// The retry backoff starts at half a second to a second: within half
+	// a second of the first try, one more at most.
+	window := time.NewTimer(500 * time.Millisecond)
+	defer window.Stop()
+	for more := 0; ; {
+		select {
+		case <-listed:
+			if more++; more > 1 {
+				t.Fatalf("%d more lists of a Marathon that is down within half a second", more)
+			}
+		case <-window.C:
+			return
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -179,9 +179,13 @@ func TestConfirmedAfterRateLimitWait(t *testing.T) {
 		<-stalled.confirms
 	}
 	e.putSpec(keys[0], spec(keys[0], "nginx:1.28", 1, ""))
-	for k := range stalled.confirms {
-		if k == keys[0] {
-			break // confirmed; the write now waits for a token
+	// Once confirmed, the write waits for a token.
+	for confirmed := false; !confirmed; {
+		select {
+		case k := <-stalled.confirms:
+			confirmed = k == keys[0]
+		case <-time.After(converge):
+			t.Fatalf("%s was not confirmed within %v", keys[0], converge)
 		}
 	}
 	stalled.hold.Store(true)
