@@ -195,7 +195,6 @@ func TestWipeRefused(t *testing.T) {
 	}
 	if r := e.etcd.Revision(t); r != rev {
 		t.Errorf("etcd written while the guard refuses: revision %d, then %d", rev, r)
-
 	}
 	if n := len(e.sim.Apps()); n != 3 {
 		t.Fatalf("%d apps left after /desired was wiped, want 3", n)
