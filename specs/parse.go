@@ -116,6 +116,9 @@ func parseDocument(file string, line int, data []byte) (*Group, ErrorList) {
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
+		if fe := jsonSyntaxError(file, line, data); fe != nil {
+			return nil, ErrorList{fe}
+		}
 		return nil, ErrorList{yamlError(file, line-1, err)}
 	}
 	if len(root.Content) == 0 {
@@ -148,6 +151,28 @@ func yamlError(file string, offset int, err error) *FieldError {
 	}
 	fe.Msg = "invalid YAML: " + fe.Msg
 	return fe
+}
+
+// jsonSyntaxError explains a document that is meant as JSON (it begins
+// with "{") in JSON's terms, at the line and column where the JSON goes
+// wrong; YAML's account of a missing comma or brace reads as nonsense to
+// whoever wrote JSON. It returns nil for anything else.
+func jsonSyntaxError(file string, line int, data []byte) *FieldError {
+	body := bytes.TrimLeft(data, " \t\r\n")
+	if len(body) == 0 || body[0] != '{' {
+		return nil
+	}
+	var v any
+	var se *json.SyntaxError
+	if err := json.Unmarshal(body, &v); !errors.As(err, &se) {
+		return nil
+	}
+	// Offset counts the bytes read, the offending one included.
+	at := max(int(se.Offset)-1, 0) + len(data) - len(body)
+	before := data[:min(at, len(data))]
+	col := at - bytes.LastIndexByte(before, '\n')
+	return &FieldError{File: file, Line: line + bytes.Count(before, []byte("\n")),
+		Msg: fmt.Sprintf("invalid JSON at column %d: %v", col, se)}
 }
 
 // decodeError places an error of the strict decoder at its field. The schema

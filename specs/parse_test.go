@@ -154,6 +154,33 @@ func TestParseSyntaxErrorHasLine(t *testing.T) {
 	}
 }
 
+// A document written as JSON is explained in JSON's terms, at its line
+// and column, not as the YAML parser sees it.
+func TestParseJSONSyntaxError(t *testing.T) {
+	tests := []struct {
+		name, doc string
+		line      int
+		want      string
+	}{
+		{"missing comma", "{\"apiVersion\": \"theseus/v1\",\n \"kind\": \"Group\" \"spec\": {}}", 2, "invalid JSON at column 18: invalid character '\"' after object key:value pair"},
+		{"unclosed", "{\"apiVersion\": \"theseus/v1\",\n\"spec\": {\"image\": \"x\"}\n", 2, "invalid JSON at column 23: unexpected end of JSON input"},
+		{"after another document", "a: b\n---\n\n  {\"spec\": [1, 2}\n", 4, "invalid JSON at column 17: invalid character '}' after array element"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("f.json", []byte(tt.doc))
+			errs := Errors(err)
+			if len(errs) == 0 {
+				t.Fatal("no error")
+			}
+			got := errs[len(errs)-1]
+			if got.Line != tt.line || got.Msg != tt.want {
+				t.Errorf("got line %d %q, want line %d %q", got.Line, got.Msg, tt.line, tt.want)
+			}
+		})
+	}
+}
+
 func TestDecodeStored(t *testing.T) {
 	k, _ := NewGroupKey("web", []string{"dev"})
 	minimal := `{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":"web","labels":["dev"]},"spec":{"image":"nginx:1.27","instances":2,"cpus":0.1,"mem":64}}`
@@ -166,7 +193,7 @@ func TestDecodeStored(t *testing.T) {
 		{name: "labels in another order match", value: strings.Replace(minimal, `"web"`, `"web"`, 1)},
 		{name: "empty", value: "", wantErr: "holds no spec"},
 		{name: "two documents", value: minimal + "\n---\n" + minimal, wantErr: "holds 2 specs"},
-		{name: "not JSON", value: "{", wantErr: "invalid YAML"},
+		{name: "not JSON", value: "{", wantErr: "invalid JSON"},
 		{name: "invalid", value: strings.Replace(minimal, `"mem":64`, `"mem":1`, 1), wantErr: "/desired/web/dev:1: spec.mem"},
 	}
 	for _, tt := range tests {
