@@ -26,7 +26,8 @@ import (
 // DiscoveryConfig.MinInterval after the first few, so a burst of task
 // changes becomes a few writes. A full sweep every DiscoveryConfig.Sweep, and
 // after every re-attach of the event stream, lists Marathon once, reads
-// the tree once and rewrites what differs: containers of ended tasks and
+// the tree once (from DiscoveryConfig.Cache, a copy kept by a watch, when
+// there is one) and rewrites what differs: containers of ended tasks and
 // groups of deleted or unmanaged apps go, and nothing is written when
 // nothing differs. Refreshes go on while a sweep runs; a group refreshed
 // after the sweep's list began holds a newer view than the list, and the
@@ -160,6 +161,9 @@ func (s *Discovery) Run(ctx context.Context) error {
 	defer flush.Stop()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	if s.cfg.Cache != nil {
+		wg.Go(func() { _ = s.cfg.Cache.Run(ctx) })
+	}
 	b := backoff.New(time.Second, min(30*time.Second, s.cfg.Sweep))
 	done := make(chan SweepStats, 1)
 	sweepDue, sweeping := true, false // the first thing

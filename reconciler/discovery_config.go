@@ -40,6 +40,16 @@ type DiscoveryStore interface {
 	DropGroup(ctx context.Context, fence etcd.Fence, have *etcd.GroupEntry) (bool, error)
 }
 
+// TreeCache is a copy of the tree that follows its changes, so that a
+// sweep need not read the whole tree from etcd; *etcd.TreeCache
+// implements it. ReadTree answers like DiscoveryStore.ReadTree, as of a
+// revision no older than etcd's at the call; Run keeps the copy current
+// until ctx ends.
+type TreeCache interface {
+	ReadTree(ctx context.Context) (*etcd.Tree, error)
+	Run(ctx context.Context) error
+}
+
 // ConfigSource gives the config of a group as deployed, to mirror to
 // /services/{service}/{labels}/config. The map must leave out secret
 // values (specs.Value.Secret; PublicConfig does that). ok is false when
@@ -67,6 +77,10 @@ type DiscoveryConfig struct {
 	Marathon DiscoveryMarathon
 	// Store is the /services tree; required.
 	Store DiscoveryStore
+	// Cache, if set, is what sweeps read the tree from, instead of
+	// Store.ReadTree; the syncer's Run runs it. One syncer at a time may
+	// use it.
+	Cache TreeCache
 	// Configs gives each group's config; nil leaves configs as stored
 	// (an empty one for a new group).
 	Configs ConfigSource

@@ -168,6 +168,9 @@ func newSyncerEnv(t *testing.T, cfg reconciler.DiscoveryConfig) *syncerEnv {
 		cfg.Marathon = e.m
 	}
 	cfg.Store = e.store
+	if cfg.Cache == nil {
+		cfg.Cache = e.store.NewTreeCache()
+	}
 	cfg.Tick = e.tick
 	cfg.Now = func() time.Time { return *e.now.Load() }
 	cfg.Logger = silentLogger()

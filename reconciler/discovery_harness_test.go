@@ -216,6 +216,9 @@ type runningSyncer struct {
 // cfg.Tick is set) and the driver's event stream, until stop.
 func (e *discEnv) startSyncer(cfg reconciler.DiscoveryConfig) *runningSyncer {
 	cfg.Marathon, cfg.Store = e.mc, e.rec
+	if cfg.Cache == nil {
+		cfg.Cache = e.rec.Discovery.NewTreeCache()
+	}
 	if cfg.Tick == nil {
 		cfg.Tick = make(chan time.Time) // never: sweeps run when the test asks
 	}

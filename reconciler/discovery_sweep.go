@@ -55,7 +55,11 @@ func (s *Discovery) sweepInto(ctx context.Context, st *SweepStats) error {
 		return fmt.Errorf("discovery sweep: list Marathon: %w", err)
 	}
 	s.failingSince = time.Time{}
-	tree, err := s.cfg.Store.ReadTree(ctx)
+	read := s.cfg.Store.ReadTree
+	if s.cfg.Cache != nil {
+		read = s.cfg.Cache.ReadTree
+	}
+	tree, err := read(ctx)
 	if err != nil {
 		s.log.Warn("sweep: cannot read /services; retrying", "err", err)
 		return fmt.Errorf("discovery sweep: %w", err)

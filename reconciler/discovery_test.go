@@ -332,7 +332,7 @@ func TestDiscoveryFenced(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.syncer = reconciler.NewDiscovery(reconciler.DiscoveryConfig{
-		Marathon: e.m, Store: e.store, Tick: e.tick, Logger: silentLogger(),
+		Marathon: e.m, Store: e.store, Cache: e.store.NewTreeCache(), Tick: e.tick, Logger: silentLogger(),
 		Fence: etcd.Fence{Key: "/theseus/leader/1", Revision: put.Header.Revision},
 		Hooks: reconciler.DiscoveryHooks{Sweep: e.sweepHook},
 	})

@@ -190,7 +190,7 @@ func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
 	if os.Getenv("THESEUS_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("daemon", o.id)
 	}
-	disc := &reconciler.DiscoveryConfig{Store: store.Discovery(), Logger: log}
+	disc := &reconciler.DiscoveryConfig{Store: store.Discovery(), Cache: store.Discovery().NewTreeCache(), Logger: log}
 	if o.noDiscovery {
 		disc = nil
 	}

@@ -87,14 +87,15 @@ func exitCode(err error) int {
 }
 
 // sweep times the discovery syncer's full sweep: one Marathon list of
-// every task, one read of /services, the comparison, and no write when
-// the tree is right. The controller is stopped first so that the sweep
-// runs alone.
+// every task, the tree from the syncer's watched copy of it, the
+// comparison, and no write when the tree is right. The controller is
+// stopped first so that the sweep runs alone.
 func (b *bench) sweep(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	d := reconciler.NewDiscovery(reconciler.DiscoveryConfig{
-		Marathon: b.c.mc, Store: b.c.store.Discovery(), Sweep: time.Hour, Timeout: 10 * time.Minute,
+		Marathon: b.c.mc, Store: b.c.store.Discovery(), Cache: b.c.store.Discovery().NewTreeCache(),
+		Sweep: time.Hour, Timeout: 10 * time.Minute,
 	})
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()

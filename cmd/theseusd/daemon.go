@@ -107,7 +107,8 @@ func (d *daemon) run(ctx context.Context) error {
 			Elector: d.etcd, Election: etcd.ElectionConfig{ID: f.id, TTL: f.ttl},
 			Grace: f.grace, Logger: d.log, Metrics: d.metrics,
 		},
-		Discovery:     &reconciler.DiscoveryConfig{Store: d.etcd.Discovery(), Logger: d.log},
+		Discovery: &reconciler.DiscoveryConfig{Store: d.etcd.Discovery(), Cache: d.etcd.Discovery().NewTreeCache(),
+			Logger: d.log},
 		EtcdReady:     d.etcd.Ready,
 		MarathonReady: d.marathon.Ping,
 	})

@@ -60,6 +60,7 @@ type GroupEntry struct {
 	config    *string           // the config value; nil when absent
 	infos     map[string]string // container name → stored info JSON
 	leased    map[string]bool   // containers whose info key has a lease
+	others    map[string]bool   // keys below the group that the layout does not name
 	maxModRev int64             // highest mod revision under the group
 }
 
@@ -188,10 +189,18 @@ func (g *GroupEntry) add(seg []string, kv *mvccpb.KeyValue) {
 		g.config = &v
 	case len(seg) == 3 && seg[2] == RevisionKeyName:
 		g.RevisionModRev = kv.ModRevision
-		// An undecodable revision is rewritten by the next update.
-		_ = json.Unmarshal(kv.Value, &g.Revision)
+		// An undecodable revision is rewritten by the next update. A
+		// fresh value, as json keeps what the text leaves out.
+		var r GroupRevision
+		_ = json.Unmarshal(kv.Value, &r)
+		g.Revision = r
 	case len(seg) == 5 && seg[2] == "containers" && seg[4] == "info":
 		g.infos[seg[3]] = string(kv.Value)
 		g.leased[seg[3]] = kv.Lease != 0
+	default:
+		if g.others == nil {
+			g.others = map[string]bool{}
+		}
+		g.others[string(kv.Key)] = true
 	}
 }

@@ -1,0 +1,315 @@
+package etcd
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/metadata"
+
+	"theseus.dev/internal/backoff"
+	"theseus.dev/specs"
+)
+
+// catchUpTimeout bounds how long TreeCache.ReadTree waits for the watch
+// to deliver the changes made before the call, before it reads the tree
+// from etcd instead.
+const catchUpTimeout = 2 * time.Second
+
+// TreeCache is a copy of /services kept current by a watch, so that the
+// discovery sweep compares Marathon's list with memory rather than read
+// the whole tree from etcd each time: at 50,000 containers that read was
+// most of a sweep's time and all of the load it put on etcd. Build one
+// with NewTreeCache, run it with Run, and read it with ReadTree, which
+// answers like Discovery.ReadTree.
+type TreeCache struct {
+	d *Discovery
+
+	mu sync.Mutex
+	// rev is the revision up to which every change is applied; 0 while
+	// Run has not read the tree.
+	rev      int64
+	groups   map[specs.GroupKey]*GroupEntry // an entry is replaced, never changed
+	services map[string]bool
+	moved    chan struct{} // closed when rev moves, then replaced
+}
+
+// NewTreeCache returns a cache of the tree; it answers from etcd until
+// Run has read the tree.
+func (d *Discovery) NewTreeCache() *TreeCache {
+	return &TreeCache{d: d, moved: make(chan struct{})}
+}
+
+// Run reads the tree and follows its changes until ctx ends, then
+// returns ctx's error. A watch that breaks resumes where it stopped; one
+// whose revision was compacted meanwhile reads the tree again. While Run
+// is not running, ReadTree reads etcd.
+func (c *TreeCache) Run(ctx context.Context) error {
+	defer c.reset(nil)
+	bo := backoff.New(c.d.c.opts.RetryMin, c.d.c.opts.RetryMax)
+	for {
+		if c.current() == 0 {
+			t, err := c.d.ReadTree(ctx)
+			if err != nil {
+				if err := bo.Wait(ctx); err != nil {
+					return err
+				}
+				continue
+			}
+			c.reset(t)
+		}
+		reason := c.follow(ctx, bo)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		c.d.c.opts.Hooks.watchRestart(reason)
+		if reason == RestartCompacted {
+			c.reset(nil)
+			c.d.c.opts.Hooks.relist()
+			continue
+		}
+		if err := bo.Wait(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// ReadTree returns the tree as of a revision no older than etcd's when
+// it was called, like Discovery.ReadTree: it asks etcd for its revision
+// and waits for the watch to bring the cache there. Before Run has read
+// the tree, or when the watch does not catch up within a few seconds, it
+// reads the tree from etcd. The tree is the caller's; the cache does not
+// change it afterwards.
+func (c *TreeCache) ReadTree(ctx context.Context) (*Tree, error) {
+	if c.current() == 0 {
+		return c.d.ReadTree(ctx)
+	}
+	rctx, cancel := c.d.c.reqCtx(ctx)
+	resp, err := c.d.c.cli.Get(rctx, c.d.root(), clientv3.WithCountOnly())
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", c.d.root(), err)
+	}
+	want := resp.Header.Revision
+	timeout := time.NewTimer(catchUpTimeout)
+	defer timeout.Stop()
+	asked := false
+	for {
+		t, moved := c.snapshot(want)
+		if t != nil {
+			return t, nil
+		}
+		if !asked {
+			// Nothing may change under /services for a long while; a
+			// progress report tells the cache that it is current.
+			asked = true
+			pctx, pcancel := context.WithTimeout(c.streamCtx(ctx), c.d.c.opts.RequestTimeout)
+			_ = c.d.c.cli.RequestProgress(pctx)
+			pcancel()
+		}
+		select {
+		case <-moved:
+			if c.current() == 0 {
+				return c.d.ReadTree(ctx) // Run stopped or relists
+			}
+		case <-timeout.C:
+			return c.d.ReadTree(ctx)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// streamCtx puts the cache's watch on a gRPC stream of its own: etcd
+// answers a progress request only once every watch of the stream is
+// current, and the cache should not wait for the others, nor wake them.
+func (c *TreeCache) streamCtx(ctx context.Context) context.Context {
+	return metadata.AppendToOutgoingContext(clientv3.WithRequireLeader(ctx), "theseus-watch", "services")
+}
+
+func (c *TreeCache) current() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rev
+}
+
+// reset replaces the cache's content with t, or empties it (nil).
+func (c *TreeCache) reset(t *Tree) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rev, c.groups, c.services = 0, nil, nil
+	if t != nil {
+		c.rev, c.groups, c.services = t.Revision, maps.Clone(t.Groups), map[string]bool{}
+		for _, s := range t.Services {
+			c.services[s] = true
+		}
+	}
+	c.signal()
+}
+
+// signal wakes the readers waiting for rev to move; c.mu is held.
+func (c *TreeCache) signal() {
+	close(c.moved)
+	c.moved = make(chan struct{})
+}
+
+// snapshot returns the tree if the cache holds every change up to rev,
+// and otherwise a channel that is closed when the cache moves.
+func (c *TreeCache) snapshot(rev int64) (*Tree, <-chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rev == 0 || c.rev < rev {
+		return nil, c.moved
+	}
+	t := &Tree{Revision: c.rev, Services: slices.Sorted(maps.Keys(c.services)), Groups: maps.Clone(c.groups)}
+	for k, g := range t.Groups {
+		if g.ServiceExists != c.services[k.Service] {
+			fixed := *g
+			fixed.ServiceExists = !g.ServiceExists
+			t.Groups[k] = &fixed
+		}
+	}
+	return t, nil
+}
+
+// follow watches the tree from the revision after the cache's until the
+// watch ends, applying each change, and says why it ended.
+func (c *TreeCache) follow(ctx context.Context, bo *backoff.Backoff) RestartReason {
+	wctx, cancel := context.WithCancel(c.streamCtx(ctx))
+	defer cancel()
+	from := c.current() + 1
+	stallTimeout := c.d.c.opts.StallTimeout
+	creating := time.AfterFunc(stallTimeout, cancel)
+	wch := c.d.c.cli.Watch(wctx, c.d.root(), clientv3.WithPrefix(), clientv3.WithRev(from), clientv3.WithProgressNotify())
+	if !creating.Stop() {
+		return RestartClosed
+	}
+	stall := time.NewTimer(stallTimeout)
+	defer stall.Stop()
+	asked := false
+	for {
+		select {
+		case <-stall.C:
+			if asked {
+				return RestartClosed
+			}
+			asked = true
+			pctx, pcancel := context.WithTimeout(wctx, stallTimeout)
+			_ = c.d.c.cli.RequestProgress(pctx)
+			pcancel()
+			stall.Reset(stallTimeout)
+		case wr, ok := <-wch:
+			if !ok {
+				return RestartClosed
+			}
+			if err := wr.Err(); err != nil || wr.Canceled {
+				return restartReason(err)
+			}
+			asked = false
+			stall.Reset(stallTimeout)
+			bo.Reset()
+			c.apply(wr)
+		}
+	}
+}
+
+// apply files one watch response: its events, or, for a progress report,
+// the revision up to which nothing more changed.
+func (c *TreeCache) apply(wr clientv3.WatchResponse) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rev := wr.Header.Revision
+	if len(wr.Events) > 0 {
+		// The header can be ahead of the events; only the last event's
+		// revision is known to be complete.
+		rev = wr.Events[len(wr.Events)-1].Kv.ModRevision
+	}
+	if rev <= c.rev {
+		return
+	}
+	fresh := map[specs.GroupKey]bool{} // entries copied for this response
+	for _, ev := range wr.Events {
+		c.applyEvent(ev, fresh)
+	}
+	c.rev = rev
+	c.signal()
+}
+
+func (c *TreeCache) applyEvent(ev *clientv3.Event, fresh map[specs.GroupKey]bool) {
+	seg := c.d.splitTreeKey(string(ev.Kv.Key))
+	put := ev.Type == mvccpb.PUT
+	switch {
+	case len(seg) == 1:
+		if checkService(seg[0]) == nil {
+			if put {
+				c.services[seg[0]] = true
+			} else {
+				delete(c.services, seg[0])
+			}
+		}
+		return
+	case len(seg) < 2 || checkGroup(seg[0], seg[1]) != nil:
+		return
+	}
+	k := specs.GroupKey{Service: seg[0], Labels: seg[1]}
+	g := c.groups[k]
+	switch {
+	case g == nil && !put:
+		return
+	case g == nil:
+		g = newEntry(k, ev.Kv.ModRevision)
+	case !fresh[k]:
+		g = g.clone()
+	}
+	fresh[k] = true
+	g.ReadRevision, g.ServiceExists = ev.Kv.ModRevision, c.services[k.Service]
+	if put {
+		g.add(seg, ev.Kv)
+	} else {
+		g.remove(string(ev.Kv.Key), seg)
+	}
+	if g.empty() {
+		delete(c.groups, k)
+		return
+	}
+	c.groups[k] = g
+}
+
+// clone copies an entry so that the copy can change without the
+// original, which readers may hold, changing.
+func (g *GroupEntry) clone() *GroupEntry {
+	n := *g
+	n.infos, n.leased, n.others = maps.Clone(g.infos), maps.Clone(g.leased), maps.Clone(g.others)
+	return &n
+}
+
+// remove forgets one deleted key of the group, given the key and its
+// segments below /services; the counterpart of add.
+func (g *GroupEntry) remove(key string, seg []string) {
+	switch {
+	case len(seg) == 2:
+		g.Exists, g.marker = false, ""
+	case len(seg) == 3 && seg[2] == "config":
+		g.config = nil
+	case len(seg) == 3 && seg[2] == RevisionKeyName:
+		g.Revision, g.RevisionModRev = GroupRevision{}, 0
+	case len(seg) == 5 && seg[2] == "containers" && seg[4] == "info":
+		delete(g.infos, seg[3])
+		delete(g.leased, seg[3])
+	default:
+		delete(g.others, key)
+	}
+	if g.empty() {
+		g.maxModRev = 0
+	}
+}
+
+// empty reports whether the group has none of the keys ReadTree files.
+func (g *GroupEntry) empty() bool {
+	return !g.Exists && g.config == nil && g.RevisionModRev == 0 && len(g.infos) == 0 && len(g.others) == 0
+}
