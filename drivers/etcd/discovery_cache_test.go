@@ -171,3 +171,30 @@ func TestTreeCacheAcrossCompaction(t *testing.T) {
 	}
 	sameTree(t, "after", c, dd)
 }
+
+// TestTreeCacheCurrentWithoutChanges reads the cache after writes
+// elsewhere in etcd, which move the revision but send the cache no
+// event: a progress report tells it that it is current, well before it
+// would give up waiting and read etcd (2s, longer than the context here).
+func TestTreeCacheCurrentWithoutChanges(t *testing.T) {
+	e, cl := start(t, fastOptions())
+	d := cl.Discovery()
+	syncGroup(t, d, key(t, "web", "dev"), etcd.GroupState{Containers: infos("a")})
+	c := runCache(t, d)
+	sameTree(t, "start", c, d)
+	for i := range 20 {
+		put, err := e.Client.Put(t.Context(), "/desired/elsewhere", fmt.Sprint(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		tree, err := c.ReadTree(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("read %d: %v", i, err)
+		}
+		if tree.Revision < put.Header.Revision {
+			t.Fatalf("read %d: tree at revision %d, older than the put before it (%d)", i, tree.Revision, put.Header.Revision)
+		}
+	}
+}
