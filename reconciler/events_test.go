@@ -2,6 +2,8 @@ package reconciler_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -62,4 +64,44 @@ func TestEventsCoalesced(t *testing.T) {
 	// One read per EventDelay (50ms) at most, whatever the number of
 	// events; a loaded machine stretches the burst, hence some room.
 	e.holds(300*time.Millisecond, "a few reads for 20 events in 100ms", func() bool { return counter.gets.Load()-before <= 8 })
+}
+
+// TestCreateOnStaleCache: an app made by another client under a group's
+// id, which the controller has not listed yet (no event, no resync), and
+// then a spec for the group. The controller creates without reading the
+// app first; Marathon refuses (409), the controller reads the app and
+// leaves it alone as not its own, with no error recorded.
+func TestCreateOnStaleCache(t *testing.T) {
+	e := newEnv(t)
+	events := make(injected)
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}, events: events, noDiscovery: true, resync: time.Hour})
+	ok, k := key(t, "api", "ok"), key(t, "api", "foreign")
+	e.putSpec(ok, spec(ok, "nginx:1.27", 1, "")) // the controller runs
+	e.eventually(converge, "the first group runs", running(e, ok, 1))
+	if code, body := e.simRequest("POST", "/v2/apps", rawApp(k, map[string]string{"team": "other"})); code != http.StatusCreated {
+		t.Fatalf("create by hand: %d %s", code, body)
+	}
+	before, _ := e.app(k)
+	e.putSpec(k, spec(k, "nginx:1.28", 2, ""))
+	e.eventually(converge, "reported as not managed", func() bool {
+		st := e.status(k)
+		return st != nil && st.Phase == specs.PhaseStalled && strings.Contains(st.Message, "does not manage") && st.LastError == ""
+	})
+	if n := len(e.writesTo("POST", "/v2/apps")); n != 2 { // the first group's, and the one by hand
+		t.Errorf("%d creates succeeded, want 2", n)
+	}
+	refused := 0
+	e.mu.Lock()
+	for _, w := range e.writes {
+		if w.method == "POST" && w.path == "/v2/apps" && w.status == http.StatusConflict {
+			refused++
+		}
+	}
+	e.mu.Unlock()
+	if refused != 1 {
+		t.Errorf("%d creates refused as existing, want 1: the create was not planned on the stale cache", refused)
+	}
+	if after, _ := e.app(k); !after.Version.Equal(before.Version) || after.Image != "nginx:1.20" {
+		t.Errorf("the app was changed: %+v", after)
+	}
 }

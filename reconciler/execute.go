@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -37,7 +38,12 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (Resu
 	c.markDirty(v.key) // whatever happened, read the app before acting again
 	st := c.baseStatus(v)
 	var locked *marathon.LockedError
+	var apiErr *marathon.APIError
 	switch {
+	case act.Kind == diff.Create && errors.As(err, &apiErr) && apiErr.Status == http.StatusConflict:
+		// The app appeared since Marathon was last listed. Not an error
+		// of the group's: it is read, and planned, again at once.
+		return Result{RequeueAfter: time.Millisecond}, nil
 	case errors.As(err, &locked):
 		st.Phase = specs.PhaseWaiting
 		st.DeploymentID = first(locked.Deployments)

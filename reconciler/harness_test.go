@@ -153,6 +153,8 @@ type daemonOpts struct {
 	noDiscovery bool
 	// progressDeadline defaults to the harness's minute.
 	progressDeadline time.Duration
+	// resync defaults to the harness's 500ms.
+	resync time.Duration
 	// writeQPS, if set, limits Marathon writes to that rate with a burst
 	// of one.
 	writeQPS float64
@@ -201,7 +203,7 @@ func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
 	d = reconciler.NewDaemon(reconciler.DaemonConfig{
 		Controller: reconciler.Config{
 			Desired: ds, Marathon: m, Events: events, Status: st,
-			Prune: o.prune, Resync: 500 * time.Millisecond, PollInterval: 20 * time.Millisecond,
+			Prune: o.prune, Resync: cmp.Or(o.resync, 500*time.Millisecond), PollInterval: 20 * time.Millisecond,
 			ProgressDeadline: cmp.Or(o.progressDeadline, time.Minute), WriteQPS: writeQPS, WriteBurst: writeBurst,
 			Engine: reconciler.EngineOptions{Workers: 4, Timeout: 10 * time.Second,
 				BaseBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, QPS: 1000, Burst: 1000},

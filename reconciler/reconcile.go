@@ -41,10 +41,12 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (Result,
 			return c.refusePrune(ctx, v, err)
 		}
 	}
-	if ok && act.Kind.Mutates() && !v.fresh {
+	if ok && act.Kind.Mutates() && !v.fresh && !(act.Kind == diff.Create && v.app == nil) {
 		// Never write on a cached view: the app may have changed since
 		// the last list. /desired is confirmed meanwhile: both reads must
-		// come before the write, and neither depends on the other.
+		// come before the write, and neither depends on the other. A
+		// create needs no read: Marathon refuses to create an app that
+		// exists (409), and the app is then read before anything else.
 		confirmed := c.startConfirm(ctx, v)
 		err := c.refresh(ctx, &v)
 		v.confirmed = <-confirmed
