@@ -50,6 +50,7 @@ type Discovery struct {
 	cfg    DiscoveryConfig
 	log    *slog.Logger
 	synced atomic.Bool
+	groups atomic.Int64 // managed groups of the last sweep that succeeded
 	wake   chan struct{}
 	asked  chan chan SweepStats // sweeps asked for by Sweep
 

@@ -107,10 +107,12 @@ type DiscoveryConfig struct {
 	// to DefaultDiscoveryTimeout.
 	Timeout time.Duration
 	// MaxReads is the number of groups due at once above which a sweep
-	// replaces reading each. Defaults to DefaultDiscoveryMaxReads.
+	// replaces reading each; with many groups, a tenth of them (as of
+	// the last sweep) if that is more. Defaults to
+	// DefaultDiscoveryMaxReads.
 	MaxReads int
-	// Parallel is the number of groups a sweep writes at once. Defaults
-	// to DefaultDiscoveryParallel.
+	// Parallel is the number of groups a sweep writes, or refreshes
+	// read and write, at once. Defaults to DefaultDiscoveryParallel.
 	Parallel int
 	// Now is the clock of revision timestamps and staleness; defaults to
 	// time.Now.

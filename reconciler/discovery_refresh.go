@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -16,24 +17,38 @@ import (
 // is tried again; the sweep repairs it in any case.
 const maxRefreshBackoff = 30 * time.Second
 
+// readsPerList is how many single-app reads cost Marathon about as much
+// as one list of every app: rather a guess on the safe side than a
+// measure, as it depends on the Marathon. Reading one app is one small
+// answer; a list of 10,000 apps with their tasks is tens of megabytes.
+const readsPerList = 10
+
+// maxReads is the number of groups due at once above which a sweep
+// replaces reading each: DiscoveryConfig.MaxReads, or the reads that cost
+// as much as a list of the groups of the last sweep, whichever is more.
+func (s *Discovery) maxReads() int {
+	return max(s.cfg.MaxReads, int(s.groups.Load())/readsPerList)
+}
+
 // refreshDue refreshes the marked groups whose turn has come, and returns
 // how long until the next marked group's turn (ok false: none is marked).
 // Each group has a bucket of DiscoveryConfig.Burst refreshes refilled one
 // per MinInterval, so a few changes in a row are written at once and the
-// events of a long burst are taken together. When more than MaxReads
+// events of a long burst are taken together. When more than maxReads
 // groups are due at once, it reads none of them and asks for a sweep
 // instead (tooMany): one list then replaces reading each.
 func (s *Discovery) refreshDue(ctx context.Context) (next time.Duration, ok, tooMany bool) {
 	now := time.Now()
 	// Called on every event: the scan stops, and allocates no more, once
 	// it knows there are too many.
-	due := make([]specs.GroupKey, 0, s.cfg.MaxReads+1)
+	limit := s.maxReads()
+	due := make([]specs.GroupKey, 0, min(limit+1, 64))
 	s.mu.Lock()
 	for k := range s.dirty {
 		if s.turn(k, now) > 0 {
 			continue
 		}
-		if due = append(due, k); len(due) > s.cfg.MaxReads {
+		if due = append(due, k); len(due) > limit {
 			// Left marked: a sweep clears the marks its list covers.
 			s.mu.Unlock()
 			return 0, false, true
@@ -66,17 +81,34 @@ func (s *Discovery) turn(k specs.GroupKey, now time.Time) time.Duration {
 	return max(time.Duration((1-tokens)*float64(s.cfg.MinInterval)), time.Millisecond)
 }
 
-// refreshGroups reads each group from Marathon and writes it.
+// refreshGroups reads each group from Marathon and writes it, Parallel
+// groups at a time.
 func (s *Discovery) refreshGroups(ctx context.Context, keys []specs.GroupKey, now time.Time) {
 	st := RefreshStats{Groups: len(keys)}
-	for _, k := range keys {
+	type outcome struct {
+		written, removed bool
+		err              error
+	}
+	out := make([]outcome, len(keys))
+	sem := make(chan struct{}, s.cfg.Parallel)
+	var wg sync.WaitGroup
+	for i, k := range keys {
 		lim := s.limits[k]
 		if lim == nil {
 			lim = rate.NewLimiter(rate.Every(s.cfg.MinInterval), s.cfg.Burst)
 			s.limits[k] = lim
 		}
 		lim.AllowN(now, 1)
-		written, removed, err := s.refresh(ctx, k)
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			o := &out[i]
+			o.written, o.removed, o.err = s.refresh(ctx, k)
+		})
+	}
+	wg.Wait()
+	for i, k := range keys {
+		written, removed, err := out[i].written, out[i].removed, out[i].err
 		switch {
 		case err != nil:
 			st.Failed++

@@ -120,6 +120,7 @@ func (s *Discovery) sweepInto(ctx context.Context, st *SweepStats) error {
 		return fmt.Errorf("discovery sweep: %d group(s): %w", len(errs), err)
 	}
 	s.markedStale = false
+	s.groups.Store(int64(st.Groups))
 	s.mu.Lock()
 	for k, q := range s.dirty {
 		if q <= seq {
