@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -29,11 +30,17 @@ const catchUpTimeout = 2 * time.Second
 // answers like Discovery.ReadTree.
 type TreeCache struct {
 	d *Discovery
+	// fallbacks counts the reads of etcd made because the watch did not
+	// catch up in time.
+	fallbacks atomic.Int64
 
 	mu sync.Mutex
 	// rev is the revision up to which every change is applied; 0 while
 	// Run has not read the tree.
-	rev      int64
+	rev int64
+	// live is set while the watch runs: only then does a progress
+	// request reach it, and is the cache read.
+	live     bool
 	groups   map[specs.GroupKey]*GroupEntry // an entry is replaced, never changed
 	services map[string]bool
 	moved    chan struct{} // closed when rev moves, then replaced
@@ -86,7 +93,7 @@ func (c *TreeCache) Run(ctx context.Context) error {
 // reads the tree from etcd. The tree is the caller's; the cache does not
 // change it afterwards.
 func (c *TreeCache) ReadTree(ctx context.Context) (*Tree, error) {
-	if c.current() == 0 {
+	if !c.isLive() {
 		return c.d.ReadTree(ctx)
 	}
 	rctx, cancel := c.d.c.reqCtx(ctx)
@@ -98,26 +105,28 @@ func (c *TreeCache) ReadTree(ctx context.Context) (*Tree, error) {
 	want := resp.Header.Revision
 	timeout := time.NewTimer(catchUpTimeout)
 	defer timeout.Stop()
-	asked := false
+	// Nothing may change under /services for a long while; a progress
+	// report tells the cache that it is current. Asked again now and
+	// then, in case an answer is lost to a reconnect.
+	ask := time.NewTimer(0)
+	defer ask.Stop()
 	for {
 		t, moved := c.snapshot(want)
 		if t != nil {
 			return t, nil
 		}
-		if !asked {
-			// Nothing may change under /services for a long while; a
-			// progress report tells the cache that it is current.
-			asked = true
+		select {
+		case <-ask.C:
 			pctx, pcancel := context.WithTimeout(c.streamCtx(ctx), c.d.c.opts.RequestTimeout)
 			_ = c.d.c.cli.RequestProgress(pctx)
 			pcancel()
-		}
-		select {
+			ask.Reset(catchUpTimeout / 8)
 		case <-moved:
-			if c.current() == 0 {
+			if !c.isLive() {
 				return c.d.ReadTree(ctx) // Run stopped or relists
 			}
 		case <-timeout.C:
+			c.fallbacks.Add(1)
 			return c.d.ReadTree(ctx)
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -138,11 +147,25 @@ func (c *TreeCache) current() int64 {
 	return c.rev
 }
 
+func (c *TreeCache) isLive() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.live
+}
+
+// setLive marks the watch running or not, and wakes the readers.
+func (c *TreeCache) setLive(live bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.live = live
+	c.signal()
+}
+
 // reset replaces the cache's content with t, or empties it (nil).
 func (c *TreeCache) reset(t *Tree) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.rev, c.groups, c.services = 0, nil, nil
+	c.rev, c.live, c.groups, c.services = 0, false, nil, nil
 	if t != nil {
 		c.rev, c.groups, c.services = t.Revision, maps.Clone(t.Groups), map[string]bool{}
 		for _, s := range t.Services {
@@ -163,7 +186,7 @@ func (c *TreeCache) signal() {
 func (c *TreeCache) snapshot(rev int64) (*Tree, <-chan struct{}) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.rev == 0 || c.rev < rev {
+	if !c.live || c.rev < rev {
 		return nil, c.moved
 	}
 	t := &Tree{Revision: c.rev, Services: slices.Sorted(maps.Keys(c.services)), Groups: maps.Clone(c.groups)}
@@ -189,6 +212,8 @@ func (c *TreeCache) follow(ctx context.Context, bo *backoff.Backoff) RestartReas
 	if !creating.Stop() {
 		return RestartClosed
 	}
+	c.setLive(true) // Watch returns once etcd has created the watch
+	defer c.setLive(false)
 	stall := time.NewTimer(stallTimeout)
 	defer stall.Stop()
 	asked := false

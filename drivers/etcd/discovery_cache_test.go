@@ -26,8 +26,22 @@ func runCache(t *testing.T, d *etcd.Discovery) *etcd.TreeCache {
 		if err := <-done; !errors.Is(err, context.Canceled) {
 			t.Errorf("Run returned %v, want context.Canceled", err)
 		}
+		if n := c.Fallbacks(); n != 0 {
+			t.Errorf("%d reads of etcd instead of the cache: the watch did not catch up", n)
+		}
 	})
+	waitLive(t, c)
 	return c
+}
+
+// waitLive waits until the cache answers from its watch.
+func waitLive(t *testing.T, c *etcd.TreeCache) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := c.WaitLive(ctx); err != nil {
+		t.Fatalf("the cache's watch never ran: %v", err)
+	}
 }
 
 // sameTree fails the test unless the cache answers what a read of etcd
@@ -169,6 +183,7 @@ func TestTreeCacheAcrossCompaction(t *testing.T) {
 	if hooks.get("restart:compacted") == 0 {
 		t.Errorf("hooks saw %v, want a compacted restart", hooks.n)
 	}
+	waitLive(t, c)
 	sameTree(t, "after", c, dd)
 }
 

@@ -1,6 +1,10 @@
 package etcd
 
-import "theseus.dev/specs"
+import (
+	"context"
+
+	"theseus.dev/specs"
+)
 
 // SetBeforeCommit installs a function that runs between the read and the
 // write of every Apply batch, to provoke conflicts in tests.
@@ -29,3 +33,25 @@ func (t *Tree) View() map[specs.GroupKey]EntryView {
 	}
 	return out
 }
+
+// WaitLive waits until the cache's watch runs and ReadTree answers from
+// the cache.
+func (c *TreeCache) WaitLive(ctx context.Context) error {
+	for {
+		c.mu.Lock()
+		live, moved := c.live, c.moved
+		c.mu.Unlock()
+		if live {
+			return nil
+		}
+		select {
+		case <-moved:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Fallbacks is the number of reads of etcd made because the watch did
+// not catch up in time.
+func (c *TreeCache) Fallbacks() int64 { return c.fallbacks.Load() }
