@@ -43,11 +43,11 @@ type TreeCache struct {
 	live     bool
 	groups   map[specs.GroupKey]*GroupEntry // an entry is replaced, never changed
 	services map[string]bool
-	moved    chan struct{} // closed when rev moves, then replaced
+	moved    chan struct{} // closed when rev or live change, then replaced
 }
 
 // NewTreeCache returns a cache of the tree; it answers from etcd until
-// Run has read the tree.
+// Run has read the tree and its watch runs.
 func (d *Discovery) NewTreeCache() *TreeCache {
 	return &TreeCache{d: d, moved: make(chan struct{})}
 }
@@ -88,9 +88,9 @@ func (c *TreeCache) Run(ctx context.Context) error {
 
 // ReadTree returns the tree as of a revision no older than etcd's when
 // it was called, like Discovery.ReadTree: it asks etcd for its revision
-// and waits for the watch to bring the cache there. Before Run has read
-// the tree, or when the watch does not catch up within a few seconds, it
-// reads the tree from etcd. The tree is the caller's; the cache does not
+// and waits for the watch to bring the cache there. While the watch does
+// not run, or when it does not catch up within a few seconds, it reads
+// the tree from etcd. The tree is the caller's; the cache does not
 // change it afterwards.
 func (c *TreeCache) ReadTree(ctx context.Context) (*Tree, error) {
 	if !c.isLive() {
