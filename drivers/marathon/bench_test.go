@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +80,22 @@ func BenchmarkDecode10k(b *testing.B) {
 		apps, err := decodeAppList(bytes.NewReader(body), "")
 		if err != nil || len(apps) != 10000 || apps[0].Tasks[0].Health != "healthy" {
 			b.Fatalf("%d apps, %v", len(apps), err)
+		}
+	}
+}
+
+// BenchmarkDecodeEvent decodes the most frequent event of a busy
+// Marathon, a task's status update, as recorded.
+func BenchmarkDecodeEvent(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(recorded, "events", "status_update_event.json"))
+	if err != nil {
+		b.Skip(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if ev, ok := DecodeEvent("", "status_update_event", data); !ok || ev.TaskStatus == "" {
+			b.Fatalf("decoded %+v", ev)
 		}
 	}
 }
