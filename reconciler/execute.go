@@ -40,9 +40,11 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (Resu
 	var locked *marathon.LockedError
 	var apiErr *marathon.APIError
 	switch {
-	case act.Kind == diff.Create && errors.As(err, &apiErr) && apiErr.Status == http.StatusConflict:
-		// The app appeared since Marathon was last listed. Not an error
-		// of the group's: it is read, and planned, again at once.
+	case act.Kind == diff.Create && !v.fresh && errors.As(err, &apiErr) && apiErr.Status == http.StatusConflict:
+		// Planned on the cache, and the app appeared since Marathon was
+		// last listed. Not an error of the group's: it is read, and
+		// planned, again at once. (A 409 after a read that found no app
+		// is an error, retried with backoff.)
 		return Result{RequeueAfter: time.Millisecond}, nil
 	case errors.As(err, &locked):
 		st.Phase = specs.PhaseWaiting
