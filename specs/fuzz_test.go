@@ -100,6 +100,8 @@ func FuzzDecodeStoredJSON(f *testing.F) {
 		"{\t\"spec\":\t{\"image\":\"ng\\/inx\",\"cmd\":\"a\\u0000b\"}}",
 		`{"spec":{"image":"nginx","env":{"A":{"value":"x","secret":"yes"}}}}`,
 		`{"metadata":{"service":"web"},"spec":{"image":"nginx"}}`,
+		"{\"spec\":{\"image\":\"nginx\",\"env\":{\"A\":\"x\x7f\"}}}",   // DEL: valid JSON, not YAML
+		"{\"spec\":{\"image\":\"nginx\",\"env\":{\"A\":\"x\u0080\"}}}", // C1 control, raw
 	} {
 		f.Add("web/dev", []byte(v))
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"unicode/utf8"
 
 	jsonv2 "github.com/go-json-experiment/json"
 )
@@ -65,7 +66,8 @@ func decodeStoredJSON(name string, data []byte) (*Group, bool) {
 	data = bytes.TrimSpace(data)
 	// A null is refused for some fields and means "unset" for others;
 	// values with one are rare enough to leave to the full parser.
-	if len(data) == 0 || data[0] != '{' || len(data) > MaxSpecBytes || bytes.Contains(data, []byte("null")) {
+	if len(data) == 0 || data[0] != '{' || len(data) > MaxSpecBytes || bytes.Contains(data, []byte("null")) ||
+		!yamlReadable(data) {
 		return nil, false
 	}
 	g := new(Group)
@@ -74,6 +76,32 @@ func decodeStoredJSON(name string, data []byte) (*Group, bool) {
 	}
 	g.src = &source{file: name, line: 1}
 	return g, true
+}
+
+// yamlReadable reports whether the YAML reader takes every character of
+// data. It refuses control characters (DEL, the C1 range, C0 but tab and
+// line ends) and invalid UTF-8 anywhere, even inside a JSON string, and
+// so does the full parser.
+func yamlReadable(data []byte) bool {
+	for i := 0; i < len(data); {
+		if c := data[i]; c < utf8.RuneSelf {
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			return false
+		case r == 0x85, r >= 0xA0 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD, r >= 0x10000:
+		default:
+			return false
+		}
+		i += n
+	}
+	return true
 }
 
 // Clone returns a deep copy of g, sharing nothing mutable with it.
