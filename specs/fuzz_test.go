@@ -100,8 +100,9 @@ func FuzzDecodeStoredJSON(f *testing.F) {
 		"{\t\"spec\":\t{\"image\":\"ng\\/inx\",\"cmd\":\"a\\u0000b\"}}",
 		`{"spec":{"image":"nginx","env":{"A":{"value":"x","secret":"yes"}}}}`,
 		`{"metadata":{"service":"web"},"spec":{"image":"nginx"}}`,
-		"{\"spec\":{\"image\":\"nginx\",\"env\":{\"A\":\"x\x7f\"}}}",   // DEL: valid JSON, not YAML
-		"{\"spec\":{\"image\":\"nginx\",\"env\":{\"A\":\"x\u0080\"}}}", // C1 control, raw
+		// Valid JSON that YAML refuses: DEL, and a raw C1 control.
+		"{\"apiVersion\":\"theseus/v1\",\"kind\":\"Group\",\"spec\":{\"image\":\"nginx\",\"env\":{\"A\":\"x\x7f\"}}}",
+		"{\"apiVersion\":\"theseus/v1\",\"kind\":\"Group\",\"spec\":{\"image\":\"nginx\",\"env\":{\"A\":\"x\u0080\"}}}",
 	} {
 		f.Add("web/dev", []byte(v))
 	}
