@@ -203,44 +203,11 @@ func (c *TreeCache) snapshot(rev int64) (*Tree, <-chan struct{}) {
 // follow watches the tree from the revision after the cache's until the
 // watch ends, applying each change, and says why it ended.
 func (c *TreeCache) follow(ctx context.Context, bo *backoff.Backoff) RestartReason {
-	wctx, cancel := context.WithCancel(c.streamCtx(ctx))
-	defer cancel()
-	from := c.current() + 1
-	stallTimeout := c.d.c.opts.StallTimeout
-	creating := time.AfterFunc(stallTimeout, cancel)
-	wch := c.d.c.cli.Watch(wctx, c.d.root(), clientv3.WithPrefix(), clientv3.WithRev(from), clientv3.WithProgressNotify())
-	if !creating.Stop() {
-		return RestartClosed
-	}
-	c.setLive(true) // Watch returns once etcd has created the watch
 	defer c.setLive(false)
-	stall := time.NewTimer(stallTimeout)
-	defer stall.Stop()
-	asked := false
-	for {
-		select {
-		case <-stall.C:
-			if asked {
-				return RestartClosed
-			}
-			asked = true
-			pctx, pcancel := context.WithTimeout(wctx, stallTimeout)
-			_ = c.d.c.cli.RequestProgress(pctx)
-			pcancel()
-			stall.Reset(stallTimeout)
-		case wr, ok := <-wch:
-			if !ok {
-				return RestartClosed
-			}
-			if err := wr.Err(); err != nil || wr.Canceled {
-				return restartReason(err)
-			}
-			asked = false
-			stall.Reset(stallTimeout)
-			bo.Reset()
-			c.apply(wr)
-		}
-	}
+	reason, _ := c.d.c.watchPrefix(c.streamCtx(ctx), c.d.root(), c.current()+1, bo,
+		func() { c.setLive(true) }, // the watch is taken: progress requests reach it
+		func(wr clientv3.WatchResponse) error { c.apply(wr); return nil })
+	return reason
 }
 
 // apply files one watch response: its events, or, for a progress report,
@@ -248,12 +215,7 @@ func (c *TreeCache) follow(ctx context.Context, bo *backoff.Backoff) RestartReas
 func (c *TreeCache) apply(wr clientv3.WatchResponse) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	rev := wr.Header.Revision
-	if len(wr.Events) > 0 {
-		// The header can be ahead of the events; only the last event's
-		// revision is known to be complete.
-		rev = wr.Events[len(wr.Events)-1].Kv.ModRevision
-	}
+	rev := responseRevision(wr)
 	if rev <= c.rev {
 		return
 	}

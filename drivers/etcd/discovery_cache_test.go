@@ -153,6 +153,14 @@ func TestTreeCacheAcrossCompaction(t *testing.T) {
 	var hooks counter
 	opts := fastOptions()
 	opts.Hooks = hooks.hooks()
+	relisted := make(chan struct{}, 1)
+	opts.Hooks.Relist = func() {
+		hooks.inc("relist")
+		select {
+		case relisted <- struct{}{}:
+		default:
+		}
+	}
 	e, cl := start(t, opts)
 	d := cl.Discovery()
 	k := key(t, "web", "dev")
@@ -173,12 +181,10 @@ func TestTreeCacheAcrossCompaction(t *testing.T) {
 	e.Unblackhole()
 
 	// The client reconnects by itself, then finds its revision compacted.
-	deadline := time.Now().Add(20 * time.Second)
-	for hooks.get("relist") == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no relist within 20s; hooks saw %v", hooks.n)
-		}
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case <-relisted:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no relist within 20s; hooks saw %v", hooks.n)
 	}
 	if hooks.get("restart:compacted") == 0 {
 		t.Errorf("hooks saw %v, want a compacted restart", hooks.n)

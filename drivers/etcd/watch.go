@@ -142,16 +142,44 @@ func (d *DesiredStore) relist(ctx context.Context, bo *backoff.Backoff) (*Snapsh
 // events and advancing *next past each. It returns why the watch ended,
 // or fn's error.
 func (d *DesiredStore) watchOnce(ctx context.Context, next *int64, bo *backoff.Backoff, fn func(Update) error) (RestartReason, error) {
-	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	return d.c.watchPrefix(clientv3.WithRequireLeader(ctx), d.dir(), *next, bo, nil, func(wr clientv3.WatchResponse) error {
+		u := Update{Revision: responseRevision(wr)}
+		if len(wr.Events) > 0 {
+			u.Events = make([]Event, len(wr.Events))
+			for i, ev := range wr.Events {
+				u.Events[i] = d.event(ev)
+			}
+		}
+		if u.Revision < *next-1 {
+			return nil // a progress report from before fromRev
+		}
+		*next = u.Revision + 1
+		return fn(u)
+	})
+}
+
+// watchPrefix runs one etcd watch of the keys under prefix from revision
+// from until it ends, handing each response to fn on the calling
+// goroutine, and returns why the watch ended, or fn's error. created, if
+// not nil, is called once etcd has taken the watch. ctx carries the
+// stream's metadata (WithRequireLeader, a stream of its own). A stuck
+// stream ends the watch: a creation that takes longer than
+// Options.StallTimeout, or silence past it that a progress request does
+// not break.
+func (c *Client) watchPrefix(ctx context.Context, prefix string, from int64, bo *backoff.Backoff,
+	created func(), fn func(clientv3.WatchResponse) error) (RestartReason, error) {
+	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Creating a watch waits for the server to confirm it; on a stuck
-	// connection that is forever, so creation gets the stall timeout too.
-	creating := time.AfterFunc(d.c.opts.StallTimeout, cancel)
-	wch := d.c.cli.Watch(wctx, d.dir(), clientv3.WithPrefix(), clientv3.WithRev(*next), clientv3.WithProgressNotify())
+	timeout := c.opts.StallTimeout
+	creating := time.AfterFunc(timeout, cancel)
+	wch := c.cli.Watch(wctx, prefix, clientv3.WithPrefix(), clientv3.WithRev(from), clientv3.WithProgressNotify())
 	if !creating.Stop() {
 		return RestartClosed, nil
 	}
-	stall := time.NewTimer(d.c.opts.StallTimeout)
+	if created != nil {
+		created()
+	}
+	stall := time.NewTimer(timeout)
 	defer stall.Stop()
 	asked := false // a progress report was requested and has not come
 	for {
@@ -164,11 +192,10 @@ func (d *DesiredStore) watchOnce(ctx context.Context, next *int64, bo *backoff.B
 			// nothing changes; silence after it means the stream is
 			// stuck.
 			asked = true
-			pctx, pcancel := context.WithTimeout(wctx, d.c.opts.StallTimeout)
-			_ = d.c.cli.RequestProgress(pctx)
+			pctx, pcancel := context.WithTimeout(wctx, timeout)
+			_ = c.cli.RequestProgress(pctx)
 			pcancel()
-			stall.Reset(d.c.opts.StallTimeout)
-			continue
+			stall.Reset(timeout)
 		case wr, ok := <-wch:
 			if !ok {
 				return RestartClosed, nil
@@ -177,27 +204,23 @@ func (d *DesiredStore) watchOnce(ctx context.Context, next *int64, bo *backoff.B
 				return restartReason(err), nil
 			}
 			asked = false
-			stall.Reset(d.c.opts.StallTimeout)
+			stall.Reset(timeout)
 			bo.Reset()
-			u := Update{Revision: wr.Header.Revision}
-			if len(wr.Events) > 0 {
-				u.Events = make([]Event, len(wr.Events))
-				for i, ev := range wr.Events {
-					u.Events[i] = d.event(ev)
-				}
-				// The header revision can be ahead of the events; only
-				// the last event's revision is known to be complete.
-				u.Revision = wr.Events[len(wr.Events)-1].Kv.ModRevision
-			}
-			if u.Revision < *next-1 {
-				continue // a progress report from before fromRev
-			}
-			*next = u.Revision + 1
-			if err := fn(u); err != nil {
+			if err := fn(wr); err != nil {
 				return "", err
 			}
 		}
 	}
+}
+
+// responseRevision is the revision up to which a watch response is
+// complete: its last event's, as the header can be ahead of the events,
+// or for a progress report the header's.
+func responseRevision(wr clientv3.WatchResponse) int64 {
+	if n := len(wr.Events); n > 0 {
+		return wr.Events[n-1].Kv.ModRevision
+	}
+	return wr.Header.Revision
 }
 
 func (d *DesiredStore) event(ev *clientv3.Event) Event {
