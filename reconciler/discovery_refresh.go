@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -90,8 +89,7 @@ func (s *Discovery) refreshGroups(ctx context.Context, keys []specs.GroupKey, no
 		err              error
 	}
 	out := make([]outcome, len(keys))
-	sem := make(chan struct{}, s.cfg.Parallel)
-	var wg sync.WaitGroup
+	par := newBounded(s.cfg.Parallel)
 	for i, k := range keys {
 		lim := s.limits[k]
 		if lim == nil {
@@ -99,14 +97,12 @@ func (s *Discovery) refreshGroups(ctx context.Context, keys []specs.GroupKey, no
 			s.limits[k] = lim
 		}
 		lim.AllowN(now, 1)
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
+		par.Go(func() {
 			o := &out[i]
 			o.written, o.removed, o.err = s.refresh(ctx, k)
 		})
 	}
-	wg.Wait()
+	par.Wait()
 	for i, k := range keys {
 		written, removed, err := out[i].written, out[i].removed, out[i].err
 		switch {

@@ -77,12 +77,9 @@ func (s *Discovery) sweepInto(ctx context.Context, st *SweepStats) error {
 	var written, removed atomic.Int64
 	var errs []error
 	var errMu sync.Mutex
-	sem := make(chan struct{}, s.cfg.Parallel)
-	var wg sync.WaitGroup
+	par := newBounded(s.cfg.Parallel)
 	run := func(f func() error) {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
+		par.Go(func() {
 			if err := f(); err != nil {
 				errMu.Lock()
 				errs = append(errs, err)
@@ -110,7 +107,7 @@ func (s *Discovery) sweepInto(ctx context.Context, st *SweepStats) error {
 			})
 		}
 	}
-	wg.Wait()
+	par.Wait()
 	st.Written, st.Removed = int(written.Load()), int(removed.Load())
 	if err := errors.Join(errs...); err != nil {
 		if ctx.Err() != nil {
@@ -210,6 +207,27 @@ func (s *Discovery) drop(ctx context.Context, have *etcd.GroupEntry, superseded 
 		}
 	}
 }
+
+// bounded runs functions on goroutines of their own, at most n at once:
+// a sweep's writes, a round of refreshes.
+type bounded struct {
+	sem chan struct{}
+	wg  sync.WaitGroup
+}
+
+func newBounded(n int) *bounded { return &bounded{sem: make(chan struct{}, n)} }
+
+// Go runs f once fewer than n run; it blocks until then.
+func (b *bounded) Go(f func()) {
+	b.sem <- struct{}{}
+	b.wg.Go(func() {
+		defer func() { <-b.sem }()
+		f()
+	})
+}
+
+// Wait waits for every f given to Go to return.
+func (b *bounded) Wait() { b.wg.Wait() }
 
 // forgetTouched forgets the refreshes that a sweep whose list began after
 // refresh rseq has made old news.

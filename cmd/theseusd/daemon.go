@@ -95,6 +95,7 @@ func marathonHooks(m *reconciler.Metrics) marathon.Hooks {
 // run serves HTTP and runs the controller until ctx ends.
 func (d *daemon) run(ctx context.Context) error {
 	f := d.flags
+	tree := d.etcd.Discovery()
 	dm := reconciler.NewDaemon(reconciler.DaemonConfig{
 		Controller: reconciler.Config{
 			Desired: d.etcd.Desired(), Marathon: d.marathon, Events: d.marathon, Status: d.etcd.Status(),
@@ -107,8 +108,7 @@ func (d *daemon) run(ctx context.Context) error {
 			Elector: d.etcd, Election: etcd.ElectionConfig{ID: f.id, TTL: f.ttl},
 			Grace: f.grace, Logger: d.log, Metrics: d.metrics,
 		},
-		Discovery: &reconciler.DiscoveryConfig{Store: d.etcd.Discovery(), Cache: d.etcd.Discovery().NewTreeCache(),
-			Logger: d.log},
+		Discovery:     &reconciler.DiscoveryConfig{Store: tree, Cache: tree.NewTreeCache(), Logger: d.log},
 		EtcdReady:     d.etcd.Ready,
 		MarathonReady: d.marathon.Ping,
 	})
