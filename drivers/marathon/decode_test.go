@@ -15,13 +15,13 @@ import (
 )
 
 // recorded holds real Marathon bodies of both generations.
-const recorded = "../../../shared/marathon-api"
+const recorded = "../../testdata/marathon"
 
 func readRecorded(t testing.TB, path string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(recorded, path))
 	if err != nil {
-		t.Skipf("recorded Marathon bodies not found: %v", err)
+		t.Fatalf("recorded Marathon body: %v", err)
 	}
 	return data
 }
@@ -30,7 +30,7 @@ func globRecorded(t testing.TB, pattern string) []string {
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(recorded, pattern))
 	if len(files) == 0 {
-		t.Skipf("no recorded %s", pattern)
+		t.Fatalf("no recorded %s under %s", pattern, recorded)
 	}
 	return files
 }

@@ -151,7 +151,7 @@ func sseServer(t *testing.T, serve func(w http.ResponseWriter, r *http.Request))
 func TestEventFraming(t *testing.T) {
 	recordedStream, err := os.ReadFile(recorded + "/docs-examples/events.txt")
 	if err != nil {
-		t.Skipf("recorded stream: %v", err)
+		t.Fatalf("recorded stream: %v", err)
 	}
 	frames := string(recordedStream) + "\r\n" +
 		": a comment\r\n\r\n" + // a heartbeat

@@ -20,7 +20,7 @@ import (
 var generations = []marathonsim.Generation{marathonsim.Gen14, marathonsim.Gen15}
 
 // recorded holds real Marathon bodies of both generations.
-const recorded = "../../../shared/marathon-api"
+const recorded = "../../testdata/marathon"
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 

@@ -16,9 +16,9 @@ var (
 )
 
 // refDir returns the directory of recorded Marathon bodies,
-// ../shared/marathon-api next to the repository root (the directory
-// holding go.mod). The contract tests fail, not skip, without it: they are
-// the only check of the simulator against Marathon's real shapes.
+// testdata/marathon in the repository root (the directory holding go.mod).
+// The contract tests fail, not skip, without it: they are the only check
+// of the simulator against Marathon's real shapes.
 func refDir(t testing.TB) string {
 	t.Helper()
 	refOnce.Do(func() {
@@ -38,10 +38,10 @@ func refDir(t testing.TB) string {
 			}
 			dir = parent
 		}
-		p := filepath.Join(dir, "..", "shared", "marathon-api")
+		p := filepath.Join(dir, "testdata", "marathon")
 		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
 			refErr = "the recorded Marathon bodies are missing: expected the directory " + p +
-				" (../shared/marathon-api from the repository root; see its README.md)"
+				" (testdata/marathon in the repository; see its README.md)"
 			return
 		}
 		refPath = p
