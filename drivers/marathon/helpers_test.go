@@ -138,7 +138,8 @@ func write(t testing.TB, g *specs.Group, rev int64) marathon.Write {
 // diffApp maps a driver App onto the diff's view of it, field for field.
 func diffApp(a marathon.App) *diff.App {
 	return &diff.App{ID: a.ID, Key: a.Key, Managed: a.Managed, Protected: a.Protected, SpecHash: a.SpecHash,
-		Revision: a.Revision, Version: a.Version, Deployments: a.Deployments, Spec: a.Spec, SecretEnv: a.SecretEnv}
+		Revision: a.Revision, Version: a.Version, Deployments: a.Deployments, Spec: a.Spec, SecretEnv: a.SecretEnv,
+		DefaultRole: a.DefaultRole}
 }
 
 const webSpec = `apiVersion: theseus/v1
