@@ -83,7 +83,7 @@ func (s *Sim) getApp(r *http.Request, id string) reply {
 }
 
 // readApp parses and type-checks an app body.
-func readApp(r *http.Request) (*appInput, *apiError) {
+func (s *Sim) readApp(r *http.Request) (*appInput, *apiError) {
 	body, e := readBody(r)
 	if e != nil {
 		return nil, e
@@ -92,20 +92,53 @@ func readApp(r *http.Request) (*appInput, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	var te typeErrors
-	in := decodeApp(tree, &te)
-	if e := te.err(); e != nil {
+	te := s.typeErrors()
+	in := decodeApp(tree, &te, s.gen)
+	if e := s.invalidJSON(&te); e != nil {
 		return nil, e
 	}
 	return in, nil
 }
 
-// checkNew validates a full definition for an app that does not exist
-// yet.
-func (s *Sim) checkNew(in *appInput, def *appDef, rawID string) *apiError {
+// typeErrors starts the collection of type errors of a body, with the RAML
+// bounds checked while reading from Marathon 1.5 on.
+func (s *Sim) typeErrors() typeErrors { return typeErrors{raml: s.gen == Gen15} }
+
+// invalidJSON is the answer to a body that does not read as what it
+// should be: "Invalid JSON" with play-json's error keys, 400 up to
+// Marathon 1.4 and 422 from 1.5 on.
+func (s *Sim) invalidJSON(te *typeErrors) *apiError {
+	e := te.err()
+	if e != nil && s.gen == Gen15 {
+		e.status = http.StatusUnprocessableEntity
+	}
+	return e
+}
+
+// check validates def, the definition an app body makes (prev is the
+// app's definition before, nil for a new app), as Marathon does: the
+// deprecated fields of the body first, and a body with errors there gets
+// those alone; then the canonical definition and what depends on
+// Marathon's settings (features, roles). The problems are added to p
+// under prefix.
+func (s *Sim) check(p *problems, prefix string, in *appInput, def, prev *appDef, rawID string) {
+	var sub problems
+	validateLegacy(in, &sub)
+	if len(sub.details) == 0 {
+		validateDef(def, rawID, s.gen, &sub)
+		s.validateSettings(def, prev, &sub)
+	}
+	for _, d := range sub.details {
+		for _, msg := range d.Errors {
+			p.add(prefix+d.Path, msg)
+		}
+	}
+}
+
+// checkOne is check for a single app body.
+func (s *Sim) checkOne(in *appInput, def, prev *appDef, rawID string) *apiError {
 	var p problems
-	validateLegacy(in, &p)
-	validateDef(def, rawID, s.gen, &p)
+	s.check(&p, "", in, def, prev, rawID)
 	return p.err()
 }
 
@@ -123,17 +156,19 @@ var errGroupClash = errNotValid([]detail{{Path: "/", Errors: []string{"Groups an
 // postApp serves POST /v2/apps: 201 with the new AppInfo, Location and
 // Marathon-Deployment-Id.
 func (s *Sim) postApp(r *http.Request) reply {
-	in, e := readApp(r)
+	in, e := s.readApp(r)
 	if e != nil {
 		return errReply(e)
 	}
 	if !in.has("id") {
-		return errReply(errInvalidJSON([]detail{{Path: "/id", Errors: []string{errPathMiss}}}))
+		te := s.typeErrors()
+		te.add("/id", errPathMiss)
+		return errReply(s.invalidJSON(&te))
 	}
 	rawID := in.def.ID
 	id := absoluteID(rawID, "/")
-	def := newDef(in, id, s.gen)
-	if e := s.checkNew(in, def, rawID); e != nil {
+	def := s.newDef(in, id)
+	if e := s.checkOne(in, def, nil, rawID); e != nil {
 		return errReply(e)
 	}
 	s.lock()
@@ -151,8 +186,11 @@ func (s *Sim) postApp(r *http.Request) reply {
 	a := s.addApp(def, nil)
 	s.publishAPIPost(a, clientIP(r), r.URL.Path)
 	d := s.startCreate(a)
-	var w jsonBuf
-	s.writeAppInfo(&w, a, embed{})
+	// The answer is the new AppInfo; 1.10 writes only its version, not
+	// its versionInfo.
+	var members, w jsonBuf
+	writeDef(&members, a, s.gen, defParts{versionInfo: s.gen == Gen14})
+	s.writeAppInfoOf(&w, a, members.b, embed{})
 	rp := jsonReply(http.StatusCreated, &w)
 	rp.header = map[string]string{
 		"Location":               "http://" + r.Host + "/v2/apps" + id,
@@ -190,7 +228,7 @@ func deploymentReply(status int, d *deployment, version string) reply {
 // instances alone scales without restarting anything; any other change is
 // a rolling restart.
 func (s *Sim) putApp(r *http.Request, rawID string, patch bool) reply {
-	in, e := readApp(r)
+	in, e := s.readApp(r)
 	if e != nil {
 		return errReply(e)
 	}
@@ -220,8 +258,8 @@ func (s *Sim) updateApp(r *http.Request, in *appInput, id, rawID string, force, 
 		if patch || in.version != nil {
 			return reply{}, errAppNotFound(id)
 		}
-		def := newDef(in, id, s.gen)
-		if e := s.checkNew(in, def, rawID); e != nil {
+		def := s.newDef(in, id)
+		if e := s.checkOne(in, def, nil, rawID); e != nil {
 			return reply{}, e
 		}
 		if s.groupConflict(id) {
@@ -249,13 +287,10 @@ func (s *Sim) updateApp(r *http.Request, in *appInput, id, rawID string, force, 
 	case partial:
 		def = mergeDef(a.def, in)
 	default:
-		def = newDef(in, id, s.gen)
+		def = s.newDef(in, id)
 	}
 	def.ID = id
-	var p problems
-	validateLegacy(in, &p)
-	validateDef(def, id, s.gen, &p)
-	if e := p.err(); e != nil {
+	if e := s.checkOne(in, def, a.def, id); e != nil {
 		return reply{}, e
 	}
 	if e := s.checkLocks([]string{id}, force); e != nil {
@@ -296,15 +331,15 @@ func (s *Sim) putApps(r *http.Request, patch bool) reply {
 	if e != nil {
 		return errReply(e)
 	}
-	var te typeErrors
+	te := s.typeErrors()
 	list, ok := te.arr(tree, "")
 	if !ok {
-		return errReply(te.err())
+		return errReply(s.invalidJSON(&te))
 	}
 	inputs := make([]*appInput, len(list))
 	for i, x := range list {
-		sub := typeErrors{}
-		inputs[i] = decodeApp(x, &sub)
+		sub := s.typeErrors()
+		inputs[i] = decodeApp(x, &sub, s.gen)
 		for _, d := range sub.details {
 			for _, msg := range d.Errors {
 				te.add(idx("", i)+d.Path, msg)
@@ -314,7 +349,7 @@ func (s *Sim) putApps(r *http.Request, patch bool) reply {
 			te.add(idx("", i)+"/id", errPathMiss)
 		}
 	}
-	if e := te.err(); e != nil {
+	if e := s.invalidJSON(&te); e != nil {
 		return errReply(e)
 	}
 	force := boolParam(r, "force", false)
@@ -331,18 +366,11 @@ func (s *Sim) putApps(r *http.Request, patch bool) reply {
 		case a == nil && patch:
 			return errReply(errAppNotFound(ids[i]))
 		case a == nil || !partial:
-			defs[i] = newDef(in, ids[i], s.gen)
+			defs[i] = s.newDef(in, ids[i])
 		default:
 			defs[i] = mergeDef(a.def, in)
 		}
-		sub := problems{}
-		validateLegacy(in, &sub)
-		validateDef(defs[i], in.def.ID, s.gen, &sub)
-		for _, d := range sub.details {
-			for _, msg := range d.Errors {
-				p.add(idx("", i)+d.Path, msg)
-			}
-		}
+		s.check(&p, idx("", i), in, defs[i], appDefOf(a), in.def.ID)
 	}
 	if e := p.err(); e != nil {
 		return errReply(e)
@@ -470,11 +498,7 @@ func (s *Sim) appVersion(rawID, version string) reply {
 	}
 	old := &app{id: a.id, def: v.def, version: v.version, lastScalingAt: v.lastScaling, lastConfigChangeAt: v.lastConfig}
 	var def jsonBuf
-	if s.gen == Gen14 {
-		writeDef14(&def, old)
-	} else {
-		writeDef15(&def, old)
-	}
+	writeDef(&def, old, s.gen, defAll)
 	var w jsonBuf
 	w.objOpen()
 	w.b = append(w.b, def.b...)

@@ -2,8 +2,13 @@ package marathonsim
 
 import (
 	"maps"
+	"regexp"
+	"slices"
 	"strings"
 )
+
+// readinessPortNameRE is the RAML pattern of a readiness check's portName.
+var readinessPortNameRE = regexp.MustCompile(`^[a-z][-a-z0-9]*$`)
 
 // appInput is an app body as a client sent it: the fields it contains,
 // read into an appDef without defaults, which top-level keys it contains,
@@ -27,9 +32,23 @@ type appInput struct {
 // has reports whether the body contained key (non-null).
 func (in *appInput) has(key string) bool { return in.present[key] }
 
-// decodeApp reads an app body. Type errors are collected into te; the
-// result is usable only when te stays empty.
-func decodeApp(v any, te *typeErrors) *appInput {
+// RAML bounds of the app fields that Marathon 1.5+ checks while reading a
+// body.
+var (
+	minZero  = fp(0)
+	maxPort  = fp(65535)
+	minCPUs  = fp(0.001)
+	minOne   = fp(1)
+	maxOne   = fp(1)
+	minCode  = fp(100)
+	maxCode  = fp(999)
+	execRE   = regexp.MustCompile(`^(?:(//cmd)|(/?[^/]+(/[^/]+)*)|)$`)
+)
+
+// decodeApp reads an app body of a Marathon of generation gen. Type
+// errors are collected into te; the result is usable only when te stays
+// empty.
+func decodeApp(v any, te *typeErrors, gen Generation) *appInput {
 	in := &appInput{present: map[string]bool{}}
 	m, ok := te.obj(v, "")
 	if !ok {
@@ -45,9 +64,13 @@ func decodeApp(v any, te *typeErrors) *appInput {
 		switch k {
 		case "id":
 			d.ID, _ = te.str(raw, p)
+			te.pattern(p, !slices.Contains(idErrors(d.ID), msgIDPattern))
 		case "cmd":
 			if s, ok := te.str(raw, p); ok {
 				d.Cmd = &s
+				if te.raml && s == "" {
+					te.add(p, errMinLength)
+				}
 			}
 		case "args":
 			d.Args, _ = te.strings(raw, p)
@@ -62,17 +85,22 @@ func decodeApp(v any, te *typeErrors) *appInput {
 			d.Env = decodeEnv(raw, p, te)
 		case "instances":
 			d.Instances, _ = te.int(raw, p)
+			te.bounds(p, float64(d.Instances), minZero, nil)
 		case "cpus":
 			d.CPUs, _ = te.num(raw, p)
+			te.bounds(p, d.CPUs, minCPUs, nil)
 		case "mem":
 			d.Mem, _ = te.num(raw, p)
+			te.bounds(p, d.Mem, minZero, nil)
 		case "disk":
 			d.Disk, _ = te.num(raw, p)
 		case "gpus":
 			n, _ := te.int(raw, p)
 			d.GPUs = float64(n)
+			te.bounds(p, d.GPUs, minZero, nil)
 		case "executor":
 			d.Executor, _ = te.str(raw, p)
+			te.pattern(p, execRE.MatchString(d.Executor))
 		case "constraints":
 			d.Constraints = decodeConstraints(raw, p, te)
 		case "uris":
@@ -81,10 +109,13 @@ func decodeApp(v any, te *typeErrors) *appInput {
 			d.Fetch = decodeFetch(raw, p, te)
 		case "backoffSeconds":
 			d.BackoffSeconds, _ = te.num(raw, p)
+			te.bounds(p, d.BackoffSeconds, minZero, nil)
 		case "backoffFactor":
 			d.BackoffFactor, _ = te.num(raw, p)
+			te.bounds(p, d.BackoffFactor, minOne, nil)
 		case "maxLaunchDelaySeconds":
 			d.MaxLaunchDelaySeconds, _ = te.num(raw, p)
+			te.bounds(p, d.MaxLaunchDelaySeconds, minZero, nil)
 		case "container":
 			d.Container = decodeContainer(raw, p, te, in)
 		case "healthChecks":
@@ -115,6 +146,7 @@ func decodeApp(v any, te *typeErrors) *appInput {
 		case "taskKillGracePeriodSeconds":
 			if f, ok := te.num(raw, p); ok {
 				d.TaskKillGracePeriod = &f
+				te.bounds(p, f, minZero, nil)
 			}
 		case "unreachableStrategy":
 			d.UnreachableStrategy = decodeUnreachable(raw, p, te)
@@ -139,9 +171,11 @@ func decodeApp(v any, te *typeErrors) *appInput {
 				setExtra(&d.Extra, k, raw)
 			}
 		case "role":
-			if _, ok := te.str(raw, p); ok {
-				setExtra(&d.Extra, k, raw)
+			if gen == Gen14 { // Marathon 1.4 has no app roles
+				delete(in.present, k)
+				continue
 			}
+			d.Role, _ = te.str(raw, p)
 		default:
 			// Marathon ignores fields it does not know, including the
 			// read-only ones of an AppInfo sent back (tasks, deployments,
@@ -241,7 +275,7 @@ func decodeContainer(v any, path string, te *typeErrors, in *appInput) *containe
 	if !ok {
 		return nil
 	}
-	c := &container{Type: "DOCKER", Volumes: []any{}}
+	c := &container{Type: "DOCKER", Volumes: []volume{}}
 	for k, raw := range m {
 		if raw == nil {
 			continue
@@ -253,8 +287,8 @@ func decodeContainer(v any, path string, te *typeErrors, in *appInput) *containe
 		case "docker":
 			c.Docker = decodeDocker(raw, p, te, in)
 		case "volumes":
-			if a, ok := te.arr(raw, p); ok {
-				c.Volumes = a
+			if vs := decodeVolumes(raw, p, te); vs != nil {
+				c.Volumes = vs
 			}
 		case "portMappings":
 			c.PortMappings = decodePortMappings(raw, p, te)
@@ -336,14 +370,17 @@ func decodePortMappings(v any, path string, te *typeErrors) []portMapping {
 		pm := portMapping{Protocol: "tcp"}
 		if n, ok := field(m, "containerPort"); ok {
 			pm.ContainerPort, _ = te.int(n, p+"/containerPort")
+			te.bounds(p+"/containerPort", float64(pm.ContainerPort), minZero, maxPort)
 		}
 		if n, ok := field(m, "hostPort"); ok {
 			if hp, ok := te.int(n, p+"/hostPort"); ok {
 				pm.HostPort = &hp
+				te.bounds(p+"/hostPort", float64(hp), minZero, maxPort)
 			}
 		}
 		if n, ok := field(m, "servicePort"); ok {
 			pm.ServicePort, _ = te.int(n, p+"/servicePort")
+			te.bounds(p+"/servicePort", float64(pm.ServicePort), minZero, maxPort)
 		}
 		if s, ok := field(m, "protocol"); ok {
 			pm.Protocol, _ = te.enum(s, p+"/protocol", "tcp", "udp", "udp,tcp", "tcp,udp")
@@ -377,6 +414,7 @@ func decodePortDefinitions(v any, path string, te *typeErrors) []portDefinition 
 		pd := portDefinition{Protocol: "tcp"}
 		if n, ok := field(m, "port"); ok {
 			pd.Port, _ = te.int(n, p+"/port")
+			te.bounds(p+"/port", float64(pd.Port), minZero, maxPort)
 		}
 		if s, ok := field(m, "protocol"); ok {
 			pd.Protocol, _ = te.enum(s, p+"/protocol", "tcp", "udp", "udp,tcp", "tcp,udp")
@@ -528,17 +566,22 @@ func decodeReadinessChecks(v any, path string, te *typeErrors) []readinessCheck 
 		strField("name", &rc.Name)
 		strField("path", &rc.Path)
 		strField("portName", &rc.PortName)
+		te.pattern(p+"/portName", readinessPortNameRE.MatchString(rc.PortName))
 		if s, ok := field(m, "protocol"); ok {
 			rc.Protocol, _ = te.enum(s, p+"/protocol", "HTTP", "HTTPS")
 		}
 		if n, ok := field(m, "intervalSeconds"); ok {
 			rc.IntervalSeconds, _ = te.int(n, p+"/intervalSeconds")
+			te.bounds(p+"/intervalSeconds", float64(rc.IntervalSeconds), minZero, nil)
 		}
 		if n, ok := field(m, "timeoutSeconds"); ok {
 			rc.TimeoutSeconds, _ = te.int(n, p+"/timeoutSeconds")
 		}
 		if codes, ok := field(m, "httpStatusCodesForReady"); ok {
 			rc.HTTPStatusCodesForReady, _ = te.ints(codes, p+"/httpStatusCodesForReady")
+			for k, c := range rc.HTTPStatusCodesForReady {
+				te.bounds(idx(p+"/httpStatusCodesForReady", k), float64(c), minCode, maxCode)
+			}
 		}
 		if b, ok := field(m, "preserveLastResponse"); ok {
 			rc.PreserveLastResponse, _ = te.bool(b, p+"/preserveLastResponse")
@@ -556,9 +599,11 @@ func decodeUpgradeStrategy(v any, path string, te *typeErrors) upgradeStrategy {
 	}
 	if n, ok := field(m, "minimumHealthCapacity"); ok {
 		us.MinimumHealthCapacity, _ = te.num(n, path+"/minimumHealthCapacity")
+		te.bounds(path+"/minimumHealthCapacity", us.MinimumHealthCapacity, minZero, maxOne)
 	}
 	if n, ok := field(m, "maximumOverCapacity"); ok {
 		us.MaximumOverCapacity, _ = te.num(n, path+"/maximumOverCapacity")
+		te.bounds(path+"/maximumOverCapacity", us.MaximumOverCapacity, minZero, maxOne)
 	}
 	return us
 }

@@ -169,7 +169,8 @@ func (s *Sim) startRestart(act *action) {
 	if minHealthy == maxCap && maxCap <= len(running) {
 		maxCap++
 	}
-	act.oldQueue = append(oldUnhealthy, oldHealthy...)
+	// Unhealthy old instances go first, the others in killSelection order.
+	act.oldQueue = append(oldUnhealthy, scaleDownOrder(oldHealthy, a.def.KillSelection)...)
 	act.killNow = killNow
 	act.maxCapacity = maxCap
 }

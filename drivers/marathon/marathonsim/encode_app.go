@@ -3,18 +3,35 @@ package marathonsim
 // refreshJSON rebuilds the cached definition JSON of a.
 func (s *Sim) refreshJSON(a *app) {
 	var w jsonBuf
-	if s.gen == Gen14 {
-		writeDef14(&w, a)
-	} else {
-		writeDef15(&w, a)
-	}
+	writeDef(&w, a, s.gen, defAll)
 	a.defJSON = w.b
+}
+
+// defParts choose the parts of a definition that an answer writes.
+type defParts struct {
+	// versionInfo: the app's versionInfo, which every answer but the
+	// 201 of a POST to Marathon 1.10 carries.
+	versionInfo bool
+}
+
+var defAll = defParts{versionInfo: true}
+
+// writeDef writes the members of a's definition (no braces) as Marathon
+// of generation gen does: the one writer of each generation, used by every
+// answer that holds an app.
+func writeDef(w *jsonBuf, a *app, gen Generation, parts defParts) {
+	if gen == Gen14 {
+		writeDef14(w, a, parts)
+	} else {
+		writeDef15(w, a, parts)
+	}
 }
 
 // writeDef14 writes an app definition's members as Marathon 1.4 does
 // (AppDefinitionWrites): unset options as null, service ports in "ports"
-// next to "portDefinitions", Docker networking inside container.docker.
-func writeDef14(w *jsonBuf, a *app) {
+// next to "portDefinitions" (neither for an app with an ipAddress), Docker
+// networking inside container.docker.
+func writeDef14(w *jsonBuf, a *app, parts defParts) {
 	d := a.def
 	w.key("id")
 	w.str(d.ID)
@@ -68,10 +85,8 @@ func writeDef14(w *jsonBuf, a *app) {
 	writeUpgrade(w, d.UpgradeStrategy)
 	w.key("labels")
 	w.stringMap(d.Labels)
-	w.key("acceptedResourceRoles")
-	if d.AcceptedResourceRoles == nil {
-		w.null()
-	} else {
+	if len(d.AcceptedResourceRoles) > 0 {
+		w.key("acceptedResourceRoles")
 		w.strings(d.AcceptedResourceRoles)
 	}
 	w.key("ipAddress")
@@ -96,20 +111,26 @@ func writeDef14(w *jsonBuf, a *app) {
 	w.value(d.UnreachableStrategy)
 	w.key("killSelection")
 	w.str(d.KillSelection)
-	writeVersionInfo(w, a)
-	w.key("ports")
-	w.ints(d.servicePorts())
-	w.key("portDefinitions")
-	writePortDefinitions(w, d.PortDefinitions)
-	w.key("requirePorts")
-	w.bool(d.RequirePorts)
+	if parts.versionInfo {
+		writeVersionInfo(w, a)
+	}
+	if d.networkMode() != modeContainer {
+		w.key("ports")
+		w.ints(d.servicePorts())
+		w.key("portDefinitions")
+		writePortDefinitions(w, d.PortDefinitions, Gen14)
+		w.key("requirePorts")
+		w.bool(d.RequirePorts)
+	}
 	writeExtra(w, d.Extra)
 }
 
 // writeDef15 writes an app definition's members as Marathon 1.5+ does
-// (the RAML App type): unset options are left out, networking is in
-// "networks" and container.portMappings.
-func writeDef15(w *jsonBuf, a *app) {
+// (the RAML App type, 1.10): unset options and the lists and maps its
+// RAML marks omitEmpty (env, constraints, fetch, health and readiness
+// checks, dependencies, secrets) are left out when empty; networking is
+// in "networks" and container.portMappings; role is always written.
+func writeDef15(w *jsonBuf, a *app, parts defParts) {
 	d := a.def
 	w.key("id")
 	w.str(d.ID)
@@ -125,8 +146,10 @@ func writeDef15(w *jsonBuf, a *app) {
 		w.key("user")
 		w.str(*d.User)
 	}
-	w.key("env")
-	writeEnv(w, d.Env)
+	if len(d.Env) > 0 {
+		w.key("env")
+		writeEnv(w, d.Env)
+	}
 	w.key("instances")
 	w.int(d.Instances)
 	w.key("cpus")
@@ -139,21 +162,31 @@ func writeDef15(w *jsonBuf, a *app) {
 	w.num(d.GPUs)
 	w.key("executor")
 	w.str(d.Executor)
-	w.key("constraints")
-	writeConstraints(w, d.Constraints)
-	w.key("fetch")
-	writeFetch(w, d.Fetch)
+	if len(d.Constraints) > 0 {
+		w.key("constraints")
+		writeConstraints(w, d.Constraints)
+	}
+	if len(d.Fetch) > 0 {
+		w.key("fetch")
+		writeFetch(w, d.Fetch)
+	}
 	writeBackoff(w, d)
 	if d.Container != nil {
 		w.key("container")
 		writeContainer15(w, d)
 	}
-	w.key("healthChecks")
-	writeHealthChecks(w, d.HealthChecks, Gen15)
-	w.key("readinessChecks")
-	writeReadiness(w, d.ReadinessChecks)
-	w.key("dependencies")
-	w.strings(d.Dependencies)
+	if len(d.HealthChecks) > 0 {
+		w.key("healthChecks")
+		writeHealthChecks(w, d.HealthChecks, Gen15)
+	}
+	if len(d.ReadinessChecks) > 0 {
+		w.key("readinessChecks")
+		writeReadiness(w, d.ReadinessChecks)
+	}
+	if len(d.Dependencies) > 0 {
+		w.key("dependencies")
+		w.strings(d.Dependencies)
+	}
 	w.key("upgradeStrategy")
 	writeUpgrade(w, d.UpgradeStrategy)
 	w.key("labels")
@@ -168,8 +201,10 @@ func writeDef15(w *jsonBuf, a *app) {
 		w.key("residency")
 		w.value(d.Residency)
 	}
-	w.key("secrets")
-	w.value(d.Secrets)
+	if len(d.Secrets) > 0 {
+		w.key("secrets")
+		w.value(d.Secrets)
+	}
 	if d.TaskKillGracePeriod != nil {
 		w.key("taskKillGracePeriodSeconds")
 		w.num(*d.TaskKillGracePeriod)
@@ -178,7 +213,11 @@ func writeDef15(w *jsonBuf, a *app) {
 	w.value(d.UnreachableStrategy)
 	w.key("killSelection")
 	w.str(d.KillSelection)
-	writeVersionInfo(w, a)
+	w.key("role")
+	w.str(d.Role)
+	if parts.versionInfo {
+		writeVersionInfo(w, a)
+	}
 	w.key("networks")
 	w.arrOpen()
 	for _, n := range d.Networks {
@@ -198,7 +237,7 @@ func writeDef15(w *jsonBuf, a *app) {
 	w.arrClose()
 	if d.networkMode() == modeHost {
 		w.key("portDefinitions")
-		writePortDefinitions(w, d.PortDefinitions)
+		writePortDefinitions(w, d.PortDefinitions, Gen15)
 	}
 	w.key("requirePorts")
 	w.bool(d.RequirePorts)
@@ -286,7 +325,9 @@ func writeUpgrade(w *jsonBuf, us upgradeStrategy) {
 	w.objClose()
 }
 
-func writePortDefinitions(w *jsonBuf, pds []portDefinition) {
+// writePortDefinitions writes port definitions; 1.5+ leaves out empty
+// labels (omitEmpty in its RAML).
+func writePortDefinitions(w *jsonBuf, pds []portDefinition, gen Generation) {
 	w.arrOpen()
 	for _, p := range pds {
 		w.objOpen()
@@ -298,8 +339,10 @@ func writePortDefinitions(w *jsonBuf, pds []portDefinition) {
 			w.key("name")
 			w.str(p.Name)
 		}
-		w.key("labels")
-		w.stringMap(p.Labels)
+		if gen == Gen14 || len(p.Labels) > 0 {
+			w.key("labels")
+			w.stringMap(p.Labels)
+		}
 		w.objClose()
 	}
 	w.arrClose()
@@ -358,7 +401,7 @@ func writeContainer14(w *jsonBuf, d *appDef) {
 	w.key("type")
 	w.str(c.Type)
 	w.key("volumes")
-	w.value(c.Volumes)
+	writeVolumes(w, c.Volumes)
 	if c.Docker != nil {
 		w.key("docker")
 		w.objOpen()
@@ -393,7 +436,7 @@ func writeContainer15(w *jsonBuf, d *appDef) {
 		w.objClose()
 	}
 	w.key("volumes")
-	w.value(c.Volumes)
+	writeVolumes(w, c.Volumes)
 	if d.networkMode() != modeHost {
 		w.key("portMappings")
 		writePortMappings(w, c.PortMappings, Gen15)
