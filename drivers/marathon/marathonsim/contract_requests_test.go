@@ -223,7 +223,7 @@ func allFeatures(o *Options) {
 // Marathon refuses in both generations.
 func TestContractRejectsResidencyWithoutVolumes(t *testing.T) {
 	bodies := map[string]any{
-		"go-marathon-master/02-POST-v2-apps.json":        refJSON(t, "go-marathon-master/02-POST-v2-apps.json"),
+		"go-marathon-master/02-POST-v2-apps.json":         refJSON(t, "go-marathon-master/02-POST-v2-apps.json"),
 		"go-marathon-master/14-GET-v2-apps-fake-app.json": refJSON(t, "go-marathon-master/14-GET-v2-apps-fake-app.json").(map[string]any)["app"],
 	}
 	gens(t, func(t *testing.T, gen Generation) {

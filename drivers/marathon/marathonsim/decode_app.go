@@ -35,14 +35,14 @@ func (in *appInput) has(key string) bool { return in.present[key] }
 // RAML bounds of the app fields that Marathon 1.5+ checks while reading a
 // body.
 var (
-	minZero  = fp(0)
-	maxPort  = fp(65535)
-	minCPUs  = fp(0.001)
-	minOne   = fp(1)
-	maxOne   = fp(1)
-	minCode  = fp(100)
-	maxCode  = fp(999)
-	execRE   = regexp.MustCompile(`^(?:(//cmd)|(/?[^/]+(/[^/]+)*)|)$`)
+	minZero = fp(0)
+	maxPort = fp(65535)
+	minCPUs = fp(0.001)
+	minOne  = fp(1)
+	maxOne  = fp(1)
+	minCode = fp(100)
+	maxCode = fp(999)
+	execRE  = regexp.MustCompile(`^(?:(//cmd)|(/?[^/]+(/[^/]+)*)|)$`)
 )
 
 // decodeApp reads an app body of a Marathon of generation gen. Type
