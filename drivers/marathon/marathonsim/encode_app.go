@@ -354,12 +354,9 @@ func writePortMappings(w *jsonBuf, pms []portMapping, gen Generation) {
 		w.objOpen()
 		w.key("containerPort")
 		w.int(p.ContainerPort)
-		if p.HostPort != nil {
+		if p.HostPort != nil { // none on a container network without one
 			w.key("hostPort")
 			w.int(*p.HostPort)
-		} else if gen == Gen14 {
-			w.key("hostPort")
-			w.int(0)
 		}
 		w.key("servicePort")
 		w.int(p.ServicePort)
