@@ -89,7 +89,9 @@ func TestAppModelMarathonDefaults(t *testing.T) {
 	// Explicitly asked for, a default is compared as any value.
 	explicit := Desired{Key: d.Key, Spec: specs.Normalize(specs.Spec{Image: "nginx", Role: "web",
 		Backoff: &specs.Backoff{MaxLaunchDelaySeconds: ptr(300)}})}
-	a := appWith(explicit, func(s *specs.Spec) { s.Role, s.Backoff = "slave_public", &specs.Backoff{MaxLaunchDelaySeconds: ptr(3600)} })
+	a := appWith(explicit, func(s *specs.Spec) {
+		s.Role, s.Backoff = "slave_public", &specs.Backoff{MaxLaunchDelaySeconds: ptr(3600)}
+	})
 	a.DefaultRole = "slave_public"
 	act, ok := Group(&explicit, &a, Options{})
 	if !ok || len(act.Changes) != 2 || act.Changes[0].Path != "spec.role" || act.Changes[1].Path != "spec.backoff.maxLaunchDelaySeconds" {

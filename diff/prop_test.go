@@ -99,8 +99,8 @@ var genWorld = rapid.Custom(func(t *rapid.T) world {
 		s := genSpec.Draw(t, "appspec")
 		a := App{ID: specs.AppID("", k), Key: k, Spec: s, SpecHash: specs.Hash(s), Version: "v1",
 			DefaultRole: rapid.SampledFrom([]string{"", "*"}).Draw(t, "defaultRole"),
-			Managed:   rapid.IntRange(0, 4).Draw(t, "managed") > 0,
-			Protected: rapid.IntRange(0, 9).Draw(t, "protected") == 0,
+			Managed:     rapid.IntRange(0, 4).Draw(t, "managed") > 0,
+			Protected:   rapid.IntRange(0, 9).Draw(t, "protected") == 0,
 		}
 		if rapid.IntRange(0, 4).Draw(t, "deploying") == 0 {
 			a.Deployments = []string{"d1"}
