@@ -3,6 +3,8 @@ package marathonsim
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -112,6 +114,9 @@ const (
 	FeatureGPUResources    = "gpu_resources"
 )
 
+// knownFeatures are the features Marathon 1.10's --enable_features takes.
+var knownFeatures = []string{"vips", "task_killing", FeatureExternalVolumes, FeatureSecrets, FeatureGPUResources, "maintenance_mode"}
+
 // defaultMesosRole is Marathon 1.10's --mesos_role default.
 const defaultMesosRole = "*"
 
@@ -218,6 +223,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MesosRole == "" {
 		o.MesosRole = defaultMesosRole
+	}
+	for _, f := range o.EnabledFeatures {
+		if !slices.Contains(knownFeatures, f) {
+			// As Marathon refuses to start with an unknown feature.
+			return o, fmt.Errorf("marathonsim: unknown feature %q (known: %s)", f, strings.Join(knownFeatures, ", "))
+		}
 	}
 	if o.EventBuffer <= 0 {
 		o.EventBuffer = 1024
