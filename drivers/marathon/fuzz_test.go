@@ -39,6 +39,13 @@ func FuzzDecodeAppList(f *testing.F) {
 		`"constraints":[["a","LIKE",3],["b"]],"tasks":[{"ports":[1,2],"stagedAt":"2026-02-30T00:00:00Z","ipAddresses":[{"ipAddress":"::1"}],"healthCheckResults":[{"alive":false}]}]}]}`))
 	f.Add([]byte(`{"apps":[{"id":"/web/dev","networks":[{"mode":"container/bridge"}],"container":{"portMappings":[{"containerPort":80,"hostPort":0,"name":"http"}],"docker":{"image":"nginx"}},` +
 		`"healthChecks":[{"protocol":"MESOS_HTTP","portIndex":0,"ignoreHttp1xx":true},{"protocol":"COMMAND","command":{"value":"true"}}],"upgradeStrategy":{"minimumHealthCapacity":0.5}}]}`))
+	// The definitions theseus writes with every field of the app model,
+	// as apps of a list.
+	for _, gen := range []string{"1.4", "1.5"} {
+		if def, err := os.ReadFile(filepath.Join("..", "..", "testdata", "golden", "definitions", "api-prod."+gen+".json")); err == nil {
+			f.Add(append(append([]byte(`{"apps":[`), def...), ']', '}'))
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		apps, err := decodeAppList(bytes.NewReader(data), "", "*")
 		if err != nil {
