@@ -326,46 +326,34 @@ func (f *faultState) stalled(appIDs []string) bool {
 	return false
 }
 
-func (f *faultState) crashes(image string) (time.Duration, bool) {
+// imageFault returns the fault of image that match picks, or nil.
+func (f *faultState) imageFault(image string, match func(*imageFault) bool) *imageFault {
 	if image == "" {
-		return 0, false
+		return nil
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, im := range f.images {
-		if im.crash && im.image == image {
-			return im.crashAfter, true
+		if im.image == image && match(im) {
+			return im
 		}
+	}
+	return nil
+}
+
+func (f *faultState) crashes(image string) (time.Duration, bool) {
+	if im := f.imageFault(image, func(im *imageFault) bool { return im.crash }); im != nil {
+		return im.crashAfter, true
 	}
 	return 0, false
 }
 
 func (f *faultState) neverHealthy(image string) bool {
-	if image == "" {
-		return false
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, im := range f.images {
-		if im.neverHealthy && im.image == image {
-			return true
-		}
-	}
-	return false
+	return f.imageFault(image, func(im *imageFault) bool { return im.neverHealthy }) != nil
 }
 
 func (f *faultState) neverReady(image string) bool {
-	if image == "" {
-		return false
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, im := range f.images {
-		if im.neverReady && im.image == image {
-			return true
-		}
-	}
-	return false
+	return f.imageFault(image, func(im *imageFault) bool { return im.neverReady }) != nil
 }
 
 // fetchFails returns the first URI of fetch whose download fails.

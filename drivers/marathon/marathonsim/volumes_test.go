@@ -1,6 +1,7 @@
 package marathonsim
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -146,6 +147,70 @@ func TestReadinessGatesDeployments(t *testing.T) {
 		results := deps[0].(map[string]any)["currentActions"].([]any)[0].(map[string]any)["readinessCheckResults"].([]any)
 		if len(results) != 1 || results[0].(map[string]any)["ready"] != false || results[0].(map[string]any)["name"] != "readinessCheck" {
 			t.Fatalf("readinessCheckResults %v", results)
+		}
+	})
+}
+
+// TestResidentDefaults: an app with persistent volumes is resident even
+// without a residency object, and a resident app or one with external
+// volumes gets upgradeStrategy {0.5, 0} when it gives none (Marathon's
+// ResidencyAndUpgradeStrategy); a resident one gets unreachableStrategy
+// "disabled" (UnreachableStrategy.default(resident)).
+func TestResidentDefaults(t *testing.T) {
+	volume := func(kind string) map[string]any {
+		if kind == "external" {
+			return map[string]any{"containerPath": "/data", "mode": "RW", kind: map[string]any{"name": "v1", "provider": "dvdi",
+				"options": map[string]any{"dvdi/driver": "rexray"}}}
+		}
+		return map[string]any{"containerPath": "data", "mode": "RW", kind: map[string]any{"size": 10}}
+	}
+	app := func(mod func(m map[string]any), volumes ...any) map[string]any {
+		m := map[string]any{"id": "/r", "cmd": "sleep 100", "container": map[string]any{"type": "DOCKER",
+			"docker": map[string]any{"image": "busybox"}, "volumes": volumes}}
+		mod(m)
+		return m
+	}
+	none := func(map[string]any) {}
+	tests := []struct {
+		name        string
+		body        map[string]any
+		residency   string // JSON; "" for absent or null
+		upgrade     string
+		unreachable string
+	}{
+		{"persistent volume", app(none, volume("persistent")),
+			`{"relaunchEscalationTimeoutSeconds":3600,"taskLostBehavior":"WAIT_FOREVER"}`,
+			`{"maximumOverCapacity":0,"minimumHealthCapacity":0.5}`, `"disabled"`},
+		{"partial residency", app(func(m map[string]any) { m["residency"] = map[string]any{"relaunchEscalationTimeoutSeconds": 60} }, volume("persistent")),
+			`{"relaunchEscalationTimeoutSeconds":60,"taskLostBehavior":"WAIT_FOREVER"}`,
+			`{"maximumOverCapacity":0,"minimumHealthCapacity":0.5}`, `"disabled"`},
+		{"external volume", app(none, volume("external")), "",
+			`{"maximumOverCapacity":0,"minimumHealthCapacity":0.5}`, `{"expungeAfterSeconds":0,"inactiveAfterSeconds":0}`},
+		{"resident with its own strategies", app(func(m map[string]any) {
+			m["upgradeStrategy"] = map[string]any{"minimumHealthCapacity": 0, "maximumOverCapacity": 0}
+		}, volume("persistent")), `{"relaunchEscalationTimeoutSeconds":3600,"taskLostBehavior":"WAIT_FOREVER"}`,
+			`{"maximumOverCapacity":0,"minimumHealthCapacity":0}`, `"disabled"`},
+		{"not resident", app(none), "",
+			`{"maximumOverCapacity":1,"minimumHealthCapacity":1}`, `{"expungeAfterSeconds":0,"inactiveAfterSeconds":0}`},
+	}
+	gens(t, func(t *testing.T, gen Generation) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				// A resident app needs a role of its own to reserve for.
+				h := newHarness(t, gen, allFeatures, func(o *Options) { o.MesosRole = "data" })
+				got := h.must(http.StatusCreated, "POST", "/v2/apps", tt.body).obj(t)
+				enc := func(v any) string {
+					if v == nil {
+						return ""
+					}
+					b, _ := json.Marshal(v)
+					return string(b)
+				}
+				if r, u, un := enc(got["residency"]), enc(got["upgradeStrategy"]), enc(got["unreachableStrategy"]); r != tt.residency || u != tt.upgrade || un != tt.unreachable {
+					t.Fatalf("residency %s, upgradeStrategy %s, unreachableStrategy %s; want %s, %s, %s",
+						r, u, un, tt.residency, tt.upgrade, tt.unreachable)
+				}
+			})
 		}
 	})
 }
