@@ -160,19 +160,20 @@ func Group(d *Desired, a *App, opts Options) (Action, bool) {
 		return act, true
 	}
 	act.Spec, act.Hash = &d.Spec, d.Hash
-	same := sameSpec(&d.Spec, &a.Spec)
+	same := sameSpec(&d.Spec, &a.Spec, a.DefaultRole)
 	switch {
 	case same && d.Restart == "":
 		return act, false
 	case same:
 		act.Kind, act.Restart = Restart, d.Restart
-	case onlyInstancesDiffer(&d.Spec, &a.Spec):
+	case onlyInstancesDiffer(&d.Spec, &a.Spec, a.DefaultRole):
 		act.Kind = Scale
 	default:
 		act.Kind, act.Restart = Update, d.Restart // an update restarts every task anyway
 	}
 	if !same {
-		act.Changes = changes(flatten(&a.Spec, a.SecretEnv), flatten(&d.Spec, a.SecretEnv))
+		eff := effectiveApp(&d.Spec, &a.Spec, a.DefaultRole)
+		act.Changes = changes(flatten(&eff, a.SecretEnv), flatten(&d.Spec, a.SecretEnv))
 		if a.SpecHash == d.Hash && !secretOnly(act.Changes) {
 			act.Drift = true
 			act.Reason = "Marathon no longer matches the spec it was written from (changed outside theseus)"

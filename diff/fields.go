@@ -17,32 +17,39 @@ type field struct {
 	value  string
 	secret bool
 	float  bool // compared with floatEq's tolerance
+	// dflt is what the field is when the other side leaves it out, for
+	// fields that fall back to a default: a change to it shows the
+	// default, not "(none)".
+	dflt *string
 }
 
-// sameSpec reports whether two normalised specs agree on every field that
-// Marathon runs (Config is not sent to Marathon and is left out). It is the
-// fast path of the diff and allocates nothing.
-func sameSpec(a, b *specs.Spec) bool {
-	return a.Image == b.Image &&
-		intEq(a.Instances, b.Instances) &&
-		floatEq(a.CPUs, b.CPUs) && floatEq(a.Mem, b.Mem) && floatEq(a.Disk, b.Disk) &&
-		a.Cmd == b.Cmd && slices.Equal(a.Args, b.Args) &&
-		envEqual(a.Env, b.Env) &&
-		slices.Equal(a.Ports, b.Ports) &&
-		slices.EqualFunc(a.Constraints, b.Constraints, func(x, y specs.Constraint) bool { return slices.Equal(x, y) }) &&
-		slices.EqualFunc(a.HealthChecks, b.HealthChecks, healthCheckEqual) &&
-		upgradeEqual(a.Upgrade, b.Upgrade)
+// sameSpec reports whether a desired spec d and an app's spec a, both
+// normalised, agree on every field that Marathon runs (Config is not sent
+// to Marathon and is left out). defaultRole is the role Marathon gives an
+// app that names none ("" before Marathon 1.9). It is the fast path of the
+// diff and allocates nothing.
+func sameSpec(d, a *specs.Spec, defaultRole string) bool {
+	return d.Image == a.Image &&
+		intEq(d.Instances, a.Instances) &&
+		floatEq(d.CPUs, a.CPUs) && floatEq(d.Mem, a.Mem) && floatEq(d.Disk, a.Disk) &&
+		d.Cmd == a.Cmd && slices.Equal(d.Args, a.Args) &&
+		envEqual(d.Env, a.Env) &&
+		slices.EqualFunc(d.Ports, a.Ports, portEqual) &&
+		slices.EqualFunc(d.Constraints, a.Constraints, func(x, y specs.Constraint) bool { return slices.Equal(x, y) }) &&
+		slices.EqualFunc(d.HealthChecks, a.HealthChecks, healthCheckEqual) &&
+		upgradeEqual(d.Upgrade, a.Upgrade) &&
+		sameApp(d, a, defaultRole)
 }
 
-// onlyInstancesDiffer reports whether a and b differ in instances and
+// onlyInstancesDiffer reports whether d and a differ in instances and
 // nothing else that Marathon runs.
-func onlyInstancesDiffer(a, b *specs.Spec) bool {
-	if intEq(a.Instances, b.Instances) {
+func onlyInstancesDiffer(d, a *specs.Spec, defaultRole string) bool {
+	if intEq(d.Instances, a.Instances) {
 		return false
 	}
-	c := *b
-	c.Instances = a.Instances
-	return sameSpec(a, &c)
+	c := *a
+	c.Instances = d.Instances
+	return sameSpec(d, &c, defaultRole)
 }
 
 func envEqual(a, b map[string]specs.Value) bool {
@@ -51,11 +58,17 @@ func envEqual(a, b map[string]specs.Value) bool {
 	}
 	for k, v := range a {
 		w, ok := b[k]
-		if !ok || v.Value != w.Value { // the secret mark is not in Marathon
+		// The secret mark is not in Marathon; a secret source is.
+		if !ok || v.Value != w.Value || v.SecretSource != w.SecretSource {
 			return false
 		}
 	}
 	return true
+}
+
+func portEqual(a, b specs.Port) bool {
+	return a.Name == b.Name && a.ContainerPort == b.ContainerPort && intEq(a.HostPort, b.HostPort) &&
+		a.Protocol == b.Protocol && maps.Equal(a.Labels, b.Labels)
 }
 
 func healthCheckEqual(a, b specs.HealthCheck) bool {
@@ -110,6 +123,10 @@ func flatten(s *specs.Spec, secretEnv []string) []field {
 	}
 	for _, k := range sortedKeys(s.Env) {
 		v := s.Env[k]
+		if v.SecretSource != "" {
+			add("spec.env."+k, v.String()) // a reference, not a secret
+			continue
+		}
 		fs = append(fs, field{path: "spec.env." + k, value: v.Value, secret: v.Secret || slices.Contains(secretEnv, k)})
 	}
 	for i, p := range s.Ports {
@@ -117,11 +134,14 @@ func flatten(s *specs.Spec, secretEnv []string) []field {
 		if p.Name != "" {
 			add(pre+"name", p.Name)
 		}
-		add(pre+"containerPort", strconv.Itoa(p.ContainerPort))
-		if p.HostPort != 0 {
-			add(pre+"hostPort", strconv.Itoa(p.HostPort))
+		if p.ContainerPort != 0 {
+			add(pre+"containerPort", strconv.Itoa(p.ContainerPort))
 		}
+		addInt(add, pre+"hostPort", p.HostPort)
 		add(pre+"protocol", p.Protocol)
+		for _, k := range sortedKeys(p.Labels) {
+			add(pre+"labels."+k, p.Labels[k])
+		}
 	}
 	if len(s.Constraints) > 0 {
 		add("spec.constraints", jsonText(s.Constraints))
@@ -149,7 +169,7 @@ func flatten(s *specs.Spec, secretEnv []string) []field {
 		addFloat(&fs, "spec.upgrade.minimumHealthCapacity", u.MinimumHealthCapacity)
 		addFloat(&fs, "spec.upgrade.maximumOverCapacity", u.MaximumOverCapacity)
 	}
-	return fs
+	return flattenApp(fs, s)
 }
 
 // summaryFields is the brief description of an app that a delete shows.
@@ -195,7 +215,7 @@ func changes(old, new []field) []Change {
 	for _, n := range new {
 		i, ok := oldAt[n.path]
 		if !ok {
-			out = append(out, Change{Path: n.path, New: show(n, false)})
+			out = append(out, Change{Path: n.path, Old: n.dflt, New: show(n, false)})
 			continue
 		}
 		seen[i] = true
@@ -209,7 +229,7 @@ func changes(old, new []field) []Change {
 	}
 	for i, o := range old {
 		if !seen[i] {
-			out = append(out, Change{Path: o.path, Old: show(o, false)})
+			out = append(out, Change{Path: o.path, Old: show(o, false), New: o.dflt})
 		}
 	}
 	return out

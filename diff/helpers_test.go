@@ -58,5 +58,3 @@ func key(t testing.TB, s string) specs.GroupKey {
 	}
 	return k
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -48,6 +48,16 @@ var (
 		if rapid.Bool().Draw(t, "unique") {
 			s.Constraints = []specs.Constraint{{"hostname", "UNIQUE"}}
 		}
+		// Fields of the app model, some with a default that depends on
+		// Marathon's version.
+		if rapid.Bool().Draw(t, "labels") {
+			s.Labels = map[string]string{"HAPROXY_GROUP": rapid.SampledFrom([]string{"a", "b"}).Draw(t, "group")}
+		}
+		s.ForcePullImage = ptr(rapid.Bool().Draw(t, "pull"))
+		s.Role = rapid.SampledFrom([]string{"", "*", "web"}).Draw(t, "role")
+		if rapid.Bool().Draw(t, "backoff") {
+			s.Backoff = &specs.Backoff{MaxLaunchDelaySeconds: ptr(rapid.SampledFrom([]int{60, 300, 3600}).Draw(t, "maxDelay"))}
+		}
 		return specs.Normalize(s)
 	})
 )
@@ -88,8 +98,9 @@ var genWorld = rapid.Custom(func(t *rapid.T) world {
 		appSeen[k] = true
 		s := genSpec.Draw(t, "appspec")
 		a := App{ID: specs.AppID("", k), Key: k, Spec: s, SpecHash: specs.Hash(s), Version: "v1",
-			Managed:   rapid.IntRange(0, 4).Draw(t, "managed") > 0,
-			Protected: rapid.IntRange(0, 9).Draw(t, "protected") == 0,
+			DefaultRole: rapid.SampledFrom([]string{"", "*"}).Draw(t, "defaultRole"),
+			Managed:     rapid.IntRange(0, 4).Draw(t, "managed") > 0,
+			Protected:   rapid.IntRange(0, 9).Draw(t, "protected") == 0,
 		}
 		if rapid.IntRange(0, 4).Draw(t, "deploying") == 0 {
 			a.Deployments = []string{"d1"}

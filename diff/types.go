@@ -70,6 +70,11 @@ type App struct {
 	// when written and are never shown.
 	Spec      specs.Spec
 	SecretEnv []string
+	// DefaultRole is the role Marathon gives an app whose definition names
+	// none (its --mesos_role), so that a spec without a role matches an app
+	// in it; "" when Marathon has no app roles (before 1.9), and role is
+	// then not compared.
+	DefaultRole string
 }
 
 // Kind is what a plan does about one group.

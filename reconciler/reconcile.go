@@ -196,7 +196,7 @@ func toDiffApp(a *marathon.App) diff.App {
 	return diff.App{
 		ID: a.ID, Key: a.Key, Managed: a.Managed, Protected: a.Protected,
 		SpecHash: a.SpecHash, Revision: a.Revision, Version: a.Version,
-		Deployments: a.Deployments, Spec: a.Spec, SecretEnv: a.SecretEnv,
+		Deployments: a.Deployments, Spec: a.Spec, SecretEnv: a.SecretEnv, DefaultRole: a.DefaultRole,
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 // panics; a group that validates normalises and hashes; its canonical form
 // parses back to the same canonical form; Normalize is idempotent.
 func FuzzParse(f *testing.F) {
-	for _, dir := range []string{"specs", "bad"} {
+	for _, dir := range []string{"specs", "bad", "appmodel"} {
 		files, _ := filepath.Glob(filepath.Join("..", "testdata", dir, "*"))
 		for _, file := range files {
 			if data, err := os.ReadFile(file); err == nil {
@@ -79,6 +79,8 @@ func jsonOf(t *testing.T, s Spec) []byte {
 // same group.
 func FuzzDecodeStoredJSON(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("..", "testdata", "specs", "*"))
+	more, _ := filepath.Glob(filepath.Join("..", "testdata", "appmodel", "*"))
+	files = append(files, more...)
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		if err != nil {
@@ -97,6 +99,11 @@ func FuzzDecodeStoredJSON(f *testing.F) {
 		`{"Spec":{"image":"nginx"}}`,
 		`{"spec":{"image":"nginx","image":"redis"}}`,
 		`{"spec":{"image":"nginx","env":{"A":8080}}}`,
+		`{"spec":{"image":"nginx","env":{"A":{"secretSource":""}}}}`,
+		`{"spec":{"image":"nginx","env":{"A":{"secretSource":"/s","value":"x"}}}}`,
+		`{"spec":{"image":"nginx","unreachableStrategy":"Disabled"}}`,
+		`{"spec":{"image":"nginx","unreachableStrategy":{"inactiveAfterSeconds":1.5,"expungeAfterSeconds":2}}}`,
+		`{"spec":{"image":"nginx","ports":[{"containerPort":80,"hostPort":0}]}}`,
 		"{\t\"spec\":\t{\"image\":\"ng\\/inx\",\"cmd\":\"a\\u0000b\"}}",
 		`{"spec":{"image":"nginx","env":{"A":{"value":"x","secret":"yes"}}}}`,
 		`{"metadata":{"service":"web"},"spec":{"image":"nginx"}}`,

@@ -35,10 +35,14 @@ const (
 )
 
 // Normalize returns a copy of s in canonical form: Marathon's defaults
-// filled in, every pointer set, empty maps and lists nil, protocol and
-// operator names in Marathon's spelling, health-check ports as indices, and
-// constraints sorted (their order has no meaning). Two specs that Marathon
-// would run the same way normalise to equal values. s must be valid.
+// filled in, every pointer of the core fields set, empty maps and lists
+// nil, protocol and operator names in Marathon's spelling, health-check
+// ports as indices, and constraints sorted (their order has no meaning).
+// Fields of the app model (normalize_app.go) at their one default are
+// left unset instead; a field whose default depends on the Marathon
+// version (maxLaunchDelaySeconds, role) is kept as given. Two specs that
+// Marathon would run the same way normalise to equal values. s must be
+// valid.
 func Normalize(s Spec) Spec {
 	n := Spec{
 		Image:     s.Image,
@@ -53,10 +57,7 @@ func Normalize(s Spec) Spec {
 	if len(s.Args) > 0 {
 		n.Args = slices.Clone(s.Args)
 	}
-	for _, p := range s.Ports {
-		p.Protocol = cmp.Or(p.Protocol, DefaultProtocol)
-		n.Ports = append(n.Ports, p)
-	}
+	n.Ports = normalizePorts(&s)
 	for _, c := range s.Constraints {
 		nc := Constraint{c[0], strings.ToUpper(c[1])}
 		if len(c) == 3 && c[2] != "" {
@@ -68,14 +69,9 @@ func Normalize(s Spec) Spec {
 	for _, hc := range s.HealthChecks {
 		n.HealthChecks = append(n.HealthChecks, normalizeHealthCheck(hc, s.Ports))
 	}
-	u := Upgrade{}
-	if s.Upgrade != nil {
-		u = *s.Upgrade
-	}
-	n.Upgrade = &Upgrade{
-		MinimumHealthCapacity: ptr(deref(u.MinimumHealthCapacity, DefaultMinimumHealthCapacity)),
-		MaximumOverCapacity:   ptr(deref(u.MaximumOverCapacity, DefaultMaximumOverCapacity)),
-	}
+	u := upgradeOf(&s)
+	n.Upgrade = &u
+	normalizeApp(&n, &s)
 	return n
 }
 

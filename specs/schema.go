@@ -43,6 +43,10 @@ func (w *schemaWalker) walk(n *yaml.Node, t reflect.Type, path string) {
 		w.walkValue(n, path)
 		return
 	}
+	if t == unreachableType {
+		w.walkUnreachable(n, path)
+		return
+	}
 	if isNull(n) {
 		return // an explicit null leaves the field unset
 	}
@@ -110,38 +114,61 @@ func (w *schemaWalker) walkStruct(n *yaml.Node, t reflect.Type, path string) {
 	})
 }
 
-// walkValue checks an env or config value: a string, or {value, secret}.
-// It is stricter than a plain string field: an unquoted number, boolean or
-// null is refused, since `DEBUG: yes` or `PORT: 08` rarely mean what the
-// decoder would make of them.
+// walkValue checks an env or config value: a string, {value, secret} or
+// {secretSource}. It is stricter than a plain string field: an unquoted
+// number, boolean or null is refused, since `DEBUG: yes` or `PORT: 08`
+// rarely mean what the decoder would make of them.
 func (w *schemaWalker) walkValue(n *yaml.Node, path string) {
 	switch n.Kind {
 	case yaml.ScalarNode:
 		w.valueScalar(n, path)
 	case yaml.MappingNode:
-		hasValue := false
+		hasValue, hasSecret, hasSource := false, false, false
 		w.eachPair(n, path, func(key, val *yaml.Node) {
 			sub := path + "." + key.Value
 			w.pos[sub] = key.Line + w.offset
 			switch key.Value {
-			case "value":
-				hasValue = true
-				if val.Kind != yaml.ScalarNode {
-					w.errorf(val, sub, "want a string, got %s", describe(val))
+			case "value", "secretSource":
+				if key.Value == "value" {
+					hasValue = true
 				} else {
+					hasSource = true
+				}
+				switch {
+				case val.Kind != yaml.ScalarNode:
+					w.errorf(val, sub, "want a string, got %s", describe(val))
+				case key.Value == "secretSource" && val.Value == "" && !isNull(val):
+					w.errorf(val, sub, "must not be empty: it names a secret in Marathon's secret store")
+				default:
 					w.valueScalar(val, sub)
 				}
 			case "secret":
+				hasSecret = true
 				w.walk(val, reflect.TypeFor[bool](), sub)
 			default:
-				w.errorf(key, sub, "unknown field %q; a value is a string or {value, secret}", key.Value)
+				w.errorf(key, sub, "unknown field %q; a value is a string, {value, secret} or {secretSource}", key.Value)
 			}
 		})
-		if !hasValue {
-			w.errorf(n, path, "value is missing; write {value: \"...\", secret: true}")
+		switch {
+		case hasSource && (hasValue || hasSecret):
+			w.errorf(n, path, "give {value, secret} or {secretSource}, not both")
+		case !hasValue && !hasSource:
+			w.errorf(n, path, "value is missing; write {value: \"...\", secret: true} or {secretSource: \"...\"}")
 		}
 	default:
-		w.errorf(n, path, "want a string or {value, secret}, got %s", describe(n))
+		w.errorf(n, path, "want a string, {value, secret} or {secretSource}, got %s", describe(n))
+	}
+}
+
+// walkUnreachable checks an unreachable strategy: the string "disabled",
+// or {inactiveAfterSeconds, expungeAfterSeconds}.
+func (w *schemaWalker) walkUnreachable(n *yaml.Node, path string) {
+	switch {
+	case n.Kind == yaml.MappingNode:
+		w.walkStruct(n, unreachableObjectType, path)
+	case n.Kind == yaml.ScalarNode && n.Tag == "!!str" && n.Value == unreachableDisabled:
+	default:
+		w.errorf(n, path, `want "disabled" or {inactiveAfterSeconds, expungeAfterSeconds}, got %s`, describe(n))
 	}
 }
 

@@ -121,7 +121,12 @@ func (s Spec) clone() Spec {
 	c.Args = slices.Clone(s.Args)
 	c.Env = cloneMap(s.Env)
 	c.Config = cloneMap(s.Config)
-	c.Ports = slices.Clone(s.Ports)
+	c.Ports = nil
+	for _, p := range s.Ports {
+		p.HostPort = clonePtr(p.HostPort)
+		p.Labels = cloneMap(p.Labels)
+		c.Ports = append(c.Ports, p)
+	}
 	c.Constraints = nil
 	for _, con := range s.Constraints {
 		c.Constraints = append(c.Constraints, slices.Clone(con))
@@ -143,7 +148,67 @@ func (s Spec) clone() Spec {
 			MaximumOverCapacity:   clonePtr(s.Upgrade.MaximumOverCapacity),
 		}
 	}
+	s.cloneApp(&c)
 	return c
+}
+
+// cloneApp deep-copies the app-model fields of s into c.
+func (s Spec) cloneApp(c *Spec) {
+	c.ForcePullImage = clonePtr(s.ForcePullImage)
+	c.Privileged = clonePtr(s.Privileged)
+	c.DockerParameters = slices.Clone(s.DockerParameters)
+	c.GPUs = clonePtr(s.GPUs)
+	c.Labels = cloneMap(s.Labels)
+	c.Networks = nil
+	for _, n := range s.Networks {
+		n.Labels = cloneMap(n.Labels)
+		c.Networks = append(c.Networks, n)
+	}
+	c.Volumes = nil
+	for _, v := range s.Volumes {
+		if p := v.Persistent; p != nil {
+			np := *p
+			np.MaxSize = clonePtr(p.MaxSize)
+			np.Constraints = nil
+			for _, con := range p.Constraints {
+				np.Constraints = append(np.Constraints, slices.Clone(con))
+			}
+			v.Persistent = &np
+		}
+		if e := v.External; e != nil {
+			ne := *e
+			ne.Options = cloneMap(e.Options)
+			ne.Size = clonePtr(e.Size)
+			v.External = &ne
+		}
+		c.Volumes = append(c.Volumes, v)
+	}
+	c.Fetch = nil
+	for _, f := range s.Fetch {
+		f.Extract, f.Executable, f.Cache = clonePtr(f.Extract), clonePtr(f.Executable), clonePtr(f.Cache)
+		c.Fetch = append(c.Fetch, f)
+	}
+	c.ReadinessChecks = nil
+	for _, rc := range s.ReadinessChecks {
+		rc.IntervalSeconds, rc.TimeoutSeconds = clonePtr(rc.IntervalSeconds), clonePtr(rc.TimeoutSeconds)
+		rc.HTTPStatusCodesForReady = slices.Clone(rc.HTTPStatusCodesForReady)
+		rc.PreserveLastResponse = clonePtr(rc.PreserveLastResponse)
+		c.ReadinessChecks = append(c.ReadinessChecks, rc)
+	}
+	c.KillGracePeriodSeconds = clonePtr(s.KillGracePeriodSeconds)
+	c.AcceptedResourceRoles = slices.Clone(s.AcceptedResourceRoles)
+	if b := s.Backoff; b != nil {
+		c.Backoff = &Backoff{Seconds: clonePtr(b.Seconds), Factor: clonePtr(b.Factor), MaxLaunchDelaySeconds: clonePtr(b.MaxLaunchDelaySeconds)}
+	}
+	if u := s.UnreachableStrategy; u != nil {
+		c.UnreachableStrategy = &UnreachableStrategy{Disabled: u.Disabled,
+			InactiveAfterSeconds: clonePtr(u.InactiveAfterSeconds), ExpungeAfterSeconds: clonePtr(u.ExpungeAfterSeconds)}
+	}
+	c.DependsOn = nil
+	for _, d := range s.DependsOn {
+		d.Labels = slices.Clone(d.Labels)
+		c.DependsOn = append(c.DependsOn, d)
+	}
 }
 
 func clonePtr[T any](p *T) *T {

@@ -66,18 +66,74 @@ type Spec struct {
 	HealthChecks []HealthCheck `json:"healthChecks,omitempty"`
 	// Upgrade is the rolling-upgrade policy.
 	Upgrade *Upgrade `json:"upgrade,omitempty"`
+
+	// The fields below follow Marathon's app definition; unset, each
+	// takes Marathon's default. See types_app.go for their types.
+
+	// ForcePullImage pulls the image at every launch
+	// (container.docker.forcePullImage).
+	ForcePullImage *bool `json:"forcePullImage,omitempty"`
+	// Privileged runs the container privileged (container.docker.privileged).
+	Privileged *bool `json:"privileged,omitempty"`
+	// DockerParameters are extra `docker run` options.
+	DockerParameters []DockerParameter `json:"dockerParameters,omitempty"`
+	// User is the user the tasks run as on the agent.
+	User string `json:"user,omitempty"`
+	// GPUs per task. Marathon runs GPU tasks only in the Mesos
+	// containerizer (with the same Docker image) and only with its
+	// gpu_resources feature.
+	GPUs *int `json:"gpus,omitempty"`
+	// Labels are Marathon app labels, passed through (marathon-lb's
+	// HAPROXY_* for example). Keys under theseus.io/ are theseus's own.
+	Labels map[string]string `json:"labels,omitempty"`
+	// Networks is the network the tasks join, at most one.
+	Networks []Network `json:"networks,omitempty"`
+	// Volumes are mounted into the containers.
+	Volumes []Volume `json:"volumes,omitempty"`
+	// Fetch lists URIs the Mesos fetcher downloads before a task starts.
+	Fetch []Fetch `json:"fetch,omitempty"`
+	// ReadinessChecks gate deployments on new tasks being ready; at most
+	// one.
+	ReadinessChecks []ReadinessCheck `json:"readinessChecks,omitempty"`
+	// KillGracePeriodSeconds is the time between SIGTERM and SIGKILL when
+	// a task is stopped (taskKillGracePeriodSeconds).
+	KillGracePeriodSeconds *int `json:"killGracePeriodSeconds,omitempty"`
+	// KillSelection is which tasks go first when scaling down:
+	// YOUNGEST_FIRST (the default) or OLDEST_FIRST.
+	KillSelection string `json:"killSelection,omitempty"`
+	// AcceptedResourceRoles restricts the Mesos offers taken to resources
+	// of these roles ("*" is unreserved).
+	AcceptedResourceRoles []string `json:"acceptedResourceRoles,omitempty"`
+	// Role is the Mesos role the tasks run as (Marathon 1.9+): Marathon's
+	// --mesos_role by default, or the name of the group's top-level
+	// Marathon group.
+	Role string `json:"role,omitempty"`
+	// Backoff is the launch backoff after failed tasks.
+	Backoff *Backoff `json:"backoff,omitempty"`
+	// UnreachableStrategy handles tasks on agents Marathon lost.
+	UnreachableStrategy *UnreachableStrategy `json:"unreachableStrategy,omitempty"`
+	// DependsOn names the groups this one depends on (Marathon
+	// dependencies).
+	DependsOn []Dependency `json:"dependsOn,omitempty"`
 }
 
-// Port is one container port.
+// Port is one container port. In host networking (networks: [{mode:
+// host}]) a port is a host port: containerPort is left out, and hostPort
+// fixes the port (every port or none).
 type Port struct {
 	// Name is optional; health checks can refer to a port by it.
 	Name string `json:"name,omitempty"`
 	// ContainerPort is the port the process listens on inside the container.
-	ContainerPort int `json:"containerPort"`
-	// HostPort is a fixed host port; 0 (the default) lets Mesos choose one.
-	HostPort int `json:"hostPort,omitempty"`
+	ContainerPort int `json:"containerPort,omitempty"`
+	// HostPort is a fixed host port; 0 lets Mesos choose one. Unset, it
+	// is 0, except on a container network, where an unset host port
+	// means the port is reachable at the task's own address only.
+	HostPort *int `json:"hostPort,omitempty"`
 	// Protocol is "tcp" (the default), "udp" or "udp,tcp".
 	Protocol string `json:"protocol,omitempty"`
+	// Labels describe the port to service discovery and load balancers,
+	// e.g. {VIP_0: "/api:80"}.
+	Labels map[string]string `json:"labels,omitempty"`
 }
 
 // Constraint is a Marathon placement constraint, two or three strings:
@@ -115,19 +171,27 @@ type Upgrade struct {
 }
 
 // Value is an env or config value. In a manifest it is either a plain
-// string or {value: "...", secret: true}; secret values are redacted in
-// plans, logs, status and the viewer.
+// string, {value: "...", secret: true}, or, for env only,
+// {secretSource: "/db/password"}. Secret values are redacted in plans,
+// logs, status and the viewer; a secret source is a reference to
+// Marathon's secret store, whose value theseus never sees.
 type Value struct {
 	Value  string
 	Secret bool
+	// SecretSource is the source of a Marathon secret the value is read
+	// from (Marathon's secrets feature).
+	SecretSource string
 }
 
 // Redacted is what output shows in place of a secret value.
 const Redacted = "(secret)"
 
-// String returns the value, or Redacted for a secret.
+// String returns the value, Redacted for a secret, or the secret source.
 func (v Value) String() string {
-	if v.Secret {
+	switch {
+	case v.SecretSource != "":
+		return "(secret " + v.SecretSource + ")"
+	case v.Secret:
 		return Redacted
 	}
 	return v.Value
@@ -136,6 +200,11 @@ func (v Value) String() string {
 // MarshalJSON writes a plain value as a string and a secret one as an
 // object, so that a spec survives a round trip.
 func (v Value) MarshalJSON() ([]byte, error) {
+	if v.SecretSource != "" {
+		return json.Marshal(struct {
+			SecretSource string `json:"secretSource"`
+		}{v.SecretSource})
+	}
 	if !v.Secret {
 		return json.Marshal(v.Value)
 	}
@@ -147,21 +216,32 @@ func (v Value) MarshalJSON() ([]byte, error) {
 
 var stringType = reflect.TypeFor[string]()
 
-// UnmarshalJSON accepts a string or {value, secret}, strictly: anything else
-// is an error that the JSON decoder places at the value's path.
+// UnmarshalJSON accepts a string, {value, secret} or {secretSource},
+// strictly: anything else is an error that the JSON decoder places at the
+// value's path.
 func (v *Value) UnmarshalJSON(data []byte) error {
 	data = bytes.TrimSpace(data)
 	if len(data) > 0 && data[0] == '{' {
 		var obj struct {
-			Value  *string `json:"value"`
-			Secret bool    `json:"secret"`
+			Value        *string `json:"value"`
+			Secret       bool    `json:"secret"`
+			SecretSource *string `json:"secretSource"`
 		}
 		// Names match exactly, as everywhere in a manifest: encoding/json
 		// would take "VALUE" for "value".
 		if err := jsonv2.Unmarshal(data, &obj, jsonv2.RejectUnknownMembers(true)); err != nil {
-			return fmt.Errorf("want a string or {value, secret}: %w", err)
+			return fmt.Errorf("want a string, {value, secret} or {secretSource}: %w", err)
 		}
-		if obj.Value == nil {
+		switch {
+		case obj.SecretSource != nil && (obj.Value != nil || obj.Secret):
+			return fmt.Errorf("give {value, secret} or {secretSource}, not both")
+		case obj.SecretSource != nil:
+			if *obj.SecretSource == "" {
+				return fmt.Errorf("secretSource is empty")
+			}
+			*v = Value{SecretSource: *obj.SecretSource}
+			return nil
+		case obj.Value == nil:
 			return fmt.Errorf("want a string or {value, secret}: value is missing")
 		}
 		*v = Value{Value: *obj.Value, Secret: obj.Secret}

@@ -34,9 +34,15 @@ type validator struct {
 }
 
 func (v *validator) errorf(field, format string, args ...any) {
+	v.errorfAt(field, field, format, args...)
+}
+
+// errorfAt reports an error of field at the line of the field at, for a
+// field that is missing because of another one.
+func (v *validator) errorfAt(field, at, format string, args ...any) {
 	fe := &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
 	if v.g.src != nil {
-		fe.File, fe.Line = v.g.src.file, v.g.src.lineOf(field)
+		fe.File, fe.Line = v.g.src.file, v.g.src.lineOf(at)
 	}
 	v.errs = append(v.errs, fe)
 }
@@ -114,7 +120,7 @@ func (v *validator) spec(s *Spec) {
 			v.errorf("spec.config."+name, "config key %q must be non-empty and contain no '/'", name)
 		}
 	}
-	v.ports(s.Ports)
+	v.ports(s)
 	for i, c := range s.Constraints {
 		v.constraint("spec.constraints["+strconv.Itoa(i)+"]", c)
 	}
@@ -128,33 +134,7 @@ func (v *validator) spec(s *Spec) {
 		fraction("spec.upgrade.minimumHealthCapacity", u.MinimumHealthCapacity)
 		fraction("spec.upgrade.maximumOverCapacity", u.MaximumOverCapacity)
 	}
-}
-
-func (v *validator) ports(ports []Port) {
-	names := map[string]bool{}
-	for i, p := range ports {
-		f := "spec.ports[" + strconv.Itoa(i) + "]"
-		if p.ContainerPort < 1 || p.ContainerPort > 65535 {
-			v.errorf(f+".containerPort", "must be between 1 and 65535, got %d", p.ContainerPort)
-		}
-		if p.HostPort < 0 || p.HostPort > 65535 {
-			v.errorf(f+".hostPort", "must be between 0 (any) and 65535, got %d", p.HostPort)
-		}
-		switch p.Protocol {
-		case "", "tcp", "udp", "udp,tcp":
-		default:
-			v.errorf(f+".protocol", "must be tcp, udp or \"udp,tcp\", got %q", p.Protocol)
-		}
-		if p.Name == "" {
-			continue
-		}
-		if err := ValidName(p.Name); err != nil {
-			v.errorf(f+".name", "%v", err)
-		} else if names[p.Name] {
-			v.errorf(f+".name", "port name %q is used twice", p.Name)
-		}
-		names[p.Name] = true
-	}
+	v.appModel(s)
 }
 
 func (v *validator) constraint(f string, c Constraint) {

@@ -92,7 +92,7 @@ func driftOf(g *specs.Group, revision int64, a *marathon.App) []string {
 	act, ok := diff.Group(&d, &diff.App{
 		ID: a.ID, Key: a.Key, Managed: a.Managed, Protected: a.Protected,
 		SpecHash: a.SpecHash, Revision: a.Revision, Version: a.Version,
-		Deployments: a.Deployments, Spec: a.Spec, SecretEnv: a.SecretEnv,
+		Deployments: a.Deployments, Spec: a.Spec, SecretEnv: a.SecretEnv, DefaultRole: a.DefaultRole,
 	}, diff.Options{})
 	if !ok || !act.Drift {
 		return nil

@@ -24,6 +24,8 @@ type devFlags struct {
 	data, etcdListen, marathonListen, httpAddr, specsDir string
 	speed                                                float64
 	gen14                                                bool
+	mesosRole                                            string
+	features                                             []string
 }
 
 func newDevCmd(c *cli) *cobra.Command {
@@ -45,6 +47,9 @@ flags. --specs applies a directory of spec files at start.`,
 	fs.StringVar(&f.specsDir, "specs", "", "apply the spec files of this directory at start")
 	fs.Float64Var(&f.speed, "speed", 1, "how much faster than real time the simulator runs (10 makes a 5-minute rollout take 30s)")
 	fs.BoolVar(&f.gen14, "marathon-1.4", false, "answer with Marathon 1.4's JSON instead of 1.5+'s")
+	fs.StringVar(&f.mesosRole, "mesos-role", "*", "the simulator's --mesos_role: the role of apps that name none")
+	fs.StringSliceVar(&f.features, "enable-features", nil,
+		"the simulator's --enable_features (secrets, external_volumes, gpu_resources); none by default, as in Marathon 1.10")
 	df := addDaemonFlags(fs)
 	lf := addLogFlags(fs)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -66,13 +71,18 @@ func defaultDevData() string {
 }
 
 // devAgents are the simulator's agents in dev: hosts that the example
-// specs' constraints (LIKE large-.*, LIKE db-.*, GROUP_BY rack) can place.
+// specs' constraints (LIKE large-.*, LIKE db-.*, GROUP_BY rack) can place;
+// the large ones have GPUs.
 func devAgents() []marathonsim.Agent {
 	var agents []marathonsim.Agent
 	for _, prefix := range []string{"large", "db", "agent"} {
 		for i := 1; i <= 3; i++ {
+			gpus := 0.0
+			if prefix == "large" {
+				gpus = 4
+			}
 			agents = append(agents, marathonsim.Agent{
-				Hostname: fmt.Sprintf("%s-%d", prefix, i), CPUs: 32, Mem: 128 * 1024, Disk: 1 << 20,
+				Hostname: fmt.Sprintf("%s-%d", prefix, i), CPUs: 32, Mem: 128 * 1024, Disk: 1 << 20, GPUs: gpus,
 				Ports:      []marathonsim.PortRange{{Begin: 31000, End: 32999}},
 				Attributes: map[string]string{"rack": fmt.Sprintf("rack-%d", i%2+1)},
 			})
@@ -104,7 +114,8 @@ func runDev(ctx context.Context, c *cli, f *devFlags, d *daemon) error {
 	}
 	sim, err := marathonsim.New(marathonsim.Options{
 		Generation: gen, Agents: devAgents(),
-		Clock: marathonsim.NewScaledClock(time.Now(), f.speed),
+		Clock:     marathonsim.NewScaledClock(time.Now(), f.speed),
+		MesosRole: f.mesosRole, EnabledFeatures: f.features,
 	})
 	if err != nil {
 		return err

@@ -15,31 +15,48 @@ import (
 // rather than zero; they are values, not pointers, to spare a list of
 // 10,000 apps 200,000 allocations.
 type appJSON struct {
-	ID              string                      `json:"id"`
-	Cmd             *string                     `json:"cmd"`
-	Args            []string                    `json:"args"`
-	CPUs            optNumber                   `json:"cpus"`
-	Mem             optNumber                   `json:"mem"`
-	Disk            optNumber                   `json:"disk"`
-	Instances       optInt                      `json:"instances"`
-	Env             map[string]envJSON          `json:"env"`
-	Labels          map[string]string           `json:"labels"`
-	Constraints     []constraintJSON            `json:"constraints"`
-	Container       *containerJSON              `json:"container"`
-	Networks        []networkJSON               `json:"networks"`
-	PortDefinitions []portDefJSON               `json:"portDefinitions"`
-	Ports           []int                       `json:"ports"`
-	HealthChecks    []healthCheckJSON           `json:"healthChecks"`
-	UpgradeStrategy upgradeStrategyJSON         `json:"upgradeStrategy"`
-	Version         string                      `json:"version"`
-	VersionInfo     versionInfoJSON             `json:"versionInfo"`
-	TasksStaged     int                         `json:"tasksStaged"`
-	TasksRunning    int                         `json:"tasksRunning"`
-	TasksHealthy    int                         `json:"tasksHealthy"`
-	TasksUnhealthy  int                         `json:"tasksUnhealthy"`
-	Deployments     []idJSON                    `json:"deployments"`
-	Tasks           []taskJSON                  `json:"tasks"`
-	LastTaskFailure *gomarathon.LastTaskFailure `json:"lastTaskFailure"`
+	ID                    string                      `json:"id"`
+	Cmd                   *string                     `json:"cmd"`
+	Args                  []string                    `json:"args"`
+	User                  *string                     `json:"user"`
+	CPUs                  optNumber                   `json:"cpus"`
+	Mem                   optNumber                   `json:"mem"`
+	Disk                  optNumber                   `json:"disk"`
+	GPUs                  optInt                      `json:"gpus"`
+	Instances             optInt                      `json:"instances"`
+	Env                   map[string]envJSON          `json:"env"`
+	Secrets               map[string]secretJSON       `json:"secrets"`
+	Labels                map[string]string           `json:"labels"`
+	Constraints           []constraintJSON            `json:"constraints"`
+	Container             *containerJSON              `json:"container"`
+	Networks              []networkJSON               `json:"networks"`
+	IPAddress             *ipAddressJSON              `json:"ipAddress"`
+	PortDefinitions       []portDefJSON               `json:"portDefinitions"`
+	Ports                 []int                       `json:"ports"`
+	RequirePorts          bool                        `json:"requirePorts"`
+	HealthChecks          []healthCheckJSON           `json:"healthChecks"`
+	ReadinessChecks       []readinessJSON             `json:"readinessChecks"`
+	UpgradeStrategy       upgradeStrategyJSON         `json:"upgradeStrategy"`
+	Fetch                 []fetchJSON                 `json:"fetch"`
+	URIs                  []string                    `json:"uris"`
+	Dependencies          []string                    `json:"dependencies"`
+	BackoffSeconds        optNumber                   `json:"backoffSeconds"`
+	BackoffFactor         optNumber                   `json:"backoffFactor"`
+	MaxLaunchDelaySeconds optNumber                   `json:"maxLaunchDelaySeconds"`
+	TaskKillGracePeriod   optNumber                   `json:"taskKillGracePeriodSeconds"`
+	KillSelection         string                      `json:"killSelection"`
+	UnreachableStrategy   *unreachableJSON            `json:"unreachableStrategy"`
+	AcceptedResourceRoles []string                    `json:"acceptedResourceRoles"`
+	Role                  *string                     `json:"role"`
+	Version               string                      `json:"version"`
+	VersionInfo           versionInfoJSON             `json:"versionInfo"`
+	TasksStaged           int                         `json:"tasksStaged"`
+	TasksRunning          int                         `json:"tasksRunning"`
+	TasksHealthy          int                         `json:"tasksHealthy"`
+	TasksUnhealthy        int                         `json:"tasksUnhealthy"`
+	Deployments           []idJSON                    `json:"deployments"`
+	Tasks                 []taskJSON                  `json:"tasks"`
+	LastTaskFailure       *gomarathon.LastTaskFailure `json:"lastTaskFailure"`
 }
 
 // versionInfoJSON is the part of an app's versionInfo the driver uses:
@@ -53,30 +70,93 @@ type idJSON struct {
 }
 
 type containerJSON struct {
+	Type   string `json:"type"`
 	Docker struct {
-		Image        string            `json:"image"`
-		Network      string            `json:"network"`
-		PortMappings []portMappingJSON `json:"portMappings"`
+		Image          string            `json:"image"`
+		Network        string            `json:"network"`
+		PortMappings   []portMappingJSON `json:"portMappings"`
+		Privileged     bool              `json:"privileged"`
+		ForcePullImage bool              `json:"forcePullImage"`
+		Parameters     []parameterDef    `json:"parameters"`
 	} `json:"docker"`
+	Volumes      []volumeJSON      `json:"volumes"`
 	PortMappings []portMappingJSON `json:"portMappings"`
 }
 
 // portMappingJSON is a port mapping. A mapping without a host port
 // (container networks) has no task port.
 type portMappingJSON struct {
-	ContainerPort int    `json:"containerPort"`
-	HostPort      optInt `json:"hostPort"`
-	Protocol      string `json:"protocol"`
-	Name          string `json:"name"`
+	ContainerPort int               `json:"containerPort"`
+	HostPort      optInt            `json:"hostPort"`
+	Protocol      string            `json:"protocol"`
+	Name          string            `json:"name"`
+	Labels        map[string]string `json:"labels"`
 }
 
 type networkJSON struct {
-	Mode string `json:"mode"`
+	Mode   string            `json:"mode"`
+	Name   string            `json:"name"`
+	Labels map[string]string `json:"labels"`
+}
+
+// ipAddressJSON is Marathon 1.4's container network of an app.
+type ipAddressJSON struct {
+	NetworkName string            `json:"networkName"`
+	Labels      map[string]string `json:"labels"`
 }
 
 type portDefJSON struct {
-	Protocol string `json:"protocol,omitempty"`
-	Name     string `json:"name,omitempty"`
+	Port     int               `json:"port"`
+	Protocol string            `json:"protocol"`
+	Name     string            `json:"name"`
+	Labels   map[string]string `json:"labels"`
+}
+
+type secretJSON struct {
+	Source string `json:"source"`
+}
+
+type volumeJSON struct {
+	ContainerPath string `json:"containerPath"`
+	HostPath      string `json:"hostPath"`
+	Mode          string `json:"mode"`
+	Persistent    *struct {
+		Type        string           `json:"type"`
+		Size        optInt           `json:"size"`
+		MaxSize     optInt           `json:"maxSize"`
+		Constraints []constraintJSON `json:"constraints"`
+	} `json:"persistent"`
+	External *struct {
+		Name     string            `json:"name"`
+		Provider string            `json:"provider"`
+		Options  map[string]string `json:"options"`
+		Size     optInt            `json:"size"`
+	} `json:"external"`
+}
+
+type fetchJSON struct {
+	URI        string  `json:"uri"`
+	Extract    optBool `json:"extract"`
+	Executable optBool `json:"executable"`
+	Cache      optBool `json:"cache"`
+	DestPath   string  `json:"destPath"`
+}
+
+type readinessJSON struct {
+	Name                    string  `json:"name"`
+	Protocol                string  `json:"protocol"`
+	Path                    string  `json:"path"`
+	PortName                string  `json:"portName"`
+	IntervalSeconds         optInt  `json:"intervalSeconds"`
+	TimeoutSeconds          optInt  `json:"timeoutSeconds"`
+	HTTPStatusCodesForReady []int   `json:"httpStatusCodesForReady"`
+	PreserveLastResponse    optBool `json:"preserveLastResponse"`
+}
+
+// unreachableJSON is an unreachable strategy: "disabled" or the object.
+type unreachableJSON struct {
+	disabled          bool
+	inactive, expunge optInt
 }
 
 type healthCheckJSON struct {

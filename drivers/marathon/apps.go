@@ -24,9 +24,10 @@ func (c *Client) List(ctx context.Context) ([]App, error) {
 		q.Set("id", c.root+"/")
 	}
 	var apps []App
+	role := c.defaultRole(ctx)
 	r := &call{method: http.MethodGet, path: "/v2/apps", endpoint: "/v2/apps", query: q, read: true,
 		decode: func(rd io.Reader) (err error) {
-			apps, err = decodeAppList(rd, c.root)
+			apps, err = decodeAppList(rd, c.root, role)
 			return err
 		}}
 	a, err := c.do(ctx, r)
@@ -41,10 +42,11 @@ func (c *Client) List(ctx context.Context) ([]App, error) {
 
 // decodeAppList decodes the answer of GET /v2/apps as it streams in and
 // keeps the apps whose id names a group under root, sorted by id.
-func decodeAppList(r io.Reader, root string) ([]App, error) {
+// defaultRole is the role Marathon gives an app without one.
+func decodeAppList(r io.Reader, root, defaultRole string) ([]App, error) {
 	var apps []App
 	err := decodeList(r, "apps", func(j *appJSON) {
-		if a, ok := toApp(root, j); ok {
+		if a, ok := toApp(root, defaultRole, j); ok {
 			apps = append(apps, a)
 		}
 	})
@@ -59,6 +61,7 @@ func decodeAppList(r io.Reader, root string) ([]App, error) {
 // failure; an absent app is an error matching ErrNotFound.
 func (c *Client) Get(ctx context.Context, key specs.GroupKey) (App, error) {
 	q := url.Values{"embed": {"app.tasks", "app.deployments", "app.lastTaskFailure"}}
+	role := c.defaultRole(ctx)
 	r := &call{method: http.MethodGet, path: c.appPath(key), endpoint: "/v2/apps/{id}", query: q, read: true}
 	a, err := c.do(ctx, r)
 	if err != nil {
@@ -74,5 +77,9 @@ func (c *Client) Get(ctx context.Context, key specs.GroupKey) (App, error) {
 	if j.ID != specs.AppID(c.root, key) {
 		return App{}, fmt.Errorf("marathon GET %s: answered with app %q", r.path, j.ID)
 	}
-	return convert(key, j), nil
+	app := convert(c.root, key, j)
+	if j.Role != nil {
+		app.DefaultRole = role
+	}
+	return app, nil
 }

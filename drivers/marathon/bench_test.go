@@ -77,7 +77,7 @@ func BenchmarkDecode10k(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		apps, err := decodeAppList(bytes.NewReader(body), "")
+		apps, err := decodeAppList(bytes.NewReader(body), "", "*")
 		if err != nil || len(apps) != 10000 || apps[0].Tasks[0].Health != "healthy" {
 			b.Fatalf("%d apps, %v", len(apps), err)
 		}

@@ -19,18 +19,23 @@ const (
 )
 
 // toApp converts a decoded app. ok is false when its id names no group
-// under root: such apps are not theseus's business.
-func toApp(root string, j *appJSON) (App, bool) {
+// under root: such apps are not theseus's business. defaultRole is the
+// role Marathon gives an app without one, "" when not known.
+func toApp(root, defaultRole string, j *appJSON) (App, bool) {
 	key, err := specs.ParseAppID(root, j.ID)
 	if err != nil {
 		return App{}, false
 	}
-	return convert(key, j), true
+	a := convert(root, key, j)
+	if j.Role != nil { // Marathon 1.9+: apps have roles
+		a.DefaultRole = defaultRole
+	}
+	return a, true
 }
 
 // convert converts a decoded app whose id names the group key (zero when
-// it names none).
-func convert(key specs.GroupKey, j *appJSON) App {
+// it names none) under root.
+func convert(root string, key specs.GroupKey, j *appJSON) App {
 	a := App{ID: j.ID, Key: key, Version: j.Version}
 	l := j.Labels
 	a.Managed = !key.IsZero() && l[LabelManaged] == "true" && l[LabelGroup] == key.String()
@@ -44,7 +49,7 @@ func convert(key specs.GroupKey, j *appJSON) App {
 			}
 		}
 	}
-	a.Spec = specs.Normalize(specOf(j, a.SecretEnv))
+	a.Spec = specs.Normalize(specOf(j, a.SecretEnv, root))
 	a.Counts = specs.TaskCounts{Wanted: *a.Spec.Instances, Running: j.TasksRunning, Healthy: j.TasksHealthy,
 		Staged: j.TasksStaged, Unhealthy: j.TasksUnhealthy}
 	for _, d := range j.Deployments {
@@ -83,6 +88,9 @@ func (j *appJSON) mode() string {
 			return modeContainer
 		}
 	}
+	if j.IPAddress != nil {
+		return modeContainer
+	}
 	return modeHost
 }
 
@@ -99,10 +107,10 @@ func (j *appJSON) mappings() []portMappingJSON {
 }
 
 // specOf reads the spec-controlled fields back from an app, in the form
-// theseus writes them: port mappings are the spec's ports; the port
-// definitions of a host-mode app, which theseus writes as none, show as
-// ports without a container port so that a plan notices them.
-func specOf(j *appJSON, secretEnv []string) specs.Spec {
+// theseus writes them: port mappings are the spec's ports, and so are the
+// port definitions of a host-mode app (a fixed host port where
+// requirePorts says the port is one).
+func specOf(j *appJSON, secretEnv []string, root string) specs.Spec {
 	s := specs.Spec{Instances: j.Instances.ptr(), CPUs: j.CPUs.ptr(), Mem: j.Mem.ptr(), Disk: j.Disk.ptr(), Args: j.Args}
 	if j.Cmd != nil {
 		s.Cmd = *j.Cmd
@@ -113,6 +121,10 @@ func specOf(j *appJSON, secretEnv []string) specs.Spec {
 	if len(j.Env) > 0 {
 		s.Env = make(map[string]specs.Value, len(j.Env))
 		for k, v := range j.Env {
+			if sv, ok := envValueOf(v, j.Secrets); ok {
+				s.Env[k] = sv
+				continue
+			}
 			s.Env[k] = specs.Value{Value: string(v), Secret: slices.Contains(secretEnv, k)}
 		}
 	}
@@ -120,12 +132,17 @@ func specOf(j *appJSON, secretEnv []string) specs.Spec {
 	case len(m) > 0:
 		s.Ports = make([]specs.Port, len(m))
 		for i, p := range m {
-			s.Ports[i] = specs.Port{Name: p.Name, ContainerPort: p.ContainerPort, HostPort: p.HostPort.v, Protocol: p.Protocol}
+			s.Ports[i] = specs.Port{Name: p.Name, ContainerPort: p.ContainerPort, HostPort: p.HostPort.ptr(),
+				Protocol: p.Protocol, Labels: p.Labels}
 		}
 	case j.mode() != modeHost:
 	case j.PortDefinitions != nil:
 		for _, p := range j.PortDefinitions {
-			s.Ports = append(s.Ports, specs.Port{Name: p.Name, Protocol: p.Protocol})
+			port := specs.Port{Name: p.Name, Protocol: p.Protocol, Labels: p.Labels}
+			if j.RequirePorts {
+				port.HostPort = &p.Port
+			}
+			s.Ports = append(s.Ports, port)
 		}
 	default:
 		for range j.Ports { // before 0.15: host ports only in "ports"
@@ -149,6 +166,7 @@ func specOf(j *appJSON, secretEnv []string) specs.Spec {
 	}
 	u := &j.UpgradeStrategy
 	s.Upgrade = &specs.Upgrade{MinimumHealthCapacity: u.MinimumHealthCapacity.ptr(), MaximumOverCapacity: u.MaximumOverCapacity.ptr()}
+	appModelOf(j, &s, root)
 	return s
 }
 

@@ -325,3 +325,23 @@ func parseUTC(s []byte) (time.Time, bool) {
 	return t, t.Day() == day // not February 30th
 
 }
+
+// UnmarshalJSONFrom reads an unreachable strategy: the string "disabled",
+// or {inactiveAfterSeconds, expungeAfterSeconds}.
+func (u *unreachableJSON) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	*u = unreachableJSON{}
+	if dec.PeekKind() == '"' {
+		tok, err := dec.ReadToken()
+		u.disabled = err == nil && tok.String() == "disabled"
+		return err
+	}
+	return readObject(dec, func(name []byte) error {
+		switch string(name) {
+		case "inactiveAfterSeconds":
+			return u.inactive.UnmarshalJSONFrom(dec)
+		case "expungeAfterSeconds":
+			return u.expunge.UnmarshalJSONFrom(dec)
+		}
+		return dec.SkipValue()
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -93,7 +94,7 @@ func TestDecodeRecordedApps(t *testing.T) {
 				t.Errorf("%s: %v", f, err)
 				continue
 			}
-			checkApp(t, filepath.Base(f), raw, convert(specs.GroupKey{}, j))
+			checkApp(t, filepath.Base(f), raw, convert("", specs.GroupKey{}, j))
 		}
 	}
 	t.Logf("%d recorded apps in %d files", total, len(files))
@@ -116,7 +117,7 @@ func TestDecodeRecordedAppLists(t *testing.T) {
 			}
 			i := 0
 			err := decodeList(bytes.NewReader(data), "apps", func(j *appJSON) {
-				checkApp(t, f, raws.Apps[i], convert(specs.GroupKey{}, j))
+				checkApp(t, f, raws.Apps[i], convert("", specs.GroupKey{}, j))
 				i++
 			})
 			if err != nil || i != len(raws.Apps) {
@@ -135,12 +136,12 @@ func TestDecodeRecordedSamples(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return convert(specs.GroupKey{}, j)
+		return convert("", specs.GroupKey{}, j)
 	}
 	t.Run("1.5+ networks and container.portMappings", func(t *testing.T) {
 		a := one(t, "go-marathon-master/14-GET-v2-apps-fake-app.json")
 		want := []specs.Port{{ContainerPort: 8080, Protocol: "tcp"}}
-		if a.ID != "/fake-app" || a.Spec.Image != "python:3" || !slices.Equal(a.Spec.Ports, want) || *a.Spec.CPUs != 0.2 ||
+		if a.ID != "/fake-app" || a.Spec.Image != "python:3" || !reflect.DeepEqual(a.Spec.Ports, want) || *a.Spec.CPUs != 0.2 ||
 			*a.Spec.Upgrade.MaximumOverCapacity != 1 || len(a.Tasks) != 2 || a.Tasks[0].Ports[0] != 31045 ||
 			a.Tasks[0].Mappings[0] != (specs.PortMapping{ContainerPort: 8080, HostPort: 31045, Protocol: "tcp"}) ||
 			a.Tasks[0].Health != "healthy" || a.LastTaskFailure.State != "TASK_FAILED" {
@@ -150,7 +151,7 @@ func TestDecodeRecordedSamples(t *testing.T) {
 	t.Run("1.4 docker.network and docker.portMappings", func(t *testing.T) {
 		a := one(t, "go-marathon-v0.7.1/split/03-GET-v2-apps.json")
 		want := []specs.Port{{ContainerPort: 8080, Protocol: "tcp"}, {ContainerPort: 161, Protocol: "udp"}}
-		if a.ID != "/fake-app" || a.Spec.Image != "python:3" || !slices.Equal(a.Spec.Ports, want) {
+		if a.ID != "/fake-app" || a.Spec.Image != "python:3" || !reflect.DeepEqual(a.Spec.Ports, want) {
 			t.Errorf("%+v", a)
 		}
 	})
@@ -205,7 +206,12 @@ func checkApp(t *testing.T, where string, raw json.RawMessage, a App) {
 		errorf("env %v", a.Spec.Env)
 	}
 	for k, v := range env {
+		// A reference to a declared secret reads as its source, one to an
+		// undeclared secret as its JSON text.
 		got := a.Spec.Env[k].Value
+		if src := a.Spec.Env[k].SecretSource; src != "" {
+			got = src
+		}
 		if s, ok := v.(string); ok && got != s || !ok && !strings.Contains(got, "secret") {
 			errorf("env %s = %q, want %v", k, got, v)
 		}
@@ -385,7 +391,7 @@ func TestOutdatedTasks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := convert(specs.GroupKey{}, j).Outdated; got != tt.outdated {
+			if got := convert("", specs.GroupKey{}, j).Outdated; got != tt.outdated {
 				t.Errorf("Outdated = %d, want %d", got, tt.outdated)
 			}
 		})

@@ -1,7 +1,6 @@
 package marathon
 
 import (
-	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,49 +9,47 @@ import (
 )
 
 // definitionJSON is the full app definition theseus writes. Every field
-// the spec controls is always present, empty when unset, so that a field
-// removed from the spec is removed from the app even by a Marathon that
-// merges a PUT into the app (≤1.4, where partialUpdate does not exist);
-// fields theseus does not control are left out and keep Marathon's
-// defaults. The one exception is cmd: Marathon refuses an empty cmd, so
-// an absent one is left out (see doc.go).
+// the spec controls is present, at Marathon's default when the spec
+// leaves it out, so that a field removed from the spec is removed from
+// the app even by a Marathon that merges a PUT into the app (≤1.4, where
+// partialUpdate does not exist); fields theseus does not control are left
+// out and keep Marathon's defaults. The exceptions are the fields a
+// merging Marathon cannot be made to forget, because it takes an empty or
+// null one for "keep": cmd (it refuses an empty one), user,
+// taskKillGracePeriodSeconds, acceptedResourceRoles, role and
+// unreachableStrategy are sent only when set (see doc.go).
 type definitionJSON struct {
-	ID              string            `json:"id"`
-	Cmd             *string           `json:"cmd,omitempty"`
-	Args            []string          `json:"args"`
-	CPUs            float64           `json:"cpus"`
-	Mem             float64           `json:"mem"`
-	Disk            float64           `json:"disk"`
-	Instances       int               `json:"instances"`
-	Env             map[string]string `json:"env"`
-	Labels          map[string]string `json:"labels"`
-	Constraints     [][]string        `json:"constraints"`
-	Container       containerDef      `json:"container"`
-	Networks        []networkJSON     `json:"networks,omitempty"`
-	PortDefinitions *[]portDefJSON    `json:"portDefinitions,omitempty"`
-	HealthChecks    []healthDef       `json:"healthChecks"`
-	UpgradeStrategy upgradeDef        `json:"upgradeStrategy"`
-}
-
-type containerDef struct {
-	Type         string       `json:"type"`
-	Docker       dockerDef    `json:"docker"`
-	PortMappings []mappingDef `json:"portMappings,omitempty"`
-}
-
-type dockerDef struct {
-	Image        string       `json:"image"`
-	Network      string       `json:"network,omitempty"`
-	PortMappings []mappingDef `json:"portMappings,omitempty"`
-}
-
-// mappingDef is a port mapping: the host port is always given (0 lets
-// Mesos choose), the service port never (Marathon assigns one).
-type mappingDef struct {
-	ContainerPort int    `json:"containerPort"`
-	HostPort      int    `json:"hostPort"`
-	Protocol      string `json:"protocol"`
-	Name          string `json:"name,omitempty"`
+	ID                    string               `json:"id"`
+	Cmd                   *string              `json:"cmd,omitempty"`
+	Args                  []string             `json:"args"`
+	User                  string               `json:"user,omitempty"`
+	CPUs                  float64              `json:"cpus"`
+	Mem                   float64              `json:"mem"`
+	Disk                  float64              `json:"disk"`
+	GPUs                  int                  `json:"gpus"`
+	Instances             int                  `json:"instances"`
+	Env                   map[string]any       `json:"env"`
+	Secrets               map[string]secretDef `json:"secrets"`
+	Labels                map[string]string    `json:"labels"`
+	Constraints           [][]string           `json:"constraints"`
+	Container             containerDef         `json:"container"`
+	Networks              []networkDef         `json:"networks,omitempty"`
+	IPAddress             *ipAddressDef        `json:"ipAddress,omitempty"`
+	PortDefinitions       *[]portDefinitionDef `json:"portDefinitions,omitempty"`
+	RequirePorts          bool                 `json:"requirePorts"`
+	HealthChecks          []healthDef          `json:"healthChecks"`
+	ReadinessChecks       []readinessDef       `json:"readinessChecks"`
+	UpgradeStrategy       upgradeDef           `json:"upgradeStrategy"`
+	Fetch                 []fetchDef           `json:"fetch"`
+	Dependencies          []string             `json:"dependencies"`
+	BackoffSeconds        int                  `json:"backoffSeconds"`
+	BackoffFactor         float64              `json:"backoffFactor"`
+	MaxLaunchDelaySeconds *int                 `json:"maxLaunchDelaySeconds,omitempty"`
+	TaskKillGracePeriod   *int                 `json:"taskKillGracePeriodSeconds,omitempty"`
+	KillSelection         string               `json:"killSelection"`
+	UnreachableStrategy   any                  `json:"unreachableStrategy,omitempty"`
+	AcceptedResourceRoles []string             `json:"acceptedResourceRoles,omitempty"`
+	Role                  string               `json:"role,omitempty"`
 }
 
 type healthDef struct {
@@ -77,55 +74,86 @@ type upgradeDef struct {
 	MaximumOverCapacity   float64 `json:"maximumOverCapacity"`
 }
 
+// secretDef is an entry of Marathon's secrets: where the value comes from.
+type secretDef struct {
+	Source string `json:"source"`
+}
+
+type fetchDef struct {
+	URI        string `json:"uri"`
+	Extract    bool   `json:"extract"`
+	Executable bool   `json:"executable"`
+	Cache      bool   `json:"cache"`
+	DestPath   string `json:"destPath,omitempty"`
+}
+
+type readinessDef struct {
+	Name                    string `json:"name"`
+	Protocol                string `json:"protocol"`
+	Path                    string `json:"path"`
+	PortName                string `json:"portName"`
+	IntervalSeconds         int    `json:"intervalSeconds"`
+	TimeoutSeconds          int    `json:"timeoutSeconds"`
+	HTTPStatusCodesForReady []int  `json:"httpStatusCodesForReady"`
+	PreserveLastResponse    bool   `json:"preserveLastResponse"`
+}
+
+// maxLaunchDelay14 is Marathon 1.4's default maxLaunchDelaySeconds, sent
+// to a 1.4 Marathon for a spec without one so that a removed one goes.
+const maxLaunchDelay14 = 3600
+
 // definition builds the app definition of w in the shape of Marathon 1.5+
 // (gen15) or ≤1.4. w.Spec must be normalised (specs.Normalize); Config is
-// never sent.
-func definition(root string, w Write, gen15 bool) *definitionJSON {
+// never sent. It fails with an UnsupportedError for a spec the
+// generation cannot express.
+func definition(root string, w Write, gen15 bool) (*definitionJSON, error) {
 	s := &w.Spec
 	d := &definitionJSON{
-		ID:              specs.AppID(root, w.Key),
-		Args:            nonNil(s.Args),
-		CPUs:            deref(s.CPUs, specs.DefaultCPUs),
-		Mem:             deref(s.Mem, specs.DefaultMem),
-		Disk:            deref(s.Disk, specs.DefaultDisk),
-		Instances:       deref(s.Instances, specs.DefaultInstances),
-		Env:             make(map[string]string, len(s.Env)),
-		Labels:          Labels(w),
-		Constraints:     make([][]string, 0, len(s.Constraints)),
-		Container:       containerDef{Type: "DOCKER", Docker: dockerDef{Image: s.Image}},
-		UpgradeStrategy: upgradeDef{specs.DefaultMinimumHealthCapacity, specs.DefaultMaximumOverCapacity},
+		ID:                    specs.AppID(root, w.Key),
+		Args:                  nonNil(s.Args),
+		User:                  s.User,
+		CPUs:                  deref(s.CPUs, specs.DefaultCPUs),
+		Mem:                   deref(s.Mem, specs.DefaultMem),
+		Disk:                  deref(s.Disk, specs.DefaultDisk),
+		GPUs:                  deref(s.GPUs, 0),
+		Instances:             deref(s.Instances, specs.DefaultInstances),
+		Env:                   make(map[string]any, len(s.Env)),
+		Secrets:               map[string]secretDef{},
+		Labels:                Labels(w),
+		Constraints:           make([][]string, 0, len(s.Constraints)),
+		UpgradeStrategy:       upgradeDef{specs.DefaultMinimumHealthCapacity, specs.DefaultMaximumOverCapacity},
+		Fetch:                 make([]fetchDef, 0, len(s.Fetch)),
+		Dependencies:          make([]string, 0, len(s.DependsOn)),
+		BackoffSeconds:        specs.DefaultBackoffSeconds,
+		BackoffFactor:         specs.DefaultBackoffFactor,
+		KillSelection:         cmpOr(s.KillSelection, specs.KillYoungestFirst),
+		TaskKillGracePeriod:   s.KillGracePeriodSeconds,
+		AcceptedResourceRoles: s.AcceptedResourceRoles,
+		Role:                  s.Role,
+		ReadinessChecks:       make([]readinessDef, 0, len(s.ReadinessChecks)),
 	}
 	if s.Cmd != "" {
 		d.Cmd = &s.Cmd
 	}
 	for k, v := range s.Env {
+		if v.SecretSource != "" {
+			// The env var names the secret after itself.
+			d.Env[k] = map[string]string{"secret": k}
+			d.Secrets[k] = secretDef{Source: v.SecretSource}
+			continue
+		}
 		d.Env[k] = v.Value
+	}
+	for k, v := range s.Labels {
+		d.Labels[k] = v
 	}
 	for _, c := range s.Constraints {
 		d.Constraints = append(d.Constraints, []string(c))
 	}
-	// Ports run in bridge mode, one mapping per port; no ports is host
-	// mode without ports (not Marathon's one default port).
-	var mappings []mappingDef
-	for _, p := range s.Ports {
-		mappings = append(mappings, mappingDef{ContainerPort: p.ContainerPort, HostPort: p.HostPort,
-			Protocol: cmp.Or(p.Protocol, specs.DefaultProtocol), Name: p.Name})
-	}
-	none := &[]portDefJSON{}
-	switch {
-	case len(mappings) > 0 && gen15:
-		d.Networks = []networkJSON{{Mode: modeBridge}}
-		d.Container.PortMappings = mappings
-	case len(mappings) > 0:
-		d.Container.Docker.Network = "BRIDGE"
-		d.Container.Docker.PortMappings = mappings
-		d.PortDefinitions = none // a merging PUT would keep old ones
-	case gen15:
-		d.Networks = []networkJSON{{Mode: modeHost}}
-		d.PortDefinitions = none
-	default:
-		d.Container.Docker.Network = "HOST"
-		d.PortDefinitions = none
+	var err error
+	d.Container, d.Networks, d.IPAddress, d.PortDefinitions, d.RequirePorts, err = networking(s, gen15)
+	if err != nil {
+		return nil, err
 	}
 	d.HealthChecks = make([]healthDef, 0, len(s.HealthChecks))
 	for _, h := range s.HealthChecks {
@@ -141,11 +169,43 @@ func definition(root string, w Write, gen15 bool) *definitionJSON {
 		}
 		d.HealthChecks = append(d.HealthChecks, hj)
 	}
+	for _, rc := range s.ReadinessChecks {
+		d.ReadinessChecks = append(d.ReadinessChecks, readinessDef{Name: rc.Name, Protocol: rc.Protocol, Path: rc.Path,
+			PortName: rc.PortName, IntervalSeconds: deref(rc.IntervalSeconds, specs.DefaultReadinessInterval),
+			TimeoutSeconds:          deref(rc.TimeoutSeconds, specs.DefaultReadinessTimeout),
+			HTTPStatusCodesForReady: rc.HTTPStatusCodesForReady, PreserveLastResponse: deref(rc.PreserveLastResponse, false)})
+	}
 	if u := s.Upgrade; u != nil {
 		d.UpgradeStrategy = upgradeDef{deref(u.MinimumHealthCapacity, specs.DefaultMinimumHealthCapacity),
 			deref(u.MaximumOverCapacity, specs.DefaultMaximumOverCapacity)}
 	}
-	return d
+	for _, f := range s.Fetch {
+		d.Fetch = append(d.Fetch, fetchDef{URI: f.URI, Extract: deref(f.Extract, true), Executable: deref(f.Executable, false),
+			Cache: deref(f.Cache, false), DestPath: f.DestPath})
+	}
+	for _, dep := range s.DependsOn {
+		if k, err := dep.Key(); err == nil {
+			d.Dependencies = append(d.Dependencies, specs.AppID(root, k))
+		}
+	}
+	slices.Sort(d.Dependencies)
+	if b := s.Backoff; b != nil {
+		d.BackoffSeconds = deref(b.Seconds, specs.DefaultBackoffSeconds)
+		d.BackoffFactor = deref(b.Factor, specs.DefaultBackoffFactor)
+		d.MaxLaunchDelaySeconds = b.MaxLaunchDelaySeconds
+	}
+	if d.MaxLaunchDelaySeconds == nil && !gen15 {
+		d.MaxLaunchDelaySeconds = ptrTo(maxLaunchDelay14)
+	}
+	if u := s.UnreachableStrategy; u != nil {
+		if u.Disabled {
+			d.UnreachableStrategy = "disabled"
+		} else {
+			d.UnreachableStrategy = map[string]int{"inactiveAfterSeconds": deref(u.InactiveAfterSeconds, 0),
+				"expungeAfterSeconds": deref(u.ExpungeAfterSeconds, 0)}
+		}
+	}
+	return d, nil
 }
 
 // Labels are the marker labels of an app written from w: managed, its
@@ -175,6 +235,15 @@ func deref[T any](p *T, def T) T {
 		return def
 	}
 	return *p
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func nonNil(s []string) []string {

@@ -23,18 +23,25 @@
 // # Definitions
 //
 // Create and Update send the full definition built from the normalised
-// spec, never an app read back: bridge networking with one port mapping
-// per spec port, or host networking with no ports at all; health checks
-// by port index; the marker labels (types.go); config never. The shape is
-// the one of the Marathon answering (/v2/info, re-read every ten minutes):
-// networks and container.portMappings for 1.5+, docker.network and
-// docker.portMappings before. A field removed from the spec disappears:
-// Update sends partialUpdate=false, which 1.5+ obeys, and every field the
-// spec controls, empty when unset, for older Marathons, which merge a PUT
-// into the app. One thing a merging Marathon cannot be made to forget is a
-// cmd (it refuses an empty one): on Marathon 1.4 and older a cmd removed
-// from a spec stays, and the plan keeps showing it until the group is
-// deleted and created again.
+// spec, never an app read back: the network and its ports (bridge with
+// one port mapping per spec port, host with port definitions, or a named
+// container network), health and readiness checks, volumes, fetch URIs,
+// Docker options, the launch backoff, the Marathon labels of the spec
+// next to the marker labels (types.go), env secret references with their
+// secrets; config never. The shape is the one of the Marathon answering
+// (/v2/info, re-read every ten minutes): networks and
+// container.portMappings for 1.5+, docker.network (with ipAddress for a
+// container network) and docker.portMappings before; what 1.4 cannot
+// express is an UnsupportedError. A field removed from the spec
+// disappears: Update sends partialUpdate=false, which 1.5+ obeys, and
+// every field the spec controls, at its default when unset, for older
+// Marathons, which merge a PUT into the app. What a merging Marathon
+// cannot be made to forget, because it takes an empty or null value for
+// "keep" or refuses an empty one, is cmd, user,
+// taskKillGracePeriodSeconds, acceptedResourceRoles and
+// unreachableStrategy: on Marathon 1.4 and older one removed from a spec
+// stays, and the plan keeps showing it until the group is deleted and
+// created again.
 //
 // # Reading
 //
@@ -46,7 +53,9 @@
 // Numbers that Marathon defaults are read as values that know whether
 // they were given, not as pointers. The spec read back from an app is
 // normalised with specs.Normalize, so that an app written from a spec
-// plans to nothing.
+// plans to nothing. An app of Marathon 1.9+ carries the role Marathon
+// gives apps without one (App.DefaultRole, its --mesos_role from
+// /v2/info), so that a spec without a role matches it.
 //
 // # Events
 //

@@ -31,7 +31,7 @@ func agents() []marathonsim.Agent {
 	var out []marathonsim.Agent
 	for _, p := range []string{"large", "db", "agent"} {
 		for i := 1; i <= 4; i++ {
-			out = append(out, marathonsim.Agent{Hostname: fmt.Sprintf("%s-%d", p, i), CPUs: 32, Mem: 128 << 10, Disk: 1 << 20,
+			out = append(out, marathonsim.Agent{Hostname: fmt.Sprintf("%s-%d", p, i), CPUs: 32, Mem: 128 << 10, Disk: 1 << 20, GPUs: 4,
 				Ports:      []marathonsim.PortRange{{Begin: 31000, End: 32999}},
 				Attributes: map[string]string{"rack": fmt.Sprintf("rack-%d", i%2+1)}})
 		}
@@ -69,8 +69,16 @@ func (s *simClient) arrivals(method, prefix string) int {
 // server and it. cfg's URLs are filled in.
 func newSim(t testing.TB, gen marathonsim.Generation, wrap func(http.Handler) http.Handler, cfg marathon.Config) *simClient {
 	t.Helper()
+	return newSimWith(t, marathonsim.Options{Generation: gen}, wrap, cfg)
+}
+
+// newSimWith is newSim with more of the simulator's options: its clock
+// and agents are filled in.
+func newSimWith(t testing.TB, o marathonsim.Options, wrap func(http.Handler) http.Handler, cfg marathon.Config) *simClient {
+	t.Helper()
 	clk := marathonsim.NewManualClock(epoch)
-	sim, err := marathonsim.New(marathonsim.Options{Generation: gen, Clock: clk, Agents: agents()})
+	o.Clock, o.Agents = clk, agents()
+	sim, err := marathonsim.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +146,8 @@ func write(t testing.TB, g *specs.Group, rev int64) marathon.Write {
 // diffApp maps a driver App onto the diff's view of it, field for field.
 func diffApp(a marathon.App) *diff.App {
 	return &diff.App{ID: a.ID, Key: a.Key, Managed: a.Managed, Protected: a.Protected, SpecHash: a.SpecHash,
-		Revision: a.Revision, Version: a.Version, Deployments: a.Deployments, Spec: a.Spec, SecretEnv: a.SecretEnv}
+		Revision: a.Revision, Version: a.Version, Deployments: a.Deployments, Spec: a.Spec, SecretEnv: a.SecretEnv,
+		DefaultRole: a.DefaultRole}
 }
 
 const webSpec = `apiVersion: theseus/v1

@@ -24,6 +24,11 @@ type Info struct {
 	// "networks" and container-level port mappings; the driver writes
 	// definitions in the shape of the generation detected.
 	Gen15 bool
+	// MesosRole is the role Marathon gives an app without one (its
+	// --mesos_role; "*" when it has none set).
+	MesosRole string
+	// Features are the features enabled with --enable_features.
+	Features []string
 }
 
 // infoJSON holds the fields of /v2/info the driver reads. go-marathon's
@@ -31,11 +36,15 @@ type Info struct {
 // zookeeper_config entry, so a Marathon that changed the type of one
 // setting theseus never reads would fail the decoding.
 type infoJSON struct {
-	Name        string `json:"name"`
-	Version     string `json:"version"`
-	Leader      string `json:"leader"`
-	FrameworkID string `json:"frameworkId"`
-	Elected     bool   `json:"elected"`
+	Name           string `json:"name"`
+	Version        string `json:"version"`
+	Leader         string `json:"leader"`
+	FrameworkID    string `json:"frameworkId"`
+	Elected        bool   `json:"elected"`
+	MarathonConfig struct {
+		MesosRole *string `json:"mesos_role"`
+		Features  []any   `json:"features"`
+	} `json:"marathon_config"`
 }
 
 // Info reads /v2/info and remembers the API generation it shows.
@@ -52,7 +61,7 @@ func (c *Client) Info(ctx context.Context) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	c.gen.store(out.Gen15)
+	c.gen.store(out)
 	return out, nil
 }
 
@@ -61,8 +70,17 @@ func decodeInfo(body []byte) (Info, error) {
 	if err := json.Unmarshal(body, &in); err != nil {
 		return Info{}, fmt.Errorf("marathon GET /v2/info: decode: %w", err)
 	}
-	return Info{Name: in.Name, Version: in.Version, Leader: in.Leader, FrameworkID: in.FrameworkID,
-		Elected: in.Elected, Gen15: gen15(in.Version)}, nil
+	out := Info{Name: in.Name, Version: in.Version, Leader: in.Leader, FrameworkID: in.FrameworkID,
+		Elected: in.Elected, Gen15: gen15(in.Version), MesosRole: "*"}
+	if r := in.MarathonConfig.MesosRole; r != nil && *r != "" {
+		out.MesosRole = *r
+	}
+	for _, f := range in.MarathonConfig.Features {
+		if s, ok := f.(string); ok {
+			out.Features = append(out.Features, s)
+		}
+	}
+	return out, nil
 }
 
 // gen15 reports whether a Marathon version ("1.10.17", "v1.5.0-SNAPSHOT")
@@ -80,19 +98,52 @@ func gen15(v string) bool {
 	return ma > 1 || ma == 1 && mi >= 5
 }
 
-// generationCache holds the detected API generation. One read of
-// /v2/info is in flight at a time; the others wait for it.
+// generationCache holds the detected API generation and default role.
+// One read of /v2/info is in flight at a time; the others wait for it.
 type generationCache struct {
-	mu    sync.Mutex
-	gen15 bool
-	at    time.Time     // when detected; zero: never
-	busy  chan struct{} // closed when the read in flight ends
+	mu        sync.Mutex
+	gen15     bool
+	mesosRole string
+	at        time.Time     // when detected; zero: never
+	busy      chan struct{} // closed when the read in flight ends
 }
 
-func (g *generationCache) store(v bool) {
+func (g *generationCache) store(in Info) {
 	g.mu.Lock()
-	g.gen15, g.at = v, time.Now()
+	g.gen15, g.mesosRole, g.at = in.Gen15, in.MesosRole, time.Now()
 	g.mu.Unlock()
+}
+
+// infoReadTimeout bounds the one attempt a read makes at /v2/info to
+// learn Marathon's default role.
+const infoReadTimeout = 2 * time.Second
+
+// defaultRole returns the role Marathon gives apps that name none, for
+// reads: the one known from /v2/info, or what a single quick read of it
+// says. It returns "" when that read fails or another is in flight: the
+// role is then not compared, which can only hide a difference for one
+// plan, never invent one.
+func (c *Client) defaultRole(ctx context.Context) string {
+	g := &c.gen
+	g.mu.Lock()
+	role, fresh, busy := g.mesosRole, !g.at.IsZero() && time.Since(g.at) < generationTTL, g.busy != nil
+	g.mu.Unlock()
+	if fresh || busy {
+		return role
+	}
+	ctx, cancel := context.WithTimeout(ctx, min(infoReadTimeout, c.cfg.Timeout))
+	defer cancel()
+	r := &call{method: http.MethodGet, path: "/v2/info", endpoint: "/v2/info"}
+	a, err := c.once(ctx, c.member(0), r)
+	if err != nil || a.status != http.StatusOK {
+		return role
+	}
+	in, err := decodeInfo(a.body)
+	if err != nil {
+		return role
+	}
+	g.store(in)
+	return in.MesosRole
 }
 
 // generation returns whether Marathon speaks 1.5+, reading /v2/info when

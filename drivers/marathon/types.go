@@ -39,6 +39,10 @@ type App struct {
 	// normalised with specs.Normalize (Config is never set: it does not go
 	// to Marathon).
 	Spec specs.Spec
+	// DefaultRole is the role Marathon gives an app that names none, its
+	// --mesos_role: a spec without a role matches it. "" when Marathon
+	// has no app roles (before 1.9) or did not say its role.
+	DefaultRole string
 	// Counts are Marathon's task counters of the app.
 	Counts specs.TaskCounts
 	// Outdated counts the running tasks that run a definition older than

@@ -99,7 +99,11 @@ func (c *Client) definitionCall(ctx context.Context, method, path, endpoint stri
 	if err != nil {
 		return nil, err
 	}
-	body, err := json.Marshal(definition(c.root, w, gen))
+	def, err := definition(c.root, w, gen)
+	if err != nil {
+		return nil, fmt.Errorf("marathon %s %s: %w", method, path, err)
+	}
+	body, err := json.Marshal(def)
 	if err != nil {
 		return nil, fmt.Errorf("marathon %s %s: encode: %w", method, path, err)
 	}

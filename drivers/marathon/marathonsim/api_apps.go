@@ -82,33 +82,6 @@ func (s *Sim) getApp(r *http.Request, id string) reply {
 	return jsonReply(http.StatusOK, &w)
 }
 
-// readApp parses and type-checks an app body.
-func readApp(r *http.Request) (*appInput, *apiError) {
-	body, e := readBody(r)
-	if e != nil {
-		return nil, e
-	}
-	tree, e := parseJSON(body)
-	if e != nil {
-		return nil, e
-	}
-	var te typeErrors
-	in := decodeApp(tree, &te)
-	if e := te.err(); e != nil {
-		return nil, e
-	}
-	return in, nil
-}
-
-// checkNew validates a full definition for an app that does not exist
-// yet.
-func (s *Sim) checkNew(in *appInput, def *appDef, rawID string) *apiError {
-	var p problems
-	validateLegacy(in, &p)
-	validateDef(def, rawID, s.gen, &p)
-	return p.err()
-}
-
 // finish completes a validated definition for storing: canonical operator
 // spelling and service ports.
 func (s *Sim) finish(def, prev *appDef) {
@@ -123,17 +96,19 @@ var errGroupClash = errNotValid([]detail{{Path: "/", Errors: []string{"Groups an
 // postApp serves POST /v2/apps: 201 with the new AppInfo, Location and
 // Marathon-Deployment-Id.
 func (s *Sim) postApp(r *http.Request) reply {
-	in, e := readApp(r)
+	in, e := s.readApp(r)
 	if e != nil {
 		return errReply(e)
 	}
 	if !in.has("id") {
-		return errReply(errInvalidJSON([]detail{{Path: "/id", Errors: []string{errPathMiss}}}))
+		te := s.typeErrors()
+		te.add("/id", errPathMiss)
+		return errReply(s.invalidJSON(&te))
 	}
 	rawID := in.def.ID
 	id := absoluteID(rawID, "/")
-	def := newDef(in, id, s.gen)
-	if e := s.checkNew(in, def, rawID); e != nil {
+	def := s.newDef(in, id)
+	if e := s.checkOne(in, def, nil, rawID); e != nil {
 		return errReply(e)
 	}
 	s.lock()
@@ -151,8 +126,11 @@ func (s *Sim) postApp(r *http.Request) reply {
 	a := s.addApp(def, nil)
 	s.publishAPIPost(a, clientIP(r), r.URL.Path)
 	d := s.startCreate(a)
-	var w jsonBuf
-	s.writeAppInfo(&w, a, embed{})
+	// The answer is the new AppInfo; 1.10 writes only its version, not
+	// its versionInfo.
+	var members, w jsonBuf
+	writeDef(&members, a, s.gen, defParts{versionInfo: s.gen == Gen14})
+	s.writeAppInfoOf(&w, a, members.b, embed{})
 	rp := jsonReply(http.StatusCreated, &w)
 	rp.header = map[string]string{
 		"Location":               "http://" + r.Host + "/v2/apps" + id,
@@ -190,7 +168,7 @@ func deploymentReply(status int, d *deployment, version string) reply {
 // instances alone scales without restarting anything; any other change is
 // a rolling restart.
 func (s *Sim) putApp(r *http.Request, rawID string, patch bool) reply {
-	in, e := readApp(r)
+	in, e := s.readApp(r)
 	if e != nil {
 		return errReply(e)
 	}
@@ -220,8 +198,8 @@ func (s *Sim) updateApp(r *http.Request, in *appInput, id, rawID string, force, 
 		if patch || in.version != nil {
 			return reply{}, errAppNotFound(id)
 		}
-		def := newDef(in, id, s.gen)
-		if e := s.checkNew(in, def, rawID); e != nil {
+		def := s.newDef(in, id)
+		if e := s.checkOne(in, def, nil, rawID); e != nil {
 			return reply{}, e
 		}
 		if s.groupConflict(id) {
@@ -249,13 +227,10 @@ func (s *Sim) updateApp(r *http.Request, in *appInput, id, rawID string, force, 
 	case partial:
 		def = mergeDef(a.def, in)
 	default:
-		def = newDef(in, id, s.gen)
+		def = s.newDef(in, id)
 	}
 	def.ID = id
-	var p problems
-	validateLegacy(in, &p)
-	validateDef(def, id, s.gen, &p)
-	if e := p.err(); e != nil {
+	if e := s.checkOne(in, def, a.def, id); e != nil {
 		return reply{}, e
 	}
 	if e := s.checkLocks([]string{id}, force); e != nil {
@@ -296,15 +271,15 @@ func (s *Sim) putApps(r *http.Request, patch bool) reply {
 	if e != nil {
 		return errReply(e)
 	}
-	var te typeErrors
+	te := s.typeErrors()
 	list, ok := te.arr(tree, "")
 	if !ok {
-		return errReply(te.err())
+		return errReply(s.invalidJSON(&te))
 	}
 	inputs := make([]*appInput, len(list))
 	for i, x := range list {
-		sub := typeErrors{}
-		inputs[i] = decodeApp(x, &sub)
+		sub := s.typeErrors()
+		inputs[i] = decodeApp(x, &sub, s.gen)
 		for _, d := range sub.details {
 			for _, msg := range d.Errors {
 				te.add(idx("", i)+d.Path, msg)
@@ -314,7 +289,7 @@ func (s *Sim) putApps(r *http.Request, patch bool) reply {
 			te.add(idx("", i)+"/id", errPathMiss)
 		}
 	}
-	if e := te.err(); e != nil {
+	if e := s.invalidJSON(&te); e != nil {
 		return errReply(e)
 	}
 	force := boolParam(r, "force", false)
@@ -331,18 +306,11 @@ func (s *Sim) putApps(r *http.Request, patch bool) reply {
 		case a == nil && patch:
 			return errReply(errAppNotFound(ids[i]))
 		case a == nil || !partial:
-			defs[i] = newDef(in, ids[i], s.gen)
+			defs[i] = s.newDef(in, ids[i])
 		default:
 			defs[i] = mergeDef(a.def, in)
 		}
-		sub := problems{}
-		validateLegacy(in, &sub)
-		validateDef(defs[i], in.def.ID, s.gen, &sub)
-		for _, d := range sub.details {
-			for _, msg := range d.Errors {
-				p.add(idx("", i)+d.Path, msg)
-			}
-		}
+		s.check(&p, idx("", i), in, defs[i], appDefOf(a), in.def.ID)
 	}
 	if e := p.err(); e != nil {
 		return errReply(e)
@@ -421,64 +389,4 @@ func (s *Sim) restartApp(r *http.Request, rawID string) reply {
 	p.target[id] = snapshot(a)
 	d := s.startDeployment(p)
 	return deploymentReply(http.StatusOK, d, formatTimestamp(a.version))
-}
-
-// findVersion returns the stored version of a whose timestamp is v.
-func (s *Sim) findVersion(a *app, v string) *appVersion {
-	for i := len(a.history) - 1; i >= 0; i-- {
-		if formatTimestamp(a.history[i].version) == v {
-			return &a.history[i]
-		}
-	}
-	return nil
-}
-
-// appVersions serves GET /v2/apps/{id}/versions, newest first.
-func (s *Sim) appVersions(rawID string) reply {
-	id := absoluteID(rawID, "/")
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	a := s.apps[id]
-	if a == nil {
-		return errReply(errAppNotFound(id))
-	}
-	var w jsonBuf
-	w.objOpen()
-	w.key("versions")
-	w.arrOpen()
-	for i := len(a.history) - 1; i >= 0; i-- {
-		w.time(a.history[i].version)
-	}
-	w.arrClose()
-	w.objClose()
-	return jsonReply(http.StatusOK, &w)
-}
-
-// appVersion serves GET /v2/apps/{id}/versions/{version}: the definition
-// as it was.
-func (s *Sim) appVersion(rawID, version string) reply {
-	id := absoluteID(rawID, "/")
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	a := s.apps[id]
-	if a == nil {
-		return errReply(errAppNotFound(id))
-	}
-	v := s.findVersion(a, version)
-	if v == nil {
-		return errReply(errMessage(http.StatusNotFound, "App '%s' does not exist in version %s", id, version))
-	}
-	old := &app{id: a.id, def: v.def, version: v.version, lastScalingAt: v.lastScaling, lastConfigChangeAt: v.lastConfig}
-	var def jsonBuf
-	if s.gen == Gen14 {
-		writeDef14(&def, old)
-	} else {
-		writeDef15(&def, old)
-	}
-	var w jsonBuf
-	w.objOpen()
-	w.b = append(w.b, def.b...)
-	w.needComma = true
-	w.objClose()
-	return jsonReply(http.StatusOK, &w)
 }

@@ -167,8 +167,14 @@ func (s *Sim) info(r *http.Request) reply {
 	w.str(leader)
 	w.key("frameworkId")
 	w.str(s.opts.FrameworkID)
+	var mesosRole any // 1.4 writes null unless --mesos_role is set
+	if s.gen == Gen15 || s.opts.MesosRole != defaultMesosRole {
+		mesosRole = s.opts.MesosRole
+	}
 	w.key("marathon_config")
 	w.objOpen()
+	w.key("features")
+	w.strings(append([]string{}, s.opts.EnabledFeatures...))
 	for _, kv := range []struct {
 		k string
 		v any
@@ -177,7 +183,7 @@ func (s *Sim) info(r *http.Request) reply {
 		{"framework_name", "marathon"}, {"ha", true}, {"hostname", hostOnly(leader)},
 		{"leader_proxy_connection_timeout_ms", 5000}, {"leader_proxy_read_timeout_ms", 10000},
 		{"local_port_max", servicePortMax}, {"local_port_min", servicePortMin},
-		{"master", "zk://localhost:2181/mesos"}, {"mesos_role", nil}, {"mesos_user", "root"},
+		{"master", "zk://localhost:2181/mesos"}, {"mesos_role", mesosRole}, {"mesos_user", "root"},
 		{"reconciliation_initial_delay", 15000}, {"reconciliation_interval", 600000},
 		{"task_launch_timeout", 300000}, {"task_reservation_timeout", 20000},
 		{"webui_url", nil},

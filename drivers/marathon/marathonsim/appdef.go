@@ -38,14 +38,17 @@ type appDef struct {
 	TaskKillGracePeriod   *float64
 	UnreachableStrategy   any // "disabled" or {inactiveAfterSeconds, expungeAfterSeconds}
 	KillSelection         string
-	Networks              []network
-	PortDefinitions       []portDefinition // host networking only
-	RequirePorts          bool
+	// Role is the Mesos role of the app (1.9+); Marathon's --mesos_role
+	// when the definition names none.
+	Role            string
+	Networks        []network
+	PortDefinitions []portDefinition // host networking only
+	RequirePorts    bool
 	// IPAddress keeps a legacy (≤1.4) ipAddress object for echoing in the
 	// 1.4 shape; the canonical form is a container network.
 	IPAddress map[string]any
 	// Extra keeps fields the simulator does not interpret but Marathon
-	// echoes (tty, role, …).
+	// echoes (tty, …).
 	Extra map[string]any
 }
 
@@ -65,7 +68,7 @@ type fetchURI struct {
 type container struct {
 	Type         string // DOCKER or MESOS
 	Docker       *docker
-	Volumes      []any // free-form, echoed
+	Volumes      []volume
 	PortMappings []portMapping
 	// Extra keeps unknown container fields (appc, linuxInfo, …).
 	Extra map[string]any

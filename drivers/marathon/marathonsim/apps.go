@@ -70,6 +70,7 @@ func (s *Sim) deleteApp(a *app) {
 	}
 	s.releaseServicePorts(a.id, a.def)
 	s.dequeue(a, a.queue)
+	s.releaseReservations(a)
 	s.markChanged()
 }
 

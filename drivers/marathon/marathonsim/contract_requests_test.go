@@ -1,7 +1,6 @@
 package marathonsim
 
 import (
-	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -80,7 +79,6 @@ func acceptedBodies(t *testing.T) []acceptedBody {
 	}
 	for _, f := range []string{
 		"go-marathon-v0.7.1/split/02-POST-v2-apps.json",
-		"go-marathon-master/02-POST-v2-apps.json",
 		"transcripts-v0.10.1/00-POST-v2-apps-201.response.json",
 	} {
 		post(f, refJSON(t, f))
@@ -90,12 +88,12 @@ func acceptedBodies(t *testing.T) []acceptedBody {
 		"go-marathon-master/03-GET-v2-apps.json", "transcripts-v0.10.1/01-GET-v2-apps-200.response.json",
 	} {
 		for i, a := range refJSON(t, f).(map[string]any)["apps"].([]any) {
-			post(f+"#"+itoa(i), a)
+			if _, resident := a.(map[string]any)["residency"]; !resident { // see TestContractRejectsResidencyWithoutVolumes
+				post(f+"#"+itoa(i), a)
+			}
 		}
 	}
-	for _, f := range []string{"go-marathon-v0.7.1/split/14-GET-v2-apps-fake-app.json", "go-marathon-master/14-GET-v2-apps-fake-app.json"} {
-		post(f, refJSON(t, f).(map[string]any)["app"])
-	}
+	post("go-marathon-v0.7.1/split/14-GET-v2-apps-fake-app.json", refJSON(t, "go-marathon-v0.7.1/split/14-GET-v2-apps-fake-app.json").(map[string]any)["app"])
 	for i, q := range refJSON(t, "go-marathon-v0.7.1/split/35-GET-v2-queue.json").(map[string]any)["queue"].([]any) {
 		post("go-marathon-v0.7.1/split/35-GET-v2-queue.json#"+itoa(i), q.(map[string]any)["app"])
 	}
@@ -106,11 +104,13 @@ func itoa(i int) string { return strconv.Itoa(i) }
 
 // TestContractAcceptsRecordedRequests sends every body Marathon accepts and
 // expects Marathon's success status, in both generations.
+// The bodies use secrets and external volumes: Marathon takes them with
+// those features enabled.
 func TestContractAcceptsRecordedRequests(t *testing.T) {
 	gens(t, func(t *testing.T, gen Generation) {
 		for _, c := range acceptedBodies(t) {
 			t.Run(c.name, func(t *testing.T) {
-				h := newHarness(t, gen)
+				h := newHarness(t, gen, allFeatures)
 				if c.prepare != nil {
 					c.prepare(h)
 				}
@@ -136,28 +136,33 @@ func TestContractRejectsInvalidRecordedRequests(t *testing.T) {
 		// Marathon reads the body first and refuses the string.
 		prepare    func(h *harness)
 		wantStatus int
-		wantPath   string
-		wantError  string
+		// typeError: a body that does not read as an app, 400 up to 1.4
+		// and 422 from 1.5 on.
+		typeError bool
+		wantPath  string
+		wantError string
 	}{
 		{
 			// Marathon 0.10 coerced "2" to a number; play-json does not.
 			name: "instances as a string", method: "PUT", path: "/v2/apps/test",
-			file:       "transcripts-v0.10.1/08-PUT-v2-apps-test-409.request.json",
-			prepare:    lockedApp("/test"),
-			wantStatus: http.StatusBadRequest, wantPath: "/instances", wantError: errExpNumber,
+			file:      "transcripts-v0.10.1/08-PUT-v2-apps-test-409.request.json",
+			prepare:   lockedApp("/test"),
+			typeError: true, wantPath: "/instances", wantError: errExpNumber,
 		},
 		{
 			name: "cpus, mem and instances as strings", method: "PUT", path: "/v2/apps/my-app",
-			file:       "transcripts-v0.10.1/06-PUT-v2-apps-my-app-200.request.json",
-			wantStatus: http.StatusBadRequest, wantPath: "/cpus", wantError: errExpNumber,
+			file:      "transcripts-v0.10.1/06-PUT-v2-apps-my-app-200.request.json",
+			typeError: true, wantPath: "/cpus", wantError: errExpNumber,
 		},
 		{
-			// The RAML example is hand-written: it sets both cmd and args
-			// and declares portDefinitions on a BRIDGE network, which
-			// Marathon's AppValidation refuses.
+			// The RAML example is hand-written: it asks for an IP address
+			// next to ports, with discovery on a Docker container. Those
+			// are errors of the deprecated fields, and Marathon reports
+			// them alone (its other error, cmd and args both given, is
+			// never reached).
 			name: "docs example with cmd and args", method: "POST", path: "/v2/apps",
 			file:       "docs-examples/app.json",
-			wantStatus: http.StatusUnprocessableEntity, wantPath: "/", wantError: msgCmdArgsContainer,
+			wantStatus: http.StatusUnprocessableEntity, wantPath: "/", wantError: "cannot specify both an IP address and port",
 		},
 		{
 			// An AppInfo of a 1.x list sent back: it echoes a value-less
@@ -180,8 +185,12 @@ func TestContractRejectsInvalidRecordedRequests(t *testing.T) {
 					body = refBytes(t, tt.file)
 				}
 				r := h.do(tt.method, tt.path, body)
-				if r.status != tt.wantStatus {
-					t.Fatalf("status %d, want %d: %s", r.status, tt.wantStatus, r.body)
+				status := tt.wantStatus
+				if tt.typeError {
+					status = typeErrorStatus(gen)
+				}
+				if r.status != status {
+					t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
 				}
 				want := tt.wantError
 				if want == "" {
@@ -191,6 +200,42 @@ func TestContractRejectsInvalidRecordedRequests(t *testing.T) {
 					t.Fatalf("details lack %s: %q: %s", tt.wantPath, want, r.body)
 				}
 			})
+		}
+	})
+}
+
+// typeErrorStatus is the status of a body that does not read as an app.
+func typeErrorStatus(gen Generation) int {
+	if gen == Gen15 {
+		return http.StatusUnprocessableEntity
+	}
+	return http.StatusBadRequest
+}
+
+// allFeatures enables every feature of Marathon's --enable_features.
+func allFeatures(o *Options) {
+	o.EnabledFeatures = []string{FeatureSecrets, FeatureExternalVolumes, FeatureGPUResources}
+}
+
+// TestContractRejectsResidencyWithoutVolumes: go-marathon's hand-kept
+// fixtures declare a residency without persistent volumes, which
+// Marathon refuses in both generations.
+func TestContractRejectsResidencyWithoutVolumes(t *testing.T) {
+	bodies := map[string]any{
+		"go-marathon-master/02-POST-v2-apps.json":         refJSON(t, "go-marathon-master/02-POST-v2-apps.json"),
+		"go-marathon-master/14-GET-v2-apps-fake-app.json": refJSON(t, "go-marathon-master/14-GET-v2-apps-fake-app.json").(map[string]any)["app"],
+	}
+	gens(t, func(t *testing.T, gen Generation) {
+		want := "App must contain persistent volumes and define residency"
+		if gen == Gen14 {
+			want = "AppDefinition must contain persistent volumes and define residency"
+		}
+		for name, body := range bodies {
+			h := newHarness(t, gen, allFeatures)
+			r := h.do("POST", "/v2/apps", body)
+			if r.status != http.StatusUnprocessableEntity || !hasDetail(t, r, "/", want) {
+				t.Errorf("%s: %d %s", name, r.status, r.body)
+			}
 		}
 	})
 }
@@ -298,15 +343,21 @@ func TestValidationErrors(t *testing.T) {
 			t.Run(tt.name+"/"+gen.String(), func(t *testing.T) {
 				h := newHarness(t, gen)
 				r := h.do("POST", "/v2/apps", tt.body)
-				if r.status != tt.wantStatus {
-					t.Fatalf("status %d, want %d: %s", r.status, tt.wantStatus, r.body)
+				status, msg, wantMsg := tt.wantStatus, tt.wantError, "Object is not valid"
+				if key, ok := readTimeErrors[tt.name]; ok && gen == Gen15 {
+					status, msg = http.StatusUnprocessableEntity, key
 				}
-				if !hasDetail(t, r, tt.wantPath, tt.wantError) {
-					t.Fatalf("details lack %s: %q: %s", tt.wantPath, tt.wantError, r.body)
+				if status == http.StatusBadRequest {
+					status, wantMsg = typeErrorStatus(gen), "Invalid JSON"
 				}
-				wantMsg := "Object is not valid"
-				if tt.wantStatus == 400 {
-					wantMsg = "Invalid JSON"
+				if key, ok := readTimeErrors[tt.name]; ok && gen == Gen15 || wantMsg == "Invalid JSON" {
+					_, wantMsg = key, "Invalid JSON"
+				}
+				if r.status != status {
+					t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
+				}
+				if !hasDetail(t, r, tt.wantPath, msg) {
+					t.Fatalf("details lack %s: %q: %s", tt.wantPath, msg, r.body)
 				}
 				if msg := r.obj(t)["message"]; msg != wantMsg {
 					t.Fatalf("message %q, want %q", msg, wantMsg)
@@ -314,6 +365,16 @@ func TestValidationErrors(t *testing.T) {
 			})
 		}
 	}
+}
+
+// readTimeErrors are the rules of TestValidationErrors that Marathon 1.5+
+// checks while reading the body, against the bounds and patterns of its
+// RAML types: it answers 422 "Invalid JSON" with play-json's error key
+// instead of its validation prose.
+var readTimeErrors = map[string]string{
+	"upper-case id": errPattern, "underscore id": errPattern, "dash at end": errPattern,
+	"negative instances": errMin, "zero cpus": errMin, "negative mem": errMin,
+	"minimumHealthCapacity above 1": errMax, "maximumOverCapacity below 0": errMin,
 }
 
 // TestInvalidJSONSyntax: a body that does not parse is a 400 whose details
@@ -330,62 +391,4 @@ func TestInvalidJSONSyntax(t *testing.T) {
 			t.Fatalf("%q: body %s", body, r.body)
 		}
 	}
-}
-
-// TestResidentDefaults: an app with persistent volumes is resident even
-// without a residency object, and a resident app or one with external
-// volumes gets upgradeStrategy {0.5, 0} when it gives none (Marathon's
-// ResidencyAndUpgradeStrategy); a resident one gets unreachableStrategy
-// "disabled" (UnreachableStrategy.default(resident)).
-func TestResidentDefaults(t *testing.T) {
-	volume := func(kind string) map[string]any {
-		return map[string]any{"containerPath": "data", "mode": "RW", kind: map[string]any{"size": 10}}
-	}
-	app := func(mod func(m map[string]any), volumes ...any) map[string]any {
-		m := map[string]any{"id": "/r", "cmd": "sleep 100", "container": map[string]any{"type": "MESOS", "volumes": volumes}}
-		mod(m)
-		return m
-	}
-	none := func(map[string]any) {}
-	tests := []struct {
-		name        string
-		body        map[string]any
-		residency   string // JSON; "" for absent or null
-		upgrade     string
-		unreachable string
-	}{
-		{"persistent volume", app(none, volume("persistent")),
-			`{"relaunchEscalationTimeoutSeconds":3600,"taskLostBehavior":"WAIT_FOREVER"}`,
-			`{"maximumOverCapacity":0,"minimumHealthCapacity":0.5}`, `"disabled"`},
-		{"partial residency", app(func(m map[string]any) { m["residency"] = map[string]any{"relaunchEscalationTimeoutSeconds": 60} }),
-			`{"relaunchEscalationTimeoutSeconds":60,"taskLostBehavior":"WAIT_FOREVER"}`,
-			`{"maximumOverCapacity":0,"minimumHealthCapacity":0.5}`, `"disabled"`},
-		{"external volume", app(none, volume("external")), "",
-			`{"maximumOverCapacity":0,"minimumHealthCapacity":0.5}`, `{"expungeAfterSeconds":0,"inactiveAfterSeconds":0}`},
-		{"resident with its own strategies", app(func(m map[string]any) {
-			m["upgradeStrategy"] = map[string]any{"minimumHealthCapacity": 0, "maximumOverCapacity": 0}
-		}, volume("persistent")), `{"relaunchEscalationTimeoutSeconds":3600,"taskLostBehavior":"WAIT_FOREVER"}`,
-			`{"maximumOverCapacity":0,"minimumHealthCapacity":0}`, `"disabled"`},
-		{"not resident", app(none), "",
-			`{"maximumOverCapacity":1,"minimumHealthCapacity":1}`, `{"expungeAfterSeconds":0,"inactiveAfterSeconds":0}`},
-	}
-	gens(t, func(t *testing.T, gen Generation) {
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				h := newHarness(t, gen)
-				got := h.must(http.StatusCreated, "POST", "/v2/apps", tt.body).obj(t)
-				enc := func(v any) string {
-					if v == nil {
-						return ""
-					}
-					b, _ := json.Marshal(v)
-					return string(b)
-				}
-				if r, u, un := enc(got["residency"]), enc(got["upgradeStrategy"]), enc(got["unreachableStrategy"]); r != tt.residency || u != tt.upgrade || un != tt.unreachable {
-					t.Fatalf("residency %s, upgradeStrategy %s, unreachableStrategy %s; want %s, %s, %s",
-						r, u, un, tt.residency, tt.upgrade, tt.unreachable)
-				}
-			})
-		}
-	})
 }

@@ -104,13 +104,18 @@ func appRules(file, prefix string, gen Generation) shapeRules {
 		// 1.5+ leaves unset options out (args, user, cmd, container, …)
 		// and no longer writes the legacy uris, ports and storeUrls; its
 		// docker networking lives in networks and container.portMappings.
+		// 1.10 leaves out the lists and maps its RAML marks omitEmpty when
+		// they are empty, and writes the role (1.9+) of every app.
 		opt = append(opt, "args", "user", "cmd", "container", "acceptedResourceRoles", "uris", "ports",
 			"storeUrls", "container.docker.network", "container.docker.portMappings", "networks",
-			"container.portMappings", "portDefinitions", "taskKillGracePeriodSeconds", "ipAddress")
+			"container.portMappings", "portDefinitions", "taskKillGracePeriodSeconds", "ipAddress",
+			"env", "constraints", "fetch", "healthChecks", "readinessChecks", "dependencies", "secrets",
+			"portDefinitions[].labels", "role")
 	} else {
-		// 1.4 wrote the legacy fields (uris, storeUrls) but not networks.
+		// 1.4 wrote the legacy fields (uris, storeUrls) but not networks,
+		// and acceptedResourceRoles only when there are some.
 		opt = append(opt, "networks", "container.portMappings", "uris", "storeUrls", "container.docker.portMappings",
-			"container.docker.network")
+			"container.docker.network", "acceptedResourceRoles")
 	}
 	// State-dependent parts: embedded tasks, lastTaskFailure and cmd
 	// exist only for some apps.

@@ -2,8 +2,12 @@ package marathonsim
 
 import (
 	"maps"
-	"strings"
+	"regexp"
+	"slices"
 )
+
+// readinessPortNameRE is the RAML pattern of a readiness check's portName.
+var readinessPortNameRE = regexp.MustCompile(`^[a-z][-a-z0-9]*$`)
 
 // appInput is an app body as a client sent it: the fields it contains,
 // read into an appDef without defaults, which top-level keys it contains,
@@ -27,9 +31,23 @@ type appInput struct {
 // has reports whether the body contained key (non-null).
 func (in *appInput) has(key string) bool { return in.present[key] }
 
-// decodeApp reads an app body. Type errors are collected into te; the
-// result is usable only when te stays empty.
-func decodeApp(v any, te *typeErrors) *appInput {
+// RAML bounds of the app fields that Marathon 1.5+ checks while reading a
+// body.
+var (
+	minZero = fp(0)
+	maxPort = fp(65535)
+	minCPUs = fp(0.001)
+	minOne  = fp(1)
+	maxOne  = fp(1)
+	minCode = fp(100)
+	maxCode = fp(999)
+	execRE  = regexp.MustCompile(`^(?:(//cmd)|(/?[^/]+(/[^/]+)*)|)$`)
+)
+
+// decodeApp reads an app body of a Marathon of generation gen. Type
+// errors are collected into te; the result is usable only when te stays
+// empty.
+func decodeApp(v any, te *typeErrors, gen Generation) *appInput {
 	in := &appInput{present: map[string]bool{}}
 	m, ok := te.obj(v, "")
 	if !ok {
@@ -45,9 +63,13 @@ func decodeApp(v any, te *typeErrors) *appInput {
 		switch k {
 		case "id":
 			d.ID, _ = te.str(raw, p)
+			te.pattern(p, !slices.Contains(idErrors(d.ID), msgIDPattern))
 		case "cmd":
 			if s, ok := te.str(raw, p); ok {
 				d.Cmd = &s
+				if te.raml && s == "" {
+					te.add(p, errMinLength)
+				}
 			}
 		case "args":
 			d.Args, _ = te.strings(raw, p)
@@ -62,17 +84,22 @@ func decodeApp(v any, te *typeErrors) *appInput {
 			d.Env = decodeEnv(raw, p, te)
 		case "instances":
 			d.Instances, _ = te.int(raw, p)
+			te.bounds(p, float64(d.Instances), minZero, nil)
 		case "cpus":
 			d.CPUs, _ = te.num(raw, p)
+			te.bounds(p, d.CPUs, minCPUs, nil)
 		case "mem":
 			d.Mem, _ = te.num(raw, p)
+			te.bounds(p, d.Mem, minZero, nil)
 		case "disk":
 			d.Disk, _ = te.num(raw, p)
 		case "gpus":
 			n, _ := te.int(raw, p)
 			d.GPUs = float64(n)
+			te.bounds(p, d.GPUs, minZero, nil)
 		case "executor":
 			d.Executor, _ = te.str(raw, p)
+			te.pattern(p, execRE.MatchString(d.Executor))
 		case "constraints":
 			d.Constraints = decodeConstraints(raw, p, te)
 		case "uris":
@@ -81,10 +108,13 @@ func decodeApp(v any, te *typeErrors) *appInput {
 			d.Fetch = decodeFetch(raw, p, te)
 		case "backoffSeconds":
 			d.BackoffSeconds, _ = te.num(raw, p)
+			te.bounds(p, d.BackoffSeconds, minZero, nil)
 		case "backoffFactor":
 			d.BackoffFactor, _ = te.num(raw, p)
+			te.bounds(p, d.BackoffFactor, minOne, nil)
 		case "maxLaunchDelaySeconds":
 			d.MaxLaunchDelaySeconds, _ = te.num(raw, p)
+			te.bounds(p, d.MaxLaunchDelaySeconds, minZero, nil)
 		case "container":
 			d.Container = decodeContainer(raw, p, te, in)
 		case "healthChecks":
@@ -115,6 +145,7 @@ func decodeApp(v any, te *typeErrors) *appInput {
 		case "taskKillGracePeriodSeconds":
 			if f, ok := te.num(raw, p); ok {
 				d.TaskKillGracePeriod = &f
+				te.bounds(p, f, minZero, nil)
 			}
 		case "unreachableStrategy":
 			d.UnreachableStrategy = decodeUnreachable(raw, p, te)
@@ -139,9 +170,11 @@ func decodeApp(v any, te *typeErrors) *appInput {
 				setExtra(&d.Extra, k, raw)
 			}
 		case "role":
-			if _, ok := te.str(raw, p); ok {
-				setExtra(&d.Extra, k, raw)
+			if gen == Gen14 { // Marathon 1.4 has no app roles
+				delete(in.present, k)
+				continue
 			}
+			d.Role, _ = te.str(raw, p)
 		default:
 			// Marathon ignores fields it does not know, including the
 			// read-only ones of an AppInfo sent back (tasks, deployments,
@@ -186,62 +219,12 @@ func decodeEnv(v any, path string, te *typeErrors) map[string]envValue {
 	return out
 }
 
-func decodeConstraints(v any, path string, te *typeErrors) [][]string {
-	a, ok := te.arr(v, path)
-	if !ok {
-		return nil
-	}
-	out := make([][]string, 0, len(a))
-	for i, c := range a {
-		ss, _ := te.strings(c, idx(path, i))
-		out = append(out, ss)
-	}
-	return out
-}
-
-func decodeFetch(v any, path string, te *typeErrors) []fetchURI {
-	a, ok := te.arr(v, path)
-	if !ok {
-		return nil
-	}
-	out := make([]fetchURI, 0, len(a))
-	for i, x := range a {
-		p := idx(path, i)
-		m, ok := te.obj(x, p)
-		if !ok {
-			continue
-		}
-		f := fetchURI{Extract: true}
-		if u, ok := field(m, "uri"); ok {
-			f.URI, _ = te.str(u, p+"/uri")
-		} else {
-			te.add(p+"/uri", errPathMiss)
-		}
-		if b, ok := field(m, "extract"); ok {
-			f.Extract, _ = te.bool(b, p+"/extract")
-		}
-		if b, ok := field(m, "executable"); ok {
-			f.Executable, _ = te.bool(b, p+"/executable")
-		}
-		if b, ok := field(m, "cache"); ok {
-			f.Cache, _ = te.bool(b, p+"/cache")
-		}
-		if s, ok := field(m, "destPath"); ok {
-			if str, ok := te.str(s, p+"/destPath"); ok {
-				f.DestPath = &str
-			}
-		}
-		out = append(out, f)
-	}
-	return out
-}
-
 func decodeContainer(v any, path string, te *typeErrors, in *appInput) *container {
 	m, ok := te.obj(v, path)
 	if !ok {
 		return nil
 	}
-	c := &container{Type: "DOCKER", Volumes: []any{}}
+	c := &container{Type: "DOCKER", Volumes: []volume{}}
 	for k, raw := range m {
 		if raw == nil {
 			continue
@@ -253,8 +236,8 @@ func decodeContainer(v any, path string, te *typeErrors, in *appInput) *containe
 		case "docker":
 			c.Docker = decodeDocker(raw, p, te, in)
 		case "volumes":
-			if a, ok := te.arr(raw, p); ok {
-				c.Volumes = a
+			if vs := decodeVolumes(raw, p, te); vs != nil {
+				c.Volumes = vs
 			}
 		case "portMappings":
 			c.PortMappings = decodePortMappings(raw, p, te)
@@ -336,14 +319,17 @@ func decodePortMappings(v any, path string, te *typeErrors) []portMapping {
 		pm := portMapping{Protocol: "tcp"}
 		if n, ok := field(m, "containerPort"); ok {
 			pm.ContainerPort, _ = te.int(n, p+"/containerPort")
+			te.bounds(p+"/containerPort", float64(pm.ContainerPort), minZero, maxPort)
 		}
 		if n, ok := field(m, "hostPort"); ok {
 			if hp, ok := te.int(n, p+"/hostPort"); ok {
 				pm.HostPort = &hp
+				te.bounds(p+"/hostPort", float64(hp), minZero, maxPort)
 			}
 		}
 		if n, ok := field(m, "servicePort"); ok {
 			pm.ServicePort, _ = te.int(n, p+"/servicePort")
+			te.bounds(p+"/servicePort", float64(pm.ServicePort), minZero, maxPort)
 		}
 		if s, ok := field(m, "protocol"); ok {
 			pm.Protocol, _ = te.enum(s, p+"/protocol", "tcp", "udp", "udp,tcp", "tcp,udp")
@@ -377,6 +363,7 @@ func decodePortDefinitions(v any, path string, te *typeErrors) []portDefinition 
 		pd := portDefinition{Protocol: "tcp"}
 		if n, ok := field(m, "port"); ok {
 			pd.Port, _ = te.int(n, p+"/port")
+			te.bounds(p+"/port", float64(pd.Port), minZero, maxPort)
 		}
 		if s, ok := field(m, "protocol"); ok {
 			pd.Protocol, _ = te.enum(s, p+"/protocol", "tcp", "udp", "udp,tcp", "tcp,udp")
@@ -417,171 +404,4 @@ func decodeNetworks(v any, path string, te *typeErrors) []network {
 		out = append(out, n)
 	}
 	return out
-}
-
-// Health check protocols.
-var healthProtocols = []string{"HTTP", "HTTPS", "TCP", "COMMAND", "MESOS_HTTP", "MESOS_HTTPS", "MESOS_TCP"}
-
-func decodeHealthChecks(v any, path string, te *typeErrors) []healthCheck {
-	a, ok := te.arr(v, path)
-	if !ok {
-		return nil
-	}
-	out := make([]healthCheck, 0, len(a))
-	for i, x := range a {
-		p := idx(path, i)
-		m, ok := te.obj(x, p)
-		if !ok {
-			continue
-		}
-		hc := healthCheck{
-			Protocol:               "HTTP",
-			GracePeriodSeconds:     300,
-			IntervalSeconds:        60,
-			TimeoutSeconds:         20,
-			MaxConsecutiveFailures: 3,
-			DelaySeconds:           15,
-			IPProtocol:             "IPv4",
-		}
-		if s, ok := field(m, "protocol"); ok {
-			hc.Protocol, _ = te.enum(s, p+"/protocol", healthProtocols...)
-		}
-		if s, ok := field(m, "path"); ok {
-			if str, ok := te.str(s, p+"/path"); ok {
-				hc.Path = &str
-			}
-		}
-		if n, ok := field(m, "portIndex"); ok {
-			if pi, ok := te.int(n, p+"/portIndex"); ok {
-				hc.PortIndex = &pi
-			}
-		}
-		if n, ok := field(m, "port"); ok {
-			if port, ok := te.int(n, p+"/port"); ok {
-				hc.Port = &port
-			}
-		}
-		if c, ok := field(m, "command"); ok {
-			if cm, ok := te.obj(c, p+"/command"); ok {
-				if val, ok := field(cm, "value"); ok {
-					if s, ok := te.str(val, p+"/command/value"); ok {
-						hc.Command = &s
-					}
-				} else {
-					te.add(p+"/command/value", errPathMiss)
-				}
-			}
-		}
-		intField := func(key string, dst *int) {
-			if n, ok := field(m, key); ok {
-				*dst, _ = te.int(n, p+"/"+key)
-			}
-		}
-		intField("gracePeriodSeconds", &hc.GracePeriodSeconds)
-		intField("intervalSeconds", &hc.IntervalSeconds)
-		intField("timeoutSeconds", &hc.TimeoutSeconds)
-		intField("maxConsecutiveFailures", &hc.MaxConsecutiveFailures)
-		intField("delaySeconds", &hc.DelaySeconds)
-		if b, ok := field(m, "ignoreHttp1xx"); ok {
-			hc.IgnoreHTTP1xx, _ = te.bool(b, p+"/ignoreHttp1xx")
-		}
-		if s, ok := field(m, "ipProtocol"); ok {
-			hc.IPProtocol, _ = te.enum(s, p+"/ipProtocol", "IPv4", "IPv6")
-		}
-		// Marathon fills in portIndex 0 for checks that need a port and
-		// name neither a port nor an index.
-		if hc.Command == nil && hc.Protocol != "COMMAND" && hc.PortIndex == nil && hc.Port == nil {
-			zero := 0
-			hc.PortIndex = &zero
-		}
-		out = append(out, hc)
-	}
-	return out
-}
-
-func decodeReadinessChecks(v any, path string, te *typeErrors) []readinessCheck {
-	a, ok := te.arr(v, path)
-	if !ok {
-		return nil
-	}
-	out := make([]readinessCheck, 0, len(a))
-	for i, x := range a {
-		p := idx(path, i)
-		m, ok := te.obj(x, p)
-		if !ok {
-			continue
-		}
-		rc := readinessCheck{
-			Name:                    "readinessCheck",
-			Protocol:                "HTTP",
-			Path:                    "/",
-			PortName:                "http-api",
-			IntervalSeconds:         30,
-			TimeoutSeconds:          10,
-			HTTPStatusCodesForReady: []int{200},
-		}
-		strField := func(key string, dst *string) {
-			if s, ok := field(m, key); ok {
-				*dst, _ = te.str(s, p+"/"+key)
-			}
-		}
-		strField("name", &rc.Name)
-		strField("path", &rc.Path)
-		strField("portName", &rc.PortName)
-		if s, ok := field(m, "protocol"); ok {
-			rc.Protocol, _ = te.enum(s, p+"/protocol", "HTTP", "HTTPS")
-		}
-		if n, ok := field(m, "intervalSeconds"); ok {
-			rc.IntervalSeconds, _ = te.int(n, p+"/intervalSeconds")
-		}
-		if n, ok := field(m, "timeoutSeconds"); ok {
-			rc.TimeoutSeconds, _ = te.int(n, p+"/timeoutSeconds")
-		}
-		if codes, ok := field(m, "httpStatusCodesForReady"); ok {
-			rc.HTTPStatusCodesForReady, _ = te.ints(codes, p+"/httpStatusCodesForReady")
-		}
-		if b, ok := field(m, "preserveLastResponse"); ok {
-			rc.PreserveLastResponse, _ = te.bool(b, p+"/preserveLastResponse")
-		}
-		out = append(out, rc)
-	}
-	return out
-}
-
-func decodeUpgradeStrategy(v any, path string, te *typeErrors) upgradeStrategy {
-	us := upgradeStrategy{MinimumHealthCapacity: 1, MaximumOverCapacity: 1}
-	m, ok := te.obj(v, path)
-	if !ok {
-		return us
-	}
-	if n, ok := field(m, "minimumHealthCapacity"); ok {
-		us.MinimumHealthCapacity, _ = te.num(n, path+"/minimumHealthCapacity")
-	}
-	if n, ok := field(m, "maximumOverCapacity"); ok {
-		us.MaximumOverCapacity, _ = te.num(n, path+"/maximumOverCapacity")
-	}
-	return us
-}
-
-func decodeUnreachable(v any, path string, te *typeErrors) any {
-	switch x := v.(type) {
-	case string:
-		if strings.EqualFold(x, "disabled") {
-			return "disabled"
-		}
-		te.add(path, errEnumValue)
-		return nil
-	case map[string]any:
-		out := map[string]any{"inactiveAfterSeconds": 0, "expungeAfterSeconds": 0}
-		for _, k := range []string{"inactiveAfterSeconds", "expungeAfterSeconds"} {
-			if n, ok := field(x, k); ok {
-				if i, ok := te.int(n, path+"/"+k); ok {
-					out[k] = i
-				}
-			}
-		}
-		return out
-	}
-	te.add(path, errExpObject)
-	return nil
 }

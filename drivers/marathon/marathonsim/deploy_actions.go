@@ -137,7 +137,9 @@ func (s *Sim) evalScale(act *action) bool {
 // and maxCapacity = floor(n × (1 + maximumOverCapacity)); of H healthy
 // instances, H − minHealthy are killed at once, as are unhealthy old ones;
 // when minHealthy == maxCapacity ≤ running instances, one extra instance
-// is allowed so that progress is possible; instances above n are killed.
+// is allowed so that progress is possible (a resident app, which cannot
+// run an extra instance, kills one more instead); instances above n are
+// killed.
 func (s *Sim) startRestart(act *action) {
 	a := act.app
 	s.resetBackoff(a)
@@ -167,9 +169,16 @@ func (s *Sim) startRestart(act *action) {
 	killNow := max(0, healthy-minHealthy) + len(oldUnhealthy)
 	killNow = max(killNow, len(running)-n)
 	if minHealthy == maxCap && maxCap <= len(running) {
-		maxCap++
+		if a.def.Residency != nil {
+			// A resident instance can only be replaced on its own
+			// reservation: kill one more instead of starting one more.
+			killNow = max(killNow, len(running)-minHealthy+1)
+		} else {
+			maxCap++
+		}
 	}
-	act.oldQueue = append(oldUnhealthy, oldHealthy...)
+	// Unhealthy old instances go first, the others in killSelection order.
+	act.oldQueue = append(oldUnhealthy, scaleDownOrder(oldHealthy, a.def.KillSelection)...)
 	act.killNow = killNow
 	act.maxCapacity = maxCap
 }

@@ -50,19 +50,35 @@
 // status (Sim.RequestCounts), and the state can be read and poked from Go
 // (Sim.Apps, Sim.Tasks, Sim.Deployments, Sim.KillTask, Sim.SetTaskHealth).
 //
+// Apps with local persistent volumes are resident: each instance reserves
+// its resources and volumes on an agent, its tasks are relaunched there
+// (after a restart, a failure, a scale down and up), and the reservation
+// goes with the app; a restart kills before it starts, as Marathon does
+// for resident apps. An external volume attaches to one task at a time.
+// The Mesos fetcher's downloads lengthen staging and can be made to fail
+// (Faults.FailFetch). A readiness check passes one interval after the task
+// runs (unless Faults.NeverReadyImage), and deployments count a task only
+// once it is ready. Scale-downs and restarts kill per killSelection; a
+// killed task stays TASK_KILLING for its taskKillGracePeriodSeconds.
+//
+// Options.MesosRole and Options.EnabledFeatures are Marathon's
+// --mesos_role and --enable_features, with Marathon 1.10's defaults ("*",
+// none): apps that need the secrets, external_volumes or gpu_resources
+// feature are refused without it, and in 1.10 an app's role must be the
+// --mesos_role, its top-level group's name or the role it has, and a
+// resident app's not "*".
+//
 // # What is not modelled
 //
-// Pods, resident tasks and persistent volumes, readiness checks beyond
-// validation (an instance is ready when it is healthy), app dependencies
-// (they are stored, not used to order steps), group writes (PUT, POST and
-// DELETE /v2/groups), /v2/apps/{id}/versions beyond the last 50 versions,
-// unreachable tasks and agent loss, Mesos offers and roles
-// (acceptedResourceRoles is stored, not enforced), secrets and other
-// features behind Marathon's feature flags (they are accepted and echoed),
-// authentication, the callback event API, the heavy deployment plan of
-// pre-1.8 events (events carry the light plan in both generations),
-// HTTP redirects between Marathon instances, and health checks actually
-// probing anything. Marathon's periodic scale check runs every
+// Pods, app dependencies (they are stored, not used to order steps),
+// group writes (PUT, POST and DELETE /v2/groups), enforceRole of groups,
+// /v2/apps/{id}/versions beyond the last 50 versions, unreachable tasks
+// and agent loss, Mesos offers and reserved resources of roles
+// (acceptedResourceRoles is validated and stored, not enforced), readiness
+// and health checks actually probing anything, authentication, the
+// callback event API, the heavy deployment plan of pre-1.8 events (events
+// carry the light plan in both generations), and HTTP redirects between
+// Marathon instances. Marathon's periodic scale check runs every
 // Options.ScaleCheckInterval; apps a forced deployment cancel left short
 // are topped up then.
 //

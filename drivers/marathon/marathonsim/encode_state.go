@@ -35,9 +35,12 @@ func parseEmbed(values []string, forList bool) embed {
 
 // writeAppInfo writes an AppInfo: the definition plus counts, deployments
 // and what e asks for.
-func (s *Sim) writeAppInfo(w *jsonBuf, a *app, e embed) {
+func (s *Sim) writeAppInfo(w *jsonBuf, a *app, e embed) { s.writeAppInfoOf(w, a, a.defJSON, e) }
+
+// writeAppInfoOf writes an AppInfo of a with the definition members def.
+func (s *Sim) writeAppInfoOf(w *jsonBuf, a *app, def []byte, e embed) {
 	w.objOpen()
-	w.b = append(w.b, a.defJSON...)
+	w.b = append(w.b, def...)
 	w.needComma = true
 	c := appCounts(a)
 	w.key("tasksStaged")
@@ -71,8 +74,7 @@ func (s *Sim) writeAppInfo(w *jsonBuf, a *app, e embed) {
 	}
 	if e.readiness {
 		w.key("readinessCheckResults")
-		w.arrOpen()
-		w.arrClose()
+		writeReadinessResults(w, a)
 	}
 	if e.taskStats {
 		w.key("taskStats")
@@ -162,8 +164,7 @@ func (s *Sim) writeTask(w *jsonBuf, t *task) {
 	}
 	w.arrClose()
 	w.key("localVolumes")
-	w.arrOpen()
-	w.arrClose()
+	writeLocalVolumes(w, t)
 	if s.gen == Gen15 {
 		if t.agent.Region != "" {
 			w.key("region")
@@ -287,4 +288,25 @@ func writeDeploymentResult(w *jsonBuf, id string, version time.Time) {
 	w.key("version")
 	w.time(version)
 	w.objClose()
+}
+
+// writeLocalVolumes writes the persistent volumes of a resident task:
+// {runSpecId, containerPath, uuid, persistenceId}.
+func writeLocalVolumes(w *jsonBuf, t *task) {
+	w.arrOpen()
+	if t.res != nil {
+		for _, v := range persistentVolumes(t.def) {
+			w.objOpen()
+			w.key("runSpecId")
+			w.str(t.app.id)
+			w.key("containerPath")
+			w.str(v.ContainerPath)
+			w.key("uuid")
+			w.str(t.res.uuid)
+			w.key("persistenceId")
+			w.str(taskIDPrefix(t.app.id) + "#" + v.ContainerPath + "#" + t.res.uuid)
+			w.objClose()
+		}
+	}
+	w.arrClose()
 }

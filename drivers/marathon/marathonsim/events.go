@@ -279,8 +279,7 @@ func writeActions(w *jsonBuf, step []*action, current bool) {
 		w.str(act.appID)
 		if current {
 			w.key("readinessCheckResults")
-			w.arrOpen()
-			w.arrClose()
+			writeReadinessResults(w, act.app)
 		}
 		w.objClose()
 	}

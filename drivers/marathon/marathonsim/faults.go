@@ -55,6 +55,8 @@ type imageFault struct {
 	crashAfter   time.Duration
 	crash        bool
 	neverHealthy bool
+	neverReady   bool
+	fetchURI     string // the fault fails fetches of this URI instead
 }
 
 // faultState is guarded by its own mutex so that request matching does not
@@ -117,6 +119,19 @@ func (f *Faults) CrashImage(image string, after time.Duration) FaultID {
 // relaunches them; a deployment waiting for them stays, holding its lock.
 func (f *Faults) NeverHealthyImage(image string) FaultID {
 	return f.addImage(&imageFault{image: image, neverHealthy: true})
+}
+
+// NeverReadyImage makes the readiness checks of tasks of the docker image
+// never pass: a deployment waiting for them stays, holding its lock.
+func (f *Faults) NeverReadyImage(image string) FaultID {
+	return f.addImage(&imageFault{image: image, neverReady: true})
+}
+
+// FailFetch makes the Mesos fetcher fail to download uri: tasks of apps
+// that fetch it fail while staging (TASK_FAILED) and are relaunched with
+// backoff.
+func (f *Faults) FailFetch(uri string) FaultID {
+	return f.addImage(&imageFault{fetchURI: uri})
 }
 
 func (f *Faults) addImage(im *imageFault) FaultID {
@@ -311,30 +326,49 @@ func (f *faultState) stalled(appIDs []string) bool {
 	return false
 }
 
-func (f *faultState) crashes(image string) (time.Duration, bool) {
+// imageFault returns the fault of image that match picks, or nil.
+func (f *faultState) imageFault(image string, match func(*imageFault) bool) *imageFault {
 	if image == "" {
-		return 0, false
+		return nil
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, im := range f.images {
-		if im.crash && im.image == image {
-			return im.crashAfter, true
+		if im.image == image && match(im) {
+			return im
 		}
+	}
+	return nil
+}
+
+func (f *faultState) crashes(image string) (time.Duration, bool) {
+	if im := f.imageFault(image, func(im *imageFault) bool { return im.crash }); im != nil {
+		return im.crashAfter, true
 	}
 	return 0, false
 }
 
 func (f *faultState) neverHealthy(image string) bool {
-	if image == "" {
-		return false
+	return f.imageFault(image, func(im *imageFault) bool { return im.neverHealthy }) != nil
+}
+
+func (f *faultState) neverReady(image string) bool {
+	return f.imageFault(image, func(im *imageFault) bool { return im.neverReady }) != nil
+}
+
+// fetchFails returns the first URI of fetch whose download fails.
+func (f *faultState) fetchFails(fetch []fetchURI) (string, bool) {
+	if len(fetch) == 0 {
+		return "", false
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, im := range f.images {
-		if im.neverHealthy && im.image == image {
-			return true
+	for _, u := range fetch {
+		for _, im := range f.images {
+			if im.fetchURI != "" && im.fetchURI == u.URI {
+				return u.URI, true
+			}
 		}
 	}
-	return false
+	return "", false
 }

@@ -44,6 +44,10 @@ func parseJSON(body []byte) (any, *apiError) {
 // first.
 type typeErrors struct {
 	details []detail
+	// raml: the RAML types' bounds and patterns are checked while reading,
+	// as Marathon 1.5+ does ("error.min", "error.max", "error.pattern");
+	// ≤1.4 checks them later, in its validation, with prose messages.
+	raml bool
 }
 
 func (e *typeErrors) add(path, msg string) {
@@ -76,7 +80,33 @@ const (
 	errExpArray  = "error.expected.jsarray"
 	errPathMiss  = "error.path.missing"
 	errEnumValue = "error.unknown.enum.literal"
+	errMin       = "error.min"
+	errMax       = "error.max"
+	errPattern   = "error.pattern"
+	errMinLength = "error.minLength"
 )
+
+// bounds checks, when the RAML types are checked while reading, that n
+// lies in [lo, hi] (nil: unbounded).
+func (e *typeErrors) bounds(path string, n float64, lo, hi *float64) {
+	switch {
+	case !e.raml:
+	case lo != nil && n < *lo:
+		e.add(path, errMin)
+	case hi != nil && n > *hi:
+		e.add(path, errMax)
+	}
+}
+
+// pattern checks, when the RAML types are checked while reading, that ok
+// holds for a string with a pattern.
+func (e *typeErrors) pattern(path string, ok bool) {
+	if e.raml && !ok {
+		e.add(path, errPattern)
+	}
+}
+
+func fp(f float64) *float64 { return &f }
 
 func (e *typeErrors) str(v any, path string) (string, bool) {
 	s, ok := v.(string)

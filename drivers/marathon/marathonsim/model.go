@@ -31,6 +31,22 @@ type app struct {
 	lastFailure *taskFailure
 	history     []appVersion // newest last, at most maxVersions
 	removed     bool         // deleted; tasks may still be dying
+
+	// reservations hold the resources and persistent volumes of a
+	// resident app's instances on their agents, in use or not.
+	reservations []*reservation
+}
+
+// reservation is what a resident instance holds on its agent: its
+// resources and persistent volumes, kept while no task runs on it, so
+// that the next task of the instance finds its data there.
+type reservation struct {
+	agent *agent
+	uuid  string
+	task  *task // the task on it, nil while none runs
+	// cpus, mem, disk and gpus reserved (disk with the persistent
+	// volumes).
+	cpus, mem, disk, gpus float64
 }
 
 // appVersion is one stored version of an app, for /versions and rollback.
@@ -119,6 +135,12 @@ type task struct {
 	// doomed is set when the deployment picked the task to be killed for
 	// scaling down; unexpected exits of doomed tasks are not replaced.
 	doomed bool
+
+	// ready: the readiness check of def (if any) passed; readyRan: it has
+	// been run at least once.
+	ready, readyRan bool
+	// res is the reservation of a resident task.
+	res *reservation
 }
 
 // healthState is the result of one health check for one task.
@@ -184,11 +206,14 @@ func (t *task) unhealthy() bool {
 // goalRunning: the task is meant to keep running (not being killed).
 func (t *task) goalRunning() bool { return t.state != taskKilling }
 
-// ok is what a deployment waits for: running, and healthy when the app it
-// was launched with has health checks (readiness checks pass as soon as
-// the task is running and healthy).
+// ok is what a deployment waits for: running, healthy when the app it
+// was launched with has health checks, and ready when it has a readiness
+// check.
 func (t *task) ok() bool {
 	if t.state != taskRunning {
+		return false
+	}
+	if len(t.def.ReadinessChecks) > 0 && !t.ready {
 		return false
 	}
 	if len(t.def.HealthChecks) > 0 {

@@ -188,7 +188,9 @@ func mergeDef(base *appDef, in *appInput) *appDef {
 			d.PortDefinitions = u.PortDefinitions
 		case "requirePorts":
 			d.RequirePorts = u.RequirePorts
-		case "tty", "role":
+		case "role":
+			d.Role = u.Role
+		case "tty":
 			setExtra(&d.Extra, k, u.Extra[k])
 		}
 	}

@@ -2,6 +2,9 @@ package marathonsim
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -51,8 +54,19 @@ type Options struct {
 	// DefaultTimings.
 	Timings Timings
 
-	// Seed makes ids (tasks, deployments, agents) reproducible. Zero means 1.
+	// Seed makes ids (tasks, deployments, agents) reproducible. Zero, the
+	// default, draws a random seed, so that two simulators hand out
+	// different ids, as two Marathons do.
 	Seed uint64
+
+	// MesosRole is Marathon's --mesos_role: the role of apps that name
+	// none. Defaults to "*", Marathon 1.10's default.
+	MesosRole string
+
+	// EnabledFeatures are Marathon's --enable_features: FeatureSecrets,
+	// FeatureExternalVolumes, FeatureGPUResources. None by default, as in
+	// Marathon 1.10: apps that need a feature are refused.
+	EnabledFeatures []string
 
 	// EventBuffer is how many events may wait for one /v2/events
 	// subscriber before the simulator closes that stream, as Marathon 1.8+
@@ -88,7 +102,23 @@ type Timings struct {
 	// CrashAfter is how long a task of a crashing image (Faults.CrashImage
 	// without a duration) runs before it fails. Default 5s.
 	CrashAfter time.Duration
+	// Fetch is how long the Mesos fetcher takes for each URI of an app's
+	// fetch list, added to staging. Default 1s.
+	Fetch time.Duration
 }
+
+// Features of Marathon's --enable_features that change what apps it takes.
+const (
+	FeatureSecrets         = "secrets"
+	FeatureExternalVolumes = "external_volumes"
+	FeatureGPUResources    = "gpu_resources"
+)
+
+// knownFeatures are the features Marathon 1.10's --enable_features takes.
+var knownFeatures = []string{"vips", "task_killing", FeatureExternalVolumes, FeatureSecrets, FeatureGPUResources, "maintenance_mode"}
+
+// defaultMesosRole is Marathon 1.10's --mesos_role default.
+const defaultMesosRole = "*"
 
 // DefaultTimings returns the timings used for zero fields: about three
 // seconds from placement to TASK_RUNNING, as on a warm agent.
@@ -98,6 +128,7 @@ func DefaultTimings() Timings {
 		Starting:   2 * time.Second,
 		Killing:    2 * time.Second,
 		CrashAfter: 5 * time.Second,
+		Fetch:      1 * time.Second,
 	}
 }
 
@@ -184,8 +215,20 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Timings.CrashAfter <= 0 {
 		o.Timings.CrashAfter = d.CrashAfter
 	}
-	if o.Seed == 0 {
-		o.Seed = 1
+	if o.Timings.Fetch <= 0 {
+		o.Timings.Fetch = d.Fetch
+	}
+	for o.Seed == 0 {
+		o.Seed = rand.Uint64()
+	}
+	if o.MesosRole == "" {
+		o.MesosRole = defaultMesosRole
+	}
+	for _, f := range o.EnabledFeatures {
+		if !slices.Contains(knownFeatures, f) {
+			// As Marathon refuses to start with an unknown feature.
+			return o, fmt.Errorf("marathonsim: unknown feature %q (known: %s)", f, strings.Join(knownFeatures, ", "))
+		}
 	}
 	if o.EventBuffer <= 0 {
 		o.EventBuffer = 1024

@@ -253,12 +253,12 @@ func (s *Sim) placePending() {
 			continue
 		}
 		for a.queue > 0 {
-			ag := s.pickAgent(a)
+			ag, res := s.pickAgent(a)
 			if ag == nil {
 				break
 			}
 			a.queue--
-			s.launchTask(a, ag)
+			s.launchTask(a, ag, res)
 		}
 		if a.queue > 0 {
 			keep = append(keep, a)
@@ -280,18 +280,28 @@ func (s *Sim) armDelay(a *app) {
 
 // pickAgent returns an agent that can take one more task of a, or nil.
 // Agents are tried round-robin from a moving start, which spreads tasks
-// the way the spread of Mesos offers does.
-func (s *Sim) pickAgent(a *app) *agent {
+// the way the spread of Mesos offers does. A resident app's task goes to
+// a free reservation of the app first (returned with the agent), where
+// its data is; a task with an external volume waits while another task
+// holds the volume.
+func (s *Sim) pickAgent(a *app) (*agent, *reservation) {
 	n := len(s.agents)
-	if n == 0 {
-		return nil
-	}
 	d := a.def
+	if n == 0 || s.externalBusy(d) {
+		return nil, nil
+	}
 	needs := hostPortNeeds(d)
+	for _, r := range a.reservations {
+		if r.task == nil && r.agent.portsFit(needs) {
+			return r.agent, r
+		}
+	}
+	need := *d
+	need.Disk += d.persistentSize()
 	var counts *constraintCounts
 	for i := range n {
 		ag := s.agents[(s.agentRR+i)%n]
-		if !ag.fits(d) || !ag.portsFit(needs) {
+		if !ag.fits(&need) || !ag.portsFit(needs) {
 			continue
 		}
 		if len(d.Constraints) > 0 {
@@ -303,7 +313,18 @@ func (s *Sim) pickAgent(a *app) *agent {
 			}
 		}
 		s.agentRR = (s.agentRR + i + 1) % n
-		return ag
+		return ag, nil
 	}
-	return nil
+	return nil, nil
+}
+
+// externalBusy reports whether an external volume of d is attached to a
+// running task: a volume attaches to one task at a time.
+func (s *Sim) externalBusy(d *appDef) bool {
+	for _, name := range d.externalNames() {
+		if s.externalInUse[name] != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -20,13 +20,8 @@ func volumeKinds(c *container) (persistent, external bool) {
 		return false, false
 	}
 	for _, v := range c.Volumes {
-		m, _ := v.(map[string]any)
-		if m["persistent"] != nil {
-			persistent = true
-		}
-		if m["external"] != nil {
-			external = true
-		}
+		persistent = persistent || v.Persistent != nil
+		external = external || v.External != nil
 	}
 	return persistent, external
 }

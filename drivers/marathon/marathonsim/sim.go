@@ -40,6 +40,8 @@ type Sim struct {
 	agentRR   int
 	svcPorts  map[int]string // service port → app id
 	svcCursor int
+	// externalInUse maps an external volume to the task it is attached to.
+	externalInUse map[string]*task
 
 	regexCache map[string]*regexp.Regexp
 
@@ -78,21 +80,22 @@ func New(opts Options) (*Sim, error) {
 		return nil, err
 	}
 	s := &Sim{
-		opts:        o,
-		gen:         o.Generation,
-		clock:       o.Clock,
-		now:         o.Clock.Now(),
-		rng:         rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15)),
-		apps:        map[string]*app{},
-		groups:      map[string]int{},
-		tasks:       map[string]*task{},
-		svcPorts:    map[int]string{},
-		svcCursor:   servicePortMin,
-		deployments: map[string]*deployment{},
-		locks:       map[string]*deployment{},
-		dirtyDeps:   map[*deployment]bool{},
-		changed:     make(chan struct{}),
-		closed:      make(chan struct{}),
+		opts:          o,
+		gen:           o.Generation,
+		clock:         o.Clock,
+		now:           o.Clock.Now(),
+		rng:           rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15)),
+		apps:          map[string]*app{},
+		groups:        map[string]int{},
+		tasks:         map[string]*task{},
+		svcPorts:      map[int]string{},
+		externalInUse: map[string]*task{},
+		svcCursor:     servicePortMin,
+		deployments:   map[string]*deployment{},
+		locks:         map[string]*deployment{},
+		dirtyDeps:     map[*deployment]bool{},
+		changed:       make(chan struct{}),
+		closed:        make(chan struct{}),
 	}
 	s.rootVer = s.now
 	s.bus = newEventBus(o.EventBuffer)

@@ -8,8 +8,10 @@ import (
 )
 
 // launchTask places one instance of a on ag: it allocates resources and
-// ports, and starts the life cycle STAGING → STARTING → RUNNING.
-func (s *Sim) launchTask(a *app, ag *agent) *task {
+// ports, and starts the life cycle STAGING → STARTING → RUNNING. res is
+// the free reservation of a resident instance the task takes, or nil; a
+// resident app's task without one reserves anew on ag.
+func (s *Sim) launchTask(a *app, ag *agent, res *reservation) *task {
 	d := a.def
 	uuid := s.uuid()
 	prefix := taskIDPrefix(a.id)
@@ -31,10 +33,22 @@ func (s *Sim) launchTask(a *app, ag *agent) *task {
 		t.id = t.instanceID + "._app.1"
 	}
 	t.hostPorts = ag.allocPorts(hostPortNeeds(d))
-	ag.usedCPUs += d.CPUs
-	ag.usedMem += d.Mem
-	ag.usedDisk += d.Disk
-	ag.usedGPUs += d.GPUs
+	switch {
+	case res != nil:
+		// The reservation holds the resources already.
+	case d.Residency != nil:
+		res = &reservation{agent: ag, uuid: s.uuid(), cpus: d.CPUs, mem: d.Mem, disk: d.Disk + d.persistentSize(), gpus: d.GPUs}
+		ag.reserve(res.cpus, res.mem, res.disk, res.gpus)
+		a.reservations = append(a.reservations, res)
+	default:
+		ag.reserve(d.CPUs, d.Mem, d.Disk, d.GPUs)
+	}
+	if res != nil {
+		res.task, t.res = t, res
+	}
+	for _, name := range d.externalNames() {
+		s.externalInUse[name] = t
+	}
 	ag.tasks++
 	switch d.networkMode() {
 	case modeHost:
@@ -51,8 +65,43 @@ func (s *Sim) launchTask(a *app, ag *agent) *task {
 	s.tasks[t.id] = t
 	s.appChanged(a)
 	s.publishStatus(t, t.state.String(), "")
-	t.timers = append(t.timers, s.after(s.opts.Timings.Staging, func() { s.setTaskState(t, taskStarting) }))
+	// The fetcher downloads the app's URIs while the task stages.
+	staging := s.opts.Timings.Staging + time.Duration(len(d.Fetch))*s.opts.Timings.Fetch
+	if uri, fails := s.faults.fetchFails(d.Fetch); fails {
+		t.timers = append(t.timers, s.after(staging, func() {
+			s.taskEnded(t, "TASK_FAILED", fmt.Sprintf("Failed to launch container: Failed to fetch all URIs for container '%s': "+
+				"Failed to fetch '%s'", t.instanceID, uri), true)
+		}))
+		return t
+	}
+	t.timers = append(t.timers, s.after(staging, func() { s.setTaskState(t, taskStarting) }))
 	return t
+}
+
+// reserve and release account for the resources a task or reservation
+// takes on an agent.
+func (a *agent) reserve(cpus, mem, disk, gpus float64) {
+	a.usedCPUs += cpus
+	a.usedMem += mem
+	a.usedDisk += disk
+	a.usedGPUs += gpus
+}
+
+func (a *agent) release(cpus, mem, disk, gpus float64) { a.reserve(-cpus, -mem, -disk, -gpus) }
+
+// releaseReservations gives back the reservations of a deleted app that
+// no task holds any more.
+func (s *Sim) releaseReservations(a *app) {
+	keep := a.reservations[:0]
+	for _, r := range a.reservations {
+		if r.task != nil {
+			keep = append(keep, r)
+			continue
+		}
+		r.agent.release(r.cpus, r.mem, r.disk, r.gpus)
+		s.offerDirty = true
+	}
+	a.reservations = keep
 }
 
 // setTaskState moves a task forward in its life cycle.
@@ -68,6 +117,7 @@ func (s *Sim) setTaskState(t *task, st taskState) {
 	case taskRunning:
 		t.startedAt = s.now
 		s.startHealthChecks(t)
+		s.startReadinessCheck(t)
 		if after, crash := s.faults.crashes(t.def.image()); crash {
 			if after <= 0 {
 				after = s.opts.Timings.CrashAfter
@@ -89,7 +139,14 @@ func (s *Sim) killTask(t *task) {
 	s.cancelTaskTimers(t)
 	t.state = taskKilling
 	s.publishStatus(t, "TASK_KILLING", "")
-	t.timers = append(t.timers, s.after(s.opts.Timings.Killing, func() {
+	// A task with a kill grace period gets SIGTERM and, when it does not
+	// exit by itself, SIGKILL at the end of the period: the simulated
+	// process uses all of it.
+	delay := s.opts.Timings.Killing
+	if g := t.def.TaskKillGracePeriod; g != nil {
+		delay = time.Duration(*g * float64(time.Second))
+	}
+	t.timers = append(t.timers, s.after(delay, func() {
 		s.taskEnded(t, "TASK_KILLED", "", false)
 	}))
 	s.appChanged(t.app)
@@ -117,10 +174,20 @@ func (s *Sim) taskEnded(t *task, state, message string, failure bool) {
 		a.tasks = slices.Delete(a.tasks, i, i+1)
 	}
 	ag := t.agent
-	ag.usedCPUs -= t.def.CPUs
-	ag.usedMem -= t.def.Mem
-	ag.usedDisk -= t.def.Disk
-	ag.usedGPUs -= t.def.GPUs
+	if t.res != nil {
+		// The reservation outlives the task, for its next one.
+		t.res.task = nil
+		if a.removed {
+			s.releaseReservations(a)
+		}
+	} else {
+		ag.release(t.def.CPUs, t.def.Mem, t.def.Disk, t.def.GPUs)
+	}
+	for _, name := range t.def.externalNames() {
+		if s.externalInUse[name] == t {
+			delete(s.externalInUse, name)
+		}
+	}
 	ag.tasks--
 	ag.releasePorts(t.hostPorts)
 	s.offerDirty = true
