@@ -24,5 +24,6 @@
 //   - secret values never appear in a Change, in text or in JSON.
 //
 // The text form (WriteText) comes from this package's own renderer and is
-// deterministic. The JSON form is documented in docs/plan-json.md.
+// deterministic. The JSON form is documented in docs/plan-json.md; where
+// plans fit in the whole is in docs/design.md.
 package diff

@@ -37,7 +37,7 @@ func TestLifecycle(t *testing.T) {
 	k := key(t, "web", "dev")
 	id := specs.AppID("", k)
 
-	// The minimal spec of DESIGN.md becomes an app with 2 running tasks.
+	// The minimal spec of docs/design.md becomes an app with 2 running tasks.
 	e.put(k, `{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":"web","labels":["dev"]},"spec":{"image":"nginx:1.27","instances":2,"cpus":0.1,"mem":64}}`)
 	e.eventually(converge, "web/dev runs 2 tasks", running(e, k, 2))
 	e.eventually(converge, "plan is empty", func() bool { return e.converged(false) })

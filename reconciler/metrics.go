@@ -19,7 +19,7 @@ const (
 
 // Metrics holds the daemon's Prometheus metrics in a registry of its own:
 // the controller-runtime and workqueue names dashboards already know
-// (RELIABILITY.md §8), and theseus's own. A nil *Metrics records nothing.
+// (docs/reliability.md), and theseus's own. A nil *Metrics records nothing.
 type Metrics struct {
 	reg *prometheus.Registry
 

@@ -172,5 +172,5 @@ func devBanner(c *cli, f *devFlags, etcdURL, marathonURL, httpURL string, gen ma
 	fmt.Fprintf(w, "  go run ./cmd/theseusd apply -f testdata/specs\n\n")
 }
 
-// minimalSpec is the smallest spec of DESIGN.md.
+// minimalSpec is the smallest spec of docs/design.md.
 const minimalSpec = `{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":"web","labels":["dev"]},"spec":{"image":"nginx:1.27","instances":2,"cpus":0.1,"mem":64}}`

@@ -154,7 +154,8 @@ func specOf(j *appJSON, secretEnv []string) specs.Spec {
 
 // outdated counts the running tasks started from a definition older than
 // the app's last config change: tasks with task.version before
-// versionInfo.lastConfigChangeAt run an older config (MARATHON.md §1.2).
+// versionInfo.lastConfigChangeAt run an older config: a scale moves
+// version but not lastConfigChangeAt.
 func outdated(j *appJSON) int {
 	changed := parseTime(j.VersionInfo.LastConfigChangeAt)
 	if changed.IsZero() {
