@@ -31,7 +31,7 @@ func toApp(root string, j *appJSON) (App, bool) {
 // convert converts a decoded app whose id names the group key (zero when
 // it names none).
 func convert(key specs.GroupKey, j *appJSON) App {
-	a := App{ID: j.ID, Key: key, Version: j.Version}
+	a := App{ID: j.ID, Key: key, Version: j.Version, ConfigVersion: j.VersionInfo.LastConfigChangeAt}
 	l := j.Labels
 	a.Managed = !key.IsZero() && l[LabelManaged] == "true" && l[LabelGroup] == key.String()
 	a.Protected = l[LabelProtect] == "true"
