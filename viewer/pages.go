@@ -29,6 +29,9 @@ func parsePages() (*template.Template, error) {
 	t, err := template.New("pages").Funcs(template.FuncMap{
 		"join":      strings.Join,
 		"healthy":   healthyCell,
+		"image":     imageCell,
+		"hosts":     func(g *Group) string { h, _ := hostsAndPorts(g.Containers); return dash(h) },
+		"failure":   failureCell,
 		"step":      stepText,
 		"ports":     portsText,
 		"yaml":      yamlText,

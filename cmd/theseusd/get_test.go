@@ -144,12 +144,19 @@ func TestGetWatch(t *testing.T) {
 	wg.Go(func() { err = runGet(ctx, env, now, out, &errb, "haproxy", "--watch", "--watch-interval", "20ms") })
 	defer func() { cancel(); wg.Wait() }()
 
-	out.waitFor(t, "HEALTHY")
+	header := out.waitFor(t, "HEALTHY")
 	scaled := strings.Replace(viewertest.HaproxyDev, `"instances":2`, `"instances":4`, 1)
 	f.Etcd.Etcdctl(t, "put", "/desired/haproxy/dev", scaled)
 	line := out.waitFor(t, "Pending")
 	if !strings.HasPrefix(line, "haproxy") || !strings.Contains(line, " 4 ") {
 		t.Errorf("watch printed %q, want haproxy/dev pending with 4 wanted", line)
+	}
+	// The row printed later lines up with the header printed first.
+	for _, col := range []string{"PHASE", "AGE"} {
+		at := strings.Index(header, " "+col) + 1
+		if at <= 0 || len(line) <= at || line[at-1] != ' ' || line[at] == ' ' {
+			t.Errorf("%s of the watched row is not under the header:\n%q\n%q", col, header, line)
+		}
 	}
 	if strings.Count(out.String(), "HEALTHY") != 1 {
 		t.Errorf("watch repeated the header:\n%s", out.String())
