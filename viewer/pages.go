@@ -27,10 +27,13 @@ func uiFiles() fs.FS {
 
 func parsePages() (*template.Template, error) {
 	t, err := template.New("pages").Funcs(template.FuncMap{
-		"join":      strings.Join,
-		"healthy":   healthyCell,
-		"image":     imageCell,
-		"hosts":     func(g *Group) string { h, _ := hostsAndPorts(g.Containers); return dash(h) },
+		"join":    strings.Join,
+		"healthy": healthyCell,
+		"image":   imageCell,
+		"hosts": func(g *Group) string {
+			h, _ := hostsAndPorts(g.Containers)
+			return dash(strings.ReplaceAll(h, ",", ", "))
+		},
 		"failure":   failureCell,
 		"step":      stepText,
 		"ports":     portsText,
