@@ -262,6 +262,10 @@ func TestSyncErrors(t *testing.T) {
 func TestSyncSourceNames(t *testing.T) {
 	abs, _ := filepath.Abs("specs")
 	cache := t.TempDir()
+	repoDir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		o    syncOptions
 		want string
@@ -270,6 +274,11 @@ func TestSyncSourceNames(t *testing.T) {
 		{syncOptions{dir: "specs", source: "platform"}, "platform"},
 		{syncOptions{gitURL: "https://bot:s3cret@git.example.com/ops/specs.git"}, "git:https://git.example.com/ops/specs.git"},
 		{syncOptions{gitURL: "git@git.example.com:ops/specs.git", dir: "./prod/"}, "git:git@git.example.com:ops/specs.git//prod"},
+		// A local repository is one source however it is spelled.
+		{syncOptions{gitURL: repoDir}, "git:" + repoDir},
+		{syncOptions{gitURL: "file://" + repoDir}, "git:" + repoDir},
+		{syncOptions{gitURL: repoDir + "/./"}, "git:" + repoDir},
+		{syncOptions{gitURL: "file://" + repoDir, dir: "prod"}, "git:" + repoDir + "//prod"},
 	}
 	for _, tt := range tests {
 		tt.o.gitCache = cache
