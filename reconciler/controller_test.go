@@ -7,6 +7,7 @@ import (
 
 	"theseus.dev/diff"
 	"theseus.dev/drivers/marathon/marathonsim"
+	"theseus.dev/reconciler"
 	"theseus.dev/specs"
 )
 
@@ -113,5 +114,31 @@ func TestLifecycle(t *testing.T) {
 	e.eventually(converge, "its status is removed", func() bool { return e.status(k) == nil })
 	if p := e.plan(true); len(p.Actions) != 0 {
 		t.Errorf("plan after prune: %+v", p.Actions)
+	}
+}
+
+// TestGroupPhaseMetrics: theseus_groups counts the groups of each phase,
+// so that Invalid and Stalled can be alerted on; one gauge says who leads.
+func TestGroupPhaseMetrics(t *testing.T) {
+	e := newEnv(t)
+	m := reconciler.NewMetrics()
+	d, _ := e.start(controllerOpts{id: "a", metrics: m})
+	e.deploy("api", 2)
+	bad := key(t, "api", "bad")
+	e.put(bad, spec(bad, "nginx:1.27", -1, ""))
+	phase := func(p string) float64 { return metric(t, m, `theseus_groups{phase="`+p+`"}`) }
+	e.eventually(converge, "two groups Synced and one Invalid", func() bool {
+		return phase("Synced") == 2 && phase("Invalid") == 1
+	})
+	for _, p := range []string{"Progressing", "Waiting", "Stalled", "Deleting"} {
+		if n := phase(p); n != 0 {
+			t.Errorf("%s: %v groups", p, n)
+		}
+	}
+	if !d.Leading() || metric(t, m, `leader_election_master_status{name="theseus"}`) != 1 {
+		t.Error("the leader does not say it leads")
+	}
+	if n := metric(t, m, "theseus_leader"); n != 0 {
+		t.Errorf("a second leader gauge: %v", n)
 	}
 }
