@@ -112,6 +112,13 @@ func TestPlanExitCodes(t *testing.T) {
 		t.Errorf("stderr does not say why plan failed:\n%s", errb)
 	}
 	e.Etcdctl(t, "del", "/desired/db/dev")
+	// So is a key that names no group.
+	e.Etcdctl(t, "put", "/desired/db/Dev", minimal)
+	code, out, errb := runCLI(t, env, "plan")
+	if code != exitError || !strings.Contains(out, "/desired/db/Dev: names no group") {
+		t.Errorf("plan with a malformed key: exit %d, want 1 naming it\n%s%s", code, out, errb)
+	}
+	e.Etcdctl(t, "del", "/desired/db/Dev")
 	e.Etcdctl(t, "put", "/services/web/dev/config", `{"upstream":"api2"}`)
 	planGolden(t, env, "plan-in-sync-again.golden", exitOK)
 
