@@ -162,14 +162,7 @@ func TestDelete(t *testing.T) {
 	e := etcdtest.Start(t)
 	_, url := newSim(t, nil)
 	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url}
-	if code, out, errb := runCLI(t, env, "apply", "-f", "../../testdata/specs"); code != exitOK {
-		t.Fatalf("apply: exit %d\n%s%s", code, out, errb)
-	}
-	plan := filepath.Join(t.TempDir(), "plan.json")
-	runCLI(t, env, "plan", "-out", plan)
-	if code, out, errb := runCLI(t, env, "apply", "--plan", plan); code != exitOK {
-		t.Fatalf("apply --plan: exit %d\n%s%s", code, out, errb)
-	}
+	deployExamples(t, env)
 	e.Etcdctl(t, "put", "/desired/gone/dev", `{"apiVersion":"theseus/v1","kind":"Group","spec":{"image":"nginx","instances":1,"cpus":0.1,"mem":64}}`)
 	tests := []struct {
 		name     string

@@ -187,13 +187,10 @@ func TestPlanAndApplyPlan(t *testing.T) {
 	}
 }
 
-// TestPlanFiles: plan -f plans only the groups of its files, with no
-// orphans; apply -f --dry-run prints the same and writes nothing; apply -f
-// --check-index writes only while the saved plan holds.
-func TestPlanFiles(t *testing.T) {
-	e := etcdtest.Start(t)
-	sim, url := newSim(t, nil)
-	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url}
+// deployExamples writes the example specs to /desired and creates their
+// apps with a saved plan, as an operator without a controller would.
+func deployExamples(t *testing.T, env map[string]string) {
+	t.Helper()
 	if code, out, errb := runCLI(t, env, "apply", "-f", "../../testdata/specs"); code != exitOK {
 		t.Fatalf("apply: exit %d\n%s%s", code, out, errb)
 	}
@@ -204,6 +201,16 @@ func TestPlanFiles(t *testing.T) {
 	if code, out, errb := runCLI(t, env, "apply", "--plan", saved); code != exitOK {
 		t.Fatalf("apply --plan: exit %d\n%s%s", code, out, errb)
 	}
+}
+
+// TestPlanFiles: plan -f plans only the groups of its files, with no
+// orphans; apply -f --dry-run prints the same and writes nothing; apply -f
+// --check-index writes only while the saved plan holds.
+func TestPlanFiles(t *testing.T) {
+	e := etcdtest.Start(t)
+	sim, url := newSim(t, nil)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url}
+	deployExamples(t, env)
 	waitSim(t, sim, "web/dev deployed", func() bool { a, ok := sim.App("/web/dev"); return ok && a.Deployment == "" })
 
 	dir := t.TempDir()

@@ -78,17 +78,23 @@ func (d *DesiredStore) ApplyAt(ctx context.Context, groups []*specs.Group, expec
 		if len(ce.Conflicts) > 0 {
 			return nil, ce
 		}
-		rev, err := d.Commit(ctx, ops)
-		if err != nil {
-			return nil, err
-		}
-		for i := range results {
-			if results[i].Action != Unchanged {
-				results[i].Revision = rev
-			}
-		}
-		return results, nil
+		return d.commitResults(ctx, results, ops)
 	})
+}
+
+// commitResults commits ops and gives each result that wrote the
+// revision of the write.
+func (d *DesiredStore) commitResults(ctx context.Context, results []ApplyResult, ops []Op) ([]ApplyResult, error) {
+	rev, err := d.Commit(ctx, ops)
+	if err != nil {
+		return nil, err
+	}
+	for i := range results {
+		if results[i].Action != Unchanged {
+			results[i].Revision = rev
+		}
+	}
+	return results, nil
 }
 
 // applyBatches validates groups and writes them with write, in batches of
@@ -181,20 +187,11 @@ func (d *DesiredStore) applyBatch(ctx context.Context, keys []specs.GroupKey, va
 		if d.beforeCommit != nil {
 			d.beforeCommit()
 		}
-		var rev int64
-		rev, err = d.Commit(ctx, ops)
+		results, err = d.commitResults(ctx, results, ops)
 		if errors.Is(err, ErrConflict) {
 			continue
 		}
-		if err != nil {
-			return nil, err
-		}
-		for i := range results {
-			if results[i].Action != Unchanged {
-				results[i].Revision = rev
-			}
-		}
-		return results, nil
+		return results, err
 	}
 	return nil, fmt.Errorf("gave up after %d attempts, others keep writing the same groups: %w", applyAttempts, err)
 }
