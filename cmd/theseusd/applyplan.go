@@ -41,6 +41,7 @@ func applyPlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client
 	}
 	if !now.Acts() {
 		fmt.Fprintln(c.stdout, "nothing to do: Marathon already matches the plan")
+		configNotes(c, saved)
 		return nil
 	}
 	n := 0
@@ -57,14 +58,23 @@ func applyPlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client
 		fmt.Fprintf(c.stdout, "%s %s%s\n", e.Action.Kind, e.Action.Key, dep)
 	})
 	fmt.Fprintf(c.stdout, "%d action(s) carried out\n", n)
-	for _, a := range now.Actions {
-		if a.Acts() || a.Kind == diff.Config {
-			if slices.ContainsFunc(a.Changes, func(ch diff.Change) bool { return strings.HasPrefix(ch.Path, "spec.config.") }) {
-				fmt.Fprintf(c.stdout, "config %s: written to /services by the running controller, not by apply\n", a.Key)
-			}
+	configNotes(c, saved)
+	return err
+}
+
+// configNotes says, for each group whose config the saved plan changes,
+// that the running controller writes it: apply changes Marathon only. The
+// saved plan was made with the config of /services; the plan made now
+// to carry it out leaves config out.
+func configNotes(c *cli, saved *diff.Plan) {
+	for _, a := range saved.Actions {
+		if !a.Acts() && a.Kind != diff.Config {
+			continue
+		}
+		if slices.ContainsFunc(a.Changes, func(ch diff.Change) bool { return strings.HasPrefix(ch.Path, "spec.config.") }) {
+			fmt.Fprintf(c.stdout, "config %s: written to /services by the running controller, not by apply\n", a.Key)
 		}
 	}
-	return err
 }
 
 // readPlan reads a plan saved by plan -out; flag names the option that
