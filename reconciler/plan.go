@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"theseus.dev/diff"
 	"theseus.dev/drivers/etcd"
@@ -94,7 +95,8 @@ func Plan(ctx context.Context, desired DesiredLister, local *diff.Snapshot, apps
 	return PlanFrom(ctx, PlanSources{Desired: desired, Local: local, Apps: apps}, opts)
 }
 
-// PlanFrom computes what the controller would do now, from src.
+// PlanFrom computes what the controller would do now, from src. The
+// config of /services is read while Marathon lists its apps.
 func PlanFrom(ctx context.Context, src PlanSources, opts diff.Options) (*diff.Plan, error) {
 	var snap diff.Snapshot
 	var badKeys []string
@@ -112,18 +114,26 @@ func PlanFrom(ctx context.Context, src PlanSources, opts diff.Options) (*diff.Pl
 			}
 		}
 	}
+	var cfgs map[specs.GroupKey]map[string]string
+	var cfgErr error
+	var wg sync.WaitGroup
+	if src.Configs != nil {
+		wg.Go(func() { cfgs, cfgErr = src.Configs.GroupConfigs(ctx, validKeys(snap)) })
+	}
 	list, err := src.Apps.List(ctx)
-	if err != nil {
+	wg.Wait()
+	switch {
+	case err != nil:
 		return nil, fmt.Errorf("list Marathon apps: %w", err)
+	case cfgErr != nil:
+		return nil, fmt.Errorf("read the config of /services: %w", cfgErr)
 	}
 	apps := DiffApps(list)
 	if src.Local != nil && src.OnlyLocal {
 		apps = onlyGroups(apps, snap)
 	}
 	if src.Configs != nil {
-		if err := readConfigs(ctx, src.Configs, snap, apps); err != nil {
-			return nil, err
-		}
+		withConfigs(apps, snap, cfgs)
 	}
 	p := diff.Compute(snap, apps, opts)
 	p.Errors = badKeys
@@ -145,32 +155,30 @@ func onlyGroups(apps []diff.App, snap diff.Snapshot) []diff.App {
 	return out
 }
 
-// readConfigs fills in the /services config of every managed app whose
-// group has a valid spec: the only ones whose config is compared.
-func readConfigs(ctx context.Context, r ConfigReader, snap diff.Snapshot, apps []diff.App) error {
-	valid := make(map[specs.GroupKey]bool, len(snap.Groups))
+// validKeys are the groups of the snapshot with a valid spec: the only
+// ones whose config is compared.
+func validKeys(snap diff.Snapshot) []specs.GroupKey {
+	keys := make([]specs.GroupKey, 0, len(snap.Groups))
 	for i := range snap.Groups {
-		valid[snap.Groups[i].Key] = snap.Groups[i].Valid()
-	}
-	var keys []specs.GroupKey
-	for _, a := range apps {
-		if a.Managed && valid[a.Key] {
-			keys = append(keys, a.Key)
+		if snap.Groups[i].Valid() {
+			keys = append(keys, snap.Groups[i].Key)
 		}
 	}
-	if len(keys) == 0 {
-		return nil
-	}
-	cfgs, err := r.GroupConfigs(ctx, keys)
-	if err != nil {
-		return fmt.Errorf("read the config of /services: %w", err)
+	return keys
+}
+
+// withConfigs gives every managed app of a group with a valid spec the
+// config /services holds for it (none when it holds none).
+func withConfigs(apps []diff.App, snap diff.Snapshot, cfgs map[specs.GroupKey]map[string]string) {
+	valid := make(map[specs.GroupKey]bool, len(snap.Groups))
+	for _, k := range validKeys(snap) {
+		valid[k] = true
 	}
 	for i := range apps {
 		if a := &apps[i]; a.Managed && valid[a.Key] {
 			a.Config, a.ConfigKnown = cfgs[a.Key], true
 		}
 	}
-	return nil
 }
 
 // Writer makes the Marathon calls of a plan.

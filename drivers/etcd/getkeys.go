@@ -3,6 +3,7 @@ package etcd
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -10,15 +11,18 @@ import (
 	"theseus.dev/specs"
 )
 
+// getKeysParallel is how many transactions of getKeys run at once after
+// the first.
+const getKeysParallel = 4
+
 // getKeys reads the etcd keys that name gives for keys, MaxTxnOps to a
-// transaction, the first at the current revision and the rest at that
-// same revision, and calls found for each key that exists. It returns the
-// revision read at.
+// transaction, the first at the current revision and the rest, a few at
+// a time, at that same revision, and calls found (one call at a time) for
+// each key that exists. It returns the revision read at.
 func (c *Client) getKeys(ctx context.Context, keys []specs.GroupKey, name func(specs.GroupKey) string,
 	found func(specs.GroupKey, *mvccpb.KeyValue) error) (int64, error) {
-	var rev int64
-	for start := 0; start < len(keys); start += MaxTxnOps {
-		batch := keys[start:min(start+MaxTxnOps, len(keys))]
+	var mu sync.Mutex
+	batch := func(batch []specs.GroupKey, rev int64) (int64, error) {
 		var opts []clientv3.OpOption
 		if rev != 0 {
 			opts = append(opts, clientv3.WithRev(rev))
@@ -33,9 +37,8 @@ func (c *Client) getKeys(ctx context.Context, keys []specs.GroupKey, name func(s
 		if err != nil {
 			return 0, fmt.Errorf("read %d key(s): %w", len(batch), err)
 		}
-		if rev == 0 {
-			rev = resp.Header.Revision
-		}
+		mu.Lock()
+		defer mu.Unlock()
 		for i, k := range batch {
 			if kvs := resp.Responses[i].GetResponseRange().Kvs; len(kvs) > 0 {
 				if err := found(k, kvs[0]); err != nil {
@@ -43,8 +46,36 @@ func (c *Client) getKeys(ctx context.Context, keys []specs.GroupKey, name func(s
 				}
 			}
 		}
+		return resp.Header.Revision, nil
 	}
-	return rev, nil
+	first := keys[:min(MaxTxnOps, len(keys))]
+	rev, err := batch(first, 0)
+	if err != nil {
+		return 0, err
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 1)
+	sem := make(chan struct{}, getKeysParallel)
+	for start := len(first); start < len(keys); start += MaxTxnOps {
+		sem <- struct{}{}
+		b := keys[start:min(start+MaxTxnOps, len(keys))]
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if _, err := batch(b, rev); err != nil {
+				select {
+				case errs <- err:
+				default:
+				}
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return 0, err
+	default:
+		return rev, nil
+	}
 }
 
 // Revisions returns the mod revision of the /desired key of each of keys
