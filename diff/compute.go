@@ -76,6 +76,7 @@ func Compute(desired Snapshot, actual []App, opts Options) *Plan {
 		for i := range plan.Actions {
 			if a := &plan.Actions[i]; a.Kind == Delete {
 				a.Kind, a.Reason, a.Changes = Orphan, "not deleted: the prune guard refused this plan", nil
+				a.HeldBack = HoldPruneRefused
 			}
 		}
 	}
@@ -114,7 +115,8 @@ func PruneGuard(deletes, managed, desired int, opts Options) error {
 // Group returns the action for one group, given its desired form (nil when
 // /desired has no spec for it) and its app (nil when Marathon has none), and
 // false when the group is in sync. The prune guard is not applied here; see
-// Compute and PruneGuard.
+// Compute and PruneGuard. The config is compared only when a's ConfigKnown
+// says it was read from /services.
 func Group(d *Desired, a *App, opts Options) (Action, bool) {
 	act := Action{}
 	switch {
@@ -139,14 +141,11 @@ func Group(d *Desired, a *App, opts Options) (Action, bool) {
 	case d == nil && (!a.Managed || a.Protected):
 		return act, false // not ours to delete
 	case a != nil && !a.Managed:
-		act.Kind, act.Reason = Unmanaged, "an app that theseus does not manage already has this id; it is left alone"
-		return act, true
-	case a != nil && a.Protected:
-		act.Kind, act.Reason = Unmanaged, "the app is protected (label theseus.io/protect=true); it is left alone"
+		act.Kind, act.Reason, act.HeldBack = Unmanaged, "an app that theseus does not manage already has this id; it is left alone", HoldUnmanaged
 		return act, true
 	case d == nil:
 		if !opts.Prune {
-			act.Kind, act.Reason = Orphan, "no desired spec; pruning is off, so the app stays"
+			act.Kind, act.Reason, act.HeldBack = Orphan, "no desired spec; pruning is off, so the app stays", HoldPruneOff
 			return act, true
 		}
 		// A delete shows what goes away in brief: listing every field of
@@ -156,14 +155,23 @@ func Group(d *Desired, a *App, opts Options) (Action, bool) {
 	case a == nil:
 		// A new app starts fresh: a pending restart is done by creating it.
 		act.Kind, act.Spec, act.Hash, act.Restart = Create, &d.Spec, d.Hash, d.Restart
-		act.Changes = changes(nil, flatten(&d.Spec, nil))
+		act.Changes = changes(nil, append(flatten(&d.Spec, nil), configFields(d.Spec.Config)...))
 		return act, true
 	}
 	act.Spec, act.Hash = &d.Spec, d.Hash
 	same := sameSpec(&d.Spec, &a.Spec, a.DefaultRole)
+	cfg := configChanges(d, a)
 	switch {
-	case same && d.Restart == "":
+	case same && d.Restart == "" && len(cfg) == 0:
 		return act, false
+	case same && d.Restart == "":
+		// Config alone never goes to Marathon: /services is rewritten.
+		act.Kind = Config
+	case a.Protected:
+		// Protected apps are never written; a difference is reported,
+		// held back until the label goes.
+		act.Kind, act.HeldBack = Unmanaged, HoldProtected
+		act.Reason = "the app is protected (label theseus.io/protect=true); it is left alone"
 	case same:
 		act.Kind, act.Restart = Restart, d.Restart
 	case onlyInstancesDiffer(&d.Spec, &a.Spec, a.DefaultRole):
@@ -174,13 +182,14 @@ func Group(d *Desired, a *App, opts Options) (Action, bool) {
 	if !same {
 		eff := effectiveApp(&d.Spec, &a.Spec, a.DefaultRole)
 		act.Changes = changes(flatten(&eff, a.SecretEnv), flatten(&d.Spec, a.SecretEnv))
-		if a.SpecHash == d.Hash && !secretOnly(act.Changes) {
+		if a.SpecHash == d.Hash && !secretOnly(act.Changes) && act.Kind != Unmanaged {
 			act.Drift = true
 			act.Reason = "Marathon no longer matches the spec it was written from (changed outside theseus)"
 		}
 	}
-	if len(a.Deployments) > 0 {
-		act.Kind = Wait
+	act.Changes = append(act.Changes, cfg...)
+	if len(a.Deployments) > 0 && act.Kind.Mutates() {
+		act.Kind, act.HeldBack = Wait, HoldDeployment
 		act.Reason = "deployment " + strings.Join(a.Deployments, ", ") + " in flight; looked at again when it ends"
 	}
 	return act, true

@@ -20,6 +20,7 @@ func TestGroupKinds(t *testing.T) {
 		changes  []string
 		drift    bool
 		contains string
+		held     Hold
 	}{
 		{name: "in sync", desired: &d, app: func() *App { a := base; return &a }},
 		{name: "create", desired: &d, app: func() *App { return nil }, want: Create, changes: []string{"spec.image: (none) => cassandra:4.1"}},
@@ -45,24 +46,48 @@ func TestGroupKinds(t *testing.T) {
 			a := appFor(d)
 			a.Spec.Image, a.SpecHash, a.Deployments = "cassandra:4.0", "old", []string{"dep-1"}
 			return &a
-		}, want: Wait, contains: "deployment dep-1 in flight"},
+		}, want: Wait, contains: "deployment dep-1 in flight", held: HoldDeployment},
 		{name: "deployment in flight, nothing to change", desired: &d, app: func() *App {
 			a := appFor(d)
 			a.Deployments = []string{"dep-1"}
 			return &a
 		}},
 		{name: "restart requested", desired: func() *Desired { x := d; x.Restart = "r1"; return &x }(), app: func() *App { a := base; return &a }, want: Restart},
-		{name: "unmanaged app at the id", desired: &d, app: func() *App { a := appFor(d); a.Managed = false; return &a }, want: Unmanaged},
+		{name: "unmanaged app at the id", desired: &d, app: func() *App { a := appFor(d); a.Managed = false; return &a }, want: Unmanaged, held: HoldUnmanaged},
 		{name: "protected app", desired: &d, app: func() *App {
 			a := appFor(d)
 			a.Protected, a.Spec.Image = true, "other"
 			return &a
-		}, want: Unmanaged, contains: "protected"},
+		}, want: Unmanaged, contains: "protected", held: HoldProtected, changes: []string{"spec.image: other => cassandra:4.1"}},
+		{name: "protected app in sync", desired: &d, app: func() *App { a := appFor(d); a.Protected = true; return &a }},
+		{name: "config only", desired: withConfig(d, "upstream", "api"), app: func() *App {
+			a := appFor(d)
+			a.ConfigKnown, a.Config = true, map[string]string{"upstream": "old", "gone": "x"}
+			return &a
+		}, want: Config, changes: []string{"spec.config.upstream: old => api", "spec.config.gone: x => (none)"}},
+		{name: "config of a group /services does not hold", desired: withConfig(d, "upstream", "api"), app: func() *App {
+			a := appFor(d)
+			a.ConfigKnown = true
+			return &a
+		}, want: Config, changes: []string{"spec.config.upstream: (none) => api"}},
+		{name: "config not read is not compared", desired: withConfig(d, "upstream", "api"), app: func() *App { a := appFor(d); return &a }},
+		{name: "config during a deployment is not held back", desired: withConfig(d, "upstream", "api"), app: func() *App {
+			a := appFor(d)
+			a.ConfigKnown, a.Deployments = true, []string{"dep-1"}
+			return &a
+		}, want: Config, changes: []string{"spec.config.upstream: (none) => api"}},
+		{name: "config beside an update", desired: withConfig(d, "upstream", "api"), app: func() *App {
+			a := appFor(d)
+			a.Spec.Image, a.SpecHash, a.ConfigKnown = "cassandra:4.0", "old", true
+			return &a
+		}, want: Update, changes: []string{"spec.image: cassandra:4.0 => cassandra:4.1", "spec.config.upstream: (none) => api"}},
+		{name: "create lists the config", desired: withConfig(d, "upstream", "api"), app: func() *App { return nil },
+			want: Create, changes: []string{"spec.config.upstream: (none) => api"}},
 		{name: "invalid spec leaves app alone", desired: func() *Desired {
 			x := InvalidDesired(d.Key, 7, specs.ErrorList{{Field: "spec.mem", Msg: "too small"}})
 			return &x
 		}(), app: func() *App { a := base; return &a }, want: Invalid, contains: "left alone"},
-		{name: "orphan without prune", app: func() *App { a := base; return &a }, want: Orphan, contains: "pruning is off"},
+		{name: "orphan without prune", app: func() *App { a := base; return &a }, want: Orphan, contains: "pruning is off", held: HoldPruneOff},
 		{name: "delete with prune", app: func() *App { a := base; return &a }, opts: Options{Prune: true}, want: Delete},
 		{name: "unmanaged app without spec is not ours", app: func() *App { a := base; a.Managed = false; return &a }, opts: Options{Prune: true}},
 		{name: "protected app without spec", app: func() *App { a := base; a.Protected = true; return &a }, opts: Options{Prune: true}},
@@ -87,6 +112,12 @@ func TestGroupKinds(t *testing.T) {
 			if act.Drift != tt.drift {
 				t.Errorf("drift = %v, want %v", act.Drift, tt.drift)
 			}
+			if act.HeldBack != tt.held {
+				t.Errorf("held back = %q, want %q", act.HeldBack, tt.held)
+			}
+			if !act.Pending() && act.Kind != Invalid {
+				t.Errorf("%s is not pending: a group not in sync must be", act.Kind)
+			}
 			got := changeLines(act.Changes)
 			for _, c := range tt.changes {
 				if !strings.Contains(got, c) {
@@ -100,6 +131,59 @@ func TestGroupKinds(t *testing.T) {
 				t.Errorf("reason %q lacks %q", act.Reason, tt.contains)
 			}
 		})
+	}
+}
+
+// withConfig returns d with one more config value.
+func withConfig(d Desired, k, v string) *Desired {
+	d.Spec = cloneSpec(d.Spec)
+	if d.Spec.Config == nil {
+		d.Spec.Config = map[string]specs.Value{}
+	}
+	d.Spec.Config[k] = specs.Value{Value: v}
+	return &d
+}
+
+// TestSecretConfigIsNeverAChange: secret config values are not mirrored to
+// /services, so they never show, and their change is no change there.
+func TestSecretConfigIsNeverAChange(t *testing.T) {
+	snap := exampleDesired(t)
+	d := *withConfig(snap.Groups[0], "upstream", "api")
+	d.Spec.Config["token"] = specs.Value{Value: "s3cret", Secret: true}
+	a := appFor(d)
+	a.ConfigKnown, a.Config = true, map[string]string{"upstream": "api"}
+	if act, ok := Group(&d, &a, Options{}); ok {
+		t.Fatalf("a secret config value made a %s: %+v", act.Kind, act.Changes)
+	}
+	act, _ := Group(&d, nil, Options{})
+	if got := changeLines(act.Changes); strings.Contains(got, "s3cret") || strings.Contains(got, "token") {
+		t.Fatalf("a create shows the secret config value:\n%s", got)
+	}
+}
+
+// TestPlanExitSemantics: what `theseusd plan` exits with follows from
+// Pending, Invalid and InSync.
+func TestPlanExitSemantics(t *testing.T) {
+	snap := exampleDesired(t)
+	d := snap.Groups[0]
+	a := appFor(d)
+	inSync := Compute(Snapshot{Revision: 1, Groups: []Desired{d}}, []App{a}, Options{})
+	if !inSync.InSync() || inSync.Pending() || inSync.Invalid() != 0 {
+		t.Errorf("in sync: InSync=%v Pending=%v Invalid=%d", inSync.InSync(), inSync.Pending(), inSync.Invalid())
+	}
+	waiting := a
+	waiting.Spec.Image, waiting.SpecHash, waiting.Deployments = "cassandra:4.0", "old", []string{"dep-1"}
+	if p := Compute(Snapshot{Revision: 1, Groups: []Desired{d}}, []App{waiting}, Options{}); !p.Pending() || p.InSync() {
+		t.Errorf("a change waiting behind a deployment is not pending: %+v", p.Actions)
+	}
+	orphan := Compute(Snapshot{Revision: 1}, []App{a}, Options{})
+	if !orphan.Pending() || orphan.InSync() {
+		t.Errorf("an orphan with pruning off is not pending: %+v", orphan.Actions)
+	}
+	bad := InvalidDesired(d.Key, 3, specs.ErrorList{{Field: "spec.mem", Msg: "too small"}})
+	p := Compute(Snapshot{Revision: 1, Groups: []Desired{bad}}, []App{a}, Options{})
+	if p.Invalid() != 1 || p.Pending() || p.InSync() {
+		t.Errorf("invalid: Invalid=%d Pending=%v InSync=%v", p.Invalid(), p.Pending(), p.InSync())
 	}
 }
 

@@ -45,10 +45,11 @@ func mixedPlan(t *testing.T) *Plan {
 		mutate(&a)
 		apps = append(apps, a)
 	}
-	add("cassandra/dev", func(a *App) {}) // in sync
+	add("cassandra/dev", func(a *App) { a.ConfigKnown, a.Config = true, map[string]string{"stale": "x"} }) // config only
 	add("cassandra/testing", func(a *App) { a.Spec.Instances = ptr(5); a.SpecHash = "old" })
 	add("haproxy/dev", func(a *App) {
 		a.Spec.Image, a.SpecHash = "haproxy:2.8", "old"
+		a.ConfigKnown, a.Config = true, map[string]string{"backends": "web"}
 		a.Spec.Env["HAPROXY_DEBUG"] = specs.Value{Value: "1"}
 		*a.Spec.HealthChecks[0].GracePeriodSeconds = 300
 	})
@@ -60,6 +61,12 @@ func mixedPlan(t *testing.T) *Plan {
 	add("frontend/dev.frontend", func(a *App) { a.Managed = false })
 	by["web/dev"].Restart = "restart-1"
 	add("web/dev", func(a *App) {})
+	prot := *by["cassandra/testing"]
+	prot.Key = key(t, "db/protected")
+	snap.Groups = append(snap.Groups, prot)
+	pa := appFor(prot)
+	pa.Protected, pa.Spec.Image = true, "cassandra:4.0"
+	apps = append(apps, pa)
 	old, _ := specs.ParseGroupKey("legacy/dev")
 	apps = append(apps, App{ID: "/legacy/dev", Key: old, Managed: true, Version: "2026-10-01T00:00:00.000Z",
 		Spec: specs.Normalize(specs.Spec{Image: "legacy:1", Env: map[string]specs.Value{"TOKEN": {Value: "x"}}}), SecretEnv: []string{"TOKEN"}})

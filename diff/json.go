@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	"theseus.dev/specs"
 )
@@ -21,9 +20,17 @@ type jsonPlan struct {
 	Kind            string       `json:"kind"`
 	DesiredRevision int64        `json:"desiredRevision"`
 	InSync          bool         `json:"inSync"`
+	Pending         bool         `json:"pending"`
 	Summary         map[Kind]int `json:"summary"`
 	PruneRefused    string       `json:"pruneRefused,omitempty"`
+	Scope           []jsonScoped `json:"scope,omitempty"`
+	Errors          []string     `json:"errors,omitempty"`
 	Actions         []jsonAction `json:"actions"`
+}
+
+type jsonScoped struct {
+	Group           string `json:"group"`
+	DesiredRevision int64  `json:"desiredRevision"`
 }
 
 type jsonAction struct {
@@ -37,6 +44,7 @@ type jsonAction struct {
 	SpecHash        string   `json:"specHash,omitempty"`
 	Deployments     []string `json:"deployments,omitempty"`
 	Drift           bool     `json:"drift,omitempty"`
+	HeldBack        Hold     `json:"heldBack,omitempty"`
 	Restart         string   `json:"restart,omitempty"`
 	Reason          string   `json:"reason,omitempty"`
 	Errors          []string `json:"errors,omitempty"`
@@ -49,9 +57,11 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 		APIVersion:      specs.APIVersion,
 		Kind:            PlanKind,
 		DesiredRevision: p.DesiredRevision,
-		InSync:          !p.Pending(),
+		InSync:          p.InSync(),
+		Pending:         p.Pending(),
 		Summary:         make(map[Kind]int, len(kindOrder)),
 		PruneRefused:    p.PruneRefused,
+		Errors:          p.Errors,
 		Actions:         make([]jsonAction, 0, len(p.Actions)),
 	}
 	for _, k := range kindOrder {
@@ -60,11 +70,14 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 	for k, n := range p.Counts() {
 		out.Summary[k] = n
 	}
+	for _, s := range p.Scope {
+		out.Scope = append(out.Scope, jsonScoped{Group: s.Key.String(), DesiredRevision: s.Revision})
+	}
 	for _, a := range p.Actions {
 		out.Actions = append(out.Actions, jsonAction{
 			Action: a.Kind, Group: a.Key.String(), Service: a.Key.Service, Labels: a.Key.LabelSet(),
 			AppID: a.AppID, DesiredRevision: a.Revision, MarathonVersion: a.Version, SpecHash: a.Hash,
-			Deployments: a.Deployments, Drift: a.Drift, Restart: a.Restart, Reason: a.Reason,
+			Deployments: a.Deployments, Drift: a.Drift, HeldBack: a.HeldBack, Restart: a.Restart, Reason: a.Reason,
 			Errors: a.Errors, Changes: a.Changes,
 		})
 	}
@@ -85,7 +98,14 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 	if in.APIVersion != specs.APIVersion || in.Kind != PlanKind {
 		return fmt.Errorf("plan: want apiVersion %q and kind %q, got %q and %q", specs.APIVersion, PlanKind, in.APIVersion, in.Kind)
 	}
-	out := Plan{DesiredRevision: in.DesiredRevision, PruneRefused: in.PruneRefused}
+	out := Plan{DesiredRevision: in.DesiredRevision, PruneRefused: in.PruneRefused, Errors: in.Errors}
+	for i, s := range in.Scope {
+		k, err := specs.ParseGroupKey(s.Group)
+		if err != nil {
+			return fmt.Errorf("plan: scope[%d]: %w", i, err)
+		}
+		out.Scope = append(out.Scope, Scoped{Key: k, Revision: s.DesiredRevision})
+	}
 	for i, a := range in.Actions {
 		if !slices.Contains(kindOrder, a.Action) {
 			return fmt.Errorf("plan: actions[%d]: unknown action %q", i, a.Action)
@@ -96,64 +116,10 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 		}
 		out.Actions = append(out.Actions, Action{
 			Kind: a.Action, Key: k, AppID: a.AppID, Revision: a.DesiredRevision, Version: a.MarathonVersion,
-			Hash: a.SpecHash, Deployments: a.Deployments, Drift: a.Drift, Restart: a.Restart,
+			Hash: a.SpecHash, Deployments: a.Deployments, Drift: a.Drift, HeldBack: a.HeldBack, Restart: a.Restart,
 			Reason: a.Reason, Errors: a.Errors, Changes: a.Changes,
 		})
 	}
 	*p = out
 	return nil
-}
-
-// Stale compares a saved plan with one computed now and returns an error
-// naming what moved when they differ in anything that decides what would be
-// done: the set of groups acted on, an action's kind, the /desired revision
-// of its spec, the spec hash, or the Marathon version of its app. A saved
-// plan is applied only when Stale returns nil.
-func Stale(saved, now *Plan) error {
-	type entry struct {
-		kind     Kind
-		revision int64
-		hash     string
-		version  string
-	}
-	index := func(p *Plan) map[specs.GroupKey]entry {
-		m := make(map[specs.GroupKey]entry, len(p.Actions))
-		for _, a := range p.Actions {
-			if a.Kind.Mutates() {
-				m[a.Key] = entry{a.Kind, a.Revision, a.Hash, a.Version}
-			}
-		}
-		return m
-	}
-	was, is := index(saved), index(now)
-	var moved []string
-	for k, e := range was {
-		n, ok := is[k]
-		switch {
-		case !ok:
-			moved = append(moved, fmt.Sprintf("%s: was %s, now nothing to do", k, e.kind))
-		case n != e:
-			moved = append(moved, fmt.Sprintf("%s: was %s of revision %d on app version %q, now %s of revision %d on app version %q",
-				k, e.kind, e.revision, e.version, n.kind, n.revision, n.version))
-		}
-	}
-	for k, n := range is {
-		if _, ok := was[k]; !ok {
-			moved = append(moved, fmt.Sprintf("%s: now %s, not in the saved plan", k, n.kind))
-		}
-	}
-	if len(moved) == 0 {
-		return nil
-	}
-	slices.Sort(moved)
-	return &StaleError{Moved: moved}
-}
-
-// StaleError says that a saved plan no longer matches what would be done.
-type StaleError struct {
-	Moved []string // one line per group that moved
-}
-
-func (e *StaleError) Error() string {
-	return "plan is stale; run plan again:\n  " + strings.Join(e.Moved, "\n  ")
 }

@@ -174,7 +174,7 @@ func TestApplyThenPlanIsEmpty(t *testing.T) {
 		p := Compute(w.desired, w.apps, w.opts)
 		desired, apps := apply(w.desired, w.apps, p)
 		p2 := Compute(desired, apps, w.opts)
-		if !p2.Pending() {
+		if !p2.Acts() {
 			return
 		}
 		// Marathon cannot scale and restart in one call: a restart that
@@ -186,7 +186,7 @@ func TestApplyThenPlanIsEmpty(t *testing.T) {
 			}
 		}
 		desired, apps = apply(desired, apps, p2)
-		if p3 := Compute(desired, apps, w.opts); p3.Pending() {
+		if p3 := Compute(desired, apps, w.opts); p3.Acts() {
 			t.Fatalf("third plan still has work: %+v", p3.Actions)
 		}
 	})

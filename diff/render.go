@@ -19,58 +19,98 @@ var symbols = map[Kind][2]string{
 	Update:    {"~", "~"},
 	Scale:     {"↕", "^"},
 	Restart:   {"↻", "@"},
+	Config:    {"≈", "*"},
 	Wait:      {"…", "."},
 	Invalid:   {"!", "!"},
 	Unmanaged: {"?", "?"},
 	Orphan:    {"#", "#"},
 }
 
-// kindOrder is the order of kinds in the count line.
-var kindOrder = []Kind{Create, Update, Scale, Restart, Delete, Wait, Invalid, Unmanaged, Orphan}
+// kindOrder is the order of kinds in the count line: the changes first,
+// then what is held back, then the invalid.
+var kindOrder = []Kind{Create, Update, Scale, Restart, Delete, Config, Wait, Unmanaged, Orphan, Invalid}
+
+// changeKinds are the kinds counted as "N to <verb>" in the count line.
+var changeKinds = map[Kind]string{
+	Create: "create", Update: "update", Scale: "scale", Restart: "restart", Delete: "delete", Config: "configure",
+}
 
 // WriteText renders the plan for humans: one block per group with its
-// changed fields as "path: old => new", then a count line. The output
-// depends only on the plan. Secret values never appear: diff redacts them
-// when the plan is made.
+// changed fields as "path: old => new", then a count line, then the
+// groups whose spec is invalid, which are not planned. The output depends
+// only on the plan. Secret values never appear: diff redacts them when
+// the plan is made.
 func WriteText(w io.Writer, p *Plan, o TextOptions) error {
 	var b strings.Builder
-	for _, a := range p.Actions {
-		sym := symbols[a.Kind][0]
-		if o.ASCII {
-			sym = symbols[a.Kind][1]
+	var invalid []*Action
+	for i := range p.Actions {
+		a := &p.Actions[i]
+		if a.Kind == Invalid {
+			invalid = append(invalid, a)
+			continue
 		}
-		fmt.Fprintf(&b, "%s %s %s", sym, a.Key, a.Kind)
-		if a.AppID != "" {
-			fmt.Fprintf(&b, " (%s)", a.AppID)
-		}
-		if a.Drift {
-			b.WriteString(" [drift]")
-		}
-		b.WriteByte('\n')
-		if a.Reason != "" {
-			fmt.Fprintf(&b, "    # %s\n", a.Reason)
-		}
-		for _, e := range a.Errors {
-			fmt.Fprintf(&b, "    %s\n", e)
-		}
-		width := 0
-		for _, c := range a.Changes {
-			width = max(width, len(c.Path))
-		}
-		for _, c := range a.Changes {
-			fmt.Fprintf(&b, "    %-*s  %s => %s\n", width+1, c.Path+":", orNone(c.Old), orNone(c.New))
-		}
+		writeAction(&b, a, o)
 	}
 	if p.PruneRefused != "" {
 		fmt.Fprintf(&b, "\nPrune refused: %s\n", p.PruneRefused)
 	}
-	if len(p.Actions) > 0 {
+	if len(p.Actions) > len(invalid) || p.PruneRefused != "" {
 		b.WriteByte('\n')
 	}
 	b.WriteString(summaryLine(p))
 	b.WriteByte('\n')
+	if n := p.Invalid(); n > 0 {
+		fmt.Fprintf(&b, "\nInvalid: %d desired spec(s) cannot be planned; their apps are left alone:\n", n)
+		for _, a := range invalid {
+			writeAction(&b, a, o)
+		}
+		for _, e := range p.Errors {
+			fmt.Fprintf(&b, "%s %s\n", symbols[Invalid][0], e)
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeAction renders one group's block.
+func writeAction(b *strings.Builder, a *Action, o TextOptions) {
+	sym := symbols[a.Kind][0]
+	if o.ASCII {
+		sym = symbols[a.Kind][1]
+	}
+	fmt.Fprintf(b, "%s %s %s", sym, a.Key, a.Kind)
+	if a.AppID != "" {
+		fmt.Fprintf(b, " (%s)", a.AppID)
+	}
+	if a.Drift {
+		b.WriteString(" [drift]")
+	}
+	if a.HeldBack != "" {
+		fmt.Fprintf(b, " [held back: %s]", holdName(a.HeldBack))
+	}
+	b.WriteByte('\n')
+	if a.Reason != "" {
+		fmt.Fprintf(b, "    # %s\n", a.Reason)
+	}
+	for _, e := range a.Errors {
+		fmt.Fprintf(b, "    %s\n", e)
+	}
+	width := 0
+	for _, c := range a.Changes {
+		width = max(width, len(c.Path))
+	}
+	for _, c := range a.Changes {
+		fmt.Fprintf(b, "    %-*s  %s => %s\n", width+1, c.Path+":", orNone(c.Old), orNone(c.New))
+	}
+}
+
+// holdName is the text form of a hold; a reason this renderer does not
+// know is printed as it is.
+func holdName(h Hold) string {
+	if s, ok := holdText[h]; ok {
+		return s
+	}
+	return string(h)
 }
 
 func orNone(s *string) string {
@@ -83,27 +123,57 @@ func orNone(s *string) string {
 	return *s
 }
 
-// summaryLine is the count line that ends a text plan.
+// summaryLine is the count line of a text plan: the changes, what is held
+// back, and the invalid groups.
 func summaryLine(p *Plan) string {
+	if len(p.Actions) == 0 && len(p.Errors) == 0 {
+		if p.DesiredRevision == 0 {
+			return "No changes: Marathon and /services match the specs."
+		}
+		return fmt.Sprintf("No changes: Marathon and /services match /desired at revision %d.", p.DesiredRevision)
+	}
 	c := p.Counts()
-	if !p.Pending() && len(p.Actions) == 0 {
-		return fmt.Sprintf("No changes: Marathon matches /desired at revision %d.", p.DesiredRevision)
-	}
-	parts := make([]string, 0, len(kindOrder))
-	for _, k := range kindOrder[:5] {
-		parts = append(parts, fmt.Sprintf("%d to %s", c[k], k))
-	}
-	line := "Plan: " + strings.Join(parts, ", ") + "."
-	var notes []string
-	for _, k := range kindOrder[5:] {
-		if c[k] > 0 {
-			notes = append(notes, fmt.Sprintf("%d %s", c[k], notesName[k]))
+	parts := make([]string, 0, len(changeKinds))
+	for _, k := range kindOrder {
+		if verb, ok := changeKinds[k]; ok {
+			parts = append(parts, fmt.Sprintf("%d to %s", c[k], verb))
 		}
 	}
-	if len(notes) > 0 {
-		line += " Not acted on: " + strings.Join(notes, ", ") + "."
+	line := "Plan: " + strings.Join(parts, ", ") + "."
+	if held := heldNotes(p); len(held) > 0 {
+		line += " Held back: " + strings.Join(held, ", ") + "."
+	}
+	if n := p.Invalid(); n > 0 {
+		line += fmt.Sprintf(" Invalid: %d, not planned (listed below).", n)
 	}
 	return line
 }
 
-var notesName = map[Kind]string{Wait: "waiting", Invalid: "invalid", Unmanaged: "unmanaged", Orphan: "orphaned"}
+var notesName = map[Kind]string{Wait: "waiting", Unmanaged: "unmanaged", Orphan: "orphaned"}
+
+// heldNotes counts the held-back actions, "1 waiting", "2 orphaned", in
+// the order they first appear; one of a kind without a name of its own is
+// counted by its hold.
+func heldNotes(p *Plan) []string {
+	var names []string
+	n := map[string]int{}
+	for i := range p.Actions {
+		a := &p.Actions[i]
+		if a.HeldBack == "" {
+			continue
+		}
+		name, ok := notesName[a.Kind]
+		if !ok {
+			name = string(a.Kind) + " (" + holdName(a.HeldBack) + ")"
+		}
+		if n[name] == 0 {
+			names = append(names, name)
+		}
+		n[name]++
+	}
+	out := make([]string, len(names))
+	for i, name := range names {
+		out[i] = fmt.Sprintf("%d %s", n[name], name)
+	}
+	return out
+}

@@ -75,19 +75,30 @@ type App struct {
 	// in it; "" when Marathon has no app roles (before 1.9), and role is
 	// then not compared.
 	DefaultRole string
+	// Config is the group's config as /services holds it, and
+	// ConfigKnown whether it was read: a plan compares it with the
+	// desired config only then. A group /services does not hold has an
+	// empty config. The controller plans without it: the discovery
+	// syncer mirrors config by itself.
+	Config      map[string]string
+	ConfigKnown bool
 }
 
 // Kind is what a plan does about one group.
 type Kind string
 
 // The kinds of action. Create, Update, Scale, Restart and Delete change
-// Marathon; the others only report.
+// Marathon; Config changes /services; the others report a group that is
+// not in sync but is not acted on now.
 const (
 	Create  Kind = "create"  // desired group, no app: POST /v2/apps
 	Update  Kind = "update"  // controlled fields differ: PUT, rolling deployment
 	Scale   Kind = "scale"   // only instances differ: PUT instances, no restart
 	Restart Kind = "restart" // a restart was requested: POST /v2/apps/{id}/restart
 	Delete  Kind = "delete"  // managed app, no desired spec, pruning on
+	// Config: only the config differs; no Marathon call, the discovery
+	// syncer rewrites /services/{service}/{labels}/config.
+	Config Kind = "config"
 	// Wait: a deployment is in flight for the app; looked at again when it
 	// ends. Changes lists what will be done then.
 	Wait Kind = "wait"
@@ -110,6 +121,35 @@ func (k Kind) Mutates() bool {
 	return false
 }
 
+// Hold says why a pending change is not carried out now. Every held-back
+// action is still pending: the group is not in sync.
+type Hold string
+
+// The reasons an action is held back.
+const (
+	// HoldDeployment: a deployment is in flight for the app (Wait).
+	HoldDeployment Hold = "deployment"
+	// HoldPruneOff: a managed app has no spec and pruning is off (Orphan).
+	HoldPruneOff Hold = "pruning-off"
+	// HoldPruneRefused: the prune guard refused the plan's deletes (Orphan).
+	HoldPruneRefused Hold = "prune-refused"
+	// HoldUnmanaged: an app theseus does not manage has the group's id
+	// (Unmanaged).
+	HoldUnmanaged Hold = "unmanaged"
+	// HoldProtected: the app is labelled theseus.io/protect=true and
+	// differs from its spec (Unmanaged).
+	HoldProtected Hold = "protected"
+)
+
+// holdText is how the text form names each hold.
+var holdText = map[Hold]string{
+	HoldDeployment:   "deployment in flight",
+	HoldPruneOff:     "pruning is off",
+	HoldPruneRefused: "prune refused",
+	HoldUnmanaged:    "not theseus's app",
+	HoldProtected:    "protected",
+}
+
 // Change is one field that differs, as text. Old is nil for a field being
 // added and New is nil for one being removed. Secret values never appear:
 // they are replaced by specs.Redacted before a Change is made.
@@ -128,6 +168,9 @@ type Action struct {
 	Changes []Change
 	// Reason explains waits, invalid and unmanaged groups, orphans and drift.
 	Reason string
+	// HeldBack, when set, says why the action is not carried out now,
+	// although it is pending.
+	HeldBack Hold
 	// Drift is true when Marathon no longer matches the spec it was last
 	// written from: someone changed the app outside theseus.
 	Drift bool
@@ -149,6 +192,17 @@ type Action struct {
 	Restart string
 }
 
+// Acts reports whether the action is carried out against Marathon now:
+// it changes Marathon and is not held back.
+func (a *Action) Acts() bool { return a.Kind.Mutates() && a.HeldBack == "" }
+
+// Pending reports whether the action is a change still to be made, now
+// or once it is no longer held back. Invalid groups are not pending: they
+// are errors.
+func (a *Action) Pending() bool {
+	return a.Kind.Mutates() || a.Kind == Config || a.HeldBack != ""
+}
+
 // Plan is what to do to bring Marathon to /desired.
 type Plan struct {
 	// DesiredRevision is the revision /desired was read at; with each
@@ -159,6 +213,20 @@ type Plan struct {
 	// PruneRefused is set when the plan would have deleted apps but the
 	// guard refused it; the deletes are then listed as Orphan.
 	PruneRefused string
+	// Scope, when not nil, is the plan of a set of spec files rather than
+	// of /desired: every group of the files with the mod revision of its
+	// /desired key when the plan was made (0: absent). Applying the files
+	// with this plan as check index writes only if none moved.
+	Scope []Scoped
+	// Errors are problems of spec files that name no group, such as a
+	// document that does not parse; like invalid groups, not planned.
+	Errors []string
+}
+
+// Scoped is one group of a plan's Scope.
+type Scoped struct {
+	Key      specs.GroupKey
+	Revision int64
 }
 
 // Counts tallies the actions of each kind.
@@ -170,12 +238,40 @@ func (p *Plan) Counts() map[Kind]int {
 	return c
 }
 
-// Pending reports whether the plan would change Marathon.
+// Pending reports whether any change is pending: one that would change
+// Marathon or /services now, or one held back. `theseusd plan` exits 2
+// then, unless a group is invalid.
 func (p *Plan) Pending() bool {
-	for _, a := range p.Actions {
-		if a.Kind.Mutates() {
+	for i := range p.Actions {
+		if p.Actions[i].Pending() {
 			return true
 		}
 	}
 	return false
 }
+
+// Acts reports whether carrying out the plan would change Marathon now.
+func (p *Plan) Acts() bool {
+	for i := range p.Actions {
+		if p.Actions[i].Acts() {
+			return true
+		}
+	}
+	return false
+}
+
+// Invalid counts the groups whose desired spec is invalid and the
+// problems that name no group: `theseusd plan` exits 1 when there is any.
+func (p *Plan) Invalid() int {
+	n := len(p.Errors)
+	for i := range p.Actions {
+		if p.Actions[i].Kind == Invalid {
+			n++
+		}
+	}
+	return n
+}
+
+// InSync reports whether Marathon and /services match the desired specs
+// with nothing pending and nothing invalid: `theseusd plan` exits 0.
+func (p *Plan) InSync() bool { return !p.Pending() && p.Invalid() == 0 }

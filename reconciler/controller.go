@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -136,8 +137,9 @@ type Controller struct {
 	dirty         map[specs.GroupKey]uint64 // event sequence that marked it
 	eventSeq      uint64
 	status        map[specs.GroupKey]specs.Status
-	badKeys       map[string]int64 // malformed /desired keys logged, by revision
-	pruneRefusals string           // last prune-guard refusal logged
+	phases        map[specs.Phase]int // the phases of status, counted
+	badKeys       map[string]int64    // malformed /desired keys logged, by revision
+	pruneRefusals string              // last prune-guard refusal logged
 
 	desiredSynced, actualSynced atomic.Bool
 	synced                      chan struct{}
@@ -159,6 +161,7 @@ func NewController(cfg Config, fence etcd.Fence) *Controller {
 		actual:    make(map[specs.GroupKey]marathon.App),
 		dirty:     make(map[specs.GroupKey]uint64),
 		status:    make(map[specs.GroupKey]specs.Status),
+		phases:    make(map[specs.Phase]int),
 		badKeys:   make(map[string]int64),
 		synced:    make(chan struct{}),
 		resyncNow: make(chan struct{}, 1),
@@ -195,6 +198,7 @@ func (c *Controller) Run(stop, work context.Context) error {
 	if err := c.loadStatus(work); err != nil {
 		return err
 	}
+	defer c.metrics.GroupPhases(nil) // a standby reports no groups
 	inputs, cancel := context.WithCancel(work)
 	defer cancel()
 	defer context.AfterFunc(stop, cancel)()
@@ -229,10 +233,11 @@ func (c *Controller) loadStatus(ctx context.Context) error {
 			c.mu.Lock()
 			for _, e := range entries {
 				if e.Status != nil {
-					c.status[e.Key] = *e.Status
+					c.setStatusLocked(e.Key, e.Status)
 				}
 			}
 			c.mu.Unlock()
+			c.reportPhases()
 			return nil
 		}
 		c.log.Warn("cannot read /status; retrying", "err", err)
@@ -240,6 +245,28 @@ func (c *Controller) loadStatus(ctx context.Context) error {
 			return context.Cause(ctx)
 		}
 	}
+}
+
+// setStatusLocked records st (nil: none) as the status of k in the cache
+// and its phase in the counts. Called with c.mu held.
+func (c *Controller) setStatusLocked(k specs.GroupKey, st *specs.Status) {
+	if old, ok := c.status[k]; ok {
+		c.phases[old.Phase]--
+	}
+	if st == nil {
+		delete(c.status, k)
+		return
+	}
+	c.status[k] = *st
+	c.phases[st.Phase]++
+}
+
+// reportPhases sets theseus_groups{phase} from the counts.
+func (c *Controller) reportPhases() {
+	c.mu.Lock()
+	n := maps.Clone(c.phases)
+	c.mu.Unlock()
+	c.metrics.GroupPhases(n)
 }
 
 func (c *Controller) markSynced() {

@@ -7,6 +7,7 @@ import (
 
 	"theseus.dev/diff"
 	"theseus.dev/drivers/marathon/marathonsim"
+	"theseus.dev/reconciler"
 	"theseus.dev/specs"
 )
 
@@ -37,7 +38,7 @@ func TestLifecycle(t *testing.T) {
 	k := key(t, "web", "dev")
 	id := specs.AppID("", k)
 
-	// The minimal spec of DESIGN.md becomes an app with 2 running tasks.
+	// The minimal spec of docs/design.md becomes an app with 2 running tasks.
 	e.put(k, `{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":"web","labels":["dev"]},"spec":{"image":"nginx:1.27","instances":2,"cpus":0.1,"mem":64}}`)
 	e.eventually(converge, "web/dev runs 2 tasks", running(e, k, 2))
 	e.eventually(converge, "plan is empty", func() bool { return e.converged(false) })
@@ -113,5 +114,31 @@ func TestLifecycle(t *testing.T) {
 	e.eventually(converge, "its status is removed", func() bool { return e.status(k) == nil })
 	if p := e.plan(true); len(p.Actions) != 0 {
 		t.Errorf("plan after prune: %+v", p.Actions)
+	}
+}
+
+// TestGroupPhaseMetrics: theseus_groups counts the groups of each phase,
+// so that Invalid and Stalled can be alerted on; one gauge says who leads.
+func TestGroupPhaseMetrics(t *testing.T) {
+	e := newEnv(t)
+	m := reconciler.NewMetrics()
+	d, _ := e.start(controllerOpts{id: "a", metrics: m})
+	e.deploy("api", 2)
+	bad := key(t, "api", "bad")
+	e.put(bad, spec(bad, "nginx:1.27", -1, ""))
+	phase := func(p string) float64 { return metric(t, m, `theseus_groups{phase="`+p+`"}`) }
+	e.eventually(converge, "two groups Synced and one Invalid", func() bool {
+		return phase("Synced") == 2 && phase("Invalid") == 1
+	})
+	for _, p := range []string{"Progressing", "Waiting", "Stalled", "Deleting"} {
+		if n := phase(p); n != 0 {
+			t.Errorf("%s: %v groups", p, n)
+		}
+	}
+	if !d.Leading() || metric(t, m, `leader_election_master_status{name="theseus"}`) != 1 {
+		t.Error("the leader does not say it leads")
+	}
+	if n := metric(t, m, "theseus_leader"); n != 0 {
+		t.Errorf("a second leader gauge: %v", n)
 	}
 }

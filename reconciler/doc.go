@@ -5,5 +5,6 @@
 // app, computes the group's plan with package diff, carries out at most one
 // action, and records the outcome under /status. Only the elected leader
 // reconciles. The drivers are reached through small interfaces defined
-// here.
+// here. docs/design.md draws both data flows, /desired to Marathon and
+// Marathon to /services, and the package map.
 package reconciler

@@ -266,7 +266,7 @@ func (e *env) eventually(limit time.Duration, what string, cond func() bool) {
 // app runs its instances with no deployment in flight.
 func (e *env) converged(prune bool) bool {
 	p, err := reconciler.Plan(e.t.Context(), e.store.Desired(), nil, e.mc, diff.Options{Prune: prune})
-	if err != nil || p.Pending() {
+	if err != nil || p.Acts() {
 		return false
 	}
 	for _, a := range p.Actions {

@@ -19,7 +19,7 @@ const (
 
 // Metrics holds the daemon's Prometheus metrics in a registry of its own:
 // the controller-runtime and workqueue names dashboards already know
-// (RELIABILITY.md §8), and theseus's own. A nil *Metrics records nothing.
+// (docs/reliability.md), and theseus's own. A nil *Metrics records nothing.
 type Metrics struct {
 	reg *prometheus.Registry
 
@@ -36,7 +36,7 @@ type Metrics struct {
 	wqAdds, wqRetries                *prometheus.CounterVec
 	wqQueueDuration, wqWorkDuration  *prometheus.HistogramVec
 	leaderStatus                     *prometheus.GaugeVec
-	leader                           prometheus.Gauge
+	groups                           *prometheus.GaugeVec
 	marathonRequests                 *prometheus.CounterVec
 	marathonDuration                 *prometheus.HistogramVec
 	marathonConflicts                prometheus.Counter
@@ -96,7 +96,8 @@ func NewMetrics() *Metrics {
 
 		leaderStatus: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "leader_election_master_status",
 			Help: "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master."}, []string{"name"}),
-		leader: prometheus.NewGauge(prometheus.GaugeOpts{Name: "theseus_leader", Help: "1 while this daemon is the leader."}),
+		groups: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "theseus_groups",
+			Help: "Groups by the phase of their /status, as the leader knows them (0 on a standby)."}, []string{"phase"}),
 		marathonRequests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "theseus_marathon_requests_total",
 			Help: "Marathon requests by method, endpoint and status code (0 = no response)."}, []string{"method", "endpoint", "code"}),
 		marathonDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "theseus_marathon_request_duration_seconds",
@@ -129,7 +130,7 @@ func NewMetrics() *Metrics {
 	for _, c := range []prometheus.Collector{
 		m.reconcileTotal, m.reconcileErrs, m.terminalErrs, m.panics, m.timeouts, m.reconcileTime, m.maxWorkers,
 		m.activeWorkers, m.wqDepth, m.wqAdds, m.wqQueueDuration, m.wqWorkDuration, m.wqUnfinished, m.wqLongest,
-		m.wqRetries, m.leaderStatus, m.leader, m.marathonRequests, m.marathonDuration, m.marathonConflicts,
+		m.wqRetries, m.leaderStatus, m.groups, m.marathonRequests, m.marathonDuration, m.marathonConflicts,
 		m.sseReconnects, m.deploymentsInflight, m.pruneBlocked, m.watchRestarts, m.relists, m.actions, m.stalled,
 		m.desiredRevision, m.driftDetected, m.resyncs, m.resyncDuration,
 	} {
@@ -152,6 +153,7 @@ func NewMetrics() *Metrics {
 	m.panics.WithLabelValues("theseus")
 	m.timeouts.WithLabelValues("theseus")
 	m.leaderStatus.WithLabelValues("theseus")
+	m.GroupPhases(nil)
 	return m
 }
 
@@ -185,7 +187,6 @@ func (m *Metrics) SetLeader(leading bool) {
 	if leading {
 		v = 1
 	}
-	m.leader.Set(v)
 	m.leaderStatus.WithLabelValues("theseus").Set(v)
 }
 

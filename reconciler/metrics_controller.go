@@ -1,5 +1,7 @@
 package reconciler
 
+import "theseus.dev/specs"
+
 // The controller's own events, recorded on Metrics. Every method is safe
 // on a nil *Metrics.
 
@@ -29,6 +31,21 @@ func (m *Metrics) Stalled(group string, stalled bool) {
 		return
 	}
 	m.stalled.DeleteLabelValues(group)
+}
+
+// statusPhases are the phases of /status, each a theseus_groups series.
+var statusPhases = []specs.Phase{specs.PhaseSynced, specs.PhaseProgressing, specs.PhaseWaiting,
+	specs.PhaseStalled, specs.PhaseInvalid, specs.PhaseDeleting}
+
+// GroupPhases records how many groups are in each phase; nil (a term that
+// ended) sets every phase to 0.
+func (m *Metrics) GroupPhases(n map[specs.Phase]int) {
+	if m == nil {
+		return
+	}
+	for _, p := range statusPhases {
+		m.groups.WithLabelValues(string(p)).Set(float64(n[p]))
+	}
 }
 
 // DesiredRevision records the /desired revision the controller has seen.

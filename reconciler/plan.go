@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"theseus.dev/diff"
 	"theseus.dev/drivers/etcd"
@@ -66,24 +67,118 @@ func DiffApps(apps []marathon.App) []diff.App {
 	return out
 }
 
+// ConfigReader reads the config /services holds for groups: those it
+// has, leaving out the rest. *etcd.Discovery implements it.
+type ConfigReader interface {
+	GroupConfigs(ctx context.Context, keys []specs.GroupKey) (map[specs.GroupKey]map[string]string, error)
+}
+
+// PlanSources are what a plan is made from.
+type PlanSources struct {
+	// Desired is read unless Local is set: Local is a snapshot of spec
+	// files instead of /desired.
+	Desired DesiredLister
+	Local   *diff.Snapshot
+	// Apps is Marathon.
+	Apps AppLister
+	// Configs, when set, is read for the config of every group that has a
+	// managed app, so that a change of config shows; nil leaves config out.
+	Configs ConfigReader
+	// OnlyLocal limits the apps to the groups of Local: the plan of a few
+	// files, with no orphans of the groups they do not name.
+	OnlyLocal bool
+}
+
 // Plan computes what the controller would do now: /desired (or a local
-// snapshot, when desired is nil) against Marathon.
+// snapshot, when desired is nil) against Marathon, config left out.
 func Plan(ctx context.Context, desired DesiredLister, local *diff.Snapshot, apps AppLister, opts diff.Options) (*diff.Plan, error) {
+	return PlanFrom(ctx, PlanSources{Desired: desired, Local: local, Apps: apps}, opts)
+}
+
+// PlanFrom computes what the controller would do now, from src. The
+// config of /services is read while Marathon lists its apps.
+func PlanFrom(ctx context.Context, src PlanSources, opts diff.Options) (*diff.Plan, error) {
 	var snap diff.Snapshot
-	if local != nil {
-		snap = *local
+	var badKeys []string
+	if src.Local != nil {
+		snap = *src.Local
 	} else {
-		s, err := desired.List(ctx)
+		s, err := src.Desired.List(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("read /desired: %w", err)
 		}
 		snap = DesiredSnapshot(s)
+		for i := range s.Entries {
+			if e := &s.Entries[i]; e.Key.IsZero() {
+				badKeys = append(badKeys, fmt.Sprintf("%s: names no group: %v", e.EtcdKey, e.Errors))
+			}
+		}
 	}
-	list, err := apps.List(ctx)
-	if err != nil {
+	var cfgs map[specs.GroupKey]map[string]string
+	var cfgErr error
+	var wg sync.WaitGroup
+	if src.Configs != nil {
+		wg.Go(func() { cfgs, cfgErr = src.Configs.GroupConfigs(ctx, validKeys(snap)) })
+	}
+	list, err := src.Apps.List(ctx)
+	wg.Wait()
+	switch {
+	case err != nil:
 		return nil, fmt.Errorf("list Marathon apps: %w", err)
+	case cfgErr != nil:
+		return nil, fmt.Errorf("read the config of /services: %w", cfgErr)
 	}
-	return diff.Compute(snap, DiffApps(list), opts), nil
+	apps := DiffApps(list)
+	if src.Local != nil && src.OnlyLocal {
+		apps = onlyGroups(apps, snap)
+	}
+	if src.Configs != nil {
+		withConfigs(apps, snap, cfgs)
+	}
+	p := diff.Compute(snap, apps, opts)
+	p.Errors = badKeys
+	return p, nil
+}
+
+// onlyGroups keeps the apps of the snapshot's groups.
+func onlyGroups(apps []diff.App, snap diff.Snapshot) []diff.App {
+	in := make(map[specs.GroupKey]bool, len(snap.Groups))
+	for _, d := range snap.Groups {
+		in[d.Key] = true
+	}
+	out := apps[:0]
+	for _, a := range apps {
+		if in[a.Key] {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// validKeys are the groups of the snapshot with a valid spec: the only
+// ones whose config is compared.
+func validKeys(snap diff.Snapshot) []specs.GroupKey {
+	keys := make([]specs.GroupKey, 0, len(snap.Groups))
+	for i := range snap.Groups {
+		if snap.Groups[i].Valid() {
+			keys = append(keys, snap.Groups[i].Key)
+		}
+	}
+	return keys
+}
+
+// withConfigs gives every managed app of a group with a valid spec the
+// config /services holds for it (none when it holds none).
+func withConfigs(apps []diff.App, snap diff.Snapshot, cfgs map[specs.GroupKey]map[string]string) {
+	valid := make(map[specs.GroupKey]bool, len(snap.Groups))
+	for _, k := range validKeys(snap) {
+		valid[k] = true
+	}
+	for i := range apps {
+		if a := &apps[i]; a.Managed && valid[a.Key] {
+			a.Config, a.ConfigKnown = cfgs[a.Key], true
+		}
+	}
 }
 
 // Writer makes the Marathon calls of a plan.
@@ -108,7 +203,7 @@ type Executed struct {
 func Execute(ctx context.Context, m Writer, p *diff.Plan, report func(Executed)) error {
 	var errs []error
 	for _, act := range p.Actions {
-		if !act.Kind.Mutates() {
+		if !act.Acts() {
 			continue
 		}
 		if err := ctx.Err(); err != nil {

@@ -75,6 +75,10 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (Result,
 		return Result{}, c.putStatus(ctx, v, st)
 	case diff.Orphan:
 		return Result{}, c.dropStatus(ctx, v)
+	case diff.Config:
+		// Only planned with the config of /services, which the discovery
+		// syncer mirrors by itself; nothing for Marathon.
+		return c.observe(ctx, v)
 	case diff.Wait:
 		st := c.baseStatus(v)
 		st.Phase, st.Message = specs.PhaseWaiting, act.Reason

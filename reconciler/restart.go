@@ -34,8 +34,14 @@ type RollingRestart struct {
 	Wait, HealthTimeout time.Duration
 	// Poll is how often a restarting group is looked at. Defaults to 1s.
 	Poll time.Duration
-	// Progress is told what happens, one line at a time.
-	Progress func(string)
+	// Progress is told what happens, one line at a time: while a group
+	// restarts, each time another of its tasks is replaced, and every
+	// ProgressEvery (default 30s) when none is.
+	Progress      func(string)
+	ProgressEvery time.Duration
+	// Now is the clock of the elapsed times reported; defaults to
+	// time.Now.
+	Now func() time.Time
 }
 
 // Run restarts the managed groups of service that sel selects, in group
@@ -120,6 +126,15 @@ func (r *RollingRestart) one(ctx context.Context, service string, st *specs.Rest
 	if err != nil {
 		return err
 	}
+	now := r.Now
+	if now == nil {
+		now = time.Now
+	}
+	every := r.ProgressEvery
+	if every <= 0 {
+		every = 30 * time.Second
+	}
+	start := now()
 	deadline := time.Now().Add(r.HealthTimeout)
 	poll := r.Poll
 	if poll <= 0 {
@@ -149,10 +164,20 @@ func (r *RollingRestart) one(ctx context.Context, service string, st *specs.Rest
 	} else {
 		say(fmt.Sprintf("%s: restart already under way; waiting for it", g))
 	}
+	last, lastAt := "", start
 	for {
 		a, err := r.Marathon.Get(ctx, k)
-		if err == nil && restarted(&a, st.CurrentVersion) {
-			break
+		if err == nil {
+			// Said when a task is replaced, and now and then when none is,
+			// so that a slow restart is not minutes of silence.
+			line := fmt.Sprintf("%s: %d of %d tasks replaced", g, replaced(&a, st.CurrentVersion), a.Counts.Wanted)
+			if t := now(); line != last || t.Sub(lastAt) >= every {
+				say(fmt.Sprintf("%s, %s", line, elapsed(t.Sub(start))))
+				last, lastAt = line, t
+			}
+			if restarted(&a, st.CurrentVersion) {
+				break
+			}
 		}
 		if time.Now().After(deadline) {
 			reason := "not deployed and healthy"
@@ -172,8 +197,30 @@ func (r *RollingRestart) one(ctx context.Context, service string, st *specs.Rest
 	if err := r.Store.PutRestart(ctx, service, st); err != nil {
 		return err
 	}
-	say(fmt.Sprintf("%s: restarted and healthy (%d/%d)", g, len(st.Done), len(st.Groups)))
+	say(fmt.Sprintf("%s: restarted and healthy in %s (%d/%d)", g, elapsed(now().Sub(start)), len(st.Done), len(st.Groups)))
 	return nil
+}
+
+// replaced counts the tasks of a that run the restart's version, ready:
+// running, and healthy when the app has health checks.
+func replaced(a *marathon.App, version string) int {
+	checked := len(a.Spec.HealthChecks) > 0
+	n := 0
+	for _, t := range a.Tasks {
+		if t.Version >= version && t.State == "TASK_RUNNING" && (!checked || t.Health == "healthy") {
+			n++
+		}
+	}
+	return n
+}
+
+// elapsed is a duration for a progress line: to the second, or to the
+// millisecond below one.
+func elapsed(d time.Duration) string {
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
 }
 
 // restarted reports whether the app runs the version of its restart on

@@ -55,6 +55,14 @@ func TestRollingRestart(t *testing.T) {
 	if st, _ := e.store.GetRestart(t.Context(), "api"); st != nil {
 		t.Errorf("restart state left behind: %+v", st)
 	}
+	// Each group's progress is said as it goes: tasks replaced of
+	// wanted, with the time since its restart began.
+	all := strings.Join(lines, "\n")
+	for _, k := range keys {
+		if !strings.Contains(all, k.String()+": 1 of 1 tasks replaced, ") || !strings.Contains(all, k.String()+": restarted and healthy in ") {
+			t.Errorf("no progress of %s:\n%s", k, all)
+		}
+	}
 }
 
 // TestRollingRestartStops: a group whose new tasks never turn healthy
@@ -69,9 +77,14 @@ func TestRollingRestartStops(t *testing.T) {
 	var lines []string
 	r := e.restarter(0, &lines)
 	r.HealthTimeout = 300 * time.Millisecond
+	r.ProgressEvery = 50 * time.Millisecond
 	err := r.Run(t.Context(), "api", specs.Selector{})
 	if err == nil || !strings.Contains(err.Error(), "api/g1") {
 		t.Fatalf("error %v, want one naming api/g1", err)
+	}
+	// A group that makes no progress is still reported now and then.
+	if n := strings.Count(strings.Join(lines, "\n"), "api/g1: 0 of 1 tasks replaced, "); n < 2 {
+		t.Errorf("%d progress lines of a group stuck for 300ms with one due every 50ms:\n%s", n, strings.Join(lines, "\n"))
 	}
 	if n := len(e.writesTo("POST", appPath(keys[2])+"/restart")); n != 0 {
 		t.Errorf("api/g2 was restarted after api/g1 failed")

@@ -48,8 +48,9 @@ func (c *Controller) dropStatus(ctx context.Context, v view) error {
 		return fmt.Errorf("remove status of %s: %w", v.key, err)
 	}
 	c.mu.Lock()
-	delete(c.status, v.key)
+	c.setStatusLocked(v.key, nil)
 	c.mu.Unlock()
+	c.reportPhases()
 	c.metrics.Stalled(v.key.String(), false)
 	return nil
 }
@@ -176,8 +177,9 @@ func (c *Controller) putStatus(ctx context.Context, v view, st specs.Status) err
 		return fmt.Errorf("record status of %s: %w", v.key, err)
 	}
 	c.mu.Lock()
-	c.status[v.key] = st
+	c.setStatusLocked(v.key, &st)
 	c.mu.Unlock()
+	c.reportPhases()
 	return nil
 }
 

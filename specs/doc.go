@@ -6,7 +6,8 @@
 // etcd for others to read (Status, ContainerInfo).
 //
 // The package is pure: no I/O beyond reading the files it is asked to
-// parse, no clocks, no network.
+// parse, no clocks, no network. The concepts it models are described in
+// docs/design.md.
 //
 // # Label sets
 //

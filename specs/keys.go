@@ -61,7 +61,7 @@ func (k GroupKey) Compare(o GroupKey) int {
 	return strings.Compare(k.Labels, o.Labels)
 }
 
-// The top-level directories of the etcd layout (DESIGN.md), below the
+// The top-level directories of the etcd layout (docs/design.md), below the
 // optional prefix.
 const (
 	DesiredDir  = "/desired/"

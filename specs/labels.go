@@ -21,7 +21,7 @@ const (
 const labelSeparator = "."
 
 // reservedSegments are the words Marathon refuses as the last segment of an
-// app id (MARATHON.md §1.1). A label set that encodes to one of them would
+// app id (Marathon's PathId validation). A label set that encodes to one of them would
 // make an app id Marathon cannot hold.
 var reservedSegments = []string{"restart", "tasks", "versions"}
 

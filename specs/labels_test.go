@@ -55,7 +55,7 @@ func TestDecodeLabelsRefusesNonCanonical(t *testing.T) {
 }
 
 // TestEncodedLabelsAreMarathonSegments checks the encoding against
-// Marathon's own id-segment grammar (MARATHON.md §1.1).
+// Marathon's own id-segment grammar (PathId's pattern).
 func TestEncodedLabelsAreMarathonSegments(t *testing.T) {
 	for _, set := range [][]string{{"dev"}, {"dev", "frontend"}, {"0"}, {"a-b", "c-d", "e"}, {"restart", "x"}} {
 		enc, err := EncodeLabels(set)

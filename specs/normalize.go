@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// Marathon's server-side defaults (MARATHON.md §1.2 and §1.5). Marathon
+// Marathon's server-side defaults (AppDefinition's defaults). Marathon
 // fills these in for fields a definition leaves out and echoes them back;
 // Normalize applies them to a spec so that a spec compares equal to the app
 // Marathon reports for it.

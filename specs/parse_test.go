@@ -187,7 +187,7 @@ func TestDecodeStored(t *testing.T) {
 	tests := []struct {
 		name, value, wantErr string
 	}{
-		{name: "minimal JSON of DESIGN.md", value: minimal},
+		{name: "minimal JSON of docs/design.md", value: minimal},
 		{name: "YAML without metadata", value: "apiVersion: theseus/v1\nkind: Group\nspec: {image: nginx}\n"},
 		{name: "metadata for another group", value: strings.Replace(minimal, `"dev"`, `"prod"`, 1), wantErr: "but the key is for group web/dev"},
 		{name: "labels in another order match", value: strings.Replace(minimal, `"web"`, `"web"`, 1)},

@@ -55,17 +55,14 @@ func groupOf(p *parts, src *sources) Group {
 		}
 	}
 
-	switch {
-	case spec != nil:
-		g.Image = spec.Image
-	case app != nil:
-		g.Image = app.Spec.Image
+	if app != nil {
+		g.Image, g.Images = app.Spec.Image, imagesOf(app, src.old)
 	}
 	g.Tasks = tasksOf(spec, st, app, appsKnown)
-	hasChecks := spec != nil && len(spec.HealthChecks) > 0 || spec == nil && app != nil && len(app.Spec.HealthChecks) > 0
+	g.HealthChecked = spec != nil && len(spec.HealthChecks) > 0 || spec == nil && app != nil && len(app.Spec.HealthChecks) > 0
 	switch {
 	case app != nil:
-		g.Containers = containersOf(app.Tasks, hasChecks)
+		g.Containers = containersOf(app, g.HealthChecked, src.old)
 	case !appsKnown && src.tree != nil:
 		g.Containers = treeContainers(src.tree.Groups[p.key])
 	}
@@ -108,12 +105,13 @@ func deploymentOf(app *marathon.App, deps map[string]marathon.Deployment) *Deplo
 	return out
 }
 
-func containersOf(tasks []marathon.Task, hasChecks bool) []Container {
-	out := make([]Container, 0, len(tasks))
-	for _, t := range tasks {
+func containersOf(app *marathon.App, hasChecks bool, old map[versionKey]string) []Container {
+	out := make([]Container, 0, len(app.Tasks))
+	for i := range app.Tasks {
+		t := &app.Tasks[i]
 		out = append(out, Container{
-			Name: t.ID, Host: t.Host, Ports: t.Ports, PortMappings: t.Mappings,
-			State: t.State, Health: t.Health, Version: t.Version, StartedAt: t.StartedAt,
+			Name: t.ID, Host: t.Host, Ports: t.Ports, PortMappings: portMappings(t.Mappings),
+			State: t.State, Health: t.Health, Version: t.Version, Image: taskImage(app, t, old), StartedAt: t.StartedAt,
 			Ready: t.State == "TASK_RUNNING" && (!hasChecks || t.Health == "healthy"),
 		})
 	}
@@ -132,7 +130,7 @@ func treeContainers(ge *etcd.GroupEntry) []Container {
 		return out
 	}
 	for name, ci := range infos {
-		c := Container{Name: name, Host: ci.InstanceHost, PortMappings: ci.PortMappings,
+		c := Container{Name: name, Host: ci.InstanceHost, PortMappings: portMappings(ci.PortMappings),
 			State: ci.State, Health: ci.Health, Ready: ci.Ready, Version: ci.AppVersion}
 		for _, m := range ci.PortMappings {
 			c.Ports = append(c.Ports, m.HostPort)

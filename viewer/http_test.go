@@ -91,12 +91,15 @@ func TestHandler(t *testing.T) {
 		{"list page", "GET", "/", 200, []string{
 			`data-key="ingestor/testing" data-phase="Stalled"`, `class="group phase-stalled"`,
 			`spec.instances: must not be negative`, `<a class="labels" href="/groups/haproxy/dev">`,
-			`data-api="/api/v1/groups?"`, "12m"}},
+			`data-api="/api/v1/groups?"`, "12m", "<th>HOSTS</th>", `<td class="hosts">agent-1, agent-2</td>`,
+			"cassandra:4.1 ×1 → cassandra:4.2 ×0"}},
 		{"filtered page", "GET", "/?l=testing&service=haproxy", 200, []string{`value="testing"`, `data-key="haproxy/testing"`, `data-api="/api/v1/groups?l=testing&amp;service=haproxy"`}},
 		{"group page", "GET", "/groups/ingestor/testing", 200, []string{
 			"Last task failure", "TASK_FAILED", "Recent events", "Desired spec", "QUEUE_PASSWORD: (secret)",
 			`<progress max="2" value="2">`, `data-api="/api/v1/groups/ingestor/testing"`}},
-		{"group page with containers", "GET", "/groups/haproxy/dev", 200, []string{"agent-1", "http 80→31000", "healthy"}},
+		{"group page with containers", "GET", "/groups/haproxy/dev", 200, []string{"agent-1", "http 80→31000", "healthy",
+			"<th>IMAGE</th><th>APP VERSION</th>", "<td>haproxy:2.9</td><td><code>2026-03-01T09:00:00.000Z</code></td>"}},
+		{"group page in a rollout", "GET", "/groups/cassandra/dev", 200, []string{"<dd>cassandra:4.1 ×1 → cassandra:4.2 ×0</dd>", "<td>cassandra:4.1</td>"}},
 		{"absent group page", "GET", "/groups/web/prod", 404, []string{"group web/prod not found"}},
 		{"script", "GET", "/ui/app.js", 200, []string{"If-None-Match"}},
 		{"style", "GET", "/ui/style.css", 200, []string{".phase-stalled"}},

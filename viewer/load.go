@@ -21,11 +21,13 @@ type StatusLister interface {
 	List(ctx context.Context) ([]etcd.StatusEntry, int64, error)
 }
 
-// Marathon lists the apps under the root and the deployments in flight.
-// *marathon.Client implements it.
+// Marathon lists the apps under the root and the deployments in flight,
+// and reads older definitions of an app, which tasks of an unfinished
+// rollout still run. *marathon.Client implements it.
 type Marathon interface {
 	List(ctx context.Context) ([]marathon.App, error)
 	Deployments(ctx context.Context) ([]marathon.Deployment, error)
+	Version(ctx context.Context, key specs.GroupKey, version string) (marathon.App, error)
 }
 
 // ServicesReader reads the service-discovery tree; the viewer shows its
@@ -63,6 +65,8 @@ type sources struct {
 	deps    map[string]marathon.Deployment
 	depsErr error
 	tree    *etcd.Tree
+	// old are the images of older app definitions that tasks still run.
+	old map[versionKey]string
 }
 
 // Load reads /desired, /status and Marathon (and /services when Marathon
@@ -92,6 +96,7 @@ func (v *Viewer) read(ctx context.Context) (*sources, error) {
 		if apps == nil {
 			src.apps = []marathon.App{}
 		}
+		src.old = v.oldImages(ctx, apps)
 	})
 	wg.Go(func() {
 		deps, err := v.cfg.Marathon.Deployments(ctx)

@@ -65,12 +65,23 @@ type Group struct {
 	// Since is when the group entered its /status phase (zero without a
 	// status); AGE counts from it.
 	Since time.Time `json:"since,omitzero"`
-	// Image is the desired image, or the app's when the spec is invalid
-	// or gone.
+	// Image is the image of the app as Marathon defines it: what its
+	// tasks run, or are being moved to during a rollout. Empty without an
+	// app, or when Marathon cannot be read; the desired image is under
+	// desired.spec.
 	Image string `json:"image,omitempty"`
+	// Images count the app's tasks by the image they run: the images of
+	// older definitions that tasks still run first, oldest first, then
+	// Image with its tasks (none yet, early in a rollout). An image
+	// Marathon could not say is "?".
+	Images []TaskImage `json:"images,omitempty"`
 	// Tasks: Wanted from the desired spec, the rest from Marathon (from
 	// /status when Marathon cannot be read).
 	Tasks specs.TaskCounts `json:"tasks"`
+	// HealthChecked says whether the tasks have health checks (by the
+	// desired spec, or the app's when the spec is invalid or gone).
+	// Without them Marathon counts no task healthy, and HEALTHY shows -.
+	HealthChecked bool `json:"healthChecked"`
 	// Deployment is the deployment in flight for the app, if any.
 	Deployment *Deployment `json:"deployment,omitempty"`
 	// Drift lists the fields that differ, "path: old => new", when Phase
@@ -85,6 +96,12 @@ type Group struct {
 	LastTaskFailure *TaskFailure `json:"lastTaskFailure,omitempty"`
 	// Events are the group's recent events, newest first.
 	Events []Event `json:"events"`
+}
+
+// TaskImage is one image the tasks of a group run, and how many do.
+type TaskImage struct {
+	Image string `json:"image"`
+	Tasks int    `json:"tasks"`
 }
 
 // Desired is the group's /desired key.
@@ -134,15 +151,37 @@ type Container struct {
 	Host string `json:"host"`
 	// Ports are the host ports; PortMappings pair them with container
 	// ports when the app maps ports.
-	Ports        []int               `json:"ports,omitempty"`
-	PortMappings []specs.PortMapping `json:"portMappings,omitempty"`
-	State        string              `json:"state,omitempty"`
+	Ports        []int         `json:"ports,omitempty"`
+	PortMappings []PortMapping `json:"portMappings,omitempty"`
+	State        string        `json:"state,omitempty"`
 	// Health is "healthy", "unhealthy" or "unknown".
 	Health string `json:"health,omitempty"`
 	// Ready: running, and healthy when the group has health checks.
-	Ready     bool      `json:"ready"`
+	Ready bool `json:"ready"`
+	// Version is the app version the task was started from, and Image the
+	// image of that version ("?" when Marathon could not say).
 	Version   string    `json:"version,omitempty"`
+	Image     string    `json:"image,omitempty"`
 	StartedAt time.Time `json:"startedAt,omitzero"`
+}
+
+// PortMapping pairs a container port of a container with its host port.
+type PortMapping struct {
+	ContainerPort int    `json:"containerPort"`
+	HostPort      int    `json:"hostPort"`
+	Protocol      string `json:"protocol"`
+	Name          string `json:"name,omitempty"`
+}
+
+func portMappings(ms []specs.PortMapping) []PortMapping {
+	if len(ms) == 0 {
+		return nil
+	}
+	out := make([]PortMapping, len(ms))
+	for i, m := range ms {
+		out[i] = PortMapping{ContainerPort: m.ContainerPort, HostPort: m.HostPort, Protocol: m.Protocol, Name: m.Name}
+	}
+	return out
 }
 
 // TaskFailure is Marathon's last task failure of the app.

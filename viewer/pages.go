@@ -27,8 +27,14 @@ func uiFiles() fs.FS {
 
 func parsePages() (*template.Template, error) {
 	t, err := template.New("pages").Funcs(template.FuncMap{
-		"join":      strings.Join,
-		"healthy":   healthyCell,
+		"join":    strings.Join,
+		"healthy": healthyCell,
+		"image":   imageCell,
+		"hosts": func(g *Group) string {
+			h, _ := hostsAndPorts(g.Containers)
+			return dash(strings.ReplaceAll(h, ",", ", "))
+		},
+		"failure":   failureCell,
 		"step":      stepText,
 		"ports":     portsText,
 		"yaml":      yamlText,

@@ -1,12 +1,10 @@
 package viewer
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 )
@@ -16,7 +14,7 @@ const tabPadding = 3
 
 // TableOptions steer WriteTable.
 type TableOptions struct {
-	// Wide adds the HOSTS and PORTS columns.
+	// Wide adds the HOSTS, PORTS and LAST FAILURE columns.
 	Wide bool
 	// Now is the time ages are counted to.
 	Now time.Time
@@ -30,7 +28,7 @@ type TableOptions struct {
 func Columns(wide bool) []string {
 	cols := []string{"SERVICE", "LABELS", "WANTED", "RUNNING", "HEALTHY", "IMAGE", "PHASE", "DEPLOYMENT", "AGE"}
 	if wide {
-		cols = append(cols, "HOSTS", "PORTS")
+		cols = append(cols, "HOSTS", "PORTS", "LAST FAILURE")
 	}
 	return cols
 }
@@ -40,19 +38,19 @@ func Row(g *Group, wide bool, now time.Time) []string {
 	row := []string{
 		g.Service, strings.Join(g.Labels, ","),
 		strconv.Itoa(g.Tasks.Wanted), strconv.Itoa(g.Tasks.Running), healthyCell(g),
-		dash(g.Image), string(g.Phase), dash(stepOrID(g.Deployment)), Age(g.Since, now),
+		imageCell(g), string(g.Phase), dash(stepOrID(g.Deployment)), Age(g.Since, now),
 	}
 	if wide {
 		hosts, ports := hostsAndPorts(g.Containers)
-		row = append(row, dash(hosts), dash(ports))
+		row = append(row, dash(hosts), dash(ports), failureCell(g.LastTaskFailure, now))
 	}
 	return row
 }
 
 // healthyCell is the HEALTHY count, or "-" for a group without health
-// checks: Marathon counts none of its tasks healthy.
+// checks, whatever its phase: Marathon counts none of its tasks healthy.
 func healthyCell(g *Group) string {
-	if d := g.Desired; d != nil && d.Spec != nil && len(d.Spec.HealthChecks) == 0 {
+	if !g.HealthChecked {
 		return "-"
 	}
 	return strconv.Itoa(g.Tasks.Healthy)
@@ -60,23 +58,109 @@ func healthyCell(g *Group) string {
 
 // WriteTable writes one aligned row per group, with a header line.
 func WriteTable(w io.Writer, l *List, o TableOptions) error {
-	var buf bytes.Buffer
-	tw := tabwriter.NewWriter(&buf, 0, 8, tabPadding, ' ', 0)
-	if !o.NoHeaders {
-		fmt.Fprintln(tw, strings.Join(Columns(o.Wide), "\t"))
+	return NewTable(o).Write(w, l, o.Now)
+}
+
+// Table writes groups as aligned rows and remembers how wide it made each
+// column, so that rows written later (`get --watch`) line up with the
+// header and the rows before them. Columns only ever widen.
+type Table struct {
+	opts   TableOptions
+	widths []int
+	header bool // the header line is written (or not wanted)
+}
+
+// NewTable returns a table that writes its header line with its first
+// rows, unless o.NoHeaders.
+func NewTable(o TableOptions) *Table {
+	return &Table{opts: o, widths: make([]int, len(Columns(o.Wide))), header: o.NoHeaders}
+}
+
+// Write writes the rows of l, ages counted to now, each column as wide as
+// the widest cell it has held.
+func (t *Table) Write(w io.Writer, l *List, now time.Time) error {
+	rows := make([][]string, 0, len(l.Items)+1)
+	phases := make([]Phase, 0, len(l.Items)+1)
+	if !t.header {
+		rows, phases = append(rows, Columns(t.opts.Wide)), append(phases, "")
+		t.header = true
 	}
 	for i := range l.Items {
-		fmt.Fprintln(tw, strings.Join(Row(&l.Items[i], o.Wide, o.Now), "\t"))
+		rows = append(rows, Row(&l.Items[i], t.opts.Wide, now))
+		phases = append(phases, l.Items[i].Phase)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
+	for _, r := range rows {
+		t.measure(r)
 	}
-	out := buf.Bytes()
-	if o.Color {
-		out = colorPhases(out, l, o)
+	var b strings.Builder
+	for i, r := range rows {
+		t.line(&b, r, phases[i])
 	}
-	_, err := w.Write(out)
+	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// WriteRemoved writes the line of a group that left the list, in the
+// first two columns: "SERVICE   LABELS   (removed)".
+func (t *Table) WriteRemoved(w io.Writer, service, labels string) error {
+	cells := []string{service, labels, "(removed)"}
+	t.measure(cells[:2])
+	var b strings.Builder
+	t.line(&b, cells, "")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (t *Table) measure(cells []string) {
+	for i, c := range cells {
+		if i < len(t.widths) {
+			t.widths[i] = max(t.widths[i], utf8.RuneCountInString(c))
+		}
+	}
+}
+
+// line writes one row, every cell but the last padded to its column's
+// width and tabPadding spaces; the PHASE cell of a group is painted when
+// the table is in colour, outside the padding so the columns line up.
+func (t *Table) line(b *strings.Builder, cells []string, phase Phase) {
+	for i, c := range cells {
+		cell := c
+		if t.opts.Color && phase != "" && i == phaseCol {
+			cell = "\x1b[" + phaseColor(phase) + "m" + c + "\x1b[0m"
+		}
+		b.WriteString(cell)
+		if i < len(cells)-1 {
+			b.WriteString(strings.Repeat(" ", t.widths[i]-utf8.RuneCountInString(c)+tabPadding))
+		}
+	}
+	b.WriteByte('\n')
+}
+
+// maxFailureText is how much of a last task failure's message the table
+// shows; the JSON and the group's page have all of it.
+const maxFailureText = 60
+
+// failureCell is Marathon's last task failure in brief: "TASK_FAILED 5m
+// ago on agent-1: message", or "-".
+func failureCell(f *TaskFailure, now time.Time) string {
+	if f == nil {
+		return "-"
+	}
+	s := f.State
+	if !f.Timestamp.IsZero() {
+		s += " " + Age(f.Timestamp, now) + " ago"
+	}
+	if f.Host != "" {
+		s += " on " + f.Host
+	}
+	msg, _, _ := strings.Cut(strings.TrimSpace(f.Message), "\n")
+	if r := []rune(msg); len(r) > maxFailureText {
+		msg = string(r[:maxFailureText-1]) + "…"
+	}
+	if msg != "" {
+		s += ": " + msg
+	}
+	return s
 }
 
 // stepOrID is the deployment column: its step, or its id when the step
@@ -177,47 +261,3 @@ func phaseColor(p Phase) string {
 
 // phaseCol is the index of the PHASE column in Columns.
 const phaseCol = 6
-
-// colorPhases paints the PHASE cell of each row after tabwriter aligned
-// them, since escape codes inside cells would count as width. The cell
-// starts after the widths of the cells before it, each padded by
-// tabPadding, as tabwriter lays them out.
-func colorPhases(out []byte, l *List, o TableOptions) []byte {
-	widths := make([]int, phaseCol)
-	measure := func(cells []string) {
-		for i := range widths {
-			widths[i] = max(widths[i], utf8.RuneCountInString(cells[i]))
-		}
-	}
-	if !o.NoHeaders {
-		measure(Columns(o.Wide))
-	}
-	for i := range l.Items {
-		measure(Row(&l.Items[i], o.Wide, o.Now))
-	}
-	col := 0
-	for _, w := range widths {
-		col += w + tabPadding
-	}
-	lines := strings.SplitAfter(string(out), "\n")
-	first := 0
-	if !o.NoHeaders {
-		first = 1
-	}
-	var b strings.Builder
-	for i, line := range lines {
-		n := i - first
-		if n < 0 || n >= len(l.Items) {
-			b.WriteString(line)
-			continue
-		}
-		r := []rune(line)
-		p := []rune(string(l.Items[n].Phase))
-		if col+len(p) > len(r) || string(r[col:col+len(p)]) != string(p) {
-			b.WriteString(line)
-			continue
-		}
-		b.WriteString(string(r[:col]) + "\x1b[" + phaseColor(l.Items[n].Phase) + "m" + string(p) + "\x1b[0m" + string(r[col+len(p):]))
-	}
-	return []byte(b.String())
-}

@@ -75,8 +75,86 @@ func TestRowWide(t *testing.T) {
 		Containers: []Container{{Host: "a-1", Ports: []int{31000, 31001}}, {Host: "a-1", Ports: []int{31002, 31003}}, {Host: "a-2"}},
 	}
 	got := strings.Join(Row(g, true, time.Time{}), " | ")
-	want := "web | dev,eu | 0 | 0 | - | - | Progressing | d1 | - | a-1,a-1,a-2 | 31000/31001,31002/31003,-"
+	want := "web | dev,eu | 0 | 0 | - | - | Progressing | d1 | - | a-1,a-1,a-2 | 31000/31001,31002/31003,- | -"
 	if got != want {
 		t.Errorf("row\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestTableKeepsColumnsAcrossWrites: rows written after the header (get
+// --watch) line up with it, and with each other, even when narrower.
+func TestTableKeepsColumnsAcrossWrites(t *testing.T) {
+	wide := &List{Items: []Group{{Service: "cassandra", Labels: []string{"dev", "eu"}, Phase: Progressing, Image: "cassandra:4.1"}}}
+	narrow := &List{Items: []Group{{Service: "web", Labels: []string{"dev"}, Phase: Synced, Image: "nginx"}}}
+	var b strings.Builder
+	tab := NewTable(TableOptions{})
+	if err := tab.Write(&b, wide, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tab.Write(&b, narrow, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tab.WriteRemoved(&b, "web", "dev"); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "SERVICE") {
+		t.Fatalf("lines:\n%s", b.String())
+	}
+	col := strings.Index(lines[0], "LABELS")
+	phase := strings.Index(lines[0], "PHASE")
+	for _, l := range lines[1:] {
+		if strings.Index(l, "dev") != col {
+			t.Errorf("LABELS not at column %d:\n%s", col, b.String())
+		}
+	}
+	for i, want := range []Phase{Progressing, Synced} {
+		if l := lines[i+1]; !strings.HasPrefix(l[phase:], string(want)) {
+			t.Errorf("%s not at column %d in %q", want, phase, l)
+		}
+	}
+	if !strings.HasSuffix(lines[3], "(removed)") {
+		t.Errorf("removed line: %q", lines[3])
+	}
+}
+
+// TestHealthyCellEveryPhase: HEALTHY is "-" for a group without health
+// checks and a count for one with them, whatever the phase.
+func TestHealthyCellEveryPhase(t *testing.T) {
+	for _, p := range []Phase{Synced, Progressing, Waiting, Stalled, Invalid, Deleting, Pending, Drifted, Orphaned} {
+		if got := healthyCell(&Group{Phase: p, Tasks: specs.TaskCounts{Healthy: 0}}); got != "-" {
+			t.Errorf("%s without checks: %q", p, got)
+		}
+		if got := healthyCell(&Group{Phase: p, HealthChecked: true, Tasks: specs.TaskCounts{Healthy: 2}}); got != "2" {
+			t.Errorf("%s with checks: %q", p, got)
+		}
+	}
+}
+
+func TestFailureCell(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	f := &TaskFailure{State: "TASK_FAILED", Host: "agent-1", Timestamp: now.Add(-5 * time.Minute),
+		Message: "Docker container run error: Container exited on error: exited with status 1 because of a very long reason\nsecond line"}
+	got := failureCell(f, now)
+	if !strings.HasPrefix(got, "TASK_FAILED 5m ago on agent-1: Docker container run error") || strings.Contains(got, "second line") ||
+		!strings.HasSuffix(got, "…") {
+		t.Errorf("failureCell = %q", got)
+	}
+	if got := failureCell(nil, now); got != "-" {
+		t.Errorf("no failure: %q", got)
+	}
+}
+
+func TestImageCell(t *testing.T) {
+	g := &Group{Image: "nginx:1.28", Images: []TaskImage{{Image: "nginx:1.27", Tasks: 2}, {Image: "nginx:1.28", Tasks: 1}}}
+	if got := imageCell(g); got != "nginx:1.27 ×2 → nginx:1.28 ×1" {
+		t.Errorf("rollout: %q", got)
+	}
+	g = &Group{Image: "nginx:1.28", Images: []TaskImage{{Image: "nginx:1.28", Tasks: 3}}}
+	if got := imageCell(g); got != "nginx:1.28" {
+		t.Errorf("one image: %q", got)
+	}
+	if got := imageCell(&Group{}); got != "-" {
+		t.Errorf("no app: %q", got)
 	}
 }

@@ -38,10 +38,12 @@ type Config struct {
 
 // Viewer joins /desired, /status and Marathon into groups, for
 // `theseusd get` (Load) and the web page (Handler). It is safe for
-// concurrent use and holds no state between loads.
+// concurrent use. Between loads it keeps only the images of older app
+// definitions, which never change.
 type Viewer struct {
-	cfg   Config
-	pages *template.Template
+	cfg      Config
+	pages    *template.Template
+	versions versionImages
 }
 
 // New returns a viewer for cfg.

@@ -46,9 +46,9 @@ type params struct {
 	Groups    int     `json:"groups"`
 	Instances int     `json:"instances"`
 	Changes   int     `json:"changes"`
-	Speed     float64 `json:"simulator_speed"`
+	Speed     float64 `json:"simulatorSpeed"`
 	Workers   int     `json:"workers"`
-	WriteQPS  float64 `json:"marathon_write_qps"`
+	WriteQPS  float64 `json:"marathonWriteQPS"`
 	Resync    string  `json:"resync"`
 }
 
@@ -56,7 +56,7 @@ type machine struct {
 	OS     string `json:"os"`
 	Arch   string `json:"arch"`
 	CPUs   int    `json:"cpus"`
-	Model  string `json:"cpu_model,omitempty"`
+	Model  string `json:"cpuModel,omitempty"`
 	Memory string `json:"memory,omitempty"`
 	Go     string `json:"go"`
 }

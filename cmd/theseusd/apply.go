@@ -15,12 +15,18 @@ import (
 
 func newApplyCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "apply -f FILE|DIR ... | --plan FILE",
+		Use:   "apply -f FILE|DIR ... [--dry-run | --check-index PLAN] | --plan FILE",
 		Short: "Validate spec files and write them to /desired, or carry out a saved plan",
 		Long: `With -f: read and validate every spec (files, directories recursively, "-" for
 standard input); if any is invalid, write nothing and list every problem. Otherwise
 write the specs to /desired in transactions of at most 128 keys, each guarded
 against concurrent edits, and print what was created, changed or unchanged.
+
+--dry-run prints what "theseusd plan -f" prints for the same files and writes
+nothing; it exits 0 unless a spec is invalid (plan -f has the exit code of a
+plan). --check-index PLAN writes the files only if nothing the plan saved by
+"theseusd plan -f ... -out PLAN" was made from has moved: the files' groups,
+their /desired revisions, what Marathon and /services hold for them.
 
 With --plan FILE: carry out a plan saved by "theseusd plan -out FILE" against
 Marathon, if nothing it depends on has moved since; otherwise refuse it as stale.`,
@@ -31,6 +37,8 @@ Marathon, if nothing it depends on has moved since; otherwise refuse it as stale
 	files := cmd.Flags().StringArrayP("filename", "f", nil, "spec file or directory (repeatable; - for stdin)")
 	planFile := cmd.Flags().String("plan", "", "carry out this saved plan")
 	allowMass := cmd.Flags().Bool("allow-mass-delete", false, "with --plan: let deletes past the mass-deletion guard")
+	dryRun := cmd.Flags().Bool("dry-run", false, "with -f: print the plan of the files (as plan -f does) and write nothing")
+	checkIndex := cmd.Flags().String("check-index", "", "with -f: write only if nothing has moved since this plan of the files was saved (plan -f ... -out)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx := cmd.Context()
 		switch {
@@ -38,6 +46,21 @@ Marathon, if nothing it depends on has moved since; otherwise refuse it as stale
 			return errors.New("-f and --plan cannot be combined")
 		case *planFile == "" && len(*files) == 0:
 			return errors.New("nothing to apply: give -f FILE|DIR or --plan FILE")
+		case (*dryRun || *checkIndex != "") && len(*files) == 0:
+			return errors.New("--dry-run and --check-index go with -f")
+		case *dryRun && *checkIndex != "":
+			return errors.New("--dry-run and --check-index cannot be combined")
+		}
+		if *dryRun || *checkIndex != "" {
+			ec, mc, err := connectBoth(ctx, c, ef, mf)
+			if err != nil {
+				return err
+			}
+			defer ec.Close()
+			if *dryRun {
+				return applyDryRun(ctx, c, ec, mc, *files)
+			}
+			return applyChecked(ctx, c, ec, mc, *files, *checkIndex)
 		}
 		// --plan: carry out a saved plan against Marathon (applyplan.go).
 		if *planFile != "" {
@@ -73,16 +96,21 @@ func runApply(ctx context.Context, c *cli, ef *etcdFlags, paths []string) error 
 	}
 	defer ec.Close()
 	res, err := ec.Desired().Apply(ctx, groups)
+	printApplied(c, res)
+	if err != nil && len(res) < len(groups) {
+		return fmt.Errorf("%d of %d group(s) not written: %w", len(groups)-len(res), len(groups), err)
+	}
+	return err
+}
+
+// printApplied lists what apply wrote, and a count line.
+func printApplied(c *cli, res []etcd.ApplyResult) {
 	counts := map[etcd.ApplyAction]int{}
 	for _, r := range res {
 		counts[r.Action]++
 		fmt.Fprintf(c.stdout, "%s %s (revision %d)\n", r.Action, r.Key, r.Revision)
 	}
 	fmt.Fprintf(c.stdout, "%d created, %d changed, %d unchanged\n", counts[etcd.Created], counts[etcd.Changed], counts[etcd.Unchanged])
-	if err != nil && len(res) < len(groups) {
-		return fmt.Errorf("%d of %d group(s) not written: %w", len(groups)-len(res), len(groups), err)
-	}
-	return err
 }
 
 // loadSpecs reads and validates every spec of paths; on any problem,

@@ -156,13 +156,14 @@ func TestApplyRefuses(t *testing.T) {
 	}
 }
 
-// TestDelete removes a group's key; an absent key is a clear error.
+// TestDelete removes a group's key, and says what becomes of its app; an
+// absent key is a clear error.
 func TestDelete(t *testing.T) {
 	e := etcdtest.Start(t)
-	env := map[string]string{"THESEUS_ETCD": e.Endpoint()}
-	if code, out, errb := runCLI(t, env, "apply", "-f", "../../testdata/specs"); code != exitOK {
-		t.Fatalf("apply: exit %d\n%s%s", code, out, errb)
-	}
+	_, url := newSim(t, nil)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url}
+	deployExamples(t, env)
+	e.Etcdctl(t, "put", "/desired/gone/dev", `{"apiVersion":"theseus/v1","kind":"Group","spec":{"image":"nginx","instances":1,"cpus":0.1,"mem":64}}`)
 	tests := []struct {
 		name     string
 		args     []string
@@ -170,10 +171,13 @@ func TestDelete(t *testing.T) {
 		want     string
 		leftKeys int
 	}{
-		{"present", []string{"frontend", "-l", "frontend,dev"}, exitOK, "deleted frontend/dev.frontend (revision", 7},
-		{"absent", []string{"frontend", "-l", "dev,frontend"}, exitError, "group frontend/dev.frontend has no desired spec (/desired/frontend/dev.frontend): nothing deleted", 7},
-		{"no labels", []string{"web"}, exitError, "-l LABELS is required", 7},
-		{"bad labels", []string{"web", "-l", "Dev"}, exitError, "Dev", 7},
+		{"present", []string{"frontend", "-l", "frontend,dev"}, exitOK, "deleted frontend/dev.frontend (revision", 8},
+		{"present, with its app", []string{"web", "-l", "dev"}, exitOK, "task(s): a controller running with --prune deletes it; " +
+			"one without leaves it running, shown as Orphaned by theseusd get (to delete it then: theseusd plan --prune -out plan.json", 7},
+		{"present, no app", []string{"gone", "-l", "dev"}, exitOK, "no Marathon app runs at /gone/dev", 6},
+		{"absent", []string{"frontend", "-l", "dev,frontend"}, exitError, "group frontend/dev.frontend has no desired spec (/desired/frontend/dev.frontend): nothing deleted", 6},
+		{"no labels", []string{"web"}, exitError, "-l LABELS is required", 6},
+		{"bad labels", []string{"web", "-l", "Dev"}, exitError, "Dev", 6},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

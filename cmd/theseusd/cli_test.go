@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -41,4 +43,49 @@ func TestFlagHelpNamesTheType(t *testing.T) {
 		}
 	}
 	walk(newRootCmd(&cli{getenv: func(string) string { return "" }}))
+}
+
+// TestVersion: `version` and `--version` print the same line, from the
+// build information; -o json has it field by field.
+func TestVersion(t *testing.T) {
+	code, out, errb := runCLI(t, nil, "version")
+	if code != exitOK || !strings.HasPrefix(out, "theseusd ") || !strings.Contains(out, runtime.Version()) {
+		t.Fatalf("version: exit %d\n%s%s", code, out, errb)
+	}
+	if code, flag, _ := runCLI(t, nil, "--version"); code != exitOK || flag != out {
+		t.Errorf("--version: exit %d, %q; want %q", code, flag, out)
+	}
+	code, js, _ := runCLI(t, nil, "version", "-o", "json")
+	var v struct {
+		Module, Version, GoVersion string
+	}
+	if err := json.Unmarshal([]byte(js), &v); code != exitOK || err != nil || v.Module != "theseus.dev" || v.Version == "" || v.GoVersion != runtime.Version() {
+		t.Errorf("version -o json: exit %d, %v\n%s", code, err, js)
+	}
+	rev := version{Version: "v1.2.0", Module: "theseus.dev", Revision: "0123abc", Time: "2026-11-01T10:00:00Z", Modified: true, GoVersion: "go1.26.8"}
+	if got, want := rev.String(), "theseusd v1.2.0 (theseus.dev), revision 0123abc with local changes of 2026-11-01T10:00:00Z, built with go1.26.8"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
+
+// TestFlagTypoSuggestion: a mistyped long flag gets the nearest one, as a
+// mistyped command gets the nearest command.
+func TestFlagTypoSuggestion(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plan", "--prun"}, "Did you mean this?\n\t--prune"},
+		{[]string{"get", "--wacth"}, "Did you mean this?\n\t--watch"},
+		{[]string{"sync", "--dry"}, "Did you mean this?\n\t--dry-run"},
+		{[]string{"apply", "--check-idx", "x"}, "Did you mean this?\n\t--check-index"},
+		{[]string{"plan", "--zzzzzz"}, "unknown flag: --zzzzzz (see theseusd plan --help)"},
+		{[]string{"plna"}, "Did you mean this?\n\tplan"},
+	}
+	for _, tt := range tests {
+		code, _, errb := runCLI(t, nil, tt.args...)
+		if code != exitError || !strings.Contains(errb, tt.want) {
+			t.Errorf("%v: exit %d, want 1 with %q:\n%s", tt.args, code, tt.want, errb)
+		}
+	}
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +25,7 @@ import (
 type devFlags struct {
 	data, etcdListen, marathonListen, httpAddr, specsDir string
 	speed                                                float64
-	gen14                                                bool
+	gen14, reset                                         bool
 	mesosRole                                            string
 	features                                             []string
 }
@@ -35,12 +37,17 @@ func newDevCmd(c *cli) *cobra.Command {
 		Long: `Run theseus in one process, with nothing else installed: an embedded etcd,
 the Marathon simulator (agents named large-*, db-* and agent-*, on two racks)
 and the controller, all on loopback. Every other command finds them with no
-flags. --specs applies a directory of spec files at start.`,
+flags. --specs applies a directory of spec files at start.
+
+etcd keeps its data in --data between runs (what /desired, /status and
+/services held); the simulated Marathon starts empty every run, and the
+controller creates the apps again. --reset starts from an empty etcd.`,
 		Args: cobra.NoArgs,
 	}
 	f := &devFlags{}
 	fs := cmd.Flags()
 	fs.StringVar(&f.data, "data", defaultDevData(), "etcd data directory (kept between runs)")
+	fs.BoolVar(&f.reset, "reset", false, "remove the etcd data of --data first, to start from an empty etcd")
 	fs.StringVar(&f.etcdListen, "etcd-listen", embedded.DefaultClientAddr, "address of the embedded etcd")
 	fs.StringVar(&f.marathonListen, "marathon-listen", "127.0.0.1:8080", "address of the Marathon simulator")
 	fs.StringVar(&f.httpAddr, "http", "127.0.0.1:7070", "address of /healthz, /readyz, /metrics and the viewer")
@@ -100,6 +107,12 @@ func runDev(ctx context.Context, c *cli, f *devFlags, d *daemon) error {
 			return fmt.Errorf("--specs %s: %w", f.specsDir, err)
 		}
 	}
+	if f.reset {
+		if err := resetData(f.data); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(c.stdout, devStateNote(f))
 	// etcd's own logs stay quiet in dev: it reports its listeners closing
 	// at Ctrl-C as errors. Failures to start still come back as errors.
 	srv, err := embedded.Start(ctx, embedded.Config{Dir: f.data, ClientAddr: f.etcdListen, PeerAddr: "127.0.0.1:0", Logger: zap.NewNop()})
@@ -147,6 +160,38 @@ func runDev(ctx context.Context, c *cli, f *devFlags, d *daemon) error {
 	return d.run(ctx)
 }
 
+// devStateNote says where dev keeps its state, and what it does not keep.
+func devStateNote(f *devFlags) string {
+	how := "kept between runs; --reset starts from an empty etcd"
+	if f.reset {
+		how = "started empty (--reset)"
+	}
+	return fmt.Sprintf("theseusd dev: etcd data in %s (%s); the simulated Marathon starts empty every run", f.data, how)
+}
+
+// resetData removes the etcd data directory dir, and only that: a
+// directory that holds anything but etcd's member/ (a --data given by
+// mistake) is refused rather than emptied. An absent one is already
+// reset.
+func resetData(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("--reset: %w", err)
+	}
+	for _, e := range entries {
+		if e.Name() != "member" {
+			return fmt.Errorf("--reset: %s holds %s, so it is not only an etcd data directory; not removing it", dir, e.Name())
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("--reset: %w", err)
+	}
+	return nil
+}
+
 func devApply(ctx context.Context, c *cli, ec *etcd.Client, dir string) error {
 	groups, err := specs.LoadPath(dir)
 	if err != nil {
@@ -183,5 +228,5 @@ func devBanner(c *cli, f *devFlags, etcdURL, marathonURL, httpURL string, gen ma
 	fmt.Fprintf(w, "  go run ./cmd/theseusd apply -f testdata/specs\n\n")
 }
 
-// minimalSpec is the smallest spec of DESIGN.md.
+// minimalSpec is the smallest spec of docs/design.md.
 const minimalSpec = `{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":"web","labels":["dev"]},"spec":{"image":"nginx:1.27","instances":2,"cpus":0.1,"mem":64}}`

@@ -2,6 +2,10 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -37,5 +41,43 @@ func TestDevBannerSaysHowToFindIt(t *testing.T) {
 				t.Errorf("banner does not say %q:\n%s", tt.wantExport, got)
 			}
 		})
+	}
+}
+
+// TestDevReset: --reset removes an etcd data directory, and refuses one
+// that holds anything else; dev says where its state is.
+func TestDevReset(t *testing.T) {
+	base := t.TempDir()
+	data := filepath.Join(base, "etcd")
+	if err := os.MkdirAll(filepath.Join(data, "member", "wal"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := resetData(data); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("data directory still there: %v", err)
+	}
+	if err := resetData(data); err != nil {
+		t.Errorf("reset of an absent directory: %v", err)
+	}
+	home := filepath.Join(base, "home")
+	if err := os.MkdirAll(filepath.Join(home, "member"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "notes.txt"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := resetData(home); err == nil || !strings.Contains(err.Error(), "notes.txt") {
+		t.Errorf("reset of a directory that is not only etcd's: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(home, "notes.txt")); err != nil {
+		t.Errorf("a refused reset removed a file: %v", err)
+	}
+	for _, reset := range []bool{false, true} {
+		note := devStateNote(&devFlags{data: data, reset: reset})
+		if !strings.Contains(note, "etcd data in "+data) || !strings.Contains(note, "simulated Marathon starts empty") {
+			t.Errorf("state note %q", note)
+		}
 	}
 }

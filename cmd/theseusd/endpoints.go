@@ -180,7 +180,7 @@ type groupJSON struct {
 	Revision   int64                `json:"revision"`
 	Generation int64                `json:"generation"`
 	Stale      bool                 `json:"stale"`
-	UpdatedAt  time.Time            `json:"updated_at"`
+	UpdatedAt  time.Time            `json:"updatedAt"`
 	Config     map[string]string    `json:"config"`
 	Endpoints  []endpoints.Endpoint `json:"endpoints"`
 }

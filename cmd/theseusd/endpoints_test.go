@@ -57,7 +57,8 @@ func TestEndpointsCommand(t *testing.T) {
 		{name: "selector", args: []string{"endpoints", "web", "-l", "!frontend"}, want: []string{"web_dev.t1"}, not: []string{"frontend"}},
 		{name: "env", args: []string{"endpoints", "web", "-l", "dev", "-o", "env"}, want: []string{
 			"WEB_ENDPOINTS='agent-1:31000,agent-1:31000,agent-2:31001'", "WEB_HTTP_ENDPOINTS='agent-1:31000,agent-1:31000,agent-2:31001'", "WEB_COUNT=3"}},
-		{name: "json", args: []string{"endpoints", "web", "-o", "json", "-l", "frontend"}, want: []string{`"stale": true`, `"upstream": "api"`, `"instance_name": "web_dev.frontend.t0"`}},
+		{name: "json", args: []string{"endpoints", "web", "-o", "json", "-l", "frontend"}, want: []string{`"stale": true`, `"upstream": "api"`, `"updatedAt": "`,
+			`"instance_name": "web_dev.frontend.t0"`}}, // the /services values keep their layout
 		{name: "no such service", args: []string{"endpoints", "api"}, code: exitError, want: []string{"no group of api"}},
 		{name: "no group matches", args: []string{"endpoints", "web", "-l", "prod"}, code: exitError, want: []string{"matching -l prod"}},
 		{name: "bad format", args: []string{"endpoints", "web", "-o", "yaml"}, code: exitError, want: []string{"want table, json or env"}},

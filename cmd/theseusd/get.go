@@ -166,6 +166,7 @@ type getPrinter struct {
 	noHeaders bool
 	color     bool
 	now       func() time.Time
+	table     *viewer.Table
 }
 
 func (p *getPrinter) list(l *viewer.List) error {
@@ -182,7 +183,16 @@ func (p *getPrinter) list(l *viewer.List) error {
 		fmt.Fprintln(p.errw, "No groups found.")
 		return nil
 	}
-	return viewer.WriteTable(p.out, l, p.tableOptions(p.noHeaders))
+	return p.tab().Write(p.out, l, p.now())
+}
+
+// tab is the table that every table or wide output of this printer goes
+// through, so that rows printed by --watch line up with the first ones.
+func (p *getPrinter) tab() *viewer.Table {
+	if p.table == nil {
+		p.table = viewer.NewTable(viewer.TableOptions{Wide: p.format == "wide", Color: p.color, NoHeaders: p.noHeaders})
+	}
+	return p.table
 }
 
 // changes prints changed groups: rows without a header, or one JSON or
@@ -205,7 +215,7 @@ func (p *getPrinter) changes(l *viewer.List) error {
 		}
 		return nil
 	}
-	return viewer.WriteTable(p.out, l, p.tableOptions(true))
+	return p.tab().Write(p.out, l, p.now())
 }
 
 // removed prints the groups that left the list: neither desired nor run
@@ -231,17 +241,13 @@ func (p *getPrinter) removed(keys []string) error {
 			if gk, perr := specs.ParseGroupKey(k); perr == nil {
 				svc, labels = gk.Service, strings.Join(gk.LabelSet(), ",")
 			}
-			_, err = fmt.Fprintf(p.out, "%s   %s   (removed)\n", svc, labels)
+			err = p.tab().WriteRemoved(p.out, svc, labels)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func (p *getPrinter) tableOptions(noHeaders bool) viewer.TableOptions {
-	return viewer.TableOptions{Wide: p.format == "wide", Now: p.now(), Color: p.color, NoHeaders: noHeaders}
 }
 
 // colorful says whether to paint output: only on a terminal, and not

@@ -14,7 +14,30 @@ import (
 	"theseus.dev/viewer/viewertest"
 )
 
-var updateGolden = flag.Bool("update", false, "rewrite the golden files of get's outputs")
+var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+// checkGolden compares got with testdata/name, or rewrites that file
+// with -update.
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
+	if *updateGolden {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (run with -update to accept):\n--- got\n%s\n--- want\n%s", golden, got, want)
+	}
+}
 
 // runGet runs `theseusd get args...` with ages counted to now.
 func runGet(ctx context.Context, env map[string]string, now time.Time, stdout, stderr *getOutput, args ...string) error {
@@ -58,23 +81,7 @@ func TestGetGolden(t *testing.T) {
 					t.Errorf("output shows the secret %q", s)
 				}
 			}
-			golden := filepath.Join("testdata", "get-"+tt.name+".golden")
-			if *updateGolden {
-				if err := os.MkdirAll("testdata", 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("get %v differs from %s (run with -update to accept):\n--- got\n%s\n--- want\n%s", tt.args, golden, got, want)
-			}
+			checkGolden(t, "get-"+tt.name+".golden", got)
 		})
 	}
 }
@@ -137,12 +144,19 @@ func TestGetWatch(t *testing.T) {
 	wg.Go(func() { err = runGet(ctx, env, now, out, &errb, "haproxy", "--watch", "--watch-interval", "20ms") })
 	defer func() { cancel(); wg.Wait() }()
 
-	out.waitFor(t, "HEALTHY")
+	header := out.waitFor(t, "HEALTHY")
 	scaled := strings.Replace(viewertest.HaproxyDev, `"instances":2`, `"instances":4`, 1)
 	f.Etcd.Etcdctl(t, "put", "/desired/haproxy/dev", scaled)
 	line := out.waitFor(t, "Pending")
 	if !strings.HasPrefix(line, "haproxy") || !strings.Contains(line, " 4 ") {
 		t.Errorf("watch printed %q, want haproxy/dev pending with 4 wanted", line)
+	}
+	// The row printed later lines up with the header printed first.
+	for _, col := range []string{"PHASE", "AGE"} {
+		at := strings.Index(header, " "+col) + 1
+		if at <= 0 || len(line) <= at || line[at-1] != ' ' || line[at] == ' ' {
+			t.Errorf("%s of the watched row is not under the header:\n%q\n%q", col, header, line)
+		}
 	}
 	if strings.Count(out.String(), "HEALTHY") != 1 {
 		t.Errorf("watch repeated the header:\n%s", out.String())

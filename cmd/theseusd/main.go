@@ -1,6 +1,7 @@
 // Command theseusd is theseus's one binary: the controller (run, dev) and
 // the client commands (plan, apply, get, sync, ...). This package only
-// parses flags and wires the other packages together.
+// parses flags and wires the other packages together; docs/design.md
+// describes them.
 package main
 
 import (

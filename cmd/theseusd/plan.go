@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -25,24 +27,46 @@ func (f *planFlags) options() diff.Options {
 	return diff.Options{Prune: f.prune, AllowMassDelete: f.allowMassDelete, MaxDeleteFraction: f.maxDeleteFraction}
 }
 
+// planScope says what a plan compares with what runs: /desired (both
+// empty), the spec files of -f (only their groups), or a directory that
+// stands for the whole of /desired (--dir).
+type planScope struct {
+	files []string
+	dir   string
+	// loaded, if set, is files already read (standard input can be read
+	// only once).
+	loaded *fileSpecs
+}
+
 func newPlanCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "plan",
+		Use:   "plan [-f FILE|DIR ... | --dir DIR]",
 		Short: "Show what the controller would do now, field by field",
-		Long: `Compare /desired (or, with --dir, a directory of spec files) with what
-Marathon runs and print the plan: + create, ~ update, ↕ scale, ↻ restart,
-- delete, with every changed field as "path: old => new". Nothing is changed.
-Exit code 0: in sync; 2: changes pending; 1: error.
--out FILE saves the plan with its check index for "theseusd apply --plan FILE".`,
+		Long: `Compare /desired with what Marathon and /services hold and print the plan:
++ create, ~ update, ↕ scale, ↻ restart, - delete, ≈ config, with every changed
+field as "path: old => new". Changes that are pending but not carried out now
+(waiting behind a deployment, an orphan while pruning is off, an app theseus
+may not touch) are marked "held back". Invalid specs are listed after the plan.
+Nothing is changed.
+
+-f FILE|DIR plans just the groups of those spec files against what runs (like
+"kubectl diff -f"); --dir plans a directory as if it were the whole of /desired.
+
+Exit code 0: Marathon and /services match, nothing pending; 2: changes pending,
+held back ones included; 1: an error, or an invalid spec in scope.
+-out FILE saves the plan with its check index for "theseusd apply --plan FILE"
+(or, for a plan of -f, "theseusd apply -f ... --check-index FILE").`,
 		Args: cobra.NoArgs,
 	}
 	ef := addEtcdFlags(cmd.Flags())
 	mf := addMarathonFlags(cmd.Flags())
 	pf := &planFlags{}
+	sc := &planScope{}
 	fs := cmd.Flags()
 	output := fs.StringP("output", "o", "text", "output format: text or json")
 	selector := fs.StringP("labels", "l", "", `only groups with these labels ("testing,db"; "!dev" excludes)`)
-	dir := fs.String("dir", "", "plan from the spec files of this directory instead of /desired")
+	fs.StringArrayVarP(&sc.files, "filename", "f", nil, "plan just the groups of this spec file or directory (repeatable; - for stdin)")
+	fs.StringVar(&sc.dir, "dir", "", "plan from the spec files of this directory, as the whole of /desired")
 	out := fs.String("out", "", "save the plan, with its check index, to this file")
 	ascii := fs.Bool("ascii", false, "plain-ASCII markers in text output")
 	fs.BoolVar(&pf.prune, "prune", false, "plan deletes of managed apps without a desired spec, as 'run --prune' would")
@@ -58,39 +82,19 @@ Exit code 0: in sync; 2: changes pending; 1: error.
 			return err
 		}
 		switch {
+		case len(sc.files) > 0 && sc.dir != "":
+			return errors.New("-f and --dir cannot be combined: -f plans some groups, --dir stands for all of /desired")
 		case *out != "" && !sel.Empty():
 			return errors.New("-out saves a whole plan for apply --plan; it cannot be combined with -l")
-		case *out != "" && *dir != "":
+		case *out != "" && sc.dir != "":
 			return errors.New("-out: a plan of --dir cannot be applied; sync the directory instead")
 		}
-		var local *diff.Snapshot
-		var desired reconciler.DesiredLister
-		if *dir != "" {
-			groups, err := specs.LoadPath(*dir)
-			if err != nil {
-				for _, e := range specs.Errors(err) {
-					fmt.Fprintln(c.stderr, e)
-				}
-				return &exitCodeError{code: exitError, err: fmt.Errorf("--dir %s: invalid specs; nothing planned", *dir)}
-			}
-			snap, err := reconciler.GroupsSnapshot(groups)
-			if err != nil {
-				return err
-			}
-			local = &snap
-		} else {
-			ec, err := ef.connect(ctx, c.getenv, etcd.Hooks{})
-			if err != nil {
-				return err
-			}
-			defer ec.Close()
-			desired = ec.Desired()
-		}
-		mc, err := mf.client(c.getenv, marathon.Hooks{})
+		ec, mc, err := connectBoth(ctx, c, ef, mf)
 		if err != nil {
 			return err
 		}
-		plan, err := reconciler.Plan(ctx, desired, local, mc, pf.options())
+		defer ec.Close()
+		plan, err := makePlan(ctx, c, ec, mc, sc, pf.options())
 		if err != nil {
 			return err
 		}
@@ -102,21 +106,85 @@ Exit code 0: in sync; 2: changes pending; 1: error.
 				return err
 			}
 		}
-		if *output == "json" {
-			enc := json.NewEncoder(c.stdout)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(plan); err != nil {
-				return err
-			}
-		} else if err := diff.WriteText(c.stdout, plan, diff.TextOptions{ASCII: *ascii}); err != nil {
+		if err := printPlan(c.stdout, plan, *output, *ascii); err != nil {
 			return err
 		}
-		if plan.Pending() {
-			return &exitCodeError{code: exitChanges}
-		}
-		return nil
+		return planExit(plan)
 	}
 	return cmd
+}
+
+// connectBoth connects to etcd and makes a Marathon client; the caller
+// closes the etcd client.
+func connectBoth(ctx context.Context, c *cli, ef *etcdFlags, mf *marathonFlags) (*etcd.Client, *marathon.Client, error) {
+	mc, err := mf.client(c.getenv, marathon.Hooks{})
+	if err != nil {
+		return nil, nil, err
+	}
+	ec, err := ef.connect(ctx, c.getenv, etcd.Hooks{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return ec, mc, nil
+}
+
+// makePlan computes the plan of sc against Marathon and /services.
+func makePlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client, sc *planScope, opts diff.Options) (*diff.Plan, error) {
+	src := reconciler.PlanSources{Desired: ec.Desired(), Apps: mc, Configs: ec.Discovery()}
+	paths := sc.files
+	if sc.dir != "" {
+		paths = []string{sc.dir}
+	}
+	if len(paths) == 0 {
+		return reconciler.PlanFrom(ctx, src, opts)
+	}
+	var fs fileSpecs
+	if sc.loaded != nil {
+		fs = *sc.loaded
+	} else {
+		fs = readFileSpecs(c, paths)
+	}
+	if len(fs.groups)+len(fs.invalid)+len(fs.errs) == 0 {
+		return nil, fmt.Errorf("no specs found in %v: nothing to plan", paths)
+	}
+	snap, scope, err := localSnapshot(ctx, ec, &fs)
+	if err != nil {
+		return nil, err
+	}
+	src.Local, src.OnlyLocal = &snap, sc.dir == ""
+	plan, err := reconciler.PlanFrom(ctx, src, opts)
+	if err != nil {
+		return nil, err
+	}
+	if sc.dir == "" {
+		plan.Scope = scope
+	}
+	for _, e := range fs.errs {
+		plan.Errors = append(plan.Errors, e.Error())
+	}
+	return plan, nil
+}
+
+// printPlan writes the plan as text or JSON.
+func printPlan(w io.Writer, plan *diff.Plan, output string, ascii bool) error {
+	if output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(plan)
+	}
+	return diff.WriteText(w, plan, diff.TextOptions{ASCII: ascii})
+}
+
+// planExit is the exit code of a plan: 1 with an invalid spec in scope,
+// else 2 with anything pending, else 0.
+func planExit(plan *diff.Plan) error {
+	if n := plan.Invalid(); n > 0 {
+		return &exitCodeError{code: exitError, err: fmt.Errorf("%d invalid spec(s) in scope, listed after the plan; they are not planned", n)}
+	}
+	if plan.Pending() {
+		return &exitCodeError{code: exitChanges}
+	}
+	return nil
 }
 
 // filterPlan keeps the actions of the groups sel selects.

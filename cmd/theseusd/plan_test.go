@@ -4,45 +4,153 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"theseus.dev/drivers/etcd/etcdtest"
 )
 
-// TestPlanAndApplyPlan: plan's exit codes and outputs, a saved plan carried
-// out by apply --plan, and a stale one refused.
+// planDoc is what the plan tests read of `plan -o json`.
+type planDoc struct {
+	Kind    string `json:"kind"`
+	InSync  bool   `json:"inSync"`
+	Pending bool   `json:"pending"`
+	Scope   []struct {
+		Group           string `json:"group"`
+		DesiredRevision int64  `json:"desiredRevision"`
+	} `json:"scope"`
+	Actions []struct {
+		Action   string `json:"action"`
+		Group    string `json:"group"`
+		HeldBack string `json:"heldBack"`
+	} `json:"actions"`
+}
+
+func planJSON(t *testing.T, env map[string]string, args ...string) (int, planDoc) {
+	t.Helper()
+	code, out, errb := runCLI(t, env, append([]string{"plan", "-o", "json"}, args...)...)
+	var doc planDoc
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Kind != "Plan" {
+		t.Fatalf("plan -o json %v: exit %d, %v\n%s%s", args, code, err, out, errb)
+	}
+	return code, doc
+}
+
+// deploymentID matches the deployment ids of wait reasons, which change
+// from run to run.
+var deploymentID = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// planGolden runs plan, checks its exit code, and compares its text with
+// testdata/name.
+func planGolden(t *testing.T, env map[string]string, name string, want int, args ...string) string {
+	t.Helper()
+	code, out, errb := runCLI(t, env, append([]string{"plan"}, args...)...)
+	if code != want {
+		t.Fatalf("plan %v: exit %d, want %d\n%s%s", args, code, want, out, errb)
+	}
+	checkGolden(t, name, deploymentID.ReplaceAllString(out, "<deployment>"))
+	return errb
+}
+
+const (
+	webSpec = `{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":"web","labels":["dev"]},` +
+		`"spec":{"image":"nginx:1.27","instances":2,"cpus":0.1,"mem":64,"config":{"upstream":"%s"}}}`
+	slowSpec = `{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":"slow","labels":["dev"]},` +
+		`"spec":{"image":"never:1","instances":%d,"cpus":0.1,"mem":64,"ports":[{"name":"http","containerPort":80}],` +
+		`"healthChecks":[{"protocol":"HTTP","portName":"http","path":"/"}]}}`
+)
+
+func webWith(upstream string) string { return strings.Replace(webSpec, "%s", upstream, 1) }
+func slowWith(n string) string       { return strings.Replace(slowSpec, "%d", n, 1) }
+
+// TestPlanExitCodes: each exit code of plan, with specs and /services
+// written by the real etcdctl: 0 exactly when Marathon and /services match
+// /desired; 2 for a create, a config-only change and a change waiting
+// behind a deployment; 1 for an invalid spec, listed after the plan of the
+// valid groups.
+func TestPlanExitCodes(t *testing.T) {
+	e := etcdtest.Start(t)
+	sim, url := newSim(t, nil)
+	sim.Faults().NeverHealthyImage("never:1")
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url}
+	saved := filepath.Join(t.TempDir(), "plan.json")
+	applyNow := func() {
+		t.Helper()
+		if code, _, errb := runCLI(t, env, "plan", "-out", saved); code != exitChanges {
+			t.Fatalf("plan -out: exit %d: %s", code, errb)
+		}
+		if code, out, errb := runCLI(t, env, "apply", "--plan", saved); code != exitOK {
+			t.Fatalf("apply --plan: exit %d\n%s%s", code, out, errb)
+		}
+	}
+
+	planGolden(t, env, "plan-empty.golden", exitOK)
+
+	e.Etcdctl(t, "put", "/desired/web/dev", webWith("api"))
+	planGolden(t, env, "plan-create.golden", exitChanges)
+	applyNow()
+	waitSim(t, sim, "web/dev deployed", func() bool { a, ok := sim.App("/web/dev"); return ok && a.Deployment == "" })
+
+	// Marathon matches, but /services holds no config yet: still pending.
+	planGolden(t, env, "plan-config-missing.golden", exitChanges)
+	e.Etcdctl(t, "put", "/services/web/dev/config", `{"upstream":"api"}`)
+	planGolden(t, env, "plan-in-sync.golden", exitOK)
+
+	// A change of config alone is a change.
+	e.Etcdctl(t, "put", "/desired/web/dev", webWith("api2"))
+	planGolden(t, env, "plan-config.golden", exitChanges)
+	code, doc := planJSON(t, env)
+	if code != exitChanges || doc.InSync || !doc.Pending || len(doc.Actions) != 1 || doc.Actions[0].Action != "config" {
+		t.Errorf("config-only plan as JSON: exit %d, %+v", code, doc)
+	}
+
+	// An invalid spec: exit 1, listed after the plan of the valid groups.
+	e.Etcdctl(t, "put", "/desired/db/dev", `{"apiVersion":"theseus/v1","kind":"Group","spec":{"image":"postgres:16","instances":-1,"cpus":0.1,"mem":64}}`)
+	errb := planGolden(t, env, "plan-invalid.golden", exitError)
+	if !strings.Contains(errb, "1 invalid spec(s) in scope") {
+		t.Errorf("stderr does not say why plan failed:\n%s", errb)
+	}
+	e.Etcdctl(t, "del", "/desired/db/dev")
+	// So is a key that names no group.
+	e.Etcdctl(t, "put", "/desired/db/Dev", minimal)
+	code, out, errb := runCLI(t, env, "plan")
+	if code != exitError || !strings.Contains(out, "/desired/db/Dev: names no group") {
+		t.Errorf("plan with a malformed key: exit %d, want 1 naming it\n%s%s", code, out, errb)
+	}
+	e.Etcdctl(t, "del", "/desired/db/Dev")
+	e.Etcdctl(t, "put", "/services/web/dev/config", `{"upstream":"api2"}`)
+	planGolden(t, env, "plan-in-sync-again.golden", exitOK)
+
+	// A change waiting behind a deployment in flight is pending and held
+	// back.
+	e.Etcdctl(t, "put", "/desired/slow/dev", slowWith("1"))
+	applyNow()
+	waitSim(t, sim, "slow/dev deploying", func() bool { a, ok := sim.App("/slow/dev"); return ok && a.TasksRunning == 1 })
+	e.Etcdctl(t, "put", "/desired/slow/dev", slowWith("2"))
+	planGolden(t, env, "plan-waiting.golden", exitChanges)
+	code, doc = planJSON(t, env)
+	if code != exitChanges || len(doc.Actions) != 1 || doc.Actions[0].Action != "wait" || doc.Actions[0].HeldBack != "deployment" {
+		t.Errorf("waiting plan as JSON: exit %d, %+v", code, doc)
+	}
+	if n := len(sim.Deployments()); n != 1 {
+		t.Fatalf("%d deployments in flight, want the stuck one", n)
+	}
+}
+
+// TestPlanAndApplyPlan: a saved plan carried out by apply --plan, and a
+// stale one refused; config is left to the controller.
 func TestPlanAndApplyPlan(t *testing.T) {
 	e := etcdtest.Start(t)
 	sim, url := newSim(t, nil)
 	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url}
 
-	if code, out, errb := runCLI(t, env, "plan"); code != exitOK || !strings.Contains(out, "No changes") {
-		t.Fatalf("empty plan: exit %d\n%s%s", code, out, errb)
-	}
 	if code, out, errb := runCLI(t, env, "apply", "-f", "../../testdata/specs"); code != exitOK || !strings.Contains(out, "created haproxy/dev") {
 		t.Fatalf("apply: exit %d\n%s%s", code, out, errb)
 	}
-
-	code, out, _ := runCLI(t, env, "plan")
-	if code != exitChanges || !strings.Contains(out, "+ haproxy/dev") || !strings.Contains(out, "spec.image") {
-		t.Fatalf("plan with pending creates: exit %d, want 2\n%s", code, out)
-	}
-	code, out, _ = runCLI(t, env, "plan", "-l", "testing")
+	code, out, _ := runCLI(t, env, "plan", "-l", "testing")
 	if code != exitChanges || strings.Contains(out, "haproxy/dev") || !strings.Contains(out, "haproxy/testing") {
 		t.Errorf("plan -l testing: exit %d\n%s", code, out)
-	}
-	code, out, _ = runCLI(t, env, "plan", "-o", "json")
-	var doc struct {
-		Kind    string `json:"kind"`
-		InSync  bool   `json:"inSync"`
-		Actions []struct {
-			Action string `json:"action"`
-			Group  string `json:"group"`
-		} `json:"actions"`
-	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != exitChanges || doc.Kind != "Plan" || doc.InSync || len(doc.Actions) == 0 {
-		t.Fatalf("plan -o json: exit %d, err %v\n%s", code, err, out)
 	}
 
 	// A saved plan goes stale when a spec changes after it was made.
@@ -59,24 +167,144 @@ func TestPlanAndApplyPlan(t *testing.T) {
 		t.Fatalf("a stale plan wrote %d times to Marathon", n)
 	}
 
-	// A fresh one is carried out, and then nothing is pending.
+	// A fresh one is carried out; what remains is config, which the
+	// controller writes to /services.
 	if code, _, errb := runCLI(t, env, "plan", "-out", saved); code != exitChanges {
 		t.Fatalf("plan -out: exit %d: %s", code, errb)
 	}
 	code, out, errb = runCLI(t, env, "apply", "--plan", saved)
-	if code != exitOK || !strings.Contains(out, "create web/dev") {
+	if code != exitOK || !strings.Contains(out, "create web/dev") || !strings.Contains(out, "config haproxy/dev: written to /services by the running controller") {
 		t.Fatalf("apply --plan: exit %d\n%s%s", code, out, errb)
 	}
-	if code, out, _ := runCLI(t, env, "plan"); code != exitOK {
-		t.Errorf("plan after apply --plan: exit %d, want 0\n%s", code, out)
+	code, doc := planJSON(t, env)
+	for _, a := range doc.Actions {
+		if a.Action != "config" {
+			t.Errorf("after apply --plan, %s %s is left", a.Action, a.Group)
+		}
+	}
+	if code != exitChanges || len(doc.Actions) == 0 {
+		t.Errorf("plan after apply --plan: exit %d, %+v; want the config of /services pending", code, doc)
+	}
+}
+
+// deployExamples writes the example specs to /desired and creates their
+// apps with a saved plan, as an operator without a controller would.
+func deployExamples(t *testing.T, env map[string]string) {
+	t.Helper()
+	if code, out, errb := runCLI(t, env, "apply", "-f", "../../testdata/specs"); code != exitOK {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errb)
+	}
+	saved := filepath.Join(t.TempDir(), "plan.json")
+	if code, _, errb := runCLI(t, env, "plan", "-out", saved); code != exitChanges {
+		t.Fatalf("plan -out: exit %d: %s", code, errb)
+	}
+	if code, out, errb := runCLI(t, env, "apply", "--plan", saved); code != exitOK {
+		t.Fatalf("apply --plan: exit %d\n%s%s", code, out, errb)
+	}
+}
+
+// TestPlanFiles: plan -f plans only the groups of its files, with no
+// orphans; apply -f --dry-run prints the same and writes nothing; apply -f
+// --check-index writes only while the saved plan holds.
+func TestPlanFiles(t *testing.T) {
+	e := etcdtest.Start(t)
+	sim, url := newSim(t, nil)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url}
+	deployExamples(t, env)
+	waitSim(t, sim, "web/dev deployed", func() bool { a, ok := sim.App("/web/dev"); return ok && a.Deployment == "" })
+
+	dir := t.TempDir()
+	file := filepath.Join(dir, "web.yaml")
+	write := func(image string) {
+		spec := "apiVersion: theseus/v1\nkind: Group\nmetadata: {service: web, labels: [dev]}\n" +
+			"spec: {image: " + image + ", instances: 2, cpus: 0.1, mem: 64}\n"
+		if err := os.WriteFile(file, []byte(spec), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("nginx:1.28")
+	code, out, _ := runCLI(t, env, "plan", "-f", file)
+	if code != exitChanges || !strings.Contains(out, "~ web/dev update") || strings.Count(out, "\n~ ")+strings.Count(out, "\n#") > 0 {
+		t.Errorf("plan -f: exit %d, want 2 with web/dev alone\n%s", code, out)
+	}
+	checkGolden(t, "plan-file.golden", out)
+	code, dry, errb := runCLI(t, env, "apply", "-f", file, "--dry-run")
+	if code != exitOK || !strings.HasPrefix(dry, out) || !strings.Contains(dry, "nothing written") {
+		t.Errorf("apply --dry-run: exit %d, want plan -f's text\n%s%s", code, dry, errb)
+	}
+	if got := e.Etcdctl(t, "get", "--print-value-only", "/desired/web/dev"); !strings.Contains(got, "nginx:1.27") {
+		t.Fatalf("apply --dry-run wrote /desired/web/dev: %s", got)
+	}
+	// --dir is the whole truth: every other group is an orphan.
+	code, out, _ = runCLI(t, env, "plan", "--dir", dir)
+	if code != exitChanges || !strings.Contains(out, "# haproxy/dev orphan") {
+		t.Errorf("plan --dir: exit %d, want the other groups as orphans\n%s", code, out)
+	}
+
+	// A saved plan of the files is applied with --check-index, and only
+	// while it holds.
+	plan := filepath.Join(dir, "plan.json")
+	if code, _, errb := runCLI(t, env, "plan", "-f", file, "-out", plan); code != exitChanges {
+		t.Fatalf("plan -f -out: exit %d: %s", code, errb)
+	}
+	_, doc := planJSON(t, env, "-f", file)
+	if len(doc.Scope) != 1 || doc.Scope[0].Group != "web/dev" || doc.Scope[0].DesiredRevision == 0 {
+		t.Fatalf("plan -f scope: %+v", doc.Scope)
+	}
+	if code, _, errb := runCLI(t, env, "apply", "--plan", plan); code != exitError || !strings.Contains(errb, "--check-index") {
+		t.Errorf("apply --plan of a plan of files: exit %d\n%s", code, errb)
+	}
+	e.Etcdctl(t, "put", "/desired/web/dev", minimal) // someone else writes the group
+	code, _, errb = runCLI(t, env, "apply", "-f", file, "--check-index", plan)
+	if code != exitError || !strings.Contains(errb, "plan is stale") || !strings.Contains(errb, "/desired revision was") {
+		t.Fatalf("apply --check-index after /desired moved: exit %d\n%s", code, errb)
+	}
+	if code, _, errb := runCLI(t, env, "plan", "-f", file, "-out", plan); code != exitChanges {
+		t.Fatalf("plan -f -out: exit %d: %s", code, errb)
+	}
+	code, out, errb = runCLI(t, env, "apply", "-f", file, "--check-index", plan)
+	if code != exitOK || !strings.Contains(out, "changed web/dev") {
+		t.Fatalf("apply --check-index: exit %d\n%s%s", code, out, errb)
+	}
+	write("nginx:1.29") // the file moved since its plan
+	code, _, errb = runCLI(t, env, "apply", "-f", file, "--check-index", plan)
+	if code != exitError || !strings.Contains(errb, "plan is stale") {
+		t.Fatalf("apply --check-index of changed files: exit %d\n%s", code, errb)
+	}
+}
+
+// TestPlanInvalidFiles: plan -f and --dir plan the valid groups and list
+// the invalid ones by key, exit 1.
+func TestPlanInvalidFiles(t *testing.T) {
+	e := etcdtest.Start(t)
+	_, url := newSim(t, nil)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url}
+	dir := t.TempDir()
+	files := map[string]string{
+		"bad.yaml":  "apiVersion: theseus/v1\nkind: Group\nmetadata: {service: web, labels: [dev]}\nspec: {image: nginx, instances: -2, cpus: 0.1, mem: 64}\n",
+		"good.yaml": "apiVersion: theseus/v1\nkind: Group\nmetadata: {service: api, labels: [dev]}\nspec: {image: api:1, instances: 1, cpus: 0.1, mem: 64}\n",
+		"junk.yaml": "apiVersion: theseus/v1\nkind: [\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"-f", dir}, {"--dir", dir}} {
+		code, out, errb := runCLI(t, env, append([]string{"plan", "--ascii"}, args...)...)
+		plan, invalid, _ := strings.Cut(out, "Invalid: 2")
+		if code != exitError || !strings.Contains(plan, "+ api/dev create") || !strings.Contains(invalid, "! web/dev invalid") ||
+			!strings.Contains(invalid, "spec.instances") || !strings.Contains(invalid, "junk.yaml") || !strings.Contains(errb, "invalid spec") {
+			t.Errorf("plan %v: exit %d, want 1 with api/dev planned and web/dev and junk.yaml listed after it\n%s%s", args, code, out, errb)
+		}
+	}
+	if code, _, errb := runCLI(t, env, "apply", "-f", dir, "--dry-run"); code != exitError || !strings.Contains(errb, "apply would write nothing") {
+		t.Errorf("apply --dry-run of invalid files: exit %d\n%s", code, errb)
 	}
 }
 
 func TestPlanErrors(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte("apiVersion: theseus/v1\nkind: Group\nmetadata: {service: web, labels: [dev]}\nspec: {image: nginx, instances: -2}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	e := etcdtest.Start(t)
 	_, url := newSim(t, nil)
 	tests := []struct {
 		name string
@@ -84,12 +312,14 @@ func TestPlanErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"marathon unreachable", map[string]string{"THESEUS_MARATHON": "http://127.0.0.1:1"}, []string{"plan", "--dir", "../../testdata/specs", "--marathon-timeout", "300ms"}, "127.0.0.1:1"},
+		{"marathon unreachable", map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": "http://127.0.0.1:1"}, []string{"plan", "--marathon-timeout", "300ms"}, "127.0.0.1:1"},
 		{"etcd unreachable", map[string]string{"THESEUS_ETCD": "127.0.0.1:1", "THESEUS_MARATHON": url}, []string{"plan", "--etcd-dial-timeout", "300ms"}, "etcd at 127.0.0.1:1"},
-		{"invalid dir", map[string]string{"THESEUS_MARATHON": url}, []string{"plan", "--dir", dir}, "spec.instances"},
+		{"no specs", map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url}, []string{"plan", "-f", t.TempDir()}, "no specs found"},
 		{"bad output", nil, []string{"plan", "-o", "yaml"}, `-o "yaml"`},
 		{"bad selector", nil, []string{"plan", "-l", "Dev"}, "label selector"},
-		{"out with dir", nil, []string{"plan", "--dir", dir, "-out", "x"}, "cannot be applied"},
+		{"out with dir", nil, []string{"plan", "--dir", ".", "-out", "x"}, "cannot be applied"},
+		{"files and dir", nil, []string{"plan", "--dir", ".", "-f", "x"}, "cannot be combined"},
+		{"dry run without files", nil, []string{"apply", "--plan", "x", "--dry-run"}, "go with -f"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,14 +328,5 @@ func TestPlanErrors(t *testing.T) {
 				t.Errorf("exit %d, want 1 with %q:\n%s", code, tt.want, errb)
 			}
 		})
-	}
-}
-
-// TestPlanDir: --dir plans from local files, with no etcd at all.
-func TestPlanDir(t *testing.T) {
-	_, url := newSim(t, nil)
-	code, out, errb := runCLI(t, map[string]string{"THESEUS_MARATHON": url, "THESEUS_ETCD": "127.0.0.1:1"}, "plan", "--dir", "../../testdata/specs", "--ascii")
-	if code != exitChanges || !strings.Contains(out, "+ cassandra/testing") {
-		t.Fatalf("exit %d\n%s%s", code, out, errb)
 	}
 }

@@ -19,7 +19,9 @@ func newRestartCmd(c *cli) *cobra.Command {
 		Long: `Restart the managed groups of SERVICE (those -l selects) one after another:
 for each, Marathon's rolling restart, then wait until it is deployed and
 healthy again, then --wait before the next. A group that does not come back
-within --health-timeout stops the sequence. The progress is kept in etcd:
+within --health-timeout stops the sequence. While a group restarts, its tasks
+replaced of wanted and the time it has taken are printed as they change (and
+every 30s when they do not). The progress is kept in etcd:
 interrupted, the command resumes where it stopped when run again.`,
 		Args: cobra.ExactArgs(1),
 	}

@@ -72,7 +72,10 @@ Group specs live in etcd under /desired; the controller diffs them against
 what Marathon runs and drives Marathon there.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       buildVersion().String(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		newValidateCmd(c),
 		newRunCmd(c),
@@ -84,6 +87,7 @@ what Marathon runs and drives Marathon there.`,
 		newEndpointsCmd(c),
 		newGetCmd(c),
 		newSyncCmd(c),
+		newVersionCmd(c),
 	)
 	return root
 }

@@ -119,24 +119,44 @@ func (o *syncOptions) tree(getenv func(string) string) (*specTree, string, error
 		return &specTree{dir: o.dir}, cmp.Or(o.source, "dir:"+abs), nil
 	}
 	sub := filepath.ToSlash(filepath.Clean("/" + o.dir))[1:]
+	gitURL := canonicalGitURL(o.gitURL)
 	cache := o.gitCache
 	if cache == "" {
 		base, err := os.UserCacheDir()
 		if err != nil {
 			return nil, "", fmt.Errorf("sync --git: no user cache directory (%w); give --git-cache", err)
 		}
-		sum := sha256.Sum256([]byte(o.gitURL))
+		sum := sha256.Sum256([]byte(gitURL))
 		cache = filepath.Join(base, "theseus", "git", hex.EncodeToString(sum[:8]))
 	}
-	repo, err := gitsrc.Open(gitsrc.Config{URL: o.gitURL, Ref: o.ref, CacheDir: cache, Auth: gitAuth(o.gitURL, getenv)})
+	repo, err := gitsrc.Open(gitsrc.Config{URL: gitURL, Ref: o.ref, CacheDir: cache, Auth: gitAuth(gitURL, getenv)})
 	if err != nil {
 		return nil, "", err
 	}
-	name := "git:" + redactURL(o.gitURL)
+	name := "git:" + redactURL(gitURL)
 	if sub != "" {
 		name += "//" + sub
 	}
 	return &specTree{dir: sub, git: repo, ref: o.ref}, cmp.Or(o.source, name), nil
+}
+
+// canonicalGitURL is the one spelling of a repository that is read in
+// place: a path, relative or not, and a file:// URL of the same directory
+// name the same source, its absolute path with links resolved. Other URLs
+// are left as they are.
+func canonicalGitURL(raw string) string {
+	ep, err := transport.NewEndpoint(raw)
+	if err != nil || ep.Protocol != "file" {
+		return raw
+	}
+	abs, err := filepath.Abs(ep.Path)
+	if err != nil {
+		return raw
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	return abs
 }
 
 // gitAuth takes HTTP credentials from THESEUS_GIT_USER and

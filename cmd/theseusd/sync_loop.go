@@ -117,12 +117,8 @@ func (s *syncer) cycle(ctx context.Context) *cycleReport {
 // report writes one line per group that changed or needs attention, and a
 // count line.
 func (s *syncer) report(r *cycleReport, lt *loadedTree, p *etcd.SyncPlan) {
-	mark := ""
-	if s.dryRun {
-		mark = "(dry run) "
-	}
 	for _, it := range p.Items {
-		line := fmt.Sprintf("%s%s %s", mark, it.Action, it.Key)
+		line := fmt.Sprintf("%s %s", s.verb(it.Action), it.Key)
 		if it.File != "" {
 			line += " (" + it.File + ")"
 		}
@@ -142,14 +138,12 @@ func (s *syncer) report(r *cycleReport, lt *loadedTree, p *etcd.SyncPlan) {
 		r.wrote = r.wrote || it.Written
 	}
 	counts := []string{
-		fmt.Sprintf("%d created", p.Count(etcd.SyncCreated)),
-		fmt.Sprintf("%d changed", p.Count(etcd.SyncChanged)),
-		fmt.Sprintf("%d unchanged", p.Count(etcd.SyncUnchanged)),
-		fmt.Sprintf("%d removed", p.Count(etcd.SyncRemoved)),
+		s.count(p, etcd.SyncCreated), s.count(p, etcd.SyncChanged),
+		fmt.Sprintf("%d unchanged", p.Count(etcd.SyncUnchanged)), s.count(p, etcd.SyncRemoved),
 	}
 	for _, a := range []etcd.SyncAction{etcd.SyncAdopted, etcd.SyncConflict, etcd.SyncReleased, etcd.SyncOrphaned} {
-		if n := p.Count(a); n > 0 {
-			counts = append(counts, fmt.Sprintf("%d %s", n, a))
+		if p.Count(a) > 0 {
+			counts = append(counts, s.count(p, a))
 		}
 	}
 	head := "synced"
@@ -160,9 +154,44 @@ func (s *syncer) report(r *cycleReport, lt *loadedTree, p *etcd.SyncPlan) {
 	if p.Count(etcd.SyncOrphaned) > 0 {
 		fmt.Fprintln(&r.out, "orphaned keys stay until a sync with --prune")
 	}
+	if n := p.Count(etcd.SyncRemoved); n > 0 {
+		what := "their specs are gone from /desired"
+		if s.dryRun {
+			what = "their specs would be gone from /desired"
+		}
+		fmt.Fprintf(&r.out, "%d removed: %s; %s\n", n, what, orphanFate)
+	}
 	if len(lt.specs) == 0 {
 		fmt.Fprintf(&r.errs, "warning: %s holds no spec files\n", lt.display)
 	}
+}
+
+// orphanFate says what becomes of the Marathon app of a group whose spec
+// left /desired, and how to remove it.
+const orphanFate = "a controller running with --prune deletes their Marathon apps, one without leaves them running, " +
+	"shown as Orphaned by theseusd get (to delete them then: theseusd plan --prune -out plan.json, check it, theseusd apply --plan plan.json)"
+
+// dryVerbs are the actions of a sync as a dry run says them.
+var dryVerbs = map[etcd.SyncAction]string{
+	etcd.SyncCreated: "would create", etcd.SyncChanged: "would change", etcd.SyncRemoved: "would remove",
+	etcd.SyncAdopted: "would adopt", etcd.SyncReleased: "would release",
+}
+
+// verb is how a report line names action a: as done, or, in a dry run,
+// as it would be done.
+func (s *syncer) verb(a etcd.SyncAction) string {
+	if v, ok := dryVerbs[a]; ok && s.dryRun {
+		return v
+	}
+	return string(a)
+}
+
+// count is one entry of the count line: "3 created", or "would create 3".
+func (s *syncer) count(p *etcd.SyncPlan, a etcd.SyncAction) string {
+	if v, ok := dryVerbs[a]; ok && s.dryRun {
+		return fmt.Sprintf("%s %d", v, p.Count(a))
+	}
+	return fmt.Sprintf("%d %s", p.Count(a), a)
 }
 
 // needsWrite says whether an action writes to etcd, so that a sync cut

@@ -195,7 +195,8 @@ func TestSyncOwnershipConflicts(t *testing.T) {
 	}
 
 	// Deleting a key a source owns says that the source will put it back.
-	code, out, errb = runCLI(t, env, "delete", "svc00", "-l", "dev")
+	_, url := newSim(t, nil)
+	code, out, errb = runCLI(t, map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url}, "delete", "svc00", "-l", "dev")
 	if code != exitOK || !strings.Contains(errb, `note: sync source "team-a" wrote svc00/dev from svc00.yaml; its next sync creates it again`) {
 		t.Errorf("delete: exit %d\n%s%s", code, out, errb)
 	}
@@ -261,6 +262,10 @@ func TestSyncErrors(t *testing.T) {
 func TestSyncSourceNames(t *testing.T) {
 	abs, _ := filepath.Abs("specs")
 	cache := t.TempDir()
+	repoDir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		o    syncOptions
 		want string
@@ -269,6 +274,11 @@ func TestSyncSourceNames(t *testing.T) {
 		{syncOptions{dir: "specs", source: "platform"}, "platform"},
 		{syncOptions{gitURL: "https://bot:s3cret@git.example.com/ops/specs.git"}, "git:https://git.example.com/ops/specs.git"},
 		{syncOptions{gitURL: "git@git.example.com:ops/specs.git", dir: "./prod/"}, "git:git@git.example.com:ops/specs.git//prod"},
+		// A local repository is one source however it is spelled.
+		{syncOptions{gitURL: repoDir}, "git:" + repoDir},
+		{syncOptions{gitURL: "file://" + repoDir}, "git:" + repoDir},
+		{syncOptions{gitURL: repoDir + "/./"}, "git:" + repoDir},
+		{syncOptions{gitURL: "file://" + repoDir, dir: "prod"}, "git:" + repoDir + "//prod"},
 	}
 	for _, tt := range tests {
 		tt.o.gitCache = cache
@@ -276,5 +286,41 @@ func TestSyncSourceNames(t *testing.T) {
 		if err != nil || name != tt.want {
 			t.Errorf("%+v: name %q, %v; want %q", tt.o, name, err, tt.want)
 		}
+	}
+}
+
+// TestSyncDryRunAndPruneSay: a dry run says what it would do in those
+// words and writes nothing; a prune says what becomes of the Marathon apps
+// of the groups it removes.
+func TestSyncDryRunAndPruneSay(t *testing.T) {
+	e := etcdtest.Start(t)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint()}
+	dir := t.TempDir()
+	writeSpecs(t, dir, 3)
+	if code, out, errb := runCLI(t, env, "sync", "--dir", dir); code != exitOK {
+		t.Fatalf("sync: exit %d\n%s%s", code, out, errb)
+	}
+	writeFile(t, filepath.Join(dir, "svc00.yaml"), svcSpec(0, 5))
+	writeFile(t, filepath.Join(dir, "svc03.yaml"), svcSpec(3, 1))
+	os.Remove(filepath.Join(dir, "svc01.yaml"))
+	before := e.Revision(t)
+	code, out, errb := runCLI(t, env, "sync", "--dir", dir, "--prune", "--dry-run")
+	if code != exitOK {
+		t.Fatalf("dry run: exit %d\n%s%s", code, out, errb)
+	}
+	for _, w := range []string{"would change svc00/dev (svc00.yaml)\n", "would create svc03/dev (svc03.yaml)\n",
+		"would remove svc01/dev (svc01.yaml)\n", "would create 1, would change 1, 1 unchanged, would remove 1",
+		"1 removed: their specs would be gone from /desired; a controller running with --prune deletes their Marathon apps"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("dry run lacks %q:\n%s", w, out)
+		}
+	}
+	if rev := e.Revision(t); rev != before {
+		t.Fatalf("a dry run wrote: revision %d → %d", before, rev)
+	}
+	code, out, _ = runCLI(t, env, "sync", "--dir", dir, "--prune")
+	if code != exitOK || !strings.Contains(out, "removed svc01/dev") ||
+		!strings.Contains(out, "shown as Orphaned by theseusd get (to delete them then: theseusd plan --prune -out plan.json") {
+		t.Errorf("prune: exit %d, does not say what becomes of the app:\n%s", code, out)
 	}
 }

@@ -47,6 +47,60 @@ const applyAttempts = 5
 // gives up with an error matching ErrConflict. The results of the batches
 // done so far are returned with any error, in the order of groups.
 func (d *DesiredStore) Apply(ctx context.Context, groups []*specs.Group) ([]ApplyResult, error) {
+	return d.applyBatches(ctx, groups, d.applyBatch)
+}
+
+// ApplyAt is Apply guarded by the mod revisions a saved plan saw: each
+// group's key must still be at its revision in expected (0 or missing:
+// the key must not exist), or its batch writes nothing and ApplyAt
+// returns a *ConflictError naming every key that moved. Nothing is
+// retried: a key that moved needs a new plan.
+func (d *DesiredStore) ApplyAt(ctx context.Context, groups []*specs.Group, expected map[specs.GroupKey]int64) ([]ApplyResult, error) {
+	return d.applyBatches(ctx, groups, func(ctx context.Context, keys []specs.GroupKey, values [][]byte) ([]ApplyResult, error) {
+		results, ops, err := d.planBatch(ctx, keys, values)
+		if err != nil {
+			return nil, err
+		}
+		ce := &ConflictError{}
+		opAt := make(map[specs.GroupKey]int64, len(ops))
+		for _, op := range ops {
+			opAt[op.Key] = op.ExpectedRevision
+		}
+		for _, r := range results {
+			found := r.Revision // an unchanged key's
+			if r.Action != Unchanged {
+				found = opAt[r.Key]
+			}
+			if want := expected[r.Key]; found != want {
+				ce.Conflicts = append(ce.Conflicts, Conflict{Key: specs.DesiredKey(d.c.opts.Prefix, r.Key), Expected: want, Actual: found})
+			}
+		}
+		if len(ce.Conflicts) > 0 {
+			return nil, ce
+		}
+		return d.commitResults(ctx, results, ops)
+	})
+}
+
+// commitResults commits ops and gives each result that wrote the
+// revision of the write.
+func (d *DesiredStore) commitResults(ctx context.Context, results []ApplyResult, ops []Op) ([]ApplyResult, error) {
+	rev, err := d.Commit(ctx, ops)
+	if err != nil {
+		return nil, err
+	}
+	for i := range results {
+		if results[i].Action != Unchanged {
+			results[i].Revision = rev
+		}
+	}
+	return results, nil
+}
+
+// applyBatches validates groups and writes them with write, in batches of
+// at most MaxTxnOps keys and about 1 MiB, until one fails.
+func (d *DesiredStore) applyBatches(ctx context.Context, groups []*specs.Group,
+	write func(context.Context, []specs.GroupKey, [][]byte) ([]ApplyResult, error)) ([]ApplyResult, error) {
 	keys, err := checkApply(groups)
 	if err != nil {
 		return nil, err
@@ -58,7 +112,7 @@ func (d *DesiredStore) Apply(ctx context.Context, groups []*specs.Group) ([]Appl
 	results := make([]ApplyResult, 0, len(groups))
 	for start := 0; start < len(groups); {
 		end := start + batchLen(values[start:])
-		res, err := d.applyBatch(ctx, keys[start:end], values[start:end])
+		res, err := write(ctx, keys[start:end], values[start:end])
 		results = append(results, res...)
 		if err != nil {
 			return results, err
@@ -133,20 +187,11 @@ func (d *DesiredStore) applyBatch(ctx context.Context, keys []specs.GroupKey, va
 		if d.beforeCommit != nil {
 			d.beforeCommit()
 		}
-		var rev int64
-		rev, err = d.Commit(ctx, ops)
+		results, err = d.commitResults(ctx, results, ops)
 		if errors.Is(err, ErrConflict) {
 			continue
 		}
-		if err != nil {
-			return nil, err
-		}
-		for i := range results {
-			if results[i].Action != Unchanged {
-				results[i].Revision = rev
-			}
-		}
-		return results, nil
+		return results, err
 	}
 	return nil, fmt.Errorf("gave up after %d attempts, others keep writing the same groups: %w", applyAttempts, err)
 }

@@ -206,3 +206,38 @@ func TestApplyGivesUpOnPersistentConflict(t *testing.T) {
 		t.Fatalf("gave up after %d attempts", n)
 	}
 }
+
+// TestApplyAt: the write of a saved plan happens only while every key is
+// at the revision the plan saw, unchanged keys included.
+func TestApplyAt(t *testing.T) {
+	_, c := start(t, etcd.Options{})
+	ctx := t.Context()
+	d := c.Desired()
+	web, api, db := key(t, "web", "dev"), key(t, "api", "dev"), key(t, "db", "dev")
+	res, err := d.Apply(ctx, []*specs.Group{group(t, web, 1), group(t, api, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[specs.GroupKey]int64{web: res[0].Revision, api: res[1].Revision}
+	moved, err := d.Put(ctx, api, specJSON(api, 3), seen[api])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []*specs.Group{group(t, web, 2), group(t, api, 3), group(t, db, 1)}
+	_, err = d.ApplyAt(ctx, want, seen)
+	var ce *etcd.ConflictError
+	if !errors.As(err, &ce) || len(ce.Conflicts) != 1 || ce.Conflicts[0].Actual != moved {
+		t.Fatalf("ApplyAt over a moved key: %v", err)
+	}
+	if e, _ := d.Get(ctx, web); e.ModRevision != seen[web] {
+		t.Fatalf("web/dev written although the batch conflicted")
+	}
+	seen[api] = moved
+	res, err = d.ApplyAt(ctx, want, seen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := actions(res); a["web/dev"] != etcd.Changed || a["api/dev"] != etcd.Unchanged || a["db/dev"] != etcd.Created {
+		t.Fatalf("ApplyAt: %v", a)
+	}
+}

@@ -208,7 +208,7 @@ func (c *Client) Close() error {
 
 // reqCtx bounds one unary request. WithRequireLeader makes a member that
 // lost its leader fail the request instead of serving a stale answer or
-// hanging in a partition (RELIABILITY.md §1).
+// hanging in a partition (docs/reliability.md).
 func (c *Client) reqCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(clientv3.WithRequireLeader(ctx), c.opts.RequestTimeout)
 }

@@ -14,7 +14,7 @@ import (
 // Discovery is the service-discovery tree under /services, which
 // containers watch for the endpoints of the services they talk to.
 //
-// etcd v3 has no directories, so the "directory" nodes of DESIGN.md are
+// etcd v3 has no directories, so the "directory" nodes of docs/design.md are
 // marker keys holding a small JSON object:
 //
 //	/services/{service}                  {"service":"web"}

@@ -1,7 +1,8 @@
 // Package etcd is theseus's etcd driver, built on go.etcd.io/etcd/client/v3:
 // the desired store (/desired), the status store (/status), the
 // service-discovery tree (/services) and leader election (/theseus/leader).
-// Every key is below an optional prefix (Options.Prefix).
+// Every key is below an optional prefix (Options.Prefix); the layout is
+// in docs/design.md.
 //
 // # Connecting
 //

@@ -64,7 +64,7 @@ type Leadership struct {
 // grants a lease with cfg.TTL, keeps it alive in a session and campaigns
 // under a context derived from that session, so a session that dies
 // while waiting aborts the campaign instead of winning it later with no
-// lease (RELIABILITY.md §2). After winning it checks that the leader key
+// lease (docs/reliability.md). After winning it checks that the leader key
 // still exists with this session's lease; if not, or if the session died,
 // it starts over with a new session, after a backoff. Call Resign when
 // done, whether or not the leadership was lost.

@@ -167,7 +167,7 @@ func TestElectionResignHandsOverAtOnce(t *testing.T) {
 
 // TestElectionSessionDiesWhileCampaigning kills a waiting candidate's
 // session; when the leader then resigns, the candidate must not report a
-// leadership without a live key (RELIABILITY.md §2, phantom leadership):
+// leadership without a live key (phantom leadership, docs/reliability.md):
 // it campaigns again with a new session and leads with that.
 func TestElectionSessionDiesWhileCampaigning(t *testing.T) {
 	e := etcdtest.Start(t)

@@ -9,7 +9,7 @@ import (
 
 // TestEtcdctlPutIsReadBack writes specs with the real etcdctl, as a user
 // would, and reads them back through the desired store: the minimal JSON
-// of DESIGN.md is a valid group, a malformed value is reported invalid for
+// of docs/design.md is a valid group, a malformed value is reported invalid for
 // its key, and neither hides the other.
 func TestEtcdctlPutIsReadBack(t *testing.T) {
 	e, c := start(t, etcd.Options{})

@@ -13,7 +13,7 @@ import (
 	"theseus.dev/specs"
 )
 
-// minimalJSON is the smallest spec DESIGN.md requires to work with
+// minimalJSON is the smallest spec docs/design.md requires to work with
 // `etcdctl put /desired/web/dev`.
 const minimalJSON = `{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":"web","labels":["dev"]},"spec":{"image":"nginx:1.27","instances":2,"cpus":0.1,"mem":64}}`
 

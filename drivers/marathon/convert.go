@@ -36,7 +36,7 @@ func toApp(root, defaultRole string, j *appJSON) (App, bool) {
 // convert converts a decoded app whose id names the group key (zero when
 // it names none) under root.
 func convert(root string, key specs.GroupKey, j *appJSON) App {
-	a := App{ID: j.ID, Key: key, Version: j.Version}
+	a := App{ID: j.ID, Key: key, Version: j.Version, ConfigVersion: j.VersionInfo.LastConfigChangeAt}
 	l := j.Labels
 	a.Managed = !key.IsZero() && l[LabelManaged] == "true" && l[LabelGroup] == key.String()
 	a.Protected = l[LabelProtect] == "true"
@@ -172,7 +172,8 @@ func specOf(j *appJSON, secretEnv []string, root string) specs.Spec {
 
 // outdated counts the running tasks started from a definition older than
 // the app's last config change: tasks with task.version before
-// versionInfo.lastConfigChangeAt run an older config (MARATHON.md §1.2).
+// versionInfo.lastConfigChangeAt run an older config: a scale moves
+// version but not lastConfigChangeAt.
 func outdated(j *appJSON) int {
 	changed := parseTime(j.VersionInfo.LastConfigChangeAt)
 	if changed.IsZero() {

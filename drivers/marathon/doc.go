@@ -1,7 +1,7 @@
 // Package marathon is theseus's Marathon driver: it lists, reads,
 // creates, updates, scales, restarts and deletes the apps of groups,
 // lists and cancels deployments, and follows the event stream, against
-// Marathon 0.x to 1.10 in both JSON generations (MARATHON.md §0).
+// Marathon 0.x to 1.10 in both JSON generations (up to 1.4 and 1.5+).
 //
 // # Calls
 //
@@ -79,19 +79,19 @@
 //     caller;
 //   - it sends any call, writes included, again to the next member after
 //     a 5xx or transport error, and then blacks the member out for seconds
-//     (MARATHON.md §5.4 8);
+//     (go-marathon's cluster code);
 //   - its Application models only ≤1.4 JSON: "networks" and
 //     container.portMappings of 1.5+ are dropped on decode and cannot be
-//     sent (§5.4 1);
+//     sent;
 //   - its PUT sends only the fields set and has no partialUpdate, so a
 //     field removed from a spec survives; its float cpus and int health
 //     check durations with omitempty cannot say 0, and it has no
-//     delaySeconds or ignoreHttp1xx (§5.4 3);
+//     delaySeconds or ignoreHttp1xx;
 //   - its Task puts every health result and address in a heap object of
 //     its own; its Info types every setting of marathon_config, so one
 //     that changes type fails the call; its event types read the wrong
-//     keys on 1.4+ (§5.4 14);
+//     keys on 1.4+;
 //   - its event stream reconnects silently, loses the events in the gap
 //     without telling, drops unknown event types and delivers the rest out
-//     of order (§5.4 11 to 13).
+//     of order.
 package marathon

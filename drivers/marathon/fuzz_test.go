@@ -75,6 +75,22 @@ func FuzzDecodeApp(f *testing.F) {
 	})
 }
 
+// FuzzDecodeVersion: GET /v2/apps/{id}/versions/{version}, an app
+// definition on its own, never panics.
+func FuzzDecodeVersion(f *testing.F) {
+	addRecorded(f, "go-marathon-v0.7.1/split/13-*-versions-*.json", "app-definitions/*.json")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		j, err := decodeVersion(data)
+		if err != nil {
+			return
+		}
+		a := convert("", specs.GroupKey{}, j)
+		if a.Spec.Instances == nil || a.Spec.Upgrade == nil {
+			t.Fatalf("spec not normalised: %+v", a.Spec)
+		}
+	})
+}
+
 // checkSpecRoundTrip: a valid spec read from Marathon, written in either
 // generation's shape and read back, is the same spec.
 func checkSpecRoundTrip(t *testing.T, a App) {

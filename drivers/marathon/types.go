@@ -33,8 +33,10 @@ type App struct {
 	SpecHash  string
 	Revision  int64
 	SecretEnv []string
-	// Version is Marathon's version of the app definition.
-	Version string
+	// Version is Marathon's version of the app definition, and
+	// ConfigVersion its versionInfo.lastConfigChangeAt: tasks of a version
+	// before it run an older definition (a scale moves Version alone).
+	Version, ConfigVersion string
 	// Spec holds the spec-controlled fields as Marathon reports them,
 	// normalised with specs.Normalize (Config is never set: it does not go
 	// to Marathon).

@@ -246,7 +246,7 @@ func TestContractResponseShapes(t *testing.T) {
 			refs = []string{"go-marathon-master/02-POST-v2-apps.json"}
 		}
 		// The 0.x answer to POST had no counts; 1.x returns the AppInfo
-		// with zero counts (MARATHON.md §2).
+		// with zero counts.
 		shapeCheck(t, "POST /v2/apps", created, appsAt("", gen, shapeRules{optional: []string{".tasksStaged", ".tasksRunning"}}), refs...)
 
 		result := h.must(http.StatusOK, "PUT", "/v2/apps/shape/host", map[string]any{"instances": 2}).json(t)

@@ -132,8 +132,8 @@ func (s *Sim) evalScale(act *action) bool {
 	return true
 }
 
-// startRestart computes TaskReplaceActor's ignition strategy (MARATHON.md
-// §3.3): with n instances, minHealthy = ceil(n × minimumHealthCapacity)
+// startRestart computes TaskReplaceActor's ignition strategy (Marathon's
+// TaskReplaceActor.scala): with n instances, minHealthy = ceil(n × minimumHealthCapacity)
 // and maxCapacity = floor(n × (1 + maximumOverCapacity)); of H healthy
 // instances, H − minHealthy are killed at once, as are unhealthy old ones;
 // when minHealthy == maxCapacity ≤ running instances, one extra instance

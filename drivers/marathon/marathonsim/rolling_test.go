@@ -30,7 +30,7 @@ func TestRollingUpgradeArithmetic(t *testing.T) {
 	tests := []struct {
 		n            int
 		minHC, maxOC float64
-		// Expected right after the update (MARATHON.md §3.3 examples).
+		// Expected right after the update (TaskReplaceActor's arithmetic).
 		wantKill, wantStart int
 	}{
 		{4, 1.0, 1.0, 0, 4},

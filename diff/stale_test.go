@@ -1,0 +1,59 @@
+package diff
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestStaleScope: a plan of spec files is stale when the /desired revision
+// of any of its groups moved, or a change of a group not acted on in
+// Marathon (config) moved, which a plan of /desired does not check.
+func TestStaleScope(t *testing.T) {
+	snap := exampleDesired(t)
+	d := *withConfig(snap.Groups[0], "upstream", "api")
+	a := appFor(d)
+	a.ConfigKnown = true
+	plan := func(stored string, rev int64) *Plan {
+		a := a
+		a.Config = map[string]string{"upstream": stored}
+		p := Compute(Snapshot{Revision: 50, Groups: []Desired{d}}, []App{a}, Options{})
+		p.Scope = []Scoped{{Key: d.Key, Revision: rev}}
+		return p
+	}
+	saved := plan("old", 10)
+	js, err := json.Marshal(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Plan
+	if err := json.Unmarshal(js, &back); err != nil {
+		t.Fatal(err)
+	}
+	if err := Stale(&back, plan("old", 10)); err != nil {
+		t.Fatalf("unchanged: %v", err)
+	}
+	for _, tt := range []struct {
+		name string
+		now  *Plan
+		want string
+	}{
+		{"desired moved", plan("old", 11), "/desired revision was 10, now 11"},
+		{"config moved", plan("older", 10), "its changes are not those of the saved plan"},
+		{"in sync now", plan("api", 10), "was config, now nothing to do"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Stale(&back, tt.now)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Stale = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	// Without a scope, config is not part of the index: apply --plan
+	// carries out Marathon actions only.
+	unscoped, now := plan("old", 10), plan("older", 10)
+	unscoped.Scope, now.Scope = nil, nil
+	if err := Stale(unscoped, now); err != nil {
+		t.Errorf("a plan of /desired went stale on config: %v", err)
+	}
+}
