@@ -66,7 +66,7 @@ func (c *Client) do(ctx context.Context, r *call) (answer, error) {
 		case err == nil && !retryable(a.status):
 			c.prefer(m)
 			return a, nil
-		case isDecodeError(err), badCertificate(err), !r.read && !isNotSent(err):
+		case isDecodeError(err), badCertificate(err), IsPermanent(err), !r.read && !isNotSent(err):
 			return a, err
 		}
 		d := wait/2 + rand.N(wait/2+1)
