@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,6 +34,15 @@ type daemonFlags struct {
 	id                     string
 	httpToken, httpUser    string
 	httpPassword           string
+	http                   httpFlags
+}
+
+// httpFlags say how the HTTP endpoints are served.
+type httpFlags struct {
+	cert, key    string
+	insecure     bool
+	pprof        bool
+	allowedHosts []string
 }
 
 // authConfig is what the HTTP endpoints require, from flags or
@@ -50,6 +60,11 @@ func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
 	fs.StringVar(&f.httpToken, "http-token", "", "bearer token the HTTP endpoints require (env THESEUS_HTTP_TOKEN); needed to bind off loopback")
 	fs.StringVar(&f.httpUser, "http-user", "", "basic-auth user the HTTP endpoints accept (env THESEUS_HTTP_USER)")
 	fs.StringVar(&f.httpPassword, "http-password", "", "basic-auth password (env THESEUS_HTTP_PASSWORD)")
+	fs.StringVar(&f.http.cert, "http-cert", "", "PEM certificate: serve the HTTP endpoints over TLS (with --http-key)")
+	fs.StringVar(&f.http.key, "http-key", "", "PEM private key of --http-cert")
+	fs.BoolVar(&f.http.insecure, "http-insecure", false, "serve beyond loopback without TLS, sending credentials in clear text")
+	fs.BoolVar(&f.http.pprof, "pprof", false, "serve Go's profiles under /debug/pprof/ (behind the same auth as /metrics)")
+	fs.StringSliceVar(&f.http.allowedHosts, "http-allowed-host", nil, "a host name the HTTP endpoints answer to besides their own address, e.g. the name of a proxy in front (repeatable)")
 	fs.BoolVar(&f.prune, "prune", false, "delete managed apps that have no desired spec (behind the mass-deletion guard)")
 	fs.BoolVar(&f.allowMassDelete, "allow-mass-delete", false, "let pruning past the mass-deletion guard (for example after emptying /desired on purpose)")
 	fs.Float64Var(&f.maxDeleteFraction, "max-delete-fraction", 0.5, "the mass-deletion guard: the largest share of managed apps one pass may delete")
@@ -115,36 +130,64 @@ func (d *daemon) run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	if d.httpAddr != "" {
-		if err := viewer.CheckBind(d.httpAddr, d.auth); err != nil {
-			return fmt.Errorf("--http: %w", err)
-		}
-		v, err := viewer.New(viewer.Config{Desired: d.etcd.Desired(), Status: d.etcd.Status(), Marathon: d.marathon,
-			Services: d.etcd.Discovery(), Auth: d.auth, Logger: d.log})
+		stopHTTP, err := d.serveHTTP(ctx, dm, &wg)
 		if err != nil {
 			return err
 		}
-		h := httpHandler(dm, d.metrics, v.Handler(), d.auth)
-		ln, err := net.Listen("tcp", d.httpAddr)
-		if err != nil {
-			return fmt.Errorf("--http %s: %w", d.httpAddr, err)
-		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-		wg.Go(func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				d.log.Error("http server", "err", err)
-			}
-		})
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-		}()
-		d.log.Info("serving", "http", "http://"+ln.Addr().String())
-		if d.ready != nil {
-			d.ready("http://" + ln.Addr().String())
-		}
+		defer stopHTTP()
 	} else if d.ready != nil {
 		d.ready("")
 	}
 	return dm.Run(ctx)
+}
+
+// serveHTTP serves the probes, /metrics, the viewer and, with --pprof,
+// the profiles on --http, over TLS when a certificate is given. The
+// returned func shuts the server down.
+func (d *daemon) serveHTTP(ctx context.Context, dm *reconciler.Daemon, wg *sync.WaitGroup) (func(), error) {
+	hf := d.flags.http
+	if (hf.cert == "") != (hf.key == "") {
+		return nil, errors.New("--http-cert and --http-key go together")
+	}
+	if err := viewer.CheckBind(viewer.Bind{Addr: d.httpAddr, Auth: d.auth, TLS: hf.cert != "", Insecure: hf.insecure}); err != nil {
+		return nil, fmt.Errorf("--http: %w", err)
+	}
+	var tc *tls.Config
+	if hf.cert != "" {
+		pair, err := tls.LoadX509KeyPair(hf.cert, hf.key)
+		if err != nil {
+			return nil, fmt.Errorf("--http-cert/--http-key: %w", err)
+		}
+		tc = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	}
+	v, err := viewer.New(viewer.Config{Desired: d.etcd.Desired(), Status: d.etcd.Status(), Marathon: d.marathon,
+		Services: d.etcd.Discovery(), Auth: d.auth, Logger: d.log})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", d.httpAddr)
+	if err != nil {
+		return nil, fmt.Errorf("--http %s: %w", d.httpAddr, err)
+	}
+	h := viewer.HostGuard(ln.Addr(), hf.allowedHosts, httpHandler(dm, d.metrics, v.Handler(), httpOptions{auth: d.auth, pprof: hf.pprof}))
+	scheme := "http"
+	if tc != nil {
+		ln, scheme = tls.NewListener(ln, tc), "https"
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	wg.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("http server", "err", err)
+		}
+	})
+	url := scheme + "://" + ln.Addr().String()
+	d.log.Info("serving", "http", url)
+	if d.ready != nil {
+		d.ready(url)
+	}
+	return func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}, nil
 }
