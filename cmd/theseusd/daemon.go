@@ -22,19 +22,19 @@ import (
 
 // daemonFlags are the controller's settings, shared by run and dev.
 type daemonFlags struct {
-	prune, allowMassDelete bool
-	maxDeleteFraction      float64
-	resync                 time.Duration
-	progressDeadline       time.Duration
-	poll                   time.Duration
-	grace                  time.Duration
-	ttl                    time.Duration
-	workers                int
-	writeQPS               float64
-	id                     string
-	httpToken, httpUser    string
-	httpPassword           string
-	http                   httpFlags
+	prune, allowMassDelete  bool
+	maxDeleteFraction       float64
+	resync                  time.Duration
+	progressDeadline        time.Duration
+	poll                    time.Duration
+	grace                   time.Duration
+	ttl                     time.Duration
+	workers                 int
+	writeQPS                float64
+	id                      string
+	httpUser                string
+	httpToken, httpPassword *secretFlag
+	http                    httpFlags
 }
 
 // httpFlags say how the HTTP endpoints are served.
@@ -45,21 +45,25 @@ type httpFlags struct {
 	allowedHosts []string
 }
 
-// authConfig is what the HTTP endpoints require, from flags or
+// authConfig is what the HTTP endpoints require, from flags, files or
 // environment.
-func (f *daemonFlags) authConfig(getenv func(string) string) viewer.AuthConfig {
-	return viewer.AuthConfig{
-		Token:    cmp.Or(f.httpToken, getenv("THESEUS_HTTP_TOKEN")),
-		Username: cmp.Or(f.httpUser, getenv("THESEUS_HTTP_USER")),
-		Password: cmp.Or(f.httpPassword, getenv("THESEUS_HTTP_PASSWORD")),
+func (f *daemonFlags) authConfig(getenv func(string) string) (viewer.AuthConfig, error) {
+	token, err := f.httpToken.resolve(getenv)
+	if err != nil {
+		return viewer.AuthConfig{}, err
 	}
+	password, err := f.httpPassword.resolve(getenv)
+	if err != nil {
+		return viewer.AuthConfig{}, err
+	}
+	return viewer.AuthConfig{Token: token, Username: cmp.Or(f.httpUser, getenv("THESEUS_HTTP_USER")), Password: password}, nil
 }
 
 func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
 	f := &daemonFlags{}
-	fs.StringVar(&f.httpToken, "http-token", "", "bearer token the HTTP endpoints require (env THESEUS_HTTP_TOKEN); needed to bind off loopback")
+	f.httpToken = addSecretFlag(fs, "http-token", "THESEUS_HTTP_TOKEN", "bearer token the HTTP endpoints require, needed to bind off loopback")
 	fs.StringVar(&f.httpUser, "http-user", "", "basic-auth user the HTTP endpoints accept (env THESEUS_HTTP_USER)")
-	fs.StringVar(&f.httpPassword, "http-password", "", "basic-auth password (env THESEUS_HTTP_PASSWORD)")
+	f.httpPassword = addSecretFlag(fs, "http-password", "THESEUS_HTTP_PASSWORD", "basic-auth password of the HTTP endpoints")
 	fs.StringVar(&f.http.cert, "http-cert", "", "PEM certificate: serve the HTTP endpoints over TLS (with --http-key)")
 	fs.StringVar(&f.http.key, "http-key", "", "PEM private key of --http-cert")
 	fs.BoolVar(&f.http.insecure, "http-insecure", false, "serve beyond loopback without TLS, sending credentials in clear text")

@@ -52,7 +52,11 @@ flags. --specs applies a directory of spec files at start.`,
 		if err != nil {
 			return err
 		}
-		return runDev(cmd.Context(), c, f, &daemon{flags: df, log: log, httpAddr: f.httpAddr, auth: df.authConfig(c.getenv)})
+		auth, err := df.authConfig(c.getenv)
+		if err != nil {
+			return err
+		}
+		return runDev(cmd.Context(), c, f, &daemon{flags: df, log: log, httpAddr: f.httpAddr, auth: auth})
 	}
 	return cmd
 }

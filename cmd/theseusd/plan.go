@@ -79,7 +79,7 @@ Exit code 0: in sync; 2: changes pending; 1: error.
 			}
 			local = &snap
 		} else {
-			ec, err := ef.connect(ctx, c.getenv, etcd.Hooks{})
+			ec, err := ef.connect(ctx, c, etcd.Hooks{})
 			if err != nil {
 				return err
 			}

@@ -72,6 +72,9 @@ Group specs live in etcd under /desired; the controller diffs them against
 what Marathon runs and drives Marathon there.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Once per process, before anything is read: a secret given as a
+		// flag is visible to every user of the machine.
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) { warnSecretFlags(cmd.Flags(), c.stderr) },
 	}
 	root.AddCommand(
 		newValidateCmd(c),
