@@ -38,6 +38,11 @@ type Config struct {
 	// Restarts says which restart requests are pending; nil means none.
 	Restarts RestartSource
 
+	// Limits, if set, are bounds below specs.DefaultLimits (which every
+	// stored spec is held to), every field set (see specs.Limits.Lower):
+	// a spec above them is Invalid.
+	Limits *specs.Limits
+
 	// Prune deletes managed apps that have no desired spec, behind the
 	// prune guard (MaxDeleteFraction, AllowMassDelete; see diff.Options).
 	Prune             bool

@@ -158,6 +158,8 @@ type daemonOpts struct {
 	// writeQPS, if set, limits Marathon writes to that rate with a burst
 	// of one.
 	writeQPS float64
+	// limits, if set, are the daemon's lowered spec limits.
+	limits *specs.Limits
 }
 
 // startWith runs a daemon (election, controller, discovery) until the
@@ -202,7 +204,7 @@ func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
 	}
 	d = reconciler.NewDaemon(reconciler.DaemonConfig{
 		Controller: reconciler.Config{
-			Desired: ds, Marathon: m, Events: events, Status: st,
+			Desired: ds, Marathon: m, Events: events, Status: st, Limits: o.limits,
 			Prune: o.prune, Resync: cmp.Or(o.resync, 500*time.Millisecond), PollInterval: 20 * time.Millisecond,
 			ProgressDeadline: cmp.Or(o.progressDeadline, time.Minute), WriteQPS: writeQPS, WriteBurst: writeBurst,
 			Engine: reconciler.EngineOptions{Workers: 4, Timeout: 10 * time.Second,

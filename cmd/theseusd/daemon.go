@@ -17,6 +17,7 @@ import (
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon"
 	"theseus.dev/reconciler"
+	"theseus.dev/specs"
 	"theseus.dev/viewer"
 )
 
@@ -35,6 +36,8 @@ type daemonFlags struct {
 	httpUser                string
 	httpToken, httpPassword *secretFlag
 	http                    httpFlags
+	// limits lower specs.DefaultLimits where set.
+	limits specs.Limits
 }
 
 // httpFlags say how the HTTP endpoints are served.
@@ -80,6 +83,11 @@ func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
 	fs.IntVar(&f.workers, "workers", 4, "groups reconciled at once")
 	fs.Float64Var(&f.writeQPS, "marathon-write-qps", reconciler.DefaultWriteQPS, "Marathon writes per second across all groups")
 	fs.StringVar(&f.id, "id", "", "this daemon's name in the leader election (default hostname/pid)")
+	d := specs.DefaultLimits()
+	fs.IntVar(&f.limits.Instances, "max-instances", 0, fmt.Sprintf("refuse specs with more instances than this (at most and by default %d)", d.Instances))
+	fs.Float64Var(&f.limits.CPUs, "max-cpus", 0, fmt.Sprintf("refuse specs with more CPUs per task (at most and by default %g)", d.CPUs))
+	fs.Float64Var(&f.limits.MemMiB, "max-mem", 0, fmt.Sprintf("refuse specs with more memory per task, in MiB (at most and by default %g)", d.MemMiB))
+	fs.Float64Var(&f.limits.DiskMiB, "max-disk", 0, fmt.Sprintf("refuse specs with more disk per task, in MiB (at most and by default %g)", d.DiskMiB))
 	return f
 }
 
@@ -114,11 +122,15 @@ func marathonHooks(m *reconciler.Metrics) marathon.Hooks {
 // run serves HTTP and runs the controller until ctx ends.
 func (d *daemon) run(ctx context.Context) error {
 	f := d.flags
+	limits, err := f.limits.Lower(specs.DefaultLimits())
+	if err != nil {
+		return fmt.Errorf("--max-*: %w", err)
+	}
 	tree := d.etcd.Discovery()
 	dm := reconciler.NewDaemon(reconciler.DaemonConfig{
 		Controller: reconciler.Config{
 			Desired: d.etcd.Desired(), Marathon: d.marathon, Events: d.marathon, Status: d.etcd.Status(),
-			Prune: f.prune, AllowMassDelete: f.allowMassDelete, MaxDeleteFraction: f.maxDeleteFraction,
+			Limits: &limits, Prune: f.prune, AllowMassDelete: f.allowMassDelete, MaxDeleteFraction: f.maxDeleteFraction,
 			Resync: f.resync, ProgressDeadline: f.progressDeadline, PollInterval: f.poll, WriteQPS: f.writeQPS,
 			Engine: reconciler.EngineOptions{Workers: f.workers},
 			Logger: d.log, Metrics: d.metrics,
