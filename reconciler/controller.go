@@ -25,6 +25,7 @@ const (
 	DefaultWriteQPS         = 5
 	DefaultWriteBurst       = 10
 	DefaultEventDelay       = 50 * time.Millisecond
+	DefaultPruneWindow      = 10 * time.Minute
 )
 
 // Config configures a Controller.
@@ -48,6 +49,12 @@ type Config struct {
 	Prune             bool
 	AllowMassDelete   bool
 	MaxDeleteFraction float64
+	// PruneLedger keeps the guard's window of recent deletions and an
+	// operator's release; nil judges each pass alone and allows no
+	// release. PruneWindow is how far back deletions count; defaults to
+	// DefaultPruneWindow.
+	PruneLedger PruneLedger
+	PruneWindow time.Duration
 
 	// Resync is the period of the full resync: one Marathon list, every
 	// group looked at again. Defaults to DefaultResync.
@@ -102,6 +109,9 @@ func (c *Config) defaults() {
 	if c.EventDelay <= 0 {
 		c.EventDelay = DefaultEventDelay
 	}
+	if c.PruneWindow <= 0 {
+		c.PruneWindow = DefaultPruneWindow
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -143,6 +153,11 @@ type Controller struct {
 	status        map[specs.GroupKey]specs.Status
 	badKeys       map[string]int64 // malformed /desired keys logged, by revision
 	pruneRefusals string           // last prune-guard refusal logged
+	pruneState    etcd.PruneState  // the guard's record as last read
+
+	// pruneMu makes the guard's check of a delete and its record one
+	// step, so that two workers cannot both pass on the same count.
+	pruneMu sync.Mutex
 
 	desiredSynced, actualSynced atomic.Bool
 	synced                      chan struct{}

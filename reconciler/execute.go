@@ -34,6 +34,18 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (Resu
 	if res, err := c.confirm(ctx, v, act); err != nil || res.RequeueAfter > 0 {
 		return res, err
 	}
+	if act.Kind == diff.Delete {
+		// The guard counts from the caches, so it runs on the final
+		// view (a delete is only ever planned on an app just read), and
+		// on a fresh read of its record, in which the delete is noted
+		// before it is made.
+		var refused *guardRefusal
+		if err := c.admitDelete(ctx, v); errors.As(err, &refused) {
+			return c.refusePrune(ctx, v, refused.err)
+		} else if err != nil {
+			return Result{}, err
+		}
+	}
 	res, err := c.call(ctx, v, act)
 	c.markDirty(v.key) // whatever happened, read the app before acting again
 	st := c.baseStatus(v)

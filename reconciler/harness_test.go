@@ -204,7 +204,7 @@ func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
 	}
 	d = reconciler.NewDaemon(reconciler.DaemonConfig{
 		Controller: reconciler.Config{
-			Desired: ds, Marathon: m, Events: events, Status: st, Limits: o.limits,
+			Desired: ds, Marathon: m, Events: events, Status: st, Limits: o.limits, PruneLedger: store.Prune(),
 			Prune: o.prune, Resync: cmp.Or(o.resync, 500*time.Millisecond), PollInterval: 20 * time.Millisecond,
 			ProgressDeadline: cmp.Or(o.progressDeadline, time.Minute), WriteQPS: writeQPS, WriteBurst: writeBurst,
 			Engine: reconciler.EngineOptions{Workers: 4, Timeout: 10 * time.Second,

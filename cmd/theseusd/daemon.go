@@ -25,6 +25,7 @@ import (
 type daemonFlags struct {
 	prune, allowMassDelete  bool
 	maxDeleteFraction       float64
+	pruneWindow             time.Duration
 	resync                  time.Duration
 	progressDeadline        time.Duration
 	poll                    time.Duration
@@ -73,8 +74,9 @@ func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
 	fs.BoolVar(&f.http.pprof, "pprof", false, "serve Go's profiles under /debug/pprof/ (behind the same auth as /metrics)")
 	fs.StringSliceVar(&f.http.allowedHosts, "http-allowed-host", nil, "a host name the HTTP endpoints answer to besides their own address, e.g. the name of a proxy in front (repeatable)")
 	fs.BoolVar(&f.prune, "prune", false, "delete managed apps that have no desired spec (behind the mass-deletion guard)")
-	fs.BoolVar(&f.allowMassDelete, "allow-mass-delete", false, "let pruning past the mass-deletion guard (for example after emptying /desired on purpose)")
-	fs.Float64Var(&f.maxDeleteFraction, "max-delete-fraction", 0.5, "the mass-deletion guard: the largest share of managed apps one pass may delete")
+	fs.BoolVar(&f.allowMassDelete, "allow-mass-delete", false, "let pruning past the mass-deletion guard for as long as the daemon runs; `theseusd prune --allow-mass-delete` releases it for a while without a restart")
+	fs.Float64Var(&f.maxDeleteFraction, "max-delete-fraction", 0.5, "the mass-deletion guard: the largest share of the managed apps deleted within --prune-window")
+	fs.DurationVar(&f.pruneWindow, "prune-window", reconciler.DefaultPruneWindow, "the mass-deletion guard counts the deletions of this long together, so that a wipe one key at a time is seen")
 	fs.DurationVar(&f.resync, "resync", reconciler.DefaultResync, "period of the full resync (one Marathon list, every group looked at)")
 	fs.DurationVar(&f.progressDeadline, "progress-deadline", reconciler.DefaultProgressDeadline, "how long a deployment may run before the group is reported Stalled")
 	fs.DurationVar(&f.poll, "poll", reconciler.DefaultPollInterval, "how often a group with a deployment in flight is looked at")
@@ -131,6 +133,7 @@ func (d *daemon) run(ctx context.Context) error {
 		Controller: reconciler.Config{
 			Desired: d.etcd.Desired(), Marathon: d.marathon, Events: d.marathon, Status: d.etcd.Status(),
 			Limits: &limits, Prune: f.prune, AllowMassDelete: f.allowMassDelete, MaxDeleteFraction: f.maxDeleteFraction,
+			PruneLedger: d.etcd.Prune(), PruneWindow: f.pruneWindow,
 			Resync: f.resync, ProgressDeadline: f.progressDeadline, PollInterval: f.poll, WriteQPS: f.writeQPS,
 			Engine: reconciler.EngineOptions{Workers: f.workers},
 			Logger: d.log, Metrics: d.metrics,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +20,7 @@ import (
 type planFlags struct {
 	prune, allowMassDelete bool
 	maxDeleteFraction      float64
+	pruneWindow            time.Duration
 }
 
 func (f *planFlags) options() diff.Options {
@@ -48,6 +50,7 @@ Exit code 0: in sync; 2: changes pending; 1: error.
 	fs.BoolVar(&pf.prune, "prune", false, "plan deletes of managed apps without a desired spec, as 'run --prune' would")
 	fs.BoolVar(&pf.allowMassDelete, "allow-mass-delete", false, "let the plan past the mass-deletion guard")
 	fs.Float64Var(&pf.maxDeleteFraction, "max-delete-fraction", diff.DefaultMaxDeleteFraction, "the mass-deletion guard's largest share of managed apps to delete")
+	fs.DurationVar(&pf.pruneWindow, "prune-window", reconciler.DefaultPruneWindow, "the daemon's --prune-window: its deletions within it count with the plan's")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx := cmd.Context()
 		if *output != "text" && *output != "json" {
@@ -65,6 +68,7 @@ Exit code 0: in sync; 2: changes pending; 1: error.
 		}
 		var local *diff.Snapshot
 		var desired reconciler.DesiredLister
+		var ec *etcd.Client
 		if *dir != "" {
 			groups, err := specs.LoadPath(*dir)
 			if err != nil {
@@ -79,8 +83,7 @@ Exit code 0: in sync; 2: changes pending; 1: error.
 			}
 			local = &snap
 		} else {
-			ec, err := ef.connect(ctx, c, etcd.Hooks{})
-			if err != nil {
+			if ec, err = ef.connect(ctx, c, etcd.Hooks{}); err != nil {
 				return err
 			}
 			defer ec.Close()
@@ -90,7 +93,17 @@ Exit code 0: in sync; 2: changes pending; 1: error.
 		if err != nil {
 			return err
 		}
-		plan, err := reconciler.Plan(ctx, desired, local, mc, pf.options())
+		opts := pf.options()
+		if pf.prune && ec != nil {
+			// The daemon's recent deletions and a release count as they
+			// do for the daemon.
+			st, err := ec.Prune().Read(ctx)
+			if err != nil {
+				return err
+			}
+			opts.History = reconciler.PruneHistory(st, time.Now(), pf.pruneWindow)
+		}
+		plan, err := reconciler.Plan(ctx, desired, local, mc, opts)
 		if err != nil {
 			return err
 		}

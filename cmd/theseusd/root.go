@@ -87,6 +87,7 @@ what Marathon runs and drives Marathon there.`,
 		newEndpointsCmd(c),
 		newGetCmd(c),
 		newSyncCmd(c),
+		newPruneCmd(c),
 	)
 	return root
 }
