@@ -55,7 +55,14 @@ func newEnv(t testing.TB) *env { return newEnvAt(t, simSpeed) }
 // real time.
 func newEnvAt(t testing.TB, speed float64) *env {
 	t.Helper()
-	e := &env{t: t, etcd: etcdtest.Start(t)}
+	return newEnvOn(t, etcdtest.Start(t), speed)
+}
+
+// newEnvOn is newEnvAt on the etcd member m, for instance one of a
+// cluster.
+func newEnvOn(t testing.TB, m *etcdtest.Etcd, speed float64) *env {
+	t.Helper()
+	e := &env{t: t, etcd: m}
 	var err error
 	e.store, err = etcd.New(e.etcd.Client, etcd.Options{RetryMin: 5 * time.Millisecond, RetryMax: 100 * time.Millisecond})
 	if err != nil {
@@ -80,6 +87,18 @@ func newEnvAt(t testing.TB, speed float64) *env {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// storeWithHooks is a client of the env's etcd, through the proxy, that
+// counts its watch restarts and relists in m.
+func (e *env) storeWithHooks(m *reconciler.Metrics) *etcd.Client {
+	e.t.Helper()
+	s, err := etcd.New(e.etcd.Client, etcd.Options{RetryMin: 5 * time.Millisecond, RetryMax: 100 * time.Millisecond,
+		Hooks: etcd.Hooks{WatchRestart: func(r etcd.RestartReason) { m.WatchRestart(string(r)) }, Relist: m.Relist}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return s
 }
 
 // serve passes requests to the simulator and records the writes.
