@@ -179,6 +179,8 @@ type daemonOpts struct {
 	writeQPS float64
 	// limits, if set, are the daemon's lowered spec limits.
 	limits *specs.Limits
+	// ttl defaults to the harness's 2s election TTL.
+	ttl time.Duration
 }
 
 // startWith runs a daemon (election, controller, discovery) until the
@@ -230,7 +232,7 @@ func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
 				BaseBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, QPS: 1000, Burst: 1000},
 			Logger: log, Metrics: o.metrics,
 		},
-		Leader: reconciler.LeaderConfig{Elector: store, Election: etcd.ElectionConfig{ID: o.id, TTL: 2 * time.Second},
+		Leader: reconciler.LeaderConfig{Elector: store, Election: etcd.ElectionConfig{ID: o.id, TTL: cmp.Or(o.ttl, 2*time.Second)},
 			Grace: time.Second, Logger: log, Metrics: o.metrics},
 		Discovery: disc,
 		EtcdReady: store.Ready, MarathonReady: mc.Ping,

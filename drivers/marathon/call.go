@@ -60,6 +60,11 @@ func (c *Client) do(ctx context.Context, r *call) (answer, error) {
 		if err := ctx.Err(); err != nil {
 			return answer{}, notSent{fmt.Errorf("marathon %s %s: %w", r.method, r.path, err)}
 		}
+		if !r.read {
+			if err := checkWriteGuard(ctx); err != nil {
+				return answer{}, notSent{fmt.Errorf("marathon %s %s: not sent: %w", r.method, r.path, err)}
+			}
+		}
 		m := c.member(attempt)
 		a, err := c.once(ctx, m, r)
 		switch {
