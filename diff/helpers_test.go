@@ -50,13 +50,4 @@ func secretNames(s specs.Spec) []string {
 	return out
 }
 
-func key(t testing.TB, s string) specs.GroupKey {
-	t.Helper()
-	k, err := specs.ParseGroupKey(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 func ptr[T any](v T) *T { return &v }
