@@ -14,18 +14,6 @@ import (
 	"theseus.dev/specs"
 )
 
-// clusterStore is a client of the members of c named by index, counting
-// its watch restarts and relists in m.
-func clusterStore(t *testing.T, c *etcdtest.Cluster, m *reconciler.Metrics, members ...int) *etcd.Client {
-	t.Helper()
-	s, err := etcd.New(c.NewClient(t, members...), etcd.Options{RetryMin: 5 * time.Millisecond, RetryMax: 100 * time.Millisecond,
-		Hooks: etcd.Hooks{WatchRestart: func(r etcd.RestartReason) { m.WatchRestart(string(r)) }, Relist: m.Relist}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // TestEtcdMinorityMember (row 3): in a 3-member etcd cluster, the member
 // the daemon talks to is partitioned from the other two. Its watch ends
 // with "no leader" instead of hanging on a stale view, readiness says
@@ -37,7 +25,7 @@ func TestEtcdMinorityMember(t *testing.T) {
 	e := newEnvOn(t, c.Members[0], simSpeed)
 	m := reconciler.NewMetrics()
 	tap := &tapMarathon{}
-	d, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a", metrics: m}, store: clusterStore(t, c, m, 0),
+	d, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a", metrics: m}, store: newStore(t, c.NewClient(t, 0), m),
 		marathon: func(mm reconciler.Marathon) reconciler.Marathon { tap.Marathon = mm; return tap }})
 	keys := e.deploy("api", 2)
 	e.eventually(converge, "the first group's status", func() bool { return e.statusTruthful(keys[0]) == "" })
@@ -81,7 +69,7 @@ func TestEtcdMinorityMemberOtherEndpoints(t *testing.T) {
 	c := etcdtest.StartCluster(t, 3)
 	e := newEnvOn(t, c.Members[1], simSpeed)
 	m := reconciler.NewMetrics()
-	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a", metrics: m}, store: clusterStore(t, c, m, 0, 1, 2)})
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a", metrics: m}, store: newStore(t, c.NewClient(t, 0, 1, 2), m)})
 	keys := e.deploy("api", 2)
 	e.eventually(converge, "the first group's status", func() bool { return e.statusTruthful(keys[0]) == "" })
 	c.Isolate(0)

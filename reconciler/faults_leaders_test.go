@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"theseus.dev/drivers/etcd"
 	"theseus.dev/reconciler"
 	"theseus.dev/specs"
 )
@@ -36,10 +35,7 @@ func TestTwoLeadersAtOnce(t *testing.T) {
 	a, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}, ttl: time.Minute,
 		marathon: func(m reconciler.Marathon) reconciler.Marathon { tapA.Marathon = m; return tapA }})
 	e.eventually(converge, "a leads", a.Leading)
-	direct, err := etcd.New(e.etcd.NewDirectClient(t), etcd.Options{RetryMin: 5 * time.Millisecond, RetryMax: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	direct := e.directStore()
 	b, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "b"}, store: direct})
 	k = e.deploy("api", 1)[0]
 	e.eventually(converge, "the group's status", func() bool { return e.statusTruthful(k) == "" })

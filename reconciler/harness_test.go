@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"theseus.dev/diff"
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/etcd/etcdtest"
@@ -63,11 +65,8 @@ func newEnvAt(t testing.TB, speed float64) *env {
 func newEnvOn(t testing.TB, m *etcdtest.Etcd, speed float64) *env {
 	t.Helper()
 	e := &env{t: t, etcd: m}
+	e.store = newStore(t, e.etcd.Client, nil)
 	var err error
-	e.store, err = etcd.New(e.etcd.Client, etcd.Options{RetryMin: 5 * time.Millisecond, RetryMax: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
 	e.sim, err = marathonsim.New(marathonsim.Options{
 		Clock:  marathonsim.NewScaledClock(time.Now(), speed),
 		Agents: marathonsim.UniformAgents(10, 64, 256*1024, marathonsim.PortRange{Begin: 31000, End: 32999}),
@@ -89,17 +88,30 @@ func newEnvOn(t testing.TB, m *etcdtest.Etcd, speed float64) *env {
 	return e
 }
 
-// storeWithHooks is a client of the env's etcd, through the proxy, that
-// counts its watch restarts and relists in m.
-func (e *env) storeWithHooks(m *reconciler.Metrics) *etcd.Client {
-	e.t.Helper()
-	s, err := etcd.New(e.etcd.Client, etcd.Options{RetryMin: 5 * time.Millisecond, RetryMax: 100 * time.Millisecond,
-		Hooks: etcd.Hooks{WatchRestart: func(r etcd.RestartReason) { m.WatchRestart(string(r)) }, Relist: m.Relist}})
+// newStore is theseus's etcd client on cli with the harness's short
+// retry periods, counting its watch restarts and relists in m if set.
+func newStore(t testing.TB, cli *clientv3.Client, m *reconciler.Metrics) *etcd.Client {
+	t.Helper()
+	opts := etcd.Options{RetryMin: 5 * time.Millisecond, RetryMax: 100 * time.Millisecond}
+	if m != nil {
+		opts.Hooks = etcd.Hooks{WatchRestart: func(r etcd.RestartReason) { m.WatchRestart(string(r)) }, Relist: m.Relist}
+	}
+	s, err := etcd.New(cli, opts)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return s
 }
+
+// storeWithHooks is a client of the env's etcd, through the proxy, that
+// counts its watch restarts and relists in m.
+func (e *env) storeWithHooks(m *reconciler.Metrics) *etcd.Client {
+	return newStore(e.t, e.etcd.Client, m)
+}
+
+// directStore is a client of the env's etcd that bypasses the proxy and
+// its faults, as a daemon on the healthy side of a partition has.
+func (e *env) directStore() *etcd.Client { return newStore(e.t, e.etcd.NewDirectClient(e.t), nil) }
 
 // serve passes requests to the simulator and records the writes.
 func (e *env) serve(w http.ResponseWriter, r *http.Request) {
