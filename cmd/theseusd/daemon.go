@@ -74,7 +74,7 @@ func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
 	fs.BoolVar(&f.http.pprof, "pprof", false, "serve Go's profiles under /debug/pprof/ (behind the same auth as /metrics)")
 	fs.StringSliceVar(&f.http.allowedHosts, "http-allowed-host", nil, "a host name the HTTP endpoints answer to besides their own address, e.g. the name of a proxy in front (repeatable)")
 	fs.BoolVar(&f.prune, "prune", false, "delete managed apps that have no desired spec (behind the mass-deletion guard)")
-	fs.BoolVar(&f.allowMassDelete, "allow-mass-delete", false, "let pruning past the mass-deletion guard for as long as the daemon runs; `theseusd prune --allow-mass-delete` releases it for a while without a restart")
+	fs.BoolVar(&f.allowMassDelete, "allow-mass-delete", false, "let pruning past the mass-deletion guard for as long as the daemon runs (theseusd prune --allow-mass-delete releases it for a while, without a restart)")
 	fs.Float64Var(&f.maxDeleteFraction, "max-delete-fraction", 0.5, "the mass-deletion guard: the largest share of the managed apps deleted within --prune-window")
 	fs.DurationVar(&f.pruneWindow, "prune-window", reconciler.DefaultPruneWindow, "the mass-deletion guard counts the deletions of this long together, so that a wipe one key at a time is seen")
 	fs.DurationVar(&f.resync, "resync", reconciler.DefaultResync, "period of the full resync (one Marathon list, every group looked at)")
@@ -193,7 +193,10 @@ func (d *daemon) serveHTTP(ctx context.Context, dm *reconciler.Daemon, wg *sync.
 	if tc != nil {
 		ln, scheme = tls.NewListener(ln, tc), "https"
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// The server's own complaints (a failed TLS handshake, a scanner's
+	// garbage) are debug noise in the daemon's log, not lines on stderr.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelDebug)}
 	wg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.log.Error("http server", "err", err)
