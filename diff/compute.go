@@ -1,7 +1,6 @@
 package diff
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -24,6 +23,9 @@ type Options struct {
 	MaxDeleteFraction float64
 	// AllowMassDelete lets a plan through the prune guard.
 	AllowMassDelete bool
+	// History is what the guard counts beside the plan's own deletes:
+	// the daemon's recent deletions and a release of the guard.
+	History PruneHistory
 }
 
 // Snapshot is the desired side of a plan: every group in /desired as read
@@ -66,7 +68,7 @@ func Compute(desired Snapshot, actual []App, opts Options) *Plan {
 		}
 		if act, ok := Group(nil, a, opts); ok {
 			plan.Actions = append(plan.Actions, act)
-			if act.Kind == Delete {
+			if act.Kind == Delete && !opts.History.Has(a.Key) {
 				deletes++
 			}
 		}
@@ -75,41 +77,13 @@ func Compute(desired Snapshot, actual []App, opts Options) *Plan {
 		plan.PruneRefused = err.Error()
 		for i := range plan.Actions {
 			if a := &plan.Actions[i]; a.Kind == Delete {
-				a.Kind, a.Reason, a.Changes = Orphan, "not deleted: the prune guard refused this plan", nil
+				a.Kind, a.Reason, a.Changes = Orphan, HeldBackReason, nil
 				a.HeldBack = HoldPruneRefused
 			}
 		}
 	}
 	slices.SortFunc(plan.Actions, func(a, b Action) int { return a.Key.Compare(b.Key) })
 	return plan
-}
-
-// PruneGuard returns an error when deleting deletes of the managed apps at
-// once is more than opts allow, desired being the number of groups in
-// /desired. An empty /desired while more than one app is managed looks like
-// a wipe, and no delete is allowed. Otherwise deleting a single app is
-// always allowed: it is an ordinary operation, and cannot be told apart from
-// deleting the last group. Beyond one, a plan may delete at most
-// MaxDeleteFraction of the managed apps.
-func PruneGuard(deletes, managed, desired int, opts Options) error {
-	if deletes == 0 || opts.AllowMassDelete {
-		return nil
-	}
-	if desired == 0 && managed > 1 {
-		return fmt.Errorf("/desired is empty while %d apps are managed (was it wiped?); --allow-mass-delete lets it through if that is intended", managed)
-	}
-	if deletes == 1 {
-		return nil
-	}
-	frac := opts.MaxDeleteFraction
-	if frac <= 0 {
-		frac = DefaultMaxDeleteFraction
-	}
-	if float64(deletes) > frac*float64(managed) {
-		return fmt.Errorf("would delete %d of %d managed apps, more than %g%%; --allow-mass-delete lets it through if that is intended",
-			deletes, managed, frac*100)
-	}
-	return nil
 }
 
 // Group returns the action for one group, given its desired form (nil when

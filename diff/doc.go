@@ -26,10 +26,12 @@
 //     is never updated or deleted;
 //   - a group whose desired spec is invalid is reported, and its app left
 //     alone;
-//   - deletes happen only with Options.Prune; a plan that would delete
-//     more than one app and more than Options.MaxDeleteFraction of the
-//     managed apps, or any app while /desired is empty and more than one
-//     app is managed, is refused unless Options.AllowMassDelete is set;
+//   - deletes happen only with Options.Prune; a plan that would delete,
+//     together with the deletions of Options.History's window, more than
+//     one app and more than Options.MaxDeleteFraction of the managed apps,
+//     or any app while /desired is empty and an app is managed, is held
+//     back unless Options.AllowMassDelete is set or the history carries an
+//     operator's release (see PruneGuard);
 //   - secret values never appear in a Change, in text or in JSON.
 //
 // The text form (WriteText) comes from this package's own renderer and is

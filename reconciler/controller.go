@@ -26,6 +26,7 @@ const (
 	DefaultWriteQPS         = 5
 	DefaultWriteBurst       = 10
 	DefaultEventDelay       = 50 * time.Millisecond
+	DefaultPruneWindow      = 10 * time.Minute
 )
 
 // Config configures a Controller.
@@ -39,11 +40,22 @@ type Config struct {
 	// Restarts says which restart requests are pending; nil means none.
 	Restarts RestartSource
 
+	// Limits, if set, are bounds below specs.DefaultLimits (which every
+	// stored spec is held to), every field set (see specs.Limits.Lower):
+	// a spec above them is Invalid.
+	Limits *specs.Limits
+
 	// Prune deletes managed apps that have no desired spec, behind the
 	// prune guard (MaxDeleteFraction, AllowMassDelete; see diff.Options).
 	Prune             bool
 	AllowMassDelete   bool
 	MaxDeleteFraction float64
+	// PruneLedger keeps the guard's window of recent deletions and an
+	// operator's release; nil judges each pass alone and allows no
+	// release. PruneWindow is how far back deletions count; defaults to
+	// DefaultPruneWindow.
+	PruneLedger PruneLedger
+	PruneWindow time.Duration
 
 	// Resync is the period of the full resync: one Marathon list, every
 	// group looked at again. Defaults to DefaultResync.
@@ -98,6 +110,9 @@ func (c *Config) defaults() {
 	if c.EventDelay <= 0 {
 		c.EventDelay = DefaultEventDelay
 	}
+	if c.PruneWindow <= 0 {
+		c.PruneWindow = DefaultPruneWindow
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -140,6 +155,11 @@ type Controller struct {
 	phases        map[specs.Phase]int // the phases of status, counted
 	badKeys       map[string]int64    // malformed /desired keys logged, by revision
 	pruneRefusals string              // last prune-guard refusal logged
+	pruneState    etcd.PruneState     // the guard's record as last read
+
+	// pruneMu makes the guard's check of a delete and its record one
+	// step, so that two workers cannot both pass on the same count.
+	pruneMu sync.Mutex
 
 	desiredSynced, actualSynced atomic.Bool
 	synced                      chan struct{}

@@ -2,10 +2,12 @@ package reconciler_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"theseus.dev/diff"
+	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon/marathonsim"
 	"theseus.dev/reconciler"
 	"theseus.dev/specs"
@@ -107,9 +109,20 @@ func TestLifecycle(t *testing.T) {
 	// What /status said of the spec's progress no longer holds.
 	e.eventually(converge, "the orphan's status is removed", func() bool { return e.status(k) == nil })
 
-	// With --prune it goes.
+	// With --prune it goes, but not before an operator says so: it is
+	// the last group, and an empty /desired looks like a wipe.
 	stop()
 	e.start(controllerOpts{id: "b", prune: true})
+	e.eventually(converge, "the delete is held back, and the status says how to release it", func() bool {
+		st := e.status(k)
+		return st != nil && st.Phase == specs.PhaseStalled && strings.Contains(st.Message, "theseusd prune --allow-mass-delete")
+	})
+	if _, ok := e.app(k); !ok {
+		t.Fatal("the last app was deleted when /desired became empty")
+	}
+	if err := e.store.Prune().Release(t.Context(), etcd.PruneRelease{By: "ops", At: time.Now(), Until: time.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
 	e.eventually(converge, "the app is deleted", func() bool { _, ok := e.app(k); return !ok })
 	e.eventually(converge, "its status is removed", func() bool { return e.status(k) == nil })
 	if p := e.plan(true); len(p.Actions) != 0 {

@@ -94,13 +94,6 @@ func (f *firstSeen) add(id string, t time.Time) {
 	}
 }
 
-func (f *firstSeen) seen(id string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	_, ok := f.at[id]
-	return ok
-}
-
 // wait returns when id was first seen, waiting for it.
 func (f *firstSeen) wait(id string) time.Time {
 	for {

@@ -34,12 +34,28 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (Resu
 	if res, err := c.confirm(ctx, v, act); err != nil || res.RequeueAfter > 0 {
 		return res, err
 	}
-	res, err := c.call(ctx, v, act)
+	if act.Kind == diff.Delete {
+		// The guard counts from the caches, so it runs on the final
+		// view (a delete is only ever planned on an app just read), and
+		// on a fresh read of its record, in which the delete is noted
+		// before it is made.
+		var refused *guardRefusal
+		if err := c.admitDelete(ctx, v); errors.As(err, &refused) {
+			return c.refusePrune(ctx, v, refused.err)
+		} else if err != nil {
+			return Result{}, err
+		}
+	}
+	res, err := c.call(marathon.WithWriteGuard(ctx, c.writeGuard(v)), v, act)
 	c.markDirty(v.key) // whatever happened, read the app before acting again
 	st := c.baseStatus(v)
 	var locked *marathon.LockedError
 	var apiErr *marathon.APIError
 	switch {
+	case errors.Is(err, etcd.ErrNotLeader):
+		return Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
+	case errors.Is(err, errDesiredMoved):
+		return Result{RequeueAfter: confirmRetry}, nil
 	case act.Kind == diff.Create && !v.fresh && errors.As(err, &apiErr) && apiErr.Status == http.StatusConflict:
 		// Planned on the cache, and the app appeared since Marathon was
 		// last listed. Not an error of the group's: it is read, and
@@ -179,6 +195,33 @@ func (c *Controller) confirm(ctx context.Context, v view, act diff.Action) (Resu
 		return Result{RequeueAfter: confirmRetry}, nil
 	}
 	return Result{}, nil
+}
+
+// errDesiredMoved is a write stopped by its guard because the group's
+// /desired revision moved on since the write was planned.
+var errDesiredMoved = errors.New("/desired changed since the write was planned")
+
+// writeGuard is the last check before the driver sends a write of v's
+// group, made again for each attempt: a fenced, linearizable read of the
+// group's /desired revision. However long the reconcile was held up
+// since it decided (a pause, a slow call), a daemon whose leadership
+// ended meanwhile, even one that has not noticed, writes nothing: etcd
+// refuses its fence. Nor does a write of a spec that has moved on go out.
+func (c *Controller) writeGuard(v view) func(context.Context) error {
+	want := int64(0)
+	if v.desired != nil {
+		want = v.desired.Revision
+	}
+	return func(ctx context.Context) error {
+		got, err := c.cfg.Desired.Confirm(ctx, c.fence, v.key)
+		switch {
+		case err != nil:
+			return fmt.Errorf("confirming /desired before writing: %w", err)
+		case got != want:
+			return fmt.Errorf("%w: revision %d, now %d", errDesiredMoved, want, got)
+		}
+		return nil
+	}
 }
 
 // confirmRetry is how soon a group whose /desired moved on under a

@@ -9,3 +9,9 @@ func (m *Metrics) PruneBlockedCounter(reason string) prometheus.Counter {
 }
 
 func (m *Metrics) ResyncCounter() prometheus.Counter { return m.resyncs }
+
+func (m *Metrics) RelistCounter() prometheus.Counter { return m.relists }
+
+func (m *Metrics) WatchRestartCounter(reason string) prometheus.Counter {
+	return m.watchRestarts.WithLabelValues(reason)
+}

@@ -329,10 +329,7 @@ func TestLeaderSessionExpires(t *testing.T) {
 	a, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"},
 		marathon: func(m reconciler.Marathon) reconciler.Marathon { tap.Marathon = m; return tap }})
 	e.eventually(converge, "a leads", a.Leading)
-	direct, err := etcd.New(e.etcd.NewDirectClient(t), etcd.Options{RetryMin: 5 * time.Millisecond, RetryMax: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	direct := e.directStore()
 	b, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "b"}, store: direct})
 	keys := e.deploy("api", 3)
 

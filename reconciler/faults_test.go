@@ -112,13 +112,15 @@ func TestEtcdRestart(t *testing.T) {
 	e.eventually(converge, "a change after the restart converges", running(e, k, 2))
 }
 
-// TestCompactionPastWatch: while the controller cannot reach etcd, the
-// spec changes and history is compacted past its watch; it relists and
-// converges on the last spec.
+// TestCompactionPastWatch (row 1): while the controller cannot reach
+// etcd, the spec changes and history is compacted past its watch; its
+// watch ends as compacted, it relists /desired (counted), and converges
+// on the last spec with one write.
 func TestCompactionPastWatch(t *testing.T) {
 	e := newEnv(t)
 	m := reconciler.NewMetrics()
-	e.start(controllerOpts{id: "a", metrics: m})
+	store := e.storeWithHooks(m)
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a", metrics: m}, store: store})
 	k := e.deploy("api", 1)[0]
 	e.etcd.Blackhole()
 	direct := e.etcd.NewDirectClient(t)
@@ -133,6 +135,12 @@ func TestCompactionPastWatch(t *testing.T) {
 	e.eventually(converge, "the last spec converges", running(e, k, 4))
 	if n := len(e.writesTo("PUT", appPath(k))); n != 1 {
 		t.Errorf("%d writes for one settled change, want 1", n)
+	}
+	if n := testutil.ToFloat64(m.WatchRestartCounter("compacted")); n < 1 {
+		t.Errorf("the watch ended as compacted %v times, want at least once", n)
+	}
+	if n := testutil.ToFloat64(m.RelistCounter()); n < 1 {
+		t.Errorf("%v relists of /desired after its watch was compacted, want at least one", n)
 	}
 }
 

@@ -86,6 +86,11 @@ func (c *Controller) toDesired(e *etcd.Entry) (diff.Desired, bool) {
 	if !e.Valid() {
 		return diff.InvalidDesired(e.Key, e.ModRevision, e.Errors), true
 	}
+	if l := c.cfg.Limits; l != nil {
+		if err := specs.CheckLimits(e.Group, *l); err != nil {
+			return diff.InvalidDesired(e.Key, e.ModRevision, err), true
+		}
+	}
 	d, err := diff.NewDesired(e.Group, e.ModRevision)
 	if err != nil {
 		return diff.InvalidDesired(e.Key, e.ModRevision, err), true

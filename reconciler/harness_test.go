@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"theseus.dev/diff"
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/etcd/etcdtest"
@@ -55,12 +57,16 @@ func newEnv(t testing.TB) *env { return newEnvAt(t, simSpeed) }
 // real time.
 func newEnvAt(t testing.TB, speed float64) *env {
 	t.Helper()
-	e := &env{t: t, etcd: etcdtest.Start(t)}
+	return newEnvOn(t, etcdtest.Start(t), speed)
+}
+
+// newEnvOn is newEnvAt on the etcd member m, for instance one of a
+// cluster.
+func newEnvOn(t testing.TB, m *etcdtest.Etcd, speed float64) *env {
+	t.Helper()
+	e := &env{t: t, etcd: m}
+	e.store = newStore(t, e.etcd.Client, nil)
 	var err error
-	e.store, err = etcd.New(e.etcd.Client, etcd.Options{RetryMin: 5 * time.Millisecond, RetryMax: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
 	e.sim, err = marathonsim.New(marathonsim.Options{
 		Clock:  marathonsim.NewScaledClock(time.Now(), speed),
 		Agents: marathonsim.UniformAgents(10, 64, 256*1024, marathonsim.PortRange{Begin: 31000, End: 32999}),
@@ -81,6 +87,31 @@ func newEnvAt(t testing.TB, speed float64) *env {
 	}
 	return e
 }
+
+// newStore is theseus's etcd client on cli with the harness's short
+// retry periods, counting its watch restarts and relists in m if set.
+func newStore(t testing.TB, cli *clientv3.Client, m *reconciler.Metrics) *etcd.Client {
+	t.Helper()
+	opts := etcd.Options{RetryMin: 5 * time.Millisecond, RetryMax: 100 * time.Millisecond}
+	if m != nil {
+		opts.Hooks = etcd.Hooks{WatchRestart: func(r etcd.RestartReason) { m.WatchRestart(string(r)) }, Relist: m.Relist}
+	}
+	s, err := etcd.New(cli, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// storeWithHooks is a client of the env's etcd, through the proxy, that
+// counts its watch restarts and relists in m.
+func (e *env) storeWithHooks(m *reconciler.Metrics) *etcd.Client {
+	return newStore(e.t, e.etcd.Client, m)
+}
+
+// directStore is a client of the env's etcd that bypasses the proxy and
+// its faults, as a daemon on the healthy side of a partition has.
+func (e *env) directStore() *etcd.Client { return newStore(e.t, e.etcd.NewDirectClient(e.t), nil) }
 
 // serve passes requests to the simulator and records the writes.
 func (e *env) serve(w http.ResponseWriter, r *http.Request) {
@@ -158,6 +189,10 @@ type daemonOpts struct {
 	// writeQPS, if set, limits Marathon writes to that rate with a burst
 	// of one.
 	writeQPS float64
+	// limits, if set, are the daemon's lowered spec limits.
+	limits *specs.Limits
+	// ttl defaults to the harness's 2s election TTL.
+	ttl time.Duration
 }
 
 // startWith runs a daemon (election, controller, discovery) until the
@@ -202,14 +237,14 @@ func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
 	}
 	d = reconciler.NewDaemon(reconciler.DaemonConfig{
 		Controller: reconciler.Config{
-			Desired: ds, Marathon: m, Events: events, Status: st,
+			Desired: ds, Marathon: m, Events: events, Status: st, Limits: o.limits, PruneLedger: store.Prune(),
 			Prune: o.prune, Resync: cmp.Or(o.resync, 500*time.Millisecond), PollInterval: 20 * time.Millisecond,
 			ProgressDeadline: cmp.Or(o.progressDeadline, time.Minute), WriteQPS: writeQPS, WriteBurst: writeBurst,
 			Engine: reconciler.EngineOptions{Workers: 4, Timeout: 10 * time.Second,
 				BaseBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, QPS: 1000, Burst: 1000},
 			Logger: log, Metrics: o.metrics,
 		},
-		Leader: reconciler.LeaderConfig{Elector: store, Election: etcd.ElectionConfig{ID: o.id, TTL: 2 * time.Second},
+		Leader: reconciler.LeaderConfig{Elector: store, Election: etcd.ElectionConfig{ID: o.id, TTL: cmp.Or(o.ttl, 2*time.Second)},
 			Grace: time.Second, Logger: log, Metrics: o.metrics},
 		Discovery: disc,
 		EtcdReady: store.Ready, MarathonReady: mc.Ping,

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"time"
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon"
@@ -54,4 +55,13 @@ type StatusStore interface {
 type RestartSource interface {
 	// Pending returns the token of the restart requested for k, or "".
 	Pending(k specs.GroupKey) string
+}
+
+// PruneLedger is the mass-deletion guard's record: deletions within its
+// window and an operator's release. Record is fenced by the leadership
+// and fails with etcd.ErrConflict when the record changed since prev was
+// read. *etcd.PruneStore implements it.
+type PruneLedger interface {
+	Read(ctx context.Context) (etcd.PruneState, error)
+	Record(ctx context.Context, fence etcd.Fence, prev etcd.PruneState, d etcd.PruneDeletion, since time.Time) error
 }

@@ -37,7 +37,7 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (Result,
 		// Checked on the cached view first too: while the guard refuses,
 		// as when /desired was wiped, every resync queues every orphan,
 		// and none of them should cost a read of Marathon or etcd.
-		if err := c.pruneGuard(); err != nil {
+		if err := c.pruneGuard(nil); err != nil {
 			return c.refusePrune(ctx, v, err)
 		}
 	}
@@ -54,14 +54,6 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (Result,
 			return Result{}, err
 		}
 		act, ok = c.plan(v)
-	}
-	if ok && act.Kind == diff.Delete {
-		// The guard counts from the caches, so it runs on the final
-		// view: a delete is only ever planned on an app just read, which
-		// the cache then holds.
-		if err := c.pruneGuard(); err != nil {
-			return c.refusePrune(ctx, v, err)
-		}
 	}
 	if !ok {
 		return c.observe(ctx, v)
@@ -144,55 +136,13 @@ func (c *Controller) refresh(ctx context.Context, v *view) error {
 }
 
 func (c *Controller) plan(v view) (diff.Action, bool) {
-	opts := diff.Options{Prune: c.cfg.Prune, AllowMassDelete: c.cfg.AllowMassDelete,
-		MaxDeleteFraction: c.cfg.MaxDeleteFraction}
+	opts := diff.Options{Prune: c.cfg.Prune}
 	var a *diff.App
 	if v.app != nil {
 		da := toDiffApp(v.app)
 		a = &da
 	}
 	return diff.Group(v.desired, a, opts)
-}
-
-// pruneGuard applies the prune guard to the deletes the caches call for
-// now.
-func (c *Controller) pruneGuard() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	managed, deletes := 0, 0
-	for k, a := range c.actual {
-		if !a.Managed {
-			continue
-		}
-		managed++
-		if _, ok := c.desired[k]; !ok && !a.Protected {
-			deletes++
-		}
-	}
-	return diff.PruneGuard(deletes, managed, len(c.desired), diff.Options{
-		AllowMassDelete: c.cfg.AllowMassDelete, MaxDeleteFraction: c.cfg.MaxDeleteFraction})
-}
-
-// refusePrune reports a delete refused by the guard: in the log once per
-// reason, in the metrics, and in the group's status.
-func (c *Controller) refusePrune(ctx context.Context, v view, guard error) (Result, error) {
-	reason := guard.Error()
-	c.mu.Lock()
-	logIt := c.pruneRefusals != reason
-	c.pruneRefusals = reason
-	c.mu.Unlock()
-	c.metrics.PruneBlocked(pruneReason(c.desiredLen()))
-	if logIt {
-		c.log.Error("prune refused; nothing deleted", "reason", reason)
-	}
-	return Result{}, c.pruneRefused(ctx, v, guard)
-}
-
-func pruneReason(desired int) string {
-	if desired == 0 {
-		return "empty_desired"
-	}
-	return "max_deletes"
 }
 
 // toDiffApp is the app in the form diff compares.

@@ -39,6 +39,7 @@ func (c *Controller) runResync(ctx context.Context) {
 }
 
 func (c *Controller) resync(ctx context.Context) error {
+	c.refreshPrune(ctx)
 	start := time.Now()
 	c.mu.Lock()
 	seq := c.eventSeq

@@ -60,6 +60,7 @@ func Validate(g *Group) error {
 	}
 	v.metadata(&g.Metadata)
 	v.spec(&g.Spec)
+	v.bounds(DefaultLimits())
 	return v.errs.Err()
 }
 

@@ -42,24 +42,42 @@ func (a AuthConfig) validate() error {
 	return nil
 }
 
-// CheckBind refuses to serve the viewer on addr without auth unless addr
-// is a loopback address: the page shows what runs where, and it must not
-// be open to the network by default. "localhost", 127.0.0.0/8 and ::1 are
-// loopback; an empty host, 0.0.0.0, :: and every other name are not
-// (a name is not resolved: what it points to can change). It also checks
-// that auth itself is well formed.
-func CheckBind(addr string, auth AuthConfig) error {
-	if err := auth.validate(); err != nil {
+// Bind is how the HTTP endpoints are to be served.
+type Bind struct {
+	// Addr is the listen address, host:port.
+	Addr string
+	Auth AuthConfig
+	// TLS is set when a certificate and key are configured.
+	TLS bool
+	// Insecure accepts serving beyond loopback without TLS.
+	Insecure bool
+}
+
+// CheckBind refuses to serve beyond loopback without auth, or with auth
+// but without TLS (the credentials would cross the network in clear
+// text) unless b.Insecure says so: the page shows what runs where, and
+// it must not be open to the network by default. "localhost",
+// 127.0.0.0/8 and ::1 are loopback; an empty host, 0.0.0.0, :: and every
+// other name are not (a name is not resolved: what it points to can
+// change). It also checks that the auth itself is well formed.
+func CheckBind(b Bind) error {
+	if err := b.Auth.validate(); err != nil {
 		return err
 	}
-	host, _, err := net.SplitHostPort(addr)
+	host, _, err := net.SplitHostPort(b.Addr)
 	if err != nil {
-		return fmt.Errorf("viewer: listen address %q: %w", addr, err)
+		return fmt.Errorf("viewer: listen address %q: %w", b.Addr, err)
 	}
-	if isLoopback(host) || auth.Enabled() {
+	switch {
+	case isLoopback(host):
 		return nil
+	case !b.Auth.Enabled():
+		return fmt.Errorf("viewer: refusing to serve %s beyond loopback without auth: set a token or a user and password, or listen on 127.0.0.1", b.Addr)
+	case !b.TLS && !b.Insecure:
+		return fmt.Errorf("viewer: refusing to serve %s beyond loopback without TLS, which would send the credentials in clear text: "+
+			"give a certificate and key (--http-cert, --http-key), or accept it with --http-insecure", b.Addr)
 	}
-	return fmt.Errorf("viewer: refusing to serve %s beyond loopback without auth: set a token or a user and password, or listen on 127.0.0.1", addr)
+	return nil
 }
 
 func isLoopback(host string) bool {

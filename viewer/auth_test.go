@@ -26,15 +26,25 @@ func TestCheckBind(t *testing.T) {
 		{"[::]:7070", AuthConfig{}, "beyond loopback"},
 		{"10.1.2.3:7070", AuthConfig{}, "beyond loopback"},
 		{"viewer.example.com:7070", AuthConfig{}, "beyond loopback"},
-		{"0.0.0.0:7070", token, ""},
-		{":7070", basic, ""},
+		{"0.0.0.0:7070", token, "without TLS"},
+		{":7070", basic, "--http-insecure"},
+		{"127.0.0.1:7070", token, ""},
 		{"0.0.0.0:7070", AuthConfig{Token: "short"}, "at least 16"},
 		{"127.0.0.1:7070", AuthConfig{Username: "ops"}, "both a user and a password"},
 		{"0.0.0.0:7070", AuthConfig{Password: "pw"}, "both a user and a password"},
 		{"7070", AuthConfig{}, "listen address"},
 	}
+	// Off loopback with auth: TLS, or the operator's explicit consent.
+	for _, b := range []Bind{{Addr: "0.0.0.0:7070", Auth: token, TLS: true}, {Addr: ":7070", Auth: basic, Insecure: true}} {
+		if err := CheckBind(b); err != nil {
+			t.Errorf("CheckBind(%+v) = %v, want nil", b, err)
+		}
+	}
+	if err := CheckBind(Bind{Addr: "0.0.0.0:7070", TLS: true}); err == nil {
+		t.Error("TLS without auth beyond loopback was accepted")
+	}
 	for _, tt := range tests {
-		err := CheckBind(tt.addr, tt.auth)
+		err := CheckBind(Bind{Addr: tt.addr, Auth: tt.auth})
 		switch {
 		case tt.want == "" && err != nil:
 			t.Errorf("CheckBind(%q, %+v) = %v, want nil", tt.addr, tt.auth, err)

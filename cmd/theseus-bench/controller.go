@@ -54,7 +54,7 @@ func startController(ctx context.Context, bin, dir string, c *cluster, o options
 		"--etcd", c.etcdSrv.Endpoint(), "--marathon", c.simURL, "--http", addr,
 		"--resync", o.resync.String(), "--workers", strconv.Itoa(o.workers),
 		"--marathon-write-qps", strconv.FormatFloat(o.writeQPS, 'f', -1, 64),
-		"--log-format", "json", "--id", "bench")
+		"--log-format", "json", "--id", "bench", "--pprof")
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		log.Close()

@@ -19,7 +19,6 @@ type bench struct {
 	ctl  *controller
 	keys []specs.GroupKey
 	rep  *report
-	logf func(format string, args ...any)
 }
 
 // coldStart puts every group into an empty /desired and times the

@@ -68,7 +68,7 @@ Marathon, if nothing it depends on has moved since; otherwise refuse it as stale
 			if err != nil {
 				return err
 			}
-			ec, err := ef.connect(ctx, c.getenv, etcd.Hooks{})
+			ec, err := ef.connect(ctx, c, etcd.Hooks{})
 			if err != nil {
 				return err
 			}
@@ -90,7 +90,7 @@ func runApply(ctx context.Context, c *cli, ef *etcdFlags, paths []string) error 
 	if len(groups) == 0 {
 		return fmt.Errorf("no specs found in %v: nothing to apply", paths)
 	}
-	ec, err := ef.connect(ctx, c.getenv, etcd.Hooks{})
+	ec, err := ef.connect(ctx, c, etcd.Hooks{})
 	if err != nil {
 		return err
 	}

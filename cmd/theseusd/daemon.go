@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,43 +17,66 @@ import (
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon"
 	"theseus.dev/reconciler"
+	"theseus.dev/specs"
 	"theseus.dev/viewer"
 )
 
 // daemonFlags are the controller's settings, shared by run and dev.
 type daemonFlags struct {
-	prune, allowMassDelete bool
-	maxDeleteFraction      float64
-	resync                 time.Duration
-	progressDeadline       time.Duration
-	poll                   time.Duration
-	grace                  time.Duration
-	ttl                    time.Duration
-	workers                int
-	writeQPS               float64
-	id                     string
-	httpToken, httpUser    string
-	httpPassword           string
+	prune, allowMassDelete  bool
+	maxDeleteFraction       float64
+	pruneWindow             time.Duration
+	resync                  time.Duration
+	progressDeadline        time.Duration
+	poll                    time.Duration
+	grace                   time.Duration
+	ttl                     time.Duration
+	workers                 int
+	writeQPS                float64
+	id                      string
+	httpUser                string
+	httpToken, httpPassword *secretFlag
+	http                    httpFlags
+	// limits lower specs.DefaultLimits where set.
+	limits specs.Limits
 }
 
-// authConfig is what the HTTP endpoints require, from flags or
+// httpFlags say how the HTTP endpoints are served.
+type httpFlags struct {
+	cert, key    string
+	insecure     bool
+	pprof        bool
+	allowedHosts []string
+}
+
+// authConfig is what the HTTP endpoints require, from flags, files or
 // environment.
-func (f *daemonFlags) authConfig(getenv func(string) string) viewer.AuthConfig {
-	return viewer.AuthConfig{
-		Token:    cmp.Or(f.httpToken, getenv("THESEUS_HTTP_TOKEN")),
-		Username: cmp.Or(f.httpUser, getenv("THESEUS_HTTP_USER")),
-		Password: cmp.Or(f.httpPassword, getenv("THESEUS_HTTP_PASSWORD")),
+func (f *daemonFlags) authConfig(getenv func(string) string) (viewer.AuthConfig, error) {
+	token, err := f.httpToken.resolve(getenv)
+	if err != nil {
+		return viewer.AuthConfig{}, err
 	}
+	password, err := f.httpPassword.resolve(getenv)
+	if err != nil {
+		return viewer.AuthConfig{}, err
+	}
+	return viewer.AuthConfig{Token: token, Username: cmp.Or(f.httpUser, getenv("THESEUS_HTTP_USER")), Password: password}, nil
 }
 
 func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
 	f := &daemonFlags{}
-	fs.StringVar(&f.httpToken, "http-token", "", "bearer token the HTTP endpoints require (env THESEUS_HTTP_TOKEN); needed to bind off loopback")
+	f.httpToken = addSecretFlag(fs, "http-token", "THESEUS_HTTP_TOKEN", "bearer token the HTTP endpoints require, needed to bind off loopback")
 	fs.StringVar(&f.httpUser, "http-user", "", "basic-auth user the HTTP endpoints accept (env THESEUS_HTTP_USER)")
-	fs.StringVar(&f.httpPassword, "http-password", "", "basic-auth password (env THESEUS_HTTP_PASSWORD)")
+	f.httpPassword = addSecretFlag(fs, "http-password", "THESEUS_HTTP_PASSWORD", "basic-auth password of the HTTP endpoints")
+	fs.StringVar(&f.http.cert, "http-cert", "", "PEM certificate: serve the HTTP endpoints over TLS (with --http-key)")
+	fs.StringVar(&f.http.key, "http-key", "", "PEM private key of --http-cert")
+	fs.BoolVar(&f.http.insecure, "http-insecure", false, "serve beyond loopback without TLS, sending credentials in clear text")
+	fs.BoolVar(&f.http.pprof, "pprof", false, "serve Go's profiles under /debug/pprof/ (behind the same auth as /metrics)")
+	fs.StringSliceVar(&f.http.allowedHosts, "http-allowed-host", nil, "a host name the HTTP endpoints answer to besides their own address, e.g. the name of a proxy in front (repeatable)")
 	fs.BoolVar(&f.prune, "prune", false, "delete managed apps that have no desired spec (behind the mass-deletion guard)")
-	fs.BoolVar(&f.allowMassDelete, "allow-mass-delete", false, "let pruning past the mass-deletion guard (for example after emptying /desired on purpose)")
-	fs.Float64Var(&f.maxDeleteFraction, "max-delete-fraction", 0.5, "the mass-deletion guard: the largest share of managed apps one pass may delete")
+	fs.BoolVar(&f.allowMassDelete, "allow-mass-delete", false, "let pruning past the mass-deletion guard for as long as the daemon runs (theseusd prune --allow-mass-delete releases it for a while, without a restart)")
+	fs.Float64Var(&f.maxDeleteFraction, "max-delete-fraction", 0.5, "the mass-deletion guard: the largest share of the managed apps deleted within --prune-window")
+	fs.DurationVar(&f.pruneWindow, "prune-window", reconciler.DefaultPruneWindow, "the mass-deletion guard counts the deletions of this long together, so that a wipe one key at a time is seen")
 	fs.DurationVar(&f.resync, "resync", reconciler.DefaultResync, "period of the full resync (one Marathon list, every group looked at)")
 	fs.DurationVar(&f.progressDeadline, "progress-deadline", reconciler.DefaultProgressDeadline, "how long a deployment may run before the group is reported Stalled")
 	fs.DurationVar(&f.poll, "poll", reconciler.DefaultPollInterval, "how often a group with a deployment in flight is looked at")
@@ -61,6 +85,11 @@ func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
 	fs.IntVar(&f.workers, "workers", 4, "groups reconciled at once")
 	fs.Float64Var(&f.writeQPS, "marathon-write-qps", reconciler.DefaultWriteQPS, "Marathon writes per second across all groups")
 	fs.StringVar(&f.id, "id", "", "this daemon's name in the leader election (default hostname/pid)")
+	d := specs.DefaultLimits()
+	fs.IntVar(&f.limits.Instances, "max-instances", 0, fmt.Sprintf("refuse specs with more instances than this (at most and by default %d)", d.Instances))
+	fs.Float64Var(&f.limits.CPUs, "max-cpus", 0, fmt.Sprintf("refuse specs with more CPUs per task (at most and by default %g)", d.CPUs))
+	fs.Float64Var(&f.limits.MemMiB, "max-mem", 0, fmt.Sprintf("refuse specs with more memory per task, in MiB (at most and by default %g)", d.MemMiB))
+	fs.Float64Var(&f.limits.DiskMiB, "max-disk", 0, fmt.Sprintf("refuse specs with more disk per task, in MiB (at most and by default %g)", d.DiskMiB))
 	return f
 }
 
@@ -95,11 +124,16 @@ func marathonHooks(m *reconciler.Metrics) marathon.Hooks {
 // run serves HTTP and runs the controller until ctx ends.
 func (d *daemon) run(ctx context.Context) error {
 	f := d.flags
+	limits, err := f.limits.Lower(specs.DefaultLimits())
+	if err != nil {
+		return fmt.Errorf("--max-*: %w", err)
+	}
 	tree := d.etcd.Discovery()
 	dm := reconciler.NewDaemon(reconciler.DaemonConfig{
 		Controller: reconciler.Config{
 			Desired: d.etcd.Desired(), Marathon: d.marathon, Events: d.marathon, Status: d.etcd.Status(),
-			Prune: f.prune, AllowMassDelete: f.allowMassDelete, MaxDeleteFraction: f.maxDeleteFraction,
+			Limits: &limits, Prune: f.prune, AllowMassDelete: f.allowMassDelete, MaxDeleteFraction: f.maxDeleteFraction,
+			PruneLedger: d.etcd.Prune(), PruneWindow: f.pruneWindow,
 			Resync: f.resync, ProgressDeadline: f.progressDeadline, PollInterval: f.poll, WriteQPS: f.writeQPS,
 			Engine: reconciler.EngineOptions{Workers: f.workers},
 			Logger: d.log, Metrics: d.metrics,
@@ -115,36 +149,67 @@ func (d *daemon) run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	if d.httpAddr != "" {
-		if err := viewer.CheckBind(d.httpAddr, d.auth); err != nil {
-			return fmt.Errorf("--http: %w", err)
-		}
-		v, err := viewer.New(viewer.Config{Desired: d.etcd.Desired(), Status: d.etcd.Status(), Marathon: d.marathon,
-			Services: d.etcd.Discovery(), Auth: d.auth, Logger: d.log})
+		stopHTTP, err := d.serveHTTP(ctx, dm, &wg)
 		if err != nil {
 			return err
 		}
-		h := httpHandler(dm, d.metrics, v.Handler(), d.auth)
-		ln, err := net.Listen("tcp", d.httpAddr)
-		if err != nil {
-			return fmt.Errorf("--http %s: %w", d.httpAddr, err)
-		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-		wg.Go(func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				d.log.Error("http server", "err", err)
-			}
-		})
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-		}()
-		d.log.Info("serving", "http", "http://"+ln.Addr().String())
-		if d.ready != nil {
-			d.ready("http://" + ln.Addr().String())
-		}
+		defer stopHTTP()
 	} else if d.ready != nil {
 		d.ready("")
 	}
 	return dm.Run(ctx)
+}
+
+// serveHTTP serves the probes, /metrics, the viewer and, with --pprof,
+// the profiles on --http, over TLS when a certificate is given. The
+// returned func shuts the server down.
+func (d *daemon) serveHTTP(ctx context.Context, dm *reconciler.Daemon, wg *sync.WaitGroup) (func(), error) {
+	hf := d.flags.http
+	if (hf.cert == "") != (hf.key == "") {
+		return nil, errors.New("--http-cert and --http-key go together")
+	}
+	if err := viewer.CheckBind(viewer.Bind{Addr: d.httpAddr, Auth: d.auth, TLS: hf.cert != "", Insecure: hf.insecure}); err != nil {
+		return nil, fmt.Errorf("--http: %w", err)
+	}
+	var tc *tls.Config
+	if hf.cert != "" {
+		pair, err := tls.LoadX509KeyPair(hf.cert, hf.key)
+		if err != nil {
+			return nil, fmt.Errorf("--http-cert/--http-key: %w", err)
+		}
+		tc = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	}
+	v, err := viewer.New(viewer.Config{Desired: d.etcd.Desired(), Status: d.etcd.Status(), Marathon: d.marathon,
+		Services: d.etcd.Discovery(), Auth: d.auth, Logger: d.log})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", d.httpAddr)
+	if err != nil {
+		return nil, fmt.Errorf("--http %s: %w", d.httpAddr, err)
+	}
+	h := viewer.HostGuard(ln.Addr(), hf.allowedHosts, httpHandler(dm, d.metrics, v.Handler(), httpOptions{auth: d.auth, pprof: hf.pprof}))
+	scheme := "http"
+	if tc != nil {
+		ln, scheme = tls.NewListener(ln, tc), "https"
+	}
+	// The server's own complaints (a failed TLS handshake, a scanner's
+	// garbage) are debug noise in the daemon's log, not lines on stderr.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelDebug)}
+	wg.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("http server", "err", err)
+		}
+	})
+	url := scheme + "://" + ln.Addr().String()
+	d.log.Info("serving", "http", url)
+	if d.ready != nil {
+		d.ready(url)
+	}
+	return func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}, nil
 }

@@ -43,7 +43,7 @@ file is removed there too.`,
 
 // runDelete removes group k's desired spec; an absent one is an error.
 func runDelete(ctx context.Context, c *cli, ef *etcdFlags, mf *marathonFlags, k specs.GroupKey) error {
-	ec, err := ef.connect(ctx, c.getenv, etcd.Hooks{})
+	ec, err := ef.connect(ctx, c, etcd.Hooks{})
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,11 @@ controller creates the apps again. --reset starts from an empty etcd.`,
 		if err != nil {
 			return err
 		}
-		return runDev(cmd.Context(), c, f, &daemon{flags: df, log: log, httpAddr: f.httpAddr, auth: df.authConfig(c.getenv)})
+		auth, err := df.authConfig(c.getenv)
+		if err != nil {
+			return err
+		}
+		return runDev(cmd.Context(), c, f, &daemon{flags: df, log: log, httpAddr: f.httpAddr, auth: auth})
 	}
 	return cmd
 }

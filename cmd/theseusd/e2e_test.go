@@ -210,14 +210,14 @@ func TestDevQuickstart(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("/readyz: %s", resp.Status)
 	}
-	// Profiles are served next to /metrics, to explain a slow controller.
+	// Profiles, whose cmdline shows the flags, only with --pprof.
 	resp, err = http.Get(urls["viewer"] + "/debug/pprof/cmdline")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("/debug/pprof/cmdline: %s", resp.Status)
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/debug/pprof/cmdline without --pprof: %s, want 404", resp.Status)
 	}
 	cancel()
 	if code := <-done; code != exitOK {

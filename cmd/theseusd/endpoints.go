@@ -55,7 +55,7 @@ stale could not be checked against Marathon for a while.`,
 		if err != nil {
 			return err
 		}
-		ec, err := ef.connect(ctx, c.getenv, etcd.Hooks{})
+		ec, err := ef.connect(ctx, c, etcd.Hooks{})
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -18,9 +20,10 @@ import (
 // then the `theseusd dev` default. Every command that talks to etcd adds
 // them with addEtcdFlags.
 type etcdFlags struct {
-	endpoints, prefix                 string
-	caCert, cert, key, user, password string
-	dialTimeout, requestTimeout       time.Duration
+	endpoints, prefix           string
+	caCert, cert, key, user     string
+	password                    *secretFlag
+	dialTimeout, requestTimeout time.Duration
 }
 
 func addEtcdFlags(fs *pflag.FlagSet) *etcdFlags {
@@ -31,7 +34,7 @@ func addEtcdFlags(fs *pflag.FlagSet) *etcdFlags {
 	fs.StringVar(&f.cert, "etcd-cert", "", "PEM client certificate (env THESEUS_ETCD_CERT)")
 	fs.StringVar(&f.key, "etcd-key", "", "PEM client key (env THESEUS_ETCD_KEY)")
 	fs.StringVar(&f.user, "etcd-user", "", "etcd user (env THESEUS_ETCD_USER)")
-	fs.StringVar(&f.password, "etcd-password", "", "etcd password (env THESEUS_ETCD_PASSWORD)")
+	f.password = addSecretFlag(fs, "etcd-password", "THESEUS_ETCD_PASSWORD", "etcd password")
 	fs.DurationVar(&f.dialTimeout, "etcd-dial-timeout", etcd.DefaultDialTimeout, "how long to wait for etcd to answer at start")
 	fs.DurationVar(&f.requestTimeout, "etcd-request-timeout", etcd.DefaultRequestTimeout, "timeout of each etcd request")
 	return f
@@ -74,13 +77,17 @@ func (f *etcdFlags) config(getenv func(string) string) (etcd.Config, error) {
 	if err := specs.CheckPrefix(prefix); err != nil {
 		return etcd.Config{}, fmt.Errorf("%s: %w", prefixSrc, err)
 	}
+	password, err := f.password.resolve(getenv)
+	if err != nil {
+		return etcd.Config{}, err
+	}
 	return etcd.Config{
 		Endpoints:   list,
 		CACert:      cmp.Or(f.caCert, getenv("THESEUS_ETCD_CACERT")),
 		Cert:        cmp.Or(f.cert, getenv("THESEUS_ETCD_CERT")),
 		Key:         cmp.Or(f.key, getenv("THESEUS_ETCD_KEY")),
 		Username:    cmp.Or(f.user, getenv("THESEUS_ETCD_USER")),
-		Password:    cmp.Or(f.password, getenv("THESEUS_ETCD_PASSWORD")),
+		Password:    password,
 		DialTimeout: f.dialTimeout,
 		Options: etcd.Options{
 			Prefix:         prefix,
@@ -90,17 +97,54 @@ func (f *etcdFlags) config(getenv func(string) string) (etcd.Config, error) {
 }
 
 // connect connects to etcd and checks that it answers within the dial
-// timeout. The error names the endpoints and where they came from.
-func (f *etcdFlags) connect(ctx context.Context, getenv func(string) string, hooks etcd.Hooks) (*etcd.Client, error) {
-	cfg, err := f.config(getenv)
+// timeout. The error names the endpoints and where they came from. A
+// password about to cross the network in clear text is warned about.
+func (f *etcdFlags) connect(ctx context.Context, cl *cli, hooks etcd.Hooks) (*etcd.Client, error) {
+	cfg, err := f.config(cl.getenv)
 	if err != nil {
 		return nil, err
+	}
+	if ep, ok := clearTextPassword(cfg); ok {
+		fmt.Fprintf(cl.stderr, "warning: the etcd password goes in clear text to %s, which is not loopback; use TLS (--etcd-cacert) or client certificates\n", ep)
 	}
 	cfg.Hooks = hooks
 	c, err := etcd.Connect(ctx, cfg)
 	if err != nil {
-		_, src := f.endpointSource(getenv)
+		_, src := f.endpointSource(cl.getenv)
 		return nil, fmt.Errorf("%w (endpoints from %s)", err, src)
 	}
 	return c, nil
+}
+
+// clearTextPassword returns an endpoint beyond loopback to which a
+// password would be sent without TLS.
+func clearTextPassword(cfg etcd.Config) (string, bool) {
+	if cfg.Username == "" && cfg.Password == "" {
+		return "", false
+	}
+	if cfg.CACert != "" || cfg.Cert != "" {
+		return "", false
+	}
+	for _, ep := range cfg.Endpoints {
+		u := ep
+		if !strings.Contains(u, "://") {
+			u = "http://" + u
+		}
+		p, err := url.Parse(u)
+		if err != nil || p.Scheme == "https" {
+			continue
+		}
+		if !isLoopbackHost(p.Hostname()) {
+			return ep, true
+		}
+	}
+	return "", false
+}
+
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

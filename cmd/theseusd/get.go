@@ -70,7 +70,7 @@ schema of docs/viewer-json.md. --watch prints groups again as they change.`,
 			}
 			q.Service = args[0]
 		}
-		ec, err := ef.connect(ctx, c.getenv, etcd.Hooks{})
+		ec, err := ef.connect(ctx, c, etcd.Hooks{})
 		if err != nil {
 			return err
 		}

@@ -10,15 +10,27 @@ import (
 	"theseus.dev/viewer"
 )
 
-// httpHandler routes --http: the probes, /metrics, Go's profiles and the
-// viewer. With auth, everything asks for credentials except the probes,
+// httpOptions are what httpHandler serves besides the probes, /metrics
+// and the page.
+type httpOptions struct {
+	auth viewer.AuthConfig
+	// pprof serves Go's profiles. Off by default: /debug/pprof/cmdline
+	// shows the command line, secrets given as flags included.
+	pprof bool
+}
+
+// httpHandler routes --http: the probes, /metrics, the viewer and, when
+// asked for, Go's profiles. With auth, everything asks for credentials except the probes,
 // which orchestrators call without any; to such a caller /readyz says
 // only whether the daemon is ready, not why not, since the reasons name
 // hosts and errors.
-func httpHandler(dm *reconciler.Daemon, metrics *reconciler.Metrics, page http.Handler, auth viewer.AuthConfig) http.Handler {
+func httpHandler(dm *reconciler.Daemon, metrics *reconciler.Metrics, page http.Handler, o httpOptions) http.Handler {
+	auth := o.auth
 	mux := http.NewServeMux()
 	dm.Handle(mux, metrics)
-	handleProfiles(mux)
+	if o.pprof {
+		handleProfiles(mux)
+	}
 	mux.Handle("/", page)
 	if !auth.Enabled() {
 		return mux

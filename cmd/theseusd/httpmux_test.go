@@ -15,14 +15,15 @@ import (
 
 // TestHTTPAuth: with credentials configured, the probes answer anyone,
 // but /readyz tells only an authenticated caller why the daemon is not
-// ready; /metrics, the profiles and the page ask for credentials.
+// ready; /metrics, the profiles (with --pprof) and the page ask for
+// credentials.
 func TestHTTPAuth(t *testing.T) {
 	const token = "0123456789abcdef0123456789abcdef"
 	dm := reconciler.NewDaemon(reconciler.DaemonConfig{
 		EtcdReady: func(context.Context) error { return errors.New("dial tcp 10.1.2.3:2379: connection refused") },
 	})
 	page := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "page") })
-	srv := httptest.NewServer(httpHandler(dm, reconciler.NewMetrics(), page, viewer.AuthConfig{Token: token}))
+	srv := httptest.NewServer(httpHandler(dm, reconciler.NewMetrics(), page, httpOptions{auth: viewer.AuthConfig{Token: token}, pprof: true}))
 	defer srv.Close()
 
 	get := func(path string, authed bool) (int, string) {

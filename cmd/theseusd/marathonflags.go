@@ -21,10 +21,11 @@ const defaultMarathon = "http://127.0.0.1:8080"
 // environment, then the `theseusd dev` default. Every command that talks
 // to Marathon adds them with addMarathonFlags.
 type marathonFlags struct {
-	fs                                    *pflag.FlagSet
-	urls, root, user, password, token, ca string
-	insecure                              bool
-	timeout                               time.Duration
+	fs                   *pflag.FlagSet
+	urls, root, user, ca string
+	password, token      *secretFlag
+	insecure             bool
+	timeout              time.Duration
 }
 
 func addMarathonFlags(fs *pflag.FlagSet) *marathonFlags {
@@ -32,8 +33,8 @@ func addMarathonFlags(fs *pflag.FlagSet) *marathonFlags {
 	fs.StringVar(&f.urls, "marathon", "", "Marathon URLs, comma-separated (env THESEUS_MARATHON; default "+defaultMarathon+", where theseusd dev serves)")
 	fs.StringVar(&f.root, "marathon-root", "", "app id prefix of this installation's apps, e.g. /theseus (env THESEUS_MARATHON_ROOT)")
 	fs.StringVar(&f.user, "marathon-user", "", "basic-auth user (env THESEUS_MARATHON_USER)")
-	fs.StringVar(&f.password, "marathon-password", "", "basic-auth password (env THESEUS_MARATHON_PASSWORD)")
-	fs.StringVar(&f.token, "marathon-token", "", "DC/OS token, sent as Authorization: token=… (env THESEUS_MARATHON_TOKEN)")
+	f.password = addSecretFlag(fs, "marathon-password", "THESEUS_MARATHON_PASSWORD", "Marathon basic-auth password")
+	f.token = addSecretFlag(fs, "marathon-token", "THESEUS_MARATHON_TOKEN", "DC/OS token for Marathon, sent as Authorization: token=…")
 	fs.StringVar(&f.ca, "marathon-ca", "", "PEM file of the CAs of Marathon's certificate (env THESEUS_MARATHON_CA)")
 	fs.BoolVar(&f.insecure, "marathon-insecure", false, "do not verify Marathon's certificate (env THESEUS_MARATHON_INSECURE)")
 	fs.DurationVar(&f.timeout, "marathon-timeout", marathon.DefaultTimeout, "timeout of each Marathon call, retries included (env THESEUS_MARATHON_TIMEOUT)")
@@ -69,12 +70,20 @@ func (f *marathonFlags) config(getenv func(string) string) (marathon.Config, err
 	if len(urls) == 0 {
 		return marathon.Config{}, fmt.Errorf("%s %q names no Marathon URL", src, raw)
 	}
+	password, err := f.password.resolve(getenv)
+	if err != nil {
+		return marathon.Config{}, err
+	}
+	token, err := f.token.resolve(getenv)
+	if err != nil {
+		return marathon.Config{}, err
+	}
 	cfg := marathon.Config{
 		URLs:     urls,
 		Root:     cmp.Or(f.root, getenv("THESEUS_MARATHON_ROOT")),
 		Username: cmp.Or(f.user, getenv("THESEUS_MARATHON_USER")),
-		Password: cmp.Or(f.password, getenv("THESEUS_MARATHON_PASSWORD")),
-		Token:    cmp.Or(f.token, getenv("THESEUS_MARATHON_TOKEN")),
+		Password: password,
+		Token:    token,
 		CACert:   cmp.Or(f.ca, getenv("THESEUS_MARATHON_CA")),
 		Timeout:  f.timeout,
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +22,7 @@ import (
 type planFlags struct {
 	prune, allowMassDelete bool
 	maxDeleteFraction      float64
+	pruneWindow            time.Duration
 }
 
 func (f *planFlags) options() diff.Options {
@@ -72,6 +74,7 @@ held back ones included; 1: an error, or an invalid spec in scope.
 	fs.BoolVar(&pf.prune, "prune", false, "plan deletes of managed apps without a desired spec, as 'run --prune' would")
 	fs.BoolVar(&pf.allowMassDelete, "allow-mass-delete", false, "let the plan past the mass-deletion guard")
 	fs.Float64Var(&pf.maxDeleteFraction, "max-delete-fraction", diff.DefaultMaxDeleteFraction, "the mass-deletion guard's largest share of managed apps to delete")
+	fs.DurationVar(&pf.pruneWindow, "prune-window", reconciler.DefaultPruneWindow, "the daemon's --prune-window: its deletions within it count with the plan's")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx := cmd.Context()
 		if *output != "text" && *output != "json" {
@@ -94,7 +97,17 @@ held back ones included; 1: an error, or an invalid spec in scope.
 			return err
 		}
 		defer ec.Close()
-		plan, err := makePlan(ctx, c, ec, mc, sc, pf.options())
+		opts := pf.options()
+		if pf.prune {
+			// The daemon's recent deletions and a release count as they
+			// do for the daemon.
+			st, err := ec.Prune().Read(ctx)
+			if err != nil {
+				return err
+			}
+			opts.History = reconciler.PruneHistory(st, time.Now(), pf.pruneWindow)
+		}
+		plan, err := makePlan(ctx, c, ec, mc, sc, opts)
 		if err != nil {
 			return err
 		}
@@ -121,7 +134,7 @@ func connectBoth(ctx context.Context, c *cli, ef *etcdFlags, mf *marathonFlags) 
 	if err != nil {
 		return nil, nil, err
 	}
-	ec, err := ef.connect(ctx, c.getenv, etcd.Hooks{})
+	ec, err := ef.connect(ctx, c, etcd.Hooks{})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -43,7 +43,7 @@ interrupted, the command resumes where it stopped when run again.`,
 		if err != nil {
 			return err
 		}
-		ec, err := ef.connect(ctx, c.getenv, etcd.Hooks{})
+		ec, err := ef.connect(ctx, c, etcd.Hooks{})
 		if err != nil {
 			return err
 		}

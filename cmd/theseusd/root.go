@@ -73,6 +73,9 @@ what Marathon runs and drives Marathon there.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       buildVersion().String(),
+		// Once per process, before anything is read: a secret given as a
+		// flag is visible to every user of the machine.
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) { warnSecretFlags(cmd.Flags(), c.stderr) },
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(flagError)
@@ -88,6 +91,7 @@ what Marathon runs and drives Marathon there.`,
 		newGetCmd(c),
 		newSyncCmd(c),
 		newVersionCmd(c),
+		newPruneCmd(c),
 	)
 	return root
 }

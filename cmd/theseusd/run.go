@@ -32,12 +32,16 @@ stops taking work, lets calls in flight finish within --grace, and resigns.`,
 		if err != nil {
 			return err
 		}
-		ec, err := ef.connect(ctx, c.getenv, etcdHooks(metrics))
+		ec, err := ef.connect(ctx, c, etcdHooks(metrics))
 		if err != nil {
 			return err
 		}
 		defer ec.Close()
-		d := &daemon{flags: df, etcd: ec, marathon: mc, metrics: metrics, log: log, httpAddr: *httpAddr, auth: df.authConfig(c.getenv)}
+		auth, err := df.authConfig(c.getenv)
+		if err != nil {
+			return err
+		}
+		d := &daemon{flags: df, etcd: ec, marathon: mc, metrics: metrics, log: log, httpAddr: *httpAddr, auth: auth}
 		return d.run(ctx)
 	}
 	return cmd

@@ -93,7 +93,7 @@ func newSyncer(ctx context.Context, c *cli, ef *etcdFlags, o *syncOptions) (*syn
 	if o.watch && o.interval <= 0 {
 		return nil, nil, errors.New("--interval must be positive")
 	}
-	ec, err := ef.connect(ctx, c.getenv, etcd.Hooks{})
+	ec, err := ef.connect(ctx, c, etcd.Hooks{})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -120,35 +119,31 @@ func (t *specTree) resolve(ctx context.Context) (*loadedTree, error) {
 }
 
 // fingerprint hashes the names and contents of the spec files under
-// root, walked as specs.LoadPath walks it. Contents, not modification
-// times, decide: an edit within the same second, or a checkout that
-// restores old times, still counts.
+// root, listed as specs.LoadPath lists them (links out of root are not
+// read, only named). Contents, not modification times, decide: an edit
+// within the same second, or a checkout that restores old times, still
+// counts.
 func fingerprint(root string) (string, error) {
+	files, refused, err := specs.SpecFiles(root)
+	if err != nil {
+		return "", err
+	}
 	h := sha256.New()
 	var n [8]byte
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	for _, rel := range files {
+		data, err := os.ReadFile(filepath.Join(root, rel))
 		if err != nil {
-			return err
+			return "", err
 		}
-		hidden := p != root && strings.HasPrefix(d.Name(), ".")
-		switch {
-		case d.IsDir() && hidden:
-			return filepath.SkipDir
-		case d.IsDir() || hidden || !specs.IsSpecFile(d.Name()):
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
 		h.Write([]byte(rel))
 		binary.BigEndian.PutUint64(n[:], uint64(len(data)))
 		h.Write(n[:])
 		h.Write(data)
-		return nil
-	})
-	return hex.EncodeToString(h.Sum(nil)), err
+	}
+	for _, fe := range refused {
+		h.Write([]byte(fe.Error()))
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // within returns file relative to root, if it is under root.

@@ -66,7 +66,7 @@ func startWatch(t *testing.T, e *etcdtest.Etcd, o *syncOptions) *watchRun {
 // wait returns the error of the next cycle and what it printed. The
 // buffers are only written by the loop before it reports a cycle, and only
 // read here after, so they need no lock.
-func (w *watchRun) wait(t *testing.T) (err error, out, errs string) {
+func (w *watchRun) wait(t *testing.T) (out, errs string, err error) {
 	t.Helper()
 	select {
 	case err = <-w.cycled:
@@ -76,11 +76,11 @@ func (w *watchRun) wait(t *testing.T) (err error, out, errs string) {
 	out, errs = w.out.String(), w.errb.String()
 	w.out.Reset()
 	w.errb.Reset()
-	return err, out, errs
+	return out, errs, err
 }
 
 // tick starts the next cycle and waits for it.
-func (w *watchRun) tick(t *testing.T) (error, string, string) {
+func (w *watchRun) tick(t *testing.T) (string, string, error) {
 	t.Helper()
 	w.ticks <- time.Now()
 	return w.wait(t)
@@ -127,7 +127,7 @@ func TestSyncWatchFollowsSymlinkSwap(t *testing.T) {
 	}
 
 	w := startWatch(t, e, &syncOptions{dir: current, SyncOptions: etcd.SyncOptions{Prune: true}})
-	err, out, _ := w.wait(t)
+	out, _, err := w.wait(t)
 	if err != nil || !maps.Equal(desiredValues(t, e, ""), wantDesired(t, rev1)) {
 		t.Fatalf("first cycle: %v\n%s", err, out)
 	}
@@ -140,7 +140,7 @@ func TestSyncWatchFollowsSymlinkSwap(t *testing.T) {
 	if err := os.Rename(swap, current); err != nil {
 		t.Fatal(err)
 	}
-	err, out, _ = w.tick(t)
+	out, _, err = w.tick(t)
 	if err != nil || !maps.Equal(desiredValues(t, e, ""), wantDesired(t, rev2)) {
 		t.Fatalf("after the swap: %v\n%s", err, out)
 	}
@@ -152,13 +152,13 @@ func TestSyncWatchFollowsSymlinkSwap(t *testing.T) {
 
 	w.tick(t) // says "0 created, 0 changed, 5 unchanged" once
 	before := e.Revision(t)
-	if err, out, errs := w.tick(t); err != nil || out+errs != "" || e.Revision(t) != before {
+	if out, errs, err := w.tick(t); err != nil || out+errs != "" || e.Revision(t) != before {
 		t.Errorf("an unchanged tree: err %v, revision %d → %d, printed %q", err, before, e.Revision(t), out+errs)
 	}
 
 	writeFile(t, filepath.Join(rev2, "svc02.yaml"), svcSpec(2, 1)+"  disk: -1\n")
 	for i, wantPrinted := range []bool{true, false} {
-		err, _, errs := w.tick(t)
+		_, errs, err := w.tick(t)
 		if err == nil || (errs != "") != wantPrinted || e.Revision(t) != before {
 			t.Errorf("broken revision, tick %d: err %v, revision %d → %d, printed %q", i, err, before, e.Revision(t), errs)
 		}
@@ -167,7 +167,7 @@ func TestSyncWatchFollowsSymlinkSwap(t *testing.T) {
 		}
 	}
 	writeFile(t, filepath.Join(rev2, "svc02.yaml"), svcSpec(2, 2))
-	err, out, _ = w.tick(t)
+	out, _, err = w.tick(t)
 	if err != nil || !strings.Contains(out, "changed svc02/dev") {
 		t.Errorf("repaired: %v\n%s", err, out)
 	}
@@ -186,7 +186,7 @@ func TestSyncWatchFollowsGit(t *testing.T) {
 
 	w := startWatch(t, e, &syncOptions{gitURL: repo.Dir, ref: "main", dir: "prod", gitCache: t.TempDir(),
 		SyncOptions: etcd.SyncOptions{Prune: true}})
-	err, out, _ := w.wait(t)
+	out, _, err := w.wait(t)
 	if err != nil {
 		t.Fatalf("first cycle: %v\n%s", err, out)
 	}
@@ -201,7 +201,7 @@ func TestSyncWatchFollowsGit(t *testing.T) {
 
 	c2 := repo.Commit("edit, add, delete", map[string]string{
 		"prod/svc00.yaml": svcSpec(0, 3), "prod/svc01.yaml": "", "prod/svc03.yaml": svcSpec(3, 1)})
-	err, out, _ = w.tick(t)
+	out, _, err = w.tick(t)
 	if err != nil {
 		t.Fatalf("second commit: %v\n%s", err, out)
 	}
@@ -216,7 +216,7 @@ func TestSyncWatchFollowsGit(t *testing.T) {
 
 	before := e.Revision(t)
 	c3 := repo.Commit("broken", map[string]string{"prod/bad.yaml": "kind: Group\n"})
-	err, _, errs := w.tick(t)
+	_, errs, err := w.tick(t)
 	if err == nil || e.Revision(t) != before {
 		t.Errorf("broken commit: err %v, revision %d → %d", err, before, e.Revision(t))
 	}

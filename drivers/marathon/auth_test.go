@@ -39,7 +39,7 @@ func requireAuth(user, password, token string) func(http.Handler) http.Handler {
 
 // TestAuth: basic auth and a DC/OS token over TLS with a custom CA, on
 // every kind of call and on the event stream, also after a redirect to
-// another member.
+// another configured member.
 func TestAuth(t *testing.T) {
 	sim, err := marathonsim.New(marathonsim.Options{Clock: marathonsim.NewManualClock(epoch), Agents: agents()})
 	if err != nil {
@@ -101,7 +101,9 @@ func TestAuth(t *testing.T) {
 			if !tt.ok {
 				return
 			}
-			tt.cfg.URLs = []string{standby.URL} // httptest's servers share one certificate
+			// httptest's servers share one certificate. Credentials
+			// follow a redirect only to a configured member.
+			tt.cfg.URLs = []string{standby.URL, srv.URL}
 			c, _ = marathon.New(tt.cfg)
 			ev := startEvents(t, c)
 			ev.next(t, "resync after a redirect to the leader", isResync)

@@ -60,13 +60,18 @@ func (c *Client) do(ctx context.Context, r *call) (answer, error) {
 		if err := ctx.Err(); err != nil {
 			return answer{}, notSent{fmt.Errorf("marathon %s %s: %w", r.method, r.path, err)}
 		}
+		if !r.read {
+			if err := checkWriteGuard(ctx); err != nil {
+				return answer{}, notSent{fmt.Errorf("marathon %s %s: not sent: %w", r.method, r.path, err)}
+			}
+		}
 		m := c.member(attempt)
 		a, err := c.once(ctx, m, r)
 		switch {
 		case err == nil && !retryable(a.status):
 			c.prefer(m)
 			return a, nil
-		case isDecodeError(err), badCertificate(err), !r.read && !isNotSent(err):
+		case isDecodeError(err), badCertificate(err), IsPermanent(err), !r.read && !isNotSent(err):
 			return a, err
 		}
 		d := wait/2 + rand.N(wait/2+1)

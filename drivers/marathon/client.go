@@ -135,18 +135,74 @@ func tlsConfig(cfg Config) (*tls.Config, error) {
 	return tc, nil
 }
 
-// redirect follows Marathon's redirects (a standby sends /v2/events to
-// the leader) with the credentials, which net/http drops when the host
-// changes; never from https down to http.
+// redirect follows Marathon's redirects (a standby may send a call or
+// /v2/events to the leader), never from https down to http. Credentials
+// go only to the origins (scheme, host and port) of the configured
+// Marathon URLs: with credentials configured, a redirect anywhere else
+// is refused, since following it without them could only fail with a
+// 401 that hides why. net/http would keep the Authorization header for
+// another port of the same host, so it is removed here whatever the
+// target.
 func (c *Client) redirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 5 {
 		return errors.New("marathon: too many redirects")
 	}
+	from := via[len(via)-1].URL.Redacted()
 	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-		return fmt.Errorf("marathon: refusing a redirect from https to %s", req.URL)
+		return &RedirectError{From: from, To: req.URL.Redacted(), Reason: "from https down to http"}
+	}
+	req.Header.Del("Authorization")
+	if !c.isMember(req.URL) {
+		if c.hasCredentials() {
+			return &RedirectError{From: from, To: req.URL.Redacted(),
+				Reason: "credentials go only to the configured Marathon URLs; list every Marathon member in --marathon"}
+		}
+		return nil
 	}
 	c.auth(req)
 	return nil
+}
+
+// RedirectError is a redirect the driver refuses to follow. It is
+// permanent: the same call is redirected the same way again.
+type RedirectError struct {
+	From, To, Reason string
+}
+
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("marathon: refusing the redirect from %s to %s: %s", e.From, e.To, e.Reason)
+}
+
+// Permanent reports that retrying cannot help.
+func (e *RedirectError) Permanent() bool { return true }
+
+// isMember reports whether u has the origin of a configured Marathon URL.
+func (c *Client) isMember(u *url.URL) bool {
+	for _, m := range c.members {
+		if sameOrigin(m, u) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Client) hasCredentials() bool {
+	return c.cfg.Token != "" || c.cfg.Username != "" || c.cfg.Password != ""
+}
+
+// sameOrigin compares scheme, host and port, with the scheme's default
+// port filled in.
+func sameOrigin(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		if strings.EqualFold(u.Scheme, "https") {
+			return "443"
+		}
+		return "80"
+	}
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
 }
 
 // Root is the id prefix of theseus's apps, as cleaned by specs.CleanRoot.

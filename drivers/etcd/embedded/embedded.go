@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/types"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -51,6 +52,15 @@ type Config struct {
 	// or restarted member is ready in milliseconds. Meant for tests; a
 	// single member has no peers to time out on, so it is harmless.
 	Fast bool
+	// InitialCluster, for a member of a cluster of several, lists every
+	// member as "name=http://peer-host:port,...", this one included;
+	// empty for a single member. Members of a new cluster must be
+	// started together: none is ready before a majority runs.
+	InitialCluster string
+	// TickMs and ElectionMs, when set, are raft's heartbeat and election
+	// timeouts, overriding Fast: a test cluster wants them short, but not
+	// so short that a loaded machine makes it change leaders.
+	TickMs, ElectionMs uint
 	// StartTimeout bounds how long Start waits for the member to serve.
 	// Defaults to DefaultStartTimeout.
 	StartTimeout time.Duration
@@ -84,7 +94,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return s, nil
 		}
 		lastErr = err
-		if !isAddrInUse(err) || (!wantsFreePort(cfg.ClientAddr) && !wantsFreePort(cfg.PeerAddr)) {
+		if !IsAddrInUse(err) || (!wantsFreePort(cfg.ClientAddr) && !wantsFreePort(cfg.PeerAddr)) {
 			break
 		}
 	}
@@ -129,11 +139,17 @@ func start(ctx context.Context, cfg Config) (*Server, error) {
 	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{curl}, []url.URL{curl}
 	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{purl}, []url.URL{purl}
 	ec.InitialCluster = cfg.Name + "=" + purl.String()
+	if cfg.InitialCluster != "" {
+		ec.InitialCluster = cfg.InitialCluster
+	}
 	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(cfg.Logger)
 	ec.LogLevel = "error"
 	ec.UnsafeNoFsync = cfg.UnsafeNoFsync
 	if cfg.Fast {
 		ec.TickMs, ec.ElectionMs = 10, 100
+	}
+	if cfg.TickMs > 0 && cfg.ElectionMs > 0 {
+		ec.TickMs, ec.ElectionMs = cfg.TickMs, cfg.ElectionMs
 	}
 	e, err := embed.StartEtcd(ec)
 	if err != nil {
@@ -168,6 +184,24 @@ func (s *Server) PeerAddr() string { return s.peerAddr }
 // Dir returns the data directory.
 func (s *Server) Dir() string { return s.dir }
 
+// MemberID is the member's id in its cluster.
+func (s *Server) MemberID() uint64 { return uint64(s.etcd.Server.MemberID()) }
+
+// CutPeer drops every raft message to and from the member with id at
+// this member, as a network partition between the two would; MendPeer
+// undoes it. Both sides must cut for a full partition.
+func (s *Server) CutPeer(id uint64) { s.etcd.Server.CutPeer(types.ID(id)) }
+
+// MendPeer lets raft messages to and from the member with id through
+// again.
+func (s *Server) MendPeer(id uint64) { s.etcd.Server.MendPeer(types.ID(id)) }
+
+// HasLeader reports whether this member knows of a raft leader.
+func (s *Server) HasLeader() bool { return s.etcd.Server.Leader() != 0 }
+
+// IsLeader reports whether this member is its cluster's raft leader.
+func (s *Server) IsLeader() bool { return s.etcd.Server.Leader() == s.etcd.Server.MemberID() }
+
 // Err reports a fatal error of the running server; it never fires after a
 // clean Close.
 func (s *Server) Err() <-chan error { return s.etcd.Err() }
@@ -201,6 +235,9 @@ func wantsFreePort(addr string) bool {
 	return err == nil && port == "0"
 }
 
-func isAddrInUse(err error) bool {
+// IsAddrInUse reports whether err is a failure to bind a port another
+// listener holds. etcd does not wrap the listener's error, so it is
+// recognised by its text.
+func IsAddrInUse(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "address already in use")
 }

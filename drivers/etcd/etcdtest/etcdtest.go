@@ -7,6 +7,7 @@ package etcdtest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -47,19 +48,8 @@ type Etcd struct {
 // t.Cleanup.
 func Start(t testing.TB) *Etcd {
 	t.Helper()
-	logger := zap.NewNop()
-	if os.Getenv(LogEnv) != "" {
-		logger = zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()),
-			zapcore.Lock(os.Stderr), zapcore.ErrorLevel))
-	}
-	cfg := embedded.Config{
-		Dir:           t.TempDir(),
-		ClientAddr:    "127.0.0.1:0",
-		PeerAddr:      "127.0.0.1:0",
-		Logger:        logger,
-		UnsafeNoFsync: true,
-		Fast:          true,
-	}
+	cfg := memberConfig(t)
+	cfg.ClientAddr, cfg.PeerAddr = "127.0.0.1:0", "127.0.0.1:0"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s, err := embedded.Start(ctx, cfg)
@@ -68,16 +58,35 @@ func Start(t testing.TB) *Etcd {
 	}
 	// Restart reuses the ports chosen now.
 	cfg.ClientAddr, cfg.PeerAddr = s.ClientAddr(), s.PeerAddr()
-	p, err := NewProxy(s.ClientAddr())
+	e, err := newEtcd(cfg, s)
 	if err != nil {
-		s.Close()
-		t.Fatalf("etcdtest: proxy: %v", err)
+		t.Fatalf("etcdtest: %v", err)
 	}
-	e := &Etcd{cfg: cfg, proxy: p, server: s}
 	t.Cleanup(e.shutdown)
 	e.Client = e.NewClient(t)
 	e.admin = e.NewDirectClient(t)
 	return e
+}
+
+// memberConfig is the configuration of a test member: data under
+// t.TempDir, quiet logs, no fsync, fast raft timers.
+func memberConfig(t testing.TB) embedded.Config {
+	logger := zap.NewNop()
+	if os.Getenv(LogEnv) != "" {
+		logger = zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()),
+			zapcore.Lock(os.Stderr), zapcore.ErrorLevel))
+	}
+	return embedded.Config{Dir: t.TempDir(), Logger: logger, UnsafeNoFsync: true, Fast: true}
+}
+
+// newEtcd puts a proxy in front of the running member s.
+func newEtcd(cfg embedded.Config, s *embedded.Server) (*Etcd, error) {
+	p, err := NewProxy(s.ClientAddr())
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	return &Etcd{cfg: cfg, proxy: p, server: s}, nil
 }
 
 func (e *Etcd) shutdown() {

@@ -2,7 +2,6 @@ package marathonsim
 
 import (
 	"slices"
-	"time"
 )
 
 // embed selects the optional parts of an AppInfo.
@@ -277,16 +276,6 @@ func writeDeployment(w *jsonBuf, d *deployment) {
 	w.int(d.current + 1)
 	w.key("totalSteps")
 	w.int(len(d.steps))
-	w.objClose()
-}
-
-// writeDeploymentResult writes {"deploymentId", "version"}.
-func writeDeploymentResult(w *jsonBuf, id string, version time.Time) {
-	w.objOpen()
-	w.key("deploymentId")
-	w.str(id)
-	w.key("version")
-	w.time(version)
 	w.objClose()
 }
 

@@ -62,6 +62,7 @@ func parseLabelSelectors(s string) (labelSelectors, error) {
 	for {
 		sel, err := p.selector()
 		if err != nil {
+			//lint:ignore ST1005 Marathon's own words, which its clients see
 			return nil, fmt.Errorf("Can not parse label selector %s. Reason: %w", s, err)
 		}
 		out = append(out, sel)
@@ -70,6 +71,7 @@ func parseLabelSelectors(s string) (labelSelectors, error) {
 			return out, nil
 		}
 		if !p.consume(",") {
+			//lint:ignore ST1005 Marathon's own words, which its clients see
 			return nil, fmt.Errorf("Can not parse label selector %s. Reason: expected ',' at offset %d", s, p.pos)
 		}
 	}

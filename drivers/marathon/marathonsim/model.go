@@ -87,22 +87,6 @@ func (s taskState) String() string {
 	return "TASK_UNKNOWN"
 }
 
-// condition is the instance condition of a state, for
-// instance_changed_event.
-func (s taskState) condition() string {
-	switch s {
-	case taskStaging:
-		return "Staging"
-	case taskStarting:
-		return "Starting"
-	case taskRunning:
-		return "Running"
-	case taskKilling:
-		return "Killing"
-	}
-	return "Unknown"
-}
-
 // task is one Mesos task (one instance of an app: the simulator does not
 // model pods or resident tasks, so instance and task are one).
 type task struct {

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"theseus.dev/drivers/etcd/etcdtest"
+)
+
+// TestPruneCommand: prune shows the guard's record; --allow-mass-delete
+// records a release with who gave it and why, until it expires;
+// --revoke ends it.
+func TestPruneCommand(t *testing.T) {
+	e := etcdtest.Start(t)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "USER": "alice"}
+	steps := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"prune"}, []string{"0 app(s) deleted in the last 10m0s", "not released"}},
+		{[]string{"prune", "--allow-mass-delete", "--for", "5m", "--reason", "retiring api"}, []string{"released the mass-deletion guard until", "(by alice@"}},
+		{[]string{"prune"}, []string{"released by alice@", "(retiring api)"}},
+		{[]string{"prune", "--revoke"}, []string{"holds again"}},
+		{[]string{"prune"}, []string{"not released"}},
+	}
+	for _, st := range steps {
+		code, out, errb := runCLI(t, env, st.args...)
+		if code != exitOK {
+			t.Fatalf("%v: exit %d\n%s%s", st.args, code, out, errb)
+		}
+		for _, w := range st.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%v: output lacks %q:\n%s", st.args, w, out)
+			}
+		}
+	}
+	if v := e.Etcdctl(t, "get", "/theseus/prune/release"); v != "" {
+		t.Errorf("the release is still stored after --revoke: %s", v)
+	}
+	for _, args := range [][]string{{"prune", "--allow-mass-delete", "--revoke"}, {"prune", "--allow-mass-delete", "--for", "48h"}} {
+		if code, _, _ := runCLI(t, env, args...); code != exitError {
+			t.Errorf("%v: exit %d, want 1", args, code)
+		}
+	}
+}

@@ -1,0 +1,139 @@
+package etcd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"theseus.dev/specs"
+)
+
+// PruneDeletion is one app the prune deleted, as the mass-deletion
+// guard's window keeps it.
+type PruneDeletion struct {
+	// Group is the group key, "service/labels".
+	Group string    `json:"group"`
+	At    time.Time `json:"at"`
+	// ManagedBefore is the number of managed apps just before it.
+	ManagedBefore int `json:"managedBefore"`
+	// ReleasedBy names who released the guard, when it let this
+	// deletion through.
+	ReleasedBy string `json:"releasedBy,omitempty"`
+}
+
+// PruneRelease is an operator's acknowledgement that lets deletions
+// through the mass-deletion guard until it expires.
+type PruneRelease struct {
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+	Until  time.Time `json:"until"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+// PruneState is the mass-deletion guard's record under
+// /theseus/prune/: the recent deletions and a release, if any.
+type PruneState struct {
+	Deletions []PruneDeletion
+	Release   *PruneRelease
+	// rev is the mod revision of the deletions, 0 while there are none.
+	rev int64
+}
+
+// PruneStore keeps the mass-deletion guard's record: the deletions the
+// leader makes (fenced) and the release an operator writes.
+type PruneStore struct{ c *Client }
+
+// Prune returns the store of the mass-deletion guard's record.
+func (c *Client) Prune() *PruneStore { return &PruneStore{c: c} }
+
+func (s *PruneStore) dir() string          { return s.c.opts.Prefix + specs.TheseusDir + "prune/" }
+func (s *PruneStore) deletionsKey() string { return s.dir() + "deletions" }
+func (s *PruneStore) releaseKey() string   { return s.dir() + "release" }
+
+// Read reads the record in one linearizable request.
+func (s *PruneStore) Read(ctx context.Context) (PruneState, error) {
+	rctx, cancel := s.c.reqCtx(ctx)
+	defer cancel()
+	resp, err := s.c.cli.Get(rctx, s.dir(), clientv3.WithPrefix())
+	if err != nil {
+		return PruneState{}, fmt.Errorf("read %s: %w", s.dir(), err)
+	}
+	var st PruneState
+	for _, kv := range resp.Kvs {
+		switch string(kv.Key) {
+		case s.deletionsKey():
+			if err := json.Unmarshal(kv.Value, &st.Deletions); err != nil {
+				return PruneState{}, fmt.Errorf("%s: %w: %w", kv.Key, ErrCorrupt, err)
+			}
+			st.rev = kv.ModRevision
+		case s.releaseKey():
+			var r PruneRelease
+			if err := json.Unmarshal(kv.Value, &r); err != nil {
+				return PruneState{}, fmt.Errorf("%s: %w: %w", kv.Key, ErrCorrupt, err)
+			}
+			st.Release = &r
+		}
+	}
+	return st, nil
+}
+
+// Record adds d to the deletions of prev, dropping those before since,
+// if fence still holds and the deletions are still as read in prev. A
+// fence that no longer holds returns an error matching ErrNotLeader; a
+// record changed since prev was read, one matching ErrConflict.
+func (s *PruneStore) Record(ctx context.Context, fence Fence, prev PruneState, d PruneDeletion, since time.Time) error {
+	var keep []PruneDeletion
+	for _, old := range prev.Deletions {
+		if !old.At.Before(since) {
+			keep = append(keep, old)
+		}
+	}
+	data, err := json.Marshal(append(keep, d))
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", s.deletionsKey(), err)
+	}
+	rctx, cancel := s.c.reqCtx(ctx)
+	defer cancel()
+	key := s.deletionsKey()
+	resp, err := s.c.cli.Txn(rctx).
+		If(fence.cmp(), clientv3.Compare(clientv3.ModRevision(key), "=", prev.rev)).
+		Then(clientv3.OpPut(key, string(data))).
+		Else(clientv3.OpGet(fence.Key)).Commit()
+	if err != nil {
+		return fmt.Errorf("write %s: %w", key, err)
+	}
+	if resp.Succeeded {
+		return nil
+	}
+	if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) == 0 || kvs[0].CreateRevision != fence.Revision {
+		return fmt.Errorf("write %s: %w", key, ErrNotLeader)
+	}
+	return fmt.Errorf("write %s: %w", key, ErrConflict)
+}
+
+// Release writes r, replacing any earlier release.
+func (s *PruneStore) Release(ctx context.Context, r PruneRelease) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	rctx, cancel := s.c.reqCtx(ctx)
+	defer cancel()
+	if _, err := s.c.cli.Put(rctx, s.releaseKey(), string(data)); err != nil {
+		return fmt.Errorf("write %s: %w", s.releaseKey(), err)
+	}
+	return nil
+}
+
+// Revoke removes the release, if any.
+func (s *PruneStore) Revoke(ctx context.Context) error {
+	rctx, cancel := s.c.reqCtx(ctx)
+	defer cancel()
+	if _, err := s.c.cli.Delete(rctx, s.releaseKey()); err != nil {
+		return fmt.Errorf("delete %s: %w", s.releaseKey(), err)
+	}
+	return nil
+}

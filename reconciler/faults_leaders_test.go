@@ -1,0 +1,92 @@
+package reconciler_test
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"theseus.dev/reconciler"
+	"theseus.dev/specs"
+)
+
+// TestTwoLeadersAtOnce (rows 6 and 8): the leader is held up between its
+// decision to update a group and its Marathon write, and meanwhile its
+// leadership ends in etcd without its knowing: its lease is gone (as
+// after a pause longer than the TTL) and its etcd traffic is cut, so it
+// hears of nothing. The standby leads and acts: it carries out the spec
+// the old leader was about to write, then a newer one. Released, the old
+// leader still holds a live work context (its lease has long to run by
+// its own clock), yet its stale write does not reach Marathon: the
+// driver checks the fence just before it sends. Marathon keeps the newest
+// spec, and /status and /services end exact.
+func TestTwoLeadersAtOnce(t *testing.T) {
+	e := newEnv(t)
+	var armed atomic.Bool
+	paused, release := make(chan struct{}), make(chan struct{})
+	var k specs.GroupKey
+	tapA := &tapMarathon{}
+	tapA.before = func(method string, key specs.GroupKey) {
+		if armed.Load() && method == "update" && key == k && armed.CompareAndSwap(true, false) {
+			close(paused)
+			<-release
+		}
+	}
+	// A's lease outlives the test by its own clock; only etcd ends it.
+	a, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}, ttl: time.Minute,
+		marathon: func(m reconciler.Marathon) reconciler.Marathon { tapA.Marathon = m; return tapA }})
+	e.eventually(converge, "a leads", a.Leading)
+	direct := e.directStore()
+	b, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "b"}, store: direct})
+	k = e.deploy("api", 1)[0]
+	e.eventually(converge, "the group's status", func() bool { return e.statusTruthful(k) == "" })
+
+	armed.Store(true)
+	directPut(t, e, k, spec(k, "nginx:1.28", 1, ""))
+	select {
+	case <-paused:
+	case <-time.After(converge):
+		t.Fatal("a never got to its write")
+	}
+	// a is held between decision and write. Its lease ends in etcd, and
+	// it can hear nothing of it.
+	e.etcd.Blackhole() // only a goes through the proxy
+	leader, err := direct.Leader(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := direct.Etcd().Revoke(t.Context(), leader.Lease); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually(converge, "b leads", b.Leading)
+	e.eventually(converge, "b carries out nginx:1.28", func() bool {
+		app, _ := e.app(k)
+		return app.Image == "nginx:1.28" && app.Deployment == ""
+	})
+	directPut(t, e, k, spec(k, "nginx:1.29", 1, ""))
+	e.eventually(converge, "b carries out nginx:1.29", func() bool {
+		app, _ := e.app(k)
+		return app.Image == "nginx:1.29" && app.Deployment == "" && running(e, k, 1)()
+	})
+	if !a.Leading() {
+		t.Fatal("a noticed the end of its leadership: the test shows nothing")
+	}
+
+	released := time.Now()
+	close(release)
+	e.eventually(converge, "a's write is over", func() bool { return tapA.writesAfter(released) == 1 })
+	e.etcd.Unblackhole()
+	e.etcd.DropConnections()
+	e.eventually(converge, "a stops leading", func() bool { return !a.Leading() })
+	for _, w := range e.writesTo("PUT", appPath(k)) {
+		if w.at.After(released) {
+			t.Errorf("a write of the old leader reached Marathon at %v", w.at.Sub(released))
+		}
+	}
+	if app, _ := e.app(k); app.Image != "nginx:1.29" {
+		t.Errorf("Marathon runs %s, want the newest spec, nginx:1.29", app.Image)
+	}
+	e.checkInvariants(k)
+	if !b.Leading() {
+		t.Error("b no longer leads")
+	}
+}
