@@ -50,6 +50,19 @@
 // status (Sim.RequestCounts), and the state can be read and poked from Go
 // (Sim.Apps, Sim.Tasks, Sim.Deployments, Sim.KillTask, Sim.SetTaskHealth).
 //
+// # Mesos
+//
+// Sim.ListenMesos serves the Mesos master under the simulated Marathon
+// and each agent on an address of its own, with Mesos 1.10's JSON:
+// /master/slaves, /master/state and /master/tasks, and on each agent
+// /state, /monitor/statistics and /files/read. They agree with the
+// Marathon state: the agents tasks are placed on, their resources used by
+// the tasks, each task's status history, the tasks that ended (the newest
+// 1,000). Each task runs under a command executor whose sandbox holds a
+// stdout and a stderr that grow as the task runs and end, for a failed
+// task, with lines that say why; usage figures move with the clock (see
+// mesos_sandbox.go and mesos_usage.go).
+//
 // # What is not modelled
 //
 // Pods, resident tasks and persistent volumes, readiness checks beyond
