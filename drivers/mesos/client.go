@@ -1,0 +1,154 @@
+package mesos
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultTimeout bounds each call, retries included, when Config.Timeout
+// is not set.
+const DefaultTimeout = 10 * time.Second
+
+// Config says how to reach Mesos.
+type Config struct {
+	// URLs are the masters, e.g. "http://127.0.0.1:5050". Calls go to the
+	// master that answered last, and move on to the next one when one
+	// fails; a master that does not lead redirects to the leader.
+	URLs []string
+	// Principal and Secret are the HTTP credentials (Mesos's basic
+	// authenticator), sent to masters and agents alike.
+	Principal, Secret string
+	// CACert is a PEM file of the authorities that sign the masters' and
+	// agents' certificates; InsecureSkipVerify turns verification off.
+	CACert             string
+	InsecureSkipVerify bool
+	// AgentProxy reaches agents through the master at /agent/{id}/...
+	// (DC/OS's Admin Router) instead of at the address of their pid.
+	AgentProxy bool
+	// Timeout bounds each call, its retries included. Defaults to
+	// DefaultTimeout.
+	Timeout time.Duration
+	Hooks   Hooks
+}
+
+// Hooks let the caller count what the driver does. They must not block.
+type Hooks struct {
+	// Request is called after each HTTP attempt with the endpoint (e.g.
+	// "/master/slaves", "/files/read") and the status code, 0 when no
+	// answer came.
+	Request func(method, endpoint string, code int, d time.Duration)
+}
+
+// Client is a Mesos driver. It is safe for concurrent use.
+type Client struct {
+	cfg     Config
+	masters []*url.URL
+	http    *http.Client
+
+	mu   sync.Mutex
+	next int // master to try first
+}
+
+// New returns a client for cfg. It does not contact Mesos.
+func New(cfg Config) (*Client, error) {
+	if len(cfg.URLs) == 0 {
+		return nil, errors.New("mesos: no master URL")
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	c := &Client{cfg: cfg}
+	for _, raw := range cfg.URLs {
+		u, err := url.Parse(strings.TrimRight(strings.TrimSpace(raw), "/"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			return nil, fmt.Errorf("mesos master URL %q: want http(s)://host:port[/path]", raw)
+		}
+		c.masters = append(c.masters, u)
+	}
+	tc, err := tlsConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	tr.TLSClientConfig = tc
+	tr.MaxIdleConnsPerHost = 8
+	c.http = &http.Client{Transport: tr, CheckRedirect: c.redirect}
+	return c, nil
+}
+
+func tlsConfig(cfg Config) (*tls.Config, error) {
+	if cfg.CACert == "" && !cfg.InsecureSkipVerify {
+		return nil, nil
+	}
+	tc := &tls.Config{InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // asked for explicitly
+	if cfg.CACert != "" {
+		pem, err := os.ReadFile(cfg.CACert)
+		if err != nil {
+			return nil, fmt.Errorf("mesos CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("mesos CA %s: no PEM certificate in it", cfg.CACert)
+		}
+		tc.RootCAs = pool
+	}
+	return tc, nil
+}
+
+// redirect follows a standby master's 307 to the leader ("//host:port/
+// path", resolved against the request) with the credentials, which
+// net/http drops when the host changes; never from https down to http.
+func (c *Client) redirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return errors.New("mesos: too many redirects")
+	}
+	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return fmt.Errorf("mesos: refusing a redirect from https to %s", req.URL)
+	}
+	c.auth(req)
+	return nil
+}
+
+func (c *Client) auth(req *http.Request) {
+	if c.cfg.Principal != "" || c.cfg.Secret != "" {
+		req.SetBasicAuth(c.cfg.Principal, c.cfg.Secret)
+	}
+}
+
+// master returns the index of the master for an attempt: the preferred
+// one first, then the others in turn.
+func (c *Client) master(attempt int) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return (c.next + attempt) % len(c.masters)
+}
+
+func (c *Client) prefer(i int) {
+	c.mu.Lock()
+	c.next = i
+	c.mu.Unlock()
+}
+
+// agentBase is the base URL of an agent's HTTP API: the masters' scheme
+// and the address of the agent's pid, or the master's proxy.
+func (c *Client) agentBase(a Agent) (*url.URL, error) {
+	if c.cfg.AgentProxy {
+		u := *c.masters[c.master(0)]
+		u.Path += "/agent/" + url.PathEscape(a.ID)
+		return &u, nil
+	}
+	if a.Addr == "" {
+		return nil, fmt.Errorf("mesos: agent %s (%s) has no address: its pid %q names none", a.Hostname, a.ID, a.PID)
+	}
+	return &url.URL{Scheme: c.masters[0].Scheme, Host: a.Addr}, nil
+}
