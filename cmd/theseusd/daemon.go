@@ -15,6 +15,7 @@ import (
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon"
+	"theseus.dev/drivers/mesos"
 	"theseus.dev/reconciler"
 	"theseus.dev/viewer"
 )
@@ -69,6 +70,8 @@ type daemon struct {
 	flags    *daemonFlags
 	etcd     *etcd.Client
 	marathon *marathon.Client
+	// mesos, when set, feeds the viewer's agents page, usage and logs.
+	mesos    *mesos.Client
 	metrics  *reconciler.Metrics
 	log      *slog.Logger
 	httpAddr string
@@ -119,7 +122,7 @@ func (d *daemon) run(ctx context.Context) error {
 			return fmt.Errorf("--http: %w", err)
 		}
 		v, err := viewer.New(viewer.Config{Desired: d.etcd.Desired(), Status: d.etcd.Status(), Marathon: d.marathon,
-			Services: d.etcd.Discovery(), Auth: d.auth, Logger: d.log})
+			Services: d.etcd.Discovery(), Auth: d.auth, Logger: d.log, Mesos: viewerMesos(d.mesos)})
 		if err != nil {
 			return err
 		}
@@ -147,4 +150,12 @@ func (d *daemon) run(ctx context.Context) error {
 		d.ready("")
 	}
 	return dm.Run(ctx)
+}
+
+// viewerMesos is the viewer's Mesos source: none without a client.
+func viewerMesos(c *mesos.Client) viewer.Mesos {
+	if c == nil {
+		return nil
+	}
+	return c
 }

@@ -84,6 +84,9 @@ what Marathon runs and drives Marathon there.`,
 		newEndpointsCmd(c),
 		newGetCmd(c),
 		newSyncCmd(c),
+		newAgentsCmd(c),
+		newTopCmd(c),
+		newLogsCmd(c),
 	)
 	return root
 }
