@@ -195,3 +195,13 @@ func (s *Sim) mesosTasksOf() (active, done []*mesosTask) {
 	})
 	return active, s.mesos.done
 }
+
+// mesosNow is the time the Mesos answers are as of: the clock's, which
+// runs on between the simulator's steps (usage and logs move with it),
+// never before the state's. Under Sim.mu.
+func (s *Sim) mesosNow() time.Time {
+	if now := s.clock.Now(); now.After(s.now) {
+		return now
+	}
+	return s.now
+}

@@ -166,7 +166,7 @@ func (s *Sim) agentStatistics(a *agent) mesosReply {
 		w.key("source")
 		w.str(mt.id)
 		w.key("statistics")
-		writeStatistics(&w, mt.usage(s.now))
+		writeStatistics(&w, mt.usage(s.mesosNow()))
 		w.objClose()
 	}
 	w.arrClose()
@@ -206,7 +206,8 @@ func (s *Sim) filesRead(r *http.Request, a *agent) mesosReply {
 	case dir:
 		return mesosText(http.StatusBadRequest, "Cannot read a directory.")
 	}
-	_, size := s.sandboxRead(mt, file, 0, 0, s.now)
+	now := s.mesosNow()
+	_, size := s.sandboxRead(mt, file, 0, 0, now)
 	if offset == -1 {
 		offset = size
 	}
@@ -222,7 +223,7 @@ func (s *Sim) filesRead(r *http.Request, a *agent) mesosReply {
 		w.key("offset")
 		w.int(int(size))
 	} else {
-		data, _ := s.sandboxRead(mt, file, offset, length, s.now)
+		data, _ := s.sandboxRead(mt, file, offset, length, now)
 		w.key("data")
 		w.str(string(data))
 		w.key("offset")
