@@ -32,7 +32,7 @@ func addTemplateFlags(fs *pflag.FlagSet) *templateFlags {
 	fs.StringVar(&f.template, "template", "", "render this Go text/template with the containers into --out instead of printing them")
 	fs.StringVar(&f.out, "out", "", "with --template: the file to write, atomically and only when its content changes")
 	fs.StringVar(&f.onChange, "on-change", "", `with --template: run this shell command after each change of --out (e.g. "haproxy -c -f cfg && kill -USR2 $(cat pid)")`)
-	fs.DurationVar(&f.wait, "wait", 100*time.Millisecond, "with --template --watch: render after /services has been quiet this long (at most 20 times as long after a change)")
+	fs.DurationVar(&f.wait, "wait", 100*time.Millisecond, "with --template --watch: after a change of the file, the least time before the next (a change after a quiet spell is rendered at once, a burst together)")
 	return f
 }
 
@@ -120,7 +120,7 @@ type fileRenderer struct {
 	cmdFailed bool
 }
 
-func newRenderer(f *templateFlags, service string, stdout, stderr io.Writer) (*fileRenderer, error) {
+func newRenderer(f *templateFlags, service string, c *cli) (*fileRenderer, error) {
 	if f.out == "" {
 		return nil, fmt.Errorf("--template needs --out, the file to write")
 	}
@@ -129,39 +129,40 @@ func newRenderer(f *templateFlags, service string, stdout, stderr io.Writer) (*f
 		return nil, fmt.Errorf("--template: %w", err)
 	}
 	tmpl, err := template.New(filepath.Base(f.template)).Option("missingkey=error").
-		Funcs(template.FuncMap{"join": strings.Join}).Parse(string(src))
+		Funcs(template.FuncMap{"join": strings.Join, "env": c.getenv}).Parse(string(src))
 	if err != nil {
 		return nil, fmt.Errorf("--template: %w", err)
 	}
-	return &fileRenderer{f: f, tmpl: tmpl, service: service, stdout: stdout, stderr: stderr}, nil
+	return &fileRenderer{f: f, tmpl: tmpl, service: service, stdout: c.stdout, stderr: c.stderr}, nil
 }
 
 // render writes the file when its content changes and then runs the
-// command. A template that fails leaves the file as it was.
-func (r *fileRenderer) render(ctx context.Context, groups []endpoints.Group) error {
+// command; it reports whether it wrote or ran anything. A template that
+// fails leaves the file as it was.
+func (r *fileRenderer) render(ctx context.Context, groups []endpoints.Group) (bool, error) {
 	var buf bytes.Buffer
 	if err := r.tmpl.Execute(&buf, newTemplateData(r.service, groups)); err != nil {
-		return fmt.Errorf("--template: %w; %s left as it was", err, r.f.out)
+		return false, fmt.Errorf("--template: %w; %s left as it was", err, r.f.out)
 	}
 	changed, err := writeIfChanged(r.f.out, buf.Bytes())
 	if err != nil {
-		return err
+		return false, err
 	}
 	if changed {
 		fmt.Fprintf(r.stderr, "endpoints: wrote %s (%s)\n", r.f.out, countReady(groups))
 	}
 	if r.f.onChange == "" || (!changed && !r.cmdFailed) {
-		return nil
+		return changed, nil
 	}
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", r.f.onChange)
 	cmd.Stdout, cmd.Stderr = r.stdout, r.stderr
 	cmd.Env = append(os.Environ(), "THESEUS_ENDPOINTS_OUT="+r.f.out)
 	if err := cmd.Run(); err != nil {
 		r.cmdFailed = true
-		return fmt.Errorf("--on-change %q: %w (run again at the next change)", r.f.onChange, err)
+		return true, fmt.Errorf("--on-change %q: %w (run again at the next change)", r.f.onChange, err)
 	}
 	r.cmdFailed = false
-	return nil
+	return true, nil
 }
 
 func countReady(groups []endpoints.Group) string {
@@ -217,11 +218,11 @@ func writeIfChanged(path string, data []byte) (bool, error) {
 }
 
 // runTemplate renders once or, with watch, at every change of the
-// service's groups, debounced by --wait, until ctx ends. Without watch an
+// service's groups, at most once per --wait, until ctx ends. Without watch an
 // error ends the command; with watch it is reported and the next change
 // tried.
 func runTemplate(ctx context.Context, c *cli, eps *endpoints.Client, service string, sel specs.Selector, f *templateFlags, watch bool) error {
-	r, err := newRenderer(f, service, c.stdout, c.stderr)
+	r, err := newRenderer(f, service, c)
 	if err != nil {
 		return err
 	}
@@ -234,7 +235,8 @@ func runTemplate(ctx context.Context, c *cli, eps *endpoints.Client, service str
 		if len(groups) == 0 {
 			fmt.Fprintf(c.stderr, "warning: no group of %s%s in /services\n", service, selectorNote(sel))
 		}
-		return r.render(ctx, groups)
+		_, err = r.render(ctx, groups)
+		return err
 	}
 	if f.wait < 0 {
 		return fmt.Errorf("--wait %s: must not be negative", f.wait)
@@ -252,22 +254,24 @@ func runTemplate(ctx context.Context, c *cli, eps *endpoints.Client, service str
 			updates <- selectGroups(all, sel)
 		})
 	}()
-	return debounce(ctx, updates, watchErr, f.wait, func(groups []endpoints.Group) {
-		if err := r.render(ctx, groups); err != nil && ctx.Err() == nil {
+	return debounce(ctx, updates, watchErr, f.wait, func(groups []endpoints.Group) bool {
+		changed, err := r.render(ctx, groups)
+		if err != nil && ctx.Err() == nil {
 			fmt.Fprintln(c.stderr, "error:", err)
 		}
+		return changed
 	})
 }
 
-// debounce calls fn with the latest update once updates have been quiet
-// for wait, or wait×20 after the first of a burst; the first update of
-// all is passed on at once.
-func debounce(ctx context.Context, updates <-chan []endpoints.Group, done <-chan error, wait time.Duration, fn func([]endpoints.Group)) error {
+// debounce calls fn with each update, but once fn has changed something
+// (it returns true), not again before wait has passed: an update after a
+// quiet spell goes at once, the updates of a burst together at the end
+// of each wait, the last of them included.
+func debounce(ctx context.Context, updates <-chan []endpoints.Group, done <-chan error, wait time.Duration, fn func([]endpoints.Group) bool) error {
 	var pending []endpoints.Group
 	var timer *time.Timer
 	var fire <-chan time.Time
-	var burst time.Time
-	first := true
+	var last time.Time // of the last change
 	defer func() {
 		if timer != nil {
 			timer.Stop()
@@ -283,23 +287,23 @@ func debounce(ctx context.Context, updates <-chan []endpoints.Group, done <-chan
 			}
 			return err
 		case g := <-updates:
-			if first || wait == 0 {
-				first = false
-				fn(g)
+			pending = g
+			if timer != nil {
+				continue // the burst's call is due
+			}
+			if since := time.Since(last); since < wait {
+				timer = time.NewTimer(wait - since)
+				fire = timer.C
 				continue
 			}
-			pending = g
-			switch {
-			case timer == nil:
-				burst = time.Now()
-				timer = time.NewTimer(wait)
-				fire = timer.C
-			case time.Since(burst) < 20*wait:
-				timer.Reset(wait)
+			if fn(pending) {
+				last = time.Now()
 			}
 		case <-fire:
 			timer, fire = nil, nil
-			fn(slices.Clone(pending))
+			if fn(slices.Clone(pending)) {
+				last = time.Now()
+			}
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -30,8 +31,15 @@ type cluster struct {
 
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
+	return newCluster(t, marathonsim.Options{Clock: marathonsim.NewScaledClock(time.Now(), 100)})
+}
+
+// newCluster starts a cluster whose simulator has opts, on dev's agents.
+func newCluster(t testing.TB, opts marathonsim.Options) *cluster {
+	t.Helper()
 	e := etcdtest.Start(t)
-	sim, err := marathonsim.New(marathonsim.Options{Clock: marathonsim.NewScaledClock(time.Now(), 100), Agents: devAgents()})
+	opts.Agents = devAgents()
+	sim, err := marathonsim.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +265,7 @@ func TestLogsCommand(t *testing.T) {
 const exampleTemplate = "../../testdata/templates/haproxy.cfg.tmpl"
 
 // serverLines returns the server lines of a rendered haproxy config.
-func serverLines(t *testing.T, path string) []string {
+func serverLines(t testing.TB, path string) []string {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -286,7 +294,7 @@ func lineCount(path string) int {
 // directory.
 func TestEndpointsTemplateWatch(t *testing.T) {
 	c := startCluster(t)
-	c.put(t, "web/dev", webSpec(2, `"listen_port":"8080"`), 2)
+	c.put(t, "web/dev", webSpec(2, ""), 2)
 	dir := t.TempDir()
 	out, runs := filepath.Join(dir, "haproxy.cfg"), filepath.Join(t.TempDir(), "runs")
 	// The first run of the command fails; the others succeed.
@@ -295,7 +303,9 @@ func TestEndpointsTemplateWatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int, 1)
 	go func() {
-		cl := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, getenv: func(k string) string { return c.env[k] }}
+		env := maps.Clone(c.env)
+		env["HAPROXY_PORT"] = "8080"
+		cl := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &stderr, getenv: func(k string) string { return env[k] }}
 		done <- run(ctx, []string{"endpoints", "web", "-l", "dev", "--template", exampleTemplate, "--out", out,
 			"--watch", "--on-change", onChange, "--wait", "20ms"}, cl)
 	}()
@@ -322,7 +332,7 @@ func TestEndpointsTemplateWatch(t *testing.T) {
 	})
 	// A change of /services that leaves the file as it is (config the
 	// template does not use) runs the failed command again.
-	if _, err := c.etcd.Client.Put(t.Context(), "/desired/web/dev", webSpec(2, `"listen_port":"8080","team":"web"`)); err != nil {
+	if _, err := c.etcd.Client.Put(t.Context(), "/desired/web/dev", webSpec(2, `"team":"web"`)); err != nil {
 		t.Fatal(err)
 	}
 	waitSim(t, c.sim, "the command run again", func() bool { return lineCount(runs) == 2 })
@@ -330,9 +340,9 @@ func TestEndpointsTemplateWatch(t *testing.T) {
 		t.Errorf("the file changed:\n%s", again)
 	}
 
-	c.put(t, "web/dev", webSpec(4, `"listen_port":"8080","team":"web"`), 4)
+	c.put(t, "web/dev", webSpec(4, `"team":"web"`), 4)
 	rendered("four servers after a scale up", 4, 3)
-	c.put(t, "web/dev", webSpec(1, `"listen_port":"8080","team":"web"`), 1)
+	c.put(t, "web/dev", webSpec(1, `"team":"web"`), 1)
 	rendered("one server after a scale down", 1, 4)
 	cancel()
 	if code := <-done; code != exitOK {
