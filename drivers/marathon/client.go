@@ -1,18 +1,16 @@
 package marathon
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"theseus.dev/internal/httpclient"
 	"theseus.dev/specs"
 )
 
@@ -99,7 +97,7 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.members = append(c.members, u)
 	}
-	tc, err := tlsConfig(cfg)
+	tc, err := httpclient.TLSConfig("marathon", cfg.CACert, cfg.InsecureSkipVerify)
 	if err != nil {
 		return nil, err
 	}
@@ -114,25 +112,6 @@ func New(cfg Config) (*Client, error) {
 	c.rest = &http.Client{Transport: base, CheckRedirect: c.redirect}
 	c.sse = &http.Client{Transport: stream, CheckRedirect: c.redirect}
 	return c, nil
-}
-
-func tlsConfig(cfg Config) (*tls.Config, error) {
-	if cfg.CACert == "" && !cfg.InsecureSkipVerify {
-		return nil, nil
-	}
-	tc := &tls.Config{InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // asked for explicitly
-	if cfg.CACert != "" {
-		pem, err := os.ReadFile(cfg.CACert)
-		if err != nil {
-			return nil, fmt.Errorf("marathon CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("marathon CA %s: no PEM certificate in it", cfg.CACert)
-		}
-		tc.RootCAs = pool
-	}
-	return tc, nil
 }
 
 // redirect follows Marathon's redirects (a standby sends /v2/events to

@@ -2,8 +2,6 @@ package mesos
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"theseus.dev/internal/backoff"
+	"theseus.dev/internal/httpclient"
 )
 
 // maxBody bounds an answer: a /master/state of a large cluster is tens of
@@ -59,7 +58,7 @@ func (c *Client) do(ctx context.Context, r *call) error {
 		}
 		var ae *APIError
 		switch {
-		case errors.As(err, &ae) && !retryable(ae.Status), errors.Is(err, ErrNotFound), isDecodeError(err), badCertificate(err):
+		case errors.As(err, &ae) && !retryable(ae.Status), errors.Is(err, ErrNotFound), isDecodeError(err), httpclient.BadCertificate(err):
 			return err
 		}
 		if ctx.Err() != nil {
@@ -95,13 +94,13 @@ func (c *Client) once(ctx context.Context, base *url.URL, r *call) error {
 		c.hook(r, resp.StatusCode, start)
 		return apiError(u.Redacted(), resp.StatusCode, data)
 	}
-	tr := &trackReader{r: body}
+	tr := &httpclient.TrackReader{R: body}
 	err = r.decode(tr)
 	c.hook(r, resp.StatusCode, start)
 	switch {
-	case err != nil && tr.err != nil:
+	case err != nil && tr.Err != nil:
 		// The connection broke mid-answer: a transport error.
-		return fmt.Errorf("mesos GET %s: read answer: %w", u.Redacted(), tr.err)
+		return fmt.Errorf("mesos GET %s: read answer: %w", u.Redacted(), tr.Err)
 	case err != nil:
 		return &decodeError{fmt.Errorf("mesos GET %s: not Mesos's JSON: %w", u.Redacted(), err)}
 	}
@@ -112,29 +111,4 @@ func (c *Client) hook(r *call, code int, start time.Time) {
 	if h := c.cfg.Hooks.Request; h != nil {
 		h(http.MethodGet, r.endpoint, code, time.Since(start))
 	}
-}
-
-// trackReader remembers a read error other than EOF, to tell a broken
-// connection from a body that is not valid JSON.
-type trackReader struct {
-	r   io.Reader
-	err error
-}
-
-func (t *trackReader) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	if err != nil && err != io.EOF && t.err == nil {
-		t.err = err
-	}
-	return n, err
-}
-
-// badCertificate reports whether err is a certificate failing
-// verification: a matter of configuration, which no retry changes.
-func badCertificate(err error) bool {
-	var verify *tls.CertificateVerificationError
-	var unknown x509.UnknownAuthorityError
-	var host x509.HostnameError
-	var invalid x509.CertificateInvalidError
-	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid)
 }

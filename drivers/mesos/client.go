@@ -1,17 +1,16 @@
 package mesos
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"theseus.dev/internal/httpclient"
 )
 
 // DefaultTimeout bounds each call, retries included, when Config.Timeout
@@ -74,7 +73,7 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.masters = append(c.masters, u)
 	}
-	tc, err := tlsConfig(cfg)
+	tc, err := httpclient.TLSConfig("mesos", cfg.CACert, cfg.InsecureSkipVerify)
 	if err != nil {
 		return nil, err
 	}
@@ -84,25 +83,6 @@ func New(cfg Config) (*Client, error) {
 	tr.MaxIdleConnsPerHost = 8
 	c.http = &http.Client{Transport: tr, CheckRedirect: c.redirect}
 	return c, nil
-}
-
-func tlsConfig(cfg Config) (*tls.Config, error) {
-	if cfg.CACert == "" && !cfg.InsecureSkipVerify {
-		return nil, nil
-	}
-	tc := &tls.Config{InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // asked for explicitly
-	if cfg.CACert != "" {
-		pem, err := os.ReadFile(cfg.CACert)
-		if err != nil {
-			return nil, fmt.Errorf("mesos CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("mesos CA %s: no PEM certificate in it", cfg.CACert)
-		}
-		tc.RootCAs = pool
-	}
-	return tc, nil
 }
 
 // redirect follows a standby master's 307 to the leader ("//host:port/

@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
+
+	"theseus.dev/internal/httpclient"
 )
 
 // ErrNotFound is a 404 of Mesos (an unknown path or file, an agent that
@@ -62,10 +63,7 @@ func isDecodeError(err error) bool {
 
 // apiError turns a non-200 answer into the driver's errors.
 func apiError(url string, status int, body []byte) error {
-	msg := strings.Join(strings.Fields(stripTags(string(body))), " ")
-	if len(msg) > 200 {
-		msg = msg[:200] + "…"
-	}
+	msg := httpclient.ErrorText(body)
 	if status == http.StatusNotFound {
 		if msg == "" {
 			msg = "404"
@@ -73,25 +71,4 @@ func apiError(url string, status int, body []byte) error {
 		return fmt.Errorf("mesos GET %s: %s: %w", url, msg, ErrNotFound)
 	}
 	return &APIError{URL: url, Status: status, Message: msg}
-}
-
-// stripTags drops the markup of an HTML error page (a proxy's).
-func stripTags(s string) string {
-	if !strings.Contains(s, "<") {
-		return s
-	}
-	var b strings.Builder
-	in := false
-	for _, r := range s {
-		switch {
-		case r == '<':
-			in = true
-			b.WriteByte(' ')
-		case r == '>':
-			in = false
-		case !in:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }

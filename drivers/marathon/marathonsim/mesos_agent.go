@@ -124,17 +124,9 @@ func (s *Sim) agentState(a *agent, v *mesosView) mesosReply {
 		w.key("role")
 		w.str("*")
 		w.key("executors")
-		w.arrOpen()
-		for _, mt := range active {
-			s.writeExecutor(&w, mt)
-		}
-		w.arrClose()
+		s.writeEach(&w, active, s.writeExecutor)
 		w.key("completed_executors")
-		w.arrOpen()
-		for _, mt := range done {
-			s.writeExecutor(&w, mt)
-		}
-		w.arrClose()
+		s.writeEach(&w, done, s.writeExecutor)
 		w.objClose()
 	}
 	w.arrClose()

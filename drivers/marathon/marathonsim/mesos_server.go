@@ -316,19 +316,5 @@ func (s *Sim) agentByHostname(hostname string) *agent {
 // matchRoute is match for the Mesos routes: only faults that name the
 // route apply.
 func (f *faultState) matchRoute(method string, route Route) *requestFault {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, r := range f.requests {
-		if r.spec.Route != route || (r.spec.Method != "" && r.spec.Method != method) {
-			continue
-		}
-		if r.spec.Times > 0 {
-			if r.left <= 0 {
-				continue
-			}
-			r.left--
-		}
-		return r
-	}
-	return nil
+	return f.matchWhere(method, func(r Route) bool { return r == route })
 }

@@ -41,22 +41,6 @@ var mesosAbsent = map[string]string{
 var mesosMaps = []string{"attributes", "flags", "reserved_resources", "reserved_resources_full", "used_resources", "offered_resources",
 	"resources", "unreserved_resources", "labels", "leader_info"}
 
-func mesosJSONType(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case map[string]any:
-		return "object"
-	case []any:
-		return "array"
-	case string:
-		return "string"
-	case bool:
-		return "bool"
-	}
-	return "number"
-}
-
 // checkMesosShape compares the sim's value with the recorded one at path.
 func checkMesosShape(t *testing.T, path string, rec, sim any) {
 	t.Helper()
@@ -66,7 +50,7 @@ func checkMesosShape(t *testing.T, path string, rec, sim any) {
 	if rec == nil {
 		return // recorded null: anything goes
 	}
-	rt, st := mesosJSONType(rec), mesosJSONType(sim)
+	rt, st := jsonType(rec), jsonType(sim)
 	if rt != st {
 		t.Errorf("%s: the simulator writes a %s, Mesos a %s", path, st, rt)
 		return

@@ -171,19 +171,11 @@ func (s *Sim) writeFramework(w *jsonBuf, v *mesosView, active, done []*mesosTask
 	w.key("role")
 	w.str("*")
 	w.key("tasks")
-	w.arrOpen()
-	for _, mt := range active {
-		s.writeMesosTask(w, mt)
-	}
-	w.arrClose()
+	s.writeEach(w, active, s.writeMesosTask)
 	w.key("unreachable_tasks")
 	w.raw([]byte("[]"))
 	w.key("completed_tasks")
-	w.arrOpen()
-	for _, mt := range done {
-		s.writeMesosTask(w, mt)
-	}
-	w.arrClose()
+	s.writeEach(w, done, s.writeMesosTask)
 	w.key("offers")
 	w.raw([]byte("[]"))
 	w.key("executors")
@@ -315,11 +307,16 @@ func (s *Sim) masterTasks(r *http.Request) mesosReply {
 	var w jsonBuf
 	w.objOpen()
 	w.key("tasks")
-	w.arrOpen()
-	for _, mt := range all {
-		s.writeMesosTask(&w, mt)
-	}
-	w.arrClose()
+	s.writeEach(&w, all, s.writeMesosTask)
 	w.objClose()
 	return mesosJSON(&w)
+}
+
+// writeEach writes an array of what write writes of each task.
+func (s *Sim) writeEach(w *jsonBuf, tasks []*mesosTask, write func(*jsonBuf, *mesosTask)) {
+	w.arrOpen()
+	for _, mt := range tasks {
+		write(w, mt)
+	}
+	w.arrClose()
 }

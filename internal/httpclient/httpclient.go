@@ -1,0 +1,95 @@
+// Package httpclient holds what theseus's HTTP drivers (Marathon, Mesos)
+// share: TLS settings from a CA file, telling a certificate that does not
+// verify from other failures, telling a broken connection from a body
+// that does not decode, and the text of an error page.
+package httpclient
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// TLSConfig returns the TLS settings for a PEM file of the authorities
+// that sign a server's certificate, or for no verification at all; nil
+// (the system's roots) when neither is asked for. what names the server
+// in errors ("marathon", "mesos").
+func TLSConfig(what, caFile string, insecure bool) (*tls.Config, error) {
+	if caFile == "" && !insecure {
+		return nil, nil
+	}
+	tc := &tls.Config{InsecureSkipVerify: insecure} //nolint:gosec // asked for explicitly
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s CA: %w", what, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s CA %s: no PEM certificate in it", what, caFile)
+		}
+		tc.RootCAs = pool
+	}
+	return tc, nil
+}
+
+// BadCertificate reports whether err is a server's certificate failing
+// verification: a matter of configuration, which no retry changes.
+func BadCertificate(err error) bool {
+	var verify *tls.CertificateVerificationError
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid)
+}
+
+// TrackReader remembers a read error other than EOF, to tell a broken
+// connection (Err is set) from a body that is not valid JSON.
+type TrackReader struct {
+	R   io.Reader
+	Err error
+}
+
+func (t *TrackReader) Read(p []byte) (int, error) {
+	n, err := t.R.Read(p)
+	if err != nil && err != io.EOF && t.Err == nil {
+		t.Err = err
+	}
+	return n, err
+}
+
+// ErrorText is the start of an error answer's body as one line: the
+// markup of an HTML page (a proxy's, a servlet container's) dropped, at
+// most 200 characters.
+func ErrorText(body []byte) string {
+	msg := strings.Join(strings.Fields(stripTags(string(body))), " ")
+	if len(msg) > 200 {
+		msg = msg[:200] + "…"
+	}
+	return msg
+}
+
+// stripTags drops the markup of an HTML error page.
+func stripTags(s string) string {
+	if !strings.Contains(s, "<") {
+		return s
+	}
+	var b strings.Builder
+	in := false
+	for _, r := range s {
+		switch {
+		case r == '<':
+			in = true
+			b.WriteByte(' ')
+		case r == '>':
+			in = false
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
