@@ -3,7 +3,6 @@ package marathon
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -101,31 +100,17 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	base.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	base.TLSClientConfig = tc
-	base.MaxIdleConnsPerHost = 16
+	base := httpclient.Transport(tc, 16)
 	stream := base.Clone()
 	// One connection per attachment, closed with it: nothing of a stream
 	// outlives Events.
 	stream.DisableKeepAlives = true
-	c.rest = &http.Client{Transport: base, CheckRedirect: c.redirect}
-	c.sse = &http.Client{Transport: stream, CheckRedirect: c.redirect}
+	// Marathon's redirects (a standby sends /v2/events to the leader) are
+	// followed with the credentials.
+	redirect := httpclient.Redirect("marathon", c.auth)
+	c.rest = &http.Client{Transport: base, CheckRedirect: redirect}
+	c.sse = &http.Client{Transport: stream, CheckRedirect: redirect}
 	return c, nil
-}
-
-// redirect follows Marathon's redirects (a standby sends /v2/events to
-// the leader) with the credentials, which net/http drops when the host
-// changes; never from https down to http.
-func (c *Client) redirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= 5 {
-		return errors.New("marathon: too many redirects")
-	}
-	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-		return fmt.Errorf("marathon: refusing a redirect from https to %s", req.URL)
-	}
-	c.auth(req)
-	return nil
 }
 
 // Root is the id prefix of theseus's apps, as cleaned by specs.CleanRoot.

@@ -3,7 +3,6 @@ package mesos
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -77,26 +76,10 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	tr.TLSClientConfig = tc
-	tr.MaxIdleConnsPerHost = 8
-	c.http = &http.Client{Transport: tr, CheckRedirect: c.redirect}
+	// A standby master's 307 to the leader ("//host:port/path") is
+	// followed with the credentials.
+	c.http = &http.Client{Transport: httpclient.Transport(tc, 8), CheckRedirect: httpclient.Redirect("mesos", c.auth)}
 	return c, nil
-}
-
-// redirect follows a standby master's 307 to the leader ("//host:port/
-// path", resolved against the request) with the credentials, which
-// net/http drops when the host changes; never from https down to http.
-func (c *Client) redirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= 5 {
-		return errors.New("mesos: too many redirects")
-	}
-	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-		return fmt.Errorf("mesos: refusing a redirect from https to %s", req.URL)
-	}
-	c.auth(req)
-	return nil
 }
 
 func (c *Client) auth(req *http.Request) {

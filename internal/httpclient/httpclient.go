@@ -10,8 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"strings"
+	"time"
 )
 
 // TLSConfig returns the TLS settings for a PEM file of the authorities
@@ -92,4 +95,32 @@ func stripTags(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// Transport is a clone of http.DefaultTransport that connects within 5
+// seconds, with the TLS settings and up to maxIdle idle connections per
+// host.
+func Transport(tc *tls.Config, maxIdle int) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSClientConfig = tc
+	t.MaxIdleConnsPerHost = maxIdle
+	return t
+}
+
+// Redirect returns an http.Client CheckRedirect that follows at most 5
+// redirects (a standby sending a call to the leader) with the credentials
+// auth sets, which net/http drops when the host changes; never from https
+// down to http.
+func Redirect(what string, auth func(*http.Request)) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return fmt.Errorf("%s: too many redirects", what)
+		}
+		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return fmt.Errorf("%s: refusing a redirect from https to %s", what, req.URL)
+		}
+		auth(req)
+		return nil
+	}
 }
