@@ -11,6 +11,8 @@ import (
 // "1.5Gi", "1Ti".
 func FormatMiB(mib float64) string {
 	switch {
+	case mib == 0:
+		return "0"
 	case mib >= 1<<20:
 		return trim(mib/(1<<20)) + "Ti"
 	case mib >= 1<<10:
