@@ -173,24 +173,7 @@ func (s *Sim) writeSlave(w *jsonBuf, v *mesosView, a *agent, full bool) {
 	w.int(portOf(v.agentAddrs[a.Hostname], 5051))
 	w.key("attributes")
 	w.stringMap(a.Attributes)
-	if a.Region != "" || a.Zone != "" {
-		w.key("domain")
-		w.objOpen()
-		w.key("fault_domain")
-		w.objOpen()
-		w.key("region")
-		w.objOpen()
-		w.key("name")
-		w.str(a.Region)
-		w.objClose()
-		w.key("zone")
-		w.objOpen()
-		w.key("name")
-		w.str(a.Zone)
-		w.objClose()
-		w.objClose()
-		w.objClose()
-	}
+	writeDomain(w, a)
 	w.key("pid")
 	w.str(v.agentPID(a))
 	w.key("registered_time")
@@ -223,6 +206,26 @@ func (s *Sim) writeSlave(w *jsonBuf, v *mesosView, a *agent, full bool) {
 		w.key("offered_resources_full")
 		w.raw([]byte("[]"))
 	}
+	w.objClose()
+}
+
+// writeDomain writes an agent's fault domain, when it has one.
+func writeDomain(w *jsonBuf, a *agent) {
+	if a.Region == "" && a.Zone == "" {
+		return
+	}
+	w.key("domain")
+	w.objOpen()
+	w.key("fault_domain")
+	w.objOpen()
+	for _, kv := range [][2]string{{"region", a.Region}, {"zone", a.Zone}} {
+		w.key(kv[0])
+		w.objOpen()
+		w.key("name")
+		w.str(kv[1])
+		w.objClose()
+	}
+	w.objClose()
 	w.objClose()
 }
 
