@@ -61,7 +61,11 @@
 // 1,000). Each task runs under a command executor whose sandbox holds a
 // stdout and a stderr that grow as the task runs and end, for a failed
 // task, with lines that say why; usage figures move with the clock (see
-// mesos_sandbox.go and mesos_usage.go).
+// mesos_sandbox.go and mesos_usage.go). Faults that name a Mesos route
+// (RouteMesosState, RouteAgentFilesRead, ...) apply to it; authentication
+// is what MesosOptions.Wrap adds. Offers, reservations and roles (every
+// resource is unreserved), agents that leave, and executors other than
+// the command executor are not modelled.
 //
 // # What is not modelled
 //
