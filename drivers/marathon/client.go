@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"theseus.dev/internal/httpclient"
@@ -69,8 +68,7 @@ type Client struct {
 	sse     *http.Client // the event stream: no keep-alive, no overall timeout
 	gen     generationCache
 
-	mu   sync.Mutex
-	next int // member to try first
+	rotation httpclient.Rotation // which member to try first
 }
 
 // New returns a client for cfg. It does not contact Marathon.
@@ -130,15 +128,7 @@ func (c *Client) auth(req *http.Request) {
 
 // member returns the index of the member for an attempt: the preferred
 // one first, then the others in turn.
-func (c *Client) member(attempt int) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return (c.next + attempt) % len(c.members)
-}
+func (c *Client) member(attempt int) int { return c.rotation.Pick(attempt, len(c.members)) }
 
 // prefer makes member i the first to try.
-func (c *Client) prefer(i int) {
-	c.mu.Lock()
-	c.next = i
-	c.mu.Unlock()
-}
+func (c *Client) prefer(i int) { c.rotation.Prefer(i) }

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"theseus.dev/internal/httpclient"
@@ -52,8 +51,7 @@ type Client struct {
 	masters []*url.URL
 	http    *http.Client
 
-	mu   sync.Mutex
-	next int // master to try first
+	rotation httpclient.Rotation // which master to try first
 }
 
 // New returns a client for cfg. It does not contact Mesos.
@@ -90,17 +88,10 @@ func (c *Client) auth(req *http.Request) {
 
 // master returns the index of the master for an attempt: the preferred
 // one first, then the others in turn.
-func (c *Client) master(attempt int) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return (c.next + attempt) % len(c.masters)
-}
+func (c *Client) master(attempt int) int { return c.rotation.Pick(attempt, len(c.masters)) }
 
-func (c *Client) prefer(i int) {
-	c.mu.Lock()
-	c.next = i
-	c.mu.Unlock()
-}
+// prefer makes master i the first to try.
+func (c *Client) prefer(i int) { c.rotation.Prefer(i) }
 
 // agentBase is the base URL of an agent's HTTP API: the masters' scheme
 // and the address of the agent's pid, or the master's proxy.

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -123,4 +124,26 @@ func Redirect(what string, auth func(*http.Request)) func(*http.Request, []*http
 		auth(req)
 		return nil
 	}
+}
+
+// Rotation picks which of n servers (Marathon members, Mesos masters) an
+// attempt goes to: the one that answered last first, then the others in
+// turn. It is safe for concurrent use.
+type Rotation struct {
+	mu   sync.Mutex
+	next int
+}
+
+// Pick returns the server of an attempt, counted from 0.
+func (r *Rotation) Pick(attempt, n int) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return (r.next + attempt) % n
+}
+
+// Prefer makes server i the first to try.
+func (r *Rotation) Prefer(i int) {
+	r.mu.Lock()
+	r.next = i
+	r.mu.Unlock()
 }
