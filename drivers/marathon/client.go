@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"theseus.dev/internal/httpclient"
@@ -87,12 +86,8 @@ func New(cfg Config) (*Client, error) {
 		cfg.EventIdleTimeout = DefaultEventIdleTimeout
 	}
 	c := &Client{cfg: cfg, root: root}
-	for _, raw := range cfg.URLs {
-		u, err := url.Parse(strings.TrimRight(strings.TrimSpace(raw), "/"))
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-			return nil, fmt.Errorf("marathon URL %q: want http(s)://host:port[/path]", raw)
-		}
-		c.members = append(c.members, u)
+	if c.members, err = httpclient.BaseURLs("marathon URL", cfg.URLs); err != nil {
+		return nil, err
 	}
 	tc, err := httpclient.TLSConfig("marathon", cfg.CACert, cfg.InsecureSkipVerify)
 	if err != nil {

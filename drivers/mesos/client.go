@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"theseus.dev/internal/httpclient"
@@ -63,12 +62,9 @@ func New(cfg Config) (*Client, error) {
 		cfg.Timeout = DefaultTimeout
 	}
 	c := &Client{cfg: cfg}
-	for _, raw := range cfg.URLs {
-		u, err := url.Parse(strings.TrimRight(strings.TrimSpace(raw), "/"))
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-			return nil, fmt.Errorf("mesos master URL %q: want http(s)://host:port[/path]", raw)
-		}
-		c.masters = append(c.masters, u)
+	var err error
+	if c.masters, err = httpclient.BaseURLs("mesos master URL", cfg.URLs); err != nil {
+		return nil, err
 	}
 	tc, err := httpclient.TLSConfig("mesos", cfg.CACert, cfg.InsecureSkipVerify)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -146,4 +147,18 @@ func (r *Rotation) Prefer(i int) {
 	r.mu.Lock()
 	r.next = i
 	r.mu.Unlock()
+}
+
+// BaseURLs parses the base URLs of servers, "http(s)://host:port[/path]",
+// without a trailing slash; what names them in errors ("marathon URL").
+func BaseURLs(what string, raws []string) ([]*url.URL, error) {
+	var out []*url.URL
+	for _, raw := range raws {
+		u, err := url.Parse(strings.TrimRight(strings.TrimSpace(raw), "/"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			return nil, fmt.Errorf("%s %q: want http(s)://host:port[/path]", what, raw)
+		}
+		out = append(out, u)
+	}
+	return out, nil
 }
