@@ -16,6 +16,7 @@ import (
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon"
+	"theseus.dev/drivers/mesos"
 	"theseus.dev/reconciler"
 	"theseus.dev/specs"
 	"theseus.dev/viewer"
@@ -98,6 +99,8 @@ type daemon struct {
 	flags    *daemonFlags
 	etcd     *etcd.Client
 	marathon *marathon.Client
+	// mesos, when set, feeds the viewer's agents page, usage and logs.
+	mesos    *mesos.Client
 	metrics  *reconciler.Metrics
 	log      *slog.Logger
 	httpAddr string
@@ -180,7 +183,7 @@ func (d *daemon) serveHTTP(ctx context.Context, dm *reconciler.Daemon, wg *sync.
 		tc = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
 	v, err := viewer.New(viewer.Config{Desired: d.etcd.Desired(), Status: d.etcd.Status(), Marathon: d.marathon,
-		Services: d.etcd.Discovery(), Auth: d.auth, Logger: d.log})
+		Services: d.etcd.Discovery(), Auth: d.auth, Logger: d.log, Mesos: viewerMesos(d.mesos)})
 	if err != nil {
 		return nil, err
 	}
@@ -212,4 +215,12 @@ func (d *daemon) serveHTTP(ctx context.Context, dm *reconciler.Daemon, wg *sync.
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}, nil
+}
+
+// viewerMesos is the viewer's Mesos source: none without a client.
+func viewerMesos(c *mesos.Client) viewer.Mesos {
+	if c == nil {
+		return nil
+	}
+	return c
 }

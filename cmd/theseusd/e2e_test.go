@@ -166,7 +166,7 @@ func TestDevQuickstart(t *testing.T) {
 	go func() {
 		c := &cli{stdin: strings.NewReader(""), stdout: pw, stderr: io.Discard, getenv: func(string) string { return "" }}
 		done <- run(ctx, []string{"dev", "--data", t.TempDir(), "--etcd-listen", "127.0.0.1:0",
-			"--marathon-listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--speed", "1000", "--poll", "20ms"}, c)
+			"--marathon-listen", "127.0.0.1:0", "--mesos-listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--speed", "1000", "--poll", "20ms"}, c)
 		pw.Close()
 	}()
 	urls := map[string]string{}

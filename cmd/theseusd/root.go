@@ -92,6 +92,9 @@ what Marathon runs and drives Marathon there.`,
 		newSyncCmd(c),
 		newVersionCmd(c),
 		newPruneCmd(c),
+		newAgentsCmd(c),
+		newTopCmd(c),
+		newLogsCmd(c),
 	)
 	return root
 }

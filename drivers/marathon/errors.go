@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	gomarathon "github.com/gambol99/go-marathon"
+
+	"theseus.dev/internal/httpclient"
 )
 
 // ErrNotFound: Marathon has no such app (404). Match it with errors.Is.
@@ -153,31 +155,7 @@ func (c *Client) apiError(method, path string, status int, body []byte, appID st
 	if jsonErr != nil || msg == "" {
 		// Not Marathon's JSON: a proxy's or Jetty's page (502 while there
 		// is no leader). Keep its start for the operator.
-		msg = strings.Join(strings.Fields(stripTags(string(body))), " ")
-		if len(msg) > 200 {
-			msg = msg[:200] + "…"
-		}
+		msg = httpclient.ErrorText(body)
 	}
 	return &APIError{Method: method, Endpoint: path, Status: status, Message: msg, Details: b.parseDetails()}
-}
-
-// stripTags drops the markup of an HTML error page.
-func stripTags(s string) string {
-	if !strings.Contains(s, "<") {
-		return s
-	}
-	var b strings.Builder
-	in := false
-	for _, r := range s {
-		switch {
-		case r == '<':
-			in = true
-			b.WriteByte(' ')
-		case r == '>':
-			in = false
-		case !in:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
