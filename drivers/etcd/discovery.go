@@ -8,6 +8,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
@@ -142,26 +143,11 @@ func mustJSON(v any) string {
 }
 
 // decodeConfig decodes a group's config value: a JSON object of strings.
-func decodeConfig(data []byte) (map[string]string, error) {
-	cfg := map[string]string{}
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		return nil, fmt.Errorf("%w: group config: %w", ErrCorrupt, err)
-	}
-	if cfg == nil { // the JSON literal null
-		cfg = map[string]string{}
-	}
-	return cfg, nil
-}
+func decodeConfig(data []byte) (map[string]string, error) { return model.DecodeConfig(data) }
 
-// decodeContainerInfo decodes a container's info value. Unknown fields
-// are accepted, so that tools writing more than theseus reads do not
-// break it.
+// decodeContainerInfo decodes a container's info value.
 func decodeContainerInfo(data []byte) (specs.ContainerInfo, error) {
-	var info specs.ContainerInfo
-	if err := json.Unmarshal(data, &info); err != nil {
-		return specs.ContainerInfo{}, fmt.Errorf("%w: container info: %w", ErrCorrupt, err)
-	}
-	return info, nil
+	return model.DecodeContainerInfo(data)
 }
 
 // absent works out, after a transaction found the key it needed missing,
