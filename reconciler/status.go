@@ -7,18 +7,19 @@ import (
 	"strings"
 	"time"
 
-	"theseus.dev/drivers/marathon"
+	"theseus.dev/internal/engine"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
 // observe records the status of a group that needs no action: synced, or
 // on its way there while a deployment runs or tasks start.
-func (c *Controller) observe(ctx context.Context, v view) (Result, error) {
+func (c *Controller) observe(ctx context.Context, v view) (engine.Result, error) {
 	switch {
 	case v.desired == nil:
-		return Result{}, c.dropStatus(ctx, v)
+		return engine.Result{}, c.dropStatus(ctx, v)
 	case v.app == nil:
-		return Result{}, nil
+		return engine.Result{}, nil
 	}
 	st := c.baseStatus(v)
 	if len(v.app.Deployments) > 0 {
@@ -30,7 +31,7 @@ func (c *Controller) observe(ctx context.Context, v view) (Result, error) {
 	if ready(v) {
 		st.Phase, st.LastError = specs.PhaseSynced, ""
 		c.metrics.Stalled(v.key.String(), false)
-		return Result{}, c.putStatus(ctx, v, st)
+		return engine.Result{}, c.putStatus(ctx, v, st)
 	}
 	st.Phase = specs.PhaseProgressing
 	st.Message = waitingFor(v, st.Tasks)
@@ -97,7 +98,7 @@ func waitingFor(v view, n specs.TaskCounts) string {
 // (Waiting), and turns it Stalled when it has not arrived within the
 // progress deadline, with the deployment's step and Marathon's last task
 // failure as the reason.
-func (c *Controller) progress(ctx context.Context, v view, st specs.Status) (Result, error) {
+func (c *Controller) progress(ctx context.Context, v view, st specs.Status) (engine.Result, error) {
 	reason := st.Message
 	now := c.cfg.Now()
 	start := now
@@ -112,7 +113,7 @@ func (c *Controller) progress(ctx context.Context, v view, st specs.Status) (Res
 	stalled := v.hasStatus && v.status.Phase == specs.PhaseStalled && v.status.DeploymentID == st.DeploymentID &&
 		!st.LastActionAt.After(v.status.Since)
 	if !stalled && now.Sub(start) < c.cfg.ProgressDeadline {
-		return Result{RequeueAfter: c.cfg.PollInterval}, c.putStatus(ctx, v, st)
+		return engine.Result{RequeueAfter: c.cfg.PollInterval}, c.putStatus(ctx, v, st)
 	}
 	st.Phase = specs.PhaseStalled
 	// The message changes only with what it waits for, so the status is
@@ -134,7 +135,7 @@ func (c *Controller) progress(ctx context.Context, v view, st specs.Status) (Res
 			"step", st.DeploymentStep, "reason", st.LastError)
 	}
 	c.metrics.Stalled(v.key.String(), true)
-	return Result{RequeueAfter: c.cfg.PollInterval}, c.putStatus(ctx, v, st)
+	return engine.Result{RequeueAfter: c.cfg.PollInterval}, c.putStatus(ctx, v, st)
 }
 
 // deploymentStep describes where deployment id stands, e.g.
@@ -153,7 +154,7 @@ func (c *Controller) deploymentStep(ctx context.Context, id string) string {
 	return ""
 }
 
-func stepText(d marathon.Deployment) string {
+func stepText(d model.Deployment) string {
 	acts := make([]string, 0, len(d.CurrentActions))
 	for _, a := range d.CurrentActions {
 		acts = append(acts, a.Action)
@@ -199,11 +200,11 @@ func sameStatus(a, b specs.Status) bool {
 // behind thousands of groups with nothing to do; events and the /desired
 // watch still queue them. Called with c.mu held.
 func (c *Controller) settledLocked(k specs.GroupKey) bool {
-	if _, dirty := c.dirty[k]; dirty {
+	if c.apps.Dirty(k) {
 		return false
 	}
 	d, okd := c.desired[k]
-	a, oka := c.actual[k]
+	a, oka := c.apps.Get(k)
 	st, oks := c.status[k]
 	if !okd || !oka || !oks || st.Phase != specs.PhaseSynced || len(a.Deployments) > 0 {
 		return false
@@ -213,7 +214,7 @@ func (c *Controller) settledLocked(k specs.GroupKey) bool {
 			return false
 		}
 	}
-	v := view{key: k, desired: &d, app: &a, status: st, hasStatus: true}
+	v := view{key: k, desired: &d, app: a, status: st, hasStatus: true}
 	if _, act := c.plan(v); act || !ready(v) {
 		return false
 	}

@@ -103,7 +103,7 @@ func checkGroup(s, g string) error {
 }
 
 // MaxContainerNameLength is the longest container name accepted.
-const MaxContainerNameLength = 253
+const MaxContainerNameLength = specs.MaxContainerNameLength
 
 // checkContainer validates a service, group and container name.
 func checkContainer(s, g, n string) error {
@@ -113,21 +113,11 @@ func checkContainer(s, g, n string) error {
 	return ValidContainerName(n)
 }
 
-// ValidContainerName checks that a container name can be a key segment.
-// Marathon task ids ("web_dev.frontend.4c8d-...") pass; "/", control
-// characters, "." and ".." do not, since they would change the shape of
-// the key. The error matches ErrInvalidName.
+// ValidContainerName checks that a container name can be a key segment
+// (specs.ValidContainerName). The error matches ErrInvalidName.
 func ValidContainerName(n string) error {
-	switch {
-	case n == "", n == ".", n == "..":
-		return fmt.Errorf("%w: container name %q", ErrInvalidName, n)
-	case len(n) > MaxContainerNameLength:
-		return fmt.Errorf("%w: container name is %d bytes, longer than %d", ErrInvalidName, len(n), MaxContainerNameLength)
-	}
-	for _, r := range n {
-		if r == '/' || r < 0x20 || r == 0x7f {
-			return fmt.Errorf("%w: container name %q has the character %q", ErrInvalidName, n, r)
-		}
+	if err := specs.ValidContainerName(n); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidName, err)
 	}
 	return nil
 }
