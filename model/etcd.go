@@ -165,3 +165,11 @@ type PruneState struct {
 	// there are none: a store records a deletion only if it is unchanged.
 	Revision int64
 }
+
+// RestartEntry is the rolling restart of one service as read.
+type RestartEntry struct {
+	Service string
+	// State is nil when the service has no restart.
+	State       *specs.RestartState
+	ModRevision int64
+}

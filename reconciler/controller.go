@@ -38,8 +38,9 @@ type Config struct {
 	// follows; nil leaves convergence to the periodic resync alone.
 	Events EventSource
 	Status StatusStore
-	// Restarts says which restart requests are pending; nil means none.
-	Restarts RestartSource
+	// Restarts are the rolling restarts `theseusd restart` requests,
+	// which the controller carries out; nil takes none.
+	Restarts RestartStore
 
 	// Limits, if set, are bounds below specs.DefaultLimits (which every
 	// stored spec is held to), every field set (see specs.Limits.Lower):
@@ -159,6 +160,7 @@ type Controller struct {
 	synced                      chan struct{}
 	syncOnce                    sync.Once
 	listings                    chan *observe.Listing // the latest list not yet taken
+	restarts                    *restarter            // nil without Config.Restarts
 }
 
 // NewController returns a controller for one leadership term, whose
@@ -180,6 +182,9 @@ func NewController(cfg Config, fence model.Fence, apps *observe.Observer) *Contr
 		listings: make(chan *observe.Listing, 1),
 	}
 	c.engine = engine.New(c, cfg.Engine)
+	if cfg.Restarts != nil {
+		c.restarts = newRestarter(c, cfg.Restarts)
+	}
 	apps.Subscribe(c)
 	return c
 }
@@ -223,6 +228,9 @@ func (c *Controller) Run(stop, work context.Context) error {
 	select {
 	case <-c.synced:
 		c.log.Info("caches synced; reconciling", "groups", c.desiredLen(), "apps", c.actualLen())
+		if c.restarts != nil {
+			wg.Go(func() { c.restarts.run(inputs) })
+		}
 		c.engine.RunUntil(stop, work)
 	case <-inputs.Done():
 	}

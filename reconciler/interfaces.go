@@ -61,9 +61,3 @@ type PruneLedger interface {
 	Read(ctx context.Context) (model.PruneState, error)
 	Record(ctx context.Context, fence model.Fence, prev model.PruneState, d model.PruneDeletion, since time.Time) error
 }
-
-// RestartSource says which restart requests are pending. Nil means none.
-type RestartSource interface {
-	// Pending returns the token of the restart requested for k, or "".
-	Pending(k specs.GroupKey) string
-}

@@ -94,8 +94,8 @@ func (c *Controller) view(ctx context.Context, key specs.GroupKey) (view, error)
 	if !dirty {
 		v.app, _ = c.apps.Get(key)
 	}
-	if v.desired != nil && c.cfg.Restarts != nil {
-		if tok := c.cfg.Restarts.Pending(key); tok != "" && tok != v.status.Restarted {
+	if v.desired != nil {
+		if tok := c.restarts.Pending(key); tok != "" && tok != v.status.Restarted {
 			v.desired.Restart = tok
 		}
 	}

@@ -3,6 +3,7 @@ package reconciler_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,8 +12,9 @@ import (
 )
 
 func (e *env) restarter(wait time.Duration, lines *[]string) *reconciler.RollingRestart {
-	return &reconciler.RollingRestart{Marathon: e.mc, Store: e.store, Wait: wait, HealthTimeout: 5 * time.Second,
-		Poll: 10 * time.Millisecond, Progress: func(l string) { *lines = append(*lines, l) }}
+	var mu sync.Mutex
+	return &reconciler.RollingRestart{Desired: e.store.Desired(), Store: e.store.Restarts(), Wait: wait,
+		HealthTimeout: 5 * time.Second, Progress: func(l string) { mu.Lock(); *lines = append(*lines, l); mu.Unlock() }}
 }
 
 // restartTimes returns when each group's app was restarted, by the
@@ -52,8 +54,8 @@ func TestRollingRestart(t *testing.T) {
 	if n := len(e.writesTo("POST", appPath(other[0]))); n != 0 {
 		t.Errorf("a group of another service was restarted")
 	}
-	if st, _ := e.store.GetRestart(t.Context(), "api"); st != nil {
-		t.Errorf("restart state left behind: %+v", st)
+	if st, _ := e.store.Restarts().Get(t.Context(), "api"); st.State != nil {
+		t.Errorf("restart state left behind: %+v", st.State)
 	}
 	// Each group's progress is said as it goes: tasks replaced of
 	// wanted, with the time since its restart began.
@@ -120,5 +122,37 @@ func TestRollingRestartResumes(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(lines, "\n"), "resuming") {
 		t.Errorf("the second run did not say it resumed:\n%s", strings.Join(lines, "\n"))
+	}
+}
+
+// TestRollingRestartAcrossLeaders: the leader that carries out a restart
+// stops after the first group; the standby takes over and restarts the
+// others, each once, and the command that follows the restart reports it
+// to its end. The command writes nothing to Marathon itself.
+func TestRollingRestartAcrossLeaders(t *testing.T) {
+	e := newEnv(t)
+	a, stopA := e.start(controllerOpts{id: "a"})
+	e.eventually(converge, "a leads", a.Leading)
+	b, _ := e.start(controllerOpts{id: "b"})
+	keys := e.deploy("api", 3)
+	var lines []string
+	r := e.restarter(0, &lines)
+	var once sync.Once
+	r.Progress = func(l string) {
+		lines = append(lines, l)
+		if strings.Contains(l, "restarted and healthy") {
+			once.Do(func() { go stopA() })
+		}
+	}
+	if err := r.Run(t.Context(), "api", specs.Selector{}); err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
+	}
+	if !b.Leading() {
+		t.Fatal("b did not take over: the test shows nothing")
+	}
+	for i, k := range keys {
+		if n := len(e.writesTo("POST", appPath(k)+"/restart")); n != 1 {
+			t.Errorf("group %d restarted %d times, want 1", i, n)
+		}
 	}
 }

@@ -209,10 +209,8 @@ func (c *Controller) settledLocked(k specs.GroupKey) bool {
 	if !okd || !oka || !oks || st.Phase != specs.PhaseSynced || len(a.Deployments) > 0 {
 		return false
 	}
-	if c.cfg.Restarts != nil {
-		if tok := c.cfg.Restarts.Pending(k); tok != "" && tok != st.Restarted {
-			return false
-		}
+	if tok := c.restarts.Pending(k); tok != "" && tok != st.Restarted {
+		return false
 	}
 	v := view{key: k, desired: &d, app: a, status: st, hasStatus: true}
 	if _, act := c.plan(v); act || !ready(v) {

@@ -135,7 +135,7 @@ func (d *daemon) run(ctx context.Context) error {
 		Controller: reconciler.Config{
 			Desired: d.etcd.Desired(), Marathon: d.marathon, Events: d.marathon, Status: d.etcd.Status(),
 			Limits: &limits, Prune: f.prune, AllowMassDelete: f.allowMassDelete, MaxDeleteFraction: f.maxDeleteFraction,
-			PruneLedger: d.etcd.Prune(), PruneWindow: f.pruneWindow,
+			PruneLedger: d.etcd.Prune(), PruneWindow: f.pruneWindow, Restarts: d.etcd.Restarts(),
 			Resync: f.resync, ProgressDeadline: f.progressDeadline, PollInterval: f.poll, WriteQPS: f.writeQPS,
 			Engine: engine.Options{Workers: f.workers},
 			Logger: d.log, Metrics: d.metrics,
