@@ -13,7 +13,7 @@ import (
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/etcd/etcdtest"
-	"theseus.dev/specs"
+	"theseus.dev/sources"
 )
 
 // svcSpec is a spec file of group svcNN/dev, in YAML.
@@ -48,7 +48,7 @@ func desiredValues(t testing.TB, e *etcdtest.Etcd, prefix string) map[string]str
 // wantDesired returns what /desired must hold for the specs under dir.
 func wantDesired(t testing.TB, dir string) map[string]string {
 	t.Helper()
-	groups, err := specs.LoadPath(dir)
+	groups, err := sources.LoadPath(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

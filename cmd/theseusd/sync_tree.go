@@ -12,6 +12,7 @@ import (
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/internal/gitsrc"
+	"theseus.dev/sources"
 	"theseus.dev/specs"
 )
 
@@ -62,7 +63,7 @@ func (t *specTree) load(ctx context.Context) (*loadedTree, error) {
 	if t.loaded != nil && fp == t.fingerprint && lt.root == t.loaded.root {
 		return t.loaded, nil
 	}
-	groups, err := specs.LoadPath(lt.root)
+	groups, err := sources.LoadPath(lt.root)
 	if err != nil {
 		errs := specs.Errors(err)
 		for i, fe := range errs {
@@ -119,12 +120,12 @@ func (t *specTree) resolve(ctx context.Context) (*loadedTree, error) {
 }
 
 // fingerprint hashes the names and contents of the spec files under
-// root, listed as specs.LoadPath lists them (links out of root are not
+// root, listed as sources.LoadPath lists them (links out of root are not
 // read, only named). Contents, not modification times, decide: an edit
 // within the same second, or a checkout that restores old times, still
 // counts.
 func fingerprint(root string) (string, error) {
-	files, refused, err := specs.SpecFiles(root)
+	files, refused, err := sources.SpecFiles(root)
 	if err != nil {
 		return "", err
 	}
