@@ -173,3 +173,40 @@ type RestartEntry struct {
 	State       *specs.RestartState
 	ModRevision int64
 }
+
+// StoredValue is a value as read from etcd, with its mod revision.
+type StoredValue struct {
+	Value       []byte
+	ModRevision int64
+}
+
+// OwnerRecord is a sync source's ownership record of a /desired key as
+// read: the record, or why it does not decode.
+type OwnerRecord struct {
+	Ownership   specs.Ownership
+	ModRevision int64
+	Err         error
+}
+
+// OwnedState is /desired and the ownership records of the sync sources
+// at one revision.
+type OwnedState struct {
+	Revision int64
+	Desired  map[specs.GroupKey]StoredValue
+	Owners   map[specs.GroupKey]OwnerRecord
+}
+
+// OwnedWrite changes one group's /desired key and its ownership record
+// together, guarded by the mod revisions of both as read (0: absent).
+type OwnedWrite struct {
+	Key                            specs.GroupKey
+	DesiredRevision, OwnerRevision int64
+	// Value is put to /desired; nil leaves the key, unless DeleteDesired.
+	Value         []byte
+	DeleteDesired bool
+	// Owner is put as the record; nil deletes it.
+	Owner []byte
+}
+
+// IsDelete reports whether the write removes the key or its record.
+func (w *OwnedWrite) IsDelete() bool { return w.DeleteDesired || w.Owner == nil }

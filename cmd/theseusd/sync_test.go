@@ -257,38 +257,6 @@ func TestSyncErrors(t *testing.T) {
 	}
 }
 
-// TestSyncSourceNames: the default name of a source is stable and holds
-// no credentials; --source replaces it.
-func TestSyncSourceNames(t *testing.T) {
-	abs, _ := filepath.Abs("specs")
-	cache := t.TempDir()
-	repoDir, err := filepath.EvalSymlinks(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		o    syncOptions
-		want string
-	}{
-		{syncOptions{dir: "specs"}, "dir:" + abs},
-		{syncOptions{dir: "specs", source: "platform"}, "platform"},
-		{syncOptions{gitURL: "https://bot:s3cret@git.example.com/ops/specs.git"}, "git:https://git.example.com/ops/specs.git"},
-		{syncOptions{gitURL: "git@git.example.com:ops/specs.git", dir: "./prod/"}, "git:git@git.example.com:ops/specs.git//prod"},
-		// A local repository is one source however it is spelled.
-		{syncOptions{gitURL: repoDir}, "git:" + repoDir},
-		{syncOptions{gitURL: "file://" + repoDir}, "git:" + repoDir},
-		{syncOptions{gitURL: repoDir + "/./"}, "git:" + repoDir},
-		{syncOptions{gitURL: "file://" + repoDir, dir: "prod"}, "git:" + repoDir + "//prod"},
-	}
-	for _, tt := range tests {
-		tt.o.gitCache = cache
-		_, name, err := tt.o.tree(func(string) string { return "" })
-		if err != nil || name != tt.want {
-			t.Errorf("%+v: name %q, %v; want %q", tt.o, name, err, tt.want)
-		}
-	}
-}
-
 // TestSyncDryRunAndPruneSay: a dry run says what it would do in those
 // words and writes nothing; a prune says what becomes of the Marathon apps
 // of the groups it removes.

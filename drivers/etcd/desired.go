@@ -126,14 +126,8 @@ func decodeEntry(prefix string, kv *mvccpb.KeyValue) Entry {
 	return e
 }
 
-// StoredValue returns the bytes theseus writes for g: its canonical JSON,
-// with the labels in canonical order, so that two spellings of the same
-// group are stored identically and compare equal.
-func StoredValue(g *specs.Group) []byte {
-	c := g.Clone()
-	c.Metadata.Labels = specs.CanonicalLabels(c.Metadata.Labels)
-	return c.Canonical()
-}
+// StoredValue returns the bytes theseus writes for g (specs.StoredValue).
+func StoredValue(g *specs.Group) []byte { return specs.StoredValue(g) }
 
 // Confirm reads, in one linearizable transaction guarded by fence, the mod
 // revision of group k's /desired key (0 if absent). A controller calls it
