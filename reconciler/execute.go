@@ -47,7 +47,8 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (engi
 	}
 	res, err := Apply(model.WithWriteGuard(ctx, c.writeGuard(v)), c.cfg.Marathon, act)
 	c.apps.Invalidate(v.key) // whatever happened, read the app before acting again
-	st := c.baseStatus(v)
+	g := c.state(v, Acted)
+	g.Action, g.Result, g.Err = act, res, err
 	var locked *model.LockedError
 	switch {
 	case errors.Is(err, model.ErrNotLeader):
@@ -61,25 +62,24 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (engi
 		// is an error, retried with backoff.)
 		return engine.Result{RequeueAfter: time.Millisecond}, nil
 	case errors.As(err, &locked):
-		st.Phase = specs.PhaseWaiting
-		st.DeploymentID = first(locked.Deployments)
-		st.Message = "the app is locked by deployment " + strings.Join(locked.Deployments, ", ") + "; looking again when it ends"
-		return engine.Result{RequeueAfter: c.cfg.PollInterval}, c.putStatus(ctx, v, st)
+		g.Outcome, g.Deployments = Locked, locked.Deployments
+		_, err := c.record(ctx, v, g)
+		return engine.Result{RequeueAfter: c.cfg.PollInterval}, err
 	case model.IsPermanent(err):
 		// Marathon refuses the definition: retrying the same spec cannot
 		// help. Recorded once per revision; a new revision tries again.
-		st.Phase, st.LastError = specs.PhaseStalled, err.Error()
-		st.Message = "Marathon refused the " + string(act.Kind)
-		if perr := c.putStatus(ctx, v, st); perr != nil {
+		g.Outcome = Refused
+		d, perr := c.record(ctx, v, g)
+		if perr != nil {
 			return engine.Result{}, perr
 		}
-		if v.hasStatus && v.status.LastError == st.LastError && v.status.ObservedRevision == st.ObservedRevision {
+		if v.hasStatus && v.status.LastError == d.Status.LastError && v.status.ObservedRevision == d.Status.ObservedRevision {
 			return engine.Result{}, nil
 		}
 		return engine.Result{}, engine.TerminalError(err)
 	case err != nil:
-		st.LastError = err.Error()
-		if perr := c.putStatus(ctx, v, st); perr != nil {
+		g.Outcome = WriteFailed
+		if _, perr := c.record(ctx, v, g); perr != nil {
 			c.log.Warn("cannot record status", "group", v.key.String(), "err", perr)
 		}
 		return engine.Result{}, err
@@ -93,17 +93,8 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (engi
 	}
 	c.log.Info(string(act.Kind), "group", v.key.String(), "app", act.AppID,
 		"revision", act.Revision, "deployment", res.DeploymentID, "changes", len(act.Changes), "drift", act.Drift)
-	st.LastAction, st.LastActionAt = string(act.Kind), c.cfg.Now()
-	st.DeploymentID, st.MarathonVersion = res.DeploymentID, res.Version
-	st.LastError = ""
-	st.Phase, st.Message = specs.PhaseProgressing, "Marathon is deploying the change"
-	if act.Kind == diff.Delete {
-		st.Phase, st.Message = specs.PhaseDeleting, "the desired spec is gone; the app is being deleted"
-	}
-	if act.Restart != "" {
-		st.Restarted = act.Restart
-	}
-	return engine.Result{RequeueAfter: c.cfg.PollInterval}, c.putStatus(ctx, v, st)
+	_, err = c.record(ctx, v, g)
+	return engine.Result{RequeueAfter: c.cfg.PollInterval}, err
 }
 
 // noteCreated puts an app just created into the cache as it was written,
@@ -248,39 +239,14 @@ func Apply(ctx context.Context, m Writer, act diff.Action) (model.Result, error)
 // reconcile ends in a terminal error only when the status changes, so
 // the periodic resync does not repeat it.
 func (c *Controller) invalid(ctx context.Context, v view, act diff.Action) (engine.Result, error) {
-	st := c.baseStatus(v)
-	st.Phase, st.Errors = specs.PhaseInvalid, act.Errors
-	st.Message = act.Reason
-	if v.hasStatus && v.status.Phase == specs.PhaseInvalid && v.status.ObservedRevision == st.ObservedRevision {
-		return engine.Result{}, c.putStatus(ctx, v, st)
-	}
-	if err := c.putStatus(ctx, v, st); err != nil {
+	g := c.state(v, InvalidSpec)
+	g.Action = act
+	d, err := c.record(ctx, v, g)
+	if v.hasStatus && v.status.Phase == specs.PhaseInvalid && v.status.ObservedRevision == d.Status.ObservedRevision {
 		return engine.Result{}, err
 	}
-	return engine.Result{}, engine.TerminalError(fmt.Errorf("invalid spec at revision %d: %s", st.ObservedRevision, strings.Join(act.Errors, "; ")))
-}
-
-// baseStatus is the group's status carried over from the last write, with
-// what is known now filled in.
-func (c *Controller) baseStatus(v view) specs.Status {
-	st := v.status
-	st.Errors, st.Message, st.DeploymentStep = nil, "", ""
-	st.AppID = ""
-	if v.desired != nil {
-		st.ObservedRevision = v.desired.Revision
-		st.SpecHash = v.desired.Hash
-		if v.desired.Spec.Instances != nil {
-			st.Tasks.Wanted = *v.desired.Spec.Instances
-		}
+	if err != nil {
+		return engine.Result{}, err
 	}
-	if v.app != nil {
-		st.AppID, st.MarathonVersion = v.app.ID, v.app.Version
-		wanted := st.Tasks.Wanted
-		st.Tasks = v.app.Counts
-		st.Tasks.Wanted = wanted
-		if v.desired == nil || !v.desired.Valid() {
-			st.Tasks.Wanted = v.app.Counts.Wanted
-		}
-	}
-	return st
+	return engine.Result{}, engine.TerminalError(fmt.Errorf("invalid spec at revision %d: %s", d.Status.ObservedRevision, strings.Join(act.Errors, "; ")))
 }

@@ -143,7 +143,10 @@ func (c *Controller) refusePrune(ctx context.Context, v view, guard error) (engi
 	if logIt {
 		c.log.Error("prune refused; nothing deleted", "reason", reason)
 	}
-	return engine.Result{}, c.pruneRefused(ctx, v, guard)
+	g := c.state(v, DeleteRefused)
+	g.Err = guard
+	_, err := c.record(ctx, v, g)
+	return engine.Result{}, err
 }
 
 func pruneReason(desired int) string {

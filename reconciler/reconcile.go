@@ -62,9 +62,10 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (engine.
 	case diff.Invalid:
 		return c.invalid(ctx, v, act)
 	case diff.Unmanaged:
-		st := c.baseStatus(v)
-		st.Phase, st.Message = specs.PhaseStalled, act.Reason
-		return engine.Result{}, c.putStatus(ctx, v, st)
+		g := c.state(v, NotOwned)
+		g.Action = act
+		_, err := c.record(ctx, v, g)
+		return engine.Result{}, err
 	case diff.Orphan:
 		return engine.Result{}, c.dropStatus(ctx, v)
 	case diff.Config:
@@ -72,10 +73,10 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (engine.
 		// syncer mirrors by itself; nothing for Marathon.
 		return c.observe(ctx, v)
 	case diff.Wait:
-		st := c.baseStatus(v)
-		st.Phase, st.Message = specs.PhaseWaiting, act.Reason
-		st.DeploymentID = first(act.Deployments)
-		return c.progress(ctx, v, st)
+		g := c.state(v, HeldBack)
+		g.Action = act
+		_, err := c.record(ctx, v, g)
+		return engine.Result{RequeueAfter: c.cfg.PollInterval}, err
 	}
 	return c.execute(ctx, v, act)
 }
@@ -120,11 +121,4 @@ func (c *Controller) refresh(ctx context.Context, v *view) error {
 
 func (c *Controller) plan(v view) (diff.Action, bool) {
 	return diff.Group(v.desired, v.app, diff.Options{Prune: c.cfg.Prune})
-}
-
-func first(s []string) string {
-	if len(s) == 0 {
-		return ""
-	}
-	return s[0]
 }

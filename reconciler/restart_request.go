@@ -139,7 +139,7 @@ func (r *RollingRestart) follow(ctx context.Context, service string, from int64,
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
-	p := &progress{say: r.say, now: r.now, done: done}
+	p := &restartProgress{say: r.say, now: r.now, done: done}
 	token := ""
 	for {
 		select {
@@ -188,21 +188,22 @@ func (r *RollingRestart) now() time.Time {
 	return time.Now()
 }
 
-// progress turns the states of a restart into lines: a group restarting,
-// its tasks replaced of wanted as they change, the group done, the wait.
-type progress struct {
+// restartProgress turns the states of a restart into lines: a group
+// restarting, its tasks replaced of wanted as they change, the group
+// done, the wait.
+type restartProgress struct {
 	say     func(string)
 	now     func() time.Time
 	done    int    // groups done and said
 	current string // the group in flight
 	since   time.Time
-	line    string // its last progress line, and when it was said
+	line    string // its last restartProgress line, and when it was said
 	lineAt  time.Time
 	waited  time.Time // LastDone of the last wait said
 	seen    bool
 }
 
-func (p *progress) update(st *specs.RestartState) {
+func (p *restartProgress) update(st *specs.RestartState) {
 	for ; p.done < len(st.Done); p.done++ {
 		g, took := st.Done[p.done], time.Duration(0)
 		if g == p.current {
@@ -237,7 +238,7 @@ func (p *progress) update(st *specs.RestartState) {
 }
 
 // progressLine says how far the group in flight is, when that changed.
-func (p *progress) progressLine(replaced, wanted int, took time.Duration) {
+func (p *restartProgress) progressLine(replaced, wanted int, took time.Duration) {
 	line := fmt.Sprintf("%s: %d of %d tasks replaced", p.current, replaced, wanted)
 	if line == p.line {
 		return
@@ -248,7 +249,7 @@ func (p *progress) progressLine(replaced, wanted int, took time.Duration) {
 
 // remind says the progress of the group in flight again when it has not
 // moved for a while, so that a slow restart is never minutes of silence.
-func (p *progress) remind(every time.Duration) {
+func (p *restartProgress) remind(every time.Duration) {
 	if p.line == "" {
 		return
 	}
@@ -258,7 +259,7 @@ func (p *progress) remind(every time.Duration) {
 	}
 }
 
-// elapsed is a duration for a progress line: to the second, or to the
+// elapsed is a duration for a restartProgress line: to the second, or to the
 // millisecond below one.
 func elapsed(d time.Duration) string {
 	if d < time.Second {
