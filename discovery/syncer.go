@@ -60,8 +60,8 @@ type Syncer struct {
 	synced atomic.Bool
 	groups atomic.Int64 // managed groups of the last sweep that succeeded
 
-	listings chan *observe.Listing // the latest list not yet swept
-	asked    chan chan SweepStats  // sweeps asked for by Sweep
+	listings *observe.Latest      // the latest list not yet swept
+	asked    chan chan SweepStats // sweeps asked for by Sweep
 
 	mu sync.Mutex
 	// dirty holds the groups to refresh, by the view's sequence number of
@@ -91,7 +91,7 @@ func New(cfg Config) *Syncer {
 	s := &Syncer{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "discovery"),
-		listings: make(chan *observe.Listing, 1),
+		listings: observe.NewLatest(),
 		asked:    make(chan chan SweepStats),
 		dirty:    map[specs.GroupKey]uint64{},
 		touched:  map[specs.GroupKey]uint64{},
@@ -137,19 +137,7 @@ func (s *Syncer) Invalidated(k specs.GroupKey, seq uint64) {
 
 // Listed takes a full list of Marathon to sweep; it never blocks. Only
 // the latest list waiting is swept.
-func (s *Syncer) Listed(l *observe.Listing) {
-	for {
-		select {
-		case s.listings <- l:
-			return
-		default:
-		}
-		select {
-		case <-s.listings: // an older list, not swept yet: superseded
-		default:
-		}
-	}
-}
+func (s *Syncer) Listed(l *observe.Listing) { s.listings.Put(l) }
 
 // Sweep asks the running syncer for a full sweep of a list begun after
 // the call and waits for it; it returns the sweep's stats, whose Err
@@ -200,7 +188,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 			s.cfg.Apps.Resync()
 		case <-retry.C:
 			s.cfg.Apps.Resync()
-		case l := <-s.listings:
+		case l := <-s.listings.C:
 			st := s.sweep(ctx, l)
 			if ctx.Err() != nil {
 				return nil

@@ -159,8 +159,8 @@ type Controller struct {
 	desiredSynced, actualSynced atomic.Bool
 	synced                      chan struct{}
 	syncOnce                    sync.Once
-	listings                    chan *observe.Listing // the latest list not yet taken
-	restarts                    *restarter            // nil without Config.Restarts
+	listings                    *observe.Latest // the latest list not yet taken
+	restarts                    *restarter      // nil without Config.Restarts
 }
 
 // NewController returns a controller for one leadership term, whose
@@ -179,7 +179,7 @@ func NewController(cfg Config, fence model.Fence, apps *observe.Observer) *Contr
 		phases:   make(map[specs.Phase]int),
 		badKeys:  make(map[string]int64),
 		synced:   make(chan struct{}),
-		listings: make(chan *observe.Listing, 1),
+		listings: observe.NewLatest(),
 	}
 	c.engine = engine.New(c, cfg.Engine)
 	if cfg.Restarts != nil {

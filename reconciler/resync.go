@@ -14,7 +14,7 @@ func (c *Controller) runListings(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case l := <-c.listings:
+		case l := <-c.listings.C:
 			if l.Err == nil {
 				c.resync(ctx, l)
 			}

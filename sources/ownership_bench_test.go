@@ -8,6 +8,7 @@ import (
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/sources"
 	"theseus.dev/specs"
+	"theseus.dev/specs/specstest"
 )
 
 // BenchmarkSyncSource10000 syncs 10,000 parsed groups: into an empty
@@ -20,7 +21,7 @@ func BenchmarkSyncSource10000(b *testing.B) {
 	want := make([]sources.SyncSpec, n)
 	for i := range want {
 		k := specs.GroupKey{Service: fmt.Sprintf("svc%05d", i), Labels: "dev.frontend"}
-		g, err := specs.DecodeStored(k, []byte(benchSpec(i)))
+		g, err := specs.DecodeStored(k, []byte(specstest.Bench(i)))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -63,12 +64,4 @@ func BenchmarkSyncSource10000(b *testing.B) {
 			b.Fatalf("a no-op sync wrote: revision %d → %d", before, rev)
 		}
 	})
-}
-
-func benchSpec(i int) string {
-	return fmt.Sprintf(`{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":"svc%05d","labels":["dev","frontend"]},`+
-		`"spec":{"image":"nginx:1.27","instances":2,"cpus":0.1,"mem":64,"env":{"LOG_LEVEL":"info","REGION":"eu"},`+
-		`"config":{"upstream":"api"},"ports":[{"name":"http","containerPort":80}],"constraints":[["hostname","UNIQUE"]],`+
-		`"healthChecks":[{"protocol":"HTTP","portName":"http","path":"/healthz","gracePeriodSeconds":30}],`+
-		`"upgrade":{"minimumHealthCapacity":1,"maximumOverCapacity":0.2}}}`, i)
 }

@@ -182,4 +182,3 @@ func sameSpec(k specs.GroupKey, stored, want []byte) bool {
 	g, err := specs.DecodeStored(k, stored)
 	return err == nil && bytes.Equal(specs.StoredValue(g), want)
 }
-

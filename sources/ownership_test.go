@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"theseus.dev/model"
 	"theseus.dev/sources"
 	"theseus.dev/specs"
+	"theseus.dev/specs/specstest"
 )
 
 // syncer is a sync source under test with shorthand for its specs.
@@ -352,11 +352,8 @@ func TestSyncCutShort(t *testing.T) {
 	}
 }
 
-func fastOptions() etcd.Options {
-	return etcd.Options{RetryMin: 5 * time.Millisecond, RetryMax: 50 * time.Millisecond}
-}
-
-// start returns an embedded etcd and a theseus client for it.
+// start returns an embedded etcd and a theseus client for it, with the
+// short retry periods of the driver's own tests.
 func start(t testing.TB, opts etcd.Options) (*etcdtest.Etcd, *etcd.Client) {
 	t.Helper()
 	e := etcdtest.Start(t)
@@ -367,28 +364,12 @@ func start(t testing.TB, opts etcd.Options) (*etcdtest.Etcd, *etcd.Client) {
 	return e, c
 }
 
-func key(t testing.TB, service string, labels ...string) specs.GroupKey {
-	t.Helper()
-	k, err := specs.NewGroupKey(service, labels)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
+func fastOptions() etcd.Options {
+	return etcd.Options{RetryMin: 5 * time.Millisecond, RetryMax: 50 * time.Millisecond}
 }
 
-// specJSON returns a valid spec of the group with the given instances.
-func specJSON(k specs.GroupKey, instances int) []byte {
-	labels := `"` + strings.Join(k.LabelSet(), `","`) + `"`
-	return []byte(fmt.Sprintf(`{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":%q,"labels":[%s]},"spec":{"image":"nginx:1.27","instances":%d,"cpus":0.1,"mem":64}}`,
-		k.Service, labels, instances))
-}
-
-// group parses a spec made by specJSON.
-func group(t testing.TB, k specs.GroupKey, instances int) *specs.Group {
-	t.Helper()
-	g, err := specs.DecodeStored(k, specJSON(k, instances))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return g
-}
+var (
+	key      = specstest.Key
+	specJSON = specstest.JSON
+	group    = specstest.Group
+)

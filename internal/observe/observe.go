@@ -78,6 +78,30 @@ type Listing struct {
 	Duration time.Duration
 }
 
+// Latest holds the latest Listing a subscriber has not taken yet: a
+// subscriber that works on lists on its own goroutine puts each list it
+// is handed here, without blocking, and takes them from C.
+type Latest struct{ C chan *Listing }
+
+// NewLatest returns an empty Latest.
+func NewLatest() *Latest { return &Latest{C: make(chan *Listing, 1)} }
+
+// Put makes l the list to take, replacing one not taken; it never
+// blocks, as Subscriber.Listed must not.
+func (m *Latest) Put(l *Listing) {
+	for {
+		select {
+		case m.C <- l:
+			return
+		default:
+		}
+		select {
+		case <-m.C: // an older list, not taken: superseded
+		default:
+		}
+	}
+}
+
 // Config configures an Observer.
 type Config struct {
 	// Marathon is listed and read; required.
