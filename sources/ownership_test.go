@@ -357,11 +357,7 @@ func TestSyncCutShort(t *testing.T) {
 func start(t testing.TB, opts etcd.Options) (*etcdtest.Etcd, *etcd.Client) {
 	t.Helper()
 	e := etcdtest.Start(t)
-	c, err := etcd.New(e.Client, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e, c
+	return e, e.Theseus(t, opts)
 }
 
 func fastOptions() etcd.Options {

@@ -25,11 +25,7 @@ func fastOptions() etcd.Options {
 func start(t testing.TB, opts etcd.Options) (*etcdtest.Etcd, *etcd.Client) {
 	t.Helper()
 	e := etcdtest.Start(t)
-	c, err := etcd.New(e.Client, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e, c
+	return e, e.Theseus(t, opts)
 }
 
 func key(t testing.TB, service string, labels ...string) specs.GroupKey {
