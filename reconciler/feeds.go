@@ -116,6 +116,3 @@ func (c *Controller) Invalidated(k specs.GroupKey, _ uint64) {
 // Listed takes a full list of Marathon; it never blocks. The resync it
 // calls for runs on the controller's own goroutine, on the latest list.
 func (c *Controller) Listed(l *observe.Listing) { c.listings.Put(l) }
-
-// TriggerResync asks for a full resync soon.
-func (c *Controller) TriggerResync() { c.apps.Resync() }

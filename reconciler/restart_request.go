@@ -113,9 +113,6 @@ func (r *RollingRestart) groups(ctx context.Context, service string, sel specs.S
 	return out, nil
 }
 
-// errFollowed ends a follow that is over.
-var errFollowed = errors.New("followed to its end")
-
 // follow reports the restart's progress until it is done, stops, or is
 // replaced by another request.
 func (r *RollingRestart) follow(ctx context.Context, service string, from int64, done int) error {
