@@ -14,9 +14,11 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"theseus.dev/discovery"
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon"
 	"theseus.dev/drivers/mesos"
+	"theseus.dev/internal/engine"
 	"theseus.dev/reconciler"
 	"theseus.dev/specs"
 	"theseus.dev/viewer"
@@ -136,16 +138,16 @@ func (d *daemon) run(ctx context.Context) error {
 		Controller: reconciler.Config{
 			Desired: d.etcd.Desired(), Marathon: d.marathon, Events: d.marathon, Status: d.etcd.Status(),
 			Limits: &limits, Prune: f.prune, AllowMassDelete: f.allowMassDelete, MaxDeleteFraction: f.maxDeleteFraction,
-			PruneLedger: d.etcd.Prune(), PruneWindow: f.pruneWindow,
+			PruneLedger: d.etcd.Prune(), PruneWindow: f.pruneWindow, Restarts: d.etcd.Restarts(),
 			Resync: f.resync, ProgressDeadline: f.progressDeadline, PollInterval: f.poll, WriteQPS: f.writeQPS,
-			Engine: reconciler.EngineOptions{Workers: f.workers},
+			Engine: engine.Options{Workers: f.workers},
 			Logger: d.log, Metrics: d.metrics,
 		},
 		Leader: reconciler.LeaderConfig{
 			Elector: d.etcd, Election: etcd.ElectionConfig{ID: f.id, TTL: f.ttl},
 			Grace: f.grace, Logger: d.log, Metrics: d.metrics,
 		},
-		Discovery:     &reconciler.DiscoveryConfig{Store: tree, Cache: tree.NewTreeCache(), Logger: d.log},
+		Loops:         []func(reconciler.Term) reconciler.Loop{d.discovery(tree)},
 		EtcdReady:     d.etcd.Ready,
 		MarathonReady: d.marathon.Ping,
 	})
@@ -161,6 +163,17 @@ func (d *daemon) run(ctx context.Context) error {
 		d.ready("")
 	}
 	return dm.Run(ctx)
+}
+
+// discovery builds the discovery syncer of each term, on the term's view
+// of Marathon and the controller's configs, writing /services under the
+// term's fence. The copy of the tree is kept from term to term.
+func (d *daemon) discovery(tree *etcd.Discovery) func(reconciler.Term) reconciler.Loop {
+	cache := tree.NewTreeCache()
+	return func(t reconciler.Term) reconciler.Loop {
+		return discovery.New(discovery.Config{Apps: t.Apps, Configs: t.Configs, Fence: t.Fence,
+			Store: tree, Cache: cache, Logger: d.log, Metrics: d.metrics.Engine()})
+	}
 }
 
 // serveHTTP serves the probes, /metrics, the viewer and, with --pprof,

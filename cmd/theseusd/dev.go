@@ -19,7 +19,7 @@ import (
 	"theseus.dev/drivers/marathon/marathonsim"
 	"theseus.dev/drivers/mesos"
 	"theseus.dev/reconciler"
-	"theseus.dev/specs"
+	"theseus.dev/sources"
 )
 
 // devFlags are the settings only `theseusd dev` has.
@@ -110,7 +110,7 @@ func runDev(ctx context.Context, c *cli, f *devFlags, d *daemon) error {
 		return fmt.Errorf("--speed %g: must be positive", f.speed)
 	}
 	if f.specsDir != "" { // refuse bad specs before starting anything
-		if _, err := specs.LoadPath(f.specsDir); err != nil {
+		if _, err := sources.LoadPath(f.specsDir); err != nil {
 			return fmt.Errorf("--specs %s: %w", f.specsDir, err)
 		}
 	}
@@ -209,7 +209,7 @@ func resetData(dir string) error {
 }
 
 func devApply(ctx context.Context, c *cli, ec *etcd.Client, dir string) error {
-	groups, err := specs.LoadPath(dir)
+	groups, err := sources.LoadPath(dir)
 	if err != nil {
 		return fmt.Errorf("--specs %s: %w", dir, err)
 	}

@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"time"
 
+	"theseus.dev/internal/backoff"
 	"theseus.dev/internal/httpclient"
 )
 
@@ -55,7 +55,7 @@ func retryable(status int) bool {
 func (c *Client) do(ctx context.Context, r *call) (answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	wait := 100 * time.Millisecond
+	bo := backoff.New(100*time.Millisecond, 2*time.Second)
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return answer{}, notSent{fmt.Errorf("marathon %s %s: %w", r.method, r.path, err)}
@@ -74,8 +74,7 @@ func (c *Client) do(ctx context.Context, r *call) (answer, error) {
 		case isDecodeError(err), httpclient.BadCertificate(err), IsPermanent(err), !r.read && !isNotSent(err):
 			return a, err
 		}
-		d := wait/2 + rand.N(wait/2+1)
-		wait = min(wait*2, 2*time.Second)
+		d := bo.Next()
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
 			return a, err // no time for another attempt
 		}

@@ -1,4 +1,4 @@
-package etcd
+package sources
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
@@ -37,16 +38,16 @@ func (s *SyncSource) Plan(ctx context.Context, source string, want []SyncSpec) (
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.readSyncState(ctx)
+	st, err := s.store.Read(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p := &SyncPlan{Source: source, ReadRevision: st.rev}
+	p := &SyncPlan{Source: source, ReadRevision: st.Revision}
 	for k, w := range wanted {
 		s.planWanted(p, st, k, w)
 	}
-	for k, o := range st.owners {
-		if _, ok := wanted[k]; !ok && o.err == nil && o.rec.Owner == s.name {
+	for k, o := range st.Owners {
+		if _, ok := wanted[k]; !ok && o.Err == nil && o.Ownership.Owner == s.name {
 			s.planGone(p, st, k, o)
 		}
 	}
@@ -64,7 +65,7 @@ func prepareSync(want []SyncSpec) (map[specs.GroupKey]wantedSpec, error) {
 	for i, w := range want {
 		groups[i] = w.Group
 	}
-	keys, err := checkApply(groups)
+	keys, err := specs.CheckGroups(groups)
 	if err != nil {
 		return nil, err
 	}
@@ -74,17 +75,17 @@ func prepareSync(want []SyncSpec) (map[specs.GroupKey]wantedSpec, error) {
 		if file == "" {
 			file, _ = w.Group.Source()
 		}
-		v := StoredValue(w.Group)
+		v := specs.StoredValue(w.Group)
 		out[keys[i]] = wantedSpec{file: file, value: v, sum: sha256Hex(v)}
 	}
 	return out, nil
 }
 
 func (s *SyncSource) record(source, file, sum string) []byte {
-	return encodeOwnership(Ownership{Owner: s.name, Source: source, File: file, SHA256: sum})
+	return encodeOwnership(specs.Ownership{Owner: s.name, Source: source, File: file, SHA256: sum})
 }
 
-func encodeOwnership(o Ownership) []byte {
+func encodeOwnership(o specs.Ownership) []byte {
 	b, err := json.Marshal(o)
 	if err != nil {
 		panic(err) // a struct of strings always encodes
@@ -93,12 +94,12 @@ func encodeOwnership(o Ownership) []byte {
 }
 
 // planWanted decides for a group of the source.
-func (s *SyncSource) planWanted(p *SyncPlan, st *syncState, k specs.GroupKey, w wantedSpec) {
-	kv, exists := st.desired[k]
-	o, hasOwner := st.owners[k]
-	item := SyncItem{Key: k, File: w.file, Revision: kv.modRev}
-	put := syncWrite{key: k, desiredRev: kv.modRev, ownerRev: o.modRev, value: w.value, owner: s.record(p.Source, w.file, w.sum)}
-	ours := hasOwner && o.err == nil && o.rec.Owner == s.name
+func (s *SyncSource) planWanted(p *SyncPlan, st *model.OwnedState, k specs.GroupKey, w wantedSpec) {
+	kv, exists := st.Desired[k]
+	o, hasOwner := st.Owners[k]
+	item := SyncItem{Key: k, File: w.file, Revision: kv.ModRevision}
+	put := model.OwnedWrite{Key: k, DesiredRevision: kv.ModRevision, OwnerRevision: o.ModRevision, Value: w.value, Owner: s.record(p.Source, w.file, w.sum)}
+	ours := hasOwner && o.Err == nil && o.Ownership.Owner == s.name
 	switch {
 	case !exists:
 		// A record left for a key that no longer exists guards nothing.
@@ -106,34 +107,34 @@ func (s *SyncSource) planWanted(p *SyncPlan, st *syncState, k specs.GroupKey, w 
 		p.writes = append(p.writes, put)
 	case hasOwner && !ours:
 		item.Action = SyncConflict
-		if o.err != nil {
-			item.Reason = o.err.Error() + ": not overwritten"
+		if o.Err != nil {
+			item.Reason = o.Err.Error() + ": not overwritten"
 		} else {
-			item.Reason = fmt.Sprintf("owned by sync source %q (%s, file %s): not overwritten", o.rec.Owner, o.rec.Source, o.rec.File)
+			item.Reason = fmt.Sprintf("owned by sync source %q (%s, file %s): not overwritten", o.Ownership.Owner, o.Ownership.Source, o.Ownership.File)
 		}
-	case ours && sha256Hex(kv.value) == o.rec.SHA256:
-		if !sameSpec(k, kv.value, w.value) {
+	case ours && sha256Hex(kv.Value) == o.Ownership.SHA256:
+		if !sameSpec(k, kv.Value, w.value) {
 			item.Action = SyncChanged
 			p.writes = append(p.writes, put)
 			break
 		}
 		item.Action = SyncUnchanged
-		if o.rec.File != w.file {
+		if o.Ownership.File != w.file {
 			// The file was renamed: only the record says so.
-			rec := o.rec
+			rec := o.Ownership
 			rec.File = w.file
-			p.writes = append(p.writes, syncWrite{key: k, desiredRev: kv.modRev, ownerRev: o.modRev, owner: encodeOwnership(rec)})
+			p.writes = append(p.writes, model.OwnedWrite{Key: k, DesiredRevision: kv.ModRevision, OwnerRevision: o.ModRevision, Owner: encodeOwnership(rec)})
 		}
 	default:
 		who := "written by hand (etcdctl or theseusd apply), not by a sync source"
 		if ours {
-			who = fmt.Sprintf("changed outside sync since source %q wrote it (%s)", s.name, o.rec.Source)
+			who = fmt.Sprintf("changed outside sync since source %q wrote it (%s)", s.name, o.Ownership.Source)
 		}
 		switch {
-		case sameSpec(k, kv.value, w.value):
+		case sameSpec(k, kv.Value, w.value):
 			item.Action, item.Reason = SyncAdopted, who+"; it holds the same spec, so this source owns it now"
-			p.writes = append(p.writes, syncWrite{key: k, desiredRev: kv.modRev, ownerRev: o.modRev,
-				owner: s.record(p.Source, w.file, sha256Hex(kv.value))})
+			p.writes = append(p.writes, model.OwnedWrite{Key: k, DesiredRevision: kv.ModRevision, OwnerRevision: o.ModRevision,
+				Owner: s.record(p.Source, w.file, sha256Hex(kv.Value))})
 		case s.opts.Adopt:
 			item.Action, item.Reason = SyncChanged, who+"; adopted and overwritten"
 			p.writes = append(p.writes, put)
@@ -146,11 +147,11 @@ func (s *SyncSource) planWanted(p *SyncPlan, st *syncState, k specs.GroupKey, w 
 
 // planGone decides for a key the source owns whose group it no longer
 // holds.
-func (s *SyncSource) planGone(p *SyncPlan, st *syncState, k specs.GroupKey, o storedOwner) {
-	kv, exists := st.desired[k]
-	drop := syncWrite{key: k, desiredRev: kv.modRev, ownerRev: o.modRev}
-	item := SyncItem{Key: k, File: o.rec.File, Revision: kv.modRev}
-	changed := exists && sha256Hex(kv.value) != o.rec.SHA256
+func (s *SyncSource) planGone(p *SyncPlan, st *model.OwnedState, k specs.GroupKey, o model.OwnerRecord) {
+	kv, exists := st.Desired[k]
+	drop := model.OwnedWrite{Key: k, DesiredRevision: kv.ModRevision, OwnerRevision: o.ModRevision}
+	item := SyncItem{Key: k, File: o.Ownership.File, Revision: kv.ModRevision}
+	changed := exists && sha256Hex(kv.Value) != o.Ownership.SHA256
 	switch {
 	case !exists:
 		// Deleted by hand: drop the record that guards nothing now.
@@ -163,7 +164,7 @@ func (s *SyncSource) planGone(p *SyncPlan, st *syncState, k specs.GroupKey, o st
 		item.Action, item.Reason = SyncOrphaned, "gone from the source, and changed outside sync since it was written: pruning would release it, not remove it"
 	case s.opts.Prune:
 		item.Action = SyncRemoved
-		drop.delDesired = true
+		drop.DeleteDesired = true
 		p.writes = append(p.writes, drop)
 	default:
 		item.Action, item.Reason = SyncOrphaned, "gone from the source: pruning would remove it"
@@ -179,5 +180,5 @@ func sameSpec(k specs.GroupKey, stored, want []byte) bool {
 		return true
 	}
 	g, err := specs.DecodeStored(k, stored)
-	return err == nil && bytes.Equal(StoredValue(g), want)
+	return err == nil && bytes.Equal(specs.StoredValue(g), want)
 }

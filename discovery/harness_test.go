@@ -1,23 +1,24 @@
-package reconciler_test
+package discovery_test
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"theseus.dev/discovery"
+	"theseus.dev/discovery/discoverytest"
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/etcd/etcdtest"
 	"theseus.dev/drivers/marathon"
 	"theseus.dev/drivers/marathon/marathonsim"
 	"theseus.dev/endpoints"
-	"theseus.dev/reconciler"
+	"theseus.dev/internal/observe"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
@@ -162,83 +163,60 @@ func (e *discEnv) exact() string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	var diffs []string
-	apps := map[string]bool{}
-	for _, a := range e.sim.Apps() {
-		k, err := specs.ParseAppID("", a.ID)
-		if err != nil {
-			continue
-		}
-		apps[k.String()] = true
-		g, ok := tree.Groups[k]
-		if !ok {
-			diffs = append(diffs, k.String()+": no group")
-			continue
-		}
-		got, err := g.Containers()
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		tasks := e.sim.Tasks(a.ID)
-		for _, ts := range tasks {
-			c, ok := got[ts.ID]
-			switch {
-			case !ok:
-				diffs = append(diffs, fmt.Sprintf("%s: %s (%s) missing", k, ts.ID, ts.State))
-			case c.Ready != ts.HealthyForDeployment || c.State != ts.State || c.InstanceHost != ts.Host ||
-				(len(ts.Ports) > 0 && c.InstancePort != ts.Ports[0]):
-				diffs = append(diffs, fmt.Sprintf("%s: %s is %+v, task %s on %s healthy %v", k, ts.ID, c, ts.State, ts.Host, ts.HealthyForDeployment))
-			}
-			delete(got, ts.ID)
-		}
-		for name := range got {
-			diffs = append(diffs, fmt.Sprintf("%s: %s is not a task", k, name))
-		}
+	d, err := discoverytest.Diff(tree, e.sim)
+	if err != nil {
+		e.t.Fatal(err)
 	}
-	for k := range tree.Groups {
-		if !apps[k.String()] {
-			diffs = append(diffs, k.String()+": no app")
-		}
-	}
-	slices.Sort(diffs)
-	return strings.Join(diffs, "\n")
+	return d
 }
 
-// runningSyncer is a syncer with the driver's event stream feeding it.
+// runningSyncer is a syncer behind an observer that the driver's event
+// stream feeds.
 type runningSyncer struct {
-	d      *reconciler.Discovery
+	d      *discovery.Syncer
 	events atomic.Int64 // task status events delivered
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
-// startSyncer runs a syncer over e (sweeping only when asked, unless
-// cfg.Tick is set) and the driver's event stream, until stop.
-func (e *discEnv) startSyncer(cfg reconciler.DiscoveryConfig) *runningSyncer {
-	cfg.Marathon, cfg.Store = e.mc, e.rec
+// startSyncer runs a syncer over e and the driver's event stream, until
+// stop. Its observer lists at its start and when asked: sweeps run when
+// the test asks. timeout bounds each Marathon call (0: the default).
+func (e *discEnv) startSyncer(cfg discovery.Config, timeout time.Duration) *runningSyncer {
+	cfg.Store = e.rec
 	if cfg.Cache == nil {
 		cfg.Cache = e.rec.Discovery.NewTreeCache()
-	}
-	if cfg.Tick == nil {
-		cfg.Tick = make(chan time.Time) // never: sweeps run when the test asks
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = silentLogger()
 	}
-	r := &runningSyncer{d: reconciler.NewDiscovery(cfg)}
+	r := &runningSyncer{}
+	obs := observe.New(observe.Config{Marathon: e.mc, Events: countEvents{e.mc, &r.events}, Resync: time.Hour,
+		Timeout: timeout, Logger: cfg.Logger})
+	cfg.Apps = obs
+	r.d = discovery.New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	r.wg.Go(func() { _ = r.d.Run(ctx) })
-	r.wg.Go(func() {
-		_ = e.mc.Events(ctx, func(ev marathon.Event) {
-			if ev.Type == "status_update_event" {
-				r.events.Add(1)
-			}
-			r.d.Notify(ev)
-		})
-	})
+	r.wg.Go(func() { _ = obs.Run(ctx) })
 	e.t.Cleanup(r.stop)
 	return r
+}
+
+// countEvents is an event stream that counts the task status events it
+// delivers.
+type countEvents struct {
+	src observe.EventSource
+	n   *atomic.Int64
+}
+
+func (c countEvents) Events(ctx context.Context, fn func(model.Event)) error {
+	return c.src.Events(ctx, func(ev model.Event) {
+		if ev.Type == "status_update_event" {
+			c.n.Add(1)
+		}
+		fn(ev)
+	})
 }
 
 // stop cancels the syncer and its event reader and waits for them.
@@ -248,7 +226,7 @@ func (r *runningSyncer) stop() {
 }
 
 // sweep runs one full sweep now and fails the test if it fails.
-func (r *runningSyncer) sweep(t testing.TB) reconciler.SweepStats {
+func (r *runningSyncer) sweep(t testing.TB) discovery.SweepStats {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

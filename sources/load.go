@@ -1,4 +1,4 @@
-package specs
+package sources
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"theseus.dev/specs"
 )
 
 // MaxFileBytes is the largest spec file read.
@@ -27,60 +29,44 @@ func IsSpecFile(name string) bool {
 // hidden files and directories (such as .git). A path that is a symbolic
 // link is resolved first, so a git-sync style "current" link is read at
 // its target. It returns the valid groups in file order and, if anything
-// is wrong, an ErrorList with every problem: parse and validation errors of
+// is wrong, a specs.ErrorList with every problem: parse and validation errors of
 // each file, a group defined twice, and a symbolic link that leads out of
 // the directory (see SpecFiles). Callers that must not act on a
 // partial set (apply, sync) check the error first.
-func LoadPath(path string) ([]*Group, error) {
+func LoadPath(path string) ([]*specs.Group, error) {
 	files, refused, err := specFiles(path)
 	if err != nil {
 		return nil, err
 	}
-	var groups []*Group
+	var groups []*specs.Group
 	errs := refused
 	for _, f := range files {
 		gs, err := LoadFile(f)
-		errs = append(errs, Errors(err)...)
+		errs = append(errs, specs.Errors(err)...)
 		groups = append(groups, gs...)
 	}
-	errs = append(errs, checkUnique(groups)...)
+	errs = append(errs, specs.Duplicates(groups)...)
 	return groups, errs.Err()
 }
 
 // LoadFile parses and validates one spec file, returning the groups that are
-// valid and an ErrorList of every problem.
-func LoadFile(name string) ([]*Group, error) {
+// valid and a specs.ErrorList of every problem.
+func LoadFile(name string) ([]*specs.Group, error) {
 	info, err := os.Stat(name)
 	if err != nil {
 		return nil, err
 	}
 	if info.Size() > MaxFileBytes {
-		return nil, ErrorList{{File: name, Msg: fmt.Sprintf("file is %d MiB, larger than the %d MiB limit", info.Size()>>20, MaxFileBytes>>20)}}
+		return nil, specs.ErrorList{{File: name, Msg: fmt.Sprintf("file is %d MiB, larger than the %d MiB limit", info.Size()>>20, MaxFileBytes>>20)}}
 	}
 	data, err := os.ReadFile(name)
 	if err != nil {
 		return nil, err
 	}
-	return ParseAndValidate(name, data)
+	return specs.ParseAndValidate(name, data)
 }
 
-// ParseAndValidate parses data like Parse and validates each group. It
-// returns the valid groups and an ErrorList of every problem.
-func ParseAndValidate(file string, data []byte) ([]*Group, error) {
-	parsed, err := Parse(file, data)
-	errs := Errors(err)
-	var valid []*Group
-	for _, g := range parsed {
-		if err := Validate(g); err != nil {
-			errs = append(errs, Errors(err)...)
-			continue
-		}
-		valid = append(valid, g)
-	}
-	return valid, errs.Err()
-}
-
-func specFiles(path string) ([]string, ErrorList, error) {
+func specFiles(path string) ([]string, specs.ErrorList, error) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, nil, err // *PathError names the path as given
@@ -110,12 +96,12 @@ func specFiles(path string) ([]string, ErrorList, error) {
 // directories (such as .git). Symbolic links are not followed out of
 // root: a link among the spec files whose target lies outside root, or is
 // not a regular file, is refused, reported (relative to root) in the
-// ErrorList and never read, so that a checkout cannot make theseus read,
+// specs.ErrorList and never read, so that a checkout cannot make theseus read,
 // or quote in an error, a file of the machine such as /etc/passwd. root
 // itself may be a link's target: callers resolve it first.
-func SpecFiles(root string) ([]string, ErrorList, error) {
+func SpecFiles(root string) ([]string, specs.ErrorList, error) {
 	var files []string
-	var refused ErrorList
+	var refused specs.ErrorList
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -132,7 +118,7 @@ func SpecFiles(root string) ([]string, ErrorList, error) {
 			return err
 		}
 		if msg := checkSpecFile(root, p, d); msg != "" {
-			refused = append(refused, &FieldError{File: rel, Msg: msg})
+			refused = append(refused, &specs.FieldError{File: rel, Msg: msg})
 			return nil
 		}
 		files = append(files, rel)
@@ -162,26 +148,4 @@ func checkSpecFile(root, p string, d fs.DirEntry) string {
 		return "a symbolic link to something that is not a regular file; refused"
 	}
 	return ""
-}
-
-// checkUnique reports groups whose keys are equal, naming both places.
-func checkUnique(groups []*Group) ErrorList {
-	var errs ErrorList
-	first := make(map[GroupKey]*Group, len(groups))
-	for _, g := range groups {
-		k, err := g.Key()
-		if err != nil {
-			continue // already reported by Validate
-		}
-		prev, dup := first[k]
-		if !dup {
-			first[k] = g
-			continue
-		}
-		file, line := g.Source()
-		pfile, pline := prev.Source()
-		errs = append(errs, &FieldError{File: file, Line: line, Field: "metadata",
-			Msg: fmt.Sprintf("group %s is also defined at %s:%d", k, pfile, pline)})
-	}
-	return errs
 }

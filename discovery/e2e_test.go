@@ -1,4 +1,4 @@
-package reconciler_test
+package discovery_test
 
 import (
 	"context"
@@ -9,10 +9,10 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"theseus.dev/discovery"
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon/marathonsim"
 	"theseus.dev/endpoints"
-	"theseus.dev/reconciler"
 	"theseus.dev/specs"
 )
 
@@ -64,7 +64,7 @@ func TestDiscoveryEndToEnd(t *testing.T) {
 	e.deploy(db, "db:1", 1, specs.Spec{})
 	ctx, cancel := context.WithCancel(context.Background())
 	seen := e.watchGroups(ctx, web, api, db)
-	s := e.startSyncer(reconciler.DiscoveryConfig{})
+	s := e.startSyncer(discovery.Config{}, 0)
 	eventually(t, 20*time.Second, "the first sweep", s.d.Synced)
 	if d := e.exact(); d != "" {
 		t.Fatalf("not exact after the first sweep:\n%s", d)
@@ -115,7 +115,7 @@ func TestDiscoveryEventStreamDropped(t *testing.T) {
 	web, api := dkey(t, "web/dev"), dkey(t, "api/prod")
 	e.deploy(web, "nginx:1.27", 3, checkedSpec())
 	e.deploy(api, "api:1", 3, portSpec())
-	s := e.startSyncer(reconciler.DiscoveryConfig{})
+	s := e.startSyncer(discovery.Config{}, 0)
 	e.exactByEvents(t, "first sweep")
 
 	e.sim.Faults().DropEventStreams(4 * time.Hour) // in simulated time: the test ends first
@@ -139,7 +139,7 @@ func TestDiscoveryNextLeader(t *testing.T) {
 	e.deploy(web, "nginx:1.27", 3, checkedSpec())
 	e.deploy(api, "api:1", 2, portSpec())
 	e.deploy(db, "db:1", 1, specs.Spec{})
-	first := e.startSyncer(reconciler.DiscoveryConfig{})
+	first := e.startSyncer(discovery.Config{}, 0)
 	e.exactByEvents(t, "first syncer")
 	first.stop() // the leader dies: nothing is cleaned up
 
@@ -154,14 +154,14 @@ func TestDiscoveryNextLeader(t *testing.T) {
 	if e.exact() == "" {
 		t.Fatal("the tree changed with no syncer running")
 	}
-	sweeps := make(chan reconciler.SweepStats, 10)
+	sweeps := make(chan discovery.SweepStats, 10)
 	start := time.Now()
-	next := e.startSyncer(reconciler.DiscoveryConfig{Hooks: reconciler.DiscoveryHooks{Sweep: func(st reconciler.SweepStats) {
+	next := e.startSyncer(discovery.Config{Hooks: discovery.Hooks{Sweep: func(st discovery.SweepStats) {
 		select {
 		case sweeps <- st:
 		default:
 		}
-	}}})
+	}}}, 0)
 	select {
 	case st := <-sweeps:
 		if st.Err != nil {
@@ -194,7 +194,7 @@ func TestDiscoveryBurst(t *testing.T) {
 		keys = append(keys, k)
 		e.deploy(k, "worker:1", 0, specs.Spec{})
 	}
-	s := e.startSyncer(reconciler.DiscoveryConfig{})
+	s := e.startSyncer(discovery.Config{}, 0)
 	e.exactByEvents(t, "first sweep")
 
 	// Every read a watcher makes follows a write of a revision key.
@@ -255,8 +255,8 @@ func TestDiscoveryMarathonUnreachable(t *testing.T) {
 			e.deploy(api, "api:1", 1, portSpec())
 			var now atomic.Int64
 			now.Store(time.Now().UnixNano())
-			s := e.startSyncer(reconciler.DiscoveryConfig{Timeout: 300 * time.Millisecond, StaleAfter: time.Minute,
-				Now: func() time.Time { return time.Unix(0, now.Load()) }})
+			s := e.startSyncer(discovery.Config{StaleAfter: time.Minute,
+				Now: func() time.Time { return time.Unix(0, now.Load()) }}, 300*time.Millisecond)
 			e.exactByEvents(t, "first sweep")
 			rev := e.etcd.Revision(t)
 

@@ -1,6 +1,7 @@
-package etcd_test
+package sources_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,23 +14,43 @@ import (
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/etcd/etcdtest"
+	"theseus.dev/model"
+	"theseus.dev/sources"
 	"theseus.dev/specs"
+	"theseus.dev/specs/specstest"
 )
 
 // syncer is a sync source under test with shorthand for its specs.
 type syncer struct {
-	t *testing.T
-	e *etcdtest.Etcd
-	s *etcd.SyncSource
+	t     *testing.T
+	e     *etcdtest.Etcd
+	s     *sources.SyncSource
+	store *hookStore
 }
 
-func newSyncer(t *testing.T, e *etcdtest.Etcd, c *etcd.Client, name string, opts etcd.SyncOptions) *syncer {
+func newSyncer(t *testing.T, e *etcdtest.Etcd, c *etcd.Client, name string, opts sources.SyncOptions) *syncer {
 	t.Helper()
-	s, err := c.SyncSource(name, opts)
+	sy := &syncer{t: t, e: e, store: &hookStore{SyncStore: c.SyncStore()}}
+	s, err := sources.NewSyncSource(sy.store, name, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &syncer{t: t, e: e, s: s}
+	sy.s = s
+	return sy
+}
+
+// hookStore is the etcd store with a hook before each transaction, to
+// provoke conflicts.
+type hookStore struct {
+	*etcd.SyncStore
+	before func()
+}
+
+func (h *hookStore) Commit(ctx context.Context, batch []model.OwnedWrite) (int64, error) {
+	if h.before != nil {
+		h.before()
+	}
+	return h.SyncStore.Commit(ctx, batch)
 }
 
 // spec is one group of a source: "service/labels" with instances, in a
@@ -40,8 +61,8 @@ type spec struct {
 	file      string
 }
 
-func (sy *syncer) specs(in []spec) []etcd.SyncSpec {
-	var out []etcd.SyncSpec
+func (sy *syncer) specs(in []spec) []sources.SyncSpec {
+	var out []sources.SyncSpec
 	for _, s := range in {
 		k, err := specs.ParseGroupKey(s.key)
 		if err != nil {
@@ -51,19 +72,19 @@ func (sy *syncer) specs(in []spec) []etcd.SyncSpec {
 		if file == "" {
 			file = k.Service + ".yaml"
 		}
-		out = append(out, etcd.SyncSpec{Group: group(sy.t, k, s.instances), File: file})
+		out = append(out, sources.SyncSpec{Group: group(sy.t, k, s.instances), File: file})
 	}
 	return out
 }
 
 // sync runs one sync and returns the action per key.
-func (sy *syncer) sync(in []spec) (map[string]etcd.SyncAction, *etcd.SyncPlan) {
+func (sy *syncer) sync(in []spec) (map[string]sources.SyncAction, *sources.SyncPlan) {
 	sy.t.Helper()
 	p, err := sy.s.Sync(sy.t.Context(), "test@1", sy.specs(in))
 	if err != nil {
 		sy.t.Fatalf("sync: %v", err)
 	}
-	got := map[string]etcd.SyncAction{}
+	got := map[string]sources.SyncAction{}
 	for _, it := range p.Items {
 		got[it.Key.String()] = it.Action
 	}
@@ -106,21 +127,21 @@ func putValue(t *testing.T, e *etcdtest.Etcd, k, v string) {
 // added, orphaned without prune and removed with it.
 func TestSyncLifecycle(t *testing.T) {
 	e, c := start(t, fastOptions())
-	sy := newSyncer(t, e, c, "specs", etcd.SyncOptions{})
-	pruner := newSyncer(t, e, c, "specs", etcd.SyncOptions{Prune: true})
+	sy := newSyncer(t, e, c, "specs", sources.SyncOptions{})
+	pruner := newSyncer(t, e, c, "specs", sources.SyncOptions{Prune: true})
 	base := []spec{{"web/dev", 1, ""}, {"api/dev", 1, ""}, {"db/prod", 3, ""}}
 	steps := []struct {
 		name string
 		s    *syncer
 		in   []spec
-		want map[string]etcd.SyncAction
+		want map[string]sources.SyncAction
 	}{
-		{"create", sy, base, map[string]etcd.SyncAction{"web/dev": "created", "api/dev": "created", "db/prod": "created"}},
-		{"no-op", sy, base, map[string]etcd.SyncAction{"web/dev": "unchanged", "api/dev": "unchanged", "db/prod": "unchanged"}},
+		{"create", sy, base, map[string]sources.SyncAction{"web/dev": "created", "api/dev": "created", "db/prod": "created"}},
+		{"no-op", sy, base, map[string]sources.SyncAction{"web/dev": "unchanged", "api/dev": "unchanged", "db/prod": "unchanged"}},
 		{"edit, add, delete without prune", sy, []spec{{"web/dev", 2, ""}, {"api/dev", 1, ""}, {"cache/dev", 1, ""}},
-			map[string]etcd.SyncAction{"web/dev": "changed", "api/dev": "unchanged", "cache/dev": "created", "db/prod": "orphaned"}},
+			map[string]sources.SyncAction{"web/dev": "changed", "api/dev": "unchanged", "cache/dev": "created", "db/prod": "orphaned"}},
 		{"prune", pruner, []spec{{"web/dev", 2, ""}, {"api/dev", 1, ""}, {"cache/dev", 1, ""}},
-			map[string]etcd.SyncAction{"web/dev": "unchanged", "api/dev": "unchanged", "cache/dev": "unchanged", "db/prod": "removed"}},
+			map[string]sources.SyncAction{"web/dev": "unchanged", "api/dev": "unchanged", "cache/dev": "unchanged", "db/prod": "removed"}},
 	}
 	for _, st := range steps {
 		before := e.Revision(t)
@@ -149,16 +170,16 @@ func TestSyncLifecycle(t *testing.T) {
 // never pruned; another source's keys are conflicts and never pruned.
 func TestSyncOwnership(t *testing.T) {
 	e, c := start(t, fastOptions())
-	other := newSyncer(t, e, c, "other", etcd.SyncOptions{})
+	other := newSyncer(t, e, c, "other", sources.SyncOptions{})
 	other.sync([]spec{{"theirs/dev", 1, ""}})
 	putValue(t, e, "/desired/same/dev", string(specJSON(key(t, "same", "dev"), 1))) // the same spec, spelled otherwise
 	putValue(t, e, "/desired/hand/dev", string(specJSON(key(t, "hand", "dev"), 5)))
 	putValue(t, e, "/desired/kept/dev", string(specJSON(key(t, "kept", "dev"), 1)))
 
-	sy := newSyncer(t, e, c, "specs", etcd.SyncOptions{Prune: true})
+	sy := newSyncer(t, e, c, "specs", sources.SyncOptions{Prune: true})
 	in := []spec{{"same/dev", 1, ""}, {"hand/dev", 1, ""}, {"theirs/dev", 2, ""}, {"mine/dev", 1, ""}}
 	got, p := sy.sync(in)
-	want := map[string]etcd.SyncAction{"same/dev": "adopted", "hand/dev": "conflict", "theirs/dev": "conflict", "mine/dev": "created"}
+	want := map[string]sources.SyncAction{"same/dev": "adopted", "hand/dev": "conflict", "theirs/dev": "conflict", "mine/dev": "created"}
 	if !maps.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
@@ -190,7 +211,7 @@ func TestSyncOwnership(t *testing.T) {
 	}
 
 	// Adopt overwrites keys written by hand, never another source's.
-	adopter := newSyncer(t, e, c, "specs", etcd.SyncOptions{Adopt: true})
+	adopter := newSyncer(t, e, c, "specs", sources.SyncOptions{Adopt: true})
 	got, _ = adopter.sync(in[:3])
 	if got["hand/dev"] != "changed" || got["theirs/dev"] != "conflict" {
 		t.Errorf("with Adopt: %v", got)
@@ -201,15 +222,15 @@ func TestSyncOwnership(t *testing.T) {
 // for pruning unless AllowEmpty.
 func TestSyncEmptySource(t *testing.T) {
 	e, c := start(t, fastOptions())
-	newSyncer(t, e, c, "specs", etcd.SyncOptions{}).sync([]spec{{"web/dev", 1, ""}, {"api/dev", 1, ""}})
-	s := newSyncer(t, e, c, "specs", etcd.SyncOptions{Prune: true})
-	if _, err := s.s.Sync(t.Context(), "empty", nil); !errors.Is(err, etcd.ErrEmptySource) {
+	newSyncer(t, e, c, "specs", sources.SyncOptions{}).sync([]spec{{"web/dev", 1, ""}, {"api/dev", 1, ""}})
+	s := newSyncer(t, e, c, "specs", sources.SyncOptions{Prune: true})
+	if _, err := s.s.Sync(t.Context(), "empty", nil); !errors.Is(err, sources.ErrEmptySource) {
 		t.Fatalf("empty source with prune: %v", err)
 	}
 	if desired, _ := syncTree(t, e); len(desired) != 2 {
 		t.Fatalf("refused sync removed keys: %v", desired)
 	}
-	got, _ := newSyncer(t, e, c, "specs", etcd.SyncOptions{Prune: true, AllowEmpty: true}).sync(nil)
+	got, _ := newSyncer(t, e, c, "specs", sources.SyncOptions{Prune: true, AllowEmpty: true}).sync(nil)
 	if got["web/dev"] != "removed" || got["api/dev"] != "removed" {
 		t.Errorf("with AllowEmpty: %v", got)
 	}
@@ -223,7 +244,7 @@ func TestSyncEmptySource(t *testing.T) {
 // updates the record.
 func TestSyncBookkeeping(t *testing.T) {
 	e, c := start(t, fastOptions())
-	sy := newSyncer(t, e, c, "specs", etcd.SyncOptions{})
+	sy := newSyncer(t, e, c, "specs", sources.SyncOptions{})
 	sy.sync([]spec{{"web/dev", 1, ""}, {"api/dev", 1, ""}})
 	if _, err := e.Client.Delete(t.Context(), "/desired/web/dev"); err != nil {
 		t.Fatal(err)
@@ -232,7 +253,7 @@ func TestSyncBookkeeping(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := sy.sync([]spec{{"web/dev", 1, "renamed.yaml"}})
-	if !maps.Equal(got, map[string]etcd.SyncAction{"web/dev": "created"}) {
+	if !maps.Equal(got, map[string]sources.SyncAction{"web/dev": "created"}) {
 		t.Errorf("got %v", got)
 	}
 	_, owners := syncTree(t, e)
@@ -254,20 +275,20 @@ func TestSyncBookkeeping(t *testing.T) {
 // wrote is still reported as written.
 func TestSyncRetriesConflicts(t *testing.T) {
 	e, c := start(t, fastOptions())
-	sy := newSyncer(t, e, c, "specs", etcd.SyncOptions{})
+	sy := newSyncer(t, e, c, "specs", sources.SyncOptions{})
 	var in []spec
 	for i := range 100 {
 		in = append(in, spec{key: "svc" + string(rune('a'+i/26)) + string(rune('a'+i%26)) + "/dev", instances: 1})
 	}
 	n := 0
-	sy.s.SetBeforeCommit(func() {
+	sy.store.before = (func() {
 		n++
 		if n == 2 { // after the first batch of 64 groups committed
 			putValue(t, e, "/desired/svcdv/dev", string(specJSON(key(t, "svcdv", "dev"), 1)))
 		}
 	})
 	got, _ := sy.sync(in)
-	counts := map[etcd.SyncAction]int{}
+	counts := map[sources.SyncAction]int{}
 	for _, a := range got {
 		counts[a]++
 	}
@@ -281,10 +302,10 @@ func TestSyncRetriesConflicts(t *testing.T) {
 
 func TestSyncRefusesInvalid(t *testing.T) {
 	e, c := start(t, fastOptions())
-	sy := newSyncer(t, e, c, "specs", etcd.SyncOptions{})
+	sy := newSyncer(t, e, c, "specs", sources.SyncOptions{})
 	bad := group(t, key(t, "web", "dev"), 1)
 	bad.Spec.Instances = ptr(-1)
-	in := append(sy.specs([]spec{{"api/dev", 1, ""}, {"api/dev", 2, "copy.yaml"}}), etcd.SyncSpec{Group: bad})
+	in := append(sy.specs([]spec{{"api/dev", 1, ""}, {"api/dev", 2, "copy.yaml"}}), sources.SyncSpec{Group: bad})
 	_, err := sy.s.Sync(t.Context(), "x", in)
 	if errs := specs.Errors(err); len(errs) != 2 {
 		t.Errorf("errors %v", err)
@@ -292,7 +313,7 @@ func TestSyncRefusesInvalid(t *testing.T) {
 	if desired, owners := syncTree(t, e); len(desired)+len(owners) != 0 {
 		t.Errorf("wrote %v %v", desired, owners)
 	}
-	if _, err := c.SyncSource("", etcd.SyncOptions{}); err == nil {
+	if _, err := sources.NewSyncSource(c.SyncStore(), "", sources.SyncOptions{}); err == nil {
 		t.Error("an empty source name was accepted")
 	}
 }
@@ -305,19 +326,19 @@ func TestSyncCutShort(t *testing.T) {
 	opts := fastOptions()
 	opts.RequestTimeout = 300 * time.Millisecond
 	e, c := start(t, opts)
-	sy := newSyncer(t, e, c, "specs", etcd.SyncOptions{})
+	sy := newSyncer(t, e, c, "specs", sources.SyncOptions{})
 	var in []spec
 	for i := range 100 {
 		in = append(in, spec{key: fmt.Sprintf("svc%03d/dev", i), instances: 1})
 	}
 	n := 0
-	sy.s.SetBeforeCommit(func() {
+	sy.store.before = (func() {
 		if n++; n == 2 {
 			e.Stop()
 		}
 	})
 	p, err := sy.s.Sync(t.Context(), "x", sy.specs(in))
-	if err == nil || errors.Is(err, etcd.ErrConflict) || p == nil {
+	if err == nil || errors.Is(err, model.ErrConflict) || p == nil {
 		t.Fatalf("err %v, plan %v", err, p)
 	}
 	written := 0
@@ -326,7 +347,25 @@ func TestSyncCutShort(t *testing.T) {
 			written++
 		}
 	}
-	if written != 64 || p.Count(etcd.SyncCreated) != 100 {
-		t.Errorf("%d written of %d created, want the first transaction's 64", written, p.Count(etcd.SyncCreated))
+	if written != 64 || p.Count(sources.SyncCreated) != 100 {
+		t.Errorf("%d written of %d created, want the first transaction's 64", written, p.Count(sources.SyncCreated))
 	}
 }
+
+// start returns an embedded etcd and a theseus client for it, with the
+// short retry periods of the driver's own tests.
+func start(t testing.TB, opts etcd.Options) (*etcdtest.Etcd, *etcd.Client) {
+	t.Helper()
+	e := etcdtest.Start(t)
+	return e, e.Theseus(t, opts)
+}
+
+func fastOptions() etcd.Options {
+	return etcd.Options{RetryMin: 5 * time.Millisecond, RetryMax: 50 * time.Millisecond}
+}
+
+var (
+	key      = specstest.Key
+	specJSON = specstest.JSON
+	group    = specstest.Group
+)

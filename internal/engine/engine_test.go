@@ -1,18 +1,17 @@
-package reconciler
+package engine
 
 import (
 	"context"
 	"errors"
 	"io"
 	"log/slog"
-	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"theseus.dev/specs"
@@ -47,7 +46,7 @@ func TestEngineDeduplicatesAndSerialises(t *testing.T) {
 			}
 			return Result{}, nil
 		})
-		e := NewEngine(rec, EngineOptions{Workers: 4, Logger: quietLogger()})
+		e := New(rec, Options{Workers: 4, Logger: quietLogger()})
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan struct{})
 		go func() { e.Run(ctx); close(done) }()
@@ -71,7 +70,7 @@ func TestEngineDeduplicatesAndSerialises(t *testing.T) {
 
 func TestEngineResults(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m := NewMetrics()
+		m := NewMetrics(prometheus.NewRegistry())
 		var mu sync.Mutex
 		calls := map[string][]time.Time{}
 		errTransient := errors.New("marathon unavailable")
@@ -103,7 +102,7 @@ func TestEngineResults(t *testing.T) {
 			}
 			return Result{}, nil
 		})
-		e := NewEngine(rec, EngineOptions{Workers: 3, Timeout: 30 * time.Second, BaseBackoff: time.Second, Metrics: m, Logger: quietLogger()})
+		e := New(rec, Options{Workers: 3, Timeout: 30 * time.Second, BaseBackoff: time.Second, Metrics: m, Logger: quietLogger()})
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan struct{})
 		go func() { e.Run(ctx); close(done) }()
@@ -162,7 +161,7 @@ func TestEngineStopsWithContext(t *testing.T) {
 			sawCancel <- ctx.Err()
 			return Result{}, ctx.Err()
 		})
-		e := NewEngine(rec, EngineOptions{Logger: quietLogger()})
+		e := New(rec, Options{Logger: quietLogger()})
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan struct{})
 		go func() { e.Run(ctx); close(done) }()
@@ -174,25 +173,4 @@ func TestEngineStopsWithContext(t *testing.T) {
 			t.Errorf("in-flight reconcile saw %v", err)
 		}
 	})
-}
-
-func TestMetricsExposition(t *testing.T) {
-	m := NewMetrics()
-	m.MarathonRequest("GET", "/v2/apps", 200, 0.01)
-	m.MarathonRequest("PUT", "/v2/apps/{id}", 409, 0.01)
-	NewEngine(ReconcileFunc(nil), EngineOptions{Metrics: m})
-	rec := httptest.NewRecorder()
-	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	body := rec.Body.String()
-	for _, name := range []string{
-		"controller_runtime_reconcile_total", "controller_runtime_reconcile_errors_total",
-		"controller_runtime_terminal_reconcile_errors_total", "controller_runtime_reconcile_panics_total",
-		"controller_runtime_max_concurrent_reconciles", "workqueue_depth", "workqueue_adds_total",
-		"leader_election_master_status", "theseus_marathon_requests_total", "theseus_marathon_conflicts_total 1",
-		"theseus_prune_blocked_total", "theseus_etcd_watch_restarts_total", "theseus_etcd_relists_total",
-	} {
-		if !strings.Contains(body, name) {
-			t.Errorf("metrics lack %s", name)
-		}
-	}
 }

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"theseus.dev/internal/gitsrc"
-	"theseus.dev/internal/gitsrc/gitsrctest"
+	"theseus.dev/sources/gitsrc"
+	"theseus.dev/sources/gitsrc/gitsrctest"
 )
 
 // files returns the regular files under dir, path → content.

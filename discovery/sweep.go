@@ -1,4 +1,4 @@
-package reconciler
+package discovery
 
 import (
 	"context"
@@ -8,8 +8,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"theseus.dev/drivers/etcd"
-	"theseus.dev/drivers/marathon"
+	"golang.org/x/sync/errgroup"
+
+	"theseus.dev/internal/observe"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
@@ -17,42 +19,38 @@ import (
 // between the read and the write.
 const syncAttempts = 3
 
-// sweep rebuilds the tree from one Marathon list: every managed group is
-// written if it differs from the tree, and every other group is dropped.
-// A failed list leaves the tree alone, and marks it stale once the
-// failures have lasted StaleAfter.
-func (s *Discovery) sweep(ctx context.Context) SweepStats {
+// sweep rebuilds the tree from one list of Marathon: every managed group
+// is written if it differs from the tree, and every other group is
+// dropped. A failed list leaves the tree alone, and marks it stale once
+// the failures have lasted StaleAfter.
+func (s *Syncer) sweep(ctx context.Context, l *observe.Listing) SweepStats {
 	start := time.Now()
 	st := SweepStats{}
-	st.Err = s.sweepInto(ctx, &st)
-	st.Duration = time.Since(start)
+	st.Err = s.sweepInto(ctx, l, &st)
+	st.Duration = time.Since(start) + l.Duration
 	if s.cfg.Hooks.Sweep != nil {
 		s.cfg.Hooks.Sweep(st)
 	}
 	return st
 }
 
-func (s *Discovery) sweepInto(ctx context.Context, st *SweepStats) error {
+func (s *Syncer) sweepInto(ctx context.Context, l *observe.Listing, st *SweepStats) error {
+	if l.Err != nil {
+		st.Stale = s.listFailed(ctx, l.Err)
+		return fmt.Errorf("discovery sweep: %w", l.Err)
+	}
 	s.mu.Lock()
-	seq, rseq := s.seq, s.rseq
+	rseq := s.rseq
 	s.mu.Unlock()
 	defer s.forgetTouched(rseq)
-	// newer reports that group k was refreshed after the list began: the
-	// tree then holds a newer view of it than the list, and is left be.
+	// newer reports that group k was refreshed after the sweep began: the
+	// tree then holds a view of it no older than the list, and is left be.
 	newer := func(k specs.GroupKey) func() bool {
 		return func() bool {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			return s.touched[k] > rseq
 		}
-	}
-
-	lctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	apps, err := s.cfg.Marathon.List(lctx)
-	cancel()
-	if err != nil {
-		st.Stale = s.listFailed(ctx, err)
-		return fmt.Errorf("discovery sweep: list Marathon: %w", err)
 	}
 	s.failingSince = time.Time{}
 	read := s.cfg.Store.ReadTree
@@ -64,12 +62,12 @@ func (s *Discovery) sweepInto(ctx context.Context, st *SweepStats) error {
 		s.log.Warn("sweep: cannot read /services; retrying", "err", err)
 		return fmt.Errorf("discovery sweep: %w", err)
 	}
-	want := make(map[specs.GroupKey]etcd.GroupState, len(apps))
+	want := make(map[specs.GroupKey]model.GroupState, len(l.Apps))
 	now := s.cfg.Now()
-	for i := range apps {
-		if a := &apps[i]; a.Managed {
-			want[a.Key] = s.groupState(a, now)
-			st.Containers += len(want[a.Key].Containers)
+	for k, a := range l.Apps {
+		if a.Managed {
+			want[k] = s.groupState(a, now)
+			st.Containers += len(want[k].Containers)
 		}
 	}
 	st.Groups = len(want)
@@ -77,14 +75,16 @@ func (s *Discovery) sweepInto(ctx context.Context, st *SweepStats) error {
 	var written, removed atomic.Int64
 	var errs []error
 	var errMu sync.Mutex
-	par := newBounded(s.cfg.Parallel)
+	var g errgroup.Group
+	g.SetLimit(s.cfg.Parallel)
 	run := func(f func() error) {
-		par.Go(func() {
+		g.Go(func() error {
 			if err := f(); err != nil {
 				errMu.Lock()
 				errs = append(errs, err)
 				errMu.Unlock()
 			}
+			return nil
 		})
 	}
 	for k, w := range want {
@@ -107,7 +107,7 @@ func (s *Discovery) sweepInto(ctx context.Context, st *SweepStats) error {
 			})
 		}
 	}
-	par.Wait()
+	_ = g.Wait()
 	st.Written, st.Removed = int(written.Load()), int(removed.Load())
 	if err := errors.Join(errs...); err != nil {
 		if ctx.Err() != nil {
@@ -120,7 +120,7 @@ func (s *Discovery) sweepInto(ctx context.Context, st *SweepStats) error {
 	s.groups.Store(int64(st.Groups))
 	s.mu.Lock()
 	for k, q := range s.dirty {
-		if q <= seq {
+		if q <= l.Seq {
 			delete(s.dirty, k) // the list is newer than the event
 		}
 	}
@@ -136,7 +136,7 @@ func (s *Discovery) sweepInto(ctx context.Context, st *SweepStats) error {
 // listFailed notes a failed Marathon list and, once failures have lasted
 // StaleAfter, marks every group stale (once per outage). It returns the
 // number of groups marked.
-func (s *Discovery) listFailed(ctx context.Context, err error) int {
+func (s *Syncer) listFailed(ctx context.Context, err error) int {
 	now := s.cfg.Now()
 	if s.failingSince.IsZero() {
 		s.failingSince = now
@@ -169,13 +169,13 @@ func (s *Discovery) listFailed(ctx context.Context, err error) int {
 // write makes the group hold w, re-reading it when it changed since have
 // was read. It gives up, writing nothing, when superseded (if not nil)
 // reports that a newer view of the group was written meanwhile.
-func (s *Discovery) write(ctx context.Context, have *etcd.GroupEntry, w etcd.GroupState, superseded func() bool) (bool, error) {
+func (s *Syncer) write(ctx context.Context, have *model.GroupEntry, w model.GroupState, superseded func() bool) (bool, error) {
 	for attempt := 1; ; attempt++ {
 		if superseded != nil && superseded() {
 			return false, nil
 		}
 		res, err := s.cfg.Store.SyncGroup(ctx, s.cfg.Fence, have, w)
-		if err == nil || !errors.Is(err, etcd.ErrConflict) || attempt == syncAttempts {
+		if err == nil || !errors.Is(err, model.ErrConflict) || attempt == syncAttempts {
 			if err != nil {
 				return false, fmt.Errorf("write %s: %w", have.Key, err)
 			}
@@ -189,14 +189,14 @@ func (s *Discovery) write(ctx context.Context, have *etcd.GroupEntry, w etcd.Gro
 
 // drop removes the group, re-reading it when it changed since have was
 // read; like write, it gives up when superseded.
-func (s *Discovery) drop(ctx context.Context, have *etcd.GroupEntry, superseded func() bool) (bool, error) {
+func (s *Syncer) drop(ctx context.Context, have *model.GroupEntry, superseded func() bool) (bool, error) {
 	k := have.Key
 	for attempt := 1; ; attempt++ {
 		if superseded != nil && superseded() {
 			return false, nil
 		}
 		ok, err := s.cfg.Store.DropGroup(ctx, s.cfg.Fence, have)
-		if err == nil || !errors.Is(err, etcd.ErrConflict) || attempt == syncAttempts {
+		if err == nil || !errors.Is(err, model.ErrConflict) || attempt == syncAttempts {
 			if err != nil {
 				return false, fmt.Errorf("drop %s: %w", k, err)
 			}
@@ -208,30 +208,9 @@ func (s *Discovery) drop(ctx context.Context, have *etcd.GroupEntry, superseded 
 	}
 }
 
-// bounded runs functions on goroutines of their own, at most n at once:
-// a sweep's writes, a round of refreshes.
-type bounded struct {
-	sem chan struct{}
-	wg  sync.WaitGroup
-}
-
-func newBounded(n int) *bounded { return &bounded{sem: make(chan struct{}, n)} }
-
-// Go runs f once fewer than n run; it blocks until then.
-func (b *bounded) Go(f func()) {
-	b.sem <- struct{}{}
-	b.wg.Go(func() {
-		defer func() { <-b.sem }()
-		f()
-	})
-}
-
-// Wait waits for every f given to Go to return.
-func (b *bounded) Wait() { b.wg.Wait() }
-
 // forgetTouched forgets the refreshes that a sweep whose list began after
 // refresh rseq has made old news.
-func (s *Discovery) forgetTouched(rseq uint64) {
+func (s *Syncer) forgetTouched(rseq uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, q := range s.touched {
@@ -242,15 +221,15 @@ func (s *Discovery) forgetTouched(rseq uint64) {
 }
 
 // groupState is what the tree should hold for a managed app.
-func (s *Discovery) groupState(a *marathon.App, now time.Time) etcd.GroupState {
-	w := etcd.GroupState{Containers: make(map[string]specs.ContainerInfo, len(a.Tasks)), At: now}
+func (s *Syncer) groupState(a *model.App, now time.Time) model.GroupState {
+	w := model.GroupState{Containers: make(map[string]specs.ContainerInfo, len(a.Tasks)), At: now}
 	checked := len(a.Spec.HealthChecks) > 0
 	for i := range a.Tasks {
 		t := &a.Tasks[i]
 		if terminal(t.State) {
 			continue
 		}
-		if err := etcd.ValidContainerName(t.ID); err != nil {
+		if err := specs.ValidContainerName(t.ID); err != nil {
 			s.log.Warn("task left out of /services: its id cannot be a key", "group", a.Key, "err", err)
 			continue
 		}
@@ -269,7 +248,7 @@ func (s *Discovery) groupState(a *marathon.App, now time.Time) etcd.GroupState {
 
 // containerInfo is the tree's record of one task. A task is ready when it
 // runs and, if the app has health checks, passes them.
-func containerInfo(t *marathon.Task, checked bool) specs.ContainerInfo {
+func containerInfo(t *model.Task, checked bool) specs.ContainerInfo {
 	info := specs.ContainerInfo{
 		InstanceHost: t.Host,
 		PortMappings: t.Mappings,

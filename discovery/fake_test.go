@@ -1,4 +1,4 @@
-package reconciler_test
+package discovery_test
 
 import (
 	"context"
@@ -11,14 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"theseus.dev/discovery"
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/etcd/etcdtest"
 	"theseus.dev/drivers/marathon"
-	"theseus.dev/reconciler"
+	"theseus.dev/internal/observe"
 	"theseus.dev/specs"
 )
 
-// fakeMarathon is a DiscoveryMarathon whose apps the test sets.
+// fakeMarathon is a Marathon (observe.Marathon) whose apps the test sets.
 type fakeMarathon struct {
 	mu      sync.Mutex
 	apps    map[specs.GroupKey]marathon.App
@@ -106,7 +107,7 @@ func (c configs) GroupConfig(k specs.GroupKey) (map[string]string, bool) {
 	if !ok {
 		return nil, false
 	}
-	return reconciler.PublicConfig(v), true
+	return specs.PublicConfig(v), true
 }
 
 func silentLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -138,25 +139,26 @@ func managedApp(k specs.GroupKey, checked bool, tasks ...marathon.Task) marathon
 	return a
 }
 
-// syncerEnv is a syncer over a real etcd and a fake Marathon, whose
-// sweeps the test triggers.
+// syncerEnv is a syncer over a real etcd and a fake Marathon, behind an
+// observer that lists only when asked (and at its start), so that the
+// test triggers the sweeps.
 type syncerEnv struct {
 	t      *testing.T
 	etcd   *etcdtest.Etcd
 	store  *etcd.Discovery
 	m      *fakeMarathon
-	tick   chan time.Time
-	sweeps chan reconciler.SweepStats
+	obs    *observe.Observer
+	sweeps chan discovery.SweepStats
 	now    atomic.Pointer[time.Time]
-	syncer *reconciler.Discovery
+	syncer *discovery.Syncer
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func newSyncerEnv(t *testing.T, cfg reconciler.DiscoveryConfig) *syncerEnv {
+func newSyncerEnv(t *testing.T, cfg discovery.Config) *syncerEnv {
 	t.Helper()
-	e := &syncerEnv{t: t, etcd: etcdtest.Start(t), m: &fakeMarathon{}, tick: make(chan time.Time),
-		sweeps: make(chan reconciler.SweepStats, 100)}
+	e := &syncerEnv{t: t, etcd: etcdtest.Start(t), m: &fakeMarathon{},
+		sweeps: make(chan discovery.SweepStats, 100)}
 	c, err := etcd.New(e.etcd.Client, etcd.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -164,23 +166,21 @@ func newSyncerEnv(t *testing.T, cfg reconciler.DiscoveryConfig) *syncerEnv {
 	e.store = c.Discovery()
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	e.now.Store(&start)
-	if cfg.Marathon == nil {
-		cfg.Marathon = e.m
-	}
+	e.obs = observe.New(observe.Config{Marathon: e.m, Resync: time.Hour, Logger: silentLogger()})
+	cfg.Apps = e.obs
 	cfg.Store = e.store
 	if cfg.Cache == nil {
 		cfg.Cache = e.store.NewTreeCache()
 	}
-	cfg.Tick = e.tick
 	cfg.Now = func() time.Time { return *e.now.Load() }
 	cfg.Logger = silentLogger()
 	cfg.Hooks.Sweep = e.sweepHook
-	e.syncer = reconciler.NewDiscovery(cfg)
+	e.syncer = discovery.New(cfg)
 	return e
 }
 
 // sweepHook passes sweep stats to the test; it never blocks.
-func (e *syncerEnv) sweepHook(s reconciler.SweepStats) {
+func (e *syncerEnv) sweepHook(s discovery.SweepStats) {
 	select {
 	case e.sweeps <- s:
 	default:
@@ -192,9 +192,12 @@ func (e *syncerEnv) run() {
 	e.cancel, e.done = cancel, make(chan struct{})
 	go func() {
 		defer close(e.done)
+		var wg sync.WaitGroup
+		wg.Go(func() { _ = e.obs.Run(ctx) })
 		if err := e.syncer.Run(ctx); err != nil {
 			e.t.Errorf("Run: %v", err)
 		}
+		wg.Wait()
 	}()
 	e.t.Cleanup(e.stop)
 }
@@ -206,7 +209,7 @@ func (e *syncerEnv) stop() {
 
 // sweep runs a sweep now, or with first waits for one the syncer runs by
 // itself (its first, or one an event asked for), and returns its stats.
-func (e *syncerEnv) sweep(first bool) reconciler.SweepStats {
+func (e *syncerEnv) sweep(first bool) discovery.SweepStats {
 	e.t.Helper()
 	if !first {
 		ctx, cancel := context.WithTimeout(e.t.Context(), 10*time.Second)
@@ -223,7 +226,7 @@ func (e *syncerEnv) sweep(first bool) reconciler.SweepStats {
 	case <-time.After(10 * time.Second):
 		e.t.Fatal("no sweep")
 	}
-	return reconciler.SweepStats{}
+	return discovery.SweepStats{}
 }
 
 // drain forgets the sweeps seen so far.

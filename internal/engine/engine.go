@@ -1,4 +1,8 @@
-package reconciler
+// Package engine runs a level-triggered reconciler over a
+// de-duplicating, rate-limited work queue of group keys: the machinery
+// both of theseus's control loops run on, the group controller
+// (package reconciler) and the /services syncer (package discovery).
+package engine
 
 import (
 	"context"
@@ -64,9 +68,10 @@ func IsTerminal(err error) bool { return errors.Is(err, TerminalError(nil)) }
 // engine's own per-reconcile timeout fired, as opposed to shutdown.
 var errReconcileTimeout = errors.New("reconcile timed out")
 
-// EngineOptions configure an Engine.
-type EngineOptions struct {
-	// Name labels the engine's metrics and logs. Defaults to "theseus".
+// Options configure an Engine.
+type Options struct {
+	// Name labels the engine's metrics and logs. Defaults to "theseus",
+	// the controller's.
 	Name string
 	// Workers is the number of keys reconciled at once. Defaults to 4.
 	Workers int
@@ -90,14 +95,14 @@ type EngineOptions struct {
 // handed to a second worker, and if added meanwhile it is reconciled again
 // afterwards.
 type Engine struct {
-	opts  EngineOptions
+	opts  Options
 	rec   Reconciler
 	queue workqueue.TypedRateLimitingInterface[specs.GroupKey]
 	log   *slog.Logger
 }
 
-// NewEngine returns an engine for rec. Start it with Run.
-func NewEngine(rec Reconciler, opts EngineOptions) *Engine {
+// New returns an engine for rec. Start it with Run.
+func New(rec Reconciler, opts Options) *Engine {
 	if opts.Name == "" {
 		opts.Name = "theseus"
 	}
@@ -129,6 +134,7 @@ func NewEngine(rec Reconciler, opts EngineOptions) *Engine {
 	cfg := workqueue.TypedRateLimitingQueueConfig[specs.GroupKey]{Name: opts.Name}
 	if opts.Metrics != nil {
 		cfg.MetricsProvider = opts.Metrics.workqueueProvider()
+		opts.Metrics.init(opts.Name)
 		opts.Metrics.maxWorkers.WithLabelValues(opts.Name).Set(float64(opts.Workers))
 	}
 	return &Engine{

@@ -1,4 +1,4 @@
-package reconciler_test
+package discovery_test
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"theseus.dev/discovery"
 	"theseus.dev/drivers/marathon/marathonsim"
-	"theseus.dev/reconciler"
 	"theseus.dev/specs"
 )
 
@@ -29,7 +29,7 @@ func BenchmarkDiscoveryLatency(b *testing.B) {
 		keys[i] = dkey(b, fmt.Sprintf("lat/g%d", i))
 		e.deploy(keys[i], "nginx:1.27", 2, portSpec())
 	}
-	s := e.startSyncer(reconciler.DiscoveryConfig{})
+	s := e.startSyncer(discovery.Config{}, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	running := e.observeRunning(ctx)
@@ -176,7 +176,7 @@ func BenchmarkDiscoverySweep50k(b *testing.B) {
 	if err := e.sim.RunUntil(func() bool { return len(e.sim.Deployments()) == 0 }, time.Second, time.Hour); err != nil {
 		b.Fatal(err)
 	}
-	s := e.startSyncer(reconciler.DiscoveryConfig{Timeout: 5 * time.Minute})
+	s := e.startSyncer(discovery.Config{}, 5*time.Minute)
 	first := s.sweep(b)
 	if first.Groups != apps || first.Containers != apps*perApp {
 		b.Fatalf("first sweep %+v", first)

@@ -1,4 +1,4 @@
-package etcd_test
+package sources_test
 
 import (
 	"context"
@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"theseus.dev/drivers/etcd"
+	"theseus.dev/sources"
 	"theseus.dev/specs"
+	"theseus.dev/specs/specstest"
 )
 
 // BenchmarkSyncSource10000 syncs 10,000 parsed groups: into an empty
@@ -16,21 +18,21 @@ import (
 func BenchmarkSyncSource10000(b *testing.B) {
 	e, _ := start(b, etcd.Options{})
 	const n = 10_000
-	want := make([]etcd.SyncSpec, n)
+	want := make([]sources.SyncSpec, n)
 	for i := range want {
 		k := specs.GroupKey{Service: fmt.Sprintf("svc%05d", i), Labels: "dev.frontend"}
-		g, err := specs.DecodeStored(k, []byte(benchSpec(i)))
+		g, err := specs.DecodeStored(k, []byte(specstest.Bench(i)))
 		if err != nil {
 			b.Fatal(err)
 		}
-		want[i] = etcd.SyncSpec{Group: g, File: k.Service + ".yaml"}
+		want[i] = sources.SyncSpec{Group: g, File: k.Service + ".yaml"}
 	}
-	source := func(b *testing.B, prefix string) *etcd.SyncSource {
+	source := func(b *testing.B, prefix string) *sources.SyncSource {
 		c, err := etcd.New(e.Client, etcd.Options{Prefix: prefix})
 		if err != nil {
 			b.Fatal(err)
 		}
-		s, err := c.SyncSource("bench", etcd.SyncOptions{Prune: true})
+		s, err := sources.NewSyncSource(c.SyncStore(), "bench", sources.SyncOptions{Prune: true})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -40,8 +42,8 @@ func BenchmarkSyncSource10000(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			p, err := source(b, fmt.Sprintf("/empty%d", i)).Sync(context.Background(), "rev", want)
-			if err != nil || p.Count(etcd.SyncCreated) != n {
-				b.Fatalf("%v, %d created", err, p.Count(etcd.SyncCreated))
+			if err != nil || p.Count(sources.SyncCreated) != n {
+				b.Fatalf("%v, %d created", err, p.Count(sources.SyncCreated))
 			}
 			i++
 		}

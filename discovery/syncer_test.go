@@ -1,4 +1,4 @@
-package reconciler_test
+package discovery_test
 
 import (
 	"errors"
@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"theseus.dev/discovery"
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon"
-	"theseus.dev/reconciler"
+	"theseus.dev/internal/observe"
 	"theseus.dev/specs"
 )
 
@@ -19,7 +20,7 @@ import (
 // are gone or not managed are dropped.
 func TestDiscoverySweep(t *testing.T) {
 	web, api, db := dkey(t, "web/dev"), dkey(t, "api/prod"), dkey(t, "db/test")
-	e := newSyncerEnv(t, reconciler.DiscoveryConfig{Configs: configs{
+	e := newSyncerEnv(t, discovery.Config{Configs: configs{
 		web: {"upstream": {Value: "api"}, "password": {Value: "s3cret", Secret: true}},
 	}})
 	e.m.set(managedApp(web, true,
@@ -118,7 +119,7 @@ func TestDiscoverySweep(t *testing.T) {
 // deleted or no longer managed takes its group with it.
 func TestDiscoveryEvents(t *testing.T) {
 	web := dkey(t, "web/dev")
-	e := newSyncerEnv(t, reconciler.DiscoveryConfig{MinInterval: 100 * time.Millisecond})
+	e := newSyncerEnv(t, discovery.Config{MinInterval: 100 * time.Millisecond})
 	e.m.set(managedApp(web, false))
 	e.run()
 	e.sweep(true)
@@ -126,7 +127,7 @@ func TestDiscoveryEvents(t *testing.T) {
 
 	gets := e.m.gets.Load()
 	e.m.set(managedApp(web, false, task(web, 1, "TASK_RUNNING", "unknown", 31001)))
-	e.syncer.Notify(ev)
+	e.obs.Notify(ev)
 	eventually(t, 5*time.Second, "the running task registered", func() bool { return len(e.tree()["web/dev"]) == 1 })
 
 	// A burst: 200 task changes over a few intervals.
@@ -142,7 +143,7 @@ func TestDiscoveryEvents(t *testing.T) {
 	for i := range 200 {
 		tasks = append(tasks, task(web, i+2, "TASK_RUNNING", "unknown", 32000+i))
 		e.m.set(managedApp(web, false, tasks...))
-		e.syncer.Notify(ev)
+		e.obs.Notify(ev)
 		if i%50 == 49 {
 			// Spread the burst: go on once the syncer caught up.
 			eventually(t, 5*time.Second, "the syncer caught up during the burst", func() bool { return len(e.tree()["web/dev"]) == i+1 })
@@ -156,24 +157,24 @@ func TestDiscoveryEvents(t *testing.T) {
 		t.Errorf("200 task changes took %d reads of the app", reads)
 	}
 	// Events of apps outside the root, or of nothing, are ignored.
-	e.syncer.Notify(marathon.Event{Type: "status_update_event", AppID: "/elsewhere/x"})
+	e.obs.Notify(marathon.Event{Type: "status_update_event", AppID: "/elsewhere/x"})
 
 	unmanaged := managedApp(web, false)
 	unmanaged.Managed = false
 	e.m.set(unmanaged)
-	e.syncer.Notify(ev)
+	e.obs.Notify(ev)
 	eventually(t, 5*time.Second, "the unmanaged app's group dropped", func() bool { return len(e.tree()) == 0 })
 
 	e.m.set(managedApp(web, false, task(web, 1, "TASK_RUNNING", "unknown", 31001)))
-	e.syncer.ConfigChanged(web)
+	e.obs.Notify(ev)
 	eventually(t, 5*time.Second, "the group back", func() bool { return len(e.tree()) == 1 })
 	e.m.remove(web)
-	e.syncer.Notify(ev)
+	e.obs.Notify(ev)
 	eventually(t, 5*time.Second, "the deleted app's group dropped", func() bool { return len(e.tree()) == 0 })
 
 	// EventResync asks for a sweep.
 	e.drain()
-	e.syncer.Notify(marathon.Event{Type: marathon.EventResync})
+	e.obs.Notify(marathon.Event{Type: marathon.EventResync})
 	if st := e.sweep(true); st.Err != nil {
 		t.Fatal(st.Err)
 	}
@@ -183,7 +184,7 @@ func TestDiscoveryEvents(t *testing.T) {
 // runs, and the sweep, whose list is older, undoes none of it.
 func TestDiscoveryRefreshDuringSweep(t *testing.T) {
 	web, api := dkey(t, "web/dev"), dkey(t, "api/dev")
-	e := newSyncerEnv(t, reconciler.DiscoveryConfig{})
+	e := newSyncerEnv(t, discovery.Config{})
 	e.m.set(managedApp(web, false, task(web, 1, "TASK_RUNNING", "unknown", 31001)))
 	e.run()
 	e.sweep(true)
@@ -192,7 +193,7 @@ func TestDiscoveryRefreshDuringSweep(t *testing.T) {
 	e.m.mu.Lock()
 	e.m.hold = hold
 	e.m.mu.Unlock()
-	swept := make(chan reconciler.SweepStats, 1)
+	swept := make(chan discovery.SweepStats, 1)
 	go func() { swept <- e.sweep(false) }()
 	var release chan struct{}
 	select {
@@ -202,8 +203,8 @@ func TestDiscoveryRefreshDuringSweep(t *testing.T) {
 	}
 	e.m.set(managedApp(web, false, task(web, 1, "TASK_RUNNING", "unknown", 31001), task(web, 2, "TASK_RUNNING", "unknown", 31002)))
 	e.m.set(managedApp(api, false, task(api, 1, "TASK_RUNNING", "unknown", 31003)))
-	e.syncer.Notify(marathon.Event{Type: "status_update_event", Key: web, KeyOK: true})
-	e.syncer.Notify(marathon.Event{Type: "status_update_event", Key: api, KeyOK: true})
+	e.obs.Notify(marathon.Event{Type: "status_update_event", Key: web, KeyOK: true})
+	e.obs.Notify(marathon.Event{Type: "status_update_event", Key: api, KeyOK: true})
 	eventually(t, 5*time.Second, "the events written while the sweep waits", func() bool {
 		tr := e.tree()
 		return len(tr["web/dev"]) == 2 && len(tr["api/dev"]) == 1
@@ -229,7 +230,7 @@ func TestDiscoveryRefreshDuringSweep(t *testing.T) {
 // first sweep that succeeds again clears the flag.
 func TestDiscoveryMarathonDown(t *testing.T) {
 	web, api := dkey(t, "web/dev"), dkey(t, "api/prod")
-	e := newSyncerEnv(t, reconciler.DiscoveryConfig{StaleAfter: time.Minute})
+	e := newSyncerEnv(t, discovery.Config{StaleAfter: time.Minute})
 	e.m.set(managedApp(web, false, task(web, 1, "TASK_RUNNING", "unknown", 31001)))
 	e.m.set(managedApp(api, false, task(api, 1, "TASK_RUNNING", "unknown", 31002)))
 	e.run()
@@ -287,7 +288,7 @@ func TestDiscoveryMarathonDown(t *testing.T) {
 // MaxReads, a sweep replaces the reads; with Marathon down, that sweep is
 // retried with backoff, not at once again and again.
 func TestDiscoveryManyEventsMarathonDown(t *testing.T) {
-	e := newSyncerEnv(t, reconciler.DiscoveryConfig{MaxReads: 2})
+	e := newSyncerEnv(t, discovery.Config{MaxReads: 2})
 	e.run()
 	e.sweep(true)
 	listed := make(chan struct{}, 100)
@@ -296,7 +297,7 @@ func TestDiscoveryManyEventsMarathonDown(t *testing.T) {
 	e.m.mu.Unlock()
 	e.m.fail(errors.New("marathon GET /v2/apps: 502 Bad Gateway"))
 	for i := range 5 {
-		e.syncer.Notify(marathon.Event{Type: "status_update_event", Key: dkey(t, fmt.Sprintf("web/g%d", i)), KeyOK: true})
+		e.obs.Notify(marathon.Event{Type: "status_update_event", Key: dkey(t, fmt.Sprintf("web/g%d", i)), KeyOK: true})
 	}
 	select {
 	case <-listed:
@@ -323,7 +324,7 @@ func TestDiscoveryManyEventsMarathonDown(t *testing.T) {
 // nothing.
 func TestDiscoveryFenced(t *testing.T) {
 	web := dkey(t, "web/dev")
-	e := newSyncerEnv(t, reconciler.DiscoveryConfig{})
+	e := newSyncerEnv(t, discovery.Config{})
 	put, err := e.etcd.Client.Put(t.Context(), "/theseus/leader/1", "me")
 	if err != nil {
 		t.Fatal(err)
@@ -331,10 +332,11 @@ func TestDiscoveryFenced(t *testing.T) {
 	if _, err := e.etcd.Client.Delete(t.Context(), "/theseus/leader/1"); err != nil {
 		t.Fatal(err)
 	}
-	e.syncer = reconciler.NewDiscovery(reconciler.DiscoveryConfig{
-		Marathon: e.m, Store: e.store, Cache: e.store.NewTreeCache(), Tick: e.tick, Logger: silentLogger(),
+	e.obs = observe.New(observe.Config{Marathon: e.m, Resync: time.Hour, Logger: silentLogger()})
+	e.syncer = discovery.New(discovery.Config{
+		Apps: e.obs, Store: e.store, Cache: e.store.NewTreeCache(), Logger: silentLogger(),
 		Fence: etcd.Fence{Key: "/theseus/leader/1", Revision: put.Header.Revision},
-		Hooks: reconciler.DiscoveryHooks{Sweep: e.sweepHook},
+		Hooks: discovery.Hooks{Sweep: e.sweepHook},
 	})
 	e.m.set(managedApp(web, false, task(web, 1, "TASK_RUNNING", "unknown", 31001)))
 	e.run()
