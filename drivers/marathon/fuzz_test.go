@@ -3,11 +3,15 @@ package marathon
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"theseus.dev/specs"
 )
@@ -181,6 +185,42 @@ func FuzzDecodeAnswers(f *testing.F) {
 				t.Fatal("no error")
 			} else if IsPermanent(err) != (status == 400 || status == 422) {
 				t.Fatalf("%d: permanent %v", status, IsPermanent(err))
+			}
+		}
+	})
+}
+
+// FuzzRelist: a list decoded after another one, reusing what the first
+// decoded, is what the list decodes to on its own, or fails as it does.
+func FuzzRelist(f *testing.F) {
+	two := func(a, b string) { f.Add([]byte(a), []byte(b)) }
+	app := `{"id":"/web/dev","instances":2,"version":"2026-01-01T00:00:00Z","versionInfo":{"lastConfigChangeAt":"2026-01-01T00:00:00Z"},` +
+		`"container":{"portMappings":[{"containerPort":80,"hostPort":0}],"docker":{"image":"i"}},"healthChecks":[{"protocol":"HTTP"}]`
+	task := `{"id":"t%d","state":"TASK_RUNNING","ports":[31000],"version":"2026-01-01T00:00:00Z","healthCheckResults":[{"alive":%s,"lastSuccess":"%s"}]}`
+	list := func(tasks ...string) string {
+		return `{"apps":[` + app + `,"tasks":[` + strings.Join(tasks, ",") + `]}]}`
+	}
+	two(list(fmt.Sprintf(task, 1, "true", "a")), list(fmt.Sprintf(task, 1, "true", "b")))
+	two(list(fmt.Sprintf(task, 1, "true", "a")), list(fmt.Sprintf(task, 1, "false", "a")))
+	two(list(fmt.Sprintf(task, 1, "true", "a")), list(fmt.Sprintf(task, 1, "true", "a"), fmt.Sprintf(task, 2, "true", "a")))
+	two(list(), strings.Replace(list(), `"instances":2`, `"instances":3`, 1))
+	two(list(), `{"apps":[1,{"id":"/x/y"},null]}`)
+	f.Fuzz(func(t *testing.T, first, second []byte) {
+		var l relister
+		if _, next, err := l.decode(bytes.NewReader(first), "", "*"); err == nil {
+			l.apps, l.role = next, "*"
+		}
+		got, _, err := l.decode(bytes.NewReader(second), "", "*")
+		want, werr := decodeAppList(bytes.NewReader(second), "", "*")
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("Relist: %v, List: %v", err, werr)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("Relist has %d apps, List %d", len(got), len(want))
+		}
+		for i := range got {
+			if d := cmp.Diff(want[i], *got[i], cmpopts.EquateEmpty()); d != "" {
+				t.Fatalf("%s (-List +Relist):\n%s", want[i].ID, d)
 			}
 		}
 	})
