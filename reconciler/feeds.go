@@ -41,17 +41,20 @@ func (c *Controller) applyDesired(u model.DesiredUpdate) {
 			}
 		}
 		c.desired = next
+		clear(c.settled)
 	}
 	for _, ev := range u.Events {
 		switch ev.Type {
 		case model.EventDelete:
 			if !ev.Entry.Key.IsZero() {
 				delete(c.desired, ev.Entry.Key)
+				delete(c.settled, ev.Entry.Key)
 				changed = append(changed, ev.Entry.Key)
 			}
 		default:
 			if d, ok := c.toDesired(&ev.Entry); ok {
 				c.desired[d.Key] = d
+				delete(c.settled, d.Key)
 				changed = append(changed, d.Key)
 			}
 		}
