@@ -190,8 +190,9 @@ func FuzzDecodeAnswers(f *testing.F) {
 	})
 }
 
-// FuzzRelist: a list decoded after another one, reusing what the first
-// decoded, is what the list decodes to on its own, or fails as it does.
+// FuzzRelist: lists decoded one after another, each reusing what the
+// ones before decoded, are what each decodes to on its own, or fail as
+// it does.
 func FuzzRelist(f *testing.F) {
 	two := func(a, b string) { f.Add([]byte(a), []byte(b)) }
 	app := `{"id":"/web/dev","instances":2,"version":"2026-01-01T00:00:00Z","versionInfo":{"lastConfigChangeAt":"2026-01-01T00:00:00Z"},` +
@@ -205,22 +206,28 @@ func FuzzRelist(f *testing.F) {
 	two(list(fmt.Sprintf(task, 1, "true", "a")), list(fmt.Sprintf(task, 1, "true", "a"), fmt.Sprintf(task, 2, "true", "a")))
 	two(list(), strings.Replace(list(), `"instances":2`, `"instances":3`, 1))
 	two(list(), `{"apps":[1,{"id":"/x/y"},null]}`)
+	two(`{"apps":[{"id":"/a/b"},{"id":"/c/d","cpus":1}]}`, `{"apps":[{"id":"/c/d","cpus":2},{"id":"/a/b"}]}`)
 	f.Fuzz(func(t *testing.T, first, second []byte) {
 		var l relister
-		if _, next, err := l.decode(bytes.NewReader(first), "", "*"); err == nil {
-			l.apps, l.role = next, "*"
-		}
-		got, _, err := l.decode(bytes.NewReader(second), "", "*")
-		want, werr := decodeAppList(bytes.NewReader(second), "", "*")
-		if (err == nil) != (werr == nil) {
-			t.Fatalf("Relist: %v, List: %v", err, werr)
-		}
-		if len(got) != len(want) {
-			t.Fatalf("Relist has %d apps, List %d", len(got), len(want))
-		}
-		for i := range got {
-			if d := cmp.Diff(want[i], *got[i], cmpopts.EquateEmpty()); d != "" {
-				t.Fatalf("%s (-List +Relist):\n%s", want[i].ID, d)
+		for i, data := range [][]byte{first, second, first, second} {
+			got, next, err := l.decode(bytes.NewReader(data), "", "*")
+			if err == nil {
+				l.apps, l.role = next, "*"
+			}
+			if i == 0 {
+				continue
+			}
+			want, werr := decodeAppList(bytes.NewReader(data), "", "*")
+			if (err == nil) != (werr == nil) {
+				t.Fatalf("list %d: Relist: %v, List: %v", i, err, werr)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("list %d: Relist has %d apps, List %d", i, len(got), len(want))
+			}
+			for j := range got {
+				if d := cmp.Diff(want[j], *got[j], cmpopts.EquateEmpty()); d != "" {
+					t.Fatalf("list %d: %s (-List +Relist):\n%s", i, want[j].ID, d)
+				}
 			}
 		}
 	})

@@ -29,20 +29,24 @@ type relister struct {
 	seed maphash.Seed
 	role string // the default role the apps were converted with
 	apps map[string]*relisted
+	// moved says, for each place in the last answer, whether the app
+	// there had changed since the list before.
+	moved []bool
 }
 
 // relisted is one app of the last list: the app; the digests of its
-// JSON but its tasks (def), of its tasks' JSON (raw), and of what their
+// JSON (whole), of its JSON but its tasks (def), of its tasks' JSON (raw), and of what their
 // conversion depends on (tasks: their JSON with each task's health
 // results reduced to whether there are any and any is not alive, since
 // the results' timestamps move with every check); and what converting
 // its tasks needs of the rest.
 type relisted struct {
-	app             *App
-	def, raw, tasks uint64
-	checked         bool
-	mappings        []portMappingJSON
-	configAt        time.Time
+	id                     string
+	app                    *App // nil when the id names no group
+	whole, def, raw, tasks uint64
+	checked                bool
+	mappings               []portMappingJSON
+	configAt               time.Time
 }
 
 // Relist is List for a caller that lists again and again, such as the
@@ -92,23 +96,61 @@ func (l *relister) decode(r io.Reader, root, role string) ([]*App, map[string]*r
 	}
 	next := make(map[string]*relisted, len(last))
 	var apps []*App
+	var moved []bool
 	s := appScratch{seed: l.seed}
 	dec := jsontext.NewDecoder(r, decodeOptions)
 	err := readListArray(dec, "apps", func() error {
-		if err := s.split(dec); err != nil {
-			return err
+		var prev, e *relisted
+		var err error
+		if i := len(moved); i < len(l.moved) && l.moved[i] {
+			// The app in this place changed last time (health results
+			// move with every check): read it by parts at once.
+			if err := s.split(dec); err != nil {
+				return err
+			}
+			prev = last[string(s.id)]
+			if e, err = s.app(prev, root, role); err != nil {
+				return err
+			}
+		} else {
+			// Most apps are what they were: told by the digest of the
+			// whole app, found by its id, which Marathon writes first.
+			v, err := dec.ReadValue()
+			if err != nil {
+				return err
+			}
+			whole := maphash.Bytes(l.seed, v)
+			prev = last[string(leadingID(v))]
+			if prev == nil || prev.whole != whole {
+				s.rd.Reset(v)
+				s.dec.Reset(&s.rd, decodeOptions)
+				if err := s.split(&s.dec); err != nil {
+					return err
+				}
+				prev = last[string(s.id)]
+				if e, err = s.app(prev, root, role); err != nil {
+					return err
+				}
+				if e == prev {
+					c := *prev
+					e = &c
+				}
+				e.whole = whole
+			} else {
+				e = prev
+			}
 		}
-		e, err := s.app(last[string(s.id)], root, role)
-		if err != nil || e == nil {
-			return err
+		moved = append(moved, prev == nil || e.def != prev.def || e.raw != prev.raw)
+		next[e.id] = e
+		if e.app != nil {
+			apps = append(apps, e.app)
 		}
-		next[e.app.ID] = e
-		apps = append(apps, e.app)
 		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
+	l.moved = moved
 	slices.SortFunc(apps, func(a, b *App) int { return strings.Compare(a.ID, b.ID) })
 	return apps, next, nil
 }
@@ -141,7 +183,9 @@ func (s *appScratch) app(prev *relisted, root, role string) (*relisted, error) {
 		if err := s.unmarshalTasks(&ts); err != nil {
 			return nil, err
 		}
-		e.app = e.withTasks(ts)
+		if e.app != nil {
+			e.app = e.withTasks(ts)
+		}
 		return &e, nil
 	}
 	var j appJSON
@@ -151,12 +195,12 @@ func (s *appScratch) app(prev *relisted, root, role string) (*relisted, error) {
 	if err := s.unmarshalTasks(&j.Tasks); err != nil {
 		return nil, err
 	}
-	a, ok := toApp(root, role, &j)
-	if !ok {
-		return nil, nil
+	e := &relisted{id: j.ID, def: def, raw: raw, tasks: s.taskDigest()}
+	if a, ok := toApp(root, role, &j); ok {
+		e.app, e.checked, e.mappings = &a, len(j.HealthChecks) > 0, j.mappings()
+		e.configAt = parseTime(j.VersionInfo.LastConfigChangeAt)
 	}
-	return &relisted{app: &a, def: def, raw: raw, tasks: s.taskDigest(), checked: len(j.HealthChecks) > 0,
-		mappings: j.mappings(), configAt: parseTime(j.VersionInfo.LastConfigChangeAt)}, nil
+	return e, nil
 }
 
 // withTasks is the app of e with tasks ts: e's own app when they convert
@@ -179,7 +223,22 @@ func sameTask(a, b Task) bool {
 		slices.Equal(a.Ports, b.Ports) && slices.Equal(a.Mappings, b.Mappings)
 }
 
-// split reads the next app of the list into s.
+// leadingID is the id of app v when it is its first member, written as
+// Marathon writes it (no space, no escape); otherwise empty.
+func leadingID(v []byte) []byte {
+	const prefix = `{"id":"`
+	if !bytes.HasPrefix(v, []byte(prefix)) {
+		return nil
+	}
+	id := v[len(prefix):]
+	end := bytes.IndexByte(id, '"')
+	if end < 0 || bytes.IndexByte(id[:end], '\\') >= 0 {
+		return nil
+	}
+	return id[:end]
+}
+
+// split reads the next app dec holds into s.
 func (s *appScratch) split(dec *jsontext.Decoder) error {
 	s.def, s.tasks, s.id = s.def[:0], s.tasks[:0], s.id[:0]
 	if dec.PeekKind() != '{' {
