@@ -27,10 +27,11 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (engi
 	if ctx.Err() != nil {
 		return engine.Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
 	}
-	if waited {
-		v.confirmed = nil // confirmed too long before the write
+	if waited || v.confirmed == nil {
+		// Not read beside the app, or too long before the write.
+		v.confirmed = c.confirmNow(ctx, v.key)
 	}
-	if res, err := c.confirm(ctx, v, act); err != nil || res.RequeueAfter > 0 {
+	if res, err := c.confirm(v, act); err != nil || res.RequeueAfter > 0 {
 		return res, err
 	}
 	if act.Kind == diff.Delete {
@@ -136,16 +137,23 @@ func (c *Controller) waitWrite(ctx context.Context) (waited bool, err error) {
 type confirmation struct {
 	rev int64
 	err error
+	// at is when the read was sent: the leadership and the revision held
+	// at some moment after it.
+	at time.Time
+}
+
+// confirmNow makes the Confirm read of group k.
+func (c *Controller) confirmNow(ctx context.Context, k specs.GroupKey) *confirmation {
+	at := time.Now()
+	rev, err := c.cfg.Desired.Confirm(ctx, c.fence, k)
+	return &confirmation{rev: rev, err: err, at: at}
 }
 
 // startConfirm starts the Confirm read of v's group; the caller must
 // receive from the channel, which yields exactly one value.
 func (c *Controller) startConfirm(ctx context.Context, v view) <-chan *confirmation {
 	out := make(chan *confirmation, 1)
-	go func() {
-		rev, err := c.cfg.Desired.Confirm(ctx, c.fence, v.key)
-		out <- &confirmation{rev: rev, err: err}
-	}()
+	go func() { out <- c.confirmNow(ctx, v.key) }()
 	return out
 }
 
@@ -157,18 +165,12 @@ func (c *Controller) startConfirm(ctx context.Context, v view) <-chan *confirmat
 // A newer revision requeues the group: the watch is about to deliver it.
 // The read made while the app was read again serves, unless the write
 // had to wait for the rate limit since.
-func (c *Controller) confirm(ctx context.Context, v view, act diff.Action) (engine.Result, error) {
+func (c *Controller) confirm(v view, act diff.Action) (engine.Result, error) {
 	want := int64(0)
 	if v.desired != nil {
 		want = v.desired.Revision
 	}
-	var got int64
-	var err error
-	if v.confirmed != nil {
-		got, err = v.confirmed.rev, v.confirmed.err
-	} else {
-		got, err = c.cfg.Desired.Confirm(ctx, c.fence, v.key)
-	}
+	got, err := v.confirmed.rev, v.confirmed.err
 	switch {
 	case errors.Is(err, model.ErrNotLeader):
 		return engine.Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
@@ -192,12 +194,21 @@ var errDesiredMoved = errors.New("/desired changed since the write was planned")
 // since it decided (a pause, a slow call), a daemon whose leadership
 // ended meanwhile, even one that has not noticed, writes nothing: etcd
 // refuses its fence. Nor does a write of a spec that has moved on go out.
+// The first attempt takes v's confirmation instead when it was sent less
+// than confirmFresh before: the same read, just made.
 func (c *Controller) writeGuard(v view) func(context.Context) error {
 	want := int64(0)
 	if v.desired != nil {
 		want = v.desired.Revision
 	}
+	fresh := v.confirmed
 	return func(ctx context.Context) error {
+		if f := fresh; f != nil {
+			fresh = nil // later attempts read again
+			if f.err == nil && f.rev == want && time.Since(f.at) < confirmFresh {
+				return nil
+			}
+		}
 		got, err := c.cfg.Desired.Confirm(ctx, c.fence, v.key)
 		switch {
 		case err != nil:
@@ -208,6 +219,14 @@ func (c *Controller) writeGuard(v view) func(context.Context) error {
 		return nil
 	}
 }
+
+// confirmFresh is how long a confirmation of /desired stands for the
+// write guard's read: far below any lease TTL, so that a leadership
+// confirmed that recently cannot have run out by age, yet above the
+// time a write takes from its confirmation when nothing holds it up (a
+// read of the app, a plan: a millisecond or two). A reconcile held up
+// longer, by a pause, a slow call or the write rate limit, reads again.
+const confirmFresh = 50 * time.Millisecond
 
 // confirmRetry is how soon a group whose /desired moved on under a
 // reconcile is looked at again, if the watch has not queued it already.
