@@ -29,3 +29,26 @@ func BenchmarkDecodeStored(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseFile: a spec file as sync reads it, in YAML (the full
+// parser) and as one JSON object (decoded in one pass).
+func BenchmarkParseFile(b *testing.B) {
+	data, err := os.ReadFile("../testdata/specs/ingestor.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	groups, err := ParseAndValidate("ingestor.yaml", data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for name, in := range map[string][]byte{"yaml": data, "json": groups[0].Canonical()} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(in)))
+			for b.Loop() {
+				if _, err := ParseAndValidate("ingestor."+name, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
