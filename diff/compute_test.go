@@ -176,12 +176,21 @@ func TestPlanExitSemantics(t *testing.T) {
 	if p := Compute(Snapshot{Revision: 1, Groups: []Desired{d}}, []App{waiting}, Options{}); !p.Pending() || p.InSync() {
 		t.Errorf("a change waiting behind a deployment is not pending: %+v", p.Actions)
 	}
+	rolling := a
+	rolling.Deployments = []string{"dep-2"}
+	p := Compute(Snapshot{Revision: 1, Groups: []Desired{d}}, []App{rolling}, Options{})
+	if !p.Pending() || p.InSync() || len(p.Actions) != 1 || p.Actions[0].Kind != Wait || p.Actions[0].HeldBack != HoldRollingOut {
+		t.Errorf("a rollout of the spec in flight is not pending and held back: %+v", p.Actions)
+	}
+	if act, ok := Group(&d, &rolling, Options{}); ok {
+		t.Errorf("the controller has something to do while its rollout runs: %+v", act)
+	}
 	orphan := Compute(Snapshot{Revision: 1}, []App{a}, Options{})
 	if !orphan.Pending() || orphan.InSync() {
 		t.Errorf("an orphan with pruning off is not pending: %+v", orphan.Actions)
 	}
 	bad := InvalidDesired(d.Key, 3, specs.ErrorList{{Field: "spec.mem", Msg: "too small"}})
-	p := Compute(Snapshot{Revision: 1, Groups: []Desired{bad}}, []App{a}, Options{})
+	p = Compute(Snapshot{Revision: 1, Groups: []Desired{bad}}, []App{a}, Options{})
 	if p.Invalid() != 1 || p.Pending() || p.InSync() {
 		t.Errorf("invalid: Invalid=%d Pending=%v InSync=%v", p.Invalid(), p.Pending(), p.InSync())
 	}

@@ -95,8 +95,13 @@ type Hold string
 
 // The reasons an action is held back.
 const (
-	// HoldDeployment: a deployment is in flight for the app (Wait).
+	// HoldDeployment: a deployment is in flight for the app and a change
+	// waits behind it (Wait).
 	HoldDeployment Hold = "deployment"
+	// HoldRollingOut: the app is defined as the spec says, but its
+	// deployment is still rolling it out (Wait, with no changes): the
+	// tasks do not run the spec yet.
+	HoldRollingOut Hold = "rolling-out"
 	// HoldPruneOff: a managed app has no spec and pruning is off (Orphan).
 	HoldPruneOff Hold = "pruning-off"
 	// HoldPruneRefused: the prune guard refused the plan's deletes (Orphan).
@@ -112,6 +117,7 @@ const (
 // holdText is how the text form names each hold.
 var holdText = map[Hold]string{
 	HoldDeployment:   "deployment in flight",
+	HoldRollingOut:   "rolling out",
 	HoldPruneOff:     "pruning is off",
 	HoldPruneRefused: "prune refused",
 	HoldUnmanaged:    "not theseus's app",
