@@ -52,8 +52,7 @@ type Writer struct {
 	// Ref is the revision of the source, e.g. "git:main@1a2b3c4d5e6f"
 	// (sync).
 	Ref string `json:"ref,omitempty"`
-	// File defines the group, relative to the source's root (sync), or as
-	// given to apply.
+	// File defines the group, relative to the source's root (sync).
 	File string `json:"file,omitempty"`
 	// RestoredFrom is the revision whose spec a rollback wrote back.
 	RestoredFrom int64 `json:"restoredFrom,omitempty"`

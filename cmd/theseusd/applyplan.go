@@ -135,7 +135,7 @@ func applyChecked(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Cli
 	for _, s := range saved.Scope {
 		expected[s.Key] = s.Revision
 	}
-	res, err := ec.Desired().ApplyAt(ctx, fs.groups, expected)
+	res, err := ec.Desired().WithWriter(applyWriter(c)).ApplyAt(ctx, fs.groups, expected)
 	if errors.Is(err, etcd.ErrConflict) {
 		return fmt.Errorf("plan is stale; run plan again: %w", err)
 	}

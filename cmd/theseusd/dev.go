@@ -209,7 +209,7 @@ func devApply(ctx context.Context, c *cli, ec *etcd.Client, dir string) error {
 	if err != nil {
 		return fmt.Errorf("--specs %s: %w", dir, err)
 	}
-	res, err := ec.Desired().Apply(ctx, groups)
+	res, err := ec.Desired().WithWriter(applyWriter(c)).Apply(ctx, groups)
 	if err != nil {
 		return fmt.Errorf("--specs %s: %w", dir, err)
 	}

@@ -20,7 +20,7 @@ func TestWriterOf(t *testing.T) {
 	e, c := start(t, fastOptions())
 	ctx := t.Context()
 	web := key(t, "web", "dev")
-	apply := specs.Writer{Kind: specs.WriterApply, By: "alice@laptop", At: hist0, File: "web.yaml"}
+	apply := specs.Writer{Kind: specs.WriterApply, By: "alice@laptop", At: hist0}
 	res, err := c.Desired().WithWriter(apply).Apply(ctx, []*specs.Group{group(t, web, 2)})
 	if err != nil {
 		t.Fatal(err)
