@@ -92,6 +92,10 @@ what Marathon runs and drives Marathon there.`,
 		newSyncCmd(c),
 		newVersionCmd(c),
 		newPruneCmd(c),
+		newHistoryCmd(c),
+		newRollbackCmd(c),
+		newPauseCmd(c),
+		newResumeCmd(c),
 	)
 	return root
 }
