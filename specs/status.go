@@ -24,6 +24,20 @@ const (
 	PhaseInvalid Phase = "Invalid"
 	// PhaseDeleting: the desired spec is gone and the app is being deleted.
 	PhaseDeleting Phase = "Deleting"
+	// PhaseRolledBack: a rollout theseus started failed and the app was
+	// rolled back to the last Synced definition; the failed revision is
+	// quarantined until /desired changes.
+	PhaseRolledBack Phase = "RolledBack"
+	// PhaseFailed: a rollout failed and could not be rolled back (no
+	// earlier Synced definition, autoRollback off, or the rollback failed
+	// too). Needs a human.
+	PhaseFailed Phase = "Failed"
+	// PhasePaused: the group is paused (theseusd pause); theseus writes
+	// nothing to Marathon for it.
+	PhasePaused Phase = "Paused"
+	// PhaseDrifted: the app was changed outside theseus and the group's
+	// spec.drift is report, so the change is left in place.
+	PhaseDrifted Phase = "Drifted"
 )
 
 // Status is the JSON value of /status/{service}/{labels}, written by the

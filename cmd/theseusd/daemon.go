@@ -39,6 +39,7 @@ type daemonFlags struct {
 	http                    httpFlags
 	// limits lower specs.DefaultLimits where set.
 	limits specs.Limits
+	notify *notifyURLs
 }
 
 // httpFlags say how the HTTP endpoints are served.
@@ -85,6 +86,7 @@ func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
 	fs.IntVar(&f.workers, "workers", 4, "groups reconciled at once")
 	fs.Float64Var(&f.writeQPS, "marathon-write-qps", reconciler.DefaultWriteQPS, "Marathon writes per second across all groups")
 	fs.StringVar(&f.id, "id", "", "this daemon's name in the leader election (default hostname/pid)")
+	f.notify = addNotifyFlag(fs)
 	d := specs.DefaultLimits()
 	fs.IntVar(&f.limits.Instances, "max-instances", 0, fmt.Sprintf("refuse specs with more instances than this (at most and by default %d)", d.Instances))
 	fs.Float64Var(&f.limits.CPUs, "max-cpus", 0, fmt.Sprintf("refuse specs with more CPUs per task (at most and by default %g)", d.CPUs))
@@ -128,6 +130,11 @@ func (d *daemon) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("--max-*: %w", err)
 	}
+	notifier, err := d.startNotifier(ctx)
+	if err != nil {
+		return err
+	}
+	defer notifier.Close()
 	tree := d.etcd.Discovery()
 	dm := reconciler.NewDaemon(reconciler.DaemonConfig{
 		Controller: reconciler.Config{

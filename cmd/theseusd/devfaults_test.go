@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"testing"
@@ -31,7 +33,9 @@ func TestDevFaultFlagsRefuseBadGlobs(t *testing.T) {
 // the fail glob matches never runs, and Marathon reports its tasks'
 // failure; another group runs.
 func TestDevFaults(t *testing.T) {
-	ctx, urls, stop := startDev(t, "--fail-image", "nginx:bad*", "--unhealthy-image", "*/slow:*")
+	hook := httptest.NewServer(http.NotFoundHandler())
+	defer hook.Close()
+	ctx, urls, stop := startDev(t, "--fail-image", "nginx:bad*", "--unhealthy-image", "*/slow:*", "--notify-url", hook.URL+"/hooks/token")
 	defer stop()
 	resp, err := http.Get(urls["marathon"] + marathonsim.AdminImageFaults)
 	if err != nil {
@@ -45,6 +49,11 @@ func TestDevFaults(t *testing.T) {
 	if err != nil || len(list.Faults) != 2 || list.Faults[0].Kind != "fail" || list.Faults[0].Image != "nginx:bad*" ||
 		list.Faults[1].Kind != "unhealthy" || list.Faults[1].Image != "*/slow:*" {
 		t.Fatalf("faults listed: %+v (%v)", list, err)
+	}
+	// The notifier of --notify-url runs, its metrics on /metrics.
+	metrics := httpGetBody(t, urls["viewer"]+"/metrics")
+	if want := `theseus_notifications_queued{receiver="0:` + strings.TrimPrefix(hook.URL, "http://") + `"} 0`; !strings.Contains(metrics, want) {
+		t.Errorf("/metrics lacks %s", want)
 	}
 	etcdctl := etcdtest.Etcdctl(t)
 	for key, spec := range map[string]string{
@@ -75,6 +84,31 @@ func pollUntil(t *testing.T, what string, cond func() bool) {
 		case <-tick.C:
 		}
 	}
+}
+
+// TestNotifyURLFlagChecked: a --notify-url that is no http(s) URL stops
+// the daemon at once, before anything starts.
+func TestNotifyURLFlagChecked(t *testing.T) {
+	for _, cmd := range []string{"run", "dev"} {
+		code, _, errb := runCLI(t, nil, cmd, "--notify-url", "hooks.example.com/T0/token")
+		if code != exitError || !strings.Contains(errb, "--notify-url") || !strings.Contains(errb, "want an http or https URL") {
+			t.Errorf("%s: exit %d\n%s", cmd, code, errb)
+		}
+	}
+}
+
+func httpGetBody(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s, %v", url, resp.Status, err)
+	}
+	return string(b)
 }
 
 // lastTaskFailure returns the message of app id's lastTaskFailure, "" if
