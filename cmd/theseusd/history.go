@@ -95,21 +95,21 @@ type historyDoc struct {
 // historyEntry is a history entry without its spec, which may hold
 // secrets.
 type historyEntry struct {
-	Revision         int64            `json:"revision"`
-	Current          bool             `json:"current"`
-	Time             time.Time        `json:"time"`
-	Writer           specs.Writer     `json:"writer"`
-	Deleted          bool             `json:"deleted,omitempty"`
-	SpecHash         string           `json:"specHash,omitempty"`
-	Image            string           `json:"image,omitempty"`
-	Changed          []string         `json:"changed"`
-	Outcome          specs.Outcome    `json:"outcome,omitempty"`
-	OutcomeAt        time.Time        `json:"outcomeAt,omitzero"`
-	Reason           string           `json:"reason,omitempty"`
-	AppVersion       string           `json:"appVersion,omitempty"`
-	RestoredRevision int64            `json:"restoredRevision,omitempty"`
-	RestoredVersion  string           `json:"restoredVersion,omitempty"`
-	SpecKept         bool             `json:"specKept"`
+	Revision         int64         `json:"revision"`
+	Current          bool          `json:"current"`
+	Time             time.Time     `json:"time"`
+	Writer           specs.Writer  `json:"writer"`
+	Deleted          bool          `json:"deleted,omitempty"`
+	SpecHash         string        `json:"specHash,omitempty"`
+	Image            string        `json:"image,omitempty"`
+	Changed          []string      `json:"changed"`
+	Outcome          specs.Outcome `json:"outcome,omitempty"`
+	OutcomeAt        time.Time     `json:"outcomeAt,omitzero"`
+	Reason           string        `json:"reason,omitempty"`
+	AppVersion       string        `json:"appVersion,omitempty"`
+	RestoredRevision int64         `json:"restoredRevision,omitempty"`
+	RestoredVersion  string        `json:"restoredVersion,omitempty"`
+	SpecKept         bool          `json:"specKept"`
 }
 
 // readHistory reads group k's history, its /desired revision and its
