@@ -227,7 +227,7 @@ func TestDownReceiverDelaysNothing(t *testing.T) {
 	ln.Close()
 	ok := newSink(t)
 	reg := prometheus.NewRegistry()
-	var logs syncBuffer
+	var logs bytes.Buffer // read once Close has stopped the workers that write it
 	n := start(t, Config{URLs: []string{hung.URL + "/hooks/secret-token", refused, ok.srv.URL}, QueueSize: 4, MaxAttempts: 2,
 		Registerer: reg, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	const changes = 20
@@ -289,21 +289,4 @@ func sumMetric(t *testing.T, reg *prometheus.Registry, name string) float64 {
 		}
 	}
 	return sum
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -115,18 +115,8 @@ func httpGetBody(t *testing.T, url string) string {
 // none.
 func lastTaskFailure(t *testing.T, marathonURL, id string) string {
 	t.Helper()
-	resp, err := http.Get(marathonURL + "/v2/apps" + id)
-	if err != nil {
-		t.Fatal(err)
+	if a, ok := marathonApp(t, marathonURL, id); ok && a.LastTaskFailure != nil {
+		return a.LastTaskFailure.Message
 	}
-	defer resp.Body.Close()
-	var body struct {
-		App struct {
-			LastTaskFailure *struct{ Message string } `json:"lastTaskFailure"`
-		} `json:"app"`
-	}
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&body) != nil || body.App.LastTaskFailure == nil {
-		return ""
-	}
-	return body.App.LastTaskFailure.Message
+	return ""
 }

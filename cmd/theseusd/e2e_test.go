@@ -236,19 +236,28 @@ func startDev(t *testing.T, extra ...string) (context.Context, map[string]string
 
 // appRuns asks Marathon whether app runs n tasks with no deployment.
 func appRuns(t *testing.T, marathonURL, id string, n int) bool {
+	a, ok := marathonApp(t, marathonURL, id)
+	return ok && a.TasksRunning == n && len(a.Deployments) == 0
+}
+
+// appAnswer is what the tests read of Marathon's GET /v2/apps/{id}.
+type appAnswer struct {
+	TasksRunning    int                       `json:"tasksRunning"`
+	Deployments     []json.RawMessage         `json:"deployments"`
+	LastTaskFailure *struct{ Message string } `json:"lastTaskFailure"`
+}
+
+// marathonApp reads app id from Marathon; false when it cannot.
+func marathonApp(t *testing.T, marathonURL, id string) (appAnswer, bool) {
+	t.Helper()
 	resp, err := http.Get(marathonURL + "/v2/apps" + id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var body struct {
-		App struct {
-			TasksRunning int               `json:"tasksRunning"`
-			Deployments  []json.RawMessage `json:"deployments"`
-		} `json:"app"`
-	}
-	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&body) == nil &&
-		body.App.TasksRunning == n && len(body.App.Deployments) == 0
+	var body struct{ App appAnswer }
+	ok := resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&body) == nil
+	return body.App, ok
 }
 
 // TestHTTPBindNeedsAuth: serving the page off loopback without auth is

@@ -33,23 +33,13 @@ back to /desired. -o json is described in docs/rollout-safety.md; it never
 holds the specs themselves, which may hold secrets.`,
 		Args: cobra.ExactArgs(1),
 	}
-	ef := addEtcdFlags(cmd.Flags())
-	labels := addGroupLabelsFlag(cmd.Flags())
 	output := cmd.Flags().StringP("output", "o", "text", "output format: text or json")
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+	onGroup(c, cmd, func(k specs.GroupKey) error {
 		if *output != "text" && *output != "json" {
 			return fmt.Errorf("-o %q: want text or json", *output)
 		}
-		k, err := groupArg(args[0], *labels)
-		if err != nil {
-			return err
-		}
-		ctx := cmd.Context()
-		ec, err := ef.connect(ctx, c, etcd.Hooks{})
-		if err != nil {
-			return err
-		}
-		defer ec.Close()
+		return nil
+	}, func(ctx context.Context, ec *etcd.Client, k specs.GroupKey) error {
 		doc, err := readHistory(ctx, ec, k)
 		if err != nil {
 			return err
@@ -61,7 +51,7 @@ holds the specs themselves, which may hold secrets.`,
 		}
 		writeHistory(c.stdout, doc)
 		return nil
-	}
+	})
 	return cmd
 }
 
@@ -69,6 +59,33 @@ holds the specs themselves, which may hold secrets.`,
 // group.
 func addGroupLabelsFlag(fs *pflag.FlagSet) *string {
 	return fs.StringP("labels", "l", "", "the group's labels, comma-separated (required)")
+}
+
+// onGroup makes cmd a command on the one group its SERVICE argument and
+// -l name, in etcd: check (may be nil) looks at the flags first, then run
+// gets a connected client.
+func onGroup(c *cli, cmd *cobra.Command, check func(specs.GroupKey) error,
+	run func(context.Context, *etcd.Client, specs.GroupKey) error) {
+	ef := addEtcdFlags(cmd.Flags())
+	labels := addGroupLabelsFlag(cmd.Flags())
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		k, err := groupArg(args[0], *labels)
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(k); err != nil {
+				return err
+			}
+		}
+		ctx := cmd.Context()
+		ec, err := ef.connect(ctx, c, etcd.Hooks{})
+		if err != nil {
+			return err
+		}
+		defer ec.Close()
+		return run(ctx, ec, k)
+	}
 }
 
 // groupArg is the group named by a SERVICE argument and -l LABELS.

@@ -27,25 +27,15 @@ not stop a Marathon deployment already in flight: Marathon carries it on.
 theseusd resume releases the group.`,
 		Args: cobra.ExactArgs(1),
 	}
-	ef := addEtcdFlags(cmd.Flags())
-	labels := addGroupLabelsFlag(cmd.Flags())
 	reason := cmd.Flags().String("reason", "", "why, kept with the pause")
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		k, err := groupArg(args[0], *labels)
-		if err != nil {
-			return err
-		}
+	onGroup(c, cmd, func(specs.GroupKey) error {
 		if len(*reason) > maxPauseReason {
 			return fmt.Errorf("--reason is %d bytes; at most %d", len(*reason), maxPauseReason)
 		}
-		ctx := cmd.Context()
-		ec, err := ef.connect(ctx, c, etcd.Hooks{})
-		if err != nil {
-			return err
-		}
-		defer ec.Close()
+		return nil
+	}, func(ctx context.Context, ec *etcd.Client, k specs.GroupKey) error {
 		return runPause(ctx, c, ec, k, specs.Pause{By: operator(c), At: time.Now().UTC(), Reason: *reason})
-	}
+	})
 	return cmd
 }
 
@@ -73,19 +63,7 @@ func newResumeCmd(c *cli) *cobra.Command {
 and carries out what is pending, as for any other change.`,
 		Args: cobra.ExactArgs(1),
 	}
-	ef := addEtcdFlags(cmd.Flags())
-	labels := addGroupLabelsFlag(cmd.Flags())
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		k, err := groupArg(args[0], *labels)
-		if err != nil {
-			return err
-		}
-		ctx := cmd.Context()
-		ec, err := ef.connect(ctx, c, etcd.Hooks{})
-		if err != nil {
-			return err
-		}
-		defer ec.Close()
+	onGroup(c, cmd, nil, func(ctx context.Context, ec *etcd.Client, k specs.GroupKey) error {
 		prev, err := ec.Pauses().Resume(ctx, k)
 		if err != nil {
 			return err
@@ -97,6 +75,6 @@ and carries out what is pending, as for any other change.`,
 		fmt.Fprintf(c.stdout, "resumed %s (paused by %s since %s%s): the controller carries out what is pending\n",
 			k, prev.By, prev.At.UTC().Format(time.RFC3339), reasonSuffix(prev.Reason))
 		return nil
-	}
+	})
 	return cmd
 }

@@ -30,25 +30,15 @@ A group that a sync source (theseusd sync) writes is refused: its next sync
 would undo the rollback. Roll it back in the source instead, e.g. git revert.`,
 		Args: cobra.ExactArgs(1),
 	}
-	ef := addEtcdFlags(cmd.Flags())
-	labels := addGroupLabelsFlag(cmd.Flags())
 	to := cmd.Flags().Int64("to", 0, "the revision to go back to (default: the last Synced before the current one)")
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		k, err := groupArg(args[0], *labels)
-		if err != nil {
-			return err
-		}
+	onGroup(c, cmd, func(k specs.GroupKey) error {
 		if cmd.Flags().Changed("to") && *to <= 0 {
 			return fmt.Errorf("--to %d: want a revision from theseusd history %s -l %s", *to, k.Service, k.Labels)
 		}
-		ctx := cmd.Context()
-		ec, err := ef.connect(ctx, c, etcd.Hooks{})
-		if err != nil {
-			return err
-		}
-		defer ec.Close()
+		return nil
+	}, func(ctx context.Context, ec *etcd.Client, k specs.GroupKey) error {
 		return runRollback(ctx, c, ec, k, *to)
-	}
+	})
 	return cmd
 }
 
