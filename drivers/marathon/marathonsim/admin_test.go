@@ -123,10 +123,14 @@ func TestAdminUnhealthyFault(t *testing.T) {
 	if a := h.app("/web"); a.TasksHealthy != 0 {
 		t.Fatalf("healed although web:* still matches: %+v", a)
 	}
+	fetch := h.sim.Faults().FailFetch("http://example.com/x.tgz")
 	h.must(http.StatusNoContent, "DELETE", AdminImageFaults, nil)
 	h.until("healthy once every fault is cleared", time.Hour, func() bool { return h.app("/web").TasksHealthy == 1 })
 	if n := len(h.sim.Faults().Images()); n != 0 {
 		t.Errorf("%d faults left", n)
+	}
+	if !h.sim.faults.hasFetch(fetch) {
+		t.Error("clearing the image faults cleared a fetch fault")
 	}
 }
 
@@ -193,4 +197,16 @@ func FuzzDecodeImageFault(f *testing.F) {
 			t.Fatalf("decoded a fault that does not check: %+v: %v", fault, err)
 		}
 	})
+}
+
+// hasFetch reports whether the fetch fault id is still in place.
+func (f *faultState) hasFetch(id FaultID) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, im := range f.images {
+		if im.id == id && im.fetchURI != "" {
+			return true
+		}
+	}
+	return false
 }

@@ -149,15 +149,15 @@ func (im *imageFault) public() ImageFault {
 	return out
 }
 
-// ClearImages removes every image fault (fetch faults included), as
-// Clear does each: tasks of images no longer never-healthy pass their
-// checks again.
+// ClearImages removes every image fault (not the fetch faults), as Clear
+// does each: tasks of images no longer never-healthy pass their checks
+// again.
 func (f *Faults) ClearImages() {
 	s := f.s
 	s.mu.Lock()
 	fs := &s.faults
 	fs.mu.Lock()
-	healed := fs.removeImages(func(*imageFault) bool { return true })
+	healed := fs.removeImages(func(im *imageFault) bool { return im.fetchURI == "" })
 	fs.mu.Unlock()
 	s.heal(healed)
 	s.unlockNoCatchUp()
