@@ -242,6 +242,7 @@ func appRuns(t *testing.T, marathonURL, id string, n int) bool {
 
 // appAnswer is what the tests read of Marathon's GET /v2/apps/{id}.
 type appAnswer struct {
+	Version         string                    `json:"version"`
 	TasksRunning    int                       `json:"tasksRunning"`
 	Deployments     []json.RawMessage         `json:"deployments"`
 	LastTaskFailure *struct{ Message string } `json:"lastTaskFailure"`
