@@ -4,13 +4,14 @@ import (
 	"path/filepath"
 	"testing"
 
+	"theseus.dev/sources"
 	"theseus.dev/specs"
 )
 
 // exampleDesired loads testdata/specs as a desired snapshot.
 func exampleDesired(t testing.TB) Snapshot {
 	t.Helper()
-	groups, err := specs.LoadPath(filepath.Join("..", "testdata", "specs"))
+	groups, err := sources.LoadPath(filepath.Join("..", "testdata", "specs"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
@@ -44,45 +45,12 @@ func InvalidDesired(k specs.GroupKey, revision int64, err error) Desired {
 // Valid reports whether the desired spec can be applied.
 func (d *Desired) Valid() bool { return len(d.Errors) == 0 }
 
-// App is a Marathon app in the form diff compares: the fields a spec
-// controls, read back from Marathon and normalised, plus what theseus needs
-// to decide whether it may touch the app.
-type App struct {
-	// ID is the Marathon app id and Key the group it belongs to by its id.
-	ID  string
-	Key specs.GroupKey
-	// Managed is true when the app carries theseus's marker labels for Key.
-	// Apps that are not managed are never updated or deleted.
-	Managed bool
-	// Protected is true when the app carries theseus.io/protect=true: it is
-	// never updated or deleted, even when managed.
-	Protected bool
-	// SpecHash and Revision are the hash and /desired revision of the spec
-	// the app was last written from, from its labels.
-	SpecHash string
-	Revision int64
-	// Version is Marathon's version of the app definition.
-	Version string
-	// Deployments are the ids of deployments in flight for the app.
-	Deployments []string
-	// Spec holds the spec-controlled fields as Marathon reports them,
-	// normalised. Env values whose names are in SecretEnv were marked secret
-	// when written and are never shown.
-	Spec      specs.Spec
-	SecretEnv []string
-	// DefaultRole is the role Marathon gives an app whose definition names
-	// none (its --mesos_role), so that a spec without a role matches an app
-	// in it; "" when Marathon has no app roles (before 1.9), and role is
-	// then not compared.
-	DefaultRole string
-	// Config is the group's config as /services holds it, and
-	// ConfigKnown whether it was read: a plan compares it with the
-	// desired config only then. A group /services does not hold has an
-	// empty config. The controller plans without it: the discovery
-	// syncer mirrors config by itself.
-	Config      map[string]string
-	ConfigKnown bool
-}
+// App is a Marathon app in the form diff compares (model.App): the fields
+// a spec controls, read back from Marathon and normalised, plus what
+// theseus needs to decide whether it may touch the app (Managed,
+// Protected, SpecHash, Revision, Deployments, DefaultRole) and, for a
+// plan, the config /services holds (Config, ConfigKnown).
+type App = model.App
 
 // Kind is what a plan does about one group.
 type Kind string

@@ -165,7 +165,8 @@ func TestWatchSeesOnlyWholeUpdates(t *testing.T) {
 	groupReady, serviceReady := make(chan struct{}), make(chan struct{})
 	var groupOnce, serviceOnce sync.Once
 	serviceSaw := make(chan struct{}) // the service watcher saw the group
-	var sawGroup sync.Once
+	groupSaw := make(chan struct{})   // the group watcher saw it
+	var sawGroup, sawGroupOwn sync.Once
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		err := c.Watch(ctx, "big", []string{"prod"}, func(g endpoints.Group) {
@@ -174,6 +175,9 @@ func TestWatchSeesOnlyWholeUpdates(t *testing.T) {
 			defer mu.Unlock()
 			seen = append(seen, g)
 			consistent(t, g, sizes)
+			if g.Exists {
+				sawGroupOwn.Do(func() { close(groupSaw) })
+			}
 			if !g.Exists && len(seen) > 1 {
 				once.Do(func() { close(final) })
 			}
@@ -209,12 +213,15 @@ func TestWatchSeesOnlyWholeUpdates(t *testing.T) {
 	for i, n := range steps {
 		w.put("big", "prod", etcd.GroupState{Containers: containers(n, fmt.Sprintf("v%d", i))})
 	}
-	// Dropped once the service watcher saw the group: a slow watcher may
-	// otherwise take all the updates at once and see only the end.
-	select {
-	case <-serviceSaw:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the service watcher did not see the group")
+	// Dropped once both watchers saw the group: a slow watcher may
+	// otherwise take all the updates at once and see only the end, which
+	// is the state it began with.
+	for _, saw := range []chan struct{}{serviceSaw, groupSaw} {
+		select {
+		case <-saw:
+		case <-time.After(20 * time.Second):
+			t.Fatal("a watcher did not see the group")
+		}
 	}
 	w.drop("big", "prod")
 	select {

@@ -12,9 +12,10 @@ import (
 	"golang.org/x/time/rate"
 
 	"theseus.dev/diff"
-	"theseus.dev/drivers/etcd"
-	"theseus.dev/drivers/marathon"
 	"theseus.dev/internal/backoff"
+	"theseus.dev/internal/engine"
+	"theseus.dev/internal/observe"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
@@ -33,12 +34,13 @@ const (
 type Config struct {
 	Desired  DesiredSource
 	Marathon Marathon
-	// Events is Marathon's event stream; nil leaves convergence to the
-	// periodic resync alone.
+	// Events is Marathon's event stream, which the term's observer
+	// follows; nil leaves convergence to the periodic resync alone.
 	Events EventSource
 	Status StatusStore
-	// Restarts says which restart requests are pending; nil means none.
-	Restarts RestartSource
+	// Restarts are the rolling restarts `theseusd restart` requests,
+	// which the controller carries out; nil takes none.
+	Restarts RestartStore
 
 	// Limits, if set, are bounds below specs.DefaultLimits (which every
 	// stored spec is held to), every field set (see specs.Limits.Lower):
@@ -57,8 +59,9 @@ type Config struct {
 	PruneLedger PruneLedger
 	PruneWindow time.Duration
 
-	// Resync is the period of the full resync: one Marathon list, every
-	// group looked at again. Defaults to DefaultResync.
+	// Resync is the period of the full resync: one Marathon list (the
+	// term's observer's, shared with every loop), every group looked at
+	// again. Defaults to DefaultResync.
 	Resync time.Duration
 	// ProgressDeadline is how long a deployment may run before the group
 	// is reported Stalled. Defaults to DefaultProgressDeadline.
@@ -78,13 +81,7 @@ type Config struct {
 	EventDelay time.Duration
 
 	// Engine configures the work queue (workers, timeout, backoff).
-	Engine EngineOptions
-	// OnEvent, if set, is given every Marathon event after the controller
-	// has taken it (for the discovery syncer). It must not block.
-	OnEvent func(marathon.Event)
-	// OnResync, if set, is given the apps of each successful resync's
-	// list (the discovery syncer sweeps from it). It must not block.
-	OnResync func([]marathon.App)
+	Engine engine.Options
 	// Now defaults to time.Now; status timestamps use it.
 	Now     func() time.Time
 	Logger  *slog.Logger
@@ -123,7 +120,7 @@ func (c *Config) defaults() {
 		c.Engine.Logger = c.Logger
 	}
 	if c.Engine.Metrics == nil {
-		c.Engine.Metrics = c.Metrics
+		c.Engine.Metrics = c.Metrics.Engine()
 	}
 }
 
@@ -131,16 +128,17 @@ func (c *Config) defaults() {
 // is built when the daemon wins the election and discarded when the
 // leadership ends, so no state of a past term can leak into the next.
 //
-// It keeps two caches: /desired, fed by the store's watch, and Marathon's
-// apps, refreshed by one list call per resync. A reconcile decides from
-// the caches, so a resync that finds nothing to do costs one Marathon
-// call and no writes; before any write it reads the app again, so it
-// never acts on a stale view. Marathon events only mark apps to be read
-// again and queue them.
+// It keeps a cache of /desired, fed by the store's watch, and reads
+// Marathon's apps from the term's observer, whose cache one list call per
+// resync refreshes. A reconcile decides from the caches, so a resync that
+// finds nothing to do costs one Marathon call and no writes; before any
+// write it reads the app again, so it never acts on a stale view.
+// Marathon events only mark apps to be read again and queue them.
 type Controller struct {
 	cfg     Config
-	fence   etcd.Fence
-	engine  *Engine
+	fence   model.Fence
+	apps    *observe.Observer
+	engine  *engine.Engine
 	writes  *rate.Limiter
 	log     *slog.Logger
 	metrics *Metrics
@@ -148,14 +146,11 @@ type Controller struct {
 	mu            sync.Mutex
 	desired       map[specs.GroupKey]diff.Desired
 	desiredRev    int64
-	actual        map[specs.GroupKey]marathon.App
-	dirty         map[specs.GroupKey]uint64 // event sequence that marked it
-	eventSeq      uint64
 	status        map[specs.GroupKey]specs.Status
 	phases        map[specs.Phase]int // the phases of status, counted
 	badKeys       map[string]int64    // malformed /desired keys logged, by revision
 	pruneRefusals string              // last prune-guard refusal logged
-	pruneState    etcd.PruneState     // the guard's record as last read
+	pruneState    model.PruneState    // the guard's record as last read
 
 	// pruneMu makes the guard's check of a delete and its record one
 	// step, so that two workers cannot both pass on the same count.
@@ -164,34 +159,38 @@ type Controller struct {
 	desiredSynced, actualSynced atomic.Bool
 	synced                      chan struct{}
 	syncOnce                    sync.Once
-	resyncNow                   chan struct{}
+	listings                    *observe.Latest // the latest list not yet taken
+	restarts                    *restarter      // nil without Config.Restarts
 }
 
 // NewController returns a controller for one leadership term, whose
-// status writes are guarded by fence.
-func NewController(cfg Config, fence etcd.Fence) *Controller {
+// writes are guarded by fence, subscribed to the term's observer apps.
+func NewController(cfg Config, fence model.Fence, apps *observe.Observer) *Controller {
 	cfg.defaults()
 	c := &Controller{
-		cfg:       cfg,
-		fence:     fence,
-		writes:    rate.NewLimiter(rate.Limit(cfg.WriteQPS), cfg.WriteBurst),
-		log:       cfg.Logger,
-		metrics:   cfg.Metrics,
-		desired:   make(map[specs.GroupKey]diff.Desired),
-		actual:    make(map[specs.GroupKey]marathon.App),
-		dirty:     make(map[specs.GroupKey]uint64),
-		status:    make(map[specs.GroupKey]specs.Status),
-		phases:    make(map[specs.Phase]int),
-		badKeys:   make(map[string]int64),
-		synced:    make(chan struct{}),
-		resyncNow: make(chan struct{}, 1),
+		cfg:      cfg,
+		fence:    fence,
+		apps:     apps,
+		writes:   rate.NewLimiter(rate.Limit(cfg.WriteQPS), cfg.WriteBurst),
+		log:      cfg.Logger,
+		metrics:  cfg.Metrics,
+		desired:  make(map[specs.GroupKey]diff.Desired),
+		status:   make(map[specs.GroupKey]specs.Status),
+		phases:   make(map[specs.Phase]int),
+		badKeys:  make(map[string]int64),
+		synced:   make(chan struct{}),
+		listings: observe.NewLatest(),
 	}
-	c.engine = NewEngine(c, cfg.Engine)
+	c.engine = engine.New(c, cfg.Engine)
+	if cfg.Restarts != nil {
+		c.restarts = newRestarter(c, cfg.Restarts)
+	}
+	apps.Subscribe(c)
 	return c
 }
 
 // Fence is the leadership fence the controller's writes are guarded by.
-func (c *Controller) Fence() etcd.Fence { return c.fence }
+func (c *Controller) Fence() model.Fence { return c.fence }
 
 // GroupConfig is the config of group k as /desired holds it, secrets left
 // out: what the discovery syncer mirrors to /services. false when the
@@ -203,7 +202,7 @@ func (c *Controller) GroupConfig(k specs.GroupKey) (map[string]string, bool) {
 	if !ok || !d.Valid() {
 		return nil, false
 	}
-	return PublicConfig(d.Spec.Config), true
+	return specs.PublicConfig(d.Spec.Config), true
 }
 
 // Synced reports whether the first /desired snapshot and the first
@@ -225,13 +224,13 @@ func (c *Controller) Run(stop, work context.Context) error {
 
 	var wg sync.WaitGroup
 	wg.Go(func() { c.runDesired(inputs) })
-	wg.Go(func() { c.runResync(inputs) })
-	if c.cfg.Events != nil {
-		wg.Go(func() { c.runEvents(inputs) })
-	}
+	wg.Go(func() { c.runListings(inputs) })
 	select {
 	case <-c.synced:
 		c.log.Info("caches synced; reconciling", "groups", c.desiredLen(), "apps", c.actualLen())
+		if c.restarts != nil {
+			wg.Go(func() { c.restarts.run(inputs) })
+		}
 		c.engine.RunUntil(stop, work)
 	case <-inputs.Done():
 	}
@@ -301,11 +300,7 @@ func (c *Controller) desiredLen() int {
 	return len(c.desired)
 }
 
-func (c *Controller) actualLen() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.actual)
-}
+func (c *Controller) actualLen() int { return c.apps.Len() }
 
 // errStopped is returned by a reconcile that would write after the
 // leadership ended.

@@ -10,34 +10,57 @@ import (
 	"sync/atomic"
 	"time"
 
-	"theseus.dev/drivers/etcd"
-	"theseus.dev/drivers/marathon"
+	"theseus.dev/internal/observe"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
 // DaemonConfig configures a Daemon.
 type DaemonConfig struct {
-	// Controller is the configuration of each term's controller.
+	// Controller is the configuration of each term's controller. Its
+	// Marathon, Events, Resync and Logger also make the term's observer.
 	Controller Config
 	Leader     LeaderConfig
 	// EtcdReady and MarathonReady check that each answers, for /readyz.
 	EtcdReady, MarathonReady func(context.Context) error
-	// Discovery, if set, runs a discovery syncer beside the controller in
-	// each term. Its Marathon, Configs, Fence and Tick are filled in per
-	// term: it sweeps from the controller's resync list, so a resync costs
-	// one Marathon list for both.
-	Discovery *DiscoveryConfig
-	// Companions run beside the controller for each term of leadership,
-	// under the term's work context.
-	Companions []func(work context.Context, ctl *Controller)
+	// Loops build, for each term of leadership, the control loops that run
+	// beside the controller on the same view of Marathon (the discovery
+	// syncer): each subscribes to Term.Apps, writes under Term.Fence, and
+	// runs until the term ends.
+	Loops []func(Term) Loop
+	// ObserverTimeout bounds each Marathon list and read of the observer;
+	// 0 takes observe.DefaultTimeout.
+	ObserverTimeout time.Duration
+}
+
+// Term is what a loop of one term of leadership is given.
+type Term struct {
+	// Fence guards the term's writes.
+	Fence model.Fence
+	// Apps is the term's view of Marathon, shared by every loop.
+	Apps *observe.Observer
+	// Configs is the config of each group as the controller's cache of
+	// /desired holds it, secrets left out.
+	Configs interface {
+		GroupConfig(k specs.GroupKey) (map[string]string, bool)
+	}
+}
+
+// Loop is a control loop run beside the controller for one term.
+type Loop interface {
+	// Run runs the loop until ctx ends.
+	Run(ctx context.Context) error
+	// Ready returns nil once the loop has done what a leader must have
+	// done before it is ready (the discovery syncer: its first sweep).
+	Ready() error
 }
 
 // Daemon is theseusd's controller process: the election, a controller per
-// term of leadership, and the health endpoints.
+// term of leadership with the loops beside it, and the health endpoints.
 type Daemon struct {
 	cfg     DaemonConfig
 	ctl     atomic.Pointer[Controller]
-	disc    atomic.Pointer[Discovery]
+	loops   atomic.Pointer[[]Loop]
 	leading atomic.Bool
 }
 
@@ -59,117 +82,31 @@ func (d *Daemon) Run(stop context.Context) error {
 	return RunLeader(stop, d.cfg.Leader, d.term)
 }
 
-func (d *Daemon) term(stop, work context.Context, fence etcd.Fence) error {
+// term runs one term of leadership: one observer of Marathon, the
+// controller and the other loops subscribed to it, each under the
+// term's fence.
+func (d *Daemon) term(stop, work context.Context, fence model.Fence) error {
 	cfg := d.cfg.Controller
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	// The term's companions end when the controller does.
+	// The observer and the loops end when the controller does.
 	work, cancel := context.WithCancel(work)
 	defer cancel()
-	var disc *Discovery
-	if d.cfg.Discovery != nil {
-		shared := &sharedList{m: cfg.Marathon}
-		resynced := make(chan time.Time, 1)
-		cfg.OnResync = func(apps []marathon.App) {
-			shared.publish(apps)
-			select {
-			case resynced <- time.Now():
-			default:
-			}
-		}
-		next := cfg.OnEvent
-		cfg.OnEvent = func(ev marathon.Event) {
-			disc.Notify(ev)
-			if next != nil {
-				next(ev)
-			}
-		}
-		defer func() { d.disc.Store(nil) }()
-		ticks := make(chan time.Time)
-		wg.Go(func() { sweepTicks(work, resynced, ticks, 2*cmp.Or(cfg.Resync, DefaultResync)) })
-		dc := *d.cfg.Discovery
-		dc.Marathon, dc.Fence, dc.Tick = shared, fence, ticks
-		ctlRef := &ctlConfigs{}
-		dc.Configs = ctlRef
-		disc = NewDiscovery(dc)
-		d.disc.Store(disc)
-		ctl := NewController(cfg, fence)
-		ctlRef.ctl = ctl
-		return d.runTerm(stop, work, ctl, &wg, func() { _ = disc.Run(work) })
+	apps := observe.New(observe.Config{Marathon: cfg.Marathon, Events: cfg.Events,
+		Resync: cmp.Or(cfg.Resync, DefaultResync), Timeout: d.cfg.ObserverTimeout, Logger: cfg.Logger})
+	ctl := NewController(cfg, fence, apps)
+	loops := make([]Loop, len(d.cfg.Loops))
+	for i, build := range d.cfg.Loops {
+		loops[i] = build(Term{Fence: fence, Apps: apps, Configs: ctl})
 	}
-	return d.runTerm(stop, work, NewController(cfg, fence), &wg, nil)
-}
-
-// ctlConfigs hands the controller's configs to the discovery syncer; the
-// controller is built after the syncer, which its event hook refers to.
-type ctlConfigs struct{ ctl *Controller }
-
-func (c *ctlConfigs) GroupConfig(k specs.GroupKey) (map[string]string, bool) {
-	return c.ctl.GroupConfig(k)
-}
-
-// sweepTicks tells the discovery syncer to sweep after each resync of the
-// controller, and on its own when resyncs stop coming (Marathon cannot be
-// listed), so that the syncer notices and marks the tree stale.
-func sweepTicks(ctx context.Context, resynced <-chan time.Time, ticks chan<- time.Time, fallback time.Duration) {
-	t := time.NewTimer(fallback)
-	defer t.Stop()
-	for {
-		var now time.Time
-		select {
-		case <-ctx.Done():
-			return
-		case now = <-resynced:
-		case now = <-t.C:
-		}
-		select {
-		case ticks <- now:
-		case <-ctx.Done():
-			return
-		}
-		t.Reset(fallback)
-	}
-}
-
-// sharedList serves the discovery syncer the list of the controller's
-// latest resync, once, and lists Marathon itself otherwise.
-type sharedList struct {
-	m    Marathon
-	mu   sync.Mutex
-	apps []marathon.App
-	have bool
-}
-
-func (s *sharedList) publish(apps []marathon.App) {
-	s.mu.Lock()
-	s.apps, s.have = apps, true
-	s.mu.Unlock()
-}
-
-func (s *sharedList) List(ctx context.Context) ([]marathon.App, error) {
-	s.mu.Lock()
-	apps, have := s.apps, s.have
-	s.apps, s.have = nil, false
-	s.mu.Unlock()
-	if have {
-		return apps, nil
-	}
-	return s.m.List(ctx)
-}
-
-func (s *sharedList) Get(ctx context.Context, k specs.GroupKey) (marathon.App, error) {
-	return s.m.Get(ctx, k)
-}
-
-func (d *Daemon) runTerm(stop, work context.Context, ctl *Controller, wg *sync.WaitGroup, disc func()) error {
 	d.ctl.Store(ctl)
+	d.loops.Store(&loops)
 	defer d.ctl.Store(nil)
-	if disc != nil {
-		wg.Go(disc)
+	defer d.loops.Store(nil)
+	for _, l := range loops {
+		wg.Go(func() { _ = l.Run(work) })
 	}
-	for _, run := range d.cfg.Companions {
-		wg.Go(func() { run(work, ctl) })
-	}
+	wg.Go(func() { _ = apps.Run(work) })
 	return ctl.Run(stop, work)
 }
 
@@ -199,8 +136,16 @@ func (d *Daemon) Ready(ctx context.Context) error {
 		if c := d.Controller(); c == nil || !c.Synced() {
 			errs = append(errs, errors.New("leading, but the first full resync is not done"))
 		}
-		if s := d.disc.Load(); d.cfg.Discovery != nil && (s == nil || !s.Synced()) {
-			errs = append(errs, errors.New("leading, but the first discovery sweep is not done"))
+		loops := d.loops.Load()
+		if loops == nil && len(d.cfg.Loops) > 0 {
+			errs = append(errs, errors.New("leading, but the term's loops have not started"))
+		}
+		if loops != nil {
+			for _, l := range *loops {
+				if err := l.Ready(); err != nil {
+					errs = append(errs, fmt.Errorf("leading, but %w", err))
+				}
+			}
 		}
 	}
 	return errors.Join(errs...)

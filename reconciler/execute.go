@@ -4,29 +4,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
 	"theseus.dev/diff"
-	"theseus.dev/drivers/etcd"
-	"theseus.dev/drivers/marathon"
+	"theseus.dev/internal/engine"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
 // execute carries out one action that changes Marathon and records it.
-func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (Result, error) {
+func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (engine.Result, error) {
 	// The leadership may have ended since the reconcile began: check
 	// before every write, as Marathon has no conditional write to fence it.
 	if ctx.Err() != nil {
-		return Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
+		return engine.Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
 	}
 	waited, err := c.waitWrite(ctx)
 	if err != nil {
-		return Result{}, fmt.Errorf("%s %s: waiting for the write rate limit: %w", act.Kind, v.key, err)
+		return engine.Result{}, fmt.Errorf("%s %s: waiting for the write rate limit: %w", act.Kind, v.key, err)
 	}
 	if ctx.Err() != nil {
-		return Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
+		return engine.Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
 	}
 	if waited {
 		v.confirmed = nil // confirmed too long before the write
@@ -43,48 +42,47 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (Resu
 		if err := c.admitDelete(ctx, v); errors.As(err, &refused) {
 			return c.refusePrune(ctx, v, refused.err)
 		} else if err != nil {
-			return Result{}, err
+			return engine.Result{}, err
 		}
 	}
-	res, err := c.call(marathon.WithWriteGuard(ctx, c.writeGuard(v)), v, act)
-	c.markDirty(v.key) // whatever happened, read the app before acting again
-	st := c.baseStatus(v)
-	var locked *marathon.LockedError
-	var apiErr *marathon.APIError
+	res, err := Apply(model.WithWriteGuard(ctx, c.writeGuard(v)), c.cfg.Marathon, act)
+	c.apps.Invalidate(v.key) // whatever happened, read the app before acting again
+	g := c.state(v, Acted)
+	g.Action, g.Result, g.Err = act, res, err
+	var locked *model.LockedError
 	switch {
-	case errors.Is(err, etcd.ErrNotLeader):
-		return Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
+	case errors.Is(err, model.ErrNotLeader):
+		return engine.Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
 	case errors.Is(err, errDesiredMoved):
-		return Result{RequeueAfter: confirmRetry}, nil
-	case act.Kind == diff.Create && !v.fresh && errors.As(err, &apiErr) && apiErr.Status == http.StatusConflict:
+		return engine.Result{RequeueAfter: confirmRetry}, nil
+	case act.Kind == diff.Create && !v.fresh && errors.Is(err, model.ErrAppExists):
 		// Planned on the cache, and the app appeared since Marathon was
 		// last listed. Not an error of the group's: it is read, and
 		// planned, again at once. (A 409 after a read that found no app
 		// is an error, retried with backoff.)
-		return Result{RequeueAfter: time.Millisecond}, nil
+		return engine.Result{RequeueAfter: time.Millisecond}, nil
 	case errors.As(err, &locked):
-		st.Phase = specs.PhaseWaiting
-		st.DeploymentID = first(locked.Deployments)
-		st.Message = "the app is locked by deployment " + strings.Join(locked.Deployments, ", ") + "; looking again when it ends"
-		return Result{RequeueAfter: c.cfg.PollInterval}, c.putStatus(ctx, v, st)
-	case marathon.IsPermanent(err):
+		g.Outcome, g.Deployments = Locked, locked.Deployments
+		_, err := c.record(ctx, v, g)
+		return engine.Result{RequeueAfter: c.cfg.PollInterval}, err
+	case model.IsPermanent(err):
 		// Marathon refuses the definition: retrying the same spec cannot
 		// help. Recorded once per revision; a new revision tries again.
-		st.Phase, st.LastError = specs.PhaseStalled, err.Error()
-		st.Message = "Marathon refused the " + string(act.Kind)
-		if perr := c.putStatus(ctx, v, st); perr != nil {
-			return Result{}, perr
+		g.Outcome = Refused
+		d, perr := c.record(ctx, v, g)
+		if perr != nil {
+			return engine.Result{}, perr
 		}
-		if v.hasStatus && v.status.LastError == st.LastError && v.status.ObservedRevision == st.ObservedRevision {
-			return Result{}, nil
+		if v.hasStatus && v.status.LastError == d.Status.LastError && v.status.ObservedRevision == d.Status.ObservedRevision {
+			return engine.Result{}, nil
 		}
-		return Result{}, TerminalError(err)
+		return engine.Result{}, engine.TerminalError(err)
 	case err != nil:
-		st.LastError = err.Error()
-		if perr := c.putStatus(ctx, v, st); perr != nil {
+		g.Outcome = WriteFailed
+		if _, perr := c.record(ctx, v, g); perr != nil {
 			c.log.Warn("cannot record status", "group", v.key.String(), "err", perr)
 		}
-		return Result{}, err
+		return engine.Result{}, err
 	}
 	if act.Kind == diff.Create {
 		c.noteCreated(v.key, act, res)
@@ -95,34 +93,21 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (Resu
 	}
 	c.log.Info(string(act.Kind), "group", v.key.String(), "app", act.AppID,
 		"revision", act.Revision, "deployment", res.DeploymentID, "changes", len(act.Changes), "drift", act.Drift)
-	st.LastAction, st.LastActionAt = string(act.Kind), c.cfg.Now()
-	st.DeploymentID, st.MarathonVersion = res.DeploymentID, res.Version
-	st.LastError = ""
-	st.Phase, st.Message = specs.PhaseProgressing, "Marathon is deploying the change"
-	if act.Kind == diff.Delete {
-		st.Phase, st.Message = specs.PhaseDeleting, "the desired spec is gone; the app is being deleted"
-	}
-	if act.Restart != "" {
-		st.Restarted = act.Restart
-	}
-	return Result{RequeueAfter: c.cfg.PollInterval}, c.putStatus(ctx, v, st)
+	_, err = c.record(ctx, v, g)
+	return engine.Result{RequeueAfter: c.cfg.PollInterval}, err
 }
 
 // noteCreated puts an app just created into the cache as it was written,
 // until the next read replaces it: the prune guard counts managed apps
 // from the cache, and must not miss one for want of a read. The group is
 // marked dirty, so nothing is planned on this record.
-func (c *Controller) noteCreated(k specs.GroupKey, act diff.Action, res marathon.Result) {
-	a := marathon.App{Key: k, Managed: true, SpecHash: act.Hash, Revision: act.Revision,
+func (c *Controller) noteCreated(k specs.GroupKey, act diff.Action, res model.Result) {
+	a := &model.App{Key: k, Managed: true, SpecHash: act.Hash, Revision: act.Revision,
 		Version: res.Version, Spec: *act.Spec}
 	if res.DeploymentID != "" {
 		a.Deployments = []string{res.DeploymentID}
 	}
-	c.mu.Lock()
-	if _, ok := c.actual[k]; !ok {
-		c.actual[k] = a
-	}
-	c.mu.Unlock()
+	c.apps.Assume(a)
 }
 
 // waitWrite waits for the write rate limit; waited says whether it had
@@ -172,7 +157,7 @@ func (c *Controller) startConfirm(ctx context.Context, v view) <-chan *confirmat
 // A newer revision requeues the group: the watch is about to deliver it.
 // The read made while the app was read again serves, unless the write
 // had to wait for the rate limit since.
-func (c *Controller) confirm(ctx context.Context, v view, act diff.Action) (Result, error) {
+func (c *Controller) confirm(ctx context.Context, v view, act diff.Action) (engine.Result, error) {
 	want := int64(0)
 	if v.desired != nil {
 		want = v.desired.Revision
@@ -185,16 +170,16 @@ func (c *Controller) confirm(ctx context.Context, v view, act diff.Action) (Resu
 		got, err = c.cfg.Desired.Confirm(ctx, c.fence, v.key)
 	}
 	switch {
-	case errors.Is(err, etcd.ErrNotLeader):
-		return Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
+	case errors.Is(err, model.ErrNotLeader):
+		return engine.Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
 	case err != nil:
-		return Result{}, fmt.Errorf("%s %s: confirming /desired before writing: %w", act.Kind, v.key, err)
+		return engine.Result{}, fmt.Errorf("%s %s: confirming /desired before writing: %w", act.Kind, v.key, err)
 	case got != want:
 		c.log.Debug("desired changed since it was read; waiting for the watch", "group", v.key.String(),
 			"read", want, "current", got)
-		return Result{RequeueAfter: confirmRetry}, nil
+		return engine.Result{RequeueAfter: confirmRetry}, nil
 	}
-	return Result{}, nil
+	return engine.Result{}, nil
 }
 
 // errDesiredMoved is a write stopped by its guard because the group's
@@ -228,63 +213,40 @@ func (c *Controller) writeGuard(v view) func(context.Context) error {
 // reconcile is looked at again, if the watch has not queued it already.
 const confirmRetry = 100 * time.Millisecond
 
-// call makes the Marathon call of act.
-func (c *Controller) call(ctx context.Context, v view, act diff.Action) (marathon.Result, error) {
-	w := func() marathon.Write {
-		return marathon.Write{Key: v.key, Spec: *act.Spec, Hash: act.Hash, Revision: act.Revision}
-	}
+// Apply makes the Marathon call of act through m: the one place where
+// an action becomes a Marathon write, for the controller and for
+// `theseusd apply --plan` alike. A guard in ctx (model.WithWriteGuard)
+// is checked by m just before the write is sent.
+func Apply(ctx context.Context, m Writer, act diff.Action) (model.Result, error) {
 	switch act.Kind {
-	case diff.Create:
-		return c.cfg.Marathon.Create(ctx, w())
-	case diff.Update:
-		return c.cfg.Marathon.Update(ctx, w())
+	case diff.Create, diff.Update:
+		w := model.Write{Key: act.Key, Spec: *act.Spec, Hash: act.Hash, Revision: act.Revision}
+		if act.Kind == diff.Create {
+			return m.Create(ctx, w)
+		}
+		return m.Update(ctx, w)
 	case diff.Scale:
-		return c.cfg.Marathon.Scale(ctx, v.key, *act.Spec.Instances)
+		return m.Scale(ctx, act.Key, *act.Spec.Instances)
 	case diff.Restart:
-		return c.cfg.Marathon.Restart(ctx, v.key)
+		return m.Restart(ctx, act.Key)
 	case diff.Delete:
-		return c.cfg.Marathon.Delete(ctx, v.key)
+		return m.Delete(ctx, act.Key)
 	}
-	return marathon.Result{}, fmt.Errorf("action %s does not change Marathon", act.Kind)
+	return model.Result{}, fmt.Errorf("action %s does not change Marathon", act.Kind)
 }
 
 // invalid records an invalid spec. It is logged once per revision: the
 // reconcile ends in a terminal error only when the status changes, so
 // the periodic resync does not repeat it.
-func (c *Controller) invalid(ctx context.Context, v view, act diff.Action) (Result, error) {
-	st := c.baseStatus(v)
-	st.Phase, st.Errors = specs.PhaseInvalid, act.Errors
-	st.Message = act.Reason
-	if v.hasStatus && v.status.Phase == specs.PhaseInvalid && v.status.ObservedRevision == st.ObservedRevision {
-		return Result{}, c.putStatus(ctx, v, st)
+func (c *Controller) invalid(ctx context.Context, v view, act diff.Action) (engine.Result, error) {
+	g := c.state(v, InvalidSpec)
+	g.Action = act
+	d, err := c.record(ctx, v, g)
+	if v.hasStatus && v.status.Phase == specs.PhaseInvalid && v.status.ObservedRevision == d.Status.ObservedRevision {
+		return engine.Result{}, err
 	}
-	if err := c.putStatus(ctx, v, st); err != nil {
-		return Result{}, err
+	if err != nil {
+		return engine.Result{}, err
 	}
-	return Result{}, TerminalError(fmt.Errorf("invalid spec at revision %d: %s", st.ObservedRevision, strings.Join(act.Errors, "; ")))
-}
-
-// baseStatus is the group's status carried over from the last write, with
-// what is known now filled in.
-func (c *Controller) baseStatus(v view) specs.Status {
-	st := v.status
-	st.Errors, st.Message, st.DeploymentStep = nil, "", ""
-	st.AppID = ""
-	if v.desired != nil {
-		st.ObservedRevision = v.desired.Revision
-		st.SpecHash = v.desired.Hash
-		if v.desired.Spec.Instances != nil {
-			st.Tasks.Wanted = *v.desired.Spec.Instances
-		}
-	}
-	if v.app != nil {
-		st.AppID, st.MarathonVersion = v.app.ID, v.app.Version
-		wanted := st.Tasks.Wanted
-		st.Tasks = v.app.Counts
-		st.Tasks.Wanted = wanted
-		if v.desired == nil || !v.desired.Valid() {
-			st.Tasks.Wanted = v.app.Counts.Wanted
-		}
-	}
-	return st
+	return engine.Result{}, engine.TerminalError(fmt.Errorf("invalid spec at revision %d: %s", d.Status.ObservedRevision, strings.Join(act.Errors, "; ")))
 }

@@ -4,14 +4,14 @@ import (
 	"context"
 
 	"theseus.dev/diff"
-	"theseus.dev/drivers/etcd"
-	"theseus.dev/drivers/marathon"
+	"theseus.dev/internal/observe"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
 // runDesired feeds the /desired cache from the store's snapshot and watch.
 func (c *Controller) runDesired(ctx context.Context) {
-	err := c.cfg.Desired.Sync(ctx, func(u etcd.Update) error {
+	err := c.cfg.Desired.Sync(ctx, func(u model.DesiredUpdate) error {
 		c.applyDesired(u)
 		return nil
 	})
@@ -20,7 +20,7 @@ func (c *Controller) runDesired(ctx context.Context) {
 	}
 }
 
-func (c *Controller) applyDesired(u etcd.Update) {
+func (c *Controller) applyDesired(u model.DesiredUpdate) {
 	var changed []specs.GroupKey
 	c.mu.Lock()
 	if u.Snapshot != nil {
@@ -44,7 +44,7 @@ func (c *Controller) applyDesired(u etcd.Update) {
 	}
 	for _, ev := range u.Events {
 		switch ev.Type {
-		case etcd.EventDelete:
+		case model.EventDelete:
 			if !ev.Entry.Key.IsZero() {
 				delete(c.desired, ev.Entry.Key)
 				changed = append(changed, ev.Entry.Key)
@@ -72,10 +72,10 @@ func (c *Controller) applyDesired(u etcd.Update) {
 	}
 }
 
-// toDesired turns a /desired entry into diff's form. An entry whose etcd
-// key names no group cannot be acted on; it is logged once per revision.
-// Called with c.mu held.
-func (c *Controller) toDesired(e *etcd.Entry) (diff.Desired, bool) {
+// toDesired turns a /desired entry into diff's form, within the
+// daemon's limits. An entry whose etcd key names no group cannot be
+// acted on; it is logged once per revision. Called with c.mu held.
+func (c *Controller) toDesired(e *model.DesiredEntry) (diff.Desired, bool) {
 	if e.Key.IsZero() {
 		if c.badKeys[e.EtcdKey] != e.ModRevision {
 			c.badKeys[e.EtcdKey] = e.ModRevision
@@ -83,72 +83,36 @@ func (c *Controller) toDesired(e *etcd.Entry) (diff.Desired, bool) {
 		}
 		return diff.Desired{}, false
 	}
+	return DesiredOf(e, c.cfg.Limits), true
+}
+
+// DesiredOf is a /desired entry that names a group in diff's form: the
+// one place a stored spec becomes what a plan compares. A spec that is
+// invalid, or above limits (when set), is an invalid Desired with its
+// errors.
+func DesiredOf(e *model.DesiredEntry, limits *specs.Limits) diff.Desired {
 	if !e.Valid() {
-		return diff.InvalidDesired(e.Key, e.ModRevision, e.Errors), true
+		return diff.InvalidDesired(e.Key, e.ModRevision, e.Errors)
 	}
-	if l := c.cfg.Limits; l != nil {
-		if err := specs.CheckLimits(e.Group, *l); err != nil {
-			return diff.InvalidDesired(e.Key, e.ModRevision, err), true
+	if limits != nil {
+		if err := specs.CheckLimits(e.Group, *limits); err != nil {
+			return diff.InvalidDesired(e.Key, e.ModRevision, err)
 		}
 	}
 	d, err := diff.NewDesired(e.Group, e.ModRevision)
 	if err != nil {
-		return diff.InvalidDesired(e.Key, e.ModRevision, err), true
+		return diff.InvalidDesired(e.Key, e.ModRevision, err)
 	}
-	return d, true
+	return d
 }
 
-// runEvents turns Marathon events into work: look at the app again, or
-// resync everything after the stream (re)attached.
-func (c *Controller) runEvents(ctx context.Context) {
-	err := c.cfg.Events.Events(ctx, func(ev marathon.Event) {
-		c.handleEvent(ev)
-		if c.cfg.OnEvent != nil {
-			c.cfg.OnEvent(ev)
-		}
-	})
-	if err != nil && ctx.Err() == nil {
-		c.log.Error("Marathon event stream ended", "err", err)
-	}
+// Invalidated queues group k soon after an event named its app: the
+// reconcile reads the app again first. The delay lets the burst of
+// events one deployment sends cost one read. It never blocks.
+func (c *Controller) Invalidated(k specs.GroupKey, _ uint64) {
+	c.engine.AddAfter(k, c.cfg.EventDelay)
 }
 
-func (c *Controller) handleEvent(ev marathon.Event) {
-	switch {
-	case ev.Type == marathon.EventResync:
-		c.TriggerResync()
-	case ev.KeyOK:
-		c.markDirty(ev.Key)
-		c.engine.AddAfter(ev.Key, c.cfg.EventDelay)
-	case ev.DeploymentID != "":
-		// A deployment event that names no single app: look again at every
-		// app with a deployment in flight.
-		c.mu.Lock()
-		var keys []specs.GroupKey
-		for k, a := range c.actual {
-			if len(a.Deployments) > 0 {
-				c.eventSeq++
-				c.dirty[k] = c.eventSeq
-				keys = append(keys, k)
-			}
-		}
-		c.mu.Unlock()
-		for _, k := range keys {
-			c.engine.AddAfter(k, c.cfg.EventDelay)
-		}
-	}
-}
-
-func (c *Controller) markDirty(k specs.GroupKey) {
-	c.mu.Lock()
-	c.eventSeq++
-	c.dirty[k] = c.eventSeq
-	c.mu.Unlock()
-}
-
-// TriggerResync asks for a full resync soon.
-func (c *Controller) TriggerResync() {
-	select {
-	case c.resyncNow <- struct{}{}:
-	default:
-	}
-}
+// Listed takes a full list of Marathon; it never blocks. The resync it
+// calls for runs on the controller's own goroutine, on the latest list.
+func (c *Controller) Listed(l *observe.Listing) { c.listings.Put(l) }

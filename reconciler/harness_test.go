@@ -17,10 +17,12 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"theseus.dev/diff"
+	"theseus.dev/discovery"
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/etcd/etcdtest"
 	"theseus.dev/drivers/marathon"
 	"theseus.dev/drivers/marathon/marathonsim"
+	"theseus.dev/internal/engine"
 	"theseus.dev/reconciler"
 	"theseus.dev/specs"
 )
@@ -227,9 +229,14 @@ func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
 	if os.Getenv("THESEUS_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("daemon", o.id)
 	}
-	disc := &reconciler.DiscoveryConfig{Store: store.Discovery(), Cache: store.Discovery().NewTreeCache(), Logger: log}
-	if o.noDiscovery {
-		disc = nil
+	var loops []func(reconciler.Term) reconciler.Loop
+	if !o.noDiscovery {
+		tree := store.Discovery()
+		cache := tree.NewTreeCache()
+		loops = append(loops, func(t reconciler.Term) reconciler.Loop {
+			return discovery.New(discovery.Config{Apps: t.Apps, Configs: t.Configs, Fence: t.Fence,
+				Store: tree, Cache: cache, Logger: log, Metrics: o.metrics.Engine()})
+		})
 	}
 	writeQPS, writeBurst := 1000.0, 1000
 	if o.writeQPS > 0 {
@@ -238,15 +245,16 @@ func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
 	d = reconciler.NewDaemon(reconciler.DaemonConfig{
 		Controller: reconciler.Config{
 			Desired: ds, Marathon: m, Events: events, Status: st, Limits: o.limits, PruneLedger: store.Prune(),
-			Prune: o.prune, Resync: cmp.Or(o.resync, 500*time.Millisecond), PollInterval: 20 * time.Millisecond,
+			Restarts: store.Restarts(),
+			Prune:    o.prune, Resync: cmp.Or(o.resync, 500*time.Millisecond), PollInterval: 20 * time.Millisecond,
 			ProgressDeadline: cmp.Or(o.progressDeadline, time.Minute), WriteQPS: writeQPS, WriteBurst: writeBurst,
-			Engine: reconciler.EngineOptions{Workers: 4, Timeout: 10 * time.Second,
+			Engine: engine.Options{Workers: 4, Timeout: 10 * time.Second,
 				BaseBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, QPS: 1000, Burst: 1000},
 			Logger: log, Metrics: o.metrics,
 		},
 		Leader: reconciler.LeaderConfig{Elector: store, Election: etcd.ElectionConfig{ID: o.id, TTL: cmp.Or(o.ttl, 2*time.Second)},
 			Grace: time.Second, Logger: log, Metrics: o.metrics},
-		Discovery: disc,
+		Loops:     loops,
 		EtcdReady: store.Ready, MarathonReady: mc.Ping,
 	})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"theseus.dev/discovery/discoverytest"
 	"theseus.dev/drivers/marathon"
 	"theseus.dev/drivers/marathon/marathonsim"
 	"theseus.dev/specs"
@@ -116,7 +117,14 @@ func (e *env) statusTruthful(k specs.GroupKey) string {
 // Marathon runs for it, by the discovery tests' own comparison.
 func (e *env) servicesDiff(k specs.GroupKey) string {
 	e.t.Helper()
-	d := (&discEnv{t: e.t, etcd: e.etcd, sim: e.sim, rec: &recordingStore{Discovery: e.store.Discovery()}}).exact()
+	tree, err := e.store.Discovery().ReadTree(e.t.Context())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	d, err := discoverytest.Diff(tree, e.sim)
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	var out []string
 	for l := range strings.Lines(d) {
 		if strings.HasPrefix(l, k.String()+":") {

@@ -6,22 +6,23 @@ import (
 	"log/slog"
 	"time"
 
-	"theseus.dev/drivers/etcd"
+	"theseus.dev/model"
 )
 
-// Elector campaigns for the leadership. *etcd.Client implements it.
+// Elector campaigns for the leadership: Lead blocks until this daemon
+// leads, or ctx ends. *etcd.Client implements it.
 type Elector interface {
-	Campaign(ctx context.Context, cfg etcd.ElectionConfig) (*etcd.Leadership, error)
+	Lead(ctx context.Context, cfg model.ElectionConfig) (model.Leadership, error)
 }
 
-// Term is the work of one term of leadership: it runs until stop or work
+// TermFunc is the work of one term of leadership: it runs until stop or work
 // ends (see Controller.Run), writing only under fence.
-type Term func(stop, work context.Context, fence etcd.Fence) error
+type TermFunc func(stop, work context.Context, fence model.Fence) error
 
 // LeaderConfig configures RunLeader.
 type LeaderConfig struct {
 	Elector  Elector
-	Election etcd.ElectionConfig
+	Election model.ElectionConfig
 	// Grace is how long reconciles in flight may go on after stop, before
 	// they are cancelled and the leadership is resigned.
 	Grace   time.Duration
@@ -36,7 +37,7 @@ type LeaderConfig struct {
 // term, so nothing of a lost term is reused. It returns when stop ends,
 // after the term has wound down within the grace period and the
 // leadership was resigned, so that a standby takes over at once.
-func RunLeader(stop context.Context, cfg LeaderConfig, term Term) error {
+func RunLeader(stop context.Context, cfg LeaderConfig, term TermFunc) error {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -49,7 +50,7 @@ func RunLeader(stop context.Context, cfg LeaderConfig, term Term) error {
 	}
 	for {
 		log.Info("campaigning for leadership")
-		lead, err := cfg.Elector.Campaign(stop, cfg.Election)
+		lead, err := cfg.Elector.Lead(stop, cfg.Election)
 		if err != nil {
 			if stop.Err() != nil {
 				return nil
@@ -75,7 +76,7 @@ func RunLeader(stop context.Context, cfg LeaderConfig, term Term) error {
 
 // runTerm runs one term: work is the leadership's context, cancelled at
 // once when the leadership ends, or grace after stop.
-func runTerm(stop context.Context, lead *etcd.Leadership, grace time.Duration, term Term) error {
+func runTerm(stop context.Context, lead model.Leadership, grace time.Duration, term TermFunc) error {
 	work, cancel := context.WithCancelCause(lead.Context())
 	defer cancel(nil)
 	defer context.AfterFunc(stop, func() {

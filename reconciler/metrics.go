@@ -7,50 +7,33 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"k8s.io/client-go/util/workqueue"
-)
 
-// Result labels of controller_runtime_reconcile_total.
-const (
-	resultSuccess      = "success"
-	resultError        = "error"
-	resultRequeueAfter = "requeue_after"
+	"theseus.dev/internal/engine"
 )
 
 // Metrics holds the daemon's Prometheus metrics in a registry of its own:
 // the controller-runtime and workqueue names dashboards already know
 // (docs/reliability.md), and theseus's own. A nil *Metrics records nothing.
 type Metrics struct {
-	reg *prometheus.Registry
+	reg    *prometheus.Registry
+	engine *engine.Metrics
 
-	reconcileTotal *prometheus.CounterVec
-	reconcileErrs  *prometheus.CounterVec
-	terminalErrs   *prometheus.CounterVec
-	panics         *prometheus.CounterVec
-	timeouts       *prometheus.CounterVec
-	reconcileTime  *prometheus.HistogramVec
-	maxWorkers     *prometheus.GaugeVec
-	activeWorkers  *prometheus.GaugeVec
-
-	wqDepth, wqUnfinished, wqLongest *prometheus.GaugeVec
-	wqAdds, wqRetries                *prometheus.CounterVec
-	wqQueueDuration, wqWorkDuration  *prometheus.HistogramVec
-	leaderStatus                     *prometheus.GaugeVec
-	groups                           *prometheus.GaugeVec
-	marathonRequests                 *prometheus.CounterVec
-	marathonDuration                 *prometheus.HistogramVec
-	marathonConflicts                prometheus.Counter
-	sseReconnects                    prometheus.Counter
-	deploymentsInflight              prometheus.Gauge
-	pruneBlocked                     *prometheus.CounterVec
-	watchRestarts                    *prometheus.CounterVec
-	relists                          prometheus.Counter
-	actions                          *prometheus.CounterVec
-	stalled                          *prometheus.GaugeVec
-	desiredRevision                  prometheus.Gauge
-	driftDetected                    prometheus.Counter
-	resyncs                          prometheus.Counter
-	resyncDuration                   prometheus.Histogram
+	leaderStatus        *prometheus.GaugeVec
+	groups              *prometheus.GaugeVec
+	marathonRequests    *prometheus.CounterVec
+	marathonDuration    *prometheus.HistogramVec
+	marathonConflicts   prometheus.Counter
+	sseReconnects       prometheus.Counter
+	deploymentsInflight prometheus.Gauge
+	pruneBlocked        *prometheus.CounterVec
+	watchRestarts       *prometheus.CounterVec
+	relists             prometheus.Counter
+	actions             *prometheus.CounterVec
+	stalled             *prometheus.GaugeVec
+	desiredRevision     prometheus.Gauge
+	driftDetected       prometheus.Counter
+	resyncs             prometheus.Counter
+	resyncDuration      prometheus.Histogram
 }
 
 // NewMetrics returns a fresh set of metrics, with Go and process collectors,
@@ -61,39 +44,9 @@ func NewMetrics() *Metrics {
 	f := func(c prometheus.Collector) { reg.MustRegister(c) }
 	f(collectors.NewGoCollector())
 	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	ctl := []string{"controller"}
-	wq := []string{"name", "controller"}
 	m := &Metrics{
-		reg: reg,
-		reconcileTotal: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "controller_runtime_reconcile_total",
-			Help: "Total number of reconciliations per controller."}, []string{"controller", "result"}),
-		reconcileErrs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "controller_runtime_reconcile_errors_total",
-			Help: "Total number of reconciliation errors per controller."}, ctl),
-		terminalErrs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "controller_runtime_terminal_reconcile_errors_total",
-			Help: "Total number of terminal reconciliation errors per controller."}, ctl),
-		panics: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "controller_runtime_reconcile_panics_total",
-			Help: "Total number of reconciliation panics per controller."}, ctl),
-		timeouts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "controller_runtime_reconcile_timeouts_total",
-			Help: "Total number of reconciliation timeouts per controller."}, ctl),
-		reconcileTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "controller_runtime_reconcile_time_seconds",
-			Help: "Length of time per reconciliation per controller.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, ctl),
-		maxWorkers: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "controller_runtime_max_concurrent_reconciles",
-			Help: "Maximum number of concurrent reconciles per controller."}, ctl),
-		activeWorkers: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "controller_runtime_active_workers",
-			Help: "Number of currently used workers per controller."}, ctl),
-
-		wqDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "workqueue_depth", Help: "Current depth of workqueue."}, wq),
-		wqAdds:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "workqueue_adds_total", Help: "Total number of adds handled by workqueue."}, wq),
-		wqQueueDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "workqueue_queue_duration_seconds",
-			Help: "How long in seconds an item stays in workqueue before being requested.", Buckets: prometheus.ExponentialBuckets(1e-6, 10, 11)}, wq),
-		wqWorkDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "workqueue_work_duration_seconds",
-			Help: "How long in seconds processing an item from workqueue takes.", Buckets: prometheus.ExponentialBuckets(1e-6, 10, 11)}, wq),
-		wqUnfinished: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "workqueue_unfinished_work_seconds",
-			Help: "How many seconds of work has been done that is in progress and hasn't been observed by work_duration."}, wq),
-		wqLongest: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "workqueue_longest_running_processor_seconds",
-			Help: "How many seconds has the longest running processor for workqueue been running."}, wq),
-		wqRetries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "workqueue_retries_total", Help: "Total number of retries handled by workqueue."}, wq),
-
+		reg:    reg,
+		engine: engine.NewMetrics(reg, "theseus"),
 		leaderStatus: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "leader_election_master_status",
 			Help: "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master."}, []string{"name"}),
 		groups: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "theseus_groups",
@@ -128,16 +81,11 @@ func NewMetrics() *Metrics {
 			Help: "Time to list Marathon and queue every group.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
 	}
 	for _, c := range []prometheus.Collector{
-		m.reconcileTotal, m.reconcileErrs, m.terminalErrs, m.panics, m.timeouts, m.reconcileTime, m.maxWorkers,
-		m.activeWorkers, m.wqDepth, m.wqAdds, m.wqQueueDuration, m.wqWorkDuration, m.wqUnfinished, m.wqLongest,
-		m.wqRetries, m.leaderStatus, m.groups, m.marathonRequests, m.marathonDuration, m.marathonConflicts,
+		m.leaderStatus, m.groups, m.marathonRequests, m.marathonDuration, m.marathonConflicts,
 		m.sseReconnects, m.deploymentsInflight, m.pruneBlocked, m.watchRestarts, m.relists, m.actions, m.stalled,
 		m.desiredRevision, m.driftDetected, m.resyncs, m.resyncDuration,
 	} {
 		f(c)
-	}
-	for _, r := range []string{resultSuccess, resultError, resultRequeueAfter} {
-		m.reconcileTotal.WithLabelValues("theseus", r)
 	}
 	for _, reason := range []string{"compacted", "closed", "no_leader"} {
 		m.watchRestarts.WithLabelValues(reason)
@@ -148,10 +96,6 @@ func NewMetrics() *Metrics {
 	for _, a := range []string{"create", "update", "scale", "restart", "delete"} {
 		m.actions.WithLabelValues(a)
 	}
-	m.reconcileErrs.WithLabelValues("theseus")
-	m.terminalErrs.WithLabelValues("theseus")
-	m.panics.WithLabelValues("theseus")
-	m.timeouts.WithLabelValues("theseus")
 	m.leaderStatus.WithLabelValues("theseus")
 	m.GroupPhases(nil)
 	return m
@@ -165,17 +109,13 @@ func (m *Metrics) Handler() http.Handler {
 // Registry is the registry the metrics live in, for adding more.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-func (m *Metrics) count(controller, result string, terminal bool) {
+// Engine is the metrics of the daemon's engines (the controller's and
+// the discovery syncer's), in the same registry; nil on a nil *Metrics.
+func (m *Metrics) Engine() *engine.Metrics {
 	if m == nil {
-		return
+		return nil
 	}
-	m.reconcileTotal.WithLabelValues(controller, result).Inc()
-	if result == resultError {
-		m.reconcileErrs.WithLabelValues(controller).Inc()
-		if terminal {
-			m.terminalErrs.WithLabelValues(controller).Inc()
-		}
-	}
+	return m.engine
 }
 
 // SetLeader records whether this daemon leads.
@@ -221,32 +161,4 @@ func (m *Metrics) Relist() {
 	if m != nil {
 		m.relists.Inc()
 	}
-}
-
-// workqueueProvider adapts the metrics to client-go's workqueue, per queue
-// rather than through its process-global provider.
-func (m *Metrics) workqueueProvider() workqueue.MetricsProvider { return wqProvider{m} }
-
-type wqProvider struct{ m *Metrics }
-
-func (p wqProvider) NewDepthMetric(name string) workqueue.GaugeMetric {
-	return p.m.wqDepth.WithLabelValues(name, name)
-}
-func (p wqProvider) NewAddsMetric(name string) workqueue.CounterMetric {
-	return p.m.wqAdds.WithLabelValues(name, name)
-}
-func (p wqProvider) NewLatencyMetric(name string) workqueue.HistogramMetric {
-	return p.m.wqQueueDuration.WithLabelValues(name, name)
-}
-func (p wqProvider) NewWorkDurationMetric(name string) workqueue.HistogramMetric {
-	return p.m.wqWorkDuration.WithLabelValues(name, name)
-}
-func (p wqProvider) NewUnfinishedWorkSecondsMetric(name string) workqueue.SettableGaugeMetric {
-	return p.m.wqUnfinished.WithLabelValues(name, name)
-}
-func (p wqProvider) NewLongestRunningProcessorSecondsMetric(name string) workqueue.SettableGaugeMetric {
-	return p.m.wqLongest.WithLabelValues(name, name)
-}
-func (p wqProvider) NewRetriesMetric(name string) workqueue.CounterMetric {
-	return p.m.wqRetries.WithLabelValues(name, name)
 }

@@ -7,38 +7,28 @@ import (
 	"sync"
 
 	"theseus.dev/diff"
-	"theseus.dev/drivers/etcd"
-	"theseus.dev/drivers/marathon"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
 // DesiredLister reads all of /desired at one revision.
 // *etcd.DesiredStore implements it.
 type DesiredLister interface {
-	List(ctx context.Context) (*etcd.Snapshot, error)
+	List(ctx context.Context) (*model.DesiredSnapshot, error)
 }
 
 // AppLister lists Marathon's apps under the root in one call.
 type AppLister interface {
-	List(ctx context.Context) ([]marathon.App, error)
+	List(ctx context.Context) ([]model.App, error)
 }
 
 // DesiredSnapshot is s in diff's form. Keys that name no group are left
 // out: they cannot be acted on (the controller logs them).
-func DesiredSnapshot(s *etcd.Snapshot) diff.Snapshot {
+func DesiredSnapshot(s *model.DesiredSnapshot) diff.Snapshot {
 	out := diff.Snapshot{Revision: s.Revision, Groups: make([]diff.Desired, 0, len(s.Entries))}
 	for i := range s.Entries {
-		e := &s.Entries[i]
-		switch {
-		case e.Key.IsZero():
-		case !e.Valid():
-			out.Groups = append(out.Groups, diff.InvalidDesired(e.Key, e.ModRevision, e.Errors))
-		default:
-			d, err := diff.NewDesired(e.Group, e.ModRevision)
-			if err != nil {
-				d = diff.InvalidDesired(e.Key, e.ModRevision, err)
-			}
-			out.Groups = append(out.Groups, d)
+		if e := &s.Entries[i]; !e.Key.IsZero() {
+			out.Groups = append(out.Groups, DesiredOf(e, nil))
 		}
 	}
 	return out
@@ -56,15 +46,6 @@ func GroupsSnapshot(groups []*specs.Group) (diff.Snapshot, error) {
 		out.Groups = append(out.Groups, d)
 	}
 	return out, nil
-}
-
-// DiffApps is apps in diff's form.
-func DiffApps(apps []marathon.App) []diff.App {
-	out := make([]diff.App, len(apps))
-	for i := range apps {
-		out[i] = toDiffApp(&apps[i])
-	}
-	return out
 }
 
 // ConfigReader reads the config /services holds for groups: those it
@@ -128,7 +109,7 @@ func PlanFrom(ctx context.Context, src PlanSources, opts diff.Options) (*diff.Pl
 	case cfgErr != nil:
 		return nil, fmt.Errorf("read the config of /services: %w", cfgErr)
 	}
-	apps := DiffApps(list)
+	apps := list
 	if src.Local != nil && src.OnlyLocal {
 		apps = onlyGroups(apps, snap)
 	}
@@ -181,19 +162,10 @@ func withConfigs(apps []diff.App, snap diff.Snapshot, cfgs map[specs.GroupKey]ma
 	}
 }
 
-// Writer makes the Marathon calls of a plan.
-type Writer interface {
-	Create(ctx context.Context, w marathon.Write) (marathon.Result, error)
-	Update(ctx context.Context, w marathon.Write) (marathon.Result, error)
-	Scale(ctx context.Context, key specs.GroupKey, instances int) (marathon.Result, error)
-	Restart(ctx context.Context, key specs.GroupKey) (marathon.Result, error)
-	Delete(ctx context.Context, key specs.GroupKey) (marathon.Result, error)
-}
-
 // Executed is the outcome of one action of Execute.
 type Executed struct {
 	Action diff.Action
-	Result marathon.Result
+	Result model.Result
 	Err    error
 }
 
@@ -209,20 +181,7 @@ func Execute(ctx context.Context, m Writer, p *diff.Plan, report func(Executed))
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		var res marathon.Result
-		var err error
-		switch act.Kind {
-		case diff.Create:
-			res, err = m.Create(ctx, marathon.Write{Key: act.Key, Spec: *act.Spec, Hash: act.Hash, Revision: act.Revision})
-		case diff.Update:
-			res, err = m.Update(ctx, marathon.Write{Key: act.Key, Spec: *act.Spec, Hash: act.Hash, Revision: act.Revision})
-		case diff.Scale:
-			res, err = m.Scale(ctx, act.Key, *act.Spec.Instances)
-		case diff.Restart:
-			res, err = m.Restart(ctx, act.Key)
-		case diff.Delete:
-			res, err = m.Delete(ctx, act.Key)
-		}
+		res, err := Apply(ctx, m, act)
 		if err != nil {
 			err = fmt.Errorf("%s %s: %w", act.Kind, act.Key, err)
 			errs = append(errs, err)

@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"theseus.dev/diff"
-	"theseus.dev/drivers/etcd"
+	"theseus.dev/internal/engine"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
 // PruneHistory is the guard's record in diff's form as of now: the
 // deletions within window, and the release if it has not expired.
-func PruneHistory(st etcd.PruneState, now time.Time, window time.Duration) diff.PruneHistory {
+func PruneHistory(st model.PruneState, now time.Time, window time.Duration) diff.PruneHistory {
 	h := diff.PruneHistory{Window: window}
 	since := now.Add(-window)
 	for _, d := range st.Deletions {
@@ -51,7 +52,7 @@ func (c *Controller) refreshPrune(ctx context.Context) {
 
 // pruneGuard applies the prune guard to the deletes the caches call for
 // now, with the record of st (the cached one when nil).
-func (c *Controller) pruneGuard(st *etcd.PruneState) error {
+func (c *Controller) pruneGuard(st *model.PruneState) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if st == nil {
@@ -59,15 +60,16 @@ func (c *Controller) pruneGuard(st *etcd.PruneState) error {
 	}
 	h := PruneHistory(*st, c.cfg.Now(), c.cfg.PruneWindow)
 	managed, deletes := 0, 0
-	for k, a := range c.actual {
+	c.apps.Range(func(k specs.GroupKey, a *model.App) bool {
 		if !a.Managed {
-			continue
+			return true
 		}
 		managed++
 		if _, ok := c.desired[k]; !ok && !a.Protected && !h.Has(k) {
 			deletes++
 		}
-	}
+		return true
+	})
 	return diff.PruneGuard(deletes, managed, len(c.desired), diff.Options{
 		AllowMassDelete: c.cfg.AllowMassDelete, MaxDeleteFraction: c.cfg.MaxDeleteFraction, History: h})
 }
@@ -97,19 +99,20 @@ func (c *Controller) admitDelete(ctx context.Context, v view) error {
 		}
 		c.mu.Lock()
 		c.pruneState = st
+		c.mu.Unlock()
 		managed := 0
-		for _, a := range c.actual {
+		c.apps.Range(func(_ specs.GroupKey, a *model.App) bool {
 			if a.Managed {
 				managed++
 			}
-		}
-		c.mu.Unlock()
+			return true
+		})
 		if err := c.pruneGuard(&st); err != nil {
 			return &guardRefusal{err}
 		}
 		now := c.cfg.Now()
 		h := PruneHistory(st, now, c.cfg.PruneWindow)
-		d := etcd.PruneDeletion{Group: v.key.String(), At: now, ManagedBefore: managed}
+		d := model.PruneDeletion{Group: v.key.String(), At: now, ManagedBefore: managed}
 		if h.ReleasedBy != "" {
 			d.ReleasedBy = st.Release.By
 			c.log.Warn("deleting past the mass-deletion guard, which an operator released", "group", v.key.String(),
@@ -119,9 +122,9 @@ func (c *Controller) admitDelete(ctx context.Context, v view) error {
 		switch {
 		case err == nil:
 			return nil
-		case errors.Is(err, etcd.ErrNotLeader):
+		case errors.Is(err, model.ErrNotLeader):
 			return fmt.Errorf("delete %s: %w", v.key, errStopped)
-		case !errors.Is(err, etcd.ErrConflict):
+		case !errors.Is(err, model.ErrConflict):
 			return fmt.Errorf("delete %s: record it in the mass-deletion guard's window: %w", v.key, err)
 		}
 	}
@@ -130,7 +133,7 @@ func (c *Controller) admitDelete(ctx context.Context, v view) error {
 // refusePrune reports a delete refused by the guard: in the log once per
 // reason, in the metrics, and in the group's status, which says how to
 // release it.
-func (c *Controller) refusePrune(ctx context.Context, v view, guard error) (Result, error) {
+func (c *Controller) refusePrune(ctx context.Context, v view, guard error) (engine.Result, error) {
 	reason := guard.Error()
 	c.mu.Lock()
 	logIt := c.pruneRefusals != reason
@@ -140,7 +143,10 @@ func (c *Controller) refusePrune(ctx context.Context, v view, guard error) (Resu
 	if logIt {
 		c.log.Error("prune refused; nothing deleted", "reason", reason)
 	}
-	return Result{}, c.pruneRefused(ctx, v, guard)
+	g := c.state(v, DeleteRefused)
+	g.Err = guard
+	_, err := c.record(ctx, v, g)
+	return engine.Result{}, err
 }
 
 func pruneReason(desired int) string {

@@ -2,19 +2,19 @@ package reconciler
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"theseus.dev/diff"
-	"theseus.dev/drivers/marathon"
+	"theseus.dev/internal/engine"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
 // view is one group as the controller sees it at the start of a reconcile.
 type view struct {
-	key       specs.GroupKey
-	desired   *diff.Desired
-	app       *marathon.App
+	key     specs.GroupKey
+	desired *diff.Desired
+	// app is the observer's copy, shared: never changed.
+	app       *model.App
 	status    specs.Status
 	hasStatus bool
 	fresh     bool // app was read from Marathon during this reconcile
@@ -27,10 +27,10 @@ type view struct {
 // diff.Group from the caches and, when the plan changes Marathon, reads
 // the app again and plans again before it carries out the one action. It
 // then records the outcome under /status.
-func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (Result, error) {
+func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (engine.Result, error) {
 	v, err := c.view(ctx, key)
 	if err != nil {
-		return Result{}, err
+		return engine.Result{}, err
 	}
 	act, ok := c.plan(v)
 	if ok && act.Kind == diff.Delete {
@@ -51,7 +51,7 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (Result,
 		err := c.refresh(ctx, &v)
 		v.confirmed = <-confirmed
 		if err != nil {
-			return Result{}, err
+			return engine.Result{}, err
 		}
 		act, ok = c.plan(v)
 	}
@@ -62,20 +62,21 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (Result,
 	case diff.Invalid:
 		return c.invalid(ctx, v, act)
 	case diff.Unmanaged:
-		st := c.baseStatus(v)
-		st.Phase, st.Message = specs.PhaseStalled, act.Reason
-		return Result{}, c.putStatus(ctx, v, st)
+		g := c.state(v, NotOwned)
+		g.Action = act
+		_, err := c.record(ctx, v, g)
+		return engine.Result{}, err
 	case diff.Orphan:
-		return Result{}, c.dropStatus(ctx, v)
+		return engine.Result{}, c.dropStatus(ctx, v)
 	case diff.Config:
 		// Only planned with the config of /services, which the discovery
 		// syncer mirrors by itself; nothing for Marathon.
 		return c.observe(ctx, v)
 	case diff.Wait:
-		st := c.baseStatus(v)
-		st.Phase, st.Message = specs.PhaseWaiting, act.Reason
-		st.DeploymentID = first(act.Deployments)
-		return c.progress(ctx, v, st)
+		g := c.state(v, HeldBack)
+		g.Action = act
+		_, err := c.record(ctx, v, g)
+		return engine.Result{RequeueAfter: c.cfg.PollInterval}, err
 	}
 	return c.execute(ctx, v, act)
 }
@@ -88,14 +89,14 @@ func (c *Controller) view(ctx context.Context, key specs.GroupKey) (view, error)
 	if d, ok := c.desired[key]; ok {
 		v.desired = &d
 	}
-	if a, ok := c.actual[key]; ok {
-		v.app = &a
-	}
 	v.status, v.hasStatus = c.status[key]
-	_, dirty := c.dirty[key]
 	c.mu.Unlock()
-	if v.desired != nil && c.cfg.Restarts != nil {
-		if tok := c.cfg.Restarts.Pending(key); tok != "" && tok != v.status.Restarted {
+	dirty := c.apps.Dirty(key)
+	if !dirty {
+		v.app, _ = c.apps.Get(key)
+	}
+	if v.desired != nil {
+		if tok := c.restarts.Pending(key); tok != "" && tok != v.status.Restarted {
 			v.desired.Restart = tok
 		}
 	}
@@ -107,56 +108,17 @@ func (c *Controller) view(ctx context.Context, key specs.GroupKey) (view, error)
 	return v, nil
 }
 
-// refresh reads the group's app from Marathon into v and the cache.
+// refresh reads the group's app from Marathon into v and the
+// observer's cache.
 func (c *Controller) refresh(ctx context.Context, v *view) error {
-	c.mu.Lock()
-	seq := c.eventSeq
-	c.mu.Unlock()
-	a, err := c.cfg.Marathon.Get(ctx, v.key)
-	switch {
-	case errors.Is(err, marathon.ErrNotFound):
-		v.app = nil
-	case err != nil:
-		return fmt.Errorf("read app of %s: %w", v.key, err)
-	default:
-		v.app = &a
+	a, err := c.apps.Read(ctx, v.key)
+	if err != nil {
+		return err
 	}
-	v.fresh = true
-	c.mu.Lock()
-	if v.app != nil {
-		c.actual[v.key] = *v.app
-	} else {
-		delete(c.actual, v.key)
-	}
-	if s, ok := c.dirty[v.key]; ok && s <= seq {
-		delete(c.dirty, v.key)
-	}
-	c.mu.Unlock()
+	v.app, v.fresh = a, true
 	return nil
 }
 
 func (c *Controller) plan(v view) (diff.Action, bool) {
-	opts := diff.Options{Prune: c.cfg.Prune}
-	var a *diff.App
-	if v.app != nil {
-		da := toDiffApp(v.app)
-		a = &da
-	}
-	return diff.Group(v.desired, a, opts)
-}
-
-// toDiffApp is the app in the form diff compares.
-func toDiffApp(a *marathon.App) diff.App {
-	return diff.App{
-		ID: a.ID, Key: a.Key, Managed: a.Managed, Protected: a.Protected,
-		SpecHash: a.SpecHash, Revision: a.Revision, Version: a.Version,
-		Deployments: a.Deployments, Spec: a.Spec, SecretEnv: a.SecretEnv, DefaultRole: a.DefaultRole,
-	}
-}
-
-func first(s []string) string {
-	if len(s) == 0 {
-		return ""
-	}
-	return s[0]
+	return diff.Group(v.desired, v.app, diff.Options{Prune: c.cfg.Prune})
 }

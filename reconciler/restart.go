@@ -5,205 +5,226 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
-	"theseus.dev/drivers/marathon"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
-// RestartStore keeps specs.RestartState per service.
+// RestartStore keeps the rolling restarts, /theseus/restart/{service}:
+// requested by `theseusd restart`, carried out by the leader.
+// *etcd.RestartStore implements it. Put writes only if the key is still
+// at mod revision prev (0: absent), fenced unless fence is zero; it fails
+// with model.ErrConflict or model.ErrNotLeader. Watch calls changed after
+// each change, and Follow fn with each state of one service's restart
+// from a mod revision on (0: as it is now), until ctx ends.
 type RestartStore interface {
-	GetRestart(ctx context.Context, service string) (*specs.RestartState, error) // nil when none
-	PutRestart(ctx context.Context, service string, st *specs.RestartState) error
-	DeleteRestart(ctx context.Context, service string) error
+	Get(ctx context.Context, service string) (model.RestartEntry, error)
+	List(ctx context.Context) ([]model.RestartEntry, error)
+	Put(ctx context.Context, fence model.Fence, service string, st *specs.RestartState, prev int64) (int64, error)
+	Delete(ctx context.Context, service string, prev int64) error
+	Watch(ctx context.Context, changed func()) error
+	Follow(ctx context.Context, service string, from int64, fn func(model.RestartEntry) error) error
 }
 
-// RestartMarathon is what a rolling restart needs of Marathon.
-type RestartMarathon interface {
-	List(ctx context.Context) ([]marathon.App, error)
-	Get(ctx context.Context, key specs.GroupKey) (marathon.App, error)
-	Restart(ctx context.Context, key specs.GroupKey) (marathon.Result, error)
+// restarter carries out the rolling restarts for the controller of one
+// term: one group of a service after another, each through the
+// controller's own path (a restart action planned by diff, under the
+// write limit, the fence and the confirmation of /desired), with the
+// wait between them; it records the progress in the restart's key,
+// fenced, so that a new leader goes on where this one stopped.
+type restarter struct {
+	c     *Controller
+	store RestartStore
+	wake  chan struct{}
+
+	mu      sync.Mutex
+	pending map[specs.GroupKey]string // token of the restart of each group in flight
 }
 
-// RollingRestart restarts a service's groups one after another.
-type RollingRestart struct {
-	Marathon RestartMarathon
-	Store    RestartStore
-	// Wait is the pause between two groups; HealthTimeout how long a group
-	// may take to be deployed and healthy again.
-	Wait, HealthTimeout time.Duration
-	// Poll is how often a restarting group is looked at. Defaults to 1s.
-	Poll time.Duration
-	// Progress is told what happens, one line at a time: while a group
-	// restarts, each time another of its tasks is replaced, and every
-	// ProgressEvery (default 30s) when none is.
-	Progress      func(string)
-	ProgressEvery time.Duration
-	// Now is the clock of the elapsed times reported; defaults to
-	// time.Now.
-	Now func() time.Time
+func newRestarter(c *Controller, store RestartStore) *restarter {
+	return &restarter{c: c, store: store, wake: make(chan struct{}, 1), pending: map[specs.GroupKey]string{}}
 }
 
-// Run restarts the managed groups of service that sel selects, in group
-// key order. A group that does not come back healthy within HealthTimeout
-// stops the sequence with an error naming it. Interrupted (ctx), the state
-// stays in the store and the next Run with the same selector resumes.
-func (r *RollingRestart) Run(ctx context.Context, service string, sel specs.Selector) error {
-	say := r.Progress
-	if say == nil {
-		say = func(string) {}
+// Pending returns the token of the restart the group is in, or "".
+func (r *restarter) Pending(k specs.GroupKey) string {
+	if r == nil {
+		return ""
 	}
-	st, err := r.Store.GetRestart(ctx, service)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pending[k]
+}
+
+func (r *restarter) poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run follows the restarts until ctx ends: at each change of them, and
+// every poll interval (at most a second) while one is under way.
+func (r *restarter) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() {
+		if err := r.store.Watch(ctx, r.poke); err != nil && ctx.Err() == nil {
+			r.c.log.Error("watch of the restarts ended", "err", err)
+		}
+	})
+	every := min(r.c.cfg.PollInterval, time.Second)
+	t := time.NewTimer(every)
+	defer t.Stop()
+	for {
+		active := r.round(ctx)
+		if active {
+			t.Reset(every)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// round takes each restart one step further; it reports whether any is
+// under way.
+func (r *restarter) round(ctx context.Context) bool {
+	entries, err := r.store.List(ctx)
 	if err != nil {
-		return err
-	}
-	if st == nil || st.Selector != sel.String() {
-		groups, err := r.groups(ctx, service, sel)
-		if err != nil {
-			return err
+		if ctx.Err() == nil {
+			r.c.log.Warn("cannot read the restarts", "err", err)
 		}
-		st = &specs.RestartState{Selector: sel.String(), Groups: groups, Started: time.Now().UTC()}
-		if err := r.Store.PutRestart(ctx, service, st); err != nil {
-			return err
-		}
-	} else {
-		say(fmt.Sprintf("resuming the restart of %s begun %s: %d of %d groups done",
-			service, st.Started.Format(time.RFC3339), len(st.Done), len(st.Groups)))
+		return true
 	}
-	for i, g := range st.Groups {
-		if slices.Contains(st.Done, g) {
+	pending := map[specs.GroupKey]string{}
+	active := false
+	for _, e := range entries {
+		if e.State == nil || !e.State.Active() {
 			continue
 		}
-		if err := r.one(ctx, service, st, g); err != nil {
-			return err
-		}
-		if i < len(st.Groups)-1 && r.Wait > 0 {
-			say(fmt.Sprintf("waiting %s before the next group", r.Wait))
-			t := time.NewTimer(r.Wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
+		active = true
+		if k, ok := r.step(ctx, e); ok {
+			pending[k] = e.State.Token
 		}
 	}
-	say(fmt.Sprintf("restarted %d group(s) of %s", len(st.Groups), service))
-	return r.Store.DeleteRestart(ctx, service)
+	r.mu.Lock()
+	r.pending = pending
+	r.mu.Unlock()
+	return active
 }
 
-// groups are the managed groups of service that sel selects, sorted.
-func (r *RollingRestart) groups(ctx context.Context, service string, sel specs.Selector) ([]string, error) {
-	apps, err := r.Marathon.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var keys []specs.GroupKey
-	for _, a := range apps {
-		if a.Managed && a.Key.Service == service && sel.Matches(a.Key.LabelSet()) {
-			keys = append(keys, a.Key)
+// step takes the restart of one service one step further and returns the
+// group in flight, if any.
+func (r *restarter) step(ctx context.Context, e model.RestartEntry) (specs.GroupKey, bool) {
+	st := *e.State
+	st.Done = slices.Clone(st.Done)
+	now := r.c.cfg.Now()
+	write := func() {
+		if _, err := r.store.Put(ctx, r.c.fence, e.Service, &st, e.ModRevision); err != nil && ctx.Err() == nil &&
+			!errors.Is(err, model.ErrConflict) && !errors.Is(err, model.ErrNotLeader) {
+			r.c.log.Warn("cannot record the progress of a restart", "service", e.Service, "err", err)
 		}
 	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("no managed group of %s matches %q", service, sel.String())
-	}
-	slices.SortFunc(keys, specs.GroupKey.Compare)
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = k.String()
-	}
-	return out, nil
-}
-
-// one restarts group g (unless a resumed state says it already did) and
-// waits until it is deployed and healthy.
-func (r *RollingRestart) one(ctx context.Context, service string, st *specs.RestartState, g string) error {
-	say := r.Progress
-	if say == nil {
-		say = func(string) {}
-	}
-	k, err := specs.ParseGroupKey(g)
-	if err != nil {
-		return err
-	}
-	now := r.Now
-	if now == nil {
-		now = time.Now
-	}
-	every := r.ProgressEvery
-	if every <= 0 {
-		every = 30 * time.Second
-	}
-	start := now()
-	deadline := time.Now().Add(r.HealthTimeout)
-	poll := r.Poll
-	if poll <= 0 {
-		poll = time.Second
-	}
-	if st.Current != g {
-		for {
-			res, err := r.Marathon.Restart(ctx, k)
-			var locked *marathon.LockedError
-			if errors.As(err, &locked) && time.Now().Before(deadline) {
-				say(fmt.Sprintf("%s: locked by deployment %v; waiting", g, locked.Deployments))
-				if err := sleep(ctx, poll); err != nil {
-					return err
-				}
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("restart %s: %w", g, err)
-			}
-			st.Current, st.CurrentVersion = g, res.Version
-			break
-		}
-		if err := r.Store.PutRestart(ctx, service, st); err != nil {
-			return err
-		}
-		say(fmt.Sprintf("%s: restarting", g))
-	} else {
-		say(fmt.Sprintf("%s: restart already under way; waiting for it", g))
-	}
-	last, lastAt := "", start
-	for {
-		a, err := r.Marathon.Get(ctx, k)
-		if err == nil {
-			// Said when a task is replaced, and now and then when none is,
-			// so that a slow restart is not minutes of silence.
-			line := fmt.Sprintf("%s: %d of %d tasks replaced", g, replaced(&a, st.CurrentVersion), a.Counts.Wanted)
-			if t := now(); line != last || t.Sub(lastAt) >= every {
-				say(fmt.Sprintf("%s, %s", line, elapsed(t.Sub(start))))
-				last, lastAt = line, t
-			}
-			if restarted(&a, st.CurrentVersion) {
+	if st.Current == "" {
+		next := ""
+		for _, g := range st.Groups {
+			if !slices.Contains(st.Done, g) {
+				next = g
 				break
 			}
 		}
-		if time.Now().After(deadline) {
+		switch {
+		case next == "":
+			st.Finished = now
+			write()
+			return specs.GroupKey{}, false
+		case !st.LastDone.IsZero() && now.Before(st.LastDone.Add(st.Wait())):
+			return specs.GroupKey{}, false
+		}
+		st.Current, st.CurrentSince, st.CurrentVersion, st.Replaced, st.Wanted = next, now, "", 0, 0
+	}
+	k, err := specs.ParseGroupKey(st.Current)
+	if err != nil {
+		st.Failed = fmt.Sprintf("group %q: %v; the restart of %s stops here", st.Current, err, e.Service)
+		write()
+		return specs.GroupKey{}, false
+	}
+	r.c.mu.Lock()
+	d, desired := r.c.desired[k]
+	status := r.c.status[k]
+	r.c.mu.Unlock()
+	if !desired || !d.Valid() {
+		st.Failed = fmt.Sprintf("%s has no valid spec in /desired; the restart of %s stops here", k, e.Service)
+		write()
+		return specs.GroupKey{}, false
+	}
+	before := st
+	if status.Restarted == st.Token {
+		if st.CurrentVersion == "" {
+			st.CurrentVersion = status.MarathonVersion
+		}
+		app, err := r.c.apps.Fresh(ctx, k)
+		if err == nil && app != nil {
+			st.Replaced, st.Wanted = replaced(app, st.CurrentVersion), app.Counts.Wanted
+			if restarted(app, st.CurrentVersion) {
+				st.Done = append(st.Done, st.Current)
+				st.Current, st.LastDone = "", now
+				if len(st.Done) == len(st.Groups) {
+					st.Finished = now
+				}
+				write()
+				r.poke() // the next group, or the wait for it
+				return specs.GroupKey{}, false
+			}
+		}
+		if now.Sub(st.CurrentSince) > st.HealthTimeout() {
 			reason := "not deployed and healthy"
 			if err != nil {
 				reason = err.Error()
-			} else if f := a.LastTaskFailure; f != nil {
+			} else if app != nil && app.LastTaskFailure != nil {
+				f := app.LastTaskFailure
 				reason += fmt.Sprintf("; last task failure: %s %s on %s: %s", f.TaskID, f.State, f.Host, f.Message)
 			}
-			return fmt.Errorf("%s did not come back within %s (%s); the restart of %s stops here", g, r.HealthTimeout, reason, service)
+			st.Failed = fmt.Sprintf("%s did not come back within %s (%s); the restart of %s stops here",
+				k, st.HealthTimeout(), reason, e.Service)
 		}
-		if err := sleep(ctx, poll); err != nil {
-			return err
-		}
+	} else if now.Sub(st.CurrentSince) > st.HealthTimeout() {
+		st.Failed = fmt.Sprintf("%s was not restarted within %s (%s); the restart of %s stops here",
+			k, st.HealthTimeout(), statusText(status), e.Service)
 	}
-	st.Done = append(st.Done, g)
-	st.Current, st.CurrentVersion = "", ""
-	if err := r.Store.PutRestart(ctx, service, st); err != nil {
-		return err
+	if !sameRestart(&before, &st) || before.Current != e.State.Current {
+		write()
 	}
-	say(fmt.Sprintf("%s: restarted and healthy in %s (%d/%d)", g, elapsed(now().Sub(start)), len(st.Done), len(st.Groups)))
-	return nil
+	if st.Failed != "" {
+		return specs.GroupKey{}, false
+	}
+	r.mu.Lock()
+	r.pending[k] = st.Token
+	r.mu.Unlock()
+	r.c.engine.Add(k)
+	return k, true
+}
+
+func statusText(st specs.Status) string {
+	if st.Message == "" {
+		return "no status"
+	}
+	return string(st.Phase) + ": " + st.Message
+}
+
+func sameRestart(a, b *specs.RestartState) bool {
+	return a.Current == b.Current && a.CurrentVersion == b.CurrentVersion && a.Replaced == b.Replaced &&
+		a.Wanted == b.Wanted && a.Failed == b.Failed && a.CurrentSince.Equal(b.CurrentSince)
 }
 
 // replaced counts the tasks of a that run the restart's version, ready:
 // running, and healthy when the app has health checks.
-func replaced(a *marathon.App, version string) int {
+func replaced(a *model.App, version string) int {
 	checked := len(a.Spec.HealthChecks) > 0
 	n := 0
 	for _, t := range a.Tasks {
@@ -214,18 +235,9 @@ func replaced(a *marathon.App, version string) int {
 	return n
 }
 
-// elapsed is a duration for a progress line: to the second, or to the
-// millisecond below one.
-func elapsed(d time.Duration) string {
-	if d < time.Second {
-		return d.Round(time.Millisecond).String()
-	}
-	return d.Round(time.Second).String()
-}
-
 // restarted reports whether the app runs the version of its restart on
 // all its tasks, healthy when it has health checks, with no deployment.
-func restarted(a *marathon.App, version string) bool {
+func restarted(a *model.App, version string) bool {
 	if len(a.Deployments) > 0 || a.Version < version {
 		return false
 	}
@@ -239,15 +251,4 @@ func restarted(a *marathon.App, version string) bool {
 		}
 	}
 	return true
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -3,16 +3,19 @@ package reconciler_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"theseus.dev/model"
 	"theseus.dev/reconciler"
 	"theseus.dev/specs"
 )
 
 func (e *env) restarter(wait time.Duration, lines *[]string) *reconciler.RollingRestart {
-	return &reconciler.RollingRestart{Marathon: e.mc, Store: e.store, Wait: wait, HealthTimeout: 5 * time.Second,
-		Poll: 10 * time.Millisecond, Progress: func(l string) { *lines = append(*lines, l) }}
+	var mu sync.Mutex
+	return &reconciler.RollingRestart{Desired: e.store.Desired(), Store: e.store.Restarts(), Wait: wait,
+		HealthTimeout: 5 * time.Second, Progress: func(l string) { mu.Lock(); *lines = append(*lines, l); mu.Unlock() }}
 }
 
 // restartTimes returns when each group's app was restarted, by the
@@ -52,8 +55,8 @@ func TestRollingRestart(t *testing.T) {
 	if n := len(e.writesTo("POST", appPath(other[0]))); n != 0 {
 		t.Errorf("a group of another service was restarted")
 	}
-	if st, _ := e.store.GetRestart(t.Context(), "api"); st != nil {
-		t.Errorf("restart state left behind: %+v", st)
+	if st, _ := e.store.Restarts().Get(t.Context(), "api"); st.State != nil {
+		t.Errorf("restart state left behind: %+v", st.State)
 	}
 	// Each group's progress is said as it goes: tasks replaced of
 	// wanted, with the time since its restart began.
@@ -121,4 +124,65 @@ func TestRollingRestartResumes(t *testing.T) {
 	if !strings.Contains(strings.Join(lines, "\n"), "resuming") {
 		t.Errorf("the second run did not say it resumed:\n%s", strings.Join(lines, "\n"))
 	}
+}
+
+// TestRollingRestartAcrossLeaders: the leader that carries out a restart
+// is stopped as it is about to restart the second group (its call is held
+// until its leadership ends, so it never reaches Marathon); the standby
+// takes over and restarts the others, each once, and the command that
+// follows the restart reports it to its end. The command writes nothing
+// to Marathon itself.
+func TestRollingRestartAcrossLeaders(t *testing.T) {
+	e := newEnv(t)
+	second := make(chan struct{})
+	held := &holdSecondRestart{reached: second}
+	a, stopA := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"},
+		marathon: func(m reconciler.Marathon) reconciler.Marathon { held.Marathon = m; return held }})
+	e.eventually(converge, "a leads", a.Leading)
+	b, _ := e.start(controllerOpts{id: "b"})
+	keys := e.deploy("api", 3)
+	go func() {
+		select {
+		case <-second:
+			stopA()
+		case <-t.Context().Done():
+		}
+	}()
+	var lines []string
+	r := e.restarter(0, &lines)
+	if err := r.Run(t.Context(), "api", specs.Selector{}); err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
+	}
+	if !b.Leading() {
+		t.Fatal("b did not take over: the test shows nothing")
+	}
+	for i, k := range keys {
+		if n := len(e.writesTo("POST", appPath(k)+"/restart")); n != 1 {
+			t.Errorf("group %d restarted %d times, want 1", i, n)
+		}
+	}
+}
+
+// holdSecondRestart lets the first restart through and holds the second
+// until the caller's context ends, saying on reached that it got there.
+type holdSecondRestart struct {
+	reconciler.Marathon
+	reached chan struct{}
+	mu      sync.Mutex
+	n       int
+}
+
+func (h *holdSecondRestart) Restart(ctx context.Context, k specs.GroupKey) (model.Result, error) {
+	h.mu.Lock()
+	h.n++
+	n := h.n
+	h.mu.Unlock()
+	if n < 2 {
+		return h.Marathon.Restart(ctx, k)
+	}
+	if n == 2 {
+		close(h.reached)
+	}
+	<-ctx.Done()
+	return model.Result{}, ctx.Err()
 }

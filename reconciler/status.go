@@ -7,34 +7,58 @@ import (
 	"strings"
 	"time"
 
-	"theseus.dev/drivers/marathon"
+	"theseus.dev/internal/engine"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
-// observe records the status of a group that needs no action: synced, or
-// on its way there while a deployment runs or tasks start.
-func (c *Controller) observe(ctx context.Context, v view) (Result, error) {
+// state is the group of v as StatusOf decides from, with outcome o.
+func (c *Controller) state(v view, o Outcome) GroupState {
+	g := GroupState{Desired: v.desired, App: v.app, Outcome: o, Now: c.cfg.Now(), ProgressDeadline: c.cfg.ProgressDeadline}
+	if v.hasStatus {
+		st := v.status
+		g.Status = &st
+	}
+	return g
+}
+
+// record decides the status of g's group with StatusOf and records it:
+// written if it changed, removed, or left; the step of a deployment it
+// stalled on read from Marathon; the stall logged once and counted.
+func (c *Controller) record(ctx context.Context, v view, g GroupState) (StatusDecision, error) {
+	d := StatusOf(g)
 	switch {
-	case v.desired == nil:
-		return Result{}, c.dropStatus(ctx, v)
-	case v.app == nil:
-		return Result{}, nil
+	case d.Drop:
+		return d, c.dropStatus(ctx, v)
+	case d.Keep:
+		return d, nil
 	}
-	st := c.baseStatus(v)
-	if len(v.app.Deployments) > 0 {
-		st.Phase, st.DeploymentID = specs.PhaseProgressing, v.app.Deployments[0]
-		st.Message = "Marathon is deploying the change"
-		return c.progress(ctx, v, st)
+	st := &d.Status
+	if d.NeedStep {
+		st.DeploymentStep = c.deploymentStep(ctx, st.DeploymentID)
 	}
-	st.DeploymentID = ""
-	if ready(v) {
-		st.Phase, st.LastError = specs.PhaseSynced, ""
+	if d.NewlyStalled {
+		c.log.Warn("deployment stalled", "group", v.key.String(), "deployment", st.DeploymentID,
+			"step", st.DeploymentStep, "reason", st.LastError)
+	}
+	switch {
+	case d.Stalled:
+		c.metrics.Stalled(v.key.String(), true)
+	case st.Phase == specs.PhaseSynced:
 		c.metrics.Stalled(v.key.String(), false)
-		return Result{}, c.putStatus(ctx, v, st)
 	}
-	st.Phase = specs.PhaseProgressing
-	st.Message = waitingFor(v, st.Tasks)
-	return c.progress(ctx, v, st)
+	return d, c.putStatus(ctx, v, *st)
+}
+
+// observe records the status of a group that needs no action: synced, or
+// on its way there while a deployment runs or tasks start, when it is
+// looked at again.
+func (c *Controller) observe(ctx context.Context, v view) (engine.Result, error) {
+	d, err := c.record(ctx, v, c.state(v, Observed))
+	if d.Drop || d.Keep || d.Status.Phase == specs.PhaseSynced {
+		return engine.Result{}, err
+	}
+	return engine.Result{RequeueAfter: c.cfg.PollInterval}, err
 }
 
 // dropStatus removes the status of a group that has no desired spec: what
@@ -55,88 +79,6 @@ func (c *Controller) dropStatus(ctx context.Context, v view) error {
 	return nil
 }
 
-// pruneRefused records, as the group's status, that the delete of its
-// app was refused by the prune guard.
-func (c *Controller) pruneRefused(ctx context.Context, v view, guard error) error {
-	st := c.baseStatus(v)
-	st.Phase, st.DeploymentID, st.LastError = specs.PhaseStalled, "", ""
-	st.Message = "the desired spec is gone, but the delete of the app was refused: " + guard.Error()
-	return c.putStatus(ctx, v, st)
-}
-
-// ready reports whether the app runs the wanted number of tasks, all of
-// its current definition, healthy when it has health checks. Without a
-// deployment in flight, extra tasks or tasks of an older definition are
-// what a deployment cancelled by hand leaves behind: the app definition
-// matches the spec but what runs does not.
-func ready(v view) bool {
-	want := 0
-	if v.desired.Spec.Instances != nil {
-		want = *v.desired.Spec.Instances
-	}
-	n := v.app.Counts
-	if n.Running != want || v.app.Outdated > 0 {
-		return false
-	}
-	return len(v.desired.Spec.HealthChecks) == 0 || n.Healthy >= want
-}
-
-// waitingFor says what a group that is not ready waits for.
-func waitingFor(v view, n specs.TaskCounts) string {
-	switch {
-	case v.app.Outdated > 0:
-		return fmt.Sprintf("%d of %d running tasks run an older definition of the app, as a cancelled deployment leaves them; "+
-			"a new revision or a restart replaces them", v.app.Outdated, n.Running)
-	case n.Running > n.Wanted:
-		return fmt.Sprintf("%d tasks running, %d wanted: waiting for Marathon to stop the extra ones", n.Running, n.Wanted)
-	}
-	return fmt.Sprintf("waiting for tasks: %d of %d running, %d healthy", n.Running, n.Wanted, n.Healthy)
-}
-
-// progress records a group that is moving (Progressing) or held back
-// (Waiting), and turns it Stalled when it has not arrived within the
-// progress deadline, with the deployment's step and Marathon's last task
-// failure as the reason.
-func (c *Controller) progress(ctx context.Context, v view, st specs.Status) (Result, error) {
-	reason := st.Message
-	now := c.cfg.Now()
-	start := now
-	if v.hasStatus && v.status.Phase != specs.PhaseSynced && !v.status.Since.IsZero() {
-		start = v.status.Since
-	}
-	if !st.LastActionAt.IsZero() && st.LastActionAt.After(start) {
-		start = st.LastActionAt
-	}
-	// A stalled group stays stalled until it arrives, is acted on again
-	// or another deployment takes over; its Since is when it stalled.
-	stalled := v.hasStatus && v.status.Phase == specs.PhaseStalled && v.status.DeploymentID == st.DeploymentID &&
-		!st.LastActionAt.After(v.status.Since)
-	if !stalled && now.Sub(start) < c.cfg.ProgressDeadline {
-		return Result{RequeueAfter: c.cfg.PollInterval}, c.putStatus(ctx, v, st)
-	}
-	st.Phase = specs.PhaseStalled
-	// The message changes only with what it waits for, so the status is
-	// not rewritten on every look.
-	st.Message = fmt.Sprintf("not done within the progress deadline of %s", c.cfg.ProgressDeadline)
-	if reason != "" {
-		st.Message += ": " + reason
-	}
-	if v.status.Phase == specs.PhaseStalled && v.status.DeploymentID == st.DeploymentID {
-		st.DeploymentStep = v.status.DeploymentStep
-	} else if st.DeploymentID != "" {
-		st.DeploymentStep = c.deploymentStep(ctx, st.DeploymentID)
-	}
-	if f := v.app.LastTaskFailure; f != nil {
-		st.LastError = fmt.Sprintf("last task failure: %s %s on %s: %s", f.TaskID, f.State, f.Host, f.Message)
-	}
-	if v.status.Phase != specs.PhaseStalled {
-		c.log.Warn("deployment stalled", "group", v.key.String(), "deployment", st.DeploymentID,
-			"step", st.DeploymentStep, "reason", st.LastError)
-	}
-	c.metrics.Stalled(v.key.String(), true)
-	return Result{RequeueAfter: c.cfg.PollInterval}, c.putStatus(ctx, v, st)
-}
-
 // deploymentStep describes where deployment id stands, e.g.
 // "2/2 RestartApplication", or "" when Marathon does not say.
 func (c *Controller) deploymentStep(ctx context.Context, id string) string {
@@ -153,7 +95,7 @@ func (c *Controller) deploymentStep(ctx context.Context, id string) string {
 	return ""
 }
 
-func stepText(d marathon.Deployment) string {
+func stepText(d model.Deployment) string {
 	acts := make([]string, 0, len(d.CurrentActions))
 	for _, a := range d.CurrentActions {
 		acts = append(acts, a.Action)
@@ -162,7 +104,8 @@ func stepText(d marathon.Deployment) string {
 }
 
 // putStatus writes st as the group's status if it differs from what is
-// stored (timestamps aside), fenced by the leadership.
+// stored (timestamps aside), fenced by the leadership: the one place a
+// group changes phase (StatusOf decides which).
 func (c *Controller) putStatus(ctx context.Context, v view, st specs.Status) error {
 	if v.hasStatus && sameStatus(v.status, st) {
 		return nil
@@ -199,25 +142,23 @@ func sameStatus(a, b specs.Status) bool {
 // behind thousands of groups with nothing to do; events and the /desired
 // watch still queue them. Called with c.mu held.
 func (c *Controller) settledLocked(k specs.GroupKey) bool {
-	if _, dirty := c.dirty[k]; dirty {
+	if c.apps.Dirty(k) {
 		return false
 	}
 	d, okd := c.desired[k]
-	a, oka := c.actual[k]
+	a, oka := c.apps.Get(k)
 	st, oks := c.status[k]
 	if !okd || !oka || !oks || st.Phase != specs.PhaseSynced || len(a.Deployments) > 0 {
 		return false
 	}
-	if c.cfg.Restarts != nil {
-		if tok := c.cfg.Restarts.Pending(k); tok != "" && tok != st.Restarted {
-			return false
-		}
-	}
-	v := view{key: k, desired: &d, app: &a, status: st, hasStatus: true}
-	if _, act := c.plan(v); act || !ready(v) {
+	if tok := c.restarts.Pending(k); tok != "" && tok != st.Restarted {
 		return false
 	}
-	want := c.baseStatus(v)
+	v := view{key: k, desired: &d, app: a, status: st, hasStatus: true}
+	if _, act := c.plan(v); act || !ready(&d, a) {
+		return false
+	}
+	want := baseStatus(c.state(v, Observed))
 	want.Phase, want.LastError, want.DeploymentID = specs.PhaseSynced, "", ""
 	return sameStatus(st, want)
 }

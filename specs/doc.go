@@ -5,8 +5,9 @@
 // (Normalize) and the spec hash; plus the JSON records theseus writes to
 // etcd for others to read (Status, ContainerInfo).
 //
-// The package is pure: no I/O beyond reading the files it is asked to
-// parse, no clocks, no network. The concepts it models are described in
+// The package is pure: no I/O (reading spec files is package sources'
+// business; Parse and ParseAndValidate take the bytes), no clocks, no
+// network. The concepts it models are described in
 // docs/design.md.
 //
 // # Label sets

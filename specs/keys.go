@@ -155,3 +155,25 @@ func ParseAppID(root, id string) (GroupKey, error) {
 
 // IsZero reports whether k is the zero key, which names no group.
 func (k GroupKey) IsZero() bool { return k.Service == "" && k.Labels == "" }
+
+// MaxContainerNameLength is the longest container name accepted.
+const MaxContainerNameLength = 253
+
+// ValidContainerName checks that a container name can be a segment of
+// its key under /services. Marathon task ids ("web_dev.frontend.4c8d-...")
+// pass; "/", control characters, "." and ".." do not, since they would
+// change the shape of the key.
+func ValidContainerName(n string) error {
+	switch {
+	case n == "", n == ".", n == "..":
+		return fmt.Errorf("container name %q", n)
+	case len(n) > MaxContainerNameLength:
+		return fmt.Errorf("container name is %d bytes, longer than %d", len(n), MaxContainerNameLength)
+	}
+	for _, r := range n {
+		if r == '/' || r < 0x20 || r == 0x7f {
+			return fmt.Errorf("container name %q has the character %q", n, r)
+		}
+	}
+	return nil
+}

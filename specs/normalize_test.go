@@ -36,10 +36,7 @@ func golden(t *testing.T, name string, got []byte) {
 // example spec. A change of a hash makes theseus see every app as changed
 // after an upgrade and roll it, so hashes must not change by accident.
 func TestNormalizeGolden(t *testing.T) {
-	groups, err := LoadPath(filepath.Join("..", "testdata", "specs"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	groups := loadSpecs(t, filepath.Join("..", "testdata", "specs"))
 	var b bytes.Buffer
 	for _, g := range groups {
 		k, _ := g.Key()
@@ -113,10 +110,7 @@ func TestHash(t *testing.T) {
 }
 
 func TestCloneSharesNothing(t *testing.T) {
-	groups, err := LoadPath(filepath.Join("..", "testdata", "specs", "cassandra.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	groups := loadSpecs(t, filepath.Join("..", "testdata", "specs", "cassandra.yaml"))
 	g := groups[1]
 	before := string(g.Canonical())
 	c := g.Clone()
@@ -128,4 +122,33 @@ func TestCloneSharesNothing(t *testing.T) {
 	if after := string(g.Canonical()); after != before {
 		t.Errorf("changing the clone changed the original:\n%s\n%s", before, after)
 	}
+}
+
+// loadSpecs parses and validates the spec file at path, or every spec
+// file of the directory at path, in name order: the test's own reading
+// of testdata, as the package reads no files.
+func loadSpecs(t *testing.T, path string) []*Group {
+	t.Helper()
+	files := []string{path}
+	if entries, err := os.ReadDir(path); err == nil {
+		files = files[:0]
+		for _, e := range entries {
+			if ext := filepath.Ext(e.Name()); !e.IsDir() && (ext == ".yaml" || ext == ".yml" || ext == ".json") {
+				files = append(files, filepath.Join(path, e.Name()))
+			}
+		}
+	}
+	var groups []*Group
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gs, err := ParseAndValidate(f, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		groups = append(groups, gs...)
+	}
+	return groups
 }

@@ -195,3 +195,41 @@ func decodeError(file string, line int, pos map[string]int, err error) *FieldErr
 	}
 	return fe
 }
+
+// ParseAndValidate parses data like Parse and validates each group. It
+// returns the valid groups and an ErrorList of every problem.
+func ParseAndValidate(file string, data []byte) ([]*Group, error) {
+	parsed, err := Parse(file, data)
+	errs := Errors(err)
+	var valid []*Group
+	for _, g := range parsed {
+		if err := Validate(g); err != nil {
+			errs = append(errs, Errors(err)...)
+			continue
+		}
+		valid = append(valid, g)
+	}
+	return valid, errs.Err()
+}
+
+// Duplicates reports groups whose keys are equal, naming both places.
+func Duplicates(groups []*Group) ErrorList {
+	var errs ErrorList
+	first := make(map[GroupKey]*Group, len(groups))
+	for _, g := range groups {
+		k, err := g.Key()
+		if err != nil {
+			continue // already reported by Validate
+		}
+		prev, dup := first[k]
+		if !dup {
+			first[k] = g
+			continue
+		}
+		file, line := g.Source()
+		pfile, pline := prev.Source()
+		errs = append(errs, &FieldError{File: file, Line: line, Field: "metadata",
+			Msg: fmt.Sprintf("group %s is also defined at %s:%d", k, pfile, pline)})
+	}
+	return errs
+}

@@ -197,6 +197,18 @@ type Value struct {
 	SecretSource string
 }
 
+// PublicConfig returns the values of cfg that are not secret: what may be
+// mirrored to /services.
+func PublicConfig(cfg map[string]Value) map[string]string {
+	out := make(map[string]string, len(cfg))
+	for k, v := range cfg {
+		if !v.Secret {
+			out[k] = v.Value
+		}
+	}
+	return out
+}
+
 // Redacted is what output shows in place of a secret value.
 const Redacted = "(secret)"
 

@@ -20,6 +20,8 @@ import (
 //	/api/v1/groups[?service=S&l=L]      the List, as `theseusd get -o json`
 //	/api/v1/groups/{service}/{labels}   one Group
 //
+// and, with Config.Mesos, the agents page, the usage and logs of the
+// containers (mesos_pages.go),
 // and 404 for every other path, so it can be mounted at "/" of a mux that
 // also serves /metrics, /healthz and /readyz. JSON answers carry an ETag
 // and honour If-None-Match, which is how the page polls cheaply. With
@@ -31,6 +33,7 @@ func (v *Viewer) Handler() http.Handler {
 	mux.Handle("GET /ui/", http.StripPrefix("/ui/", http.FileServerFS(uiFiles())))
 	mux.HandleFunc("GET /api/v1/groups", v.serveAPIList)
 	mux.HandleFunc("GET /api/v1/groups/{service}/{labels}", v.serveAPIGroup)
+	v.handleMesos(mux)
 	mux.HandleFunc("/", http.NotFound)
 	return RequireAuth(v.cfg.Auth, secure(readOnly(mux)))
 }

@@ -62,6 +62,9 @@ type pageData struct {
 	Counts   []phaseCount
 	Group    *Group
 	Error    string
+	// Usage of the group's containers (the group page, with Mesos).
+	Usage      *UsageList
+	UsageError string
 }
 
 // Age renders how long ago t was as a <time> element that the page's
@@ -117,10 +120,15 @@ func (v *Viewer) serveGroupPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Group = g
 	_, d.ETag, _ = encodeJSON(g)
+	if v.cfg.Mesos != nil {
+		if d.Usage, err = v.groupUsage(r.Context(), g); err != nil {
+			d.UsageError = err.Error()
+		}
+	}
 	v.render(w, http.StatusOK, "group.html", d)
 }
 
-func (v *Viewer) render(w http.ResponseWriter, status int, name string, d pageData) {
+func (v *Viewer) render(w http.ResponseWriter, status int, name string, d any) {
 	var buf bytes.Buffer
 	if err := v.pages.ExecuteTemplate(&buf, name, d); err != nil {
 		v.cfg.Logger.Error("viewer: render", "page", name, "err", err)

@@ -22,6 +22,9 @@ type Config struct {
 	Marathon Marathon
 	// Services is read for containers when Marathon cannot be; optional.
 	Services ServicesReader
+	// Mesos is read for the agents page, the group page's usage and the
+	// containers' logs; optional.
+	Mesos Mesos
 	// Auth, when enabled, is required by every request to Handler. See
 	// CheckBind for when it must be.
 	Auth AuthConfig

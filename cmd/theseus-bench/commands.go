@@ -10,7 +10,8 @@ import (
 	"slices"
 	"time"
 
-	"theseus.dev/reconciler"
+	"theseus.dev/discovery"
+	"theseus.dev/internal/observe"
 )
 
 // runs is how many times a command is timed; the median is reported.
@@ -93,15 +94,14 @@ func exitCode(err error) int {
 func (b *bench) sweep(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	d := reconciler.NewDiscovery(reconciler.DiscoveryConfig{
-		Marathon: b.c.mc, Store: b.c.store.Discovery(), Cache: b.c.store.Discovery().NewTreeCache(),
-		Sweep: time.Hour, Timeout: 10 * time.Minute,
-	})
-	done := make(chan error, 1)
+	apps := observe.New(observe.Config{Marathon: b.c.mc, Resync: time.Hour, Timeout: 10 * time.Minute})
+	d := discovery.New(discovery.Config{Apps: apps, Store: b.c.store.Discovery(), Cache: b.c.store.Discovery().NewTreeCache()})
+	done := make(chan error, 2)
 	go func() { done <- d.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	go func() { done <- apps.Run(ctx) }()
+	defer func() { cancel(); <-done; <-done }()
 	var times []time.Duration
-	var last reconciler.SweepStats
+	var last discovery.SweepStats
 	for range runs + 1 { // the first warms the caches up and is not counted
 		st, err := d.Sweep(ctx)
 		if err != nil {

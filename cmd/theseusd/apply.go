@@ -11,6 +11,7 @@ import (
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon"
+	"theseus.dev/sources"
 	"theseus.dev/specs"
 )
 
@@ -155,7 +156,7 @@ func readSpecs(c *cli, paths []string) ([]*specs.Group, specs.ErrorList) {
 				gs, err = specs.ParseAndValidate("(stdin)", data)
 			}
 		default:
-			gs, err = specs.LoadPath(p)
+			gs, err = sources.LoadPath(p)
 		}
 		groups = append(groups, gs...)
 		all = append(all, specs.Errors(err)...)

@@ -14,8 +14,11 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"theseus.dev/discovery"
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon"
+	"theseus.dev/drivers/mesos"
+	"theseus.dev/internal/engine"
 	"theseus.dev/reconciler"
 	"theseus.dev/specs"
 	"theseus.dev/viewer"
@@ -100,6 +103,8 @@ type daemon struct {
 	flags    *daemonFlags
 	etcd     *etcd.Client
 	marathon *marathon.Client
+	// mesos, when set, feeds the viewer's agents page, usage and logs.
+	mesos    *mesos.Client
 	metrics  *reconciler.Metrics
 	log      *slog.Logger
 	httpAddr string
@@ -140,16 +145,16 @@ func (d *daemon) run(ctx context.Context) error {
 		Controller: reconciler.Config{
 			Desired: d.etcd.Desired(), Marathon: d.marathon, Events: d.marathon, Status: d.etcd.Status(),
 			Limits: &limits, Prune: f.prune, AllowMassDelete: f.allowMassDelete, MaxDeleteFraction: f.maxDeleteFraction,
-			PruneLedger: d.etcd.Prune(), PruneWindow: f.pruneWindow,
+			PruneLedger: d.etcd.Prune(), PruneWindow: f.pruneWindow, Restarts: d.etcd.Restarts(),
 			Resync: f.resync, ProgressDeadline: f.progressDeadline, PollInterval: f.poll, WriteQPS: f.writeQPS,
-			Engine: reconciler.EngineOptions{Workers: f.workers},
+			Engine: engine.Options{Workers: f.workers},
 			Logger: d.log, Metrics: d.metrics,
 		},
 		Leader: reconciler.LeaderConfig{
 			Elector: d.etcd, Election: etcd.ElectionConfig{ID: f.id, TTL: f.ttl},
 			Grace: f.grace, Logger: d.log, Metrics: d.metrics,
 		},
-		Discovery:     &reconciler.DiscoveryConfig{Store: tree, Cache: tree.NewTreeCache(), Logger: d.log},
+		Loops:         []func(reconciler.Term) reconciler.Loop{d.discovery(tree)},
 		EtcdReady:     d.etcd.Ready,
 		MarathonReady: d.marathon.Ping,
 	})
@@ -165,6 +170,17 @@ func (d *daemon) run(ctx context.Context) error {
 		d.ready("")
 	}
 	return dm.Run(ctx)
+}
+
+// discovery builds the discovery syncer of each term, on the term's view
+// of Marathon and the controller's configs, writing /services under the
+// term's fence. The copy of the tree is kept from term to term.
+func (d *daemon) discovery(tree *etcd.Discovery) func(reconciler.Term) reconciler.Loop {
+	cache := tree.NewTreeCache()
+	return func(t reconciler.Term) reconciler.Loop {
+		return discovery.New(discovery.Config{Apps: t.Apps, Configs: t.Configs, Fence: t.Fence,
+			Store: tree, Cache: cache, Logger: d.log, Metrics: d.metrics.Engine()})
+	}
 }
 
 // serveHTTP serves the probes, /metrics, the viewer and, with --pprof,
@@ -187,7 +203,7 @@ func (d *daemon) serveHTTP(ctx context.Context, dm *reconciler.Daemon, wg *sync.
 		tc = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
 	v, err := viewer.New(viewer.Config{Desired: d.etcd.Desired(), Status: d.etcd.Status(), Marathon: d.marathon,
-		Services: d.etcd.Discovery(), Auth: d.auth, Logger: d.log})
+		Services: d.etcd.Discovery(), Auth: d.auth, Logger: d.log, Mesos: viewerMesos(d.mesos)})
 	if err != nil {
 		return nil, err
 	}
@@ -219,4 +235,12 @@ func (d *daemon) serveHTTP(ctx context.Context, dm *reconciler.Daemon, wg *sync.
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}, nil
+}
+
+// viewerMesos is the viewer's Mesos source: none without a client.
+func viewerMesos(c *mesos.Client) viewer.Mesos {
+	if c == nil {
+		return nil
+	}
+	return c
 }

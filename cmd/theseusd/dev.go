@@ -17,13 +17,15 @@ import (
 	"theseus.dev/drivers/etcd/embedded"
 	"theseus.dev/drivers/marathon"
 	"theseus.dev/drivers/marathon/marathonsim"
+	"theseus.dev/drivers/mesos"
 	"theseus.dev/reconciler"
-	"theseus.dev/specs"
+	"theseus.dev/sources"
 )
 
 // devFlags are the settings only `theseusd dev` has.
 type devFlags struct {
 	data, etcdListen, marathonListen, httpAddr, specsDir string
+	mesosListen                                          string
 	speed                                                float64
 	gen14, reset                                         bool
 	mesosRole                                            string
@@ -51,6 +53,7 @@ controller creates the apps again. --reset starts from an empty etcd.`,
 	fs.BoolVar(&f.reset, "reset", false, "remove the etcd data of --data first, to start from an empty etcd")
 	fs.StringVar(&f.etcdListen, "etcd-listen", embedded.DefaultClientAddr, "address of the embedded etcd")
 	fs.StringVar(&f.marathonListen, "marathon-listen", "127.0.0.1:8080", "address of the Marathon simulator")
+	fs.StringVar(&f.mesosListen, "mesos-listen", "127.0.0.1:5050", "address of the simulated Mesos master (its agents listen on free ports of the same host)")
 	fs.StringVar(&f.httpAddr, "http", "127.0.0.1:7070", "address of /healthz, /readyz, /metrics and the viewer")
 	fs.StringVar(&f.specsDir, "specs", "", "apply the spec files of this directory at start")
 	fs.Float64Var(&f.speed, "speed", 1, "how much faster than real time the simulator runs (10 makes a 5-minute rollout take 30s)")
@@ -112,7 +115,7 @@ func runDev(ctx context.Context, c *cli, f *devFlags, d *daemon) error {
 		return err
 	}
 	if f.specsDir != "" { // refuse bad specs before starting anything
-		if _, err := specs.LoadPath(f.specsDir); err != nil {
+		if _, err := sources.LoadPath(f.specsDir); err != nil {
 			return fmt.Errorf("--specs %s: %w", f.specsDir, err)
 		}
 	}
@@ -151,6 +154,15 @@ func runDev(ctx context.Context, c *cli, f *devFlags, d *daemon) error {
 		return fmt.Errorf("--marathon-listen %s: %w", f.marathonListen, err)
 	}
 	defer msrv.Close()
+	mesosSrv, err := sim.ListenMesos(f.mesosListen, marathonsim.MesosOptions{})
+	if err != nil {
+		return fmt.Errorf("--mesos-listen %s: %w", f.mesosListen, err)
+	}
+	defer mesosSrv.Close()
+	d.mesos, err = mesos.New(mesos.Config{URLs: []string{mesosSrv.URL}})
+	if err != nil {
+		return err
+	}
 
 	d.metrics = reconciler.NewMetrics()
 	d.etcd, err = etcd.Connect(ctx, etcd.Config{Endpoints: []string{srv.Endpoint()},
@@ -168,7 +180,7 @@ func runDev(ctx context.Context, c *cli, f *devFlags, d *daemon) error {
 			return err
 		}
 	}
-	d.ready = func(httpURL string) { devBanner(c, f, srv.Endpoint(), msrv.URL, httpURL, gen) }
+	d.ready = func(httpURL string) { devBanner(c, f, srv.Endpoint(), msrv.URL, mesosSrv.URL, httpURL, gen) }
 	return d.run(ctx)
 }
 
@@ -205,7 +217,7 @@ func resetData(dir string) error {
 }
 
 func devApply(ctx context.Context, c *cli, ec *etcd.Client, dir string) error {
-	groups, err := specs.LoadPath(dir)
+	groups, err := sources.LoadPath(dir)
 	if err != nil {
 		return fmt.Errorf("--specs %s: %w", dir, err)
 	}
@@ -219,11 +231,12 @@ func devApply(ctx context.Context, c *cli, ec *etcd.Client, dir string) error {
 	return nil
 }
 
-func devBanner(c *cli, f *devFlags, etcdURL, marathonURL, httpURL string, gen marathonsim.Generation) {
+func devBanner(c *cli, f *devFlags, etcdURL, marathonURL, mesosURL, httpURL string, gen marathonsim.Generation) {
 	w := c.stdout
 	fmt.Fprintf(w, "\ntheseusd dev is running (Ctrl-C stops it):\n")
 	fmt.Fprintf(w, "  etcd       %s   data in %s\n", etcdURL, f.data)
 	fmt.Fprintf(w, "  marathon   %s   simulator, Marathon %s API, %gx real time\n", marathonURL, gen, f.speed)
+	fmt.Fprintf(w, "  mesos      %s   simulated master; agents on ports of their own\n", mesosURL)
 	f.faults.banner(w, marathonURL)
 	if httpURL != "" {
 		fmt.Fprintf(w, "  viewer     %s   also /metrics, /healthz, /readyz\n", httpURL)
@@ -232,12 +245,13 @@ func devBanner(c *cli, f *devFlags, etcdURL, marathonURL, httpURL string, gen ma
 	// The other commands and etcdctl find the defaults by themselves;
 	// other addresses they learn from the environment.
 	etcdAddr := strings.TrimPrefix(etcdURL, "http://")
-	if etcdAddr != etcd.DefaultEndpoint || marathonURL != defaultMarathon {
-		fmt.Fprintf(w, "  export THESEUS_ETCD=%s THESEUS_MARATHON=%s ETCDCTL_ENDPOINTS=%s\n", etcdAddr, marathonURL, etcdAddr)
+	if etcdAddr != etcd.DefaultEndpoint || marathonURL != defaultMarathon || mesosURL != defaultMesos {
+		fmt.Fprintf(w, "  export THESEUS_ETCD=%s THESEUS_MARATHON=%s THESEUS_MESOS=%s ETCDCTL_ENDPOINTS=%s\n", etcdAddr, marathonURL, mesosURL, etcdAddr)
 	}
 	fmt.Fprintf(w, "  etcdctl put /desired/web/dev '%s'\n", minimalSpec)
 	fmt.Fprintf(w, "  go run ./cmd/theseusd get           # what runs where\n")
 	fmt.Fprintf(w, "  go run ./cmd/theseusd plan          # what would change (exit 0: in sync)\n")
+	fmt.Fprintf(w, "  go run ./cmd/theseusd agents        # Mesos agents, their resources and tasks\n")
 	fmt.Fprintf(w, "  go run ./cmd/theseusd apply -f testdata/specs\n\n")
 }
 

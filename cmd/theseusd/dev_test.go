@@ -17,19 +17,21 @@ import (
 // that makes them (and etcdctl) find this dev.
 func TestDevBannerSaysHowToFindIt(t *testing.T) {
 	tests := []struct {
-		name, etcdURL, marathonURL string
-		wantExport                 string
+		name, etcdURL, marathonURL, mesosURL string
+		wantExport                           string
 	}{
-		{"defaults", "http://127.0.0.1:2379", "http://127.0.0.1:8080", ""},
-		{"other etcd", "http://127.0.0.1:12379", "http://127.0.0.1:8080",
-			"export THESEUS_ETCD=127.0.0.1:12379 THESEUS_MARATHON=http://127.0.0.1:8080 ETCDCTL_ENDPOINTS=127.0.0.1:12379"},
-		{"other marathon", "http://127.0.0.1:2379", "http://127.0.0.1:18080",
-			"export THESEUS_ETCD=127.0.0.1:2379 THESEUS_MARATHON=http://127.0.0.1:18080 ETCDCTL_ENDPOINTS=127.0.0.1:2379"},
+		{"defaults", "http://127.0.0.1:2379", "http://127.0.0.1:8080", "http://127.0.0.1:5050", ""},
+		{"other etcd", "http://127.0.0.1:12379", "http://127.0.0.1:8080", "http://127.0.0.1:5050",
+			"export THESEUS_ETCD=127.0.0.1:12379 THESEUS_MARATHON=http://127.0.0.1:8080 THESEUS_MESOS=http://127.0.0.1:5050 ETCDCTL_ENDPOINTS=127.0.0.1:12379"},
+		{"other marathon", "http://127.0.0.1:2379", "http://127.0.0.1:18080", "http://127.0.0.1:5050",
+			"export THESEUS_ETCD=127.0.0.1:2379 THESEUS_MARATHON=http://127.0.0.1:18080 THESEUS_MESOS=http://127.0.0.1:5050 ETCDCTL_ENDPOINTS=127.0.0.1:2379"},
+		{"other mesos", "http://127.0.0.1:2379", "http://127.0.0.1:8080", "http://127.0.0.1:15050",
+			"export THESEUS_ETCD=127.0.0.1:2379 THESEUS_MARATHON=http://127.0.0.1:8080 THESEUS_MESOS=http://127.0.0.1:15050 ETCDCTL_ENDPOINTS=127.0.0.1:2379"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			devBanner(&cli{stdout: &out}, &devFlags{data: "/tmp/d", speed: 1}, tt.etcdURL, tt.marathonURL, "http://127.0.0.1:7070", marathonsim.Gen15)
+			devBanner(&cli{stdout: &out}, &devFlags{data: "/tmp/d", speed: 1}, tt.etcdURL, tt.marathonURL, tt.mesosURL, "http://127.0.0.1:7070", marathonsim.Gen15)
 			got := out.String()
 			if tt.wantExport == "" {
 				if strings.Contains(got, "export ") {

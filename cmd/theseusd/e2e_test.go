@@ -216,7 +216,7 @@ func startDev(t *testing.T, extra ...string) (context.Context, map[string]string
 	go func() {
 		c := &cli{stdin: strings.NewReader(""), stdout: pw, stderr: io.Discard, getenv: func(string) string { return "" }}
 		done <- run(ctx, append([]string{"dev", "--data", t.TempDir(), "--etcd-listen", "127.0.0.1:0",
-			"--marathon-listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--speed", "1000", "--poll", "20ms"}, extra...), c)
+			"--marathon-listen", "127.0.0.1:0", "--mesos-listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--speed", "1000", "--poll", "20ms"}, extra...), c)
 		pw.Close()
 	}()
 	urls := map[string]string{}
@@ -284,5 +284,33 @@ func TestRestartCommand(t *testing.T) {
 	}
 	if code, _, errb := runCLI(t, env, "restart", "Api"); code != exitError || !strings.Contains(errb, "service") {
 		t.Errorf("bad service name: exit %d:\n%s", code, errb)
+	}
+}
+
+// TestRestartCommandThroughLeader: `theseusd restart` of a running
+// installation asks the leading daemon, which restarts the group; the
+// command follows it, prints the group's tasks replaced of wanted and
+// the time taken, and exits 0. It makes no Marathon request itself.
+func TestRestartCommandThroughLeader(t *testing.T) {
+	e := etcdtest.Start(t)
+	sim, url := newSim(t, nil)
+	startChild(t, daemonArgs(e.Endpoint(), url))
+	e.Etcdctl(t, "put", "/desired/web/dev", minimal)
+	waitSim(t, sim, "web/dev runs", func() bool {
+		a, ok := sim.App("/web/dev")
+		return ok && a.TasksRunning == 2 && a.Deployment == ""
+	})
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint()}
+	code, out, errb := runCLI(t, env, "restart", "web", "--wait", "0s")
+	if code != exitOK {
+		t.Fatalf("exit %d:\n%s%s", code, out, errb)
+	}
+	for _, want := range []string{"web/dev: restarting", "web/dev: 2 of 2 tasks replaced, ", "web/dev: restarted and healthy in ", "restarted 1 group(s) of web"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if n := sim.RequestCount("POST", marathonsim.RouteAppRestart); n != 1 {
+		t.Errorf("%d restarts of the app, want 1", n)
 	}
 }

@@ -20,7 +20,7 @@ import (
 
 func newEndpointsCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "endpoints SERVICE [-l LABELS] [--watch] [-o table|json|env]",
+		Use:   "endpoints SERVICE [-l LABELS] [--watch] [-o table|json|env | --template FILE --out PATH [--on-change CMD]]",
 		Short: "List the containers of a service from /services",
 		Long: `List the containers of a service's groups as the discovery syncer published
 them under /services, each group read at one revision.
@@ -34,13 +34,27 @@ them under /services, each group read at one revision.
 
 With --watch the set is printed again each time a selected group's revision
 changes (json: one document per line), until interrupted. A group marked
-stale could not be checked against Marathon for a while.`,
+stale could not be checked against Marathon for a while.
+
+With --template, a Go text/template is rendered with the containers into
+--out instead (confd style, for programs that cannot watch etcd): written
+atomically and only when its content changes, after which --on-change runs
+(a reload). With --watch it is rendered again at every change of
+/services: a change after a quiet spell at once, the changes of a burst
+together, the file changing at most once per --wait. A template that fails leaves the file
+as it was; a failing --on-change is reported and run again at the next
+change. The template sees .Service, .Containers (each with .Name, .Group,
+.Labels, .Host, .Port, .Ports by port name, .State, .Healthy, .Ready),
+.Config and .Groups, and the functions join and env;
+docs/endpoints-template.md has the details and
+testdata/templates/haproxy.cfg.tmpl an example.`,
 		Args: cobra.ExactArgs(1),
 	}
 	ef := addEtcdFlags(cmd.Flags())
 	selector := cmd.Flags().StringP("labels", "l", "", `only groups with these labels ("testing,db"; "!dev" excludes)`)
 	watch := cmd.Flags().BoolP("watch", "w", false, "print the set again at each change, until interrupted")
 	output := cmd.Flags().StringP("output", "o", "table", "output format: table, json or env")
+	tf := addTemplateFlags(cmd.Flags())
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
 		service := args[0]
@@ -50,6 +64,9 @@ stale could not be checked against Marathon for a while.`,
 		render, ok := renderer(*output)
 		if !ok {
 			return fmt.Errorf("-o %q: want table, json or env", *output)
+		}
+		if tf.template == "" && (tf.out != "" || tf.onChange != "") {
+			return fmt.Errorf("--out and --on-change go with --template")
 		}
 		sel, err := specs.ParseSelector(*selector)
 		if err != nil {
@@ -63,6 +80,9 @@ stale could not be checked against Marathon for a while.`,
 		eps, err := endpoints.New(ec.Etcd(), endpoints.WithPrefix(ec.Prefix()))
 		if err != nil {
 			return err
+		}
+		if tf.template != "" {
+			return runTemplate(ctx, c, eps, service, sel, tf, *watch)
 		}
 		if !*watch {
 			groups, err := eps.Service(ctx, service)

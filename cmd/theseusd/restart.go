@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"theseus.dev/drivers/etcd"
-	"theseus.dev/drivers/marathon"
 	"theseus.dev/reconciler"
 	"theseus.dev/specs"
 )
@@ -16,20 +15,26 @@ func newRestartCmd(c *cli) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "restart SERVICE [-l LABELS]",
 		Short: "Rolling restart of a service's groups, one group after another",
-		Long: `Restart the managed groups of SERVICE (those -l selects) one after another:
+		Long: `Restart the groups of SERVICE in /desired (those -l selects) one after another:
 for each, Marathon's rolling restart, then wait until it is deployed and
 healthy again, then --wait before the next. A group that does not come back
-within --health-timeout stops the sequence. While a group restarts, its tasks
-replaced of wanted and the time it has taken are printed as they change (and
-every 30s when they do not). The progress is kept in etcd:
-interrupted, the command resumes where it stopped when run again.`,
+within --health-timeout stops the sequence.
+
+The command asks the leading theseusd for the restart (a request recorded in
+etcd under /theseus/restart/SERVICE) and follows it: the leader carries it
+out through the same fence, write limit and check of /desired as every other
+change, and records its progress, so that it goes on under a new leader. While
+a group restarts, its tasks replaced of wanted and the time it has taken are
+printed as they change (and every 30s when they do not). Interrupted, the
+restart goes on; run the command again with the same selector to follow it,
+or to resume one that stopped. --detach returns once the request is recorded.`,
 		Args: cobra.ExactArgs(1),
 	}
 	ef := addEtcdFlags(cmd.Flags())
-	mf := addMarathonFlags(cmd.Flags())
 	selector := cmd.Flags().StringP("labels", "l", "", `only groups with these labels ("testing"; "!dev" excludes)`)
 	wait := cmd.Flags().Duration("wait", 30*time.Second, "pause between two groups")
 	healthTimeout := cmd.Flags().Duration("health-timeout", 10*time.Minute, "how long a group may take to be healthy again")
+	detach := cmd.Flags().Bool("detach", false, "return once the restart is requested, without following it")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
 		if err := specs.ValidName(args[0]); err != nil {
@@ -39,17 +44,13 @@ interrupted, the command resumes where it stopped when run again.`,
 		if err != nil {
 			return err
 		}
-		mc, err := mf.client(c.getenv, marathon.Hooks{})
-		if err != nil {
-			return err
-		}
 		ec, err := ef.connect(ctx, c, etcd.Hooks{})
 		if err != nil {
 			return err
 		}
 		defer ec.Close()
-		r := &reconciler.RollingRestart{Marathon: mc, Store: ec, Wait: *wait, HealthTimeout: *healthTimeout,
-			Progress: func(line string) {
+		r := &reconciler.RollingRestart{Desired: ec.Desired(), Store: ec.Restarts(), Wait: *wait, HealthTimeout: *healthTimeout,
+			Detach: *detach, Progress: func(line string) {
 				fmt.Fprintf(c.stdout, "%s %s\n", time.Now().Format("15:04:05"), line)
 			}}
 		return r.Run(ctx, args[0], sel)

@@ -96,6 +96,9 @@ what Marathon runs and drives Marathon there.`,
 		newRollbackCmd(c),
 		newPauseCmd(c),
 		newResumeCmd(c),
+		newAgentsCmd(c),
+		newTopCmd(c),
+		newLogsCmd(c),
 	)
 	return root
 }

@@ -18,6 +18,7 @@ stops taking work, lets calls in flight finish within --grace, and resigns.`,
 	}
 	ef := addEtcdFlags(cmd.Flags())
 	mf := addMarathonFlags(cmd.Flags())
+	msf := addMesosFlags(cmd.Flags())
 	df := addDaemonFlags(cmd.Flags())
 	lf := addLogFlags(cmd.Flags())
 	httpAddr := cmd.Flags().String("http", "", "serve /healthz, /readyz, /metrics and the viewer on this address, e.g. 127.0.0.1:7070")
@@ -32,6 +33,10 @@ stops taking work, lets calls in flight finish within --grace, and resigns.`,
 		if err != nil {
 			return err
 		}
+		ms, err := msf.client(c.getenv)
+		if err != nil {
+			return err
+		}
 		ec, err := ef.connect(ctx, c, etcdHooks(metrics))
 		if err != nil {
 			return err
@@ -41,7 +46,7 @@ stops taking work, lets calls in flight finish within --grace, and resigns.`,
 		if err != nil {
 			return err
 		}
-		d := &daemon{flags: df, etcd: ec, marathon: mc, metrics: metrics, log: log, httpAddr: *httpAddr, auth: auth}
+		d := &daemon{flags: df, etcd: ec, marathon: mc, mesos: ms, metrics: metrics, log: log, httpAddr: *httpAddr, auth: auth}
 		return d.run(ctx)
 	}
 	return cmd

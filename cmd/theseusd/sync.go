@@ -1,24 +1,15 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing/transport"
-	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/spf13/cobra"
 
 	"theseus.dev/drivers/etcd"
-	"theseus.dev/internal/gitsrc"
+	"theseus.dev/sources"
+	"theseus.dev/sources/gitsrc"
 )
 
 // syncOptions are the flags of `theseusd sync`.
@@ -26,7 +17,7 @@ type syncOptions struct {
 	dir, source, gitURL, ref, gitCache string
 	watch, dryRun                      bool
 	interval                           time.Duration
-	etcd.SyncOptions
+	sources.SyncOptions
 }
 
 func newSyncCmd(c *cli) *cobra.Command {
@@ -76,17 +67,21 @@ func runSync(ctx context.Context, c *cli, ef *etcdFlags, o *syncOptions) error {
 	}
 	defer closeEtcd()
 	if !o.watch {
-		return s.once(ctx)
+		if err := s.Once(ctx); err != nil {
+			return &exitCodeError{code: exitError}
+		}
+		return nil
 	}
 	tick := time.NewTicker(o.interval)
 	defer tick.Stop()
-	return s.loop(ctx, tick.C, nil)
+	return s.Loop(ctx, tick.C, nil)
 }
 
 // newSyncer checks the options and connects to etcd; the function it
 // returns closes the connection.
-func newSyncer(ctx context.Context, c *cli, ef *etcdFlags, o *syncOptions) (*syncer, func(), error) {
-	tree, name, err := o.tree(c.getenv)
+func newSyncer(ctx context.Context, c *cli, ef *etcdFlags, o *syncOptions) (*sources.Syncer, func(), error) {
+	tree, name, err := sources.OpenTree(sources.TreeConfig{Dir: o.dir, GitURL: o.gitURL, Ref: o.ref, GitCache: o.gitCache,
+		Name: o.source, Getenv: c.getenv})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -97,87 +92,11 @@ func newSyncer(ctx context.Context, c *cli, ef *etcdFlags, o *syncOptions) (*syn
 	if err != nil {
 		return nil, nil, err
 	}
-	src, err := ec.SyncSource(name, o.SyncOptions)
+	src, err := sources.NewSyncSource(ec.SyncStore(), name, o.SyncOptions)
 	if err != nil {
 		ec.Close()
 		return nil, nil, err
 	}
-	return &syncer{c: c, tree: tree, src: src, dryRun: o.dryRun}, func() { ec.Close() }, nil
-}
-
-// tree builds the spec tree the options name, and the default source
-// name: the absolute --dir, or the repository without credentials.
-func (o *syncOptions) tree(getenv func(string) string) (*specTree, string, error) {
-	if o.gitURL == "" {
-		if o.dir == "" {
-			return nil, "", errors.New("sync: give --dir DIR or --git URL")
-		}
-		abs, err := filepath.Abs(o.dir)
-		if err != nil {
-			return nil, "", err
-		}
-		return &specTree{dir: o.dir}, cmp.Or(o.source, "dir:"+abs), nil
-	}
-	sub := filepath.ToSlash(filepath.Clean("/" + o.dir))[1:]
-	gitURL := canonicalGitURL(o.gitURL)
-	cache := o.gitCache
-	if cache == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			return nil, "", fmt.Errorf("sync --git: no user cache directory (%w); give --git-cache", err)
-		}
-		sum := sha256.Sum256([]byte(gitURL))
-		cache = filepath.Join(base, "theseus", "git", hex.EncodeToString(sum[:8]))
-	}
-	repo, err := gitsrc.Open(gitsrc.Config{URL: gitURL, Ref: o.ref, CacheDir: cache, Auth: gitAuth(gitURL, getenv)})
-	if err != nil {
-		return nil, "", err
-	}
-	name := "git:" + redactURL(gitURL)
-	if sub != "" {
-		name += "//" + sub
-	}
-	return &specTree{dir: sub, git: repo, ref: o.ref}, cmp.Or(o.source, name), nil
-}
-
-// canonicalGitURL is the one spelling of a repository that is read in
-// place: a path, relative or not, and a file:// URL of the same directory
-// name the same source, its absolute path with links resolved. Other URLs
-// are left as they are.
-func canonicalGitURL(raw string) string {
-	ep, err := transport.NewEndpoint(raw)
-	if err != nil || ep.Protocol != "file" {
-		return raw
-	}
-	abs, err := filepath.Abs(ep.Path)
-	if err != nil {
-		return raw
-	}
-	if real, err := filepath.EvalSymlinks(abs); err == nil {
-		abs = real
-	}
-	return abs
-}
-
-// gitAuth takes HTTP credentials from THESEUS_GIT_USER and
-// THESEUS_GIT_PASSWORD (a token, usually); other transports use what the
-// URL or the ssh agent provide.
-func gitAuth(rawURL string, getenv func(string) string) transport.AuthMethod {
-	pw := getenv("THESEUS_GIT_PASSWORD")
-	if pw == "" || !(strings.HasPrefix(rawURL, "https://") || strings.HasPrefix(rawURL, "http://")) {
-		return nil
-	}
-	return &githttp.BasicAuth{Username: cmp.Or(getenv("THESEUS_GIT_USER"), "git"), Password: pw}
-}
-
-// redactURL drops the credentials from a URL, which ends up in etcd as
-// part of the source name. The user goes too: some hosts take a token
-// in its place.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	u.User = nil
-	return u.String()
+	return &sources.Syncer{Tree: tree, Source: src, DryRun: o.dryRun, Stdout: c.stdout, Stderr: c.stderr},
+		func() { ec.Close() }, nil
 }

@@ -54,11 +54,11 @@ func BenchmarkSync10000(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer closeEtcd()
-		s.cycle(context.Background()) // parse once; later cycles find the fingerprint unchanged
+		s.Cycle(context.Background()) // parse once; later cycles find the fingerprint unchanged
 		before := e.Revision(b)
 		for b.Loop() {
-			if r := s.cycle(context.Background()); r.err != nil || r.wrote {
-				b.Fatalf("cycle: wrote %v, %v", r.wrote, r.err)
+			if r := s.Cycle(context.Background()); r.Err != nil || r.Wrote {
+				b.Fatalf("cycle: wrote %v, %v", r.Wrote, r.Err)
 			}
 		}
 		if rev := e.Revision(b); rev != before {

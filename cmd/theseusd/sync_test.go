@@ -13,7 +13,7 @@ import (
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/etcd/etcdtest"
-	"theseus.dev/specs"
+	"theseus.dev/sources"
 )
 
 // svcSpec is a spec file of group svcNN/dev, in YAML.
@@ -48,7 +48,7 @@ func desiredValues(t testing.TB, e *etcdtest.Etcd, prefix string) map[string]str
 // wantDesired returns what /desired must hold for the specs under dir.
 func wantDesired(t testing.TB, dir string) map[string]string {
 	t.Helper()
-	groups, err := specs.LoadPath(dir)
+	groups, err := sources.LoadPath(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,38 +254,6 @@ func TestSyncErrors(t *testing.T) {
 				t.Errorf("exit %d, want 1 with %q:\n%s%s", code, tt.want, out, errb)
 			}
 		})
-	}
-}
-
-// TestSyncSourceNames: the default name of a source is stable and holds
-// no credentials; --source replaces it.
-func TestSyncSourceNames(t *testing.T) {
-	abs, _ := filepath.Abs("specs")
-	cache := t.TempDir()
-	repoDir, err := filepath.EvalSymlinks(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		o    syncOptions
-		want string
-	}{
-		{syncOptions{dir: "specs"}, "dir:" + abs},
-		{syncOptions{dir: "specs", source: "platform"}, "platform"},
-		{syncOptions{gitURL: "https://bot:s3cret@git.example.com/ops/specs.git"}, "git:https://git.example.com/ops/specs.git"},
-		{syncOptions{gitURL: "git@git.example.com:ops/specs.git", dir: "./prod/"}, "git:git@git.example.com:ops/specs.git//prod"},
-		// A local repository is one source however it is spelled.
-		{syncOptions{gitURL: repoDir}, "git:" + repoDir},
-		{syncOptions{gitURL: "file://" + repoDir}, "git:" + repoDir},
-		{syncOptions{gitURL: repoDir + "/./"}, "git:" + repoDir},
-		{syncOptions{gitURL: "file://" + repoDir, dir: "prod"}, "git:" + repoDir + "//prod"},
-	}
-	for _, tt := range tests {
-		tt.o.gitCache = cache
-		_, name, err := tt.o.tree(func(string) string { return "" })
-		if err != nil || name != tt.want {
-			t.Errorf("%+v: name %q, %v; want %q", tt.o, name, err, tt.want)
-		}
 	}
 }
 

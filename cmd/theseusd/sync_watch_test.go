@@ -16,7 +16,8 @@ import (
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/etcd/etcdtest"
-	"theseus.dev/internal/gitsrc/gitsrctest"
+	"theseus.dev/sources"
+	"theseus.dev/sources/gitsrc/gitsrctest"
 )
 
 // watchRun is a `sync --watch` loop whose ticks the test sends, one cycle
@@ -46,7 +47,7 @@ func startWatch(t *testing.T, e *etcdtest.Etcd, o *syncOptions) *watchRun {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
-		done <- s.loop(ctx, w.ticks, func(err error) {
+		done <- s.Loop(ctx, w.ticks, func(err error) {
 			select {
 			case w.cycled <- err:
 			case <-ctx.Done():
@@ -126,7 +127,7 @@ func TestSyncWatchFollowsSymlinkSwap(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	w := startWatch(t, e, &syncOptions{dir: current, SyncOptions: etcd.SyncOptions{Prune: true}})
+	w := startWatch(t, e, &syncOptions{dir: current, SyncOptions: sources.SyncOptions{Prune: true}})
 	out, _, err := w.wait(t)
 	if err != nil || !maps.Equal(desiredValues(t, e, ""), wantDesired(t, rev1)) {
 		t.Fatalf("first cycle: %v\n%s", err, out)
@@ -185,7 +186,7 @@ func TestSyncWatchFollowsGit(t *testing.T) {
 	c1 := repo.Commit("three services", files)
 
 	w := startWatch(t, e, &syncOptions{gitURL: repo.Dir, ref: "main", dir: "prod", gitCache: t.TempDir(),
-		SyncOptions: etcd.SyncOptions{Prune: true}})
+		SyncOptions: sources.SyncOptions{Prune: true}})
 	out, _, err := w.wait(t)
 	if err != nil {
 		t.Fatalf("first cycle: %v\n%s", err, out)

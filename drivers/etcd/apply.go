@@ -101,7 +101,7 @@ func (d *DesiredStore) commitResults(ctx context.Context, results []ApplyResult,
 // at most MaxTxnOps keys and about 1 MiB, until one fails.
 func (d *DesiredStore) applyBatches(ctx context.Context, groups []*specs.Group,
 	write func(context.Context, []specs.GroupKey, [][]byte) ([]ApplyResult, error)) ([]ApplyResult, error) {
-	keys, err := checkApply(groups)
+	keys, err := specs.CheckGroups(groups)
 	if err != nil {
 		return nil, err
 	}
@@ -135,35 +135,6 @@ func batchLen(values [][]byte, maxOps int) int {
 		n++
 	}
 	return n
-}
-
-// checkApply validates groups and returns their keys, or an ErrorList
-// naming every invalid group and every group given twice.
-func checkApply(groups []*specs.Group) ([]specs.GroupKey, error) {
-	var errs specs.ErrorList
-	keys := make([]specs.GroupKey, len(groups))
-	first := make(map[specs.GroupKey]*specs.Group, len(groups))
-	for i, g := range groups {
-		if err := specs.Validate(g); err != nil {
-			errs = append(errs, specs.Errors(err)...)
-			continue
-		}
-		k, err := g.Key()
-		if err != nil {
-			errs = append(errs, specs.Errors(err)...)
-			continue
-		}
-		keys[i] = k
-		if prev, dup := first[k]; dup {
-			file, line := g.Source()
-			pfile, pline := prev.Source()
-			errs = append(errs, &specs.FieldError{File: file, Line: line, Field: "metadata",
-				Msg: fmt.Sprintf("group %s is also defined at %s:%d", k, pfile, pline)})
-			continue
-		}
-		first[k] = g
-	}
-	return keys, errs.Err()
 }
 
 func (d *DesiredStore) applyBatch(ctx context.Context, keys []specs.GroupKey, values [][]byte) ([]ApplyResult, error) {

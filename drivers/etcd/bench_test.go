@@ -11,17 +11,12 @@ import (
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/specs"
+	"theseus.dev/specs/specstest"
 )
 
 // benchSpec is a realistic group spec: env, config, ports, constraints,
 // health checks and an upgrade policy.
-func benchSpec(i int) string {
-	return fmt.Sprintf(`{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":"svc%05d","labels":["dev","frontend"]},`+
-		`"spec":{"image":"nginx:1.27","instances":2,"cpus":0.1,"mem":64,"env":{"LOG_LEVEL":"info","REGION":"eu"},`+
-		`"config":{"upstream":"api"},"ports":[{"name":"http","containerPort":80}],"constraints":[["hostname","UNIQUE"]],`+
-		`"healthChecks":[{"protocol":"HTTP","portName":"http","path":"/healthz","gracePeriodSeconds":30}],`+
-		`"upgrade":{"minimumHealthCapacity":1,"maximumOverCapacity":0.2}}}`, i)
-}
+func benchSpec(i int) string { return specstest.Bench(i) }
 
 // BenchmarkList10000 lists 10,000 desired specs. "cold" is a first list:
 // paged reads plus strict decoding and validation of every spec; "warm" a

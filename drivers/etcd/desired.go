@@ -9,52 +9,16 @@ import (
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
-// Entry is one key under /desired as read from etcd. An entry is either
-// valid (Group set, Errors empty) or invalid (Errors set, Group nil); an
-// invalid entry is still an entry: the group exists in /desired, it just
-// cannot be acted on.
-type Entry struct {
-	// Key is the group the etcd key names; zero if the etcd key itself is
-	// malformed (then Errors says why).
-	Key specs.GroupKey
-	// EtcdKey is the full key, prefix included.
-	EtcdKey string
-	// ModRevision is the revision of the last write to the key, the
-	// group's generation. For a delete event, the revision of the delete.
-	ModRevision int64
-	// Value is the stored bytes; nil for a delete event.
-	Value []byte
-	// Group is the decoded, validated spec.
-	Group *specs.Group
-	// Errors lists why the key or value is invalid.
-	Errors specs.ErrorList
-}
+// Entry is one key under /desired as read (model.DesiredEntry).
+type Entry = model.DesiredEntry
 
-// Valid reports whether the entry holds a usable spec.
-func (e *Entry) Valid() bool { return e.Group != nil && len(e.Errors) == 0 }
-
-// Snapshot is the whole of /desired at one revision.
-type Snapshot struct {
-	// Revision is the etcd revision the snapshot was read at. Watching
-	// from Revision+1 misses nothing and repeats nothing.
-	Revision int64
-	// Entries are every key under /desired, valid or not, in key order.
-	Entries []Entry
-}
-
-// Invalid returns the entries that do not hold a usable spec.
-func (s *Snapshot) Invalid() []Entry {
-	var out []Entry
-	for _, e := range s.Entries {
-		if !e.Valid() {
-			out = append(out, e)
-		}
-	}
-	return out
-}
+// Snapshot is the whole of /desired at one revision
+// (model.DesiredSnapshot).
+type Snapshot = model.DesiredSnapshot
 
 // DesiredStore reads and writes the group specs under /desired.
 type DesiredStore struct {
@@ -164,14 +128,8 @@ func decodeEntry(prefix string, kv *mvccpb.KeyValue) Entry {
 	return e
 }
 
-// StoredValue returns the bytes theseus writes for g: its canonical JSON,
-// with the labels in canonical order, so that two spellings of the same
-// group are stored identically and compare equal.
-func StoredValue(g *specs.Group) []byte {
-	c := g.Clone()
-	c.Metadata.Labels = specs.CanonicalLabels(c.Metadata.Labels)
-	return c.Canonical()
-}
+// StoredValue returns the bytes theseus writes for g (specs.StoredValue).
+func StoredValue(g *specs.Group) []byte { return specs.StoredValue(g) }
 
 // Confirm reads, in one linearizable transaction guarded by fence, the mod
 // revision of group k's /desired key (0 if absent). A controller calls it

@@ -8,6 +8,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
@@ -102,7 +103,7 @@ func checkGroup(s, g string) error {
 }
 
 // MaxContainerNameLength is the longest container name accepted.
-const MaxContainerNameLength = 253
+const MaxContainerNameLength = specs.MaxContainerNameLength
 
 // checkContainer validates a service, group and container name.
 func checkContainer(s, g, n string) error {
@@ -112,21 +113,11 @@ func checkContainer(s, g, n string) error {
 	return ValidContainerName(n)
 }
 
-// ValidContainerName checks that a container name can be a key segment.
-// Marathon task ids ("web_dev.frontend.4c8d-...") pass; "/", control
-// characters, "." and ".." do not, since they would change the shape of
-// the key. The error matches ErrInvalidName.
+// ValidContainerName checks that a container name can be a key segment
+// (specs.ValidContainerName). The error matches ErrInvalidName.
 func ValidContainerName(n string) error {
-	switch {
-	case n == "", n == ".", n == "..":
-		return fmt.Errorf("%w: container name %q", ErrInvalidName, n)
-	case len(n) > MaxContainerNameLength:
-		return fmt.Errorf("%w: container name is %d bytes, longer than %d", ErrInvalidName, len(n), MaxContainerNameLength)
-	}
-	for _, r := range n {
-		if r == '/' || r < 0x20 || r == 0x7f {
-			return fmt.Errorf("%w: container name %q has the character %q", ErrInvalidName, n, r)
-		}
+	if err := specs.ValidContainerName(n); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidName, err)
 	}
 	return nil
 }
@@ -142,26 +133,11 @@ func mustJSON(v any) string {
 }
 
 // decodeConfig decodes a group's config value: a JSON object of strings.
-func decodeConfig(data []byte) (map[string]string, error) {
-	cfg := map[string]string{}
-	if err := json.Unmarshal(data, &cfg); err != nil {
-		return nil, fmt.Errorf("%w: group config: %w", ErrCorrupt, err)
-	}
-	if cfg == nil { // the JSON literal null
-		cfg = map[string]string{}
-	}
-	return cfg, nil
-}
+func decodeConfig(data []byte) (map[string]string, error) { return model.DecodeConfig(data) }
 
-// decodeContainerInfo decodes a container's info value. Unknown fields
-// are accepted, so that tools writing more than theseus reads do not
-// break it.
+// decodeContainerInfo decodes a container's info value.
 func decodeContainerInfo(data []byte) (specs.ContainerInfo, error) {
-	var info specs.ContainerInfo
-	if err := json.Unmarshal(data, &info); err != nil {
-		return specs.ContainerInfo{}, fmt.Errorf("%w: container info: %w", ErrCorrupt, err)
-	}
-	return info, nil
+	return model.DecodeContainerInfo(data)
 }
 
 // absent works out, after a transaction found the key it needed missing,

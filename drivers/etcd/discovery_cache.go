@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"theseus.dev/internal/backoff"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
@@ -249,18 +250,18 @@ func (c *TreeCache) applyEvent(ev *clientv3.Event, fresh map[specs.GroupKey]bool
 	case g == nil && !put:
 		return
 	case g == nil:
-		g = newEntry(k, ev.Kv.ModRevision)
+		g = model.NewGroupEntry(k, ev.Kv.ModRevision)
 	case !fresh[k]:
-		g = g.clone()
+		g = cloneEntry(g)
 	}
 	fresh[k] = true
 	g.ReadRevision, g.ServiceExists = ev.Kv.ModRevision, c.services[k.Service]
 	if put {
-		g.add(seg, ev.Kv)
+		addKey(g, seg, ev.Kv)
 	} else {
-		g.remove(string(ev.Kv.Key), seg)
+		removeKey(g, string(ev.Kv.Key), seg)
 	}
-	if g.empty() {
+	if emptyEntry(g) {
 		delete(c.groups, k)
 		return
 	}
@@ -269,34 +270,34 @@ func (c *TreeCache) applyEvent(ev *clientv3.Event, fresh map[specs.GroupKey]bool
 
 // clone copies an entry so that the copy can change without the
 // original, which readers may hold, changing.
-func (g *GroupEntry) clone() *GroupEntry {
+func cloneEntry(g *GroupEntry) *GroupEntry {
 	n := *g
-	n.infos, n.leased, n.others = maps.Clone(g.infos), maps.Clone(g.leased), maps.Clone(g.others)
+	n.Infos, n.Leased, n.Others = maps.Clone(g.Infos), maps.Clone(g.Leased), maps.Clone(g.Others)
 	return &n
 }
 
 // remove forgets one deleted key of the group, given the key and its
 // segments below /services; the counterpart of add.
-func (g *GroupEntry) remove(key string, seg []string) {
+func removeKey(g *GroupEntry, key string, seg []string) {
 	switch {
 	case len(seg) == 2:
-		g.Exists, g.marker = false, ""
+		g.Exists, g.Marker = false, ""
 	case len(seg) == 3 && seg[2] == "config":
-		g.config = nil
+		g.ConfigJSON = nil
 	case len(seg) == 3 && seg[2] == RevisionKeyName:
 		g.Revision, g.RevisionModRev = GroupRevision{}, 0
 	case len(seg) == 5 && seg[2] == "containers" && seg[4] == "info":
-		delete(g.infos, seg[3])
-		delete(g.leased, seg[3])
+		delete(g.Infos, seg[3])
+		delete(g.Leased, seg[3])
 	default:
-		delete(g.others, key)
+		delete(g.Others, key)
 	}
-	if g.empty() {
-		g.maxModRev = 0
+	if emptyEntry(g) {
+		g.MaxModRev = 0
 	}
 }
 
 // empty reports whether the group has none of the keys ReadTree files.
-func (g *GroupEntry) empty() bool {
-	return !g.Exists && g.config == nil && g.RevisionModRev == 0 && len(g.infos) == 0 && len(g.others) == 0
+func emptyEntry(g *GroupEntry) bool {
+	return !g.Exists && g.ConfigJSON == nil && g.RevisionModRev == 0 && len(g.Infos) == 0 && len(g.Others) == 0
 }

@@ -62,7 +62,7 @@ func sameTree(t *testing.T, what string, c *etcd.TreeCache, d *etcd.Discovery) {
 	if diff := cmp.Diff(want.Services, got.Services, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("%s: services (-etcd +cache):\n%s", what, diff)
 	}
-	if diff := cmp.Diff(want.View(), got.View(), cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(etcd.TreeView(want), etcd.TreeView(got), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("%s: groups (-etcd +cache):\n%s", what, diff)
 	}
 }

@@ -2,7 +2,6 @@ package etcd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -10,36 +9,16 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
 // GroupState is what a group of the tree is to hold: the target of
-// SyncGroup.
-type GroupState struct {
-	// Containers are exactly the group's containers, by name.
-	Containers map[string]specs.ContainerInfo
-	// Config replaces the group's config; nil keeps the stored one (an
-	// empty one for a new group).
-	Config map[string]string
-	// Stale marks the containers as unchecked (GroupRevision.Stale).
-	Stale bool
-	// At is the time of the update, GroupRevision.UpdatedAt; zero means
-	// now.
-	At time.Time
-}
+// SyncGroup (model.GroupState).
+type GroupState = model.GroupState
 
-// SyncResult says what SyncGroup wrote.
-type SyncResult struct {
-	// Changed is false when the group held the state already and nothing
-	// was written.
-	Changed bool
-	// Revision is the etcd revision of the last transaction written, and
-	// Generation the group's generation after it.
-	Revision, Generation int64
-	// Txns counts the transactions: 1, or more for a group whose change
-	// does not fit in one (see SyncGroup).
-	Txns int
-}
+// SyncResult says what SyncGroup wrote (model.SyncResult).
+type SyncResult = model.SyncResult
 
 // SyncGroup makes the group hold want, writing only the keys that differ
 // from have (read by ReadTree or ReadGroup): the service and group nodes
@@ -144,7 +123,7 @@ func (d *Discovery) SetGroupStale(ctx context.Context, fence Fence, have *GroupE
 // is left in it, its service, in one transaction guarded like SyncGroup.
 // It reports whether there was anything to remove.
 func (d *Discovery) DropGroup(ctx context.Context, fence Fence, have *GroupEntry) (bool, error) {
-	if have.maxModRev == 0 {
+	if have.MaxModRev == 0 {
 		return false, nil
 	}
 	k := have.Key
@@ -194,7 +173,7 @@ func (d *Discovery) commit(ctx context.Context, fence Fence, have *GroupEntry, e
 	rkey := d.revisionKey(k)
 	orElse := []clientv3.Op{clientv3.OpGet(rkey, clientv3.WithKeysOnly())}
 	if fence.Key != "" {
-		cmps = append([]clientv3.Cmp{fence.cmp()}, cmps...)
+		cmps = append([]clientv3.Cmp{fenceCmp(fence)}, cmps...)
 		orElse = append(orElse, clientv3.OpGet(fence.Key, clientv3.WithKeysOnly()))
 	}
 	rctx, cancel := d.c.reqCtx(ctx)
@@ -229,25 +208,25 @@ func (d *Discovery) changeOps(have *GroupEntry, want GroupState) []clientv3.Op {
 		ops = append(ops, clientv3.OpTxn([]clientv3.Cmp{missing(skey)},
 			[]clientv3.Op{clientv3.OpPut(skey, mustJSON(serviceMarker{Service: k.Service}))}, nil))
 	}
-	if marker := mustJSON(groupMarker{Service: k.Service, Labels: k.LabelSet()}); !have.Exists || have.marker != marker {
+	if marker := mustJSON(groupMarker{Service: k.Service, Labels: k.LabelSet()}); !have.Exists || have.Marker != marker {
 		ops = append(ops, clientv3.OpPut(d.groupKey(k.Service, k.Labels), marker))
 	}
 	switch {
 	case want.Config != nil:
-		if cfg := mustJSON(want.Config); have.config == nil || *have.config != cfg {
+		if cfg := mustJSON(want.Config); have.ConfigJSON == nil || *have.ConfigJSON != cfg {
 			ops = append(ops, clientv3.OpPut(d.configKey(k.Service, k.Labels), cfg))
 		}
-	case have.config == nil:
+	case have.ConfigJSON == nil:
 		ops = append(ops, clientv3.OpPut(d.configKey(k.Service, k.Labels), "{}"))
 	}
-	for _, name := range slices.Sorted(maps.Keys(have.infos)) {
+	for _, name := range slices.Sorted(maps.Keys(have.Infos)) {
 		if _, ok := want.Containers[name]; !ok {
 			ops = append(ops, clientv3.OpDelete(d.infoKey(k.Service, k.Labels, name)))
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(want.Containers)) {
 		v := mustJSON(want.Containers[name])
-		if old, ok := have.infos[name]; !ok || old != v || have.leased[name] {
+		if old, ok := have.Infos[name]; !ok || old != v || have.Leased[name] {
 			ops = append(ops, clientv3.OpPut(d.infoKey(k.Service, k.Labels, name), v))
 		}
 	}
@@ -255,10 +234,4 @@ func (d *Discovery) changeOps(have *GroupEntry, want GroupState) []clientv3.Op {
 }
 
 // DecodeGroupRevision decodes the value of a revision key.
-func DecodeGroupRevision(data []byte) (GroupRevision, error) {
-	var r GroupRevision
-	if err := json.Unmarshal(data, &r); err != nil {
-		return GroupRevision{}, fmt.Errorf("%w: group revision: %w", ErrCorrupt, err)
-	}
-	return r, nil
-}
+func DecodeGroupRevision(data []byte) (GroupRevision, error) { return model.DecodeGroupRevision(data) }

@@ -1,6 +1,10 @@
-// Package etcd is theseus's etcd driver, built on go.etcd.io/etcd/client/v3:
-// the desired store (/desired), the status store (/status), the
-// service-discovery tree (/services) and leader election (/theseus/leader).
+// Package etcd is theseus's etcd driver, built on go.etcd.io/etcd/client/v3,
+// and storage only: the desired store (/desired), the status store
+// (/status), the service-discovery tree (/services), the records of
+// theseus's own bookkeeping under /theseus (sync ownership, rolling
+// restarts, the mass-deletion guard) and leader election
+// (/theseus/leader). The types it shares with the control loops are
+// package model's.
 // Every key is below an optional prefix (Options.Prefix); the layout is
 // in docs/design.md.
 //
@@ -39,14 +43,11 @@
 //
 // # Sync sources
 //
-// A SyncSource, behind `theseusd sync`, makes /desired hold the groups of
-// a directory or git checkout and records, for every key it writes, an
-// Ownership under /theseus/sync/owners/{service}/{labels}, written in the
-// same transaction as the key. The record names the source and holds the
-// SHA-256 of the value written, so a source rewrites and prunes only the
-// keys it wrote and that nobody changed since. Keys written by hand are
-// adopted when they hold the source's spec and are conflicts otherwise;
-// another source's keys are always conflicts, reported and left alone.
+// SyncStore is the storage of `theseusd sync` (package sources holds its
+// policy): it reads /desired and the ownership records under
+// /theseus/sync/owners/{service}/{labels} at one revision, and commits a
+// group's /desired key and record together, in transactions guarded by
+// the mod revisions of both as read.
 //
 // # Status store
 //

@@ -13,6 +13,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"theseus.dev/internal/backoff"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
@@ -20,15 +21,9 @@ import (
 // leader keeps the leadership before a standby takes over.
 const DefaultTTL = 15 * time.Second
 
-// ElectionConfig configures Campaign.
-type ElectionConfig struct {
-	// ID is what the leader key holds, naming the daemon to humans.
-	// Defaults to "hostname/pid".
-	ID string
-	// TTL is the lifetime of the session's lease, rounded up to whole
-	// seconds. Defaults to DefaultTTL.
-	TTL time.Duration
-}
+// ElectionConfig configures Campaign (model.ElectionConfig); a zero ID
+// defaults to "hostname/pid" and a zero TTL to DefaultTTL.
+type ElectionConfig = model.ElectionConfig
 
 // leaderPrefix returns the election's key prefix; each candidate's key
 // adds "/{lease id in hex}".
@@ -90,6 +85,16 @@ func (c *Client) Campaign(ctx context.Context, cfg ElectionConfig) (*Leadership,
 			return nil, err
 		}
 	}
+}
+
+// Lead is Campaign for a caller that knows the leadership only as a
+// model.Leadership.
+func (c *Client) Lead(ctx context.Context, cfg ElectionConfig) (model.Leadership, error) {
+	l, err := c.Campaign(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 func (c *Client) campaignOnce(ctx context.Context, id string, ttl int64) (*Leadership, error) {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"theseus.dev/model"
 )
 
 // sentinel is an error value that also matches a more general one under
@@ -33,7 +35,7 @@ var (
 	// ErrConflict: a compare-and-swap failed because a key changed since
 	// it was read. Re-read and try again; it is not a failure to report
 	// to a human unless it keeps happening. See ConflictError.
-	ErrConflict = errors.New("conflict: changed since read")
+	ErrConflict = model.ErrConflict
 	// ErrTooManyOps: one transaction would hold more operations than
 	// etcd allows (MaxTxnOps).
 	ErrTooManyOps = errors.New("too many operations for one transaction")
@@ -51,14 +53,14 @@ var (
 	ErrInvalidName = errors.New("invalid name")
 	// ErrCorrupt: a value under /services or /status that does not
 	// decode; the key is named in the wrapping error.
-	ErrCorrupt = errors.New("value does not decode")
+	ErrCorrupt = model.ErrCorrupt
 )
 
 // Errors of leader election and fenced writes.
 var (
 	// ErrNotLeader: a write fenced by a leadership that has ended, or
 	// that never existed, was refused.
-	ErrNotLeader = errors.New("not the leader: write refused by the leadership fence")
+	ErrNotLeader = model.ErrNotLeader
 	// ErrLeadershipLost is the cause of a Leadership's context when the
 	// session expired or the leader key was deleted.
 	ErrLeadershipLost = errors.New("leadership lost")

@@ -24,12 +24,12 @@ type EntryView struct {
 }
 
 // View returns the entries of a tree, to compare two trees.
-func (t *Tree) View() map[specs.GroupKey]EntryView {
+func TreeView(t *Tree) map[specs.GroupKey]EntryView {
 	out := map[specs.GroupKey]EntryView{}
 	for k, g := range t.Groups {
 		out[k] = EntryView{Exists: g.Exists, ServiceExists: g.ServiceExists, Revision: g.Revision,
-			RevisionModRev: g.RevisionModRev, Marker: g.marker, Config: g.config, Infos: g.infos,
-			Leased: g.leased, Others: g.others, HasKeys: g.maxModRev != 0}
+			RevisionModRev: g.RevisionModRev, Marker: g.Marker, Config: g.ConfigJSON, Infos: g.Infos,
+			Leased: g.Leased, Others: g.Others, HasKeys: g.MaxModRev != 0}
 	}
 	return out
 }

@@ -15,7 +15,7 @@ func (c *Client) fencedSwap(ctx context.Context, fence Fence, key string, rev in
 	rctx, cancel := c.reqCtx(ctx)
 	defer cancel()
 	resp, err := c.cli.Txn(rctx).
-		If(fence.cmp(), clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
+		If(fenceCmp(fence), clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
 		Then(op).
 		Else(clientv3.OpGet(fence.Key)).Commit()
 	if err != nil {

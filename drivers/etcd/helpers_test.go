@@ -2,8 +2,6 @@ package etcd_test
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +9,7 @@ import (
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/etcd/etcdtest"
 	"theseus.dev/specs"
+	"theseus.dev/specs/specstest"
 )
 
 // minimalJSON is the smallest spec docs/design.md requires to work with
@@ -26,37 +25,19 @@ func fastOptions() etcd.Options {
 func start(t testing.TB, opts etcd.Options) (*etcdtest.Etcd, *etcd.Client) {
 	t.Helper()
 	e := etcdtest.Start(t)
-	c, err := etcd.New(e.Client, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e, c
+	return e, e.Theseus(t, opts)
 }
 
 func key(t testing.TB, service string, labels ...string) specs.GroupKey {
-	t.Helper()
-	k, err := specs.NewGroupKey(service, labels)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
+	return specstest.Key(t, service, labels...)
 }
 
 // specJSON returns a valid spec of the group with the given instances.
-func specJSON(k specs.GroupKey, instances int) []byte {
-	labels := `"` + strings.Join(k.LabelSet(), `","`) + `"`
-	return []byte(fmt.Sprintf(`{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":%q,"labels":[%s]},"spec":{"image":"nginx:1.27","instances":%d,"cpus":0.1,"mem":64}}`,
-		k.Service, labels, instances))
-}
+func specJSON(k specs.GroupKey, instances int) []byte { return specstest.JSON(k, instances) }
 
 // group parses a spec made by specJSON.
 func group(t testing.TB, k specs.GroupKey, instances int) *specs.Group {
-	t.Helper()
-	g, err := specs.DecodeStored(k, specJSON(k, instances))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return g
+	return specstest.Group(t, k, instances)
 }
 
 // counter counts hook calls by name; safe for concurrent use.
@@ -101,4 +82,12 @@ func within(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// putValue writes v at key k as a user would, bypassing the driver.
+func putValue(t *testing.T, e *etcdtest.Etcd, k, v string) {
+	t.Helper()
+	if _, err := e.Client.Put(t.Context(), k, v); err != nil {
+		t.Fatal(err)
+	}
 }

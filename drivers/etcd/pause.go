@@ -153,7 +153,7 @@ func (d *DesiredStore) confirm(ctx context.Context, fence Fence, k specs.GroupKe
 	defer cancel()
 	txn := d.c.cli.Txn(rctx)
 	if fence.Key != "" {
-		txn = txn.If(fence.cmp())
+		txn = txn.If(fenceCmp(fence))
 	}
 	ops := []clientv3.Op{clientv3.OpGet(key, clientv3.WithKeysOnly())}
 	if pause {

@@ -8,39 +8,20 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
-// PruneDeletion is one app the prune deleted, as the mass-deletion
-// guard's window keeps it.
-type PruneDeletion struct {
-	// Group is the group key, "service/labels".
-	Group string    `json:"group"`
-	At    time.Time `json:"at"`
-	// ManagedBefore is the number of managed apps just before it.
-	ManagedBefore int `json:"managedBefore"`
-	// ReleasedBy names who released the guard, when it let this
-	// deletion through.
-	ReleasedBy string `json:"releasedBy,omitempty"`
-}
+// PruneDeletion is one app the prune deleted (model.PruneDeletion).
+type PruneDeletion = model.PruneDeletion
 
-// PruneRelease is an operator's acknowledgement that lets deletions
-// through the mass-deletion guard until it expires.
-type PruneRelease struct {
-	By     string    `json:"by"`
-	At     time.Time `json:"at"`
-	Until  time.Time `json:"until"`
-	Reason string    `json:"reason,omitempty"`
-}
+// PruneRelease is an operator's release of the mass-deletion guard
+// (model.PruneRelease).
+type PruneRelease = model.PruneRelease
 
-// PruneState is the mass-deletion guard's record under
-// /theseus/prune/: the recent deletions and a release, if any.
-type PruneState struct {
-	Deletions []PruneDeletion
-	Release   *PruneRelease
-	// rev is the mod revision of the deletions, 0 while there are none.
-	rev int64
-}
+// PruneState is the mass-deletion guard's record under /theseus/prune/
+// (model.PruneState).
+type PruneState = model.PruneState
 
 // PruneStore keeps the mass-deletion guard's record: the deletions the
 // leader makes (fenced) and the release an operator writes.
@@ -68,7 +49,7 @@ func (s *PruneStore) Read(ctx context.Context) (PruneState, error) {
 			if err := json.Unmarshal(kv.Value, &st.Deletions); err != nil {
 				return PruneState{}, fmt.Errorf("%s: %w: %w", kv.Key, ErrCorrupt, err)
 			}
-			st.rev = kv.ModRevision
+			st.Revision = kv.ModRevision
 		case s.releaseKey():
 			var r PruneRelease
 			if err := json.Unmarshal(kv.Value, &r); err != nil {
@@ -96,7 +77,7 @@ func (s *PruneStore) Record(ctx context.Context, fence Fence, prev PruneState, d
 		return fmt.Errorf("encode %s: %w", s.deletionsKey(), err)
 	}
 	key := s.deletionsKey()
-	return s.c.fencedSwap(ctx, fence, key, prev.rev, clientv3.OpPut(key, string(data)))
+	return s.c.fencedSwap(ctx, fence, key, prev.Revision, clientv3.OpPut(key, string(data)))
 }
 
 // Release writes r, replacing any earlier release.

@@ -4,54 +4,200 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"theseus.dev/internal/backoff"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
-// restartDir holds the state of service-wide rolling restarts, one key per
-// service, so that `theseusd restart` resumes after a crash.
+// restartDir holds the rolling restarts, one key per service: requested
+// by `theseusd restart`, carried out and recorded by the leader.
 const restartDir = "/theseus/restart/"
 
-func (c *Client) restartKey(service string) string { return c.opts.Prefix + restartDir + service }
+// RestartEntry is the restart of one service as read (model.RestartEntry).
+type RestartEntry = model.RestartEntry
 
-// GetRestart returns the restart state of service, nil when none.
-func (c *Client) GetRestart(ctx context.Context, service string) (*specs.RestartState, error) {
-	rctx, cancel := c.reqCtx(ctx)
+// RestartStore keeps the rolling restarts under /theseus/restart/.
+type RestartStore struct{ c *Client }
+
+// Restarts returns the store of the rolling restarts.
+func (c *Client) Restarts() *RestartStore { return &RestartStore{c: c} }
+
+func (s *RestartStore) dir() string               { return s.c.opts.Prefix + restartDir }
+func (s *RestartStore) key(service string) string { return s.dir() + service }
+
+// Get reads the restart of service; its State is nil when there is none.
+func (s *RestartStore) Get(ctx context.Context, service string) (RestartEntry, error) {
+	rctx, cancel := s.c.reqCtx(ctx)
 	defer cancel()
-	resp, err := c.cli.Get(rctx, c.restartKey(service))
+	resp, err := s.c.cli.Get(rctx, s.key(service))
 	if err != nil {
-		return nil, fmt.Errorf("read restart state of %s: %w", service, err)
+		return RestartEntry{}, fmt.Errorf("read restart of %s: %w", service, err)
 	}
 	if len(resp.Kvs) == 0 {
-		return nil, nil
+		return RestartEntry{Service: service}, nil
 	}
-	var st specs.RestartState
-	if err := json.Unmarshal(resp.Kvs[0].Value, &st); err != nil {
-		return nil, fmt.Errorf("restart state of %s at %s: %w", service, c.restartKey(service), err)
-	}
-	return &st, nil
+	return s.decode(service, resp.Kvs[0])
 }
 
-// PutRestart stores the restart state of service.
-func (c *Client) PutRestart(ctx context.Context, service string, st *specs.RestartState) error {
+// List reads every restart, in service order.
+func (s *RestartStore) List(ctx context.Context) ([]RestartEntry, error) {
+	kvs, _, err := s.c.rangeAll(ctx, s.dir())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RestartEntry, 0, len(kvs))
+	for _, kv := range kvs {
+		service := strings.TrimPrefix(string(kv.Key), s.dir())
+		e, err := s.decode(service, kv)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (s *RestartStore) decode(service string, kv *mvccpb.KeyValue) (RestartEntry, error) {
+	var st specs.RestartState
+	if err := json.Unmarshal(kv.Value, &st); err != nil {
+		return RestartEntry{}, fmt.Errorf("restart of %s at %s: %w: %w", service, kv.Key, ErrCorrupt, err)
+	}
+	return RestartEntry{Service: service, State: &st, ModRevision: kv.ModRevision}, nil
+}
+
+// Put writes the restart of service if its key is still at mod revision
+// prev (0: absent), fenced by fence unless it is the zero Fence (a
+// request from the command line). It returns the new mod revision; a key
+// changed since is an error matching ErrConflict, an ended leadership one
+// matching ErrNotLeader.
+func (s *RestartStore) Put(ctx context.Context, fence Fence, service string, st *specs.RestartState, prev int64) (int64, error) {
 	data, err := json.Marshal(st)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	rctx, cancel := c.reqCtx(ctx)
-	defer cancel()
-	if _, err := c.cli.Put(rctx, c.restartKey(service), string(data)); err != nil {
-		return fmt.Errorf("record restart state of %s: %w", service, err)
-	}
-	return nil
+	return s.commit(ctx, fence, service, prev, clientv3.OpPut(s.key(service), string(data)))
 }
 
-// DeleteRestart removes the restart state of service: its restart is done.
-func (c *Client) DeleteRestart(ctx context.Context, service string) error {
-	rctx, cancel := c.reqCtx(ctx)
-	defer cancel()
-	if _, err := c.cli.Delete(rctx, c.restartKey(service)); err != nil {
-		return fmt.Errorf("clear restart state of %s: %w", service, err)
+// Delete removes the restart of service if its key is still at mod
+// revision prev: the command that followed it to its end clears it.
+func (s *RestartStore) Delete(ctx context.Context, service string, prev int64) error {
+	_, err := s.commit(ctx, Fence{}, service, prev, clientv3.OpDelete(s.key(service)))
+	return err
+}
+
+func (s *RestartStore) commit(ctx context.Context, fence Fence, service string, prev int64, op clientv3.Op) (int64, error) {
+	key := s.key(service)
+	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", prev)}
+	if fence.Key != "" {
+		cmps = append(cmps, fenceCmp(fence))
 	}
-	return nil
+	rctx, cancel := s.c.reqCtx(ctx)
+	defer cancel()
+	resp, err := s.c.cli.Txn(rctx).If(cmps...).Then(op).Else(clientv3.OpGet(key, clientv3.WithKeysOnly())).Commit()
+	if err != nil {
+		return 0, fmt.Errorf("write restart of %s: %w", service, err)
+	}
+	if resp.Succeeded {
+		return resp.Header.Revision, nil
+	}
+	var actual int64
+	if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
+		actual = kvs[0].ModRevision
+	}
+	if actual == prev {
+		return 0, fmt.Errorf("write restart of %s: %w", service, ErrNotLeader)
+	}
+	return 0, &ConflictError{Conflicts: []Conflict{{Key: key, Expected: prev, Actual: actual}}}
+}
+
+// Watch calls changed after each change under /theseus/restart/ (and
+// once when it starts, and after a gap it cannot account for), until ctx
+// ends; it then returns ctx's error.
+func (s *RestartStore) Watch(ctx context.Context, changed func()) error {
+	bo := backoff.New(s.c.opts.RetryMin, s.c.opts.RetryMax)
+	for {
+		changed()
+		var next int64
+		_, err := s.c.watchPrefix(clientv3.WithRequireLeader(ctx), s.dir(), next, bo, nil, func(wr clientv3.WatchResponse) error {
+			if len(wr.Events) > 0 {
+				changed()
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := bo.Wait(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// Follow calls fn with each state of the restart of service from mod
+// revision from on (a State of nil once it is removed), in order, until
+// ctx ends or fn returns an error; it returns that error. With from 0 it
+// starts with the state as it is now. A gap it cannot account for (its
+// watch compacted past) is made up for by a read.
+func (s *RestartStore) Follow(ctx context.Context, service string, from int64, fn func(RestartEntry) error) error {
+	key := s.key(service)
+	bo := backoff.New(s.c.opts.RetryMin, s.c.opts.RetryMax)
+	for {
+		if from == 0 {
+			rctx, cancel := s.c.reqCtx(ctx)
+			resp, err := s.c.cli.Get(rctx, key)
+			cancel()
+			if err != nil {
+				if err := bo.Wait(ctx); err != nil {
+					return err
+				}
+				continue
+			}
+			e := RestartEntry{Service: service}
+			if len(resp.Kvs) > 0 {
+				if e, err = s.decode(service, resp.Kvs[0]); err != nil {
+					return err
+				}
+			}
+			if err := fn(e); err != nil {
+				return err
+			}
+			from = resp.Header.Revision + 1
+		}
+		reason, err := s.c.watchPrefix(clientv3.WithRequireLeader(ctx), key, from, bo, nil, func(wr clientv3.WatchResponse) error {
+			for _, ev := range wr.Events {
+				from = ev.Kv.ModRevision + 1
+				if string(ev.Kv.Key) != key {
+					continue
+				}
+				e := RestartEntry{Service: service}
+				if ev.Type == mvccpb.PUT {
+					var derr error
+					if e, derr = s.decode(service, ev.Kv); derr != nil {
+						return derr
+					}
+				}
+				if err := fn(e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if reason == RestartCompacted {
+			from = 0
+		}
+		if err := bo.Wait(ctx); err != nil {
+			return err
+		}
+	}
 }

@@ -8,34 +8,23 @@ import (
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
-// Fence is the proof of leadership that guards the leader's writes: the
-// leader key and the revision that created it. A write fenced by it
-// succeeds only while that very key exists, so a daemon that lost the
-// leadership, even one that has not noticed yet, cannot write.
-type Fence struct {
-	Key      string
-	Revision int64
-}
+// Fence is the proof of leadership that guards the leader's writes
+// (model.Fence).
+type Fence = model.Fence
 
-// cmp is the transaction compare that holds while the fence is valid.
-func (f Fence) cmp() clientv3.Cmp {
+// fenceCmp is the transaction compare that holds while the fence is
+// valid.
+func fenceCmp(f Fence) clientv3.Cmp {
 	return clientv3.Compare(clientv3.CreateRevision(f.Key), "=", f.Revision)
 }
 
-// StatusEntry is one key under /status as read.
-type StatusEntry struct {
-	Key         specs.GroupKey
-	EtcdKey     string
-	ModRevision int64
-	// Status is the decoded value; nil when Err is set.
-	Status *specs.Status
-	// Err says why the key or value could not be decoded; it matches
-	// ErrCorrupt.
-	Err error
-}
+// StatusEntry is one key under /status as read; its Err matches
+// ErrCorrupt.
+type StatusEntry = model.StatusEntry
 
 // StatusStore reads and writes /status/{service}/{labels}. Only the
 // leader writes; every write is fenced.
@@ -72,7 +61,7 @@ func (s *StatusStore) fenced(ctx context.Context, fence Fence, key string, op cl
 	}
 	rctx, cancel := s.c.reqCtx(ctx)
 	defer cancel()
-	resp, err := s.c.cli.Txn(rctx).If(fence.cmp()).Then(op).Commit()
+	resp, err := s.c.cli.Txn(rctx).If(fenceCmp(fence)).Then(op).Commit()
 	if err != nil {
 		return 0, fmt.Errorf("write %s: %w", key, err)
 	}

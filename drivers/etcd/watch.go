@@ -3,7 +3,6 @@ package etcd
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -11,53 +10,26 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"theseus.dev/internal/backoff"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
 // EventType says whether a key was written or deleted.
-type EventType int
+type EventType = model.DesiredEventType
 
 // The event types.
 const (
-	EventPut EventType = iota + 1
-	EventDelete
+	EventPut    = model.EventPut
+	EventDelete = model.EventDelete
 )
 
-func (t EventType) String() string {
-	switch t {
-	case EventPut:
-		return "put"
-	case EventDelete:
-		return "delete"
-	}
-	return fmt.Sprintf("EventType(%d)", int(t))
-}
+// Event is one change to a /desired key (model.DesiredEvent).
+type Event = model.DesiredEvent
 
-// Event is one change to a /desired key. For a put, Entry is decoded
-// exactly like a listed key (valid, or invalid with its errors); for a
-// delete, Entry has the key and the revision of the delete only.
-type Event struct {
-	Type  EventType
-	Entry Entry
-}
-
-// Update is one delivery of Watch.
-//
-// When Snapshot is set, it replaces everything the consumer knew about
-// /desired: keys it does not hold are gone. Watch delivers a snapshot
-// when it had to relist because the revision to resume from was
-// compacted; Sync also delivers one first. Events is then empty.
-//
-// Otherwise Events are changes in revision order (several may share a
-// revision: one transaction). An update with neither is a progress
-// report: nothing changed up to Revision.
-//
-// In both cases the consumer has seen every change up to Revision.
-type Update struct {
-	Snapshot *Snapshot
-	Events   []Event
-	Revision int64
-}
+// Update is one delivery of Watch (model.DesiredUpdate): a Snapshot that
+// replaces what the consumer knew, or Events in revision order, or a
+// progress report.
+type Update = model.DesiredUpdate
 
 // Sync lists /desired and delivers it as a snapshot, then watches from the
 // snapshot's revision on, like Watch. It returns when ctx ends (with

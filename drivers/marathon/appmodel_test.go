@@ -8,7 +8,7 @@ import (
 	"theseus.dev/diff"
 	"theseus.dev/drivers/marathon"
 	"theseus.dev/drivers/marathon/marathonsim"
-	"theseus.dev/specs"
+	"theseus.dev/sources"
 )
 
 // fieldCases set one field of the app model each, on a group with one
@@ -141,7 +141,7 @@ func hasChange(cs []diff.Change, path string) bool {
 // and reads back as itself in both generations; its secret stays out of
 // the plan.
 func TestAppModelEverything(t *testing.T) {
-	groups, err := specs.LoadPath("../../testdata/appmodel")
+	groups, err := sources.LoadPath("../../testdata/appmodel")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,16 +4,16 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"time"
+
+	"theseus.dev/internal/backoff"
+	"theseus.dev/internal/httpclient"
 )
 
 // maxBody bounds an answer read whole; lists are decoded as they stream.
@@ -55,7 +55,7 @@ func retryable(status int) bool {
 func (c *Client) do(ctx context.Context, r *call) (answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	wait := 100 * time.Millisecond
+	bo := backoff.New(100*time.Millisecond, 2*time.Second)
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return answer{}, notSent{fmt.Errorf("marathon %s %s: %w", r.method, r.path, err)}
@@ -71,11 +71,10 @@ func (c *Client) do(ctx context.Context, r *call) (answer, error) {
 		case err == nil && !retryable(a.status):
 			c.prefer(m)
 			return a, nil
-		case isDecodeError(err), badCertificate(err), IsPermanent(err), !r.read && !isNotSent(err):
+		case isDecodeError(err), httpclient.BadCertificate(err), IsPermanent(err), !r.read && !isNotSent(err):
 			return a, err
 		}
-		d := wait/2 + rand.N(wait/2+1)
-		wait = min(wait*2, 2*time.Second)
+		d := bo.Next()
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
 			return a, err // no time for another attempt
 		}
@@ -112,7 +111,7 @@ func (c *Client) once(ctx context.Context, m int, r *call) (answer, error) {
 	if err != nil {
 		c.hook(r, 0, start)
 		err = fmt.Errorf("marathon %s %s: %w", r.method, r.path, err)
-		if dialFailed(err) || badCertificate(err) {
+		if dialFailed(err) || httpclient.BadCertificate(err) {
 			err = notSent{err}
 		}
 		return answer{}, err
@@ -120,13 +119,13 @@ func (c *Client) once(ctx context.Context, m int, r *call) (answer, error) {
 	defer resp.Body.Close()
 	a := answer{status: resp.StatusCode, header: resp.Header}
 	if resp.StatusCode == http.StatusOK && r.decode != nil {
-		rd := &trackReader{r: resp.Body}
+		rd := &httpclient.TrackReader{R: resp.Body}
 		err = r.decode(rd)
 		c.hook(r, resp.StatusCode, start)
 		switch {
-		case err != nil && rd.err != nil:
+		case err != nil && rd.Err != nil:
 			// The connection broke mid-answer: a transport error.
-			return answer{}, fmt.Errorf("marathon %s %s: read answer: %w", r.method, r.path, rd.err)
+			return answer{}, fmt.Errorf("marathon %s %s: read answer: %w", r.method, r.path, rd.Err)
 		case err != nil:
 			return a, &decodeError{fmt.Errorf("marathon %s %s: decode: %w", r.method, r.path, err)}
 		}
@@ -144,21 +143,6 @@ func (c *Client) hook(r *call, code int, start time.Time) {
 	if h := c.cfg.Hooks.Request; h != nil {
 		h(r.method, r.endpoint, code, time.Since(start))
 	}
-}
-
-// trackReader remembers a read error other than EOF, to tell a broken
-// connection from a body that is not valid JSON.
-type trackReader struct {
-	r   io.Reader
-	err error
-}
-
-func (t *trackReader) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	if err != nil && err != io.EOF && t.err == nil {
-		t.err = err
-	}
-	return n, err
 }
 
 // decodeError is an answer that is not what Marathon sends: never
@@ -183,16 +167,6 @@ func (e notSent) Unwrap() error { return e.error }
 func isNotSent(err error) bool {
 	var ns notSent
 	return errors.As(err, &ns)
-}
-
-// badCertificate reports whether err is Marathon's certificate failing
-// verification: a matter of configuration, which no retry changes.
-func badCertificate(err error) bool {
-	var verify *tls.CertificateVerificationError
-	var unknown x509.UnknownAuthorityError
-	var host x509.HostnameError
-	var invalid x509.CertificateInvalidError
-	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid)
 }
 
 // dialFailed reports whether err is a failure to connect.

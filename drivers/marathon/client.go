@@ -1,18 +1,13 @@
 package marathon
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"strings"
-	"sync"
 	"time"
 
+	"theseus.dev/internal/httpclient"
 	"theseus.dev/specs"
 )
 
@@ -72,8 +67,7 @@ type Client struct {
 	sse     *http.Client // the event stream: no keep-alive, no overall timeout
 	gen     generationCache
 
-	mu   sync.Mutex
-	next int // member to try first
+	rotation httpclient.Rotation // which member to try first
 }
 
 // New returns a client for cfg. It does not contact Marathon.
@@ -92,118 +86,30 @@ func New(cfg Config) (*Client, error) {
 		cfg.EventIdleTimeout = DefaultEventIdleTimeout
 	}
 	c := &Client{cfg: cfg, root: root}
-	for _, raw := range cfg.URLs {
-		u, err := url.Parse(strings.TrimRight(strings.TrimSpace(raw), "/"))
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-			return nil, fmt.Errorf("marathon URL %q: want http(s)://host:port[/path]", raw)
-		}
-		c.members = append(c.members, u)
+	if c.members, err = httpclient.BaseURLs("marathon URL", cfg.URLs); err != nil {
+		return nil, err
 	}
-	tc, err := tlsConfig(cfg)
+	tc, err := httpclient.TLSConfig("marathon", cfg.CACert, cfg.InsecureSkipVerify)
 	if err != nil {
 		return nil, err
 	}
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	base.DialContext = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	base.TLSClientConfig = tc
-	base.MaxIdleConnsPerHost = 16
+	base := httpclient.Transport(tc, 16)
 	stream := base.Clone()
 	// One connection per attachment, closed with it: nothing of a stream
 	// outlives Events.
 	stream.DisableKeepAlives = true
-	c.rest = &http.Client{Transport: base, CheckRedirect: c.redirect}
-	c.sse = &http.Client{Transport: stream, CheckRedirect: c.redirect}
+	// Marathon's redirects (a standby sends /v2/events to the leader) are
+	// followed, with the credentials only to a configured member.
+	hasCredentials := cfg.Token != "" || cfg.Username != "" || cfg.Password != ""
+	redirect := httpclient.Redirect("marathon", c.members, hasCredentials, c.auth)
+	c.rest = &http.Client{Transport: base, CheckRedirect: redirect}
+	c.sse = &http.Client{Transport: stream, CheckRedirect: redirect}
 	return c, nil
 }
 
-func tlsConfig(cfg Config) (*tls.Config, error) {
-	if cfg.CACert == "" && !cfg.InsecureSkipVerify {
-		return nil, nil
-	}
-	tc := &tls.Config{InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // asked for explicitly
-	if cfg.CACert != "" {
-		pem, err := os.ReadFile(cfg.CACert)
-		if err != nil {
-			return nil, fmt.Errorf("marathon CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("marathon CA %s: no PEM certificate in it", cfg.CACert)
-		}
-		tc.RootCAs = pool
-	}
-	return tc, nil
-}
-
-// redirect follows Marathon's redirects (a standby may send a call or
-// /v2/events to the leader), never from https down to http. Credentials
-// go only to the origins (scheme, host and port) of the configured
-// Marathon URLs: with credentials configured, a redirect anywhere else
-// is refused, since following it without them could only fail with a
-// 401 that hides why. net/http would keep the Authorization header for
-// another port of the same host, so it is removed here whatever the
-// target.
-func (c *Client) redirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= 5 {
-		return errors.New("marathon: too many redirects")
-	}
-	from := via[len(via)-1].URL.Redacted()
-	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-		return &RedirectError{From: from, To: req.URL.Redacted(), Reason: "from https down to http"}
-	}
-	req.Header.Del("Authorization")
-	if !c.isMember(req.URL) {
-		if c.hasCredentials() {
-			return &RedirectError{From: from, To: req.URL.Redacted(),
-				Reason: "credentials go only to the configured Marathon URLs; list every Marathon member in --marathon"}
-		}
-		return nil
-	}
-	c.auth(req)
-	return nil
-}
-
-// RedirectError is a redirect the driver refuses to follow. It is
-// permanent: the same call is redirected the same way again.
-type RedirectError struct {
-	From, To, Reason string
-}
-
-func (e *RedirectError) Error() string {
-	return fmt.Sprintf("marathon: refusing the redirect from %s to %s: %s", e.From, e.To, e.Reason)
-}
-
-// Permanent reports that retrying cannot help.
-func (e *RedirectError) Permanent() bool { return true }
-
-// isMember reports whether u has the origin of a configured Marathon URL.
-func (c *Client) isMember(u *url.URL) bool {
-	for _, m := range c.members {
-		if sameOrigin(m, u) {
-			return true
-		}
-	}
-	return false
-}
-
-func (c *Client) hasCredentials() bool {
-	return c.cfg.Token != "" || c.cfg.Username != "" || c.cfg.Password != ""
-}
-
-// sameOrigin compares scheme, host and port, with the scheme's default
-// port filled in.
-func sameOrigin(a, b *url.URL) bool {
-	port := func(u *url.URL) string {
-		if p := u.Port(); p != "" {
-			return p
-		}
-		if strings.EqualFold(u.Scheme, "https") {
-			return "443"
-		}
-		return "80"
-	}
-	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
-}
+// RedirectError is a redirect the driver refuses to follow: to another
+// origin while credentials are configured, or from https down to http.
+type RedirectError = httpclient.RedirectError
 
 // Root is the id prefix of theseus's apps, as cleaned by specs.CleanRoot.
 func (c *Client) Root() string { return c.root }
@@ -222,15 +128,7 @@ func (c *Client) auth(req *http.Request) {
 
 // member returns the index of the member for an attempt: the preferred
 // one first, then the others in turn.
-func (c *Client) member(attempt int) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return (c.next + attempt) % len(c.members)
-}
+func (c *Client) member(attempt int) int { return c.rotation.Pick(attempt, len(c.members)) }
 
 // prefer makes member i the first to try.
-func (c *Client) prefer(i int) {
-	c.mu.Lock()
-	c.next = i
-	c.mu.Unlock()
-}
+func (c *Client) prefer(i int) { c.rotation.Prefer(i) }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"theseus.dev/sources"
 	"theseus.dev/specs"
 )
 
@@ -20,7 +21,7 @@ var update = flag.Bool("update", false, "rewrite the golden files of the definit
 func TestDefinitionGolden(t *testing.T) {
 	var groups []*specs.Group
 	for _, dir := range []string{"specs", "appmodel"} {
-		gs, err := specs.LoadPath(filepath.Join("..", "..", "testdata", dir))
+		gs, err := sources.LoadPath(filepath.Join("..", "..", "testdata", dir))
 		if err != nil {
 			t.Fatal(err)
 		}

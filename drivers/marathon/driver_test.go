@@ -7,13 +7,13 @@ import (
 
 	"theseus.dev/diff"
 	"theseus.dev/drivers/marathon"
-	"theseus.dev/specs"
+	"theseus.dev/sources"
 )
 
 // TestRoundTrip: every example spec, created through the driver and read
 // back from the simulator in either generation, plans to nothing.
 func TestRoundTrip(t *testing.T) {
-	groups, err := specs.LoadPath("../../testdata/specs")
+	groups, err := sources.LoadPath("../../testdata/specs")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,28 +3,22 @@ package marathon
 import (
 	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
 	gomarathon "github.com/gambol99/go-marathon"
+
+	"theseus.dev/internal/httpclient"
+	"theseus.dev/model"
 )
 
 // ErrNotFound: Marathon has no such app (404). Match it with errors.Is.
-var ErrNotFound = errors.New("not found in Marathon")
+var ErrNotFound = model.ErrAppNotFound
 
 // LockedError is Marathon's 409 "App is locked by one or more
-// deployments": a wait, not a failure. The app is looked at again when
-// the deployments end.
-type LockedError struct {
-	AppID       string
-	Deployments []string
-}
-
-func (e *LockedError) Error() string {
-	return fmt.Sprintf("app %s is locked by deployment(s) %s", e.AppID, strings.Join(e.Deployments, ", "))
-}
+// deployments" (model.LockedError): a wait, not a failure.
+type LockedError = model.LockedError
 
 // Detail is one entry of the details of Marathon's 400 and 422 answers:
 // the JSON path of a field and what is wrong with it.
@@ -65,12 +59,15 @@ func (e *APIError) Permanent() bool {
 	return e.Status == http.StatusBadRequest || e.Status == http.StatusUnprocessableEntity
 }
 
-// IsPermanent reports whether err is, or wraps, an error that retrying
-// cannot fix.
-func IsPermanent(err error) bool {
-	var p interface{ Permanent() bool }
-	return errors.As(err, &p) && p.Permanent()
+// Is makes a 409 that is not a lock, Marathon's answer to a create of an
+// id that exists, match model.ErrAppExists.
+func (e *APIError) Is(target error) bool {
+	return target == model.ErrAppExists && e.Status == http.StatusConflict
 }
+
+// IsPermanent reports whether err is, or wraps, an error that retrying
+// cannot fix (model.IsPermanent).
+func IsPermanent(err error) bool { return model.IsPermanent(err) }
 
 // UnknownOutcomeError is a write whose outcome is not known (a timeout, a
 // connection lost after the request was sent, a 5xx), and that a read of
@@ -153,31 +150,7 @@ func (c *Client) apiError(method, path string, status int, body []byte, appID st
 	if jsonErr != nil || msg == "" {
 		// Not Marathon's JSON: a proxy's or Jetty's page (502 while there
 		// is no leader). Keep its start for the operator.
-		msg = strings.Join(strings.Fields(stripTags(string(body))), " ")
-		if len(msg) > 200 {
-			msg = msg[:200] + "…"
-		}
+		msg = httpclient.ErrorText(body)
 	}
 	return &APIError{Method: method, Endpoint: path, Status: status, Message: msg, Details: b.parseDetails()}
-}
-
-// stripTags drops the markup of an HTML error page.
-func stripTags(s string) string {
-	if !strings.Contains(s, "<") {
-		return s
-	}
-	var b strings.Builder
-	in := false
-	for _, r := range s {
-		switch {
-		case r == '<':
-			in = true
-			b.WriteByte(' ')
-		case r == '>':
-			in = false
-		case !in:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }

@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"time"
+
+	"theseus.dev/internal/backoff"
 )
 
 // Backoff between attachments of the event stream. A stream that stayed
@@ -33,7 +34,7 @@ var errStreamIdle = errors.New("marathon event stream: silent for too long")
 // must be quick: Marathon drops a subscriber that does not keep up, and
 // the driver then attaches again and resyncs.
 func (c *Client) Events(ctx context.Context, fn func(Event)) error {
-	wait := minStreamBackoff
+	bo := backoff.New(minStreamBackoff, maxStreamBackoff)
 	failures, attaches := 0, 0
 	for {
 		m := c.member(failures)
@@ -54,18 +55,13 @@ func (c *Client) Events(ctx context.Context, fn func(Event)) error {
 		case !attached:
 			failures++
 		case time.Since(start) >= stableStream:
-			failures, wait = 0, minStreamBackoff
+			failures = 0
+			bo.Reset()
 		default:
 			failures = 0
 		}
-		d := wait/2 + rand.N(wait/2+1)
-		wait = min(2*wait, maxStreamBackoff)
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := bo.Wait(ctx); err != nil {
+			return err
 		}
 	}
 }

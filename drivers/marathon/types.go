@@ -1,10 +1,6 @@
 package marathon
 
-import (
-	"time"
-
-	"theseus.dev/specs"
-)
+import "theseus.dev/model"
 
 // Marker labels theseus puts on every app it writes. An app is managed
 // when LabelManaged is "true" and LabelGroup names the group its id
@@ -18,141 +14,35 @@ const (
 	LabelProtect   = "theseus.io/protect"
 )
 
-// App is a Marathon app as theseus reads it: the spec-controlled fields,
-// the marker labels, and the task and deployment state that status and
-// discovery need. Both JSON generations decode to the same App.
-type App struct {
-	// ID is the Marathon app id; Key the group it names under the
-	// driver's root.
-	ID  string
-	Key specs.GroupKey
-	// Managed is true when the app carries theseus's marker labels for
-	// Key; Protected when it carries theseus.io/protect=true.
-	Managed, Protected bool
-	// SpecHash, Revision and SecretEnv are read from the marker labels.
-	SpecHash  string
-	Revision  int64
-	SecretEnv []string
-	// Version is Marathon's version of the app definition, and
-	// ConfigVersion its versionInfo.lastConfigChangeAt: tasks of a version
-	// before it run an older definition (a scale moves Version alone).
-	Version, ConfigVersion string
-	// Spec holds the spec-controlled fields as Marathon reports them,
-	// normalised with specs.Normalize (Config is never set: it does not go
-	// to Marathon).
-	Spec specs.Spec
-	// DefaultRole is the role Marathon gives an app that names none, its
-	// --mesos_role: a spec without a role matches it. "" when Marathon
-	// has no app roles (before 1.9) or did not say its role.
-	DefaultRole string
-	// Counts are Marathon's task counters of the app.
-	Counts specs.TaskCounts
-	// Outdated counts the running tasks that run a definition older than
-	// the app's last config change, as a force-cancelled deployment
-	// leaves them; known only when Tasks are.
-	Outdated int
-	// Tasks are the app's tasks (embed=apps.tasks).
-	Tasks []Task
-	// Deployments are the ids of deployments in flight for the app.
-	Deployments []string
-	// LastTaskFailure is Marathon's last task failure of the app, or nil.
-	LastTaskFailure *TaskFailure
-}
+// App is a Marathon app as theseus reads it (model.App). Both JSON
+// generations decode to the same App.
+type App = model.App
 
-// Task is one Marathon task of an app.
-type Task struct {
-	ID      string
-	AppID   string
-	Host    string
-	IP      string // first IP address Marathon reports, or ""
-	State   string // TASK_STAGING, TASK_RUNNING, ...
-	Version string // the app version the task runs
-	// Ports are the host ports, in port-definition/mapping order.
-	Ports []int
-	// Mappings pair each container port of the app with its host port;
-	// empty for apps without container port mappings.
-	Mappings  []specs.PortMapping
-	StagedAt  time.Time
-	StartedAt time.Time
-	// Health is "healthy", "unhealthy" or "unknown" (no checks, or no
-	// result yet).
-	Health string
-}
+// Task is one Marathon task of an app (model.Task).
+type Task = model.Task
 
 // TaskFailure is Marathon's lastTaskFailure of an app.
-type TaskFailure struct {
-	TaskID    string
-	Host      string
-	State     string
-	Message   string
-	Version   string
-	Timestamp time.Time
-}
+type TaskFailure = model.TaskFailure
 
 // Deployment is one deployment in flight (GET /v2/deployments).
-type Deployment struct {
-	ID           string
-	Version      string
-	AffectedApps []string
-	// CurrentStep is 1-based, as Marathon reports it; CurrentActions are
-	// that step's actions.
-	CurrentStep, TotalSteps int
-	CurrentActions          []DeploymentAction
-}
+type Deployment = model.Deployment
 
-// DeploymentAction is one action of a deployment step, such as
-// {RestartApplication /web/dev}.
-type DeploymentAction struct {
-	Action string
-	App    string
-	// ReadinessChecks and the like are not modelled.
-}
+// DeploymentAction is one action of a deployment step.
+type DeploymentAction = model.DeploymentAction
 
 // Write is what create and update send: the full definition of a group's
 // app is built from it, never from a GET of the app.
-type Write struct {
-	Key specs.GroupKey
-	// Spec is the normalised spec (specs.Normalize) and Hash its
-	// specs.Hash; Revision the /desired mod revision it was read at.
-	Spec     specs.Spec
-	Hash     string
-	Revision int64
-}
+type Write = model.Write
 
-// Result is what Marathon answered to a write: the deployment it started
-// (empty when none) and the new app version.
-type Result struct {
-	DeploymentID string
-	Version      string
-}
+// Result is what Marathon answered to a write.
+type Result = model.Result
 
 // EventType names a Marathon event, or EventResync.
-type EventType string
+type EventType = model.EventType
 
 // EventResync is delivered after every (re)attach of the event stream:
 // events may have been lost, so the reader must relist.
-const EventResync EventType = "theseus_resync"
+const EventResync = model.EventResync
 
-// Event is one Marathon event as a trigger: which app to look at again,
-// and for task events enough to update discovery without a read.
-type Event struct {
-	Type EventType // Marathon's eventType, e.g. status_update_event
-	// AppID is the app the event is about, "" for cluster-wide events;
-	// Key and KeyOK say whether it names a group under the root.
-	AppID string
-	Key   specs.GroupKey
-	KeyOK bool
-	// Task events.
-	TaskID     string
-	TaskStatus string // TASK_RUNNING, TASK_KILLED, ...
-	Host       string
-	Ports      []int
-	Version    string
-	// Alive is set by health events.
-	Alive *bool
-	// Deployment events: the deployment, and every app its plan names
-	// (AppID and Key are set when it names exactly one).
-	DeploymentID string
-	Apps         []string
-	Timestamp    time.Time
-}
+// Event is one Marathon event as a trigger (model.Event).
+type Event = model.Event

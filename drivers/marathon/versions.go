@@ -46,11 +46,3 @@ func decodeVersion(body []byte) (*appJSON, error) {
 	}
 	return &j, nil
 }
-
-// Current reports whether task t of the app runs its current definition:
-// it was started from the version of the last config change or a later
-// one. Without the versions to compare, a task counts as current.
-func (a *App) Current(t *Task) bool {
-	changed, started := parseTime(a.ConfigVersion), parseTime(t.Version)
-	return changed.IsZero() || started.IsZero() || !started.Before(changed)
-}

@@ -1,5 +1,6 @@
-// Package backoff is the jittered exponential backoff the etcd driver and
-// the controller retry with.
+// Package backoff is the one jittered exponential backoff of theseus:
+// the drivers (etcd watches and lists, Marathon calls and its event
+// stream) and the control loops retry with it.
 package backoff
 
 import (

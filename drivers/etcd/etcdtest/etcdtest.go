@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 
+	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/etcd/embedded"
 )
 
@@ -209,3 +210,13 @@ func (e *Etcd) Blackhole() { e.proxy.Blackhole() }
 
 // Unblackhole lets traffic through again.
 func (e *Etcd) Unblackhole() { e.proxy.Unblackhole() }
+
+// Theseus returns theseus's etcd driver over e's client, with opts.
+func (e *Etcd) Theseus(t testing.TB, opts etcd.Options) *etcd.Client {
+	t.Helper()
+	c, err := etcd.New(e.Client, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

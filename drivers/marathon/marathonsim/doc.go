@@ -70,6 +70,23 @@
 // --mesos_role, its top-level group's name or the role it has, and a
 // resident app's not "*".
 //
+// # Mesos
+//
+// Sim.ListenMesos serves the Mesos master under the simulated Marathon
+// and each agent on an address of its own, with Mesos 1.10's JSON:
+// /master/slaves, /master/state and /master/tasks, and on each agent
+// /state, /monitor/statistics and /files/read. They agree with the
+// Marathon state: the agents tasks are placed on, their resources used by
+// the tasks, each task's status history, the tasks that ended (the newest
+// 1,000). Each task runs under a command executor whose sandbox holds a
+// stdout and a stderr that grow as the task runs and end, for a failed
+// task, with lines that say why; usage figures move with the clock (see
+// mesos_sandbox.go and mesos_usage.go). Faults that name a Mesos route
+// (RouteMesosState, RouteAgentFilesRead, ...) apply to it; authentication
+// is what MesosOptions.Wrap adds. Offers, reservations and roles (every
+// resource shows as unreserved, also what resident apps reserve), agents that leave, and executors other than
+// the command executor are not modelled.
+//
 // # What is not modelled
 //
 // Pods, app dependencies (they are stored, not used to order steps),

@@ -17,36 +17,25 @@ type defParts struct {
 var defAll = defParts{versionInfo: true}
 
 // writeDef writes the members of a's definition (no braces) as Marathon
-// of generation gen does: the one writer of each generation, used by every
-// answer that holds an app.
+// of generation gen does: the one writer of both generations, used by
+// every answer that holds an app. Where the generations differ it says
+// so member by member: Marathon 1.4 (AppDefinitionWrites) writes unset
+// options as null and empty lists and maps as they are, keeps service
+// ports in "ports" next to "portDefinitions" (neither for an app with an
+// ipAddress) and Docker networking inside container.docker; 1.5+ (the
+// RAML App type, 1.10) leaves out unset options and the lists and maps
+// its RAML marks omitEmpty (env, constraints, fetch, health and readiness
+// checks, dependencies, secrets), has networking in "networks" and
+// container.portMappings, and always writes the role.
 func writeDef(w *jsonBuf, a *app, gen Generation, parts defParts) {
-	if gen == Gen14 {
-		writeDef14(w, a, parts)
-	} else {
-		writeDef15(w, a, parts)
-	}
-}
-
-// writeDef14 writes an app definition's members as Marathon 1.4 does
-// (AppDefinitionWrites): unset options as null, service ports in "ports"
-// next to "portDefinitions" (neither for an app with an ipAddress), Docker
-// networking inside container.docker.
-func writeDef14(w *jsonBuf, a *app, parts defParts) {
 	d := a.def
+	o := defWriter{w: w, old: gen == Gen14}
 	w.key("id")
 	w.str(d.ID)
-	w.key("cmd")
-	w.strOrNull(d.Cmd)
-	w.key("args")
-	if d.Args == nil {
-		w.null()
-	} else {
-		w.strings(d.Args)
-	}
-	w.key("user")
-	w.strOrNull(d.User)
-	w.key("env")
-	writeEnv(w, d.Env)
+	o.opt("cmd", d.Cmd != nil, func() { w.str(*d.Cmd) })
+	o.opt("args", d.Args != nil, func() { w.strings(d.Args) })
+	o.opt("user", d.User != nil, func() { w.str(*d.User) })
+	o.list("env", len(d.Env) > 0, func() { writeEnv(w, d.Env) })
 	w.key("instances")
 	w.int(d.Instances)
 	w.key("cpus")
@@ -59,168 +48,109 @@ func writeDef14(w *jsonBuf, a *app, parts defParts) {
 	w.num(d.GPUs)
 	w.key("executor")
 	w.str(d.Executor)
-	w.key("constraints")
-	writeConstraints(w, d.Constraints)
-	w.key("uris")
-	w.arrOpen()
-	for _, f := range d.Fetch {
-		w.str(f.URI)
+	o.list("constraints", len(d.Constraints) > 0, func() { writeConstraints(w, d.Constraints) })
+	if o.old {
+		w.key("uris")
+		w.arrOpen()
+		for _, f := range d.Fetch {
+			w.str(f.URI)
+		}
+		w.arrClose()
 	}
-	w.arrClose()
-	w.key("fetch")
-	writeFetch(w, d.Fetch)
-	w.key("storeUrls")
-	w.arrOpen()
-	w.arrClose()
+	o.list("fetch", len(d.Fetch) > 0, func() { writeFetch(w, d.Fetch) })
+	if o.old {
+		w.key("storeUrls")
+		w.arrOpen()
+		w.arrClose()
+	}
 	writeBackoff(w, d)
-	w.key("container")
-	writeContainer14(w, d)
-	w.key("healthChecks")
-	writeHealthChecks(w, d.HealthChecks, Gen14)
-	w.key("readinessChecks")
-	writeReadiness(w, d.ReadinessChecks)
-	w.key("dependencies")
-	w.strings(d.Dependencies)
+	o.opt("container", d.Container != nil, func() { writeContainer(w, d, gen) })
+	o.list("healthChecks", len(d.HealthChecks) > 0, func() { writeHealthChecks(w, d.HealthChecks, gen) })
+	o.list("readinessChecks", len(d.ReadinessChecks) > 0, func() { writeReadiness(w, d.ReadinessChecks) })
+	o.list("dependencies", len(d.Dependencies) > 0, func() { w.strings(d.Dependencies) })
 	w.key("upgradeStrategy")
 	writeUpgrade(w, d.UpgradeStrategy)
 	w.key("labels")
 	w.stringMap(d.Labels)
-	if len(d.AcceptedResourceRoles) > 0 {
+	// 1.4 leaves out an empty list of roles too; 1.5+ only an unset one.
+	if o.old && len(d.AcceptedResourceRoles) > 0 || !o.old && d.AcceptedResourceRoles != nil {
 		w.key("acceptedResourceRoles")
 		w.strings(d.AcceptedResourceRoles)
 	}
-	w.key("ipAddress")
-	writeIPAddress14(w, d)
+	if o.old {
+		w.key("ipAddress")
+		writeIPAddress14(w, d)
+	}
 	w.key("version")
 	w.time(a.version)
-	w.key("residency")
-	if d.Residency == nil {
-		w.null()
-	} else {
-		w.value(d.Residency)
-	}
-	w.key("secrets")
-	w.value(d.Secrets)
-	w.key("taskKillGracePeriodSeconds")
-	if d.TaskKillGracePeriod == nil {
-		w.null()
-	} else {
-		w.num(*d.TaskKillGracePeriod)
-	}
+	o.opt("residency", d.Residency != nil, func() { w.value(d.Residency) })
+	o.list("secrets", len(d.Secrets) > 0, func() { w.value(d.Secrets) })
+	o.opt("taskKillGracePeriodSeconds", d.TaskKillGracePeriod != nil, func() { w.num(*d.TaskKillGracePeriod) })
 	w.key("unreachableStrategy")
 	w.value(d.UnreachableStrategy)
 	w.key("killSelection")
 	w.str(d.KillSelection)
+	if !o.old {
+		w.key("role")
+		w.str(d.Role)
+	}
 	if parts.versionInfo {
 		writeVersionInfo(w, a)
 	}
-	if d.networkMode() != modeContainer {
-		w.key("ports")
-		w.ints(d.servicePorts())
-		w.key("portDefinitions")
-		writePortDefinitions(w, d.PortDefinitions, Gen14)
+	if o.old {
+		if d.networkMode() != modeContainer {
+			w.key("ports")
+			w.ints(d.servicePorts())
+			w.key("portDefinitions")
+			writePortDefinitions(w, d.PortDefinitions, gen)
+			w.key("requirePorts")
+			w.bool(d.RequirePorts)
+		}
+	} else {
+		w.key("networks")
+		writeNetworks(w, d.Networks)
+		if d.networkMode() == modeHost {
+			w.key("portDefinitions")
+			writePortDefinitions(w, d.PortDefinitions, gen)
+		}
 		w.key("requirePorts")
 		w.bool(d.RequirePorts)
 	}
 	writeExtra(w, d.Extra)
 }
 
-// writeDef15 writes an app definition's members as Marathon 1.5+ does
-// (the RAML App type, 1.10): unset options and the lists and maps its
-// RAML marks omitEmpty (env, constraints, fetch, health and readiness
-// checks, dependencies, secrets) are left out when empty; networking is
-// in "networks" and container.portMappings; role is always written.
-func writeDef15(w *jsonBuf, a *app, parts defParts) {
-	d := a.def
-	w.key("id")
-	w.str(d.ID)
-	if d.Cmd != nil {
-		w.key("cmd")
-		w.str(*d.Cmd)
+// defWriter writes the members whose form differs between the
+// generations.
+type defWriter struct {
+	w   *jsonBuf
+	old bool // Marathon 1.4 and older
+}
+
+// opt writes an option: its value when set; when unset, null on 1.4 and
+// nothing on 1.5+.
+func (o defWriter) opt(key string, set bool, write func()) {
+	switch {
+	case set:
+		o.w.key(key)
+		write()
+	case o.old:
+		o.w.key(key)
+		o.w.null()
 	}
-	if d.Args != nil {
-		w.key("args")
-		w.strings(d.Args)
+}
+
+// list writes a list or map that 1.5+ leaves out when empty (omitEmpty)
+// and 1.4 always writes.
+func (o defWriter) list(key string, nonEmpty bool, write func()) {
+	if nonEmpty || o.old {
+		o.w.key(key)
+		write()
 	}
-	if d.User != nil {
-		w.key("user")
-		w.str(*d.User)
-	}
-	if len(d.Env) > 0 {
-		w.key("env")
-		writeEnv(w, d.Env)
-	}
-	w.key("instances")
-	w.int(d.Instances)
-	w.key("cpus")
-	w.num(d.CPUs)
-	w.key("mem")
-	w.num(d.Mem)
-	w.key("disk")
-	w.num(d.Disk)
-	w.key("gpus")
-	w.num(d.GPUs)
-	w.key("executor")
-	w.str(d.Executor)
-	if len(d.Constraints) > 0 {
-		w.key("constraints")
-		writeConstraints(w, d.Constraints)
-	}
-	if len(d.Fetch) > 0 {
-		w.key("fetch")
-		writeFetch(w, d.Fetch)
-	}
-	writeBackoff(w, d)
-	if d.Container != nil {
-		w.key("container")
-		writeContainer15(w, d)
-	}
-	if len(d.HealthChecks) > 0 {
-		w.key("healthChecks")
-		writeHealthChecks(w, d.HealthChecks, Gen15)
-	}
-	if len(d.ReadinessChecks) > 0 {
-		w.key("readinessChecks")
-		writeReadiness(w, d.ReadinessChecks)
-	}
-	if len(d.Dependencies) > 0 {
-		w.key("dependencies")
-		w.strings(d.Dependencies)
-	}
-	w.key("upgradeStrategy")
-	writeUpgrade(w, d.UpgradeStrategy)
-	w.key("labels")
-	w.stringMap(d.Labels)
-	if d.AcceptedResourceRoles != nil {
-		w.key("acceptedResourceRoles")
-		w.strings(d.AcceptedResourceRoles)
-	}
-	w.key("version")
-	w.time(a.version)
-	if d.Residency != nil {
-		w.key("residency")
-		w.value(d.Residency)
-	}
-	if len(d.Secrets) > 0 {
-		w.key("secrets")
-		w.value(d.Secrets)
-	}
-	if d.TaskKillGracePeriod != nil {
-		w.key("taskKillGracePeriodSeconds")
-		w.num(*d.TaskKillGracePeriod)
-	}
-	w.key("unreachableStrategy")
-	w.value(d.UnreachableStrategy)
-	w.key("killSelection")
-	w.str(d.KillSelection)
-	w.key("role")
-	w.str(d.Role)
-	if parts.versionInfo {
-		writeVersionInfo(w, a)
-	}
-	w.key("networks")
+}
+
+func writeNetworks(w *jsonBuf, ns []network) {
 	w.arrOpen()
-	for _, n := range d.Networks {
+	for _, n := range ns {
 		w.objOpen()
 		w.key("mode")
 		w.str(n.Mode)
@@ -235,13 +165,6 @@ func writeDef15(w *jsonBuf, a *app, parts defParts) {
 		w.objClose()
 	}
 	w.arrClose()
-	if d.networkMode() == modeHost {
-		w.key("portDefinitions")
-		writePortDefinitions(w, d.PortDefinitions, Gen15)
-	}
-	w.key("requirePorts")
-	w.bool(d.RequirePorts)
-	writeExtra(w, d.Extra)
 }
 
 func writeExtra(w *jsonBuf, extra map[string]any) {

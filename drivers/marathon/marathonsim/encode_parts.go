@@ -121,55 +121,43 @@ func dockerNetwork14(d *appDef) string {
 	return "HOST"
 }
 
-func writeContainer14(w *jsonBuf, d *appDef) {
+// writeContainer writes the container of a definition, which writeDef
+// writes only when there is one. 1.4 writes the volumes first and the
+// Docker network and port mappings inside container.docker; 1.5+ the
+// volumes after Docker and the port mappings beside them.
+func writeContainer(w *jsonBuf, d *appDef, gen Generation) {
 	c := d.Container
-	if c == nil {
-		w.null()
-		return
-	}
+	old := gen == Gen14
 	w.objOpen()
 	w.key("type")
 	w.str(c.Type)
-	w.key("volumes")
-	writeVolumes(w, c.Volumes)
+	if old {
+		w.key("volumes")
+		writeVolumes(w, c.Volumes)
+	}
 	if c.Docker != nil {
 		w.key("docker")
 		w.objOpen()
 		w.key("image")
 		w.str(c.Docker.Image)
-		if c.Type == "DOCKER" {
+		if old && c.Type == "DOCKER" {
 			w.key("network")
 			w.str(dockerNetwork14(d))
 			if d.networkMode() != modeHost {
 				w.key("portMappings")
-				writePortMappings(w, c.PortMappings, Gen14)
+				writePortMappings(w, c.PortMappings, gen)
 			}
 		}
 		writeDockerCommon(w, c.Docker)
 		w.objClose()
 	}
-	writeExtra(w, c.Extra)
-	w.objClose()
-}
-
-func writeContainer15(w *jsonBuf, d *appDef) {
-	c := d.Container
-	w.objOpen()
-	w.key("type")
-	w.str(c.Type)
-	if c.Docker != nil {
-		w.key("docker")
-		w.objOpen()
-		w.key("image")
-		w.str(c.Docker.Image)
-		writeDockerCommon(w, c.Docker)
-		w.objClose()
-	}
-	w.key("volumes")
-	writeVolumes(w, c.Volumes)
-	if d.networkMode() != modeHost {
-		w.key("portMappings")
-		writePortMappings(w, c.PortMappings, Gen15)
+	if !old {
+		w.key("volumes")
+		writeVolumes(w, c.Volumes)
+		if d.networkMode() != modeHost {
+			w.key("portMappings")
+			writePortMappings(w, c.PortMappings, gen)
+		}
 	}
 	writeExtra(w, c.Extra)
 	w.objClose()

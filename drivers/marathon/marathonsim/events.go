@@ -58,6 +58,7 @@ func terminalCondition(state string) string {
 // instance-level twin instance_changed_event.
 func (s *Sim) publishStatus(t *task, state, message string) {
 	s.markChanged()
+	s.mesosStatus(t, state, message)
 	if !s.bus.active() {
 		return
 	}

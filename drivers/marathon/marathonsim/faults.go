@@ -283,13 +283,19 @@ func (s *Sim) heal(globs []string) {
 // faults stay listed (without matching) so that Clear still releases the
 // requests they hung.
 func (f *faultState) match(method string, route Route) *requestFault {
+	return f.matchWhere(method, func(r Route) bool { return r == "" || r == route })
+}
+
+// matchWhere returns the first fault of method whose route matches, and
+// counts the application.
+func (f *faultState) matchWhere(method string, routeMatches func(Route) bool) *requestFault {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, r := range f.requests {
 		if r.spec.Method != "" && r.spec.Method != method {
 			continue
 		}
-		if r.spec.Route != "" && r.spec.Route != route {
+		if !routeMatches(r.spec.Route) {
 			continue
 		}
 		if r.spec.Times > 0 {

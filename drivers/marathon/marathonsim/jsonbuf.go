@@ -51,14 +51,6 @@ func (w *jsonBuf) str(s string) {
 	w.needComma = true
 }
 
-func (w *jsonBuf) strOrNull(s *string) {
-	if s == nil {
-		w.null()
-		return
-	}
-	w.str(*s)
-}
-
 func (w *jsonBuf) num(f float64) {
 	w.comma()
 	w.b = appendJSONFloat(w.b, f)

@@ -61,6 +61,7 @@ type Sim struct {
 	bus    *eventBus
 	faults faultState
 	log    requestLog
+	mesos  mesosState // what Mesos under the simulated Marathon reports
 
 	// observe, when set (by tests of this package), runs under mu after
 	// every settled change, to check invariants at every instant.

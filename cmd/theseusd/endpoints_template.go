@@ -1,0 +1,309 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"theseus.dev/endpoints"
+	"theseus.dev/specs"
+)
+
+// templateFlags are `endpoints --template`'s: discovery rendered into a
+// file for programs that cannot watch etcd (confd style).
+type templateFlags struct {
+	template, out, onChange string
+	wait                    time.Duration
+}
+
+func addTemplateFlags(fs *pflag.FlagSet) *templateFlags {
+	f := &templateFlags{}
+	fs.StringVar(&f.template, "template", "", "render this Go text/template with the containers into --out instead of printing them")
+	fs.StringVar(&f.out, "out", "", "with --template: the file to write, atomically and only when its content changes")
+	fs.StringVar(&f.onChange, "on-change", "", `with --template: run this shell command after each change of --out (e.g. "haproxy -c -f cfg && kill -USR2 $(cat pid)")`)
+	fs.DurationVar(&f.wait, "wait", 100*time.Millisecond, "with --template --watch: after a change of the file, the least time before the next (a change after a quiet spell is rendered at once, a burst together)")
+	return f
+}
+
+// templateData is what a template renders: the service, its containers
+// (of the groups selected) and their config.
+type templateData struct {
+	Service string
+	// Containers are every container of the selected groups, by group and
+	// name; the template picks the Ready ones for traffic.
+	Containers []templateContainer
+	// Config is the group's config; with several groups, the entries on
+	// which they all agree.
+	Config map[string]string
+	Groups []templateGroup
+}
+
+type templateGroup struct {
+	Key        string
+	Labels     []string
+	Config     map[string]string
+	Stale      bool
+	Containers []templateContainer
+}
+
+type templateContainer struct {
+	Name string
+	// Group is the container's group key, "web/dev"; Labels its labels.
+	Group  string
+	Labels []string
+	Host   string
+	// Port is the first host port; Ports maps each port's name (or, for
+	// a port without one, its container port number) to its host port.
+	Port    int
+	Ports   map[string]int
+	State   string
+	Healthy bool
+	Ready   bool
+}
+
+func newTemplateData(service string, groups []endpoints.Group) templateData {
+	d := templateData{Service: service, Containers: []templateContainer{}, Config: map[string]string{}}
+	for i, g := range groups {
+		tg := templateGroup{Key: service + "/" + strings.Join(g.Labels, "."), Labels: g.Labels, Config: g.Config, Stale: g.Stale}
+		for _, e := range g.Endpoints {
+			c := templateContainer{Name: e.Name, Group: tg.Key, Labels: g.Labels, Host: e.Host, Port: e.Port,
+				Ports: map[string]int{}, State: e.State, Healthy: e.Health == "healthy", Ready: e.Ready}
+			for _, p := range e.Ports {
+				name := p.Name
+				if name == "" {
+					name = strconv.Itoa(p.ContainerPort)
+				}
+				c.Ports[name] = p.HostPort
+			}
+			tg.Containers = append(tg.Containers, c)
+			d.Containers = append(d.Containers, c)
+		}
+		for k, v := range g.Config {
+			if i == 0 {
+				d.Config[k] = v
+			} else if d.Config[k] != v {
+				delete(d.Config, k)
+			}
+		}
+		if i > 0 {
+			for k := range d.Config {
+				if _, ok := g.Config[k]; !ok {
+					delete(d.Config, k)
+				}
+			}
+		}
+		d.Groups = append(d.Groups, tg)
+	}
+	return d
+}
+
+// fileRenderer renders the template into the file and runs the command.
+type fileRenderer struct {
+	f       *templateFlags
+	tmpl    *template.Template
+	service string
+	stdout  io.Writer
+	stderr  io.Writer
+	// cmdFailed: the last run of the command failed; it runs again at
+	// the next change even if the file does not.
+	cmdFailed bool
+}
+
+func newRenderer(f *templateFlags, service string, c *cli) (*fileRenderer, error) {
+	if f.out == "" {
+		return nil, fmt.Errorf("--template needs --out, the file to write")
+	}
+	src, err := os.ReadFile(f.template)
+	if err != nil {
+		return nil, fmt.Errorf("--template: %w", err)
+	}
+	tmpl, err := template.New(filepath.Base(f.template)).Option("missingkey=error").
+		Funcs(template.FuncMap{"join": strings.Join, "env": c.getenv}).Parse(string(src))
+	if err != nil {
+		return nil, fmt.Errorf("--template: %w", err)
+	}
+	return &fileRenderer{f: f, tmpl: tmpl, service: service, stdout: c.stdout, stderr: c.stderr}, nil
+}
+
+// render writes the file when its content changes and then runs the
+// command; it reports whether it wrote or ran anything. A template that
+// fails leaves the file as it was.
+func (r *fileRenderer) render(ctx context.Context, groups []endpoints.Group) (bool, error) {
+	var buf bytes.Buffer
+	if err := r.tmpl.Execute(&buf, newTemplateData(r.service, groups)); err != nil {
+		return false, fmt.Errorf("--template: %w; %s left as it was", err, r.f.out)
+	}
+	changed, err := writeIfChanged(r.f.out, buf.Bytes())
+	if err != nil {
+		return false, err
+	}
+	if changed {
+		fmt.Fprintf(r.stderr, "endpoints: wrote %s (%s)\n", r.f.out, countReady(groups))
+	}
+	if r.f.onChange == "" || (!changed && !r.cmdFailed) {
+		return changed, nil
+	}
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", r.f.onChange)
+	cmd.Stdout, cmd.Stderr = r.stdout, r.stderr
+	cmd.Env = append(os.Environ(), "THESEUS_ENDPOINTS_OUT="+r.f.out)
+	if err := cmd.Run(); err != nil {
+		r.cmdFailed = true
+		return true, fmt.Errorf("--on-change %q: %w (run again at the next change)", r.f.onChange, err)
+	}
+	r.cmdFailed = false
+	return true, nil
+}
+
+func countReady(groups []endpoints.Group) string {
+	all, ready := 0, 0
+	for _, g := range groups {
+		all += len(g.Endpoints)
+		ready += len(g.Ready())
+	}
+	return fmt.Sprintf("%d of %d containers ready", ready, all)
+}
+
+// writeIfChanged replaces path with data unless it holds data already:
+// a temporary file in the same directory, written, synced and renamed
+// over path, so that a reader sees the old file or the new one, never
+// half of one. The file keeps its mode (0644 for a new one).
+func writeIfChanged(path string, data []byte) (bool, error) {
+	old, err := os.ReadFile(path)
+	if err == nil && bytes.Equal(old, data) {
+		return false, nil
+	}
+	mode := os.FileMode(0o644)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return false, fmt.Errorf("--out: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(mode)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return false, fmt.Errorf("--out %s: %w", path, err)
+	}
+	// The rename is durable once the directory is.
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return true, nil
+}
+
+// runTemplate renders once or, with watch, at every change of the
+// service's groups, at most once per --wait, until ctx ends. Without watch an
+// error ends the command; with watch it is reported and the next change
+// tried.
+func runTemplate(ctx context.Context, c *cli, eps *endpoints.Client, service string, sel specs.Selector, f *templateFlags, watch bool) error {
+	r, err := newRenderer(f, service, c)
+	if err != nil {
+		return err
+	}
+	if !watch {
+		groups, err := eps.Service(ctx, service)
+		if err != nil {
+			return err
+		}
+		groups = selectGroups(groups, sel)
+		if len(groups) == 0 {
+			fmt.Fprintf(c.stderr, "warning: no group of %s%s in /services\n", service, selectorNote(sel))
+		}
+		_, err = r.render(ctx, groups)
+		return err
+	}
+	if f.wait < 0 {
+		return fmt.Errorf("--wait %s: must not be negative", f.wait)
+	}
+	updates := make(chan []endpoints.Group, 1)
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	watchErr := make(chan error, 1)
+	go func() {
+		watchErr <- eps.WatchService(wctx, service, func(all []endpoints.Group) {
+			select { // keep only the latest state
+			case <-updates:
+			default:
+			}
+			updates <- selectGroups(all, sel)
+		})
+	}()
+	return debounce(ctx, updates, watchErr, f.wait, func(groups []endpoints.Group) bool {
+		changed, err := r.render(ctx, groups)
+		if err != nil && ctx.Err() == nil {
+			fmt.Fprintln(c.stderr, "error:", err)
+		}
+		return changed
+	})
+}
+
+// debounce calls fn with each update, but once fn has changed something
+// (it returns true), not again before wait has passed: an update after a
+// quiet spell goes at once, the updates of a burst together at the end
+// of each wait, the last of them included.
+func debounce(ctx context.Context, updates <-chan []endpoints.Group, done <-chan error, wait time.Duration, fn func([]endpoints.Group) bool) error {
+	var pending []endpoints.Group
+	var timer *time.Timer
+	var fire <-chan time.Time
+	var last time.Time // of the last change
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-done:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		case g := <-updates:
+			pending = g
+			if timer != nil {
+				continue // the burst's call is due
+			}
+			if since := time.Since(last); since < wait {
+				timer = time.NewTimer(wait - since)
+				fire = timer.C
+				continue
+			}
+			if fn(pending) {
+				last = time.Now()
+			}
+		case <-fire:
+			timer, fire = nil, nil
+			if fn(slices.Clone(pending)) {
+				last = time.Now()
+			}
+		}
+	}
+}

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"theseus.dev/drivers/etcd/etcdtest"
+	"theseus.dev/drivers/marathon/marathonsim"
+	"theseus.dev/viewer"
+)
+
+// cluster is an embedded etcd, the simulator (Marathon and Mesos) on a
+// fast clock, and `theseusd run` against them in this process: what an
+// operator's commands talk to.
+type cluster struct {
+	etcd *etcdtest.Etcd
+	sim  *marathonsim.Sim
+	env  map[string]string
+}
+
+func startCluster(t *testing.T) *cluster {
+	t.Helper()
+	return newCluster(t, marathonsim.Options{Clock: marathonsim.NewScaledClock(time.Now(), 100)})
+}
+
+// newCluster starts a cluster whose simulator has opts, on dev's agents.
+func newCluster(t testing.TB, opts marathonsim.Options) *cluster {
+	t.Helper()
+	e := etcdtest.Start(t)
+	opts.Agents = devAgents()
+	sim, err := marathonsim.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	ms, err := sim.ListenMesos("127.0.0.1:0", marathonsim.MesosOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cluster{etcd: e, sim: sim, env: map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": srv.URL, "THESEUS_MESOS": ms.URL}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		cl := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(k string) string { return c.env[k] }}
+		done <- run(ctx, daemonArgs(e.Endpoint(), srv.URL), cl)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		_ = ms.Close()
+		srv.CloseClientConnections()
+		srv.Close()
+		_ = sim.Close()
+	})
+	return c
+}
+
+// webPortSpec is web/dev with n instances and an http port.
+func webPortSpec(n int, config string) string {
+	return fmt.Sprintf(`{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":"web","labels":["dev"]},"spec":{"image":"nginx:1.27","instances":%d,"cpus":0.1,"mem":64,"ports":[{"name":"http","containerPort":80}],"config":{%s}}}`, n, config)
+}
+
+// put writes a spec to /desired and waits until its app runs n tasks.
+func (c *cluster) put(t *testing.T, key, spec string, n int) {
+	t.Helper()
+	if _, err := c.etcd.Client.Put(t.Context(), "/desired/"+key, spec); err != nil {
+		t.Fatal(err)
+	}
+	c.waitRunning(t, "/"+key, n)
+}
+
+func (c *cluster) waitRunning(t *testing.T, appID string, n int) {
+	t.Helper()
+	waitSim(t, c.sim, fmt.Sprintf("%s runs %d tasks", appID, n), func() bool {
+		a, ok := c.sim.App(appID)
+		return ok && a.Instances == n && a.TasksRunning == n && a.Deployment == "" && len(c.sim.Tasks(appID)) == n
+	})
+}
+
+// TestAgentsCommand: `agents` lists the simulator's agents with their
+// rack, the resources the running tasks use and the groups they belong
+// to; -o json carries the same.
+func TestAgentsCommand(t *testing.T) {
+	c := startCluster(t)
+	c.put(t, "web/dev", webPortSpec(3, ""), 3)
+	tasks := c.sim.Tasks("/web/dev")
+	code, out, errb := runCLI(t, c.env, "agents")
+	if code != exitOK {
+		t.Fatalf("agents: exit %d: %s", code, errb)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 1+len(devAgents()) || !strings.HasPrefix(lines[0], "HOSTNAME") {
+		t.Fatalf("agents:\n%s", out)
+	}
+	for _, tk := range tasks {
+		i := findLine(lines, tk.Host+" ")
+		if i < 0 || !strings.Contains(lines[i], "web/dev×") {
+			t.Errorf("%s runs %s, its line: %q", tk.Host, tk.ID, lines[i])
+		}
+	}
+
+	code, out, errb = runCLI(t, c.env, "agents", "-o", "json")
+	var l viewer.AgentList
+	if code != exitOK || json.Unmarshal([]byte(out), &l) != nil {
+		t.Fatalf("agents -o json: exit %d: %s%s", code, out, errb)
+	}
+	webTasks := 0
+	for _, a := range l.Items {
+		sa := simAgent(c.sim, a.Hostname)
+		if a.Attributes["rack"] != sa.Attributes["rack"] || a.CPUs.Total != sa.CPUs || a.CPUs.Used != sa.UsedCPUs || a.Tasks != sa.Tasks {
+			t.Errorf("%s: %+v, simulator %+v", a.Hostname, a, sa)
+		}
+		for _, g := range a.Groups {
+			if g.Key == "web/dev" {
+				webTasks += g.Tasks
+			}
+		}
+	}
+	if webTasks != 3 {
+		t.Errorf("%d tasks of web/dev on the agents, want 3", webTasks)
+	}
+	if code, out, _ := runCLI(t, c.env, "agents", "-o", "wide"); code != exitOK || !strings.Contains(out, "ADDRESS") || !strings.Contains(out, "1.10.0") {
+		t.Errorf("agents -o wide: exit %d:\n%s", code, out)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"agents", "-o", "yaml"}, "want table, wide or json"},
+		{[]string{"agents", "--mesos", "http://127.0.0.1:1", "--mesos-timeout", "300ms"}, "--mesos"},
+	} {
+		if code, _, errb := runCLI(t, c.env, tc.args...); code != exitError || !strings.Contains(errb, tc.want) {
+			t.Errorf("%v: exit %d: %s", tc.args, code, errb)
+		}
+	}
+}
+
+func findLine(lines []string, prefix string) int {
+	for i, l := range lines {
+		if strings.HasPrefix(l, prefix) {
+			return i
+		}
+	}
+	return -1
+}
+
+func simAgent(sim *marathonsim.Sim, host string) marathonsim.AgentState {
+	for _, a := range sim.Agents() {
+		if a.Hostname == host {
+			return a
+		}
+	}
+	return marathonsim.AgentState{}
+}
+
+// TestTopCommand: `top` shows every container of the group with its CPU
+// and memory use, below what the spec asked for.
+func TestTopCommand(t *testing.T) {
+	c := startCluster(t)
+	c.put(t, "web/dev", webPortSpec(2, ""), 2)
+	code, out, errb := runCLI(t, c.env, "top", "web", "-l", "dev", "--interval", "100ms", "-o", "json")
+	var l viewer.UsageList
+	if code != exitOK || json.Unmarshal([]byte(out), &l) != nil {
+		t.Fatalf("top -o json: exit %d: %s%s", code, out, errb)
+	}
+	tasks := c.sim.Tasks("/web/dev")
+	if len(l.Items) != len(tasks) {
+		t.Fatalf("%d containers, Marathon runs %d", len(l.Items), len(tasks))
+	}
+	for _, u := range l.Items {
+		if u.Key != "web/dev" || !u.Known || u.CPUs <= 0 || u.CPUs >= u.CPUsAsked || u.CPUsAsked != 0.1 ||
+			u.MemBytes <= 0 || u.MemBytes >= u.MemAsked || u.MemAsked != 64<<20 || u.CPULimit != 0.2 {
+			t.Errorf("usage %+v", u)
+		}
+	}
+	code, out, _ = runCLI(t, c.env, "top", "--interval", "0")
+	if code != exitOK || strings.Count(out, "web/dev") != 2 || !strings.Contains(out, "of 0.1") || !strings.Contains(out, "of 64Mi") {
+		t.Errorf("top: exit %d:\n%s", code, out)
+	}
+	if code, _, errb := runCLI(t, c.env, "top", "api"); code != exitError || !strings.Contains(errb, "no containers of api") {
+		t.Errorf("top api: exit %d: %s", code, errb)
+	}
+}
+
+// TestLogsCommand: `logs` prints each container's last lines, prefixed
+// with the container; -f follows them, picks up a container that starts
+// from its first line, and prints a failed container's last lines, which
+// say why it failed.
+func TestLogsCommand(t *testing.T) {
+	c := startCluster(t)
+	c.put(t, "web/dev", webPortSpec(2, ""), 2)
+	tasks := c.sim.Tasks("/web/dev")
+	code, out, errb := runCLI(t, c.env, "logs", "web", "-l", "dev", "--tail", "2")
+	if code != exitOK {
+		t.Fatalf("logs: exit %d: %s", code, errb)
+	}
+	for _, tk := range tasks {
+		if n := strings.Count(out, "["+tk.ID+"] "); n != 2 {
+			t.Errorf("%d lines of %s, want 2:\n%s", n, tk.ID, out)
+		}
+	}
+	if code, out, _ := runCLI(t, c.env, "logs", "web", "--stderr", "--tail", "-1"); code != exitOK ||
+		!strings.Contains(out, "["+tasks[0].ID+"] I") || !strings.Contains(out, "Executor registered on agent "+tasks[0].AgentID) {
+		t.Errorf("logs --stderr: exit %d:\n%s", code, out)
+	}
+
+	var stdout, stderr syncBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	go func() {
+		cl := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return c.env[k] }}
+		done <- run(ctx, []string{"logs", "web", "-l", "dev", "--stderr", "-f", "--tail", "1", "--poll", "20ms"}, cl)
+	}()
+	following := func(what string, cond func(string) bool) {
+		t.Helper()
+		waitSim(t, c.sim, what, func() bool { return cond(stdout.String()) })
+	}
+	// The periodic stderr lines come once a simulated minute.
+	following("new lines of both containers", func(s string) bool {
+		return strings.Count(s, "["+tasks[0].ID+"] ") >= 2 && strings.Count(s, "["+tasks[1].ID+"] ") >= 2
+	})
+	c.put(t, "web/dev", webPortSpec(3, ""), 3)
+	var added string
+	for _, tk := range c.sim.Tasks("/web/dev") {
+		if tk.ID != tasks[0].ID && tk.ID != tasks[1].ID {
+			added = tk.ID
+		}
+	}
+	following("the new container from its first line", func(s string) bool {
+		return strings.Contains(s, "["+added+"] I") && strings.Contains(s, "Version: "+marathonsim.MesosVersion)
+	})
+	if err := c.sim.FailTask(tasks[0].ID, "disk full: cannot write /var/cache/nginx"); err != nil {
+		t.Fatal(err)
+	}
+	following("the failed container's last lines", func(s string) bool {
+		return strings.Contains(s, "["+tasks[0].ID+"] ") && strings.Contains(s, "FATAL nginx: disk full: cannot write /var/cache/nginx") &&
+			strings.Contains(s, "FATAL nginx: exiting with status 1")
+	})
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("logs -f: exit %d: %s", code, stderr.String())
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		if !strings.HasPrefix(line, "[web_dev.") {
+			t.Errorf("a line without its container: %q", line)
+		}
+	}
+	if code, _, errb := runCLI(t, c.env, "logs", "web", "-l", "prod"); code != exitError || !strings.Contains(errb, "no containers of web matching -l prod") {
+		t.Errorf("logs of no group: exit %d: %s", code, errb)
+	}
+}

@@ -1,0 +1,306 @@
+package discovery_test
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"theseus.dev/discovery"
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/marathon/marathonsim"
+	"theseus.dev/endpoints"
+	"theseus.dev/specs"
+)
+
+// checkedSpec is a group with a health-checked port.
+func checkedSpec() specs.Spec {
+	return specs.Spec{Ports: []specs.Port{{Name: "http", ContainerPort: 80}},
+		HealthChecks: []specs.HealthCheck{{Protocol: "HTTP", PortName: "http", Path: "/healthz"}}}
+}
+
+// portSpec is a group with a port and no health check.
+func portSpec() specs.Spec {
+	return specs.Spec{Ports: []specs.Port{{Name: "grpc", ContainerPort: 9000}}}
+}
+
+// killTasks kills the first n tasks of group k, as an operator on the
+// agent would; Marathon replaces them.
+func (e *discEnv) killTasks(k specs.GroupKey, n int) {
+	e.t.Helper()
+	for _, ts := range e.sim.Tasks(specs.AppID("", k))[:n] {
+		if err := e.sim.KillTask(ts.ID); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	e.settle()
+}
+
+// exactByEvents waits until the tree is exact without a sweep.
+func (e *discEnv) exactByEvents(t *testing.T, what string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for d := e.exact(); d != ""; d = e.exact() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: the tree is not exact by events alone:\n%s", what, d)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestDiscoveryEndToEnd deploys three groups, then kills tasks, scales
+// down, rolls an update and deletes an app. After each the tree is exact,
+// by events alone and after one sweep (which then has nothing to write),
+// and the watchers of the endpoints package only ever saw states the
+// syncer wrote whole.
+func TestDiscoveryEndToEnd(t *testing.T) {
+	e := newDiscEnv(t, marathonsim.Options{})
+	web, api, db := dkey(t, "web/dev"), dkey(t, "api/prod"), dkey(t, "db/test")
+	e.deploy(web, "nginx:1.27", 3, checkedSpec())
+	e.deploy(api, "api:1", 2, portSpec())
+	e.deploy(db, "db:1", 1, specs.Spec{})
+	ctx, cancel := context.WithCancel(context.Background())
+	seen := e.watchGroups(ctx, web, api, db)
+	s := e.startSyncer(discovery.Config{}, 0)
+	eventually(t, 20*time.Second, "the first sweep", s.d.Synced)
+	if d := e.exact(); d != "" {
+		t.Fatalf("not exact after the first sweep:\n%s", d)
+	}
+	for _, step := range []struct {
+		name string
+		do   func()
+	}{
+		{"kill tasks", func() { e.killTasks(web, 2); e.killTasks(db, 1) }},
+		{"scale down", func() {
+			if _, err := e.mc.Scale(context.Background(), api, 1); err != nil {
+				t.Fatal(err)
+			}
+			e.settle()
+		}},
+		{"rolling update", func() { e.update(web, "nginx:1.28", 3, checkedSpec()) }},
+		{"delete an app", func() {
+			if _, err := e.mc.Delete(context.Background(), db); err != nil {
+				t.Fatal(err)
+			}
+			e.settle()
+		}},
+	} {
+		step.do()
+		e.exactByEvents(t, step.name)
+		if st := s.sweep(t); st.Written+st.Removed != 0 {
+			t.Errorf("%s: the sweep after the events still wrote %+v", step.name, st)
+		}
+		if d := e.exact(); d != "" {
+			t.Fatalf("%s: not exact after a sweep:\n%s", step.name, d)
+		}
+	}
+	seen.waitFor(t, db, func(g endpoints.Group) bool { return !g.Exists })
+	seen.waitFor(t, web, func(g endpoints.Group) bool {
+		return len(g.Endpoints) == 3 && g.Endpoints[0].AppVersion == g.Endpoints[2].AppVersion
+	})
+	cancel()
+	e.watch.Wait()
+	n := seen.check(t, e.rec)
+	t.Logf("watchers saw %d states, the syncer made %d writes", n, e.rec.writes)
+}
+
+// TestDiscoveryEventStreamDropped drops the event stream, kills tasks
+// while it is gone, and checks that the sweep repairs what the lost
+// events would have.
+func TestDiscoveryEventStreamDropped(t *testing.T) {
+	e := newDiscEnv(t, marathonsim.Options{})
+	web, api := dkey(t, "web/dev"), dkey(t, "api/prod")
+	e.deploy(web, "nginx:1.27", 3, checkedSpec())
+	e.deploy(api, "api:1", 3, portSpec())
+	s := e.startSyncer(discovery.Config{}, 0)
+	e.exactByEvents(t, "first sweep")
+
+	e.sim.Faults().DropEventStreams(4 * time.Hour) // in simulated time: the test ends first
+	e.killTasks(web, 2)
+	e.killTasks(api, 3)
+	if e.exact() == "" {
+		t.Fatal("the tree followed the kills without events or a sweep")
+	}
+	s.sweep(t)
+	if d := e.exact(); d != "" {
+		t.Fatalf("not exact after the sweep:\n%s", d)
+	}
+}
+
+// TestDiscoveryNextLeader abandons a syncer, changes Marathon while none
+// runs, and checks that the next syncer's first sweep removes every
+// entry of a task that ended meanwhile: the staleness bound.
+func TestDiscoveryNextLeader(t *testing.T) {
+	e := newDiscEnv(t, marathonsim.Options{})
+	web, api, db := dkey(t, "web/dev"), dkey(t, "api/prod"), dkey(t, "db/test")
+	e.deploy(web, "nginx:1.27", 3, checkedSpec())
+	e.deploy(api, "api:1", 2, portSpec())
+	e.deploy(db, "db:1", 1, specs.Spec{})
+	first := e.startSyncer(discovery.Config{}, 0)
+	e.exactByEvents(t, "first syncer")
+	first.stop() // the leader dies: nothing is cleaned up
+
+	e.killTasks(web, 3)
+	if _, err := e.mc.Scale(context.Background(), api, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.mc.Delete(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	e.settle()
+	if e.exact() == "" {
+		t.Fatal("the tree changed with no syncer running")
+	}
+	sweeps := make(chan discovery.SweepStats, 10)
+	start := time.Now()
+	next := e.startSyncer(discovery.Config{Hooks: discovery.Hooks{Sweep: func(st discovery.SweepStats) {
+		select {
+		case sweeps <- st:
+		default:
+		}
+	}}}, 0)
+	select {
+	case st := <-sweeps:
+		if st.Err != nil {
+			t.Fatal(st.Err)
+		}
+		if d := e.exact(); d != "" {
+			t.Fatalf("not exact after the next syncer's first sweep:\n%s", d)
+		}
+		t.Logf("stale entries gone %v after the next syncer started (first sweep %v: %d written, %d removed)",
+			time.Since(start), st.Duration, st.Written, st.Removed)
+	case <-time.After(30 * time.Second):
+		t.Fatal("no first sweep")
+	}
+	if !next.d.Synced() {
+		t.Error("not synced after the first sweep")
+	}
+}
+
+// TestDiscoveryBurst starts 500 tasks at once (1,000 task changes: each
+// stages, then runs) and checks that watchers reload far fewer times.
+func TestDiscoveryBurst(t *testing.T) {
+	// Slow enough for the burst to last about a second of real time. The
+	// event buffer holds the whole burst: on a loaded machine a stream cut
+	// for falling behind would hand the burst to the sweep, and this test
+	// is about the events being taken together.
+	e := newDiscEnv(t, marathonsim.Options{Clock: marathonsim.NewScaledClock(time.Now(), 20), EventBuffer: 1 << 16})
+	var keys []specs.GroupKey
+	for _, g := range []string{"a", "b", "c", "d"} {
+		k := dkey(t, "burst/"+g)
+		keys = append(keys, k)
+		e.deploy(k, "worker:1", 0, specs.Spec{})
+	}
+	s := e.startSyncer(discovery.Config{}, 0)
+	e.exactByEvents(t, "first sweep")
+
+	// Every read a watcher makes follows a write of a revision key.
+	ctx, cancel := context.WithCancel(context.Background())
+	var reloads atomic.Int64
+	wch := e.etcd.Client.Watch(ctx, "/services/burst/", clientv3.WithPrefix(), clientv3.WithRev(e.etcd.Revision(t)+1))
+	e.watch.Go(func() {
+		for wr := range wch {
+			for _, ev := range wr.Events {
+				if strings.HasSuffix(string(ev.Kv.Key), "/"+etcd.RevisionKeyName) {
+					reloads.Add(1)
+				}
+			}
+		}
+	})
+	seen := e.watchGroups(ctx, keys...)
+	events := s.events.Load()
+	for _, k := range keys {
+		if _, err := e.mc.Scale(context.Background(), k, 125); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	e.settle()
+	e.exactByEvents(t, "the burst")
+	took := time.Since(start)
+	changes := s.events.Load() - events
+	for _, k := range keys {
+		seen.waitFor(t, k, func(g endpoints.Group) bool { return len(g.Endpoints) == 125 })
+	}
+	cancel()
+	e.watch.Wait()
+	states := seen.check(t, e.rec)
+	t.Logf("%d task changes in %v, %d revision writes (watcher reloads), %d states delivered to 4 watchers", changes, took, reloads.Load(), states)
+	if changes < 1000 {
+		t.Fatalf("only %d task changes", changes)
+	}
+	if reloads.Load()*10 > changes {
+		t.Errorf("%d reloads for %d task changes: want at most one per ten", reloads.Load(), changes)
+	}
+}
+
+// TestDiscoveryMarathonUnreachable makes the list of apps fail (502) or
+// hang, and checks that the tree is left as it was, marked stale after a
+// while, never emptied, and cleared once Marathon answers.
+func TestDiscoveryMarathonUnreachable(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fault marathonsim.RequestFault
+	}{
+		{"502", marathonsim.RequestFault{Method: "GET", Route: marathonsim.RouteApps, Status: 502}},
+		{"hang", marathonsim.RequestFault{Method: "GET", Route: marathonsim.RouteApps, Hang: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newDiscEnv(t, marathonsim.Options{})
+			web, api := dkey(t, "web/dev"), dkey(t, "api/prod")
+			e.deploy(web, "nginx:1.27", 2, checkedSpec())
+			e.deploy(api, "api:1", 1, portSpec())
+			var now atomic.Int64
+			now.Store(time.Now().UnixNano())
+			s := e.startSyncer(discovery.Config{StaleAfter: time.Minute,
+				Now: func() time.Time { return time.Unix(0, now.Load()) }}, 300*time.Millisecond)
+			e.exactByEvents(t, "first sweep")
+			rev := e.etcd.Revision(t)
+
+			id := e.sim.Faults().Add(tc.fault)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if st, err := s.d.Sweep(ctx); err != nil || st.Err == nil {
+				t.Fatalf("sweep with Marathon unreachable: %+v, %v", st, err)
+			}
+			if after := e.etcd.Revision(t); after != rev {
+				t.Fatalf("a failed sweep wrote to etcd: revision %d → %d", rev, after)
+			}
+			now.Add(int64(2 * time.Minute))
+			if st, err := s.d.Sweep(ctx); err != nil || st.Err == nil {
+				t.Fatalf("sweep with Marathon unreachable: %+v, %v", st, err)
+			}
+			tree, err := e.rec.ReadTree(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []specs.GroupKey{web, api} {
+				g := tree.Groups[k]
+				if g == nil || !g.Revision.Stale || len(g.ContainerNames()) == 0 {
+					t.Fatalf("%s while Marathon is unreachable: %+v", k, g)
+				}
+			}
+			if d := e.exact(); d != "" {
+				t.Fatalf("the containers changed while Marathon was unreachable:\n%s", d)
+			}
+
+			e.sim.Faults().Clear(id)
+			s.sweep(t)
+			tree, err = e.rec.ReadTree(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, g := range tree.Groups {
+				if g.Revision.Stale {
+					t.Errorf("%s still stale after Marathon answered", k)
+				}
+			}
+			if d := e.exact(); d != "" {
+				t.Fatalf("not exact after Marathon answered:\n%s", d)
+			}
+		})
+	}
+}

@@ -1,0 +1,94 @@
+package mesos
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// Agents returns the registered agents (/master/slaves), sorted by
+// hostname.
+func (c *Client) Agents(ctx context.Context) ([]Agent, error) {
+	var out []Agent
+	err := c.do(ctx, &call{endpoint: "/master/slaves", path: "/master/slaves", decode: func(r io.Reader) (err error) {
+		out, err = decodeSlaves(r)
+		return err
+	}})
+	if err != nil {
+		return nil, err
+	}
+	sortAgents(out)
+	return out, nil
+}
+
+func sortAgents(agents []Agent) {
+	slices.SortFunc(agents, func(a, b Agent) int {
+		if c := strings.Compare(a.Hostname, b.Hostname); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+}
+
+// Agent returns the registered agent with the given id or hostname.
+func (c *Client) Agent(ctx context.Context, idOrHost string) (Agent, error) {
+	agents, err := c.Agents(ctx)
+	if err != nil {
+		return Agent{}, err
+	}
+	return FindAgent(agents, idOrHost)
+}
+
+// FindAgent picks the agent with the given id or, failing that, hostname.
+func FindAgent(agents []Agent, idOrHost string) (Agent, error) {
+	for _, a := range agents {
+		if a.ID == idOrHost {
+			return a, nil
+		}
+	}
+	for _, a := range agents {
+		if a.Hostname == idOrHost {
+			return a, nil
+		}
+	}
+	return Agent{}, fmt.Errorf("agent %q: %w", idOrHost, ErrNotFound)
+}
+
+// State returns the agents and the tasks of every framework, from
+// /master/state (agents sorted by hostname).
+func (c *Client) State(ctx context.Context) (*State, error) {
+	var st *State
+	err := c.do(ctx, &call{endpoint: "/master/state", path: "/master/state", decode: func(r io.Reader) (err error) {
+		st, err = decodeState(r)
+		return err
+	}})
+	if err != nil {
+		return nil, err
+	}
+	sortAgents(st.Agents)
+	return st, nil
+}
+
+// Task returns one task by id, from /master/tasks?task_id= (Mesos 1.4+;
+// an older master ignores the filter, and the task is looked for in its
+// answer).
+func (c *Client) Task(ctx context.Context, id string) (Task, error) {
+	var tasks []Task
+	q := url.Values{"task_id": {id}}
+	err := c.do(ctx, &call{endpoint: "/master/tasks", path: "/master/tasks", query: q, decode: func(r io.Reader) (err error) {
+		tasks, err = decodeTasks(r)
+		return err
+	}})
+	if err != nil {
+		return Task{}, err
+	}
+	for _, t := range tasks {
+		if t.ID == id {
+			return t, nil
+		}
+	}
+	return Task{}, fmt.Errorf("task %q: %w", id, ErrNotFound)
+}

@@ -1,0 +1,245 @@
+package reconciler
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"theseus.dev/diff"
+	"theseus.dev/model"
+	"theseus.dev/specs"
+)
+
+// Outcome is what a reconcile found or did, as far as the status of the
+// group is concerned.
+type Outcome int
+
+// The outcomes of a reconcile.
+const (
+	// Observed: nothing to do; the group is as it runs.
+	Observed Outcome = iota
+	// HeldBack: a change waits behind a deployment theseus did not start
+	// (Action: a diff.Wait).
+	HeldBack
+	// NotOwned: an app theseus may not touch has the group's id (Action:
+	// a diff.Unmanaged).
+	NotOwned
+	// InvalidSpec: the desired spec is invalid (Action: a diff.Invalid).
+	InvalidSpec
+	// DeleteRefused: the prune guard refused the delete of the app (Err).
+	DeleteRefused
+	// Locked: the write found the app locked by deployments (Deployments).
+	Locked
+	// Refused: Marathon refused the definition (Action, Err).
+	Refused
+	// WriteFailed: the write failed otherwise (Err).
+	WriteFailed
+	// Acted: the action was carried out (Action, Result).
+	Acted
+)
+
+// GroupState is what the status of a group is decided from: what it is
+// meant to be, what runs, what its status says, and the outcome of the
+// reconcile.
+type GroupState struct {
+	// Desired is the group's spec, nil when it has none; App its app, nil
+	// when Marathon has none; Status its stored status, nil when none.
+	Desired *diff.Desired
+	App     *model.App
+	Status  *specs.Status
+	Outcome Outcome
+	Action  diff.Action
+	Result  model.Result
+	// Deployments are those that locked the app (Locked).
+	Deployments []string
+	Err         error
+	// Now and ProgressDeadline decide whether a group that is not there
+	// yet is Stalled.
+	Now              time.Time
+	ProgressDeadline time.Duration
+}
+
+// StatusDecision is the status a group is to have.
+type StatusDecision struct {
+	// Status is the status to record, unless Drop or Keep. Its Since and
+	// UpdatedAt are the writer's to set.
+	Status specs.Status
+	// Drop: the group has no spec, and what a status said of its progress
+	// no longer holds: remove it. Keep: nothing to record (a spec whose
+	// app is not there yet).
+	Drop, Keep bool
+	// Stalled says the group is past its progress deadline; NewlyStalled
+	// that it has just become so; NeedStep that Status.DeploymentStep is
+	// to be read from Marathon (the deployment it stalled on).
+	Stalled, NewlyStalled, NeedStep bool
+}
+
+// StatusOf decides the status of a group from what it is meant to be,
+// what runs, what its status says and what the reconcile did: every
+// phase of /status is decided here, and nowhere else. It is pure.
+func StatusOf(g GroupState) StatusDecision {
+	st := baseStatus(g)
+	switch g.Outcome {
+	case Observed:
+		switch {
+		case g.Desired == nil:
+			return StatusDecision{Drop: true}
+		case g.App == nil:
+			return StatusDecision{Keep: true}
+		case len(g.App.Deployments) > 0:
+			st.Phase, st.DeploymentID = specs.PhaseProgressing, g.App.Deployments[0]
+			st.Message = "Marathon is deploying the change"
+			return progress(g, st)
+		}
+		st.DeploymentID = ""
+		if ready(g.Desired, g.App) {
+			st.Phase, st.LastError = specs.PhaseSynced, ""
+			return StatusDecision{Status: st}
+		}
+		st.Phase = specs.PhaseProgressing
+		st.Message = waitingFor(g.App, st.Tasks)
+		return progress(g, st)
+	case HeldBack:
+		st.Phase, st.Message = specs.PhaseWaiting, g.Action.Reason
+		st.DeploymentID = first(g.Action.Deployments)
+		return progress(g, st)
+	case NotOwned:
+		st.Phase, st.Message = specs.PhaseStalled, g.Action.Reason
+	case InvalidSpec:
+		st.Phase, st.Errors, st.Message = specs.PhaseInvalid, g.Action.Errors, g.Action.Reason
+	case DeleteRefused:
+		st.Phase, st.DeploymentID, st.LastError = specs.PhaseStalled, "", ""
+		st.Message = "the desired spec is gone, but the delete of the app was refused: " + g.Err.Error()
+	case Locked:
+		st.Phase = specs.PhaseWaiting
+		st.DeploymentID = first(g.Deployments)
+		st.Message = "the app is locked by deployment " + strings.Join(g.Deployments, ", ") + "; looking again when it ends"
+	case Refused:
+		st.Phase, st.LastError = specs.PhaseStalled, g.Err.Error()
+		st.Message = "Marathon refused the " + string(g.Action.Kind)
+	case WriteFailed:
+		st.LastError = g.Err.Error()
+	case Acted:
+		st.LastAction, st.LastActionAt = string(g.Action.Kind), g.Now
+		st.DeploymentID, st.MarathonVersion = g.Result.DeploymentID, g.Result.Version
+		st.LastError = ""
+		st.Phase, st.Message = specs.PhaseProgressing, "Marathon is deploying the change"
+		if g.Action.Kind == diff.Delete {
+			st.Phase, st.Message = specs.PhaseDeleting, "the desired spec is gone; the app is being deleted"
+		}
+		if g.Action.Restart != "" {
+			st.Restarted = g.Action.Restart
+		}
+	}
+	return StatusDecision{Status: st}
+}
+
+// baseStatus is the group's status carried over from the last write, with
+// what is known now filled in.
+func baseStatus(g GroupState) specs.Status {
+	var st specs.Status
+	if g.Status != nil {
+		st = *g.Status
+	}
+	st.Errors, st.Message, st.DeploymentStep = nil, "", ""
+	st.AppID = ""
+	if d := g.Desired; d != nil {
+		st.ObservedRevision = d.Revision
+		st.SpecHash = d.Hash
+		if d.Spec.Instances != nil {
+			st.Tasks.Wanted = *d.Spec.Instances
+		}
+	}
+	if a := g.App; a != nil {
+		st.AppID, st.MarathonVersion = a.ID, a.Version
+		wanted := st.Tasks.Wanted
+		st.Tasks = a.Counts
+		st.Tasks.Wanted = wanted
+		if g.Desired == nil || !g.Desired.Valid() {
+			st.Tasks.Wanted = a.Counts.Wanted
+		}
+	}
+	return st
+}
+
+// progress decides for a group that is moving (Progressing) or held
+// back (Waiting): it turns Stalled when it has not arrived within the
+// progress deadline, with the deployment's step and Marathon's last task
+// failure as the reason.
+func progress(g GroupState, st specs.Status) StatusDecision {
+	var prev specs.Status
+	if g.Status != nil {
+		prev = *g.Status
+	}
+	has := g.Status != nil
+	reason := st.Message
+	start := g.Now
+	if has && prev.Phase != specs.PhaseSynced && !prev.Since.IsZero() {
+		start = prev.Since
+	}
+	if !st.LastActionAt.IsZero() && st.LastActionAt.After(start) {
+		start = st.LastActionAt
+	}
+	// A stalled group stays stalled until it arrives, is acted on again
+	// or another deployment takes over; its Since is when it stalled.
+	stalled := has && prev.Phase == specs.PhaseStalled && prev.DeploymentID == st.DeploymentID &&
+		!st.LastActionAt.After(prev.Since)
+	if !stalled && g.Now.Sub(start) < g.ProgressDeadline {
+		return StatusDecision{Status: st}
+	}
+	st.Phase = specs.PhaseStalled
+	// The message changes only with what it waits for, so the status is
+	// not rewritten on every look.
+	st.Message = fmt.Sprintf("not done within the progress deadline of %s", g.ProgressDeadline)
+	if reason != "" {
+		st.Message += ": " + reason
+	}
+	d := StatusDecision{Stalled: true, NewlyStalled: prev.Phase != specs.PhaseStalled}
+	if prev.Phase == specs.PhaseStalled && prev.DeploymentID == st.DeploymentID {
+		st.DeploymentStep = prev.DeploymentStep
+	} else if st.DeploymentID != "" {
+		d.NeedStep = true
+	}
+	if g.App != nil && g.App.LastTaskFailure != nil {
+		f := g.App.LastTaskFailure
+		st.LastError = fmt.Sprintf("last task failure: %s %s on %s: %s", f.TaskID, f.State, f.Host, f.Message)
+	}
+	d.Status = st
+	return d
+}
+
+// ready reports whether the app runs the wanted number of tasks, all of
+// its current definition, healthy when it has health checks. Without a
+// deployment in flight, extra tasks or tasks of an older definition are
+// what a deployment cancelled by hand leaves behind: the app definition
+// matches the spec but what runs does not.
+func ready(d *diff.Desired, a *model.App) bool {
+	want := 0
+	if d.Spec.Instances != nil {
+		want = *d.Spec.Instances
+	}
+	n := a.Counts
+	if n.Running != want || a.Outdated > 0 {
+		return false
+	}
+	return len(d.Spec.HealthChecks) == 0 || n.Healthy >= want
+}
+
+// waitingFor says what a group that is not ready waits for.
+func waitingFor(a *model.App, n specs.TaskCounts) string {
+	switch {
+	case a.Outdated > 0:
+		return fmt.Sprintf("%d of %d running tasks run an older definition of the app, as a cancelled deployment leaves them; "+
+			"a new revision or a restart replaces them", a.Outdated, n.Running)
+	case n.Running > n.Wanted:
+		return fmt.Sprintf("%d tasks running, %d wanted: waiting for Marathon to stop the extra ones", n.Running, n.Wanted)
+	}
+	return fmt.Sprintf("waiting for tasks: %d of %d running, %d healthy", n.Running, n.Wanted, n.Healthy)
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}

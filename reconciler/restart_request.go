@@ -1,0 +1,273 @@
+package reconciler
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"theseus.dev/model"
+	"theseus.dev/specs"
+)
+
+// RollingRestart asks the leader for a rolling restart of a service's
+// groups, and follows it: what `theseusd restart` does. The command
+// writes nothing to Marathon: it records the request, with a token,
+// under /theseus/restart/{service}, and the leader carries it out group
+// by group through the controller, as every other write.
+type RollingRestart struct {
+	// Desired is read for the groups of the service.
+	Desired DesiredLister
+	Store   RestartStore
+	// Wait is the pause between two groups; HealthTimeout how long a group
+	// may take to be deployed and healthy again.
+	Wait, HealthTimeout time.Duration
+	// Progress is told what happens, one line at a time: while a group
+	// restarts, each time another of its tasks is replaced, and every
+	// ProgressEvery (default 30s) when none is.
+	Progress      func(string)
+	ProgressEvery time.Duration
+	// Detach returns once the request is recorded, without following it.
+	Detach bool
+	// Now is the clock of the elapsed times reported; defaults to
+	// time.Now.
+	Now func() time.Time
+}
+
+// Run requests the restart of the groups of service that sel selects, in
+// group key order, and follows it until it is done (nil), stops on a
+// group that does not come back within HealthTimeout (an error naming
+// it), or ctx ends. A restart of service with the same selector that is
+// not done is resumed rather than started over: its done groups are
+// skipped, a group in flight is waited for, not restarted again, and
+// Wait and HealthTimeout are taken from this run.
+func (r *RollingRestart) Run(ctx context.Context, service string, sel specs.Selector) error {
+	say := r.say
+	now := r.now()
+	var st specs.RestartState
+	var rev int64
+	for {
+		e, err := r.Store.Get(ctx, service)
+		if err != nil {
+			return err
+		}
+		if old := e.State; old != nil && old.Selector == sel.String() && old.Finished.IsZero() {
+			st = *old
+			if st.Failed != "" && st.Current != "" {
+				st.CurrentSince = now // a new deadline for the group that stopped it
+			}
+			st.Failed = ""
+		} else {
+			groups, err := r.groups(ctx, service, sel)
+			if err != nil {
+				return err
+			}
+			st = specs.RestartState{Token: newToken(), Selector: sel.String(), Groups: groups, Started: now.UTC()}
+		}
+		st.WaitSeconds, st.HealthTimeoutSeconds = r.Wait.Seconds(), r.HealthTimeout.Seconds()
+		rev, err = r.Store.Put(ctx, model.Fence{}, service, &st, e.ModRevision)
+		if errors.Is(err, model.ErrConflict) {
+			continue // the leader recorded progress meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		if e.State != nil && e.State.Token == st.Token {
+			say(fmt.Sprintf("resuming the restart of %s begun %s: %d of %d groups done",
+				service, st.Started.Format(time.RFC3339), len(st.Done), len(st.Groups)))
+		}
+		break
+	}
+	if r.Detach {
+		say(fmt.Sprintf("the restart of %d group(s) of %s is requested; the leader carries it out (theseusd restart %s again follows it)",
+			len(st.Groups), service, service))
+		return nil
+	}
+	return r.follow(ctx, service, rev, len(st.Done))
+}
+
+// groups are the groups of service in /desired that sel selects, sorted.
+func (r *RollingRestart) groups(ctx context.Context, service string, sel specs.Selector) ([]string, error) {
+	snap, err := r.Desired.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read /desired: %w", err)
+	}
+	var keys []specs.GroupKey
+	for i := range snap.Entries {
+		k := snap.Entries[i].Key
+		if !k.IsZero() && k.Service == service && sel.Matches(k.LabelSet()) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("no managed group of %s matches %q", service, sel.String())
+	}
+	slices.SortFunc(keys, specs.GroupKey.Compare)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k.String()
+	}
+	return out, nil
+}
+
+// follow reports the restart's progress until it is done, stops, or is
+// replaced by another request.
+func (r *RollingRestart) follow(ctx context.Context, service string, from int64, done int) error {
+	updates := make(chan model.RestartEntry, 16)
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	watched := make(chan error, 1)
+	go func() {
+		watched <- r.Store.Follow(fctx, service, from, func(e model.RestartEntry) error {
+			select {
+			case updates <- e:
+				return nil
+			case <-fctx.Done():
+				return fctx.Err()
+			}
+		})
+	}()
+	every := r.ProgressEvery
+	if every <= 0 {
+		every = 30 * time.Second
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	p := &restartProgress{say: r.say, now: r.now, done: done}
+	token := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-watched:
+			return err
+		case <-tick.C:
+			p.remind(every)
+		case e := <-updates:
+			if token == "" && e.State != nil {
+				token = e.State.Token // the request as written
+			}
+			switch st := e.State; {
+			case st == nil || st.Token != token:
+				return fmt.Errorf("the restart of %s was removed or replaced by another request", service)
+			case st.Failed != "":
+				p.update(st)
+				return errors.New(st.Failed)
+			case !st.Finished.IsZero():
+				p.update(st)
+				r.say(fmt.Sprintf("restarted %d group(s) of %s", len(st.Groups), service))
+				// Done and reported: the key goes, unless a new request
+				// took it meanwhile.
+				if err := r.Store.Delete(ctx, service, e.ModRevision); err != nil && !errors.Is(err, model.ErrConflict) {
+					return err
+				}
+				return nil
+			default:
+				p.update(st)
+			}
+		}
+	}
+}
+
+func (r *RollingRestart) say(line string) {
+	if r.Progress != nil {
+		r.Progress(line)
+	}
+}
+
+func (r *RollingRestart) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// restartProgress turns the states of a restart into lines: a group
+// restarting, its tasks replaced of wanted as they change, the group
+// done, the wait.
+type restartProgress struct {
+	say     func(string)
+	now     func() time.Time
+	done    int    // groups done and said
+	current string // the group in flight
+	since   time.Time
+	line    string // its last restartProgress line, and when it was said
+	lineAt  time.Time
+	waited  time.Time // LastDone of the last wait said
+	seen    bool
+}
+
+func (p *restartProgress) update(st *specs.RestartState) {
+	for ; p.done < len(st.Done); p.done++ {
+		g, took := st.Done[p.done], time.Duration(0)
+		if g == p.current {
+			// Its last counts, then its end.
+			took = st.LastDone.Sub(st.CurrentSince)
+			p.progressLine(st.Replaced, st.Wanted, took)
+			p.current, p.line = "", ""
+		}
+		p.say(fmt.Sprintf("%s: restarted and healthy in %s (%d/%d)", g, elapsed(took), p.done+1, len(st.Groups)))
+	}
+	first := !p.seen
+	p.seen = true
+	if st.Current == "" {
+		if w := st.Wait(); w > 0 && st.Active() && !st.LastDone.IsZero() && !p.waited.Equal(st.LastDone) {
+			p.waited = st.LastDone
+			p.say(fmt.Sprintf("waiting %s before the next group", w))
+		}
+		return
+	}
+	if st.Current != p.current {
+		p.current, p.line = st.Current, ""
+		if first && st.CurrentVersion != "" {
+			p.say(fmt.Sprintf("%s: restart already under way; waiting for it", st.Current))
+		} else {
+			p.say(fmt.Sprintf("%s: restarting", st.Current))
+		}
+	}
+	p.since = st.CurrentSince
+	if st.CurrentVersion != "" {
+		p.progressLine(st.Replaced, st.Wanted, p.now().Sub(st.CurrentSince))
+	}
+}
+
+// progressLine says how far the group in flight is, when that changed.
+func (p *restartProgress) progressLine(replaced, wanted int, took time.Duration) {
+	line := fmt.Sprintf("%s: %d of %d tasks replaced", p.current, replaced, wanted)
+	if line == p.line {
+		return
+	}
+	p.line, p.lineAt = line, p.now()
+	p.say(fmt.Sprintf("%s, %s", line, elapsed(took)))
+}
+
+// remind says the progress of the group in flight again when it has not
+// moved for a while, so that a slow restart is never minutes of silence.
+func (p *restartProgress) remind(every time.Duration) {
+	if p.line == "" {
+		return
+	}
+	if now := p.now(); now.Sub(p.lineAt) >= every {
+		p.lineAt = now
+		p.say(fmt.Sprintf("%s, %s", p.line, elapsed(now.Sub(p.since))))
+	}
+}
+
+// elapsed is a duration for a restartProgress line: to the second, or to the
+// millisecond below one.
+func elapsed(d time.Duration) string {
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+// newToken names a restart request.
+func newToken() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,118 @@
+package gitsrc_test
+
+import (
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"theseus.dev/sources/gitsrc"
+	"theseus.dev/sources/gitsrc/gitsrctest"
+)
+
+// files returns the regular files under dir, path → content.
+func files(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		out[filepath.ToSlash(rel)] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestFetchFollowsBranch follows a branch through two commits, from a
+// local bare repository read in place and over smart HTTP: each fetch
+// exports exactly the commit's files and drops the previous export.
+func TestFetchFollowsBranch(t *testing.T) {
+	root := t.TempDir()
+	base := gitsrctest.Serve(t, root)
+	tests := []struct {
+		name string
+		url  func(dir string) string
+	}{
+		{"local path", func(dir string) string { return dir }},
+		{"file URL", func(dir string) string { return "file://" + dir }},
+		{"http", func(dir string) string { return base + "/" + filepath.Base(dir) }},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := gitsrctest.NewRepo(t, filepath.Join(root, fmt.Sprintf("specs%d.git", i)), "main")
+			first := src.Commit("first", map[string]string{"web.yaml": "a", "sub/api.yaml": "b", "gone.yaml": "c"})
+			r, err := gitsrc.Open(gitsrc.Config{URL: tt.url(src.Dir), Ref: "main", CacheDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			co, err := r.Fetch(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{"web.yaml": "a", "sub/api.yaml": "b", "gone.yaml": "c"}
+			if co.Commit != first || !maps.Equal(files(t, co.Dir), want) {
+				t.Fatalf("first fetch: %s %v", co.Commit, files(t, co.Dir))
+			}
+			again, err := r.Fetch(t.Context())
+			if err != nil || again != co {
+				t.Fatalf("fetch with no new commit: %+v, %v", again, err)
+			}
+
+			second := src.Commit("second", map[string]string{"web.yaml": "a2", "gone.yaml": "", "new.yaml": "d"})
+			next, err := r.Fetch(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = map[string]string{"web.yaml": "a2", "sub/api.yaml": "b", "new.yaml": "d"}
+			if next.Commit != second || !maps.Equal(files(t, next.Dir), want) {
+				t.Errorf("second fetch: %s %v", next.Commit, files(t, next.Dir))
+			}
+			if _, err := os.Stat(co.Dir); !os.IsNotExist(err) {
+				t.Errorf("the previous export is still there: %v", err)
+			}
+			if next.Short() != second[:12] {
+				t.Errorf("short %q", next.Short())
+			}
+		})
+	}
+}
+
+func TestFetchErrors(t *testing.T) {
+	root := t.TempDir()
+	src := gitsrctest.NewRepo(t, filepath.Join(root, "specs.git"), "main")
+	src.Commit("first", map[string]string{"web.yaml": "a"})
+	tests := []struct {
+		name string
+		cfg  gitsrc.Config
+		want string
+	}{
+		{"missing branch", gitsrc.Config{URL: src.Dir, Ref: "release"}, "refs/heads/release"},
+		{"missing repository", gitsrc.Config{URL: filepath.Join(root, "nope.git")}, "nope.git"},
+		{"unreachable remote", gitsrc.Config{URL: "http://127.0.0.1:1/specs.git"}, "fetch main from http://127.0.0.1:1/specs.git"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.CacheDir = t.TempDir()
+			r, err := gitsrc.Open(tt.cfg)
+			if err == nil {
+				_, err = r.Fetch(t.Context())
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+	for _, cfg := range []gitsrc.Config{{CacheDir: "x"}, {URL: "x"}, {URL: "x", CacheDir: "x", Ref: "bad..ref"}} {
+		if _, err := gitsrc.Open(cfg); err == nil {
+			t.Errorf("Open(%+v) accepted", cfg)
+		}
+	}
+}

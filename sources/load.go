@@ -1,0 +1,151 @@
+package sources
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"theseus.dev/specs"
+)
+
+// MaxFileBytes is the largest spec file read.
+const MaxFileBytes = 64 << 20
+
+// IsSpecFile reports whether a file name has a spec extension: .yaml, .yml
+// or .json.
+func IsSpecFile(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
+}
+
+// LoadPath parses and validates the spec file at path, or every spec file
+// (.yaml, .yml, .json) under the directory at path, recursively, skipping
+// hidden files and directories (such as .git). A path that is a symbolic
+// link is resolved first, so a git-sync style "current" link is read at
+// its target. It returns the valid groups in file order and, if anything
+// is wrong, a specs.ErrorList with every problem: parse and validation errors of
+// each file, a group defined twice, and a symbolic link that leads out of
+// the directory (see SpecFiles). Callers that must not act on a
+// partial set (apply, sync) check the error first.
+func LoadPath(path string) ([]*specs.Group, error) {
+	files, refused, err := specFiles(path)
+	if err != nil {
+		return nil, err
+	}
+	var groups []*specs.Group
+	errs := refused
+	for _, f := range files {
+		gs, err := LoadFile(f)
+		errs = append(errs, specs.Errors(err)...)
+		groups = append(groups, gs...)
+	}
+	errs = append(errs, specs.Duplicates(groups)...)
+	return groups, errs.Err()
+}
+
+// LoadFile parses and validates one spec file, returning the groups that are
+// valid and a specs.ErrorList of every problem.
+func LoadFile(name string) ([]*specs.Group, error) {
+	info, err := os.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if info.Size() > MaxFileBytes {
+		return nil, specs.ErrorList{{File: name, Msg: fmt.Sprintf("file is %d MiB, larger than the %d MiB limit", info.Size()>>20, MaxFileBytes>>20)}}
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	return specs.ParseAndValidate(name, data)
+}
+
+func specFiles(path string) ([]string, specs.ErrorList, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, err // *PathError names the path as given
+	}
+	if !info.IsDir() {
+		// A file is read through its links as given: /dev/stdin or a
+		// process substitution links to a pipe that has no path of its own.
+		return []string{path}, nil, nil
+	}
+	resolved, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	rels, refused, err := SpecFiles(resolved)
+	files := make([]string, len(rels))
+	for i, rel := range rels {
+		files[i] = filepath.Join(path, rel)
+	}
+	for _, fe := range refused {
+		fe.File = filepath.Join(path, fe.File)
+	}
+	return files, refused, err
+}
+
+// SpecFiles lists the spec files (.yaml, .yml, .json) under the directory
+// root, recursively, relative to it and sorted, skipping hidden files and
+// directories (such as .git). Symbolic links are not followed out of
+// root: a link among the spec files whose target lies outside root, or is
+// not a regular file, is refused, reported (relative to root) in the
+// specs.ErrorList and never read, so that a checkout cannot make theseus read,
+// or quote in an error, a file of the machine such as /etc/passwd. root
+// itself may be a link's target: callers resolve it first.
+func SpecFiles(root string) ([]string, specs.ErrorList, error) {
+	var files []string
+	var refused specs.ErrorList
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		hidden := p != root && strings.HasPrefix(d.Name(), ".")
+		switch {
+		case d.IsDir() && hidden:
+			return filepath.SkipDir
+		case d.IsDir() || hidden || !IsSpecFile(d.Name()):
+			return nil
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		if msg := checkSpecFile(root, p, d); msg != "" {
+			refused = append(refused, &specs.FieldError{File: rel, Msg: msg})
+			return nil
+		}
+		files = append(files, rel)
+		return nil
+	})
+	slices.Sort(files)
+	return files, refused, err
+}
+
+// checkSpecFile returns why the spec file at p under root is not read, or
+// "". The message never names what a link points to.
+func checkSpecFile(root, p string, d fs.DirEntry) string {
+	if d.Type()&fs.ModeSymlink == 0 {
+		if !d.Type().IsRegular() {
+			return "not a regular file; refused"
+		}
+		return ""
+	}
+	target, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "a symbolic link that cannot be resolved; refused"
+	}
+	if rel, err := filepath.Rel(root, target); err != nil || !filepath.IsLocal(rel) {
+		return "a symbolic link to a file outside the directory; refused, its target is not read"
+	}
+	if info, err := os.Stat(target); err != nil || !info.Mode().IsRegular() {
+		return "a symbolic link to something that is not a regular file; refused"
+	}
+	return ""
+}

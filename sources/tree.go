@@ -1,0 +1,268 @@
+package sources
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+
+	"theseus.dev/sources/gitsrc"
+	"theseus.dev/specs"
+)
+
+// Tree is where a sync reads specs: a directory, resolved afresh every
+// cycle so that a git-sync style symlink swap is followed, or a git
+// checkout fetched every cycle. It re-parses the files only when their
+// names or contents changed.
+type Tree struct {
+	// dir is --dir: a directory, or with --git a directory inside the
+	// repository ("" for its root).
+	dir string
+	// git, when set, is fetched every cycle; ref names it in revisions.
+	git *gitsrc.Repo
+	ref string
+
+	fingerprint string
+	loaded      *Loaded
+}
+
+// Loaded is one revision of a tree, parsed and valid.
+type Loaded struct {
+	Root     string // the directory read, symlinks resolved
+	Revision string // recorded with each write: "dir:/path" or "git:ref@sha"
+	Display  string // how file names are shown: the directory given, or the revision
+	Specs    []SyncSpec
+}
+
+// InvalidTreeError lists every problem of a tree; nothing is written.
+type InvalidTreeError struct {
+	Where string
+	Errs  specs.ErrorList
+}
+
+func (e *InvalidTreeError) Error() string {
+	return fmt.Sprintf("%d problem(s) in %s; nothing written", len(e.Errs), e.Where)
+}
+
+// Load returns the tree's specs as of now, parsed again only when the
+// names or contents of its files changed.
+func (t *Tree) Load(ctx context.Context) (*Loaded, error) {
+	lt, err := t.resolve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fp, err := fingerprint(lt.Root)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", lt.Display, err)
+	}
+	if t.loaded != nil && fp == t.fingerprint && lt.Root == t.loaded.Root {
+		return t.loaded, nil
+	}
+	groups, err := LoadPath(lt.Root)
+	if err != nil {
+		errs := specs.Errors(err)
+		for i, fe := range errs {
+			c := *fe
+			if rel, ok := within(lt.Root, c.File); ok {
+				c.File = joinDisplay(lt.Display, t.inSource(rel))
+			}
+			errs[i] = &c
+		}
+		return nil, &InvalidTreeError{Where: lt.Display, Errs: errs}
+	}
+	lt.Specs = make([]SyncSpec, len(groups))
+	for i, g := range groups {
+		file, _ := g.Source()
+		rel, _ := within(lt.Root, file)
+		lt.Specs[i] = SyncSpec{Group: g, File: filepath.ToSlash(t.inSource(rel))}
+	}
+	t.fingerprint, t.loaded = fp, lt
+	return lt, nil
+}
+
+// inSource turns a path relative to the directory read into one relative
+// to the source: for git, to the repository's root.
+func (t *Tree) inSource(rel string) string {
+	if t.git != nil && t.dir != "" {
+		return filepath.Join(t.dir, rel)
+	}
+	return rel
+}
+
+// resolve finds the directory to read this cycle: the git checkout of
+// the latest commit, or the directory with its symlinks resolved now.
+func (t *Tree) resolve(ctx context.Context) (*Loaded, error) {
+	if t.git != nil {
+		co, err := t.git.Fetch(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rev := "git:" + t.ref + "@" + co.Short()
+		root := filepath.Join(co.Dir, filepath.FromSlash(t.dir))
+		if _, err := os.Stat(root); err != nil {
+			return nil, fmt.Errorf("%s: no directory %q in the repository", rev, t.dir)
+		}
+		return &Loaded{Root: root, Revision: rev, Display: rev}, nil
+	}
+	root, err := filepath.EvalSymlinks(t.dir)
+	if err != nil {
+		return nil, fmt.Errorf("sync --dir %s: %w", t.dir, err)
+	}
+	if info, err := os.Stat(root); err != nil || !info.IsDir() {
+		return nil, fmt.Errorf("sync --dir %s: not a directory", t.dir)
+	}
+	return &Loaded{Root: root, Revision: "dir:" + root, Display: t.dir}, nil
+}
+
+// fingerprint hashes the names and contents of the spec files under
+// root, listed as LoadPath lists them (links out of root are not
+// read, only named). Contents, not modification times, decide: an edit
+// within the same second, or a checkout that restores old times, still
+// counts.
+func fingerprint(root string) (string, error) {
+	files, refused, err := SpecFiles(root)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	var n [8]byte
+	for _, rel := range files {
+		data, err := os.ReadFile(filepath.Join(root, rel))
+		if err != nil {
+			return "", err
+		}
+		h.Write([]byte(rel))
+		binary.BigEndian.PutUint64(n[:], uint64(len(data)))
+		h.Write(n[:])
+		h.Write(data)
+	}
+	for _, fe := range refused {
+		h.Write([]byte(fe.Error()))
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// within returns file relative to root, if it is under root.
+func within(root, file string) (string, bool) {
+	rel, err := filepath.Rel(root, file)
+	if err != nil || !filepath.IsLocal(rel) {
+		return file, false
+	}
+	return rel, true
+}
+
+func joinDisplay(display, rel string) string {
+	if strings.HasPrefix(display, "git:") {
+		return display + ":" + filepath.ToSlash(rel)
+	}
+	return filepath.Join(display, rel)
+}
+
+// TreeConfig says where a sync reads its specs: a directory, or a git
+// branch.
+type TreeConfig struct {
+	// Dir is a directory of spec files; with GitURL, a directory inside
+	// the repository.
+	Dir string
+	// GitURL, if set, is the repository followed (https://, ssh://,
+	// user@host:path, or a local path), Ref its branch, and GitCache its
+	// cache directory (by default under the user cache directory).
+	GitURL, Ref, GitCache string
+	// Name is the source's name in ownership records; "" takes the
+	// default.
+	Name string
+	// Getenv reads THESEUS_GIT_USER and THESEUS_GIT_PASSWORD, the HTTP
+	// credentials of the repository.
+	Getenv func(string) string
+}
+
+// OpenTree builds the spec tree cfg names, and the source's name: the
+// one given, or by default the absolute directory or the repository
+// without credentials.
+func OpenTree(cfg TreeConfig) (*Tree, string, error) {
+	if cfg.GitURL == "" {
+		if cfg.Dir == "" {
+			return nil, "", errors.New("sync: give --dir DIR or --git URL")
+		}
+		abs, err := filepath.Abs(cfg.Dir)
+		if err != nil {
+			return nil, "", err
+		}
+		return &Tree{dir: cfg.Dir}, cmp.Or(cfg.Name, "dir:"+abs), nil
+	}
+	sub := filepath.ToSlash(filepath.Clean("/" + cfg.Dir))[1:]
+	gitURL := canonicalGitURL(cfg.GitURL)
+	cache := cfg.GitCache
+	if cache == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return nil, "", fmt.Errorf("sync --git: no user cache directory (%w); give --git-cache", err)
+		}
+		sum := sha256.Sum256([]byte(gitURL))
+		cache = filepath.Join(base, "theseus", "git", hex.EncodeToString(sum[:8]))
+	}
+	repo, err := gitsrc.Open(gitsrc.Config{URL: gitURL, Ref: cfg.Ref, CacheDir: cache, Auth: gitAuth(gitURL, cfg.Getenv)})
+	if err != nil {
+		return nil, "", err
+	}
+	name := "git:" + redactURL(gitURL)
+	if sub != "" {
+		name += "//" + sub
+	}
+	return &Tree{dir: sub, git: repo, ref: cmp.Or(cfg.Ref, gitsrc.DefaultRef)}, cmp.Or(cfg.Name, name), nil
+}
+
+// canonicalGitURL is the one spelling of a repository that is read in
+// place: a path, relative or not, and a file:// URL of the same directory
+// name the same source, its absolute path with links resolved. Other URLs
+// are left as they are.
+func canonicalGitURL(raw string) string {
+	ep, err := transport.NewEndpoint(raw)
+	if err != nil || ep.Protocol != "file" {
+		return raw
+	}
+	abs, err := filepath.Abs(ep.Path)
+	if err != nil {
+		return raw
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	return abs
+}
+
+// gitAuth takes HTTP credentials from THESEUS_GIT_USER and
+// THESEUS_GIT_PASSWORD (a token, usually); other transports use what the
+// URL or the ssh agent provide.
+func gitAuth(rawURL string, getenv func(string) string) transport.AuthMethod {
+	if getenv == nil {
+		return nil
+	}
+	pw := getenv("THESEUS_GIT_PASSWORD")
+	if pw == "" || !(strings.HasPrefix(rawURL, "https://") || strings.HasPrefix(rawURL, "http://")) {
+		return nil
+	}
+	return &githttp.BasicAuth{Username: cmp.Or(getenv("THESEUS_GIT_USER"), "git"), Password: pw}
+}
+
+// redactURL drops the credentials from a URL, which ends up in etcd as
+// part of the source name. The user goes too: some hosts take a token
+// in its place.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
+}

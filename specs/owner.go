@@ -1,0 +1,66 @@
+package specs
+
+import "fmt"
+
+// SyncOwnersDir holds one ownership record per /desired key that a sync
+// source wrote: {prefix}/theseus/sync/owners/{service}/{labels}, an
+// Ownership as JSON, always written in the same transaction as the
+// /desired key it describes.
+const SyncOwnersDir = TheseusDir + "sync/owners/"
+
+// SyncOwnerKey returns the etcd key of group k's ownership record.
+func SyncOwnerKey(prefix string, k GroupKey) string { return prefix + SyncOwnersDir + k.String() }
+
+// Ownership records which sync source wrote a /desired key, so that the
+// source prunes only its own keys and never overwrites another's.
+type Ownership struct {
+	// Owner is the name of the sync source (`theseusd sync --source`).
+	Owner string `json:"owner"`
+	// Source is the revision of the source that wrote the value, e.g.
+	// "git:main@1a2b3c4d5e6f" or "dir:/srv/specs".
+	Source string `json:"source,omitempty"`
+	// File defines the group, relative to the root of the source.
+	File string `json:"file,omitempty"`
+	// SHA256 is the hex SHA-256 of the /desired value the source wrote
+	// or adopted. A value that no longer has it was changed by someone
+	// else since, and is treated as written by hand.
+	SHA256 string `json:"sha256"`
+}
+
+// StoredValue returns the bytes theseus writes to /desired for g: its
+// canonical JSON, with the labels in canonical order, so that two
+// spellings of the same group are stored identically and compare equal.
+func StoredValue(g *Group) []byte {
+	c := g.Clone()
+	c.Metadata.Labels = CanonicalLabels(c.Metadata.Labels)
+	return c.Canonical()
+}
+
+// CheckGroups validates groups and returns their keys, or an ErrorList
+// of every invalid group and every group defined twice.
+func CheckGroups(groups []*Group) ([]GroupKey, error) {
+	var errs ErrorList
+	keys := make([]GroupKey, len(groups))
+	first := make(map[GroupKey]*Group, len(groups))
+	for i, g := range groups {
+		if err := Validate(g); err != nil {
+			errs = append(errs, Errors(err)...)
+			continue
+		}
+		k, err := g.Key()
+		if err != nil {
+			errs = append(errs, Errors(err)...)
+			continue
+		}
+		keys[i] = k
+		if prev, dup := first[k]; dup {
+			file, line := g.Source()
+			pfile, pline := prev.Source()
+			errs = append(errs, &FieldError{File: file, Line: line, Field: "metadata",
+				Msg: fmt.Sprintf("group %s is also defined at %s:%d", k, pfile, pline)})
+			continue
+		}
+		first[k] = g
+	}
+	return keys, errs.Err()
+}
