@@ -134,6 +134,17 @@ type StatusEntry struct {
 	Err error
 }
 
+// PauseEntry is one pause record (/theseus/pause/{service}/{labels}) as
+// listed.
+type PauseEntry struct {
+	Key specs.GroupKey
+	// Pause is the record; nil when Err is set.
+	Pause *specs.Pause
+	// Err says why the value does not decode. The group counts as paused:
+	// someone meant it to be.
+	Err error
+}
+
 // PruneDeletion is one app the prune deleted, as the mass-deletion
 // guard's window keeps it.
 type PruneDeletion struct {

@@ -9,6 +9,7 @@ import (
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
@@ -93,15 +94,9 @@ func (s *PauseStore) Get(ctx context.Context, k specs.GroupKey) (*specs.Pause, e
 	return p, nil
 }
 
-// PauseEntry is one pause record as listed.
-type PauseEntry struct {
-	Key specs.GroupKey
-	// Pause is the record; nil when Err is set.
-	Pause *specs.Pause
-	// Err says why the key or value does not decode; it matches
-	// ErrCorrupt. The group counts as paused.
-	Err error
-}
+// PauseEntry is one pause record as listed; Err, when set, matches
+// ErrCorrupt.
+type PauseEntry = model.PauseEntry
 
 // List reads every pause record as one snapshot, in key order, with the
 // revision it was read at. A key that names no group is left out.
@@ -124,6 +119,13 @@ func (s *PauseStore) List(ctx context.Context) ([]PauseEntry, int64, error) {
 		out = append(out, PauseEntry{Key: k, Pause: p, Err: err})
 	}
 	return out, rev, nil
+}
+
+// Watch calls changed after each change of the pause records (and once
+// when it starts, and after a gap it cannot account for), until ctx
+// ends; it then returns ctx's error. A reader lists them again.
+func (s *PauseStore) Watch(ctx context.Context, changed func()) error {
+	return s.c.watchChanges(ctx, s.c.opts.Prefix+PauseDir, changed)
 }
 
 func decodePause(data []byte) (*specs.Pause, error) {

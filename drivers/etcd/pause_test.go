@@ -1,6 +1,7 @@
 package etcd_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -84,5 +85,46 @@ func TestConfirmUnpaused(t *testing.T) {
 	resign(t, l)
 	if _, _, err := c.Desired().ConfirmUnpaused(ctx, fence, web); !errors.Is(err, etcd.ErrNotLeader) {
 		t.Errorf("ConfirmUnpaused of a deposed leader: %v", err)
+	}
+}
+
+// TestPauseWatch: the watch of the pause records says that they changed
+// at its start and after each pause and resume, not after other keys.
+func TestPauseWatch(t *testing.T) {
+	_, c := start(t, fastOptions())
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	changed := make(chan struct{}, 16)
+	done := make(chan error, 1)
+	go func() { done <- c.Pauses().Watch(ctx, func() { changed <- struct{}{} }) }()
+	next := func(what string) {
+		t.Helper()
+		select {
+		case <-changed:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no change seen after %s", what)
+		}
+	}
+	next("the start")
+	web := key(t, "web", "dev")
+	if _, err := c.Pauses().Pause(ctx, web, specs.Pause{By: "bob@ops", At: hist0}); err != nil {
+		t.Fatal(err)
+	}
+	next("a pause")
+	if _, err := c.Restarts().Put(ctx, etcd.Fence{}, "web", &specs.RestartState{}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Pauses().Resume(ctx, web); err != nil {
+		t.Fatal(err)
+	}
+	next("a resume")
+	select {
+	case <-changed:
+		t.Error("a change of another key was seen as a change of the pauses")
+	default:
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Watch ended with %v", err)
 	}
 }
