@@ -228,6 +228,11 @@ func (s *Sim) resetBackoff(a *app) {
 	a.delayUntil = time.Time{}
 	s.cancel(a.delayTimer)
 	a.delayTimer = nil
+	if a.queue > 0 {
+		// Instances waiting for the delay to end are launched now: the
+		// timer that would have said so is gone.
+		s.offerDirty = true
+	}
 }
 
 // counts are the task counters of an AppInfo.
