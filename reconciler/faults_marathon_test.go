@@ -104,7 +104,7 @@ func TestDeploymentNeverCompletes(t *testing.T) {
 		watch()
 		st := e.status(k)
 		return st != nil && st.Phase == specs.PhaseFailed && st.Failure != nil && st.Failure.Revision == rev &&
-			strings.Contains(st.Failure.Reason, "progress deadline") && strings.Contains(st.LastError, "autoRollback is false")
+			strings.Contains(st.Failure.Reason, "progress deadline") && strings.Contains(st.Message, "autoRollback is false")
 	}
 	var dep string
 	e.eventually(converge, "Failed past the deadline", func() bool {

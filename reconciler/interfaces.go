@@ -69,8 +69,14 @@ type PruneLedger interface {
 // guarded by the value's revision; an error from edit is returned as it
 // is and nothing is written. *etcd.HistoryStore implements it.
 type HistoryStore interface {
-	Get(ctx context.Context, k specs.GroupKey) (*specs.History, error)
+	HistoryReader
 	Update(ctx context.Context, fence model.Fence, k specs.GroupKey, edit func(*specs.History) error) (*specs.History, error)
+}
+
+// HistoryReader reads a group's history: an empty one when there is
+// none, an error matching model.ErrCorrupt when it does not decode.
+type HistoryReader interface {
+	Get(ctx context.Context, k specs.GroupKey) (*specs.History, error)
 }
 
 // WriterLookup says who wrote revision rev of group k's /desired key:
@@ -85,8 +91,13 @@ type WriterLookup interface {
 // after each change (and once at its start) until ctx ends.
 // *etcd.PauseStore implements it.
 type PauseSource interface {
-	List(ctx context.Context) ([]model.PauseEntry, int64, error)
+	PauseLister
 	Watch(ctx context.Context, changed func()) error
+}
+
+// PauseLister reads every pause record as one snapshot.
+type PauseLister interface {
+	List(ctx context.Context) ([]model.PauseEntry, int64, error)
 }
 
 // Notifier is told of every change of a group's phase; it must never

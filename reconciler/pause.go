@@ -38,6 +38,9 @@ func (p *pauses) get(k specs.GroupKey) *specs.Pause {
 
 // found records what the read before a write found of group k's pause.
 func (p *pauses) found(k specs.GroupKey, pause *specs.Pause) {
+	if p.c.cfg.Pauses == nil {
+		return // nothing would tell of the resume: read before each write
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if pause == nil {

@@ -54,7 +54,11 @@ func (c *Controller) pausedWrite(ctx context.Context, v view, act diff.Action, p
 // /desired and of no pause, Apply), forced over the failed deployment.
 // A group that cannot be rolled back (autoRollback off, no earlier
 // Synced revision, its spec gone or no longer valid) is recorded Failed.
-func (c *Controller) rollback(ctx context.Context, v view, reason string) (engine.Result, error) {
+func (c *Controller) rollback(ctx context.Context, v view, d StatusDecision) (engine.Result, error) {
+	reason := d.Reason
+	// The rollout as judged, its last failures counted, is what the
+	// rollback or the failure is recorded with.
+	v.status.Rollout = d.Status.Rollout
 	act := diff.Action{Kind: diff.Rollback, Key: v.key, Revision: v.desired.Revision, Reason: reason}
 	if v.app != nil {
 		act.AppID, act.Version = v.app.ID, v.app.Version
@@ -78,7 +82,7 @@ func (c *Controller) rollback(ctx context.Context, v view, reason string) (engin
 		if err != nil {
 			return engine.Result{}, err
 		}
-		if d := StatusOf(c.state(v, Observed)); !d.RollBack {
+		if again := StatusOf(c.state(v, Observed)); !again.RollBack {
 			return c.observe(ctx, v)
 		}
 	}

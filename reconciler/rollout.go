@@ -34,12 +34,12 @@ func safety(g GroupState, d StatusDecision) StatusDecision {
 		// The rollout is still followed: if it comes through after all,
 		// and stays so, the group is Synced.
 		st.Failure = failure(g, specs.OutcomeFailed)
-		st.LastError = "not rolled back: " + g.Err.Error()
+		st.Failure.NotRolledBack = g.Err.Error()
 	case Refused:
 		if g.Action.Kind == diff.Rollback {
 			st.Rollout = nil
 			st.Failure = failure(g, specs.OutcomeFailed)
-			st.LastError = "the rollback was refused too: " + g.Err.Error()
+			st.Failure.NotRolledBack = "Marathon refused the rollback: " + g.Err.Error()
 		}
 	case Observed, HeldBack:
 		if st.Rollout != nil && g.App != nil && g.Action.HeldBack != diff.HoldDeployment {
@@ -107,27 +107,33 @@ func judge(g GroupState, d *StatusDecision) {
 	st := &d.Status
 	r := *st.Rollout
 	st.Rollout = &r
-	if f := g.App.LastTaskFailure; f != nil && f.TaskID != r.LastFailedTask && !olderVersion(f.Version, r.Version) {
-		r.Failures++
-		r.LastFailedTask, r.LastFailure = f.TaskID, f.Message
-	}
+	f := g.App.LastTaskFailure
+	failedNow := f != nil && f.TaskID != r.LastFailedTask && !olderVersion(f.Version, r.Version)
 	done := st.Phase == specs.PhaseSynced
 	if st.Failure != nil && !r.Restore {
 		// Failed and not rolled back: it is not tried again, but when
 		// Marathon's deployment comes through after all (resources freed)
-		// and the app stays so, it is Synced.
+		// and the app stays so, it is Synced. Its failures are no longer
+		// counted (a crash loop rewrites no status), but one ends a spell
+		// of looking done.
 		unstall(d)
-		if !done || g.Outcome != Observed {
-			r.Healthy = time.Time{}
+		if !done || g.Outcome != Observed || failedNow && !r.Healthy.IsZero() {
+			if !r.Healthy.IsZero() {
+				r.Healthy, r.LastFailedTask = time.Time{}, lastFailedTask(g.App)
+			}
 			return
 		}
 		if r.Healthy.IsZero() {
-			r.Healthy = g.Now
+			r.Healthy, r.LastFailedTask = g.Now, lastFailedTask(g.App)
 		}
 		if g.Now.Sub(r.Healthy) >= g.MinHealthy {
 			st.Rollout, st.Failure, st.SyncedRevision = nil, nil, g.Desired.Revision
 		}
 		return
+	}
+	if failedNow {
+		r.Failures++
+		r.LastFailedTask, r.LastFailure = f.TaskID, f.Message
 	}
 	stallText := st.Message
 	if !d.Stalled {
@@ -182,8 +188,11 @@ func quarantined(st *specs.Status, f *specs.RolloutFailure) {
 		return
 	}
 	st.Phase = specs.PhaseFailed
-	st.Message = fmt.Sprintf("the rollout of revision %d failed (%s) and was not rolled back; "+
-		"it is not tried again until /desired changes", f.Revision, f.Reason)
+	st.Message = fmt.Sprintf("the rollout of revision %d failed (%s) and was not rolled back", f.Revision, f.Reason)
+	if f.NotRolledBack != "" {
+		st.Message += " (" + f.NotRolledBack + ")"
+	}
+	st.Message += "; it is not tried again until /desired changes"
 }
 
 func pausedMessage(g GroupState, p *specs.Pause, d StatusDecision) string {

@@ -63,7 +63,7 @@ func (c *Controller) observe(ctx context.Context, v view) (engine.Result, error)
 	d, err := c.record(ctx, v, c.state(v, Observed))
 	switch {
 	case d.RollBack:
-		return c.rollback(ctx, v, d.Reason)
+		return c.rollback(ctx, v, d)
 	case d.Drop || d.Keep || d.Status.Phase == specs.PhaseSynced && d.Status.Rollout == nil:
 		return engine.Result{}, err
 	}

@@ -132,6 +132,8 @@ type RolloutFailure struct {
 	// to and the app version that ran it (RolledBack).
 	RestoredRevision int64  `json:"restoredRevision,omitempty"`
 	RestoredVersion  string `json:"restoredVersion,omitempty"`
+	// NotRolledBack says why a Failed rollout was not rolled back.
+	NotRolledBack string `json:"notRolledBack,omitempty"`
 }
 
 // TaskCounts are a group's task numbers.
