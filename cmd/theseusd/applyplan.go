@@ -32,7 +32,10 @@ func applyPlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client
 			opts.Prune = true // the plan was made with pruning on
 		}
 	}
-	now, err := reconciler.Plan(ctx, ec.Desired(), nil, mc, opts)
+	// Held back as the controller holds it back: a paused group, a
+	// quarantined revision.
+	now, err := reconciler.PlanFrom(ctx, reconciler.PlanSources{Desired: ec.Desired(), Apps: mc,
+		Pauses: ec.Pauses(), History: ec.History()}, opts)
 	if err != nil {
 		return err
 	}

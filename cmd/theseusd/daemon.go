@@ -31,6 +31,8 @@ type daemonFlags struct {
 	pruneWindow             time.Duration
 	resync                  time.Duration
 	progressDeadline        time.Duration
+	minHealthy              time.Duration
+	rolloutFailures         int
 	poll                    time.Duration
 	grace                   time.Duration
 	ttl                     time.Duration
@@ -82,7 +84,9 @@ func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
 	fs.Float64Var(&f.maxDeleteFraction, "max-delete-fraction", 0.5, "the mass-deletion guard: the largest share of the managed apps deleted within --prune-window")
 	fs.DurationVar(&f.pruneWindow, "prune-window", reconciler.DefaultPruneWindow, "the mass-deletion guard counts the deletions of this long together, so that a wipe one key at a time is seen")
 	fs.DurationVar(&f.resync, "resync", reconciler.DefaultResync, "period of the full resync (one Marathon list, every group looked at)")
-	fs.DurationVar(&f.progressDeadline, "progress-deadline", reconciler.DefaultProgressDeadline, "how long a deployment may run before the group is reported Stalled")
+	fs.DurationVar(&f.progressDeadline, "progress-deadline", reconciler.DefaultProgressDeadline, "how long a rollout may take before it has failed (and is rolled back), or another deployment before the group is reported Stalled; spec.upgrade.progressDeadlineSeconds sets it for a group")
+	fs.IntVar(&f.rolloutFailures, "rollout-failures", reconciler.DefaultRolloutFailures, "how many tasks of a rollout theseus started may fail before it has failed (and is rolled back)")
+	fs.DurationVar(&f.minHealthy, "min-healthy-time", reconciler.DefaultMinHealthy, "how long a rollout must stay done (tasks running and healthy) before it counts as Synced in the history; a failure until then still rolls it back")
 	fs.DurationVar(&f.poll, "poll", reconciler.DefaultPollInterval, "how often a group with a deployment in flight is looked at")
 	fs.DurationVar(&f.grace, "grace", 30*time.Second, "on SIGTERM, how long calls in flight may finish before the leadership is resigned")
 	fs.DurationVar(&f.ttl, "election-ttl", etcd.DefaultTTL, "lease TTL of the leader election: how soon a standby takes over a dead leader")
@@ -146,6 +150,8 @@ func (d *daemon) run(ctx context.Context) error {
 			Desired: d.etcd.Desired(), Marathon: d.marathon, Events: d.marathon, Status: d.etcd.Status(),
 			Limits: &limits, Prune: f.prune, AllowMassDelete: f.allowMassDelete, MaxDeleteFraction: f.maxDeleteFraction,
 			PruneLedger: d.etcd.Prune(), PruneWindow: f.pruneWindow, Restarts: d.etcd.Restarts(),
+			History: d.etcd.History(), Writers: d.etcd, Pauses: d.etcd.Pauses(), Notifier: phaseNotifier{notifier},
+			RolloutFailures: f.rolloutFailures, MinHealthy: f.minHealthy,
 			Resync: f.resync, ProgressDeadline: f.progressDeadline, PollInterval: f.poll, WriteQPS: f.writeQPS,
 			Engine: engine.Options{Workers: f.workers},
 			Logger: d.log, Metrics: d.metrics,
