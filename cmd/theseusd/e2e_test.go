@@ -216,7 +216,7 @@ func startDev(t *testing.T, extra ...string) (context.Context, map[string]string
 	go func() {
 		c := &cli{stdin: strings.NewReader(""), stdout: pw, stderr: io.Discard, getenv: func(string) string { return "" }}
 		done <- run(ctx, append([]string{"dev", "--data", t.TempDir(), "--etcd-listen", "127.0.0.1:0",
-			"--marathon-listen", "127.0.0.1:0", "--mesos-listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--speed", "1000", "--poll", "20ms"}, extra...), c)
+			"--marathon-listen", "127.0.0.1:0", "--mesos-listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--speed", "1000", "--poll", "20ms", "--min-healthy-time", "100ms"}, extra...), c)
 		pw.Close()
 	}()
 	urls := map[string]string{}
