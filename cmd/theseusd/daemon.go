@@ -209,7 +209,7 @@ func (d *daemon) serveHTTP(ctx context.Context, dm *reconciler.Daemon, wg *sync.
 		tc = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
 	v, err := viewer.New(viewer.Config{Desired: d.etcd.Desired(), Status: d.etcd.Status(), Marathon: d.marathon,
-		Services: d.etcd.Discovery(), Auth: d.auth, Logger: d.log, Mesos: viewerMesos(d.mesos)})
+		Services: d.etcd.Discovery(), History: d.etcd.History(), Auth: d.auth, Logger: d.log, Mesos: viewerMesos(d.mesos)})
 	if err != nil {
 		return nil, err
 	}
