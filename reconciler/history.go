@@ -90,6 +90,7 @@ func (h *historian) add(k specs.GroupKey, op historyOp) {
 		h.order = append(h.order, k)
 	}
 	h.ops[k] = append(h.ops[k], op)
+	h.c.metrics.HistoryPending(len(h.ops) + len(h.busy))
 	h.mu.Unlock()
 	select {
 	case h.wake <- struct{}{}:
@@ -116,6 +117,7 @@ func (h *historian) isClosed() bool {
 
 // run records until ctx ends, or until it is closed and has nothing left.
 func (h *historian) run(ctx context.Context) {
+	defer h.c.metrics.HistoryPending(0) // what is left is the next leader's
 	var wg sync.WaitGroup
 	for range historyWorkers {
 		wg.Go(func() { h.work(ctx) })
@@ -193,6 +195,7 @@ func (h *historian) done(k specs.GroupKey, retry []historyOp) {
 	if len(h.ops[k]) > 0 {
 		h.order = append(h.order, k)
 	}
+	h.c.metrics.HistoryPending(len(h.ops) + len(h.busy))
 	h.mu.Unlock()
 	select {
 	case h.wake <- struct{}{}:

@@ -78,3 +78,11 @@ func (m *Metrics) DeploymentsInflight(n int) {
 		m.deploymentsInflight.Set(float64(n))
 	}
 }
+
+// HistoryPending records how many groups have history records waiting
+// to be written.
+func (m *Metrics) HistoryPending(n int) {
+	if m != nil {
+		m.historyPending.Set(float64(n))
+	}
+}
