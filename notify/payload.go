@@ -10,7 +10,7 @@
 // of its own that drops its oldest notification when full, and a worker
 // that delivers in order, retrying failed deliveries with backoff, so a
 // receiver that is down or slow delays nothing, not even the other
-// receivers. It knows only the domain (specs); the controller tells it
+// receivers. It knows only the domain (specs, model); the controller tells it
 // what changed.
 package notify
 
@@ -21,26 +21,12 @@ import (
 	"strings"
 	"time"
 
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
-// Change is one change of a group's phase.
-type Change struct {
-	Group specs.GroupKey
-	// From is the phase before, To the phase now.
-	From, To specs.Phase
-	// Reason says why, in words /status may show: it must hold no secret
-	// value (a spec's errors as /status records them are fine).
-	Reason string
-	// Revision is the /desired revision the phase is about.
-	Revision int64
-	// FailedRevision is, for RolledBack and Failed, the revision whose
-	// rollout failed; RestoredRevision, for RolledBack, the revision
-	// rolled back to.
-	FailedRevision, RestoredRevision int64
-	// Time is when the phase changed.
-	Time time.Time
-}
+// Change is one change of a group's phase, as the controller tells it.
+type Change = model.PhaseChange
 
 // alertPhases are the phases a change into is told, each with the
 // severity of its alert.

@@ -101,29 +101,9 @@ type PauseLister interface {
 }
 
 // Notifier is told of every change of a group's phase; it must never
-// block (package notify filters and queues). Forget is called when a
-// group's spec is gone.
+// block. Forget is called when a group's spec is gone. *notify.Notifier
+// implements it.
 type Notifier interface {
-	PhaseChanged(PhaseChange)
+	Notify(model.PhaseChange)
 	Forget(k specs.GroupKey)
-}
-
-// PhaseChange is one change of a group's phase, in words /status may
-// show (no secret value).
-type PhaseChange struct {
-	Group specs.GroupKey
-	// From is the phase before ("" when the group had no status), To the
-	// phase now.
-	From, To specs.Phase
-	// Reason says why: the task failure, the deadline, the validation
-	// errors, the pause.
-	Reason string
-	// Revision is the /desired revision the phase is about.
-	Revision int64
-	// FailedRevision is, for RolledBack and Failed, the revision whose
-	// rollout failed; RestoredRevision, for RolledBack, the revision
-	// rolled back to.
-	FailedRevision, RestoredRevision int64
-	// Time is when the phase changed.
-	Time time.Time
 }

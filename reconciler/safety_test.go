@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"theseus.dev/diff"
+	"theseus.dev/model"
 	"theseus.dev/reconciler"
 	"theseus.dev/specs"
 )
@@ -259,10 +260,10 @@ func TestDriftReport(t *testing.T) {
 // recordedChanges is a Notifier that keeps every change it is told.
 type recordedChanges struct {
 	mu      sync.Mutex
-	changes []reconciler.PhaseChange
+	changes []model.PhaseChange
 }
 
-func (r *recordedChanges) PhaseChanged(c reconciler.PhaseChange) {
+func (r *recordedChanges) Notify(c model.PhaseChange) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.changes = append(r.changes, c)

@@ -3,6 +3,7 @@ package reconciler
 import (
 	"strings"
 
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
@@ -28,14 +29,14 @@ func (c *Controller) statusWritten(v view, st *specs.Status) {
 	if c.cfg.Notifier == nil {
 		return
 	}
-	ch := PhaseChange{Group: v.key, To: st.Phase, Revision: st.ObservedRevision, Time: st.Since, Reason: phaseReason(st)}
+	ch := model.PhaseChange{Group: v.key, To: st.Phase, Revision: st.ObservedRevision, Time: st.Since, Reason: phaseReason(st)}
 	if prev != nil {
 		ch.From = prev.Phase
 	}
 	if f := st.Failure; f != nil && (st.Phase == specs.PhaseRolledBack || st.Phase == specs.PhaseFailed) {
 		ch.FailedRevision, ch.RestoredRevision = f.Revision, f.RestoredRevision
 	}
-	c.cfg.Notifier.PhaseChanged(ch)
+	c.cfg.Notifier.Notify(ch)
 }
 
 // phaseReason is why a group is in its phase, in the words of its status.

@@ -7,8 +7,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"theseus.dev/notify"
-	"theseus.dev/reconciler"
-	"theseus.dev/specs"
 )
 
 // notifyURLs is the repeatable --notify-url flag, checked as it is
@@ -52,11 +50,3 @@ func (d *daemon) startNotifier(ctx context.Context) (*notify.Notifier, error) {
 	}
 	return n, nil
 }
-
-// phaseNotifier passes the controller's changes of phase to a notifier.
-type phaseNotifier struct{ n *notify.Notifier }
-
-var _ reconciler.Notifier = phaseNotifier{}
-
-func (p phaseNotifier) PhaseChanged(c reconciler.PhaseChange) { p.n.Notify(notify.Change(c)) }
-func (p phaseNotifier) Forget(k specs.GroupKey)               { p.n.Forget(k) }
