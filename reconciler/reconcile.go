@@ -130,8 +130,11 @@ func (c *Controller) plan(v view) (diff.Action, bool) {
 	if ok {
 		var failed specs.Outcome
 		var reason string
-		if f := v.status.Failure; v.hasStatus && f != nil && v.desired != nil && f.Revision == v.desired.Revision {
+		switch f := v.status.Failure; {
+		case v.hasStatus && f != nil && v.desired != nil && f.Revision == v.desired.Revision:
 			failed, reason = f.Outcome, f.Reason
+		case act.Kind == diff.Update && v.hasStatus && writtenBack(&v.status, v.desired, v.app):
+			failed, reason = specs.OutcomeRolledBack, writtenBackReason(v.app)
 		}
 		holds(&act, v.pause, failed, reason)
 	}

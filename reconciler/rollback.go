@@ -24,6 +24,9 @@ func (c *Controller) held(ctx context.Context, v view, act diff.Action) (engine.
 	g := c.state(v, HeldBack)
 	g.Action = act
 	d, err := c.record(ctx, v, g)
+	if d.RollBack {
+		return c.rollback(ctx, v, d) // a rollout fails while its drift is left in place
+	}
 	if d.Status.Rollout != nil || act.HeldBack == diff.HoldPaused && c.cfg.Pauses == nil {
 		// Following a rollback; or paused with nothing to tell of the
 		// resume but the read before a write.

@@ -42,6 +42,13 @@ func safety(g GroupState, d StatusDecision) StatusDecision {
 			st.Failure.NotRolledBack = "Marathon refused the rollback: " + g.Err.Error()
 		}
 	case Observed, HeldBack:
+		if g.Action.HeldBack == diff.HoldQuarantined && st.Failure == nil {
+			// Held back for an app written back under the rollout: the
+			// rollback whose status was lost, or Marathon's own.
+			st.Rollout = nil
+			st.Failure = &specs.RolloutFailure{Revision: g.Desired.Revision, Outcome: specs.OutcomeRolledBack,
+				Reason: writtenBackReason(g.App), At: g.Now, RestoredRevision: g.App.Revision}
+		}
 		if st.Rollout != nil && g.App != nil && g.Action.HeldBack != diff.HoldDeployment {
 			judge(g, &d)
 		}
@@ -174,6 +181,23 @@ func judge(g GroupState, d *StatusDecision) {
 	default:
 		d.RollBack, d.Reason = true, failed
 	}
+}
+
+// writtenBack reports whether the app of a rollout theseus started
+// carries an earlier revision than the rollout's, with another spec:
+// it was written back after the rollout was written. theseus writes an
+// earlier revision only to roll back, so this is a rollback whose status
+// was not recorded (the daemon died between the write and the status),
+// or Marathon's own rollback of the deployment (DELETE
+// /v2/deployments/{id}). Either way the revision is not written again.
+func writtenBack(st *specs.Status, d *diff.Desired, a *model.App) bool {
+	r := st.Rollout
+	return st.Failure == nil && r != nil && !r.Restore && d != nil && r.Revision == d.Revision &&
+		a != nil && a.Managed && a.Revision > 0 && a.Revision < d.Revision && a.SpecHash != d.Hash
+}
+
+func writtenBackReason(a *model.App) string {
+	return fmt.Sprintf("the app was written back to revision %d after the rollout began", a.Revision)
 }
 
 // quarantined names the phase of a group whose desired revision failed.

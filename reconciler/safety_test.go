@@ -2,6 +2,7 @@ package reconciler_test
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -77,7 +78,7 @@ func TestCrashingImageRollsBack(t *testing.T) {
 	good := e.modRevision(k)
 	e.eventually(converge, "the first revision Synced for good", func() bool {
 		st := e.status(k)
-		return e.phaseIs(k, specs.PhaseSynced, good)() && st.Rollout == nil && st.SyncedRevision == good
+		return st != nil && st.Phase == specs.PhaseSynced && st.Rollout == nil && st.SyncedRevision == good
 	})
 
 	e.putSpec(k, spec(k, "nginx:bad", 2, ""))
@@ -113,7 +114,7 @@ func TestCrashingImageRollsBack(t *testing.T) {
 	e.eventually(converge, "a new revision rolls out", func() bool {
 		a, _ := e.app(k)
 		st := e.status(k)
-		return a.Image == "nginx:1.29" && e.phaseIs(k, specs.PhaseSynced, fixed)() && st.Rollout == nil
+		return a.Image == "nginx:1.29" && st != nil && st.Phase == specs.PhaseSynced && st.ObservedRevision == fixed && st.Rollout == nil
 	})
 	e.checkInvariants(k)
 	want := []string{fmt.Sprintf("%d:Synced", good), fmt.Sprintf("%d:RolledBack", bad), fmt.Sprintf("%d:Synced", fixed)}
@@ -126,6 +127,40 @@ func TestCrashingImageRollsBack(t *testing.T) {
 	}
 
 	notes.check(t, k, []specs.Phase{specs.PhaseRolledBack}, specs.PhaseSynced)
+}
+
+// TestMarathonRollbackIsQuarantine: an operator rolls a rollout back in
+// Marathon (DELETE /v2/deployments/{id}, which puts the earlier app
+// version back): theseus takes it as a rollback of the revision and does
+// not write it again.
+func TestMarathonRollbackIsQuarantine(t *testing.T) {
+	e := newEnv(t)
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}})
+	e.sim.Faults().NeverHealthyImage("nginx:slow")
+	k := key(t, "web", "dev")
+	e.putSpec(k, spec(k, "nginx:1.27", 2, neverDone))
+	good := e.modRevision(k)
+	e.eventually(converge, "Synced", e.phaseIs(k, specs.PhaseSynced, good))
+	e.putSpec(k, spec(k, "nginx:slow", 2, neverDone))
+	slow := e.modRevision(k)
+	var dep string
+	e.eventually(converge, "the rollout deploying", func() bool {
+		a, _ := e.app(k)
+		dep = a.Deployment
+		return a.Image == "nginx:slow" && dep != ""
+	})
+	if code, body := e.simRequest("DELETE", "/v2/deployments/"+dep, ""); code != http.StatusOK {
+		t.Fatalf("Marathon's rollback: %d %s", code, body)
+	}
+	e.eventually(converge, "RolledBack", func() bool {
+		st := e.status(k)
+		return st != nil && st.Phase == specs.PhaseRolledBack && st.ObservedRevision == slow && st.Failure.RestoredRevision == good
+	})
+	puts := len(e.writesTo("PUT", appPath(k)))
+	e.holds(500*time.Millisecond, "not written again", func() bool {
+		a, _ := e.app(k)
+		return a.Image == "nginx:1.27" && len(e.writesTo("PUT", appPath(k))) == puts
+	})
 }
 
 // TestUnhealthyImagePastDeadline: a rollout whose tasks never turn
@@ -206,7 +241,7 @@ func TestPauseHoldsBack(t *testing.T) {
 			rev := e.modRevision(k)
 			e.eventually(converge, "Paused", func() bool {
 				st := e.status(k)
-				return e.phaseIs(k, specs.PhasePaused, rev)() && strings.Contains(st.Message, "bob@ops (db migration)")
+				return st != nil && st.Phase == specs.PhasePaused && st.ObservedRevision == rev && strings.Contains(st.Message, "bob@ops (db migration)")
 			})
 			e.holds(300*time.Millisecond, "nothing written while paused", func() bool { return len(e.writesTo("PUT", appPath(k))) == 0 })
 			if p := e.planHolds(); !heldFor(p, k, diff.HoldPaused) {
