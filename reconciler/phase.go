@@ -101,7 +101,12 @@ func StatusOf(g GroupState) StatusDecision {
 	case HeldBack:
 		if h := g.Action.HeldBack; h != "" && h != diff.HoldDeployment {
 			// Paused, quarantined or drift left in place: the group is
-			// as it runs; the rollout safety names the phase.
+			// as it runs (nothing yet, a create held back); the rollout
+			// safety names the phase.
+			if g.App == nil {
+				st.Phase, st.Message = specs.PhaseProgressing, g.Action.Reason
+				return safety(g, StatusDecision{Status: st})
+			}
 			return safety(g, observed(g, st))
 		}
 		st.Phase, st.Message = specs.PhaseWaiting, g.Action.Reason

@@ -336,3 +336,44 @@ func (r *recordedChanges) check(t *testing.T, k specs.GroupKey, alerts []specs.P
 		t.Errorf("alerting phases told %v, the last %s; want %v, the last %s", got, from, alerts, last)
 	}
 }
+
+// TestHistoryAcrossLeaders: the history is in etcd, so the next leader
+// goes on with it: it rolls a failed rollout back to the revision the
+// last leader saw Synced, and records each revision once, with who wrote
+// it.
+func TestHistoryAcrossLeaders(t *testing.T) {
+	e := newEnv(t)
+	_, stopA := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}})
+	e.sim.Faults().CrashImage("nginx:bad", 0)
+	k := key(t, "web", "dev")
+	apply := e.store.Desired().WithWriter(specs.Writer{Kind: specs.WriterApply, By: "alice@laptop"})
+	good, err := apply.Put(t.Context(), k, []byte(spec(k, "nginx:1.27", 2, "")), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.eventually(converge, "Synced in the history", func() bool {
+		return slices.Equal(e.outcomes(k), []string{fmt.Sprintf("%d:Synced", good)})
+	})
+	stopA()
+
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "b"}})
+	bad, err := apply.Put(t.Context(), k, []byte(spec(k, "nginx:bad", 2, "")), good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.eventually(converge, "rolled back by the next leader", func() bool {
+		return slices.Equal(e.outcomes(k), []string{fmt.Sprintf("%d:Synced", good), fmt.Sprintf("%d:RolledBack", bad)})
+	})
+	h := e.history(k)
+	for _, en := range h.Entries {
+		if en.Writer.Kind != specs.WriterApply || en.Writer.By != "alice@laptop" {
+			t.Errorf("revision %d written by %+v", en.Revision, en.Writer)
+		}
+	}
+	if en := h.Entry(bad); en.RestoredRevision != good || len(en.Spec) == 0 {
+		t.Errorf("the rolled back entry: %+v", en)
+	}
+	if a, _ := e.app(k); a.Image != "nginx:1.27" {
+		t.Errorf("image %s after the rollback", a.Image)
+	}
+}
