@@ -42,7 +42,7 @@ func safety(g GroupState, d StatusDecision) StatusDecision {
 			st.Failure.NotRolledBack = "Marathon refused the rollback: " + g.Err.Error()
 		}
 	case Observed, HeldBack:
-		if g.Action.HeldBack == diff.HoldQuarantined && st.Failure == nil {
+		if g.Action.HeldBack == diff.HoldQuarantined && st.Failure == nil && g.App != nil {
 			// Held back for an app written back under the rollout: the
 			// rollback whose status was lost, or Marathon's own.
 			st.Rollout = nil
@@ -117,6 +117,11 @@ func judge(g GroupState, d *StatusDecision) {
 	f := g.App.LastTaskFailure
 	failedNow := f != nil && f.TaskID != r.LastFailedTask && !olderVersion(f.Version, r.Version)
 	done := st.Phase == specs.PhaseSynced
+	if r.Restore {
+		// A rollback runs the restored spec, not the desired one: it is
+		// done when the app runs as Marathon defines it.
+		done = len(g.App.Deployments) == 0 && runsAsDefined(g.App)
+	}
 	if st.Failure != nil && !r.Restore {
 		// Failed and not rolled back: it is not tried again, but when
 		// Marathon's deployment comes through after all (resources freed)
@@ -181,6 +186,14 @@ func judge(g GroupState, d *StatusDecision) {
 	default:
 		d.RollBack, d.Reason = true, failed
 	}
+}
+
+// runsAsDefined reports whether an app runs the instances Marathon
+// defines for it, all of its current definition, healthy when it has
+// health checks.
+func runsAsDefined(a *model.App) bool {
+	n := a.Counts
+	return n.Running == n.Wanted && a.Outdated == 0 && (len(a.Spec.HealthChecks) == 0 || n.Healthy >= n.Wanted)
 }
 
 // writtenBack reports whether the app of a rollout theseus started
