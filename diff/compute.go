@@ -180,8 +180,15 @@ func Group(d *Desired, a *App, opts Options) (Action, bool) {
 		act.Kind, act.HeldBack = Wait, HoldDeployment
 		act.Reason = "deployment " + strings.Join(a.Deployments, ", ") + " in flight; looked at again when it ends"
 	}
+	if act.Drift && d.Policy.Drift == specs.DriftReport {
+		act.Hold(HoldDriftReport, DriftReportReason)
+	}
 	return act, true
 }
+
+// DriftReportReason is the reason of drift held back by spec.drift: report.
+const DriftReportReason = "Marathon no longer matches the spec it was written from (changed outside theseus); " +
+	"spec.drift is report, so the change is left in place"
 
 // secretOnly reports whether every change is of a secret value, which the
 // spec hash deliberately does not cover.

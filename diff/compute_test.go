@@ -26,6 +26,16 @@ func TestGroupKinds(t *testing.T) {
 		{name: "create", desired: &d, app: func() *App { return nil }, want: Create, changes: []string{"spec.image: (none) => cassandra:4.1"}},
 		{name: "scale", desired: &d, app: func() *App { a := appFor(d); a.Spec.Instances = ptr(3); return &a },
 			want: Scale, changes: []string{"spec.instances: 3 => 1"}, drift: true},
+		{name: "drift reported, not healed", desired: withPolicy(d, specs.DriftReport), app: func() *App {
+			a := appFor(d)
+			a.Spec.Instances = ptr(3)
+			return &a
+		}, want: Scale, changes: []string{"spec.instances: 3 => 1"}, drift: true, held: HoldDriftReport, contains: "left in place"},
+		{name: "a new spec is no drift, whatever the policy", desired: withPolicy(d, specs.DriftReport), app: func() *App {
+			a := appFor(d)
+			a.Spec.Instances, a.SpecHash = ptr(3), "old"
+			return &a
+		}, want: Scale, changes: []string{"spec.instances: 3 => 1"}},
 		{name: "update image", desired: &d, app: func() *App {
 			a := appFor(d)
 			a.Spec.Image, a.SpecHash = "cassandra:4.0", "old"
@@ -132,6 +142,12 @@ func TestGroupKinds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withPolicy returns d with drift policy p.
+func withPolicy(d Desired, p specs.DriftPolicy) *Desired {
+	d.Policy.Drift = p
+	return &d
 }
 
 // withConfig returns d with one more config value.

@@ -50,11 +50,14 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (engi
 	g := c.state(v, Acted)
 	g.Action, g.Result, g.Err = act, res, err
 	var locked *model.LockedError
+	var paused *pausedError
 	switch {
 	case errors.Is(err, model.ErrNotLeader):
 		return engine.Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
 	case errors.Is(err, errDesiredMoved):
 		return engine.Result{RequeueAfter: confirmRetry}, nil
+	case errors.As(err, &paused):
+		return c.pausedWrite(ctx, v, act, paused.pause)
 	case act.Kind == diff.Create && !v.fresh && errors.Is(err, model.ErrAppExists):
 		// Planned on the cache, and the app appeared since Marathon was
 		// last listed. Not an error of the group's: it is read, and
@@ -134,8 +137,9 @@ func (c *Controller) waitWrite(ctx context.Context) (waited bool, err error) {
 
 // confirmation is the outcome of one Confirm read.
 type confirmation struct {
-	rev int64
-	err error
+	rev   int64
+	pause *specs.Pause
+	err   error
 }
 
 // startConfirm starts the Confirm read of v's group; the caller must
@@ -143,8 +147,8 @@ type confirmation struct {
 func (c *Controller) startConfirm(ctx context.Context, v view) <-chan *confirmation {
 	out := make(chan *confirmation, 1)
 	go func() {
-		rev, err := c.cfg.Desired.Confirm(ctx, c.fence, v.key)
-		out <- &confirmation{rev: rev, err: err}
+		rev, pause, err := c.cfg.Desired.ConfirmUnpaused(ctx, c.fence, v.key)
+		out <- &confirmation{rev: rev, pause: pause, err: err}
 	}()
 	return out
 }
@@ -163,11 +167,12 @@ func (c *Controller) confirm(ctx context.Context, v view, act diff.Action) (engi
 		want = v.desired.Revision
 	}
 	var got int64
+	var pause *specs.Pause
 	var err error
 	if v.confirmed != nil {
-		got, err = v.confirmed.rev, v.confirmed.err
+		got, pause, err = v.confirmed.rev, v.confirmed.pause, v.confirmed.err
 	} else {
-		got, err = c.cfg.Desired.Confirm(ctx, c.fence, v.key)
+		got, pause, err = c.cfg.Desired.ConfirmUnpaused(ctx, c.fence, v.key)
 	}
 	switch {
 	case errors.Is(err, model.ErrNotLeader):
@@ -178,6 +183,8 @@ func (c *Controller) confirm(ctx context.Context, v view, act diff.Action) (engi
 		c.log.Debug("desired changed since it was read; waiting for the watch", "group", v.key.String(),
 			"read", want, "current", got)
 		return engine.Result{RequeueAfter: confirmRetry}, nil
+	case pause != nil:
+		return c.pausedWrite(ctx, v, act, pause)
 	}
 	return engine.Result{}, nil
 }
@@ -198,12 +205,14 @@ func (c *Controller) writeGuard(v view) func(context.Context) error {
 		want = v.desired.Revision
 	}
 	return func(ctx context.Context) error {
-		got, err := c.cfg.Desired.Confirm(ctx, c.fence, v.key)
+		got, pause, err := c.cfg.Desired.ConfirmUnpaused(ctx, c.fence, v.key)
 		switch {
 		case err != nil:
 			return fmt.Errorf("confirming /desired before writing: %w", err)
 		case got != want:
 			return fmt.Errorf("%w: revision %d, now %d", errDesiredMoved, want, got)
+		case pause != nil:
+			return &pausedError{pause: pause}
 		}
 		return nil
 	}
@@ -225,6 +234,10 @@ func Apply(ctx context.Context, m Writer, act diff.Action) (model.Result, error)
 			return m.Create(ctx, w)
 		}
 		return m.Update(ctx, w)
+	case diff.Rollback:
+		// The full definition of the restored spec, as it was written
+		// then (its revision in the labels), over the failed deployment.
+		return m.Update(ctx, model.Write{Key: act.Key, Spec: *act.Spec, Hash: act.Hash, Revision: act.Restore.Revision, Force: true})
 	case diff.Scale:
 		return m.Scale(ctx, act.Key, *act.Spec.Instances)
 	case diff.Restart:
