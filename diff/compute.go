@@ -55,6 +55,8 @@ func Compute(desired Snapshot, actual []App, opts Options) *Plan {
 		}
 		if act, ok := Group(d, a, opts); ok {
 			plan.Actions = append(plan.Actions, act)
+		} else if a != nil && len(a.Deployments) > 0 {
+			plan.Actions = append(plan.Actions, rollingOut(d, a))
 		}
 	}
 	managed, deletes := 0, 0
@@ -84,6 +86,18 @@ func Compute(desired Snapshot, actual []App, opts Options) *Plan {
 	}
 	slices.SortFunc(plan.Actions, func(a, b Action) int { return a.Key.Compare(b.Key) })
 	return plan
+}
+
+// rollingOut is the plan entry of a group whose app is defined as its
+// spec says while a deployment still rolls it out: nothing is left to
+// write, but the tasks do not run the spec yet, so the group is not in
+// sync, and the entry is pending (held back until the deployment ends).
+// The controller decides per group with Group, for which such a group
+// has nothing to do; this is the plan's view only.
+func rollingOut(d *Desired, a *App) Action {
+	return Action{Key: d.Key, Revision: d.Revision, AppID: a.ID, Version: a.Version, Deployments: a.Deployments,
+		Kind: Wait, HeldBack: HoldRollingOut, Spec: &d.Spec, Hash: d.Hash,
+		Reason: "deployment " + strings.Join(a.Deployments, ", ") + " is rolling out the spec; in sync when it ends"}
 }
 
 // Group returns the action for one group, given its desired form (nil when
@@ -166,8 +180,15 @@ func Group(d *Desired, a *App, opts Options) (Action, bool) {
 		act.Kind, act.HeldBack = Wait, HoldDeployment
 		act.Reason = "deployment " + strings.Join(a.Deployments, ", ") + " in flight; looked at again when it ends"
 	}
+	if act.Drift && d.Policy.Drift == specs.DriftReport {
+		act.Hold(HoldDriftReport, DriftReportReason)
+	}
 	return act, true
 }
+
+// DriftReportReason is the reason of drift held back by spec.drift: report.
+const DriftReportReason = "Marathon no longer matches the spec it was written from (changed outside theseus); " +
+	"spec.drift is report, so the change is left in place"
 
 // secretOnly reports whether every change is of a secret value, which the
 // spec hash deliberately does not cover.

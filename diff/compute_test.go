@@ -26,6 +26,16 @@ func TestGroupKinds(t *testing.T) {
 		{name: "create", desired: &d, app: func() *App { return nil }, want: Create, changes: []string{"spec.image: (none) => cassandra:4.1"}},
 		{name: "scale", desired: &d, app: func() *App { a := appFor(d); a.Spec.Instances = ptr(3); return &a },
 			want: Scale, changes: []string{"spec.instances: 3 => 1"}, drift: true},
+		{name: "drift reported, not healed", desired: withPolicy(d, specs.DriftReport), app: func() *App {
+			a := appFor(d)
+			a.Spec.Instances = ptr(3)
+			return &a
+		}, want: Scale, changes: []string{"spec.instances: 3 => 1"}, drift: true, held: HoldDriftReport, contains: "left in place"},
+		{name: "a new spec is no drift, whatever the policy", desired: withPolicy(d, specs.DriftReport), app: func() *App {
+			a := appFor(d)
+			a.Spec.Instances, a.SpecHash = ptr(3), "old"
+			return &a
+		}, want: Scale, changes: []string{"spec.instances: 3 => 1"}},
 		{name: "update image", desired: &d, app: func() *App {
 			a := appFor(d)
 			a.Spec.Image, a.SpecHash = "cassandra:4.0", "old"
@@ -134,6 +144,12 @@ func TestGroupKinds(t *testing.T) {
 	}
 }
 
+// withPolicy returns d with drift policy p.
+func withPolicy(d Desired, p specs.DriftPolicy) *Desired {
+	d.Policy.Drift = p
+	return &d
+}
+
 // withConfig returns d with one more config value.
 func withConfig(d Desired, k, v string) *Desired {
 	d.Spec = cloneSpec(d.Spec)
@@ -176,12 +192,21 @@ func TestPlanExitSemantics(t *testing.T) {
 	if p := Compute(Snapshot{Revision: 1, Groups: []Desired{d}}, []App{waiting}, Options{}); !p.Pending() || p.InSync() {
 		t.Errorf("a change waiting behind a deployment is not pending: %+v", p.Actions)
 	}
+	rolling := a
+	rolling.Deployments = []string{"dep-2"}
+	p := Compute(Snapshot{Revision: 1, Groups: []Desired{d}}, []App{rolling}, Options{})
+	if !p.Pending() || p.InSync() || len(p.Actions) != 1 || p.Actions[0].Kind != Wait || p.Actions[0].HeldBack != HoldRollingOut {
+		t.Errorf("a rollout of the spec in flight is not pending and held back: %+v", p.Actions)
+	}
+	if act, ok := Group(&d, &rolling, Options{}); ok {
+		t.Errorf("the controller has something to do while its rollout runs: %+v", act)
+	}
 	orphan := Compute(Snapshot{Revision: 1}, []App{a}, Options{})
 	if !orphan.Pending() || orphan.InSync() {
 		t.Errorf("an orphan with pruning off is not pending: %+v", orphan.Actions)
 	}
 	bad := InvalidDesired(d.Key, 3, specs.ErrorList{{Field: "spec.mem", Msg: "too small"}})
-	p := Compute(Snapshot{Revision: 1, Groups: []Desired{bad}}, []App{a}, Options{})
+	p = Compute(Snapshot{Revision: 1, Groups: []Desired{bad}}, []App{a}, Options{})
 	if p.Invalid() != 1 || p.Pending() || p.InSync() {
 		t.Errorf("invalid: Invalid=%d Pending=%v InSync=%v", p.Invalid(), p.Pending(), p.InSync())
 	}

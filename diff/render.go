@@ -132,7 +132,14 @@ func summaryLine(p *Plan) string {
 		}
 		return fmt.Sprintf("No changes: Marathon and /services match /desired at revision %d.", p.DesiredRevision)
 	}
-	c := p.Counts()
+	// A change held back (a paused group's update) is counted as held
+	// back, not as a change to make.
+	c := make(map[Kind]int)
+	for i := range p.Actions {
+		if a := &p.Actions[i]; a.HeldBack == "" {
+			c[a.Kind]++
+		}
+	}
 	parts := make([]string, 0, len(changeKinds))
 	for _, k := range kindOrder {
 		if verb, ok := changeKinds[k]; ok {

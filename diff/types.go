@@ -20,6 +20,10 @@ type Desired struct {
 	Errors []string
 	// Restart is the token of a restart request not yet carried out, or "".
 	Restart string
+	// Policy is theseus's own policy of the group (specs.Policy), its
+	// deadline 0 when the spec sets none: never compared, never sent to
+	// Marathon, but it decides what becomes of drift (see Group).
+	Policy specs.Policy
 }
 
 // NewDesired returns the Desired form of a valid group stored at revision.
@@ -29,7 +33,7 @@ func NewDesired(g *specs.Group, revision int64) (Desired, error) {
 		return Desired{}, err
 	}
 	n := specs.Normalize(g.Spec)
-	return Desired{Key: k, Revision: revision, Spec: n, Hash: specs.Hash(n)}, nil
+	return Desired{Key: k, Revision: revision, Spec: n, Hash: specs.Hash(n), Policy: g.Spec.Policy(0)}, nil
 }
 
 // InvalidDesired returns the Desired form of a group whose stored spec does
@@ -64,6 +68,11 @@ const (
 	Scale   Kind = "scale"   // only instances differ: PUT instances, no restart
 	Restart Kind = "restart" // a restart was requested: POST /v2/apps/{id}/restart
 	Delete  Kind = "delete"  // managed app, no desired spec, pruning on
+	// Rollback: a rollout theseus started failed; the last Synced spec
+	// (Action.Restore) is written back: PUT of its full definition,
+	// forced over the failed deployment. Decided by the controller from
+	// the rollout's progress, never part of a plan.
+	Rollback Kind = "rollback"
 	// Config: only the config differs; no Marathon call, the discovery
 	// syncer rewrites /services/{service}/{labels}/config.
 	Config Kind = "config"
@@ -83,7 +92,7 @@ const (
 // Mutates reports whether the action changes Marathon.
 func (k Kind) Mutates() bool {
 	switch k {
-	case Create, Update, Scale, Restart, Delete:
+	case Create, Update, Scale, Restart, Delete, Rollback:
 		return true
 	}
 	return false
@@ -95,8 +104,13 @@ type Hold string
 
 // The reasons an action is held back.
 const (
-	// HoldDeployment: a deployment is in flight for the app (Wait).
+	// HoldDeployment: a deployment is in flight for the app and a change
+	// waits behind it (Wait).
 	HoldDeployment Hold = "deployment"
+	// HoldRollingOut: the app is defined as the spec says, but its
+	// deployment is still rolling it out (Wait, with no changes): the
+	// tasks do not run the spec yet.
+	HoldRollingOut Hold = "rolling-out"
 	// HoldPruneOff: a managed app has no spec and pruning is off (Orphan).
 	HoldPruneOff Hold = "pruning-off"
 	// HoldPruneRefused: the prune guard refused the plan's deletes (Orphan).
@@ -107,15 +121,29 @@ const (
 	// HoldProtected: the app is labelled theseus.io/protect=true and
 	// differs from its spec (Unmanaged).
 	HoldProtected Hold = "protected"
+	// HoldPaused: the group is paused (theseusd pause); nothing is written
+	// to Marathon for it until it is resumed.
+	HoldPaused Hold = "paused"
+	// HoldQuarantined: the rollout of this /desired revision failed and
+	// was rolled back, or could not be; it is not tried again until
+	// /desired changes.
+	HoldQuarantined Hold = "quarantined"
+	// HoldDriftReport: the app was changed outside theseus and the
+	// group's spec.drift is report: the change is left in place.
+	HoldDriftReport Hold = "drift-report"
 )
 
 // holdText is how the text form names each hold.
 var holdText = map[Hold]string{
 	HoldDeployment:   "deployment in flight",
+	HoldRollingOut:   "rolling out",
 	HoldPruneOff:     "pruning is off",
 	HoldPruneRefused: "prune refused",
 	HoldUnmanaged:    "not theseus's app",
 	HoldProtected:    "protected",
+	HoldPaused:       "paused",
+	HoldQuarantined:  "quarantined",
+	HoldDriftReport:  "drift reported, not healed",
 }
 
 // Change is one field that differs, as text. Old is nil for a field being
@@ -158,6 +186,27 @@ type Action struct {
 	Hash string
 	// Restart is the token of the restart request this action carries out.
 	Restart string
+	// Restore is, for a Rollback, the revision and app version written
+	// back. Spec and Hash are then those of the restored spec.
+	Restore *Restore
+}
+
+// Restore is what a rollback writes back: the spec of an earlier
+// revision of the group, the last that was Synced.
+type Restore struct {
+	Revision int64
+	// Version is the Marathon app version that ran it when it was Synced.
+	Version string
+}
+
+// Hold holds a pending change back for h, with reason: the action stays
+// what it is (its changes listed) but is not carried out now. Only a
+// change to Marathon, or one waiting behind a deployment, can be held;
+// other actions are left as they are.
+func (a *Action) Hold(h Hold, reason string) {
+	if a.Kind.Mutates() || a.Kind == Wait {
+		a.HeldBack, a.Reason = h, reason
+	}
 }
 
 // Acts reports whether the action is carried out against Marathon now:

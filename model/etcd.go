@@ -134,6 +134,37 @@ type StatusEntry struct {
 	Err error
 }
 
+// PhaseChange is one change of a group's phase, as the controller tells
+// it and notifications carry it.
+type PhaseChange struct {
+	Group specs.GroupKey
+	// From is the phase before ("" when the group had no status), To the
+	// phase now.
+	From, To specs.Phase
+	// Reason says why, in words /status may show: it must hold no secret
+	// value (a spec's errors as /status records them are fine).
+	Reason string
+	// Revision is the /desired revision the phase is about.
+	Revision int64
+	// FailedRevision is, for RolledBack and Failed, the revision whose
+	// rollout failed; RestoredRevision, for RolledBack, the revision
+	// rolled back to.
+	FailedRevision, RestoredRevision int64
+	// Time is when the phase changed.
+	Time time.Time
+}
+
+// PauseEntry is one pause record (/theseus/pause/{service}/{labels}) as
+// listed.
+type PauseEntry struct {
+	Key specs.GroupKey
+	// Pause is the record; nil when Err is set.
+	Pause *specs.Pause
+	// Err says why the value does not decode. The group counts as paused:
+	// someone meant it to be.
+	Err error
+}
+
 // PruneDeletion is one app the prune deleted, as the mass-deletion
 // guard's window keeps it.
 type PruneDeletion struct {

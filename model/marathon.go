@@ -130,6 +130,10 @@ type Write struct {
 	Spec     specs.Spec
 	Hash     string
 	Revision int64
+	// Force makes an update take the app over a deployment in flight,
+	// which Marathon then cancels (?force=true): how a rollback replaces
+	// a failed deployment. Never set for other writes.
+	Force bool
 }
 
 // Result is what Marathon answered to a write: the deployment it started

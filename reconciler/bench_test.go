@@ -64,7 +64,12 @@ func TestQuietResync(t *testing.T) {
 			return false
 		}
 		for _, s := range entries {
-			if s.Status.Phase != specs.PhaseSynced {
+			// Synced, its rollout over and recorded in the history.
+			if s.Status.Phase != specs.PhaseSynced || s.Status.Rollout != nil {
+				return false
+			}
+			if h, err := e.store.History().Get(t.Context(), s.Key); err != nil || len(h.Entries) != 1 ||
+				h.Entries[0].Outcome != specs.OutcomeSynced {
 				return false
 			}
 		}

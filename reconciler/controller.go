@@ -42,6 +42,23 @@ type Config struct {
 	// which the controller carries out; nil takes none.
 	Restarts RestartStore
 
+	// History keeps each group's history, Writers says who wrote a
+	// revision; without History there is no history and no automatic
+	// rollback (a failed rollout is Failed).
+	History HistoryStore
+	Writers WriterLookup
+	// Pauses are the groups an operator paused; nil: the pause records
+	// are read only before each write (DesiredSource.ConfirmUnpaused).
+	Pauses PauseSource
+	// Notifier is told of each change of phase; nil tells nobody.
+	Notifier Notifier
+	// RolloutFailures is how many tasks of a rollout theseus started may
+	// fail before it has failed; MinHealthy how long a rollout must stay
+	// done before it is over (docs/decisions.md#automatic-rollback).
+	// Default DefaultRolloutFailures and DefaultMinHealthy.
+	RolloutFailures int
+	MinHealthy      time.Duration
+
 	// Limits, if set, are bounds below specs.DefaultLimits (which every
 	// stored spec is held to), every field set (see specs.Limits.Lower):
 	// a spec above them is Invalid.
@@ -110,6 +127,12 @@ func (c *Config) defaults() {
 	if c.PruneWindow <= 0 {
 		c.PruneWindow = DefaultPruneWindow
 	}
+	if c.RolloutFailures <= 0 {
+		c.RolloutFailures = DefaultRolloutFailures
+	}
+	if c.MinHealthy <= 0 {
+		c.MinHealthy = DefaultMinHealthy
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -164,6 +187,8 @@ type Controller struct {
 	syncOnce                    sync.Once
 	listings                    *observe.Latest // the latest list not yet taken
 	restarts                    *restarter      // nil without Config.Restarts
+	history                     *historian      // nil without Config.History
+	pauses                      *pauses
 }
 
 // NewController returns a controller for one leadership term, whose
@@ -189,6 +214,10 @@ func NewController(cfg Config, fence model.Fence, apps *observe.Observer) *Contr
 	if cfg.Restarts != nil {
 		c.restarts = newRestarter(c, cfg.Restarts)
 	}
+	if cfg.History != nil {
+		c.history = newHistorian(c)
+	}
+	c.pauses = newPauses(c)
 	apps.Subscribe(c)
 	return c
 }
@@ -229,6 +258,10 @@ func (c *Controller) Run(stop, work context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { c.runDesired(inputs) })
 	wg.Go(func() { c.runListings(inputs) })
+	wg.Go(func() { c.pauses.run(inputs) })
+	if c.history != nil {
+		wg.Go(func() { c.history.run(work) })
+	}
 	select {
 	case <-c.synced:
 		c.log.Info("caches synced; reconciling", "groups", c.desiredLen(), "apps", c.actualLen())
@@ -239,6 +272,11 @@ func (c *Controller) Run(stop, work context.Context) error {
 	case <-inputs.Done():
 	}
 	cancel()
+	if c.history != nil {
+		// The history outlives the queue by what it has left to record,
+		// within the term.
+		c.history.close()
+	}
 	wg.Wait()
 	if stop.Err() != nil {
 		return nil

@@ -143,11 +143,16 @@ func TestGroupPhaseMetrics(t *testing.T) {
 	e.eventually(converge, "two groups Synced and one Invalid", func() bool {
 		return phase("Synced") == 2 && phase("Invalid") == 1
 	})
-	for _, p := range []string{"Progressing", "Waiting", "Stalled", "Deleting"} {
+	for _, p := range []string{"Progressing", "Waiting", "Stalled", "Deleting", "RolledBack", "Failed", "Paused", "Drifted"} {
 		if n := phase(p); n != 0 {
 			t.Errorf("%s: %v groups", p, n)
 		}
 	}
+	if _, err := e.store.Pauses().Pause(t.Context(), bad, specs.Pause{By: "bob@ops"}); err != nil {
+		t.Fatal(err)
+	}
+	e.put(bad, spec(bad, "nginx:1.27", 1, ""))
+	e.eventually(converge, "the paused group counted", func() bool { return phase("Paused") == 1 && phase("Invalid") == 0 })
 	if !d.Leading() || metric(t, m, `leader_election_master_status{name="theseus"}`) != 1 {
 		t.Error("the leader does not say it leads")
 	}

@@ -31,7 +31,7 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (engi
 		// Not read beside the app, or too long before the write.
 		v.confirmed = c.confirmNow(ctx, v.key)
 	}
-	if res, err := c.confirm(v, act); err != nil || res.RequeueAfter > 0 {
+	if res, err := c.confirm(ctx, v, act); err != nil || res.RequeueAfter > 0 {
 		return res, err
 	}
 	if act.Kind == diff.Delete {
@@ -51,11 +51,14 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (engi
 	g := c.state(v, Acted)
 	g.Action, g.Result, g.Err = act, res, err
 	var locked *model.LockedError
+	var paused *pausedError
 	switch {
 	case errors.Is(err, model.ErrNotLeader):
 		return engine.Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
 	case errors.Is(err, errDesiredMoved):
 		return engine.Result{RequeueAfter: confirmRetry}, nil
+	case errors.As(err, &paused):
+		return c.pausedWrite(ctx, v, act, paused.pause)
 	case act.Kind == diff.Create && !v.fresh && errors.Is(err, model.ErrAppExists):
 		// Planned on the cache, and the app appeared since Marathon was
 		// last listed. Not an error of the group's: it is read, and
@@ -135,8 +138,9 @@ func (c *Controller) waitWrite(ctx context.Context) (waited bool, err error) {
 
 // confirmation is the outcome of one Confirm read.
 type confirmation struct {
-	rev int64
-	err error
+	rev   int64
+	pause *specs.Pause
+	err   error
 	// at is when the read was sent: the leadership and the revision held
 	// at some moment after it.
 	at time.Time
@@ -145,8 +149,8 @@ type confirmation struct {
 // confirmNow makes the Confirm read of group k.
 func (c *Controller) confirmNow(ctx context.Context, k specs.GroupKey) *confirmation {
 	at := time.Now()
-	rev, err := c.cfg.Desired.Confirm(ctx, c.fence, k)
-	return &confirmation{rev: rev, err: err, at: at}
+	rev, pause, err := c.cfg.Desired.ConfirmUnpaused(ctx, c.fence, k)
+	return &confirmation{rev: rev, pause: pause, err: err, at: at}
 }
 
 // startConfirm starts the Confirm read of v's group; the caller must
@@ -165,12 +169,12 @@ func (c *Controller) startConfirm(ctx context.Context, v view) <-chan *confirmat
 // A newer revision requeues the group: the watch is about to deliver it.
 // The read made while the app was read again serves, unless the write
 // had to wait for the rate limit since.
-func (c *Controller) confirm(v view, act diff.Action) (engine.Result, error) {
+func (c *Controller) confirm(ctx context.Context, v view, act diff.Action) (engine.Result, error) {
 	want := int64(0)
 	if v.desired != nil {
 		want = v.desired.Revision
 	}
-	got, err := v.confirmed.rev, v.confirmed.err
+	got, pause, err := v.confirmed.rev, v.confirmed.pause, v.confirmed.err
 	switch {
 	case errors.Is(err, model.ErrNotLeader):
 		return engine.Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
@@ -180,6 +184,8 @@ func (c *Controller) confirm(v view, act diff.Action) (engine.Result, error) {
 		c.log.Debug("desired changed since it was read; waiting for the watch", "group", v.key.String(),
 			"read", want, "current", got)
 		return engine.Result{RequeueAfter: confirmRetry}, nil
+	case pause != nil:
+		return c.pausedWrite(ctx, v, act, pause)
 	}
 	return engine.Result{}, nil
 }
@@ -205,16 +211,18 @@ func (c *Controller) writeGuard(v view) func(context.Context) error {
 	return func(ctx context.Context) error {
 		if f := fresh; f != nil {
 			fresh = nil // later attempts read again
-			if f.err == nil && f.rev == want && time.Since(f.at) < confirmFresh {
+			if f.err == nil && f.rev == want && f.pause == nil && time.Since(f.at) < confirmFresh {
 				return nil
 			}
 		}
-		got, err := c.cfg.Desired.Confirm(ctx, c.fence, v.key)
+		got, pause, err := c.cfg.Desired.ConfirmUnpaused(ctx, c.fence, v.key)
 		switch {
 		case err != nil:
 			return fmt.Errorf("confirming /desired before writing: %w", err)
 		case got != want:
 			return fmt.Errorf("%w: revision %d, now %d", errDesiredMoved, want, got)
+		case pause != nil:
+			return &pausedError{pause: pause}
 		}
 		return nil
 	}
@@ -244,6 +252,10 @@ func Apply(ctx context.Context, m Writer, act diff.Action) (model.Result, error)
 			return m.Create(ctx, w)
 		}
 		return m.Update(ctx, w)
+	case diff.Rollback:
+		// The full definition of the restored spec, as it was written
+		// then (its revision in the labels), over the failed deployment.
+		return m.Update(ctx, model.Write{Key: act.Key, Spec: *act.Spec, Hash: act.Hash, Revision: act.Restore.Revision, Force: true})
 	case diff.Scale:
 		return m.Scale(ctx, act.Key, *act.Spec.Instances)
 	case diff.Restart:

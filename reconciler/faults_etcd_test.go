@@ -202,7 +202,7 @@ func TestConfirmedAfterRateLimitWait(t *testing.T) {
 }
 
 // stalledDesired is a /desired source whose watch stops delivering while
-// hold is set, until release is closed; Confirm reads etcd as it is, and
+// hold is set, until release is closed; ConfirmUnpaused reads etcd as it is, and
 // reports each group it confirmed on confirms, if set, without blocking.
 type stalledDesired struct {
 	reconciler.DesiredSource
@@ -211,15 +211,15 @@ type stalledDesired struct {
 	confirms chan specs.GroupKey
 }
 
-func (s *stalledDesired) Confirm(ctx context.Context, fence etcd.Fence, k specs.GroupKey) (int64, error) {
-	rev, err := s.DesiredSource.Confirm(ctx, fence, k)
+func (s *stalledDesired) ConfirmUnpaused(ctx context.Context, fence etcd.Fence, k specs.GroupKey) (int64, *specs.Pause, error) {
+	rev, pause, err := s.DesiredSource.ConfirmUnpaused(ctx, fence, k)
 	if s.confirms != nil {
 		select {
 		case s.confirms <- k:
 		default:
 		}
 	}
-	return rev, err
+	return rev, pause, err
 }
 
 func (s *stalledDesired) Sync(ctx context.Context, fn func(etcd.Update) error) error {

@@ -81,16 +81,18 @@ func TestMarathonLockedNoForce(t *testing.T) {
 }
 
 // TestDeploymentNeverCompletes (row 12): a rolling update whose tasks
-// never turn healthy is reported Stalled with its deployment past the
-// progress deadline. When the deployment is cancelled by hand the group
-// is still not reported Synced, since its tasks are not healthy. theseus
-// neither redeploys nor rolls back on its own.
+// never turn healthy, of a group that is not rolled back automatically
+// (spec.upgrade.autoRollback: false), is Failed past the progress
+// deadline, and stays so: neither rolled back, nor written again, nor
+// reported Synced when its deployment is cancelled by hand and leaves a
+// task of the old definition. A new revision rolls them all.
 func TestDeploymentNeverCompletes(t *testing.T) {
 	e := newEnv(t)
 	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}, progressDeadline: 300 * time.Millisecond})
 	k := e.deploy("api", 1)[0]
 	never := e.sim.Faults().NeverHealthyImage("nginx:1.28")
-	e.putSpec(k, spec(k, "nginx:1.28", 2, neverDone))
+	const noRollback = `,"upgrade":{"autoRollback":false}`
+	e.putSpec(k, spec(k, "nginx:1.28", 2, neverDone+noRollback))
 	rev := e.modRevision(k)
 	synced := false
 	watch := func() {
@@ -98,43 +100,34 @@ func TestDeploymentNeverCompletes(t *testing.T) {
 			synced = true
 		}
 	}
-	var dep string
-	e.eventually(converge, "Stalled with the deployment", func() bool {
+	failed := func() bool {
 		watch()
+		st := e.status(k)
+		return st != nil && st.Phase == specs.PhaseFailed && st.Failure != nil && st.Failure.Revision == rev &&
+			strings.Contains(st.Failure.Reason, "progress deadline") && strings.Contains(st.Message, "autoRollback is false")
+	}
+	var dep string
+	e.eventually(converge, "Failed past the deadline", func() bool {
 		a, _ := e.app(k)
-		st := e.status(k)
 		dep = a.Deployment
-		return dep != "" && st != nil && st.Phase == specs.PhaseStalled && st.DeploymentID == dep && st.DeploymentStep != ""
+		return dep != "" && failed()
 	})
-
-	e.holds(500*time.Millisecond, "stays Stalled", func() bool {
-		st := e.status(k)
-		return st != nil && st.Phase == specs.PhaseStalled && st.DeploymentID == dep
-	})
+	e.holds(500*time.Millisecond, "stays Failed", failed)
 
 	// Cancelled by hand: the deployment is gone, the tasks still unhealthy.
 	if code, body := e.simRequest("DELETE", "/v2/deployments/"+dep+"?force=true", ""); code != http.StatusAccepted {
 		t.Fatalf("cancel the deployment: %d %s", code, body)
 	}
-	e.eventually(converge, "Stalled without a deployment", func() bool {
-		watch()
-		st := e.status(k)
-		return st != nil && st.Phase == specs.PhaseStalled && st.DeploymentID == "" && len(e.sim.Deployments()) == 0
-	})
-	e.holds(300*time.Millisecond, "not reported Synced with unhealthy tasks", func() bool { watch(); return !synced })
+	e.eventually(converge, "the deployment gone", func() bool { return len(e.sim.Deployments()) == 0 })
+	e.holds(300*time.Millisecond, "still Failed, not Synced with unhealthy tasks", func() bool { return failed() && !synced })
 
 	// The cancelled deployment left a task of the old version running
 	// beside the new ones: healthy or not, that is not the spec running.
 	e.sim.Faults().Clear(never)
-	e.eventually(converge, "reported as running an older definition", func() bool {
-		watch()
-		st := e.status(k)
-		return st != nil && st.Phase == specs.PhaseStalled && strings.Contains(st.Message, "older definition")
-	})
-	e.holds(300*time.Millisecond, "not reported Synced with a task of the old definition", func() bool { watch(); return !synced })
+	e.holds(300*time.Millisecond, "still Failed with a task of the old definition", func() bool { return failed() && !synced })
 
 	// A new revision rolls them all.
-	e.putSpec(k, spec(k, "nginx:1.28", 2, neverDone+`,"env":{"ROLL":"1"}`))
+	e.putSpec(k, spec(k, "nginx:1.28", 2, neverDone+noRollback+`,"env":{"ROLL":"1"}`))
 	e.checkInvariants(k)
 	if n := len(e.writesTo("PUT", appPath(k))); n != 2 {
 		t.Errorf("%d updates, want 2 (one per revision)", n)

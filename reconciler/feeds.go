@@ -22,12 +22,17 @@ func (c *Controller) runDesired(ctx context.Context) {
 
 func (c *Controller) applyDesired(u model.DesiredUpdate) {
 	var changed []specs.GroupKey
+	var seen []seenRevision // for the history, in order
 	c.mu.Lock()
 	if u.Snapshot != nil {
 		next := make(map[specs.GroupKey]diff.Desired, len(u.Snapshot.Entries))
 		for i := range u.Snapshot.Entries {
-			if d, ok := c.toDesired(&u.Snapshot.Entries[i]); ok {
+			e := &u.Snapshot.Entries[i]
+			if d, ok := c.toDesired(e); ok {
 				next[d.Key] = d
+				if old, ok := c.desired[d.Key]; (!ok || old.Revision != d.Revision) && c.status[d.Key].ObservedRevision != d.Revision {
+					seen = append(seen, seenRevision{e, false}) // not yet acted on, by this leader or the last
+				}
 			}
 		}
 		for k, old := range c.desired {
@@ -47,6 +52,9 @@ func (c *Controller) applyDesired(u model.DesiredUpdate) {
 		switch ev.Type {
 		case model.EventDelete:
 			if !ev.Entry.Key.IsZero() {
+				if _, ok := c.desired[ev.Entry.Key]; ok {
+					seen = append(seen, seenRevision{&ev.Entry, true})
+				}
 				delete(c.desired, ev.Entry.Key)
 				delete(c.settled, ev.Entry.Key)
 				changed = append(changed, ev.Entry.Key)
@@ -56,6 +64,7 @@ func (c *Controller) applyDesired(u model.DesiredUpdate) {
 				c.desired[d.Key] = d
 				delete(c.settled, d.Key)
 				changed = append(changed, d.Key)
+				seen = append(seen, seenRevision{&ev.Entry, false})
 			}
 		}
 	}
@@ -65,6 +74,9 @@ func (c *Controller) applyDesired(u model.DesiredUpdate) {
 	rev := c.desiredRev
 	c.mu.Unlock()
 
+	for _, s := range seen {
+		c.history.seen(s.Key, s.ModRevision, s.Group, s.deleted)
+	}
 	c.metrics.DesiredRevision(rev)
 	if u.Snapshot != nil {
 		c.desiredSynced.Store(true)
@@ -73,6 +85,12 @@ func (c *Controller) applyDesired(u model.DesiredUpdate) {
 	for _, k := range changed {
 		c.engine.Add(k)
 	}
+}
+
+// seenRevision is a revision of a /desired key, put or deleted.
+type seenRevision struct {
+	*model.DesiredEntry
+	deleted bool
 }
 
 // toDesired turns a /desired entry into diff's form, within the

@@ -195,6 +195,12 @@ type daemonOpts struct {
 	limits *specs.Limits
 	// ttl defaults to the harness's 2s election TTL.
 	ttl time.Duration
+	// minHealthy defaults to the harness's 50ms, poll to its 20ms.
+	minHealthy, poll time.Duration
+	// notifier, if set, is told of the phase changes.
+	notifier reconciler.Notifier
+	// noPauseWatch leaves the pauses to the read before each write.
+	noPauseWatch bool
 }
 
 // startWith runs a daemon (election, controller, discovery) until the
@@ -238,6 +244,10 @@ func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
 				Store: tree, Cache: cache, Logger: log, Metrics: o.metrics.Engine()})
 		})
 	}
+	var pauses reconciler.PauseSource = store.Pauses()
+	if o.noPauseWatch {
+		pauses = nil
+	}
 	writeQPS, writeBurst := 1000.0, 1000
 	if o.writeQPS > 0 {
 		writeQPS, writeBurst = o.writeQPS, 1
@@ -245,8 +255,9 @@ func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
 	d = reconciler.NewDaemon(reconciler.DaemonConfig{
 		Controller: reconciler.Config{
 			Desired: ds, Marathon: m, Events: events, Status: st, Limits: o.limits, PruneLedger: store.Prune(),
-			Restarts: store.Restarts(),
-			Prune:    o.prune, Resync: cmp.Or(o.resync, 500*time.Millisecond), PollInterval: 20 * time.Millisecond,
+			Restarts: store.Restarts(), History: store.History(), Writers: store, Pauses: pauses,
+			Notifier: o.notifier, MinHealthy: cmp.Or(o.minHealthy, 50*time.Millisecond),
+			Prune: o.prune, Resync: cmp.Or(o.resync, 500*time.Millisecond), PollInterval: cmp.Or(o.poll, 20*time.Millisecond),
 			ProgressDeadline: cmp.Or(o.progressDeadline, time.Minute), WriteQPS: writeQPS, WriteBurst: writeBurst,
 			Engine: engine.Options{Workers: 4, Timeout: 10 * time.Second,
 				BaseBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, QPS: 1000, Burst: 1000},

@@ -37,12 +37,13 @@ type EventSource = observe.EventSource
 
 // DesiredSource is /desired: a snapshot, then every change, never an
 // unknown state read as empty; and, before each Marathon write, a fenced
-// linearizable read of the group's revision (0 when absent), failing
-// with model.ErrNotLeader once the fence no longer holds.
+// linearizable read of the group's revision (0 when absent) and of its
+// pause record (nil when it is not paused), failing with
+// model.ErrNotLeader once the fence no longer holds.
 // *etcd.DesiredStore implements it.
 type DesiredSource interface {
 	Sync(ctx context.Context, fn func(model.DesiredUpdate) error) error
-	Confirm(ctx context.Context, fence model.Fence, k specs.GroupKey) (int64, error)
+	ConfirmUnpaused(ctx context.Context, fence model.Fence, k specs.GroupKey) (int64, *specs.Pause, error)
 }
 
 // StatusStore is /status. Writes are fenced by the leadership.
@@ -60,4 +61,49 @@ type StatusStore interface {
 type PruneLedger interface {
 	Read(ctx context.Context) (model.PruneState, error)
 	Record(ctx context.Context, fence model.Fence, prev model.PruneState, d model.PruneDeletion, since time.Time) error
+}
+
+// HistoryStore is the bounded history of each group,
+// /theseus/history/{service}/{labels}. Update reads a group's history,
+// lets edit change it and writes it back, fenced by the leadership and
+// guarded by the value's revision; an error from edit is returned as it
+// is and nothing is written. *etcd.HistoryStore implements it.
+type HistoryStore interface {
+	HistoryReader
+	Update(ctx context.Context, fence model.Fence, k specs.GroupKey, edit func(*specs.History) error) (*specs.History, error)
+}
+
+// HistoryReader reads a group's history: an empty one when there is
+// none, an error matching model.ErrCorrupt when it does not decode.
+type HistoryReader interface {
+	Get(ctx context.Context, k specs.GroupKey) (*specs.History, error)
+}
+
+// WriterLookup says who wrote revision rev of group k's /desired key:
+// the record written with it, or specs.WriterUnknown. *etcd.Client
+// implements it.
+type WriterLookup interface {
+	WriterOf(ctx context.Context, k specs.GroupKey, rev int64) (specs.Writer, error)
+}
+
+// PauseSource is the pause records, /theseus/pause/: List reads them
+// all (an undecodable record is still a pause), Watch calls changed
+// after each change (and once at its start) until ctx ends.
+// *etcd.PauseStore implements it.
+type PauseSource interface {
+	PauseLister
+	Watch(ctx context.Context, changed func()) error
+}
+
+// PauseLister reads every pause record as one snapshot.
+type PauseLister interface {
+	List(ctx context.Context) ([]model.PauseEntry, int64, error)
+}
+
+// Notifier is told of every change of a group's phase; it must never
+// block. Forget is called when a group's spec is gone. *notify.Notifier
+// implements it.
+type Notifier interface {
+	Notify(model.PhaseChange)
+	Forget(k specs.GroupKey)
 }

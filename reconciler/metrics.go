@@ -34,6 +34,7 @@ type Metrics struct {
 	driftDetected       prometheus.Counter
 	resyncs             prometheus.Counter
 	resyncDuration      prometheus.Histogram
+	historyPending      prometheus.Gauge
 }
 
 // NewMetrics returns a fresh set of metrics, with Go and process collectors,
@@ -79,11 +80,13 @@ func NewMetrics() *Metrics {
 			Help: "Full resyncs: one Marathon list, every group looked at."}),
 		resyncDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "theseus_resync_duration_seconds",
 			Help: "Time to list Marathon and queue every group.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
+		historyPending: prometheus.NewGauge(prometheus.GaugeOpts{Name: "theseus_history_pending",
+			Help: "Groups whose history has records waiting to be written."}),
 	}
 	for _, c := range []prometheus.Collector{
 		m.leaderStatus, m.groups, m.marathonRequests, m.marathonDuration, m.marathonConflicts,
 		m.sseReconnects, m.deploymentsInflight, m.pruneBlocked, m.watchRestarts, m.relists, m.actions, m.stalled,
-		m.desiredRevision, m.driftDetected, m.resyncs, m.resyncDuration,
+		m.desiredRevision, m.driftDetected, m.resyncs, m.resyncDuration, m.historyPending,
 	} {
 		f(c)
 	}
@@ -93,7 +96,7 @@ func NewMetrics() *Metrics {
 	for _, reason := range []string{"empty_desired", "max_deletes"} {
 		m.pruneBlocked.WithLabelValues(reason)
 	}
-	for _, a := range []string{"create", "update", "scale", "restart", "delete"} {
+	for _, a := range []string{"create", "update", "scale", "restart", "delete", "rollback"} {
 		m.actions.WithLabelValues(a)
 	}
 	m.leaderStatus.WithLabelValues("theseus")

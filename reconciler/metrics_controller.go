@@ -35,7 +35,8 @@ func (m *Metrics) Stalled(group string, stalled bool) {
 
 // statusPhases are the phases of /status, each a theseus_groups series.
 var statusPhases = []specs.Phase{specs.PhaseSynced, specs.PhaseProgressing, specs.PhaseWaiting,
-	specs.PhaseStalled, specs.PhaseInvalid, specs.PhaseDeleting}
+	specs.PhaseStalled, specs.PhaseInvalid, specs.PhaseDeleting,
+	specs.PhaseRolledBack, specs.PhaseFailed, specs.PhasePaused, specs.PhaseDrifted}
 
 // GroupPhases records how many groups are in each phase; nil (a term that
 // ended) sets every phase to 0.
@@ -75,5 +76,13 @@ func (m *Metrics) Resync(seconds float64) {
 func (m *Metrics) DeploymentsInflight(n int) {
 	if m != nil {
 		m.deploymentsInflight.Set(float64(n))
+	}
+}
+
+// HistoryPending records how many groups have history records waiting
+// to be written.
+func (m *Metrics) HistoryPending(n int) {
+	if m != nil {
+		m.historyPending.Set(float64(n))
 	}
 }

@@ -36,6 +36,10 @@ const (
 	WriteFailed
 	// Acted: the action was carried out (Action, Result).
 	Acted
+	// RolloutFailed: a rollout theseus started failed (Action: a
+	// diff.Rollback whose Reason says why) and is not rolled back; Err
+	// says why not (autoRollback off, no earlier Synced revision).
+	RolloutFailed
 )
 
 // GroupState is what the status of a group is decided from: what it is
@@ -57,6 +61,13 @@ type GroupState struct {
 	// yet is Stalled.
 	Now              time.Time
 	ProgressDeadline time.Duration
+	// Pause is the group's pause record; nil when it is not paused.
+	Pause *specs.Pause
+	// FailureLimit is how many tasks of a rollout may fail before it has
+	// failed (0: failures alone never fail it); MinHealthy how long a
+	// rollout must stay done before it is over.
+	FailureLimit int
+	MinHealthy   time.Duration
 }
 
 // StatusDecision is the status a group is to have.
@@ -72,6 +83,11 @@ type StatusDecision struct {
 	// that it has just become so; NeedStep that Status.DeploymentStep is
 	// to be read from Marathon (the deployment it stalled on).
 	Stalled, NewlyStalled, NeedStep bool
+	// RollBack says that the rollout of the desired revision failed, for
+	// Reason: the controller rolls it back, or records why it cannot
+	// (RolloutFailed). Status is what it would record meanwhile.
+	RollBack bool
+	Reason   string
 }
 
 // StatusOf decides the status of a group from what it is meant to be,
@@ -81,28 +97,21 @@ func StatusOf(g GroupState) StatusDecision {
 	st := baseStatus(g)
 	switch g.Outcome {
 	case Observed:
-		switch {
-		case g.Desired == nil:
-			return StatusDecision{Drop: true}
-		case g.App == nil:
-			return StatusDecision{Keep: true}
-		case len(g.App.Deployments) > 0:
-			st.Phase, st.DeploymentID = specs.PhaseProgressing, g.App.Deployments[0]
-			st.Message = "Marathon is deploying the change"
-			return progress(g, st)
-		}
-		st.DeploymentID = ""
-		if ready(g.Desired, g.App) {
-			st.Phase, st.LastError = specs.PhaseSynced, ""
-			return StatusDecision{Status: st}
-		}
-		st.Phase = specs.PhaseProgressing
-		st.Message = waitingFor(g.App, st.Tasks)
-		return progress(g, st)
+		return safety(g, observed(g, st))
 	case HeldBack:
+		if h := g.Action.HeldBack; h != "" && h != diff.HoldDeployment {
+			// Paused, quarantined or drift left in place: the group is
+			// as it runs (nothing yet, a create held back); the rollout
+			// safety names the phase.
+			if g.App == nil {
+				st.Phase, st.Message = specs.PhaseProgressing, g.Action.Reason
+				return safety(g, StatusDecision{Status: st})
+			}
+			return safety(g, observed(g, st))
+		}
 		st.Phase, st.Message = specs.PhaseWaiting, g.Action.Reason
 		st.DeploymentID = first(g.Action.Deployments)
-		return progress(g, st)
+		return safety(g, progress(g, st))
 	case NotOwned:
 		st.Phase, st.Message = specs.PhaseStalled, g.Action.Reason
 	case InvalidSpec:
@@ -131,7 +140,34 @@ func StatusOf(g GroupState) StatusDecision {
 			st.Restarted = g.Action.Restart
 		}
 	}
-	return StatusDecision{Status: st}
+	return safety(g, StatusDecision{Status: st})
+}
+
+// observed decides for a group that needs nothing done now: Synced, or
+// Progressing while a deployment runs or tasks start (Stalled past the
+// deadline).
+func observed(g GroupState, st specs.Status) StatusDecision {
+	switch {
+	case g.Desired == nil:
+		return StatusDecision{Drop: true}
+	case g.App == nil:
+		return StatusDecision{Keep: true}
+	case len(g.App.Deployments) > 0:
+		st.Phase, st.DeploymentID = specs.PhaseProgressing, g.App.Deployments[0]
+		st.Message = "Marathon is deploying the change"
+		return progress(g, st)
+	}
+	st.DeploymentID = ""
+	if ready(g.Desired, g.App) {
+		st.Phase, st.LastError = specs.PhaseSynced, ""
+		if st.Rollout == nil && st.Failure == nil {
+			st.SyncedRevision = g.Desired.Revision
+		}
+		return StatusDecision{Status: st}
+	}
+	st.Phase = specs.PhaseProgressing
+	st.Message = waitingFor(g.App, st.Tasks)
+	return progress(g, st)
 }
 
 // baseStatus is the group's status carried over from the last write, with
@@ -143,6 +179,14 @@ func baseStatus(g GroupState) specs.Status {
 	}
 	st.Errors, st.Message, st.DeploymentStep = nil, "", ""
 	st.AppID = ""
+	// A rollout and a failure are of one revision: a new one (or none)
+	// ends them, and lifts the quarantine.
+	if d := g.Desired; d == nil || st.Rollout != nil && st.Rollout.Revision != d.Revision {
+		st.Rollout = nil
+	}
+	if d := g.Desired; d == nil || st.Failure != nil && st.Failure.Revision != d.Revision {
+		st.Failure = nil
+	}
 	if d := g.Desired; d != nil {
 		st.ObservedRevision = d.Revision
 		st.SpecHash = d.Hash
@@ -190,10 +234,7 @@ func progress(g GroupState, st specs.Status) StatusDecision {
 	st.Phase = specs.PhaseStalled
 	// The message changes only with what it waits for, so the status is
 	// not rewritten on every look.
-	st.Message = fmt.Sprintf("not done within the progress deadline of %s", g.ProgressDeadline)
-	if reason != "" {
-		st.Message += ": " + reason
-	}
+	st.Message = deadlineText(g.ProgressDeadline, reason)
 	d := StatusDecision{Stalled: true, NewlyStalled: prev.Phase != specs.PhaseStalled}
 	if prev.Phase == specs.PhaseStalled && prev.DeploymentID == st.DeploymentID {
 		st.DeploymentStep = prev.DeploymentStep

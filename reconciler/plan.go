@@ -68,6 +68,11 @@ type PlanSources struct {
 	// OnlyLocal limits the apps to the groups of Local: the plan of a few
 	// files, with no orphans of the groups they do not name.
 	OnlyLocal bool
+	// Pauses and History, when set, are read for what rollout safety holds
+	// back: the change of a paused group, and one of a revision whose
+	// rollout failed (RolledBack or Failed in its history).
+	Pauses  PauseLister
+	History HistoryReader
 }
 
 // Plan computes what the controller would do now: /desired (or a local
@@ -118,6 +123,9 @@ func PlanFrom(ctx context.Context, src PlanSources, opts diff.Options) (*diff.Pl
 	}
 	p := diff.Compute(snap, apps, opts)
 	p.Errors = badKeys
+	if err := holdBack(ctx, p, src); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 

@@ -21,6 +21,8 @@ type view struct {
 	// confirmed is /desired as confirmed while the app was read again,
 	// or nil.
 	confirmed *confirmation
+	// pause is the group's pause record as last known, nil when none.
+	pause *specs.Pause
 }
 
 // Reconcile brings one group to its desired spec: it plans with
@@ -41,7 +43,7 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (engine.
 			return c.refusePrune(ctx, v, err)
 		}
 	}
-	if ok && act.Kind.Mutates() && !v.fresh && !(act.Kind == diff.Create && v.app == nil) {
+	if ok && act.Acts() && !v.fresh && !(act.Kind == diff.Create && v.app == nil) {
 		// Never write on a cached view: the app may have changed since
 		// the last list. /desired is confirmed meanwhile: both reads must
 		// come before the write, and neither depends on the other. A
@@ -57,6 +59,9 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (engine.
 	}
 	if !ok {
 		return c.observe(ctx, v)
+	}
+	if held(act.HeldBack) {
+		return c.held(ctx, v, act)
 	}
 	switch act.Kind {
 	case diff.Invalid:
@@ -91,6 +96,7 @@ func (c *Controller) view(ctx context.Context, key specs.GroupKey) (view, error)
 	}
 	v.status, v.hasStatus = c.status[key]
 	c.mu.Unlock()
+	v.pause = c.pauses.get(key)
 	dirty := c.apps.Dirty(key)
 	if !dirty {
 		v.app, _ = c.apps.Get(key)
@@ -120,5 +126,17 @@ func (c *Controller) refresh(ctx context.Context, v *view) error {
 }
 
 func (c *Controller) plan(v view) (diff.Action, bool) {
-	return diff.Group(v.desired, v.app, diff.Options{Prune: c.cfg.Prune})
+	act, ok := diff.Group(v.desired, v.app, diff.Options{Prune: c.cfg.Prune})
+	if ok {
+		var failed specs.Outcome
+		var reason string
+		switch f := v.status.Failure; {
+		case v.hasStatus && f != nil && v.desired != nil && f.Revision == v.desired.Revision:
+			failed, reason = f.Outcome, f.Reason
+		case act.Kind == diff.Update && v.hasStatus && writtenBack(&v.status, v.desired, v.app):
+			failed, reason = specs.OutcomeRolledBack, writtenBackReason(v.app)
+		}
+		holds(&act, v.pause, failed, reason)
+	}
+	return act, ok
 }

@@ -14,7 +14,11 @@ import (
 
 // state is the group of v as StatusOf decides from, with outcome o.
 func (c *Controller) state(v view, o Outcome) GroupState {
-	g := GroupState{Desired: v.desired, App: v.app, Outcome: o, Now: c.cfg.Now(), ProgressDeadline: c.cfg.ProgressDeadline}
+	g := GroupState{Desired: v.desired, App: v.app, Outcome: o, Now: c.cfg.Now(), ProgressDeadline: c.cfg.ProgressDeadline,
+		Pause: v.pause, FailureLimit: c.cfg.RolloutFailures, MinHealthy: c.cfg.MinHealthy}
+	if v.desired != nil && v.desired.Policy.ProgressDeadline > 0 {
+		g.ProgressDeadline = v.desired.Policy.ProgressDeadline
+	}
 	if v.hasStatus {
 		st := v.status
 		g.Status = &st
@@ -28,6 +32,8 @@ func (c *Controller) state(v view, o Outcome) GroupState {
 func (c *Controller) record(ctx context.Context, v view, g GroupState) (StatusDecision, error) {
 	d := StatusOf(g)
 	switch {
+	case d.RollBack:
+		return d, nil // the rollback, or the failure, is what is recorded
 	case d.Drop:
 		return d, c.dropStatus(ctx, v)
 	case d.Keep:
@@ -55,7 +61,10 @@ func (c *Controller) record(ctx context.Context, v view, g GroupState) (StatusDe
 // looked at again.
 func (c *Controller) observe(ctx context.Context, v view) (engine.Result, error) {
 	d, err := c.record(ctx, v, c.state(v, Observed))
-	if d.Drop || d.Keep || d.Status.Phase == specs.PhaseSynced {
+	switch {
+	case d.RollBack:
+		return c.rollback(ctx, v, d)
+	case d.Drop || d.Keep || d.Status.Phase == specs.PhaseSynced && d.Status.Rollout == nil:
 		return engine.Result{}, err
 	}
 	return engine.Result{RequeueAfter: c.cfg.PollInterval}, err
@@ -76,6 +85,9 @@ func (c *Controller) dropStatus(ctx context.Context, v view) error {
 	c.mu.Unlock()
 	c.reportPhases()
 	c.metrics.Stalled(v.key.String(), false)
+	if c.cfg.Notifier != nil {
+		c.cfg.Notifier.Forget(v.key)
+	}
 	return nil
 }
 
@@ -123,6 +135,7 @@ func (c *Controller) putStatus(ctx context.Context, v view, st specs.Status) err
 	c.setStatusLocked(v.key, &st)
 	c.mu.Unlock()
 	c.reportPhases()
+	c.statusWritten(v, &st)
 	return nil
 }
 
@@ -153,7 +166,7 @@ func (c *Controller) settledLocked(k specs.GroupKey) bool {
 	d, okd := c.desired[k]
 	a, oka := c.apps.Get(k)
 	st, oks := c.status[k]
-	if !okd || !oka || !oks || st.Phase != specs.PhaseSynced || len(a.Deployments) > 0 {
+	if !okd || !oka || !oks || st.Phase != specs.PhaseSynced || len(a.Deployments) > 0 || st.Rollout != nil {
 		return false
 	}
 	if tok := c.restarts.Pending(k); tok != "" && tok != st.Restarted {

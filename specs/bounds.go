@@ -21,7 +21,7 @@ type Limits struct {
 	// MemMiB and DiskMiB bound spec.mem and spec.disk, per task, in MiB.
 	MemMiB, DiskMiB float64
 	// Seconds bounds the durations of a health check (grace period,
-	// interval, timeout, delay).
+	// interval, timeout, delay) and the progress deadline of a rollout.
 	Seconds int
 	// Failures bounds a health check's maxConsecutiveFailures.
 	Failures int
@@ -29,7 +29,8 @@ type Limits struct {
 
 // DefaultLimits are the bounds Validate checks: 10,000 instances; 1,024
 // CPUs, 4 TiB of memory and 64 TiB of disk per task; a day for a health
-// check's durations; 10,000 consecutive failures. Ports are bounded by
+// check's durations and a rollout's progress deadline; 10,000
+// consecutive failures. Ports are bounded by
 // their range, 65,535.
 func DefaultLimits() Limits {
 	return Limits{Instances: 10_000, CPUs: 1024, MemMiB: 4 << 20, DiskMiB: 64 << 20, Seconds: 86_400, Failures: 10_000}
@@ -95,6 +96,9 @@ func (v *validator) bounds(l Limits) {
 					strings.ToUpper(c[1]), n, l.Instances)
 			}
 		}
+	}
+	if u := s.Upgrade; u != nil && u.ProgressDeadlineSeconds != nil && *u.ProgressDeadlineSeconds > l.Seconds {
+		v.errorf("spec.upgrade.progressDeadlineSeconds", "%d is more than the limit of %d seconds", *u.ProgressDeadlineSeconds, l.Seconds)
 	}
 	for i, hc := range s.HealthChecks {
 		f := "spec.healthChecks[" + strconv.Itoa(i) + "]."

@@ -40,9 +40,9 @@ const (
 // ports as indices, and constraints sorted (their order has no meaning).
 // Fields of the app model (normalize_app.go) at their one default are
 // left unset instead; a field whose default depends on the Marathon
-// version (maxLaunchDelaySeconds, role) is kept as given. Two specs that
-// Marathon would run the same way normalise to equal values. s must be
-// valid.
+// version (maxLaunchDelaySeconds, role) is kept as given. theseus's own
+// Policy is left out: Marathon never sees it. Two specs that Marathon
+// would run the same way normalise to equal values. s must be valid.
 func Normalize(s Spec) Spec {
 	n := Spec{
 		Image:     s.Image,
@@ -104,11 +104,13 @@ func normalizeHealthCheck(hc HealthCheck, ports []Port) HealthCheck {
 }
 
 // Hash returns a stable hash of the normalised spec s as Marathon runs it:
-// Config, which never goes to Marathon, is left out, and so are the values
-// of secret env entries (their names and marks stay in), so that the hash,
-// which is stored in a Marathon label, cannot be used to guess a secret.
-// A change of a secret value is still seen by the field comparison.
+// Config and the Policy, which never go to Marathon, are left out, and so
+// are the values of secret env entries (their names and marks stay in),
+// so that the hash, which is stored in a Marathon label, cannot be used
+// to guess a secret. A change of a secret value is still seen by the
+// field comparison.
 func Hash(s Spec) string {
+	s = withoutPolicy(s)
 	s.Config = nil
 	if len(s.Env) > 0 {
 		env := make(map[string]Value, len(s.Env))

@@ -24,6 +24,20 @@ const (
 	PhaseInvalid Phase = "Invalid"
 	// PhaseDeleting: the desired spec is gone and the app is being deleted.
 	PhaseDeleting Phase = "Deleting"
+	// PhaseRolledBack: a rollout theseus started failed and the app was
+	// rolled back to the last Synced definition; the failed revision is
+	// quarantined until /desired changes.
+	PhaseRolledBack Phase = "RolledBack"
+	// PhaseFailed: a rollout failed and could not be rolled back (no
+	// earlier Synced definition, autoRollback off, or the rollback failed
+	// too). Needs a human.
+	PhaseFailed Phase = "Failed"
+	// PhasePaused: the group is paused (theseusd pause); theseus writes
+	// nothing to Marathon for it.
+	PhasePaused Phase = "Paused"
+	// PhaseDrifted: the app was changed outside theseus and the group's
+	// spec.drift is report, so the change is left in place.
+	PhaseDrifted Phase = "Drifted"
 )
 
 // Status is the JSON value of /status/{service}/{labels}, written by the
@@ -61,10 +75,65 @@ type Status struct {
 	Restarted string `json:"restarted,omitempty"`
 	// Source names what wrote the desired spec, e.g. "git:main@1a2b3c4".
 	Source string `json:"source,omitempty"`
+	// SyncedRevision is the last /desired revision the group was Synced
+	// at once its rollout was over: a rollout of it is not judged again.
+	SyncedRevision int64 `json:"syncedRevision,omitempty"`
+	// Rollout follows a rollout theseus started of ObservedRevision, or
+	// the rollback of one, until it is over.
+	Rollout *Rollout `json:"rollout,omitempty"`
+	// Failure is the failed rollout of ObservedRevision: rolled back, or
+	// not. While that revision is current it is quarantined: not written
+	// to Marathon again.
+	Failure *RolloutFailure `json:"failure,omitempty"`
 	// Since is when the group entered Phase; UpdatedAt when the status was
 	// last written.
 	Since     time.Time `json:"since,omitzero"`
 	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+}
+
+// Rollout is a rollout theseus started, as the controller follows it to
+// decide whether it failed: too many of its tasks failed, or it was not
+// done within its progress deadline.
+type Rollout struct {
+	// Revision is the /desired revision rolled out.
+	Revision int64 `json:"revision"`
+	// Version is the Marathon app version the write created: the failures
+	// of tasks of it, or of a later version, count.
+	Version string `json:"version,omitempty"`
+	// Started is when theseus wrote it; the progress deadline runs from
+	// then.
+	Started time.Time `json:"started"`
+	// Failures counts the tasks of the rollout seen failing, each
+	// Marathon's lastTaskFailure of a new task; LastFailedTask and
+	// LastFailure are the last one's id and message.
+	Failures       int    `json:"failures,omitempty"`
+	LastFailedTask string `json:"lastFailedTask,omitempty"`
+	LastFailure    string `json:"lastFailure,omitempty"`
+	// Healthy is when it was seen done (no deployment, the wanted tasks
+	// running and healthy) and has stayed so since; it is over once it
+	// has stayed so for the daemon's --min-healthy-time.
+	Healthy time.Time `json:"healthy,omitzero"`
+	// Restore: this is the rollback of a failed rollout. When it fails
+	// too, the group is Failed; it is never rolled back in turn.
+	Restore bool `json:"restore,omitempty"`
+}
+
+// RolloutFailure is a rollout that failed, and what was done about it.
+type RolloutFailure struct {
+	// Revision is the /desired revision whose rollout failed.
+	Revision int64 `json:"revision"`
+	// Outcome is OutcomeRolledBack or OutcomeFailed.
+	Outcome Outcome `json:"outcome"`
+	// Reason says why: the last task failure's message, or the deadline
+	// that passed.
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+	// RestoredRevision and RestoredVersion are the revision rolled back
+	// to and the app version that ran it (RolledBack).
+	RestoredRevision int64  `json:"restoredRevision,omitempty"`
+	RestoredVersion  string `json:"restoredVersion,omitempty"`
+	// NotRolledBack says why a Failed rollout was not rolled back.
+	NotRolledBack string `json:"notRolledBack,omitempty"`
 }
 
 // TaskCounts are a group's task numbers.

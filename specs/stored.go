@@ -145,8 +145,10 @@ func (s Spec) clone() Spec {
 	}
 	if s.Upgrade != nil {
 		c.Upgrade = &Upgrade{
-			MinimumHealthCapacity: clonePtr(s.Upgrade.MinimumHealthCapacity),
-			MaximumOverCapacity:   clonePtr(s.Upgrade.MaximumOverCapacity),
+			MinimumHealthCapacity:   clonePtr(s.Upgrade.MinimumHealthCapacity),
+			MaximumOverCapacity:     clonePtr(s.Upgrade.MaximumOverCapacity),
+			ProgressDeadlineSeconds: clonePtr(s.Upgrade.ProgressDeadlineSeconds),
+			AutoRollback:            clonePtr(s.Upgrade.AutoRollback),
 		}
 	}
 	s.cloneApp(&c)

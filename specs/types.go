@@ -66,6 +66,10 @@ type Spec struct {
 	HealthChecks []HealthCheck `json:"healthChecks,omitempty"`
 	// Upgrade is the rolling-upgrade policy.
 	Upgrade *Upgrade `json:"upgrade,omitempty"`
+	// Drift says what theseus does about a change made to the app outside
+	// theseus: heal it (the default) or report it. theseus's own policy
+	// (see Policy): it never goes to Marathon.
+	Drift DriftPolicy `json:"drift,omitempty"`
 
 	// The fields below follow Marathon's app definition; unset, each
 	// takes Marathon's default. See types_app.go for their types.
@@ -165,9 +169,19 @@ type HealthCheck struct {
 // Upgrade is Marathon's upgradeStrategy: during a rolling update at least
 // MinimumHealthCapacity×instances tasks stay healthy and at most
 // (1+MaximumOverCapacity)×instances run. Both default to 1.
+//
+// ProgressDeadlineSeconds and AutoRollback are theseus's own policy for
+// the rollouts it starts (see Policy); they never go to Marathon.
 type Upgrade struct {
 	MinimumHealthCapacity *float64 `json:"minimumHealthCapacity,omitempty"`
 	MaximumOverCapacity   *float64 `json:"maximumOverCapacity,omitempty"`
+	// ProgressDeadlineSeconds is how long a rollout may go without
+	// arriving before it has failed; the daemon's --progress-deadline
+	// when unset.
+	ProgressDeadlineSeconds *int `json:"progressDeadlineSeconds,omitempty"`
+	// AutoRollback rolls a failed rollout back to the last definition
+	// that was Synced. Default true.
+	AutoRollback *bool `json:"autoRollback,omitempty"`
 }
 
 // Value is an env or config value. In a manifest it is either a plain

@@ -135,6 +135,7 @@ func (v *validator) spec(s *Spec) {
 		fraction("spec.upgrade.minimumHealthCapacity", u.MinimumHealthCapacity)
 		fraction("spec.upgrade.maximumOverCapacity", u.MaximumOverCapacity)
 	}
+	v.policy(s)
 	v.appModel(s)
 }
 

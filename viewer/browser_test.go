@@ -66,6 +66,7 @@ func startController(t *testing.T, f *viewertest.Fixture) {
 	d := reconciler.NewDaemon(reconciler.DaemonConfig{
 		Controller: reconciler.Config{
 			Desired: f.Client.Desired(), Marathon: f.Marathon, Events: f.Marathon, Status: f.Client.Status(),
+			History: f.Client.History(), Writers: f.Client, Pauses: f.Client.Pauses(), MinHealthy: 100 * time.Millisecond,
 			Resync: time.Second, PollInterval: 50 * time.Millisecond, ProgressDeadline: 3 * time.Second,
 			WriteQPS: 100, WriteBurst: 100, Logger: log,
 		},
@@ -89,7 +90,7 @@ func groupOf(t *testing.T, spec string) *specs.Group {
 }
 
 // TestBrowser drives the page in a real headless Chromium: it lists the
-// groups the controller deployed, Stalled looks unlike Synced, an invalid
+// groups the controller deployed, Failed looks unlike Synced, an invalid
 // group shows its validation errors, the label filter narrows the list,
 // and a scale written with the real etcdctl reaches the page, through the
 // controller and the simulator, without a reload.
@@ -108,7 +109,7 @@ func TestBrowser(t *testing.T) {
 	f.PutRaw(t, specs.DesiredKey("", viewertest.Key(t, "web/canary")), viewertest.WebBroken)
 	startController(t, f)
 
-	v := newViewer(t, f, viewer.Config{Refresh: 100 * time.Millisecond})
+	v := newViewer(t, f, viewer.Config{Refresh: 100 * time.Millisecond, History: f.Client.History()})
 	srv := httptest.NewServer(v.Handler())
 	t.Cleanup(srv.Close)
 
@@ -132,12 +133,12 @@ func TestBrowser(t *testing.T) {
 	}
 
 	do("the page lists the groups", chromedp.Navigate(srv.URL), chromedp.WaitVisible(chromedp.CSS(row("web/canary"))))
-	do("the controller brings haproxy/dev, haproxy/testing and cassandra/dev to Synced, ingestor/testing to Stalled",
+	do("the controller brings haproxy/dev, haproxy/testing and cassandra/dev to Synced, ingestor/testing to Failed",
 		chromedp.WaitVisible(chromedp.CSS(row("haproxy/dev")+`[data-phase="Synced"]`)),
 		chromedp.WaitVisible(chromedp.CSS(row("haproxy/testing")+`[data-phase="Synced"]`)),
 		chromedp.WaitVisible(chromedp.CSS(row("cassandra/dev")+`[data-phase="Synced"]`)),
-		chromedp.WaitVisible(chromedp.CSS(row("ingestor/testing")+`[data-phase="Stalled"]`)))
-	do("Stalled is painted unlike Synced", until(`(() => {
+		chromedp.WaitVisible(chromedp.CSS(row("ingestor/testing")+`[data-phase="Failed"]`)))
+	do("Failed is painted unlike Synced", until(`(() => {
 		const bg = k => getComputedStyle(document.querySelector('tr.group[data-key="' + k + '"]')).backgroundColor;
 		return bg("ingestor/testing") !== bg("haproxy/dev");
 	})()`))
@@ -174,9 +175,10 @@ func TestBrowser(t *testing.T) {
 	// Clicked from inside the page: the list re-renders its rows as the
 	// state changes, and a node found by one protocol call may be gone by
 	// the next.
-	do("the group page shows the stalled group's detail",
+	do("the group page shows the failed group's detail",
 		chromedp.Evaluate[chromedp.Void](`document.querySelector('`+row("ingestor/testing")+` a.labels').click()`),
-		chromedp.WaitVisible(chromedp.CSS(`h1.group-title[data-phase="Stalled"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`h1.group-title[data-phase="Failed"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#history table.history td.outcome-failed`)),
 		chromedp.WaitVisible(chromedp.CSS(`section.failure`)),
 		chromedp.WaitVisible(chromedp.CSS(`#deployment progress`)),
 		chromedp.WaitVisible(chromedp.CSS(`#events table.events`)))

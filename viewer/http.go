@@ -2,6 +2,7 @@ package viewer
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -119,11 +120,28 @@ func (v *Viewer) loadGroup(r *http.Request) (*Group, int, error) {
 		return nil, http.StatusBadGateway, err
 	}
 	for i := range l.Items {
-		if l.Items[i].Key == k.String() {
-			return &l.Items[i], 0, nil
+		if g := &l.Items[i]; g.Key == k.String() {
+			v.history(r.Context(), k, g)
+			return g, 0, nil
 		}
 	}
 	return nil, http.StatusNotFound, fmt.Errorf("group %s not found", k)
+}
+
+// history adds the group's history to g, without the specs it keeps.
+func (v *Viewer) history(ctx context.Context, k specs.GroupKey, g *Group) {
+	if v.cfg.History == nil {
+		return
+	}
+	h, err := v.cfg.History.Get(ctx, k)
+	if err != nil {
+		g.HistoryError = err.Error()
+		return
+	}
+	g.History = h.Entries
+	for i := range g.History {
+		g.History[i].Spec = nil
+	}
 }
 
 // encodeJSON is the body of an API answer; its hash is the ETag.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"theseus.dev/drivers/etcd"
 	"theseus.dev/specs"
 	"theseus.dev/viewer"
 	"theseus.dev/viewer/viewertest"
@@ -183,5 +184,54 @@ func TestMarathonDown(t *testing.T) {
 	}
 	if got["haproxy/dev"] != "Synced" || got["haproxy/testing"] != "Synced" || got["ingestor/testing"] != "Stalled" {
 		t.Errorf("phases without Marathon: %v", got)
+	}
+}
+
+// TestGroupHistory: the page and the API of one group show its history,
+// with who wrote each revision, the outcome and the reason of a rollback,
+// never the specs it keeps; a list carries no history.
+func TestGroupHistory(t *testing.T) {
+	f := viewertest.Start(t)
+	now := f.Populate(t)
+	v := newViewer(t, f, viewer.Config{Now: func() time.Time { return now }, History: f.Client.History()})
+	h := v.Handler()
+	k := viewertest.Key(t, "haproxy/dev")
+	l, err := f.Client.Campaign(t.Context(), etcd.ElectionConfig{TTL: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Resign(t.Context()) }()
+	spec := []byte(`{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":"haproxy","labels":["dev"]},"spec":{"image":"haproxy:2.9","env":{"TOKEN":{"value":"hunter2hunter2","secret":true}}}}`)
+	for _, e := range []specs.HistoryEntry{
+		{Revision: 2, Time: now.Add(-time.Hour), Writer: specs.Writer{Kind: specs.WriterApply, By: "alice@laptop"}, Image: "haproxy:2.9",
+			Outcome: specs.OutcomeSynced, AppVersion: "2026-03-01T08:00:00.000Z", Spec: spec},
+		{Revision: 3, Time: now.Add(-time.Minute), Writer: specs.Writer{Kind: specs.WriterUnknown}, Image: "haproxy:bad", Changed: []string{"spec.image"},
+			Outcome: specs.OutcomeRolledBack, Reason: "Command exited with status 1", RestoredRevision: 2, RestoredVersion: "2026-03-01T08:00:00.000Z", Spec: spec},
+	} {
+		if _, err := f.Client.History().Record(t.Context(), l.Fence(), k, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	api := body(t, get(t, h, "GET", "/api/v1/groups/haproxy/dev", nil))
+	var g viewer.Group
+	if err := json.Unmarshal([]byte(api), &g); err != nil || len(g.History) != 2 || g.History[1].Outcome != specs.OutcomeRolledBack {
+		t.Fatalf("API of one group: %v\n%s", err, api)
+	}
+	page := body(t, get(t, h, "GET", "/groups/haproxy/dev", nil))
+	for _, want := range []string{`<section id="history">`, "apply by alice@laptop", `class="outcome-rolledback">RolledBack`,
+		"Command exited with status 1; restored revision 2 (app version 2026-03-01T08:00:00.000Z)", "spec.image"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the group page lacks %q", want)
+		}
+	}
+	list := body(t, get(t, h, "GET", "/api/v1/groups", nil))
+	for _, doc := range []string{api, page, list} {
+		if strings.Contains(doc, "hunter2hunter2") || strings.Contains(doc, `"spec":{"apiVersion"`) {
+			t.Errorf("a stored spec shows:\n%s", doc)
+		}
+	}
+	if strings.Contains(list, `"history"`) {
+		t.Errorf("a list carries the histories")
 	}
 }

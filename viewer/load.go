@@ -30,6 +30,12 @@ type Marathon interface {
 	Version(ctx context.Context, key specs.GroupKey, version string) (marathon.App, error)
 }
 
+// HistoryReader reads a group's history. *etcd.HistoryStore implements
+// it.
+type HistoryReader interface {
+	Get(ctx context.Context, k specs.GroupKey) (*specs.History, error)
+}
+
 // ServicesReader reads the service-discovery tree; the viewer shows its
 // containers when Marathon cannot be read. *etcd.Discovery implements it.
 type ServicesReader interface {

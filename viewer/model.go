@@ -37,6 +37,12 @@ const (
 	// Orphaned: a managed app has no desired spec; only `run --prune`
 	// deletes it.
 	Orphaned Phase = "Orphaned"
+	// RolledBack, Failed and Paused are the controller's phases of rollout
+	// safety (docs/rollout-safety.md); Drifted is also the controller's
+	// when the group's spec.drift is report.
+	RolledBack = Phase(specs.PhaseRolledBack)
+	Failed     = Phase(specs.PhaseFailed)
+	Paused     = Phase(specs.PhasePaused)
 )
 
 // List is the document of `theseusd get -o json|yaml` and of
@@ -96,6 +102,11 @@ type Group struct {
 	LastTaskFailure *TaskFailure `json:"lastTaskFailure,omitempty"`
 	// Events are the group's recent events, newest first.
 	Events []Event `json:"events"`
+	// History is the group's history, oldest first, without the specs it
+	// keeps (they may hold secrets): only for one group, not in a list.
+	// HistoryError says why it could not be read.
+	History      []specs.HistoryEntry `json:"history,omitempty"`
+	HistoryError string               `json:"historyError,omitempty"`
 }
 
 // TaskImage is one image the tasks of a group run, and how many do.

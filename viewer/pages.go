@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"theseus.dev/specs"
 )
 
 //go:embed ui
@@ -42,6 +44,9 @@ func parsePages() (*template.Template, error) {
 		"isoTime":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"unixMilli": func(t time.Time) int64 { return t.UnixMilli() },
 		"lower":     func(p Phase) string { return strings.ToLower(string(p)) },
+		"lowerOutcome": func(o specs.Outcome) string {
+			return strings.ToLower(string(o))
+		},
 	}).ParseFS(uiFS, "ui/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("viewer: parse pages: %w", err)

@@ -16,10 +16,12 @@ import (
 //     managed app nobody wants);
 //  2. an invalid spec: Invalid, with its validation errors;
 //  3. no status, or a status of an older /desired revision: Pending;
-//  4. Stalled as the status says: it needs a human, whatever else holds;
+//  4. Stalled, RolledBack, Failed or Paused as the status says: it needs
+//     a human, or holds theseus back, whatever else holds;
 //  5. Drifted when Marathon no longer runs what theseus wrote: the app's
 //     fields differ from the spec while its spec-hash label still equals
-//     the spec's hash (diff.Group's drift), with no deployment in flight;
+//     the spec's hash (diff.Group's drift), with no deployment in flight
+//     (healed, or left in place with spec.drift: report);
 //     or the status says Synced and the app is gone;
 //  6. otherwise the status's phase.
 //
@@ -49,9 +51,14 @@ func phaseOf(p *parts, appsKnown bool) (Phase, string, []string) {
 			p.desired.ModRevision, st.ObservedRevision), nil
 	case st.Phase == specs.PhaseStalled:
 		return Stalled, stalledMessage(st), nil
+	case st.Phase == specs.PhaseRolledBack || st.Phase == specs.PhaseFailed || st.Phase == specs.PhasePaused:
+		return Phase(st.Phase), st.Message, nil
 	}
 	if appsKnown {
 		if drift := driftOf(p.desired.Group, p.desired.ModRevision, p.app); drift != nil {
+			if p.desired.Group.Spec.Drift == specs.DriftReport {
+				return Drifted, "Marathon no longer runs what theseus wrote (changed outside theseus); spec.drift is report, so it is left in place", drift
+			}
 			return Drifted, "Marathon no longer runs what theseus wrote (changed outside theseus); the controller puts it back", drift
 		}
 		if p.app == nil && st.Phase == specs.PhaseSynced && st.AppID != "" {

@@ -37,6 +37,9 @@ func appOf(t *testing.T, g *specs.Group, rev int64) *marathon.App {
 func TestPhaseOf(t *testing.T) {
 	g := testGroup(t, 2)
 	valid := &etcd.Entry{Key: specs.GroupKey{Service: "web", Labels: "dev"}, ModRevision: 10, Group: g}
+	reportG := testGroup(t, 2)
+	reportG.Spec.Drift = specs.DriftReport
+	reported := &etcd.Entry{Key: valid.Key, ModRevision: 10, Group: reportG}
 	invalid := &etcd.Entry{Key: valid.Key, ModRevision: 11, Errors: specs.ErrorList{{Field: "spec.instances", Msg: "must be at least 0"}}}
 	status := func(p specs.Phase, rev int64) *etcd.StatusEntry {
 		return &etcd.StatusEntry{Key: valid.Key, Status: &specs.Status{Phase: p, ObservedRevision: rev, AppID: "/web/dev", Message: "m", LastError: "e"}}
@@ -67,6 +70,10 @@ func TestPhaseOf(t *testing.T) {
 		{"status unreadable", parts{desired: valid, status: &etcd.StatusEntry{Err: errors.New("bad json")}}, true, Pending, "bad json", ""},
 		{"invalid spec", parts{desired: invalid, status: status(specs.PhaseSynced, 10), app: app}, true, Invalid, "spec.instances: must be at least 0", ""},
 		{"stalled wins over drift", parts{desired: valid, status: status(specs.PhaseStalled, 10), app: scaled}, true, Stalled, "m; e", ""},
+		{"paused wins over drift", parts{desired: valid, status: status(specs.PhasePaused, 10), app: scaled}, true, Paused, "m", ""},
+		{"rolled back", parts{desired: valid, status: status(specs.PhaseRolledBack, 10), app: rewritten}, true, RolledBack, "m", ""},
+		{"failed", parts{desired: valid, status: status(specs.PhaseFailed, 10), app: app}, true, Failed, "m", ""},
+		{"drift reported", parts{desired: reported, status: status(specs.PhaseDrifted, 10), app: scaled}, true, Drifted, "left in place", "spec.instances: 1 => 2"},
 		{"scaled outside theseus", parts{desired: valid, status: status(specs.PhaseSynced, 10), app: scaled}, true, Drifted, "changed outside", "spec.instances: 1 => 2"},
 		{"drift unknown while Marathon is down", parts{desired: valid, status: status(specs.PhaseSynced, 10), app: scaled}, false, Synced, "m", ""},
 		{"deployment in flight is no drift", parts{desired: valid, status: status(specs.PhaseProgressing, 10), app: deploying}, true, Progressing, "m", ""},

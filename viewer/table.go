@@ -248,11 +248,11 @@ func phaseColor(p Phase) string {
 		return "36"
 	case Waiting, Pending:
 		return "33"
-	case Stalled:
+	case Stalled, Failed:
 		return "1;31"
-	case Invalid:
+	case Invalid, RolledBack:
 		return "31"
-	case Drifted:
+	case Drifted, Paused:
 		return "35"
 	default:
 		return "90"

@@ -25,6 +25,9 @@ type Config struct {
 	// Mesos is read for the agents page, the group page's usage and the
 	// containers' logs; optional.
 	Mesos Mesos
+	// History is read for the history of one group (its page and its
+	// API), never for a list; optional.
+	History HistoryReader
 	// Auth, when enabled, is required by every request to Handler. See
 	// CheckBind for when it must be.
 	Auth AuthConfig

@@ -84,7 +84,9 @@ func (b *bench) allRunning(ctx context.Context, instances int) error {
 }
 
 // settle waits until the controller has nothing left to do: every group
-// Synced in /status and the /services tree holding every task.
+// Synced in /status, its rollout over (--min-healthy-time after it was
+// done) and recorded in its history, and the /services tree holding
+// every task.
 func (b *bench) settle(ctx context.Context, instances int) error {
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
@@ -94,7 +96,7 @@ func (b *bench) settle(ctx context.Context, instances int) error {
 		entries, _, err := b.c.store.Status().List(ctx)
 		if err == nil {
 			for _, s := range entries {
-				if s.Status.Phase == specs.PhaseSynced && s.Status.Tasks.Running == instances {
+				if s.Status.Phase == specs.PhaseSynced && s.Status.Tasks.Running == instances && s.Status.Rollout == nil {
 					synced++
 				}
 			}
@@ -106,7 +108,9 @@ func (b *bench) settle(ctx context.Context, instances int) error {
 			}
 		}
 		if synced == len(b.keys) && ready == want {
-			return nil
+			if pending, err := b.ctl.metric("theseus_history_pending"); err == nil && pending == 0 {
+				return nil
+			}
 		}
 		select {
 		case <-ctx.Done():

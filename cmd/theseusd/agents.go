@@ -39,7 +39,7 @@ docs/viewer-json.md.`,
 		}
 		l, err := viewer.LoadAgents(cmd.Context(), mc)
 		if err != nil {
-			_, src := mf.urlSource(c.getenv)
+			_, src := mf.servers().source(c.getenv)
 			return fmt.Errorf("%w (master from %s)", err, src)
 		}
 		if *output == "json" {

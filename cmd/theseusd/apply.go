@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -96,12 +97,18 @@ func runApply(ctx context.Context, c *cli, ef *etcdFlags, paths []string) error 
 		return err
 	}
 	defer ec.Close()
-	res, err := ec.Desired().Apply(ctx, groups)
+	res, err := ec.Desired().WithWriter(applyWriter(c)).Apply(ctx, groups)
 	printApplied(c, res)
 	if err != nil && len(res) < len(groups) {
 		return fmt.Errorf("%d of %d group(s) not written: %w", len(groups)-len(res), len(groups), err)
 	}
 	return err
+}
+
+// applyWriter is the record of who applies, kept with each /desired key
+// apply writes, for the group's history.
+func applyWriter(c *cli) specs.Writer {
+	return specs.Writer{Kind: specs.WriterApply, By: operator(c), At: time.Now().UTC()}
 }
 
 // printApplied lists what apply wrote, and a count line.

@@ -32,7 +32,10 @@ func applyPlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client
 			opts.Prune = true // the plan was made with pruning on
 		}
 	}
-	now, err := reconciler.Plan(ctx, ec.Desired(), nil, mc, opts)
+	// Held back as the controller holds it back: a paused group, a
+	// quarantined revision.
+	now, err := reconciler.PlanFrom(ctx, reconciler.PlanSources{Desired: ec.Desired(), Apps: mc,
+		Pauses: ec.Pauses(), History: ec.History()}, opts)
 	if err != nil {
 		return err
 	}
@@ -135,7 +138,7 @@ func applyChecked(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Cli
 	for _, s := range saved.Scope {
 		expected[s.Key] = s.Revision
 	}
-	res, err := ec.Desired().ApplyAt(ctx, fs.groups, expected)
+	res, err := ec.Desired().WithWriter(applyWriter(c)).ApplyAt(ctx, fs.groups, expected)
 	if errors.Is(err, etcd.ErrConflict) {
 		return fmt.Errorf("plan is stale; run plan again: %w", err)
 	}

@@ -31,6 +31,8 @@ type daemonFlags struct {
 	pruneWindow             time.Duration
 	resync                  time.Duration
 	progressDeadline        time.Duration
+	minHealthy              time.Duration
+	rolloutFailures         int
 	poll                    time.Duration
 	grace                   time.Duration
 	ttl                     time.Duration
@@ -42,6 +44,7 @@ type daemonFlags struct {
 	http                    httpFlags
 	// limits lower specs.DefaultLimits where set.
 	limits specs.Limits
+	notify *notifyURLs
 }
 
 // httpFlags say how the HTTP endpoints are served.
@@ -81,13 +84,16 @@ func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
 	fs.Float64Var(&f.maxDeleteFraction, "max-delete-fraction", 0.5, "the mass-deletion guard: the largest share of the managed apps deleted within --prune-window")
 	fs.DurationVar(&f.pruneWindow, "prune-window", reconciler.DefaultPruneWindow, "the mass-deletion guard counts the deletions of this long together, so that a wipe one key at a time is seen")
 	fs.DurationVar(&f.resync, "resync", reconciler.DefaultResync, "period of the full resync (one Marathon list, every group looked at)")
-	fs.DurationVar(&f.progressDeadline, "progress-deadline", reconciler.DefaultProgressDeadline, "how long a deployment may run before the group is reported Stalled")
+	fs.DurationVar(&f.progressDeadline, "progress-deadline", reconciler.DefaultProgressDeadline, "how long a rollout may take before it has failed (and is rolled back), or another deployment before the group is reported Stalled; spec.upgrade.progressDeadlineSeconds sets it for a group")
+	fs.IntVar(&f.rolloutFailures, "rollout-failures", reconciler.DefaultRolloutFailures, "how many tasks of a rollout theseus started may fail before it has failed (and is rolled back)")
+	fs.DurationVar(&f.minHealthy, "min-healthy-time", reconciler.DefaultMinHealthy, "how long a rollout must stay done (tasks running and healthy) before it counts as Synced in the history; a failure until then still rolls it back")
 	fs.DurationVar(&f.poll, "poll", reconciler.DefaultPollInterval, "how often a group with a deployment in flight is looked at")
 	fs.DurationVar(&f.grace, "grace", 30*time.Second, "on SIGTERM, how long calls in flight may finish before the leadership is resigned")
 	fs.DurationVar(&f.ttl, "election-ttl", etcd.DefaultTTL, "lease TTL of the leader election: how soon a standby takes over a dead leader")
 	fs.IntVar(&f.workers, "workers", 4, "groups reconciled at once")
 	fs.Float64Var(&f.writeQPS, "marathon-write-qps", reconciler.DefaultWriteQPS, "Marathon writes per second across all groups")
 	fs.StringVar(&f.id, "id", "", "this daemon's name in the leader election (default hostname/pid)")
+	f.notify = addNotifyFlag(fs)
 	d := specs.DefaultLimits()
 	fs.IntVar(&f.limits.Instances, "max-instances", 0, fmt.Sprintf("refuse specs with more instances than this (at most and by default %d)", d.Instances))
 	fs.Float64Var(&f.limits.CPUs, "max-cpus", 0, fmt.Sprintf("refuse specs with more CPUs per task (at most and by default %g)", d.CPUs))
@@ -133,12 +139,19 @@ func (d *daemon) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("--max-*: %w", err)
 	}
+	notifier, err := d.startNotifier(ctx)
+	if err != nil {
+		return err
+	}
+	defer notifier.Close()
 	tree := d.etcd.Discovery()
 	dm := reconciler.NewDaemon(reconciler.DaemonConfig{
 		Controller: reconciler.Config{
 			Desired: d.etcd.Desired(), Marathon: d.marathon, Events: d.marathon, Status: d.etcd.Status(),
 			Limits: &limits, Prune: f.prune, AllowMassDelete: f.allowMassDelete, MaxDeleteFraction: f.maxDeleteFraction,
 			PruneLedger: d.etcd.Prune(), PruneWindow: f.pruneWindow, Restarts: d.etcd.Restarts(),
+			History: d.etcd.History(), Writers: d.etcd, Pauses: d.etcd.Pauses(), Notifier: notifier,
+			RolloutFailures: f.rolloutFailures, MinHealthy: f.minHealthy,
 			Resync: f.resync, ProgressDeadline: f.progressDeadline, PollInterval: f.poll, WriteQPS: f.writeQPS,
 			Engine: engine.Options{Workers: f.workers},
 			Logger: d.log, Metrics: d.metrics,
@@ -196,7 +209,7 @@ func (d *daemon) serveHTTP(ctx context.Context, dm *reconciler.Daemon, wg *sync.
 		tc = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
 	v, err := viewer.New(viewer.Config{Desired: d.etcd.Desired(), Status: d.etcd.Status(), Marathon: d.marathon,
-		Services: d.etcd.Discovery(), Auth: d.auth, Logger: d.log, Mesos: viewerMesos(d.mesos)})
+		Services: d.etcd.Discovery(), History: d.etcd.History(), Auth: d.auth, Logger: d.log, Mesos: viewerMesos(d.mesos)})
 	if err != nil {
 		return nil, err
 	}

@@ -27,12 +27,9 @@ file is removed there too.`,
 	}
 	ef := addEtcdFlags(cmd.Flags())
 	mf := addMarathonFlags(cmd.Flags())
-	labels := cmd.Flags().StringP("labels", "l", "", "the group's labels, comma-separated (required)")
+	labels := addGroupLabelsFlag(cmd.Flags())
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if *labels == "" {
-			return errors.New("-l LABELS is required: a group is a service and a set of labels")
-		}
-		k, err := specs.NewGroupKey(args[0], specs.ParseLabelList(*labels))
+		k, err := groupArg(args[0], *labels)
 		if err != nil {
 			return err
 		}

@@ -30,6 +30,7 @@ type devFlags struct {
 	gen14, reset                                         bool
 	mesosRole                                            string
 	features                                             []string
+	faults                                               *devFaults
 }
 
 func newDevCmd(c *cli) *cobra.Command {
@@ -60,6 +61,7 @@ controller creates the apps again. --reset starts from an empty etcd.`,
 	fs.StringVar(&f.mesosRole, "mesos-role", "*", "the simulator's --mesos_role: the role of apps that name none")
 	fs.StringSliceVar(&f.features, "enable-features", nil,
 		"the simulator's --enable_features (secrets, external_volumes, gpu_resources); none by default, as in Marathon 1.10")
+	f.faults = addDevFaultFlags(fs)
 	df := addDaemonFlags(fs)
 	lf := addLogFlags(fs)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -109,6 +111,9 @@ func runDev(ctx context.Context, c *cli, f *devFlags, d *daemon) error {
 	if f.speed <= 0 {
 		return fmt.Errorf("--speed %g: must be positive", f.speed)
 	}
+	if _, err := f.faults.faults(); err != nil { // refuse bad globs before starting anything
+		return err
+	}
 	if f.specsDir != "" { // refuse bad specs before starting anything
 		if _, err := sources.LoadPath(f.specsDir); err != nil {
 			return fmt.Errorf("--specs %s: %w", f.specsDir, err)
@@ -141,6 +146,9 @@ func runDev(ctx context.Context, c *cli, f *devFlags, d *daemon) error {
 		return err
 	}
 	defer sim.Close()
+	if err := f.faults.inject(sim); err != nil {
+		return err
+	}
 	msrv, err := sim.Listen(f.marathonListen)
 	if err != nil {
 		return fmt.Errorf("--marathon-listen %s: %w", f.marathonListen, err)
@@ -213,7 +221,7 @@ func devApply(ctx context.Context, c *cli, ec *etcd.Client, dir string) error {
 	if err != nil {
 		return fmt.Errorf("--specs %s: %w", dir, err)
 	}
-	res, err := ec.Desired().Apply(ctx, groups)
+	res, err := ec.Desired().WithWriter(applyWriter(c)).Apply(ctx, groups)
 	if err != nil {
 		return fmt.Errorf("--specs %s: %w", dir, err)
 	}
@@ -229,6 +237,7 @@ func devBanner(c *cli, f *devFlags, etcdURL, marathonURL, mesosURL, httpURL stri
 	fmt.Fprintf(w, "  etcd       %s   data in %s\n", etcdURL, f.data)
 	fmt.Fprintf(w, "  marathon   %s   simulator, Marathon %s API, %gx real time\n", marathonURL, gen, f.speed)
 	fmt.Fprintf(w, "  mesos      %s   simulated master; agents on ports of their own\n", mesosURL)
+	f.faults.banner(w, marathonURL)
 	if httpURL != "" {
 		fmt.Fprintf(w, "  viewer     %s   also /metrics, /healthz, /readyz\n", httpURL)
 	}

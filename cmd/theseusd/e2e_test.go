@@ -159,28 +159,7 @@ func TestKilledBetweenWriteAndStatus(t *testing.T) {
 // TestDevQuickstart is the README's path: `theseusd dev`, then `etcdctl put`
 // of the minimal spec, then a running app and an empty plan.
 func TestDevQuickstart(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		c := &cli{stdin: strings.NewReader(""), stdout: pw, stderr: io.Discard, getenv: func(string) string { return "" }}
-		done <- run(ctx, []string{"dev", "--data", t.TempDir(), "--etcd-listen", "127.0.0.1:0",
-			"--marathon-listen", "127.0.0.1:0", "--mesos-listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--speed", "1000", "--poll", "20ms"}, c)
-		pw.Close()
-	}()
-	urls := map[string]string{}
-	sc := bufio.NewScanner(pr)
-	re := regexp.MustCompile(`^\s+(etcd|marathon|viewer)\s+(http://\S+)`)
-	for sc.Scan() && len(urls) < 3 {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			urls[m[1]] = m[2]
-		}
-	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	if len(urls) != 3 {
-		t.Fatalf("banner did not say where everything listens: %v", urls)
-	}
+	ctx, urls, stop := startDev(t)
 	etcdctl := etcdtest.Etcdctl(t)
 	out, err := exec.CommandContext(ctx, etcdctl, "--endpoints", urls["etcd"], "put", "/desired/web/dev", minimal).CombinedOutput()
 	if err != nil {
@@ -219,27 +198,67 @@ func TestDevQuickstart(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("/debug/pprof/cmdline without --pprof: %s, want 404", resp.Status)
 	}
-	cancel()
-	if code := <-done; code != exitOK {
+	if code := stop(); code != exitOK {
 		t.Errorf("dev exited %d after Ctrl-C, want 0", code)
 	}
 }
 
+// startDev runs `theseusd dev` on free ports, fast, with extra arguments,
+// and returns a context that ends with the test, the URLs its banner
+// gives (etcd, marathon, viewer), and a func that stops it (Ctrl-C) and
+// returns its exit code.
+func startDev(t *testing.T, extra ...string) (context.Context, map[string]string, func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		c := &cli{stdin: strings.NewReader(""), stdout: pw, stderr: io.Discard, getenv: func(string) string { return "" }}
+		done <- run(ctx, append([]string{"dev", "--data", t.TempDir(), "--etcd-listen", "127.0.0.1:0",
+			"--marathon-listen", "127.0.0.1:0", "--mesos-listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--speed", "1000", "--poll", "20ms", "--min-healthy-time", "100ms"}, extra...), c)
+		pw.Close()
+	}()
+	urls := map[string]string{}
+	sc := bufio.NewScanner(pr)
+	re := regexp.MustCompile(`^\s+(etcd|marathon|viewer)\s+(http://\S+)`)
+	for sc.Scan() && len(urls) < 3 {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			urls[m[1]] = m[2]
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if len(urls) != 3 {
+		t.Fatalf("banner did not say where everything listens: %v", urls)
+	}
+	return ctx, urls, func() int { cancel(); return <-done }
+}
+
 // appRuns asks Marathon whether app runs n tasks with no deployment.
 func appRuns(t *testing.T, marathonURL, id string, n int) bool {
+	a, ok := marathonApp(t, marathonURL, id)
+	return ok && a.TasksRunning == n && len(a.Deployments) == 0
+}
+
+// appAnswer is what the tests read of Marathon's GET /v2/apps/{id}.
+type appAnswer struct {
+	Version         string                    `json:"version"`
+	TasksRunning    int                       `json:"tasksRunning"`
+	Deployments     []json.RawMessage         `json:"deployments"`
+	LastTaskFailure *struct{ Message string } `json:"lastTaskFailure"`
+}
+
+// marathonApp reads app id from Marathon; false when it cannot.
+func marathonApp(t *testing.T, marathonURL, id string) (appAnswer, bool) {
+	t.Helper()
 	resp, err := http.Get(marathonURL + "/v2/apps" + id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var body struct {
-		App struct {
-			TasksRunning int               `json:"tasksRunning"`
-			Deployments  []json.RawMessage `json:"deployments"`
-		} `json:"app"`
-	}
-	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&body) == nil &&
-		body.App.TasksRunning == n && len(body.App.Deployments) == 0
+	var body struct{ App appAnswer }
+	ok := resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&body) == nil
+	return body.App, ok
 }
 
 // TestHTTPBindNeedsAuth: serving the page off loopback without auth is

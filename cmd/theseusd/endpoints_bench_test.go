@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"path/filepath"
 	"slices"
@@ -102,6 +101,6 @@ func benchRender(b *testing.B, wait string, pause time.Duration) {
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
 	b.ReportMetric(float64(pct(0.50).Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(pct(0.99).Microseconds())/1000, "p99-ms")
-	b.Log(fmt.Sprintf("%d tasks: p50 %s, p99 %s, max %s", len(lat), pct(0.50).Round(time.Millisecond),
-		pct(0.99).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond)))
+	b.Logf("%d tasks: p50 %s, p99 %s, max %s", len(lat), pct(0.50).Round(time.Millisecond),
+		pct(0.99).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
 }

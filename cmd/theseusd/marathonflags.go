@@ -3,9 +3,7 @@ package main
 import (
 	"cmp"
 	"fmt"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -41,34 +39,17 @@ func addMarathonFlags(fs *pflag.FlagSet) *marathonFlags {
 	return f
 }
 
-// urlSource says where the URLs come from, for error messages: an
-// operator who set THESEUS_MARATHON in another shell should see it.
-func (f *marathonFlags) urlSource(getenv func(string) string) (string, string) {
-	switch {
-	case f.urls != "":
-		return f.urls, "--marathon"
-	case getenv("THESEUS_MARATHON") != "":
-		return getenv("THESEUS_MARATHON"), "THESEUS_MARATHON"
-	}
-	return defaultMarathon, "the default, where `theseusd dev` serves; set --marathon or THESEUS_MARATHON"
+// servers says where the URLs come from.
+func (f *marathonFlags) servers() serverURLs {
+	return serverURLs{flagValue: f.urls, flag: "marathon", env: "THESEUS_MARATHON", def: defaultMarathon, what: "Marathon URL"}
 }
 
 // config resolves the flags against the environment: flag, then
 // environment, then default. Hooks are left for the caller.
 func (f *marathonFlags) config(getenv func(string) string) (marathon.Config, error) {
-	raw, src := f.urlSource(getenv)
-	var urls []string
-	for _, u := range strings.Split(raw, ",") {
-		if u = strings.TrimSpace(u); u == "" {
-			continue
-		}
-		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return marathon.Config{}, fmt.Errorf("%s: %q is not a Marathon URL; want http(s)://host:port", src, u)
-		}
-		urls = append(urls, u)
-	}
-	if len(urls) == 0 {
-		return marathon.Config{}, fmt.Errorf("%s %q names no Marathon URL", src, raw)
+	urls, err := f.servers().parse(getenv)
+	if err != nil {
+		return marathon.Config{}, err
 	}
 	password, err := f.password.resolve(getenv)
 	if err != nil {

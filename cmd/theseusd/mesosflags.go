@@ -3,9 +3,7 @@ package main
 import (
 	"cmp"
 	"fmt"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -39,33 +37,17 @@ func addMesosFlags(fs *pflag.FlagSet) *mesosFlags {
 	return f
 }
 
-// urlSource says where the URLs come from, for error messages.
-func (f *mesosFlags) urlSource(getenv func(string) string) (string, string) {
-	switch {
-	case f.urls != "":
-		return f.urls, "--mesos"
-	case getenv("THESEUS_MESOS") != "":
-		return getenv("THESEUS_MESOS"), "THESEUS_MESOS"
-	}
-	return defaultMesos, "the default, where `theseusd dev` serves; set --mesos or THESEUS_MESOS"
+// servers says where the URLs come from.
+func (f *mesosFlags) servers() serverURLs {
+	return serverURLs{flagValue: f.urls, flag: "mesos", env: "THESEUS_MESOS", def: defaultMesos, what: "Mesos master URL"}
 }
 
 // config resolves the flags against the environment: flag, then
 // environment, then default.
 func (f *mesosFlags) config(getenv func(string) string) (mesos.Config, error) {
-	raw, src := f.urlSource(getenv)
-	var urls []string
-	for _, u := range strings.Split(raw, ",") {
-		if u = strings.TrimSpace(u); u == "" {
-			continue
-		}
-		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return mesos.Config{}, fmt.Errorf("%s: %q is not a Mesos master URL; want http(s)://host:port", src, u)
-		}
-		urls = append(urls, u)
-	}
-	if len(urls) == 0 {
-		return mesos.Config{}, fmt.Errorf("%s %q names no Mesos master URL", src, raw)
+	urls, err := f.servers().parse(getenv)
+	if err != nil {
+		return mesos.Config{}, err
 	}
 	cfg := mesos.Config{
 		URLs:      urls,

@@ -143,7 +143,7 @@ func connectBoth(ctx context.Context, c *cli, ef *etcdFlags, mf *marathonFlags) 
 
 // makePlan computes the plan of sc against Marathon and /services.
 func makePlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client, sc *planScope, opts diff.Options) (*diff.Plan, error) {
-	src := reconciler.PlanSources{Desired: ec.Desired(), Apps: mc, Configs: ec.Discovery()}
+	src := reconciler.PlanSources{Desired: ec.Desired(), Apps: mc, Configs: ec.Discovery(), Pauses: ec.Pauses(), History: ec.History()}
 	paths := sc.files
 	if sc.dir != "" {
 		paths = []string{sc.dir}

@@ -66,8 +66,8 @@ func slowWith(n string) string       { return strings.Replace(slowSpec, "%d", n,
 
 // TestPlanExitCodes: each exit code of plan, with specs and /services
 // written by the real etcdctl: 0 exactly when Marathon and /services match
-// /desired; 2 for a create, a config-only change and a change waiting
-// behind a deployment; 1 for an invalid spec, listed after the plan of the
+// /desired; 2 for a create, a config-only change, a rollout in flight and
+// a change waiting behind a deployment; 1 for an invalid spec, listed after the plan of the
 // valid groups.
 func TestPlanExitCodes(t *testing.T) {
 	e := etcdtest.Start(t)
@@ -122,11 +122,18 @@ func TestPlanExitCodes(t *testing.T) {
 	e.Etcdctl(t, "put", "/services/web/dev/config", `{"upstream":"api2"}`)
 	planGolden(t, env, "plan-in-sync-again.golden", exitOK)
 
-	// A change waiting behind a deployment in flight is pending and held
-	// back.
+	// A rollout of the spec still in flight is pending: the tasks do not
+	// run the spec yet.
 	e.Etcdctl(t, "put", "/desired/slow/dev", slowWith("1"))
 	applyNow()
 	waitSim(t, sim, "slow/dev deploying", func() bool { a, ok := sim.App("/slow/dev"); return ok && a.TasksRunning == 1 })
+	code, doc = planJSON(t, env)
+	if code != exitChanges || len(doc.Actions) != 1 || doc.Actions[0].Action != "wait" || doc.Actions[0].HeldBack != "rolling-out" {
+		t.Errorf("plan during a rollout: exit %d, %+v; want a wait held back while rolling out", code, doc)
+	}
+
+	// A change waiting behind a deployment in flight is pending and held
+	// back.
 	e.Etcdctl(t, "put", "/desired/slow/dev", slowWith("2"))
 	planGolden(t, env, "plan-waiting.golden", exitChanges)
 	code, doc = planJSON(t, env)
@@ -168,7 +175,8 @@ func TestPlanAndApplyPlan(t *testing.T) {
 	}
 
 	// A fresh one is carried out; what remains is config, which the
-	// controller writes to /services.
+	// controller writes to /services, and the deployments the creates
+	// started, until they end.
 	if code, _, errb := runCLI(t, env, "plan", "-out", saved); code != exitChanges {
 		t.Fatalf("plan -out: exit %d: %s", code, errb)
 	}
@@ -178,7 +186,7 @@ func TestPlanAndApplyPlan(t *testing.T) {
 	}
 	code, doc := planJSON(t, env)
 	for _, a := range doc.Actions {
-		if a.Action != "config" {
+		if a.Action != "config" && (a.Action != "wait" || a.HeldBack != "rolling-out") {
 			t.Errorf("after apply --plan, %s %s is left", a.Action, a.Group)
 		}
 	}

@@ -42,7 +42,7 @@ const applyAttempts = 5
 //
 // Every group must be valid and appear once; otherwise Apply returns the
 // specs.ErrorList before touching etcd. Writes go in transactions of at
-// most MaxTxnOps keys and about 1 MiB, each guarded by the mod revisions just read; a
+// most MaxTxnOps keys (half as many WithWriter) and about 1 MiB, each guarded by the mod revisions just read; a
 // batch whose guard fails is re-read and retried a few times, then Apply
 // gives up with an error matching ErrConflict. The results of the batches
 // done so far are returned with any error, in the order of groups.
@@ -111,7 +111,7 @@ func (d *DesiredStore) applyBatches(ctx context.Context, groups []*specs.Group,
 	}
 	results := make([]ApplyResult, 0, len(groups))
 	for start := 0; start < len(groups); {
-		end := start + batchLen(values[start:])
+		end := start + batchLen(values[start:], d.maxOps())
 		res, err := write(ctx, keys[start:end], values[start:end])
 		results = append(results, res...)
 		if err != nil {
@@ -123,11 +123,11 @@ func (d *DesiredStore) applyBatches(ctx context.Context, groups []*specs.Group,
 }
 
 // batchLen returns how many of values go in the next transaction: at
-// most MaxTxnOps, and no more than maxTxnBytes together unless one alone,
+// most maxOps, and no more than maxTxnBytes together unless one alone,
 // so that a transaction stays under etcd's request limit.
-func batchLen(values [][]byte) int {
+func batchLen(values [][]byte, maxOps int) int {
 	n, size := 0, 0
-	for n < len(values) && n < MaxTxnOps {
+	for n < len(values) && n < maxOps {
 		size += len(values[n])
 		if n > 0 && size > maxTxnBytes {
 			break

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
-	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"theseus.dev/model"
 	"theseus.dev/specs"
@@ -27,6 +26,9 @@ type DesiredStore struct {
 	// beforeCommit, when set, runs between the read and the write of each
 	// Apply batch; tests use it to provoke conflicts.
 	beforeCommit func()
+	// writer, when set, is the specs.Writer (JSON) recorded with every
+	// write (WithWriter).
+	writer []byte
 }
 
 // Desired returns the store of /desired.
@@ -133,22 +135,6 @@ func StoredValue(g *specs.Group) []byte { return specs.StoredValue(g) }
 // its view is behind. An ended leadership is an error matching
 // ErrNotLeader; the zero Fence reads unfenced.
 func (d *DesiredStore) Confirm(ctx context.Context, fence Fence, k specs.GroupKey) (int64, error) {
-	key := specs.DesiredKey(d.c.opts.Prefix, k)
-	rctx, cancel := d.c.reqCtx(ctx)
-	defer cancel()
-	txn := d.c.cli.Txn(rctx)
-	if fence.Key != "" {
-		txn = txn.If(fenceCmp(fence))
-	}
-	resp, err := txn.Then(clientv3.OpGet(key, clientv3.WithKeysOnly())).Commit()
-	if err != nil {
-		return 0, fmt.Errorf("confirm %s: %w", key, err)
-	}
-	if !resp.Succeeded {
-		return 0, fmt.Errorf("confirm %s: %w", key, ErrNotLeader)
-	}
-	if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
-		return kvs[0].ModRevision, nil
-	}
-	return 0, nil
+	rev, _, err := d.confirm(ctx, fence, k, false)
+	return rev, err
 }

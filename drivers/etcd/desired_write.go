@@ -60,7 +60,8 @@ func (d *DesiredStore) Remove(ctx context.Context, k specs.GroupKey) (int64, err
 
 // Commit applies ops in one transaction: all of them or, if any key's mod
 // revision is not the expected one, none. It returns the revision of the
-// transaction. At most MaxTxnOps ops, each key once; every put value must
+// transaction. At most MaxTxnOps ops (MaxTxnOps/2 for a store WithWriter),
+// each key once; every put value must
 // decode and validate (theseus never writes an invalid spec; etcdctl
 // can). A failed compare returns a *ConflictError naming every key that
 // moved.
@@ -68,8 +69,8 @@ func (d *DesiredStore) Commit(ctx context.Context, ops []Op) (int64, error) {
 	if len(ops) == 0 {
 		return 0, nil
 	}
-	if len(ops) > MaxTxnOps {
-		return 0, fmt.Errorf("%d operations: %w (at most %d)", len(ops), ErrTooManyOps, MaxTxnOps)
+	if len(ops) > d.maxOps() {
+		return 0, fmt.Errorf("%d operations: %w (at most %d)", len(ops), ErrTooManyOps, d.maxOps())
 	}
 	cmps := make([]clientv3.Cmp, 0, len(ops))
 	then := make([]clientv3.Op, 0, len(ops))
@@ -84,6 +85,9 @@ func (d *DesiredStore) Commit(ctx context.Context, ops []Op) (int64, error) {
 		key := specs.DesiredKey(d.c.opts.Prefix, op.Key)
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(key), "=", op.ExpectedRevision))
 		reread = append(reread, clientv3.OpGet(key, clientv3.WithKeysOnly()))
+		if wop, ok := d.writerOp(op); ok {
+			then = append(then, wop)
+		}
 		if op.Value == nil {
 			then = append(then, clientv3.OpDelete(key))
 			continue

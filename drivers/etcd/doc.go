@@ -56,6 +56,21 @@
 // leader key created by the leader's campaign still exists (Fence), so a
 // daemon that lost the leadership cannot write even before it notices.
 //
+// # Rollout safety
+//
+// HistoryStore keeps each group's bounded history
+// (/theseus/history/{service}/{labels}, a specs.History): the leader
+// records an entry per /desired revision and its outcome with Update,
+// a read-modify-write fenced like status and guarded by the value's mod
+// revision. PauseStore keeps the pause records
+// (/theseus/pause/{service}/{labels}) that `theseusd pause` writes;
+// ConfirmUnpaused reads a group's /desired revision and pause record in
+// the fenced transaction a controller makes before each Marathon write.
+// A store WithWriter records who wrote each /desired key
+// (/theseus/written-by/{service}/{labels}) in the transaction of the
+// write; WriterOf tells who wrote a revision from that record or the
+// sync ownership record, whichever was written with it.
+//
 // # Service discovery
 //
 // See Discovery for the key shapes under /services.

@@ -83,3 +83,11 @@ func within(t testing.TB, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// putValue writes v at key k as a user would, bypassing the driver.
+func putValue(t *testing.T, e *etcdtest.Etcd, k, v string) {
+	t.Helper()
+	if _, err := e.Client.Put(t.Context(), k, v); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -76,23 +76,8 @@ func (s *PruneStore) Record(ctx context.Context, fence Fence, prev PruneState, d
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", s.deletionsKey(), err)
 	}
-	rctx, cancel := s.c.reqCtx(ctx)
-	defer cancel()
 	key := s.deletionsKey()
-	resp, err := s.c.cli.Txn(rctx).
-		If(fenceCmp(fence), clientv3.Compare(clientv3.ModRevision(key), "=", prev.Revision)).
-		Then(clientv3.OpPut(key, string(data))).
-		Else(clientv3.OpGet(fence.Key)).Commit()
-	if err != nil {
-		return fmt.Errorf("write %s: %w", key, err)
-	}
-	if resp.Succeeded {
-		return nil
-	}
-	if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) == 0 || kvs[0].CreateRevision != fence.Revision {
-		return fmt.Errorf("write %s: %w", key, ErrNotLeader)
-	}
-	return fmt.Errorf("write %s: %w", key, ErrConflict)
+	return s.c.fencedSwap(ctx, fence, key, prev.Revision, clientv3.OpPut(key, string(data)))
 }
 
 // Release writes r, replacing any earlier release.

@@ -119,26 +119,7 @@ func (s *RestartStore) commit(ctx context.Context, fence Fence, service string, 
 // once when it starts, and after a gap it cannot account for), until ctx
 // ends; it then returns ctx's error.
 func (s *RestartStore) Watch(ctx context.Context, changed func()) error {
-	bo := backoff.New(s.c.opts.RetryMin, s.c.opts.RetryMax)
-	for {
-		changed()
-		var next int64
-		_, err := s.c.watchPrefix(clientv3.WithRequireLeader(ctx), s.dir(), next, bo, nil, func(wr clientv3.WatchResponse) error {
-			if len(wr.Events) > 0 {
-				changed()
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err := bo.Wait(ctx); err != nil {
-			return err
-		}
-	}
+	return s.c.watchChanges(ctx, s.dir(), changed)
 }
 
 // Follow calls fn with each state of the restart of service from mod

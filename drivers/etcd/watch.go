@@ -130,6 +130,32 @@ func (d *DesiredStore) watchOnce(ctx context.Context, next *int64, bo *backoff.B
 	})
 }
 
+// watchChanges calls changed after each change of the keys under prefix
+// (and once when it starts, and after a gap it cannot account for),
+// until ctx ends; it then returns ctx's error. It is for readers that
+// read everything again on a change, so it says only that one happened.
+func (c *Client) watchChanges(ctx context.Context, prefix string, changed func()) error {
+	bo := backoff.New(c.opts.RetryMin, c.opts.RetryMax)
+	for {
+		changed()
+		_, err := c.watchPrefix(clientv3.WithRequireLeader(ctx), prefix, 0, bo, nil, func(wr clientv3.WatchResponse) error {
+			if len(wr.Events) > 0 {
+				changed()
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := bo.Wait(ctx); err != nil {
+			return err
+		}
+	}
+}
+
 // watchPrefix runs one etcd watch of the keys under prefix from revision
 // from until it ends, handing each response to fn on the calling
 // goroutine, and returns why the watch ended, or fn's error. created, if

@@ -1,12 +1,14 @@
 package marathon_test
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 
 	"theseus.dev/diff"
 	"theseus.dev/drivers/marathon"
+	"theseus.dev/model"
 	"theseus.dev/sources"
 )
 
@@ -175,6 +177,42 @@ func TestScaleKeepsTasks(t *testing.T) {
 			s.settle(t)
 			if apps, err := s.c.List(ctx); err != nil || len(apps) != 0 {
 				t.Errorf("after delete: %v, %v", apps, err)
+			}
+		})
+	}
+}
+
+// TestForcedUpdate: an update of an app locked by a deployment is
+// refused as locked, and a forced one (a rollback's) takes the app over,
+// Marathon cancelling the deployment in flight.
+func TestForcedUpdate(t *testing.T) {
+	for _, gen := range generations {
+		t.Run(gen.String(), func(t *testing.T) {
+			s := newSim(t, gen, nil, marathon.Config{})
+			ctx := t.Context()
+			good := write(t, parse(t, webSpec), 1)
+			if _, err := s.c.Create(ctx, good); err != nil {
+				t.Fatal(err)
+			}
+			s.settle(t)
+			s.sim.Faults().StallDeployments("")
+			bad := write(t, parse(t, strings.Replace(webSpec, "nginx:1.27", "nginx:bad", 1)), 2)
+			failed, err := s.c.Update(ctx, bad)
+			if err != nil || failed.DeploymentID == "" {
+				t.Fatalf("update: %+v, %v", failed, err)
+			}
+			var locked *model.LockedError
+			if _, err := s.c.Update(ctx, good); !errors.As(err, &locked) || !slices.Contains(locked.Deployments, failed.DeploymentID) {
+				t.Fatalf("update of a locked app: %v, want it locked by %s", err, failed.DeploymentID)
+			}
+			good.Force = true
+			res, err := s.c.Update(ctx, good)
+			if err != nil || res.DeploymentID == "" || res.DeploymentID == failed.DeploymentID {
+				t.Fatalf("forced update: %+v, %v", res, err)
+			}
+			a, err := s.c.Get(ctx, good.Key)
+			if err != nil || a.SpecHash != good.Hash || a.Revision != 1 || slices.Contains(a.Deployments, failed.DeploymentID) {
+				t.Errorf("after the forced update: %+v, %v", a, err)
 			}
 		})
 	}

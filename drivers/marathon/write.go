@@ -50,8 +50,13 @@ func (c *Client) Create(ctx context.Context, w Write) (Result, error) {
 // w (PUT /v2/apps/{id}): with partialUpdate=false, which Marathon 1.5+
 // obeys, and every controlled field sent, empty when unset, for ≤1.4,
 // which merges. A field removed from the spec is removed from the app.
+// With w.Force it takes the app over a deployment in flight, which
+// Marathon cancels.
 func (c *Client) Update(ctx context.Context, w Write) (Result, error) {
 	q := url.Values{"partialUpdate": {"false"}}
+	if w.Force {
+		q.Set("force", "true")
+	}
 	r, err := c.definitionCall(ctx, http.MethodPut, c.appPath(w.Key), "/v2/apps/{id}", q, w)
 	if err != nil {
 		return Result{}, err

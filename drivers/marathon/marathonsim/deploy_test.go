@@ -289,6 +289,28 @@ func TestKillTasks(t *testing.T) {
 	})
 }
 
+// TestNewVersionEndsBackOff: instances waiting out the launch backoff of
+// a crashing version are launched at once when a new version is
+// deployed, as Marathon resets the delay; the deployment of the new
+// version does not wait for the delay that was cancelled.
+func TestNewVersionEndsBackOff(t *testing.T) {
+	h := newHarness(t, Gen15)
+	h.sim.Faults().CrashImage("crash:1", 5*time.Second)
+	h.create(dockerApp("/web", "good:1", 2))
+	bad := dockerApp("/web", "crash:1", 2)
+	bad["backoffSeconds"] = 3600
+	h.must(http.StatusOK, "PUT", "/v2/apps/web", bad)
+	h.until("the crashed instances in the launch backoff", time.Hour, func() bool {
+		a := h.app("/web")
+		return a.Queued == 2 && a.TasksRunning == 0 && a.TasksStaged == 0
+	})
+	h.must(http.StatusOK, "PUT", "/v2/apps/web?force=true", dockerApp("/web", "good:1", 2))
+	h.until("the new version running", time.Minute, func() bool {
+		a := h.app("/web")
+		return a.TasksRunning == 2 && a.Queued == 0 && h.settled()
+	})
+}
+
 // TestFailedTasksBackOff: a crashing image is relaunched with growing
 // delays and reported in lastTaskFailure and the queue.
 func TestFailedTasksBackOff(t *testing.T) {

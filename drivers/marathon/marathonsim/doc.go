@@ -45,8 +45,10 @@
 //
 // Faults can be injected at run time (Sim.Faults): error statuses or
 // latency on chosen routes, hung requests, dropped event streams, a leader
-// change, images whose tasks crash or never become healthy, stalled
-// deployments. Every request is logged and counted by method, route and
+// change, images whose tasks crash or never become healthy (named by a
+// glob, see MatchImage), stalled deployments. Image faults can also be
+// listed, added and cleared over HTTP under AdminPrefix ("/_sim/"), a
+// path real Marathon does not serve (see admin.go). Every request is logged and counted by method, route and
 // status (Sim.RequestCounts), and the state can be read and poked from Go
 // (Sim.Apps, Sim.Tasks, Sim.Deployments, Sim.KillTask, Sim.SetTaskHealth).
 //

@@ -1,6 +1,7 @@
 package marathonsim
 
 import (
+	"cmp"
 	"slices"
 	"sync"
 	"time"
@@ -51,8 +52,9 @@ type requestFault struct {
 
 type imageFault struct {
 	id           FaultID
-	image        string
+	image        string // a glob, see MatchImage
 	crashAfter   time.Duration
+	crashMessage string // "" for DefaultCrashMessage
 	crash        bool
 	neverHealthy bool
 	neverReady   bool
@@ -107,22 +109,28 @@ func (f *Faults) HangRequests(method string, route Route) FaultID {
 	return f.Add(RequestFault{Method: method, Route: route, Hang: true})
 }
 
-// CrashImage makes tasks of the docker image fail (TASK_FAILED) after
-// running for after (Timings.CrashAfter when 0). Marathon relaunches them
-// with backoff; a deployment waiting for them never finishes.
+// CrashImage makes tasks of the docker images that the glob image
+// matches (see MatchImage; a plain name matches itself) fail
+// (TASK_FAILED, with DefaultCrashMessage) after running for after
+// (Timings.CrashAfter when 0). Marathon relaunches them with backoff; a
+// deployment waiting for them never finishes. A malformed glob matches
+// nothing; AddImage refuses one.
 func (f *Faults) CrashImage(image string, after time.Duration) FaultID {
 	return f.addImage(&imageFault{image: image, crash: true, crashAfter: after})
 }
 
-// NeverHealthyImage makes the health checks of tasks of the docker image
-// fail for ever. With maxConsecutiveFailures > 0 Marathon kills and
-// relaunches them; a deployment waiting for them stays, holding its lock.
+// NeverHealthyImage makes the health checks of tasks of the docker images
+// that the glob image matches fail for ever. With maxConsecutiveFailures
+// > 0 Marathon kills and relaunches them; a deployment waiting for them
+// stays, holding its lock. Tasks of groups without health checks are not
+// affected.
 func (f *Faults) NeverHealthyImage(image string) FaultID {
 	return f.addImage(&imageFault{image: image, neverHealthy: true})
 }
 
-// NeverReadyImage makes the readiness checks of tasks of the docker image
-// never pass: a deployment waiting for them stays, holding its lock.
+// NeverReadyImage makes the readiness checks of tasks of the docker
+// images that the glob image matches never pass: a deployment waiting for
+// them stays, holding its lock.
 func (f *Faults) NeverReadyImage(image string) FaultID {
 	return f.addImage(&imageFault{image: image, neverReady: true})
 }
@@ -169,13 +177,7 @@ func (f *Faults) Clear(id FaultID) {
 		}
 		return false
 	})
-	var healed []string
-	fs.images = slices.DeleteFunc(fs.images, func(im *imageFault) bool {
-		if im.id == id && im.neverHealthy {
-			healed = append(healed, im.image)
-		}
-		return im.id == id
-	})
+	healed := fs.removeImages(func(im *imageFault) bool { return im.id == id })
 	delete(fs.stalls, id)
 	fs.mu.Unlock()
 	s.heal(healed)
@@ -194,13 +196,7 @@ func (f *Faults) ClearAll() {
 		close(r.released)
 	}
 	fs.requests = nil
-	var healed []string
-	for _, im := range fs.images {
-		if im.neverHealthy {
-			healed = append(healed, im.image)
-		}
-	}
-	fs.images = nil
+	healed := fs.removeImages(func(*imageFault) bool { return true })
 	clear(fs.stalls)
 	fs.leaderUntil = time.Time{}
 	fs.refuseStreams = time.Time{}
@@ -253,14 +249,31 @@ func (s *Sim) resumeAll() {
 // unlockNoCatchUp ends a change started with a bare mu.Lock.
 func (s *Sim) unlockNoCatchUp() { s.unlock() }
 
-// heal lets the health checks of tasks of the given images pass again
-// once their never-healthy fault is cleared.
-func (s *Sim) heal(images []string) {
-	if len(images) == 0 {
+// removeImages removes the image faults drop picks and returns the globs
+// of the never-healthy ones among them. Call with f.mu held.
+func (f *faultState) removeImages(drop func(*imageFault) bool) (healed []string) {
+	f.images = slices.DeleteFunc(f.images, func(im *imageFault) bool {
+		if !drop(im) {
+			return false
+		}
+		if im.neverHealthy {
+			healed = append(healed, im.image)
+		}
+		return true
+	})
+	return healed
+}
+
+// heal lets the health checks of tasks of the images the given globs
+// match pass again once their never-healthy fault is cleared, unless
+// another never-healthy fault still matches them.
+func (s *Sim) heal(globs []string) {
+	if len(globs) == 0 {
 		return
 	}
 	for _, t := range s.tasks {
-		if slices.Contains(images, t.def.image()) {
+		image := t.def.image()
+		if slices.ContainsFunc(globs, func(g string) bool { return MatchImage(g, image) }) && !s.faults.neverHealthy(image) {
 			s.setTaskHealth(t, true)
 		}
 	}
@@ -340,18 +353,20 @@ func (f *faultState) imageFault(image string, match func(*imageFault) bool) *ima
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, im := range f.images {
-		if im.image == image && match(im) {
+		if im.fetchURI == "" && MatchImage(im.image, image) && match(im) {
 			return im
 		}
 	}
 	return nil
 }
 
-func (f *faultState) crashes(image string) (time.Duration, bool) {
+// crashes returns how long after it runs a task of image fails, and with
+// which message, if a crash fault matches it.
+func (f *faultState) crashes(image string) (after time.Duration, message string, crash bool) {
 	if im := f.imageFault(image, func(im *imageFault) bool { return im.crash }); im != nil {
-		return im.crashAfter, true
+		return im.crashAfter, cmp.Or(im.crashMessage, DefaultCrashMessage), true
 	}
-	return 0, false
+	return 0, "", false
 }
 
 func (f *faultState) neverHealthy(image string) bool {

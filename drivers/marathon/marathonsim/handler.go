@@ -164,8 +164,13 @@ func (r *recorder) finish() {
 	}
 }
 
-// ServeHTTP serves Marathon's REST API.
+// ServeHTTP serves Marathon's REST API, and the simulator's own admin API
+// under AdminPrefix.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, AdminPrefix) {
+		s.serveAdmin(w, r)
+		return
+	}
 	m := classify(r.URL.Path)
 	rec := &recorder{ResponseWriter: w, s: s, entry: Request{
 		Time: s.clock.Now(), Method: r.Method, Route: m.route, Path: r.URL.Path, Query: r.URL.RawQuery,

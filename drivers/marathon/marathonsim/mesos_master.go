@@ -103,6 +103,16 @@ func writeResources(w *jsonBuf, r resourceSet) {
 // ("*"); allocated adds allocation_info.
 func writeResourcesFull(w *jsonBuf, r resourceSet, allocated bool) {
 	w.arrOpen()
+	// endResource closes a resource with its role, as every resource here has.
+	endResource := func() {
+		w.key("role")
+		w.str("*")
+		if allocated {
+			w.key("allocation_info")
+			w.raw([]byte(`{"role":"*"}`))
+		}
+		w.objClose()
+	}
 	scalar := func(name string, v float64) {
 		if v == 0 {
 			return
@@ -117,13 +127,7 @@ func writeResourcesFull(w *jsonBuf, r resourceSet, allocated bool) {
 		w.key("value")
 		w.dbl(v)
 		w.objClose()
-		w.key("role")
-		w.str("*")
-		if allocated {
-			w.key("allocation_info")
-			w.raw([]byte(`{"role":"*"}`))
-		}
-		w.objClose()
+		endResource()
 	}
 	scalar("cpus", r.cpus)
 	scalar("mem", r.mem)
@@ -149,13 +153,7 @@ func writeResourcesFull(w *jsonBuf, r resourceSet, allocated bool) {
 		}
 		w.arrClose()
 		w.objClose()
-		w.key("role")
-		w.str("*")
-		if allocated {
-			w.key("allocation_info")
-			w.raw([]byte(`{"role":"*"}`))
-		}
-		w.objClose()
+		endResource()
 	}
 	w.arrClose()
 }

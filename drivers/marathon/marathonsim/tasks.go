@@ -118,12 +118,12 @@ func (s *Sim) setTaskState(t *task, st taskState) {
 		t.startedAt = s.now
 		s.startHealthChecks(t)
 		s.startReadinessCheck(t)
-		if after, crash := s.faults.crashes(t.def.image()); crash {
+		if after, message, crash := s.faults.crashes(t.def.image()); crash {
 			if after <= 0 {
 				after = s.opts.Timings.CrashAfter
 			}
 			t.timers = append(t.timers, s.after(after, func() {
-				s.taskEnded(t, "TASK_FAILED", "Command exited with status 1", true)
+				s.taskEnded(t, "TASK_FAILED", message, true)
 			}))
 		}
 	}
@@ -228,6 +228,11 @@ func (s *Sim) resetBackoff(a *app) {
 	a.delayUntil = time.Time{}
 	s.cancel(a.delayTimer)
 	a.delayTimer = nil
+	if a.queue > 0 {
+		// Instances waiting for the delay to end are launched now: the
+		// timer that would have said so is gone.
+		s.offerDirty = true
+	}
 }
 
 // counts are the task counters of an AppInfo.

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"theseus.dev/diff"
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/etcd/etcdtest"
+	"theseus.dev/specs"
+)
+
+// rolloutFixture is an etcd with group web/dev applied twice, as alice,
+// and, once record is called, the history the controller would keep of
+// it: the first revision Synced, the second rolled back to it.
+type rolloutFixture struct {
+	e          *etcdtest.Etcd
+	ec         *etcd.Client
+	env        map[string]string
+	dir        string
+	rev1, rev2 int64
+	// entries are the history entries, with the writers etcd named for
+	// each revision while it was current.
+	entries []specs.HistoryEntry
+}
+
+var fixtureTime = time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+
+func webSpecImage(image string) string {
+	return strings.Replace(minimal, "nginx:1.27", image, 1)
+}
+
+func newRolloutFixture(t *testing.T) *rolloutFixture {
+	t.Helper()
+	f := &rolloutFixture{e: etcdtest.Start(t), dir: t.TempDir()}
+	f.env = map[string]string{"THESEUS_ETCD": f.e.Endpoint(), "USER": "alice"}
+	var err error
+	if f.ec, err = etcd.New(f.e.Client, etcd.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var prev *specs.Group
+	for i, image := range []string{"nginx:1.27", "nginx:bad"} {
+		rev := f.apply(t, webSpecImage(image))
+		w, err := f.ec.WriterOf(t.Context(), web(t), rev)
+		if err != nil || w.Kind != specs.WriterApply || !strings.HasPrefix(w.By, "alice@") {
+			t.Fatalf("WriterOf(%d) = %+v, %v; want apply by alice", rev, w, err)
+		}
+		w.By, w.At = "alice@laptop", fixtureTime
+		g, err := specs.DecodeStored(web(t), []byte(webSpecImage(image)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := fixtureTime.Add(time.Duration(i) * time.Minute)
+		e := specs.HistoryEntry{Revision: rev, Time: at, Writer: w, SpecHash: specs.Hash(specs.Normalize(g.Spec)),
+			Image: g.Spec.Image, Spec: etcd.StoredValue(g), OutcomeAt: at.Add(30 * time.Second)}
+		if prev == nil {
+			f.rev1 = rev
+			e.Outcome, e.AppVersion = specs.OutcomeSynced, "2026-11-01T10:00:20.000Z"
+		} else {
+			f.rev2 = rev
+			e.Changed = diff.SpecChanges(&prev.Spec, &g.Spec)
+			e.Outcome, e.Reason = specs.OutcomeRolledBack, "Command exited with status 1"
+			e.RestoredRevision, e.RestoredVersion = f.rev1, "2026-11-01T10:00:20.000Z"
+		}
+		f.entries = append(f.entries, e)
+		prev = g
+	}
+	return f
+}
+
+// apply writes spec with `theseusd apply -f` and returns its revision.
+func (f *rolloutFixture) apply(t *testing.T, spec string) int64 {
+	t.Helper()
+	file := filepath.Join(f.dir, "web.json")
+	writeFile(t, file, spec)
+	if code, out, errb := runCLI(t, f.env, "apply", "-f", file); code != exitOK {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errb)
+	}
+	e, err := f.ec.Desired().Get(t.Context(), web(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.ModRevision
+}
+
+func web(t *testing.T) specs.GroupKey {
+	t.Helper()
+	k, err := specs.NewGroupKey("web", []string{"dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// record writes the history entries as the leader.
+func (f *rolloutFixture) record(t *testing.T) {
+	t.Helper()
+	ctx := t.Context()
+	l, err := f.ec.Campaign(ctx, etcd.ElectionConfig{TTL: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Resign(ctx) }()
+	for _, e := range f.entries {
+		if _, err := f.ec.History().Record(ctx, l.Fence(), web(t), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestHistoryCommand: history prints the revisions, who wrote them and
+// what became of them, as text and as JSON without the specs.
+func TestHistoryCommand(t *testing.T) {
+	f := newRolloutFixture(t)
+	code, out, errb := runCLI(t, f.env, "history", "web", "-l", "dev")
+	if code != exitOK {
+		t.Fatalf("history: exit %d\n%s%s", code, out, errb)
+	}
+	checkGolden(t, "history-empty.golden", out)
+
+	f.record(t)
+	if _, err := f.ec.Pauses().Pause(t.Context(), web(t), specs.Pause{By: "bob@ops", At: fixtureTime.Add(time.Hour), Reason: "db migration"}); err != nil {
+		t.Fatal(err)
+	}
+	_, out, _ = runCLI(t, f.env, "history", "web", "-l", "dev")
+	checkGolden(t, "history.golden", out)
+	_, out, _ = runCLI(t, f.env, "history", "web", "-l", "dev", "-o", "json")
+	checkGolden(t, "history-json.golden", out)
+	if strings.Contains(out, `"spec"`) || strings.Contains(out, "apiVersion") {
+		t.Errorf("history -o json shows the specs:\n%s", out)
+	}
+	var doc historyDoc
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Entries) != 2 || !doc.Entries[1].Current || !doc.Entries[0].SpecKept {
+		t.Errorf("history -o json: %+v, %v", doc, err)
+	}
+
+	for _, args := range [][]string{{"history", "web"}, {"history", "web", "-l", "dev", "-o", "yaml"}, {"history", "web", "-l", "Dev"}} {
+		if code, _, _ := runCLI(t, f.env, args...); code != exitError {
+			t.Errorf("%v: exit %d, want 1", args, code)
+		}
+	}
+	putValue(t, f.e, etcd.HistoryKey("", web(t)), "[]")
+	if code, _, errb := runCLI(t, f.env, "history", "web", "-l", "dev"); code != exitError || !strings.Contains(errb, "/theseus/history/web/dev") {
+		t.Errorf("history of a corrupt record: exit %d\n%s", code, errb)
+	}
+}
+
+// TestRollbackCommand: rollback writes the last Synced spec back, guarded
+// and recorded as a rollback; again, it has nothing to do; --to names
+// another revision; a revision the history lacks is refused.
+func TestRollbackCommand(t *testing.T) {
+	f := newRolloutFixture(t)
+	if code, _, errb := runCLI(t, f.env, "rollback", "web", "-l", "dev"); code != exitError || !strings.Contains(errb, "no history yet") {
+		t.Fatalf("rollback without a history: exit %d\n%s", code, errb)
+	}
+	f.record(t)
+	code, out, errb := runCLI(t, f.env, "rollback", "web", "-l", "dev")
+	if code != exitOK {
+		t.Fatalf("rollback: exit %d\n%s%s", code, out, errb)
+	}
+	checkGolden(t, "rollback.golden", out)
+	cur, err := f.ec.Desired().Get(t.Context(), web(t))
+	if err != nil || !cur.Valid() || cur.Group.Spec.Image != "nginx:1.27" {
+		t.Fatalf("/desired after rollback: %+v, %v", cur, err)
+	}
+	w, err := f.ec.WriterOf(t.Context(), web(t), cur.ModRevision)
+	if err != nil || w.Kind != specs.WriterRollback || w.RestoredFrom != f.rev1 || !strings.HasPrefix(w.By, "alice@") {
+		t.Errorf("writer of the rollback: %+v, %v", w, err)
+	}
+
+	if code, out, _ := runCLI(t, f.env, "rollback", "web", "-l", "dev"); code != exitOK || !strings.Contains(out, "already holds the spec of revision") {
+		t.Errorf("second rollback: exit %d\n%s", code, out)
+	}
+	if code, out, errb := runCLI(t, f.env, "rollback", "web", "-l", "dev", "--to", itoa(f.rev2)); code != exitOK || !strings.Contains(out, "(image nginx:bad)") {
+		t.Errorf("rollback --to %d: exit %d\n%s%s", f.rev2, code, out, errb)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--to", "999"}, "revision 999 is not in the history of web/dev (it holds " + itoa(f.rev1) + ", " + itoa(f.rev2) + ")"},
+		{[]string{"--to", "0"}, "--to 0: want a revision"},
+	} {
+		code, _, errb := runCLI(t, f.env, append([]string{"rollback", "web", "-l", "dev"}, tt.args...)...)
+		if code != exitError || !strings.Contains(errb, tt.want) {
+			t.Errorf("rollback %v: exit %d, want 1 with %q:\n%s", tt.args, code, tt.want, errb)
+		}
+	}
+}
+
+// TestRollbackRefusesSyncedKeys: a key a sync source writes is refused,
+// with the way to roll it back in the source; sync's writes are named
+// in the history as the source's.
+func TestRollbackRefusesSyncedKeys(t *testing.T) {
+	e := etcdtest.Start(t)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "USER": "alice"}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "web.json"), minimal)
+	if code, out, errb := runCLI(t, env, "sync", "--dir", dir, "--source", "team-a"); code != exitOK {
+		t.Fatalf("sync: exit %d\n%s%s", code, out, errb)
+	}
+	ec, err := etcd.New(e.Client, etcd.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur, err := ec.Desired().Get(t.Context(), web(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, err := ec.WriterOf(t.Context(), web(t), cur.ModRevision); err != nil || w.Kind != specs.WriterSync || w.Source != "team-a" || w.File != "web.json" {
+		t.Errorf("writer of a synced revision: %+v, %v", w, err)
+	}
+	code, _, errb := runCLI(t, env, "rollback", "web", "-l", "dev")
+	if code != exitError || !strings.Contains(errb, `sync source "team-a"`) || !strings.Contains(errb, "git revert") {
+		t.Errorf("rollback of a synced key: exit %d\n%s", code, errb)
+	}
+}
+
+// TestPauseResumeCommands: pause records who, when and why and says that
+// a deployment in flight goes on; a second pause replaces the first;
+// resume removes it and says whose it was; resume of a group not paused
+// does nothing.
+func TestPauseResumeCommands(t *testing.T) {
+	f := newRolloutFixture(t)
+	code, out, errb := runCLI(t, f.env, "pause", "web", "-l", "dev", "--reason", "db migration")
+	if code != exitOK {
+		t.Fatalf("pause: exit %d\n%s%s", code, out, errb)
+	}
+	checkGolden(t, "pause.golden", out)
+	p, err := f.ec.Pauses().Get(t.Context(), web(t))
+	if err != nil || p == nil || !strings.HasPrefix(p.By, "alice@") || p.Reason != "db migration" || time.Since(p.At) > time.Minute {
+		t.Fatalf("pause record %+v, %v", p, err)
+	}
+	steps := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"pause", "web", "-l", "dev"}, []string{"it was already paused by alice@", ": db migration; that record is replaced"}},
+		{[]string{"pause", "api", "-l", "dev"}, []string{"note: api/dev has no spec in /desired (yet)"}},
+		{[]string{"history", "web", "-l", "dev"}, []string{"paused by alice@"}},
+		{[]string{"resume", "web", "-l", "dev"}, []string{"resumed web/dev (paused by alice@", "the controller carries out what is pending"}},
+		{[]string{"resume", "web", "-l", "dev"}, []string{"web/dev was not paused: nothing to do"}},
+	}
+	for _, st := range steps {
+		code, out, errb := runCLI(t, f.env, st.args...)
+		if code != exitOK {
+			t.Fatalf("%v: exit %d\n%s%s", st.args, code, out, errb)
+		}
+		for _, w := range st.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%v: output lacks %q:\n%s", st.args, w, out)
+			}
+		}
+	}
+	if p, err := f.ec.Pauses().Get(t.Context(), web(t)); p != nil || err != nil {
+		t.Errorf("pause record after resume: %+v, %v", p, err)
+	}
+	if code, _, errb := runCLI(t, f.env, "pause", "web", "-l", "dev", "--reason", strings.Repeat("x", 2000)); code != exitError || !strings.Contains(errb, "--reason") {
+		t.Errorf("pause with a huge reason: exit %d\n%s", code, errb)
+	}
+}
+
+func putValue(t *testing.T, e *etcdtest.Etcd, k, v string) {
+	t.Helper()
+	if _, err := e.Client.Put(t.Context(), k, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

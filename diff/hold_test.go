@@ -1,0 +1,67 @@
+package diff
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestHeldBackChanges: a change held back (a paused group, a quarantined
+// revision, drift left in place) keeps its kind and its changes, is
+// pending (plan exits 2) but is not carried out, and the count line
+// counts it as held back, not as a change to make.
+func TestHeldBackChanges(t *testing.T) {
+	snap := exampleDesired(t)
+	var apps []App
+	var groups []Desired
+	for i, d := range snap.Groups[:3] {
+		a := appFor(d)
+		a.Spec.Image, a.SpecHash = "old:1", "old"
+		if i == 2 {
+			d.Policy.Drift = "report"
+			a.Spec.Image, a.SpecHash = d.Spec.Image, d.Hash
+			a.Spec.Instances = ptr(*d.Spec.Instances + 2)
+		}
+		groups, apps = append(groups, d), append(apps, a)
+	}
+	p := Compute(Snapshot{Revision: 100, Groups: groups}, apps, Options{})
+	p.Actions[0].Hold(HoldPaused, "paused by bob@ops: db migration")
+	p.Actions[1].Hold(HoldQuarantined, "revision 11 was rolled back: Command exited with status 1")
+	for i, want := range []Hold{HoldPaused, HoldQuarantined, HoldDriftReport} {
+		a := &p.Actions[i]
+		if a.HeldBack != want || a.Acts() || !a.Pending() || len(a.Changes) == 0 {
+			t.Errorf("%s: held %q acts %v pending %v changes %d; want held %q, pending, not acting",
+				a.Key, a.HeldBack, a.Acts(), a.Pending(), len(a.Changes), want)
+		}
+	}
+	if p.Acts() || !p.Pending() || p.InSync() {
+		t.Errorf("plan: acts %v pending %v in sync %v", p.Acts(), p.Pending(), p.InSync())
+	}
+	var text bytes.Buffer
+	if err := WriteText(&text, p, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "plan-held.txt", text.Bytes())
+	if !strings.Contains(text.String(), "Plan: 0 to create, 0 to update, 0 to scale") {
+		t.Errorf("held-back changes are counted as changes to make:\n%s", text.String())
+	}
+	js, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Plan
+	if err := json.Unmarshal(js, &back); err != nil || Stale(&back, p) != nil {
+		t.Errorf("a held-back plan does not read back: %v", err)
+	}
+
+	// Only changes are held: an orphan, an invalid spec or a config
+	// change keep what they are.
+	for _, k := range []Kind{Orphan, Invalid, Config, Unmanaged} {
+		a := Action{Kind: k}
+		a.Hold(HoldPaused, "paused")
+		if a.HeldBack != "" {
+			t.Errorf("%s was held back", k)
+		}
+	}
+}

@@ -1,0 +1,94 @@
+package etcd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"theseus.dev/specs"
+)
+
+// WrittenByDir holds who last wrote each /desired key through theseusd
+// apply or rollback: {prefix}/theseus/written-by/{service}/{labels}, a
+// specs.Writer as JSON, written in the same transaction as the key, so
+// that its mod revision is the key's exactly when it describes the
+// key's current value.
+const WrittenByDir = specs.TheseusDir + "written-by/"
+
+// WrittenByKey returns the etcd key of the record of who wrote group k.
+func WrittenByKey(prefix string, k specs.GroupKey) string { return prefix + WrittenByDir + k.String() }
+
+// WithWriter returns a store whose writes to /desired (Put, Delete,
+// Commit, Apply, ApplyAt) record w as their writer under WrittenByDir in
+// the same transaction: a put writes the record, a delete removes it.
+// Each key then takes two operations, so a transaction holds at most
+// MaxTxnOps/2 keys.
+func (d *DesiredStore) WithWriter(w specs.Writer) *DesiredStore {
+	data, err := json.Marshal(w)
+	if err != nil {
+		panic("etcd: encode writer: " + err.Error()) // plain values only
+	}
+	c := *d
+	c.writer = data
+	return &c
+}
+
+// maxOps is the most /desired keys one transaction of this store holds.
+func (d *DesiredStore) maxOps() int {
+	if d.writer != nil {
+		return MaxTxnOps / 2
+	}
+	return MaxTxnOps
+}
+
+// writerOp is the operation that records the writer of op, if the store
+// has one.
+func (d *DesiredStore) writerOp(op Op) (clientv3.Op, bool) {
+	if d.writer == nil {
+		return clientv3.Op{}, false
+	}
+	key := WrittenByKey(d.c.opts.Prefix, op.Key)
+	if op.Value == nil {
+		return clientv3.OpDelete(key), true
+	}
+	return clientv3.OpPut(key, string(d.writer)), true
+}
+
+// WriterOf says who wrote revision rev of group k's /desired key: the
+// record apply or rollback wrote with it, or the ownership record sync
+// wrote with it; a revision neither was written with (etcdctl put, a
+// deletion, a record since replaced) is WriterUnknown. Both records are
+// read in one request.
+func (c *Client) WriterOf(ctx context.Context, k specs.GroupKey, rev int64) (specs.Writer, error) {
+	written, owner := WrittenByKey(c.opts.Prefix, k), SyncOwnerKey(c.opts.Prefix, k)
+	rctx, cancel := c.reqCtx(ctx)
+	defer cancel()
+	resp, err := c.cli.Txn(rctx).Then(clientv3.OpGet(written), clientv3.OpGet(owner)).Commit()
+	if err != nil {
+		return specs.Writer{}, fmt.Errorf("read who wrote %s: %w", k, err)
+	}
+	at := func(i int) *mvccpb.KeyValue {
+		if kvs := resp.Responses[i].GetResponseRange().Kvs; len(kvs) > 0 && kvs[0].ModRevision == rev {
+			return kvs[0]
+		}
+		return nil
+	}
+	if kv := at(0); kv != nil {
+		var w specs.Writer
+		if err := json.Unmarshal(kv.Value, &w); err != nil {
+			return specs.Writer{}, fmt.Errorf("%s: %w: %w", written, ErrCorrupt, err)
+		}
+		return w, nil
+	}
+	if kv := at(1); kv != nil {
+		var o Ownership
+		if err := json.Unmarshal(kv.Value, &o); err != nil {
+			return specs.Writer{}, fmt.Errorf("%s: %w: %w", owner, ErrCorrupt, err)
+		}
+		return specs.Writer{Kind: specs.WriterSync, Source: o.Owner, Ref: o.Source, File: o.File}, nil
+	}
+	return specs.Writer{Kind: specs.WriterUnknown}, nil
+}

@@ -1,0 +1,183 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"theseus.dev/specs"
+)
+
+// Defaults of Config.
+const (
+	DefaultQueueSize   = 256
+	DefaultMaxAttempts = 8
+	DefaultTimeout     = 10 * time.Second
+	DefaultMinBackoff  = time.Second
+	DefaultMaxBackoff  = time.Minute
+)
+
+// Config says where and how to notify.
+type Config struct {
+	// URLs are the receivers, each an http or https URL. They are never
+	// logged whole: a webhook URL often holds its credential in its path.
+	URLs []string
+	// Client sends the requests; nil: one with DefaultTimeout.
+	Client *http.Client
+	// QueueSize bounds each receiver's queue (DefaultQueueSize when 0):
+	// when it is full, the oldest notification is dropped.
+	QueueSize int
+	// MaxAttempts is how often one notification is tried before it is
+	// given up (DefaultMaxAttempts when 0).
+	MaxAttempts int
+	// MinBackoff and MaxBackoff bound the wait between attempts
+	// (DefaultMinBackoff, DefaultMaxBackoff when 0).
+	MinBackoff, MaxBackoff time.Duration
+	// Logger gets a line per notification given up or dropped; nil
+	// discards them.
+	Logger *slog.Logger
+	// Registerer, when set, gets the notifier's metrics.
+	Registerer prometheus.Registerer
+
+	// delivered, when set (by tests), is called after each notification
+	// is done with: taken, given up or abandoned.
+	delivered func(receiver string)
+}
+
+// Notifier sends the notifications. Its methods are safe for concurrent
+// use.
+type Notifier struct {
+	receivers []*receiver
+	metrics   *metrics
+	log       *slog.Logger
+
+	mu sync.Mutex
+	// alerting remembers the groups last told in an alerting phase, so
+	// that their return to Synced is told even when it comes through
+	// another phase (RolledBack, Progressing, Synced).
+	alerting map[specs.GroupKey]bool
+	closed   bool
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Start checks cfg and starts a worker per receiver, which runs until ctx
+// ends or Close is called. With no URLs the Notifier does nothing.
+func Start(ctx context.Context, cfg Config) (*Notifier, error) {
+	cfg = cfg.withDefaults()
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	n := &Notifier{metrics: m, log: cfg.Logger, alerting: map[specs.GroupKey]bool{}}
+	for i, raw := range cfg.URLs {
+		if err := CheckURL(raw); err != nil {
+			return nil, fmt.Errorf("receiver #%d: %w", i+1, err)
+		}
+		u, _ := url.Parse(raw)
+		n.receivers = append(n.receivers, newReceiver(u, fmt.Sprintf("%d:%s", i, u.Host), cfg, m, cfg.Logger))
+	}
+	ctx, n.cancel = context.WithCancel(ctx)
+	for _, r := range n.receivers {
+		n.wg.Go(func() { r.run(ctx) })
+	}
+	return n, nil
+}
+
+// CheckURL reports whether raw can be a receiver: an http or https URL
+// with a host. The error does not repeat raw, which may hold a token.
+func CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("want an http or https URL with a host")
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.Client == nil {
+		c.Client = &http.Client{Timeout: DefaultTimeout}
+	}
+	if c.QueueSize <= 0 {
+		c.QueueSize = DefaultQueueSize
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = DefaultMaxAttempts
+	}
+	if c.MinBackoff <= 0 {
+		c.MinBackoff = DefaultMinBackoff
+	}
+	if c.MaxBackoff < c.MinBackoff {
+		c.MaxBackoff = max(DefaultMaxBackoff, c.MinBackoff)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Notify queues a notification of c for every receiver if c is one to
+// tell: a change into an alerting phase (see Alerting), or a return to
+// Synced of a group last told in one. It never blocks, and does nothing
+// once the Notifier is closed.
+func (n *Notifier) Notify(c Change) {
+	if n == nil || c.From == c.To {
+		return
+	}
+	n.mu.Lock()
+	tell := false
+	switch {
+	case n.closed:
+	case Alerting(c.To):
+		n.alerting[c.Group], tell = true, true
+	case c.To == specs.PhaseSynced:
+		tell = n.alerting[c.Group] || Alerting(c.From)
+		delete(n.alerting, c.Group)
+	}
+	n.mu.Unlock()
+	if !tell || len(n.receivers) == 0 {
+		return
+	}
+	body, err := encode(NewPayload(c))
+	if err != nil {
+		n.log.Error("notification not sent", "group", c.Group.String(), "err", err)
+		return
+	}
+	for _, r := range n.receivers {
+		r.enqueue(body)
+	}
+}
+
+// Forget drops what the Notifier remembers of group k (its spec is gone).
+func (n *Notifier) Forget(k specs.GroupKey) {
+	if n == nil {
+		return
+	}
+	n.mu.Lock()
+	delete(n.alerting, k)
+	n.mu.Unlock()
+}
+
+// Close stops the workers, abandoning what is still queued, and waits for
+// them. Deliveries in flight are cancelled.
+func (n *Notifier) Close() {
+	if n == nil {
+		return
+	}
+	n.mu.Lock()
+	n.closed = true
+	n.mu.Unlock()
+	n.cancel()
+	n.wg.Wait()
+}
+
+// errPermanent marks an answer that retrying will not change.
+var errPermanent = errors.New("refused")

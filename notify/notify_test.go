@@ -1,0 +1,292 @@
+package notify
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"theseus.dev/specs"
+)
+
+var t0 = time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+
+func group(t *testing.T, service string, labels ...string) specs.GroupKey {
+	t.Helper()
+	k, err := specs.NewGroupKey(service, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// sink is a receiver that answers with the statuses it is given, in turn
+// (200 when they run out), and hands every request it took to got.
+type sink struct {
+	mu       sync.Mutex
+	statuses []int
+	attempts int
+	got      chan Payload
+	srv      *httptest.Server
+}
+
+func newSink(t *testing.T, statuses ...int) *sink {
+	t.Helper()
+	s := &sink{statuses: statuses, got: make(chan Payload, 100)}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		s.attempts++
+		status := http.StatusOK
+		if len(s.statuses) > 0 {
+			status, s.statuses = s.statuses[0], s.statuses[1:]
+		}
+		s.mu.Unlock()
+		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s with Content-Type %q", r.Method, r.Header.Get("Content-Type"))
+		}
+		w.WriteHeader(status)
+		if status/100 != 2 {
+			return
+		}
+		var p Payload
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Errorf("body is not a payload: %v\n%s", err, body)
+		}
+		s.got <- p
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *sink) next(t *testing.T) Payload {
+	t.Helper()
+	select {
+	case p := <-s.got:
+		return p
+	case <-time.After(10 * time.Second):
+		t.Fatal("no notification arrived")
+		return Payload{}
+	}
+}
+
+func (s *sink) attemptsSoFar() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.attempts
+}
+
+func start(t *testing.T, cfg Config) *Notifier {
+	t.Helper()
+	if cfg.MinBackoff == 0 {
+		cfg.MinBackoff, cfg.MaxBackoff = time.Millisecond, 5*time.Millisecond
+	}
+	n, err := Start(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Close)
+	return n
+}
+
+// TestPayload: a change into an alerting phase is a firing alert with a
+// one-line text; the return to Synced resolves the same alert.
+func TestPayload(t *testing.T) {
+	web := group(t, "web", "dev", "frontend")
+	p := NewPayload(Change{Group: web, From: specs.PhaseProgressing, To: specs.PhaseRolledBack,
+		Reason: "Command exited with status 1", Revision: 15, FailedRevision: 15, RestoredRevision: 12, Time: t0})
+	want := "theseus: web/dev.frontend is RolledBack (was Progressing): Command exited with status 1 [revision 15 rolled back to 12]"
+	if p.Text != want {
+		t.Errorf("text %q, want %q", p.Text, want)
+	}
+	if p.Status != "firing" || p.Version != "4" || len(p.Alerts) != 1 || p.Alerts[0].Labels["group"] != "web/dev.frontend" ||
+		p.Alerts[0].Annotations["severity"] != "warning" || !p.Alerts[0].EndsAt.IsZero() || p.Phase != specs.PhaseRolledBack ||
+		p.PreviousPhase != specs.PhaseProgressing || strings.Join(p.Labels, ",") != "dev,frontend" {
+		t.Errorf("payload %+v", p)
+	}
+	r := NewPayload(Change{Group: web, From: specs.PhaseProgressing, To: specs.PhaseSynced, Revision: 16, Time: t0.Add(time.Minute)})
+	if r.Status != "resolved" || r.Alerts[0].Status != "resolved" || !r.Alerts[0].EndsAt.Equal(t0.Add(time.Minute)) ||
+		r.Alerts[0].Fingerprint != p.Alerts[0].Fingerprint || r.GroupKey != p.GroupKey {
+		t.Errorf("resolved payload %+v does not resolve %+v", r, p)
+	}
+	b, err := json.Marshal(p)
+	if err != nil || !bytes.Contains(b, []byte(`"text":`)) || !bytes.Contains(b, []byte(`"endsAt":"0001-01-01T00:00:00Z"`)) {
+		t.Errorf("JSON %s, %v", b, err)
+	}
+}
+
+// TestNotifyTellsTransitions: changes into alerting phases are sent, in
+// order, and so is the return to Synced of a group that was told, even
+// through another phase; ordinary rollouts are not.
+func TestNotifyTellsTransitions(t *testing.T) {
+	s := newSink(t)
+	n := start(t, Config{URLs: []string{s.srv.URL}})
+	web, api := group(t, "web", "dev"), group(t, "api", "dev")
+	for _, c := range []Change{
+		{Group: api, From: specs.PhaseSynced, To: specs.PhaseProgressing},
+		{Group: api, From: specs.PhaseProgressing, To: specs.PhaseSynced},
+		{Group: web, From: specs.PhaseProgressing, To: specs.PhaseStalled, Reason: "deadline passed"},
+		{Group: web, From: specs.PhaseStalled, To: specs.PhaseRolledBack, Reason: "Command exited with status 1"},
+		{Group: web, From: specs.PhaseRolledBack, To: specs.PhaseProgressing},
+		{Group: web, From: specs.PhaseProgressing, To: specs.PhaseSynced},
+		{Group: web, From: specs.PhaseSynced, To: specs.PhaseSynced},
+		{Group: api, From: specs.PhaseSynced, To: specs.PhasePaused},
+	} {
+		c.Time = t0
+		n.Notify(c)
+	}
+	var got []string
+	for range 4 {
+		p := s.next(t)
+		got = append(got, p.Group+" "+string(p.Phase)+" "+p.Status)
+	}
+	want := []string{"web/dev Stalled firing", "web/dev RolledBack firing", "web/dev Synced resolved", "api/dev Paused firing"}
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("told %q, want %q", got, want)
+	}
+	select {
+	case p := <-s.got:
+		t.Errorf("one more notification: %+v", p)
+	default:
+	}
+}
+
+// TestRetriedDeliveredOnce: a receiver that answers 500 and then 200
+// gets the notification once, after a retry; 4xx is not retried.
+func TestRetriedDeliveredOnce(t *testing.T) {
+	s := newSink(t, http.StatusInternalServerError)
+	bad := newSink(t, http.StatusBadRequest)
+	reg := prometheus.NewRegistry()
+	done := make(chan string, 10)
+	n := start(t, Config{URLs: []string{s.srv.URL, bad.srv.URL}, Registerer: reg, delivered: func(r string) { done <- r }})
+	web := group(t, "web", "dev")
+	n.Notify(Change{Group: web, From: specs.PhaseProgressing, To: specs.PhaseFailed, Time: t0})
+	if p := s.next(t); p.Phase != specs.PhaseFailed {
+		t.Fatalf("got %+v", p)
+	}
+	// A second notification behind the first proves that the first is
+	// done with: delivered once, nothing more sent for it.
+	n.Notify(Change{Group: web, From: specs.PhaseFailed, To: specs.PhaseSynced, Time: t0})
+	if p := s.next(t); p.Phase != specs.PhaseSynced {
+		t.Fatalf("got %+v", p)
+	}
+	if a := s.attemptsSoFar(); a != 3 {
+		t.Errorf("%d requests for 2 notifications with one 500, want 3", a)
+	}
+	bad.next(t) // the second notification; the first was refused with a 400
+	for range 4 {
+		<-done // each receiver is done with both notifications
+	}
+	if a := bad.attemptsSoFar(); a != 2 {
+		t.Errorf("%d requests to a receiver that answered 400, want 2 (no retry)", a)
+	}
+	for name, want := range map[string]float64{
+		"theseus_notifications_sent_total":    3,
+		"theseus_notifications_retries_total": 1,
+		"theseus_notifications_failed_total":  1,
+		"theseus_notifications_dropped_total": 0,
+	} {
+		if got := sumMetric(t, reg, name); got != want {
+			t.Errorf("%s = %g, want %g", name, got, want)
+		}
+	}
+}
+
+// TestDownReceiverDelaysNothing: with one receiver that does not answer
+// and one that refuses connections, Notify returns at once every time,
+// the healthy receiver gets every notification, and the full queue of
+// the hung one drops its oldest, counted; nothing logged holds the
+// receivers' paths, where webhook URLs keep their tokens.
+func TestDownReceiverDelaysNothing(t *testing.T) {
+	release, arrived := make(chan struct{}), make(chan struct{}, 100)
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hung.Close()
+	defer close(release)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + ln.Addr().String() + "/services/T000/B000/secret-token"
+	ln.Close()
+	ok := newSink(t)
+	reg := prometheus.NewRegistry()
+	var logs bytes.Buffer // read once Close has stopped the workers that write it
+	n := start(t, Config{URLs: []string{hung.URL + "/hooks/secret-token", refused, ok.srv.URL}, QueueSize: 4, MaxAttempts: 2,
+		Registerer: reg, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	const changes = 20
+	for i := range changes {
+		n.Notify(Change{Group: group(t, "svc", "g"+strconv.Itoa(i)), From: specs.PhaseSynced, To: specs.PhaseInvalid, Time: t0})
+		if p := ok.next(t); p.Group != "svc/g"+strconv.Itoa(i) {
+			t.Fatalf("the healthy receiver got %s, want svc/g%d", p.Group, i)
+		}
+		if i == 0 {
+			<-arrived // the hung receiver holds the first from now on
+		}
+	}
+	// One in flight, four queued: the rest were dropped, oldest first.
+	if got := testutil.ToFloat64(n.metrics.dropped.WithLabelValues("0:" + strings.TrimPrefix(hung.URL, "http://"))); got != changes-5 {
+		t.Errorf("the hung receiver dropped %g of %d notifications with a queue of 4, want %d", got, changes, changes-5)
+	}
+	n.Close()
+	if strings.Contains(logs.String(), "secret-token") {
+		t.Errorf("a receiver's path was logged:\n%s", logs.String())
+	}
+	n.Notify(Change{Group: group(t, "web", "dev"), From: specs.PhaseSynced, To: specs.PhaseFailed, Time: t0}) // closed: nothing
+}
+
+// TestStartRefusesBadURLs: a receiver that is not an http(s) URL is
+// refused, without repeating it (it may hold a token).
+func TestStartRefusesBadURLs(t *testing.T) {
+	for _, u := range []string{"hooks.slack.com/services/x", "ftp://example.com/x", "http://", "://x"} {
+		if _, err := Start(t.Context(), Config{URLs: []string{u}}); err == nil || strings.Contains(err.Error(), u) {
+			t.Errorf("Start(%q): %v", u, err)
+		}
+	}
+	n, err := Start(t.Context(), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Notify(Change{Group: group(t, "web", "dev"), From: specs.PhaseSynced, To: specs.PhaseFailed, Time: t0})
+	n.Close()
+	reg := prometheus.NewRegistry()
+	if _, err := Start(t.Context(), Config{Registerer: reg}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Start(t.Context(), Config{Registerer: reg}); err == nil {
+		t.Error("two notifiers registered their metrics in one registry")
+	}
+}
+
+func sumMetric(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}

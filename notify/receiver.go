@@ -1,0 +1,159 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+
+	"theseus.dev/internal/backoff"
+)
+
+// userAgent names theseus to receivers.
+const userAgent = "theseus-notify/1"
+
+// receiver is one webhook: a bounded queue of encoded payloads and the
+// worker that delivers them in order.
+type receiver struct {
+	url  string
+	name string // for logs and metrics: index and host, never the path
+	cfg  Config
+	m    *metrics
+	log  *slog.Logger
+
+	mu    sync.Mutex
+	queue [][]byte
+	ready chan struct{} // holds a token while the queue is not empty
+}
+
+func newReceiver(u *url.URL, name string, cfg Config, m *metrics, log *slog.Logger) *receiver {
+	m.init(name)
+	return &receiver{url: u.String(), name: name, cfg: cfg, m: m, log: log.With("receiver", name), ready: make(chan struct{}, 1)}
+}
+
+// enqueue adds body, dropping the oldest notification when the queue is
+// full. It never blocks.
+func (r *receiver) enqueue(body []byte) {
+	r.mu.Lock()
+	if len(r.queue) >= r.cfg.QueueSize {
+		r.queue = r.queue[1:]
+		r.m.dropped.WithLabelValues(r.name).Inc()
+		r.log.Warn("notification dropped: the receiver's queue is full", "queue", r.cfg.QueueSize)
+	}
+	r.queue = append(r.queue, body)
+	r.m.queued.WithLabelValues(r.name).Set(float64(len(r.queue)))
+	r.mu.Unlock()
+	select {
+	case r.ready <- struct{}{}:
+	default:
+	}
+}
+
+// next takes the oldest notification, or nil when the queue is empty.
+func (r *receiver) next() []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.queue) == 0 {
+		return nil
+	}
+	body := r.queue[0]
+	r.queue = r.queue[1:]
+	r.m.queued.WithLabelValues(r.name).Set(float64(len(r.queue)))
+	return body
+}
+
+// run delivers notifications until ctx ends.
+func (r *receiver) run(ctx context.Context) {
+	for {
+		body := r.next()
+		if body == nil {
+			select {
+			case <-r.ready:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		r.deliver(ctx, body)
+		if r.cfg.delivered != nil {
+			r.cfg.delivered(r.name)
+		}
+	}
+}
+
+// deliver sends body until a receiver takes it, refuses it for good, or
+// MaxAttempts are spent, waiting with backoff between attempts.
+func (r *receiver) deliver(ctx context.Context, body []byte) {
+	bo := backoff.New(r.cfg.MinBackoff, r.cfg.MaxBackoff)
+	var err error
+	for attempt := 1; attempt <= r.cfg.MaxAttempts; attempt++ {
+		if attempt > 1 {
+			r.m.retries.WithLabelValues(r.name).Inc()
+			if bo.Wait(ctx) != nil {
+				return
+			}
+		}
+		if err = r.post(ctx, body); err == nil {
+			r.m.sent.WithLabelValues(r.name).Inc()
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, errPermanent) {
+			break
+		}
+	}
+	r.m.failed.WithLabelValues(r.name).Inc()
+	r.log.Warn("notification given up", "err", err)
+}
+
+// post sends body once. A 2xx answer is success; 408, 429 and 5xx, and
+// failures to reach the receiver, are worth another attempt; any other
+// answer is permanent.
+func (r *receiver) post(ctx context.Context, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("%w: %v", errPermanent, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	resp, err := r.cfg.Client.Do(req)
+	if err != nil {
+		return redactURL(err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	switch c := resp.StatusCode; {
+	case c >= 200 && c < 300:
+		return nil
+	case c == http.StatusRequestTimeout || c == http.StatusTooManyRequests || c >= 500:
+		return fmt.Errorf("answered %s", resp.Status)
+	default:
+		return fmt.Errorf("%w: answered %s", errPermanent, resp.Status)
+	}
+}
+
+// redactURL keeps a request's URL, which may hold a credential, out of
+// its error.
+func redactURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+func encode(p Payload) ([]byte, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("encode notification: %w", err)
+	}
+	return b, nil
+}

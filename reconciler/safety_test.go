@@ -1,0 +1,379 @@
+package reconciler_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"theseus.dev/diff"
+	"theseus.dev/model"
+	"theseus.dev/reconciler"
+	"theseus.dev/specs"
+)
+
+// planHolds is what `theseusd plan` prints now: with the pauses and
+// the histories, for what rollout safety holds back.
+func (e *env) planHolds() *diff.Plan {
+	e.t.Helper()
+	p, err := reconciler.PlanFrom(e.t.Context(), reconciler.PlanSources{Desired: e.store.Desired(), Apps: e.mc,
+		Pauses: e.store.Pauses(), History: e.store.History()}, diff.Options{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// heldFor is the action of k in p, if held back for h.
+func heldFor(p *diff.Plan, k specs.GroupKey, h diff.Hold) bool {
+	i := slices.IndexFunc(p.Actions, func(a diff.Action) bool { return a.Key == k })
+	return i >= 0 && p.Actions[i].HeldBack == h && p.Pending() && !p.Acts()
+}
+
+// history reads k's history.
+func (e *env) history(k specs.GroupKey) *specs.History {
+	e.t.Helper()
+	h, err := e.store.History().Get(e.t.Context(), k)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return h
+}
+
+// outcomes are the revisions of k's history and what became of each,
+// "rev:Outcome".
+func (e *env) outcomes(k specs.GroupKey) []string {
+	var out []string
+	for _, en := range e.history(k).Entries {
+		out = append(out, fmt.Sprintf("%d:%s", en.Revision, en.Outcome))
+	}
+	return out
+}
+
+// phaseIs is a condition: k's status is in phase p at /desired revision
+// rev.
+func (e *env) phaseIs(k specs.GroupKey, p specs.Phase, rev int64) func() bool {
+	return func() bool {
+		st := e.status(k)
+		return st != nil && st.Phase == p && st.ObservedRevision == rev
+	}
+}
+
+// TestCrashingImageRollsBack: a new image whose tasks crash is rolled
+// back to the last Synced spec well before the progress deadline, with
+// one forced write; the group is RolledBack with the failed revision, the
+// task failure and what was restored; the failed revision is quarantined
+// (no write of it, plan holds it back) until /desired changes, and a good
+// revision then rolls out as usual. The history lists every step.
+func TestCrashingImageRollsBack(t *testing.T) {
+	e := newEnv(t)
+	notes := &recordedChanges{}
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}, notifier: notes})
+	e.sim.Faults().CrashImage("nginx:bad", 0)
+	k := key(t, "web", "dev")
+	e.putSpec(k, spec(k, "nginx:1.27", 2, ""))
+	good := e.modRevision(k)
+	e.eventually(converge, "the first revision Synced for good", func() bool {
+		st := e.status(k)
+		return st != nil && st.Phase == specs.PhaseSynced && st.Rollout == nil && st.SyncedRevision == good
+	})
+
+	e.putSpec(k, spec(k, "nginx:bad", 2, ""))
+	bad := e.modRevision(k)
+	e.eventually(converge, "RolledBack", e.phaseIs(k, specs.PhaseRolledBack, bad))
+	st := e.status(k)
+	if f := st.Failure; f == nil || f.Revision != bad || f.Reason != "Command exited with status 1" || f.RestoredRevision != good ||
+		!strings.Contains(st.Message, "rolled back to revision") {
+		t.Fatalf("status after the rollback: %+v, failure %+v", st, st.Failure)
+	}
+	e.eventually(converge, "the good image running again", func() bool {
+		a, _ := e.app(k)
+		return a.Image == "nginx:1.27" && running(e, k, 2)() && a.Deployment == ""
+	})
+	if f := e.forced(); len(f) != 1 || !strings.HasPrefix(f[0], "PUT /v2/apps/web/dev?") {
+		t.Errorf("forced writes %v, want the one rollback", f)
+	}
+	puts := len(e.writesTo("PUT", appPath(k)))
+	if puts != 2 {
+		t.Errorf("%d updates, want the bad one and its rollback", puts)
+	}
+
+	// Quarantined: not written again, whatever the resyncs and events.
+	e.holds(time.Second, "quarantined: RolledBack, nothing written", func() bool {
+		return e.phaseIs(k, specs.PhaseRolledBack, bad)() && len(e.writesTo("PUT", appPath(k))) == puts
+	})
+	if p := e.planHolds(); !heldFor(p, k, diff.HoldQuarantined) {
+		t.Errorf("plan of a quarantined revision: %+v", p.Actions)
+	}
+
+	e.putSpec(k, spec(k, "nginx:1.29", 2, ""))
+	fixed := e.modRevision(k)
+	e.eventually(converge, "a new revision rolls out", func() bool {
+		a, _ := e.app(k)
+		st := e.status(k)
+		return a.Image == "nginx:1.29" && st != nil && st.Phase == specs.PhaseSynced && st.ObservedRevision == fixed && st.Rollout == nil
+	})
+	e.checkInvariants(k)
+	want := []string{fmt.Sprintf("%d:Synced", good), fmt.Sprintf("%d:RolledBack", bad), fmt.Sprintf("%d:Synced", fixed)}
+	e.eventually(converge, "the history of every step", func() bool { return slices.Equal(e.outcomes(k), want) })
+	h := e.history(k)
+	if en := h.Entry(bad); en.Reason != "Command exited with status 1" || en.RestoredRevision != good ||
+		!slices.Equal(en.Changed, []string{"spec.image"}) || en.Image != "nginx:bad" || len(en.Spec) == 0 ||
+		en.Writer.Kind != specs.WriterUnknown || h.Entry(good).AppVersion == "" {
+		t.Errorf("history: %+v", h.Entries)
+	}
+
+	notes.check(t, k, []specs.Phase{specs.PhaseRolledBack}, specs.PhaseSynced)
+}
+
+// TestMarathonRollbackIsQuarantine: an operator rolls a rollout back in
+// Marathon (DELETE /v2/deployments/{id}, which puts the earlier app
+// version back): theseus takes it as a rollback of the revision and does
+// not write it again.
+func TestMarathonRollbackIsQuarantine(t *testing.T) {
+	e := newEnv(t)
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}})
+	e.sim.Faults().NeverHealthyImage("nginx:slow")
+	k := key(t, "web", "dev")
+	e.putSpec(k, spec(k, "nginx:1.27", 2, neverDone))
+	good := e.modRevision(k)
+	e.eventually(converge, "Synced", e.phaseIs(k, specs.PhaseSynced, good))
+	e.putSpec(k, spec(k, "nginx:slow", 2, neverDone))
+	slow := e.modRevision(k)
+	var dep string
+	e.eventually(converge, "the rollout deploying", func() bool {
+		a, _ := e.app(k)
+		dep = a.Deployment
+		return a.Image == "nginx:slow" && dep != ""
+	})
+	if code, body := e.simRequest("DELETE", "/v2/deployments/"+dep, ""); code != http.StatusOK {
+		t.Fatalf("Marathon's rollback: %d %s", code, body)
+	}
+	e.eventually(converge, "RolledBack", func() bool {
+		st := e.status(k)
+		return st != nil && st.Phase == specs.PhaseRolledBack && st.ObservedRevision == slow && st.Failure.RestoredRevision == good
+	})
+	puts := len(e.writesTo("PUT", appPath(k)))
+	e.holds(500*time.Millisecond, "not written again", func() bool {
+		a, _ := e.app(k)
+		return a.Image == "nginx:1.27" && len(e.writesTo("PUT", appPath(k))) == puts
+	})
+}
+
+// TestUnhealthyImagePastDeadline: a rollout whose tasks never turn
+// healthy is rolled back once its own deadline (the spec's
+// progressDeadlineSeconds, shorter than the daemon's) has passed.
+func TestUnhealthyImagePastDeadline(t *testing.T) {
+	e := newEnv(t)
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}})
+	e.sim.Faults().NeverHealthyImage("nginx:slow")
+	k := key(t, "web", "dev")
+	const deadline = `,"upgrade":{"progressDeadlineSeconds":1}`
+	e.putSpec(k, spec(k, "nginx:1.27", 2, neverDone+deadline))
+	good := e.modRevision(k)
+	e.eventually(converge, "Synced", e.phaseIs(k, specs.PhaseSynced, good))
+	e.eventually(converge, "its rollout over", func() bool { return e.status(k).SyncedRevision == good })
+
+	e.putSpec(k, spec(k, "nginx:slow", 2, neverDone+deadline))
+	slow := e.modRevision(k)
+	start := time.Now()
+	e.eventually(converge, "RolledBack past the deadline", e.phaseIs(k, specs.PhaseRolledBack, slow))
+	if d := time.Since(start); d < time.Second {
+		t.Errorf("rolled back after %s, before the deadline of 1s", d)
+	}
+	if f := e.status(k).Failure; f == nil || !strings.Contains(f.Reason, "progress deadline of 1s") || f.RestoredRevision != good {
+		t.Errorf("failure %+v", f)
+	}
+	e.eventually(converge, "the good image healthy again", func() bool {
+		a, _ := e.app(k)
+		return a.Image == "nginx:1.27" && a.TasksHealthy == 2 && a.Deployment == ""
+	})
+}
+
+// TestNoEarlierVersionFails: the first revision of a group crashes:
+// there is nothing to roll back to, so the group is Failed with the task
+// failure, and nothing is written again.
+func TestNoEarlierVersionFails(t *testing.T) {
+	e := newEnv(t)
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}})
+	e.sim.Faults().CrashImage("nginx:bad", 0)
+	k := key(t, "web", "dev")
+	e.putSpec(k, spec(k, "nginx:bad", 2, ""))
+	rev := e.modRevision(k)
+	failed := func() bool {
+		st := e.status(k)
+		return st != nil && st.Phase == specs.PhaseFailed && st.ObservedRevision == rev &&
+			st.Failure.Reason == "Command exited with status 1" && strings.Contains(st.Message, "no revision before")
+	}
+	e.eventually(converge, "Failed", failed)
+	e.holds(time.Second, "Failed, nothing written again", func() bool {
+		return failed() && e.sim.WriteCount() == 1
+	})
+	if f := e.forced(); len(f) != 0 {
+		t.Errorf("forced writes %v", f)
+	}
+	e.eventually(converge, "Failed in the history", func() bool {
+		return slices.Equal(e.outcomes(k), []string{fmt.Sprintf("%d:Failed", rev)})
+	})
+}
+
+// TestPauseHoldsBack: a change of a paused group is not written, even
+// when the controller learns of the pause only from the read before the
+// write; the group is Paused and plan holds the change back; resume
+// writes it.
+func TestPauseHoldsBack(t *testing.T) {
+	for _, watched := range []bool{true, false} {
+		name := "watched"
+		if !watched {
+			name = "found before the write"
+		}
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}, noPauseWatch: !watched})
+			k := e.deploy("web", 1)[0]
+			if _, err := e.store.Pauses().Pause(t.Context(), k, specs.Pause{By: "bob@ops", At: time.Now(), Reason: "db migration"}); err != nil {
+				t.Fatal(err)
+			}
+			e.putSpec(k, spec(k, "nginx:1.28", 1, ""))
+			rev := e.modRevision(k)
+			e.eventually(converge, "Paused", func() bool {
+				st := e.status(k)
+				return st != nil && st.Phase == specs.PhasePaused && st.ObservedRevision == rev && strings.Contains(st.Message, "bob@ops (db migration)")
+			})
+			e.holds(300*time.Millisecond, "nothing written while paused", func() bool { return len(e.writesTo("PUT", appPath(k))) == 0 })
+			if p := e.planHolds(); !heldFor(p, k, diff.HoldPaused) {
+				t.Errorf("plan of a paused group: %+v", p.Actions)
+			}
+			if _, err := e.store.Pauses().Resume(t.Context(), k); err != nil {
+				t.Fatal(err)
+			}
+			e.eventually(converge, "resumed and written", func() bool {
+				a, _ := e.app(k)
+				return a.Image == "nginx:1.28" && e.phaseIs(k, specs.PhaseSynced, rev)()
+			})
+		})
+	}
+}
+
+// TestDriftReport: with spec.drift: report an out-of-band scale is left
+// in place: the group is Drifted, counted, and plan lists the drift as
+// pending; with heal (the default) it is put back.
+func TestDriftReport(t *testing.T) {
+	e := newEnv(t)
+	m := reconciler.NewMetrics()
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a", metrics: m}})
+	k := key(t, "web", "dev")
+	e.putSpec(k, spec(k, "nginx:1.27", 3, `,"drift":"report"`))
+	rev := e.modRevision(k)
+	e.eventually(converge, "Synced", func() bool { return e.phaseIs(k, specs.PhaseSynced, rev)() && running(e, k, 3)() })
+	if code, body := e.simRequest("PUT", appPath(k), `{"instances":1}`); code != 200 {
+		t.Fatalf("scale by hand: %d %s", code, body)
+	}
+	e.eventually(converge, "Drifted", e.phaseIs(k, specs.PhaseDrifted, rev))
+	e.holds(500*time.Millisecond, "the scale left in place", func() bool {
+		a, _ := e.app(k)
+		return a.Instances == 1 && e.phaseIs(k, specs.PhaseDrifted, rev)()
+	})
+	if p := e.planHolds(); !heldFor(p, k, diff.HoldDriftReport) || !p.Actions[0].Drift {
+		t.Errorf("plan of reported drift: %+v", p.Actions)
+	}
+	if n := metric(t, m, "theseus_drift_detected_total"); n != 1 {
+		t.Errorf("theseus_drift_detected_total = %v, want 1", n)
+	}
+	if n := len(e.writesTo("PUT", appPath(k))); n != 1 {
+		t.Errorf("%d writes besides the scale by hand: the drift was not left in place", n-1)
+	}
+
+	e.putSpec(k, spec(k, "nginx:1.27", 3, ""))
+	e.eventually(converge, "healed once the policy says so", running(e, k, 3))
+	e.checkInvariants(k)
+}
+
+// recordedChanges is a Notifier that keeps every change it is told.
+type recordedChanges struct {
+	mu      sync.Mutex
+	changes []model.PhaseChange
+}
+
+func (r *recordedChanges) Notify(c model.PhaseChange) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.changes = append(r.changes, c)
+}
+
+func (r *recordedChanges) Forget(specs.GroupKey) {}
+
+// check fails the test unless every change of k was told once, its
+// From the phase told before, the alerting phases told were exactly
+// alerts, and the last phase told is last.
+func (r *recordedChanges) check(t *testing.T, k specs.GroupKey, alerts []specs.Phase, last specs.Phase) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var got []specs.Phase
+	var from specs.Phase
+	for _, c := range r.changes {
+		if c.Group != k {
+			continue
+		}
+		if c.From != from || c.From == c.To {
+			t.Errorf("change %s => %s told after %s", c.From, c.To, from)
+		}
+		from = c.To
+		switch c.To {
+		case specs.PhaseSynced, specs.PhaseProgressing, specs.PhaseWaiting, specs.PhaseDeleting:
+		default:
+			got = append(got, c.To)
+		}
+		if c.To == specs.PhaseRolledBack && (c.Reason == "" || c.FailedRevision == 0 || c.RestoredRevision == 0) {
+			t.Errorf("RolledBack told without its reason or revisions: %+v", c)
+		}
+	}
+	if !slices.Equal(got, alerts) || from != last {
+		t.Errorf("alerting phases told %v, the last %s; want %v, the last %s", got, from, alerts, last)
+	}
+}
+
+// TestHistoryAcrossLeaders: the history is in etcd, so the next leader
+// goes on with it: it rolls a failed rollout back to the revision the
+// last leader saw Synced, and records each revision once, with who wrote
+// it.
+func TestHistoryAcrossLeaders(t *testing.T) {
+	e := newEnv(t)
+	_, stopA := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}})
+	e.sim.Faults().CrashImage("nginx:bad", 0)
+	k := key(t, "web", "dev")
+	apply := e.store.Desired().WithWriter(specs.Writer{Kind: specs.WriterApply, By: "alice@laptop"})
+	good, err := apply.Put(t.Context(), k, []byte(spec(k, "nginx:1.27", 2, "")), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.eventually(converge, "Synced in the history", func() bool {
+		return slices.Equal(e.outcomes(k), []string{fmt.Sprintf("%d:Synced", good)})
+	})
+	stopA()
+
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "b"}})
+	bad, err := apply.Put(t.Context(), k, []byte(spec(k, "nginx:bad", 2, "")), good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.eventually(converge, "rolled back by the next leader", func() bool {
+		return slices.Equal(e.outcomes(k), []string{fmt.Sprintf("%d:Synced", good), fmt.Sprintf("%d:RolledBack", bad)})
+	})
+	h := e.history(k)
+	for _, en := range h.Entries {
+		if en.Writer.Kind != specs.WriterApply || en.Writer.By != "alice@laptop" {
+			t.Errorf("revision %d written by %+v", en.Revision, en.Writer)
+		}
+	}
+	if en := h.Entry(bad); en.RestoredRevision != good || len(en.Spec) == 0 {
+		t.Errorf("the rolled back entry: %+v", en)
+	}
+	if a, _ := e.app(k); a.Image != "nginx:1.27" {
+		t.Errorf("image %s after the rollback", a.Image)
+	}
+}

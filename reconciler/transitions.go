@@ -1,0 +1,61 @@
+package reconciler
+
+import (
+	"strings"
+
+	"theseus.dev/model"
+	"theseus.dev/specs"
+)
+
+// statusWritten passes on what a status just written for v's group
+// changed: the outcomes it records to the history, and a change of phase
+// to the notifier (once: a status rewritten in the same phase tells
+// nothing) and, into Drifted, to the drift metric.
+func (c *Controller) statusWritten(v view, st *specs.Status) {
+	var prev *specs.Status
+	if v.hasStatus {
+		p := v.status
+		prev = &p
+	}
+	if v.desired != nil {
+		c.history.facts(v.key, prev, st)
+	}
+	if prev != nil && prev.Phase == st.Phase {
+		return
+	}
+	if st.Phase == specs.PhaseDrifted {
+		c.metrics.Drift()
+	}
+	if c.cfg.Notifier == nil {
+		return
+	}
+	ch := model.PhaseChange{Group: v.key, To: st.Phase, Revision: st.ObservedRevision, Time: st.Since, Reason: phaseReason(st)}
+	if prev != nil {
+		ch.From = prev.Phase
+	}
+	if f := st.Failure; f != nil && (st.Phase == specs.PhaseRolledBack || st.Phase == specs.PhaseFailed) {
+		ch.FailedRevision, ch.RestoredRevision = f.Revision, f.RestoredRevision
+	}
+	c.cfg.Notifier.Notify(ch)
+}
+
+// phaseReason is why a group is in its phase, in the words of its status.
+func phaseReason(st *specs.Status) string {
+	switch st.Phase {
+	case specs.PhaseSynced:
+		return ""
+	case specs.PhaseRolledBack, specs.PhaseFailed:
+		if st.Failure != nil {
+			return st.Failure.Reason
+		}
+	case specs.PhaseInvalid:
+		if len(st.Errors) > 0 {
+			return strings.Join(st.Errors, "; ")
+		}
+	case specs.PhaseStalled:
+		if st.LastError != "" {
+			return st.Message + "; " + st.LastError
+		}
+	}
+	return st.Message
+}
