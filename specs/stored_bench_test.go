@@ -8,15 +8,7 @@ import (
 // BenchmarkDecodeStored decodes the value apply writes to /desired for a
 // full example spec: what every list and watch of /desired costs per key.
 func BenchmarkDecodeStored(b *testing.B) {
-	data, err := os.ReadFile("../testdata/specs/ingestor.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	groups, err := ParseAndValidate("ingestor.yaml", data)
-	if err != nil {
-		b.Fatal(err)
-	}
-	g := groups[0]
+	_, g := exampleSpec(b)
 	k, err := g.Key()
 	if err != nil {
 		b.Fatal(err)
@@ -33,15 +25,8 @@ func BenchmarkDecodeStored(b *testing.B) {
 // BenchmarkParseFile: a spec file as sync reads it, in YAML (the full
 // parser) and as one JSON object (decoded in one pass).
 func BenchmarkParseFile(b *testing.B) {
-	data, err := os.ReadFile("../testdata/specs/ingestor.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	groups, err := ParseAndValidate("ingestor.yaml", data)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for name, in := range map[string][]byte{"yaml": data, "json": groups[0].Canonical()} {
+	data, g := exampleSpec(b)
+	for name, in := range map[string][]byte{"yaml": data, "json": g.Canonical()} {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(in)))
 			for b.Loop() {
@@ -51,4 +36,18 @@ func BenchmarkParseFile(b *testing.B) {
 			}
 		})
 	}
+}
+
+// exampleSpec is the full example spec file and its group.
+func exampleSpec(b *testing.B) ([]byte, *Group) {
+	b.Helper()
+	data, err := os.ReadFile("../testdata/specs/ingestor.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	groups, err := ParseAndValidate("ingestor.yaml", data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data, groups[0]
 }

@@ -5,8 +5,6 @@ import (
 	"context"
 	"hash/maphash"
 	"io"
-	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,27 +55,19 @@ type relisted struct {
 // health results moved). The apps are shared between the calls: nobody
 // may change one.
 func (c *Client) Relist(ctx context.Context) ([]*App, error) {
-	q := url.Values{"embed": {"apps.tasks", "apps.deployments", "apps.lastTaskFailure"}}
-	if c.root != "" {
-		q.Set("id", c.root+"/")
-	}
 	l := &c.relist
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	role := c.defaultRole(ctx)
 	var apps []*App
 	var next map[string]*relisted
-	r := &call{method: http.MethodGet, path: "/v2/apps", endpoint: "/v2/apps", query: q, read: true,
-		decode: func(rd io.Reader) (err error) {
-			apps, next, err = l.decode(rd, c.root, role)
-			return err
-		}}
-	a, err := c.do(ctx, r)
+	var role string
+	err := c.listApps(ctx, func(rd io.Reader, r string) (err error) {
+		role = r
+		apps, next, err = l.decode(rd, c.root, role)
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	if a.status != http.StatusOK {
-		return nil, c.apiError(r.method, r.path, a.status, a.body, "")
 	}
 	l.apps, l.role = next, role
 	return apps, nil
