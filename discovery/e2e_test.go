@@ -3,6 +3,7 @@ package discovery_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -303,4 +304,73 @@ func TestDiscoveryMarathonUnreachable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDiscoveryQuietSweepRepairs: a sweep skips the groups whose app and
+// tree entry are as the last sweep found them, yet repairs a key changed
+// by hand under a group whose app did not change, and writes a group whose
+// config alone changed.
+func TestDiscoveryQuietSweepRepairs(t *testing.T) {
+	e := newDiscEnv(t, marathonsim.Options{})
+	web, api := dkey(t, "web/dev"), dkey(t, "api/prod")
+	e.deploy(web, "nginx:1.27", 2, portSpec())
+	e.deploy(api, "api:1", 1, portSpec())
+	cfgs := &configSource{m: map[specs.GroupKey]map[string]string{web: {"upstream": "api"}}}
+	s := e.startSyncer(discovery.Config{Configs: cfgs}, 0)
+	eventually(t, 20*time.Second, "the first sweep", s.d.Synced)
+	if st := s.sweep(t); st.Written+st.Removed != 0 || st.Groups != 2 || st.Containers != 3 {
+		t.Fatalf("a quiet sweep: %+v", st)
+	}
+	// By hand: one container of web gone, a stray one under api.
+	ctx := t.Context()
+	name := strings.ReplaceAll(e.sim.Tasks(specs.AppID("", web))[0].ID, "/", "_")
+	if _, err := e.etcd.Client.Delete(ctx, "/services/web/dev/containers/"+name+"/info"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.etcd.Client.Put(ctx, "/services/api/prod/containers/stray/info", `{}`); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.sweep(t); st.Written != 2 || st.Containers != 3 {
+		t.Fatalf("the sweep after changes by hand: %+v", st)
+	}
+	if d := e.exact(); d != "" {
+		t.Fatalf("not exact after the sweep:\n%s", d)
+	}
+	if st := s.sweep(t); st.Written+st.Removed != 0 {
+		t.Fatalf("a quiet sweep after the repair: %+v", st)
+	}
+	cfgs.set(web, map[string]string{"upstream": "api2"})
+	if st := s.sweep(t); st.Written != 1 {
+		t.Fatalf("the sweep after a config change: %+v", st)
+	}
+	g, err := e.rec.ReadGroup(ctx, web)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, _ := g.Config(); cfg["upstream"] != "api2" {
+		t.Errorf("config %v after the sweep", cfg)
+	}
+	if st := s.sweep(t); st.Written+st.Removed != 0 {
+		t.Fatalf("a quiet sweep again: %+v", st)
+	}
+}
+
+// configSource is a discovery.ConfigSource whose configs the test
+// changes.
+type configSource struct {
+	mu sync.Mutex
+	m  map[specs.GroupKey]map[string]string
+}
+
+func (c *configSource) GroupConfig(k specs.GroupKey) (map[string]string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cfg, ok := c.m[k]
+	return cfg, ok
+}
+
+func (c *configSource) set(k specs.GroupKey, cfg map[string]string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[k] = cfg
 }

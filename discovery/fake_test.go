@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,7 +31,7 @@ type fakeMarathon struct {
 	listed chan struct{}
 }
 
-func (f *fakeMarathon) List(ctx context.Context) ([]marathon.App, error) {
+func (f *fakeMarathon) Relist(ctx context.Context) ([]*marathon.App, error) {
 	f.lists.Add(1)
 	f.mu.Lock()
 	if f.listed != nil {
@@ -46,7 +44,10 @@ func (f *fakeMarathon) List(ctx context.Context) ([]marathon.App, error) {
 		f.mu.Unlock()
 		return nil, f.listErr
 	}
-	apps, hold := slices.Collect(maps.Values(f.apps)), f.hold
+	apps, hold := make([]*marathon.App, 0, len(f.apps)), f.hold
+	for _, a := range f.apps {
+		apps = append(apps, &a)
+	}
 	f.mu.Unlock()
 	if hold != nil {
 		release := make(chan struct{})

@@ -62,15 +62,19 @@ func (s *Syncer) sweepInto(ctx context.Context, l *observe.Listing, st *SweepSta
 		s.log.Warn("sweep: cannot read /services; retrying", "err", err)
 		return fmt.Errorf("discovery sweep: %w", err)
 	}
-	want := make(map[specs.GroupKey]model.GroupState, len(l.Apps))
 	now := s.cfg.Now()
+	var work []specs.GroupKey // the managed groups the sweep compares
 	for k, a := range l.Apps {
-		if a.Managed {
-			want[k] = s.groupState(a, now)
-			st.Containers += len(want[k].Containers)
+		if !a.Managed {
+			continue
 		}
+		st.Groups++
+		if n, ok := s.unchanged(k, a, tree.Groups[k]); ok {
+			st.Containers += n
+			continue
+		}
+		work = append(work, k)
 	}
-	st.Groups = len(want)
 
 	var written, removed atomic.Int64
 	var errs []error
@@ -87,17 +91,25 @@ func (s *Syncer) sweepInto(ctx context.Context, l *observe.Listing, st *SweepSta
 			return nil
 		})
 	}
-	for k, w := range want {
+	var containers atomic.Int64
+	for _, k := range work {
+		a := l.Apps[k]
+		w := s.groupState(a, now)
+		containers.Add(int64(len(w.Containers)))
+		have := tree.Group(k)
 		run(func() error {
-			changed, err := s.write(ctx, tree.Group(k), w, newer(k))
+			changed, err := s.write(ctx, have, w, newer(k))
 			if changed {
 				written.Add(1)
+			}
+			if err == nil {
+				s.noteSwept(k, a, have, w, changed)
 			}
 			return err
 		})
 	}
 	for k, g := range tree.Groups {
-		if _, ok := want[k]; !ok {
+		if a, ok := l.Apps[k]; !ok || !a.Managed {
 			run(func() error {
 				dropped, err := s.drop(ctx, g, newer(k))
 				if dropped {
@@ -109,6 +121,7 @@ func (s *Syncer) sweepInto(ctx context.Context, l *observe.Listing, st *SweepSta
 	}
 	_ = g.Wait()
 	st.Written, st.Removed = int(written.Load()), int(removed.Load())
+	st.Containers += int(containers.Load())
 	if err := errors.Join(errs...); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -117,6 +130,7 @@ func (s *Syncer) sweepInto(ctx context.Context, l *observe.Listing, st *SweepSta
 		return fmt.Errorf("discovery sweep: %d group(s): %w", len(errs), err)
 	}
 	s.markedStale = false
+	s.forgetSwept(l.Apps)
 	s.groups.Store(int64(st.Groups))
 	s.mu.Lock()
 	for k, q := range s.dirty {

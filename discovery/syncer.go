@@ -79,6 +79,8 @@ type Syncer struct {
 	// groups wait for it instead of being read one by one.
 	failing    bool
 	sweepAsked uint64
+	// compared holds what the sweeps found each group to hold (swept.go).
+	compared map[specs.GroupKey]swept
 
 	// Owned by Run's goroutine, which sweeps.
 	failingSince time.Time // first failed list of a run of failures
@@ -96,6 +98,7 @@ func New(cfg Config) *Syncer {
 		dirty:    map[specs.GroupKey]uint64{},
 		touched:  map[specs.GroupKey]uint64{},
 		limits:   map[specs.GroupKey]*rate.Limiter{},
+		compared: map[specs.GroupKey]swept{},
 	}
 	s.engine = engine.New(engine.ReconcileFunc(s.reconcile), engine.Options{
 		Name: "discovery", Workers: cfg.Parallel, BaseBackoff: 2 * cfg.MinInterval, MaxBackoff: maxRefreshBackoff,

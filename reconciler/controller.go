@@ -174,6 +174,9 @@ type Controller struct {
 	badKeys       map[string]int64    // malformed /desired keys logged, by revision
 	pruneRefusals string              // last prune-guard refusal logged
 	pruneState    model.PruneState    // the guard's record as last read
+	// settled holds the app with which each group was last found
+	// settled (settledLocked).
+	settled map[specs.GroupKey]*model.App
 
 	// pruneMu makes the guard's check of a delete and its record one
 	// step, so that two workers cannot both pass on the same count.
@@ -203,6 +206,7 @@ func NewController(cfg Config, fence model.Fence, apps *observe.Observer) *Contr
 		status:   make(map[specs.GroupKey]specs.Status),
 		phases:   make(map[specs.Phase]int),
 		badKeys:  make(map[string]int64),
+		settled:  make(map[specs.GroupKey]*model.App),
 		synced:   make(chan struct{}),
 		listings: observe.NewLatest(),
 	}
@@ -307,6 +311,7 @@ func (c *Controller) loadStatus(ctx context.Context) error {
 // setStatusLocked records st (nil: none) as the status of k in the cache
 // and its phase in the counts. Called with c.mu held.
 func (c *Controller) setStatusLocked(k specs.GroupKey, st *specs.Status) {
+	delete(c.settled, k)
 	if old, ok := c.status[k]; ok {
 		c.phases[old.Phase]--
 	}

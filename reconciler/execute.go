@@ -27,8 +27,9 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (engi
 	if ctx.Err() != nil {
 		return engine.Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
 	}
-	if waited {
-		v.confirmed = nil // confirmed too long before the write
+	if waited || v.confirmed == nil {
+		// Not read beside the app, or too long before the write.
+		v.confirmed = c.confirmNow(ctx, v.key)
 	}
 	if res, err := c.confirm(ctx, v, act); err != nil || res.RequeueAfter > 0 {
 		return res, err
@@ -140,16 +141,23 @@ type confirmation struct {
 	rev   int64
 	pause *specs.Pause
 	err   error
+	// at is when the read was sent: the leadership and the revision held
+	// at some moment after it.
+	at time.Time
+}
+
+// confirmNow makes the Confirm read of group k.
+func (c *Controller) confirmNow(ctx context.Context, k specs.GroupKey) *confirmation {
+	at := time.Now()
+	rev, pause, err := c.cfg.Desired.ConfirmUnpaused(ctx, c.fence, k)
+	return &confirmation{rev: rev, pause: pause, err: err, at: at}
 }
 
 // startConfirm starts the Confirm read of v's group; the caller must
 // receive from the channel, which yields exactly one value.
 func (c *Controller) startConfirm(ctx context.Context, v view) <-chan *confirmation {
 	out := make(chan *confirmation, 1)
-	go func() {
-		rev, pause, err := c.cfg.Desired.ConfirmUnpaused(ctx, c.fence, v.key)
-		out <- &confirmation{rev: rev, pause: pause, err: err}
-	}()
+	go func() { out <- c.confirmNow(ctx, v.key) }()
 	return out
 }
 
@@ -166,14 +174,7 @@ func (c *Controller) confirm(ctx context.Context, v view, act diff.Action) (engi
 	if v.desired != nil {
 		want = v.desired.Revision
 	}
-	var got int64
-	var pause *specs.Pause
-	var err error
-	if v.confirmed != nil {
-		got, pause, err = v.confirmed.rev, v.confirmed.pause, v.confirmed.err
-	} else {
-		got, pause, err = c.cfg.Desired.ConfirmUnpaused(ctx, c.fence, v.key)
-	}
+	got, pause, err := v.confirmed.rev, v.confirmed.pause, v.confirmed.err
 	switch {
 	case errors.Is(err, model.ErrNotLeader):
 		return engine.Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
@@ -199,12 +200,21 @@ var errDesiredMoved = errors.New("/desired changed since the write was planned")
 // since it decided (a pause, a slow call), a daemon whose leadership
 // ended meanwhile, even one that has not noticed, writes nothing: etcd
 // refuses its fence. Nor does a write of a spec that has moved on go out.
+// The first attempt takes v's confirmation instead when it was sent less
+// than confirmFresh before: the same read, just made.
 func (c *Controller) writeGuard(v view) func(context.Context) error {
 	want := int64(0)
 	if v.desired != nil {
 		want = v.desired.Revision
 	}
+	fresh := v.confirmed
 	return func(ctx context.Context) error {
+		if f := fresh; f != nil {
+			fresh = nil // later attempts read again
+			if f.err == nil && f.rev == want && f.pause == nil && time.Since(f.at) < confirmFresh {
+				return nil
+			}
+		}
 		got, pause, err := c.cfg.Desired.ConfirmUnpaused(ctx, c.fence, v.key)
 		switch {
 		case err != nil:
@@ -217,6 +227,14 @@ func (c *Controller) writeGuard(v view) func(context.Context) error {
 		return nil
 	}
 }
+
+// confirmFresh is how long a confirmation of /desired stands for the
+// write guard's read: far below any lease TTL, so that a leadership
+// confirmed that recently cannot have run out by age, yet above the
+// time a write takes from its confirmation when nothing holds it up (a
+// read of the app, a plan: a millisecond or two). A reconcile held up
+// longer, by a pause, a slow call or the write rate limit, reads again.
+const confirmFresh = 50 * time.Millisecond
 
 // confirmRetry is how soon a group whose /desired moved on under a
 // reconcile is looked at again, if the watch has not queued it already.

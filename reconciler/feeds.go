@@ -46,6 +46,7 @@ func (c *Controller) applyDesired(u model.DesiredUpdate) {
 			}
 		}
 		c.desired = next
+		clear(c.settled)
 	}
 	for _, ev := range u.Events {
 		switch ev.Type {
@@ -55,11 +56,13 @@ func (c *Controller) applyDesired(u model.DesiredUpdate) {
 					seen = append(seen, seenRevision{&ev.Entry, true})
 				}
 				delete(c.desired, ev.Entry.Key)
+				delete(c.settled, ev.Entry.Key)
 				changed = append(changed, ev.Entry.Key)
 			}
 		default:
 			if d, ok := c.toDesired(&ev.Entry); ok {
 				c.desired[d.Key] = d
+				delete(c.settled, d.Key)
 				changed = append(changed, d.Key)
 				seen = append(seen, seenRevision{&ev.Entry, false})
 			}

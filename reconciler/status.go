@@ -154,6 +154,11 @@ func sameStatus(a, b specs.Status) bool {
 // out of the queue, so that a change arriving meanwhile does not wait
 // behind thousands of groups with nothing to do; events and the /desired
 // watch still queue them. Called with c.mu held.
+//
+// A group found settled is remembered with its app (c.settled): while the
+// observer holds the same app, and neither its /desired entry nor its
+// status changed (which forget it), it is still settled, and a quiet
+// resync of 10,000 groups plans none of them.
 func (c *Controller) settledLocked(k specs.GroupKey) bool {
 	if c.apps.Dirty(k) {
 		return false
@@ -167,11 +172,18 @@ func (c *Controller) settledLocked(k specs.GroupKey) bool {
 	if tok := c.restarts.Pending(k); tok != "" && tok != st.Restarted {
 		return false
 	}
+	if c.settled[k] == a {
+		return true
+	}
 	v := view{key: k, desired: &d, app: a, status: st, hasStatus: true}
 	if _, act := c.plan(v); act || !ready(&d, a) {
 		return false
 	}
 	want := baseStatus(c.state(v, Observed))
 	want.Phase, want.LastError, want.DeploymentID = specs.PhaseSynced, "", ""
-	return sameStatus(st, want)
+	if !sameStatus(st, want) {
+		return false
+	}
+	c.settled[k] = a
+	return true
 }

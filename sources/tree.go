@@ -61,14 +61,26 @@ func (t *Tree) Load(ctx context.Context) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	fp, err := fingerprint(lt.Root)
+	rels, refused, err := SpecFiles(lt.Root)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", lt.Display, err)
+	}
+	names := make([]string, len(rels))
+	for i, rel := range rels {
+		names[i] = filepath.Join(lt.Root, rel)
+	}
+	files := readFiles(names)
+	fp, err := fingerprint(rels, files, refused)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", lt.Display, err)
 	}
 	if t.loaded != nil && fp == t.fingerprint && lt.Root == t.loaded.Root {
 		return t.loaded, nil
 	}
-	groups, err := LoadPath(lt.Root)
+	for _, fe := range refused {
+		fe.File = filepath.Join(lt.Root, fe.File)
+	}
+	groups, err := parseFiles(files, refused)
 	if err != nil {
 		errs := specs.Errors(err)
 		for i, fe := range errs {
@@ -124,27 +136,27 @@ func (t *Tree) resolve(ctx context.Context) (*Loaded, error) {
 	return &Loaded{Root: root, Revision: "dir:" + root, Display: t.dir}, nil
 }
 
-// fingerprint hashes the names and contents of the spec files under
-// root, listed as LoadPath lists them (links out of root are not
-// read, only named). Contents, not modification times, decide: an edit
+// fingerprint hashes the names and contents of the spec files under a
+// root, as read once for the load (links out of root are not read, only
+// named). Contents, not modification times, decide: an edit
 // within the same second, or a checkout that restores old times, still
 // counts.
-func fingerprint(root string) (string, error) {
-	files, refused, err := SpecFiles(root)
-	if err != nil {
-		return "", err
-	}
+func fingerprint(rels []string, files []specFile, refused specs.ErrorList) (string, error) {
 	h := sha256.New()
 	var n [8]byte
-	for _, rel := range files {
-		data, err := os.ReadFile(filepath.Join(root, rel))
-		if err != nil {
-			return "", err
+	for i, rel := range rels {
+		f := files[i]
+		if f.err != nil {
+			var errs specs.ErrorList
+			if !errors.As(f.err, &errs) {
+				return "", f.err
+			}
+			h.Write([]byte(f.err.Error())) // a file refused for its size
 		}
 		h.Write([]byte(rel))
-		binary.BigEndian.PutUint64(n[:], uint64(len(data)))
+		binary.BigEndian.PutUint64(n[:], uint64(len(f.data)))
 		h.Write(n[:])
-		h.Write(data)
+		h.Write(f.data)
 	}
 	for _, fe := range refused {
 		h.Write([]byte(fe.Error()))

@@ -199,6 +199,12 @@ func decodeError(file string, line int, pos map[string]int, err error) *FieldErr
 // ParseAndValidate parses data like Parse and validates each group. It
 // returns the valid groups and an ErrorList of every problem.
 func ParseAndValidate(file string, data []byte) ([]*Group, error) {
+	// A file that is one valid JSON object, as most generated spec files
+	// are, is decoded in one pass; the full parser says what is wrong with
+	// any other, and where.
+	if g, ok := decodeStoredJSON(file, data); ok && Validate(g) == nil {
+		return []*Group{g}, nil
+	}
 	parsed, err := Parse(file, data)
 	errs := Errors(err)
 	var valid []*Group

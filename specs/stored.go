@@ -55,9 +55,10 @@ func checkStored(name string, k GroupKey, g *Group) (*Group, error) {
 }
 
 // decodeStoredJSON decodes, in one pass, a value that is a single JSON
-// object, which is what apply and sync write: the full parser reads a
-// document three times (a YAML tree for positions, the schema walk, the
-// strict decoder), and a list of /desired decodes every key. It returns
+// object, which is what apply and sync write and what generated spec
+// files hold: the full parser reads a document three times (a YAML tree
+// for positions, the schema walk, the strict decoder), and a list of
+// /desired decodes every key, a sync every file. It returns
 // false for anything else and for anything it would refuse, so that the
 // full parser decodes those and says what is wrong and where. It must
 // accept nothing that the full parser refuses; FuzzDecodeStoredJSON holds

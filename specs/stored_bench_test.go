@@ -8,15 +8,7 @@ import (
 // BenchmarkDecodeStored decodes the value apply writes to /desired for a
 // full example spec: what every list and watch of /desired costs per key.
 func BenchmarkDecodeStored(b *testing.B) {
-	data, err := os.ReadFile("../testdata/specs/ingestor.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	groups, err := ParseAndValidate("ingestor.yaml", data)
-	if err != nil {
-		b.Fatal(err)
-	}
-	g := groups[0]
+	_, g := exampleSpec(b)
 	k, err := g.Key()
 	if err != nil {
 		b.Fatal(err)
@@ -28,4 +20,34 @@ func BenchmarkDecodeStored(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkParseFile: a spec file as sync reads it, in YAML (the full
+// parser) and as one JSON object (decoded in one pass).
+func BenchmarkParseFile(b *testing.B) {
+	data, g := exampleSpec(b)
+	for name, in := range map[string][]byte{"yaml": data, "json": g.Canonical()} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(in)))
+			for b.Loop() {
+				if _, err := ParseAndValidate("ingestor."+name, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// exampleSpec is the full example spec file and its group.
+func exampleSpec(b *testing.B) ([]byte, *Group) {
+	b.Helper()
+	data, err := os.ReadFile("../testdata/specs/ingestor.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	groups, err := ParseAndValidate("ingestor.yaml", data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data, groups[0]
 }

@@ -81,6 +81,11 @@ func newSim(o options) (*marathonsim.Sim, error) {
 		// be measured instead of the steady state.
 		EventBuffer:    1 << 20,
 		RequestLogSize: 1,
+		// Marathon's heartbeat keeps a connection alive: it comes every
+		// 10 s of real time, not of the simulator's sped-up time, in
+		// which it would be a hundred a second at 1000x, a load no real
+		// Marathon puts on the controller.
+		Heartbeat: time.Duration(o.speed * float64(10*time.Second)),
 	})
 }
 

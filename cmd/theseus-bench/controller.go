@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -178,15 +180,42 @@ func (p *controller) profile(ctx context.Context, dir, phase string, d time.Dura
 		return func() error { return nil }
 	}
 	done := make(chan error, 1)
+	secs := max(int(d.Round(time.Second)/time.Second), 1)
+	own := profileSelf(filepath.Join(dir, phase+"-bench-cpu.pprof"), time.Duration(secs)*time.Second)
 	go func() {
-		secs := max(int(d.Round(time.Second)/time.Second), 1)
 		err := p.saveProfile(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), filepath.Join(dir, phase+"-cpu.pprof"))
 		if err == nil {
 			err = p.saveProfile(ctx, "/debug/pprof/heap", filepath.Join(dir, phase+"-heap.pprof"))
 		}
-		done <- err
+		done <- errors.Join(err, <-own)
 	}()
 	return func() error { return <-done }
+}
+
+// profileSelf takes a CPU profile of the benchmark's own process (the
+// simulator and etcd) over d into file, beside the controller's: what
+// the controller asks of Marathon and etcd shows there.
+func profileSelf(file string, d time.Duration) <-chan error {
+	done := make(chan error, 1)
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		done <- err
+		return done
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		done <- err
+		return done
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		done <- err
+		return done
+	}
+	time.AfterFunc(d, func() {
+		pprof.StopCPUProfile()
+		done <- f.Close()
+	})
+	return done
 }
 
 func (p *controller) saveProfile(ctx context.Context, path, file string) error {

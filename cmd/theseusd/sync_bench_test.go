@@ -5,10 +5,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/etcd/etcdtest"
+	"theseus.dev/sources"
 )
 
 // BenchmarkSync10000 runs `theseusd sync --dir` on 10,000 spec files:
@@ -20,13 +24,14 @@ func BenchmarkSync10000(b *testing.B) {
 	dir := b.TempDir()
 	writeSpecs(b, dir, 10_000)
 	env := map[string]string{"THESEUS_ETCD": e.Endpoint()}
-	sync := func(b *testing.B, prefix string) {
+	syncDir := func(b *testing.B, dir, prefix string) {
 		var errb bytes.Buffer
 		c := &cli{stdin: bytes.NewReader(nil), stdout: io.Discard, stderr: &errb, getenv: func(k string) string { return env[k] }}
 		if code := run(context.Background(), []string{"sync", "--dir", dir, "--prefix", prefix}, c); code != exitOK {
 			b.Fatalf("exit %d: %s", code, errb.String())
 		}
 	}
+	sync := func(b *testing.B, prefix string) { syncDir(b, dir, prefix) }
 	b.Run("into-empty", func(b *testing.B) {
 		i, before := 0, e.Revision(b)
 		for b.Loop() {
@@ -34,6 +39,17 @@ func BenchmarkSync10000(b *testing.B) {
 			i++
 		}
 		b.ReportMetric(float64(e.Revision(b)-before)/float64(i), "revisions/op")
+	})
+	b.Run("into-empty-json", func(b *testing.B) {
+		// The same specs as one JSON object a file, as a generator
+		// writes them.
+		jsonDir := b.TempDir()
+		writeJSONSpecs(b, dir, jsonDir)
+		i := 0
+		for b.Loop() {
+			syncDir(b, jsonDir, fmt.Sprintf("/json%d", i))
+			i++
+		}
 	})
 	sync(b, "/noop")
 	b.Run("no-op", func(b *testing.B) {
@@ -66,4 +82,24 @@ func BenchmarkSync10000(b *testing.B) {
 		}
 		b.ReportMetric(0, "revisions/op")
 	})
+}
+
+// writeJSONSpecs writes each spec file of from into to as its one group's
+// canonical JSON.
+func writeJSONSpecs(b *testing.B, from, to string) {
+	b.Helper()
+	files, err := filepath.Glob(filepath.Join(from, "*.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, f := range files {
+		gs, err := sources.LoadFile(f)
+		if err != nil || len(gs) != 1 {
+			b.Fatalf("%s: %d groups, %v", f, len(gs), err)
+		}
+		name := strings.TrimSuffix(filepath.Base(f), ".yaml") + ".json"
+		if err := os.WriteFile(filepath.Join(to, name), gs[0].Canonical(), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -99,7 +99,6 @@ type Client struct {
 	cli   *clientv3.Client
 	opts  Options
 	owned bool // Close closes cli
-	cache *decodeCache
 }
 
 // New wraps an existing etcd client. The caller keeps ownership of cli:
@@ -108,7 +107,7 @@ func New(cli *clientv3.Client, opts Options) (*Client, error) {
 	if err := specs.CheckPrefix(opts.Prefix); err != nil {
 		return nil, err
 	}
-	return &Client{cli: cli, opts: opts.withDefaults(), cache: &decodeCache{}}, nil
+	return &Client{cli: cli, opts: opts.withDefaults()}, nil
 }
 
 // Connect creates a client for cfg and checks that the cluster answers a
@@ -126,7 +125,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("etcd at %s: %w", strings.Join(ccfg.Endpoints, ","), err)
 	}
-	c := &Client{cli: cli, opts: cfg.Options.withDefaults(), owned: true, cache: &decodeCache{}}
+	c := &Client{cli: cli, opts: cfg.Options.withDefaults(), owned: true}
 	rctx, cancel := context.WithTimeout(ctx, ccfg.DialTimeout)
 	defer cancel()
 	if err := c.Ready(rctx); err != nil {

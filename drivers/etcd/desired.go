@@ -47,13 +47,12 @@ func (d *DesiredStore) List(ctx context.Context) (*Snapshot, error) {
 	}
 	snap := &Snapshot{Revision: rev, Entries: make([]Entry, len(kvs))}
 	d.decodeAll(kvs, snap.Entries)
-	d.c.cache.retain(snap.Entries)
 	return snap, nil
 }
 
-// decodeAll decodes kvs into out. Strict decoding and validation cost far
-// more than reading (about 0.1 ms per spec), so large lists are decoded
-// on every CPU; the goroutines end before decodeAll returns.
+// decodeAll decodes kvs into out. Decoding and validation cost more than
+// reading (about 10 µs per spec), so large lists are decoded on every
+// CPU; the goroutines end before decodeAll returns.
 func (d *DesiredStore) decodeAll(kvs []*mvccpb.KeyValue, out []Entry) {
 	const chunk = 256
 	workers := min(runtime.GOMAXPROCS(0), (len(kvs)+chunk-1)/chunk)
@@ -98,15 +97,12 @@ func (d *DesiredStore) Get(ctx context.Context, k specs.GroupKey) (Entry, error)
 	return d.decode(resp.Kvs[0]), nil
 }
 
-// decode turns a /desired key-value into an Entry, from the cache when
-// the key has not changed since it was last decoded.
+// decode turns a /desired key-value into an Entry. Decoded entries are
+// not kept: a relist of 10,000 unchanged specs decodes them again (about
+// 0.1 s), which is rarer and cheaper than keeping a copy of every spec
+// for it.
 func (d *DesiredStore) decode(kv *mvccpb.KeyValue) Entry {
-	if e, ok := d.c.cache.get(kv); ok {
-		return e
-	}
-	e := decodeEntry(d.c.opts.Prefix, kv)
-	d.c.cache.put(e)
-	return e
+	return decodeEntry(d.c.opts.Prefix, kv)
 }
 
 // decodeEntry turns a /desired key-value into an Entry, recording rather

@@ -225,7 +225,6 @@ func (d *DesiredStore) event(ev *clientv3.Event) Event {
 	if ev.Type == mvccpb.PUT {
 		return Event{Type: EventPut, Entry: d.decode(ev.Kv)}
 	}
-	d.c.cache.delete(string(ev.Kv.Key))
 	e := Entry{EtcdKey: string(ev.Kv.Key), ModRevision: ev.Kv.ModRevision}
 	if k, err := specs.ParseDesiredKey(d.c.opts.Prefix, e.EtcdKey); err == nil {
 		e.Key = k

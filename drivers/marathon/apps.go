@@ -17,27 +17,37 @@ import (
 // id. It is one call, GET /v2/apps; with a root, Marathon is asked only for
 // ids containing it.
 func (c *Client) List(ctx context.Context) ([]App, error) {
+	var apps []App
+	err := c.listApps(ctx, func(rd io.Reader, role string) (err error) {
+		apps, err = decodeAppList(rd, c.root, role)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return apps, nil
+}
+
+// listApps makes the call of List, handing the answer as it streams in
+// to decode with the role Marathon gives an app without one.
+func (c *Client) listApps(ctx context.Context, decode func(rd io.Reader, role string) error) error {
 	// apps.tasks comes first: Marathon before 1.0 read only the first
 	// embed parameter.
 	q := url.Values{"embed": {"apps.tasks", "apps.deployments", "apps.lastTaskFailure"}}
 	if c.root != "" {
 		q.Set("id", c.root+"/")
 	}
-	var apps []App
 	role := c.defaultRole(ctx)
 	r := &call{method: http.MethodGet, path: "/v2/apps", endpoint: "/v2/apps", query: q, read: true,
-		decode: func(rd io.Reader) (err error) {
-			apps, err = decodeAppList(rd, c.root, role)
-			return err
-		}}
+		decode: func(rd io.Reader) error { return decode(rd, role) }}
 	a, err := c.do(ctx, r)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if a.status != http.StatusOK {
-		return nil, c.apiError(r.method, r.path, a.status, a.body, "")
+		return c.apiError(r.method, r.path, a.status, a.body, "")
 	}
-	return apps, nil
+	return nil
 }
 
 // decodeAppList decodes the answer of GET /v2/apps as it streams in and

@@ -99,3 +99,52 @@ func BenchmarkDecodeEvent(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRelist10k decodes the answer of BenchmarkDecode10k again after
+// a first decode of it, as each resync of a quiet Marathon does: nothing
+// changed, so nothing is decoded again.
+func BenchmarkRelist10k(b *testing.B) {
+	benchmarkRelist(b, false)
+}
+
+// BenchmarkRelist10kHealthMoved is BenchmarkRelist10k with every task's
+// health results a check later than in the last list, as each list of a
+// real Marathon finds them: only tasks are decoded again.
+func BenchmarkRelist10kHealthMoved(b *testing.B) {
+	benchmarkRelist(b, true)
+}
+
+func benchmarkRelist(b *testing.B, moved bool) {
+	sim := populated(b, 10000, 5)
+	body := func() []byte {
+		rec := httptest.NewRecorder()
+		sim.ServeHTTP(rec, httptest.NewRequest("GET", "/v2/apps?embed=apps.tasks&embed=apps.deployments&embed=apps.lastTaskFailure", nil))
+		return rec.Body.Bytes()
+	}
+	bodies := [][]byte{body()}
+	if moved {
+		// The same apps and tasks, their health checked again since.
+		b1 := bytes.Replace(bodies[0], []byte(`"lastSuccess":"`), []byte(`"lastSuccess":"1`), -1)
+		if bytes.Equal(b1, bodies[0]) {
+			b.Fatal("no health results in the list")
+		}
+		bodies = append(bodies, b1)
+	}
+	var l relister
+	if _, next, err := l.decode(bytes.NewReader(bodies[0]), "", "*"); err != nil {
+		b.Fatal(err)
+	} else {
+		l.apps, l.role = next, "*"
+	}
+	b.SetBytes(int64(len(bodies[0])))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		apps, next, err := l.decode(bytes.NewReader(bodies[i%len(bodies)]), "", "*")
+		if err != nil || len(apps) != 10000 || apps[0].Tasks[0].Health != "healthy" {
+			b.Fatalf("%d apps, %v", len(apps), err)
+		}
+		l.apps = next
+	}
+}

@@ -66,6 +66,7 @@ type Client struct {
 	rest    *http.Client // calls; bounded by their context
 	sse     *http.Client // the event stream: no keep-alive, no overall timeout
 	gen     generationCache
+	relist  relister // the apps of the last Relist
 
 	rotation httpclient.Rotation // which member to try first
 }

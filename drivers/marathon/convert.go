@@ -56,17 +56,8 @@ func convert(root string, key specs.GroupKey, j *appJSON) App {
 		a.Deployments = append(a.Deployments, d.ID)
 	}
 	if len(j.Tasks) > 0 {
-		a.Outdated = outdated(j)
-		mappings := j.mappings()
-		a.Tasks = make([]Task, len(j.Tasks))
-		backing := make([]specs.PortMapping, len(j.Tasks)*len(mappings)) // one allocation for all tasks
-		for i := range j.Tasks {
-			a.Tasks[i] = toTask(&j.Tasks[i], len(j.HealthChecks) > 0)
-			if len(mappings) > 0 {
-				a.Tasks[i].Mappings = backing[i*len(mappings) : (i+1)*len(mappings) : (i+1)*len(mappings)]
-				taskMappings(a.Tasks[i].Mappings, &j.Tasks[i], mappings)
-			}
-		}
+		a.Outdated = countOutdated(j.Tasks, parseTime(j.VersionInfo.LastConfigChangeAt))
+		a.Tasks = convertTasks(j.Tasks, len(j.HealthChecks) > 0, j.mappings())
 	}
 	if f := j.LastTaskFailure; f != nil {
 		a.LastTaskFailure = &TaskFailure{TaskID: f.TaskID, Host: f.Host, State: f.State, Message: f.Message,
@@ -170,23 +161,40 @@ func specOf(j *appJSON, secretEnv []string, root string) specs.Spec {
 	return s
 }
 
-// outdated counts the running tasks started from a definition older than
-// the app's last config change: tasks with task.version before
+// countOutdated counts the running tasks started from a definition older
+// than the app's last config change (changed; zero when not known): tasks with task.version before
 // versionInfo.lastConfigChangeAt run an older config: a scale moves
 // version but not lastConfigChangeAt.
-func outdated(j *appJSON) int {
-	changed := parseTime(j.VersionInfo.LastConfigChangeAt)
+func countOutdated(tasks []taskJSON, changed time.Time) int {
 	if changed.IsZero() {
 		return 0
 	}
 	n := 0
-	for i := range j.Tasks {
-		t := &j.Tasks[i]
+	for i := range tasks {
+		t := &tasks[i]
 		if v := parseTime(t.Version); t.State == "TASK_RUNNING" && !v.IsZero() && v.Before(changed) {
 			n++
 		}
 	}
 	return n
+}
+
+// convertTasks converts the tasks of an app with the given port mappings;
+// checked says whether it has health checks.
+func convertTasks(ts []taskJSON, checked bool, mappings []portMappingJSON) []Task {
+	if len(ts) == 0 {
+		return nil
+	}
+	tasks := make([]Task, len(ts))
+	backing := make([]specs.PortMapping, len(ts)*len(mappings)) // one allocation for all tasks
+	for i := range ts {
+		tasks[i] = toTask(&ts[i], checked)
+		if len(mappings) > 0 {
+			tasks[i].Mappings = backing[i*len(mappings) : (i+1)*len(mappings) : (i+1)*len(mappings)]
+			taskMappings(tasks[i].Mappings, &ts[i], mappings)
+		}
+	}
+	return tasks
 }
 
 // toTask converts a task, but for its mappings (taskMappings); checked

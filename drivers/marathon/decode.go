@@ -29,28 +29,14 @@ var decodeOptions = jsonv2.JoinOptions(
 // a list of 10,000 apps is never held whole, neither as JSON nor decoded.
 func decodeList[T any](r io.Reader, key string, fn func(*T)) error {
 	dec := jsontext.NewDecoder(r, decodeOptions)
-	found := false
-	err := readObject(dec, func(name []byte) error {
-		if string(name) != key || found {
-			return dec.SkipValue()
+	return readListArray(dec, key, func() error {
+		var v T
+		if err := jsonv2.UnmarshalDecode(dec, &v); err != nil {
+			return err
 		}
-		found = true
-		return readArray(dec, func() error {
-			var v T
-			if err := jsonv2.UnmarshalDecode(dec, &v); err != nil {
-				return err
-			}
-			fn(&v)
-			return nil
-		})
+		fn(&v)
+		return nil
 	})
-	switch {
-	case err != nil:
-		return err
-	case !found:
-		return fmt.Errorf("no %q in the answer", key)
-	}
-	return nil
 }
 
 // decodeOne decodes the object under key of an answer such as

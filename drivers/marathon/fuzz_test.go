@@ -3,11 +3,15 @@ package marathon
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"theseus.dev/specs"
 )
@@ -181,6 +185,49 @@ func FuzzDecodeAnswers(f *testing.F) {
 				t.Fatal("no error")
 			} else if IsPermanent(err) != (status == 400 || status == 422) {
 				t.Fatalf("%d: permanent %v", status, IsPermanent(err))
+			}
+		}
+	})
+}
+
+// FuzzRelist: lists decoded one after another, each reusing what the
+// ones before decoded, are what each decodes to on its own, or fail as
+// it does.
+func FuzzRelist(f *testing.F) {
+	two := func(a, b string) { f.Add([]byte(a), []byte(b)) }
+	app := `{"id":"/web/dev","instances":2,"version":"2026-01-01T00:00:00Z","versionInfo":{"lastConfigChangeAt":"2026-01-01T00:00:00Z"},` +
+		`"container":{"portMappings":[{"containerPort":80,"hostPort":0}],"docker":{"image":"i"}},"healthChecks":[{"protocol":"HTTP"}]`
+	task := `{"id":"t%d","state":"TASK_RUNNING","ports":[31000],"version":"2026-01-01T00:00:00Z","healthCheckResults":[{"alive":%s,"lastSuccess":"%s"}]}`
+	list := func(tasks ...string) string {
+		return `{"apps":[` + app + `,"tasks":[` + strings.Join(tasks, ",") + `]}]}`
+	}
+	two(list(fmt.Sprintf(task, 1, "true", "a")), list(fmt.Sprintf(task, 1, "true", "b")))
+	two(list(fmt.Sprintf(task, 1, "true", "a")), list(fmt.Sprintf(task, 1, "false", "a")))
+	two(list(fmt.Sprintf(task, 1, "true", "a")), list(fmt.Sprintf(task, 1, "true", "a"), fmt.Sprintf(task, 2, "true", "a")))
+	two(list(), strings.Replace(list(), `"instances":2`, `"instances":3`, 1))
+	two(list(), `{"apps":[1,{"id":"/x/y"},null]}`)
+	two(`{"apps":[{"id":"/a/b"},{"id":"/c/d","cpus":1}]}`, `{"apps":[{"id":"/c/d","cpus":2},{"id":"/a/b"}]}`)
+	f.Fuzz(func(t *testing.T, first, second []byte) {
+		var l relister
+		for i, data := range [][]byte{first, second, first, second} {
+			got, next, err := l.decode(bytes.NewReader(data), "", "*")
+			if err == nil {
+				l.apps, l.role = next, "*"
+			}
+			if i == 0 {
+				continue
+			}
+			want, werr := decodeAppList(bytes.NewReader(data), "", "*")
+			if (err == nil) != (werr == nil) {
+				t.Fatalf("list %d: Relist: %v, List: %v", i, err, werr)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("list %d: Relist has %d apps, List %d", i, len(got), len(want))
+			}
+			for j := range got {
+				if d := cmp.Diff(want[j], *got[j], cmpopts.EquateEmpty()); d != "" {
+					t.Fatalf("list %d: %s (-List +Relist):\n%s", i, want[j].ID, d)
+				}
 			}
 		}
 	})

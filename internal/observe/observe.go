@@ -37,9 +37,12 @@ const (
 
 // Marathon is what the observer reads of Marathon: every app under the
 // root with its tasks and deployments in one call, or one app (an error
-// matching model.ErrAppNotFound when there is none).
+// matching model.ErrAppNotFound when there is none). Relist may answer
+// an app that did not change since its last answer with the same
+// *model.App as then: apps are shared and never changed, and a
+// subscriber may take an app it has seen before as unchanged.
 type Marathon interface {
-	List(ctx context.Context) ([]model.App, error)
+	Relist(ctx context.Context) ([]*model.App, error)
 	Get(ctx context.Context, key specs.GroupKey) (model.App, error)
 }
 
@@ -223,7 +226,7 @@ func (o *Observer) list(ctx context.Context) *Listing {
 	l.Seq = seq
 	start := time.Now()
 	lctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
-	apps, err := o.cfg.Marathon.List(lctx)
+	apps, err := o.cfg.Marathon.Relist(lctx)
 	cancel()
 	l.Duration = time.Since(start)
 	if err != nil {
@@ -234,8 +237,8 @@ func (o *Observer) list(ctx context.Context) *Listing {
 		return l
 	}
 	next := make(map[specs.GroupKey]*entry, len(apps))
-	for i := range apps {
-		next[apps[i].Key] = &entry{app: &apps[i], seq: seq}
+	for _, a := range apps {
+		next[a.Key] = &entry{app: a, seq: seq}
 	}
 	o.mu.Lock()
 	for k, e := range o.apps {

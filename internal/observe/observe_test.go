@@ -22,11 +22,11 @@ type marathon struct {
 	hold chan chan struct{}
 }
 
-func (m *marathon) List(ctx context.Context) ([]model.App, error) {
+func (m *marathon) Relist(ctx context.Context) ([]*model.App, error) {
 	m.mu.Lock()
-	out := make([]model.App, 0, len(m.apps))
+	out := make([]*model.App, 0, len(m.apps))
 	for _, a := range m.apps {
-		out = append(out, a)
+		out = append(out, &a)
 	}
 	hold := m.hold
 	m.mu.Unlock()

@@ -1,0 +1,334 @@
+package marathon
+
+import (
+	"bytes"
+	"context"
+	"hash/maphash"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// relister remembers the apps of the last Relist, so that the next one
+// decodes only what changed. Most of a resync's list is what the last one
+// said: decoding and converting 10,000 apps again each time was most of a
+// quiet resync's CPU and nearly all its garbage. What changed is told by
+// 64-bit digests (hash/maphash, seeded per client) of the JSON as read; a
+// change that kept its digest, one in 2^64, would go unseen until the
+// app's next event or change.
+type relister struct {
+	mu   sync.Mutex // one Relist at a time
+	seed maphash.Seed
+	role string // the default role the apps were converted with
+	apps map[string]*relisted
+	// moved says, for each place in the last answer, whether the app
+	// there had changed since the list before.
+	moved []bool
+}
+
+// relisted is one app of the last list: the app; the digests of its
+// JSON (whole), of its JSON but its tasks (def), of its tasks' JSON (raw), and of what their
+// conversion depends on (tasks: their JSON with each task's health
+// results reduced to whether there are any and any is not alive, since
+// the results' timestamps move with every check); and what converting
+// its tasks needs of the rest.
+type relisted struct {
+	id                     string
+	app                    *App // nil when the id names no group
+	whole, def, raw, tasks uint64
+	checked                bool
+	mappings               []portMappingJSON
+	configAt               time.Time
+}
+
+// Relist is List for a caller that lists again and again, such as the
+// observer every resync: an app whose JSON is what the last Relist read
+// is not decoded again and is the same *App as then; one whose tasks
+// alone changed has only its tasks decoded, and is the same *App as then
+// when they convert to the same tasks (as when only the timestamps of
+// health results moved). The apps are shared between the calls: nobody
+// may change one.
+func (c *Client) Relist(ctx context.Context) ([]*App, error) {
+	l := &c.relist
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var apps []*App
+	var next map[string]*relisted
+	var role string
+	err := c.listApps(ctx, func(rd io.Reader, r string) (err error) {
+		role = r
+		apps, next, err = l.decode(rd, c.root, role)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	l.apps, l.role = next, role
+	return apps, nil
+}
+
+// decode reads a list, reusing what the last one decoded; it returns the
+// apps whose id names a group under root, sorted by id, and what to
+// remember of them.
+func (l *relister) decode(r io.Reader, root, role string) ([]*App, map[string]*relisted, error) {
+	if l.apps == nil {
+		l.seed = maphash.MakeSeed()
+	}
+	last := l.apps
+	if role != l.role {
+		last = nil // every app converted with the old role
+	}
+	next := make(map[string]*relisted, len(last))
+	var apps []*App
+	var moved []bool
+	s := appScratch{seed: l.seed}
+	dec := jsontext.NewDecoder(r, decodeOptions)
+	err := readListArray(dec, "apps", func() error {
+		var prev, e *relisted
+		var err error
+		if i := len(moved); i < len(l.moved) && l.moved[i] {
+			// The app in this place changed last time (health results
+			// move with every check): read it by parts at once.
+			if err := s.split(dec); err != nil {
+				return err
+			}
+			prev = last[string(s.id)]
+			if e, err = s.app(prev, root, role); err != nil {
+				return err
+			}
+		} else {
+			// Most apps are what they were: told by the digest of the
+			// whole app, found by its id, which Marathon writes first.
+			v, err := dec.ReadValue()
+			if err != nil {
+				return err
+			}
+			whole := maphash.Bytes(l.seed, v)
+			prev = last[string(leadingID(v))]
+			if prev == nil || prev.whole != whole {
+				s.rd.Reset(v)
+				s.dec.Reset(&s.rd, decodeOptions)
+				if err := s.split(&s.dec); err != nil {
+					return err
+				}
+				prev = last[string(s.id)]
+				if e, err = s.app(prev, root, role); err != nil {
+					return err
+				}
+				if e == prev {
+					c := *prev
+					e = &c
+				}
+				e.whole = whole
+			} else {
+				e = prev
+			}
+		}
+		moved = append(moved, prev == nil || e.def != prev.def || e.raw != prev.raw)
+		next[e.id] = e
+		if e.app != nil {
+			apps = append(apps, e.app)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	l.moved = moved
+	slices.SortFunc(apps, func(a, b *App) int { return strings.Compare(a.ID, b.ID) })
+	return apps, next, nil
+}
+
+// appScratch holds one app of a list as read: its JSON but the tasks
+// (an object of the other members, as written), its tasks' JSON, and its
+// id. The buffers, and the decoder of tasks, are reused from app to app.
+type appScratch struct {
+	seed           maphash.Seed
+	def, tasks, id []byte
+	name, key      []byte
+	rd             bytes.Reader
+	dec            jsontext.Decoder
+}
+
+// app converts the app in s, starting from what the last list had of it
+// (nil: nothing); nil when its id names no group.
+func (s *appScratch) app(prev *relisted, root, role string) (*relisted, error) {
+	def, raw := maphash.Bytes(s.seed, s.def), maphash.Bytes(s.seed, s.tasks)
+	if prev != nil && prev.def == def {
+		if prev.raw == raw {
+			return prev, nil
+		}
+		e := *prev
+		e.raw, e.tasks = raw, s.taskDigest()
+		if e.tasks == prev.tasks {
+			return &e, nil
+		}
+		var ts []taskJSON
+		if err := s.unmarshalTasks(&ts); err != nil {
+			return nil, err
+		}
+		if e.app != nil {
+			e.app = e.withTasks(ts)
+		}
+		return &e, nil
+	}
+	var j appJSON
+	if err := jsonv2.Unmarshal(s.def, &j, decodeOptions); err != nil {
+		return nil, err
+	}
+	if err := s.unmarshalTasks(&j.Tasks); err != nil {
+		return nil, err
+	}
+	e := &relisted{id: j.ID, def: def, raw: raw, tasks: s.taskDigest()}
+	if a, ok := toApp(root, role, &j); ok {
+		e.app, e.checked, e.mappings = &a, len(j.HealthChecks) > 0, j.mappings()
+		e.configAt = parseTime(j.VersionInfo.LastConfigChangeAt)
+	}
+	return e, nil
+}
+
+// withTasks is the app of e with tasks ts: e's own app when they convert
+// to the tasks it has.
+func (e *relisted) withTasks(ts []taskJSON) *App {
+	tasks := convertTasks(ts, e.checked, e.mappings)
+	if slices.EqualFunc(tasks, e.app.Tasks, sameTask) {
+		return e.app
+	}
+	a := *e.app
+	a.Tasks, a.Outdated = tasks, countOutdated(ts, e.configAt)
+	return &a
+}
+
+// sameTask reports whether two converted tasks hold the same: their
+// times compared as values, zone included, not only as instants.
+func sameTask(a, b Task) bool {
+	return a.ID == b.ID && a.AppID == b.AppID && a.Host == b.Host && a.IP == b.IP && a.State == b.State &&
+		a.Version == b.Version && a.Health == b.Health && a.StagedAt == b.StagedAt && a.StartedAt == b.StartedAt &&
+		slices.Equal(a.Ports, b.Ports) && slices.Equal(a.Mappings, b.Mappings)
+}
+
+// leadingID is the id of app v when it is its first member, written as
+// Marathon writes it (no space, no escape); otherwise empty.
+func leadingID(v []byte) []byte {
+	const prefix = `{"id":"`
+	if !bytes.HasPrefix(v, []byte(prefix)) {
+		return nil
+	}
+	id := v[len(prefix):]
+	end := bytes.IndexByte(id, '"')
+	if end < 0 || bytes.IndexByte(id[:end], '\\') >= 0 {
+		return nil
+	}
+	return id[:end]
+}
+
+// split reads the next app dec holds into s.
+func (s *appScratch) split(dec *jsontext.Decoder) error {
+	s.def, s.tasks, s.id = s.def[:0], s.tasks[:0], s.id[:0]
+	if dec.PeekKind() != '{' {
+		// Not an object: the decoder of a whole app says what it is.
+		v, err := dec.ReadValue()
+		s.def = append(s.def, v...)
+		return unexpectedEOF(err)
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return unexpectedEOF(err)
+	}
+	s.def = append(s.def, '{')
+	for dec.PeekKind() == '"' {
+		name, err := dec.ReadValue()
+		if err != nil {
+			return unexpectedEOF(err)
+		}
+		s.name = append(s.name[:0], name...) // name is the decoder's until its next read
+		v, err := dec.ReadValue()
+		if err != nil {
+			return unexpectedEOF(err)
+		}
+		switch string(s.name) {
+		case `"tasks"`:
+			s.tasks = append(s.tasks[:0], v...)
+			continue
+		case `"id"`:
+			if v.Kind() == '"' {
+				s.id, _ = jsontext.AppendUnquote(s.id[:0], v)
+			}
+		}
+		if len(s.def) > 1 {
+			s.def = append(s.def, ',')
+		}
+		s.def = append(append(append(s.def, s.name...), ':'), v...)
+	}
+	s.def = append(s.def, '}')
+	_, err := dec.ReadToken() // the closing brace, or the error of what stands there
+	return unexpectedEOF(err)
+}
+
+// taskDigest is the digest of what the conversion of the tasks in s
+// depends on: their JSON, each task's health results reduced to their
+// number and whether one is not alive. Tasks that are not what Marathon
+// sends digest as their JSON.
+func (s *appScratch) taskDigest() uint64 {
+	s.key = s.key[:0]
+	s.rd.Reset(s.tasks)
+	s.dec.Reset(&s.rd, decodeOptions)
+	err := readArray(&s.dec, func() error {
+		return readObject(&s.dec, func(name []byte) error {
+			s.key = append(append(s.key, name...), ':')
+			if string(name) != "healthCheckResults" {
+				v, err := s.dec.ReadValue()
+				s.key = append(append(s.key, v...), ',')
+				return err
+			}
+			var h healthResultsJSON
+			err := h.UnmarshalJSONFrom(&s.dec)
+			s.key = strconv.AppendBool(append(strconv.AppendInt(s.key, int64(h.n), 10), '/'), h.dead)
+			s.key = append(s.key, ',')
+			return err
+		})
+	})
+	if err != nil {
+		return maphash.Bytes(s.seed, s.tasks)
+	}
+	return maphash.Bytes(s.seed, s.key)
+}
+
+// unmarshalTasks decodes the app's tasks into ts (none when absent).
+func (s *appScratch) unmarshalTasks(ts *[]taskJSON) error {
+	*ts = nil
+	if len(s.tasks) == 0 {
+		return nil
+	}
+	return jsonv2.Unmarshal(s.tasks, ts, decodeOptions)
+}
+
+// readListArray calls fn for each element of the array under key of the
+// JSON object dec reads, which fn must read.
+func readListArray(dec *jsontext.Decoder, key string, fn func() error) error {
+	found := false
+	err := readObject(dec, func(name []byte) error {
+		if string(name) != key || found {
+			return dec.SkipValue()
+		}
+		found = true
+		return readArray(dec, fn)
+	})
+	switch {
+	case err != nil:
+		return err
+	case !found:
+		return errNoKey(key)
+	}
+	return nil
+}
+
+// errNoKey is an answer without the member that holds what was asked.
+type errNoKey string
+
+func (e errNoKey) Error() string { return `no "` + string(e) + `" in the answer` }
