@@ -57,6 +57,22 @@ type httpFlags struct {
 
 // authConfig is what the HTTP endpoints require, from flags, files or
 // environment.
+// resolve reads what the daemon's flags name beside them (secrets, the
+// webhook file) into d, so that a missing file stops the daemon before
+// it starts anything.
+func (f *daemonFlags) resolve(getenv func(string) string, d *daemon) error {
+	auth, err := f.authConfig(getenv)
+	if err != nil {
+		return err
+	}
+	urls, err := f.notify.resolve(getenv)
+	if err != nil {
+		return err
+	}
+	d.flags, d.auth, d.notifyURLs = f, auth, urls
+	return nil
+}
+
 func (f *daemonFlags) authConfig(getenv func(string) string) (viewer.AuthConfig, error) {
 	token, err := f.httpToken.resolve(getenv)
 	if err != nil {
@@ -114,6 +130,8 @@ type daemon struct {
 	httpAddr string
 	// auth is what the HTTP endpoints require; needed off loopback.
 	auth viewer.AuthConfig
+	// notifyURLs are the webhooks told of phase changes.
+	notifyURLs []string
 	// ready is called once the HTTP listener is up.
 	ready func(httpURL string)
 }

@@ -69,11 +69,11 @@ controller creates the apps again. --reset starts from an empty etcd.`,
 		if err != nil {
 			return err
 		}
-		auth, err := df.authConfig(c.getenv)
-		if err != nil {
+		d := &daemon{log: log, httpAddr: f.httpAddr}
+		if err := df.resolve(c.getenv, d); err != nil {
 			return err
 		}
-		return runDev(cmd.Context(), c, f, &daemon{flags: df, log: log, httpAddr: f.httpAddr, auth: auth})
+		return runDev(cmd.Context(), c, f, d)
 	}
 	return cmd
 }

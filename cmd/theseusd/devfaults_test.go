@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +37,11 @@ func TestDevFaultFlagsRefuseBadGlobs(t *testing.T) {
 func TestDevFaults(t *testing.T) {
 	hook := httptest.NewServer(http.NotFoundHandler())
 	defer hook.Close()
-	ctx, urls, stop := startDev(t, "--fail-image", "nginx:bad*", "--unhealthy-image", "*/slow:*", "--notify-url", hook.URL+"/hooks/token")
+	hook2 := httptest.NewServer(http.NotFoundHandler())
+	defer hook2.Close()
+	file := tempFile(t, "hooks", "# the on-call channel\n\n"+hook2.URL+"/hooks/other-token\n")
+	ctx, urls, stop := startDev(t, "--fail-image", "nginx:bad*", "--unhealthy-image", "*/slow:*",
+		"--notify-url", hook.URL+"/hooks/token", "--notify-url-file", file)
 	defer stop()
 	resp, err := http.Get(urls["marathon"] + marathonsim.AdminImageFaults)
 	if err != nil {
@@ -50,10 +56,13 @@ func TestDevFaults(t *testing.T) {
 		list.Faults[1].Kind != "unhealthy" || list.Faults[1].Image != "*/slow:*" {
 		t.Fatalf("faults listed: %+v (%v)", list, err)
 	}
-	// The notifier of --notify-url runs, its metrics on /metrics.
+	// The notifier of --notify-url and --notify-url-file runs, one
+	// receiver each, its metrics on /metrics.
 	metrics := httpGetBody(t, urls["viewer"]+"/metrics")
-	if want := `theseus_notifications_queued{receiver="0:` + strings.TrimPrefix(hook.URL, "http://") + `"} 0`; !strings.Contains(metrics, want) {
-		t.Errorf("/metrics lacks %s", want)
+	for i, h := range []*httptest.Server{hook, hook2} {
+		if want := fmt.Sprintf(`theseus_notifications_queued{receiver="%d:%s"} 0`, i, strings.TrimPrefix(h.URL, "http://")); !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 	etcdctl := etcdtest.Etcdctl(t)
 	for key, spec := range map[string]string{
@@ -86,13 +95,34 @@ func pollUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// TestNotifyURLFlagChecked: a --notify-url that is no http(s) URL stops
-// the daemon at once, before anything starts.
+// TestNotifyURLFlagChecked: a --notify-url that is no http(s) URL, or a
+// --notify-url-file that is missing, empty or has such a line, stops the
+// daemon at once, before anything starts, naming the file and line but
+// never the URL, which may hold a token.
 func TestNotifyURLFlagChecked(t *testing.T) {
 	for _, cmd := range []string{"run", "dev"} {
 		code, _, errb := runCLI(t, nil, cmd, "--notify-url", "hooks.example.com/T0/token")
 		if code != exitError || !strings.Contains(errb, "--notify-url") || !strings.Contains(errb, "want an http or https URL") {
 			t.Errorf("%s: exit %d\n%s", cmd, code, errb)
+		}
+	}
+	bad := tempFile(t, "bad", "https://hooks.example.com/ok\nhooks.example.com/T0/token\n")
+	empty := tempFile(t, "empty", "# nothing yet\n")
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--notify-url-file", bad}, nil, "--notify-url-file: " + bad + ":2: want an http or https URL"},
+		{nil, map[string]string{"THESEUS_NOTIFY_URL_FILE": bad}, "THESEUS_NOTIFY_URL_FILE: " + bad + ":2: want an http or https URL"},
+		{[]string{"--notify-url-file", empty}, nil, empty + ": no URL in it"},
+		{[]string{"--notify-url-file", bad + ".missing"}, nil, "no such file"},
+	} {
+		// dev resolves its flags before it starts anything, run after
+		// it connects to etcd: dev shows both stop on the file.
+		code, _, errb := runCLI(t, tc.env, append([]string{"dev", "--speed", "100"}, tc.args...)...)
+		if code != exitError || !strings.Contains(errb, tc.want) || strings.Contains(errb, "T0/token") {
+			t.Errorf("%v %v: exit %d, want 1 with %q and no URL:\n%s", tc.args, tc.env, code, tc.want, errb)
 		}
 	}
 }
@@ -119,4 +149,13 @@ func lastTaskFailure(t *testing.T, marathonURL, id string) string {
 		return a.LastTaskFailure.Message
 	}
 	return ""
+}
+
+// tempFile writes data to a file of that name in a directory of the
+// test's own, and returns its path.
+func tempFile(t *testing.T, name, data string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	writeFile(t, path, data)
+	return path
 }

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -10,9 +14,13 @@ import (
 )
 
 // notifyURLs is the repeatable --notify-url flag, checked as it is
-// parsed. Its String never shows the URLs: a webhook URL often holds its
-// token.
-type notifyURLs struct{ urls []string }
+// parsed, and its twin --notify-url-file. Its String never shows the
+// URLs: a webhook URL often holds its token, which is why the file is the
+// way the docs steer to (a flag shows in ps).
+type notifyURLs struct {
+	urls  []string
+	files []string
+}
 
 func (n *notifyURLs) Set(v string) error {
 	if err := notify.CheckURL(v); err != nil {
@@ -33,14 +41,62 @@ func (n *notifyURLs) String() string {
 
 func addNotifyFlag(fs *pflag.FlagSet) *notifyURLs {
 	n := &notifyURLs{}
-	fs.Var(n, "notify-url", "POST a JSON notification to this webhook at each change of a group's phase into Stalled, RolledBack, Failed, Invalid, Drifted or Paused, and back to Synced (repeatable; see docs/notifications.md)")
+	fs.Var(n, "notify-url", "POST a JSON notification to this webhook at each change of a group's phase into Stalled, RolledBack, Failed, Invalid, Drifted or Paused, and back to Synced (repeatable; see docs/notifications.md); prefer --notify-url-file: a flag shows in ps")
+	fs.StringArrayVar(&n.files, "notify-url-file", nil, "file of webhook URLs to notify, one per line; blank lines and lines starting with # are skipped (repeatable; env THESEUS_NOTIFY_URL_FILE)")
 	return n
+}
+
+// resolve returns the receivers of the flags and of the files they name
+// (the environment's file when no file flag is given), each checked; an
+// error names the file and line, never the URL.
+func (n *notifyURLs) resolve(getenv func(string) string) ([]string, error) {
+	urls := append([]string(nil), n.urls...)
+	files, from := n.files, "--notify-url-file"
+	if len(files) == 0 && getenv("THESEUS_NOTIFY_URL_FILE") != "" {
+		files, from = []string{getenv("THESEUS_NOTIFY_URL_FILE")}, "THESEUS_NOTIFY_URL_FILE"
+	}
+	for _, path := range files {
+		got, err := readURLFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", from, err)
+		}
+		urls = append(urls, got...)
+	}
+	return urls, nil
+}
+
+// readURLFile reads one URL a line.
+func readURLFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var urls []string
+	sc := bufio.NewScanner(io.LimitReader(f, maxSecretFile+1))
+	for line := 1; sc.Scan(); line++ {
+		u := strings.TrimSpace(sc.Text())
+		if u == "" || strings.HasPrefix(u, "#") {
+			continue
+		}
+		if err := notify.CheckURL(u); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		urls = append(urls, u)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(urls) == 0 {
+		return nil, fmt.Errorf("%s: no URL in it", path)
+	}
+	return urls, nil
 }
 
 // startNotifier starts the notifier of --notify-url, its metrics on the
 // daemon's /metrics. The caller closes it.
 func (d *daemon) startNotifier(ctx context.Context) (*notify.Notifier, error) {
-	cfg := notify.Config{URLs: d.flags.notify.urls, Logger: d.log.With("component", "notify")}
+	cfg := notify.Config{URLs: d.notifyURLs, Logger: d.log.With("component", "notify")}
 	if d.metrics != nil {
 		cfg.Registerer = d.metrics.Registry()
 	}

@@ -42,11 +42,10 @@ stops taking work, lets calls in flight finish within --grace, and resigns.`,
 			return err
 		}
 		defer ec.Close()
-		auth, err := df.authConfig(c.getenv)
-		if err != nil {
+		d := &daemon{etcd: ec, marathon: mc, mesos: ms, metrics: metrics, log: log, httpAddr: *httpAddr}
+		if err := df.resolve(c.getenv, d); err != nil {
 			return err
 		}
-		d := &daemon{flags: df, etcd: ec, marathon: mc, mesos: ms, metrics: metrics, log: log, httpAddr: *httpAddr, auth: auth}
 		return d.run(ctx)
 	}
 	return cmd
