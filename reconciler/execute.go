@@ -141,16 +141,12 @@ type confirmation struct {
 	rev   int64
 	pause *specs.Pause
 	err   error
-	// at is when the read was sent: the leadership and the revision held
-	// at some moment after it.
-	at time.Time
 }
 
 // confirmNow makes the Confirm read of group k.
 func (c *Controller) confirmNow(ctx context.Context, k specs.GroupKey) *confirmation {
-	at := time.Now()
 	rev, pause, err := c.cfg.Desired.ConfirmUnpaused(ctx, c.fence, k)
-	return &confirmation{rev: rev, pause: pause, err: err, at: at}
+	return &confirmation{rev: rev, pause: pause, err: err}
 }
 
 // startConfirm starts the Confirm read of v's group; the caller must
@@ -200,21 +196,14 @@ var errDesiredMoved = errors.New("/desired changed since the write was planned")
 // since it decided (a pause, a slow call), a daemon whose leadership
 // ended meanwhile, even one that has not noticed, writes nothing: etcd
 // refuses its fence. Nor does a write of a spec that has moved on go out.
-// The first attempt takes v's confirmation instead when it was sent less
-// than confirmFresh before: the same read, just made.
+// It reads even when the confirmation of v was just made: a leadership
+// revoked in between (not only one run out by age) must stop the write.
 func (c *Controller) writeGuard(v view) func(context.Context) error {
 	want := int64(0)
 	if v.desired != nil {
 		want = v.desired.Revision
 	}
-	fresh := v.confirmed
 	return func(ctx context.Context) error {
-		if f := fresh; f != nil {
-			fresh = nil // later attempts read again
-			if f.err == nil && f.rev == want && f.pause == nil && time.Since(f.at) < confirmFresh {
-				return nil
-			}
-		}
 		got, pause, err := c.cfg.Desired.ConfirmUnpaused(ctx, c.fence, v.key)
 		switch {
 		case err != nil:
@@ -227,14 +216,6 @@ func (c *Controller) writeGuard(v view) func(context.Context) error {
 		return nil
 	}
 }
-
-// confirmFresh is how long a confirmation of /desired stands for the
-// write guard's read: far below any lease TTL, so that a leadership
-// confirmed that recently cannot have run out by age, yet above the
-// time a write takes from its confirmation when nothing holds it up (a
-// read of the app, a plan: a millisecond or two). A reconcile held up
-// longer, by a pause, a slow call or the write rate limit, reads again.
-const confirmFresh = 50 * time.Millisecond
 
 // confirmRetry is how soon a group whose /desired moved on under a
 // reconcile is looked at again, if the watch has not queued it already.

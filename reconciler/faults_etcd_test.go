@@ -389,37 +389,3 @@ func TestOversizedSpec(t *testing.T) {
 	}
 	e.checkInvariants(keys[1])
 }
-
-// TestOneFencedReadPerWrite: when nothing holds a write up, the fenced
-// read of /desired made before it (beside the read of the app, or just
-// before a create) also serves as the driver's guard, instead of a
-// second read right after the first. Stalls (a pause, the rate limit)
-// read again, as TestTwoLeadersAtOnce and TestConfirmedAfterRateLimitWait
-// show.
-func TestOneFencedReadPerWrite(t *testing.T) {
-	e := newEnv(t)
-	tap := &tapMarathon{}
-	counted := &stalledDesired{release: make(chan struct{}), confirms: make(chan specs.GroupKey, 1000)}
-	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"},
-		marathon: func(m reconciler.Marathon) reconciler.Marathon { tap.Marathon = m; return tap },
-		desired:  func(d reconciler.DesiredSource) reconciler.DesiredSource { counted.DesiredSource = d; return counted }})
-	start := time.Now()
-	keys := e.deploy("api", 4) // creates
-	for _, k := range keys {
-		e.eventually(converge, "the group's status", func() bool { return e.statusTruthful(k) == "" })
-		e.putSpec(k, spec(k, "nginx:1.28", 1, "")) // an update
-		e.eventually(converge, "the update", func() bool {
-			a, _ := e.app(k)
-			return a.Image == "nginx:1.28" && a.Deployment == ""
-		})
-	}
-	writes, confirms := tap.writesAfter(start), len(counted.confirms)
-	if writes != 2*len(keys) {
-		t.Fatalf("%d writes, want a create and an update of each of %d groups", writes, len(keys))
-	}
-	// Exactly one read per write unless the machine stalled a write for
-	// longer than a confirmation stands; two each was the cost before.
-	if confirms < writes || confirms >= 2*writes {
-		t.Errorf("%d fenced reads of /desired for %d writes, want one each", confirms, writes)
-	}
-}
