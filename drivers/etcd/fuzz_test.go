@@ -3,6 +3,7 @@ package etcd
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"testing"
 )
 
@@ -70,4 +71,45 @@ func FuzzDecodeConfig(f *testing.F) {
 		}
 		roundTrip(t, cfg, decodeConfig)
 	})
+}
+
+// fuzzRecord fuzzes the decoder of a record theseus keeps in etcd: a
+// value that does not decode is an error matching ErrCorrupt, one that
+// does encodes back unchanged.
+func fuzzRecord[T any](f *testing.F, decode func([]byte) (T, error), seeds ...string) {
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := decode(data)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error does not match ErrCorrupt: %v", err)
+			}
+			return
+		}
+		roundTrip(t, v, decode)
+	})
+}
+
+func FuzzDecodePause(f *testing.F) {
+	fuzzRecord(f, decodePause, `{"by":"alice@laptop","at":"2026-01-02T03:04:05Z","reason":"db migration"}`,
+		`{"at":"yesterday"}`, `null`, `not json`)
+}
+
+func FuzzDecodeWriter(f *testing.F) {
+	fuzzRecord(f, decodeWriter, `{"kind":"apply","by":"alice@laptop","at":"2026-01-02T03:04:05Z"}`,
+		`{"kind":"rollback","by":"bob@ops","restoredFrom":12}`, `{"restoredFrom":"x"}`, `[]`)
+}
+
+// FuzzDecodeOwnership: a record that names no owner does not decode.
+func FuzzDecodeOwnership(f *testing.F) {
+	fuzzRecord(f, func(data []byte) (Ownership, error) {
+		o, err := decodeOwnership(data)
+		if err == nil && o.Owner == "" {
+			panic("a record that names no owner decoded")
+		}
+		return o, err
+	}, `{"owner":"git:/srv/specs","source":"git:main@1a2b3c","file":"web.yaml","sha256":"ab"}`,
+		`{}`, `{"owner":""}`, `{"owner":1}`)
 }

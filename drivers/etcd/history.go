@@ -90,7 +90,7 @@ func (s *HistoryStore) Update(ctx context.Context, fence Fence, k specs.GroupKey
 		if merr != nil {
 			return nil, fmt.Errorf("encode %s: %w", key, merr)
 		}
-		err = s.c.fencedSwap(ctx, fence, key, rev, clientv3.OpPut(key, string(data)))
+		_, err = s.c.swap(ctx, fence, key, rev, clientv3.OpPut(key, string(data)))
 		if !errors.Is(err, ErrConflict) {
 			if err != nil {
 				return nil, err
@@ -111,6 +111,6 @@ func (s *HistoryStore) Record(ctx context.Context, fence Fence, k specs.GroupKey
 // absent one is not an error.
 func (s *HistoryStore) Delete(ctx context.Context, fence Fence, k specs.GroupKey) error {
 	key := HistoryKey(s.c.opts.Prefix, k)
-	_, err := s.c.Status().fenced(ctx, fence, key, clientv3.OpDelete(key))
+	_, err := s.c.fenced(ctx, fence, key, clientv3.OpDelete(key))
 	return err
 }

@@ -77,7 +77,8 @@ func (s *PruneStore) Record(ctx context.Context, fence Fence, prev PruneState, d
 		return fmt.Errorf("encode %s: %w", s.deletionsKey(), err)
 	}
 	key := s.deletionsKey()
-	return s.c.fencedSwap(ctx, fence, key, prev.Revision, clientv3.OpPut(key, string(data)))
+	_, err = s.c.swap(ctx, fence, key, prev.Revision, clientv3.OpPut(key, string(data)))
+	return err
 }
 
 // Release writes r, replacing any earlier release.

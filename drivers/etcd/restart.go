@@ -80,39 +80,14 @@ func (s *RestartStore) Put(ctx context.Context, fence Fence, service string, st 
 	if err != nil {
 		return 0, err
 	}
-	return s.commit(ctx, fence, service, prev, clientv3.OpPut(s.key(service), string(data)))
+	return s.c.swap(ctx, fence, s.key(service), prev, clientv3.OpPut(s.key(service), string(data)))
 }
 
 // Delete removes the restart of service if its key is still at mod
 // revision prev: the command that followed it to its end clears it.
 func (s *RestartStore) Delete(ctx context.Context, service string, prev int64) error {
-	_, err := s.commit(ctx, Fence{}, service, prev, clientv3.OpDelete(s.key(service)))
+	_, err := s.c.swap(ctx, Fence{}, s.key(service), prev, clientv3.OpDelete(s.key(service)))
 	return err
-}
-
-func (s *RestartStore) commit(ctx context.Context, fence Fence, service string, prev int64, op clientv3.Op) (int64, error) {
-	key := s.key(service)
-	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", prev)}
-	if fence.Key != "" {
-		cmps = append(cmps, fenceCmp(fence))
-	}
-	rctx, cancel := s.c.reqCtx(ctx)
-	defer cancel()
-	resp, err := s.c.cli.Txn(rctx).If(cmps...).Then(op).Else(clientv3.OpGet(key, clientv3.WithKeysOnly())).Commit()
-	if err != nil {
-		return 0, fmt.Errorf("write restart of %s: %w", service, err)
-	}
-	if resp.Succeeded {
-		return resp.Header.Revision, nil
-	}
-	var actual int64
-	if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
-		actual = kvs[0].ModRevision
-	}
-	if actual == prev {
-		return 0, fmt.Errorf("write restart of %s: %w", service, ErrNotLeader)
-	}
-	return 0, &ConflictError{Conflicts: []Conflict{{Key: key, Expected: prev, Actual: actual}}}
 }
 
 // Watch calls changed after each change under /theseus/restart/ (and

@@ -44,31 +44,15 @@ func (s *StatusStore) Put(ctx context.Context, fence Fence, k specs.GroupKey, st
 		return 0, fmt.Errorf("encode status of %s: %w", k, err)
 	}
 	key := specs.StatusKey(s.c.opts.Prefix, k)
-	return s.fenced(ctx, fence, key, clientv3.OpPut(key, string(data)))
+	return s.c.fenced(ctx, fence, key, clientv3.OpPut(key, string(data)))
 }
 
 // Delete removes the status of group k if fence still holds; deleting an
 // absent status is not an error.
 func (s *StatusStore) Delete(ctx context.Context, fence Fence, k specs.GroupKey) error {
 	key := specs.StatusKey(s.c.opts.Prefix, k)
-	_, err := s.fenced(ctx, fence, key, clientv3.OpDelete(key))
+	_, err := s.c.fenced(ctx, fence, key, clientv3.OpDelete(key))
 	return err
-}
-
-func (s *StatusStore) fenced(ctx context.Context, fence Fence, key string, op clientv3.Op) (int64, error) {
-	if fence.Key == "" || fence.Revision <= 0 {
-		return 0, fmt.Errorf("write %s: no leadership fence: %w", key, ErrNotLeader)
-	}
-	rctx, cancel := s.c.reqCtx(ctx)
-	defer cancel()
-	resp, err := s.c.cli.Txn(rctx).If(fenceCmp(fence)).Then(op).Commit()
-	if err != nil {
-		return 0, fmt.Errorf("write %s: %w", key, err)
-	}
-	if !resp.Succeeded {
-		return 0, fmt.Errorf("write %s: %w", key, ErrNotLeader)
-	}
-	return resp.Header.Revision, nil
 }
 
 // Get reads the status of group k; an absent one is an error matching

@@ -71,9 +71,11 @@ func (s *SyncStore) Read(ctx context.Context) (*model.OwnedState, error) {
 				continue // not a record theseus wrote
 			}
 			o := model.OwnerRecord{ModRevision: kv.ModRevision}
-			if err := json.Unmarshal(kv.Value, &o.Ownership); err != nil || o.Ownership.Owner == "" {
-				o.Err = fmt.Errorf("ownership record %s does not decode", kv.Key)
+			own, err := decodeOwnership(kv.Value)
+			if err != nil {
+				o.Err = fmt.Errorf("ownership record %s does not decode: %w", kv.Key, err)
 			}
+			o.Ownership = own
 			st.Owners[k] = o
 		}
 		return st, nil
@@ -165,9 +167,23 @@ func (c *Client) SyncOwner(ctx context.Context, k specs.GroupKey) (Ownership, bo
 	if len(resp.Kvs) == 0 {
 		return Ownership{}, false, nil
 	}
-	var o Ownership
-	if err := json.Unmarshal(resp.Kvs[0].Value, &o); err != nil {
-		return Ownership{}, false, fmt.Errorf("%s: %w: %w", key, ErrCorrupt, err)
+	o, err := decodeOwnership(resp.Kvs[0].Value)
+	if err != nil {
+		return Ownership{}, false, fmt.Errorf("%s: %w", key, err)
 	}
 	return o, true, nil
+}
+
+// decodeOwnership decodes an ownership record; one that is not JSON or
+// names no owner is an error matching ErrCorrupt, as every reader of the
+// records (sync, delete, rollback, WriterOf) must see it alike.
+func decodeOwnership(data []byte) (Ownership, error) {
+	var o Ownership
+	if err := json.Unmarshal(data, &o); err != nil {
+		return Ownership{}, fmt.Errorf("%w: ownership: %w", ErrCorrupt, err)
+	}
+	if o.Owner == "" {
+		return Ownership{}, fmt.Errorf("%w: ownership: no owner", ErrCorrupt)
+	}
+	return o, nil
 }

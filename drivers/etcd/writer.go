@@ -77,18 +77,28 @@ func (c *Client) WriterOf(ctx context.Context, k specs.GroupKey, rev int64) (spe
 		return nil
 	}
 	if kv := at(0); kv != nil {
-		var w specs.Writer
-		if err := json.Unmarshal(kv.Value, &w); err != nil {
-			return specs.Writer{}, fmt.Errorf("%s: %w: %w", written, ErrCorrupt, err)
+		w, err := decodeWriter(kv.Value)
+		if err != nil {
+			return specs.Writer{}, fmt.Errorf("%s: %w", written, err)
 		}
 		return w, nil
 	}
 	if kv := at(1); kv != nil {
-		var o Ownership
-		if err := json.Unmarshal(kv.Value, &o); err != nil {
-			return specs.Writer{}, fmt.Errorf("%s: %w: %w", owner, ErrCorrupt, err)
+		o, err := decodeOwnership(kv.Value)
+		if err != nil {
+			return specs.Writer{}, fmt.Errorf("%s: %w", owner, err)
 		}
 		return specs.Writer{Kind: specs.WriterSync, Source: o.Owner, Ref: o.Source, File: o.File}, nil
 	}
 	return specs.Writer{Kind: specs.WriterUnknown}, nil
+}
+
+// decodeWriter decodes a record of who wrote a /desired key; one that is
+// not a JSON object is an error matching ErrCorrupt.
+func decodeWriter(data []byte) (specs.Writer, error) {
+	var w specs.Writer
+	if err := json.Unmarshal(data, &w); err != nil {
+		return specs.Writer{}, fmt.Errorf("%w: writer: %w", ErrCorrupt, err)
+	}
+	return w, nil
 }

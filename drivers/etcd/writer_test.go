@@ -79,6 +79,11 @@ func TestWriterOf(t *testing.T) {
 	if _, err := c.WriterOf(ctx, web, kv.Kvs[0].ModRevision); !errors.Is(err, etcd.ErrCorrupt) {
 		t.Errorf("WriterOf with a corrupt record: %v", err)
 	}
+	putValue(t, e, etcd.SyncOwnerKey("", web), "{}")
+	kv, _ = e.Client.Get(ctx, etcd.SyncOwnerKey("", web))
+	if _, err := c.WriterOf(ctx, web, kv.Kvs[0].ModRevision); !errors.Is(err, etcd.ErrCorrupt) {
+		t.Errorf("WriterOf with an ownership record that names no owner: %v", err)
+	}
 }
 
 // TestApplyWithWriterBatches: with a writer each key takes two
