@@ -148,11 +148,14 @@ func (h *historian) work(ctx context.Context) {
 			h.c.log.Warn("cannot record the history of a group", "group", k.String(), "err", err)
 			h.done(k, nil)
 		default:
+			// The group stays busy through the backoff, so that the other
+			// worker does not retry it at once.
 			h.c.log.Warn("cannot record the history of a group; retrying", "group", k.String(), "err", err)
-			h.done(k, ops)
 			if bo.Wait(ctx) != nil {
+				h.done(k, nil) // the term is over; the next leader goes on
 				return
 			}
+			h.done(k, ops)
 		}
 	}
 }
