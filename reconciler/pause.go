@@ -123,11 +123,16 @@ func (p *pauses) replace(entries []model.PauseEntry) {
 
 // pausedReason is why a paused group's change is held back.
 func pausedReason(p *specs.Pause) string {
+	return pausedBy(p) + "; theseusd resume releases it"
+}
+
+// pausedBy says who paused a group, and why when they said.
+func pausedBy(p *specs.Pause) string {
 	s := "paused by " + p.By
 	if p.Reason != "" {
 		s += " (" + p.Reason + ")"
 	}
-	return s + "; theseusd resume releases it"
+	return s
 }
 
 // quarantinedReason is why a change of a revision whose rollout failed

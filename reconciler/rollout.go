@@ -234,10 +234,7 @@ func quarantined(st *specs.Status, f *specs.RolloutFailure) {
 
 func pausedMessage(g GroupState, p *specs.Pause, d StatusDecision) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "paused by %s", p.By)
-	if p.Reason != "" {
-		fmt.Fprintf(&b, " (%s)", p.Reason)
-	}
+	b.WriteString(pausedBy(p))
 	b.WriteString(": nothing is written to Marathon until theseusd resume")
 	if g.Outcome == HeldBack && g.Action.Kind.Mutates() {
 		fmt.Fprintf(&b, "; a pending %s is held back", g.Action.Kind)
