@@ -95,10 +95,12 @@ func (p *pauses) run(ctx context.Context) {
 // pause changed.
 func (p *pauses) replace(entries []model.PauseEntry) {
 	next := make(map[specs.GroupKey]*specs.Pause, len(entries))
+	bad := map[specs.GroupKey]error{}
 	for _, e := range entries {
 		pause := e.Pause
 		if pause == nil {
 			pause = &specs.Pause{By: "unknown", Reason: "the pause record does not decode"}
+			bad[e.Key] = e.Err
 		}
 		next[e.Key] = pause
 	}
@@ -117,6 +119,11 @@ func (p *pauses) replace(entries []model.PauseEntry) {
 	p.by = next
 	p.mu.Unlock()
 	for _, k := range changed {
+		if err, ok := bad[k]; ok {
+			// Logged as it shows, not on every list: the group is held
+			// back as paused until the record is fixed or removed.
+			p.c.log.Warn("a pause record does not decode; the group counts as paused", "group", k.String(), "err", err)
+		}
 		p.c.engine.Add(k)
 	}
 }
