@@ -192,8 +192,7 @@ func judge(g GroupState, d *StatusDecision) {
 // defines for it, all of its current definition, healthy when it has
 // health checks.
 func runsAsDefined(a *model.App) bool {
-	n := a.Counts
-	return n.Running == n.Wanted && a.Outdated == 0 && (len(a.Spec.HealthChecks) == 0 || n.Healthy >= n.Wanted)
+	return runs(a, a.Counts.Wanted, len(a.Spec.HealthChecks) > 0)
 }
 
 // writtenBack reports whether the app of a rollout theseus started
