@@ -219,7 +219,9 @@ func (h *historian) record(ctx context.Context, k specs.GroupKey, ops []historyO
 		}
 		w, err := h.c.cfg.Writers.WriterOf(ctx, k, op.rev)
 		if err != nil {
-			if ctx.Err() != nil {
+			if !errors.Is(err, model.ErrCorrupt) {
+				// Tried again with the rest: an entry is recorded once,
+				// so a writer taken as unknown now would stay so.
 				return err
 			}
 			h.c.log.Warn("cannot read who wrote a revision", "group", k.String(), "revision", op.rev, "err", err)
