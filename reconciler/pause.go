@@ -7,6 +7,7 @@ import (
 
 	"theseus.dev/diff"
 	"theseus.dev/internal/backoff"
+	"theseus.dev/internal/engine"
 	"theseus.dev/model"
 	"theseus.dev/specs"
 )
@@ -126,6 +127,21 @@ func (p *pauses) replace(entries []model.PauseEntry) {
 		}
 		p.c.engine.Add(k)
 	}
+}
+
+// pausedError is a write its guard found paused: nothing was sent.
+type pausedError struct{ pause *specs.Pause }
+
+func (e *pausedError) Error() string { return "the group is paused by " + e.pause.By }
+
+// pausedWrite records that the read just before a write found the group
+// paused, which the controller's view of the pauses had not yet: the
+// write is held back like any change of a paused group.
+func (c *Controller) pausedWrite(ctx context.Context, v view, act diff.Action, p *specs.Pause) (engine.Result, error) {
+	c.pauses.found(v.key, p)
+	v.pause = p
+	act.Hold(diff.HoldPaused, pausedReason(p))
+	return c.held(ctx, v, act)
 }
 
 // pausedReason is why a paused group's change is held back.
