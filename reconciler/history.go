@@ -148,11 +148,14 @@ func (h *historian) work(ctx context.Context) {
 			h.c.log.Warn("cannot record the history of a group", "group", k.String(), "err", err)
 			h.done(k, nil)
 		default:
+			// The group stays busy through the backoff, so that the other
+			// worker does not retry it at once.
 			h.c.log.Warn("cannot record the history of a group; retrying", "group", k.String(), "err", err)
-			h.done(k, ops)
 			if bo.Wait(ctx) != nil {
+				h.done(k, nil) // the term is over; the next leader goes on
 				return
 			}
+			h.done(k, ops)
 		}
 	}
 }
@@ -216,7 +219,9 @@ func (h *historian) record(ctx context.Context, k specs.GroupKey, ops []historyO
 		}
 		w, err := h.c.cfg.Writers.WriterOf(ctx, k, op.rev)
 		if err != nil {
-			if ctx.Err() != nil {
+			if !errors.Is(err, model.ErrCorrupt) {
+				// Tried again with the rest: an entry is recorded once,
+				// so a writer taken as unknown now would stay so.
 				return err
 			}
 			h.c.log.Warn("cannot read who wrote a revision", "group", k.String(), "revision", op.rev, "err", err)

@@ -7,6 +7,7 @@ import (
 
 	"theseus.dev/diff"
 	"theseus.dev/internal/backoff"
+	"theseus.dev/internal/engine"
 	"theseus.dev/model"
 	"theseus.dev/specs"
 )
@@ -95,10 +96,12 @@ func (p *pauses) run(ctx context.Context) {
 // pause changed.
 func (p *pauses) replace(entries []model.PauseEntry) {
 	next := make(map[specs.GroupKey]*specs.Pause, len(entries))
+	bad := map[specs.GroupKey]error{}
 	for _, e := range entries {
 		pause := e.Pause
 		if pause == nil {
 			pause = &specs.Pause{By: "unknown", Reason: "the pause record does not decode"}
+			bad[e.Key] = e.Err
 		}
 		next[e.Key] = pause
 	}
@@ -117,17 +120,42 @@ func (p *pauses) replace(entries []model.PauseEntry) {
 	p.by = next
 	p.mu.Unlock()
 	for _, k := range changed {
+		if err, ok := bad[k]; ok {
+			// Logged as it shows, not on every list: the group is held
+			// back as paused until the record is fixed or removed.
+			p.c.log.Warn("a pause record does not decode; the group counts as paused", "group", k.String(), "err", err)
+		}
 		p.c.engine.Add(k)
 	}
 }
 
+// pausedError is a write its guard found paused: nothing was sent.
+type pausedError struct{ pause *specs.Pause }
+
+func (e *pausedError) Error() string { return "the group is paused by " + e.pause.By }
+
+// pausedWrite records that the read just before a write found the group
+// paused, which the controller's view of the pauses had not yet: the
+// write is held back like any change of a paused group.
+func (c *Controller) pausedWrite(ctx context.Context, v view, act diff.Action, p *specs.Pause) (engine.Result, error) {
+	c.pauses.found(v.key, p)
+	v.pause = p
+	act.Hold(diff.HoldPaused, pausedReason(p))
+	return c.held(ctx, v, act)
+}
+
 // pausedReason is why a paused group's change is held back.
 func pausedReason(p *specs.Pause) string {
+	return pausedBy(p) + "; theseusd resume releases it"
+}
+
+// pausedBy says who paused a group, and why when they said.
+func pausedBy(p *specs.Pause) string {
 	s := "paused by " + p.By
 	if p.Reason != "" {
 		s += " (" + p.Reason + ")"
 	}
-	return s + "; theseusd resume releases it"
+	return s
 }
 
 // quarantinedReason is why a change of a revision whose rollout failed

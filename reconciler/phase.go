@@ -259,11 +259,14 @@ func ready(d *diff.Desired, a *model.App) bool {
 	if d.Spec.Instances != nil {
 		want = *d.Spec.Instances
 	}
+	return runs(a, want, len(d.Spec.HealthChecks) > 0)
+}
+
+// runs reports whether app a runs want tasks, all of its current
+// definition, healthy when checked.
+func runs(a *model.App, want int, checked bool) bool {
 	n := a.Counts
-	if n.Running != want || a.Outdated > 0 {
-		return false
-	}
-	return len(d.Spec.HealthChecks) == 0 || n.Healthy >= want
+	return n.Running == want && a.Outdated == 0 && (!checked || n.Healthy >= want)
 }
 
 // waitingFor says what a group that is not ready waits for.

@@ -60,7 +60,7 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (engine.
 	if !ok {
 		return c.observe(ctx, v)
 	}
-	if held(act.HeldBack) {
+	if safetyHold(act.HeldBack) {
 		return c.held(ctx, v, act)
 	}
 	switch act.Kind {

@@ -11,9 +11,9 @@ import (
 	"theseus.dev/specs"
 )
 
-// held reports whether a hold is rollout safety's: a pause, a
+// safetyHold reports whether a hold is rollout safety's: a pause, a
 // quarantine, drift left in place.
-func held(h diff.Hold) bool {
+func safetyHold(h diff.Hold) bool {
 	return h == diff.HoldPaused || h == diff.HoldQuarantined || h == diff.HoldDriftReport
 }
 
@@ -33,21 +33,6 @@ func (c *Controller) held(ctx context.Context, v view, act diff.Action) (engine.
 		return engine.Result{RequeueAfter: c.cfg.PollInterval}, err
 	}
 	return engine.Result{}, err
-}
-
-// pausedError is a write its guard found paused: nothing was sent.
-type pausedError struct{ pause *specs.Pause }
-
-func (e *pausedError) Error() string { return "the group is paused by " + e.pause.By }
-
-// pausedWrite records that the read just before a write found the group
-// paused, which the controller's view of the pauses had not yet: the
-// write is held back like any change of a paused group.
-func (c *Controller) pausedWrite(ctx context.Context, v view, act diff.Action, p *specs.Pause) (engine.Result, error) {
-	c.pauses.found(v.key, p)
-	v.pause = p
-	act.Hold(diff.HoldPaused, pausedReason(p))
-	return c.held(ctx, v, act)
 }
 
 // rollback rolls back the failed rollout of v's desired revision, for

@@ -44,6 +44,10 @@ func BenchmarkRollbackAfterFailure(b *testing.B) {
 		e.putSpec(k, spec(k, "nginx:bad", 2, ""))
 		e.eventually(time.Minute, "the rollback", func() bool { return len(e.forced()) > i })
 		first := failed(specs.AppID("", k))
+		if first.IsZero() {
+			// Else the sample would be the time since year 1.
+			b.Fatalf("rolled back %s, but no failed task of it was heard on the event stream", k)
+		}
 		ws := e.writesTo("PUT", appPath(k))
 		samples = append(samples, ws[len(ws)-1].at.Sub(first))
 		b.Logf("sample %d: first failed task → rollback issued: %s", i+1, samples[i].Round(time.Millisecond))

@@ -192,8 +192,7 @@ func judge(g GroupState, d *StatusDecision) {
 // defines for it, all of its current definition, healthy when it has
 // health checks.
 func runsAsDefined(a *model.App) bool {
-	n := a.Counts
-	return n.Running == n.Wanted && a.Outdated == 0 && (len(a.Spec.HealthChecks) == 0 || n.Healthy >= n.Wanted)
+	return runs(a, a.Counts.Wanted, len(a.Spec.HealthChecks) > 0)
 }
 
 // writtenBack reports whether the app of a rollout theseus started
@@ -234,10 +233,7 @@ func quarantined(st *specs.Status, f *specs.RolloutFailure) {
 
 func pausedMessage(g GroupState, p *specs.Pause, d StatusDecision) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "paused by %s", p.By)
-	if p.Reason != "" {
-		fmt.Fprintf(&b, " (%s)", p.Reason)
-	}
+	b.WriteString(pausedBy(p))
 	b.WriteString(": nothing is written to Marathon until theseusd resume")
 	if g.Outcome == HeldBack && g.Action.Kind.Mutates() {
 		fmt.Fprintf(&b, "; a pending %s is held back", g.Action.Kind)

@@ -1,6 +1,8 @@
 package reconciler_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -375,5 +377,44 @@ func TestHistoryAcrossLeaders(t *testing.T) {
 	}
 	if a, _ := e.app(k); a.Image != "nginx:1.27" {
 		t.Errorf("image %s after the rollback", a.Image)
+	}
+}
+
+// failingWriters fails its first lookup of who wrote a revision, as etcd
+// out of reach would.
+type failingWriters struct {
+	reconciler.WriterLookup
+	mu     sync.Mutex
+	failed bool
+}
+
+func (f *failingWriters) WriterOf(ctx context.Context, k specs.GroupKey, rev int64) (specs.Writer, error) {
+	f.mu.Lock()
+	fail := !f.failed
+	f.failed = true
+	f.mu.Unlock()
+	if fail {
+		return specs.Writer{}, errors.New("etcd out of reach")
+	}
+	return f.WriterLookup.WriterOf(ctx, k, rev)
+}
+
+// TestHistoryWriterAfterReadFailure: a failed read of who wrote a
+// revision is tried again, not recorded as unknown for good.
+func TestHistoryWriterAfterReadFailure(t *testing.T) {
+	e := newEnv(t)
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"},
+		writers: func(w reconciler.WriterLookup) reconciler.WriterLookup { return &failingWriters{WriterLookup: w} }})
+	k := key(t, "web", "dev")
+	apply := e.store.Desired().WithWriter(specs.Writer{Kind: specs.WriterApply, By: "alice@laptop"})
+	rev, err := apply.Put(t.Context(), k, []byte(spec(k, "nginx:1.27", 1, "")), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.eventually(converge, "Synced in the history", func() bool {
+		return slices.Equal(e.outcomes(k), []string{fmt.Sprintf("%d:Synced", rev)})
+	})
+	if w := e.history(k).Entry(rev).Writer; w.Kind != specs.WriterApply || w.By != "alice@laptop" {
+		t.Errorf("revision %d written by %+v, want alice@laptop's apply", rev, w)
 	}
 }
