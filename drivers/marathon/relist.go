@@ -165,6 +165,9 @@ func (s *appScratch) app(prev *relisted, root, role string) (*relisted, error) {
 			return prev, nil
 		}
 		e := *prev
+		// prev's whole digest is of JSON with other tasks: unknown until
+		// the caller, which may not have read the whole, sets it.
+		e.whole = 0
 		e.raw, e.tasks = raw, s.taskDigest()
 		if e.tasks == prev.tasks {
 			return &e, nil
