@@ -58,6 +58,11 @@ func LoadFile(name string) ([]*specs.Group, error) {
 // readSpecFile reads one spec file; a file above MaxFileBytes is a
 // specs.ErrorList naming it.
 func readSpecFile(name string) ([]byte, error) {
+	return readFileMax(name, MaxFileBytes)
+}
+
+// readFileMax reads the file name, refusing it above limit bytes.
+func readFileMax(name string, limit int64) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
@@ -67,10 +72,22 @@ func readSpecFile(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if info.Size() > MaxFileBytes {
-		return nil, specs.ErrorList{{File: name, Msg: fmt.Sprintf("file is %d MiB, larger than the %d MiB limit", info.Size()>>20, MaxFileBytes>>20)}}
+	if info.Size() > limit {
+		return nil, tooLarge(name, info.Size(), limit)
 	}
-	return io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	// A pipe has no size, and a file may grow after its Stat: a read cut
+	// at the limit would be taken for the whole, its missing groups for
+	// groups removed.
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(data)) > limit {
+		return nil, tooLarge(name, int64(len(data)), limit)
+	}
+	return data, err
+}
+
+// tooLarge is the error of a spec file of size bytes above limit.
+func tooLarge(name string, size, limit int64) error {
+	return specs.ErrorList{{File: name, Msg: fmt.Sprintf("file is %d MiB, larger than the %d MiB limit", size>>20, limit>>20)}}
 }
 
 // specFile is one spec file as read: its bytes, or why they are not

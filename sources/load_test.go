@@ -172,15 +172,8 @@ func TestLoadPathFindsDuplicateGroups(t *testing.T) {
 // /dev/stdin or bash's <(...), is read like a file; only directories are
 // resolved through their links.
 func TestLoadPathReadsAPipe(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, w, path := procPipe(t)
 	defer r.Close()
-	path := fmt.Sprintf("/proc/self/fd/%d", r.Fd())
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("no /proc/self/fd: %v", err)
-	}
 	spec := "apiVersion: theseus/v1\nkind: Group\nmetadata: {service: web, labels: [dev]}\nspec: {image: nginx, instances: 1, cpus: 0.1, mem: 64}\n"
 	if _, err := w.WriteString(spec); err != nil {
 		t.Fatal(err)
@@ -193,4 +186,46 @@ func TestLoadPathReadsAPipe(t *testing.T) {
 	if file, line := groups[0].Source(); file != path || line != 1 {
 		t.Errorf("source %s:%d, want %s:1", file, line, path)
 	}
+}
+
+// TestReadRefusesAPipeAboveTheLimit: a pipe, which has no size to check
+// first, above the limit is refused, not read up to it and taken for the
+// whole.
+func TestReadRefusesAPipeAboveTheLimit(t *testing.T) {
+	r, w, path := procPipe(t)
+	defer r.Close()
+	const limit = 2 << 20
+	spec := "apiVersion: theseus/v1\nkind: Group\nmetadata: {service: web, labels: [dev]}\nspec: {image: nginx, instances: 1, cpus: 0.1, mem: 64}\n---\n"
+	written := make(chan error, 1)
+	go func() {
+		defer w.Close()
+		// A group, then comments to the limit: read only that far, it
+		// would look like a file of one group.
+		_, err := w.WriteString(spec + "#" + strings.Repeat("x", limit-len(spec)) + "\n")
+		written <- err
+	}()
+	data, err := readFileMax(path, limit)
+	r.Close() // the writer may be blocked on what was not read
+	<-written
+	errs := specs.Errors(err)
+	if len(errs) != 1 || errs[0].File != path || !strings.Contains(errs[0].Msg, "larger than the 2 MiB limit") {
+		t.Errorf("read %d bytes of %s, %v; want one size error naming it", len(data), path, err)
+	}
+}
+
+// procPipe is a pipe and the path its read end has in /proc/self/fd, as
+// /dev/stdin or bash's <(...) give; the test is skipped without /proc.
+func procPipe(t *testing.T) (r, w *os.File, path string) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path = fmt.Sprintf("/proc/self/fd/%d", r.Fd())
+	if _, err := os.Stat(path); err != nil {
+		r.Close()
+		w.Close()
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	return r, w, path
 }

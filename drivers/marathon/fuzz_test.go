@@ -207,6 +207,10 @@ func FuzzRelist(f *testing.F) {
 	two(list(), strings.Replace(list(), `"instances":2`, `"instances":3`, 1))
 	two(list(), `{"apps":[1,{"id":"/x/y"},null]}`)
 	two(`{"apps":[{"id":"/a/b"},{"id":"/c/d","cpus":1}]}`, `{"apps":[{"id":"/c/d","cpus":2},{"id":"/a/b"}]}`)
+	// An app whose tasks changed where the app before it was new, then
+	// back where nothing before it changed: read as the tasks it has now.
+	two(list(fmt.Sprintf(task, 1, "true", "a")),
+		`{"apps":[{"id":"/a/b"},`+strings.TrimPrefix(list(fmt.Sprintf(task, 2, "true", "a")), `{"apps":[`))
 	f.Fuzz(func(t *testing.T, first, second []byte) {
 		var l relister
 		for i, data := range [][]byte{first, second, first, second} {

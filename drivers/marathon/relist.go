@@ -3,6 +3,7 @@ package marathon
 import (
 	"bytes"
 	"context"
+	"errors"
 	"hash/maphash"
 	"io"
 	"slices"
@@ -92,7 +93,8 @@ func (l *relister) decode(r io.Reader, root, role string) ([]*App, map[string]*r
 	err := readListArray(dec, "apps", func() error {
 		var prev, e *relisted
 		var err error
-		if i := len(moved); i < len(l.moved) && l.moved[i] {
+		i := len(moved)
+		if i < len(l.moved) && l.moved[i] {
 			// The app in this place changed last time (health results
 			// move with every check): read it by parts at once.
 			if err := s.split(dec); err != nil {
@@ -100,7 +102,7 @@ func (l *relister) decode(r io.Reader, root, role string) ([]*App, map[string]*r
 			}
 			prev = last[string(s.id)]
 			if e, err = s.app(prev, root, role); err != nil {
-				return err
+				return within(err, "/apps/"+strconv.Itoa(i))
 			}
 		} else {
 			// Most apps are what they were: told by the digest of the
@@ -115,11 +117,11 @@ func (l *relister) decode(r io.Reader, root, role string) ([]*App, map[string]*r
 				s.rd.Reset(v)
 				s.dec.Reset(&s.rd, decodeOptions)
 				if err := s.split(&s.dec); err != nil {
-					return err
+					return within(err, "/apps/"+strconv.Itoa(i))
 				}
 				prev = last[string(s.id)]
 				if e, err = s.app(prev, root, role); err != nil {
-					return err
+					return within(err, "/apps/"+strconv.Itoa(i))
 				}
 				if e == prev {
 					c := *prev
@@ -165,13 +167,16 @@ func (s *appScratch) app(prev *relisted, root, role string) (*relisted, error) {
 			return prev, nil
 		}
 		e := *prev
+		// prev's whole digest is of JSON with other tasks: unknown until
+		// the caller, which may not have read the whole, sets it.
+		e.whole = 0
 		e.raw, e.tasks = raw, s.taskDigest()
 		if e.tasks == prev.tasks {
 			return &e, nil
 		}
 		var ts []taskJSON
 		if err := s.unmarshalTasks(&ts); err != nil {
-			return nil, err
+			return nil, within(err, "/tasks")
 		}
 		if e.app != nil {
 			e.app = e.withTasks(ts)
@@ -183,7 +188,7 @@ func (s *appScratch) app(prev *relisted, root, role string) (*relisted, error) {
 		return nil, err
 	}
 	if err := s.unmarshalTasks(&j.Tasks); err != nil {
-		return nil, err
+		return nil, within(err, "/tasks")
 	}
 	e := &relisted{id: j.ID, def: def, raw: raw, tasks: s.taskDigest()}
 	if a, ok := toApp(root, role, &j); ok {
@@ -306,6 +311,17 @@ func (s *appScratch) unmarshalTasks(ts *[]taskJSON) error {
 		return nil
 	}
 	return jsonv2.Unmarshal(s.tasks, ts, decodeOptions)
+}
+
+// within moves the place a decoding error names from inside the part of
+// the list that was decoded on its own to the list: "/apps/3/instances",
+// as List says it, not "/instances".
+func within(err error, prefix string) error {
+	var se *jsonv2.SemanticError
+	if errors.As(err, &se) {
+		se.JSONPointer = jsontext.Pointer(prefix) + se.JSONPointer
+	}
+	return err
 }
 
 // readListArray calls fn for each element of the array under key of the
