@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -65,15 +66,23 @@ func (n *notifyURLs) resolve(getenv func(string) string) ([]string, error) {
 	return urls, nil
 }
 
-// readURLFile reads one URL a line.
+// readURLFile reads one URL a line. A file past maxSecretFile is refused
+// whole rather than cut, which could keep half a URL as a receiver.
 func readURLFile(path string) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxSecretFile {
+		return nil, fmt.Errorf("%s: larger than %d KiB; not a file of webhook URLs", path, maxSecretFile>>10)
+	}
 	var urls []string
-	sc := bufio.NewScanner(io.LimitReader(f, maxSecretFile+1))
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	for line := 1; sc.Scan(); line++ {
 		u := strings.TrimSpace(sc.Text())
 		if u == "" || strings.HasPrefix(u, "#") {
