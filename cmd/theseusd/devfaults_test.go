@@ -96,13 +96,13 @@ func pollUntil(t *testing.T, what string, cond func() bool) {
 }
 
 // TestNotifyURLFlagChecked: a --notify-url that is no http(s) URL, or a
-// --notify-url-file that is missing, empty or has such a line, stops the
-// daemon at once, before anything starts, naming the file and line but
-// never the URL, which may hold a token.
+// --notify-url-file that is missing, empty, too large or has such a line,
+// stops the daemon at once, before anything starts, naming the flag, or
+// the file and line, but never the URL, which may hold a token.
 func TestNotifyURLFlagChecked(t *testing.T) {
 	for _, cmd := range []string{"run", "dev"} {
 		code, _, errb := runCLI(t, nil, cmd, "--notify-url", "hooks.example.com/T0/token")
-		if code != exitError || !strings.Contains(errb, "--notify-url") || !strings.Contains(errb, "want an http or https URL") {
+		if code != exitError || !strings.Contains(errb, "--notify-url #1: want an http or https URL") || strings.Contains(errb, "T0/token") {
 			t.Errorf("%s: exit %d\n%s", cmd, code, errb)
 		}
 	}
