@@ -248,7 +248,13 @@ func TestDownReceiverDelaysNothing(t *testing.T) {
 	if strings.Contains(logs.String(), "secret-token") {
 		t.Errorf("a receiver's path was logged:\n%s", logs.String())
 	}
-	n.Notify(Change{Group: group(t, "web", "dev"), From: specs.PhaseSynced, To: specs.PhaseFailed, Time: t0}) // closed: nothing
+	// Closed, it queues nothing more: its workers are gone, so what it
+	// queued would only wait there.
+	queued := n.metrics.queued.WithLabelValues("2:" + strings.TrimPrefix(ok.srv.URL, "http://"))
+	n.Notify(Change{Group: group(t, "web", "dev"), From: specs.PhaseSynced, To: specs.PhaseFailed, Time: t0})
+	if got := testutil.ToFloat64(queued); got != 0 {
+		t.Errorf("a closed notifier queued %g notifications, want 0", got)
+	}
 }
 
 // TestStartRefusesBadURLs: a receiver that is not an http(s) URL is

@@ -96,18 +96,21 @@ func pollUntil(t *testing.T, what string, cond func() bool) {
 }
 
 // TestNotifyURLFlagChecked: a --notify-url that is no http(s) URL, or a
-// --notify-url-file that is missing, empty or has such a line, stops the
-// daemon at once, before anything starts, naming the file and line but
-// never the URL, which may hold a token.
+// --notify-url-file that is missing, empty, too large or has such a line,
+// stops the daemon at once, before anything starts, naming the flag, or
+// the file and line, but never the URL, which may hold a token.
 func TestNotifyURLFlagChecked(t *testing.T) {
 	for _, cmd := range []string{"run", "dev"} {
 		code, _, errb := runCLI(t, nil, cmd, "--notify-url", "hooks.example.com/T0/token")
-		if code != exitError || !strings.Contains(errb, "--notify-url") || !strings.Contains(errb, "want an http or https URL") {
+		if code != exitError || !strings.Contains(errb, "--notify-url #1: want an http or https URL") || strings.Contains(errb, "T0/token") {
 			t.Errorf("%s: exit %d\n%s", cmd, code, errb)
 		}
 	}
 	bad := tempFile(t, "bad", "https://hooks.example.com/ok\nhooks.example.com/T0/token\n")
 	empty := tempFile(t, "empty", "# nothing yet\n")
+	// Cut at its limit, this file would end in half a URL that is still
+	// an http URL: it must be refused whole.
+	big := tempFile(t, "big", strings.Repeat("https://hooks.example.com/T0/token/0123456789\n", 2000))
 	for _, tc := range []struct {
 		args []string
 		env  map[string]string
@@ -116,6 +119,7 @@ func TestNotifyURLFlagChecked(t *testing.T) {
 		{[]string{"--notify-url-file", bad}, nil, "--notify-url-file: " + bad + ":2: want an http or https URL"},
 		{nil, map[string]string{"THESEUS_NOTIFY_URL_FILE": bad}, "THESEUS_NOTIFY_URL_FILE: " + bad + ":2: want an http or https URL"},
 		{[]string{"--notify-url-file", empty}, nil, empty + ": no URL in it"},
+		{[]string{"--notify-url-file", big}, nil, "--notify-url-file: " + big + ": larger than 64 KiB"},
 		{[]string{"--notify-url-file", bad + ".missing"}, nil, "no such file"},
 	} {
 		// dev resolves its flags before it starts anything, run after

@@ -144,8 +144,13 @@ func readHistory(ctx context.Context, ec *etcd.Client, k specs.GroupKey) (*histo
 	case !errors.Is(err, etcd.ErrDesiredNotFound):
 		return nil, err
 	}
-	if doc.Paused, err = ec.Pauses().Get(ctx, k); err != nil {
+	// A record that does not decode still pauses the group (the controller
+	// counts it so); a failed read says nothing either way.
+	switch doc.Paused, err = ec.Pauses().Get(ctx, k); {
+	case errors.Is(err, etcd.ErrCorrupt):
 		doc.Paused = &specs.Pause{By: "unknown", Reason: err.Error()}
+	case err != nil:
+		return nil, err
 	}
 	for _, e := range h.Entries {
 		doc.Entries = append(doc.Entries, historyEntry{

@@ -143,6 +143,12 @@ func TestHistoryCommand(t *testing.T) {
 			t.Errorf("%v: exit %d, want 1", args, code)
 		}
 	}
+	// A pause record that does not decode still pauses the group: history
+	// says so rather than failing or hiding it.
+	putValue(t, f.e, etcd.PauseKey("", web(t)), "{")
+	if code, out, errb := runCLI(t, f.env, "history", "web", "-l", "dev"); code != exitOK || !strings.Contains(out, "paused by unknown") {
+		t.Errorf("history with a corrupt pause record: exit %d\n%s%s", code, out, errb)
+	}
 	putValue(t, f.e, etcd.HistoryKey("", web(t)), "[]")
 	if code, _, errb := runCLI(t, f.env, "history", "web", "-l", "dev"); code != exitError || !strings.Contains(errb, "/theseus/history/web/dev") {
 		t.Errorf("history of a corrupt record: exit %d\n%s", code, errb)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -13,19 +14,17 @@ import (
 	"theseus.dev/notify"
 )
 
-// notifyURLs is the repeatable --notify-url flag, checked as it is
-// parsed, and its twin --notify-url-file. Its String never shows the
-// URLs: a webhook URL often holds its token, which is why the file is the
-// way the docs steer to (a flag shows in ps).
+// notifyURLs is the repeatable --notify-url flag and its twin
+// --notify-url-file. Neither String nor an error ever shows the URLs: a
+// webhook URL often holds its token, which is why the file is the way the
+// docs steer to (a flag shows in ps). The flag's URLs are checked in
+// resolve, not Set, since the flag parser repeats a refused value.
 type notifyURLs struct {
 	urls  []string
 	files []string
 }
 
 func (n *notifyURLs) Set(v string) error {
-	if err := notify.CheckURL(v); err != nil {
-		return err
-	}
 	n.urls = append(n.urls, v)
 	return nil
 }
@@ -50,6 +49,11 @@ func addNotifyFlag(fs *pflag.FlagSet) *notifyURLs {
 // (the environment's file when no file flag is given), each checked; an
 // error names the file and line, never the URL.
 func (n *notifyURLs) resolve(getenv func(string) string) ([]string, error) {
+	for i, u := range n.urls {
+		if err := notify.CheckURL(u); err != nil {
+			return nil, fmt.Errorf("--notify-url #%d: %w", i+1, err)
+		}
+	}
 	urls := append([]string(nil), n.urls...)
 	files, from := n.files, "--notify-url-file"
 	if len(files) == 0 && getenv("THESEUS_NOTIFY_URL_FILE") != "" {
@@ -65,15 +69,23 @@ func (n *notifyURLs) resolve(getenv func(string) string) ([]string, error) {
 	return urls, nil
 }
 
-// readURLFile reads one URL a line.
+// readURLFile reads one URL a line. A file past maxSecretFile is refused
+// whole rather than cut, which could keep half a URL as a receiver.
 func readURLFile(path string) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxSecretFile {
+		return nil, fmt.Errorf("%s: larger than %d KiB; not a file of webhook URLs", path, maxSecretFile>>10)
+	}
 	var urls []string
-	sc := bufio.NewScanner(io.LimitReader(f, maxSecretFile+1))
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	for line := 1; sc.Scan(); line++ {
 		u := strings.TrimSpace(sc.Text())
 		if u == "" || strings.HasPrefix(u, "#") {

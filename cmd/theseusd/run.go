@@ -28,6 +28,12 @@ stops taking work, lets calls in flight finish within --grace, and resigns.`,
 		if err != nil {
 			return err
 		}
+		// The files the flags name are read first: a missing one stops
+		// the daemon before it connects to anything.
+		d := &daemon{log: log, httpAddr: *httpAddr}
+		if err := df.resolve(c.getenv, d); err != nil {
+			return err
+		}
 		metrics := reconciler.NewMetrics()
 		mc, err := mf.client(c.getenv, marathonHooks(metrics))
 		if err != nil {
@@ -42,10 +48,7 @@ stops taking work, lets calls in flight finish within --grace, and resigns.`,
 			return err
 		}
 		defer ec.Close()
-		d := &daemon{etcd: ec, marathon: mc, mesos: ms, metrics: metrics, log: log, httpAddr: *httpAddr}
-		if err := df.resolve(c.getenv, d); err != nil {
-			return err
-		}
+		d.etcd, d.marathon, d.mesos, d.metrics = ec, mc, ms, metrics
 		return d.run(ctx)
 	}
 	return cmd
