@@ -20,21 +20,19 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (engi
 	if ctx.Err() != nil {
 		return engine.Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
 	}
-	waited, err := c.waitWrite(ctx)
-	if err != nil {
+	if err := c.waitWrite(ctx); err != nil {
 		return engine.Result{}, fmt.Errorf("%s %s: waiting for the write rate limit: %w", act.Kind, v.key, err)
 	}
 	if ctx.Err() != nil {
 		return engine.Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
 	}
-	if waited || v.confirmed == nil {
-		// Not read beside the app, or too long before the write.
-		v.confirmed = c.confirmNow(ctx, v.key)
-	}
-	if res, err := c.confirm(ctx, v, act); err != nil || res.RequeueAfter > 0 {
-		return res, err
-	}
 	if act.Kind == diff.Delete {
+		// The write guard reads /desired again just before every write,
+		// but a delete is first noted in the prune guard's record, which
+		// must not count a delete that its confirmation would stop.
+		if res, err := c.confirm(ctx, v, act, c.confirmNow(ctx, v.key)); err != nil || res.RequeueAfter > 0 {
+			return res, err
+		}
 		// The guard counts from the caches, so it runs on the final
 		// view (a delete is only ever planned on an app just read), and
 		// on a fresh read of its record, in which the delete is noted
@@ -56,7 +54,12 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (engi
 	case errors.Is(err, model.ErrNotLeader):
 		return engine.Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
 	case errors.Is(err, errDesiredMoved):
+		c.log.Debug("desired changed since it was read; waiting for the watch", "group", v.key.String(), "err", err)
 		return engine.Result{RequeueAfter: confirmRetry}, nil
+	case errors.As(err, new(*confirmError)):
+		// Nothing was sent, and nothing is known of the group that
+		// its status should record: try again.
+		return engine.Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, err)
 	case errors.As(err, &paused):
 		return c.pausedWrite(ctx, v, act, paused.pause)
 	case act.Kind == diff.Create && !v.fresh && errors.Is(err, model.ErrAppExists):
@@ -114,25 +117,24 @@ func (c *Controller) noteCreated(k specs.GroupKey, act diff.Action, res model.Re
 	c.apps.Assume(a)
 }
 
-// waitWrite waits for the write rate limit; waited says whether it had
-// to.
-func (c *Controller) waitWrite(ctx context.Context) (waited bool, err error) {
+// waitWrite waits for the write rate limit.
+func (c *Controller) waitWrite(ctx context.Context) error {
 	r := c.writes.Reserve()
 	if !r.OK() {
-		return false, fmt.Errorf("a burst of %d cannot take one write", c.writes.Burst())
+		return fmt.Errorf("a burst of %d cannot take one write", c.writes.Burst())
 	}
 	d := r.Delay()
 	if d == 0 {
-		return false, nil
+		return nil
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
-		return true, nil
+		return nil
 	case <-ctx.Done():
 		r.Cancel()
-		return true, ctx.Err()
+		return ctx.Err()
 	}
 }
 
@@ -149,39 +151,26 @@ func (c *Controller) confirmNow(ctx context.Context, k specs.GroupKey) *confirma
 	return &confirmation{rev: rev, pause: pause, err: err}
 }
 
-// startConfirm starts the Confirm read of v's group; the caller must
-// receive from the channel, which yields exactly one value.
-func (c *Controller) startConfirm(ctx context.Context, v view) <-chan *confirmation {
-	out := make(chan *confirmation, 1)
-	go func() { out <- c.confirmNow(ctx, v.key) }()
-	return out
-}
-
-// confirm checks, just before a Marathon write, that this daemon still
-// leads and that the spec it acts on is still the group's current one:
-// the cache of /desired follows a watch, and a daemon cut off from the
-// etcd majority keeps its cache, and its leadership, until its lease
-// runs out. Marathon has no conditional write, so this read is the fence.
-// A newer revision requeues the group: the watch is about to deliver it.
-// The read made while the app was read again serves, unless the write
-// had to wait for the rate limit since.
-func (c *Controller) confirm(ctx context.Context, v view, act diff.Action) (engine.Result, error) {
+// confirm checks the Confirm read of v's group made before a delete is
+// admitted: that this daemon still leads and that the group's spec is
+// still the one planned on (the cache of /desired follows a watch). A
+// newer revision requeues the group: the watch is about to deliver it.
+func (c *Controller) confirm(ctx context.Context, v view, act diff.Action, cf *confirmation) (engine.Result, error) {
 	want := int64(0)
 	if v.desired != nil {
 		want = v.desired.Revision
 	}
-	got, pause, err := v.confirmed.rev, v.confirmed.pause, v.confirmed.err
 	switch {
-	case errors.Is(err, model.ErrNotLeader):
+	case errors.Is(cf.err, model.ErrNotLeader):
 		return engine.Result{}, fmt.Errorf("%s %s: %w", act.Kind, v.key, errStopped)
-	case err != nil:
-		return engine.Result{}, fmt.Errorf("%s %s: confirming /desired before writing: %w", act.Kind, v.key, err)
-	case got != want:
+	case cf.err != nil:
+		return engine.Result{}, fmt.Errorf("%s %s: confirming /desired before writing: %w", act.Kind, v.key, cf.err)
+	case cf.rev != want:
 		c.log.Debug("desired changed since it was read; waiting for the watch", "group", v.key.String(),
-			"read", want, "current", got)
+			"read", want, "current", cf.rev)
 		return engine.Result{RequeueAfter: confirmRetry}, nil
-	case pause != nil:
-		return c.pausedWrite(ctx, v, act, pause)
+	case cf.pause != nil:
+		return c.pausedWrite(ctx, v, act, cf.pause)
 	}
 	return engine.Result{}, nil
 }
@@ -190,14 +179,15 @@ func (c *Controller) confirm(ctx context.Context, v view, act diff.Action) (engi
 // /desired revision moved on since the write was planned.
 var errDesiredMoved = errors.New("/desired changed since the write was planned")
 
-// writeGuard is the last check before the driver sends a write of v's
-// group, made again for each attempt: a fenced, linearizable read of the
-// group's /desired revision. However long the reconcile was held up
-// since it decided (a pause, a slow call), a daemon whose leadership
-// ended meanwhile, even one that has not noticed, writes nothing: etcd
-// refuses its fence. Nor does a write of a spec that has moved on go out.
-// It reads even when the confirmation of v was just made: a leadership
-// revoked in between (not only one run out by age) must stop the write.
+// writeGuard is the check made just before the driver sends a write of
+// v's group, again for each attempt: a fenced, linearizable read of the
+// group's /desired revision and pause record. Marathon has no
+// conditional write, so this read is the fence: however long the
+// reconcile was held up since it decided (a pause, a slow call, the
+// write rate limit), a daemon whose leadership ended meanwhile, even one
+// that has not noticed, writes nothing, as etcd refuses its fence; nor
+// does a write of a spec that has moved on go out, nor one of a group
+// paused a moment before.
 func (c *Controller) writeGuard(v view) func(context.Context) error {
 	want := int64(0)
 	if v.desired != nil {
@@ -206,8 +196,10 @@ func (c *Controller) writeGuard(v view) func(context.Context) error {
 	return func(ctx context.Context) error {
 		got, pause, err := c.cfg.Desired.ConfirmUnpaused(ctx, c.fence, v.key)
 		switch {
-		case err != nil:
+		case errors.Is(err, model.ErrNotLeader):
 			return fmt.Errorf("confirming /desired before writing: %w", err)
+		case err != nil:
+			return &confirmError{err: err}
 		case got != want:
 			return fmt.Errorf("%w: revision %d, now %d", errDesiredMoved, want, got)
 		case pause != nil:
@@ -216,6 +208,13 @@ func (c *Controller) writeGuard(v view) func(context.Context) error {
 		return nil
 	}
 }
+
+// confirmError is a write guard's read that failed: the write was not
+// sent.
+type confirmError struct{ err error }
+
+func (e *confirmError) Error() string { return "confirming /desired before writing: " + e.err.Error() }
+func (e *confirmError) Unwrap() error { return e.err }
 
 // confirmRetry is how soon a group whose /desired moved on under a
 // reconcile is looked at again, if the watch has not queued it already.

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/marathon"
 	"theseus.dev/reconciler"
 	"theseus.dev/specs"
 )
@@ -157,17 +158,22 @@ func TestStaleDesiredViewNotActedOn(t *testing.T) {
 	e.checkInvariants(keys...)
 }
 
-// TestConfirmedAfterRateLimitWait: /desired is confirmed while the app is
-// read again, but a write that then waits for the rate limit confirms
-// again: a spec that changed during the wait, and that the watch has not
-// delivered, is not overwritten by the older one.
+// TestConfirmedAfterRateLimitWait: a write that waits for the rate limit
+// after its group's app was read and planned on confirms /desired after
+// the wait: a spec that changed during the wait, and that the watch has
+// not delivered, is not overwritten by the older one.
 func TestConfirmedAfterRateLimitWait(t *testing.T) {
 	e := newEnv(t)
 	tap := &tapMarathon{}
-	stalled := &stalledDesired{release: make(chan struct{}), confirms: make(chan specs.GroupKey, 100)}
+	reads := &readTap{reads: make(chan specs.GroupKey, 100)}
+	stalled := &stalledDesired{release: make(chan struct{})}
 	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}, writeQPS: 1,
-		marathon: func(m reconciler.Marathon) reconciler.Marathon { tap.Marathon = m; return tap },
-		desired:  func(d reconciler.DesiredSource) reconciler.DesiredSource { stalled.DesiredSource = d; return stalled }})
+		marathon: func(m reconciler.Marathon) reconciler.Marathon {
+			reads.Marathon = m
+			tap.Marathon = reads
+			return tap
+		},
+		desired: func(d reconciler.DesiredSource) reconciler.DesiredSource { stalled.DesiredSource = d; return stalled }})
 	keys := e.deploy("api", 2)
 	e.eventually(converge, "both statuses", func() bool { return e.statusTruthful(keys[0]) == "" && e.statusTruthful(keys[1]) == "" })
 
@@ -175,17 +181,18 @@ func TestConfirmedAfterRateLimitWait(t *testing.T) {
 	before := time.Now()
 	e.putSpec(keys[1], spec(keys[1], "nginx:1.27", 2, ""))
 	e.eventually(converge, "the other group's write", func() bool { return tap.writesAfter(before) == 1 })
-	for len(stalled.confirms) > 0 {
-		<-stalled.confirms
+	for len(reads.reads) > 0 {
+		<-reads.reads
 	}
 	e.putSpec(keys[0], spec(keys[0], "nginx:1.28", 1, ""))
-	// Once confirmed, the write waits for a token.
-	for confirmed := false; !confirmed; {
+	// Once its app is read again for the write, the write waits for a
+	// token.
+	for read := false; !read; {
 		select {
-		case k := <-stalled.confirms:
-			confirmed = k == keys[0]
+		case k := <-reads.reads:
+			read = k == keys[0]
 		case <-time.After(converge):
-			t.Fatalf("%s was not confirmed within %v", keys[0], converge)
+			t.Fatalf("the app of %s was not read within %v", keys[0], converge)
 		}
 	}
 	stalled.hold.Store(true)
@@ -201,25 +208,29 @@ func TestConfirmedAfterRateLimitWait(t *testing.T) {
 	})
 }
 
-// stalledDesired is a /desired source whose watch stops delivering while
-// hold is set, until release is closed; ConfirmUnpaused reads etcd as it is, and
-// reports each group it confirmed on confirms, if set, without blocking.
-type stalledDesired struct {
-	reconciler.DesiredSource
-	hold     atomic.Bool
-	release  chan struct{}
-	confirms chan specs.GroupKey
+// readTap is Marathon that reports each group whose app it read, without
+// blocking.
+type readTap struct {
+	reconciler.Marathon
+	reads chan specs.GroupKey
 }
 
-func (s *stalledDesired) ConfirmUnpaused(ctx context.Context, fence etcd.Fence, k specs.GroupKey) (int64, *specs.Pause, error) {
-	rev, pause, err := s.DesiredSource.ConfirmUnpaused(ctx, fence, k)
-	if s.confirms != nil {
-		select {
-		case s.confirms <- k:
-		default:
-		}
+func (r *readTap) Get(ctx context.Context, k specs.GroupKey) (marathon.App, error) {
+	a, err := r.Marathon.Get(ctx, k)
+	select {
+	case r.reads <- k:
+	default:
 	}
-	return rev, pause, err
+	return a, err
+}
+
+// stalledDesired is a /desired source whose watch stops delivering while
+// hold is set, until release is closed; ConfirmUnpaused reads etcd as it
+// is.
+type stalledDesired struct {
+	reconciler.DesiredSource
+	hold    atomic.Bool
+	release chan struct{}
 }
 
 func (s *stalledDesired) Sync(ctx context.Context, fn func(etcd.Update) error) error {

@@ -73,7 +73,7 @@ func TestTwoLeadersAtOnce(t *testing.T) {
 
 	released := time.Now()
 	close(release)
-	e.eventually(converge, "a's write is over", func() bool { return tapA.writesAfter(released) == 1 })
+	e.eventually(converge, "a's write is over", func() bool { return tapA.callsAfter(released) == 1 })
 	e.etcd.Unblackhole()
 	e.etcd.DropConnections()
 	e.eventually(converge, "a stops leading", func() bool { return !a.Leading() })

@@ -17,6 +17,7 @@ import (
 
 	"theseus.dev/drivers/marathon"
 	"theseus.dev/drivers/marathon/marathonsim"
+	"theseus.dev/model"
 	"theseus.dev/reconciler"
 	"theseus.dev/specs"
 )
@@ -111,29 +112,52 @@ func TestShutdownDuringRollout(t *testing.T) {
 // the writes made through it.
 type tapMarathon struct {
 	reconciler.Marathon
-	// before, if set, is called before each write of k; a panic in it is
-	// a panic of the reconcile.
+	// before, if set, is called before each write of k, ahead of the
+	// write's guard; a panic in it is a panic of the reconcile.
 	before func(method string, k specs.GroupKey)
 
 	mu     sync.Mutex
-	writes []time.Time
+	writes []time.Time // sent
+	calls  []time.Time // ended, sent or not
 }
 
-func (m *tapMarathon) write(method string, k specs.GroupKey) {
-	if m.before != nil {
-		m.before(method, k)
-	}
-	m.mu.Lock()
-	m.writes = append(m.writes, time.Now())
-	m.mu.Unlock()
+// write returns ctx with a write guard that calls before, then the
+// guard already in ctx, and notes the write of k if that lets it
+// through, as the driver sends it (each attempt): a write the guard
+// stops is not a write.
+func (m *tapMarathon) write(ctx context.Context, method string, k specs.GroupKey) context.Context {
+	return model.WithWriteGuard(ctx, func(context.Context) error {
+		if m.before != nil {
+			m.before(method, k)
+		}
+		if err := model.CheckWriteGuard(ctx); err != nil {
+			return err
+		}
+		m.mu.Lock()
+		m.writes = append(m.writes, time.Now())
+		m.mu.Unlock()
+		return nil
+	})
 }
 
-// writesAfter counts the writes made through m after t.
+// writesAfter counts the writes sent through m after t.
 func (m *tapMarathon) writesAfter(t time.Time) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return countAfter(m.writes, t)
+}
+
+// callsAfter counts the calls of write methods of m that ended after t,
+// whether they sent the write or not.
+func (m *tapMarathon) callsAfter(t time.Time) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return countAfter(m.calls, t)
+}
+
+func countAfter(ts []time.Time, t time.Time) int {
 	n := 0
-	for _, w := range m.writes {
+	for _, w := range ts {
 		if w.After(t) {
 			n++
 		}
@@ -141,29 +165,32 @@ func (m *tapMarathon) writesAfter(t time.Time) int {
 	return n
 }
 
+// ended notes the end of a call of a write method.
+func (m *tapMarathon) ended(res marathon.Result, err error) (marathon.Result, error) {
+	m.mu.Lock()
+	m.calls = append(m.calls, time.Now())
+	m.mu.Unlock()
+	return res, err
+}
+
 func (m *tapMarathon) Create(ctx context.Context, w marathon.Write) (marathon.Result, error) {
-	m.write("create", w.Key)
-	return m.Marathon.Create(ctx, w)
+	return m.ended(m.Marathon.Create(m.write(ctx, "create", w.Key), w))
 }
 
 func (m *tapMarathon) Update(ctx context.Context, w marathon.Write) (marathon.Result, error) {
-	m.write("update", w.Key)
-	return m.Marathon.Update(ctx, w)
+	return m.ended(m.Marathon.Update(m.write(ctx, "update", w.Key), w))
 }
 
 func (m *tapMarathon) Scale(ctx context.Context, k specs.GroupKey, n int) (marathon.Result, error) {
-	m.write("scale", k)
-	return m.Marathon.Scale(ctx, k, n)
+	return m.ended(m.Marathon.Scale(m.write(ctx, "scale", k), k, n))
 }
 
 func (m *tapMarathon) Restart(ctx context.Context, k specs.GroupKey) (marathon.Result, error) {
-	m.write("restart", k)
-	return m.Marathon.Restart(ctx, k)
+	return m.ended(m.Marathon.Restart(m.write(ctx, "restart", k), k))
 }
 
 func (m *tapMarathon) Delete(ctx context.Context, k specs.GroupKey) (marathon.Result, error) {
-	m.write("delete", k)
-	return m.Marathon.Delete(ctx, k)
+	return m.ended(m.Marathon.Delete(m.write(ctx, "delete", k), k))
 }
 
 // metric sums the samples of the named metric as m exposes them on

@@ -18,9 +18,6 @@ type view struct {
 	status    specs.Status
 	hasStatus bool
 	fresh     bool // app was read from Marathon during this reconcile
-	// confirmed is /desired as confirmed while the app was read again,
-	// or nil.
-	confirmed *confirmation
 	// pause is the group's pause record as last known, nil when none.
 	pause *specs.Pause
 }
@@ -45,14 +42,10 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (engine.
 	}
 	if ok && act.Acts() && !v.fresh && !(act.Kind == diff.Create && v.app == nil) {
 		// Never write on a cached view: the app may have changed since
-		// the last list. /desired is confirmed meanwhile: both reads must
-		// come before the write, and neither depends on the other. A
+		// the last list. (/desired is confirmed by the write's guard.) A
 		// create needs no read: Marathon refuses to create an app that
 		// exists (409), and the app is then read before anything else.
-		confirmed := c.startConfirm(ctx, v)
-		err := c.refresh(ctx, &v)
-		v.confirmed = <-confirmed
-		if err != nil {
+		if err := c.refresh(ctx, &v); err != nil {
 			return engine.Result{}, err
 		}
 		act, ok = c.plan(v)

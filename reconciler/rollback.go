@@ -64,10 +64,7 @@ func (c *Controller) rollback(ctx context.Context, v view, d StatusDecision) (en
 	if !v.fresh {
 		// Never write on a cached view: read the app (and /desired) again
 		// and judge the rollout again on what is read.
-		confirmed := c.startConfirm(ctx, v)
-		err := c.refresh(ctx, &v)
-		v.confirmed = <-confirmed
-		if err != nil {
+		if err := c.refresh(ctx, &v); err != nil {
 			return engine.Result{}, err
 		}
 		if again := StatusOf(c.state(v, Observed)); !again.RollBack {
