@@ -127,6 +127,36 @@ func TestEvents(t *testing.T) {
 	}
 }
 
+// TestEventsOnlyOfChanges: the stream asks Marathon only for the events
+// that tell an app or its tasks changed; their instance-level twins and
+// the rest are not sent at all.
+func TestEventsOnlyOfChanges(t *testing.T) {
+	for _, gen := range generations {
+		t.Run(gen.String(), func(t *testing.T) {
+			s := newSim(t, gen, nil, marathon.Config{Root: "/theseus"})
+			ev := startEvents(t, s.c)
+			ev.next(t, "resync on attach", isResync)
+			post(t, s.sim, "/theseus/web/dev")
+			s.clk.Advance(time.Minute)
+			seen := map[marathon.EventType]int{}
+			ev.next(t, "the deployment's end", func(e marathon.Event) bool {
+				seen[e.Type]++
+				return e.Type == "deployment_success"
+			})
+			for _, want := range []marathon.EventType{"api_post_event", "deployment_info", "status_update_event"} {
+				if seen[want] == 0 {
+					t.Errorf("no %s among %v", want, seen)
+				}
+			}
+			for _, not := range []marathon.EventType{"instance_changed_event", "event_stream_attached"} {
+				if seen[not] != 0 {
+					t.Errorf("%d %s sent, though not asked for", seen[not], not)
+				}
+			}
+		})
+	}
+}
+
 // sseServer serves /v2/events with body written by serve, and counts the
 // attachments.
 func sseServer(t *testing.T, serve func(w http.ResponseWriter, r *http.Request)) (*httptest.Server, *atomic.Int32) {

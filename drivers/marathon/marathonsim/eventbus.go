@@ -26,6 +26,16 @@ func newEventBus(buf int) *eventBus {
 
 func (b *eventBus) active() bool { return len(b.subs) > 0 }
 
+// wants reports whether any subscriber's filter allows eventType.
+func (b *eventBus) wants(eventType string) bool {
+	for sub := range b.subs {
+		if sub.types == nil || sub.types[eventType] {
+			return true
+		}
+	}
+	return false
+}
+
 func (b *eventBus) subscribe(remote string, types []string) *subscriber {
 	sub := &subscriber{ch: make(chan []byte, b.buf), done: make(chan struct{}), remote: remote}
 	if len(types) > 0 {

@@ -20,9 +20,9 @@ const (
 )
 
 // emit publishes one event whose fields fill writes, adding eventType and
-// timestamp. Nothing is built when nobody listens.
+// timestamp. Nothing is built when no stream takes eventType.
 func (s *Sim) emit(eventType string, fill func(w *jsonBuf)) {
-	if !s.bus.active() {
+	if !s.bus.wants(eventType) {
 		return
 	}
 	var w jsonBuf

@@ -83,10 +83,20 @@ func (s *Sim) serveEvents(w http.ResponseWriter, r *http.Request) {
 // reading, so that its handler ends instead of blocking for ever.
 const streamWriteTimeout = 30 * time.Second
 
+// writeFrame writes frame and every frame queued behind it, then flushes
+// once: a burst of events goes out in as few writes as the buffer allows.
 func (s *Sim) writeFrame(w http.ResponseWriter, rc *http.ResponseController, frame []byte, sub *subscriber) bool {
 	_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-	if _, err := w.Write(frame); err != nil {
-		return false
+	for {
+		if _, err := w.Write(frame); err != nil {
+			return false
+		}
+		select {
+		case <-sub.done: // the caller decides what an ended stream still gets
+		case frame = <-sub.ch:
+			continue
+		default:
+		}
+		return rc.Flush() == nil
 	}
-	return rc.Flush() == nil
 }
