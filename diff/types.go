@@ -36,6 +36,18 @@ func NewDesired(g *specs.Group, revision int64) (Desired, error) {
 	return Desired{Key: k, Revision: revision, Spec: n, Hash: specs.Hash(n), Policy: g.Spec.Policy(0)}, nil
 }
 
+// TakeDesired is NewDesired for a caller that gives g up: the Desired
+// shares g's maps (specs.NormalizeOwned).
+func TakeDesired(g *specs.Group, revision int64) (Desired, error) {
+	k, err := g.Key()
+	if err != nil {
+		return Desired{}, err
+	}
+	pol := g.Spec.Policy(0)
+	n := specs.NormalizeOwned(g.Spec)
+	return Desired{Key: k, Revision: revision, Spec: n, Hash: specs.Hash(n), Policy: pol}, nil
+}
+
 // InvalidDesired returns the Desired form of a group whose stored spec does
 // not parse or validate.
 func InvalidDesired(k specs.GroupKey, revision int64, err error) Desired {

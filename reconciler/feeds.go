@@ -75,7 +75,11 @@ func (c *Controller) applyDesired(u model.DesiredUpdate) {
 	c.mu.Unlock()
 
 	for _, s := range seen {
-		c.history.seen(s.Key, s.ModRevision, s.Group, s.deleted)
+		var value []byte
+		if s.Group != nil {
+			value = s.Value
+		}
+		c.history.seen(s.Key, s.ModRevision, value, s.deleted)
 	}
 	c.metrics.DesiredRevision(rev)
 	if u.Snapshot != nil {
@@ -120,7 +124,8 @@ func DesiredOf(e *model.DesiredEntry, limits *specs.Limits) diff.Desired {
 			return diff.InvalidDesired(e.Key, e.ModRevision, err)
 		}
 	}
-	d, err := diff.NewDesired(e.Group, e.ModRevision)
+	// The entry is dropped once applied: its spec's maps are taken.
+	d, err := diff.TakeDesired(e.Group, e.ModRevision)
 	if err != nil {
 		return diff.InvalidDesired(e.Key, e.ModRevision, err)
 	}

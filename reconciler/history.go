@@ -40,9 +40,12 @@ type historian struct {
 type historyOp struct {
 	rev int64
 	at  time.Time
-	// A revision seen: its spec (nil when invalid), or its deletion.
+	// A revision seen: its spec as stored (nil when invalid), or its
+	// deletion. The stored bytes are kept rather than the decoded spec,
+	// a few times their size: during a cold start every group's entry
+	// waits here for a while.
 	seen    bool
-	group   *specs.Group
+	value   []byte
 	deleted bool
 	// An outcome, and what goes with it.
 	outcome    specs.Outcome
@@ -57,14 +60,14 @@ func newHistorian(c *Controller) *historian {
 		wake: make(chan struct{}, 1)}
 }
 
-// seen queues the record of a revision of group k's /desired key: g is
-// its spec, nil for an invalid one; deleted says it removed the spec.
-// It never blocks.
-func (h *historian) seen(k specs.GroupKey, rev int64, g *specs.Group, deleted bool) {
+// seen queues the record of a revision of group k's /desired key: value
+// is its valid spec as stored, nil for an invalid one; deleted says it
+// removed the spec. It never blocks.
+func (h *historian) seen(k specs.GroupKey, rev int64, value []byte, deleted bool) {
 	if h == nil {
 		return
 	}
-	h.add(k, historyOp{rev: rev, at: h.c.cfg.Now(), seen: true, group: g, deleted: deleted})
+	h.add(k, historyOp{rev: rev, at: h.c.cfg.Now(), seen: true, value: value, deleted: deleted})
 }
 
 // facts queues the outcomes that a status written for group k records,
@@ -258,7 +261,12 @@ func recordSeen(k specs.GroupKey, h *specs.History, op historyOp, w specs.Writer
 		w.Kind = specs.WriterUnknown
 	}
 	e := specs.HistoryEntry{Revision: op.rev, Time: op.at, Writer: w, Deleted: op.deleted}
-	if g := op.group; g != nil {
+	if op.value == nil {
+		h.Record(e)
+		return true
+	}
+	// It decoded and validated when the watch delivered it.
+	if g, err := specs.DecodeStored(k, op.value); err == nil {
 		e.SpecHash, e.Image, e.Spec = specs.Hash(specs.Normalize(g.Spec)), g.Spec.Image, specs.StoredValue(g)
 		if prev := previousSpec(k, h, op.rev); prev != nil {
 			e.Changed = diff.SpecChanges(&prev.Spec, &g.Spec)

@@ -44,6 +44,15 @@ const (
 // Policy is left out: Marathon never sees it. Two specs that Marathon
 // would run the same way normalise to equal values. s must be valid.
 func Normalize(s Spec) Spec {
+	s.Env, s.Config = cloneMap(s.Env), cloneMap(s.Config)
+	return NormalizeOwned(s)
+}
+
+// NormalizeOwned is Normalize for a caller that gives s up: the result
+// shares s's env and config maps instead of copying them. A controller
+// holds the normalised spec of every group and app, and the copies were a
+// sixth of its memory.
+func NormalizeOwned(s Spec) Spec {
 	n := Spec{
 		Image:     s.Image,
 		Instances: ptr(deref(s.Instances, DefaultInstances)),
@@ -51,8 +60,8 @@ func Normalize(s Spec) Spec {
 		Mem:       ptr(deref(s.Mem, DefaultMem)),
 		Disk:      ptr(deref(s.Disk, DefaultDisk)),
 		Cmd:       s.Cmd,
-		Env:       cloneMap(s.Env),
-		Config:    cloneMap(s.Config),
+		Env:       nilIfEmpty(s.Env),
+		Config:    nilIfEmpty(s.Config),
 	}
 	if len(s.Args) > 0 {
 		n.Args = slices.Clone(s.Args)
@@ -137,6 +146,13 @@ func deref[T any](p *T, def T) T {
 		return def
 	}
 	return *p
+}
+
+func nilIfEmpty[M ~map[K]V, K comparable, V any](m M) M {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }
 
 func cloneMap[M ~map[K]V, K comparable, V any](m M) M {

@@ -50,6 +50,26 @@ func TestNormalizeGolden(t *testing.T) {
 	golden(t, "normalized.golden", b.Bytes())
 }
 
+// TestNormalizeOwned: NormalizeOwned gives what Normalize gives, for every
+// example spec, and Normalize's result shares nothing of its input that
+// a change of one would show in the other.
+func TestNormalizeOwned(t *testing.T) {
+	for _, g := range loadSpecs(t, filepath.Join("..", "testdata", "specs")) {
+		k, _ := g.Key()
+		want := Normalize(g.Spec)
+		if got := NormalizeOwned(g.Spec); !reflect.DeepEqual(got, want) || Hash(got) != Hash(want) {
+			t.Errorf("%s: NormalizeOwned differs from Normalize:\n%+v\n%+v", k, got, want)
+		}
+		for name := range want.Env {
+			want.Env[name] = Value{Value: "changed"}
+			if g.Spec.Env[name].Value == "changed" {
+				t.Errorf("%s: Normalize shares the env of its input", k)
+			}
+			break
+		}
+	}
+}
+
 func TestNormalizeDefaults(t *testing.T) {
 	n := Normalize(Spec{
 		Image:        "nginx",
