@@ -49,7 +49,7 @@ func convert(root string, key specs.GroupKey, j *appJSON) App {
 			}
 		}
 	}
-	a.Spec = specs.Normalize(specOf(j, a.SecretEnv, root))
+	a.Spec = specs.NormalizeOwned(specOf(j, a.SecretEnv, root))
 	a.Counts = specs.TaskCounts{Wanted: *a.Spec.Instances, Running: j.TasksRunning, Healthy: j.TasksHealthy,
 		Staged: j.TasksStaged, Unhealthy: j.TasksUnhealthy}
 	for _, d := range j.Deployments {

@@ -7,9 +7,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
@@ -233,6 +236,36 @@ func FuzzRelist(f *testing.F) {
 					t.Fatalf("list %d: %s (-List +Relist):\n%s", i, want[j].ID, d)
 				}
 			}
+		}
+	})
+}
+
+// FuzzScanList: the scan of a list finds the elements a decoder reads,
+// and fails only where the decoder fails too (elements aside, which the
+// scan does not validate).
+func FuzzScanList(f *testing.F) {
+	for _, s := range []string{`{"apps":[{"id":"/a"},1,"x",null,[{}]]}`, `{"x":{"apps":[]},"apps":[ {"id":"\"}"} ]}`,
+		`{"apps":null}`, `null`, `{"apps":[1,]}`, `{"apps":[],}`, `{"a":tru,"apps":[]}`, `{"apps":[{"a":"\\"}]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var scanned [][]byte
+		_, serr := scanListArray(iotest.OneByteReader(bytes.NewReader(data)), "apps", nil, func(v []byte) error {
+			scanned = append(scanned, bytes.Clone(v))
+			return nil
+		})
+		var read [][]byte
+		dec := jsontext.NewDecoder(bytes.NewReader(data), decodeOptions)
+		derr := readListArray(dec, "apps", func() error {
+			v, err := dec.ReadValue()
+			read = append(read, bytes.Clone(v))
+			return err
+		})
+		switch {
+		case serr != nil && derr == nil:
+			t.Fatalf("the scan failed (%v) where the decoder read %q", serr, read)
+		case derr == nil && !slices.EqualFunc(scanned, read, bytes.Equal):
+			t.Fatalf("scanned %q, read %q", scanned, read)
 		}
 	})
 }

@@ -28,9 +28,7 @@ type relister struct {
 	seed maphash.Seed
 	role string // the default role the apps were converted with
 	apps map[string]*relisted
-	// moved says, for each place in the last answer, whether the app
-	// there had changed since the list before.
-	moved []bool
+	buf  []byte // the scanner's, from list to list
 }
 
 // relisted is one app of the last list: the app; the digests of its
@@ -76,7 +74,9 @@ func (c *Client) Relist(ctx context.Context) ([]*App, error) {
 
 // decode reads a list, reusing what the last one decoded; it returns the
 // apps whose id names a group under root, sorted by id, and what to
-// remember of them.
+// remember of them. Each app's JSON is found by a scan (scanListArray)
+// and recognised by the digest of it and its id, which Marathon writes
+// first; only an app not recognised is decoded.
 func (l *relister) decode(r io.Reader, root, role string) ([]*App, map[string]*relisted, error) {
 	if l.apps == nil {
 		l.seed = maphash.MakeSeed()
@@ -87,62 +87,38 @@ func (l *relister) decode(r io.Reader, root, role string) ([]*App, map[string]*r
 	}
 	next := make(map[string]*relisted, len(last))
 	var apps []*App
-	var moved []bool
 	s := appScratch{seed: l.seed}
-	dec := jsontext.NewDecoder(r, decodeOptions)
-	err := readListArray(dec, "apps", func() error {
-		var prev, e *relisted
-		var err error
-		i := len(moved)
-		if i < len(l.moved) && l.moved[i] {
-			// The app in this place changed last time (health results
-			// move with every check): read it by parts at once.
-			if err := s.split(dec); err != nil {
-				return err
+	i := 0
+	buf, err := scanListArray(r, "apps", l.buf, func(v []byte) error {
+		defer func() { i++ }()
+		whole := maphash.Bytes(l.seed, v)
+		prev := last[string(leadingID(v))]
+		e := prev
+		if prev == nil || prev.whole != whole {
+			if err := s.split(v); err != nil {
+				return within(err, "/apps/"+strconv.Itoa(i))
 			}
 			prev = last[string(s.id)]
+			var err error
 			if e, err = s.app(prev, root, role); err != nil {
 				return within(err, "/apps/"+strconv.Itoa(i))
 			}
-		} else {
-			// Most apps are what they were: told by the digest of the
-			// whole app, found by its id, which Marathon writes first.
-			v, err := dec.ReadValue()
-			if err != nil {
-				return err
+			if e == prev {
+				c := *prev
+				e = &c
 			}
-			whole := maphash.Bytes(l.seed, v)
-			prev = last[string(leadingID(v))]
-			if prev == nil || prev.whole != whole {
-				s.rd.Reset(v)
-				s.dec.Reset(&s.rd, decodeOptions)
-				if err := s.split(&s.dec); err != nil {
-					return within(err, "/apps/"+strconv.Itoa(i))
-				}
-				prev = last[string(s.id)]
-				if e, err = s.app(prev, root, role); err != nil {
-					return within(err, "/apps/"+strconv.Itoa(i))
-				}
-				if e == prev {
-					c := *prev
-					e = &c
-				}
-				e.whole = whole
-			} else {
-				e = prev
-			}
+			e.whole = whole
 		}
-		moved = append(moved, prev == nil || e.def != prev.def || e.raw != prev.raw)
 		next[e.id] = e
 		if e.app != nil {
 			apps = append(apps, e.app)
 		}
 		return nil
 	})
+	l.buf = buf
 	if err != nil {
 		return nil, nil, err
 	}
-	l.moved = moved
 	slices.SortFunc(apps, func(a, b *App) int { return strings.Compare(a.ID, b.ID) })
 	return apps, next, nil
 }
@@ -233,46 +209,79 @@ func leadingID(v []byte) []byte {
 	return id[:end]
 }
 
-// split reads the next app dec holds into s.
-func (s *appScratch) split(dec *jsontext.Decoder) error {
+// split splits app v into s by a scan of its members (listScanner):
+// none of them is validated here, as each part is decoded, or
+// recognised by its digest as one decoded before, after.
+func (s *appScratch) split(v []byte) error {
 	s.def, s.tasks, s.id = s.def[:0], s.tasks[:0], s.id[:0]
-	if dec.PeekKind() != '{' {
+	sc := listScanner{buf: v, err: io.EOF}
+	if c, _ := sc.next(); c != '{' {
 		// Not an object: the decoder of a whole app says what it is.
-		v, err := dec.ReadValue()
 		s.def = append(s.def, v...)
-		return unexpectedEOF(err)
+		return nil
 	}
-	if _, err := dec.ReadToken(); err != nil {
-		return unexpectedEOF(err)
-	}
+	sc.pos++
 	s.def = append(s.def, '{')
-	for dec.PeekKind() == '"' {
-		name, err := dec.ReadValue()
+	for first := true; ; first = false {
+		c, err := sc.next()
 		if err != nil {
-			return unexpectedEOF(err)
+			return err
 		}
-		s.name = append(s.name[:0], name...) // name is the decoder's until its next read
-		v, err := dec.ReadValue()
+		if c == '}' && first {
+			sc.pos++
+			break
+		}
+		if c != '"' {
+			return sc.syntax("a member name")
+		}
+		name, err := sc.value()
 		if err != nil {
-			return unexpectedEOF(err)
+			return err
 		}
-		switch string(s.name) {
+		if c, err := sc.next(); err != nil {
+			return err
+		} else if c != ':' {
+			return sc.syntax("':'")
+		}
+		sc.pos++
+		if _, err := sc.next(); err != nil {
+			return err
+		}
+		val, err := sc.value()
+		if err != nil {
+			return err
+		}
+		switch string(name) {
 		case `"tasks"`:
-			s.tasks = append(s.tasks[:0], v...)
-			continue
+			s.tasks = append(s.tasks[:0], val...)
 		case `"id"`:
-			if v.Kind() == '"' {
-				s.id, _ = jsontext.AppendUnquote(s.id[:0], v)
+			if val[0] == '"' {
+				s.id, _ = jsontext.AppendUnquote(s.id[:0], val)
 			}
+			fallthrough
+		default:
+			if len(s.def) > 1 {
+				s.def = append(s.def, ',')
+			}
+			s.def = append(append(append(s.def, name...), ':'), val...)
 		}
-		if len(s.def) > 1 {
-			s.def = append(s.def, ',')
+		c, err = sc.next()
+		if err != nil {
+			return err
 		}
-		s.def = append(append(append(s.def, s.name...), ':'), v...)
+		sc.pos++
+		if c == '}' {
+			break
+		}
+		if c != ',' {
+			return sc.syntax("',' or '}'")
+		}
+	}
+	if _, err := sc.next(); err == nil {
+		return sc.syntax("the end of the app")
 	}
 	s.def = append(s.def, '}')
-	_, err := dec.ReadToken() // the closing brace, or the error of what stands there
-	return unexpectedEOF(err)
+	return nil
 }
 
 // taskDigest is the digest of what the conversion of the tasks in s
