@@ -134,6 +134,13 @@ type StatusEntry struct {
 	Err error
 }
 
+// StatusChange is one change of /status: group Key's status becomes
+// Status, or is removed when Status is nil.
+type StatusChange struct {
+	Key    specs.GroupKey
+	Status *specs.Status
+}
+
 // PhaseChange is one change of a group's phase, as the controller tells
 // it and notifications carry it.
 type PhaseChange struct {

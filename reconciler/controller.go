@@ -188,6 +188,7 @@ type Controller struct {
 	listings                    *observe.Latest // the latest list not yet taken
 	restarts                    *restarter      // nil without Config.Restarts
 	history                     *historian      // nil without Config.History
+	statuses                    *statusWriter
 	pauses                      *pauses
 }
 
@@ -217,6 +218,7 @@ func NewController(cfg Config, fence model.Fence, apps *observe.Observer) *Contr
 	if cfg.History != nil {
 		c.history = newHistorian(c)
 	}
+	c.statuses = newStatusWriter(c)
 	c.pauses = newPauses(c)
 	apps.Subscribe(c)
 	return c
@@ -262,6 +264,7 @@ func (c *Controller) Run(stop, work context.Context) error {
 	if c.history != nil {
 		wg.Go(func() { c.history.run(work) })
 	}
+	wg.Go(func() { c.statuses.run(work) })
 	select {
 	case <-c.synced:
 		c.log.Info("caches synced; reconciling", "groups", c.desiredLen(), "apps", c.actualLen())
@@ -272,9 +275,10 @@ func (c *Controller) Run(stop, work context.Context) error {
 	case <-inputs.Done():
 	}
 	cancel()
+	// The statuses and the history outlive the queue by what they have
+	// left to record, within the term.
+	c.statuses.close()
 	if c.history != nil {
-		// The history outlives the queue by what it has left to record,
-		// within the term.
 		c.history.close()
 	}
 	wg.Wait()

@@ -288,13 +288,13 @@ type lostReplies struct {
 	lost atomic.Int32
 }
 
-func (s *lostReplies) Put(ctx context.Context, f etcd.Fence, k specs.GroupKey, st *specs.Status) (int64, error) {
-	rev, err := s.StatusStore.Put(ctx, f, k, st)
+func (s *lostReplies) Write(ctx context.Context, f etcd.Fence, changes []etcd.StatusChange) error {
+	err := s.StatusStore.Write(ctx, f, changes)
 	if err == nil && s.left.Add(-1) >= 0 {
 		s.lost.Add(1)
-		return 0, errors.New("etcdserver: request timed out")
+		return errors.New("etcdserver: request timed out")
 	}
-	return rev, err
+	return err
 }
 
 // TestEtcdAmbiguousStatusWrite (row 5): status writes that were applied

@@ -50,8 +50,9 @@ type DesiredSource interface {
 // *etcd.StatusStore implements it.
 type StatusStore interface {
 	List(ctx context.Context) ([]model.StatusEntry, int64, error)
-	Put(ctx context.Context, fence model.Fence, k specs.GroupKey, st *specs.Status) (int64, error)
-	Delete(ctx context.Context, fence model.Fence, k specs.GroupKey) error
+	// Write makes the changes, fenced; an error matching
+	// model.ErrNotLeader says the fence no longer holds.
+	Write(ctx context.Context, fence model.Fence, changes []model.StatusChange) error
 }
 
 // PruneLedger is the mass-deletion guard's record: deletions within its

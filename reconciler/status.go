@@ -77,9 +77,7 @@ func (c *Controller) dropStatus(ctx context.Context, v view) error {
 	if !v.hasStatus {
 		return nil
 	}
-	if err := c.cfg.Status.Delete(ctx, c.fence, v.key); err != nil {
-		return fmt.Errorf("remove status of %s: %w", v.key, err)
-	}
+	c.statuses.put(v.key, nil)
 	c.mu.Lock()
 	c.setStatusLocked(v.key, nil)
 	c.mu.Unlock()
@@ -115,9 +113,11 @@ func stepText(d model.Deployment) string {
 	return strings.TrimSpace(fmt.Sprintf("%d/%d %s", d.CurrentStep, d.TotalSteps, strings.Join(acts, ",")))
 }
 
-// putStatus writes st as the group's status if it differs from what is
-// stored (timestamps aside), fenced by the leadership: the one place a
-// group changes phase (StatusOf decides which).
+// putStatus records st as the group's status if it differs from the one
+// it has (timestamps aside): the one place a group changes phase
+// (StatusOf decides which). The controller goes by it at once; the
+// status writer writes it to /status behind it, fenced by the
+// leadership.
 func (c *Controller) putStatus(ctx context.Context, v view, st specs.Status) error {
 	if v.hasStatus && sameStatus(v.status, st) {
 		return nil
@@ -128,9 +128,7 @@ func (c *Controller) putStatus(ctx context.Context, v view, st specs.Status) err
 		st.Since = now
 	}
 	st.UpdatedAt = now
-	if _, err := c.cfg.Status.Put(ctx, c.fence, v.key, &st); err != nil {
-		return fmt.Errorf("record status of %s: %w", v.key, err)
-	}
+	c.statuses.put(v.key, &st)
 	c.mu.Lock()
 	c.setStatusLocked(v.key, &st)
 	c.mu.Unlock()

@@ -55,6 +55,46 @@ func (s *StatusStore) Delete(ctx context.Context, fence Fence, k specs.GroupKey)
 	return err
 }
 
+// StatusChange is one change of /status (model.StatusChange).
+type StatusChange = model.StatusChange
+
+// Write makes changes, in transactions of at most MaxTxnOps, each
+// fenced: statuses written together cost etcd one write, not one each.
+// A fence that no longer holds returns an error matching ErrNotLeader;
+// the transactions committed before it stand.
+func (s *StatusStore) Write(ctx context.Context, fence Fence, changes []StatusChange) error {
+	if fence.Key == "" || fence.Revision <= 0 {
+		return fmt.Errorf("write /status: no leadership fence: %w", ErrNotLeader)
+	}
+	ops := make([]clientv3.Op, 0, min(len(changes), MaxTxnOps))
+	for i, ch := range changes {
+		key := specs.StatusKey(s.c.opts.Prefix, ch.Key)
+		if ch.Status == nil {
+			ops = append(ops, clientv3.OpDelete(key))
+		} else {
+			data, err := json.Marshal(ch.Status)
+			if err != nil {
+				return fmt.Errorf("encode status of %s: %w", ch.Key, err)
+			}
+			ops = append(ops, clientv3.OpPut(key, string(data)))
+		}
+		if len(ops) < MaxTxnOps && i < len(changes)-1 {
+			continue
+		}
+		rctx, cancel := s.c.reqCtx(ctx)
+		resp, err := s.c.cli.Txn(rctx).If(fenceCmp(fence)).Then(ops...).Commit()
+		cancel()
+		switch {
+		case err != nil:
+			return fmt.Errorf("write /status: %w", err)
+		case !resp.Succeeded:
+			return fmt.Errorf("write /status: %w", ErrNotLeader)
+		}
+		ops = ops[:0]
+	}
+	return nil
+}
+
 // Get reads the status of group k; an absent one is an error matching
 // ErrStatusNotFound, an undecodable one an entry with Err.
 func (s *StatusStore) Get(ctx context.Context, k specs.GroupKey) (StatusEntry, error) {

@@ -2,6 +2,7 @@ package etcd_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -49,5 +50,51 @@ func TestStatusStore(t *testing.T) {
 	}
 	if _, err := s.Get(ctx, web); !errors.Is(err, etcd.ErrStatusNotFound) {
 		t.Fatalf("Get after delete: %v", err)
+	}
+}
+
+// TestStatusWrite: changes of more statuses than one transaction takes
+// are all made, removals among them; without the fence, or with one that
+// no longer holds, nothing is.
+func TestStatusWrite(t *testing.T) {
+	_, c := start(t, etcd.Options{})
+	ctx := t.Context()
+	s := c.Status()
+	var changes []etcd.StatusChange
+	for i := range etcd.MaxTxnOps + 10 {
+		changes = append(changes, etcd.StatusChange{Key: key(t, "api", fmt.Sprintf("g%d", i)), Status: status(specs.PhaseSynced)})
+	}
+	if err := s.Write(ctx, etcd.Fence{}, changes); !errors.Is(err, etcd.ErrNotLeader) {
+		t.Fatalf("write without a fence: %v", err)
+	}
+	l, err := c.Campaign(ctx, etcd.ElectionConfig{TTL: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(ctx, l.Fence(), changes); err != nil {
+		t.Fatal(err)
+	}
+	// The first is removed, the second changes phase.
+	gone, moved := changes[0].Key, changes[1].Key
+	if err := s.Write(ctx, l.Fence(), []etcd.StatusChange{{Key: gone}, {Key: moved, Status: status(specs.PhaseProgressing)}}); err != nil {
+		t.Fatal(err)
+	}
+	all, _, err := s.List(ctx)
+	if err != nil || len(all) != len(changes)-1 {
+		t.Fatalf("List: %d statuses, %v; want %d", len(all), err, len(changes)-1)
+	}
+	if got, err := s.Get(ctx, moved); err != nil || got.Status.Phase != specs.PhaseProgressing {
+		t.Fatalf("Get(%s) = %+v, %v", moved, got, err)
+	}
+	if _, err := s.Get(ctx, gone); !errors.Is(err, etcd.ErrStatusNotFound) {
+		t.Fatalf("Get(%s) after its removal: %v", gone, err)
+	}
+	fence := l.Fence()
+	resign(t, l)
+	if err := s.Write(ctx, fence, []etcd.StatusChange{{Key: gone, Status: status(specs.PhaseSynced)}}); !errors.Is(err, etcd.ErrNotLeader) {
+		t.Fatalf("write with an old fence: %v", err)
+	}
+	if _, err := s.Get(ctx, gone); !errors.Is(err, etcd.ErrStatusNotFound) {
+		t.Fatalf("an old fence wrote: %v", err)
 	}
 }

@@ -1,0 +1,145 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"theseus.dev/internal/backoff"
+	"theseus.dev/model"
+	"theseus.dev/specs"
+)
+
+// statusBatch is the most statuses the writer sends in one write.
+const statusBatch = 128
+
+// statusWriter writes the statuses the controller decides behind it: a
+// reconcile hands its group's new status over and goes on, and the
+// writer sends every status handed over since its last write, the latest
+// of each group, in one fenced write. During a cold start of thousands
+// of groups that is one etcd write for a hundred statuses, none of them
+// on the way of a Marathon write. The controller's own view of the
+// statuses, which it decides from, changes as a status is handed over;
+// /status follows within a write. What is not yet written when the term
+// ends is the next leader's to decide again, as a status whose write
+// failed always was.
+type statusWriter struct {
+	c *Controller
+
+	mu      sync.Mutex
+	pending map[specs.GroupKey]*specs.Status // nil: remove
+	order   []specs.GroupKey
+	closed  bool
+	wake    chan struct{}
+}
+
+func newStatusWriter(c *Controller) *statusWriter {
+	return &statusWriter{c: c, pending: map[specs.GroupKey]*specs.Status{}, wake: make(chan struct{}, 1)}
+}
+
+// put hands over st as group k's status, or its removal when st is nil.
+// It never blocks.
+func (w *statusWriter) put(k specs.GroupKey, st *specs.Status) {
+	w.mu.Lock()
+	if _, ok := w.pending[k]; !ok {
+		w.order = append(w.order, k)
+	}
+	w.pending[k] = st
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close lets run end once everything handed over is written.
+func (w *statusWriter) close() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run writes until ctx ends, or until it is closed and has nothing left.
+func (w *statusWriter) run(ctx context.Context) {
+	bo := backoff.New(100*time.Millisecond, 5*time.Second)
+	for {
+		batch, ok := w.next(ctx)
+		if !ok {
+			return
+		}
+		err := w.c.cfg.Status.Write(ctx, w.c.fence, batch)
+		switch {
+		case err == nil:
+			bo.Reset()
+			w.done(nil)
+		case errors.Is(err, model.ErrNotLeader), ctx.Err() != nil:
+			w.done(nil) // the term is over; the next leader decides again
+		case w.isClosed():
+			w.c.log.Warn("cannot record statuses", "groups", len(batch), "err", err)
+			w.done(nil)
+		default:
+			w.c.log.Warn("cannot record statuses; retrying", "groups", len(batch), "err", err)
+			if bo.Wait(ctx) != nil {
+				w.done(nil)
+				return
+			}
+			w.done(batch)
+		}
+	}
+}
+
+// next takes up to statusBatch of the statuses pending, first handed
+// over first; false when run is to end.
+func (w *statusWriter) next(ctx context.Context) ([]model.StatusChange, bool) {
+	for {
+		w.mu.Lock()
+		if n := min(len(w.order), statusBatch); n > 0 {
+			batch := make([]model.StatusChange, n)
+			for i, k := range w.order[:n] {
+				batch[i] = model.StatusChange{Key: k, Status: w.pending[k]}
+				delete(w.pending, k)
+			}
+			w.order = w.order[n:]
+			w.mu.Unlock()
+			return batch, true
+		}
+		closed := w.closed
+		w.mu.Unlock()
+		if closed || ctx.Err() != nil {
+			return nil, false
+		}
+		select {
+		case <-w.wake:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// done ends a write; retry, the batch of a write that failed, goes back
+// ahead of what was handed over since, but for the groups handed over
+// again meanwhile, whose newer status stands.
+func (w *statusWriter) done(retry []model.StatusChange) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var back []specs.GroupKey
+	for _, ch := range retry {
+		if _, newer := w.pending[ch.Key]; !newer {
+			w.pending[ch.Key] = ch.Status
+			back = append(back, ch.Key)
+		}
+	}
+	if len(back) > 0 {
+		w.order = append(back, w.order...)
+	}
+}
+
+func (w *statusWriter) isClosed() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.closed
+}

@@ -1,0 +1,81 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/etcd/etcdtest"
+	"theseus.dev/model"
+	"theseus.dev/specs"
+)
+
+// failingStatus is /status whose next writes fail, each telling on
+// attempts when it is tried.
+type failingStatus struct {
+	StatusStore
+	attempts chan []model.StatusChange
+
+	mu   sync.Mutex
+	fail int
+}
+
+func (s *failingStatus) Write(ctx context.Context, f model.Fence, changes []model.StatusChange) error {
+	s.attempts <- changes
+	s.mu.Lock()
+	fail := s.fail > 0
+	s.fail--
+	s.mu.Unlock()
+	if fail {
+		return errors.New("etcdserver: request timed out")
+	}
+	return s.StatusStore.Write(ctx, f, changes)
+}
+
+// TestStatusWriter: a group's statuses handed over one after another are
+// written as the latest; a write that fails is tried again, but never
+// over a status handed over since; what is handed over before the writer
+// closes is written.
+func TestStatusWriter(t *testing.T) {
+	ctx := t.Context()
+	store, err := etcd.New(etcdtest.Start(t).NewClient(t), etcd.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lead, err := store.Campaign(ctx, etcd.ElectionConfig{TTL: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &failingStatus{StatusStore: store.Status(), attempts: make(chan []model.StatusChange, 10), fail: 1}
+	c := &Controller{cfg: Config{Status: st}, fence: lead.Fence(), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	w := newStatusWriter(c)
+	a, b := specs.GroupKey{Service: "api", Labels: "a"}, specs.GroupKey{Service: "api", Labels: "b"}
+	w.put(a, &specs.Status{Phase: specs.PhaseProgressing})
+	w.put(a, &specs.Status{Phase: specs.PhaseWaiting})
+	w.put(b, &specs.Status{Phase: specs.PhaseProgressing})
+	done := make(chan struct{})
+	go func() { defer close(done); w.run(ctx) }()
+
+	if first := <-st.attempts; len(first) != 2 || first[0].Status.Phase != specs.PhaseWaiting {
+		t.Fatalf("first write %+v, want the latest status of each of two groups", first)
+	}
+	// The first write failed; a's status moves on before it is retried.
+	w.put(a, &specs.Status{Phase: specs.PhaseSynced})
+	w.close()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the writer did not end once closed")
+	}
+	for k, want := range map[specs.GroupKey]specs.Phase{a: specs.PhaseSynced, b: specs.PhaseProgressing} {
+		got, err := store.Status().Get(ctx, k)
+		if err != nil || got.Status.Phase != want {
+			t.Errorf("status of %s: %+v, %v; want %s", k, got.Status, err, want)
+		}
+	}
+}
