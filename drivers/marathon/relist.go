@@ -129,7 +129,7 @@ func (l *relister) decode(r io.Reader, root, role string) ([]*App, map[string]*r
 type appScratch struct {
 	seed           maphash.Seed
 	def, tasks, id []byte
-	name, key      []byte
+	key            []byte
 	rd             bytes.Reader
 	dec            jsontext.Decoder
 }
