@@ -79,6 +79,9 @@ type Syncer struct {
 	// groups wait for it instead of being read one by one.
 	failing    bool
 	sweepAsked uint64
+	// askedAt is when the last sweep was asked for, and nextAsk the
+	// earliest time the next may be (askGap).
+	askedAt, nextAsk time.Time
 	// compared holds what the sweeps found each group to hold (swept.go).
 	compared map[specs.GroupKey]swept
 
@@ -126,9 +129,10 @@ func (s *Syncer) Invalidated(k specs.GroupKey, seq uint64) {
 	now := time.Now()
 	s.mu.Lock()
 	s.dirty[k] = seq
-	ask := len(s.dirty) > s.maxReads() && !s.failing && s.sweepAsked == 0
+	ask := len(s.dirty) > s.maxReads() && !s.failing && s.sweepAsked == 0 && !now.Before(s.nextAsk)
 	if ask {
 		s.sweepAsked = s.cfg.Apps.ListsStarted()
+		s.askedAt = now
 	}
 	wait := s.turn(k, now)
 	s.mu.Unlock()
@@ -222,10 +226,12 @@ func (s *Syncer) swept(l *observe.Listing, ok bool) {
 	s.mu.Lock()
 	s.failing = l.Err != nil
 	var again []specs.GroupKey
+	now := time.Now()
 	if s.sweepAsked != 0 && l.Gen > s.sweepAsked {
 		s.sweepAsked = 0
+		s.nextAsk = now.Add(askGap(now.Sub(s.askedAt)))
 	}
-	s.forgetLimits(time.Now())
+	s.forgetLimits(now)
 	if ok || s.sweepAsked == 0 {
 		for k := range s.dirty {
 			again = append(again, k)
@@ -236,3 +242,20 @@ func (s *Syncer) swept(l *observe.Listing, ok bool) {
 		s.engine.Add(k)
 	}
 }
+
+// askGap is how long after a sweep it asked for, which took `took` from
+// the ask to its end, the syncer goes on reading marked groups one by
+// one before it asks for another: lists asked back to back, while a cold
+// start or a mass change marks groups faster than a list of a growing
+// Marathon is made, cost Marathon and both loops far more than the
+// reads they stood in for.
+func askGap(took time.Duration) time.Duration {
+	return max(minAskGap, askGapFactor*took)
+}
+
+// An asked sweep takes at most about a tenth of the time, and they come
+// at most once a second.
+const (
+	minAskGap    = time.Second
+	askGapFactor = 9
+)

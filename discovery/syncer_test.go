@@ -320,6 +320,38 @@ func TestDiscoveryManyEventsMarathonDown(t *testing.T) {
 	}
 }
 
+// TestDiscoveryAskedSweepsSpaced: when more groups are due than MaxReads
+// a sweep replaces the reads, but the next burst right after it is read
+// group by group: sweeps asked back to back would list all of Marathon
+// again and again while a cold start marks groups faster than it lists.
+func TestDiscoveryAskedSweepsSpaced(t *testing.T) {
+	e := newSyncerEnv(t, discovery.Config{MaxReads: 2})
+	e.run()
+	e.sweep(true)
+	listed := make(chan struct{}, 100)
+	e.m.mu.Lock()
+	e.m.listed = listed
+	e.m.mu.Unlock()
+	burst := func(round int) {
+		for i := range 5 {
+			e.obs.Notify(marathon.Event{Type: "status_update_event", Key: dkey(t, fmt.Sprintf("web/r%dg%d", round, i)), KeyOK: true})
+		}
+	}
+	burst(0)
+	select {
+	case <-listed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no sweep asked for")
+	}
+	e.sweep(true) // the asked sweep ends
+	gets := e.m.gets.Load()
+	burst(1)
+	eventually(t, 5*time.Second, "the second burst's groups read one by one", func() bool { return e.m.gets.Load() >= gets+5 })
+	if n := len(listed); n != 0 {
+		t.Fatalf("%d sweeps asked for right after the first", n)
+	}
+}
+
 // TestDiscoveryFenced checks that a syncer whose leadership ended writes
 // nothing.
 func TestDiscoveryFenced(t *testing.T) {
