@@ -184,6 +184,7 @@ func (s *Syncer) listFailed(ctx context.Context, err error) int {
 // was read. It gives up, writing nothing, when superseded (if not nil)
 // reports that a newer view of the group was written meanwhile.
 func (s *Syncer) write(ctx context.Context, have *model.GroupEntry, w model.GroupState, superseded func() bool) (bool, error) {
+	k := have.Key // have is nil after a read that failed
 	for attempt := 1; ; attempt++ {
 		if superseded != nil && superseded() {
 			return false, nil
@@ -191,12 +192,12 @@ func (s *Syncer) write(ctx context.Context, have *model.GroupEntry, w model.Grou
 		res, err := s.cfg.Store.SyncGroup(ctx, s.cfg.Fence, have, w)
 		if err == nil || !errors.Is(err, model.ErrConflict) || attempt == syncAttempts {
 			if err != nil {
-				return false, fmt.Errorf("write %s: %w", have.Key, err)
+				return false, fmt.Errorf("write %s: %w", k, err)
 			}
 			return res.Changed, nil
 		}
-		if have, err = s.cfg.Store.ReadGroup(ctx, have.Key); err != nil {
-			return false, fmt.Errorf("read %s: %w", have.Key, err)
+		if have, err = s.cfg.Store.ReadGroup(ctx, k); err != nil {
+			return false, fmt.Errorf("read %s: %w", k, err)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package discovery_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,6 +13,7 @@ import (
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon"
 	"theseus.dev/internal/observe"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
@@ -377,5 +379,47 @@ func TestDiscoveryFenced(t *testing.T) {
 	}
 	if tree := e.tree(); len(tree) != 0 {
 		t.Fatalf("written under a lost leadership: %v", tree)
+	}
+}
+
+// unreadable is a store whose writes of a group conflict and whose reads
+// of a group then fail, as when etcd goes away between the two.
+type unreadable struct{ discovery.Store }
+
+func (unreadable) SyncGroup(context.Context, model.Fence, *model.GroupEntry, model.GroupState) (model.SyncResult, error) {
+	return model.SyncResult{}, fmt.Errorf("group changed: %w", model.ErrConflict)
+}
+
+func (unreadable) ReadGroup(_ context.Context, k specs.GroupKey) (*model.GroupEntry, error) {
+	return nil, fmt.Errorf("read %s: etcdserver: request timed out", k)
+}
+
+// TestDiscoveryRereadFails: a write that conflicts, followed by a read
+// again that fails, ends the refresh with an error to retry, not a
+// crash of the daemon.
+func TestDiscoveryRereadFails(t *testing.T) {
+	web := dkey(t, "web/dev")
+	e := newSyncerEnv(t, discovery.Config{})
+	refreshed := make(chan discovery.RefreshStats, 100)
+	e.syncer = discovery.New(discovery.Config{
+		Apps: e.obs, Store: unreadable{e.store}, Cache: e.store.NewTreeCache(), Logger: silentLogger(),
+		Hooks: discovery.Hooks{Sweep: e.sweepHook, Refresh: func(s discovery.RefreshStats) {
+			select {
+			case refreshed <- s:
+			default:
+			}
+		}},
+	})
+	e.m.set(managedApp(web, false, task(web, 1, "TASK_RUNNING", "unknown", 31001)))
+	e.run()
+	e.sweep(true)
+	e.obs.Notify(marathon.Event{Type: "status_update_event", Key: web, KeyOK: true})
+	select {
+	case st := <-refreshed:
+		if st.Err == nil {
+			t.Fatalf("refresh %+v, want the read's error", st)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no refresh")
 	}
 }
