@@ -63,7 +63,7 @@ func readSpecFile(name string) ([]byte, error) {
 
 // readFileMax reads the file name, refusing it above limit bytes.
 func readFileMax(name string, limit int64) ([]byte, error) {
-	f, err := os.Open(name)
+	f, err := openRead(name)
 	if err != nil {
 		return nil, err
 	}
@@ -77,12 +77,24 @@ func readFileMax(name string, limit int64) ([]byte, error) {
 	}
 	// A pipe has no size, and a file may grow after its Stat: a read cut
 	// at the limit would be taken for the whole, its missing groups for
-	// groups removed.
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err == nil && int64(len(data)) > limit {
-		return nil, tooLarge(name, int64(len(data)), limit)
+	// groups removed. Room for one byte more than the size lets the
+	// usual file be read in one call, and its end seen in the next.
+	data := make([]byte, 0, max(info.Size(), 511)+1)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := f.Read(data[len(data):min(int64(cap(data)), limit+1)])
+		data = data[:len(data)+n]
+		switch {
+		case int64(len(data)) > limit:
+			return nil, tooLarge(name, int64(len(data)), limit)
+		case err == io.EOF:
+			return data, nil
+		case err != nil:
+			return nil, err
+		}
 	}
-	return data, err
 }
 
 // tooLarge is the error of a spec file of size bytes above limit.
