@@ -31,8 +31,10 @@ type Ownership struct {
 // canonical JSON, with the labels in canonical order, so that two
 // spellings of the same group are stored identically and compare equal.
 func StoredValue(g *Group) []byte {
-	c := g.Clone()
-	c.Metadata.Labels = CanonicalLabels(c.Metadata.Labels)
+	// A shallow copy: only the labels are replaced, and encoding reads
+	// the rest without changing it.
+	c := *g
+	c.Metadata.Labels = CanonicalLabels(g.Metadata.Labels)
 	return c.Canonical()
 }
 
