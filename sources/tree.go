@@ -69,7 +69,9 @@ func (t *Tree) Load(ctx context.Context) (*Loaded, error) {
 	for i, rel := range rels {
 		names[i] = filepath.Join(lt.Root, rel)
 	}
-	files := readFiles(names)
+	// The first load parses every file whatever its fingerprint: while
+	// they are read.
+	files := readFiles(names, t.loaded == nil)
 	fp, err := fingerprint(rels, files, refused)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", lt.Display, err)
