@@ -59,6 +59,13 @@ func readSpecFile(name string) ([]byte, error) {
 	return readFileMax(name, MaxFileBytes)
 }
 
+// specReader is a spec file open for reading (openRead).
+type specReader interface {
+	io.ReadCloser
+	// size is the file's size as it is now: 0 for a pipe.
+	size() (int64, error)
+}
+
 // readFileMax reads the file name, refusing it above limit bytes.
 func readFileMax(name string, limit int64) ([]byte, error) {
 	f, err := openRead(name)
@@ -66,18 +73,18 @@ func readFileMax(name string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	info, err := f.Stat()
+	size, err := f.size()
 	if err != nil {
 		return nil, err
 	}
-	if info.Size() > limit {
-		return nil, tooLarge(name, info.Size(), limit)
+	if size > limit {
+		return nil, tooLarge(name, size, limit)
 	}
 	// A pipe has no size, and a file may grow after its Stat: a read cut
 	// at the limit would be taken for the whole, its missing groups for
 	// groups removed. Room for one byte more than the size lets the
 	// usual file be read in one call, and its end seen in the next.
-	data := make([]byte, 0, max(info.Size(), 511)+1)
+	data := make([]byte, 0, max(size, 511)+1)
 	for {
 		if len(data) == cap(data) {
 			data = append(data, 0)[:len(data)]

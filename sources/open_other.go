@@ -4,5 +4,20 @@ package sources
 
 import "os"
 
-// openRead opens name for reading.
-func openRead(name string) (*os.File, error) { return os.Open(name) }
+type osFile struct{ *os.File }
+
+func openRead(name string) (specReader, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return osFile{f}, nil
+}
+
+func (f osFile) size() (int64, error) {
+	info, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return info.Size(), nil
+}
