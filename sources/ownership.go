@@ -89,6 +89,9 @@ type SyncSpec struct {
 	// File is relative to the source's root; empty takes the file the
 	// group was parsed from.
 	File string
+	// validated is set by a Tree, whose groups were validated as they
+	// were parsed; Plan validates the others.
+	validated bool
 }
 
 // SyncAction is what a sync does, or would do, to one group.

@@ -89,7 +89,12 @@ func prepareSync(want []SyncSpec) (map[specs.GroupKey]wantedSpec, error) {
 	errs := make([]error, len(want))
 	prepared := make([]wantedSpec, len(want))
 	parallel.For(len(want), func(i int) {
-		if keys[i], errs[i] = specs.CheckGroup(groups[i]); errs[i] != nil {
+		if want[i].validated {
+			keys[i], errs[i] = groups[i].Key()
+		} else {
+			keys[i], errs[i] = specs.CheckGroup(groups[i])
+		}
+		if errs[i] != nil {
 			return
 		}
 		file := want[i].File
