@@ -25,12 +25,12 @@ type AppLister interface {
 
 // DesiredSnapshot is s in diff's form. Keys that name no group are left
 // out: they cannot be acted on (the controller logs them). The specs are
-// normalised and hashed on every CPU.
+// normalised on every CPU, and hashed only where a plan needs it.
 func DesiredSnapshot(s *model.DesiredSnapshot) diff.Snapshot {
 	all := make([]diff.Desired, len(s.Entries))
 	parallel.For(len(s.Entries), func(i int) {
 		if e := &s.Entries[i]; !e.Key.IsZero() {
-			all[i] = DesiredOf(e, nil)
+			all[i] = unhashedDesiredOf(e)
 		}
 	})
 	out := diff.Snapshot{Revision: s.Revision, Groups: all[:0]}
