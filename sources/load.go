@@ -40,7 +40,7 @@ func LoadPath(path string) ([]*specs.Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parseFiles(readFiles(files, true), refused)
+	return parseFiles(readFiles(files), refused)
 }
 
 // LoadFile parses and validates one spec file, returning the groups that are
@@ -109,59 +109,46 @@ func tooLarge(name string, size, limit int64) error {
 
 // specFile is one spec file as read: its bytes, or why they are not
 // there (a specs.ErrorList for a file refused, another error for one
-// that could not be read), and once parsed, its valid groups and
-// problems.
+// that could not be read).
 type specFile struct {
-	name   string
-	data   []byte
-	err    error
-	parsed bool
-	groups []*specs.Group
-	perr   error
-}
-
-// parse parses and validates the file, if it was read.
-func (f *specFile) parse() {
-	if f.err != nil {
-		f.perr = f.err
-	} else {
-		f.groups, f.perr = specs.ParseAndValidate(f.name, f.data)
-	}
-	f.parsed = true
+	name string
+	data []byte
+	err  error
 }
 
 // readFiles reads the files on every CPU: a sync of 10,000 files waits
-// mostly for the file system. With parse, each is parsed as soon as it
-// is read, while the other CPUs wait for theirs. The result keeps the
-// files' order.
-func readFiles(names []string, parse bool) []specFile {
+// mostly for the file system. The result keeps the files' order.
+func readFiles(names []string) []specFile {
 	out := make([]specFile, len(names))
 	parallel.For(len(names), func(i int) {
-		f := &out[i]
-		f.name = names[i]
-		f.data, f.err = readSpecFile(names[i])
-		if parse {
-			f.parse()
-		}
+		out[i].name = names[i]
+		out[i].data, out[i].err = readSpecFile(names[i])
 	})
 	return out
 }
 
-// parseFiles parses and validates the files not parsed yet, on every
-// CPU, and returns the valid groups in file order and, if anything is
-// wrong, a specs.ErrorList of refused (the files not read), every file's
-// problems and the groups defined twice.
+// parseFiles parses and validates files read without an I/O error, on
+// every CPU, and returns the valid groups in file order and, if anything
+// is wrong, a specs.ErrorList of refused (the files not read), every
+// file's problems and the groups defined twice.
 func parseFiles(files []specFile, refused specs.ErrorList) ([]*specs.Group, error) {
+	type parsed struct {
+		groups []*specs.Group
+		err    error
+	}
+	out := make([]parsed, len(files))
 	parallel.For(len(files), func(i int) {
-		if !files[i].parsed {
-			files[i].parse()
+		if f := files[i]; f.err != nil {
+			out[i].err = f.err
+		} else {
+			out[i].groups, out[i].err = specs.ParseAndValidate(f.name, f.data)
 		}
 	})
 	var groups []*specs.Group
 	errs := refused
-	for _, f := range files {
-		errs = append(errs, specs.Errors(f.perr)...)
-		groups = append(groups, f.groups...)
+	for _, p := range out {
+		errs = append(errs, specs.Errors(p.err)...)
+		groups = append(groups, p.groups...)
 	}
 	errs = append(errs, specs.Duplicates(groups)...)
 	return groups, errs.Err()

@@ -69,9 +69,7 @@ func (t *Tree) Load(ctx context.Context) (*Loaded, error) {
 	for i, rel := range rels {
 		names[i] = filepath.Join(lt.Root, rel)
 	}
-	// The first load parses every file whatever its fingerprint: while
-	// they are read.
-	files := readFiles(names, t.loaded == nil)
+	files := readFiles(names)
 	fp, err := fingerprint(rels, files, refused)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", lt.Display, err)
