@@ -96,7 +96,7 @@ func Compute(desired Snapshot, actual []App, opts Options) *Plan {
 // has nothing to do; this is the plan's view only.
 func rollingOut(d *Desired, a *App) Action {
 	return Action{Key: d.Key, Revision: d.Revision, AppID: a.ID, Version: a.Version, Deployments: a.Deployments,
-		Kind: Wait, HeldBack: HoldRollingOut, Spec: &d.Spec, Hash: d.Hash,
+		Kind: Wait, HeldBack: HoldRollingOut, Spec: &d.Spec, Hash: d.SpecHash(),
 		Reason: "deployment " + strings.Join(a.Deployments, ", ") + " is rolling out the spec; in sync when it ends"}
 }
 
@@ -142,16 +142,18 @@ func Group(d *Desired, a *App, opts Options) (Action, bool) {
 		return act, true
 	case a == nil:
 		// A new app starts fresh: a pending restart is done by creating it.
-		act.Kind, act.Spec, act.Hash, act.Restart = Create, &d.Spec, d.Hash, d.Restart
+		act.Kind, act.Spec, act.Hash, act.Restart = Create, &d.Spec, d.SpecHash(), d.Restart
 		act.Changes = changes(nil, append(flatten(&d.Spec, nil), configFields(d.Spec.Config)...))
 		return act, true
 	}
-	act.Spec, act.Hash = &d.Spec, d.Hash
 	same := sameSpec(&d.Spec, &a.Spec, a.DefaultRole)
 	cfg := configChanges(d, a)
-	switch {
-	case same && d.Restart == "" && len(cfg) == 0:
+	if same && d.Restart == "" && len(cfg) == 0 {
 		return act, false
+	}
+	hash := d.SpecHash()
+	act.Spec, act.Hash = &d.Spec, hash
+	switch {
 	case same && d.Restart == "":
 		// Config alone never goes to Marathon: /services is rewritten.
 		act.Kind = Config
@@ -170,7 +172,7 @@ func Group(d *Desired, a *App, opts Options) (Action, bool) {
 	if !same {
 		eff := effectiveApp(&d.Spec, &a.Spec, a.DefaultRole)
 		act.Changes = changes(flatten(&eff, a.SecretEnv), flatten(&d.Spec, a.SecretEnv))
-		if a.SpecHash == d.Hash && !secretOnly(act.Changes) && act.Kind != Unmanaged {
+		if a.SpecHash == hash && !secretOnly(act.Changes) && act.Kind != Unmanaged {
 			act.Drift = true
 			act.Reason = "Marathon no longer matches the spec it was written from (changed outside theseus)"
 		}

@@ -110,6 +110,18 @@ func TestGroupKinds(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			act, ok := Group(tt.desired, tt.app(), tt.opts)
+			if tt.desired != nil {
+				// The hash left to SpecHash, as a plan leaves it: the same
+				// action, with the same hash.
+				u := *tt.desired
+				u.Hash = ""
+				uact, uok := Group(&u, tt.app(), tt.opts)
+				if uok != ok || ok && (uact.Kind != act.Kind || uact.Hash != act.Hash || uact.Drift != act.Drift ||
+					uact.HeldBack != act.HeldBack || changeLines(uact.Changes) != changeLines(act.Changes)) {
+					t.Errorf("without its hash: %s %q drift %v (ok=%v), want %s %q drift %v (ok=%v)",
+						uact.Kind, uact.Hash, uact.Drift, uok, act.Kind, act.Hash, act.Drift, ok)
+				}
+			}
 			if tt.want == "" {
 				if ok {
 					t.Fatalf("got %s %+v, want in sync", act.Kind, act.Changes)

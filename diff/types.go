@@ -12,7 +12,8 @@ type Desired struct {
 	// generation.
 	Revision int64
 	// Spec is the normalised spec (specs.Normalize); Hash is specs.Hash of
-	// it. Both are unset when Errors is not empty.
+	// it, or "" when it is left to SpecHash. Both are unset when Errors is
+	// not empty.
 	Spec specs.Spec
 	Hash string
 	// Errors lists why the stored spec is invalid. An invalid group is never
@@ -28,12 +29,32 @@ type Desired struct {
 
 // NewDesired returns the Desired form of a valid group stored at revision.
 func NewDesired(g *specs.Group, revision int64) (Desired, error) {
+	d, err := NewDesiredUnhashed(g, revision)
+	if err != nil {
+		return Desired{}, err
+	}
+	d.Hash = specs.Hash(d.Spec)
+	return d, nil
+}
+
+// NewDesiredUnhashed is NewDesired but for the hash, which SpecHash
+// computes where it is needed: a plan of thousands of groups needs it
+// for the few it changes.
+func NewDesiredUnhashed(g *specs.Group, revision int64) (Desired, error) {
 	k, err := g.Key()
 	if err != nil {
 		return Desired{}, err
 	}
-	n := specs.Normalize(g.Spec)
-	return Desired{Key: k, Revision: revision, Spec: n, Hash: specs.Hash(n), Policy: g.Spec.Policy(0)}, nil
+	return Desired{Key: k, Revision: revision, Spec: specs.Normalize(g.Spec), Policy: g.Spec.Policy(0)}, nil
+}
+
+// SpecHash returns the hash of the desired spec: Hash, or computed when
+// it was left out.
+func (d *Desired) SpecHash() string {
+	if d.Hash != "" || !d.Valid() {
+		return d.Hash
+	}
+	return specs.Hash(d.Spec)
 }
 
 // TakeDesired is NewDesired for a caller that gives g up: the Desired

@@ -132,6 +132,19 @@ func DesiredOf(e *model.DesiredEntry, limits *specs.Limits) diff.Desired {
 	return d
 }
 
+// unhashedDesiredOf is DesiredOf without limits, the hash left to
+// diff.Desired.SpecHash: a plan's view of /desired.
+func unhashedDesiredOf(e *model.DesiredEntry) diff.Desired {
+	if !e.Valid() {
+		return diff.InvalidDesired(e.Key, e.ModRevision, e.Errors)
+	}
+	d, err := diff.NewDesiredUnhashed(e.Group, e.ModRevision)
+	if err != nil {
+		return diff.InvalidDesired(e.Key, e.ModRevision, err)
+	}
+	return d
+}
+
 // Invalidated queues group k soon after an event named its app: the
 // reconcile reads the app again first. The delay lets the burst of
 // events one deployment sends cost one read. It never blocks.

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"theseus.dev/diff"
+	"theseus.dev/internal/parallel"
 	"theseus.dev/model"
 	"theseus.dev/specs"
 )
@@ -23,12 +24,19 @@ type AppLister interface {
 }
 
 // DesiredSnapshot is s in diff's form. Keys that name no group are left
-// out: they cannot be acted on (the controller logs them).
+// out: they cannot be acted on (the controller logs them). The specs are
+// normalised on every CPU, and hashed only where a plan needs it.
 func DesiredSnapshot(s *model.DesiredSnapshot) diff.Snapshot {
-	out := diff.Snapshot{Revision: s.Revision, Groups: make([]diff.Desired, 0, len(s.Entries))}
-	for i := range s.Entries {
+	all := make([]diff.Desired, len(s.Entries))
+	parallel.For(len(s.Entries), func(i int) {
 		if e := &s.Entries[i]; !e.Key.IsZero() {
-			out.Groups = append(out.Groups, DesiredOf(e, nil))
+			all[i] = unhashedDesiredOf(e)
+		}
+	})
+	out := diff.Snapshot{Revision: s.Revision, Groups: all[:0]}
+	for i := range s.Entries {
+		if !s.Entries[i].Key.IsZero() {
+			out.Groups = append(out.Groups, all[i])
 		}
 	}
 	return out
@@ -81,38 +89,39 @@ func Plan(ctx context.Context, desired DesiredLister, local *diff.Snapshot, apps
 	return PlanFrom(ctx, PlanSources{Desired: desired, Local: local, Apps: apps}, opts)
 }
 
-// PlanFrom computes what the controller would do now, from src. The
-// config of /services is read while Marathon lists its apps.
+// PlanFrom computes what the controller would do now, from src.
+// /desired, the config of /services and the pauses are read while
+// Marathon lists its apps.
 func PlanFrom(ctx context.Context, src PlanSources, opts diff.Options) (*diff.Plan, error) {
-	var snap diff.Snapshot
-	var badKeys []string
-	if src.Local != nil {
-		snap = *src.Local
-	} else {
-		s, err := src.Desired.List(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("read /desired: %w", err)
-		}
-		snap = DesiredSnapshot(s)
-		for i := range s.Entries {
-			if e := &s.Entries[i]; e.Key.IsZero() {
-				badKeys = append(badKeys, fmt.Sprintf("%s: names no group: %v", e.EtcdKey, e.Errors))
-			}
-		}
-	}
-	var cfgs map[specs.GroupKey]map[string]string
-	var cfgErr error
+	var (
+		snap                         diff.Snapshot
+		badKeys                      []string
+		cfgs                         map[specs.GroupKey]map[string]string
+		paused                       map[specs.GroupKey]*specs.Pause
+		desiredErr, cfgErr, pauseErr error
+	)
 	var wg sync.WaitGroup
-	if src.Configs != nil {
-		wg.Go(func() { cfgs, cfgErr = src.Configs.GroupConfigs(ctx, validKeys(snap)) })
+	wg.Go(func() {
+		snap, badKeys, desiredErr = readDesired(ctx, src)
+		if desiredErr == nil && src.Configs != nil {
+			cfgs, cfgErr = src.Configs.GroupConfigs(ctx, validKeys(snap))
+		}
+	})
+	if src.Pauses != nil {
+		wg.Go(func() { paused, pauseErr = readPauses(ctx, src.Pauses) })
 	}
 	list, err := src.Apps.List(ctx)
 	wg.Wait()
+	// Whichever failed first, the error is the same for the same faults.
 	switch {
+	case desiredErr != nil:
+		return nil, desiredErr
 	case err != nil:
 		return nil, fmt.Errorf("list Marathon apps: %w", err)
 	case cfgErr != nil:
 		return nil, fmt.Errorf("read the config of /services: %w", cfgErr)
+	case pauseErr != nil:
+		return nil, pauseErr
 	}
 	apps := list
 	if src.Local != nil && src.OnlyLocal {
@@ -123,10 +132,29 @@ func PlanFrom(ctx context.Context, src PlanSources, opts diff.Options) (*diff.Pl
 	}
 	p := diff.Compute(snap, apps, opts)
 	p.Errors = badKeys
-	if err := holdBack(ctx, p, src); err != nil {
+	if err := holdBack(ctx, p, paused, src.History); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// readDesired returns src's local snapshot, or /desired read now with the
+// keys that name no group.
+func readDesired(ctx context.Context, src PlanSources) (diff.Snapshot, []string, error) {
+	if src.Local != nil {
+		return *src.Local, nil, nil
+	}
+	s, err := src.Desired.List(ctx)
+	if err != nil {
+		return diff.Snapshot{}, nil, fmt.Errorf("read /desired: %w", err)
+	}
+	var badKeys []string
+	for i := range s.Entries {
+		if e := &s.Entries[i]; e.Key.IsZero() {
+			badKeys = append(badKeys, fmt.Sprintf("%s: names no group: %v", e.EtcdKey, e.Errors))
+		}
+	}
+	return DesiredSnapshot(s), badKeys, nil
 }
 
 // onlyGroups keeps the apps of the snapshot's groups.

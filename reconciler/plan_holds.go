@@ -13,31 +13,35 @@ import (
 // historyReads is how many histories a plan reads at once.
 const historyReads = 16
 
-// holdBack holds back, as the controller does, the changes of p that
-// rollout safety keeps from Marathon: those of paused groups, and those
-// of a revision whose rollout failed. Only the groups with a change to
-// make have their history read.
-func holdBack(ctx context.Context, p *diff.Plan, src PlanSources) error {
-	paused := map[specs.GroupKey]*specs.Pause{}
-	if src.Pauses != nil {
-		entries, _, err := src.Pauses.List(ctx)
-		if err != nil {
-			return fmt.Errorf("read the pauses: %w", err)
-		}
-		for _, e := range entries {
-			paused[e.Key] = e.Pause
-			if e.Pause == nil {
-				paused[e.Key] = &specs.Pause{By: "unknown", Reason: "the pause record does not decode"}
-			}
+// readPauses returns the pause of every paused group; a record that does
+// not decode pauses its group too.
+func readPauses(ctx context.Context, pauses PauseLister) (map[specs.GroupKey]*specs.Pause, error) {
+	entries, _, err := pauses.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the pauses: %w", err)
+	}
+	paused := make(map[specs.GroupKey]*specs.Pause, len(entries))
+	for _, e := range entries {
+		paused[e.Key] = e.Pause
+		if e.Pause == nil {
+			paused[e.Key] = &specs.Pause{By: "unknown", Reason: "the pause record does not decode"}
 		}
 	}
+	return paused, nil
+}
+
+// holdBack holds back, as the controller does, the changes of p that
+// rollout safety keeps from Marathon: those of paused groups, and those
+// of a revision whose rollout failed (when history is set). Only the
+// groups with a change to make have their history read.
+func holdBack(ctx context.Context, p *diff.Plan, paused map[specs.GroupKey]*specs.Pause, history HistoryReader) error {
 	var read []*diff.Action
 	for i := range p.Actions {
 		a := &p.Actions[i]
 		switch {
 		case paused[a.Key] != nil:
 			holds(a, paused[a.Key], "", "")
-		case src.History != nil && a.Revision > 0 && (a.Acts() || a.Kind == diff.Wait):
+		case history != nil && a.Revision > 0 && (a.Acts() || a.Kind == diff.Wait):
 			read = append(read, a)
 		}
 	}
@@ -45,7 +49,7 @@ func holdBack(ctx context.Context, p *diff.Plan, src PlanSources) error {
 	g.SetLimit(historyReads)
 	for _, a := range read {
 		g.Go(func() error {
-			h, err := src.History.Get(gctx, a.Key)
+			h, err := history.Get(gctx, a.Key)
 			if err != nil {
 				return fmt.Errorf("read the history of %s: %w", a.Key, err)
 			}

@@ -6,12 +6,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 
+	"theseus.dev/internal/parallel"
 	"theseus.dev/specs"
 )
 
@@ -61,28 +59,47 @@ func readSpecFile(name string) ([]byte, error) {
 	return readFileMax(name, MaxFileBytes)
 }
 
+// specReader is a spec file open for reading (openRead).
+type specReader interface {
+	io.ReadCloser
+	// size is the file's size as it is now: 0 for a pipe.
+	size() (int64, error)
+}
+
 // readFileMax reads the file name, refusing it above limit bytes.
 func readFileMax(name string, limit int64) ([]byte, error) {
-	f, err := os.Open(name)
+	f, err := openRead(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	info, err := f.Stat()
+	size, err := f.size()
 	if err != nil {
 		return nil, err
 	}
-	if info.Size() > limit {
-		return nil, tooLarge(name, info.Size(), limit)
+	if size > limit {
+		return nil, tooLarge(name, size, limit)
 	}
 	// A pipe has no size, and a file may grow after its Stat: a read cut
 	// at the limit would be taken for the whole, its missing groups for
-	// groups removed.
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err == nil && int64(len(data)) > limit {
-		return nil, tooLarge(name, int64(len(data)), limit)
+	// groups removed. Room for one byte more than the size lets the
+	// usual file be read in one call, and its end seen in the next.
+	data := make([]byte, 0, max(size, 511)+1)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := f.Read(data[len(data):min(int64(cap(data)), limit+1)])
+		data = data[:len(data)+n]
+		switch {
+		case int64(len(data)) > limit:
+			return nil, tooLarge(name, int64(len(data)), limit)
+		case err == io.EOF:
+			return data, nil
+		case err != nil:
+			return nil, err
+		}
 	}
-	return data, err
 }
 
 // tooLarge is the error of a spec file of size bytes above limit.
@@ -103,7 +120,7 @@ type specFile struct {
 // mostly for the file system. The result keeps the files' order.
 func readFiles(names []string) []specFile {
 	out := make([]specFile, len(names))
-	parallel(len(names), func(i int) {
+	parallel.For(len(names), func(i int) {
 		out[i].name = names[i]
 		out[i].data, out[i].err = readSpecFile(names[i])
 	})
@@ -120,7 +137,7 @@ func parseFiles(files []specFile, refused specs.ErrorList) ([]*specs.Group, erro
 		err    error
 	}
 	out := make([]parsed, len(files))
-	parallel(len(files), func(i int) {
+	parallel.For(len(files), func(i int) {
 		if f := files[i]; f.err != nil {
 			out[i].err = f.err
 		} else {
@@ -135,21 +152,6 @@ func parseFiles(files []specFile, refused specs.ErrorList) ([]*specs.Group, erro
 	}
 	errs = append(errs, specs.Duplicates(groups)...)
 	return groups, errs.Err()
-}
-
-// parallel calls fn for each of 0..n-1 on as many goroutines as there
-// are CPUs, and returns when every call has.
-func parallel(n int, fn func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), n) {
-		wg.Go(func() {
-			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
-				fn(i)
-			}
-		})
-	}
-	wg.Wait()
 }
 
 func specFiles(path string) ([]string, specs.ErrorList, error) {

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -20,13 +22,14 @@ import (
 // Store is /desired with the ownership records of the sync sources.
 // *etcd.SyncStore implements it. Read reads both at one revision. Commit
 // makes a batch of writes in one transaction, each group's key and
-// record together, guarded by the mod revisions given (an error matching
-// model.ErrConflict, and nothing written, when a key moved), and returns
-// its revision; Batch says how many writes, from the first, fit in one.
+// record together, guarded by the mod revisions given, as read at
+// revision read (an error matching model.ErrConflict, and nothing
+// written, when a key moved), and returns its revision; Batch says how
+// many writes, from the first, fit in one.
 type Store interface {
 	Read(ctx context.Context) (*model.OwnedState, error)
 	Batch(writes []model.OwnedWrite) int
-	Commit(ctx context.Context, batch []model.OwnedWrite) (int64, error)
+	Commit(ctx context.Context, read int64, batch []model.OwnedWrite) (int64, error)
 }
 
 // MaxSourceNameLength is the longest sync source name accepted.
@@ -86,6 +89,9 @@ type SyncSpec struct {
 	// File is relative to the source's root; empty takes the file the
 	// group was parsed from.
 	File string
+	// validated is set by a Tree, whose groups were validated as they
+	// were parsed; Plan validates the others.
+	validated bool
 }
 
 // SyncAction is what a sync does, or would do, to one group.
@@ -170,39 +176,93 @@ const (
 	syncRetryMax = 30 * time.Second
 )
 
+// commitsInFlight is how many transactions Apply has etcd work on at
+// once: while it applies one, it decodes the next and writes it to its
+// log, which one transaction at a time leaves undone.
+const commitsInFlight = 4
+
 // Apply writes the plan: creates, changes and adoptions first, removals
-// last, in the store's transactions.
+// last, once every one of those is written, in the store's transactions,
+// a few at a time.
 // Each group's /desired key and ownership record are written together
 // in one transaction, guarded by the mod revisions of both as planned, so
 // a key someone else wrote since the plan is never overwritten: the
 // transaction fails with an error matching model.ErrConflict, and nothing of it is written.
-// Items whose transaction committed are marked Written; those of earlier
-// transactions stay written when a later one fails.
+// Items whose transaction committed are marked Written. Once one fails,
+// no more are started; those already under way are waited for, and stay
+// written if they committed. The error is that of the first of the
+// failed transactions, in key order.
 func (s *SyncSource) Apply(ctx context.Context, p *SyncPlan) error {
 	index := make(map[specs.GroupKey]int, len(p.Items))
 	for i, it := range p.Items {
 		index[it.Key] = i
 	}
 	writes := slices.Clone(p.writes)
+	// Keys in etcd's order, that of their names' bytes: the keys of one
+	// transaction span a range that holds none of another's.
 	slices.SortStableFunc(writes, func(a, b model.OwnedWrite) int {
-		return cmp.Or(cmp.Compare(btoi(a.IsDelete()), btoi(b.IsDelete())), a.Key.Compare(b.Key))
+		return cmp.Or(cmp.Compare(btoi(a.IsDelete()), btoi(b.IsDelete())), a.Key.CompareNames(b.Key))
 	})
-	for len(writes) > 0 {
-		n := max(s.store.Batch(writes), 1)
-		rev, err := s.store.Commit(ctx, writes[:n])
-		if err != nil {
+	deletes := slices.IndexFunc(writes, func(w model.OwnedWrite) bool { return w.IsDelete() })
+	if deletes < 0 {
+		deletes = len(writes)
+	}
+	for _, phase := range [][]model.OwnedWrite{writes[:deletes], writes[deletes:]} {
+		if err := s.commit(ctx, p, index, phase); err != nil {
 			return err
 		}
-		for _, w := range writes[:n] {
-			if i, ok := index[w.Key]; ok {
-				p.Items[i].Written = true
-				switch p.Items[i].Action {
+	}
+	return nil
+}
+
+// commit writes writes in transactions of the store's batch size, up to
+// commitsInFlight at once, and marks the items of each that committed.
+func (s *SyncSource) commit(ctx context.Context, p *SyncPlan, index map[specs.GroupKey]int, writes []model.OwnedWrite) error {
+	var batches [][]model.OwnedWrite
+	for len(writes) > 0 {
+		n := max(s.store.Batch(writes), 1)
+		batches, writes = append(batches, writes[:n]), writes[n:]
+	}
+	revs := make([]int64, len(batches))
+	errs := make([]error, len(batches))
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, commitsInFlight)
+	for i, b := range batches {
+		slots <- struct{}{}
+		if failed.Load() {
+			<-slots
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			// Not cancelled when another fails: a transaction given up
+			// on might still commit, and then be reported unwritten.
+			revs[i], errs[i] = s.store.Commit(ctx, p.ReadRevision, b)
+			if errs[i] != nil {
+				failed.Store(true)
+			}
+		})
+	}
+	wg.Wait()
+	for i, b := range batches {
+		if errs[i] != nil || revs[i] == 0 {
+			continue
+		}
+		for _, w := range b {
+			if j, ok := index[w.Key]; ok {
+				p.Items[j].Written = true
+				switch p.Items[j].Action {
 				case SyncCreated, SyncChanged, SyncRemoved:
-					p.Items[i].Revision = rev
+					p.Items[j].Revision = revs[i]
 				}
 			}
 		}
-		writes = writes[n:]
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

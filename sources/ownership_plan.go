@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 
+	"theseus.dev/internal/parallel"
 	"theseus.dev/model"
 	"theseus.dev/specs"
 )
@@ -34,17 +36,34 @@ type wantedSpec struct {
 // specs.ErrorList. A source without groups that would prune keys returns
 // an error matching ErrEmptySource unless SyncOptions.AllowEmpty.
 func (s *SyncSource) Plan(ctx context.Context, source string, want []SyncSpec) (*SyncPlan, error) {
+	// /desired is read while the source is checked and encoded: the
+	// read does not depend on it, and is wasted only when it is invalid.
+	var st *model.OwnedState
+	read := make(chan error, 1)
+	go func() {
+		var err error
+		st, err = s.store.Read(ctx)
+		read <- err
+	}()
 	wanted, err := prepareSync(want)
-	if err != nil {
-		return nil, err
+	if rerr := <-read; err == nil {
+		err = rerr
 	}
-	st, err := s.store.Read(ctx)
 	if err != nil {
 		return nil, err
 	}
 	p := &SyncPlan{Source: source, ReadRevision: st.Revision}
-	for k, w := range wanted {
-		s.planWanted(p, st, k, w)
+	keys := slices.Collect(maps.Keys(wanted))
+	items := make([]SyncItem, len(keys))
+	writes := make([]*model.OwnedWrite, len(keys))
+	parallel.For(len(keys), func(i int) {
+		items[i], writes[i] = s.planWanted(source, st, keys[i], wanted[keys[i]])
+	})
+	p.Items = items
+	for _, w := range writes {
+		if w != nil {
+			p.writes = append(p.writes, *w)
+		}
 	}
 	for k, o := range st.Owners {
 		if _, ok := wanted[k]; !ok && o.Err == nil && o.Ownership.Owner == s.name {
@@ -59,24 +78,39 @@ func (s *SyncSource) Plan(ctx context.Context, source string, want []SyncSpec) (
 	return p, nil
 }
 
-// prepareSync validates want and computes each group's stored value.
+// prepareSync validates want and computes each group's stored value, on
+// every CPU.
 func prepareSync(want []SyncSpec) (map[specs.GroupKey]wantedSpec, error) {
 	groups := make([]*specs.Group, len(want))
 	for i, w := range want {
 		groups[i] = w.Group
 	}
-	keys, err := specs.CheckGroups(groups)
+	keys := make([]specs.GroupKey, len(want))
+	errs := make([]error, len(want))
+	prepared := make([]wantedSpec, len(want))
+	parallel.For(len(want), func(i int) {
+		if want[i].validated {
+			keys[i], errs[i] = groups[i].Key()
+		} else {
+			keys[i], errs[i] = specs.CheckGroup(groups[i])
+		}
+		if errs[i] != nil {
+			return
+		}
+		file := want[i].File
+		if file == "" {
+			file, _ = groups[i].Source()
+		}
+		v := specs.StoredValue(groups[i])
+		prepared[i] = wantedSpec{file: file, value: v, sum: sha256Hex(v)}
+	})
+	keys, err := specs.CheckedGroups(groups, keys, errs)
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[specs.GroupKey]wantedSpec, len(want))
-	for i, w := range want {
-		file := w.File
-		if file == "" {
-			file, _ = w.Group.Source()
-		}
-		v := specs.StoredValue(w.Group)
-		out[keys[i]] = wantedSpec{file: file, value: v, sum: sha256Hex(v)}
+	for i, k := range keys {
+		out[k] = prepared[i]
 	}
 	return out, nil
 }
@@ -93,18 +127,22 @@ func encodeOwnership(o specs.Ownership) []byte {
 	return b
 }
 
-// planWanted decides for a group of the source.
-func (s *SyncSource) planWanted(p *SyncPlan, st *model.OwnedState, k specs.GroupKey, w wantedSpec) {
+// planWanted decides for a group of the source: what the sync does to it,
+// and the write that does it, if any. It only reads, so that the groups
+// are decided on every CPU.
+func (s *SyncSource) planWanted(source string, st *model.OwnedState, k specs.GroupKey, w wantedSpec) (item SyncItem, write *model.OwnedWrite) {
 	kv, exists := st.Desired[k]
 	o, hasOwner := st.Owners[k]
-	item := SyncItem{Key: k, File: w.file, Revision: kv.ModRevision}
-	put := model.OwnedWrite{Key: k, DesiredRevision: kv.ModRevision, OwnerRevision: o.ModRevision, Value: w.value, Owner: s.record(p.Source, w.file, w.sum)}
+	item = SyncItem{Key: k, File: w.file, Revision: kv.ModRevision}
+	put := func() *model.OwnedWrite {
+		return &model.OwnedWrite{Key: k, DesiredRevision: kv.ModRevision, OwnerRevision: o.ModRevision, Value: w.value, Owner: s.record(source, w.file, w.sum)}
+	}
 	ours := hasOwner && o.Err == nil && o.Ownership.Owner == s.name
 	switch {
 	case !exists:
 		// A record left for a key that no longer exists guards nothing.
 		item.Action = SyncCreated
-		p.writes = append(p.writes, put)
+		write = put()
 	case hasOwner && !ours:
 		item.Action = SyncConflict
 		if o.Err != nil {
@@ -115,7 +153,7 @@ func (s *SyncSource) planWanted(p *SyncPlan, st *model.OwnedState, k specs.Group
 	case ours && sha256Hex(kv.Value) == o.Ownership.SHA256:
 		if !sameSpec(k, kv.Value, w.value) {
 			item.Action = SyncChanged
-			p.writes = append(p.writes, put)
+			write = put()
 			break
 		}
 		item.Action = SyncUnchanged
@@ -123,7 +161,7 @@ func (s *SyncSource) planWanted(p *SyncPlan, st *model.OwnedState, k specs.Group
 			// The file was renamed: only the record says so.
 			rec := o.Ownership
 			rec.File = w.file
-			p.writes = append(p.writes, model.OwnedWrite{Key: k, DesiredRevision: kv.ModRevision, OwnerRevision: o.ModRevision, Owner: encodeOwnership(rec)})
+			write = &model.OwnedWrite{Key: k, DesiredRevision: kv.ModRevision, OwnerRevision: o.ModRevision, Owner: encodeOwnership(rec)}
 		}
 	default:
 		who := "written by hand (etcdctl or theseusd apply), not by a sync source"
@@ -133,16 +171,16 @@ func (s *SyncSource) planWanted(p *SyncPlan, st *model.OwnedState, k specs.Group
 		switch {
 		case sameSpec(k, kv.Value, w.value):
 			item.Action, item.Reason = SyncAdopted, who+"; it holds the same spec, so this source owns it now"
-			p.writes = append(p.writes, model.OwnedWrite{Key: k, DesiredRevision: kv.ModRevision, OwnerRevision: o.ModRevision,
-				Owner: s.record(p.Source, w.file, sha256Hex(kv.Value))})
+			write = &model.OwnedWrite{Key: k, DesiredRevision: kv.ModRevision, OwnerRevision: o.ModRevision,
+				Owner: s.record(source, w.file, sha256Hex(kv.Value))}
 		case s.opts.Adopt:
 			item.Action, item.Reason = SyncChanged, who+"; adopted and overwritten"
-			p.writes = append(p.writes, put)
+			write = put()
 		default:
 			item.Action, item.Reason = SyncConflict, who+", and differs from "+w.file+": not overwritten (sync --adopt overwrites it)"
 		}
 	}
-	p.Items = append(p.Items, item)
+	return item, write
 }
 
 // planGone decides for a key the source owns whose group it no longer

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,17 +41,33 @@ func newSyncer(t *testing.T, e *etcdtest.Etcd, c *etcd.Client, name string, opts
 }
 
 // hookStore is the etcd store with a hook before each transaction, to
-// provoke conflicts.
+// provoke conflicts and failures. Transactions run a few at a time: the
+// hook is called for one at a time, with the count of calls so far, and
+// an error it returns fails the transaction before it reaches etcd.
 type hookStore struct {
 	*etcd.SyncStore
-	before func()
+	mu     sync.Mutex
+	calls  int
+	before func(calls int, batch []model.OwnedWrite) error
 }
 
-func (h *hookStore) Commit(ctx context.Context, batch []model.OwnedWrite) (int64, error) {
+func (h *hookStore) Commit(ctx context.Context, read int64, batch []model.OwnedWrite) (int64, error) {
+	h.mu.Lock()
+	h.calls++
+	var err error
 	if h.before != nil {
-		h.before()
+		err = h.before(h.calls, batch)
 	}
-	return h.SyncStore.Commit(ctx, batch)
+	h.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return h.SyncStore.Commit(ctx, read, batch)
+}
+
+// holds reports whether batch writes group k.
+func holds(batch []model.OwnedWrite, k specs.GroupKey) bool {
+	return slices.ContainsFunc(batch, func(w model.OwnedWrite) bool { return w.Key == k })
 }
 
 // spec is one group of a source: "service/labels" with instances, in a
@@ -280,19 +297,23 @@ func TestSyncRetriesConflicts(t *testing.T) {
 	for i := range 100 {
 		in = append(in, spec{key: "svc" + string(rune('a'+i/26)) + string(rune('a'+i%26)) + "/dev", instances: 1})
 	}
-	n := 0
-	sy.store.before = (func() {
-		n++
-		if n == 2 { // after the first batch of 64 groups committed
-			putValue(t, e, "/desired/svcdv/dev", string(specJSON(key(t, "svcdv", "dev"), 1)))
+	k := key(t, "svcdv", "dev") // in the second batch of 64 groups
+	put := false
+	sy.store.before = func(_ int, batch []model.OwnedWrite) error {
+		if !holds(batch, k) || put {
+			return nil
 		}
-	})
+		put = true
+		// Not putValue: this runs on the goroutine of a transaction.
+		_, err := e.Client.Put(context.Background(), "/desired/svcdv/dev", string(specJSON(k, 1)))
+		return err
+	}
 	got, _ := sy.sync(in)
 	counts := map[sources.SyncAction]int{}
 	for _, a := range got {
 		counts[a]++
 	}
-	if counts["created"] != 99 || counts["adopted"] != 1 || n != 3 {
+	if n := sy.store.calls; counts["created"] != 99 || counts["adopted"] != 1 || n != 3 {
 		t.Errorf("counts %v after %d transactions, want 3 (64 groups, a conflict, 36 again)", counts, n)
 	}
 	if desired, owners := syncTree(t, e); len(desired) != 100 || len(owners) != 100 {
@@ -320,35 +341,40 @@ func TestSyncRefusesInvalid(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
-// TestSyncCutShort: when etcd goes away between two transactions, the
-// plan returned with the error says which groups were written.
+// TestSyncCutShort: when a transaction fails for another reason than a
+// conflict, the plan returned with the error says which groups were
+// written: exactly those of the transactions that committed.
 func TestSyncCutShort(t *testing.T) {
-	opts := fastOptions()
-	opts.RequestTimeout = 300 * time.Millisecond
-	e, c := start(t, opts)
+	e, c := start(t, fastOptions())
 	sy := newSyncer(t, e, c, "specs", sources.SyncOptions{})
 	var in []spec
-	for i := range 100 {
+	for i := range 200 {
 		in = append(in, spec{key: fmt.Sprintf("svc%03d/dev", i), instances: 1})
 	}
-	n := 0
-	sy.store.before = (func() {
-		if n++; n == 2 {
-			e.Stop()
+	lost := errors.New("etcd went away")
+	failing := key(t, "svc100", "dev") // in the second of four batches
+	sy.store.before = func(_ int, batch []model.OwnedWrite) error {
+		if holds(batch, failing) {
+			return lost
 		}
-	})
+		return nil
+	}
 	p, err := sy.s.Sync(t.Context(), "x", sy.specs(in))
-	if err == nil || errors.Is(err, model.ErrConflict) || p == nil {
+	if !errors.Is(err, lost) || p == nil {
 		t.Fatalf("err %v, plan %v", err, p)
 	}
+	desired, _ := syncTree(t, e)
 	written := 0
 	for _, it := range p.Items {
+		if _, ok := desired[it.Key.String()]; ok != it.Written {
+			t.Errorf("%s: written %v, in etcd %v", it.Key, it.Written, ok)
+		}
 		if it.Written {
 			written++
 		}
 	}
-	if written != 64 || p.Count(sources.SyncCreated) != 100 {
-		t.Errorf("%d written of %d created, want the first transaction's 64", written, p.Count(sources.SyncCreated))
+	if _, ok := desired[failing.String()]; ok || written < 64 || written > 200-64 || p.Count(sources.SyncCreated) != 200 {
+		t.Errorf("%d written of %d created; want the failed transaction's not, the first one's", written, p.Count(sources.SyncCreated))
 	}
 }
 

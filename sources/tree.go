@@ -96,7 +96,7 @@ func (t *Tree) Load(ctx context.Context) (*Loaded, error) {
 	for i, g := range groups {
 		file, _ := g.Source()
 		rel, _ := within(lt.Root, file)
-		lt.Specs[i] = SyncSpec{Group: g, File: filepath.ToSlash(t.inSource(rel))}
+		lt.Specs[i] = SyncSpec{Group: g, File: filepath.ToSlash(t.inSource(rel)), validated: true}
 	}
 	t.fingerprint, t.loaded = fp, lt
 	return lt, nil

@@ -1,6 +1,7 @@
 package specs
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 )
@@ -59,6 +60,25 @@ func (k GroupKey) Compare(o GroupKey) int {
 		return c
 	}
 	return strings.Compare(k.Labels, o.Labels)
+}
+
+// CompareNames orders keys as their String forms compare, byte by byte:
+// the order etcd keeps them in, under one directory. It differs from
+// Compare where one service name begins another ("api" and "api-v2":
+// "api-v2/…" comes first).
+func (k GroupKey) CompareNames(o GroupKey) int {
+	if k.Service == o.Service {
+		return strings.Compare(k.Labels, o.Labels)
+	}
+	n := min(len(k.Service), len(o.Service))
+	if c := strings.Compare(k.Service[:n], o.Service[:n]); c != 0 {
+		return c
+	}
+	// One service begins the other; "/" follows the shorter.
+	if len(k.Service) == n {
+		return cmp.Compare('/', o.Service[n])
+	}
+	return cmp.Compare(k.Service[n], '/')
 }
 
 // The top-level directories of the etcd layout (docs/design.md), below the

@@ -76,3 +76,23 @@ func TestAppIDIsLegalMarathonID(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareNamesIsByteOrder: CompareNames orders keys as the bytes of
+// their names do, etcd's order, where a service that begins another one
+// differs from Compare.
+func TestCompareNamesIsByteOrder(t *testing.T) {
+	keys := []GroupKey{
+		{"api", "dev"}, {"api-v2", "dev"}, {"api", "dev.eu"}, {"api2", "a"}, {"ap", "zz"},
+		{"api", "a"}, {"b", "dev"}, {"api-v2", "a-b"}, {"api", "dev-x"},
+	}
+	for _, a := range keys {
+		for _, b := range keys {
+			if got, want := a.CompareNames(b), strings.Compare(a.String(), b.String()); got != want {
+				t.Errorf("%s vs %s: %d, want %d", a, b, got, want)
+			}
+		}
+	}
+	if a, b := (GroupKey{"api", "dev"}), (GroupKey{"api-v2", "dev"}); a.Compare(b) >= 0 || a.CompareNames(b) <= 0 {
+		t.Errorf("%s and %s: Compare %d, CompareNames %d; want them to disagree", a, b, a.Compare(b), a.CompareNames(b))
+	}
+}

@@ -51,3 +51,12 @@ func exampleSpec(b *testing.B) ([]byte, *Group) {
 	}
 	return data, groups[0]
 }
+
+// BenchmarkStoredValue encodes a full example spec as sync and apply
+// write it, once per group of the source at every sync.
+func BenchmarkStoredValue(b *testing.B) {
+	_, g := exampleSpec(b)
+	for b.Loop() {
+		StoredValue(g)
+	}
+}

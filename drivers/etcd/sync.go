@@ -100,20 +100,23 @@ func (s *SyncStore) Batch(writes []model.OwnedWrite) int {
 
 // Commit makes the writes of batch in one transaction: each group's
 // /desired key and ownership record together, guarded by the mod
-// revisions of both as given, so a key someone else wrote since is never
-// overwritten: the transaction fails with a *ConflictError, and nothing
-// of it is written. It returns the transaction's revision.
-func (s *SyncStore) Commit(ctx context.Context, batch []model.OwnedWrite) (int64, error) {
+// revisions of both as read at revision read, so a key someone else wrote
+// since is never overwritten: the transaction fails with a
+// *ConflictError, and nothing of it is written. It returns the
+// transaction's revision.
+//
+// A batch that only creates, both keys of each group absent when read, is
+// guarded as a whole: no key from its first to its last, in /desired and
+// among the records, may have been written since read. That holds every
+// key of the batch to being absent still, with two compares instead of
+// two a group, which would make etcd's work on the transaction twice
+// that of its puts; a key written meanwhile between them that the batch
+// does not write fails it too, and the sync plans again.
+func (s *SyncStore) Commit(ctx context.Context, read int64, batch []model.OwnedWrite) (int64, error) {
 	prefix := s.c.opts.Prefix
-	cmps := make([]clientv3.Cmp, 0, 2*len(batch))
 	then := make([]clientv3.Op, 0, 2*len(batch))
-	reread := make([]clientv3.Op, 0, 2*len(batch))
 	for _, w := range batch {
 		dk, ok := specs.DesiredKey(prefix, w.Key), SyncOwnerKey(prefix, w.Key)
-		cmps = append(cmps,
-			clientv3.Compare(clientv3.ModRevision(dk), "=", w.DesiredRevision),
-			clientv3.Compare(clientv3.ModRevision(ok), "=", w.OwnerRevision))
-		reread = append(reread, clientv3.OpGet(dk, clientv3.WithKeysOnly()), clientv3.OpGet(ok, clientv3.WithKeysOnly()))
 		switch {
 		case w.Value != nil:
 			then = append(then, clientv3.OpPut(dk, string(w.Value)))
@@ -128,12 +131,70 @@ func (s *SyncStore) Commit(ctx context.Context, batch []model.OwnedWrite) (int64
 	}
 	rctx, cancel := s.c.reqCtx(ctx)
 	defer cancel()
-	resp, err := s.c.cli.Txn(rctx).If(cmps...).Then(then...).Else(reread...).Commit()
+	// No else branch reading the keys back: it would make every
+	// transaction of a sync half as large again, for the rare one that
+	// fails, which reads them afterwards instead.
+	resp, err := s.c.cli.Txn(rctx).If(s.guard(read, batch)...).Then(then...).Commit()
 	if err != nil {
 		return 0, fmt.Errorf("sync: commit %d group(s): %w", len(batch), err)
 	}
 	if resp.Succeeded {
 		return resp.Header.Revision, nil
+	}
+	return 0, s.conflicts(ctx, batch)
+}
+
+// guard returns the compares of a batch read at revision read: per key,
+// or for a batch that only creates, over the span of its keys.
+func (s *SyncStore) guard(read int64, batch []model.OwnedWrite) []clientv3.Cmp {
+	prefix := s.c.opts.Prefix
+	creates := read > 0
+	for _, w := range batch {
+		creates = creates && w.DesiredRevision == 0 && w.OwnerRevision == 0
+	}
+	if creates {
+		first, last := batch[0].Key, batch[0].Key
+		for _, w := range batch[1:] {
+			if w.Key.CompareNames(first) < 0 {
+				first = w.Key
+			}
+			if w.Key.CompareNames(last) > 0 {
+				last = w.Key
+			}
+		}
+		// The end of a range is exclusive: last itself is in.
+		return []clientv3.Cmp{
+			clientv3.Compare(clientv3.ModRevision(specs.DesiredKey(prefix, first)), "<", read+1).
+				WithRange(specs.DesiredKey(prefix, last) + "\x00"),
+			clientv3.Compare(clientv3.ModRevision(SyncOwnerKey(prefix, first)), "<", read+1).
+				WithRange(SyncOwnerKey(prefix, last) + "\x00"),
+		}
+	}
+	cmps := make([]clientv3.Cmp, 0, 2*len(batch))
+	for _, w := range batch {
+		cmps = append(cmps,
+			clientv3.Compare(clientv3.ModRevision(specs.DesiredKey(prefix, w.Key)), "=", w.DesiredRevision),
+			clientv3.Compare(clientv3.ModRevision(SyncOwnerKey(prefix, w.Key)), "=", w.OwnerRevision))
+	}
+	return cmps
+}
+
+// conflicts reads back the keys of a batch whose transaction failed and
+// names those whose mod revisions are not the ones expected. A key that
+// moved and came back to absent by then is not named; the error matches
+// ErrConflict all the same.
+func (s *SyncStore) conflicts(ctx context.Context, batch []model.OwnedWrite) error {
+	prefix := s.c.opts.Prefix
+	gets := make([]clientv3.Op, 0, 2*len(batch))
+	for _, w := range batch {
+		gets = append(gets, clientv3.OpGet(specs.DesiredKey(prefix, w.Key), clientv3.WithKeysOnly()),
+			clientv3.OpGet(SyncOwnerKey(prefix, w.Key), clientv3.WithKeysOnly()))
+	}
+	rctx, cancel := s.c.reqCtx(ctx)
+	defer cancel()
+	resp, err := s.c.cli.Txn(rctx).Then(gets...).Commit()
+	if err != nil {
+		return fmt.Errorf("sync: %w; reading back its keys: %w", ErrConflict, err)
 	}
 	ce := &ConflictError{}
 	for i, w := range batch {
@@ -151,7 +212,7 @@ func (s *SyncStore) Commit(ctx context.Context, batch []model.OwnedWrite) (int64
 			}
 		}
 	}
-	return 0, ce
+	return ce
 }
 
 // SyncOwner returns the ownership record of group k, and whether there
