@@ -286,10 +286,10 @@ func TestDiscoveryMarathonDown(t *testing.T) {
 	}
 }
 
-// TestDiscoveryManyEventsMarathonDown: when more groups are due than
-// MaxReads, a sweep replaces the reads; with Marathon down, that sweep is
-// retried with backoff, not at once again and again.
-func TestDiscoveryManyEventsMarathonDown(t *testing.T) {
+// startFewReads starts a syncer that replaces more than 2 reads by a
+// sweep, after its first sweep; listed is told of each list call.
+func startFewReads(t *testing.T) (*syncerEnv, chan struct{}) {
+	t.Helper()
 	e := newSyncerEnv(t, discovery.Config{MaxReads: 2})
 	e.run()
 	e.sweep(true)
@@ -297,6 +297,14 @@ func TestDiscoveryManyEventsMarathonDown(t *testing.T) {
 	e.m.mu.Lock()
 	e.m.listed = listed
 	e.m.mu.Unlock()
+	return e, listed
+}
+
+// TestDiscoveryManyEventsMarathonDown: when more groups are due than
+// MaxReads, a sweep replaces the reads; with Marathon down, that sweep is
+// retried with backoff, not at once again and again.
+func TestDiscoveryManyEventsMarathonDown(t *testing.T) {
+	e, listed := startFewReads(t)
 	e.m.fail(errors.New("marathon GET /v2/apps: 502 Bad Gateway"))
 	for i := range 5 {
 		e.obs.Notify(marathon.Event{Type: "status_update_event", Key: dkey(t, fmt.Sprintf("web/g%d", i)), KeyOK: true})
@@ -327,13 +335,7 @@ func TestDiscoveryManyEventsMarathonDown(t *testing.T) {
 // group by group: sweeps asked back to back would list all of Marathon
 // again and again while a cold start marks groups faster than it lists.
 func TestDiscoveryAskedSweepsSpaced(t *testing.T) {
-	e := newSyncerEnv(t, discovery.Config{MaxReads: 2})
-	e.run()
-	e.sweep(true)
-	listed := make(chan struct{}, 100)
-	e.m.mu.Lock()
-	e.m.listed = listed
-	e.m.mu.Unlock()
+	e, listed := startFewReads(t)
 	burst := func(round int) {
 		for i := range 5 {
 			e.obs.Notify(marathon.Event{Type: "status_update_event", Key: dkey(t, fmt.Sprintf("web/r%dg%d", round, i)), KeyOK: true})
