@@ -3,12 +3,10 @@ package etcd
 import (
 	"context"
 	"fmt"
-	"runtime"
-	"sync"
-	"sync/atomic"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 
+	"theseus.dev/internal/parallel"
 	"theseus.dev/model"
 	"theseus.dev/specs"
 )
@@ -51,33 +49,9 @@ func (d *DesiredStore) List(ctx context.Context) (*Snapshot, error) {
 }
 
 // decodeAll decodes kvs into out. Decoding and validation cost more than
-// reading (about 10 µs per spec), so large lists are decoded on every
-// CPU; the goroutines end before decodeAll returns.
+// reading (about 10 µs per spec), so they run on every CPU.
 func (d *DesiredStore) decodeAll(kvs []*mvccpb.KeyValue, out []Entry) {
-	const chunk = 256
-	workers := min(runtime.GOMAXPROCS(0), (len(kvs)+chunk-1)/chunk)
-	if workers <= 1 {
-		for i, kv := range kvs {
-			out[i] = d.decode(kv)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for {
-				start := int(next.Add(chunk)) - chunk
-				if start >= len(kvs) {
-					return
-				}
-				for i := start; i < min(start+chunk, len(kvs)); i++ {
-					out[i] = d.decode(kvs[i])
-				}
-			}
-		})
-	}
-	wg.Wait()
+	parallel.For(len(kvs), func(i int) { out[i] = d.decode(kvs[i]) })
 }
 
 // Get reads the group's key. It returns an error matching
