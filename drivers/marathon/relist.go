@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"hash/maphash"
 	"io"
 	"slices"
@@ -96,7 +97,7 @@ func (l *relister) decode(r io.Reader, root, role string) ([]*App, map[string]*r
 		e := prev
 		if prev == nil || prev.whole != whole {
 			if err := s.split(v); err != nil {
-				return within(err, "/apps/"+strconv.Itoa(i))
+				return fmt.Errorf("app %d of the list: %w", i, err)
 			}
 			prev = last[string(s.id)]
 			var err error
@@ -269,12 +270,12 @@ func (s *appScratch) split(v []byte) error {
 		if err != nil {
 			return err
 		}
+		if c != ',' && c != '}' {
+			return sc.syntax("',' or '}'")
+		}
 		sc.pos++
 		if c == '}' {
 			break
-		}
-		if c != ',' {
-			return sc.syntax("',' or '}'")
 		}
 	}
 	if _, err := sc.next(); err == nil {

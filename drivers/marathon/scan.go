@@ -10,8 +10,8 @@ import (
 
 // listScanner finds the elements of the array under one key of a JSON
 // object as it streams in, by brackets and quotes alone: it neither
-// decodes nor validates an element, which makes it several times faster
-// than a decoder over the tens of megabytes of a list of every app, most
+// decodes nor validates an element, which makes it faster (a list of
+// 10,000 apps: BenchmarkRelist10k) than a decoder over the tens of megabytes of a list of every app, most
 // of which Relist recognises by digest as what the last list held (and
 // decoded, and so validated). An element that is not recognised is
 // decoded, which validates it. The object around the array is validated
@@ -20,6 +20,7 @@ type listScanner struct {
 	r   io.Reader
 	buf []byte
 	pos int   // the next byte to scan
+	off int64 // where buf starts in the stream
 	err error // the reader's, once it failed or ended
 }
 
@@ -152,10 +153,11 @@ func (s *listScanner) array(fn func([]byte) error) error {
 		if err != nil {
 			return err
 		}
-		s.pos++
 		switch c {
 		case ',':
+			s.pos++
 		case ']':
+			s.pos++
 			return nil
 		default:
 			return s.syntax("',' or ']'")
@@ -191,7 +193,7 @@ func (s *listScanner) literal() error {
 }
 
 func (s *listScanner) syntax(want string) error {
-	return fmt.Errorf("invalid list: want %s at byte %d of the buffer", want, s.pos)
+	return fmt.Errorf("invalid list: want %s at byte %d", want, s.off+int64(s.pos))
 }
 
 // next skips whitespace and returns the byte after it, not consumed.
@@ -290,6 +292,7 @@ func (s *listScanner) more(keep int) (shift int, err error) {
 	if keep > 0 && (keep >= len(s.buf)/2 || len(s.buf) == cap(s.buf)) {
 		n := copy(s.buf, s.buf[keep:])
 		s.buf, s.pos, shift = s.buf[:n], s.pos-keep, keep
+		s.off += int64(keep)
 	}
 	if len(s.buf) == cap(s.buf) {
 		s.buf = append(s.buf, make([]byte, len(s.buf))...)[:len(s.buf)]
