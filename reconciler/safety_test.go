@@ -348,17 +348,11 @@ func TestHistoryAcrossLeaders(t *testing.T) {
 	_, stopA := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}})
 	e.sim.Faults().CrashImage("nginx:bad", 0)
 	k := key(t, "web", "dev")
-	apply := e.store.Desired().WithWriter(specs.Writer{Kind: specs.WriterApply, By: "alice@laptop"})
-	good, err := apply.Put(t.Context(), k, []byte(spec(k, "nginx:1.27", 2, "")), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.eventually(converge, "Synced in the history", func() bool {
-		return slices.Equal(e.outcomes(k), []string{fmt.Sprintf("%d:Synced", good)})
-	})
+	good := e.applySynced(k, 2)
 	stopA()
 
 	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "b"}})
+	apply := e.store.Desired().WithWriter(specs.Writer{Kind: specs.WriterApply, By: "alice@laptop"})
 	bad, err := apply.Put(t.Context(), k, []byte(spec(k, "nginx:bad", 2, "")), good)
 	if err != nil {
 		t.Fatal(err)
@@ -406,15 +400,24 @@ func TestHistoryWriterAfterReadFailure(t *testing.T) {
 	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"},
 		writers: func(w reconciler.WriterLookup) reconciler.WriterLookup { return &failingWriters{WriterLookup: w} }})
 	k := key(t, "web", "dev")
+	rev := e.applySynced(k, 1)
+	if w := e.history(k).Entry(rev).Writer; w.Kind != specs.WriterApply || w.By != "alice@laptop" {
+		t.Errorf("revision %d written by %+v, want alice@laptop's apply", rev, w)
+	}
+}
+
+// applySynced puts nginx:1.27 with n instances as group k's first spec,
+// written by alice@laptop's apply, and waits until the history records
+// its revision, returned, as Synced.
+func (e *env) applySynced(k specs.GroupKey, n int) int64 {
+	e.t.Helper()
 	apply := e.store.Desired().WithWriter(specs.Writer{Kind: specs.WriterApply, By: "alice@laptop"})
-	rev, err := apply.Put(t.Context(), k, []byte(spec(k, "nginx:1.27", 1, "")), 0)
+	rev, err := apply.Put(e.t.Context(), k, []byte(spec(k, "nginx:1.27", n, "")), 0)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	e.eventually(converge, "Synced in the history", func() bool {
 		return slices.Equal(e.outcomes(k), []string{fmt.Sprintf("%d:Synced", rev)})
 	})
-	if w := e.history(k).Entry(rev).Writer; w.Kind != specs.WriterApply || w.By != "alice@laptop" {
-		t.Errorf("revision %d written by %+v, want alice@laptop's apply", rev, w)
-	}
+	return rev
 }
