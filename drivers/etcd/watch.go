@@ -137,8 +137,10 @@ func (d *DesiredStore) watchOnce(ctx context.Context, next *int64, bo *backoff.B
 func (c *Client) watchChanges(ctx context.Context, prefix string, changed func()) error {
 	bo := backoff.New(c.opts.RetryMin, c.opts.RetryMax)
 	for {
-		changed()
-		_, err := c.watchPrefix(clientv3.WithRequireLeader(ctx), prefix, 0, bo, nil, func(wr clientv3.WatchResponse) error {
+		// changed is said once etcd has taken the watch, not before: a
+		// reader's list made earlier could miss a change made between
+		// it and the watch's start revision.
+		_, err := c.watchPrefix(clientv3.WithRequireLeader(ctx), prefix, 0, bo, changed, func(wr clientv3.WatchResponse) error {
 			if len(wr.Events) > 0 {
 				changed()
 			}
