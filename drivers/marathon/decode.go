@@ -24,21 +24,6 @@ var decodeOptions = jsonv2.JoinOptions(
 	jsontext.AllowInvalidUTF8(true),
 )
 
-// decodeList streams the array under key of a JSON object (such as
-// {"apps": [...]}) from r, handing each element to fn and forgetting it:
-// a list of 10,000 apps is never held whole, neither as JSON nor decoded.
-func decodeList[T any](r io.Reader, key string, fn func(*T)) error {
-	dec := jsontext.NewDecoder(r, decodeOptions)
-	return readListArray(dec, key, func() error {
-		var v T
-		if err := jsonv2.UnmarshalDecode(dec, &v); err != nil {
-			return err
-		}
-		fn(&v)
-		return nil
-	})
-}
-
 // decodeOne decodes the object under key of an answer such as
 // {"app": {...}}.
 func decodeOne[T any](body []byte, key string) (*T, error) {

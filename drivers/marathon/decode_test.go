@@ -3,6 +3,7 @@ package marathon
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,8 +13,26 @@ import (
 	"testing"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
 	"theseus.dev/specs"
 )
+
+// decodeList streams the array under key of a JSON object (such as
+// {"apps": [...]}) from r, decoding each element in turn and handing it
+// to fn: the tests read recorded lists element by element with it.
+func decodeList[T any](r io.Reader, key string, fn func(*T)) error {
+	dec := jsontext.NewDecoder(r, decodeOptions)
+	return readListArray(dec, key, func() error {
+		var v T
+		if err := jsonv2.UnmarshalDecode(dec, &v); err != nil {
+			return err
+		}
+		fn(&v)
+		return nil
+	})
+}
 
 // recorded holds real Marathon bodies of both generations.
 const recorded = "../../testdata/marathon"
