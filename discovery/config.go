@@ -55,7 +55,8 @@ type TreeCache interface {
 
 // ConfigSource gives the config of a group as deployed, to mirror to
 // /services/{service}/{labels}/config. The map must leave out secret
-// values (specs.PublicConfig does that). ok is false when the group's config
+// values (specs.PublicConfig does that); nil with ok is an empty config,
+// and the map is not changed by the syncer. ok is false when the group's config
 // is not known (no valid desired spec): the stored config is then kept
 // as it is.
 type ConfigSource interface {

@@ -36,13 +36,11 @@ func (s *Syncer) unchanged(k specs.GroupKey, a *model.App, have *model.GroupEntr
 		return 0, false
 	}
 	var cfg map[string]string
+	known := false // nil with known is an empty config
 	if s.cfg.Configs != nil {
-		cfg, ok = s.cfg.Configs.GroupConfig(k)
-		if ok && cfg == nil {
-			cfg = map[string]string{}
-		}
+		cfg, known = s.cfg.Configs.GroupConfig(k)
 	}
-	if (cfg == nil) != (m.config == nil) || !maps.Equal(cfg, m.config) {
+	if known != (m.config != nil) || !maps.Equal(cfg, m.config) {
 		return 0, false
 	}
 	return m.containers, true

@@ -34,7 +34,7 @@ func (c *Controller) resync(ctx context.Context, l *observe.Listing) {
 		}
 	}
 	c.mu.Lock()
-	keys := make([]specs.GroupKey, 0, len(c.desired)+len(l.Apps))
+	var keys []specs.GroupKey // most resyncs find every group settled
 	settled := 0
 	for k := range c.desired {
 		if c.settledLocked(k) {

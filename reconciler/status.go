@@ -173,7 +173,10 @@ func (c *Controller) settledLocked(k specs.GroupKey) bool {
 	if c.settled[k] == a {
 		return true
 	}
-	v := view{key: k, desired: &d, app: a, status: st, hasStatus: true}
+	// A copy of its own, taken only now: the view's pointer to it moves
+	// it to the heap, and most calls end above.
+	dv := d
+	v := view{key: k, desired: &dv, app: a, status: st, hasStatus: true}
 	if _, act := c.plan(v); act || !ready(&d, a) {
 		return false
 	}

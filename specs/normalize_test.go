@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -171,4 +172,24 @@ func loadSpecs(t *testing.T, path string) []*Group {
 		groups = append(groups, gs...)
 	}
 	return groups
+}
+
+// TestPublicConfig: the config mirrored to /services leaves the secrets
+// out, and is nil when nothing is left, so that a sweep of thousands of
+// groups without config makes no map for each.
+func TestPublicConfig(t *testing.T) {
+	for _, tc := range []struct {
+		in   map[string]Value
+		want map[string]string
+	}{
+		{nil, nil},
+		{map[string]Value{}, nil},
+		{map[string]Value{"PW": {Value: "a", Secret: true}}, nil},
+		{map[string]Value{"PW": {Value: "a", Secret: true}, "UPSTREAM": {Value: "api"}}, map[string]string{"UPSTREAM": "api"}},
+	} {
+		got := PublicConfig(tc.in)
+		if (got == nil) != (tc.want == nil) || !maps.Equal(got, tc.want) {
+			t.Errorf("PublicConfig(%v) = %#v, want %#v", tc.in, got, tc.want)
+		}
+	}
 }

@@ -198,13 +198,19 @@ type Value struct {
 }
 
 // PublicConfig returns the values of cfg that are not secret: what may be
-// mirrored to /services.
+// mirrored to /services; nil when there are none. The discovery syncer
+// asks for it of every group at every sweep: most groups have no config,
+// and an empty map made for each was most of a quiet sweep's garbage.
 func PublicConfig(cfg map[string]Value) map[string]string {
-	out := make(map[string]string, len(cfg))
+	var out map[string]string
 	for k, v := range cfg {
-		if !v.Secret {
-			out[k] = v.Value
+		if v.Secret {
+			continue
 		}
+		if out == nil {
+			out = make(map[string]string, len(cfg))
+		}
+		out[k] = v.Value
 	}
 	return out
 }

@@ -173,19 +173,27 @@ func freePort() (int, error) {
 }
 
 // profile, when dir is set, takes a CPU profile of the controller over
-// the next d and then its heap profile, into dir as PHASE-cpu.pprof and
-// PHASE-heap.pprof; the returned function waits for both.
+// the next d and its heap profiles before and after, into dir as
+// PHASE-cpu.pprof, PHASE-heap-before.pprof and PHASE-heap.pprof. Each
+// heap profile is taken after a collection, so that
+// pprof -sample_index=alloc_space -base PHASE-heap-before.pprof shows
+// what the window allocated; those collections count in a profiled
+// run's CPU figure. The returned function waits for them.
 func (p *controller) profile(ctx context.Context, dir, phase string, d time.Duration) func() error {
 	if dir == "" {
 		return func() error { return nil }
 	}
 	done := make(chan error, 1)
 	secs := max(int(d.Round(time.Second)/time.Second), 1)
+	before := p.saveProfile(ctx, "/debug/pprof/heap?gc=1", filepath.Join(dir, phase+"-heap-before.pprof"))
 	own := profileSelf(filepath.Join(dir, phase+"-bench-cpu.pprof"), time.Duration(secs)*time.Second)
 	go func() {
-		err := p.saveProfile(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), filepath.Join(dir, phase+"-cpu.pprof"))
+		err := before
 		if err == nil {
-			err = p.saveProfile(ctx, "/debug/pprof/heap", filepath.Join(dir, phase+"-heap.pprof"))
+			err = p.saveProfile(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), filepath.Join(dir, phase+"-cpu.pprof"))
+		}
+		if err == nil {
+			err = p.saveProfile(ctx, "/debug/pprof/heap?gc=1", filepath.Join(dir, phase+"-heap.pprof"))
 		}
 		done <- errors.Join(err, <-own)
 	}()
