@@ -134,7 +134,7 @@ func benchmarkRelist(b *testing.B, moved bool) {
 	if _, next, err := l.decode(bytes.NewReader(bodies[0]), "", "*"); err != nil {
 		b.Fatal(err)
 	} else {
-		l.apps, l.role = next, "*"
+		l.keep(next, "*")
 	}
 	b.SetBytes(int64(len(bodies[0])))
 	b.ReportAllocs()
@@ -145,6 +145,6 @@ func benchmarkRelist(b *testing.B, moved bool) {
 		if err != nil || len(apps) != 10000 || apps[0].Tasks[0].Health != "healthy" {
 			b.Fatalf("%d apps, %v", len(apps), err)
 		}
-		l.apps = next
+		l.keep(next, "*")
 	}
 }

@@ -219,7 +219,7 @@ func FuzzRelist(f *testing.F) {
 		for i, data := range [][]byte{first, second, first, second} {
 			got, next, err := l.decode(bytes.NewReader(data), "", "*")
 			if err == nil {
-				l.apps, l.role = next, "*"
+				l.keep(next, "*")
 			}
 			if i == 0 {
 				continue

@@ -29,7 +29,11 @@ type relister struct {
 	seed maphash.Seed
 	role string // the default role the apps were converted with
 	apps map[string]*relisted
-	buf  []byte // the scanner's, from list to list
+	// spare is the map of the list before last, cleared and filled by
+	// the next: a map of 10,000 entries a resync was most of a quiet
+	// resync's garbage once the apps themselves were kept.
+	spare map[string]*relisted
+	buf   []byte // the scanner's, from list to list
 }
 
 // relisted is one app of the last list: the app; the digests of its
@@ -69,8 +73,14 @@ func (c *Client) Relist(ctx context.Context) ([]*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.apps, l.role = next, role
+	l.keep(next, role)
 	return apps, nil
+}
+
+// keep makes next, the apps of a list converted with role, what the next
+// list is compared with; the map they replace is reused by the one after.
+func (l *relister) keep(next map[string]*relisted, role string) {
+	l.apps, l.spare, l.role = next, l.apps, role
 }
 
 // decode reads a list, reusing what the last one decoded; it returns the
@@ -86,8 +96,14 @@ func (l *relister) decode(r io.Reader, root, role string) ([]*App, map[string]*r
 	if role != l.role {
 		last = nil // every app converted with the old role
 	}
-	next := make(map[string]*relisted, len(last))
-	var apps []*App
+	next := l.spare
+	l.spare = nil
+	if next == nil {
+		next = make(map[string]*relisted, len(last))
+	} else {
+		clear(next)
+	}
+	apps := make([]*App, 0, len(last))
 	s := appScratch{seed: l.seed}
 	i := 0
 	buf, err := scanListArray(r, "apps", l.buf, func(v []byte) error {

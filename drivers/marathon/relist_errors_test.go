@@ -32,7 +32,7 @@ func TestRelistErrorsSayWhere(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				l.apps, l.role = next, "*"
+				l.keep(next, "*")
 			}
 			_, _, err := l.decode(bytes.NewReader([]byte(bad)), "", "*")
 			if err == nil || err.Error() != werr.Error() {

@@ -134,7 +134,7 @@ type Observer struct {
 	synced    atomic.Bool
 
 	mu   sync.Mutex
-	apps map[specs.GroupKey]*entry
+	apps map[specs.GroupKey]entry
 	// seq counts the events and reads; dirty holds, per app, the seq of
 	// the event that marked it.
 	seq   uint64
@@ -159,7 +159,7 @@ func New(cfg Config) *Observer {
 		cfg.Logger = slog.Default()
 	}
 	return &Observer{cfg: cfg, log: cfg.Logger, resyncNow: make(chan struct{}, 1),
-		apps: map[specs.GroupKey]*entry{}, dirty: map[specs.GroupKey]uint64{}}
+		apps: map[specs.GroupKey]entry{}, dirty: map[specs.GroupKey]uint64{}}
 }
 
 // Subscribe adds s to those told of changes. Call it before Run.
@@ -236,9 +236,9 @@ func (o *Observer) list(ctx context.Context) *Listing {
 		}
 		return l
 	}
-	next := make(map[specs.GroupKey]*entry, len(apps))
+	next := make(map[specs.GroupKey]entry, len(apps))
 	for _, a := range apps {
-		next[a.Key] = &entry{app: a, seq: seq}
+		next[a.Key] = entry{app: a, seq: seq}
 	}
 	o.mu.Lock()
 	for k, e := range o.apps {
@@ -366,7 +366,7 @@ func (o *Observer) read(ctx context.Context, k specs.GroupKey) (*model.App, erro
 	}
 	o.mu.Lock()
 	if app != nil {
-		o.apps[k] = &entry{app: app, seq: seq}
+		o.apps[k] = entry{app: app, seq: seq}
 	} else {
 		delete(o.apps, k)
 	}
@@ -395,7 +395,7 @@ func (o *Observer) Assume(a *model.App) {
 	defer o.mu.Unlock()
 	o.seq++
 	if _, ok := o.apps[a.Key]; !ok {
-		o.apps[a.Key] = &entry{app: a, seq: o.seq}
+		o.apps[a.Key] = entry{app: a, seq: o.seq}
 	}
 	o.dirty[a.Key] = o.seq
 }
