@@ -98,7 +98,7 @@ func TestElectionFailoverWhenSessionDies(t *testing.T) {
 	}
 	defer resign(t, la)
 	web := key(t, "web", "dev")
-	if _, err := a.Status().Put(t.Context(), la.Fence(), web, status(specs.PhaseSynced)); err != nil {
+	if err := a.Status().Write(t.Context(), la.Fence(), []etcd.StatusChange{{Key: web, Status: status(specs.PhaseSynced)}}); err != nil {
 		t.Fatalf("leader's write: %v", err)
 	}
 	chB := campaign(t.Context(), b, "b", ttl)
@@ -123,10 +123,10 @@ func TestElectionFailoverWhenSessionDies(t *testing.T) {
 	}
 	defer resign(t, lb)
 	t.Logf("failover in %v", time.Since(killed))
-	if _, err := a.Status().Put(t.Context(), la.Fence(), web, status(specs.PhaseStalled)); !errors.Is(err, etcd.ErrNotLeader) {
+	if err := a.Status().Write(t.Context(), la.Fence(), []etcd.StatusChange{{Key: web, Status: status(specs.PhaseStalled)}}); !errors.Is(err, etcd.ErrNotLeader) {
 		t.Fatalf("old leader's fenced write: %v, want ErrNotLeader", err)
 	}
-	if _, err := b.Status().Put(t.Context(), lb.Fence(), web, status(specs.PhaseProgressing)); err != nil {
+	if err := b.Status().Write(t.Context(), lb.Fence(), []etcd.StatusChange{{Key: web, Status: status(specs.PhaseProgressing)}}); err != nil {
 		t.Fatalf("new leader's write: %v", err)
 	}
 	st, err := b.Status().Get(t.Context(), web)
@@ -159,7 +159,7 @@ func TestElectionResignHandsOverAtOnce(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("standby did not take over after Resign")
 	}
-	if _, err := a.Status().Put(t.Context(), la.Fence(), key(t, "web", "dev"), status(specs.PhaseSynced)); !errors.Is(err, etcd.ErrNotLeader) {
+	if err := a.Status().Write(t.Context(), la.Fence(), []etcd.StatusChange{{Key: key(t, "web", "dev"), Status: status(specs.PhaseSynced)}}); !errors.Is(err, etcd.ErrNotLeader) {
 		t.Fatalf("resigned leader's write: %v", err)
 	}
 	resign(t, la) // twice is fine
@@ -314,7 +314,7 @@ func TestElectionFailoverWhenLeaderPartitioned(t *testing.T) {
 	if err := a.Ready(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Status().Put(ctx, la.Fence(), key(t, "web", "dev"), status(specs.PhaseSynced)); !errors.Is(err, etcd.ErrNotLeader) {
+	if err := a.Status().Write(ctx, la.Fence(), []etcd.StatusChange{{Key: key(t, "web", "dev"), Status: status(specs.PhaseSynced)}}); !errors.Is(err, etcd.ErrNotLeader) {
 		t.Fatalf("old leader's fenced write: %v, want ErrNotLeader", err)
 	}
 }

@@ -35,26 +35,6 @@ type StatusStore struct {
 // Status returns the store of /status.
 func (c *Client) Status() *StatusStore { return &StatusStore{c: c} }
 
-// Put writes st as the status of group k if fence still holds, and
-// returns the new mod revision. A fence that no longer holds returns an
-// error matching ErrNotLeader and writes nothing.
-func (s *StatusStore) Put(ctx context.Context, fence Fence, k specs.GroupKey, st *specs.Status) (int64, error) {
-	data, err := json.Marshal(st)
-	if err != nil {
-		return 0, fmt.Errorf("encode status of %s: %w", k, err)
-	}
-	key := specs.StatusKey(s.c.opts.Prefix, k)
-	return s.c.fenced(ctx, fence, key, clientv3.OpPut(key, string(data)))
-}
-
-// Delete removes the status of group k if fence still holds; deleting an
-// absent status is not an error.
-func (s *StatusStore) Delete(ctx context.Context, fence Fence, k specs.GroupKey) error {
-	key := specs.StatusKey(s.c.opts.Prefix, k)
-	_, err := s.c.fenced(ctx, fence, key, clientv3.OpDelete(key))
-	return err
-}
-
 // StatusChange is one change of /status (model.StatusChange).
 type StatusChange = model.StatusChange
 
