@@ -352,3 +352,12 @@ func (c *Controller) actualLen() int { return c.apps.Len() }
 // errStopped is returned by a reconcile that would write after the
 // leadership ended.
 var errStopped = errors.New("leadership ended; not writing")
+
+// wakeUp wakes the goroutine that waits on ch, a channel of one, unless a
+// wake-up is already pending there; it never blocks.
+func wakeUp(ch chan<- struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}

@@ -95,10 +95,7 @@ func (h *historian) add(k specs.GroupKey, op historyOp) {
 	h.ops[k] = append(h.ops[k], op)
 	h.c.metrics.HistoryPending(len(h.ops) + len(h.busy))
 	h.mu.Unlock()
-	select {
-	case h.wake <- struct{}{}:
-	default:
-	}
+	wakeUp(h.wake)
 }
 
 // close lets the workers end once everything queued is recorded.
@@ -106,10 +103,7 @@ func (h *historian) close() {
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()
-	select {
-	case h.wake <- struct{}{}:
-	default:
-	}
+	wakeUp(h.wake)
 }
 
 func (h *historian) isClosed() bool {
@@ -203,10 +197,7 @@ func (h *historian) done(k specs.GroupKey, retry []historyOp) {
 	}
 	h.c.metrics.HistoryPending(len(h.ops) + len(h.busy))
 	h.mu.Unlock()
-	select {
-	case h.wake <- struct{}{}:
-	default:
-	}
+	wakeUp(h.wake)
 }
 
 // errUnchanged ends an edit that changes nothing: nothing is written.

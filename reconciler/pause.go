@@ -60,12 +60,7 @@ func (p *pauses) run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() {
-		err := src.Watch(ctx, func() {
-			select {
-			case p.wake <- struct{}{}:
-			default:
-			}
-		})
+		err := src.Watch(ctx, func() { wakeUp(p.wake) })
 		if err != nil && ctx.Err() == nil {
 			p.c.log.Error("watch of the pauses ended", "err", err)
 		}

@@ -58,10 +58,7 @@ func (r *restarter) Pending(k specs.GroupKey) string {
 }
 
 func (r *restarter) poke() {
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
+	wakeUp(r.wake)
 }
 
 // run follows the restarts until ctx ends: at each change of them, and

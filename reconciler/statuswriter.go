@@ -47,10 +47,7 @@ func (w *statusWriter) put(k specs.GroupKey, st *specs.Status) {
 	}
 	w.pending[k] = st
 	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+	wakeUp(w.wake)
 }
 
 // close lets run end once everything handed over is written.
@@ -58,10 +55,7 @@ func (w *statusWriter) close() {
 	w.mu.Lock()
 	w.closed = true
 	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+	wakeUp(w.wake)
 }
 
 // run writes until ctx ends, or until it is closed and has nothing left.
