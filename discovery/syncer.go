@@ -80,7 +80,7 @@ type Syncer struct {
 	failing    bool
 	sweepAsked uint64
 	// askedAt is when the last sweep was asked for, and nextAsk the
-	// earliest time the next may be (askGap).
+	// earliest time the next may be (askGap), by Config.Now.
 	askedAt, nextAsk time.Time
 	// compared holds what the sweeps found each group to hold (swept.go).
 	compared map[specs.GroupKey]swept
@@ -129,10 +129,11 @@ func (s *Syncer) Invalidated(k specs.GroupKey, seq uint64) {
 	now := time.Now()
 	s.mu.Lock()
 	s.dirty[k] = seq
-	ask := len(s.dirty) > s.maxReads() && !s.failing && s.sweepAsked == 0 && !now.Before(s.nextAsk)
+	at := s.cfg.Now()
+	ask := len(s.dirty) > s.maxReads() && !s.failing && s.sweepAsked == 0 && !at.Before(s.nextAsk)
 	if ask {
 		s.sweepAsked = s.cfg.Apps.ListsStarted()
-		s.askedAt = now
+		s.askedAt = at
 	}
 	wait := s.turn(k, now)
 	s.mu.Unlock()
@@ -229,7 +230,8 @@ func (s *Syncer) swept(l *observe.Listing, ok bool) {
 	now := time.Now()
 	if s.sweepAsked != 0 && l.Gen > s.sweepAsked {
 		s.sweepAsked = 0
-		s.nextAsk = now.Add(askGap(now.Sub(s.askedAt)))
+		at := s.cfg.Now()
+		s.nextAsk = at.Add(askGap(at.Sub(s.askedAt)))
 	}
 	s.forgetLimits(now)
 	if ok || s.sweepAsked == 0 {

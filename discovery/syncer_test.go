@@ -354,6 +354,14 @@ func TestDiscoveryAskedSweepsSpaced(t *testing.T) {
 	if n := len(listed); n != 0 {
 		t.Fatalf("%d sweeps asked for right after the first", n)
 	}
+	// Once the gap has passed (at least a second), a burst is swept again.
+	e.advance(2 * time.Second)
+	burst(2)
+	select {
+	case <-listed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no sweep asked for once the gap passed")
+	}
 }
 
 // TestDiscoveryFenced checks that a syncer whose leadership ended writes
