@@ -14,6 +14,14 @@ import (
 // statusBatch is the most statuses the writer sends in one write.
 const statusBatch = 128
 
+// statusSpacing is the least time between the starts of two writes of
+// statuses, unless a full batch waits: in a burst (a cold start, a change
+// to many groups) a write then carries the statuses of many groups, not
+// of the two or three decided while the last write was in flight, and
+// costs etcd a proposal for each batch, not for each group; /status lags
+// the controller's own view by that much at most.
+const statusSpacing = 10 * time.Millisecond
+
 // statusWriter writes the statuses the controller decides behind it: a
 // reconcile hands its group's new status over and goes on, and the
 // writer sends every status handed over since its last write, the latest
@@ -61,11 +69,13 @@ func (w *statusWriter) close() {
 // run writes until ctx ends, or until it is closed and has nothing left.
 func (w *statusWriter) run(ctx context.Context) {
 	bo := backoff.New(100*time.Millisecond, 5*time.Second)
+	var last time.Time
 	for {
-		batch, ok := w.next(ctx)
+		batch, ok := w.next(ctx, last)
 		if !ok {
 			return
 		}
+		last = time.Now()
 		err := w.c.cfg.Status.Write(ctx, w.c.fence, batch)
 		switch {
 		case err == nil:
@@ -88,11 +98,25 @@ func (w *statusWriter) run(ctx context.Context) {
 }
 
 // next takes up to statusBatch of the statuses pending, first handed
-// over first; false when run is to end.
-func (w *statusWriter) next(ctx context.Context) ([]model.StatusChange, bool) {
+// over first, once statusSpacing has passed since last (the start of
+// the last write) or a batch is full; false when run is to end.
+func (w *statusWriter) next(ctx context.Context, last time.Time) ([]model.StatusChange, bool) {
 	for {
 		w.mu.Lock()
-		if n := min(len(w.order), statusBatch); n > 0 {
+		n := min(len(w.order), statusBatch)
+		if wait := statusSpacing - time.Since(last); n > 0 && n < statusBatch && wait > 0 && !w.closed {
+			w.mu.Unlock()
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-w.wake: // more came: is a batch full?
+			case <-ctx.Done():
+				last = time.Time{} // ending: no more waiting
+			}
+			t.Stop()
+			continue
+		}
+		if n > 0 {
 			batch := make([]model.StatusChange, n)
 			for i, k := range w.order[:n] {
 				batch[i] = model.StatusChange{Key: k, Status: w.pending[k]}

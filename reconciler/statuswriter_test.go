@@ -79,3 +79,62 @@ func TestStatusWriter(t *testing.T) {
 		}
 	}
 }
+
+// timedStatus is /status that tells when each write begins and what it
+// holds.
+type timedStatus struct {
+	StatusStore
+	writes chan timedWrite
+}
+
+type timedWrite struct {
+	at time.Time
+	n  int
+}
+
+func (s *timedStatus) Write(ctx context.Context, f model.Fence, changes []model.StatusChange) error {
+	s.writes <- timedWrite{time.Now(), len(changes)}
+	return s.StatusStore.Write(ctx, f, changes)
+}
+
+// TestStatusWriterSpacesWrites: statuses handed over while a write is in
+// flight wait for the next, which begins no sooner than statusSpacing
+// after it and carries them all; a lone status after a quiet spell is
+// written at once.
+func TestStatusWriterSpacesWrites(t *testing.T) {
+	ctx := t.Context()
+	store, err := etcd.New(etcdtest.Start(t).NewClient(t), etcd.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lead, err := store.Campaign(ctx, etcd.ElectionConfig{TTL: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &timedStatus{StatusStore: store.Status(), writes: make(chan timedWrite, 10)}
+	c := &Controller{cfg: Config{Status: st}, fence: lead.Fence(), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	w := newStatusWriter(c)
+	go w.run(ctx)
+	defer w.close()
+	g := func(i int) specs.GroupKey { return specs.GroupKey{Service: "api", Labels: string(rune('a' + i))} }
+
+	start := time.Now()
+	w.put(g(0), &specs.Status{Phase: specs.PhaseProgressing})
+	first := <-st.writes
+	if first.n != 1 {
+		t.Fatalf("first write of %d statuses, want 1", first.n)
+	}
+	for i := 1; i <= 5; i++ {
+		w.put(g(i), &specs.Status{Phase: specs.PhaseProgressing})
+	}
+	second := <-st.writes
+	if second.n != 5 {
+		t.Errorf("second write of %d statuses, want the 5 handed over during the first", second.n)
+	}
+	if gap := second.at.Sub(first.at); gap < statusSpacing-time.Millisecond {
+		t.Errorf("second write %v after the first, want at least %v", gap, statusSpacing)
+	}
+	if first.at.Sub(start) > time.Second {
+		t.Errorf("a lone status waited %v for its write", first.at.Sub(start))
+	}
+}
