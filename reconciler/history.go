@@ -159,7 +159,10 @@ func (h *historian) work(ctx context.Context) {
 					"remove it to start afresh", "group", g.key.String(), "err", err)
 				finished = append(finished, g)
 			default:
-				retry, retryErr = append(retry, g), err
+				if len(retry) == 0 {
+					retryErr = err
+				}
+				retry = append(retry, g)
 			}
 		}
 		h.done(finished, false)
@@ -168,14 +171,14 @@ func (h *historian) work(ctx context.Context) {
 			bo.Reset()
 		case h.isClosed():
 			// The daemon is stopping: what is left is the next leader's.
-			h.c.log.Warn("cannot record the history of groups", "groups", len(retry),
-				"group", retry[0].key.String(), "err", retryErr)
+			h.c.log.Warn("cannot record the histories of groups", "groups", len(retry),
+				"first", retry[0].key.String(), "err", retryErr)
 			h.done(retry, false)
 		default:
 			// The groups stay busy through the backoff, so that the
 			// other worker does not retry them at once.
-			h.c.log.Warn("cannot record the history of groups; retrying", "groups", len(retry),
-				"group", retry[0].key.String(), "err", retryErr)
+			h.c.log.Warn("cannot record the histories of groups; retrying", "groups", len(retry),
+				"first", retry[0].key.String(), "err", retryErr)
 			if bo.Wait(ctx) != nil {
 				h.done(retry, false) // the term is over; the next leader goes on
 				return
