@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"theseus.dev/drivers/etcd"
-	"theseus.dev/drivers/etcd/etcdtest"
 	"theseus.dev/model"
 	"theseus.dev/specs"
 )
@@ -176,14 +175,7 @@ type gatedBatch struct {
 // corrupt history is dropped without stopping the others.
 func TestHistorianBatches(t *testing.T) {
 	ctx := t.Context()
-	store, err := etcd.New(etcdtest.Start(t).NewClient(t), etcd.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lead, err := store.Campaign(ctx, etcd.ElectionConfig{TTL: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, fence := leaderStore(t)
 	a, b, c, d := specs.GroupKey{Service: "api", Labels: "a"}, specs.GroupKey{Service: "api", Labels: "b"},
 		specs.GroupKey{Service: "api", Labels: "c"}, specs.GroupKey{Service: "api", Labels: "d"}
 	if _, err := store.Etcd().Put(ctx, etcd.HistoryKey("", d), "not json"); err != nil {
@@ -192,7 +184,7 @@ func TestHistorianBatches(t *testing.T) {
 	g := &gatedHistory{HistoryStore: store.History(), t: t, batches: make(chan gatedBatch),
 		inFlight: map[specs.GroupKey]bool{}}
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	ctl := &Controller{cfg: Config{History: g, Now: func() time.Time { return now }}, fence: lead.Fence(),
+	ctl := &Controller{cfg: Config{History: g, Now: func() time.Time { return now }}, fence: fence,
 		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	h := newHistorian(ctl)
 	h.seen(a, 5, nil, false)

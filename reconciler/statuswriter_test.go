@@ -43,16 +43,9 @@ func (s *failingStatus) Write(ctx context.Context, f model.Fence, changes []mode
 // closes is written.
 func TestStatusWriter(t *testing.T) {
 	ctx := t.Context()
-	store, err := etcd.New(etcdtest.Start(t).NewClient(t), etcd.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lead, err := store.Campaign(ctx, etcd.ElectionConfig{TTL: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, fence := leaderStore(t)
 	st := &failingStatus{StatusStore: store.Status(), attempts: make(chan []model.StatusChange, 10), fail: 1}
-	c := &Controller{cfg: Config{Status: st}, fence: lead.Fence(), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	c := &Controller{cfg: Config{Status: st}, fence: fence, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	w := newStatusWriter(c)
 	a, b := specs.GroupKey{Service: "api", Labels: "a"}, specs.GroupKey{Service: "api", Labels: "b"}
 	w.put(a, &specs.Status{Phase: specs.PhaseProgressing})
@@ -78,4 +71,19 @@ func TestStatusWriter(t *testing.T) {
 			t.Errorf("status of %s: %+v, %v; want %s", k, got.Status, err, want)
 		}
 	}
+}
+
+// leaderStore is a client of a new etcd that won the leadership, and
+// the fence of its writes.
+func leaderStore(t *testing.T) (*etcd.Client, model.Fence) {
+	t.Helper()
+	store, err := etcd.New(etcdtest.Start(t).NewClient(t), etcd.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lead, err := store.Campaign(t.Context(), etcd.ElectionConfig{TTL: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, lead.Fence()
 }
