@@ -131,7 +131,7 @@ func (s *HistoryStore) read(ctx context.Context, edits []HistoryEdit, todo []int
 		defer cancel()
 		resp, err := s.c.cli.Txn(rctx).Then(ops...).Commit()
 		if err != nil {
-			return fmt.Errorf("read %s: %w", HistoryDir, err)
+			return fmt.Errorf("read %s: %w", prefix+HistoryDir, err)
 		}
 		for j, r := range resp.Responses {
 			sinks[j](r.GetResponseRange().Kvs)
