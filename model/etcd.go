@@ -248,3 +248,21 @@ type OwnedWrite struct {
 
 // IsDelete reports whether the write removes the key or its record.
 func (w *OwnedWrite) IsDelete() bool { return w.DeleteDesired || w.Owner == nil }
+
+// HistoryEdit is one group's change of its bounded history, made with
+// those of other groups in a few requests (the controller's
+// HistoryStore.UpdateMany).
+type HistoryEdit struct {
+	Key specs.GroupKey
+	// Writers asks for the records of who wrote the group's /desired
+	// revisions to be read with its history, for writerOf.
+	Writers bool
+	// Edit changes the history as read. writerOf says who wrote revision
+	// rev of the group's /desired key: the record written with it, else
+	// specs.WriterUnknown (always, without Writers); an error matching
+	// ErrCorrupt when that record does not decode. An error from Edit is
+	// the group's result, and its history is left as it was. Edit runs
+	// again, on the history read again, when another write came between
+	// the read and the write.
+	Edit func(h *specs.History, writerOf func(rev int64) (specs.Writer, error)) error
+}

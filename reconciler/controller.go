@@ -42,11 +42,10 @@ type Config struct {
 	// which the controller carries out; nil takes none.
 	Restarts RestartStore
 
-	// History keeps each group's history, Writers says who wrote a
-	// revision; without History there is no history and no automatic
+	// History keeps each group's history, with who wrote each
+	// revision; without it there is no history and no automatic
 	// rollback (a failed rollout is Failed).
 	History HistoryStore
-	Writers WriterLookup
 	// Pauses are the groups an operator paused; nil: the pause records
 	// are read only before each write (DesiredSource.ConfirmUnpaused).
 	Pauses PauseSource

@@ -179,8 +179,8 @@ type daemonOpts struct {
 	status func(reconciler.StatusStore) reconciler.StatusStore
 	// desired wraps the /desired source.
 	desired func(reconciler.DesiredSource) reconciler.DesiredSource
-	// writers wraps the lookup of who wrote a revision.
-	writers func(reconciler.WriterLookup) reconciler.WriterLookup
+	// history wraps the store of the groups' histories.
+	history func(reconciler.HistoryStore) reconciler.HistoryStore
 	// events replaces Marathon's event stream.
 	events reconciler.EventSource
 	// noDiscovery runs no discovery syncer, whose reads of Marathon go
@@ -248,9 +248,9 @@ func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
 				Store: tree, Cache: cache, Logger: log, Metrics: o.metrics.Engine()})
 		})
 	}
-	var writers reconciler.WriterLookup = store
-	if o.writers != nil {
-		writers = o.writers(writers)
+	var history reconciler.HistoryStore = store.History()
+	if o.history != nil {
+		history = o.history(history)
 	}
 	var pauses reconciler.PauseSource = store.Pauses()
 	if o.noPauseWatch {
@@ -263,7 +263,7 @@ func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
 	d = reconciler.NewDaemon(reconciler.DaemonConfig{
 		Controller: reconciler.Config{
 			Desired: ds, Marathon: m, Events: events, Status: st, Limits: o.limits, PruneLedger: store.Prune(),
-			Restarts: store.Restarts(), History: store.History(), Writers: writers, Pauses: pauses,
+			Restarts: store.Restarts(), History: history, Pauses: pauses,
 			Notifier: o.notifier, MinHealthy: cmp.Or(o.minHealthy, 50*time.Millisecond),
 			Prune: o.prune, Resync: cmp.Or(o.resync, 500*time.Millisecond), PollInterval: cmp.Or(o.poll, 20*time.Millisecond),
 			ProgressDeadline: cmp.Or(o.progressDeadline, time.Minute), WriteQPS: writeQPS, WriteBurst: writeBurst,

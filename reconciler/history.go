@@ -6,21 +6,31 @@ import (
 	"sync"
 	"time"
 
-	"theseus.dev/diff"
 	"theseus.dev/internal/backoff"
 	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
-// historyWorkers is how many groups' histories are written at once.
+// historyWorkers is how many batches of histories are written at once:
+// one is read while another is written.
 const historyWorkers = 2
+
+// historyBatch is the most groups whose histories one batch records:
+// each takes up to three reads (its history and the two records of who
+// wrote its revisions), so a batch is read in a transaction or two of
+// etcd's 128 operations and written in one, while few enough histories
+// (each up to specs.MaxHistoryBytes, most a few KiB) are held at once.
+const historyBatch = 64
 
 // historian keeps each group's history for the controller of one term:
 // an entry for every /desired revision the controller sees (who wrote
 // it, its hash and image, what changed, its spec), as soon as the watch
 // delivers it, and the outcome of each, from what /status records. It
 // works beside the control loop, in order for each group, so that no
-// reconcile waits for it; every write is fenced by the leadership.
+// reconcile waits for it; every write is fenced by the leadership. The
+// groups waiting are recorded in batches, a few etcd requests a batch
+// (HistoryStore.UpdateMany), so that the history keeps up with a cold
+// start of thousands of groups.
 //
 // The edits are idempotent (an entry is recorded once; an outcome is
 // set only over none or Superseded), so that a new leader may repeat
@@ -53,6 +63,12 @@ type historyOp struct {
 	appVersion string
 	restored   int64
 	restoredAt string
+}
+
+// historyGroup is a group's ops that a worker took, in order.
+type historyGroup struct {
+	key specs.GroupKey
+	ops []historyOp
 }
 
 func newHistorian(c *Controller) *historian {
@@ -125,57 +141,78 @@ func (h *historian) run(ctx context.Context) {
 func (h *historian) work(ctx context.Context) {
 	bo := backoff.New(100*time.Millisecond, 5*time.Second)
 	for {
-		k, ops, ok := h.next(ctx)
+		batch, ok := h.next(ctx)
 		if !ok {
 			return
 		}
-		err := h.record(ctx, k, ops)
+		errs := h.record(ctx, batch)
+		var finished, retry []historyGroup
+		var retryErr error
+		for i, g := range batch {
+			err := errs[i]
+			switch {
+			case err == nil, errors.Is(err, model.ErrNotLeader), ctx.Err() != nil:
+				// Recorded, or the term is over: the next leader goes on.
+				finished = append(finished, g)
+			case errors.Is(err, model.ErrCorrupt):
+				h.c.log.Error("cannot record the history of a group: its value does not decode; "+
+					"remove it to start afresh", "group", g.key.String(), "err", err)
+				finished = append(finished, g)
+			default:
+				if len(retry) == 0 {
+					retryErr = err
+				}
+				retry = append(retry, g)
+			}
+		}
+		h.done(finished, false)
 		switch {
-		case err == nil:
+		case len(retry) == 0:
 			bo.Reset()
-			h.done(k, nil)
-		case errors.Is(err, model.ErrNotLeader), ctx.Err() != nil:
-			h.done(k, nil) // the term is over; the next leader goes on
-		case errors.Is(err, model.ErrCorrupt):
-			h.c.log.Error("cannot record the history of a group: its value does not decode; "+
-				"remove it to start afresh", "group", k.String(), "err", err)
-			h.done(k, nil)
 		case h.isClosed():
 			// The daemon is stopping: what is left is the next leader's.
-			h.c.log.Warn("cannot record the history of a group", "group", k.String(), "err", err)
-			h.done(k, nil)
+			h.c.log.Warn("cannot record the histories of groups", "groups", len(retry),
+				"first", retry[0].key.String(), "err", retryErr)
+			h.done(retry, false)
 		default:
-			// The group stays busy through the backoff, so that the other
-			// worker does not retry it at once.
-			h.c.log.Warn("cannot record the history of a group; retrying", "group", k.String(), "err", err)
+			// The groups stay busy through the backoff, so that the
+			// other worker does not retry them at once.
+			h.c.log.Warn("cannot record the histories of groups; retrying", "groups", len(retry),
+				"first", retry[0].key.String(), "err", retryErr)
 			if bo.Wait(ctx) != nil {
-				h.done(k, nil) // the term is over; the next leader goes on
+				h.done(retry, false) // the term is over; the next leader goes on
 				return
 			}
-			h.done(k, ops)
+			h.done(retry, true)
 		}
 	}
 }
 
-// next takes the ops of the first group waiting, marking it busy; false
-// when the workers are to end.
-func (h *historian) next(ctx context.Context) (specs.GroupKey, []historyOp, bool) {
+// next takes the ops of up to historyBatch groups waiting, first come
+// first, marking them busy; false when the workers are to end.
+func (h *historian) next(ctx context.Context) ([]historyGroup, bool) {
 	for {
 		h.mu.Lock()
-		if len(h.order) > 0 {
-			k := h.order[0]
-			h.order = h.order[1:]
-			ops := h.ops[k]
-			delete(h.ops, k)
-			h.busy[k] = true
+		if n := min(len(h.order), historyBatch); n > 0 {
+			batch := make([]historyGroup, n)
+			for i, k := range h.order[:n] {
+				batch[i] = historyGroup{key: k, ops: h.ops[k]}
+				delete(h.ops, k)
+				h.busy[k] = true
+			}
+			h.order = h.order[n:]
+			more := len(h.order) > 0
 			h.mu.Unlock()
-			return k, ops, true
+			if more {
+				wakeUp(h.wake) // for the other worker
+			}
+			return batch, true
 		}
 		closed := h.closed
 		h.mu.Unlock()
 		if closed || ctx.Err() != nil {
 			h.close() // wake the other worker too
-			return specs.GroupKey{}, nil, false
+			return nil, false
 		}
 		select {
 		case <-h.wake:
@@ -184,16 +221,21 @@ func (h *historian) next(ctx context.Context) (specs.GroupKey, []historyOp, bool
 	}
 }
 
-// done ends the work on k; retry puts ops back ahead of those queued
-// since.
-func (h *historian) done(k specs.GroupKey, retry []historyOp) {
-	h.mu.Lock()
-	delete(h.busy, k)
-	if len(retry) > 0 {
-		h.ops[k] = append(retry, h.ops[k]...)
+// done ends the work on gs; with retry, their ops go back ahead of those
+// queued since.
+func (h *historian) done(gs []historyGroup, retry bool) {
+	if len(gs) == 0 {
+		return
 	}
-	if len(h.ops[k]) > 0 {
-		h.order = append(h.order, k)
+	h.mu.Lock()
+	for _, g := range gs {
+		delete(h.busy, g.key)
+		if retry {
+			h.ops[g.key] = append(g.ops, h.ops[g.key]...)
+		}
+		if len(h.ops[g.key]) > 0 {
+			h.order = append(h.order, g.key)
+		}
 	}
 	h.c.metrics.HistoryPending(len(h.ops) + len(h.busy))
 	h.mu.Unlock()
@@ -203,134 +245,53 @@ func (h *historian) done(k specs.GroupKey, retry []historyOp) {
 // errUnchanged ends an edit that changes nothing: nothing is written.
 var errUnchanged = errors.New("history unchanged")
 
-// record writes ops to group k's history in one update: the writers of
-// the revisions seen are read first, since the edit may be tried again.
-func (h *historian) record(ctx context.Context, k specs.GroupKey, ops []historyOp) error {
-	writers := make(map[int64]specs.Writer)
-	for _, op := range ops {
-		if !op.seen || op.deleted || h.c.cfg.Writers == nil {
-			continue
-		}
-		w, err := h.c.cfg.Writers.WriterOf(ctx, k, op.rev)
-		if err != nil {
-			if !errors.Is(err, model.ErrCorrupt) {
-				// Tried again with the rest: an entry is recorded once,
-				// so a writer taken as unknown now would stay so.
-				return err
-			}
-			h.c.log.Warn("cannot read who wrote a revision", "group", k.String(), "revision", op.rev, "err", err)
-			w = specs.Writer{Kind: specs.WriterUnknown}
-		}
-		writers[op.rev] = w
+// record writes the ops of each group of batch to its history, in one
+// UpdateMany, and returns the result of each.
+func (h *historian) record(ctx context.Context, batch []historyGroup) []error {
+	edits := make([]model.HistoryEdit, len(batch))
+	for i, g := range batch {
+		edits[i] = h.edit(g.key, g.ops)
 	}
-	_, err := h.c.cfg.History.Update(ctx, h.c.fence, k, func(hist *specs.History) error {
+	errs := h.c.cfg.History.UpdateMany(ctx, h.c.fence, edits)
+	for i, err := range errs {
+		if errors.Is(err, errUnchanged) {
+			errs[i] = nil
+		}
+	}
+	return errs
+}
+
+// edit is the change ops make to group k's history. Who wrote each
+// revision is read in the same request as the history, so that when etcd
+// does not answer the group is tried again: an entry is recorded once,
+// and a writer taken as unknown would stay so. Only a record that does
+// not decode makes it unknown.
+func (h *historian) edit(k specs.GroupKey, ops []historyOp) model.HistoryEdit {
+	e := model.HistoryEdit{Key: k}
+	for _, op := range ops {
+		e.Writers = e.Writers || op.seen && !op.deleted
+	}
+	e.Edit = func(hist *specs.History, writerOf func(int64) (specs.Writer, error)) error {
 		changed := false
 		for _, op := range ops {
-			if op.seen {
-				changed = recordSeen(k, hist, op, writers[op.rev]) || changed
-			} else {
+			if !op.seen {
 				changed = recordOutcome(hist, op) || changed
+				continue
 			}
+			var w specs.Writer
+			if !op.deleted && hist.Entry(op.rev) == nil {
+				var err error
+				if w, err = writerOf(op.rev); err != nil {
+					h.c.log.Warn("cannot read who wrote a revision", "group", k.String(), "revision", op.rev, "err", err)
+					w = specs.Writer{Kind: specs.WriterUnknown}
+				}
+			}
+			changed = recordSeen(k, hist, op, w) || changed
 		}
 		if !changed {
 			return errUnchanged
 		}
 		return nil
-	})
-	if errors.Is(err, errUnchanged) {
-		return nil
 	}
-	return err
-}
-
-// recordSeen adds the entry of a revision seen, unless it has one.
-func recordSeen(k specs.GroupKey, h *specs.History, op historyOp, w specs.Writer) bool {
-	if h.Entry(op.rev) != nil {
-		return false
-	}
-	if w.Kind == "" {
-		w.Kind = specs.WriterUnknown
-	}
-	e := specs.HistoryEntry{Revision: op.rev, Time: op.at, Writer: w, Deleted: op.deleted}
-	if op.value == nil {
-		h.Record(e)
-		return true
-	}
-	// It decoded and validated when the watch delivered it.
-	if g, err := specs.DecodeStored(k, op.value); err == nil {
-		e.SpecHash, e.Image, e.Spec = specs.Hash(specs.Normalize(g.Spec)), g.Spec.Image, specs.StoredValue(g)
-		if prev := previousSpec(k, h, op.rev); prev != nil {
-			e.Changed = diff.SpecChanges(&prev.Spec, &g.Spec)
-		}
-	}
-	h.Record(e)
-	return true
-}
-
-// previousSpec is the spec of the newest entry before rev, if it has a
-// spec kept that still decodes.
-func previousSpec(k specs.GroupKey, h *specs.History, rev int64) *specs.Group {
-	for i := len(h.Entries) - 1; i >= 0; i-- {
-		e := &h.Entries[i]
-		if e.Revision >= rev {
-			continue
-		}
-		if len(e.Spec) == 0 {
-			return nil
-		}
-		g, err := specs.DecodeStored(k, e.Spec)
-		if err != nil {
-			return nil
-		}
-		return g
-	}
-	return nil
-}
-
-// recordOutcome sets the outcome of op's revision: over none or
-// Superseded (a revision Synced just as the next one came is Synced);
-// RolledBack may turn Failed (its rollback failed too), and Failed
-// Synced (Marathon's deployment came through after all).
-func recordOutcome(h *specs.History, op historyOp) bool {
-	e := h.Entry(op.rev)
-	if e == nil || e.Outcome == op.outcome {
-		return false
-	}
-	switch e.Outcome {
-	case "", specs.OutcomeSuperseded:
-	case specs.OutcomeRolledBack:
-		if op.outcome != specs.OutcomeFailed {
-			return false
-		}
-	case specs.OutcomeFailed:
-		if op.outcome != specs.OutcomeSynced {
-			return false
-		}
-	default:
-		return false
-	}
-	e.Outcome, e.OutcomeAt, e.Reason = op.outcome, op.at, op.reason
-	if op.outcome == specs.OutcomeSynced {
-		e.AppVersion = op.appVersion
-	}
-	if op.restored != 0 {
-		e.RestoredRevision, e.RestoredVersion = op.restored, op.restoredAt
-	}
-	return true
-}
-
-// rollbackTarget is the entry a failed rollout of revision rev goes
-// back to: the revision the group was last Synced at before it, whose
-// spec is kept; nil when there is none.
-func rollbackTarget(h *specs.History, synced, rev int64) *specs.HistoryEntry {
-	if e := h.Entry(synced); e != nil && synced < rev && !e.Deleted && len(e.Spec) > 0 {
-		return e
-	}
-	for i := len(h.Entries) - 1; i >= 0; i-- {
-		e := &h.Entries[i]
-		if e.Revision < rev && e.Outcome == specs.OutcomeSynced && !e.Deleted && len(e.Spec) > 0 {
-			return e
-		}
-	}
-	return nil
+	return e
 }

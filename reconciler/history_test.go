@@ -1,10 +1,19 @@
 package reconciler
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
@@ -109,5 +118,127 @@ func TestRecordOutcome(t *testing.T) {
 				t.Errorf("entry %+v for %+v", e, tc.op)
 			}
 		})
+	}
+}
+
+// gatedHistory is a history store whose batches each wait for a word
+// from the test: nil lets it through, an error fails all its groups, as
+// etcd out of reach would. A group in two batches at once is an error.
+type gatedHistory struct {
+	HistoryStore
+	t       *testing.T
+	batches chan gatedBatch
+
+	mu       sync.Mutex
+	inFlight map[specs.GroupKey]bool
+}
+
+func (g *gatedHistory) UpdateMany(ctx context.Context, f model.Fence, edits []model.HistoryEdit) []error {
+	keys := make([]specs.GroupKey, len(edits))
+	g.mu.Lock()
+	for i, e := range edits {
+		if g.inFlight[e.Key] {
+			g.t.Errorf("%s is in two batches at once", e.Key)
+		}
+		g.inFlight[e.Key], keys[i] = true, e.Key
+	}
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		for _, k := range keys {
+			delete(g.inFlight, k)
+		}
+		g.mu.Unlock()
+	}()
+	word := make(chan error)
+	g.batches <- gatedBatch{keys: keys, word: word}
+	if err := <-word; err != nil {
+		errs := make([]error, len(edits))
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	return g.HistoryStore.UpdateMany(ctx, f, edits)
+}
+
+// gatedBatch is a batch waiting for its word.
+type gatedBatch struct {
+	keys []specs.GroupKey
+	word chan error
+}
+
+// TestHistorianBatches: the groups waiting are recorded in batches; a
+// group's ops queued while its batch is in flight wait for it, and
+// after a failed batch its ops are recorded again ahead of them, so a
+// revision's outcome is never lost for coming before its entry; a
+// corrupt history is dropped without stopping the others.
+func TestHistorianBatches(t *testing.T) {
+	ctx := t.Context()
+	store, fence := leaderStore(t)
+	a, b, c, d := specs.GroupKey{Service: "api", Labels: "a"}, specs.GroupKey{Service: "api", Labels: "b"},
+		specs.GroupKey{Service: "api", Labels: "c"}, specs.GroupKey{Service: "api", Labels: "d"}
+	if _, err := store.Etcd().Put(ctx, etcd.HistoryKey("", d), "not json"); err != nil {
+		t.Fatal(err)
+	}
+	g := &gatedHistory{HistoryStore: store.History(), t: t, batches: make(chan gatedBatch),
+		inFlight: map[specs.GroupKey]bool{}}
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	ctl := &Controller{cfg: Config{History: g, Now: func() time.Time { return now }}, fence: fence,
+		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := newHistorian(ctl)
+	h.seen(a, 5, nil, false)
+	h.seen(b, 6, nil, false)
+	done := make(chan struct{})
+	go func() { defer close(done); h.run(ctx) }()
+	batch := func() gatedBatch {
+		t.Helper()
+		select {
+		case b := <-g.batches:
+			return b
+		case <-time.After(10 * time.Second):
+			t.Fatal("no batch came")
+			return gatedBatch{}
+		}
+	}
+
+	first := batch()
+	if !slices.Equal(first.keys, []specs.GroupKey{a, b}) {
+		t.Fatalf("first batch %v, want a and b", first.keys)
+	}
+	// While it is in flight, a's revision is Synced, and c and d come:
+	// the other worker takes c and d only.
+	h.facts(a, nil, &specs.Status{SyncedRevision: 5, MarathonVersion: "v5"})
+	h.seen(c, 7, nil, false)
+	h.seen(d, 8, nil, false)
+	var others []specs.GroupKey
+	for len(others) < 2 {
+		next := batch()
+		others = append(others, next.keys...)
+		next.word <- nil
+	}
+	if !slices.Equal(others, []specs.GroupKey{c, d}) {
+		t.Errorf("the other worker took %v, want c and d", others)
+	}
+	first.word <- errors.New("etcd out of reach")
+	again := batch()
+	if !slices.Equal(again.keys, []specs.GroupKey{a, b}) {
+		t.Errorf("batch after the failure %v, want a and b again", again.keys)
+	}
+	h.close()
+	again.word <- nil
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the historian did not end once closed")
+	}
+	for k, want := range map[specs.GroupKey]string{a: "5:Synced", b: "6:", c: "7:"} {
+		hist, err := store.History().Get(ctx, k)
+		if err != nil || len(hist.Entries) != 1 || fmt.Sprintf("%d:%s", hist.Entries[0].Revision, hist.Entries[0].Outcome) != want {
+			t.Errorf("history of %s: %+v, %v; want %s", k, hist, err, want)
+		}
+	}
+	if _, err := store.History().Get(ctx, d); !errors.Is(err, etcd.ErrCorrupt) {
+		t.Errorf("the corrupt history of d: %v", err)
 	}
 }

@@ -65,26 +65,25 @@ type PruneLedger interface {
 }
 
 // HistoryStore is the bounded history of each group,
-// /theseus/history/{service}/{labels}. Update reads a group's history,
-// lets edit change it and writes it back, fenced by the leadership and
-// guarded by the value's revision; an error from edit is returned as it
-// is and nothing is written. *etcd.HistoryStore implements it.
+// /theseus/history/{service}/{labels}. UpdateMany makes the edits of
+// several groups in a few requests: each group's history is read (with
+// the records of who wrote its /desired revisions, when its edit asks),
+// edited, and written back fenced by the leadership and guarded by its
+// own mod revision, so that a group another write changed meanwhile is
+// read and edited again without holding back the others. It returns one
+// error per edit, nil when written: model.ErrNotLeader when the fence no
+// longer holds, model.ErrCorrupt when the history does not decode, the
+// edit's own error (nothing is written for that group), or another
+// error of etcd, worth trying again. *etcd.HistoryStore implements it.
 type HistoryStore interface {
 	HistoryReader
-	Update(ctx context.Context, fence model.Fence, k specs.GroupKey, edit func(*specs.History) error) (*specs.History, error)
+	UpdateMany(ctx context.Context, fence model.Fence, edits []model.HistoryEdit) []error
 }
 
 // HistoryReader reads a group's history: an empty one when there is
 // none, an error matching model.ErrCorrupt when it does not decode.
 type HistoryReader interface {
 	Get(ctx context.Context, k specs.GroupKey) (*specs.History, error)
-}
-
-// WriterLookup says who wrote revision rev of group k's /desired key:
-// the record written with it, or specs.WriterUnknown. *etcd.Client
-// implements it.
-type WriterLookup interface {
-	WriterOf(ctx context.Context, k specs.GroupKey, rev int64) (specs.Writer, error)
 }
 
 // PauseSource is the pause records, /theseus/pause/: List reads them

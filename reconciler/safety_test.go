@@ -374,35 +374,45 @@ func TestHistoryAcrossLeaders(t *testing.T) {
 	}
 }
 
-// failingWriters fails its first lookup of who wrote a revision, as etcd
-// out of reach would.
-type failingWriters struct {
-	reconciler.WriterLookup
+// failingHistory fails its first batch that reads who wrote a
+// revision, as etcd out of reach would.
+type failingHistory struct {
+	reconciler.HistoryStore
 	mu     sync.Mutex
 	failed bool
 }
 
-func (f *failingWriters) WriterOf(ctx context.Context, k specs.GroupKey, rev int64) (specs.Writer, error) {
+func (f *failingHistory) UpdateMany(ctx context.Context, fence model.Fence, edits []model.HistoryEdit) []error {
 	f.mu.Lock()
-	fail := !f.failed
-	f.failed = true
+	fail := !f.failed && slices.ContainsFunc(edits, func(e model.HistoryEdit) bool { return e.Writers })
+	f.failed = f.failed || fail
 	f.mu.Unlock()
-	if fail {
-		return specs.Writer{}, errors.New("etcd out of reach")
+	if !fail {
+		return f.HistoryStore.UpdateMany(ctx, fence, edits)
 	}
-	return f.WriterLookup.WriterOf(ctx, k, rev)
+	errs := make([]error, len(edits))
+	for i := range errs {
+		errs[i] = errors.New("etcd out of reach")
+	}
+	return errs
 }
 
 // TestHistoryWriterAfterReadFailure: a failed read of who wrote a
 // revision is tried again, not recorded as unknown for good.
 func TestHistoryWriterAfterReadFailure(t *testing.T) {
 	e := newEnv(t)
+	f := &failingHistory{}
 	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"},
-		writers: func(w reconciler.WriterLookup) reconciler.WriterLookup { return &failingWriters{WriterLookup: w} }})
+		history: func(h reconciler.HistoryStore) reconciler.HistoryStore { f.HistoryStore = h; return f }})
 	k := key(t, "web", "dev")
 	rev := e.applySynced(k, 1)
 	if w := e.history(k).Entry(rev).Writer; w.Kind != specs.WriterApply || w.By != "alice@laptop" {
 		t.Errorf("revision %d written by %+v, want alice@laptop's apply", rev, w)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.failed {
+		t.Error("no read of who wrote a revision failed")
 	}
 }
 

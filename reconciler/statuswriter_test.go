@@ -43,16 +43,9 @@ func (s *failingStatus) Write(ctx context.Context, f model.Fence, changes []mode
 // closes is written.
 func TestStatusWriter(t *testing.T) {
 	ctx := t.Context()
-	store, err := etcd.New(etcdtest.Start(t).NewClient(t), etcd.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lead, err := store.Campaign(ctx, etcd.ElectionConfig{TTL: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, fence := leaderStore(t)
 	st := &failingStatus{StatusStore: store.Status(), attempts: make(chan []model.StatusChange, 10), fail: 1}
-	c := &Controller{cfg: Config{Status: st}, fence: lead.Fence(), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	c := &Controller{cfg: Config{Status: st}, fence: fence, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	w := newStatusWriter(c)
 	a, b := specs.GroupKey{Service: "api", Labels: "a"}, specs.GroupKey{Service: "api", Labels: "b"}
 	w.put(a, &specs.Status{Phase: specs.PhaseProgressing})
@@ -80,6 +73,21 @@ func TestStatusWriter(t *testing.T) {
 	}
 }
 
+// leaderStore is a client of a new etcd that won the leadership, and
+// the fence of its writes.
+func leaderStore(t *testing.T) (*etcd.Client, model.Fence) {
+	t.Helper()
+	store, err := etcd.New(etcdtest.Start(t).NewClient(t), etcd.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lead, err := store.Campaign(t.Context(), etcd.ElectionConfig{TTL: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, lead.Fence()
+}
+
 // timedStatus is /status that tells when each write begins and what it
 // holds.
 type timedStatus struct {
@@ -102,19 +110,11 @@ func (s *timedStatus) Write(ctx context.Context, f model.Fence, changes []model.
 // after it and carries them all; a lone status after a quiet spell is
 // written at once.
 func TestStatusWriterSpacesWrites(t *testing.T) {
-	ctx := t.Context()
-	store, err := etcd.New(etcdtest.Start(t).NewClient(t), etcd.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lead, err := store.Campaign(ctx, etcd.ElectionConfig{TTL: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, fence := leaderStore(t)
 	st := &timedStatus{StatusStore: store.Status(), writes: make(chan timedWrite, 10)}
-	c := &Controller{cfg: Config{Status: st}, fence: lead.Fence(), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	c := &Controller{cfg: Config{Status: st}, fence: fence, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	w := newStatusWriter(c)
-	go w.run(ctx)
+	go w.run(t.Context())
 	defer w.close()
 	g := func(i int) specs.GroupKey { return specs.GroupKey{Service: "api", Labels: string(rune('a' + i))} }
 

@@ -66,7 +66,7 @@ func startController(t *testing.T, f *viewertest.Fixture) {
 	d := reconciler.NewDaemon(reconciler.DaemonConfig{
 		Controller: reconciler.Config{
 			Desired: f.Client.Desired(), Marathon: f.Marathon, Events: f.Marathon, Status: f.Client.Status(),
-			History: f.Client.History(), Writers: f.Client, Pauses: f.Client.Pauses(), MinHealthy: 100 * time.Millisecond,
+			History: f.Client.History(), Pauses: f.Client.Pauses(), MinHealthy: 100 * time.Millisecond,
 			Resync: time.Second, PollInterval: 50 * time.Millisecond, ProgressDeadline: 3 * time.Second,
 			WriteQPS: 100, WriteBurst: 100, Logger: log,
 		},

@@ -168,7 +168,7 @@ func (d *daemon) run(ctx context.Context) error {
 			Desired: d.etcd.Desired(), Marathon: d.marathon, Events: d.marathon, Status: d.etcd.Status(),
 			Limits: &limits, Prune: f.prune, AllowMassDelete: f.allowMassDelete, MaxDeleteFraction: f.maxDeleteFraction,
 			PruneLedger: d.etcd.Prune(), PruneWindow: f.pruneWindow, Restarts: d.etcd.Restarts(),
-			History: d.etcd.History(), Writers: d.etcd, Pauses: d.etcd.Pauses(), Notifier: notifier,
+			History: d.etcd.History(), Pauses: d.etcd.Pauses(), Notifier: notifier,
 			RolloutFailures: f.rolloutFailures, MinHealthy: f.minHealthy,
 			Resync: f.resync, ProgressDeadline: f.progressDeadline, PollInterval: f.poll, WriteQPS: f.writeQPS,
 			Engine: engine.Options{Workers: f.workers},

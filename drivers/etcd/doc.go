@@ -60,8 +60,9 @@
 //
 // HistoryStore keeps each group's bounded history
 // (/theseus/history/{service}/{labels}, a specs.History): the leader
-// records an entry per /desired revision and its outcome with Update,
-// a read-modify-write fenced like status and guarded by the value's mod
+// records an entry per /desired revision and its outcome with
+// UpdateMany, the read-modify-writes of many groups in one read and one
+// write, fenced like status, each group guarded by its value's mod
 // revision. PauseStore keeps the pause records
 // (/theseus/pause/{service}/{labels}) that `theseusd pause` writes;
 // ConfirmUnpaused reads a group's /desired revision and pause record in

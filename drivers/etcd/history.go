@@ -2,13 +2,11 @@ package etcd
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"theseus.dev/internal/backoff"
 	"theseus.dev/specs"
 )
 
@@ -17,8 +15,8 @@ import (
 // written by the leader only.
 const HistoryDir = specs.TheseusDir + "history/"
 
-// historyAttempts is how often Update reads again after another write to
-// the history came between its read and its write.
+// historyAttempts is how often UpdateMany reads a history again after
+// another write to it came between its read and its write.
 const historyAttempts = 10
 
 // HistoryStore keeps the history of each group. Only the leader writes,
@@ -46,14 +44,20 @@ func (s *HistoryStore) get(ctx context.Context, k specs.GroupKey) (*specs.Histor
 	if err != nil {
 		return nil, 0, fmt.Errorf("read %s: %w", key, err)
 	}
-	if len(resp.Kvs) == 0 {
+	return decodeHistory(key, resp.Kvs)
+}
+
+// decodeHistory decodes the history read at key, with its mod revision:
+// an empty one, at 0, when there is none.
+func decodeHistory(key string, kvs []*mvccpb.KeyValue) (*specs.History, int64, error) {
+	if len(kvs) == 0 {
 		return &specs.History{}, 0, nil
 	}
-	h, err := specs.DecodeHistory(resp.Kvs[0].Value)
+	h, err := specs.DecodeHistory(kvs[0].Value)
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w: %w", key, ErrCorrupt, err)
 	}
-	return h, resp.Kvs[0].ModRevision, nil
+	return h, kvs[0].ModRevision, nil
 }
 
 // Update reads group k's history, lets edit change it (Record an entry,
@@ -65,40 +69,15 @@ func (s *HistoryStore) get(ctx context.Context, k specs.GroupKey) (*specs.Histor
 // decode, one matching ErrCorrupt (Delete it to start afresh). An error
 // from edit is returned as it is, and nothing is written.
 func (s *HistoryStore) Update(ctx context.Context, fence Fence, k specs.GroupKey, edit func(*specs.History) error) (*specs.History, error) {
-	key := HistoryKey(s.c.opts.Prefix, k)
-	if fence.Key == "" || fence.Revision <= 0 {
-		return nil, fmt.Errorf("write %s: no leadership fence: %w", key, ErrNotLeader)
+	var written *specs.History
+	err := s.UpdateMany(ctx, fence, []HistoryEdit{{Key: k, Edit: func(h *specs.History, _ func(int64) (specs.Writer, error)) error {
+		written = h // trimmed in place before it is written
+		return edit(h)
+	}}})[0]
+	if err != nil {
+		return nil, err
 	}
-	bo := backoff.New(s.c.opts.RetryMin, s.c.opts.RetryMax)
-	var err error
-	for attempt := 0; attempt < historyAttempts; attempt++ {
-		if attempt > 0 {
-			if werr := bo.Wait(ctx); werr != nil {
-				return nil, werr
-			}
-		}
-		var h *specs.History
-		var rev int64
-		if h, rev, err = s.get(ctx, k); err != nil {
-			return nil, err
-		}
-		if err := edit(h); err != nil {
-			return nil, err
-		}
-		h.Trim(specs.MaxHistoryEntries, specs.MaxHistoryBytes)
-		data, merr := json.Marshal(h)
-		if merr != nil {
-			return nil, fmt.Errorf("encode %s: %w", key, merr)
-		}
-		_, err = s.c.swap(ctx, fence, key, rev, clientv3.OpPut(key, string(data)))
-		if !errors.Is(err, ErrConflict) {
-			if err != nil {
-				return nil, err
-			}
-			return h, nil
-		}
-	}
-	return nil, fmt.Errorf("gave up after %d attempts: %w", historyAttempts, err)
+	return written, nil
 }
 
 // Record adds e to group k's history, or replaces the entry of its

@@ -63,30 +63,55 @@ func (d *DesiredStore) writerOp(op Op) (clientv3.Op, bool) {
 // deletion, a record since replaced) is WriterUnknown. Both records are
 // read in one request.
 func (c *Client) WriterOf(ctx context.Context, k specs.GroupKey, rev int64) (specs.Writer, error) {
-	written, owner := WrittenByKey(c.opts.Prefix, k), SyncOwnerKey(c.opts.Prefix, k)
 	rctx, cancel := c.reqCtx(ctx)
 	defer cancel()
-	resp, err := c.cli.Txn(rctx).Then(clientv3.OpGet(written), clientv3.OpGet(owner)).Commit()
+	ops := c.writerReads(k)
+	resp, err := c.cli.Txn(rctx).Then(ops[:]...).Commit()
 	if err != nil {
 		return specs.Writer{}, fmt.Errorf("read who wrote %s: %w", k, err)
 	}
-	at := func(i int) *mvccpb.KeyValue {
-		if kvs := resp.Responses[i].GetResponseRange().Kvs; len(kvs) > 0 && kvs[0].ModRevision == rev {
-			return kvs[0]
-		}
-		return nil
+	var rec writerRecords
+	rec.set(c.opts.Prefix, k, resp.Responses[0].GetResponseRange().Kvs, resp.Responses[1].GetResponseRange().Kvs)
+	return rec.writerOf(rev)
+}
+
+// writerReads are the reads of the two records that may say who wrote a
+// revision of group k: the written-by record, then the ownership record.
+func (c *Client) writerReads(k specs.GroupKey) [2]clientv3.Op {
+	return [2]clientv3.Op{clientv3.OpGet(WrittenByKey(c.opts.Prefix, k)), clientv3.OpGet(SyncOwnerKey(c.opts.Prefix, k))}
+}
+
+// writerRecords are the records of who wrote a group's /desired key, as
+// read: each describes the key's value of its own mod revision only.
+type writerRecords struct {
+	writtenKey, ownerKey string
+	written, owner       *mvccpb.KeyValue // nil: absent
+}
+
+// set keeps the records read by writerReads.
+func (r *writerRecords) set(prefix string, k specs.GroupKey, written, owner []*mvccpb.KeyValue) {
+	r.writtenKey, r.ownerKey = WrittenByKey(prefix, k), SyncOwnerKey(prefix, k)
+	if len(written) > 0 {
+		r.written = written[0]
 	}
-	if kv := at(0); kv != nil {
+	if len(owner) > 0 {
+		r.owner = owner[0]
+	}
+}
+
+// writerOf says who wrote revision rev, as WriterOf does.
+func (r *writerRecords) writerOf(rev int64) (specs.Writer, error) {
+	if kv := r.written; kv != nil && kv.ModRevision == rev {
 		w, err := decodeWriter(kv.Value)
 		if err != nil {
-			return specs.Writer{}, fmt.Errorf("%s: %w", written, err)
+			return specs.Writer{}, fmt.Errorf("%s: %w", r.writtenKey, err)
 		}
 		return w, nil
 	}
-	if kv := at(1); kv != nil {
+	if kv := r.owner; kv != nil && kv.ModRevision == rev {
 		o, err := decodeOwnership(kv.Value)
 		if err != nil {
-			return specs.Writer{}, fmt.Errorf("%s: %w", owner, err)
+			return specs.Writer{}, fmt.Errorf("%s: %w", r.ownerKey, err)
 		}
 		return specs.Writer{Kind: specs.WriterSync, Source: o.Owner, Ref: o.Source, File: o.File}, nil
 	}
