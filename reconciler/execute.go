@@ -187,19 +187,14 @@ var errDesiredMoved = errors.New("/desired changed since the write was planned")
 // write rate limit), a daemon whose leadership ended meanwhile, even one
 // that has not noticed, writes nothing, as etcd refuses its fence; nor
 // does a write of a spec that has moved on go out, nor one of a group
-// paused a moment before. The first attempt may use the read made
-// beside the app's (v.ahead), when it is fresh.
+// paused a moment before.
 func (c *Controller) writeGuard(v view) func(context.Context) error {
 	want := int64(0)
 	if v.desired != nil {
 		want = v.desired.Revision
 	}
 	return func(ctx context.Context) error {
-		cf := v.ahead.take()
-		if cf == nil {
-			cf = c.confirmNow(ctx, v.key)
-		}
-		got, pause, err := cf.rev, cf.pause, cf.err
+		got, pause, err := c.cfg.Desired.ConfirmUnpaused(ctx, c.fence, v.key)
 		switch {
 		case errors.Is(err, model.ErrNotLeader):
 			return fmt.Errorf("confirming /desired before writing: %w", err)

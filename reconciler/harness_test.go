@@ -203,8 +203,6 @@ type daemonOpts struct {
 	notifier reconciler.Notifier
 	// noPauseWatch leaves the pauses to the read before each write.
 	noPauseWatch bool
-	// now is the controller's clock; time.Now by default.
-	now func() time.Time
 }
 
 // startWith runs a daemon (election, controller, discovery) until the
@@ -269,7 +267,7 @@ func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
 			ProgressDeadline: cmp.Or(o.progressDeadline, time.Minute), WriteQPS: writeQPS, WriteBurst: writeBurst,
 			Engine: engine.Options{Workers: 4, Timeout: 10 * time.Second,
 				BaseBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, QPS: 1000, Burst: 1000},
-			Logger: log, Metrics: o.metrics, Now: o.now,
+			Logger: log, Metrics: o.metrics,
 		},
 		Leader: reconciler.LeaderConfig{Elector: store, Election: etcd.ElectionConfig{ID: o.id, TTL: cmp.Or(o.ttl, 2*time.Second)},
 			Grace: time.Second, Logger: log, Metrics: o.metrics},

@@ -20,8 +20,6 @@ type view struct {
 	fresh     bool // app was read from Marathon during this reconcile
 	// pause is the group's pause record as last known, nil when none.
 	pause *specs.Pause
-	// ahead is the write guard's read, started with the app's, if any.
-	ahead *ahead
 }
 
 // Reconcile brings one group to its desired spec: it plans with
@@ -47,9 +45,6 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (engine.
 		// the last list. (/desired is confirmed by the write's guard.) A
 		// create needs no read: Marathon refuses to create an app that
 		// exists (409), and the app is then read before anything else.
-		// The write's guard reads etcd meanwhile.
-		v.ahead = c.confirmAhead(ctx, key)
-		defer v.ahead.wait()
 		if err := c.refresh(ctx, &v); err != nil {
 			return engine.Result{}, err
 		}
