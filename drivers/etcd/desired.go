@@ -27,13 +27,10 @@ type DesiredStore struct {
 	// writer, when set, is the specs.Writer (JSON) recorded with every
 	// write (WithWriter).
 	writer []byte
-	// confirms sends the confirming reads of calls made at once in one
-	// transaction; shared by the copies WithWriter makes.
-	confirms *confirmer
 }
 
 // Desired returns the store of /desired.
-func (c *Client) Desired() *DesiredStore { return &DesiredStore{c: c, confirms: &confirmer{}} }
+func (c *Client) Desired() *DesiredStore { return &DesiredStore{c: c} }
 
 func (d *DesiredStore) dir() string { return d.c.opts.Prefix + specs.DesiredDir }
 
@@ -112,7 +109,6 @@ func StoredValue(g *specs.Group) []byte { return specs.StoredValue(g) }
 // its view is behind. An ended leadership is an error matching
 // ErrNotLeader; the zero Fence reads unfenced.
 func (d *DesiredStore) Confirm(ctx context.Context, fence Fence, k specs.GroupKey) (int64, error) {
-	c := &confirmCall{key: k}
-	d.confirmAll(ctx, fence, []*confirmCall{c})
-	return c.rev, c.err
+	rev, _, err := d.confirm(ctx, fence, k, false)
+	return rev, err
 }

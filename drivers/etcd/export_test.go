@@ -10,24 +10,6 @@ import (
 // write of every Apply batch, to provoke conflicts in tests.
 func (d *DesiredStore) SetBeforeCommit(f func()) { d.beforeCommit = f }
 
-// HoldConfirms makes d's confirming reads wait as if one were in flight,
-// until release; queued is called as each starts to wait, sent (if not
-// nil) with the size of each transaction.
-func (d *DesiredStore) HoldConfirms(queued func(), sent func(calls int)) (release func()) {
-	b := d.confirms
-	b.mu.Lock()
-	b.busy, b.queued, b.sent = true, queued, sent
-	b.mu.Unlock()
-	return b.handOver
-}
-
-// ConfirmsWaiting is how many confirming reads wait for a transaction.
-func (d *DesiredStore) ConfirmsWaiting() int {
-	d.confirms.mu.Lock()
-	defer d.confirms.mu.Unlock()
-	return len(d.confirms.waiting)
-}
-
 // EntryView is what a GroupEntry holds, but for the revision it was read
 // at, which a cache and a read of etcd may name differently.
 type EntryView struct {

@@ -141,8 +141,42 @@ func decodePause(data []byte) (*specs.Pause, error) {
 // Marathon write, so that a pause written a moment before holds that
 // write back. It returns the /desired mod revision (0 if absent) and the
 // pause record, nil when the group is not paused (a record that does not
-// decode counts as a pause, with By "unknown"). Calls made at the same
-// time share one transaction.
+// decode counts as a pause, with By "unknown").
 func (d *DesiredStore) ConfirmUnpaused(ctx context.Context, fence Fence, k specs.GroupKey) (int64, *specs.Pause, error) {
-	return d.confirms.confirm(ctx, d, fence, k)
+	return d.confirm(ctx, fence, k, true)
+}
+
+// confirm reads the mod revision of group k's /desired key and, with
+// pause, its pause record, in one transaction guarded by fence (unless
+// it is the zero Fence).
+func (d *DesiredStore) confirm(ctx context.Context, fence Fence, k specs.GroupKey, pause bool) (int64, *specs.Pause, error) {
+	key := specs.DesiredKey(d.c.opts.Prefix, k)
+	rctx, cancel := d.c.reqCtx(ctx)
+	defer cancel()
+	txn := d.c.cli.Txn(rctx)
+	if fence.Key != "" {
+		txn = txn.If(fenceCmp(fence))
+	}
+	ops := []clientv3.Op{clientv3.OpGet(key, clientv3.WithKeysOnly())}
+	if pause {
+		ops = append(ops, clientv3.OpGet(PauseKey(d.c.opts.Prefix, k)))
+	}
+	resp, err := txn.Then(ops...).Commit()
+	if err != nil {
+		return 0, nil, fmt.Errorf("confirm %s: %w", key, err)
+	}
+	if !resp.Succeeded {
+		return 0, nil, fmt.Errorf("confirm %s: %w", key, ErrNotLeader)
+	}
+	var rev int64
+	if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
+		rev = kvs[0].ModRevision
+	}
+	var p *specs.Pause
+	if pause {
+		if kvs := resp.Responses[1].GetResponseRange().Kvs; len(kvs) > 0 {
+			p = prevPause(kvs[0])
+		}
+	}
+	return rev, p, nil
 }
