@@ -115,7 +115,6 @@ func run(ctx context.Context, o options, out, log io.Writer) (err error) {
 		do   func() error
 	}{
 		{"cold start", func() error { return b.coldStart(ctx, coldFloor) }},
-		{"settling", func() error { return b.settle(ctx, o.instances) }},
 		{"steady state", func() error { return b.steadyState(ctx) }},
 		{"convergence latency", func() error { return b.convergence(ctx, fl) }},
 		{"settling", func() error { return b.allRunningAndSettled(ctx, o.instances) }},

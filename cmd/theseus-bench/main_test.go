@@ -37,7 +37,7 @@ func TestSmallRun(t *testing.T) {
 		}
 	}
 	for _, name := range []string{
-		"cold start: every create issued", "cold start: every app running",
+		"cold start: every create issued", "cold start: every app running", "cold start: everything recorded",
 		"steady state: controller CPU per resync", "peak RSS of the controller",
 		"convergence: put → Marathon write, p50", "convergence: put → Marathon write, p99",
 		"discovery: task running → /services, p50", "discovery: full sweep",
