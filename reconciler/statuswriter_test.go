@@ -89,10 +89,12 @@ func leaderStore(t *testing.T) (*etcd.Client, model.Fence) {
 }
 
 // timedStatus is /status that tells when each write begins and what it
-// holds.
+// holds, and holds the first write until proceed is closed.
 type timedStatus struct {
 	StatusStore
-	writes chan timedWrite
+	writes  chan timedWrite
+	proceed chan struct{}
+	held    bool
 }
 
 type timedWrite struct {
@@ -102,6 +104,10 @@ type timedWrite struct {
 
 func (s *timedStatus) Write(ctx context.Context, f model.Fence, changes []model.StatusChange) error {
 	s.writes <- timedWrite{time.Now(), len(changes)}
+	if !s.held { // one writer goroutine: no lock needed
+		s.held = true
+		<-s.proceed
+	}
 	return s.StatusStore.Write(ctx, f, changes)
 }
 
@@ -111,7 +117,7 @@ func (s *timedStatus) Write(ctx context.Context, f model.Fence, changes []model.
 // written at once.
 func TestStatusWriterSpacesWrites(t *testing.T) {
 	store, fence := leaderStore(t)
-	st := &timedStatus{StatusStore: store.Status(), writes: make(chan timedWrite, 10)}
+	st := &timedStatus{StatusStore: store.Status(), writes: make(chan timedWrite, 10), proceed: make(chan struct{})}
 	c := &Controller{cfg: Config{Status: st}, fence: fence, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	w := newStatusWriter(c)
 	go w.run(t.Context())
@@ -127,6 +133,7 @@ func TestStatusWriterSpacesWrites(t *testing.T) {
 	for i := 1; i <= 5; i++ {
 		w.put(g(i), &specs.Status{Phase: specs.PhaseProgressing})
 	}
+	close(st.proceed) // the first write ends once the five wait
 	second := <-st.writes
 	if second.n != 5 {
 		t.Errorf("second write of %d statuses, want the 5 handed over during the first", second.n)
