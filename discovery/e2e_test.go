@@ -339,6 +339,16 @@ func TestDiscoveryQuietSweepRepairs(t *testing.T) {
 	if st := s.sweep(t); st.Written+st.Removed != 0 {
 		t.Fatalf("a quiet sweep after the repair: %+v", st)
 	}
+	// By hand: a container's info changed in place.
+	if _, err := e.etcd.Client.Put(ctx, "/services/web/dev/containers/"+name+"/info", `{"host":"elsewhere"}`); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.sweep(t); st.Written != 1 {
+		t.Fatalf("the sweep after an info changed by hand: %+v", st)
+	}
+	if d := e.exact(); d != "" {
+		t.Fatalf("not exact after the sweep:\n%s", d)
+	}
 	cfgs.set(web, map[string]string{"upstream": "api2"})
 	if st := s.sweep(t); st.Written != 1 {
 		t.Fatalf("the sweep after a config change: %+v", st)

@@ -168,7 +168,10 @@ func (c *TreeCache) reset(t *Tree) {
 	defer c.mu.Unlock()
 	c.rev, c.live, c.groups, c.services = 0, false, nil, nil
 	if t != nil {
-		c.rev, c.groups, c.services = t.Revision, maps.Clone(t.Groups), map[string]bool{}
+		c.rev, c.groups, c.services = t.Revision, make(map[specs.GroupKey]*GroupEntry, len(t.Groups)), map[string]bool{}
+		for k, g := range t.Groups {
+			c.groups[k] = digested(g)
+		}
 		for _, s := range t.Services {
 			c.services[s] = true
 		}
@@ -251,6 +254,7 @@ func (c *TreeCache) applyEvent(ev *clientv3.Event, fresh map[specs.GroupKey]bool
 		return
 	case g == nil:
 		g = model.NewGroupEntry(k, ev.Kv.ModRevision)
+		g.InfoDigests = true
 	case !fresh[k]:
 		g = cloneEntry(g)
 	}
@@ -258,6 +262,9 @@ func (c *TreeCache) applyEvent(ev *clientv3.Event, fresh map[specs.GroupKey]bool
 	g.ReadRevision, g.ServiceExists = ev.Kv.ModRevision, c.services[k.Service]
 	if put {
 		addKey(g, seg, ev.Kv)
+		if name, ok := infoName(seg); ok {
+			g.Infos[name] = model.InfoDigest(g.Infos[name])
+		}
 	} else {
 		removeKey(g, string(ev.Kv.Key), seg)
 	}
@@ -266,6 +273,28 @@ func (c *TreeCache) applyEvent(ev *clientv3.Event, fresh map[specs.GroupKey]bool
 		return
 	}
 	c.groups[k] = g
+}
+
+// digested returns g, read from etcd, as the cache keeps it: with the
+// digests of its containers' info, which is all a sweep compares.
+func digested(g *GroupEntry) *GroupEntry {
+	if g.InfoDigests {
+		return g
+	}
+	n := *g
+	n.Infos, n.InfoDigests = make(map[string]string, len(g.Infos)), true
+	for name, v := range g.Infos {
+		n.Infos[name] = model.InfoDigest(v)
+	}
+	return &n
+}
+
+// infoName is the container whose info key seg names, if it names one.
+func infoName(seg []string) (string, bool) {
+	if len(seg) == 5 && seg[2] == "containers" && seg[4] == "info" {
+		return seg[3], true
+	}
+	return "", false
 }
 
 // clone copies an entry so that the copy can change without the

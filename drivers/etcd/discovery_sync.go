@@ -226,7 +226,7 @@ func (d *Discovery) changeOps(have *GroupEntry, want GroupState) []clientv3.Op {
 	}
 	for _, name := range slices.Sorted(maps.Keys(want.Containers)) {
 		v := mustJSON(want.Containers[name])
-		if old, ok := have.Infos[name]; !ok || old != v || have.Leased[name] {
+		if !have.InfoIs(name, v) || have.Leased[name] {
 			ops = append(ops, clientv3.OpPut(d.infoKey(k.Service, k.Labels, name), v))
 		}
 	}

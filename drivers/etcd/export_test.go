@@ -23,10 +23,12 @@ type EntryView struct {
 	HasKeys               bool
 }
 
-// View returns the entries of a tree, to compare two trees.
+// View returns the entries of a tree, to compare two trees: the
+// containers' info as digests, as a cache keeps them.
 func TreeView(t *Tree) map[specs.GroupKey]EntryView {
 	out := map[specs.GroupKey]EntryView{}
 	for k, g := range t.Groups {
+		g = digested(g)
 		out[k] = EntryView{Exists: g.Exists, ServiceExists: g.ServiceExists, Revision: g.Revision,
 			RevisionModRev: g.RevisionModRev, Marker: g.Marker, Config: g.ConfigJSON, Infos: g.Infos,
 			Leased: g.Leased, Others: g.Others, HasKeys: g.MaxModRev != 0}
