@@ -262,8 +262,8 @@ func (c *TreeCache) applyEvent(ev *clientv3.Event, fresh map[specs.GroupKey]bool
 	g.ReadRevision, g.ServiceExists = ev.Kv.ModRevision, c.services[k.Service]
 	if put {
 		addKey(g, seg, ev.Kv)
-		if name, ok := infoName(seg); ok {
-			g.Infos[name] = model.InfoDigest(g.Infos[name])
+		if isInfoKey(seg) {
+			g.Infos[seg[3]] = model.InfoDigest(g.Infos[seg[3]])
 		}
 	} else {
 		removeKey(g, string(ev.Kv.Key), seg)
@@ -289,14 +289,6 @@ func digested(g *GroupEntry) *GroupEntry {
 	return &n
 }
 
-// infoName is the container whose info key seg names, if it names one.
-func infoName(seg []string) (string, bool) {
-	if len(seg) == 5 && seg[2] == "containers" && seg[4] == "info" {
-		return seg[3], true
-	}
-	return "", false
-}
-
 // clone copies an entry so that the copy can change without the
 // original, which readers may hold, changing.
 func cloneEntry(g *GroupEntry) *GroupEntry {
@@ -315,7 +307,7 @@ func removeKey(g *GroupEntry, key string, seg []string) {
 		g.ConfigJSON = nil
 	case len(seg) == 3 && seg[2] == RevisionKeyName:
 		g.Revision, g.RevisionModRev = GroupRevision{}, 0
-	case len(seg) == 5 && seg[2] == "containers" && seg[4] == "info":
+	case isInfoKey(seg):
 		delete(g.Infos, seg[3])
 		delete(g.Leased, seg[3])
 	default:

@@ -93,6 +93,12 @@ func (d *Discovery) ReadGroup(ctx context.Context, k specs.GroupKey) (*GroupEntr
 	return g, nil
 }
 
+// isInfoKey reports whether seg, a key's segments below /services, name
+// a container's info key; seg[3] is then the container.
+func isInfoKey(seg []string) bool {
+	return len(seg) == 5 && seg[2] == "containers" && seg[4] == "info"
+}
+
 // add files one key of the group, given its segments below /services.
 func addKey(g *GroupEntry, seg []string, kv *mvccpb.KeyValue) {
 	g.MaxModRev = max(g.MaxModRev, kv.ModRevision)
@@ -109,7 +115,7 @@ func addKey(g *GroupEntry, seg []string, kv *mvccpb.KeyValue) {
 		var r GroupRevision
 		_ = json.Unmarshal(kv.Value, &r)
 		g.Revision = r
-	case len(seg) == 5 && seg[2] == "containers" && seg[4] == "info":
+	case isInfoKey(seg):
 		g.Infos[seg[3]] = string(kv.Value)
 		g.Leased[seg[3]] = kv.Lease != 0
 	default:
