@@ -2,7 +2,9 @@ package etcd_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -92,4 +94,71 @@ func BenchmarkPutWatchLatency(b *testing.B) {
 	}
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
+}
+
+// BenchmarkTreeCache30k keeps a copy of a tree of 10,000 groups of 3
+// containers, as the discovery syncer does, and reports the heap it holds
+// (cache-MB) beside the time of a read of it.
+func BenchmarkTreeCache30k(b *testing.B) {
+	e, c := start(b, fastOptions())
+	ctx := context.Background()
+	const groups, perGroup = 10_000, 3
+	var ops []clientv3.Op
+	flush := func(force bool) {
+		if len(ops) > 0 && (force || len(ops)+2+perGroup > etcd.MaxTxnOps) {
+			if _, err := e.Client.Txn(ctx).Then(ops...).Commit(); err != nil {
+				b.Fatal(err)
+			}
+			ops = ops[:0]
+		}
+	}
+	for i := range groups {
+		svc, labels := fmt.Sprintf("svc%03d", i/100), fmt.Sprintf("bench.g%02d", i%100)
+		dir := "/services/" + svc + "/" + labels
+		ops = append(ops, clientv3.OpPut(dir, fmt.Sprintf(`{"service":%q,"labels":[%q]}`, svc, labels)),
+			clientv3.OpPut(dir+"/config", "{}"))
+		for j := range perGroup {
+			name := fmt.Sprintf("%s_%s.%08x-4c3b-11f1-9f5e-0242ac1100%02d", svc, labels, i, j)
+			ops = append(ops, clientv3.OpPut(dir+"/containers/"+name+"/info", mustMarshal(b, info(name, 31000+j))))
+		}
+		flush(false)
+	}
+	flush(true)
+	d := c.Discovery()
+	before := heapInUse()
+	cache := d.NewTreeCache()
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- cache.Run(rctx) }()
+	defer func() { cancel(); <-done }()
+	if err := cache.WaitLive(ctx); err != nil {
+		b.Fatal(err)
+	}
+	held := heapInUse() - before
+	for b.Loop() {
+		t, err := cache.ReadTree(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(t.Groups) != groups {
+			b.Fatalf("%d groups in the cache, want %d", len(t.Groups), groups)
+		}
+	}
+	b.ReportMetric(float64(held)/(1<<20), "cache-MB")
+}
+
+// heapInUse is the live heap after a collection.
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
+
+func mustMarshal(b *testing.B, v any) string {
+	data, err := json.Marshal(v)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return string(data)
 }

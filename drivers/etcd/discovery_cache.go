@@ -263,7 +263,9 @@ func (c *TreeCache) applyEvent(ev *clientv3.Event, fresh map[specs.GroupKey]bool
 	if put {
 		addKey(g, seg, ev.Kv)
 		if isInfoKey(seg) {
-			g.Infos[seg[3]] = model.InfoDigest(g.Infos[seg[3]])
+			s, _ := g.Info(seg[3])
+			s.Value = model.InfoDigest(s.Value)
+			g.SetInfo(s)
 		}
 	} else {
 		removeKey(g, string(ev.Kv.Key), seg)
@@ -282,9 +284,9 @@ func digested(g *GroupEntry) *GroupEntry {
 		return g
 	}
 	n := *g
-	n.Infos, n.InfoDigests = make(map[string]string, len(g.Infos)), true
-	for name, v := range g.Infos {
-		n.Infos[name] = model.InfoDigest(v)
+	n.Infos, n.InfoDigests = slices.Clone(g.Infos), true
+	for i := range n.Infos {
+		n.Infos[i].Value = model.InfoDigest(n.Infos[i].Value)
 	}
 	return &n
 }
@@ -293,7 +295,7 @@ func digested(g *GroupEntry) *GroupEntry {
 // original, which readers may hold, changing.
 func cloneEntry(g *GroupEntry) *GroupEntry {
 	n := *g
-	n.Infos, n.Leased, n.Others = maps.Clone(g.Infos), maps.Clone(g.Leased), maps.Clone(g.Others)
+	n.Infos, n.Others = slices.Clone(g.Infos), maps.Clone(g.Others)
 	return &n
 }
 
@@ -308,8 +310,7 @@ func removeKey(g *GroupEntry, key string, seg []string) {
 	case len(seg) == 3 && seg[2] == RevisionKeyName:
 		g.Revision, g.RevisionModRev = GroupRevision{}, 0
 	case isInfoKey(seg):
-		delete(g.Infos, seg[3])
-		delete(g.Leased, seg[3])
+		g.DeleteInfo(seg[3])
 	default:
 		delete(g.Others, key)
 	}

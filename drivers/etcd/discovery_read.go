@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -116,8 +117,9 @@ func addKey(g *GroupEntry, seg []string, kv *mvccpb.KeyValue) {
 		_ = json.Unmarshal(kv.Value, &r)
 		g.Revision = r
 	case isInfoKey(seg):
-		g.Infos[seg[3]] = string(kv.Value)
-		g.Leased[seg[3]] = kv.Lease != 0
+		// The name is copied: as a slice of the key it would keep the
+		// whole key alive in a cache of the tree.
+		g.SetInfo(model.StoredInfo{Name: strings.Clone(seg[3]), Value: string(kv.Value), Leased: kv.Lease != 0})
 	default:
 		if g.Others == nil {
 			g.Others = map[string]bool{}

@@ -219,14 +219,14 @@ func (d *Discovery) changeOps(have *GroupEntry, want GroupState) []clientv3.Op {
 	case have.ConfigJSON == nil:
 		ops = append(ops, clientv3.OpPut(d.configKey(k.Service, k.Labels), "{}"))
 	}
-	for _, name := range slices.Sorted(maps.Keys(have.Infos)) {
-		if _, ok := want.Containers[name]; !ok {
-			ops = append(ops, clientv3.OpDelete(d.infoKey(k.Service, k.Labels, name)))
+	for _, s := range have.Infos {
+		if _, ok := want.Containers[s.Name]; !ok {
+			ops = append(ops, clientv3.OpDelete(d.infoKey(k.Service, k.Labels, s.Name)))
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(want.Containers)) {
 		v := mustJSON(want.Containers[name])
-		if !have.InfoIs(name, v) || have.Leased[name] {
+		if s, _ := have.Info(name); !have.InfoIs(name, v) || s.Leased {
 			ops = append(ops, clientv3.OpPut(d.infoKey(k.Service, k.Labels, name), v))
 		}
 	}

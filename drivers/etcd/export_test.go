@@ -29,9 +29,13 @@ func TreeView(t *Tree) map[specs.GroupKey]EntryView {
 	out := map[specs.GroupKey]EntryView{}
 	for k, g := range t.Groups {
 		g = digested(g)
-		out[k] = EntryView{Exists: g.Exists, ServiceExists: g.ServiceExists, Revision: g.Revision,
-			RevisionModRev: g.RevisionModRev, Marker: g.Marker, Config: g.ConfigJSON, Infos: g.Infos,
-			Leased: g.Leased, Others: g.Others, HasKeys: g.MaxModRev != 0}
+		v := EntryView{Exists: g.Exists, ServiceExists: g.ServiceExists, Revision: g.Revision,
+			RevisionModRev: g.RevisionModRev, Marker: g.Marker, Config: g.ConfigJSON,
+			Infos: map[string]string{}, Leased: map[string]bool{}, Others: g.Others, HasKeys: g.MaxModRev != 0}
+		for _, s := range g.Infos {
+			v.Infos[s.Name], v.Leased[s.Name] = s.Value, s.Leased
+		}
+		out[k] = v
 	}
 	return out
 }
