@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +83,25 @@ func BenchmarkDecode10k(b *testing.B) {
 			b.Fatalf("%d apps, %v", len(apps), err)
 		}
 	}
+	// What a cache of the list holds: the apps, without the garbage of
+	// their decoding.
+	b.ReportMetric(float64(heldBy(func() any { apps, _ := decodeAppList(bytes.NewReader(body), "", "*"); return apps }))/(1<<20), "held-MB")
+}
+
+// heldBy is the live heap that what make returns holds.
+func heldBy(make func() any) int64 {
+	v := make()
+	with := liveHeap()
+	runtime.KeepAlive(v)
+	return with - liveHeap()
+}
+
+// liveHeap is the heap after a collection.
+func liveHeap() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }
 
 // BenchmarkDecodeEvent decodes the most frequent event of a busy
