@@ -48,6 +48,17 @@ func NewDesiredUnhashed(g *specs.Group, revision int64) (Desired, error) {
 	return Desired{Key: k, Revision: revision, Spec: specs.Normalize(g.Spec), Policy: g.Spec.Policy(0)}, nil
 }
 
+// TakeDesiredUnhashed is NewDesiredUnhashed for a caller that gives g up:
+// the Desired shares g's maps (specs.NormalizeOwned).
+func TakeDesiredUnhashed(g *specs.Group, revision int64) (Desired, error) {
+	k, err := g.Key()
+	if err != nil {
+		return Desired{}, err
+	}
+	pol := g.Spec.Policy(0)
+	return Desired{Key: k, Revision: revision, Spec: specs.NormalizeOwned(g.Spec), Policy: pol}, nil
+}
+
 // SpecHash returns the hash of the desired spec: Hash, or computed when
 // it was left out.
 func (d *Desired) SpecHash() string {
@@ -60,13 +71,12 @@ func (d *Desired) SpecHash() string {
 // TakeDesired is NewDesired for a caller that gives g up: the Desired
 // shares g's maps (specs.NormalizeOwned).
 func TakeDesired(g *specs.Group, revision int64) (Desired, error) {
-	k, err := g.Key()
+	d, err := TakeDesiredUnhashed(g, revision)
 	if err != nil {
 		return Desired{}, err
 	}
-	pol := g.Spec.Policy(0)
-	n := specs.NormalizeOwned(g.Spec)
-	return Desired{Key: k, Revision: revision, Spec: n, Hash: specs.Hash(n), Policy: pol}, nil
+	d.Hash = specs.Hash(d.Spec)
+	return d, nil
 }
 
 // InvalidDesired returns the Desired form of a group whose stored spec does

@@ -133,12 +133,13 @@ func DesiredOf(e *model.DesiredEntry, limits *specs.Limits) diff.Desired {
 }
 
 // unhashedDesiredOf is DesiredOf without limits, the hash left to
-// diff.Desired.SpecHash: a plan's view of /desired.
+// diff.Desired.SpecHash: a plan's view of /desired. It takes the maps of
+// the entry's spec.
 func unhashedDesiredOf(e *model.DesiredEntry) diff.Desired {
 	if !e.Valid() {
 		return diff.InvalidDesired(e.Key, e.ModRevision, e.Errors)
 	}
-	d, err := diff.NewDesiredUnhashed(e.Group, e.ModRevision)
+	d, err := diff.TakeDesiredUnhashed(e.Group, e.ModRevision)
 	if err != nil {
 		return diff.InvalidDesired(e.Key, e.ModRevision, err)
 	}

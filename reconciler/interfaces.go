@@ -86,6 +86,13 @@ type HistoryReader interface {
 	Get(ctx context.Context, k specs.GroupKey) (*specs.History, error)
 }
 
+// HistoriesReader reads the histories of many groups in a few requests,
+// as HistoryReader reads one: every group of keys is in the answer.
+// *etcd.HistoryStore implements it.
+type HistoriesReader interface {
+	GetMany(ctx context.Context, keys []specs.GroupKey) (map[specs.GroupKey]*specs.History, error)
+}
+
 // PauseSource is the pause records, /theseus/pause/: List reads them
 // all (an undecodable record is still a pause), Watch calls changed
 // after each change (and once at its start) until ctx ends.

@@ -25,7 +25,8 @@ type AppLister interface {
 
 // DesiredSnapshot is s in diff's form. Keys that name no group are left
 // out: they cannot be acted on (the controller logs them). The specs are
-// normalised on every CPU, and hashed only where a plan needs it.
+// normalised on every CPU, and hashed only where a plan needs it. It
+// takes the maps of s's specs: s is not to be used after.
 func DesiredSnapshot(s *model.DesiredSnapshot) diff.Snapshot {
 	all := make([]diff.Desired, len(s.Entries))
 	parallel.For(len(s.Entries), func(i int) {

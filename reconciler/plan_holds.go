@@ -2,11 +2,13 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"golang.org/x/sync/errgroup"
 
 	"theseus.dev/diff"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
@@ -33,7 +35,8 @@ func readPauses(ctx context.Context, pauses PauseLister) (map[specs.GroupKey]*sp
 // holdBack holds back, as the controller does, the changes of p that
 // rollout safety keeps from Marathon: those of paused groups, and those
 // of a revision whose rollout failed (when history is set). Only the
-// groups with a change to make have their history read.
+// groups with a change to make have their history read: all at once if
+// history is a HistoriesReader.
 func holdBack(ctx context.Context, p *diff.Plan, paused map[specs.GroupKey]*specs.Pause, history HistoryReader) error {
 	var read []*diff.Action
 	for i := range p.Actions {
@@ -45,6 +48,17 @@ func holdBack(ctx context.Context, p *diff.Plan, paused map[specs.GroupKey]*spec
 			read = append(read, a)
 		}
 	}
+	if len(read) == 0 {
+		return nil
+	}
+	if many, ok := history.(HistoriesReader); ok {
+		done, err := holdBackFailed(ctx, many, read)
+		if done || err != nil {
+			return err
+		}
+		// A history does not decode: read them one by one, for the
+		// error that names its group.
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(historyReads)
 	for _, a := range read {
@@ -53,11 +67,37 @@ func holdBack(ctx context.Context, p *diff.Plan, paused map[specs.GroupKey]*spec
 			if err != nil {
 				return fmt.Errorf("read the history of %s: %w", a.Key, err)
 			}
-			if e := h.Entry(a.Revision); e != nil {
-				holds(a, nil, e.Outcome, e.Reason)
-			}
+			holdFailed(a, h)
 			return nil
 		})
 	}
 	return g.Wait()
+}
+
+// holdBackFailed holds back the actions of read whose revision failed,
+// reading every history at once. It reports false, with no error, if a
+// history does not decode.
+func holdBackFailed(ctx context.Context, many HistoriesReader, read []*diff.Action) (bool, error) {
+	keys := make([]specs.GroupKey, len(read))
+	for i, a := range read {
+		keys[i] = a.Key
+	}
+	hs, err := many.GetMany(ctx, keys)
+	switch {
+	case errors.Is(err, model.ErrCorrupt):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("read the histories of %d groups: %w", len(keys), err)
+	}
+	for _, a := range read {
+		holdFailed(a, hs[a.Key])
+	}
+	return true, nil
+}
+
+// holdFailed holds a back if h says its revision's rollout failed.
+func holdFailed(a *diff.Action, h *specs.History) {
+	if e := h.Entry(a.Revision); e != nil {
+		holds(a, nil, e.Outcome, e.Reason)
+	}
 }

@@ -114,3 +114,26 @@ func (d *Discovery) GroupConfigs(ctx context.Context, keys []specs.GroupKey) (ma
 	}
 	return out, nil
 }
+
+// GetMany reads the history of each of keys, as Get reads one, in a few
+// transactions read at one revision: an empty history for a group that
+// has none. A history that does not decode is an error matching
+// ErrCorrupt.
+func (s *HistoryStore) GetMany(ctx context.Context, keys []specs.GroupKey) (map[specs.GroupKey]*specs.History, error) {
+	out := make(map[specs.GroupKey]*specs.History, len(keys))
+	_, err := s.c.getKeys(ctx, keys, func(k specs.GroupKey) string { return HistoryKey(s.c.opts.Prefix, k) },
+		func(k specs.GroupKey, kv *mvccpb.KeyValue) error {
+			h, _, err := decodeHistory(string(kv.Key), []*mvccpb.KeyValue{kv})
+			out[k] = h
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.c.opts.Prefix+HistoryDir, err)
+	}
+	for _, k := range keys {
+		if out[k] == nil {
+			out[k] = &specs.History{}
+		}
+	}
+	return out, nil
+}

@@ -1,8 +1,10 @@
 package etcd_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,5 +59,45 @@ func TestRevisionsAndGroupConfigs(t *testing.T) {
 	e.Etcdctl(t, "put", "/services/svc000/dev/config", "not json")
 	if _, err := c.Discovery().GroupConfigs(t.Context(), keys[:1]); !errors.Is(err, etcd.ErrCorrupt) {
 		t.Errorf("a corrupt config: %v, want ErrCorrupt", err)
+	}
+}
+
+// TestHistoryGetMany: GetMany reads, across transactions, what Get reads
+// of each group, an empty history where there is none, and fails on a
+// history that does not decode.
+func TestHistoryGetMany(t *testing.T) {
+	e, c := start(t, etcd.Options{})
+	ctx := t.Context()
+	var keys []specs.GroupKey
+	for i := range etcd.MaxTxnOps + 5 {
+		k := key(t, fmt.Sprintf("svc%03d", i), "dev")
+		keys = append(keys, k)
+		if i%4 == 0 {
+			v, err := json.Marshal(specs.History{Entries: []specs.HistoryEntry{entry(int64(i+1), fmt.Sprintf("web:%d", i))}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			putValue(t, e, etcd.HistoryKey("", k), string(v))
+		}
+	}
+	got, err := c.History().GetMany(ctx, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(keys) {
+		t.Errorf("%d histories, want %d", len(got), len(keys))
+	}
+	for i, k := range keys {
+		want, err := c.History().Get(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := got[k]; h == nil || len(h.Entries) != len(want.Entries) || i%4 == 0 && h.Entry(int64(i+1)).Image != fmt.Sprintf("web:%d", i) {
+			t.Errorf("%s: %+v, want %+v", k, h, want)
+		}
+	}
+	putValue(t, e, etcd.HistoryKey("", keys[7]), `{"entries":[{"revision":3},{"revision":2}]}`)
+	if _, err := c.History().GetMany(ctx, keys); !errors.Is(err, etcd.ErrCorrupt) || !strings.Contains(err.Error(), "/theseus/history/svc007/dev") {
+		t.Errorf("GetMany with a corrupt history: %v", err)
 	}
 }
