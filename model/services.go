@@ -62,8 +62,9 @@ type GroupEntry struct {
 	Marker     string
 	ConfigJSON *string
 	// Infos holds one entry a container, sorted by name: a slice, not
-	// maps, as a copy of the whole tree holds one entry a group (two
-	// maps of three containers took four times the memory).
+	// maps, as a copy of the whole tree holds one entry a group (30,000
+	// containers took 11-12 MB in two maps, 7 MB in a slice:
+	// BenchmarkTreeCache30k).
 	Infos     []StoredInfo
 	Others    map[string]bool
 	MaxModRev int64

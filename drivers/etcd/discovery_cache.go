@@ -261,12 +261,7 @@ func (c *TreeCache) applyEvent(ev *clientv3.Event, fresh map[specs.GroupKey]bool
 	fresh[k] = true
 	g.ReadRevision, g.ServiceExists = ev.Kv.ModRevision, c.services[k.Service]
 	if put {
-		addKey(g, seg, ev.Kv)
-		if isInfoKey(seg) {
-			s, _ := g.Info(seg[3])
-			s.Value = model.InfoDigest(s.Value)
-			g.SetInfo(s)
-		}
+		addKey(g, seg, ev.Kv) // digests the info: the cache's entries hold digests
 	} else {
 		removeKey(g, string(ev.Kv.Key), seg)
 	}

@@ -117,9 +117,13 @@ func addKey(g *GroupEntry, seg []string, kv *mvccpb.KeyValue) {
 		_ = json.Unmarshal(kv.Value, &r)
 		g.Revision = r
 	case isInfoKey(seg):
+		v := string(kv.Value)
+		if g.InfoDigests {
+			v = model.InfoDigest(v)
+		}
 		// The name is copied: as a slice of the key it would keep the
 		// whole key alive in a cache of the tree.
-		g.SetInfo(model.StoredInfo{Name: strings.Clone(seg[3]), Value: string(kv.Value), Leased: kv.Lease != 0})
+		g.SetInfo(model.StoredInfo{Name: strings.Clone(seg[3]), Value: v, Leased: kv.Lease != 0})
 	default:
 		if g.Others == nil {
 			g.Others = map[string]bool{}

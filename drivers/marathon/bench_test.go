@@ -88,9 +88,9 @@ func BenchmarkDecode10k(b *testing.B) {
 	b.ReportMetric(float64(heldBy(func() any { apps, _ := decodeAppList(bytes.NewReader(body), "", "*"); return apps }))/(1<<20), "held-MB")
 }
 
-// heldBy is the live heap that what make returns holds.
-func heldBy(make func() any) int64 {
-	v := make()
+// heldBy is the live heap that what build returns holds.
+func heldBy(build func() any) int64 {
+	v := build()
 	with := liveHeap()
 	runtime.KeepAlive(v)
 	return with - liveHeap()
