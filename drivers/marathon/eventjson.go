@@ -13,12 +13,13 @@ import (
 	"theseus.dev/specs"
 )
 
-// eventDecodeOptions decode an event as encoding/json does (names matched
+// v1Options make the v2 decoder read as encoding/json does (names matched
 // regardless of case, null a no-op, duplicate names and invalid UTF-8 let
-// through) at less than half its cost: a cold start of 10,000 groups reads
-// some 130,000 events. (BenchmarkDecodeEvent: 3.3 µs and 17 allocations
-// with encoding/json, 1.8 µs and 5 with these.)
-var eventDecodeOptions = jsonv1.DefaultOptionsV1()
+// through) at about half its cost, for what is read often: events (a cold
+// start of 10,000 groups reads some 130,000; BenchmarkDecodeEvent: 3.3 µs
+// and 17 allocations with encoding/json, 1.8 µs and 5 with these) and the
+// answers to writes.
+var v1Options = jsonv1.DefaultOptionsV1()
 
 // eventJSON holds the fields of every event type that theseus reads.
 // Which key carries the app and the task moved between Marathon versions:
@@ -124,18 +125,25 @@ func DecodeEvent(root, name string, data []byte) (ev Event, ok bool) {
 // a JSON object gives nothing.
 func readEventJSON(data []byte) eventJSON {
 	var j eventJSON
-	if jsonv2.Unmarshal(data, &j, eventDecodeOptions) == nil {
-		return j
-	}
-	// encoding/json goes on past a member of an unexpected type and keeps
-	// the others; the faster decoder stops. Rare enough to decode again.
-	j = eventJSON{}
-	if err := json.Unmarshal(data, &j); err != nil {
+	if err := unmarshalV1(data, &j); err != nil {
 		if _, typeErr := errors.AsType[*json.UnmarshalTypeError](err); !typeErr {
 			return eventJSON{}
 		}
 	}
 	return j
+}
+
+// unmarshalV1 is json.Unmarshal, faster: the v2 decoder under
+// encoding/json's options first, and on an error encoding/json itself,
+// which goes on past a member of an unexpected type and keeps the others
+// where the v2 decoder stops. Errors are rare enough to decode twice.
+func unmarshalV1[T any](data []byte, v *T) error {
+	if jsonv2.Unmarshal(data, v, v1Options) == nil {
+		return nil
+	}
+	var zero T
+	*v = zero
+	return json.Unmarshal(data, v)
 }
 
 // stepApps adds the apps named by a plan's steps, in any of their shapes.
@@ -144,11 +152,11 @@ func stepApps(raw json.RawMessage, apps []string) []string {
 	var nested [][]actionJSON
 	switch {
 	case len(raw) == 0:
-	case jsonv2.Unmarshal(raw, &steps, eventDecodeOptions) == nil:
+	case jsonv2.Unmarshal(raw, &steps, v1Options) == nil:
 		for _, s := range steps {
 			apps = actionApps(append(s.Actions, s.actionJSON), apps)
 		}
-	case jsonv2.Unmarshal(raw, &nested, eventDecodeOptions) == nil:
+	case jsonv2.Unmarshal(raw, &nested, v1Options) == nil:
 		for _, s := range nested {
 			apps = actionApps(s, apps)
 		}

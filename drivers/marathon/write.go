@@ -36,7 +36,7 @@ func (c *Client) Create(ctx context.Context, w Write) (Result, error) {
 			Version     string   `json:"version"`
 			Deployments []idJSON `json:"deployments"`
 		}
-		_ = json.Unmarshal(a.body, &app) // the app is created whatever the body says
+		_ = unmarshalV1(a.body, &app) // the app is created whatever the body says
 		res := Result{Version: app.Version, DeploymentID: a.header.Get("Marathon-Deployment-Id")}
 		if res.DeploymentID == "" && len(app.Deployments) > 0 {
 			res.DeploymentID = app.Deployments[0].ID
@@ -133,7 +133,7 @@ func (c *Client) deployment(ctx context.Context, r *call, key specs.GroupKey, do
 // cancel answers 202 without one), so nothing here is an error.
 func decodeResult(h http.Header, body []byte) Result {
 	var d gomarathon.DeploymentID
-	_ = json.Unmarshal(body, &d)
+	_ = unmarshalV1(body, &d)
 	return Result{DeploymentID: cmp.Or(h.Get("Marathon-Deployment-Id"), d.DeploymentID), Version: d.Version}
 }
 
