@@ -178,25 +178,31 @@ func (h *History) LastSynced(before int64) *HistoryEntry {
 
 // Trim bounds the history: at most maxEntries entries (the newest), and
 // at most maxBytes as JSON, reached by dropping the specs of the oldest
-// entries first, then the oldest entries.
-func (h *History) Trim(maxEntries, maxBytes int) {
+// entries first, then the oldest entries. It returns the JSON of the
+// history as trimmed, to be stored: a history under its bounds, as most
+// are, is encoded once.
+func (h *History) Trim(maxEntries, maxBytes int) []byte {
 	if n := len(h.Entries) - maxEntries; n > 0 {
 		h.Entries = slices.Delete(h.Entries, 0, n)
 	}
-	for i := 0; i < len(h.Entries) && h.size() > maxBytes; i++ {
+	b := h.encode()
+	for i := 0; i < len(h.Entries) && len(b) > maxBytes; i++ {
 		h.Entries[i].Spec = nil
+		b = h.encode()
 	}
-	for len(h.Entries) > 0 && h.size() > maxBytes {
+	for len(h.Entries) > 0 && len(b) > maxBytes {
 		h.Entries = h.Entries[1:]
+		b = h.encode()
 	}
+	return b
 }
 
-func (h *History) size() int {
+func (h *History) encode() []byte {
 	b, err := json.Marshal(h)
 	if err != nil {
 		panic("specs: marshal history: " + err.Error()) // plain values only
 	}
-	return len(b)
+	return b
 }
 
 // DecodeHistory decodes a stored history. Unknown fields are accepted,

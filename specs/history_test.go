@@ -1,6 +1,7 @@
 package specs
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -61,9 +62,8 @@ func TestHistoryTrim(t *testing.T) {
 	if got := revisions(&h); len(got) != MaxHistoryEntries || got[0] != 11 {
 		t.Fatalf("kept %v, want the newest %d", got, MaxHistoryEntries)
 	}
-	h.Trim(MaxHistoryEntries, 10_000)
-	if h.size() > 10_000 || len(h.Entries) != MaxHistoryEntries {
-		t.Fatalf("%d bytes in %d entries", h.size(), len(h.Entries))
+	if b := h.Trim(MaxHistoryEntries, 10_000); len(b) > 10_000 || len(h.Entries) != MaxHistoryEntries || !bytes.Equal(b, h.encode()) {
+		t.Fatalf("%d bytes in %d entries", len(b), len(h.Entries))
 	}
 	kept := 0
 	for i, e := range h.Entries {
@@ -76,9 +76,8 @@ func TestHistoryTrim(t *testing.T) {
 	if kept == 0 || h.Entries[len(h.Entries)-1].Spec == nil {
 		t.Errorf("the newest specs were dropped (%d kept)", kept)
 	}
-	h.Trim(MaxHistoryEntries, 300)
-	if h.size() > 300 || len(h.Entries) == 0 || h.Entries[len(h.Entries)-1].Revision != 30 {
-		t.Errorf("at 300 bytes: %d bytes, revisions %v", h.size(), revisions(&h))
+	if b := h.Trim(MaxHistoryEntries, 300); len(b) > 300 || len(h.Entries) == 0 || h.Entries[len(h.Entries)-1].Revision != 30 || !bytes.Equal(b, h.encode()) {
+		t.Errorf("at 300 bytes: %d bytes, revisions %v", len(b), revisions(&h))
 	}
 }
 

@@ -2,7 +2,6 @@ package etcd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -93,12 +92,7 @@ func (s *HistoryStore) UpdateMany(ctx context.Context, fence Fence, edits []Hist
 				errs[i] = err
 				continue
 			}
-			r.h.Trim(specs.MaxHistoryEntries, specs.MaxHistoryBytes)
-			data, err := json.Marshal(r.h)
-			if err != nil {
-				errs[i] = fmt.Errorf("encode %s: %w", r.key, err)
-				continue
-			}
+			data := r.h.Trim(specs.MaxHistoryEntries, specs.MaxHistoryBytes)
 			ws = append(ws, historyWrite{i: i, key: r.key, rev: r.rev, data: data})
 		}
 		todo = s.write(ctx, fence, ws, errs)
