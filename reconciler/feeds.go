@@ -31,7 +31,7 @@ func (c *Controller) applyDesired(u model.DesiredUpdate) {
 			if d, ok := c.toDesired(e); ok {
 				next[d.Key] = d
 				if old, ok := c.desired[d.Key]; (!ok || old.Revision != d.Revision) && c.status[d.Key].ObservedRevision != d.Revision {
-					seen = append(seen, seenRevision{e, false}) // not yet acted on, by this leader or the last
+					seen = append(seen, seenRevision{e, false, d.Hash}) // not yet acted on, by this leader or the last
 				}
 			}
 		}
@@ -53,7 +53,7 @@ func (c *Controller) applyDesired(u model.DesiredUpdate) {
 		case model.EventDelete:
 			if !ev.Entry.Key.IsZero() {
 				if _, ok := c.desired[ev.Entry.Key]; ok {
-					seen = append(seen, seenRevision{&ev.Entry, true})
+					seen = append(seen, seenRevision{&ev.Entry, true, ""})
 				}
 				delete(c.desired, ev.Entry.Key)
 				delete(c.settled, ev.Entry.Key)
@@ -64,7 +64,7 @@ func (c *Controller) applyDesired(u model.DesiredUpdate) {
 				c.desired[d.Key] = d
 				delete(c.settled, d.Key)
 				changed = append(changed, d.Key)
-				seen = append(seen, seenRevision{&ev.Entry, false})
+				seen = append(seen, seenRevision{&ev.Entry, false, d.Hash})
 			}
 		}
 	}
@@ -79,7 +79,7 @@ func (c *Controller) applyDesired(u model.DesiredUpdate) {
 		if s.Group != nil {
 			value = s.Value
 		}
-		c.history.seen(s.Key, s.ModRevision, value, s.deleted)
+		c.history.seen(s.Key, s.ModRevision, value, s.hash, s.deleted)
 	}
 	c.metrics.DesiredRevision(rev)
 	if u.Snapshot != nil {
@@ -95,6 +95,7 @@ func (c *Controller) applyDesired(u model.DesiredUpdate) {
 type seenRevision struct {
 	*model.DesiredEntry
 	deleted bool
+	hash    string // of its spec, as the cache computed it
 }
 
 // toDesired turns a /desired entry into diff's form, within the

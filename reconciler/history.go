@@ -56,6 +56,7 @@ type historyOp struct {
 	// waits here for a while.
 	seen    bool
 	value   []byte
+	hash    string // value's spec hash, when the cache had it
 	deleted bool
 	// An outcome, and what goes with it.
 	outcome    specs.Outcome
@@ -77,13 +78,14 @@ func newHistorian(c *Controller) *historian {
 }
 
 // seen queues the record of a revision of group k's /desired key: value
-// is its valid spec as stored, nil for an invalid one; deleted says it
-// removed the spec. It never blocks.
-func (h *historian) seen(k specs.GroupKey, rev int64, value []byte, deleted bool) {
+// is its valid spec as stored, nil for an invalid one, and hash that
+// spec's hash if known; deleted says it removed the spec. It never
+// blocks.
+func (h *historian) seen(k specs.GroupKey, rev int64, value []byte, hash string, deleted bool) {
 	if h == nil {
 		return
 	}
-	h.add(k, historyOp{rev: rev, at: h.c.cfg.Now(), seen: true, value: value, deleted: deleted})
+	h.add(k, historyOp{rev: rev, at: h.c.cfg.Now(), seen: true, value: value, hash: hash, deleted: deleted})
 }
 
 // facts queues the outcomes that a status written for group k records,

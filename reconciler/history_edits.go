@@ -20,7 +20,10 @@ func recordSeen(k specs.GroupKey, h *specs.History, op historyOp, w specs.Writer
 	}
 	// It decoded and validated when the watch delivered it.
 	if g, err := specs.DecodeStored(k, op.value); err == nil {
-		e.SpecHash, e.Image, e.Spec = specs.Hash(specs.Normalize(g.Spec)), g.Spec.Image, specs.StoredValue(g)
+		e.SpecHash, e.Image, e.Spec = op.hash, g.Spec.Image, specs.StoredValue(g)
+		if e.SpecHash == "" {
+			e.SpecHash = specs.Hash(specs.Normalize(g.Spec))
+		}
 		if prev := previousSpec(k, h, op.rev); prev != nil {
 			e.Changed = diff.SpecChanges(&prev.Spec, &g.Spec)
 		}

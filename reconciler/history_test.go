@@ -187,8 +187,8 @@ func TestHistorianBatches(t *testing.T) {
 	ctl := &Controller{cfg: Config{History: g, Now: func() time.Time { return now }}, fence: fence,
 		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	h := newHistorian(ctl)
-	h.seen(a, 5, nil, false)
-	h.seen(b, 6, nil, false)
+	h.seen(a, 5, nil, "", false)
+	h.seen(b, 6, nil, "", false)
 	done := make(chan struct{})
 	go func() { defer close(done); h.run(ctx) }()
 	batch := func() gatedBatch {
@@ -209,8 +209,8 @@ func TestHistorianBatches(t *testing.T) {
 	// While it is in flight, a's revision is Synced, and c and d come:
 	// the other worker takes c and d only.
 	h.facts(a, nil, &specs.Status{SyncedRevision: 5, MarathonVersion: "v5"})
-	h.seen(c, 7, nil, false)
-	h.seen(d, 8, nil, false)
+	h.seen(c, 7, nil, "", false)
+	h.seen(d, 8, nil, "", false)
 	var others []specs.GroupKey
 	for len(others) < 2 {
 		next := batch()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"theseus.dev/diff"
+	"theseus.dev/drivers/marathon"
 	"theseus.dev/model"
 	"theseus.dev/reconciler"
 	"theseus.dev/specs"
@@ -365,12 +366,15 @@ func TestHistoryAcrossLeaders(t *testing.T) {
 		if en.Writer.Kind != specs.WriterApply || en.Writer.By != "alice@laptop" {
 			t.Errorf("revision %d written by %+v", en.Revision, en.Writer)
 		}
+		if g, err := specs.DecodeStored(k, en.Spec); err != nil || en.SpecHash != specs.Hash(specs.Normalize(g.Spec)) {
+			t.Errorf("revision %d: spec hash %q, not its spec's (%v)", en.Revision, en.SpecHash, err)
+		}
 	}
 	if en := h.Entry(bad); en.RestoredRevision != good || len(en.Spec) == 0 {
 		t.Errorf("the rolled back entry: %+v", en)
 	}
-	if a, _ := e.app(k); a.Image != "nginx:1.27" {
-		t.Errorf("image %s after the rollback", a.Image)
+	if a, _ := e.app(k); a.Image != "nginx:1.27" || a.Labels[marathon.LabelSpecHash] != h.Entry(good).SpecHash {
+		t.Errorf("image %s, spec hash %s after the rollback; revision %d's hash %s", a.Image, a.Labels[marathon.LabelSpecHash], good, h.Entry(good).SpecHash)
 	}
 }
 
