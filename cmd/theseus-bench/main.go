@@ -17,6 +17,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -50,8 +52,6 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
 	if err := run(ctx, o, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "theseus-bench:", err)
 		os.Exit(1)
@@ -61,9 +61,11 @@ func main() {
 // run measures everything in order and prints the report to out; progress
 // goes to log.
 func run(ctx context.Context, o options, out, log io.Writer) (err error) {
-	if o.groups < 1 || o.instances < 1 || o.sweepInstances < 1 || o.changes < 1 || o.workers < 1 {
-		return fmt.Errorf("-groups, -instances, -sweep-instances, -changes and -workers must be positive")
+	if o.groups < 1 || o.instances < 1 || o.sweepInstances < 1 || o.changes < 1 || o.workers < 1 || o.timeout <= 0 {
+		return fmt.Errorf("-groups, -instances, -sweep-instances, -changes, -workers and -timeout must be positive")
 	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
 	dir, err := mkTemp()
 	if err != nil {
 		return err
@@ -73,6 +75,12 @@ func run(ctx context.Context, o options, out, log io.Writer) (err error) {
 	} else {
 		defer os.RemoveAll(dir)
 	}
+	defer func() {
+		if err != nil {
+			// A stall shows in what the controller said last.
+			fmt.Fprintf(log, "the end of theseusd's log:\n%s", tail(filepath.Join(dir, "theseusd.log"), 40))
+		}
+	}()
 	started := time.Now()
 	b := &bench{o: o, dir: dir, bin: o.theseusd, rep: &report{Machine: describeMachine(), Started: started,
 		Params: params{Groups: o.groups, Instances: o.instances, Changes: o.changes, Speed: o.speed,
@@ -151,6 +159,16 @@ func run(ctx context.Context, o options, out, log io.Writer) (err error) {
 		return b.rep.writeJSON(f)
 	}
 	return nil
+}
+
+// tail returns the last n lines of the file at path, or why it cannot.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error() + "\n"
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	return strings.Join(lines[max(len(lines)-n, 0):], "")
 }
 
 // allRunningAndSettled waits for the apps, then for /status and /services.

@@ -99,7 +99,7 @@ func (b *bench) settle(ctx context.Context, instances int) error {
 	defer tick.Stop()
 	want := len(b.keys) * instances
 	for {
-		synced, ready := 0, 0
+		synced, ready, pending := 0, 0, -1.0
 		entries, _, err := b.c.store.Status().List(ctx)
 		if err == nil {
 			for _, s := range entries {
@@ -115,14 +115,16 @@ func (b *bench) settle(ctx context.Context, instances int) error {
 			}
 		}
 		if synced == len(b.keys) && ready == want {
-			if pending, err := b.ctl.metric("theseus_history_pending"); err == nil && pending == 0 {
-				return nil
+			if p, err := b.ctl.metric("theseus_history_pending"); err == nil {
+				if pending = p; p == 0 {
+					return nil
+				}
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("settling: %d of %d groups synced, %d of %d containers in /services: %w",
-				synced, len(b.keys), ready, want, ctx.Err())
+			return fmt.Errorf("settling: %d of %d groups synced, %d of %d containers in /services, histories pending %g (-1: not read): %w",
+				synced, len(b.keys), ready, want, pending, ctx.Err())
 		case <-tick.C:
 		}
 	}
