@@ -8,18 +8,9 @@ import (
 	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
-	jsonv1 "github.com/go-json-experiment/json/v1"
 
 	"theseus.dev/specs"
 )
-
-// v1Options make the v2 decoder read as encoding/json does (names matched
-// regardless of case, null a no-op, duplicate names and invalid UTF-8 let
-// through) at about half its cost, for what is read often: events (a cold
-// start of 10,000 groups reads some 130,000; BenchmarkDecodeEvent: 3.3 µs
-// and 17 allocations with encoding/json, 1.8 µs and 5 with these) and the
-// answers to writes.
-var v1Options = jsonv1.DefaultOptionsV1()
 
 // eventJSON holds the fields of every event type that theseus reads.
 // Which key carries the app and the task moved between Marathon versions:
@@ -131,19 +122,6 @@ func readEventJSON(data []byte) eventJSON {
 		}
 	}
 	return j
-}
-
-// unmarshalV1 is json.Unmarshal, faster: the v2 decoder under
-// encoding/json's options first, and on an error encoding/json itself,
-// which goes on past a member of an unexpected type and keeps the others
-// where the v2 decoder stops. Errors are rare enough to decode twice.
-func unmarshalV1[T any](data []byte, v *T) error {
-	if jsonv2.Unmarshal(data, v, v1Options) == nil {
-		return nil
-	}
-	var zero T
-	*v = zero
-	return json.Unmarshal(data, v)
 }
 
 // stepApps adds the apps named by a plan's steps, in any of their shapes.
