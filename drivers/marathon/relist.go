@@ -45,6 +45,7 @@ type relister struct {
 type relisted struct {
 	id                     string
 	app                    *App // nil when the id names no group
+	size                   int  // of its JSON, whole
 	whole, def, raw, tasks uint64
 	checked                bool
 	mappings               []portMappingJSON
@@ -106,12 +107,20 @@ func (l *relister) decode(r io.Reader, root, role string) ([]*App, map[string]*r
 	apps := make([]*App, 0, len(last))
 	s := appScratch{seed: l.seed}
 	i := 0
-	buf, err := scanListArray(r, "apps", l.buf, func(v []byte) error {
+	known := &knownApps{seed: l.seed, last: last}
+	buf, err := scanKnownListArray(r, "apps", l.buf, known, func(v []byte) error {
 		defer func() { i++ }()
+		if e := known.taken(); e != nil {
+			next[e.id] = e
+			if e.app != nil {
+				apps = append(apps, e.app)
+			}
+			return nil
+		}
 		whole := maphash.Bytes(l.seed, v)
 		prev := last[string(leadingID(v))]
 		e := prev
-		if prev == nil || prev.whole != whole {
+		if prev == nil || prev.whole != whole || prev.size != len(v) {
 			if err := s.split(v); err != nil {
 				return fmt.Errorf("app %d of the list: %w", i, err)
 			}
@@ -124,7 +133,7 @@ func (l *relister) decode(r io.Reader, root, role string) ([]*App, map[string]*r
 				c := *prev
 				e = &c
 			}
-			e.whole = whole
+			e.whole, e.size = whole, len(v)
 		}
 		next[e.id] = e
 		if e.app != nil {
@@ -138,6 +147,39 @@ func (l *relister) decode(r io.Reader, root, role string) ([]*App, map[string]*r
 	}
 	slices.SortFunc(apps, func(a, b *App) int { return strings.Compare(a.ID, b.ID) })
 	return apps, next, nil
+}
+
+// knownApps tells the apps of the last list that come again as they
+// were (knownElements), by the id they start with, their length and the
+// digest of their JSON: most of a quiet resync's list is not scanned.
+type knownApps struct {
+	seed      maphash.Seed
+	last      map[string]*relisted
+	cand, hit *relisted
+}
+
+func (k *knownApps) lengthOf(head []byte) int {
+	k.cand = k.last[string(leadingID(head))]
+	if k.cand == nil {
+		return 0
+	}
+	return k.cand.size
+}
+
+func (k *knownApps) is(v []byte) bool {
+	if maphash.Bytes(k.seed, v) != k.cand.whole {
+		return false
+	}
+	k.hit = k.cand
+	return true
+}
+
+// taken returns the app of the last list that is the element just
+// found, if it was told by is; nil when the element was scanned.
+func (k *knownApps) taken() *relisted {
+	e := k.hit
+	k.hit = nil
+	return e
 }
 
 // appScratch holds one app of a list as read: its JSON but the tasks

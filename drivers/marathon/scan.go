@@ -22,6 +22,21 @@ type listScanner struct {
 	pos int   // the next byte to scan
 	off int64 // where buf starts in the stream
 	err error // the reader's, once it failed or ended
+	// known, when set, tells elements seen before, so that they are not
+	// scanned.
+	known knownElements
+}
+
+// knownElements tells the elements of a list that a caller saw before.
+// A complete JSON value ends where it ends: the bytes of an element seen
+// before are where a scan would end it.
+type knownElements interface {
+	// lengthOf is the length of the element that starts with head (all
+	// that is buffered from its start), if it is one seen before; else 0.
+	lengthOf(head []byte) int
+	// is reports whether elem, of the length lengthOf gave, is the
+	// element seen before.
+	is(elem []byte) bool
 }
 
 // scanInitial is the size of a scanner's buffer at first; it grows to
@@ -33,7 +48,13 @@ const scanInitial = 256 << 10
 // errors are those of readListArray on the same input, but for elements,
 // which are not validated.
 func scanListArray(r io.Reader, key string, buf []byte, fn func(elem []byte) error) ([]byte, error) {
-	s := &listScanner{r: r, buf: buf[:0]}
+	return scanKnownListArray(r, key, buf, nil, fn)
+}
+
+// scanKnownListArray is scanListArray with the elements known tells
+// taken without a scan.
+func scanKnownListArray(r io.Reader, key string, buf []byte, known knownElements, fn func(elem []byte) error) ([]byte, error) {
+	s := &listScanner{r: r, buf: buf[:0], known: known}
 	if cap(s.buf) == 0 {
 		s.buf = make([]byte, 0, scanInitial)
 	}
@@ -142,9 +163,11 @@ func (s *listScanner) array(fn func([]byte) error) error {
 		if _, err := s.next(); err != nil {
 			return err
 		}
-		v, err := s.value()
-		if err != nil {
-			return err
+		v, ok := s.knownValue()
+		if !ok {
+			if v, err = s.value(); err != nil {
+				return err
+			}
 		}
 		if err := fn(v); err != nil {
 			return err
@@ -163,6 +186,40 @@ func (s *listScanner) array(fn func([]byte) error) error {
 			return s.syntax("',' or ']'")
 		}
 	}
+}
+
+// knownValue returns the element at s.pos, and moves past it, when
+// s.known tells it.
+func (s *listScanner) knownValue() ([]byte, bool) {
+	if s.known == nil {
+		return nil, false
+	}
+	n := s.known.lengthOf(s.buf[s.pos:])
+	if n <= 0 {
+		return nil, false
+	}
+	for len(s.buf)-s.pos < n {
+		if _, err := s.more(s.pos); err != nil {
+			return nil, false // the scan reports the stream's end
+		}
+	}
+	if end := s.pos + n; end < len(s.buf) && !endsElement(s.buf[end]) {
+		return nil, false // not where the element seen before ended
+	}
+	if v := s.buf[s.pos : s.pos+n]; s.known.is(v) {
+		s.pos += n
+		return v, true
+	}
+	return nil, false
+}
+
+// endsElement reports whether c may follow an element of an array.
+func endsElement(c byte) bool {
+	switch c {
+	case ',', ']', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
 }
 
 // skip reads a value that is not an element, and validates it.
