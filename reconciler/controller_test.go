@@ -160,3 +160,26 @@ func TestGroupPhaseMetrics(t *testing.T) {
 		t.Errorf("a second leader gauge: %v", n)
 	}
 }
+
+// TestResyncRemovesStatusLeftBehind: a status whose group has neither a
+// /desired entry nor an app, as a leader can leave one that stopped
+// between a delete and its clean-up, is removed, and the status of a
+// group that runs stays.
+func TestResyncRemovesStatusLeftBehind(t *testing.T) {
+	e := newEnv(t)
+	k, gone := key(t, "web", "dev"), key(t, "web", "gone")
+	e.put(k, spec(k, "nginx:1.27", 1, ""))
+	e.etcd.Etcdctl(t, "put", specs.StatusKey("", gone), `{"phase":"Synced","observedRevision":7}`)
+	if e.status(gone) == nil {
+		t.Fatal("the status put for web/gone does not read back")
+	}
+	e.start(controllerOpts{id: "a"})
+	e.eventually(converge, "web/dev is Synced", func() bool {
+		st := e.status(k)
+		return st != nil && st.Phase == specs.PhaseSynced
+	})
+	e.eventually(converge, "the status left behind is removed", func() bool { return e.status(gone) == nil })
+	if st := e.status(k); st == nil {
+		t.Fatal("web/dev's status was removed with the one left behind")
+	}
+}

@@ -35,9 +35,13 @@ func (c *Controller) resync(ctx context.Context, l *observe.Listing) {
 	}
 	c.mu.Lock()
 	var keys []specs.GroupKey // most resyncs find every group settled
-	settled := 0
-	for k := range c.desired {
-		if c.settledLocked(k) {
+	settled, withStatus := 0, 0
+	for k, d := range c.desired {
+		st, oks := c.status[k]
+		if oks {
+			withStatus++
+		}
+		if c.settledLocked(k, &d, &st, oks) {
 			settled++
 			continue
 		}
@@ -48,11 +52,15 @@ func (c *Controller) resync(ctx context.Context, l *observe.Listing) {
 			keys = append(keys, k)
 		}
 	}
-	for k := range c.status {
-		_, d := c.desired[k]
-		_, a := l.Apps[k]
-		if !d && !a {
-			keys = append(keys, k) // a status left behind: clean it up
+	// Only a status of a group without a /desired entry may be one left
+	// behind; most resyncs find none.
+	if withStatus < len(c.status) {
+		for k := range c.status {
+			_, d := c.desired[k]
+			_, a := l.Apps[k]
+			if !d && !a {
+				keys = append(keys, k) // a status left behind: clean it up
+			}
 		}
 	}
 	c.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"theseus.dev/diff"
 	"theseus.dev/internal/engine"
 	"theseus.dev/model"
 	"theseus.dev/specs"
@@ -157,14 +158,15 @@ func sameStatus(a, b specs.Status) bool {
 // observer holds the same app, and neither its /desired entry nor its
 // status changed (which forget it), it is still settled, and a quiet
 // resync of 10,000 groups plans none of them.
-func (c *Controller) settledLocked(k specs.GroupKey) bool {
+//
+// d is the group's /desired entry, and st its status (oks: it has one),
+// as the caller, which walks them, found them.
+func (c *Controller) settledLocked(k specs.GroupKey, d *diff.Desired, st *specs.Status, oks bool) bool {
 	if c.apps.Dirty(k) {
 		return false
 	}
-	d, okd := c.desired[k]
 	a, oka := c.apps.Get(k)
-	st, oks := c.status[k]
-	if !okd || !oka || !oks || st.Phase != specs.PhaseSynced || len(a.Deployments) > 0 || st.Rollout != nil {
+	if !oka || !oks || st.Phase != specs.PhaseSynced || len(a.Deployments) > 0 || st.Rollout != nil {
 		return false
 	}
 	if tok := c.restarts.Pending(k); tok != "" && tok != st.Restarted {
@@ -175,14 +177,14 @@ func (c *Controller) settledLocked(k specs.GroupKey) bool {
 	}
 	// A copy of its own, taken only now: the view's pointer to it moves
 	// it to the heap, and most calls end above.
-	dv := d
-	v := view{key: k, desired: &dv, app: a, status: st, hasStatus: true}
-	if _, act := c.plan(v); act || !ready(&d, a) {
+	dv := *d
+	v := view{key: k, desired: &dv, app: a, status: *st, hasStatus: true}
+	if _, act := c.plan(v); act || !ready(d, a) {
 		return false
 	}
 	want := baseStatus(c.state(v, Observed))
 	want.Phase, want.LastError, want.DeploymentID = specs.PhaseSynced, "", ""
-	if !sameStatus(st, want) {
+	if !sameStatus(*st, want) {
 		return false
 	}
 	c.settled[k] = a
