@@ -63,20 +63,40 @@ func (s *Syncer) sweepInto(ctx context.Context, l *observe.Listing, st *SweepSta
 		return fmt.Errorf("discovery sweep: %w", err)
 	}
 	now := s.cfg.Now()
+	for _, a := range l.Apps {
+		if a.Managed {
+			st.Groups++
+		}
+	}
+	// The tree is walked first, with each group's app looked up once: a
+	// group is dropped, left as the last sweep found it, or compared.
+	// Groups the tree lacks are looked for only if some are missing.
 	var work []specs.GroupKey // the managed groups the sweep compares
-	for k, a := range l.Apps {
-		if !a.Managed {
+	var drop []*model.GroupEntry
+	inTree, kept := 0, 0
+	for k, have := range tree.Groups {
+		a, ok := l.Apps[k]
+		if !ok || !a.Managed {
+			drop = append(drop, have)
 			continue
 		}
-		st.Groups++
-		if n, ok := s.unchanged(k, a, tree.Groups[k]); ok {
+		inTree++
+		if n, ok := s.unchanged(k, a, have); ok {
 			st.Containers += n
+			kept++
 			continue
 		}
 		work = append(work, k)
 	}
+	if inTree < st.Groups {
+		for k, a := range l.Apps {
+			if _, ok := tree.Groups[k]; !ok && a.Managed {
+				work = append(work, k)
+			}
+		}
+	}
 
-	var written, removed atomic.Int64
+	var written, removed, noted atomic.Int64
 	var errs []error
 	var errMu sync.Mutex
 	var g errgroup.Group
@@ -102,22 +122,20 @@ func (s *Syncer) sweepInto(ctx context.Context, l *observe.Listing, st *SweepSta
 			if changed {
 				written.Add(1)
 			}
-			if err == nil {
-				s.noteSwept(k, a, have, w, changed)
+			if err == nil && s.noteSwept(k, a, have, w, changed) {
+				noted.Add(1)
 			}
 			return err
 		})
 	}
-	for k, g := range tree.Groups {
-		if a, ok := l.Apps[k]; !ok || !a.Managed {
-			run(func() error {
-				dropped, err := s.drop(ctx, g, newer(k))
-				if dropped {
-					removed.Add(1)
-				}
-				return err
-			})
-		}
+	for _, g := range drop {
+		run(func() error {
+			dropped, err := s.drop(ctx, g, newer(g.Key))
+			if dropped {
+				removed.Add(1)
+			}
+			return err
+		})
 	}
 	_ = g.Wait()
 	st.Written, st.Removed = int(written.Load()), int(removed.Load())
@@ -130,7 +148,7 @@ func (s *Syncer) sweepInto(ctx context.Context, l *observe.Listing, st *SweepSta
 		return fmt.Errorf("discovery sweep: %d group(s): %w", len(errs), err)
 	}
 	s.markedStale = false
-	s.forgetSwept(l.Apps)
+	s.forgetSwept(l.Apps, kept+int(noted.Load()))
 	s.groups.Store(int64(st.Groups))
 	s.mu.Lock()
 	for k, q := range s.dirty {

@@ -49,20 +49,27 @@ func (s *Syncer) unchanged(k specs.GroupKey, a *model.App, have *model.GroupEntr
 // noteSwept records that the sweep compared group k, listed as a, with
 // have and wrote w if it differed (changed): a group written is compared
 // again at the next sweep, with the entry its write made.
-func (s *Syncer) noteSwept(k specs.GroupKey, a *model.App, have *model.GroupEntry, w model.GroupState, changed bool) {
+// It reports whether it remembers k.
+func (s *Syncer) noteSwept(k specs.GroupKey, a *model.App, have *model.GroupEntry, w model.GroupState, changed bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if changed {
 		delete(s.compared, k)
-		return
+		return false
 	}
 	s.compared[k] = swept{app: a, entry: have, config: w.Config, containers: len(w.Containers)}
+	return true
 }
 
-// forgetSwept forgets the groups a list no longer has as managed apps.
-func (s *Syncer) forgetSwept(apps map[specs.GroupKey]*model.App) {
+// forgetSwept forgets the groups a list no longer has as managed apps;
+// listed is how many of those it remembers the sweep found as managed
+// apps of the list, so that a sweep that found them all looks no further.
+func (s *Syncer) forgetSwept(apps map[specs.GroupKey]*model.App, listed int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.compared) == listed {
+		return
+	}
 	for k := range s.compared {
 		if a := apps[k]; a == nil || !a.Managed {
 			delete(s.compared, k)
