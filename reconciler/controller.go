@@ -166,7 +166,7 @@ type Controller struct {
 	metrics *Metrics
 
 	mu            sync.Mutex
-	desired       map[specs.GroupKey]diff.Desired
+	desired       map[specs.GroupKey]*diff.Desired // never changed in place: replaced
 	desiredRev    int64
 	status        map[specs.GroupKey]specs.Status
 	phases        map[specs.Phase]int // the phases of status, counted
@@ -202,7 +202,7 @@ func NewController(cfg Config, fence model.Fence, apps *observe.Observer) *Contr
 		writes:   rate.NewLimiter(rate.Limit(cfg.WriteQPS), cfg.WriteBurst),
 		log:      cfg.Logger,
 		metrics:  cfg.Metrics,
-		desired:  make(map[specs.GroupKey]diff.Desired),
+		desired:  make(map[specs.GroupKey]*diff.Desired),
 		status:   make(map[specs.GroupKey]specs.Status),
 		phases:   make(map[specs.Phase]int),
 		badKeys:  make(map[string]int64),

@@ -25,11 +25,11 @@ func (c *Controller) applyDesired(u model.DesiredUpdate) {
 	var seen []seenRevision // for the history, in order
 	c.mu.Lock()
 	if u.Snapshot != nil {
-		next := make(map[specs.GroupKey]diff.Desired, len(u.Snapshot.Entries))
+		next := make(map[specs.GroupKey]*diff.Desired, len(u.Snapshot.Entries))
 		for i := range u.Snapshot.Entries {
 			e := &u.Snapshot.Entries[i]
 			if d, ok := c.toDesired(e); ok {
-				next[d.Key] = d
+				next[d.Key] = &d
 				if old, ok := c.desired[d.Key]; (!ok || old.Revision != d.Revision) && c.status[d.Key].ObservedRevision != d.Revision {
 					seen = append(seen, seenRevision{e, false, d.Hash}) // not yet acted on, by this leader or the last
 				}
@@ -61,7 +61,7 @@ func (c *Controller) applyDesired(u model.DesiredUpdate) {
 			}
 		default:
 			if d, ok := c.toDesired(&ev.Entry); ok {
-				c.desired[d.Key] = d
+				c.desired[d.Key] = &d
 				delete(c.settled, d.Key)
 				changed = append(changed, d.Key)
 				seen = append(seen, seenRevision{&ev.Entry, false, d.Hash})

@@ -85,7 +85,8 @@ func (c *Controller) view(ctx context.Context, key specs.GroupKey) (view, error)
 	c.mu.Lock()
 	v := view{key: key}
 	if d, ok := c.desired[key]; ok {
-		v.desired = &d
+		dc := *d // the cache's entries are never changed in place
+		v.desired = &dc
 	}
 	v.status, v.hasStatus = c.status[key]
 	c.mu.Unlock()

@@ -36,14 +36,14 @@ func (c *Controller) resync(ctx context.Context, l *observe.Listing) {
 	c.mu.Lock()
 	var keys []specs.GroupKey // most resyncs find every group settled
 	settled, withStatus := 0, 0
-	for k, d := range c.desired {
-		st, oks := c.status[k]
-		if oks {
-			withStatus++
-		}
-		if c.settledLocked(k, &d, &st, oks) {
+	for k := range c.desired {
+		if c.settledLocked(k) {
 			settled++
+			withStatus++ // a group settled has a status
 			continue
+		}
+		if _, ok := c.status[k]; ok {
+			withStatus++
 		}
 		keys = append(keys, k)
 	}

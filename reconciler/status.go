@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"theseus.dev/diff"
 	"theseus.dev/internal/engine"
 	"theseus.dev/model"
 	"theseus.dev/specs"
@@ -159,32 +158,42 @@ func sameStatus(a, b specs.Status) bool {
 // status changed (which forget it), it is still settled, and a quiet
 // resync of 10,000 groups plans none of them.
 //
-// d is the group's /desired entry, and st its status (oks: it has one),
-// as the caller, which walks them, found them.
-func (c *Controller) settledLocked(k specs.GroupKey, d *diff.Desired, st *specs.Status, oks bool) bool {
+// The fast path reads neither the group's /desired entry nor its status:
+// copying them, thousands a resync, was most of a quiet resync's check.
+func (c *Controller) settledLocked(k specs.GroupKey) bool {
 	if c.apps.Dirty(k) {
 		return false
 	}
 	a, oka := c.apps.Get(k)
-	if !oka || !oks || st.Phase != specs.PhaseSynced || len(a.Deployments) > 0 || st.Rollout != nil {
+	if !oka {
 		return false
 	}
-	if tok := c.restarts.Pending(k); tok != "" && tok != st.Restarted {
+	tok := c.restarts.Pending(k)
+	if s := c.settled[k]; s == a && s != nil && tok == "" {
+		return true
+	}
+	st, oks := c.status[k]
+	if !oks || st.Phase != specs.PhaseSynced || len(a.Deployments) > 0 || st.Rollout != nil {
+		return false
+	}
+	if tok != "" && tok != st.Restarted {
 		return false
 	}
 	if c.settled[k] == a {
 		return true
 	}
-	// A copy of its own, taken only now: the view's pointer to it moves
-	// it to the heap, and most calls end above.
-	dv := *d
-	v := view{key: k, desired: &dv, app: a, status: *st, hasStatus: true}
+	d, ok := c.desired[k]
+	if !ok {
+		return false
+	}
+	dc := *d // a copy of its own, as a reconcile's view has
+	v := view{key: k, desired: &dc, app: a, status: st, hasStatus: true}
 	if _, act := c.plan(v); act || !ready(d, a) {
 		return false
 	}
 	want := baseStatus(c.state(v, Observed))
 	want.Phase, want.LastError, want.DeploymentID = specs.PhaseSynced, "", ""
-	if !sameStatus(*st, want) {
+	if !sameStatus(st, want) {
 		return false
 	}
 	c.settled[k] = a
