@@ -13,6 +13,8 @@ import (
 
 	"theseus.dev/discovery"
 	"theseus.dev/drivers/marathon/marathonsim"
+	"theseus.dev/internal/observe"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
@@ -155,27 +157,7 @@ func (e *discEnv) observeRegistered(ctx context.Context) *firstSeen {
 // empty tree, is reported apart.
 func BenchmarkDiscoverySweep50k(b *testing.B) {
 	const apps, perApp = 10_000, 5
-	clock := marathonsim.NewManualClock(time.Time{})
-	e := newDiscEnv(b, marathonsim.Options{Clock: clock,
-		Agents: marathonsim.UniformAgents(50, 128, 512*1024, marathonsim.PortRange{Begin: 31000, End: 32999})})
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
-	for i := range apps {
-		k := dkey(b, fmt.Sprintf("svc%d/g%d", i/100, i%100))
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			s := specs.Spec{Image: "worker:1", Instances: ptrTo(perApp), CPUs: ptrTo(0.1), Mem: ptrTo(64.0)}
-			n := specs.Normalize(s)
-			if _, err := e.mc.Create(context.Background(), marathonWrite(k, n)); err != nil {
-				b.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if err := e.sim.RunUntil(func() bool { return len(e.sim.Deployments()) == 0 }, time.Second, time.Hour); err != nil {
-		b.Fatal(err)
-	}
+	e := runningApps(b, apps, perApp)
 	s := e.startSyncer(discovery.Config{}, 5*time.Minute)
 	first := s.sweep(b)
 	if first.Groups != apps || first.Containers != apps*perApp {
@@ -200,4 +182,64 @@ func BenchmarkDiscoverySweep50k(b *testing.B) {
 	b.ReportMetric(first.Duration.Seconds(), "first-sweep-s")
 	b.ReportMetric(listTime.Seconds()*1000, "list-ms")
 	b.ReportMetric(treeTime.Seconds()*1000, "tree-read-ms")
+}
+
+// runningApps returns an env whose simulator runs n apps of perApp tasks,
+// every deployment over.
+func runningApps(b *testing.B, n, perApp int) *discEnv {
+	clock := marathonsim.NewManualClock(time.Time{})
+	e := newDiscEnv(b, marathonsim.Options{Clock: clock,
+		Agents: marathonsim.UniformAgents(50, 128, 512*1024, marathonsim.PortRange{Begin: 31000, End: 32999})})
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	for i := range n {
+		k := dkey(b, fmt.Sprintf("svc%d/g%d", i/100, i%100))
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			s := specs.Spec{Image: "worker:1", Instances: ptrTo(perApp), CPUs: ptrTo(0.1), Mem: ptrTo(64.0)}
+			n := specs.Normalize(s)
+			if _, err := e.mc.Create(context.Background(), marathonWrite(k, n)); err != nil {
+				b.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := e.sim.RunUntil(func() bool { return len(e.sim.Deployments()) == 0 }, time.Second, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
+// BenchmarkQuietSweep50k is a sweep of BenchmarkDiscoverySweep50k's
+// apps and tree with the list taken out: every list is the first, as
+// decoded then, so that what is timed is the sweep's own work, the read
+// of its copy of the tree and the comparison of every group, which a
+// list over HTTP, and the simulator that builds it, would drown.
+func BenchmarkQuietSweep50k(b *testing.B) {
+	const apps, perApp = 10_000, 5
+	e := runningApps(b, apps, perApp)
+	s := e.startSyncerOn(&listedOnce{Marathon: e.mc}, discovery.Config{}, 5*time.Minute)
+	if first := s.sweep(b); first.Groups != apps || first.Containers != apps*perApp {
+		b.Fatalf("first sweep %+v", first)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if st := s.sweep(b); st.Written+st.Removed != 0 || st.Groups != apps {
+			b.Fatalf("a sweep with nothing to do: %+v", st)
+		}
+	}
+}
+
+// listedOnce is a Marathon whose every list is its first.
+type listedOnce struct {
+	observe.Marathon
+	once sync.Once
+	apps []*model.App
+	err  error
+}
+
+func (l *listedOnce) Relist(ctx context.Context) ([]*model.App, error) {
+	l.once.Do(func() { l.apps, l.err = l.Marathon.Relist(ctx) })
+	return l.apps, l.err
 }

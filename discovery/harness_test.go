@@ -183,6 +183,12 @@ type runningSyncer struct {
 // stop. Its observer lists at its start and when asked: sweeps run when
 // the test asks. timeout bounds each Marathon call (0: the default).
 func (e *discEnv) startSyncer(cfg discovery.Config, timeout time.Duration) *runningSyncer {
+	return e.startSyncerOn(e.mc, cfg, timeout)
+}
+
+// startSyncerOn is startSyncer with the syncer's lists and reads made of
+// m; the event stream is still the driver's.
+func (e *discEnv) startSyncerOn(m observe.Marathon, cfg discovery.Config, timeout time.Duration) *runningSyncer {
 	cfg.Store = e.rec
 	if cfg.Cache == nil {
 		cfg.Cache = e.rec.Discovery.NewTreeCache()
@@ -191,7 +197,7 @@ func (e *discEnv) startSyncer(cfg discovery.Config, timeout time.Duration) *runn
 		cfg.Logger = silentLogger()
 	}
 	r := &runningSyncer{}
-	obs := observe.New(observe.Config{Marathon: e.mc, Events: countEvents{e.mc, &r.events}, Resync: time.Hour,
+	obs := observe.New(observe.Config{Marathon: m, Events: countEvents{e.mc, &r.events}, Resync: time.Hour,
 		Timeout: timeout, Logger: cfg.Logger})
 	cfg.Apps = obs
 	r.d = discovery.New(cfg)
