@@ -84,10 +84,9 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (engine.
 func (c *Controller) view(ctx context.Context, key specs.GroupKey) (view, error) {
 	c.mu.Lock()
 	v := view{key: key}
-	if d, ok := c.desired[key]; ok {
-		dc := *d // the cache's entries are never changed in place
-		v.desired = &dc
-	}
+	// The cache's own entry, which nobody changes in place: a view that
+	// changes its Restart below takes a copy of its own.
+	v.desired = c.desired[key]
 	v.status, v.hasStatus = c.status[key]
 	c.mu.Unlock()
 	v.pause = c.pauses.get(key)
@@ -97,7 +96,9 @@ func (c *Controller) view(ctx context.Context, key specs.GroupKey) (view, error)
 	}
 	if v.desired != nil {
 		if tok := c.restarts.Pending(key); tok != "" && tok != v.status.Restarted {
-			v.desired.Restart = tok
+			d := *v.desired
+			d.Restart = tok
+			v.desired = &d
 		}
 	}
 	if dirty {
