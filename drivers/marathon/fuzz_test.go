@@ -313,3 +313,63 @@ func FuzzScanList(f *testing.F) {
 		}
 	})
 }
+
+// FuzzScanKnownList: whatever elements a caller says it saw before, and
+// whatever lengths it gives for them, a scan that takes the elements it
+// recognises without scanning them finds the elements, and fails where,
+// a scan of every element finds them and fails. The elements told are
+// those of a first scan of the same list, and elements of another; a
+// length is given for any element whose first bytes one of them starts.
+func FuzzScanKnownList(f *testing.F) {
+	for _, s := range []string{`{"apps":[{"id":"/a"},1,"x",null,[{}]]}`, `{"apps":[1,12,1 ,"1"]}`,
+		`{"apps":[{"id":"/a"},{"id":"/a"}x]}`, `{"apps":[{"id":"/a"}`, `{"apps":[tru,true]}`} {
+		f.Add([]byte(s), []byte(`{"apps":[1,{"id":"/a"},true]}`), uint8(0))
+		f.Add([]byte(s), []byte(`{"apps":[1,{"id":"/a"},true]}`), uint8(1))
+	}
+	f.Fuzz(func(t *testing.T, data, other []byte, lie uint8) {
+		scan := func(r io.Reader, known knownElements) ([][]byte, error) {
+			var got [][]byte
+			_, err := scanKnownListArray(r, "apps", nil, known, func(v []byte) error {
+				got = append(got, bytes.Clone(v))
+				return nil
+			})
+			return got, err
+		}
+		want, werr := scan(bytes.NewReader(data), nil)
+		seen, _ := scan(bytes.NewReader(other), nil)
+		k := &toldElements{seen: append(want, seen...), lie: int(lie >> 1)}
+		r := io.Reader(bytes.NewReader(data))
+		if lie&1 == 1 {
+			r = iotest.OneByteReader(r) // told by a first byte, the rest to come
+		}
+		got, gerr := scan(r, k)
+		if (gerr == nil) != (werr == nil) {
+			t.Fatalf("with elements told: %v; scanned: %v", gerr, werr)
+		}
+		if werr == nil && !slices.EqualFunc(got, want, bytes.Equal) {
+			t.Fatalf("with elements told %q, scanned %q", got, want)
+		}
+	})
+}
+
+// toldElements tells an element of seen whose bytes agree with all that
+// is buffered of the next element, and gives lie as the length of any
+// other.
+type toldElements struct {
+	seen [][]byte
+	lie  int
+	cand []byte
+}
+
+func (k *toldElements) lengthOf(head []byte) int {
+	for _, e := range k.seen {
+		if len(e) > 0 && (bytes.HasPrefix(head, e) || bytes.HasPrefix(e, head)) {
+			k.cand = e
+			return len(e)
+		}
+	}
+	k.cand = nil
+	return k.lie
+}
+
+func (k *toldElements) is(v []byte) bool { return k.cand != nil && bytes.Equal(v, k.cand) }

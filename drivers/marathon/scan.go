@@ -28,8 +28,8 @@ type listScanner struct {
 }
 
 // knownElements tells the elements of a list that a caller saw before.
-// A complete JSON value ends where it ends: the bytes of an element seen
-// before are where a scan would end it.
+// The bytes of an element seen before, followed by a byte that may end
+// an element, are where a scan would end it (FuzzScanKnownList).
 type knownElements interface {
 	// lengthOf is the length of the element that starts with head (all
 	// that is buffered from its start), if it is one seen before; else 0.
@@ -198,12 +198,14 @@ func (s *listScanner) knownValue() ([]byte, bool) {
 	if n <= 0 {
 		return nil, false
 	}
-	for len(s.buf)-s.pos < n {
+	// The byte after it too: a number seen before ("1") may be the start
+	// of a longer one ("12").
+	for len(s.buf)-s.pos <= n {
 		if _, err := s.more(s.pos); err != nil {
 			return nil, false // the scan reports the stream's end
 		}
 	}
-	if end := s.pos + n; end < len(s.buf) && !endsElement(s.buf[end]) {
+	if !endsElement(s.buf[s.pos+n]) {
 		return nil, false // not where the element seen before ended
 	}
 	if v := s.buf[s.pos : s.pos+n]; s.known.is(v) {
