@@ -151,15 +151,8 @@ func sameStatus(a, b *specs.Status) bool {
 		a.LastAction == b.LastAction && a.LastActionAt == b.LastActionAt && a.Tasks == b.Tasks &&
 		a.Message == b.Message && a.LastError == b.LastError && slices.Equal(a.Errors, b.Errors) &&
 		a.Restarted == b.Restarted && a.Source == b.Source && a.SyncedRevision == b.SyncedRevision &&
-		samePtr(a.Rollout, b.Rollout) && samePtr(a.Failure, b.Failure)
-}
-
-// samePtr reports whether a and b are both nil or point to equal values.
-func samePtr[T comparable](a, b *T) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return *a == *b
+		(a.Rollout == b.Rollout || a.Rollout != nil && b.Rollout != nil && *a.Rollout == *b.Rollout) &&
+		(a.Failure == b.Failure || a.Failure != nil && b.Failure != nil && *a.Failure == *b.Failure)
 }
 
 // settledLocked reports, from the caches alone, that a reconcile of k
@@ -202,8 +195,7 @@ func (c *Controller) settledLocked(k specs.GroupKey) bool {
 	if !ok {
 		return false
 	}
-	dc := *d // a copy of its own, as a reconcile's view has
-	v := view{key: k, desired: &dc, app: a, status: st, hasStatus: true}
+	v := view{key: k, desired: d, app: a, status: st, hasStatus: true}
 	if _, act := c.plan(v); act || !ready(d, a) {
 		return false
 	}
