@@ -34,7 +34,7 @@ func applyPlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client
 	}
 	// Held back as the controller holds it back: a paused group, a
 	// quarantined revision.
-	now, err := reconciler.PlanFrom(ctx, reconciler.PlanSources{Desired: ec.Desired(), Apps: mc,
+	now, err := reconciler.PlanFrom(ctx, reconciler.PlanSources{Desired: ec.Desired(), Apps: definitions{mc},
 		Pauses: ec.Pauses(), History: ec.History()}, opts)
 	if err != nil {
 		return err

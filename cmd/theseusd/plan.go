@@ -14,6 +14,7 @@ import (
 	"theseus.dev/diff"
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon"
+	"theseus.dev/model"
 	"theseus.dev/reconciler"
 	"theseus.dev/specs"
 )
@@ -141,9 +142,16 @@ func connectBoth(ctx context.Context, c *cli, ef *etcdFlags, mf *marathonFlags) 
 	return ec, mc, nil
 }
 
+// definitions lists Marathon's apps for a plan: their definitions and
+// deployments in flight, without the tasks, which no plan compares.
+type definitions struct{ *marathon.Client }
+
+// List lists the apps without their tasks.
+func (d definitions) List(ctx context.Context) ([]model.App, error) { return d.ListDefinitions(ctx) }
+
 // makePlan computes the plan of sc against Marathon and /services.
 func makePlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client, sc *planScope, opts diff.Options) (*diff.Plan, error) {
-	src := reconciler.PlanSources{Desired: ec.Desired(), Apps: mc, Configs: ec.Discovery(), Pauses: ec.Pauses(), History: ec.History()}
+	src := reconciler.PlanSources{Desired: ec.Desired(), Apps: definitions{mc}, Configs: ec.Discovery(), Pauses: ec.Pauses(), History: ec.History()}
 	paths := sc.files
 	if sc.dir != "" {
 		paths = []string{sc.dir}

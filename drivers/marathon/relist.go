@@ -66,7 +66,7 @@ func (c *Client) Relist(ctx context.Context) ([]*App, error) {
 	var apps []*App
 	var next map[string]*relisted
 	var role string
-	err := c.listApps(ctx, func(rd io.Reader, r string) (err error) {
+	err := c.listApps(ctx, fullEmbeds(), func(rd io.Reader, r string) (err error) {
 		role = r
 		apps, next, err = l.decode(rd, c.root, role)
 		return err
