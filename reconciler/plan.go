@@ -92,9 +92,7 @@ func Plan(ctx context.Context, desired DesiredLister, local *diff.Snapshot, apps
 
 // PlanFrom computes what the controller would do now, from src.
 // /desired, the config of /services and the pauses are read while
-// Marathon lists its apps. The config is read as soon as /desired or
-// the list is in: a group's config counts only if it has both a valid
-// spec and a managed app, so either names every group that counts.
+// Marathon lists its apps.
 func PlanFrom(ctx context.Context, src PlanSources, opts diff.Options) (*diff.Plan, error) {
 	var (
 		snap                         diff.Snapshot
@@ -103,29 +101,17 @@ func PlanFrom(ctx context.Context, src PlanSources, opts diff.Options) (*diff.Pl
 		paused                       map[specs.GroupKey]*specs.Pause
 		desiredErr, cfgErr, pauseErr error
 	)
-	var (
-		wg      sync.WaitGroup
-		configs sync.Once
-	)
-	readConfigs := func(keys func() []specs.GroupKey) {
-		if src.Configs != nil {
-			// Added to wg by a goroutine wg counts, or before wg.Wait.
-			configs.Do(func() { wg.Go(func() { cfgs, cfgErr = src.Configs.GroupConfigs(ctx, keys()) }) })
-		}
-	}
+	var wg sync.WaitGroup
 	wg.Go(func() {
 		snap, badKeys, desiredErr = readDesired(ctx, src)
-		if desiredErr == nil {
-			readConfigs(func() []specs.GroupKey { return validKeys(snap) })
+		if desiredErr == nil && src.Configs != nil {
+			cfgs, cfgErr = src.Configs.GroupConfigs(ctx, validKeys(snap))
 		}
 	})
 	if src.Pauses != nil {
 		wg.Go(func() { paused, pauseErr = readPauses(ctx, src.Pauses) })
 	}
 	list, err := src.Apps.List(ctx)
-	if err == nil && src.Local == nil { // a local snapshot names its few groups at once
-		readConfigs(func() []specs.GroupKey { return managedKeys(list) })
-	}
 	wg.Wait()
 	// Whichever failed first, the error is the same for the same faults.
 	switch {
@@ -194,18 +180,6 @@ func validKeys(snap diff.Snapshot) []specs.GroupKey {
 	for i := range snap.Groups {
 		if snap.Groups[i].Valid() {
 			keys = append(keys, snap.Groups[i].Key)
-		}
-	}
-	return keys
-}
-
-// managedKeys are the groups of the managed apps: the only ones whose
-// config is compared.
-func managedKeys(apps []diff.App) []specs.GroupKey {
-	keys := make([]specs.GroupKey, 0, len(apps))
-	for i := range apps {
-		if apps[i].Managed {
-			keys = append(keys, apps[i].Key)
 		}
 	}
 	return keys
