@@ -50,7 +50,7 @@ func populated(b *testing.B, apps, perApp int) *marathonsim.Sim {
 // over HTTP: one call, streamed and decoded. The simulator's encoding of
 // the 47 MiB answer is part of the time (see its BenchmarkListApps10k).
 //
-//	go test -run '^$' -bench 'List10k|Decode10k' -benchmem -count 6 ./drivers/marathon
+//	go test -run '^$' -bench 'List10k|ListDefinitions10k|Decode10k' -benchmem -count 6 ./drivers/marathon
 func BenchmarkList10k(b *testing.B) {
 	sim := populated(b, 10000, 5)
 	srv := httptest.NewServer(sim)
@@ -63,6 +63,25 @@ func BenchmarkList10k(b *testing.B) {
 	for b.Loop() {
 		apps, err := c.List(b.Context())
 		if err != nil || len(apps) != 10000 || len(apps[9999].Tasks) != 5 {
+			b.Fatalf("%d apps, %v", len(apps), err)
+		}
+	}
+}
+
+// BenchmarkListDefinitions10k is BenchmarkList10k as a plan lists:
+// without the tasks.
+func BenchmarkListDefinitions10k(b *testing.B) {
+	sim := populated(b, 10000, 5)
+	srv := httptest.NewServer(sim)
+	b.Cleanup(srv.Close)
+	c, err := New(Config{URLs: []string{srv.URL}, Timeout: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		apps, err := c.ListDefinitions(b.Context())
+		if err != nil || len(apps) != 10000 || len(apps[9999].Tasks) != 0 {
 			b.Fatalf("%d apps, %v", len(apps), err)
 		}
 	}
