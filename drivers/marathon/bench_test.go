@@ -2,6 +2,7 @@ package marathon
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -51,26 +52,15 @@ func populated(b *testing.B, apps, perApp int) *marathonsim.Sim {
 // the 47 MiB answer is part of the time (see its BenchmarkListApps10k).
 //
 //	go test -run '^$' -bench 'List10k|ListDefinitions10k|Decode10k' -benchmem -count 6 ./drivers/marathon
-func BenchmarkList10k(b *testing.B) {
-	sim := populated(b, 10000, 5)
-	srv := httptest.NewServer(sim)
-	b.Cleanup(srv.Close)
-	c, err := New(Config{URLs: []string{srv.URL}, Timeout: time.Minute})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		apps, err := c.List(b.Context())
-		if err != nil || len(apps) != 10000 || len(apps[9999].Tasks) != 5 {
-			b.Fatalf("%d apps, %v", len(apps), err)
-		}
-	}
-}
+func BenchmarkList10k(b *testing.B) { benchmarkList(b, (*Client).List, 5) }
 
 // BenchmarkListDefinitions10k is BenchmarkList10k as a plan lists:
 // without the tasks.
-func BenchmarkListDefinitions10k(b *testing.B) {
+func BenchmarkListDefinitions10k(b *testing.B) { benchmarkList(b, (*Client).ListDefinitions, 0) }
+
+// benchmarkList lists the 10,000 apps of 5 tasks with list, which is to
+// give each of them tasks tasks.
+func benchmarkList(b *testing.B, list func(*Client, context.Context) ([]App, error), tasks int) {
 	sim := populated(b, 10000, 5)
 	srv := httptest.NewServer(sim)
 	b.Cleanup(srv.Close)
@@ -80,8 +70,8 @@ func BenchmarkListDefinitions10k(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		apps, err := c.ListDefinitions(b.Context())
-		if err != nil || len(apps) != 10000 || len(apps[9999].Tasks) != 0 {
+		apps, err := list(c, b.Context())
+		if err != nil || len(apps) != 10000 || len(apps[9999].Tasks) != tasks {
 			b.Fatalf("%d apps, %v", len(apps), err)
 		}
 	}
