@@ -51,7 +51,9 @@ func TestListDefinitions(t *testing.T) {
 				if when == "settled" {
 					s.settle(t)
 				}
+				mu.Lock()
 				embeds = nil
+				mu.Unlock()
 				full, err := s.c.List(ctx)
 				if err != nil {
 					t.Fatal(err)
@@ -60,7 +62,10 @@ func TestListDefinitions(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got := embeds[1]; !slices.Equal(got, []string{"apps.deployments"}) {
+				mu.Lock()
+				got := embeds[1]
+				mu.Unlock()
+				if !slices.Equal(got, []string{"apps.deployments"}) {
 					t.Errorf("%s: ListDefinitions asked for embed=%v, want only apps.deployments", when, got)
 				}
 				withTasks := 0
