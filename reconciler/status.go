@@ -139,9 +139,8 @@ func (c *Controller) putStatus(ctx context.Context, v view, st specs.Status) err
 // sameStatus reports whether a and b say the same, the times of their
 // phase's start and of their writing aside (Since, UpdatedAt), and no
 // errors the same as an empty list. It compares field by field:
-// reflect.DeepEqual boxed both statuses on the heap at every reconcile,
-// some 70 MB of garbage in a cold start of 10,000 groups, all of it
-// counted live by a collection that ran meanwhile.
+// reflect.DeepEqual boxed both statuses on the heap at every reconcile
+// (BenchmarkSameStatus: 704 bytes in 2 allocations a call, against none).
 // TestSameStatusSeesEveryField fails when Status gains a field that is
 // not compared here.
 func sameStatus(a, b *specs.Status) bool {

@@ -63,10 +63,13 @@ func TestListDefinitions(t *testing.T) {
 					t.Fatal(err)
 				}
 				mu.Lock()
-				got := embeds[1]
+				asked := slices.Clone(embeds)
 				mu.Unlock()
-				if !slices.Equal(got, []string{"apps.deployments"}) {
-					t.Errorf("%s: ListDefinitions asked for embed=%v, want only apps.deployments", when, got)
+				if len(asked) != 2 {
+					t.Fatalf("%s: %d lists of /v2/apps for List and ListDefinitions, want 2: %v", when, len(asked), asked)
+				}
+				if !slices.Equal(asked[1], []string{"apps.deployments"}) {
+					t.Errorf("%s: ListDefinitions asked for embed=%v, want only apps.deployments", when, asked[1])
 				}
 				withTasks := 0
 				for _, a := range full {
