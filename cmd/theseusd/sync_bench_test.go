@@ -10,7 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"theseus.dev/drivers/etcd"
+	"github.com/spf13/pflag"
+
 	"theseus.dev/drivers/etcd/etcdtest"
 	"theseus.dev/sources"
 )
@@ -65,7 +66,10 @@ func BenchmarkSync10000(b *testing.B) {
 		b.ReportMetric(0, "revisions/op")
 	})
 	b.Run("no-op-watch-cycle", func(b *testing.B) {
-		ef := &etcdFlags{endpoints: e.Endpoint(), prefix: "/noop", dialTimeout: etcd.DefaultDialTimeout, requestTimeout: etcd.DefaultRequestTimeout}
+		// The flags as the command builds them, so that every field has
+		// its default.
+		ef := addEtcdFlags(pflag.NewFlagSet("sync", pflag.ContinueOnError))
+		ef.endpoints, ef.prefix = e.Endpoint(), "/noop"
 		c := &cli{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
 		s, closeEtcd, err := newSyncer(context.Background(), c, ef, &syncOptions{dir: dir})
 		if err != nil {
