@@ -176,10 +176,11 @@ const (
 	syncRetryMax = 30 * time.Second
 )
 
-// commitsInFlight is how many transactions Apply has etcd work on at
+// CommitsInFlight is how many transactions Apply has etcd work on at
 // once: while it applies one, it decodes the next and writes it to its
-// log, which one transaction at a time leaves undone.
-const commitsInFlight = 4
+// log, which one transaction at a time leaves undone. Exported for the
+// benchmark's floor, which writes as Apply does.
+const CommitsInFlight = 4
 
 // Apply writes the plan: creates, changes and adoptions first, removals
 // last, once every one of those is written, in the store's transactions,
@@ -216,7 +217,7 @@ func (s *SyncSource) Apply(ctx context.Context, p *SyncPlan) error {
 }
 
 // commit writes writes in transactions of the store's batch size, up to
-// commitsInFlight at once, and marks the items of each that committed.
+// CommitsInFlight at once, and marks the items of each that committed.
 func (s *SyncSource) commit(ctx context.Context, p *SyncPlan, index map[specs.GroupKey]int, writes []model.OwnedWrite) error {
 	var batches [][]model.OwnedWrite
 	for len(writes) > 0 {
@@ -227,7 +228,7 @@ func (s *SyncSource) commit(ctx context.Context, p *SyncPlan, index map[specs.Gr
 	errs := make([]error, len(batches))
 	var failed atomic.Bool
 	var wg sync.WaitGroup
-	slots := make(chan struct{}, commitsInFlight)
+	slots := make(chan struct{}, CommitsInFlight)
 	for i, b := range batches {
 		slots <- struct{}{}
 		if failed.Load() {
