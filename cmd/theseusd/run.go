@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/spf13/cobra"
 
 	"theseus.dev/reconciler"
@@ -28,6 +29,7 @@ stops taking work, lets calls in flight finish within --grace, and resigns.`,
 		if err != nil {
 			return err
 		}
+		followContainerMemory(log, memlimit.FromCgroup)
 		// The files the flags name are read first: a missing one stops
 		// the daemon before it connects to anything.
 		d := &daemon{log: log, httpAddr: *httpAddr}

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"errors"
+	"log/slog"
+	"math"
+
+	"github.com/KimMachineGun/automemlimit/memlimit"
+)
+
+// memoryLimitRatio is the share of the container's memory limit the Go
+// runtime's soft limit is set to: the rest is for what the runtime does
+// not count, such as the binary's own pages.
+const memoryLimitRatio = 0.9
+
+// followContainerMemory sets the Go runtime's soft memory limit to
+// memoryLimitRatio of the limit limit reports, the memory limit of the
+// process's cgroup in production (memlimit.FromCgroup), unless
+// GOMEMLIMIT is set or AUTOMEMLIMIT is "off". The controller's heap
+// peaks at about twice what it holds live (docs/benchmarks.md, "What a
+// memory limit buys"); in a container, the collector should run sooner
+// rather than the kernel kill the leader at a peak it could have
+// collected its way under. It returns the limit in force afterwards.
+func followContainerMemory(log *slog.Logger, limit memlimit.Provider) int64 {
+	set, err := memlimit.Set(memlimit.WithProvider(limit), memlimit.WithRatio(memoryLimitRatio))
+	switch {
+	case errors.Is(err, memlimit.ErrCgroupsNotSupported), errors.Is(err, memlimit.ErrNoCgroup):
+		// Not in a container: nothing to follow.
+	case err != nil:
+		log.Warn("the container's memory limit could not be read; the Go runtime's is left as it is", "err", err)
+	case set < math.MaxInt64:
+		log.Info("soft memory limit set from the container's (GOMEMLIMIT or AUTOMEMLIMIT=off to choose otherwise)",
+			"limit_mib", set>>20, "ratio", memoryLimitRatio)
+	}
+	return set
+}
