@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,10 +9,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/sync/errgroup"
 
 	"theseus.dev/discovery"
 	"theseus.dev/drivers/etcd"
@@ -120,26 +119,16 @@ func (b *bench) syncFloor(ctx context.Context, from, to string) (time.Duration, 
 		puts[i] = clientv3.OpPut(to+strings.TrimPrefix(string(kv.Key), from), string(kv.Value))
 	}
 	start := time.Now()
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	slots := make(chan struct{}, sources.CommitsInFlight)
+	var g errgroup.Group
+	g.SetLimit(sources.CommitsInFlight)
 	for ops := range slices.Chunk(puts, etcd.MaxTxnOps) {
-		slots <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-slots }()
-			if _, err := cli.Txn(ctx).Then(ops...).Commit(); err != nil {
-				mu.Lock()
-				first = cmp.Or(first, err)
-				mu.Unlock()
-			}
+		g.Go(func() error {
+			_, err := cli.Txn(ctx).Then(ops...).Commit()
+			return err
 		})
 	}
-	wg.Wait()
-	if first != nil {
-		return 0, 0, fmt.Errorf("sync floor: %w", first)
+	if err := g.Wait(); err != nil {
+		return 0, 0, fmt.Errorf("sync floor: %w", err)
 	}
 	return time.Since(start), len(puts), nil
 }

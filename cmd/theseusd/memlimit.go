@@ -14,15 +14,15 @@ import (
 const memoryLimitRatio = 0.9
 
 // followContainerMemory sets the Go runtime's soft memory limit to
-// memoryLimitRatio of the limit limit reports, the memory limit of the
-// process's cgroup in production (memlimit.FromCgroup), unless
+// memoryLimitRatio of the limit provider reports (in production
+// memlimit.FromCgroup, the memory limit of the process's cgroup), unless
 // GOMEMLIMIT is set or AUTOMEMLIMIT is "off". The controller's heap
 // peaks at about twice what it holds live (docs/benchmarks.md, "What a
 // memory limit buys"); in a container, the collector should run sooner
 // rather than the kernel kill the leader at a peak it could have
 // collected its way under. It returns the limit in force afterwards.
-func followContainerMemory(log *slog.Logger, limit memlimit.Provider) int64 {
-	set, err := memlimit.Set(memlimit.WithProvider(limit), memlimit.WithRatio(memoryLimitRatio))
+func followContainerMemory(log *slog.Logger, provider memlimit.Provider) int64 {
+	set, err := memlimit.Set(memlimit.WithProvider(provider), memlimit.WithRatio(memoryLimitRatio))
 	switch {
 	case errors.Is(err, memlimit.ErrCgroupsNotSupported), errors.Is(err, memlimit.ErrNoCgroup):
 		// Not in a container: nothing to follow.
