@@ -119,11 +119,11 @@ func (b *bench) syncFloor(ctx context.Context, from, to string) (time.Duration, 
 		puts[i] = clientv3.OpPut(to+strings.TrimPrefix(string(kv.Key), from), string(kv.Value))
 	}
 	start := time.Now()
-	var g errgroup.Group
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(sources.CommitsInFlight)
 	for ops := range slices.Chunk(puts, etcd.MaxTxnOps) {
 		g.Go(func() error {
-			_, err := cli.Txn(ctx).Then(ops...).Commit()
+			_, err := cli.Txn(gctx).Then(ops...).Commit()
 			return err
 		})
 	}

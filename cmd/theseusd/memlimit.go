@@ -4,6 +4,9 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"os"
+	"runtime/debug"
+	"strconv"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
 )
@@ -13,16 +16,28 @@ import (
 // not count, such as the binary's own pages.
 const memoryLimitRatio = 0.9
 
-// followContainerMemory sets the Go runtime's soft memory limit to
-// memoryLimitRatio of the limit provider reports (in production
-// memlimit.FromCgroup, the memory limit of the process's cgroup), unless
-// GOMEMLIMIT is set or AUTOMEMLIMIT is "off". The controller's heap
-// peaks at about twice what it holds live (docs/benchmarks.md, "What a
-// memory limit buys"); in a container, the collector should run sooner
-// rather than the kernel kill the leader at a peak it could have
-// collected its way under. It returns the limit in force afterwards.
+// followContainerMemory sets the Go runtime's soft memory limit to a
+// share of the limit provider reports (in production memlimit.FromCgroup,
+// the memory limit of the process's cgroup), unless GOMEMLIMIT is set or
+// AUTOMEMLIMIT is "off". The share is memoryLimitRatio, or AUTOMEMLIMIT
+// when it is a number in (0, 1]; any other AUTOMEMLIMIT is warned about
+// and the limit left as it is. The controller's heap peaks at about twice
+// what it holds live (docs/benchmarks.md, "What a memory limit buys"); in
+// a container, the collector should run sooner rather than the kernel
+// kill the leader at a peak it could have collected its way under. It
+// returns the limit in force afterwards.
 func followContainerMemory(log *slog.Logger, provider memlimit.Provider) int64 {
-	set, err := memlimit.Set(memlimit.WithProvider(provider), memlimit.WithRatio(memoryLimitRatio))
+	ratio := memoryLimitRatio
+	if v, ok := os.LookupEnv("AUTOMEMLIMIT"); ok && v != "off" && os.Getenv("GOMEMLIMIT") == "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(r > 0 && r <= 1) {
+			log.Warn("AUTOMEMLIMIT is neither off nor a share of the container's memory in (0, 1]; the soft memory limit is left as it is",
+				"AUTOMEMLIMIT", v)
+			return debug.SetMemoryLimit(-1)
+		}
+		ratio = r
+	}
+	set, err := memlimit.Set(memlimit.WithProvider(provider), memlimit.WithRatio(ratio))
 	switch {
 	case errors.Is(err, memlimit.ErrCgroupsNotSupported), errors.Is(err, memlimit.ErrNoCgroup):
 		// Not in a container: nothing to follow.
@@ -30,7 +45,7 @@ func followContainerMemory(log *slog.Logger, provider memlimit.Provider) int64 {
 		log.Warn("the container's memory limit could not be read; the Go runtime's is left as it is", "err", err)
 	case set < math.MaxInt64:
 		log.Info("soft memory limit set from the container's (GOMEMLIMIT or AUTOMEMLIMIT=off to choose otherwise)",
-			"limit_mib", set>>20, "ratio", memoryLimitRatio)
+			"limit_mib", set>>20, "ratio", ratio)
 	}
 	return set
 }

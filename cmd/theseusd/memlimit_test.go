@@ -38,6 +38,12 @@ func TestFollowContainerMemory(t *testing.T) {
 			want: math.MaxInt64, wantNoLogs: true},
 		{name: "AUTOMEMLIMIT=off", env: map[string]string{"AUTOMEMLIMIT": "off"}, limit: memlimit.Limit(200 << 20),
 			want: math.MaxInt64, wantNoLogs: true},
+		{name: "AUTOMEMLIMIT a share", env: map[string]string{"AUTOMEMLIMIT": "0.5"}, limit: memlimit.Limit(200 << 20),
+			want: 100 << 20, wantLog: "limit_mib=100 ratio=0.5"},
+		{name: "AUTOMEMLIMIT not a share", env: map[string]string{"AUTOMEMLIMIT": "lots"}, limit: memlimit.Limit(200 << 20),
+			want: math.MaxInt64, wantLog: "AUTOMEMLIMIT=lots"},
+		{name: "AUTOMEMLIMIT above 1", env: map[string]string{"AUTOMEMLIMIT": "1.5"}, limit: memlimit.Limit(200 << 20),
+			want: math.MaxInt64, wantLog: "AUTOMEMLIMIT=1.5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			unsetenv(t, "GOMEMLIMIT")

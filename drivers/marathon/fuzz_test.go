@@ -134,8 +134,8 @@ func checkSpecRoundTrip(t *testing.T, a App) {
 		back := convert("", a.Key, j)
 		d := diff.Desired{Key: a.Key, Revision: w.Revision, Spec: a.Spec, Hash: w.Hash}
 		if act, changed := diff.Group(&d, &back, diff.Options{}); changed || !back.Managed || back.SpecHash != w.Hash {
-			t.Logf("plan: %s %v", act.Kind, act.Changes)
-			t.Fatalf("gen15 %v: spec %+v written as %s read back as %+v", gen, a.Spec, body, back.Spec)
+			t.Fatalf("gen15 %v: spec %+v written as %s read back as %+v, which plans %s %v",
+				gen, a.Spec, body, back.Spec, act.Kind, act.Changes)
 		}
 	}
 }
