@@ -193,3 +193,26 @@ func CheckWriteGuard(ctx context.Context) error {
 	}
 	return nil
 }
+
+// KnownSpecs holds the spec of each group that a caller keeps (the
+// controller's, from /desired), normalised with specs.Normalize. A
+// driver that reads apps lets each app's spec share what it holds equal
+// to its group's (specs.ShareEqual), so that a group in sync is kept
+// once, not twice. The specs it returns are never changed in place.
+type KnownSpecs interface {
+	KnownSpec(k specs.GroupKey) (specs.Spec, bool)
+}
+
+type knownSpecsKey struct{}
+
+// WithKnownSpecs returns a context under which a driver's reads of the
+// app list share specs with known.
+func WithKnownSpecs(ctx context.Context, known KnownSpecs) context.Context {
+	return context.WithValue(ctx, knownSpecsKey{}, known)
+}
+
+// KnownSpecsOf returns the KnownSpecs of ctx, or nil.
+func KnownSpecsOf(ctx context.Context) KnownSpecs {
+	k, _ := ctx.Value(knownSpecsKey{}).(KnownSpecs)
+	return k
+}

@@ -106,7 +106,9 @@ func (d *Daemon) term(stop, work context.Context, fence model.Fence) error {
 	for _, l := range loops {
 		wg.Go(func() { _ = l.Run(work) })
 	}
-	wg.Go(func() { _ = apps.Run(work) })
+	// The observer's lists share the specs of apps in sync with the
+	// controller's (model.KnownSpecs): one copy of each, not two.
+	wg.Go(func() { _ = apps.Run(model.WithKnownSpecs(work, ctl)) })
 	return ctl.Run(stop, work)
 }
 

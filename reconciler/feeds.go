@@ -112,6 +112,20 @@ func (c *Controller) toDesired(e *model.DesiredEntry) (diff.Desired, bool) {
 	return DesiredOf(e, c.cfg.Limits), true
 }
 
+// KnownSpec returns the normalised spec /desired holds for group k, when
+// it holds a valid one: the spec Marathon's app of the group reports once
+// it is in sync, which the driver's reads of the apps share
+// (model.KnownSpecs). Specs are replaced, never changed in place.
+func (c *Controller) KnownSpec(k specs.GroupKey) (specs.Spec, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.desired[k]
+	if !ok || !d.Valid() {
+		return specs.Spec{}, false
+	}
+	return d.Spec, true
+}
+
 // DesiredOf is a /desired entry that names a group in diff's form: the
 // one place a stored spec becomes what a plan compares. A spec that is
 // invalid, or above limits (when set), is an invalid Desired with its

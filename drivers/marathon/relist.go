@@ -15,6 +15,9 @@ import (
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+
+	"theseus.dev/model"
+	"theseus.dev/specs"
 )
 
 // relister remembers the apps of the last Relist, so that the next one
@@ -34,6 +37,9 @@ type relister struct {
 	// resync's garbage once the apps themselves were kept.
 	spare map[string]*relisted
 	buf   []byte // the scanner's, from list to list
+	// known are the specs the apps share with, from the caller of the
+	// Relist in progress (model.WithKnownSpecs); nil for none.
+	known model.KnownSpecs
 }
 
 // relisted is one app of the last list: the app; the digests of its
@@ -48,6 +54,7 @@ type relisted struct {
 	size                   int  // of its JSON, whole
 	whole, def, raw, tasks uint64
 	checked                bool
+	shared                 bool // app's spec shares its group's known spec
 	mappings               []portMappingJSON
 	configAt               time.Time
 }
@@ -63,6 +70,8 @@ func (c *Client) Relist(ctx context.Context) ([]*App, error) {
 	l := &c.relist
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.known = model.KnownSpecsOf(ctx)
+	defer func() { l.known = nil }()
 	var apps []*App
 	var next map[string]*relisted
 	var role string
@@ -105,12 +114,13 @@ func (l *relister) decode(r io.Reader, root, role string) ([]*App, map[string]*r
 		clear(next)
 	}
 	apps := make([]*App, 0, len(last))
-	s := appScratch{seed: l.seed}
+	s := appScratch{seed: l.seed, known: l.known}
 	i := 0
 	known := &knownApps{seed: l.seed, last: last}
 	buf, err := scanKnownListArray(r, "apps", l.buf, known, func(v []byte) error {
 		defer func() { i++ }()
 		if e := known.taken(); e != nil {
+			e = l.share(e)
 			next[e.id] = e
 			if e.app != nil {
 				apps = append(apps, e.app)
@@ -135,6 +145,7 @@ func (l *relister) decode(r io.Reader, root, role string) ([]*App, map[string]*r
 			}
 			e.whole, e.size = whole, len(v)
 		}
+		e = l.share(e)
 		next[e.id] = e
 		if e.app != nil {
 			apps = append(apps, e.app)
@@ -189,6 +200,7 @@ type appScratch struct {
 	seed           maphash.Seed
 	def, tasks, id []byte
 	key            []byte
+	known          model.KnownSpecs
 	rd             bytes.Reader
 	dec            jsontext.Decoder
 }
@@ -227,6 +239,12 @@ func (s *appScratch) app(prev *relisted, root, role string) (*relisted, error) {
 	}
 	e := &relisted{id: j.ID, def: def, raw: raw, tasks: s.taskDigest()}
 	if a, ok := toApp(root, role, &j); ok {
+		if s.known != nil {
+			var known specs.Spec
+			if known, e.shared = s.known.KnownSpec(a.Key); e.shared {
+				specs.ShareEqual(&a.Spec, &known)
+			}
+		}
 		e.app, e.checked, e.mappings = &a, len(j.HealthChecks) > 0, j.mappings()
 		e.configAt = parseTime(j.VersionInfo.LastConfigChangeAt)
 	}
@@ -251,6 +269,24 @@ func sameTask(a, b Task) bool {
 	return a.ID == b.ID && a.AppID == b.AppID && a.Host == b.Host && a.IP == b.IP && a.State == b.State &&
 		a.Version == b.Version && a.Health == b.Health && a.StagedAt == b.StagedAt && a.StartedAt == b.StartedAt &&
 		slices.Equal(a.Ports, b.Ports) && slices.Equal(a.Mappings, b.Mappings)
+}
+
+// share is e, or a copy of it whose app's spec shares its group's known
+// spec when e's does not yet: when the group's spec became known after
+// the app was read, as when a controller starts on a Marathon already in
+// sync and lists before it has read /desired.
+func (l *relister) share(e *relisted) *relisted {
+	if e.app == nil || e.shared || l.known == nil {
+		return e
+	}
+	known, ok := l.known.KnownSpec(e.app.Key)
+	if !ok {
+		return e
+	}
+	a, c := *e.app, *e
+	specs.ShareEqual(&a.Spec, &known)
+	c.app, c.shared = &a, true
+	return &c
 }
 
 // leadingID is the id of app v when it is its first member, written as

@@ -1,0 +1,133 @@
+package specs
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"unsafe"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// filledSpec is a spec with every field set, built anew at each call so
+// that two calls give equal specs that share nothing. variant, when not
+// negative, makes field variant hold something else.
+func filledSpec(variant int) *Spec {
+	var s Spec
+	v := reflect.ValueOf(&s).Elem()
+	for i := range v.NumField() {
+		fill(v.Field(i), i == variant)
+	}
+	return &s
+}
+
+// fill sets f to a value that is not its zero, a different one when other
+// is set.
+func fill(f reflect.Value, other bool) {
+	tag := "a"
+	if other {
+		tag = "b"
+	}
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(tag + "-" + f.Type().Name()) // built at run time: no two calls share its bytes
+	case reflect.Bool:
+		f.SetBool(!other)
+	case reflect.Int, reflect.Int64:
+		f.SetInt(int64(len(tag) + btoi(other)))
+	case reflect.Float64:
+		f.SetFloat(float64(1 + btoi(other)))
+	case reflect.Pointer:
+		p := reflect.New(f.Type().Elem())
+		fill(p.Elem(), other)
+		f.Set(p)
+	case reflect.Slice:
+		s := reflect.MakeSlice(f.Type(), 1, 1)
+		fill(s.Index(0), other)
+		f.Set(s)
+	case reflect.Map:
+		m := reflect.MakeMap(f.Type())
+		k, e := reflect.New(f.Type().Key()).Elem(), reflect.New(f.Type().Elem()).Elem()
+		fill(k, false)
+		fill(e, other)
+		m.SetMapIndex(k, e)
+		f.Set(m)
+	case reflect.Struct:
+		for i := range f.NumField() {
+			if f.Type().Field(i).IsExported() {
+				fill(f.Field(i), other)
+			}
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ref is what a field of a spec points to, nil for a field that points
+// to nothing.
+func ref(f reflect.Value) unsafe.Pointer {
+	switch f.Kind() {
+	case reflect.String:
+		return unsafe.Pointer(unsafe.StringData(f.String()))
+	case reflect.Map, reflect.Pointer, reflect.Slice:
+		return f.UnsafePointer()
+	}
+	return nil
+}
+
+func TestShareEqual(t *testing.T) {
+	fields := reflect.TypeFor[Spec]().NumField()
+	for differs := -1; differs < fields; differs++ {
+		name := "equal"
+		if differs >= 0 {
+			name = reflect.TypeFor[Spec]().Field(differs).Name + " differs"
+		}
+		t.Run(name, func(t *testing.T) {
+			dst, src, want := filledSpec(differs), filledSpec(-1), filledSpec(differs)
+			ShareEqual(dst, src)
+			if diff := cmp.Diff(want, dst); diff != "" {
+				t.Fatalf("sharing changed the spec (-want +got):\n%s", diff)
+			}
+			d, s := reflect.ValueOf(dst).Elem(), reflect.ValueOf(src).Elem()
+			for i := range fields {
+				dr, sr := ref(d.Field(i)), ref(s.Field(i))
+				if dr == nil {
+					continue
+				}
+				field := reflect.TypeFor[Spec]().Field(i).Name
+				if shared := dr == sr; shared != (i != differs) {
+					t.Errorf("%s: shared %v, want %v", field, shared, i != differs)
+				}
+			}
+		})
+	}
+}
+
+func TestShareEqualKeepsEmptyApartFromUnset(t *testing.T) {
+	dst := &Spec{Env: map[string]Value{}, Args: []string{}, Image: "nginx"}
+	src := &Spec{Image: "nginx"}
+	ShareEqual(dst, src)
+	if dst.Env == nil || dst.Args == nil {
+		t.Errorf("an empty map or slice became unset: %+v", dst)
+	}
+}
+
+// Specs of the same group differ only in a few fields when they differ at
+// all; sharing the rest costs a comparison of each field.
+func BenchmarkShareEqual(b *testing.B) {
+	for _, differs := range []int{-1, 0} {
+		b.Run(fmt.Sprint("differs=", differs), func(b *testing.B) {
+			src, base := filledSpec(-1), *filledSpec(differs)
+			b.ReportAllocs()
+			for b.Loop() {
+				s := base // a shallow copy: the comparisons are timed, not the building
+				ShareEqual(&s, src)
+			}
+		})
+	}
+}
