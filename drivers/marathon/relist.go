@@ -32,9 +32,13 @@ type relister struct {
 	seed maphash.Seed
 	role string // the default role the apps were converted with
 	apps map[string]*relisted
-	// spare is the map of the list before last, cleared and filled by
-	// the next: a map of 10,000 entries a resync was most of a quiet
-	// resync's garbage once the apps themselves were kept.
+	// spare is the map of the list before last, emptied, for the next
+	// list to fill: a map of 10,000 entries a resync was most of a quiet
+	// resync's garbage once the apps themselves were kept. It is emptied
+	// as soon as it is set aside, not when it is filled again, so that it
+	// holds no app of that list meanwhile: in a cold start, where most
+	// apps change from one list to the next, that was most of a second
+	// copy of them.
 	spare map[string]*relisted
 	buf   []byte // the scanner's, from list to list
 	// known are the specs the apps share with, from the caller of the
@@ -88,8 +92,10 @@ func (c *Client) Relist(ctx context.Context) ([]*App, error) {
 }
 
 // keep makes next, the apps of a list converted with role, what the next
-// list is compared with; the map they replace is reused by the one after.
+// list is compared with; the map they replace is emptied, to be reused by
+// the one after.
 func (l *relister) keep(next map[string]*relisted, role string) {
+	clear(l.apps)
 	l.apps, l.spare, l.role = next, l.apps, role
 }
 
@@ -106,12 +112,10 @@ func (l *relister) decode(r io.Reader, root, role string) ([]*App, map[string]*r
 	if role != l.role {
 		last = nil // every app converted with the old role
 	}
-	next := l.spare
+	next := l.spare // emptied by keep
 	l.spare = nil
 	if next == nil {
 		next = make(map[string]*relisted, len(last))
-	} else {
-		clear(next)
 	}
 	apps := make([]*App, 0, len(last))
 	s := appScratch{seed: l.seed, known: l.known}

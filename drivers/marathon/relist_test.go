@@ -2,9 +2,11 @@ package marathon_test
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -91,4 +93,37 @@ func TestRelist(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRelistForgetsOldApps: once a Relist has read an app changed, the
+// client holds nothing of the app as it was before, so that a list in
+// which every app changed (a cold start) does not keep two of each.
+func TestRelistForgetsOldApps(t *testing.T) {
+	s := newSim(t, generations[len(generations)-1], nil, marathon.Config{})
+	ctx := t.Context()
+	w := write(t, parse(t, webSpec), 7)
+	if _, err := s.c.Create(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	s.settle(t)
+	old := func() weak.Pointer[marathon.App] {
+		apps, err := s.c.Relist(ctx)
+		if err != nil || len(apps) != 1 {
+			t.Fatalf("%d apps, %v", len(apps), err)
+		}
+		return weak.Make(apps[0])
+	}()
+	if _, err := s.c.Scale(ctx, w.Key, 3); err != nil {
+		t.Fatal(err)
+	}
+	s.settle(t)
+	apps, err := s.c.Relist(ctx)
+	if err != nil || len(apps) != 1 || len(apps[0].Tasks) != 3 {
+		t.Fatalf("%d apps, %v", len(apps), err)
+	}
+	runtime.GC()
+	if old.Value() != nil {
+		t.Errorf("the app as the first list read it is still held after a list read it scaled")
+	}
+	runtime.KeepAlive(apps)
 }
