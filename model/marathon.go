@@ -200,6 +200,7 @@ func CheckWriteGuard(ctx context.Context) error {
 // to its group's (specs.ShareEqual), so that a group in sync is kept
 // once, not twice. The specs it returns are never changed in place.
 type KnownSpecs interface {
+	// KnownSpec returns the spec held for group k; false when none is.
 	KnownSpec(k specs.GroupKey) (specs.Spec, bool)
 }
 
