@@ -7,8 +7,8 @@ import "reflect"
 // them. dst's value is unchanged; only what it points to is. A controller
 // keeps two specs of every group, the one /desired holds and the one
 // Marathon reports, which are equal once the group is in sync; sharing
-// keeps one copy of them, a third of what an app read from Marathon holds
-// (BenchmarkDecode10k's held-MB).
+// keeps one copy of them: a quarter of what an app read from Marathon
+// holds (BenchmarkDecode10k, held-MB against held-shared-MB).
 //
 // Neither spec may be changed in place afterwards (none is: specs are
 // replaced, never edited).
@@ -30,7 +30,9 @@ func ShareEqual(dst, src *Spec) {
 }
 
 // equal is reflect.DeepEqual for the acyclic values of a spec, without
-// its allocations: nil and empty maps and slices differ, as there.
+// the allocations that made ShareEqual take 8.8 µs instead of 3.3 µs a
+// spec (BenchmarkShareEqual), for every app a list converts. Nil and
+// empty maps and slices differ, as there.
 func equal(a, b reflect.Value) bool {
 	switch a.Kind() {
 	case reflect.String:

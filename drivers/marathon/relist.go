@@ -118,13 +118,13 @@ func (l *relister) decode(r io.Reader, root, role string) ([]*App, map[string]*r
 		next = make(map[string]*relisted, len(last))
 	}
 	apps := make([]*App, 0, len(last))
-	s := appScratch{seed: l.seed, known: l.known}
+	s := appScratch{seed: l.seed}
 	i := 0
 	known := &knownApps{seed: l.seed, last: last}
 	buf, err := scanKnownListArray(r, "apps", l.buf, known, func(v []byte) error {
 		defer func() { i++ }()
 		if e := known.taken(); e != nil {
-			e = l.share(e)
+			e = l.share(e, false)
 			next[e.id] = e
 			if e.app != nil {
 				apps = append(apps, e.app)
@@ -134,6 +134,7 @@ func (l *relister) decode(r io.Reader, root, role string) ([]*App, map[string]*r
 		whole := maphash.Bytes(l.seed, v)
 		prev := last[string(leadingID(v))]
 		e := prev
+		own := false // e.app converted from this list, not yet handed out
 		if prev == nil || prev.whole != whole || prev.size != len(v) {
 			if err := s.split(v); err != nil {
 				return fmt.Errorf("app %d of the list: %w", i, err)
@@ -148,8 +149,9 @@ func (l *relister) decode(r io.Reader, root, role string) ([]*App, map[string]*r
 				e = &c
 			}
 			e.whole, e.size = whole, len(v)
+			own = e.app != nil && (prev == nil || e.app != prev.app)
 		}
-		e = l.share(e)
+		e = l.share(e, own)
 		next[e.id] = e
 		if e.app != nil {
 			apps = append(apps, e.app)
@@ -204,7 +206,6 @@ type appScratch struct {
 	seed           maphash.Seed
 	def, tasks, id []byte
 	key            []byte
-	known          model.KnownSpecs
 	rd             bytes.Reader
 	dec            jsontext.Decoder
 }
@@ -243,12 +244,6 @@ func (s *appScratch) app(prev *relisted, root, role string) (*relisted, error) {
 	}
 	e := &relisted{id: j.ID, def: def, raw: raw, tasks: s.taskDigest()}
 	if a, ok := toApp(root, role, &j); ok {
-		if s.known != nil {
-			var known specs.Spec
-			if known, e.shared = s.known.KnownSpec(a.Key); e.shared {
-				specs.ShareEqual(&a.Spec, &known)
-			}
-		}
 		e.app, e.checked, e.mappings = &a, len(j.HealthChecks) > 0, j.mappings()
 		e.configAt = parseTime(j.VersionInfo.LastConfigChangeAt)
 	}
@@ -275,11 +270,12 @@ func sameTask(a, b Task) bool {
 		slices.Equal(a.Ports, b.Ports) && slices.Equal(a.Mappings, b.Mappings)
 }
 
-// share is e, or a copy of it whose app's spec shares its group's known
-// spec when e's does not yet: when the group's spec became known after
-// the app was read, as when a controller starts on a Marathon already in
-// sync and lists before it has read /desired.
-func (l *relister) share(e *relisted) *relisted {
+// share lets the spec of e's app share its group's known spec, if it
+// does not yet: in place when the app is own (converted from this list
+// and not yet handed out), else in a copy of e and its app, as when the
+// group's spec became known after the app was read (a controller that
+// starts on a Marathon in sync may list before it has read /desired).
+func (l *relister) share(e *relisted, own bool) *relisted {
 	if e.app == nil || e.shared || l.known == nil {
 		return e
 	}
@@ -287,10 +283,14 @@ func (l *relister) share(e *relisted) *relisted {
 	if !ok {
 		return e
 	}
-	a, c := *e.app, *e
-	specs.ShareEqual(&a.Spec, &known)
-	c.app, c.shared = &a, true
-	return &c
+	if !own {
+		a, c := *e.app, *e
+		c.app = &a
+		e = &c
+	}
+	specs.ShareEqual(&e.app.Spec, &known)
+	e.shared = true
+	return e
 }
 
 // leadingID is the id of app v when it is its first member, written as

@@ -1,25 +1,26 @@
 package marathon_test
 
 import (
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
-	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 
 	"theseus.dev/drivers/marathon"
 	"theseus.dev/model"
 	"theseus.dev/specs"
+	"theseus.dev/specs/specstest"
 )
 
 // knownSpecs is model.KnownSpecs over a map, as a controller's /desired.
-type knownSpecs map[specs.GroupKey]specs.Spec
+type knownSpecs map[specs.GroupKey]*specs.Spec
 
 func (k knownSpecs) KnownSpec(key specs.GroupKey) (specs.Spec, bool) {
-	s, ok := k[key]
-	return s, ok
+	if s, ok := k[key]; ok {
+		return *s, true
+	}
+	return specs.Spec{}, false
 }
 
 // TestRelistSharesKnownSpecs: under model.WithKnownSpecs, an app in sync
@@ -40,13 +41,14 @@ func TestRelistSharesKnownSpecs(t *testing.T) {
 			t.Fatal(err)
 		}
 		keys = append(keys, w.Key)
-		known[w.Key] = specs.Normalize(g.Spec)
+		n := specs.Normalize(g.Spec)
+		known[w.Key] = &n
 	}
 	s.settle(t)
-	drifted := known[keys[1]]
+	drifted := *known[keys[1]]
 	five := 5
 	drifted.Instances = &five // as if /desired asked for 5 and Marathon still ran 2
-	known[keys[1]] = drifted
+	known[keys[1]] = &drifted
 
 	byKey := func(apps []*marathon.App) map[specs.GroupKey]*marathon.App {
 		m := map[specs.GroupKey]*marathon.App{}
@@ -60,7 +62,7 @@ func TestRelistSharesKnownSpecs(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := byKey(plain)
-	if sharedFields(&before[keys[0]].Spec, known[keys[0]]) != nil {
+	if specstest.SharedFields(&before[keys[0]].Spec, known[keys[0]]) != nil {
 		t.Fatalf("shares without known specs")
 	}
 	apps, err := s.c.Relist(model.WithKnownSpecs(ctx, known))
@@ -74,10 +76,10 @@ func TestRelistSharesKnownSpecs(t *testing.T) {
 		}
 	}
 	want := []string{"Image", "Instances", "CPUs", "Mem", "Cmd", "Env", "Ports", "Constraints", "HealthChecks"}
-	if got := sharedFields(&after[keys[0]].Spec, known[keys[0]]); !isSubset(want, got) {
+	if got := specstest.SharedFields(&after[keys[0]].Spec, known[keys[0]]); !isSubset(want, got) {
 		t.Errorf("in sync: shares %v, want at least %v", got, want)
 	}
-	got := sharedFields(&after[keys[1]].Spec, known[keys[1]])
+	got := specstest.SharedFields(&after[keys[1]].Spec, known[keys[1]])
 	if slices.Contains(got, "Instances") || !isSubset([]string{"Image", "Env", "Ports"}, got) {
 		t.Errorf("drifted in instances: shares %v; want Image, Env and Ports, not Instances", got)
 	}
@@ -100,34 +102,13 @@ func TestRelistSharesKnownSpecs(t *testing.T) {
 	}
 	fresh.settle(t)
 	spec := specs.Normalize(g.Spec)
-	first, err := fresh.c.Relist(model.WithKnownSpecs(ctx, knownSpecs{w.Key: spec}))
+	first, err := fresh.c.Relist(model.WithKnownSpecs(ctx, knownSpecs{w.Key: &spec}))
 	if err != nil || len(first) != 1 {
 		t.Fatalf("%d apps, %v", len(first), err)
 	}
-	if got := sharedFields(&first[0].Spec, spec); !isSubset(want, got) {
+	if got := specstest.SharedFields(&first[0].Spec, &spec); !isSubset(want, got) {
 		t.Errorf("known at the first list: shares %v, want at least %v", got, want)
 	}
-}
-
-// sharedFields names the fields of a that hold what b's hold, the same
-// memory, not equal copies.
-func sharedFields(a *specs.Spec, b specs.Spec) []string {
-	var names []string
-	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(&b).Elem()
-	for i := range va.NumField() {
-		fa, fb := va.Field(i), vb.Field(i)
-		var pa, pb unsafe.Pointer
-		switch fa.Kind() {
-		case reflect.String:
-			pa, pb = unsafe.Pointer(unsafe.StringData(fa.String())), unsafe.Pointer(unsafe.StringData(fb.String()))
-		case reflect.Map, reflect.Pointer, reflect.Slice:
-			pa, pb = fa.UnsafePointer(), fb.UnsafePointer()
-		}
-		if pa != nil && pa == pb {
-			names = append(names, va.Type().Field(i).Name)
-		}
-	}
-	return names
 }
 
 func isSubset(want, got []string) bool {

@@ -4,8 +4,10 @@ package specstest
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"theseus.dev/specs"
 )
@@ -46,4 +48,29 @@ func Bench(i int) string {
 		`"config":{"upstream":"api"},"ports":[{"name":"http","containerPort":80}],"constraints":[["hostname","UNIQUE"]],`+
 		`"healthChecks":[{"protocol":"HTTP","portName":"http","path":"/healthz","gracePeriodSeconds":30}],`+
 		`"upgrade":{"minimumHealthCapacity":1,"maximumOverCapacity":0.2}}}`, i)
+}
+
+// SharedFields names the fields of spec a that hold the same memory as
+// b's (strings, maps, slices and pointers), not equal copies of it.
+func SharedFields(a, b *specs.Spec) []string {
+	var names []string
+	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
+	for i := range va.NumField() {
+		if p := ref(va.Field(i)); p != nil && p == ref(vb.Field(i)) {
+			names = append(names, va.Type().Field(i).Name)
+		}
+	}
+	return names
+}
+
+// ref is what a string, map, slice or pointer field points to; nil for
+// any other field, or one that points to nothing.
+func ref(f reflect.Value) unsafe.Pointer {
+	switch f.Kind() {
+	case reflect.String:
+		return unsafe.Pointer(unsafe.StringData(f.String()))
+	case reflect.Map, reflect.Pointer, reflect.Slice:
+		return f.UnsafePointer()
+	}
+	return nil
 }
