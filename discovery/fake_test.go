@@ -18,9 +18,11 @@ import (
 )
 
 // fakeMarathon is a Marathon (observe.Marathon) whose apps the test sets.
+// Like the driver's, its lists give an app that did not change as the
+// same *App.
 type fakeMarathon struct {
 	mu      sync.Mutex
-	apps    map[specs.GroupKey]marathon.App
+	apps    map[specs.GroupKey]*marathon.App
 	listErr error
 	lists   atomic.Int64
 	gets    atomic.Int64
@@ -46,7 +48,7 @@ func (f *fakeMarathon) Relist(ctx context.Context) ([]*marathon.App, error) {
 	}
 	apps, hold := make([]*marathon.App, 0, len(f.apps)), f.hold
 	for _, a := range f.apps {
-		apps = append(apps, &a)
+		apps = append(apps, a)
 	}
 	f.mu.Unlock()
 	if hold != nil {
@@ -76,16 +78,16 @@ func (f *fakeMarathon) Get(_ context.Context, k specs.GroupKey) (marathon.App, e
 	if !ok {
 		return marathon.App{}, fmt.Errorf("app %s: %w", k, marathon.ErrNotFound)
 	}
-	return a, nil
+	return *a, nil
 }
 
 func (f *fakeMarathon) set(a marathon.App) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.apps == nil {
-		f.apps = map[specs.GroupKey]marathon.App{}
+		f.apps = map[specs.GroupKey]*marathon.App{}
 	}
-	f.apps[a.Key] = a
+	f.apps[a.Key] = &a
 }
 
 func (f *fakeMarathon) remove(k specs.GroupKey) {
@@ -158,6 +160,13 @@ type syncerEnv struct {
 
 func newSyncerEnv(t *testing.T, cfg discovery.Config) *syncerEnv {
 	t.Helper()
+	return newSyncerEnvOn(t, cfg, nil)
+}
+
+// newSyncerEnvOn is newSyncerEnv with the syncer's config changed by
+// wrap, unless nil, once its store and cache are set.
+func newSyncerEnvOn(t *testing.T, cfg discovery.Config, wrap func(*discovery.Config)) *syncerEnv {
+	t.Helper()
 	e := &syncerEnv{t: t, etcd: etcdtest.Start(t), m: &fakeMarathon{},
 		sweeps: make(chan discovery.SweepStats, 100)}
 	c, err := etcd.New(e.etcd.Client, etcd.Options{})
@@ -172,6 +181,9 @@ func newSyncerEnv(t *testing.T, cfg discovery.Config) *syncerEnv {
 	cfg.Store = e.store
 	if cfg.Cache == nil {
 		cfg.Cache = e.store.NewTreeCache()
+	}
+	if wrap != nil {
+		wrap(&cfg)
 	}
 	cfg.Now = func() time.Time { return *e.now.Load() }
 	cfg.Logger = silentLogger()

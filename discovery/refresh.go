@@ -55,7 +55,9 @@ func (s *Syncer) reconcile(ctx context.Context, k specs.GroupKey) (engine.Result
 	}
 	lim.AllowN(now, 1)
 	s.rseq++
-	s.touched[k] = s.rseq // before the read: from here on, a sweep's list is older
+	seq := s.rseq
+	before, had := s.touched[k]
+	s.touched[k] = seq // before the read: from here on, a sweep's list is older
 	s.mu.Unlock()
 
 	written, removed, err := s.refresh(ctx, k)
@@ -66,6 +68,16 @@ func (s *Syncer) reconcile(ctx context.Context, k specs.GroupKey) (engine.Result
 		s.mu.Lock()
 		if _, ok := s.dirty[k]; !ok {
 			s.dirty[k] = mark // left for the retry, or the next sweep
+		}
+		// A failed refresh wrote nothing a sweep must leave be: a sweep
+		// that skipped the group for it would leave it as it was until
+		// the retry, which backs off.
+		if s.touched[k] == seq {
+			if had {
+				s.touched[k] = before
+			} else {
+				delete(s.touched, k)
+			}
 		}
 		s.mu.Unlock()
 		return engine.Result{}, fmt.Errorf("refresh group %s: %w", k, err)

@@ -122,7 +122,9 @@ func (s *Syncer) sweepInto(ctx context.Context, l *observe.Listing, st *SweepSta
 			if changed {
 				written.Add(1)
 			}
-			if err == nil && s.noteSwept(k, a, have, w, changed) {
+			// A group left to a refresh, which may yet fail, was not
+			// compared: like one written, it is compared next time.
+			if err == nil && s.noteSwept(k, a, have, w, changed || newer(k)()) {
 				noted.Add(1)
 			}
 			return err
@@ -152,8 +154,10 @@ func (s *Syncer) sweepInto(ctx context.Context, l *observe.Listing, st *SweepSta
 	s.groups.Store(int64(st.Groups))
 	s.mu.Lock()
 	for k, q := range s.dirty {
-		if q <= l.Seq {
-			delete(s.dirty, k) // the list is newer than the event
+		// The list is newer than the event, and the sweep did not leave
+		// the group to a refresh that may yet fail.
+		if q <= l.Seq && s.touched[k] <= rseq {
+			delete(s.dirty, k)
 		}
 	}
 	s.mu.Unlock()

@@ -47,8 +47,8 @@ func (s *Syncer) unchanged(k specs.GroupKey, a *model.App, have *model.GroupEntr
 }
 
 // noteSwept records that the sweep compared group k, listed as a, with
-// have and wrote w if it differed (changed): a group written is compared
-// again at the next sweep, with the entry its write made.
+// have and wrote w if it differed (changed): a group written, or not
+// compared, is compared again at the next sweep.
 // It reports whether it remembers k.
 func (s *Syncer) noteSwept(k specs.GroupKey, a *model.App, have *model.GroupEntry, w model.GroupState, changed bool) bool {
 	s.mu.Lock()

@@ -1,0 +1,185 @@
+package discovery_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"theseus.dev/discovery"
+	"theseus.dev/drivers/marathon"
+	"theseus.dev/model"
+	"theseus.dev/specs"
+)
+
+// groupReads is a store whose reads of a group, the refresh's first
+// etcd request, can be held back and made to fail, as when the etcd member the
+// client picked is cut off from its cluster: the read hangs until its
+// timeout, then fails, while the sweep's writes go through other members.
+type groupReads struct {
+	discovery.Store
+	mu      sync.Mutex
+	gate    chan struct{} // when set, reads wait until it is closed
+	failing bool
+	entered chan struct{} // told of each read that waits at the gate
+}
+
+func (g *groupReads) ReadGroup(ctx context.Context, k specs.GroupKey) (*model.GroupEntry, error) {
+	g.mu.Lock()
+	gate := g.gate
+	g.mu.Unlock()
+	if gate != nil {
+		g.entered <- struct{}{}
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	g.mu.Lock()
+	failing := g.failing
+	g.mu.Unlock()
+	if failing {
+		return nil, errors.New("etcdserver: no leader")
+	}
+	return g.Store.ReadGroup(ctx, k)
+}
+
+func (g *groupReads) set(gate chan struct{}, failing bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.gate, g.failing = gate, failing
+}
+
+// heldTree is a tree cache whose reads, the sweep's first step after it
+// has its list, wait while hold is set until the test releases them.
+type heldTree struct {
+	discovery.TreeCache
+	mu   sync.Mutex
+	hold chan chan struct{}
+}
+
+func (h *heldTree) ReadTree(ctx context.Context) (*model.Tree, error) {
+	h.mu.Lock()
+	hold := h.hold
+	h.hold = nil
+	h.mu.Unlock()
+	if hold != nil {
+		release := make(chan struct{})
+		hold <- release
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return h.TreeCache.ReadTree(ctx)
+}
+
+// TestDiscoveryRefreshFailsDuringSweep: an event's refresh of a group
+// starts while a sweep whose list has the group's new task runs, and
+// fails. The group is not left without its task: whichever of the
+// sweep, the refresh's retry and the next sweep comes first writes it.
+func TestDiscoveryRefreshFailsDuringSweep(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// hang: the refresh's read hangs until the sweep is over, then
+		// fails (else it fails before the sweep reaches the group).
+		hang bool
+		// recover: the group's reads succeed again once the refresh has
+		// failed (else they go on failing).
+		recover bool
+		// by is what must write the task: "the sweep", "the retry" (no
+		// sweep runs meanwhile) or "the next sweep".
+		by string
+	}{
+		{name: "failed before the sweep reached it", by: "the sweep"},
+		{name: "failed after the sweep, etcd back", hang: true, recover: true, by: "the retry"},
+		{name: "failed after the sweep, etcd still failing", hang: true, by: "the next sweep"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			web := dkey(t, "web/dev")
+			reads := &groupReads{entered: make(chan struct{}, 100)}
+			tree := &heldTree{}
+			refreshed := make(chan discovery.RefreshStats, 100)
+			e := newSyncerEnvOn(t, discovery.Config{Hooks: discovery.Hooks{Refresh: func(s discovery.RefreshStats) {
+				select {
+				case refreshed <- s:
+				default:
+				}
+			}}}, func(cfg *discovery.Config) {
+				reads.Store, tree.TreeCache = cfg.Store, cfg.Cache
+				cfg.Store, cfg.Cache = reads, tree
+			})
+			one := task(web, 1, "TASK_RUNNING", "unknown", 31001)
+			e.m.set(managedApp(web, false, one))
+			e.run()
+			e.sweep(true)
+
+			// The sweep has its list, which has the second task, and
+			// waits to read the tree; the task's event starts a refresh
+			// meanwhile.
+			e.m.set(managedApp(web, false, one, task(web, 2, "TASK_RUNNING", "unknown", 31002)))
+			hold := make(chan chan struct{})
+			tree.mu.Lock()
+			tree.hold = hold
+			tree.mu.Unlock()
+			swept := make(chan discovery.SweepStats, 1)
+			go func() { swept <- e.sweep(false) }()
+			release := receive(t, hold, "the sweep's read of the tree")
+			gate := make(chan struct{})
+			if tc.hang {
+				reads.set(gate, true)
+			} else {
+				reads.set(nil, true)
+			}
+			e.obs.Notify(marathon.Event{Type: "status_update_event", Key: web, KeyOK: true})
+			if tc.hang {
+				receive(t, reads.entered, "the refresh's read")
+			} else if st := receive(t, refreshed, "the refresh"); st.Err == nil {
+				t.Fatalf("refresh %+v, want it failed", st)
+			}
+			close(release)
+			if st := receive(t, swept, "the sweep"); st.Err != nil {
+				t.Fatal(st.Err)
+			}
+			if tc.hang {
+				reads.set(nil, true)
+				close(gate)
+				if st := receive(t, refreshed, "the refresh"); st.Err == nil {
+					t.Fatalf("refresh %+v, want it failed", st)
+				}
+				reads.set(nil, !tc.recover)
+			}
+
+			has := func() bool { return len(e.tree()["web/dev"]) == 2 }
+			switch tc.by {
+			case "the sweep":
+				if !has() {
+					t.Fatalf("after the sweep: %v, want both tasks", e.tree())
+				}
+			case "the retry":
+				eventually(t, 10*time.Second, "the refresh's retry writes both tasks", has)
+			case "the next sweep":
+				e.sweep(false)
+				if !has() {
+					t.Fatalf("after the next sweep: %v, want both tasks", e.tree())
+				}
+			}
+		})
+	}
+}
+
+// receive returns what ch gives, failing the test after 10 seconds.
+func receive[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no %s", what)
+	}
+	var zero T
+	return zero
+}
