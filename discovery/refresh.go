@@ -55,9 +55,9 @@ func (s *Syncer) reconcile(ctx context.Context, k specs.GroupKey) (engine.Result
 	}
 	lim.AllowN(now, 1)
 	s.rseq++
-	seq := s.rseq
+	t := touch{seq: s.rseq, lists: s.cfg.Apps.ListsStarted()}
 	before, had := s.touched[k]
-	s.touched[k] = seq // before the read: from here on, a sweep's list is older
+	s.touched[k] = t // before the read: a list begun before it is older
 	s.mu.Unlock()
 
 	written, removed, err := s.refresh(ctx, k)
@@ -72,7 +72,7 @@ func (s *Syncer) reconcile(ctx context.Context, k specs.GroupKey) (engine.Result
 		// A failed refresh wrote nothing a sweep must leave be: a sweep
 		// that skipped the group for it would leave it as it was until
 		// the retry, which backs off.
-		if s.touched[k] == seq {
+		if s.touched[k].seq == t.seq {
 			if had {
 				s.touched[k] = before
 			} else {

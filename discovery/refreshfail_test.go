@@ -9,6 +9,7 @@ import (
 
 	"theseus.dev/discovery"
 	"theseus.dev/drivers/marathon"
+	"theseus.dev/internal/observe"
 	"theseus.dev/model"
 	"theseus.dev/specs"
 )
@@ -116,6 +117,13 @@ func TestDiscoveryRefreshFailsDuringSweep(t *testing.T) {
 			e.m.set(managedApp(web, false, one))
 			e.run()
 			e.sweep(true)
+			// Until the cache's watch runs, each read of the tree is a
+			// read of etcd, whose entries are new and always compared.
+			eventually(t, 5*time.Second, "the tree cache follows the tree", func() bool {
+				a, erra := tree.TreeCache.ReadTree(t.Context())
+				b, errb := tree.TreeCache.ReadTree(t.Context())
+				return erra == nil && errb == nil && a.Groups[web] != nil && a.Groups[web] == b.Groups[web]
+			})
 
 			// The sweep has its list, which has the second task, and
 			// waits to read the tree; the task's event starts a refresh
@@ -182,4 +190,67 @@ func receive[T any](t *testing.T, ch <-chan T, what string) T {
 	}
 	var zero T
 	return zero
+}
+
+// listedAt tells the test of each list the observer hands over, after
+// the syncer (subscribed before it) has taken it.
+type listedAt chan *observe.Listing
+
+func (l listedAt) Invalidated(specs.GroupKey, uint64) {}
+func (l listedAt) Listed(x *observe.Listing) {
+	select {
+	case l <- x:
+	default:
+	}
+}
+
+// TestDiscoveryRefreshBetweenListAndSweep: a list waits while the sweep
+// before it runs, and meanwhile an event's refresh writes a newer view of
+// a group than that list holds. The list's sweep leaves the group as the
+// refresh wrote it, rather than put the older view back.
+func TestDiscoveryRefreshBetweenListAndSweep(t *testing.T) {
+	web := dkey(t, "web/dev")
+	tree := &heldTree{}
+	e := newSyncerEnvOn(t, discovery.Config{}, func(cfg *discovery.Config) {
+		tree.TreeCache = cfg.Cache
+		cfg.Cache = tree
+	})
+	lists := make(listedAt, 10)
+	e.obs.Subscribe(lists)
+	tasks := []marathon.Task{task(web, 1, "TASK_RUNNING", "unknown", 31001)}
+	e.m.set(managedApp(web, false, tasks...))
+	e.run()
+	e.sweep(true)
+	e.drain()
+
+	// A sweep takes a list and waits to read the tree.
+	hold := make(chan chan struct{})
+	tree.mu.Lock()
+	tree.hold = hold
+	tree.mu.Unlock()
+	go e.syncer.Sweep(t.Context()) // its stats come through the hook
+	release := receive(t, hold, "the first sweep's read of the tree")
+	// The next list has a second task, and waits for that sweep to end.
+	tasks = append(tasks, task(web, 2, "TASK_RUNNING", "unknown", 31002))
+	e.m.set(managedApp(web, false, tasks...))
+	for len(lists) > 0 {
+		<-lists
+	}
+	e.obs.Resync()
+	receive(t, lists, "the second list")
+	// A third task starts; its event's refresh writes all three.
+	tasks = append(tasks, task(web, 3, "TASK_RUNNING", "unknown", 31003))
+	e.m.set(managedApp(web, false, tasks...))
+	e.obs.Notify(marathon.Event{Type: "status_update_event", Key: web, KeyOK: true})
+	eventually(t, 5*time.Second, "the refresh writes three tasks", func() bool { return len(e.tree()["web/dev"]) == 3 })
+
+	close(release)
+	for i := range 2 { // the first sweep, then the second list's
+		if st := receive(t, e.sweeps, "a sweep"); st.Err != nil {
+			t.Fatalf("sweep %d: %v", i+1, st.Err)
+		}
+	}
+	if got := len(e.tree()["web/dev"]); got != 3 {
+		t.Errorf("after the second list's sweep the tree holds %d tasks of web, want the refresh's 3", got)
+	}
 }

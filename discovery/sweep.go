@@ -39,17 +39,14 @@ func (s *Syncer) sweepInto(ctx context.Context, l *observe.Listing, st *SweepSta
 		st.Stale = s.listFailed(ctx, l.Err)
 		return fmt.Errorf("discovery sweep: %w", l.Err)
 	}
-	s.mu.Lock()
-	rseq := s.rseq
-	s.mu.Unlock()
-	defer s.forgetTouched(rseq)
-	// newer reports that group k was refreshed after the sweep began: the
+	defer s.forgetTouched(l.Gen)
+	// newer reports that group k was refreshed after the list began: the
 	// tree then holds a view of it no older than the list, and is left be.
 	newer := func(k specs.GroupKey) func() bool {
 		return func() bool {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			return s.touched[k] > rseq
+			return s.refreshedSince(k, l.Gen)
 		}
 	}
 	s.failingSince = time.Time{}
@@ -156,7 +153,7 @@ func (s *Syncer) sweepInto(ctx context.Context, l *observe.Listing, st *SweepSta
 	for k, q := range s.dirty {
 		// The list is newer than the event, and the sweep did not leave
 		// the group to a refresh that may yet fail.
-		if q <= l.Seq && s.touched[k] <= rseq {
+		if q <= l.Seq && !s.refreshedSince(k, l.Gen) {
 			delete(s.dirty, k)
 		}
 	}
@@ -245,13 +242,24 @@ func (s *Syncer) drop(ctx context.Context, have *model.GroupEntry, superseded fu
 	}
 }
 
-// forgetTouched forgets the refreshes that a sweep whose list began after
-// refresh rseq has made old news.
-func (s *Syncer) forgetTouched(rseq uint64) {
+// touch is a refresh of a group: its number, and the number of lists
+// the view had begun when it began.
+type touch struct{ seq, lists uint64 }
+
+// refreshedSince reports whether group k was last refreshed after list
+// gen began. Called with s.mu held.
+func (s *Syncer) refreshedSince(k specs.GroupKey, gen uint64) bool {
+	t, ok := s.touched[k]
+	return ok && t.lists >= gen
+}
+
+// forgetTouched forgets the refreshes begun before list gen, which its
+// sweep has made old news.
+func (s *Syncer) forgetTouched(gen uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k, q := range s.touched {
-		if q <= rseq {
+	for k, t := range s.touched {
+		if t.lists < gen {
 			delete(s.touched, k)
 		}
 	}

@@ -67,11 +67,11 @@ type Syncer struct {
 	// dirty holds the groups to refresh, by the view's sequence number of
 	// the event that marked them: a list with a Seq not lower covers it.
 	dirty map[specs.GroupKey]uint64
-	// touched holds, per group, the refresh sequence number of its last
-	// refresh: a sweep leaves alone a group refreshed after its list
-	// began, whose tree entry is newer than the list.
-	touched map[specs.GroupKey]uint64
-	rseq    uint64
+	// touched holds, per group, its last refresh: a sweep leaves alone a
+	// group refreshed after its list began, whose tree entry is newer
+	// than the list.
+	touched map[specs.GroupKey]touch
+	rseq    uint64                           // numbers the refreshes
 	limits  map[specs.GroupKey]*rate.Limiter // refreshes prompted by events
 	// failing says the last list failed; sweepAsked, when not zero, is
 	// the number of lists begun when the syncer asked for one because
@@ -99,7 +99,7 @@ func New(cfg Config) *Syncer {
 		listings: observe.NewLatest(),
 		asked:    make(chan chan SweepStats),
 		dirty:    map[specs.GroupKey]uint64{},
-		touched:  map[specs.GroupKey]uint64{},
+		touched:  map[specs.GroupKey]touch{},
 		limits:   map[specs.GroupKey]*rate.Limiter{},
 		compared: map[specs.GroupKey]swept{},
 	}
