@@ -69,9 +69,10 @@ func (s *Syncer) reconcile(ctx context.Context, k specs.GroupKey) (engine.Result
 		if _, ok := s.dirty[k]; !ok {
 			s.dirty[k] = mark // left for the retry, or the next sweep
 		}
-		// A failed refresh wrote nothing a sweep must leave be: a sweep
-		// that skipped the group for it would leave it as it was until
-		// the retry, which backs off.
+		// A failed refresh leaves no newer view a sweep must leave be (a
+		// write that went through unanswered is the retry's to make
+		// again): a sweep that skipped the group for it would leave it
+		// as it was until the retry, which backs off.
 		if s.touched[k].seq == t.seq {
 			if had {
 				s.touched[k] = before

@@ -14,8 +14,8 @@ import (
 	"theseus.dev/specs"
 )
 
-// groupReads is a store whose reads of a group, the refresh's first
-// etcd request, can be held back and made to fail, as when the etcd member the
+// groupReads is a store whose reads of a group, the refresh's first etcd
+// request, can be held back and made to fail, as when the etcd member the
 // client picked is cut off from its cluster: the read hangs until its
 // timeout, then fails, while the sweep's writes go through other members.
 type groupReads struct {
@@ -31,7 +31,11 @@ func (g *groupReads) ReadGroup(ctx context.Context, k specs.GroupKey) (*model.Gr
 	gate := g.gate
 	g.mu.Unlock()
 	if gate != nil {
-		g.entered <- struct{}{}
+		select {
+		case g.entered <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 		select {
 		case <-gate:
 		case <-ctx.Done():
@@ -53,12 +57,22 @@ func (g *groupReads) set(gate chan struct{}, failing bool) {
 	g.gate, g.failing = gate, failing
 }
 
-// heldTree is a tree cache whose reads, the sweep's first step after it
-// has its list, wait while hold is set until the test releases them.
+// heldTree is a tree cache whose next read, the sweep's first step after
+// it has its list, can be held until the test releases it.
 type heldTree struct {
 	discovery.TreeCache
 	mu   sync.Mutex
 	hold chan chan struct{}
+}
+
+// holdNext holds the next read of the tree; the channel gives the
+// channel that releases it once the read waits.
+func (h *heldTree) holdNext() <-chan chan struct{} {
+	hold := make(chan chan struct{})
+	h.mu.Lock()
+	h.hold = hold
+	h.mu.Unlock()
+	return hold
 }
 
 func (h *heldTree) ReadTree(ctx context.Context) (*model.Tree, error) {
@@ -68,7 +82,11 @@ func (h *heldTree) ReadTree(ctx context.Context) (*model.Tree, error) {
 	h.mu.Unlock()
 	if hold != nil {
 		release := make(chan struct{})
-		hold <- release
+		select {
+		case hold <- release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 		select {
 		case <-release:
 		case <-ctx.Done():
@@ -129,10 +147,7 @@ func TestDiscoveryRefreshFailsDuringSweep(t *testing.T) {
 			// waits to read the tree; the task's event starts a refresh
 			// meanwhile.
 			e.m.set(managedApp(web, false, one, task(web, 2, "TASK_RUNNING", "unknown", 31002)))
-			hold := make(chan chan struct{})
-			tree.mu.Lock()
-			tree.hold = hold
-			tree.mu.Unlock()
+			hold := tree.holdNext()
 			swept := make(chan discovery.SweepStats, 1)
 			go func() { swept <- e.sweep(false) }()
 			release := receive(t, hold, "the sweep's read of the tree")
@@ -224,10 +239,7 @@ func TestDiscoveryRefreshBetweenListAndSweep(t *testing.T) {
 	e.drain()
 
 	// A sweep takes a list and waits to read the tree.
-	hold := make(chan chan struct{})
-	tree.mu.Lock()
-	tree.hold = hold
-	tree.mu.Unlock()
+	hold := tree.holdNext()
 	go e.syncer.Sweep(t.Context()) // its stats come through the hook
 	release := receive(t, hold, "the first sweep's read of the tree")
 	// The next list has a second task, and waits for that sweep to end.

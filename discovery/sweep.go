@@ -242,10 +242,6 @@ func (s *Syncer) drop(ctx context.Context, have *model.GroupEntry, superseded fu
 	}
 }
 
-// touch is a refresh of a group: its number, and the number of lists
-// the view had begun when it began.
-type touch struct{ seq, lists uint64 }
-
 // refreshedSince reports whether group k was last refreshed after list
 // gen began. Called with s.mu held.
 func (s *Syncer) refreshedSince(k specs.GroupKey, gen uint64) bool {

@@ -90,6 +90,10 @@ type Syncer struct {
 	markedStale  bool
 }
 
+// touch is a refresh of a group: its number, and the number of lists
+// the view had begun when it began.
+type touch struct{ seq, lists uint64 }
+
 // New returns a syncer subscribed to cfg.Apps; start it with Run.
 func New(cfg Config) *Syncer {
 	cfg.defaults()
