@@ -31,15 +31,8 @@ func (g *groupReads) ReadGroup(ctx context.Context, k specs.GroupKey) (*model.Gr
 	gate := g.gate
 	g.mu.Unlock()
 	if gate != nil {
-		select {
-		case g.entered <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		select {
-		case <-gate:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		if err := pause(ctx, g.entered, struct{}{}, gate); err != nil {
+			return nil, err
 		}
 	}
 	g.mu.Lock()
@@ -49,6 +42,22 @@ func (g *groupReads) ReadGroup(ctx context.Context, k specs.GroupKey) (*model.Gr
 		return nil, errors.New("etcdserver: no leader")
 	}
 	return g.Store.ReadGroup(ctx, k)
+}
+
+// pause gives v to the test through told, then waits until release is
+// closed; either ends early with ctx, so that a syncer can stop.
+func pause[T any](ctx context.Context, told chan<- T, v T, release <-chan struct{}) error {
+	select {
+	case told <- v:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (g *groupReads) set(gate chan struct{}, failing bool) {
@@ -82,15 +91,8 @@ func (h *heldTree) ReadTree(ctx context.Context) (*model.Tree, error) {
 	h.mu.Unlock()
 	if hold != nil {
 		release := make(chan struct{})
-		select {
-		case hold <- release:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		select {
-		case <-release:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		if err := pause(ctx, hold, release, release); err != nil {
+			return nil, err
 		}
 	}
 	return h.TreeCache.ReadTree(ctx)
