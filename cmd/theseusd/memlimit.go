@@ -22,7 +22,7 @@ const memoryLimitRatio = 0.9
 // AUTOMEMLIMIT is "off". The share is memoryLimitRatio, or AUTOMEMLIMIT
 // when it is a number in (0, 1]; any other AUTOMEMLIMIT is warned about
 // and the limit left as it is. The controller's heap peaks at about twice
-// what it holds live (docs/benchmarks.md, "What a memory limit buys"); in
+// what it holds live (docs/benchmarks-history.md, "What a memory limit buys"); in
 // a container, the collector should run sooner rather than the kernel
 // kill the leader at a peak it could have collected its way under. It
 // returns the limit in force afterwards.
