@@ -207,9 +207,19 @@ func shot(t *testing.T, ctx context.Context, path string) {
 
 // browser starts Chromium at bin for the test, headless, its window the
 // size of a laptop's; it stops with the test, and within 3 minutes.
+// Chromium's own temporary files go to a directory of the test's, which
+// it removes once Chromium has stopped: Chromium leaves a directory in
+// $TMPDIR behind at every run.
 func browser(t *testing.T, bin string) context.Context {
+	tmp, err := os.MkdirTemp("", "theseus-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Best effort, and registered first so that it runs last: a process
+	// of Chromium's still ending must not fail the test.
+	t.Cleanup(func() { _ = os.RemoveAll(tmp) })
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.WindowSize(1360, 900))
+		chromedp.DisableGPU, chromedp.WindowSize(1360, 900), chromedp.Env("TMPDIR="+tmp))
 	actx, acancel := chromedp.NewExecAllocator(t.Context(), opts...)
 	t.Cleanup(acancel)
 	bctx, bcancel := chromedp.NewContext(actx)
