@@ -150,8 +150,7 @@ func TestDiscoveryRefreshFailsDuringSweep(t *testing.T) {
 			// meanwhile.
 			e.m.set(managedApp(web, false, one, task(web, 2, "TASK_RUNNING", "unknown", 31002)))
 			hold := tree.holdNext()
-			swept := make(chan discovery.SweepStats, 1)
-			go func() { swept <- e.sweep(false) }()
+			swept := sweepInBackground(t, e)
 			release := receive(t, hold, "the sweep's read of the tree")
 			gate := make(chan struct{})
 			if tc.hang {
@@ -166,8 +165,8 @@ func TestDiscoveryRefreshFailsDuringSweep(t *testing.T) {
 				t.Fatalf("refresh %+v, want it failed", st)
 			}
 			close(release)
-			if st := receive(t, swept, "the sweep"); st.Err != nil {
-				t.Fatal(st.Err)
+			if r := receive(t, swept, "the sweep"); r.err != nil || r.st.Err != nil {
+				t.Fatalf("sweep: %v, %v", r.err, r.st.Err)
 			}
 			if tc.hang {
 				reads.set(nil, true)
@@ -194,6 +193,26 @@ func TestDiscoveryRefreshFailsDuringSweep(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sweepResult is what a sweep returned.
+type sweepResult struct {
+	st  discovery.SweepStats
+	err error
+}
+
+// sweepInBackground starts a sweep on a goroutine that the test waits
+// for before its environment stops; the sweep ends with the test's
+// context, if not before.
+func sweepInBackground(t *testing.T, e *syncerEnv) <-chan sweepResult {
+	out := make(chan sweepResult, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		st, err := e.syncer.Sweep(t.Context())
+		out <- sweepResult{st, err}
+	})
+	t.Cleanup(wg.Wait)
+	return out
 }
 
 // receive returns what ch gives, failing the test after 10 seconds.
@@ -242,7 +261,7 @@ func TestDiscoveryRefreshBetweenListAndSweep(t *testing.T) {
 
 	// A sweep takes a list and waits to read the tree.
 	hold := tree.holdNext()
-	go e.syncer.Sweep(t.Context()) // its stats come through the hook
+	sweepInBackground(t, e) // its stats come through the hook
 	release := receive(t, hold, "the first sweep's read of the tree")
 	// The next list has a second task, and waits for that sweep to end.
 	tasks = append(tasks, task(web, 2, "TASK_RUNNING", "unknown", 31002))
