@@ -30,7 +30,8 @@ const childEnv = "THESEUSD_TEST_CHILD_ARGS"
 func TestMain(m *testing.M) {
 	if args := os.Getenv(childEnv); args != "" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := run(ctx, strings.Split(args, "\x1f"), &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
+		code := run(ctx, strings.Split(args, "\x1f"), &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
+			getenv: os.Getenv, ownsProcess: true})
 		stop()
 		os.Exit(code)
 	}
@@ -76,11 +77,12 @@ func daemonArgs(etcdURL, marathonURL string) []string {
 		"--resync", "300ms", "--poll", "20ms", "--election-ttl", "1s", "--grace", "1s"}
 }
 
-// startChild runs theseusd in a child process.
-func startChild(t *testing.T, args []string) *exec.Cmd {
+// startChild runs theseusd in a child process, its environment the
+// test's with env added.
+func startChild(t *testing.T, args []string, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+strings.Join(args, "\x1f"))
+	cmd.Env = append(append(os.Environ(), env...), childEnv+"="+strings.Join(args, "\x1f"))
 	logf, err := os.Create(filepath.Join(t.TempDir(), "child.log"))
 	if err != nil {
 		t.Fatal(err)

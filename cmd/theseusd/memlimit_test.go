@@ -3,14 +3,19 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"math"
+	"net/http"
 	"os"
 	"runtime/debug"
 	"strings"
 	"testing"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
+
+	"theseus.dev/drivers/etcd/etcdtest"
 )
 
 // TestFollowContainerMemory runs serially: the memory limit is the
@@ -73,5 +78,75 @@ func unsetenv(t *testing.T, k string) {
 	t.Setenv(k, "") // restores k's value when the test ends
 	if err := os.Unsetenv(k); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCollectSooner runs serially: GOGC is the process's.
+func TestCollectSooner(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		set     bool
+		want    int // the collector's GOGC afterwards
+		wantLog string
+	}{
+		{name: "no GOGC", set: true, want: controllerGCPercent, wantLog: "GOGC=40"},
+		{name: "GOGC set", env: map[string]string{"GOGC": "100"}, want: 100},
+		{name: "GOGC off", env: map[string]string{"GOGC": "off"}, want: 100},
+		{name: "GOGC set but empty", env: map[string]string{"GOGC": ""}, set: true, want: controllerGCPercent, wantLog: "GOGC=40"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			debug.SetGCPercent(100) // what the runtime made of the environment, as far as this test goes
+			var logs bytes.Buffer
+			lookup := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
+			set := collectSooner(slog.New(slog.NewTextHandler(&logs, nil)), lookup)
+			if now := debug.SetGCPercent(100); now != tc.want || set != tc.set {
+				t.Errorf("GOGC %d (set: %v), want %d (set: %v)", now, set, tc.want, tc.set)
+			}
+			if got := logs.String(); tc.wantLog == "" && got != "" || !strings.Contains(got, tc.wantLog) {
+				t.Errorf("logged %q, want %q", got, tc.wantLog)
+			}
+		})
+	}
+}
+
+// TestRunCollectsSooner: theseusd run, in a process of its own, collects
+// at controllerGCPercent, as its /metrics tells, unless the environment
+// sets GOGC.
+func TestRunCollectsSooner(t *testing.T) {
+	e := etcdtest.Start(t)
+	_, url := newSim(t, nil)
+	for _, tc := range []struct {
+		gogc string // "": unset
+		want int
+	}{
+		{"", controllerGCPercent},
+		{"100", 100},
+		{"25", 25},
+	} {
+		t.Run("GOGC="+tc.gogc, func(t *testing.T) {
+			addr := strings.TrimSuffix(strings.TrimPrefix(deadURL(t), "http://"), "/hook")
+			// An empty GOGC takes the runtime's default, and so the
+			// daemon's; a GOGC the test runs under would not.
+			startChild(t, append(daemonArgs(e.Endpoint(), url), "--http", addr), "GOGC="+tc.gogc)
+			want := fmt.Sprintf("\ngo_gc_gogc_percent %d\n", tc.want)
+			var last string
+			pollUntil(t, "the daemon's /metrics", func() bool {
+				resp, err := http.Get("http://" + addr + "/metrics")
+				if err != nil {
+					return false
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				last = string(b)
+				return strings.Contains(last, "go_gc_gogc_percent")
+			})
+			if !strings.Contains(last, want) {
+				i := strings.Index(last, "\ngo_gc_gogc_percent")
+				t.Errorf("/metrics says %q, want %q", last[i:i+30], strings.TrimSpace(want))
+			}
+		})
 	}
 }

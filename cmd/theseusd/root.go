@@ -23,6 +23,10 @@ type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// ownsProcess is set when the command line is the process's own, as
+	// in main: only then does run set the Go runtime's collector and
+	// memory limit, not in a test's process that runs commands.
+	ownsProcess bool
 }
 
 // exitCodeError makes a command end with a given exit code. With a nil err

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+
 	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/spf13/cobra"
 
@@ -29,7 +31,10 @@ stops taking work, lets calls in flight finish within --grace, and resigns.`,
 		if err != nil {
 			return err
 		}
-		followContainerMemory(log, memlimit.FromCgroup)
+		if c.ownsProcess {
+			followContainerMemory(log, memlimit.FromCgroup)
+			collectSooner(log, os.LookupEnv)
+		}
 		// The files the flags name are read first: a missing one stops
 		// the daemon before it connects to anything.
 		d := &daemon{log: log, httpAddr: *httpAddr}
