@@ -206,8 +206,8 @@ type KnownSpecs interface {
 
 type knownSpecsKey struct{}
 
-// WithKnownSpecs returns a context under which a driver's reads of apps,
-// of the list or of one app, share specs with known.
+// WithKnownSpecs returns a context under which a driver's reads of the
+// app list share specs with known.
 func WithKnownSpecs(ctx context.Context, known KnownSpecs) context.Context {
 	return context.WithValue(ctx, knownSpecsKey{}, known)
 }

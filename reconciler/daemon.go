@@ -95,10 +95,6 @@ func (d *Daemon) term(stop, work context.Context, fence model.Fence) error {
 	apps := observe.New(observe.Config{Marathon: cfg.Marathon, Events: cfg.Events,
 		Resync: cmp.Or(cfg.Resync, DefaultResync), Timeout: d.cfg.ObserverTimeout, Logger: cfg.Logger})
 	ctl := NewController(cfg, fence, apps)
-	// Every read of apps, the observer's lists and the reads of one app
-	// alike, shares the specs of apps in sync with the controller's
-	// (model.KnownSpecs): one copy of each, not two.
-	work = model.WithKnownSpecs(work, ctl)
 	loops := make([]Loop, len(d.cfg.Loops))
 	for i, build := range d.cfg.Loops {
 		loops[i] = build(Term{Fence: fence, Apps: apps, Configs: ctl})
@@ -110,7 +106,9 @@ func (d *Daemon) term(stop, work context.Context, fence model.Fence) error {
 	for _, l := range loops {
 		wg.Go(func() { _ = l.Run(work) })
 	}
-	wg.Go(func() { _ = apps.Run(work) })
+	// The observer's lists share the specs of apps in sync with the
+	// controller's (model.KnownSpecs): one copy of each, not two.
+	wg.Go(func() { _ = apps.Run(model.WithKnownSpecs(work, ctl)) })
 	return ctl.Run(stop, work)
 }
 

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
@@ -110,11 +109,6 @@ func (c *Client) Get(ctx context.Context, key specs.GroupKey) (App, error) {
 	app := convert(c.root, key, j)
 	if j.Role != nil {
 		app.DefaultRole = role
-	}
-	if known := model.KnownSpecsOf(ctx); known != nil {
-		if s, ok := known.KnownSpec(key); ok {
-			specs.ShareEqual(&app.Spec, &s)
-		}
 	}
 	return app, nil
 }

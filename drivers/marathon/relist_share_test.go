@@ -111,46 +111,6 @@ func TestRelistSharesKnownSpecs(t *testing.T) {
 	}
 }
 
-// TestGetSharesKnownSpecs: a read of one app shares its group's known
-// spec as a list does (a controller reads apps alone through a cold
-// start, before any list has them), and reads the same as without.
-func TestGetSharesKnownSpecs(t *testing.T) {
-	s := newSim(t, generations[len(generations)-1], nil, marathon.Config{})
-	ctx := t.Context()
-	g := parse(t, webSpec)
-	w := write(t, g, 7)
-	if _, err := s.c.Create(ctx, w); err != nil {
-		t.Fatal(err)
-	}
-	s.settle(t)
-	spec := specs.Normalize(g.Spec)
-	plain, err := s.c.Get(ctx, w.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if specstest.SharedFields(&plain.Spec, &spec) != nil {
-		t.Fatalf("shares without known specs")
-	}
-	shared, err := s.c.Get(model.WithKnownSpecs(ctx, knownSpecs{w.Key: &spec}), w.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff(plain, shared); d != "" {
-		t.Errorf("reads otherwise once shared (-before +after):\n%s", d)
-	}
-	want := []string{"Image", "Instances", "CPUs", "Mem", "Cmd", "Env", "Ports", "Constraints", "HealthChecks"}
-	if got := specstest.SharedFields(&shared.Spec, &spec); !isSubset(want, got) {
-		t.Errorf("shares %v, want at least %v", got, want)
-	}
-	other, err := s.c.Get(model.WithKnownSpecs(ctx, knownSpecs{}), w.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if specstest.SharedFields(&other.Spec, &spec) != nil {
-		t.Errorf("shares with a spec its group does not have")
-	}
-}
-
 func isSubset(want, got []string) bool {
 	for _, w := range want {
 		if !slices.Contains(got, w) {
