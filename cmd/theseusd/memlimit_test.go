@@ -119,7 +119,7 @@ func TestRunCollectsSooner(t *testing.T) {
 	e := etcdtest.Start(t)
 	_, url := newSim(t, nil)
 	for _, tc := range []struct {
-		gogc string // "": unset
+		gogc string // "": set but empty, which chooses nothing
 		want int
 	}{
 		{"", controllerGCPercent},
@@ -127,7 +127,7 @@ func TestRunCollectsSooner(t *testing.T) {
 		{"25", 25},
 	} {
 		t.Run("GOGC="+tc.gogc, func(t *testing.T) {
-			addr := strings.TrimSuffix(strings.TrimPrefix(deadURL(t), "http://"), "/hook")
+			addr := freeAddr(t)
 			// An empty GOGC takes the runtime's default, and so the
 			// daemon's; a GOGC the test runs under would not.
 			startChild(t, append(daemonArgs(e.Endpoint(), url), "--http", addr), "GOGC="+tc.gogc)

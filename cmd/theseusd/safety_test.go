@@ -150,13 +150,18 @@ func (r *receiver) phases() []string {
 
 // deadURL is the URL of a receiver that is down: nothing listens there.
 func deadURL(t *testing.T) string {
+	return "http://" + freeAddr(t) + "/hook"
+}
+
+// freeAddr is a loopback address nothing listens on, for now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr + "/hook"
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // TestCrashRolledBackEndToEnd: in `theseusd dev` with a failing image, a
