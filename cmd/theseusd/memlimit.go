@@ -24,9 +24,14 @@ const controllerGCPercent = 40
 // collectSooner sets the collector's GOGC to controllerGCPercent, unless
 // GOGC is set in the environment, which the runtime has applied already
 // (an empty GOGC chooses nothing: the runtime takes it as its default).
-// It reports whether it set it.
+// A GOGC that is neither "off" nor a number is warned about: the runtime
+// takes it as its default of 100 without a word. It reports whether it
+// set GOGC.
 func collectSooner(log *slog.Logger, lookupEnv func(string) (string, bool)) bool {
 	if v, _ := lookupEnv("GOGC"); v != "" {
+		if _, err := strconv.Atoi(v); err != nil && v != "off" {
+			log.Warn("GOGC is neither off nor a number; the Go runtime collects at its default of 100", "GOGC", v)
+		}
 		return false
 	}
 	debug.SetGCPercent(controllerGCPercent)

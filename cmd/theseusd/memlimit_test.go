@@ -3,13 +3,14 @@ package main
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"net/http"
 	"os"
+	"regexp"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -96,6 +97,7 @@ func TestCollectSooner(t *testing.T) {
 		{name: "GOGC set", env: map[string]string{"GOGC": "100"}, want: 100},
 		{name: "GOGC off", env: map[string]string{"GOGC": "off"}, want: 100},
 		{name: "GOGC set but empty", env: map[string]string{"GOGC": ""}, set: true, want: controllerGCPercent, wantLog: "GOGC=40"},
+		{name: "GOGC not a number", env: map[string]string{"GOGC": "lots"}, want: 100, wantLog: "GOGC=lots"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			debug.SetGCPercent(100) // what the runtime made of the environment, as far as this test goes
@@ -111,6 +113,9 @@ func TestCollectSooner(t *testing.T) {
 		})
 	}
 }
+
+// gogcSample is the sample of go_gc_gogc_percent in the text exposition.
+var gogcSample = regexp.MustCompile(`(?m)^go_gc_gogc_percent (\S+)$`)
 
 // TestRunCollectsSooner: theseusd run, in a process of its own, collects
 // at controllerGCPercent, as its /metrics tells, unless the environment
@@ -131,21 +136,19 @@ func TestRunCollectsSooner(t *testing.T) {
 			// An empty GOGC takes the runtime's default, and so the
 			// daemon's; a GOGC the test runs under would not.
 			startChild(t, append(daemonArgs(e.Endpoint(), url), "--http", addr), "GOGC="+tc.gogc)
-			want := fmt.Sprintf("\ngo_gc_gogc_percent %d\n", tc.want)
-			var last string
-			pollUntil(t, "the daemon's /metrics", func() bool {
+			var got []string // the sample's line, and its value
+			pollUntil(t, "the daemon's go_gc_gogc_percent on /metrics", func() bool {
 				resp, err := http.Get("http://" + addr + "/metrics")
 				if err != nil {
 					return false
 				}
 				defer resp.Body.Close()
 				b, _ := io.ReadAll(resp.Body)
-				last = string(b)
-				return strings.Contains(last, "go_gc_gogc_percent")
+				got = gogcSample.FindStringSubmatch(string(b))
+				return got != nil
 			})
-			if !strings.Contains(last, want) {
-				i := strings.Index(last, "\ngo_gc_gogc_percent")
-				t.Errorf("/metrics says %q, want %q", last[i:i+30], strings.TrimSpace(want))
+			if want := strconv.Itoa(tc.want); got[1] != want {
+				t.Errorf("/metrics says %q, want the value %s", got[0], want)
 			}
 		})
 	}
