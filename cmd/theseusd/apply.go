@@ -32,7 +32,7 @@ their /desired revisions, what Marathon and /services hold for them.
 
 With --plan FILE: carry out a plan saved by "theseusd plan -out FILE" against
 Marathon, if nothing it depends on has moved since; otherwise refuse it as stale.`,
-		Args: cobra.NoArgs,
+		Args: pathsFrom("-f", "its spec files from -f, and a saved plan from --plan", false),
 	}
 	ef := addEtcdFlags(cmd.Flags())
 	mf := addMarathonFlags(cmd.Flags())

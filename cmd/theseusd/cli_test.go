@@ -89,3 +89,29 @@ func TestFlagTypoSuggestion(t *testing.T) {
 		}
 	}
 }
+
+// TestPathArgumentSuggestion: apply, plan and sync read their files from
+// flags, where validate takes them as arguments; a path given as an
+// argument is refused, before anything is read or written, with the
+// command line that reads it.
+func TestPathArgumentSuggestion(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"apply", "web.yaml"}, `unexpected argument "web.yaml": theseusd apply reads its spec files from -f, and a saved plan from --plan` +
+			"\n\nDid you mean this?\n\ttheseusd apply -f web.yaml\n"},
+		{[]string{"apply", "--dry-run", "a.yaml", "my specs/"}, "Did you mean this?\n\ttheseusd apply -f a.yaml -f 'my specs/'\n"},
+		{[]string{"plan", "specs/"}, "Did you mean this?\n\ttheseusd plan -f specs/\n"},
+		{[]string{"sync", "it's"}, "theseusd sync reads its directory from --dir, or a git repository from --git\n\nDid you mean this?\n\ttheseusd sync --dir 'it'\\''s'\n"},
+		{[]string{"sync", "a", "b"}, `unexpected arguments "a" "b": theseusd sync reads its directory from --dir, or a git repository from --git` + "\n"},
+	}
+	for _, tt := range tests {
+		// No etcd answers at the default address in tests: the refusal
+		// comes before any connection is tried.
+		code, out, errb := runCLI(t, nil, tt.args...)
+		if code != exitError || out != "" || !strings.HasSuffix(errb, tt.want) {
+			t.Errorf("%v: exit %d, want 1 with %q:\n%s%s", tt.args, code, tt.want, out, errb)
+		}
+	}
+}

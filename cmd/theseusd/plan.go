@@ -59,7 +59,7 @@ Exit code 0: Marathon and /services match, nothing pending; 2: changes pending,
 held back ones included; 1: an error, or an invalid spec in scope.
 -out FILE saves the plan with its check index for "theseusd apply --plan FILE"
 (or, for a plan of -f, "theseusd apply -f ... --check-index FILE").`,
-		Args: cobra.NoArgs,
+		Args: pathsFrom("-f", "the spec files to plan from -f, and a directory to plan as the whole of /desired from --dir", false),
 	}
 	ef := addEtcdFlags(cmd.Flags())
 	mf := addMarathonFlags(cmd.Flags())

@@ -75,3 +75,45 @@ func levenshtein(a, b string) int {
 	}
 	return row[len(b)]
 }
+
+// pathsFrom is the Args check of a command that reads its spec files
+// from a flag, where `validate` takes them as arguments: a path given as
+// an argument gets the command line that reads it, not cobra's "unknown
+// command". flag is the flag of the paths, from says where the command
+// reads what, and one is set when flag takes a single path.
+func pathsFrom(flag, from string, one bool) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		quoted := make([]string, len(args))
+		for i, a := range args {
+			quoted[i] = fmt.Sprintf("%q", a)
+		}
+		err := fmt.Errorf("unexpected argument%s %s: %s reads %s", plural(len(args)), strings.Join(quoted, " "), cmd.CommandPath(), from)
+		if one && len(args) > 1 {
+			return err
+		}
+		line := cmd.CommandPath()
+		for _, a := range args {
+			line += " " + flag + " " + shellWord(a)
+		}
+		return fmt.Errorf("%w\n\nDid you mean this?\n\t%s", err, line)
+	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// shellWord quotes s for a POSIX shell when it holds anything but the
+// characters of a plain path.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:@%+=,-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -37,7 +37,7 @@ written, and the exit code is 1. --prune removes keys this source wrote whose
 files are gone, never others; a source that suddenly holds no specs is refused
 for pruning unless --allow-empty. --watch re-reads every --interval until
 stopped, writing only when something changed.`,
-		Args: cobra.NoArgs,
+		Args: pathsFrom("--dir", "its directory from --dir, or a git repository from --git", true),
 	}
 	ef := addEtcdFlags(cmd.Flags())
 	o := &syncOptions{}
