@@ -102,6 +102,9 @@ func prepareSync(want []SyncSpec) (map[specs.GroupKey]wantedSpec, error) {
 			file, _ = groups[i].Source()
 		}
 		v := specs.StoredValue(groups[i])
+		if errs[i] = specs.CheckStoredSize(groups[i], v); errs[i] != nil {
+			return
+		}
 		prepared[i] = wantedSpec{file: file, value: v, sum: sha256Hex(v)}
 	})
 	keys, err := specs.CheckedGroups(groups, keys, errs)

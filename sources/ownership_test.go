@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -336,6 +337,24 @@ func TestSyncRefusesInvalid(t *testing.T) {
 	}
 	if _, err := sources.NewSyncSource(c.SyncStore(), "", sources.SyncOptions{}); err == nil {
 		t.Error("an empty source name was accepted")
+	}
+}
+
+// TestSyncRefusesValueTooLargeToStore: a group whose stored value is over
+// specs.MaxSpecBytes (each < is stored as six bytes) would be refused by
+// every reader of /desired; Sync writes nothing of the source.
+func TestSyncRefusesValueTooLargeToStore(t *testing.T) {
+	e, c := start(t, fastOptions())
+	sy := newSyncer(t, e, c, "specs", sources.SyncOptions{})
+	big := group(t, key(t, "web", "dev"), 1)
+	big.Spec.Env = map[string]specs.Value{"PAGE": {Value: strings.Repeat("<", 200_000)}}
+	in := append(sy.specs([]spec{{"api/dev", 1, ""}}), sources.SyncSpec{Group: big, File: "web.yaml"})
+	_, err := sy.s.Sync(t.Context(), "x", in)
+	if errs := specs.Errors(err); len(errs) != 1 || !strings.Contains(errs[0].Msg, "larger than the 1 MiB limit") {
+		t.Errorf("errors %v", err)
+	}
+	if desired, owners := syncTree(t, e); len(desired)+len(owners) != 0 {
+		t.Errorf("wrote %d keys and %d records", len(desired), len(owners))
 	}
 }
 

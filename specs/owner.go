@@ -1,6 +1,9 @@
 package specs
 
-import "fmt"
+import (
+	"bytes"
+	"fmt"
+)
 
 // SyncOwnersDir holds one ownership record per /desired key that a sync
 // source wrote: {prefix}/theseus/sync/owners/{service}/{labels}, an
@@ -36,6 +39,35 @@ func StoredValue(g *Group) []byte {
 	c := *g
 	c.Metadata.Labels = CanonicalLabels(g.Metadata.Labels)
 	return c.Canonical()
+}
+
+// CheckStoredSize refuses a group whose stored value v (StoredValue(g))
+// is larger than MaxSpecBytes, which DecodeStored, and so every reader of
+// /desired, refuses. The value can be several times the document it
+// came from: JSON writes each of < > & and the control characters as
+// six bytes.
+func CheckStoredSize(g *Group, v []byte) error {
+	if len(v) <= MaxSpecBytes {
+		return nil
+	}
+	file, line := g.Source()
+	return ErrorList{{File: file, Line: line, Msg: fmt.Sprintf(
+		"stored as %.1f MiB of JSON, larger than the %d MiB limit for one spec (each of < > & and the control characters takes six bytes)",
+		float64(len(v))/(1<<20), MaxSpecBytes>>20)}}
+}
+
+// maxUncheckedDoc is the largest document whose stored value cannot
+// exceed MaxSpecBytes unless it holds a YAML alias: JSON writes no
+// character of it in more than six bytes.
+const maxUncheckedDoc = MaxSpecBytes / 8
+
+// storedFits is CheckStoredSize for a group parsed from data, encoding
+// it only when data is large or may hold an alias (which YAML expands).
+func storedFits(g *Group, data []byte) error {
+	if len(data) <= maxUncheckedDoc && !bytes.Contains(data, []byte("*")) {
+		return nil
+	}
+	return CheckStoredSize(g, StoredValue(g))
 }
 
 // CheckGroups validates groups and returns their keys, or an ErrorList

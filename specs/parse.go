@@ -196,20 +196,25 @@ func decodeError(file string, line int, pos map[string]int, err error) *FieldErr
 	return fe
 }
 
-// ParseAndValidate parses data like Parse and validates each group. It
-// returns the valid groups and an ErrorList of every problem.
+// ParseAndValidate parses data like Parse and validates each group,
+// refusing one whose stored value would be too large (CheckStoredSize).
+// It returns the valid groups and an ErrorList of every problem.
 func ParseAndValidate(file string, data []byte) ([]*Group, error) {
 	// A file that is one valid JSON object, as most generated spec files
 	// are, is decoded in one pass; the full parser says what is wrong with
 	// any other, and where.
-	if g, ok := decodeStoredJSON(file, data); ok && Validate(g) == nil {
+	if g, ok := decodeStoredJSON(file, data); ok && Validate(g) == nil && storedFits(g, data) == nil {
 		return []*Group{g}, nil
 	}
 	parsed, err := Parse(file, data)
 	errs := Errors(err)
 	var valid []*Group
 	for _, g := range parsed {
-		if err := Validate(g); err != nil {
+		err := Validate(g)
+		if err == nil {
+			err = storedFits(g, data)
+		}
+		if err != nil {
 			errs = append(errs, Errors(err)...)
 			continue
 		}

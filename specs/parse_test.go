@@ -195,3 +195,45 @@ func TestValueRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestParseAndValidateStoredSize: a spec is stored as canonical JSON,
+// where each < takes six bytes, and every reader of /desired refuses a
+// value over MaxSpecBytes. A document under the limit whose stored value
+// is over it is refused where it is read (validate, apply, sync, plan
+// -f), naming the file, and not first written and then refused.
+func TestParseAndValidateStoredSize(t *testing.T) {
+	const head = "apiVersion: theseus/v1\nkind: Group\nmetadata: {service: web, labels: [dev]}\nspec:\n  image: nginx:1.27\n  env:\n"
+	lt := func(n int) string { return strings.Repeat("<", n) }
+	aliases := head + "    A: &page '" + lt(20_000) + "'\n"
+	for _, k := range "BCDEFGHIJK" {
+		aliases += "    " + string(k) + ": *page\n"
+	}
+	tests := []struct {
+		name, doc string
+		tooLarge  bool
+	}{
+		{"YAML, stored in 1.1 MiB", head + "    PAGE: '" + lt(190_000) + "'\n", true},
+		{"YAML, stored in 0.6 MiB", head + "    PAGE: '" + lt(100_000) + "'\n", false},
+		{"JSON, stored in 1.1 MiB", `{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":"web","labels":["dev"]},` +
+			`"spec":{"image":"nginx:1.27","env":{"PAGE":"` + lt(190_000) + `"}}}`, true},
+		{"YAML aliases, a 20 KB document stored in 1.3 MiB", aliases, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if len(tt.doc) > MaxSpecBytes {
+				t.Fatalf("the document is %d bytes, over the limit itself", len(tt.doc))
+			}
+			groups, err := ParseAndValidate("web.yaml", []byte(tt.doc))
+			if !tt.tooLarge {
+				if err != nil || len(groups) != 1 {
+					t.Fatalf("%d group(s), %v", len(groups), err)
+				}
+				return
+			}
+			errs := Errors(err)
+			if len(groups) != 0 || len(errs) != 1 || errs[0].File != "web.yaml" || !strings.Contains(errs[0].Msg, "larger than the 1 MiB limit for one spec") {
+				t.Fatalf("%d group(s), %v", len(groups), err)
+			}
+		})
+	}
+}

@@ -72,6 +72,9 @@ func runRollback(ctx context.Context, c *cli, ec *etcd.Client, k specs.GroupKey,
 		return fmt.Errorf("the spec of revision %d no longer validates, so it is not written:\n%w", target.Revision, err)
 	}
 	value := etcd.StoredValue(g)
+	if err := specs.CheckStoredSize(g, value); err != nil {
+		return fmt.Errorf("the spec of revision %d is not written:\n%w", target.Revision, err)
+	}
 	var expected int64
 	var changed []string
 	if cur != nil {

@@ -106,8 +106,13 @@ func (d *DesiredStore) applyBatches(ctx context.Context, groups []*specs.Group,
 		return nil, err
 	}
 	values := make([][]byte, len(groups))
+	var tooLarge specs.ErrorList
 	for i, g := range groups {
 		values[i] = StoredValue(g)
+		tooLarge = append(tooLarge, specs.Errors(specs.CheckStoredSize(g, values[i]))...)
+	}
+	if err := tooLarge.Err(); err != nil {
+		return nil, err
 	}
 	results := make([]ApplyResult, 0, len(groups))
 	for start := 0; start < len(groups); {

@@ -106,6 +106,26 @@ func TestApplyInvalidWritesNothing(t *testing.T) {
 	}
 }
 
+// TestApplyTooLargeToStoreWritesNothing: a group whose stored value is
+// over specs.MaxSpecBytes would be refused by every reader of /desired
+// (each < is stored as six bytes, so 200,000 of them are 1.1 MiB), so
+// Apply writes nothing of the groups it was given, not even the others.
+func TestApplyTooLargeToStoreWritesNothing(t *testing.T) {
+	e, c := start(t, etcd.Options{})
+	ctx := t.Context()
+	big := group(t, key(t, "api", "dev"), 1)
+	big.Spec.Env = map[string]specs.Value{"PAGE": {Value: strings.Repeat("<", 200_000)}}
+	_, err := c.Desired().Apply(ctx, []*specs.Group{group(t, key(t, "web", "dev"), 1), big})
+	var el specs.ErrorList
+	if !errors.As(err, &el) || len(el) != 1 || !strings.Contains(el[0].Msg, "larger than the 1 MiB limit") {
+		t.Fatalf("want one error naming the limit, got %v", err)
+	}
+	resp, err := e.Client.Get(ctx, "/desired/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil || resp.Count != 0 {
+		t.Fatalf("%d keys written, %v", resp.Count, err)
+	}
+}
+
 // TestApplyManyBatches applies more groups than one transaction holds.
 func TestApplyManyBatches(t *testing.T) {
 	e, c := start(t, etcd.Options{})

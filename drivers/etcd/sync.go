@@ -26,8 +26,8 @@ func SyncOwnerKey(prefix string, k specs.GroupKey) string { return specs.SyncOwn
 type Ownership = specs.Ownership
 
 // maxTxnBytes bounds the values of one transaction of Apply or a sync,
-// below etcd's default request limit of 1.5 MiB. A single spec is at most
-// specs.MaxSpecBytes, so it always fits alone.
+// below etcd's default request limit of 1.5 MiB. A spec is stored in at
+// most specs.MaxSpecBytes (specs.CheckStoredSize), so it always fits alone.
 const maxTxnBytes = 1 << 20
 
 // SyncStore is /desired with the ownership records of the sync sources,
