@@ -280,21 +280,23 @@ func btoi(b bool) int {
 // transaction, it plans again from a fresh read (a few times, with
 // backoff) and then returns an error matching model.ErrConflict. The plan
 // returned reports every group once, with what was actually written
-// across the attempts; it is returned with any error after Plan.
+// across the attempts; it is returned with any error after the first
+// Plan, so that what was written before the error is reported.
 func (s *SyncSource) Sync(ctx context.Context, source string, want []SyncSpec) (*SyncPlan, error) {
 	done := map[specs.GroupKey]SyncItem{}
 	bo := backoff.New(syncRetryMin, syncRetryMax)
+	var last *SyncPlan
 	var err error
 	for attempt := 0; attempt < syncAttempts; attempt++ {
 		if attempt > 0 {
 			if werr := bo.Wait(ctx); werr != nil {
-				return nil, werr
+				// What the attempts before wrote is reported all the same.
+				return last, werr
 			}
 		}
-		var p *SyncPlan
-		p, err = s.Plan(ctx, source, want)
-		if err != nil {
-			return nil, err
+		p, perr := s.Plan(ctx, source, want)
+		if perr != nil {
+			return last, perr
 		}
 		err = s.Apply(ctx, p)
 		mergeWritten(p, done)
@@ -306,8 +308,9 @@ func (s *SyncSource) Sync(ctx context.Context, source string, want []SyncSpec) (
 				done[it.Key] = it
 			}
 		}
+		last = p
 	}
-	return nil, fmt.Errorf("sync: gave up after %d attempts, others keep writing the same groups: %w", syncAttempts, err)
+	return last, fmt.Errorf("sync: gave up after %d attempts, others keep writing the same groups: %w", syncAttempts, err)
 }
 
 // mergeWritten puts back into p what earlier attempts wrote: such a group

@@ -358,6 +358,47 @@ func TestSyncRefusesValueTooLargeToStore(t *testing.T) {
 	}
 }
 
+// TestSyncGivingUpReportsWhatWasWritten: when others keep writing one of
+// the source's keys and Sync gives up, the plan it returns with the error
+// still reports the groups the attempts before wrote, so that the
+// operator is told what is now in /desired.
+func TestSyncGivingUpReportsWhatWasWritten(t *testing.T) {
+	e, c := start(t, fastOptions())
+	sy := newSyncer(t, e, c, "specs", sources.SyncOptions{})
+	var in []spec
+	for i := range 100 {
+		in = append(in, spec{key: "svc" + string(rune('a'+i/26)) + string(rune('a'+i%26)) + "/dev", instances: 1})
+	}
+	k := key(t, "svcdv", "dev") // in the second transaction of 64 groups
+	sy.store.before = func(_ int, batch []model.OwnedWrite) error {
+		if !holds(batch, k) {
+			return nil
+		}
+		// Rewritten, with the same spec, between every plan and its
+		// transaction.
+		_, err := e.Client.Put(context.Background(), "/desired/svcdv/dev", string(specJSON(k, 1)))
+		return err
+	}
+	p, err := sy.s.Sync(t.Context(), "test@1", sy.specs(in))
+	if !errors.Is(err, model.ErrConflict) {
+		t.Fatalf("want a conflict after the attempts, got %v", err)
+	}
+	desired, _ := syncTree(t, e)
+	if p == nil {
+		t.Fatalf("no plan returned; /desired holds %d keys", len(desired))
+	}
+	written := 0
+	for _, it := range p.Items {
+		if it.Written {
+			written++
+		}
+	}
+	// svcdv/dev is the other writer's.
+	if written == 0 || written != len(desired)-1 {
+		t.Errorf("the plan reports %d groups written; /desired holds %d keys", written, len(desired))
+	}
+}
+
 func ptr[T any](v T) *T { return &v }
 
 // TestSyncCutShort: when a transaction fails for another reason than a
