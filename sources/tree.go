@@ -120,9 +120,21 @@ func (t *Tree) resolve(ctx context.Context) (*Loaded, error) {
 			return nil, err
 		}
 		rev := "git:" + t.ref + "@" + co.Short()
-		root := filepath.Join(co.Dir, filepath.FromSlash(t.dir))
-		if _, err := os.Stat(root); err != nil {
+		base, err := filepath.EvalSymlinks(co.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", rev, err)
+		}
+		// Resolved like a --dir, and held to the checkout: a directory
+		// linked out of the repository is not read.
+		root, err := filepath.EvalSymlinks(filepath.Join(base, filepath.FromSlash(t.dir)))
+		if err != nil {
 			return nil, fmt.Errorf("%s: no directory %q in the repository", rev, t.dir)
+		}
+		if _, in := within(base, root); !in {
+			return nil, fmt.Errorf("%s: directory %q is a symbolic link out of the repository; refused", rev, t.dir)
+		}
+		if info, err := os.Stat(root); err != nil || !info.IsDir() {
+			return nil, fmt.Errorf("%s: %q in the repository is not a directory", rev, t.dir)
 		}
 		return &Loaded{Root: root, Revision: rev, Display: rev}, nil
 	}

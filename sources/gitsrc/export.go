@@ -13,9 +13,12 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
-// export writes the regular files of the commit's tree under dir.
-// Symbolic links and submodules are left out: a link could point outside
-// the tree, and a submodule is another repository.
+// export writes the files of the commit's tree under dir: regular files,
+// and symbolic links as links, so that a checkout reads as the same tree
+// checked out by git would (sources.SpecFiles reads a link that stays
+// inside the directory read and refuses one that leads out of it,
+// without reading its target). Submodules are left out: a submodule is
+// another repository.
 func export(repo *git.Repository, hash plumbing.Hash, dir string) error {
 	commit, err := repo.CommitObject(hash)
 	if err != nil {
@@ -35,13 +38,17 @@ func export(repo *git.Repository, hash plumbing.Hash, dir string) error {
 	}
 	defer os.RemoveAll(tmp) // a no-op after the rename
 	err = tree.Files().ForEach(func(f *object.File) error {
-		if f.Mode != filemode.Regular && f.Mode != filemode.Executable {
-			return nil
-		}
 		if !filepath.IsLocal(f.Name) {
 			return fmt.Errorf("file name %q leaves the tree", f.Name)
 		}
-		return writeBlob(f, filepath.Join(tmp, filepath.FromSlash(f.Name)))
+		name := filepath.Join(tmp, filepath.FromSlash(f.Name))
+		switch f.Mode {
+		case filemode.Regular, filemode.Executable:
+			return writeBlob(f, name)
+		case filemode.Symlink:
+			return writeLink(f, name)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
@@ -67,6 +74,22 @@ func writeBlob(f *object.File, name string) error {
 		return fmt.Errorf("%s: %w", f.Name, err)
 	}
 	return out.Close()
+}
+
+// writeLink makes the symbolic link f at name. Its target is not
+// checked here: whoever reads through it decides what it may reach.
+func writeLink(f *object.File, name string) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
+	target, err := f.Contents()
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.Name, err)
+	}
+	if err := os.Symlink(filepath.FromSlash(target), name); err != nil {
+		return fmt.Errorf("%s: %w", f.Name, err)
+	}
+	return nil
 }
 
 // removeOthers removes every entry of dir but keep: exports of earlier
