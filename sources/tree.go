@@ -57,10 +57,11 @@ func (e *InvalidTreeError) Error() string {
 // Load returns the tree's specs as of now, parsed again only when the
 // names or contents of its files changed.
 func (t *Tree) Load(ctx context.Context) (*Loaded, error) {
-	lt, err := t.resolve(ctx)
+	lt, release, err := t.resolve(ctx)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	rels, refused, err := SpecFiles(lt.Root)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", lt.Display, err)
@@ -113,39 +114,51 @@ func (t *Tree) inSource(rel string) string {
 
 // resolve finds the directory to read this cycle: the git checkout of
 // the latest commit, or the directory with its symlinks resolved now.
-func (t *Tree) resolve(ctx context.Context) (*Loaded, error) {
-	if t.git != nil {
-		co, err := t.git.Fetch(ctx)
+// The function it returns lets go of the checkout once its files are
+// read.
+func (t *Tree) resolve(ctx context.Context) (*Loaded, func(), error) {
+	if t.git == nil {
+		root, err := filepath.EvalSymlinks(t.dir)
 		if err != nil {
-			return nil, err
-		}
-		rev := "git:" + t.ref + "@" + co.Short()
-		base, err := filepath.EvalSymlinks(co.Dir)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", rev, err)
-		}
-		// Resolved like a --dir, and held to the checkout: a directory
-		// linked out of the repository is not read.
-		root, err := filepath.EvalSymlinks(filepath.Join(base, filepath.FromSlash(t.dir)))
-		if err != nil {
-			return nil, fmt.Errorf("%s: no directory %q in the repository", rev, t.dir)
-		}
-		if _, in := within(base, root); !in {
-			return nil, fmt.Errorf("%s: directory %q is a symbolic link out of the repository; refused", rev, t.dir)
+			return nil, nil, fmt.Errorf("sync --dir %s: %w", t.dir, err)
 		}
 		if info, err := os.Stat(root); err != nil || !info.IsDir() {
-			return nil, fmt.Errorf("%s: %q in the repository is not a directory", rev, t.dir)
+			return nil, nil, fmt.Errorf("sync --dir %s: not a directory", t.dir)
 		}
-		return &Loaded{Root: root, Revision: rev, Display: rev}, nil
+		return &Loaded{Root: root, Revision: "dir:" + root, Display: t.dir}, func() {}, nil
 	}
-	root, err := filepath.EvalSymlinks(t.dir)
+	co, err := t.git.Fetch(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("sync --dir %s: %w", t.dir, err)
+		return nil, nil, err
+	}
+	lt, err := t.checkoutDir(co)
+	if err != nil {
+		co.Release()
+		return nil, nil, err
+	}
+	return lt, co.Release, nil
+}
+
+// checkoutDir is the directory of the checkout to read: --dir resolved
+// as a --dir sync resolves its directory, and held to the checkout, so
+// that a directory linked out of the repository is not read.
+func (t *Tree) checkoutDir(co gitsrc.Checkout) (*Loaded, error) {
+	rev := "git:" + t.ref + "@" + co.Short()
+	base, err := filepath.EvalSymlinks(co.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", rev, err)
+	}
+	root, err := filepath.EvalSymlinks(filepath.Join(base, filepath.FromSlash(t.dir)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: no directory %q in the repository", rev, t.dir)
+	}
+	if _, in := within(base, root); !in {
+		return nil, fmt.Errorf("%s: directory %q is a symbolic link out of the repository; refused", rev, t.dir)
 	}
 	if info, err := os.Stat(root); err != nil || !info.IsDir() {
-		return nil, fmt.Errorf("sync --dir %s: not a directory", t.dir)
+		return nil, fmt.Errorf("%s: %q in the repository is not a directory", rev, t.dir)
 	}
-	return &Loaded{Root: root, Revision: "dir:" + root, Display: t.dir}, nil
+	return &Loaded{Root: root, Revision: rev, Display: rev}, nil
 }
 
 // fingerprint hashes the names and contents of the spec files under a

@@ -11,8 +11,12 @@
 // Exports live in CacheDir/trees/{commit}. Each is written to a temporary
 // directory and renamed into place, so a reader never sees half a tree;
 // the export of the previous commit is removed by the Fetch that exports
-// the next one. One Repo per CacheDir: Fetch is not safe for concurrent
-// use, nor for two processes sharing a cache directory.
+// the next one. A Fetch holds the cache directory's lock until its
+// checkout is released, so that two syncs of one repository, which share
+// the default cache directory (two directories of one repository, or a
+// sync --watch and a sync run by hand), neither write the cache at once
+// nor remove a checkout the other is still reading, which it would take
+// for a tree with files gone.
 package gitsrc
 
 import (
@@ -60,6 +64,17 @@ type Checkout struct {
 	Commit string
 	// Dir holds the commit's files.
 	Dir string
+
+	lock *cacheLock
+}
+
+// Release lets another Fetch use the cache directory, which may remove
+// Dir: call it once the files are read. Releasing twice is harmless.
+func (c *Checkout) Release() {
+	if c.lock != nil {
+		c.lock.release()
+		c.lock = nil
+	}
 }
 
 // Short returns the commit's name shortened to ShortLength digits.
@@ -103,8 +118,25 @@ func Open(cfg Config) (*Repo, error) {
 }
 
 // Fetch brings the followed ref up to date and returns its commit,
-// exported. An unchanged commit returns the existing export at once.
+// exported. An unchanged commit returns the existing export at once. It
+// waits, until ctx ends, for the cache directory's lock, and holds it
+// until the checkout is released (Checkout.Release), also when Fetch
+// is called again meanwhile: release each checkout before the next.
 func (r *Repo) Fetch(ctx context.Context) (Checkout, error) {
+	lock, err := lockCache(ctx, r.cfg.CacheDir)
+	if err != nil {
+		return Checkout{}, err
+	}
+	co, err := r.fetch(ctx)
+	if err != nil {
+		lock.release()
+		return Checkout{}, err
+	}
+	co.lock = lock
+	return co, nil
+}
+
+func (r *Repo) fetch(ctx context.Context) (Checkout, error) {
 	repo, hash, err := r.resolve(ctx)
 	if err != nil {
 		return Checkout{}, err

@@ -1,6 +1,8 @@
 package gitsrc_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -61,16 +63,19 @@ func TestFetchFollowsBranch(t *testing.T) {
 			if co.Commit != first || !maps.Equal(files(t, co.Dir), want) {
 				t.Fatalf("first fetch: %s %v", co.Commit, files(t, co.Dir))
 			}
+			co.Release()
 			again, err := r.Fetch(t.Context())
-			if err != nil || again != co {
+			if err != nil || again.Commit != co.Commit || again.Dir != co.Dir {
 				t.Fatalf("fetch with no new commit: %+v, %v", again, err)
 			}
+			again.Release()
 
 			second := src.Commit("second", map[string]string{"web.yaml": "a2", "gone.yaml": "", "new.yaml": "d"})
 			next, err := r.Fetch(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer next.Release()
 			want = map[string]string{"web.yaml": "a2", "sub/api.yaml": "b", "new.yaml": "d"}
 			if next.Commit != second || !maps.Equal(files(t, next.Dir), want) {
 				t.Errorf("second fetch: %s %v", next.Commit, files(t, next.Dir))
@@ -114,5 +119,57 @@ func TestFetchErrors(t *testing.T) {
 		if _, err := gitsrc.Open(cfg); err == nil {
 			t.Errorf("Open(%+v) accepted", cfg)
 		}
+	}
+}
+
+// TestFetchHoldsTheCache: two syncs of one repository share its cache
+// directory. While one reads its checkout, the other's Fetch waits (here,
+// until its context ends), so that the export being read is never
+// removed under it, which would look like a tree with files gone; once
+// the first lets go, the second fetches the new commit and removes the
+// old export.
+func TestFetchHoldsTheCache(t *testing.T) {
+	src := gitsrctest.NewRepo(t, filepath.Join(t.TempDir(), "specs.git"), "main")
+	src.Commit("first", map[string]string{"web.yaml": "a"})
+	cache := t.TempDir()
+	open := func() *gitsrc.Repo {
+		r, err := gitsrc.Open(gitsrc.Config{URL: src.Dir, Ref: "main", CacheDir: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	reader, other := open(), open()
+	co, err := reader.Fetch(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := src.Commit("second", map[string]string{"web.yaml": "b"})
+
+	done, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := other.Fetch(done); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "in use by another sync") {
+		t.Fatalf("a fetch while the cache is held: %v", err)
+	}
+	if got := files(t, co.Dir); got["web.yaml"] != "a" {
+		t.Fatalf("the checkout being read changed: %v", got)
+	}
+
+	fetched := make(chan gitsrc.Checkout)
+	go func() {
+		next, err := other.Fetch(t.Context())
+		if err != nil {
+			t.Error(err)
+		}
+		fetched <- next
+	}()
+	co.Release()
+	next := <-fetched
+	defer next.Release()
+	if next.Commit != second {
+		t.Errorf("fetched %s, want %s", next.Commit, second)
+	}
+	if _, err := os.Stat(co.Dir); !os.IsNotExist(err) {
+		t.Errorf("the export of the first commit is still there: %v", err)
 	}
 }
