@@ -181,39 +181,92 @@ func specFiles(path string) ([]string, specs.ErrorList, error) {
 
 // SpecFiles lists the spec files (.yaml, .yml, .json) under the directory
 // root, recursively, relative to it and sorted, skipping hidden files and
-// directories (such as .git). Symbolic links are not followed out of
-// root: a link among the spec files whose target lies outside root, or is
-// not a regular file, is refused, reported (relative to root) in the
-// specs.ErrorList and never read, so that a checkout cannot make theseus read,
-// or quote in an error, a file of the machine such as /etc/passwd. root
-// itself may be a link's target: callers resolve it first.
+// directories (such as .git). Symbolic links are followed as a checkout
+// read through them would be, but never out of root: a link among the
+// spec files whose target lies outside root, or is not a regular file,
+// and a link to a directory outside root, are refused, reported
+// (relative to root) in the specs.ErrorList and never read, so that a
+// checkout cannot make theseus read, or quote in an error, a file of the
+// machine such as /etc/passwd. A link to a directory inside root is
+// walked, its files named through the link; one that leads back to a
+// directory it is in is refused. root itself may be a link's target:
+// callers resolve it first.
 func SpecFiles(root string) ([]string, specs.ErrorList, error) {
-	var files []string
-	var refused specs.ErrorList
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	w := &specWalk{root: root}
+	err := w.walk(root, "", []string{root})
+	slices.Sort(w.files)
+	return w.files, w.refused, err
+}
+
+// specWalk lists the spec files under one root.
+type specWalk struct {
+	root    string
+	files   []string
+	refused specs.ErrorList
+}
+
+// walk lists the spec files under dir, a directory with no link in its
+// path, named rel relative to root (through the links followed to it).
+// entered holds the directories walked so far on the way to dir: root
+// and the targets of the links followed.
+func (w *specWalk) walk(dir, rel string, entered []string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		sub, err := filepath.Rel(dir, p)
 		if err != nil {
 			return err
 		}
-		hidden := p != root && strings.HasPrefix(d.Name(), ".")
+		name := filepath.Join(rel, sub)
+		hidden := strings.HasPrefix(d.Name(), ".")
 		switch {
 		case d.IsDir() && hidden:
 			return filepath.SkipDir
-		case d.IsDir() || hidden || !IsSpecFile(d.Name()):
+		case d.IsDir() || hidden:
+			return nil
+		case !IsSpecFile(d.Name()):
+			if d.Type()&fs.ModeSymlink != 0 {
+				return w.linkedDir(p, name, entered)
+			}
 			return nil
 		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return err
-		}
-		if msg := checkSpecFile(root, p, d); msg != "" {
-			refused = append(refused, &specs.FieldError{File: rel, Msg: msg})
+		if msg := checkSpecFile(w.root, p, d); msg != "" {
+			w.refused = append(w.refused, &specs.FieldError{File: name, Msg: msg})
 			return nil
 		}
-		files = append(files, rel)
+		w.files = append(w.files, name)
 		return nil
 	})
-	slices.Sort(files)
-	return files, refused, err
+}
+
+// linkedDir walks the directory that the link at p, named name, leads
+// to, if it leads to one. A link to anything else is not a spec file and
+// is left alone, as before links to directories were followed.
+func (w *specWalk) linkedDir(p, name string, entered []string) error {
+	target, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return nil
+	}
+	if info, err := os.Stat(target); err != nil || !info.IsDir() {
+		return nil
+	}
+	refuse := func(msg string) error {
+		w.refused = append(w.refused, &specs.FieldError{File: name, Msg: msg})
+		return nil
+	}
+	if _, in := within(w.root, target); !in {
+		return refuse("a symbolic link to a directory outside the directory; refused, its files are not read")
+	}
+	// A target that holds the link, or a directory walked on the way to
+	// it, would be walked without end.
+	if _, in := within(target, filepath.Dir(p)); in || slices.ContainsFunc(entered, func(e string) bool {
+		_, in := within(target, e)
+		return in
+	}) {
+		return refuse("a symbolic link to a directory it is in; refused")
+	}
+	return w.walk(target, name, append(slices.Clip(entered), target))
 }
 
 // checkSpecFile returns why the spec file at p under root is not read, or

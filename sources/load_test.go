@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -228,4 +229,63 @@ func procPipe(t *testing.T) (r, w *os.File, path string) {
 		t.Skipf("no /proc/self/fd: %v", err)
 	}
 	return r, w, path
+}
+
+// TestSpecFilesFollowsLinkedDirectories: a link to a directory inside the
+// directory read is walked, its files named through the link, as a
+// checkout read through it would be; so a directory turned into a link
+// does not make its groups look gone. A link to a directory outside, or
+// to one it is in, is refused by name, and nothing outside is read.
+func TestSpecFilesFollowsLinkedDirectories(t *testing.T) {
+	outside := t.TempDir()
+	dir := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(name string) {
+		t.Helper()
+		must(os.MkdirAll(filepath.Dir(name), 0o755))
+		must(os.WriteFile(name, []byte(linkSpec), 0o600))
+	}
+	write(filepath.Join(dir, "shared", "web", "dev.yaml"))
+	write(filepath.Join(outside, "x.yaml"))
+	must(os.MkdirAll(filepath.Join(dir, "prod", "a", "b"), 0o755))
+	must(os.Symlink("../shared/web", filepath.Join(dir, "prod", "web")))
+	must(os.Symlink(outside, filepath.Join(dir, "prod", "out")))
+	must(os.Symlink("..", filepath.Join(dir, "prod", "a", "b", "up")))
+	must(os.Symlink("missing", filepath.Join(dir, "prod", "dangling")))
+
+	files, refused, err := SpecFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{filepath.Join("prod", "web", "dev.yaml"), filepath.Join("shared", "web", "dev.yaml")}; !slices.Equal(files, want) {
+		t.Errorf("files %v, want %v", files, want)
+	}
+	var got []string
+	for _, fe := range refused {
+		got = append(got, fe.Error())
+	}
+	want := []string{
+		filepath.Join("prod", "out") + ": a symbolic link to a directory outside the directory; refused, its files are not read",
+		filepath.Join("prod", "a", "b", "up") + ": a symbolic link to a directory it is in; refused",
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("refused:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Two links leading to each other's directories end too.
+	must(os.MkdirAll(filepath.Join(dir, "loop", "x"), 0o755))
+	must(os.MkdirAll(filepath.Join(dir, "loop", "y"), 0o755))
+	must(os.Symlink("../y", filepath.Join(dir, "loop", "x", "l")))
+	must(os.Symlink("../x", filepath.Join(dir, "loop", "y", "l")))
+	_, refused, err = SpecFiles(filepath.Join(dir, "loop"))
+	if err != nil || len(refused) != 2 || !strings.Contains(refused[0].Msg, "a directory it is in") {
+		t.Errorf("links to each other: %v, %v", refused, err)
+	}
 }
