@@ -15,6 +15,7 @@ import (
 	"theseus.dev/drivers/marathon/marathonsim"
 	"theseus.dev/reconciler"
 	"theseus.dev/specs"
+	"theseus.dev/viewer"
 )
 
 // neverDone is a health check that never passes on an image made
@@ -301,4 +302,54 @@ func TestOutOfBandScaleHealed(t *testing.T) {
 	e.eventually(converge, "drift counted twice", func() bool { return metric(t, m, "theseus_drift_detected_total") >= 2 })
 	e.eventually(converge, "healed to 3 again", running(e, k, 3))
 	e.checkInvariants(k)
+}
+
+// TestFailedWriteNotSynced: every update Marathon is sent for a new
+// revision fails (500). Marathon still runs the revision before, so
+// /status, the metrics and `theseusd get` must not say Synced: the group
+// is Progressing with the write's error until the write goes through,
+// and Stalled past its progress deadline.
+func TestFailedWriteNotSynced(t *testing.T) {
+	e := newEnv(t)
+	e.start(controllerOpts{id: "a"})
+	k := key(t, "web", "dev")
+	e.putSpec(k, spec(k, "nginx:1.27", 1, ""))
+	e.eventually(converge, "synced", func() bool {
+		st := e.status(k)
+		return st != nil && st.Phase == specs.PhaseSynced
+	})
+
+	fault := e.sim.Faults().FailRequests("PUT", marathonsim.RouteApp, 500, 0)
+	e.putSpec(k, spec(k, "nginx:1.28", 1, ""))
+	rev := e.modRevision(k)
+	e.eventually(converge, "the failed write recorded", func() bool {
+		st := e.status(k)
+		return st != nil && st.ObservedRevision == rev && st.LastError != ""
+	})
+	st := e.status(k)
+	a, _ := e.app(k)
+	if a.Image != "nginx:1.27" {
+		t.Fatalf("the update went through: %s", a.Image)
+	}
+	if st.Phase != specs.PhaseProgressing || !strings.Contains(st.Message, "update to Marathon failed") {
+		t.Errorf("/status at revision %d (nginx:1.28) while Marathon runs %s: %s %q", rev, a.Image, st.Phase, st.Message)
+	}
+	// What `theseusd get` shows.
+	v, err := viewer.New(viewer.Config{Desired: e.store.Desired(), Status: e.store.Status(), Marathon: e.mc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := v.Load(t.Context(), viewer.Query{})
+	if err != nil || len(l.Items) != 1 {
+		t.Fatalf("get: %v %+v", err, l)
+	}
+	if g := l.Items[0]; g.Phase == viewer.Synced {
+		t.Errorf("get shows %s, image %s, for a group whose revision %d (nginx:1.28) was never written", g.Phase, g.Image, rev)
+	}
+
+	e.sim.Faults().Clear(fault)
+	e.eventually(converge, "Synced once the write goes through", func() bool {
+		a, _ := e.app(k)
+		return a.Image == "nginx:1.28" && e.phaseIs(k, specs.PhaseSynced, rev)() && e.status(k).LastError == ""
+	})
 }

@@ -32,7 +32,8 @@ const (
 	Locked
 	// Refused: Marathon refused the definition (Action, Err).
 	Refused
-	// WriteFailed: the write failed otherwise (Err).
+	// WriteFailed: the write failed otherwise, or its outcome is
+	// unknown (Err).
 	WriteFailed
 	// Acted: the action was carried out (Action, Result).
 	Acted
@@ -127,7 +128,7 @@ func StatusOf(g GroupState) StatusDecision {
 		st.Phase, st.LastError = specs.PhaseStalled, g.Err.Error()
 		st.Message = "Marathon refused the " + string(g.Action.Kind)
 	case WriteFailed:
-		st.LastError = g.Err.Error()
+		return safety(g, writeFailed(g, st))
 	case Acted:
 		st.LastAction, st.LastActionAt = string(g.Action.Kind), g.Now
 		st.DeploymentID, st.MarathonVersion = g.Result.DeploymentID, g.Result.Version
@@ -139,6 +140,7 @@ func StatusOf(g GroupState) StatusDecision {
 		if g.Action.Restart != "" {
 			st.Restarted = g.Action.Restart
 		}
+		st.Scaled = scaledLabels(g, st.Scaled)
 	}
 	return safety(g, StatusDecision{Status: st})
 }
@@ -170,6 +172,36 @@ func observed(g GroupState, st specs.Status) StatusDecision {
 	return progress(g, st)
 }
 
+// writeFailed decides for a group whose write to Marathon failed, or
+// ended with its outcome unknown. Marathon does not run (or is not known
+// to run) what was to be written, so the group is not Synced, whatever
+// it was: it is Progressing, the error its LastError, while the write is
+// tried again, and Stalled once that goes on past the progress deadline.
+// The deadline of a revision runs from its first failed write, not from
+// when the group last moved, so that one transient error on a revision
+// just changed does not make a group that was Progressing for a while
+// Stalled (and told about) at once.
+func writeFailed(g GroupState, st specs.Status) StatusDecision {
+	if g.Desired == nil {
+		st.Phase, st.LastError = specs.PhaseDeleting, g.Err.Error()
+		st.Message = "the desired spec is gone; the delete of the app failed and is tried again"
+		return StatusDecision{Status: st}
+	}
+	st.Phase = specs.PhaseProgressing
+	st.Message = fmt.Sprintf("the %s to Marathon failed; it is tried again", g.Action.Kind)
+	st.DeploymentID = ""
+	if g.App != nil {
+		st.DeploymentID = first(g.App.Deployments)
+	}
+	if g.Status != nil && g.Status.ObservedRevision != st.ObservedRevision {
+		g.Status = nil // the revision's first write: its deadline starts now
+	}
+	d := progress(g, st)
+	// The write's error, not the last task failure progress names.
+	d.Status.LastError = g.Err.Error()
+	return d
+}
+
 // baseStatus is the group's status carried over from the last write, with
 // what is known now filled in.
 func baseStatus(g GroupState) specs.Status {
@@ -186,6 +218,9 @@ func baseStatus(g GroupState) specs.Status {
 	}
 	if d := g.Desired; d == nil || st.Failure != nil && st.Failure.Revision != d.Revision {
 		st.Failure = nil
+	}
+	if d := g.Desired; d == nil || d.Valid() && st.Scaled != nil && st.Scaled.SpecHash != d.Hash {
+		st.Scaled = nil // of a spec no longer desired: the next write is a full one
 	}
 	if d := g.Desired; d != nil {
 		st.ObservedRevision = d.Revision
@@ -204,6 +239,26 @@ func baseStatus(g GroupState) specs.Status {
 		}
 	}
 	return st
+}
+
+// scaledLabels is what a status records of the labels of the app after
+// g's action, prev before it: a scale leaves them naming the spec of the
+// last full write (it sends instances alone), a restart leaves them as
+// they were, and any other write names the spec it writes.
+func scaledLabels(g GroupState, prev *specs.ScaledLabels) *specs.ScaledLabels {
+	switch g.Action.Kind {
+	case diff.Scale:
+		a, d := g.App, g.Desired
+		if a == nil || d == nil || !a.Managed || a.SpecHash == "" || a.SpecHash == d.Hash {
+			return nil
+		}
+		// The app was read just before the scale, and a scale is planned
+		// only when instances alone differ: it now runs d's spec.
+		return &specs.ScaledLabels{Hash: a.SpecHash, Revision: a.Revision, SpecHash: d.Hash}
+	case diff.Restart:
+		return prev
+	}
+	return nil
 }
 
 // progress decides for a group that is moving (Progressing) or held

@@ -33,6 +33,10 @@ func TestStatusOf(t *testing.T) {
 	stalled := &specs.Status{Phase: specs.PhaseStalled, Since: now.Add(-time.Minute), DeploymentID: "d1", DeploymentStep: "1/2 RestartApplication"}
 	synced := &specs.Status{Phase: specs.PhaseSynced, Since: now.Add(-time.Hour), LastError: "old"}
 	restart := diff.Action{Kind: diff.Restart, Key: k, Restart: "tok"}
+	update := diff.Action{Kind: diff.Update, Key: k}
+	crashed := app(2, 0)
+	crashed.LastTaskFailure = failing.LastTaskFailure
+	failingWrite := &specs.Status{Phase: specs.PhaseProgressing, ObservedRevision: 7, Since: now.Add(-time.Hour), LastError: "timeout"}
 	for _, tc := range []struct {
 		name string
 		g    GroupState
@@ -76,8 +80,22 @@ func TestStatusOf(t *testing.T) {
 		{name: "refused", g: GroupState{Desired: desired, App: app(2, 0), Outcome: Refused,
 			Action: diff.Action{Kind: diff.Update}, Err: errors.New("422 invalid")},
 			phase: specs.PhaseStalled, message: []string{"refused the update"}, lastError: "422 invalid"},
+		// A failed write leaves Marathon running the revision before (or
+		// not known to run this one): not Synced, whatever the group was.
 		{name: "write failed", g: GroupState{Desired: desired, App: app(2, 0), Status: synced, Outcome: WriteFailed,
-			Err: errors.New("timeout")}, phase: specs.PhaseSynced, lastError: "timeout"},
+			Action: update, Err: errors.New("timeout")}, phase: specs.PhaseProgressing,
+			message: []string{"update to Marathon failed"}, lastError: "timeout"},
+		{name: "write failing past the deadline", g: GroupState{Desired: desired, App: crashed, Status: failingWrite,
+			Outcome: WriteFailed, Action: update, Err: errors.New("timeout")}, phase: specs.PhaseStalled,
+			message: []string{"progress deadline", "update to Marathon failed"}, stalled: true, newly: true, lastError: "timeout"},
+		// The deadline of a new revision runs from its first failed write:
+		// a transient error does not stall a group that was long Progressing.
+		{name: "write of a new revision failed", g: GroupState{Desired: desired, App: app(1, 0), Status: progressing,
+			Outcome: WriteFailed, Action: update, Err: errors.New("timeout")}, phase: specs.PhaseProgressing,
+			message: []string{"update to Marathon failed"}, lastError: "timeout"},
+		{name: "delete failed", g: GroupState{App: app(2, 0), Status: synced, Outcome: WriteFailed,
+			Action: diff.Action{Kind: diff.Delete}, Err: errors.New("timeout")}, phase: specs.PhaseDeleting,
+			message: []string{"delete of the app failed"}, lastError: "timeout"},
 		{name: "restarted", g: GroupState{Desired: desired, App: app(2, 0), Status: synced, Outcome: Acted, Action: restart,
 			Result: model.Result{DeploymentID: "d3", Version: "v2"}}, phase: specs.PhaseProgressing,
 			message: []string{"deploying"}, deployment: "d3", lastAction: "restart", restarted: "tok"},

@@ -121,7 +121,7 @@ func (c *Controller) refresh(ctx context.Context, v *view) error {
 }
 
 func (c *Controller) plan(v view) (diff.Action, bool) {
-	act, ok := diff.Group(v.desired, v.app, diff.Options{Prune: c.cfg.Prune})
+	act, ok := diff.Group(v.desired, ownLabels(v), diff.Options{Prune: c.cfg.Prune})
 	if ok {
 		var failed specs.Outcome
 		var reason string
@@ -134,4 +134,18 @@ func (c *Controller) plan(v view) (diff.Action, bool) {
 		holds(&act, v.pause, failed, reason)
 	}
 	return act, ok
+}
+
+// ownLabels is v's app as a plan compares it: when its labels are those
+// a scale by theseus left (status.Scaled), with the desired spec's hash,
+// so that a change made to it outside theseus is seen as drift, as on an
+// app whose labels name the spec. A copy: v.app is shared.
+func ownLabels(v view) *model.App {
+	a, d := v.app, v.desired
+	if !v.hasStatus || a == nil || d == nil || !d.Valid() || !v.status.Scaled.Names(a.SpecHash, a.Revision, d.Hash) {
+		return a
+	}
+	own := *a
+	own.SpecHash = d.Hash
+	return &own
 }

@@ -37,7 +37,8 @@ func safety(g GroupState, d StatusDecision) StatusDecision {
 		st.Failure.NotRolledBack = g.Err.Error()
 	case Refused:
 		if g.Action.Kind == diff.Rollback {
-			st.Rollout = nil
+			// As a rollout not rolled back: it is still followed, and
+			// turns Synced if Marathon's deployment of it comes through.
 			st.Failure = failure(g, specs.OutcomeFailed)
 			st.Failure.NotRolledBack = "Marathon refused the rollback: " + g.Err.Error()
 		}
@@ -202,10 +203,13 @@ func runsAsDefined(a *model.App) bool {
 // was not recorded (the daemon died between the write and the status),
 // or Marathon's own rollback of the deployment (DELETE
 // /v2/deployments/{id}). Either way the revision is not written again.
+// Labels that a scale by theseus left (st.Scaled) are the group's own: a
+// scale does not rewrite them.
 func writtenBack(st *specs.Status, d *diff.Desired, a *model.App) bool {
 	r := st.Rollout
 	return st.Failure == nil && r != nil && !r.Restore && d != nil && r.Revision == d.Revision &&
-		a != nil && a.Managed && a.Revision > 0 && a.Revision < d.Revision && a.SpecHash != d.Hash
+		a != nil && a.Managed && a.Revision > 0 && a.Revision < d.Revision && a.SpecHash != d.Hash &&
+		!st.Scaled.Names(a.SpecHash, a.Revision, d.Hash)
 }
 
 func writtenBackReason(a *model.App) string {

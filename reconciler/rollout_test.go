@@ -134,7 +134,8 @@ func TestStatusOfRolloutSafety(t *testing.T) {
 			phase: specs.PhaseSynced, rollout: noRollout, syncedRevision: 7},
 		{name: "a refused rollback: Failed", g: GroupState{Desired: desired, App: crashed("t3", v2), Status: rolling(nil),
 			Outcome: Refused, Action: rollback, Err: errors.New("422")},
-			phase: specs.PhaseFailed, failure: specs.OutcomeFailed, message: "Marathon refused the rollback: 422"},
+			// Still followed, to turn Synced if Marathon's deployment comes through.
+			phase: specs.PhaseFailed, failure: specs.OutcomeFailed, message: "Marathon refused the rollback: 422", rollout: failures(0)},
 		{name: "a quarantined group stays RolledBack, not Stalled", g: GroupState{Desired: desired, App: app(1),
 			Status:  &specs.Status{Phase: specs.PhaseRolledBack, ObservedRevision: 7, Since: now.Add(-time.Hour), Failure: rolledBack},
 			Outcome: HeldBack, Action: diff.Action{Kind: diff.Update, HeldBack: diff.HoldQuarantined}},
@@ -226,4 +227,85 @@ func failureReason(st specs.Status) string {
 		return ""
 	}
 	return st.Failure.Reason
+}
+
+// TestScaledLabels: a scale by theseus sends instances alone, so the
+// app's labels keep naming the last full write; the status records them
+// for as long as that holds, and an app carrying them is the group's
+// own: a hand edit of it is drift, never a write-back.
+func TestScaledLabels(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	k := specs.GroupKey{Service: "web", Labels: "dev"}
+	two := 2
+	desired := &diff.Desired{Key: k, Revision: 7, Hash: "h7", Spec: specs.Spec{Image: "web:2", Instances: &two}}
+	policyOnly := &diff.Desired{Key: k, Revision: 8, Hash: "h7", Spec: desired.Spec}
+	newSpec := &diff.Desired{Key: k, Revision: 8, Hash: "h8", Spec: specs.Spec{Image: "web:3", Instances: &two}}
+	labelled := func(hash string, rev int64) *model.App {
+		return &model.App{ID: "/web/dev", Key: k, Managed: true, SpecHash: hash, Revision: rev, Version: "v2",
+			Spec: desired.Spec, Counts: specs.TaskCounts{Wanted: 2, Running: 2}}
+	}
+	left := &specs.ScaledLabels{Hash: "h5", Revision: 5, SpecHash: "h7"}
+	scaled := &specs.Status{Phase: specs.PhaseSynced, ObservedRevision: 7, Scaled: left}
+	act := func(kind diff.Kind) diff.Action { return diff.Action{Kind: kind, Key: k, Revision: 7} }
+
+	t.Run("recorded", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			g    GroupState
+			want *specs.ScaledLabels
+		}{
+			{"a scale records the labels it leaves", GroupState{Desired: desired, App: labelled("h5", 5), Outcome: Acted, Action: act(diff.Scale)}, left},
+			{"a scale of an app labelled with the spec records none", GroupState{Desired: desired, App: labelled("h7", 7), Outcome: Acted, Action: act(diff.Scale)}, nil},
+			{"a restart leaves the labels", GroupState{Desired: desired, App: labelled("h5", 5), Status: scaled, Outcome: Acted, Action: act(diff.Restart)}, left},
+			{"a full write names its spec", GroupState{Desired: desired, App: labelled("h5", 5), Status: scaled, Outcome: Acted, Action: act(diff.Update)}, nil},
+			{"a failed write changes nothing", GroupState{Desired: desired, App: labelled("h5", 5), Status: scaled, Outcome: WriteFailed,
+				Action: act(diff.Update), Err: errors.New("timeout")}, left},
+			{"a change of policy alone keeps them", GroupState{Desired: policyOnly, App: labelled("h5", 5), Status: scaled}, left},
+			{"a new spec drops them", GroupState{Desired: newSpec, App: labelled("h5", 5), Status: scaled, Outcome: HeldBack,
+				Action: diff.Action{Kind: diff.Update, HeldBack: diff.HoldDeployment}}, nil},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				tc.g.Now, tc.g.ProgressDeadline = now, 10*time.Minute
+				got := StatusOf(tc.g).Status.Scaled
+				if got != tc.want && (got == nil || tc.want == nil || *got != *tc.want) {
+					t.Errorf("scaled %+v, want %+v", got, tc.want)
+				}
+			})
+		}
+	})
+
+	// The image edited in Marathon while the scale's rollout is followed.
+	rollout := &specs.Rollout{Revision: 7, Started: now}
+	edited := func(hash string, rev int64) *model.App {
+		a := labelled(hash, rev)
+		a.Spec.Image = "web:hand"
+		return a
+	}
+	for _, tc := range []struct {
+		name               string
+		app                *model.App
+		scaled             *specs.ScaledLabels
+		drift, writtenBack bool
+	}{
+		{"edited after a scale by theseus: drift", edited("h5", 5), left, true, false},
+		{"no scale recorded: written back to revision 5", edited("h5", 5), nil, false, true},
+		{"labels other than the scale left: written back", edited("h4", 4), left, false, true},
+		{"a scale to another spec recorded: written back", edited("h5", 5), &specs.ScaledLabels{Hash: "h5", Revision: 5, SpecHash: "h6"}, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := view{key: k, desired: desired, app: tc.app, hasStatus: true,
+				status: specs.Status{Phase: specs.PhaseSynced, ObservedRevision: 7, Rollout: rollout, Scaled: tc.scaled}}
+			hash := tc.app.SpecHash
+			act, ok := diff.Group(desired, ownLabels(v), diff.Options{})
+			if !ok || act.Kind != diff.Update || act.Drift != tc.drift {
+				t.Errorf("plan %s, drift %v; want an update, drift %v", act.Kind, act.Drift, tc.drift)
+			}
+			if got := writtenBack(&v.status, desired, tc.app); got != tc.writtenBack {
+				t.Errorf("written back: %v, want %v", got, tc.writtenBack)
+			}
+			if tc.app.SpecHash != hash {
+				t.Error("the shared app was changed")
+			}
+		})
+	}
 }

@@ -435,3 +435,122 @@ func (e *env) applySynced(k specs.GroupKey, n int) int64 {
 	})
 	return rev
 }
+
+// refuseForced is Marathon refusing (422) every forced update: the
+// rollback's write.
+type refuseForced struct{ reconciler.Marathon }
+
+func (r refuseForced) Update(ctx context.Context, w model.Write) (model.Result, error) {
+	if w.Force {
+		return model.Result{}, &marathon.APIError{Method: "PUT", Endpoint: "/v2/apps" + specs.AppID("", w.Key),
+			Status: http.StatusUnprocessableEntity, Message: "refused"}
+	}
+	return r.Marathon.Update(ctx, w)
+}
+
+// TestRefusedRollbackSyncedWhenItComesThrough: a rollout of a crashing
+// image fails and Marathon refuses its rollback, so the group is Failed
+// while Marathon's deployment of the revision goes on. When the image
+// is fixed where it is pulled from and Marathon runs the revision,
+// healthy, for --min-healthy-time, the group turns Synced, as
+// docs/rollout-safety.md says, rather than staying Failed for good.
+func TestRefusedRollbackSyncedWhenItComesThrough(t *testing.T) {
+	e := newEnv(t)
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"},
+		marathon: func(m reconciler.Marathon) reconciler.Marathon { return refuseForced{m} }})
+	crash := e.sim.Faults().CrashImage("nginx:bad", 0)
+	k := key(t, "web", "dev")
+	e.putSpec(k, spec(k, "nginx:1.27", 2, ""))
+	good := e.modRevision(k)
+	e.eventually(converge, "the first revision Synced for good", func() bool {
+		st := e.status(k)
+		return st != nil && st.Phase == specs.PhaseSynced && st.Rollout == nil && st.SyncedRevision == good
+	})
+
+	e.putSpec(k, spec(k, "nginx:bad", 2, ""))
+	bad := e.modRevision(k)
+	e.eventually(converge, "Failed: the rollback refused", func() bool {
+		st := e.status(k)
+		return e.phaseIs(k, specs.PhaseFailed, bad)() && strings.Contains(st.Message, "Marathon refused the rollback")
+	})
+
+	e.sim.Faults().Clear(crash)
+	e.eventually(converge, "Marathon runs the desired revision", func() bool {
+		a, _ := e.app(k)
+		return a.Image == "nginx:bad" && running(e, k, 2)()
+	})
+	// 5s here is 5,000s of the simulator's time, and 100 times the
+	// harness's --min-healthy-time.
+	e.eventually(5*time.Second, "Synced at the revision Marathon runs, 2 tasks and no deployment", func() bool {
+		st := e.status(k)
+		return e.phaseIs(k, specs.PhaseSynced, bad)() && st.Failure == nil && st.SyncedRevision == bad
+	})
+}
+
+// TestDriftReportedAfterScale: a group with spec.drift: report is scaled
+// by theseus (a Scale sends instances alone, leaving the app's hash and
+// revision labels at the revision before), then its image is edited in
+// Marathon. The edit is left in place and the group is Drifted, as it
+// would be had theseus never scaled it: not written over as if the spec
+// had changed.
+func TestDriftReportedAfterScale(t *testing.T) {
+	e := newEnv(t)
+	e.start(controllerOpts{id: "a"})
+	k := key(t, "web", "dev")
+	const report = `,"drift":"report"`
+	e.putSpec(k, spec(k, "nginx:1.27", 1, report))
+	e.eventually(converge, "Synced", e.phaseIs(k, specs.PhaseSynced, e.modRevision(k)))
+	e.putSpec(k, spec(k, "nginx:1.27", 2, report))
+	scaled := e.modRevision(k)
+	e.eventually(converge, "the scale Synced for good", func() bool {
+		st := e.status(k)
+		return e.phaseIs(k, specs.PhaseSynced, scaled)() && st.Rollout == nil && running(e, k, 2)()
+	})
+	puts := len(e.writesTo("PUT", appPath(k)))
+
+	// Outside theseus: the image edited in Marathon.
+	if code, body := e.simRequest("PUT", appPath(k), `{"container":{"type":"DOCKER","docker":{"image":"nginx:hand"}}}`); code != http.StatusOK {
+		t.Fatalf("edit by hand: %d %s", code, body)
+	}
+	puts++
+	e.eventually(converge, "Drifted, the edit left in place", e.phaseIs(k, specs.PhaseDrifted, scaled))
+	e.holds(500*time.Millisecond, "the edit left in place", func() bool {
+		a, _ := e.app(k)
+		return a.Image == "nginx:hand" && len(e.writesTo("PUT", appPath(k))) == puts && e.phaseIs(k, specs.PhaseDrifted, scaled)()
+	})
+}
+
+// TestHandEditDuringScaleRolloutHealed: theseus scales a group and,
+// while that rollout is still followed (for --min-healthy-time), the
+// app is edited in Marathon by hand. The stale labels the scale left are
+// not taken for an app written back to an earlier revision: the group
+// does not turn RolledBack (naming a rollback that never happened, and
+// quarantining the revision), and the hand edit is healed.
+func TestHandEditDuringScaleRolloutHealed(t *testing.T) {
+	e := newEnv(t)
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}, minHealthy: reconciler.DefaultMinHealthy})
+	k := key(t, "web", "dev")
+	e.putSpec(k, spec(k, "nginx:1.27", 1, ""))
+	e.eventually(converge, "created", func() bool { return running(e, k, 1)() })
+	e.putSpec(k, spec(k, "nginx:1.27", 2, ""))
+	scaled := e.modRevision(k)
+	e.eventually(converge, "the scale done, its rollout followed", func() bool {
+		st := e.status(k)
+		return e.phaseIs(k, specs.PhaseSynced, scaled)() && st.Rollout != nil && running(e, k, 2)()
+	})
+
+	if code, body := e.simRequest("PUT", appPath(k), `{"container":{"type":"DOCKER","docker":{"image":"nginx:hand"}}}`); code != http.StatusOK {
+		t.Fatalf("edit by hand: %d %s", code, body)
+	}
+	e.eventually(converge, "the hand edit healed", func() bool {
+		st := e.status(k)
+		if st.Phase == specs.PhaseRolledBack {
+			t.Fatalf("RolledBack though nothing was rolled back: %s", st.Message)
+		}
+		a, _ := e.app(k)
+		return a.Image == "nginx:1.27" && running(e, k, 2)()
+	})
+	e.eventually(converge, "Synced, the revision not quarantined", func() bool {
+		return e.phaseIs(k, specs.PhaseSynced, scaled)() && e.status(k).Failure == nil
+	})
+}

@@ -96,6 +96,10 @@ func clone(s specs.Status) specs.Status {
 		f := *s.Failure
 		c.Failure = &f
 	}
+	if s.Scaled != nil {
+		l := *s.Scaled
+		c.Scaled = &l
+	}
 	return c
 }
 

@@ -151,7 +151,8 @@ func sameStatus(a, b *specs.Status) bool {
 		a.Message == b.Message && a.LastError == b.LastError && slices.Equal(a.Errors, b.Errors) &&
 		a.Restarted == b.Restarted && a.Source == b.Source && a.SyncedRevision == b.SyncedRevision &&
 		(a.Rollout == b.Rollout || a.Rollout != nil && b.Rollout != nil && *a.Rollout == *b.Rollout) &&
-		(a.Failure == b.Failure || a.Failure != nil && b.Failure != nil && *a.Failure == *b.Failure)
+		(a.Failure == b.Failure || a.Failure != nil && b.Failure != nil && *a.Failure == *b.Failure) &&
+		(a.Scaled == b.Scaled || a.Scaled != nil && b.Scaled != nil && *a.Scaled == *b.Scaled)
 }
 
 // settledLocked reports, from the caches alone, that a reconcile of k

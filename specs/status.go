@@ -85,6 +85,11 @@ type Status struct {
 	// not. While that revision is current it is quarantined: not written
 	// to Marathon again.
 	Failure *RolloutFailure `json:"failure,omitempty"`
+	// Scaled is set when theseus scaled the app: a scale sends instances
+	// alone (a change of labels would restart every task), so the app's
+	// spec-hash and revision labels still name the last full write.
+	// Cleared by the next full write, or by a spec of another hash.
+	Scaled *ScaledLabels `json:"scaled,omitempty"`
 	// Since is when the group entered Phase; UpdatedAt when the status was
 	// last written.
 	Since     time.Time `json:"since,omitzero"`
@@ -116,6 +121,24 @@ type Rollout struct {
 	// Restore: this is the rollback of a failed rollout. When it fails
 	// too, the group is Failed; it is never rolled back in turn.
 	Restore bool `json:"restore,omitempty"`
+}
+
+// ScaledLabels are the labels a scale by theseus left on a group's app,
+// and the spec it scaled the app to.
+type ScaledLabels struct {
+	// Hash and Revision are the app's spec-hash and revision labels.
+	Hash     string `json:"hash"`
+	Revision int64  `json:"revision"`
+	// SpecHash is the hash of the spec the app was scaled to.
+	SpecHash string `json:"specHash"`
+}
+
+// Names reports whether an app labelled with appHash and appRevision
+// runs, as theseus last wrote it, the spec whose hash is specHash: its
+// labels are those s records, left by a scale to that spec. Drift and a
+// write-back are then judged as if the labels named the spec.
+func (s *ScaledLabels) Names(appHash string, appRevision int64, specHash string) bool {
+	return s != nil && s.SpecHash != "" && s.SpecHash == specHash && s.Hash == appHash && s.Revision == appRevision
 }
 
 // RolloutFailure is a rollout that failed, and what was done about it.

@@ -20,7 +20,8 @@ import (
 //     a human, or holds theseus back, whatever else holds;
 //  5. Drifted when Marathon no longer runs what theseus wrote: the app's
 //     fields differ from the spec while its spec-hash label still equals
-//     the spec's hash (diff.Group's drift), with no deployment in flight
+//     the spec's hash (diff.Group's drift), or is the label a scale by
+//     theseus left (the status's scaled), with no deployment in flight
 //     (healed, or left in place with spec.drift: report);
 //     or the status says Synced and the app is gone;
 //  6. otherwise the status's phase.
@@ -55,7 +56,7 @@ func phaseOf(p *parts, appsKnown bool) (Phase, string, []string) {
 		return Phase(st.Phase), st.Message, nil
 	}
 	if appsKnown {
-		if drift := driftOf(p.desired.Group, p.desired.ModRevision, p.app); drift != nil {
+		if drift := driftOf(p.desired.Group, p.desired.ModRevision, p.app, st.Scaled); drift != nil {
 			if p.desired.Group.Spec.Drift == specs.DriftReport {
 				return Drifted, "Marathon no longer runs what theseus wrote (changed outside theseus); spec.drift is report, so it is left in place", drift
 			}
@@ -87,8 +88,10 @@ func stalledMessage(st *specs.Status) string {
 }
 
 // driftOf returns the changed fields, "path: marathon => desired", when
-// the app was changed outside theseus, and nil otherwise.
-func driftOf(g *specs.Group, revision int64, a *marathon.App) []string {
+// the app was changed outside theseus, and nil otherwise. scaled is what
+// the status says a scale by theseus left on the app's labels: such
+// labels name the desired spec, as the controller takes them.
+func driftOf(g *specs.Group, revision int64, a *marathon.App, scaled *specs.ScaledLabels) []string {
 	if a == nil || !a.Managed || a.Protected || len(a.Deployments) > 0 {
 		return nil
 	}
@@ -96,9 +99,13 @@ func driftOf(g *specs.Group, revision int64, a *marathon.App) []string {
 	if err != nil {
 		return nil
 	}
+	hash := a.SpecHash
+	if scaled.Names(a.SpecHash, a.Revision, d.Hash) {
+		hash = d.Hash
+	}
 	act, ok := diff.Group(&d, &diff.App{
 		ID: a.ID, Key: a.Key, Managed: a.Managed, Protected: a.Protected,
-		SpecHash: a.SpecHash, Revision: a.Revision, Version: a.Version,
+		SpecHash: hash, Revision: a.Revision, Version: a.Version,
 		Deployments: a.Deployments, Spec: a.Spec, SecretEnv: a.SecretEnv, DefaultRole: a.DefaultRole,
 	}, diff.Options{})
 	if !ok || !act.Drift {

@@ -55,6 +55,17 @@ func TestPhaseOf(t *testing.T) {
 	secretOnly.Spec.Env = map[string]specs.Value{"TOKEN": {Value: "other"}}
 	unmanaged := appOf(t, g, 10)
 	unmanaged.Managed = false
+	// Scaled by theseus from revision 9 to 10: the labels stay those of 9,
+	// and the status records them.
+	scaledByUs := appOf(t, testGroup(t, 1), 9)
+	scaledByUs.Spec.Instances = g.Spec.Instances
+	editedAfterScale := appOf(t, testGroup(t, 1), 9)
+	editedAfterScale.Spec.Instances, editedAfterScale.Spec.Image = g.Spec.Instances, "nginx:hand"
+	scaledStatus := func(p specs.Phase) *etcd.StatusEntry {
+		st := status(p, 10)
+		st.Status.Scaled = &specs.ScaledLabels{Hash: scaledByUs.SpecHash, Revision: 9, SpecHash: app.SpecHash}
+		return st
+	}
 
 	tests := []struct {
 		name      string
@@ -78,6 +89,9 @@ func TestPhaseOf(t *testing.T) {
 		{"drift unknown while Marathon is down", parts{desired: valid, status: status(specs.PhaseSynced, 10), app: scaled}, false, Synced, "m", ""},
 		{"deployment in flight is no drift", parts{desired: valid, status: status(specs.PhaseProgressing, 10), app: deploying}, true, Progressing, "m", ""},
 		{"an older write is no drift", parts{desired: valid, status: status(specs.PhaseProgressing, 10), app: rewritten}, true, Progressing, "m", ""},
+		{"scaled by theseus", parts{desired: valid, status: scaledStatus(specs.PhaseSynced), app: scaledByUs}, true, Synced, "m", ""},
+		{"edited after a scale by theseus", parts{desired: valid, status: scaledStatus(specs.PhaseSynced), app: editedAfterScale}, true, Drifted, "changed outside", "spec.image: nginx:hand => nginx:1.27"},
+		{"scaled back after a scale by theseus", parts{desired: valid, status: scaledStatus(specs.PhaseSynced), app: rewritten}, true, Drifted, "changed outside", "spec.instances: 1 => 2"},
 		{"a secret changed is no drift", parts{desired: valid, status: status(specs.PhaseSynced, 10), app: secretOnly}, true, Synced, "m", ""},
 		{"unmanaged app is not drift", parts{desired: valid, status: status(specs.PhaseStalled, 10), app: unmanaged}, true, Stalled, "m", ""},
 		{"app gone while synced", parts{desired: valid, status: status(specs.PhaseSynced, 10)}, true, Drifted, "gone from Marathon", ""},
