@@ -257,6 +257,18 @@ func FuzzRelist(f *testing.F) {
 	// back where nothing before it changed: read as the tasks it has now.
 	two(list(fmt.Sprintf(task, 1, "true", "a")),
 		`{"apps":[{"id":"/a/b"},`+strings.TrimPrefix(list(fmt.Sprintf(task, 2, "true", "a")), `{"apps":[`))
+	// Tasks whose JSON is alike: read as the tasks they are.
+	withTasks := func(tasks string) string { return `{"apps":[{"id":"/a/b","tasks":` + tasks + `}]}` }
+	two(withTasks(`[]`), withTasks(`[{}]`))
+	two(withTasks(`[{"id":"a"},{"id":"b"}]`), withTasks(`[{"id":"a","id":"b"}]`))
+	two(withTasks(`[{"id":"t","ports":[1],"host":"h"}]`), withTasks(`[{"id":"t","ports:[1],host":"h"}]`))
+	two(withTasks(`[{"id":"a"}]`), withTasks(`{"id":"a",}`))
+	// Names written with an escape.
+	two(withTasks(`[]`), `{"apps":[{"id":"/a/b","tasks":[],"t\u0061sks":[{"id":"a"}]}]}`)
+	two(withTasks(`[]`), `{"apps":[{"id":"/a/b","tasks\q":[{"id":"a"}]}]}`)
+	// Nested to the decoder's limit within the app, but not within the tasks.
+	two(withTasks(`[{"healthCheckResults":[{"alive":true}]}]`),
+		withTasks(`[{"healthCheckResults":[{"alive":true,"x":`+strings.Repeat("[", 9996)+strings.Repeat("]", 9996)+`}]}]`))
 	f.Fuzz(func(t *testing.T, first, second []byte) {
 		var l relister
 		for i, data := range [][]byte{first, second, first, second} {

@@ -201,13 +201,23 @@ func (k *knownApps) taken() *relisted {
 
 // appScratch holds one app of a list as read: its JSON but the tasks
 // (an object of the other members, as written), its tasks' JSON, and its
-// id. The buffers, and the decoder of tasks, are reused from app to app.
+// id. The tasks are held as the one member of an object,
+// {"tasks":[...]}, so that they are decoded at the depth they have in
+// the app: a decoder of the whole app (List) refuses values nested past
+// its limit, counted from the app. The buffers, and the decoder of
+// tasks, are reused from app to app.
 type appScratch struct {
 	seed           maphash.Seed
 	def, tasks, id []byte
+	name           []byte // a member name unquoted, when written with an escape
 	key            []byte
 	rd             bytes.Reader
 	dec            jsontext.Decoder
+}
+
+// tasksJSON is the object appScratch holds an app's tasks in.
+type tasksJSON struct {
+	Tasks []taskJSON `json:"tasks"`
 }
 
 // app converts the app in s, starting from what the last list had of it
@@ -228,7 +238,7 @@ func (s *appScratch) app(prev *relisted, root, role string) (*relisted, error) {
 		}
 		var ts []taskJSON
 		if err := s.unmarshalTasks(&ts); err != nil {
-			return nil, within(err, "/tasks")
+			return nil, err
 		}
 		if e.app != nil {
 			e.app = e.withTasks(ts)
@@ -240,7 +250,7 @@ func (s *appScratch) app(prev *relisted, root, role string) (*relisted, error) {
 		return nil, err
 	}
 	if err := s.unmarshalTasks(&j.Tasks); err != nil {
-		return nil, within(err, "/tasks")
+		return nil, err
 	}
 	e := &relisted{id: j.ID, def: def, raw: raw, tasks: s.taskDigest()}
 	if a, ok := toApp(root, role, &j); ok {
@@ -310,7 +320,8 @@ func leadingID(v []byte) []byte {
 
 // split splits app v into s by a scan of its members (listScanner):
 // none of them is validated here, as each part is decoded, or
-// recognised by its digest as one decoded before, after.
+// recognised by its digest as one decoded before, after. Of members of
+// the same name, the last is the one a decoder keeps.
 func (s *appScratch) split(v []byte) error {
 	s.def, s.tasks, s.id = s.def[:0], s.tasks[:0], s.id[:0]
 	sc := listScanner{buf: v, err: io.EOF}
@@ -350,10 +361,19 @@ func (s *appScratch) split(v []byte) error {
 		if err != nil {
 			return err
 		}
-		switch string(name) {
-		case `"tasks"`:
-			s.tasks = append(s.tasks[:0], val...)
-		case `"id"`:
+		// A member is told by its name as a decoder reads it: one written
+		// with an escape ("t\u0061sks") is unquoted first. One that does
+		// not unquote is none of ours; the decoder of def refuses it.
+		key := name[1 : len(name)-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			if u, err := jsontext.AppendUnquote(s.name[:0], name); err == nil {
+				s.name, key = u, u
+			}
+		}
+		switch string(key) {
+		case "tasks":
+			s.tasks = append(append(append(s.tasks[:0], `{"tasks":`...), val...), '}')
+		case "id":
 			if val[0] == '"' {
 				s.id, _ = jsontext.AppendUnquote(s.id[:0], val)
 			}
@@ -385,40 +405,79 @@ func (s *appScratch) split(v []byte) error {
 
 // taskDigest is the digest of what the conversion of the tasks in s
 // depends on: their JSON, each task's health results reduced to their
-// number and whether one is not alive. Tasks that are not what Marathon
-// sends digest as their JSON.
+// number and whether one is not alive. What is digested (s.key) tells
+// apart any two task sets that convert differently: each task is
+// marked where it starts and ends (appendTask), each member name is
+// written quoted, as in the JSON, and each value is a whole JSON value
+// or a summary of health results, so nothing in one can pass for a
+// boundary. Tasks that are not what Marathon sends digest as their
+// JSON, after a byte no key starts with.
 func (s *appScratch) taskDigest() uint64 {
 	s.key = s.key[:0]
 	s.rd.Reset(s.tasks)
 	s.dec.Reset(&s.rd, decodeOptions)
-	err := readArray(&s.dec, func() error {
-		return readObject(&s.dec, func(name []byte) error {
-			s.key = append(append(s.key, name...), ':')
-			if string(name) != "healthCheckResults" {
-				v, err := s.dec.ReadValue()
-				s.key = append(append(s.key, v...), ',')
-				return err
-			}
-			var h healthResultsJSON
-			err := h.UnmarshalJSONFrom(&s.dec)
-			s.key = strconv.AppendBool(append(strconv.AppendInt(s.key, int64(h.n), 10), '/'), h.dead)
-			s.key = append(s.key, ',')
-			return err
-		})
-	})
-	if err != nil {
-		return maphash.Bytes(s.seed, s.tasks)
+	if err := readListArray(&s.dec, "tasks", s.appendTask); err != nil {
+		s.key = append(append(s.key[:0], '!'), s.tasks...)
 	}
 	return maphash.Bytes(s.seed, s.key)
 }
 
+// appendTask appends to s.key the task s.dec is at: 'n' for null, else
+// '{', each member as its name (quoted, as written), ':', its JSON (for
+// health results, their summary) and ',', then '}'.
+func (s *appScratch) appendTask() error {
+	tok, err := s.dec.ReadToken()
+	if err != nil {
+		return err
+	}
+	switch tok.Kind() {
+	case 'n':
+		s.key = append(s.key, 'n')
+		return nil
+	case '{':
+	default:
+		return fmt.Errorf("want a task, got %v", tok.Kind())
+	}
+	s.key = append(s.key, '{')
+	for s.dec.PeekKind() == '"' {
+		name, err := s.dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		s.key = append(append(s.key, name...), ':')
+		if string(name) != `"healthCheckResults"` {
+			v, err := s.dec.ReadValue()
+			if err != nil {
+				return err
+			}
+			s.key = append(append(s.key, v...), ',')
+			continue
+		}
+		var h healthResultsJSON
+		if err := h.UnmarshalJSONFrom(&s.dec); err != nil {
+			return err
+		}
+		s.key = strconv.AppendBool(append(strconv.AppendInt(s.key, int64(h.n), 10), '/'), h.dead)
+		s.key = append(s.key, ',')
+	}
+	if _, err := s.dec.ReadToken(); err != nil { // the closing brace, or the error of what stands there
+		return err
+	}
+	s.key = append(s.key, '}')
+	return nil
+}
+
 // unmarshalTasks decodes the app's tasks into ts (none when absent).
+// Errors name their place within the app: "/tasks/0/ports".
 func (s *appScratch) unmarshalTasks(ts *[]taskJSON) error {
 	*ts = nil
 	if len(s.tasks) == 0 {
 		return nil
 	}
-	return jsonv2.Unmarshal(s.tasks, ts, decodeOptions)
+	var w tasksJSON
+	err := jsonv2.Unmarshal(s.tasks, &w, decodeOptions)
+	*ts = w.Tasks
+	return err
 }
 
 // within moves the place a decoding error names from inside the part of
