@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -336,5 +337,11 @@ func TestStale(t *testing.T) {
 	apps[0].Version = "2026-11-02T00:00:00.000Z"
 	if err := Stale(before, Compute(snap, apps, Options{})); err == nil {
 		t.Error("a new Marathon version did not make the plan stale")
+	}
+	// The same app under another --marathon-root is another app.
+	other := slices.Clone(apps)
+	other[0].ID = "/theirs" + other[0].ID
+	if err := Stale(Compute(snap, apps, Options{}), Compute(snap, other, Options{})); err == nil || !strings.Contains(err.Error(), "another Marathon root") {
+		t.Errorf("another app id: %v", err)
 	}
 }

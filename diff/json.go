@@ -23,6 +23,7 @@ type jsonPlan struct {
 	Pending         bool         `json:"pending"`
 	Summary         map[Kind]int `json:"summary"`
 	PruneRefused    string       `json:"pruneRefused,omitempty"`
+	MarathonRoot    *string      `json:"marathonRoot,omitempty"`
 	Scope           []jsonScoped `json:"scope,omitempty"`
 	Errors          []string     `json:"errors,omitempty"`
 	Actions         []jsonAction `json:"actions"`
@@ -61,6 +62,7 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 		Pending:         p.Pending(),
 		Summary:         make(map[Kind]int, len(kindOrder)),
 		PruneRefused:    p.PruneRefused,
+		MarathonRoot:    p.MarathonRoot,
 		Errors:          p.Errors,
 		Actions:         make([]jsonAction, 0, len(p.Actions)),
 	}
@@ -98,7 +100,7 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 	if in.APIVersion != specs.APIVersion || in.Kind != PlanKind {
 		return fmt.Errorf("plan: want apiVersion %q and kind %q, got %q and %q", specs.APIVersion, PlanKind, in.APIVersion, in.Kind)
 	}
-	out := Plan{DesiredRevision: in.DesiredRevision, PruneRefused: in.PruneRefused, Errors: in.Errors}
+	out := Plan{DesiredRevision: in.DesiredRevision, PruneRefused: in.PruneRefused, MarathonRoot: in.MarathonRoot, Errors: in.Errors}
 	for i, s := range in.Scope {
 		k, err := specs.ParseGroupKey(s.Group)
 		if err != nil {

@@ -10,9 +10,10 @@ import (
 
 // Stale compares a saved plan with one computed now and returns an error
 // naming what moved when they differ in anything that decides what would be
-// done: the set of groups acted on, an action's kind, the /desired revision
-// of its spec, the spec hash, or the Marathon version of its app. A saved
-// plan is applied only when Stale returns nil.
+// done: the set of groups acted on, an action's kind, its Marathon app id
+// (another --marathon-root makes other apps), the /desired revision of its
+// spec, the spec hash, or the Marathon version of its app. A saved plan is
+// applied only when Stale returns nil.
 //
 // A plan of spec files (with a Scope) is held to more: every group of it
 // counts, acted on now or not, with its changes, and the /desired revision
@@ -21,6 +22,7 @@ func Stale(saved, now *Plan) error {
 	scoped := saved.Scope != nil || now.Scope != nil
 	type entry struct {
 		kind     Kind
+		appID    string
 		revision int64
 		hash     string
 		version  string
@@ -34,7 +36,7 @@ func Stale(saved, now *Plan) error {
 			if !scoped && !a.Acts() {
 				continue
 			}
-			e := entry{kind: a.Kind, revision: a.Revision, hash: a.Hash, version: a.Version}
+			e := entry{kind: a.Kind, appID: a.AppID, revision: a.Revision, hash: a.Hash, version: a.Version}
 			if scoped {
 				e.held, e.changes = a.HeldBack, changesText(a.Changes)
 			}
@@ -49,6 +51,8 @@ func Stale(saved, now *Plan) error {
 		switch {
 		case !ok:
 			moved = append(moved, fmt.Sprintf("%s: was %s, now nothing to do", k, e.kind))
+		case n.appID != e.appID:
+			moved = append(moved, fmt.Sprintf("%s: was %s of app %s, now of app %s (another Marathon root?)", k, e.kind, e.appID, n.appID))
 		case n.kind != e.kind || n.revision != e.revision || n.hash != e.hash || n.version != e.version:
 			moved = append(moved, fmt.Sprintf("%s: was %s of revision %d on app version %q, now %s of revision %d on app version %q",
 				k, e.kind, e.revision, e.version, n.kind, n.revision, n.version))

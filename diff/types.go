@@ -281,6 +281,10 @@ type Plan struct {
 	// Errors are problems of spec files that name no group, such as a
 	// document that does not parse; like invalid groups, not planned.
 	Errors []string
+	// MarathonRoot, when known, is the --marathon-root of the Marathon
+	// the plan was made against: a saved plan carried out against another
+	// would act on other apps than it was made for.
+	MarathonRoot *string
 }
 
 // Scoped is one group of a plan's Scope.

@@ -82,6 +82,18 @@ type PlanSources struct {
 	// rollout failed (RolledBack or Failed in its history).
 	Pauses  PauseLister
 	History HistoryReader
+	// Statuses, when set, is read for the groups whose app's revision
+	// label is not their /desired revision: labels that a scale by
+	// theseus left (the status's scaled) count as the spec's own, as the
+	// controller takes them, so that a change made outside theseus to
+	// such an app is drift in the plan too.
+	Statuses StatusReader
+}
+
+// StatusReader reads the statuses of groups, leaving out those without
+// one or with one that does not decode. *etcd.StatusStore implements it.
+type StatusReader interface {
+	GetMany(ctx context.Context, keys []specs.GroupKey) (map[specs.GroupKey]*specs.Status, error)
 }
 
 // Plan computes what the controller would do now: /desired (or a local
@@ -130,6 +142,11 @@ func PlanFrom(ctx context.Context, src PlanSources, opts diff.Options) (*diff.Pl
 	}
 	if src.Configs != nil {
 		withConfigs(apps, snap, cfgs)
+	}
+	if src.Statuses != nil {
+		if err := withScaledLabels(ctx, src.Statuses, snap, apps); err != nil {
+			return nil, err
+		}
 	}
 	p := diff.Compute(snap, apps, opts)
 	p.Errors = badKeys
@@ -199,6 +216,43 @@ func withConfigs(apps []diff.App, snap diff.Snapshot, cfgs map[specs.GroupKey]ma
 	}
 }
 
+// withScaledLabels gives each app whose labels a scale by theseus left
+// (the status's scaled) its group's spec hash, as the controller's plan
+// does (ownLabels). Only the statuses of groups whose app's revision
+// label is not their /desired revision are read: after a scale it is the
+// revision of the last full write.
+func withScaledLabels(ctx context.Context, statuses StatusReader, snap diff.Snapshot, apps []diff.App) error {
+	desired := make(map[specs.GroupKey]*diff.Desired, len(snap.Groups))
+	for i := range snap.Groups {
+		if d := &snap.Groups[i]; d.Valid() {
+			desired[d.Key] = d
+		}
+	}
+	var keys []specs.GroupKey
+	for i := range apps {
+		a := &apps[i]
+		if d := desired[a.Key]; d != nil && a.Managed && a.SpecHash != "" && a.Revision != d.Revision {
+			keys = append(keys, a.Key)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	sts, err := statuses.GetMany(ctx, keys)
+	if err != nil {
+		return fmt.Errorf("read /status: %w", err)
+	}
+	for i := range apps {
+		a := &apps[i]
+		if st := sts[a.Key]; st != nil {
+			if h := desired[a.Key].SpecHash(); st.Scaled.Names(a.SpecHash, a.Revision, h) {
+				a.SpecHash = h
+			}
+		}
+	}
+	return nil
+}
+
 // Executed is the outcome of one action of Execute.
 type Executed struct {
 	Action diff.Action
@@ -206,10 +260,22 @@ type Executed struct {
 	Err    error
 }
 
+// Confirmer reads, just before a write, a group's /desired revision (0
+// when absent) and its pause record (nil when it is not paused), fenced
+// unless the fence is zero: DesiredSource's ConfirmUnpaused.
+type Confirmer interface {
+	ConfirmUnpaused(ctx context.Context, fence model.Fence, k specs.GroupKey) (int64, *specs.Pause, error)
+}
+
 // Execute carries out every action of p that changes Marathon, in plan
 // order, and reports each. It goes on after a failed action (groups are
-// independent) and returns an error if any failed.
-func Execute(ctx context.Context, m Writer, p *diff.Plan, report func(Executed)) error {
+// independent) and returns an error if any failed. With confirm set,
+// each write is sent only if, read just before it, the group's /desired
+// key is still at the revision the action was planned from and the group
+// is not paused, as the controller's writes are: a plan carried out
+// action after action is not to write a spec that /desired no longer
+// holds.
+func Execute(ctx context.Context, m Writer, p *diff.Plan, confirm Confirmer, report func(Executed)) error {
 	var errs []error
 	for _, act := range p.Actions {
 		if !act.Acts() {
@@ -218,7 +284,11 @@ func Execute(ctx context.Context, m Writer, p *diff.Plan, report func(Executed))
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		res, err := Apply(ctx, m, act)
+		wctx := ctx
+		if confirm != nil {
+			wctx = model.WithWriteGuard(ctx, planGuard(confirm, act))
+		}
+		res, err := Apply(wctx, m, act)
 		if err != nil {
 			err = fmt.Errorf("%s %s: %w", act.Kind, act.Key, err)
 			errs = append(errs, err)
@@ -228,4 +298,22 @@ func Execute(ctx context.Context, m Writer, p *diff.Plan, report func(Executed))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// planGuard is the check before each write of act, carried out from a
+// plan by a process that does not lead: unfenced, but for the same
+// revision and pause as the controller's writeGuard.
+func planGuard(confirm Confirmer, act diff.Action) func(context.Context) error {
+	return func(ctx context.Context) error {
+		got, pause, err := confirm.ConfirmUnpaused(ctx, model.Fence{}, act.Key)
+		switch {
+		case err != nil:
+			return &confirmError{err: err}
+		case got != act.Revision:
+			return fmt.Errorf("%w: planned from revision %d, now %d; not written", errDesiredMoved, act.Revision, got)
+		case pause != nil:
+			return &pausedError{pause: pause}
+		}
+		return nil
+	}
 }

@@ -18,12 +18,12 @@ import (
 	"theseus.dev/specs"
 )
 
-// planHolds is what `theseusd plan` prints now: with the pauses and
-// the histories, for what rollout safety holds back.
+// planHolds is what `theseusd plan` prints now: with the pauses, the
+// histories and the statuses, for what rollout safety holds back.
 func (e *env) planHolds() *diff.Plan {
 	e.t.Helper()
 	p, err := reconciler.PlanFrom(e.t.Context(), reconciler.PlanSources{Desired: e.store.Desired(), Apps: e.mc,
-		Pauses: e.store.Pauses(), History: e.store.History()}, diff.Options{})
+		Pauses: e.store.Pauses(), History: e.store.History(), Statuses: e.store.Status()}, diff.Options{})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -518,6 +518,10 @@ func TestDriftReportedAfterScale(t *testing.T) {
 		a, _ := e.app(k)
 		return a.Image == "nginx:hand" && len(e.writesTo("PUT", appPath(k))) == puts && e.phaseIs(k, specs.PhaseDrifted, scaled)()
 	})
+	// The plan says what the controller does: drift, held back.
+	if p := e.planHolds(); !heldFor(p, k, diff.HoldDriftReport) || !p.Actions[0].Drift {
+		t.Errorf("plan: %+v", p.Actions)
+	}
 }
 
 // TestHandEditDuringScaleRolloutHealed: theseus scales a group and,

@@ -38,7 +38,8 @@ Marathon, if nothing it depends on has moved since; otherwise refuse it as stale
 	mf := addMarathonFlags(cmd.Flags())
 	files := cmd.Flags().StringArrayP("filename", "f", nil, "spec file or directory (repeatable; - for stdin)")
 	planFile := cmd.Flags().String("plan", "", "carry out this saved plan")
-	allowMass := cmd.Flags().Bool("allow-mass-delete", false, "with --plan: let deletes past the mass-deletion guard")
+	guard := &planFlags{} // with --plan
+	guard.addGuardFlags(cmd.Flags())
 	dryRun := cmd.Flags().Bool("dry-run", false, "with -f: print the plan of the files (as plan -f does) and write nothing")
 	checkIndex := cmd.Flags().String("check-index", "", "with -f: write only if nothing has moved since this plan of the files was saved (plan -f ... -out)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -75,7 +76,7 @@ Marathon, if nothing it depends on has moved since; otherwise refuse it as stale
 				return err
 			}
 			defer ec.Close()
-			return applyPlan(ctx, c, ec, mc, *planFile, *allowMass)
+			return applyPlan(ctx, c, ec, mc, *planFile, guard)
 		}
 		return runApply(ctx, c, ef, *files)
 	}

@@ -18,7 +18,8 @@ import (
 
 // applyPlan carries out a plan saved by `plan -out`, if nothing that
 // decides it has moved since (its check index); otherwise it refuses.
-func applyPlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client, path string, allowMassDelete bool) error {
+// guard is the mass-deletion guard, as plan takes it.
+func applyPlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client, path string, guard *planFlags) error {
 	saved, err := readPlan(path, "--plan")
 	if err != nil {
 		return err
@@ -26,20 +27,26 @@ func applyPlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client
 	if saved.Scope != nil {
 		return fmt.Errorf("--plan %s: a plan of spec files (plan -f), which changes /desired: apply it with apply -f ... --check-index %s", path, path)
 	}
-	opts := diff.Options{AllowMassDelete: allowMassDelete}
-	for _, a := range saved.Actions {
-		if a.Kind == diff.Delete {
-			opts.Prune = true // the plan was made with pruning on
-		}
+	if r := saved.MarathonRoot; r != nil && *r != mc.Root() {
+		return fmt.Errorf("--plan %s was made against --marathon-root %q, not %q: it would act on other apps; make the plan again", path, *r, mc.Root())
+	}
+	g := *guard
+	g.prune = slices.ContainsFunc(saved.Actions, func(a diff.Action) bool { return a.Kind == diff.Delete }) // the plan was made with pruning on
+	opts, err := g.options(ctx, ec)
+	if err != nil {
+		return err
 	}
 	// Held back as the controller holds it back: a paused group, a
-	// quarantined revision.
+	// quarantined revision, a delete the mass-deletion guard refuses now.
 	now, err := reconciler.PlanFrom(ctx, reconciler.PlanSources{Desired: ec.Desired(), Apps: definitions{mc},
-		Pauses: ec.Pauses(), History: ec.History()}, opts)
+		Pauses: ec.Pauses(), History: ec.History(), Statuses: ec.Status()}, opts)
 	if err != nil {
 		return err
 	}
 	if err := diff.Stale(saved, now); err != nil {
+		if now.PruneRefused != "" {
+			return fmt.Errorf("%w\nthe mass-deletion guard holds deletes back now: %s", err, now.PruneRefused)
+		}
 		return err
 	}
 	if !now.Acts() {
@@ -48,7 +55,7 @@ func applyPlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client
 		return nil
 	}
 	n := 0
-	err = reconciler.Execute(ctx, mc, now, func(e reconciler.Executed) {
+	err = reconciler.Execute(ctx, mc, now, ec.Desired(), func(e reconciler.Executed) {
 		if e.Err != nil {
 			fmt.Fprintf(c.stderr, "%s %s: %v\n", e.Action.Kind, e.Action.Key, e.Err)
 			return

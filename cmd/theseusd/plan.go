@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"theseus.dev/diff"
 	"theseus.dev/drivers/etcd"
@@ -26,8 +27,27 @@ type planFlags struct {
 	pruneWindow            time.Duration
 }
 
-func (f *planFlags) options() diff.Options {
-	return diff.Options{Prune: f.prune, AllowMassDelete: f.allowMassDelete, MaxDeleteFraction: f.maxDeleteFraction}
+// addGuardFlags adds the flags of the mass-deletion guard, which plan and
+// apply --plan apply alike.
+func (f *planFlags) addGuardFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&f.allowMassDelete, "allow-mass-delete", false, "let the plan past the mass-deletion guard")
+	fs.Float64Var(&f.maxDeleteFraction, "max-delete-fraction", diff.DefaultMaxDeleteFraction, "the mass-deletion guard's largest share of managed apps to delete")
+	fs.DurationVar(&f.pruneWindow, "prune-window", reconciler.DefaultPruneWindow, "the daemon's --prune-window: its deletions within it count with the plan's")
+}
+
+// options are the options of a plan with f's guard: with prune, the
+// daemon's recent deletions and a release, read from etcd, count as they
+// do for the daemon.
+func (f *planFlags) options(ctx context.Context, ec *etcd.Client) (diff.Options, error) {
+	opts := diff.Options{Prune: f.prune, AllowMassDelete: f.allowMassDelete, MaxDeleteFraction: f.maxDeleteFraction}
+	if f.prune {
+		st, err := ec.Prune().Read(ctx)
+		if err != nil {
+			return diff.Options{}, err
+		}
+		opts.History = reconciler.PruneHistory(st, time.Now(), f.pruneWindow)
+	}
+	return opts, nil
 }
 
 // planScope says what a plan compares with what runs: /desired (both
@@ -73,9 +93,7 @@ held back ones included; 1: an error, or an invalid spec in scope.
 	out := fs.String("out", "", "save the plan, with its check index, to this file")
 	ascii := fs.Bool("ascii", false, "plain-ASCII markers in text output")
 	fs.BoolVar(&pf.prune, "prune", false, "plan deletes of managed apps without a desired spec, as 'run --prune' would")
-	fs.BoolVar(&pf.allowMassDelete, "allow-mass-delete", false, "let the plan past the mass-deletion guard")
-	fs.Float64Var(&pf.maxDeleteFraction, "max-delete-fraction", diff.DefaultMaxDeleteFraction, "the mass-deletion guard's largest share of managed apps to delete")
-	fs.DurationVar(&pf.pruneWindow, "prune-window", reconciler.DefaultPruneWindow, "the daemon's --prune-window: its deletions within it count with the plan's")
+	pf.addGuardFlags(fs)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx := cmd.Context()
 		if *output != "text" && *output != "json" {
@@ -98,15 +116,9 @@ held back ones included; 1: an error, or an invalid spec in scope.
 			return err
 		}
 		defer ec.Close()
-		opts := pf.options()
-		if pf.prune {
-			// The daemon's recent deletions and a release count as they
-			// do for the daemon.
-			st, err := ec.Prune().Read(ctx)
-			if err != nil {
-				return err
-			}
-			opts.History = reconciler.PruneHistory(st, time.Now(), pf.pruneWindow)
+		opts, err := pf.options(ctx, ec)
+		if err != nil {
+			return err
 		}
 		plan, err := makePlan(ctx, c, ec, mc, sc, opts)
 		if err != nil {
@@ -151,13 +163,19 @@ func (d definitions) List(ctx context.Context) ([]model.App, error) { return d.L
 
 // makePlan computes the plan of sc against Marathon and /services.
 func makePlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client, sc *planScope, opts diff.Options) (*diff.Plan, error) {
-	src := reconciler.PlanSources{Desired: ec.Desired(), Apps: definitions{mc}, Configs: ec.Discovery(), Pauses: ec.Pauses(), History: ec.History()}
+	src := reconciler.PlanSources{Desired: ec.Desired(), Apps: definitions{mc}, Configs: ec.Discovery(), Pauses: ec.Pauses(),
+		History: ec.History(), Statuses: ec.Status()}
 	paths := sc.files
 	if sc.dir != "" {
 		paths = []string{sc.dir}
 	}
+	root := mc.Root()
 	if len(paths) == 0 {
-		return reconciler.PlanFrom(ctx, src, opts)
+		plan, err := reconciler.PlanFrom(ctx, src, opts)
+		if err == nil {
+			plan.MarathonRoot = &root
+		}
+		return plan, err
 	}
 	var fs fileSpecs
 	if sc.loaded != nil {
@@ -180,6 +198,7 @@ func makePlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client,
 	if sc.dir == "" {
 		plan.Scope = scope
 	}
+	plan.MarathonRoot = &root
 	for _, e := range fs.errs {
 		plan.Errors = append(plan.Errors, e.Error())
 	}

@@ -115,6 +115,23 @@ func (d *Discovery) GroupConfigs(ctx context.Context, keys []specs.GroupKey) (ma
 	return out, nil
 }
 
+// GetMany reads the status of each of keys that has one, read at one
+// revision; one that does not decode is left out, as if absent.
+func (s *StatusStore) GetMany(ctx context.Context, keys []specs.GroupKey) (map[specs.GroupKey]*specs.Status, error) {
+	out := make(map[specs.GroupKey]*specs.Status, len(keys))
+	_, err := s.c.getKeys(ctx, keys, func(k specs.GroupKey) string { return specs.StatusKey(s.c.opts.Prefix, k) },
+		func(k specs.GroupKey, kv *mvccpb.KeyValue) error {
+			if st, err := decodeStatus(kv.Value); err == nil {
+				out[k] = st
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.c.opts.Prefix+specs.StatusDir, err)
+	}
+	return out, nil
+}
+
 // GetMany reads the history of each of keys, as Get reads one, in a few
 // transactions read at one revision: an empty history for a group that
 // has none. A history that does not decode is an error matching

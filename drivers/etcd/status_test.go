@@ -47,6 +47,12 @@ func TestStatusStore(t *testing.T) {
 	if all[0].Key != api || all[1].Key != key(t, "db", "dev") || !errors.Is(all[1].Err, etcd.ErrCorrupt) || all[2].Status == nil {
 		t.Fatalf("List = %+v", all)
 	}
+	// GetMany leaves out the groups without a status and one that does
+	// not decode.
+	many, err := s.GetMany(ctx, []specs.GroupKey{web, key(t, "db", "dev"), key(t, "none", "dev")})
+	if err != nil || len(many) != 1 || many[web] == nil || many[web].ObservedRevision != 42 {
+		t.Fatalf("GetMany = %+v, %v", many, err)
+	}
 	if err := s.Write(ctx, l.Fence(), []etcd.StatusChange{{Key: web}}); err != nil {
 		t.Fatal(err)
 	}
