@@ -23,10 +23,14 @@ const (
 // Apps is the shared view of Marathon the syncer follows
 // (*observe.Observer): it subscribes to it, reads the apps of the groups
 // it refreshes through it, and asks it for a full list when it needs
-// one.
+// one. A refresh reads Marathon (Read) when an event marked the app
+// (Dirty), and takes the cached copy (Get) otherwise, telling which it
+// did: a sweep goes by how new the refresh's view is known to be.
 type Apps interface {
 	Subscribe(observe.Subscriber)
-	Fresh(ctx context.Context, k specs.GroupKey) (*model.App, error)
+	Dirty(k specs.GroupKey) bool
+	Get(k specs.GroupKey) (*model.App, bool)
+	Read(ctx context.Context, k specs.GroupKey) (*model.App, error)
 	Resync()
 	ListsStarted() uint64
 }

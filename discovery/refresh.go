@@ -8,6 +8,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"theseus.dev/internal/engine"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
@@ -55,12 +56,22 @@ func (s *Syncer) reconcile(ctx context.Context, k specs.GroupKey) (engine.Result
 	}
 	lim.AllowN(now, 1)
 	s.rseq++
-	t := touch{seq: s.rseq, lists: s.cfg.Apps.ListsStarted()}
-	before, had := s.touched[k]
-	s.touched[k] = t // before the read: a list begun before it is older
+	t := touch{seq: s.rseq}
 	s.mu.Unlock()
 
-	written, removed, err := s.refresh(ctx, k)
+	var written, removed bool
+	app, lists, err := s.view(ctx, k)
+	var before touch
+	var had bool
+	if err == nil {
+		// Noted before the write, which a sweep's retry must then see.
+		t.lists = lists
+		s.mu.Lock()
+		before, had = s.touched[k]
+		s.touched[k] = t
+		s.mu.Unlock()
+		written, removed, err = s.refresh(ctx, k, app)
+	}
 	if s.cfg.Hooks.Refresh != nil {
 		s.cfg.Hooks.Refresh(RefreshStats{Duration: time.Since(now), Written: written, Removed: removed, Err: err})
 	}
@@ -111,13 +122,28 @@ func (s *Syncer) forgetLimits(now time.Time) {
 	}
 }
 
-// refresh reads group k's app and makes the tree match it: written as
-// its tasks are, or dropped if the app is gone or not managed.
-func (s *Syncer) refresh(ctx context.Context, k specs.GroupKey) (written, removed bool, err error) {
-	app, err := s.cfg.Apps.Fresh(ctx, k)
-	if err != nil {
-		return false, false, err
+// view returns group k's app as a refresh is to write it (nil when
+// there is none), and the number of lists it is known to be no older
+// than. An app an event marked is read from Marathon, after the lists
+// begun so far; otherwise the view's cached copy is taken, which may
+// come from before a list in flight (the mark was cleared by another
+// reader's read, or by a list) but not from before the last list handed
+// over. Reading Marathon for every refresh instead would double the
+// reads of an event the controller reads too.
+func (s *Syncer) view(ctx context.Context, k specs.GroupKey) (*model.App, uint64, error) {
+	if !s.cfg.Apps.Dirty(k) {
+		listed := s.listed.Load() // before the copy is taken
+		app, _ := s.cfg.Apps.Get(k)
+		return app, listed, nil
 	}
+	started := s.cfg.Apps.ListsStarted() // before the read
+	app, err := s.cfg.Apps.Read(ctx, k)
+	return app, started, err
+}
+
+// refresh makes the tree match group k's app as read by view: written
+// as its tasks are, or dropped if the app is gone or not managed.
+func (s *Syncer) refresh(ctx context.Context, k specs.GroupKey, app *model.App) (written, removed bool, err error) {
 	have, err := s.cfg.Store.ReadGroup(ctx, k)
 	if err != nil {
 		return false, false, fmt.Errorf("discovery: %w", err)

@@ -287,3 +287,69 @@ func TestDiscoveryRefreshBetweenListAndSweep(t *testing.T) {
 		t.Errorf("after the second list's sweep the tree holds %d tasks of web, want the refresh's 3", got)
 	}
 }
+
+// TestDiscoveryReattachReplacesTaskEndedUnheard: while the event stream
+// is down a task ends and another starts; the list asked for when it
+// re-attaches has the change, and its sweep writes it, even though a
+// refresh of the group ran while that list was in flight. That refresh
+// read no Marathon: the controller's read had cleared the event's mark,
+// so it wrote the observer's cached copy, older than the list, and a
+// sweep that took it for a newer view left the ended task listed, ready,
+// and the running one missing, until a later list.
+func TestDiscoveryReattachReplacesTaskEndedUnheard(t *testing.T) {
+	web := dkey(t, "web/dev")
+	refreshed := make(chan discovery.RefreshStats, 100)
+	// One refresh at once, the next 2s later: the second event's refresh
+	// waits its turn while the test sets the stage.
+	e := newSyncerEnv(t, discovery.Config{Burst: 1, MinInterval: 2 * time.Second,
+		Hooks: discovery.Hooks{Refresh: func(s discovery.RefreshStats) {
+			select {
+			case refreshed <- s:
+			default:
+			}
+		}}})
+	one, two := task(web, 1, "TASK_RUNNING", "unknown", 31001), task(web, 2, "TASK_RUNNING", "unknown", 31002)
+	e.m.set(managedApp(web, false, one))
+	e.run()
+	e.sweep(true)
+	ev := marathon.Event{Type: "status_update_event", Key: web, KeyOK: true}
+
+	// An event: the group's one refresh of its burst, at once.
+	e.obs.Notify(ev)
+	receive(t, refreshed, "the first refresh")
+	// Another: its refresh waits its turn. The controller reads the app
+	// meanwhile, as it does for a marked app: the observer's mark is
+	// cleared and its cache holds task 1.
+	e.obs.Notify(ev)
+	if _, err := e.obs.Read(t.Context(), web); err != nil {
+		t.Fatal(err)
+	}
+	// The event stream drops: task 1 ends and task 2 starts unheard. The
+	// re-attach asks for a list, which has task 2 and is held.
+	e.m.set(managedApp(web, false, two))
+	hold := make(chan chan struct{})
+	e.m.mu.Lock()
+	e.m.hold = hold
+	e.m.mu.Unlock()
+	e.drain()
+	e.obs.Notify(marathon.Event{Type: marathon.EventResync})
+	release := receive(t, hold, "the re-attach's list")
+	e.m.mu.Lock()
+	e.m.hold = nil
+	e.m.mu.Unlock()
+	// The waiting refresh runs now, after the list began, on the cache.
+	if st := receive(t, refreshed, "the waiting refresh"); st.Err != nil {
+		t.Fatal(st.Err)
+	}
+	close(release)
+	if st := receive(t, e.sweeps, "the list's sweep"); st.Err != nil {
+		t.Fatal(st.Err)
+	}
+	got := e.tree()["web/dev"]
+	if _, ok := got[one.ID]; ok {
+		t.Errorf("after the sweep of a list without it, the ended task %s is still listed (ready %v)", one.ID, got[one.ID].Ready)
+	}
+	if _, ok := got[two.ID]; !ok {
+		t.Errorf("after the sweep of a list with it, the running task %s is missing", two.ID)
+	}
+}

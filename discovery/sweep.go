@@ -40,8 +40,8 @@ func (s *Syncer) sweepInto(ctx context.Context, l *observe.Listing, st *SweepSta
 		return fmt.Errorf("discovery sweep: %w", l.Err)
 	}
 	defer s.forgetTouched(l.Gen)
-	// newer reports that group k was refreshed after the list began: the
-	// tree then holds a view of it no older than the list, and is left be.
+	// newer reports that group k was refreshed with a view no older than
+	// the list: the tree then holds it, and is left be.
 	newer := func(k specs.GroupKey) func() bool {
 		return func() bool {
 			s.mu.Lock()
@@ -242,15 +242,15 @@ func (s *Syncer) drop(ctx context.Context, have *model.GroupEntry, superseded fu
 	}
 }
 
-// refreshedSince reports whether group k was last refreshed after list
-// gen began. Called with s.mu held.
+// refreshedSince reports whether group k was last refreshed with a view
+// known to be no older than list gen. Called with s.mu held.
 func (s *Syncer) refreshedSince(k specs.GroupKey, gen uint64) bool {
 	t, ok := s.touched[k]
 	return ok && t.lists >= gen
 }
 
-// forgetTouched forgets the refreshes begun before list gen, which its
-// sweep has made old news.
+// forgetTouched forgets the refreshes whose views are not known to be
+// as new as list gen, which its sweep has made old news.
 func (s *Syncer) forgetTouched(gen uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

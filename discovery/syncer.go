@@ -17,8 +17,9 @@
 // watch, when there is one) and whatever differs is rewritten:
 // containers of ended tasks and groups of deleted or unmanaged apps go,
 // and nothing is written when nothing differs. Refreshes go on while a
-// sweep runs; a group refreshed after the sweep's list began holds a
-// newer view than the list, and the sweep leaves it alone. Each group is
+// sweep runs; a group refreshed with a view of its app known to be no
+// older than the sweep's list (read from Marathon after the list began,
+// or the view's copy once the list was in) is left alone. Each group is
 // written in one transaction with its revision key, so a client reloads
 // once per update.
 //
@@ -62,14 +63,17 @@ type Syncer struct {
 
 	listings *observe.Latest      // the latest list not yet swept
 	asked    chan chan SweepStats // sweeps asked for by Sweep
+	// listed is the Gen of the latest list that succeeded, handed over
+	// once it is in the view's cache: a cached copy taken since is at
+	// least as new as it.
+	listed atomic.Uint64
 
 	mu sync.Mutex
 	// dirty holds the groups to refresh, by the view's sequence number of
 	// the event that marked them: a list with a Seq not lower covers it.
 	dirty map[specs.GroupKey]uint64
 	// touched holds, per group, its last refresh: a sweep leaves alone a
-	// group refreshed after its list began, whose tree entry is newer
-	// than the list.
+	// group refreshed with a view known to be no older than its list.
 	touched map[specs.GroupKey]touch
 	rseq    uint64                           // numbers the refreshes
 	limits  map[specs.GroupKey]*rate.Limiter // refreshes prompted by events
@@ -91,7 +95,11 @@ type Syncer struct {
 }
 
 // touch is a refresh of a group: its number, and the number of lists
-// the view had begun when it began.
+// its view of the app is known to be no older than: those begun before
+// it read Marathon, or, for the view's cached copy, those in the cache
+// when it took it. The cache can be older than a list in flight (the
+// controller's read, or a list, cleared the event's mark before the
+// list's end), so a refresh from it does not stand for that list.
 type touch struct{ seq, lists uint64 }
 
 // New returns a syncer subscribed to cfg.Apps; start it with Run.
@@ -149,7 +157,12 @@ func (s *Syncer) Invalidated(k specs.GroupKey, seq uint64) {
 
 // Listed takes a full list of Marathon to sweep; it never blocks. Only
 // the latest list waiting is swept.
-func (s *Syncer) Listed(l *observe.Listing) { s.listings.Put(l) }
+func (s *Syncer) Listed(l *observe.Listing) {
+	if l.Err == nil {
+		s.listed.Store(l.Gen) // the view lists one at a time, in order
+	}
+	s.listings.Put(l)
+}
 
 // Sweep asks the running syncer for a full sweep of a list begun after
 // the call and waits for it; it returns the sweep's stats, whose Err

@@ -12,6 +12,7 @@ import (
 	"theseus.dev/discovery"
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon"
+	"theseus.dev/endpoints"
 	"theseus.dev/internal/observe"
 	"theseus.dev/model"
 	"theseus.dev/specs"
@@ -431,5 +432,84 @@ func TestDiscoveryRereadFails(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no refresh")
+	}
+}
+
+// TestDiscoverySweepRemovesKeysPutByHand: a key put by hand under a group
+// that the layout does not name is removed by the next sweep, as the
+// syncer owns /services. containers/{a}/{b}/info is the shape that
+// matters: a reader matching "containers/.../info" would take it for a
+// container, ready, that is no task of the app.
+func TestDiscoverySweepRemovesKeysPutByHand(t *testing.T) {
+	web := dkey(t, "web/dev")
+	e := newSyncerEnv(t, discovery.Config{})
+	e.m.set(managedApp(web, false, task(web, 1, "TASK_RUNNING", "unknown", 31001)))
+	e.run()
+	e.sweep(true)
+
+	ctx := t.Context()
+	ghost := "/services/web/dev/containers/ghost/x/info"
+	if _, err := e.etcd.Client.Put(ctx, ghost,
+		`{"instance_name":"ghost","instance_host":"10.9.9.9","instance_port":9,"ready":true}`); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.sweep(false); st.Err != nil || st.Written != 1 {
+		t.Fatalf("sweep %+v, want web/dev written", st)
+	}
+	resp, err := e.etcd.Client.Get(ctx, ghost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Kvs) != 0 {
+		t.Errorf("%s, put by hand, is still there after a sweep", ghost)
+	}
+	eps, err := endpoints.New(e.etcd.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := eps.Get(ctx, "web", "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Endpoints) != 1 || g.Endpoints[0].Name == "ghost" {
+		t.Errorf("a watcher of web/dev is given %+v; Marathon runs 1 task", g.Endpoints)
+	}
+	if st := e.sweep(false); st.Err != nil || st.Written != 0 {
+		t.Errorf("the sweep after the repair: %+v, want nothing written", st)
+	}
+}
+
+// TestDiscoverySweepRewritesUndecodableRevision: a group's revision key
+// that does not decode (put by hand, or damaged) makes clients skip the
+// group, as if it did not exist; the next sweep rewrites it though the
+// containers and config are as they should be.
+func TestDiscoverySweepRewritesUndecodableRevision(t *testing.T) {
+	web := dkey(t, "web/dev")
+	e := newSyncerEnv(t, discovery.Config{})
+	e.m.set(managedApp(web, false, task(web, 1, "TASK_RUNNING", "unknown", 31001)))
+	e.run()
+	e.sweep(true)
+
+	ctx := t.Context()
+	if _, err := e.etcd.Client.Put(ctx, "/services/web/dev/revision", "garbage"); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.sweep(false); st.Err != nil || st.Written != 1 {
+		t.Fatalf("sweep %+v, want web/dev written", st)
+	}
+	eps, err := endpoints.New(e.etcd.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := eps.Get(ctx, "web", "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !g.Exists || len(g.Ready()) != 1 {
+		t.Errorf("after a sweep a client sees web/dev as exists=%v with %d ready endpoints; Marathon runs 1 task",
+			g.Exists, len(g.Ready()))
+	}
+	if st := e.sweep(false); st.Err != nil || st.Written != 0 {
+		t.Errorf("the sweep after the repair: %+v, want nothing written", st)
 	}
 }

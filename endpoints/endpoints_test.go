@@ -92,6 +92,11 @@ func TestGet(t *testing.T) {
 	w := newWriter(t, e, "/prod")
 	w.put("web", "dev.frontend", etcd.GroupState{Containers: containers(4, "v1"), Config: map[string]string{"upstream": "api"}, Stale: true})
 	w.put("web", "dev", etcd.GroupState{Containers: containers(1, "v1")})
+	// Deeper than containers/{name}/info: put by hand, no container.
+	if _, err := e.Client.Put(t.Context(), "/prod/services/web/dev/containers/ghost/x/info",
+		`{"instance_name":"ghost","instance_host":"agent-9","instance_port":9,"ready":true}`); err != nil {
+		t.Fatal(err)
+	}
 	c, err := endpoints.New(e.Client, endpoints.WithPrefix("/prod"))
 	if err != nil {
 		t.Fatal(err)

@@ -137,16 +137,32 @@ func add(g *Group, sub string, kv *mvccpb.KeyValue) (pending bool) {
 		if json.Unmarshal(kv.Value, &cfg) == nil && cfg != nil {
 			g.Config = cfg
 		}
-	case strings.HasPrefix(sub, "containers/") && strings.HasSuffix(sub, "/info"):
+	case containerName(sub) != "":
 		var e Endpoint
 		if json.Unmarshal(kv.Value, &e) == nil {
 			if e.Name == "" {
-				e.Name = strings.TrimSuffix(strings.TrimPrefix(sub, "containers/"), "/info")
+				e.Name = containerName(sub)
 			}
 			g.Endpoints = append(g.Endpoints, e)
 		}
 	}
 	return false
+}
+
+// containerName returns the container a key's path below its group's
+// node is the info of, "" if it is none: only containers/{name}/info is,
+// as the writer lays it out; a deeper key under containers/ was put by
+// hand, and the writer removes it.
+func containerName(sub string) string {
+	rest, ok := strings.CutPrefix(sub, "containers/")
+	if !ok {
+		return ""
+	}
+	name, ok := strings.CutSuffix(rest, "/info")
+	if !ok || strings.Contains(name, "/") {
+		return ""
+	}
+	return name
 }
 
 // Get returns the group of service with the given labels (in any order).

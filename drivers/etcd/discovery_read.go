@@ -2,7 +2,6 @@ package etcd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -111,11 +110,10 @@ func addKey(g *GroupEntry, seg []string, kv *mvccpb.KeyValue) {
 		g.ConfigJSON = &v
 	case len(seg) == 3 && seg[2] == RevisionKeyName:
 		g.RevisionModRev = kv.ModRevision
-		// An undecodable revision is rewritten by the next update. A
-		// fresh value, as json keeps what the text leaves out.
-		var r GroupRevision
-		_ = json.Unmarshal(kv.Value, &r)
-		g.Revision = r
+		// One that does not decode is read as the zero revision, whole
+		// (json fills what it can before an error), which SyncGroup
+		// rewrites: it never writes a generation 0.
+		g.Revision, _ = model.DecodeGroupRevision(kv.Value)
 	case isInfoKey(seg):
 		v := string(kv.Value)
 		if g.InfoDigests {

@@ -23,8 +23,10 @@ type SyncResult = model.SyncResult
 // SyncGroup makes the group hold want, writing only the keys that differ
 // from have (read by ReadTree or ReadGroup): the service and group nodes
 // if missing, the config if changed, containers added, changed or
-// removed, and the revision key with the next generation. When nothing
-// differs, nothing is written, the revision key included.
+// removed, keys under the group that the layout does not name removed,
+// and the revision key with the next generation. When nothing differs,
+// nothing is written, the revision key included, unless the revision
+// key does not decode: readers skip such a group, so it is rewritten.
 //
 // The write is one transaction, guarded by have: it fails with a
 // *ConflictError if the revision key or any key of the group changed
@@ -48,7 +50,11 @@ func (d *Discovery) SyncGroup(ctx context.Context, fence Fence, have *GroupEntry
 		}
 	}
 	ops := d.changeOps(have, want)
-	if len(ops) == 0 && have.RevisionModRev != 0 && have.Revision.Stale == want.Stale && !have.Revision.Pending {
+	// A revision key read without a generation is one this never wrote
+	// (it numbers from 1): one that did not decode is read as the zero
+	// revision, and readers skip it, so it is rewritten.
+	if len(ops) == 0 && have.RevisionModRev != 0 && have.Revision.Generation > 0 &&
+		have.Revision.Stale == want.Stale && !have.Revision.Pending {
 		return SyncResult{}, nil
 	}
 	rev := GroupRevision{
@@ -199,7 +205,9 @@ func (d *Discovery) commit(ctx context.Context, fence Fence, have *GroupEntry, e
 }
 
 // changeOps are the writes that make have hold want, except the revision
-// key: nodes, config and containers.
+// key: nodes, config and containers, and the removal of keys the layout
+// does not name (a containers/{a}/{b}/info would look like a container
+// to a reader that matches less strictly).
 func (d *Discovery) changeOps(have *GroupEntry, want GroupState) []clientv3.Op {
 	k := have.Key
 	var ops []clientv3.Op
@@ -228,6 +236,11 @@ func (d *Discovery) changeOps(have *GroupEntry, want GroupState) []clientv3.Op {
 		v := mustJSON(want.Containers[name])
 		if s, _ := have.Info(name); !have.InfoIs(name, v) || s.Leased {
 			ops = append(ops, clientv3.OpPut(d.infoKey(k.Service, k.Labels, name), v))
+		}
+	}
+	if len(have.Others) > 0 { // almost never: no sort for the rest
+		for _, key := range slices.Sorted(maps.Keys(have.Others)) {
+			ops = append(ops, clientv3.OpDelete(key))
 		}
 	}
 	return ops

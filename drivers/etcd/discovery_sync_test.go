@@ -149,6 +149,74 @@ func TestSyncGroupWritesOnlyChanges(t *testing.T) {
 	}
 }
 
+// TestSyncGroupRepairsKeysPutByHand: with the containers and config as
+// wanted, SyncGroup still writes when a key under the group was put by
+// hand: a revision that does not decode (readers skip the group) is
+// rewritten, keys the layout does not name are removed, in one
+// transaction with the revision; then nothing is written again.
+func TestSyncGroupRepairsKeysPutByHand(t *testing.T) {
+	e, c := start(t, etcd.Options{})
+	d := c.Discovery()
+	ctx := t.Context()
+	k := key(t, "web", "dev")
+	const dir = "/services/web/dev/"
+	want := etcd.GroupState{Containers: infos("a"), Config: map[string]string{}}
+	syncGroup(t, d, k, want)
+	for _, tc := range []struct {
+		name    string
+		puts    map[string]string
+		written []string
+		gone    []string
+	}{
+		{name: "revision not JSON", puts: map[string]string{dir + "revision": "garbage"},
+			written: []string{dir + "revision"}},
+		// json fills the generation before it fails on containers.
+		{name: "revision half decodable", puts: map[string]string{dir + "revision": `{"generation":7,"containers":"x"}`},
+			written: []string{dir + "revision"}},
+		{name: "keys the layout does not name", puts: map[string]string{
+			dir + "containers/ghost/x/info": `{"instance_name":"ghost","ready":true}`,
+			dir + "containers/b":            "{}",
+			dir + "notes":                   "by hand",
+		}, written: []string{dir + "revision"}, gone: []string{dir + "containers/ghost/x/info", dir + "containers/b", dir + "notes"}},
+	} {
+		for key, v := range tc.puts {
+			if _, err := e.Client.Put(ctx, key, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := treeKeys(t, e.Client)
+		res := syncGroup(t, d, k, want)
+		after := treeKeys(t, e.Client)
+		if !res.Changed || res.Txns != 1 {
+			t.Fatalf("%s: %+v, want one transaction", tc.name, res)
+		}
+		var written []string
+		for key, rev := range after {
+			if before[key] != rev {
+				written = append(written, key)
+			}
+		}
+		if slices.Sort(written); !slices.Equal(written, tc.written) {
+			t.Errorf("%s: wrote %v, want %v", tc.name, written, tc.written)
+		}
+		for _, key := range tc.gone {
+			if _, ok := after[key]; ok {
+				t.Errorf("%s: %s still there", tc.name, key)
+			}
+		}
+		resp, err := e.Client.Get(ctx, dir+"revision")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err := etcd.DecodeGroupRevision(resp.Kvs[0].Value); err != nil || r.Generation < 1 || r.Containers != 1 {
+			t.Errorf("%s: revision %+v, %v", tc.name, r, err)
+		}
+		if res := syncGroup(t, d, k, want); res.Changed {
+			t.Errorf("%s: written again once repaired: %+v", tc.name, res)
+		}
+	}
+}
+
 // TestSyncGroupGuards checks that a write based on an outdated read is
 // refused, and that a write under a lost leadership is refused as such.
 func TestSyncGroupGuards(t *testing.T) {
