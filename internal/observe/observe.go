@@ -136,9 +136,11 @@ type Observer struct {
 	mu   sync.Mutex
 	apps map[specs.GroupKey]entry
 	// seq counts the events and reads; dirty holds, per app, the seq of
-	// the event that marked it.
-	seq   uint64
-	dirty map[specs.GroupKey]uint64
+	// the event that marked it; listed is the seq at which the list in
+	// the cache began.
+	seq    uint64
+	dirty  map[specs.GroupKey]uint64
+	listed uint64
 }
 
 // entry is one cached app and the seq at which its read or list began.
@@ -261,7 +263,7 @@ func (o *Observer) list(ctx context.Context) *Listing {
 			}
 		}
 	}
-	o.apps = next
+	o.apps, o.listed = next, seq
 	l.Apps = make(map[specs.GroupKey]*model.App, len(next))
 	for k, e := range next {
 		l.Apps[k] = e.app
@@ -365,10 +367,14 @@ func (o *Observer) read(ctx context.Context, k specs.GroupKey) (*model.App, erro
 		app = &a
 	}
 	o.mu.Lock()
-	if app != nil {
-		o.apps[k] = entry{app: app, seq: seq}
-	} else {
-		delete(o.apps, k)
+	// A list or a read begun after this read, and in the cache already,
+	// saw the app later than it did.
+	if e, ok := o.apps[k]; seq > o.listed && (!ok || e.seq < seq) {
+		if app != nil {
+			o.apps[k] = entry{app: app, seq: seq}
+		} else {
+			delete(o.apps, k)
+		}
 	}
 	if s, ok := o.dirty[k]; ok && s < seq {
 		delete(o.dirty, k)

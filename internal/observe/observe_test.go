@@ -13,13 +13,14 @@ import (
 	"theseus.dev/specs"
 )
 
-// marathon is a Marathon whose apps the test sets; a list can be held
-// until the test releases it.
+// marathon is a Marathon whose apps the test sets; a list, or a read
+// once it has taken the app, can be held until the test releases it.
 type marathon struct {
-	mu   sync.Mutex
-	apps map[specs.GroupKey]model.App
-	gets int
-	hold chan chan struct{}
+	mu      sync.Mutex
+	apps    map[specs.GroupKey]model.App
+	gets    int
+	hold    chan chan struct{}
+	holdGet chan chan struct{}
 }
 
 func (m *marathon) Relist(ctx context.Context) ([]*model.App, error) {
@@ -43,6 +44,13 @@ func (m *marathon) Get(_ context.Context, k specs.GroupKey) (model.App, error) {
 	defer m.mu.Unlock()
 	m.gets++
 	a, ok := m.apps[k]
+	if hold := m.holdGet; hold != nil {
+		m.mu.Unlock()
+		release := make(chan struct{})
+		hold <- release
+		<-release
+		m.mu.Lock()
+	}
 	if !ok {
 		return model.App{}, fmt.Errorf("%s: %w", k, model.ErrAppNotFound)
 	}
@@ -192,5 +200,44 @@ func TestObserverListKeepsNewerReads(t *testing.T) {
 	}
 	if l.Gen != 2 || o.ListsStarted() != 2 {
 		t.Errorf("list %d, %d begun", l.Gen, o.ListsStarted())
+	}
+}
+
+// TestObserverReadKeepsNewerList: a read that began before a list and
+// ends after it does not put its older copy over the list's: the cache,
+// which refreshes of discovery write from, holds what the list saw.
+func TestObserverReadKeepsNewerList(t *testing.T) {
+	web := specs.GroupKey{Service: "web", Labels: "dev"}
+	m := &marathon{}
+	m.set(web, "v1")
+	o, a, _ := start(t, m)
+	listed(t, a)
+	holdGet := make(chan chan struct{})
+	m.mu.Lock()
+	m.holdGet = holdGet
+	m.mu.Unlock()
+	read := make(chan *model.App)
+	go func() {
+		got, err := o.Read(t.Context(), web)
+		if err != nil {
+			t.Error(err)
+		}
+		read <- got
+	}()
+	release := <-holdGet // the read has taken web at v1
+	m.mu.Lock()
+	m.holdGet = nil
+	m.mu.Unlock()
+	m.set(web, "v2")
+	o.Resync()
+	if l := listed(t, a); l.Apps[web].Version != "v2" {
+		t.Fatalf("list %+v", l.Apps[web])
+	}
+	close(release)
+	if got := <-read; got.Version != "v1" {
+		t.Errorf("the read returned %s, what it read", got.Version)
+	}
+	if got, _ := o.Get(web); got.Version != "v2" {
+		t.Errorf("the older read replaced the newer list: cache holds %s", got.Version)
 	}
 }
