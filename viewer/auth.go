@@ -69,7 +69,7 @@ func CheckBind(b Bind) error {
 		return fmt.Errorf("viewer: listen address %q: %w", b.Addr, err)
 	}
 	switch {
-	case isLoopback(host):
+	case IsLoopback(host):
 		return nil
 	case !b.Auth.Enabled():
 		return fmt.Errorf("viewer: refusing to serve %s beyond loopback without auth: set a token or a user and password, or listen on 127.0.0.1", b.Addr)
@@ -80,7 +80,9 @@ func CheckBind(b Bind) error {
 	return nil
 }
 
-func isLoopback(host string) bool {
+// IsLoopback reports whether host, of a listen address, is loopback only:
+// localhost or a loopback IP ("" and 0.0.0.0 are every interface).
+func IsLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}

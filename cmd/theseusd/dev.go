@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"theseus.dev/drivers/mesos"
 	"theseus.dev/reconciler"
 	"theseus.dev/sources"
+	"theseus.dev/viewer"
 )
 
 // devFlags are the settings only `theseusd dev` has.
@@ -78,6 +80,25 @@ controller creates the apps again. --reset starts from an empty etcd.`,
 	return cmd
 }
 
+// onLoopback refuses listen addresses beyond loopback for the embedded
+// etcd and the simulators: they answer anyone, with no credential, and
+// etcd holds every spec with its secret values in clear. (--http has its
+// own rule: beyond loopback with auth and TLS.)
+func (f *devFlags) onLoopback() error {
+	for _, l := range []struct{ flag, addr string }{
+		{"--etcd-listen", f.etcdListen}, {"--marathon-listen", f.marathonListen}, {"--mesos-listen", f.mesosListen},
+	} {
+		host, _, err := net.SplitHostPort(l.addr)
+		if err != nil {
+			return fmt.Errorf("%s %q: %w", l.flag, l.addr, err)
+		}
+		if !viewer.IsLoopback(host) {
+			return fmt.Errorf("%s %s: dev serves it with no credential, so only on loopback (127.0.0.1, [::1] or localhost); for more, run a real etcd and theseusd run", l.flag, l.addr)
+		}
+	}
+	return nil
+}
+
 func defaultDevData() string {
 	dir, err := os.UserCacheDir()
 	if err != nil {
@@ -110,6 +131,9 @@ func devAgents() []marathonsim.Agent {
 func runDev(ctx context.Context, c *cli, f *devFlags, d *daemon) error {
 	if f.speed <= 0 {
 		return fmt.Errorf("--speed %g: must be positive", f.speed)
+	}
+	if err := f.onLoopback(); err != nil {
+		return err
 	}
 	if _, err := f.faults.faults(); err != nil { // refuse bad globs before starting anything
 		return err

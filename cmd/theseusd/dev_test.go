@@ -83,3 +83,21 @@ func TestDevReset(t *testing.T) {
 		}
 	}
 }
+
+// TestDevStaysOnLoopback: dev serves its embedded etcd (every spec, secret
+// values in clear) and the simulators with no credential, so it refuses
+// to listen for them beyond loopback, before starting anything.
+func TestDevStaysOnLoopback(t *testing.T) {
+	for _, tt := range []struct{ flag, addr string }{
+		{"--etcd-listen", "0.0.0.0:0"},
+		{"--marathon-listen", ":0"},
+		{"--mesos-listen", "192.0.2.1:5050"},
+	} {
+		args := []string{"dev", "--data", t.TempDir(), "--etcd-listen", "127.0.0.1:0", "--marathon-listen", "127.0.0.1:0",
+			"--mesos-listen", "[::1]:0", "--http", "127.0.0.1:0", tt.flag, tt.addr}
+		code, out, errb := runCLI(t, nil, args...)
+		if code != exitError || !strings.Contains(errb, tt.flag+" "+tt.addr+": dev serves it with no credential, so only on loopback") {
+			t.Errorf("dev %s %s: exit %d\n%s%s", tt.flag, tt.addr, code, out, errb)
+		}
+	}
+}
