@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -252,7 +251,7 @@ func OpenTree(cfg TreeConfig) (*Tree, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	name := "git:" + redactURL(gitURL)
+	name := "git:" + gitsrc.RedactURL(gitURL) // the name ends up in etcd
 	if sub != "" {
 		name += "//" + sub
 	}
@@ -292,14 +291,3 @@ func gitAuth(rawURL string, getenv func(string) string) transport.AuthMethod {
 	return &githttp.BasicAuth{Username: cmp.Or(getenv("THESEUS_GIT_USER"), "git"), Password: pw}
 }
 
-// redactURL drops the credentials from a URL, which ends up in etcd as
-// part of the source name. The user goes too: some hosts take a token
-// in its place.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	u.User = nil
-	return u.String()
-}

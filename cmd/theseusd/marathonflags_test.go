@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"theseus.dev/drivers/etcd/etcdtest"
 	"theseus.dev/drivers/marathon"
 )
 
@@ -81,6 +82,30 @@ func TestMarathonFlagsErrors(t *testing.T) {
 		}
 		if _, err := f.config(func(k string) string { return tt.env[k] }); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v %v: %v, want an error naming %s", tt.args, tt.env, err, tt.want)
+		}
+	}
+}
+
+// TestMarathonURLErrorsHidePassword: Marathon's basic auth may ride in
+// its URL (THESEUS_MARATHON=http://user:password@host:8080). A URL that
+// is refused, a scheme left out (the commonest slip) or a query string,
+// is quoted with its password masked: the error goes to stderr, and from
+// `run` to the daemon's log.
+func TestMarathonURLErrorsHidePassword(t *testing.T) {
+	const password = "hunter2-marathon"
+	e := etcdtest.Start(t)
+	for _, u := range []string{
+		"admin:" + password + "@127.0.0.1:8080",
+		"htps://admin:" + password + "@127.0.0.1:8080",
+		"http://admin:" + password + "@127.0.0.1:8080/?x=1",
+	} {
+		env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": u}
+		code, out, errb := runCLI(t, env, "plan")
+		if code != exitError {
+			t.Errorf("plan with THESEUS_MARATHON=%s: exit %d, want %d", u, code, exitError)
+		}
+		if strings.Contains(out+errb, password) {
+			t.Errorf("the error shows the password of THESEUS_MARATHON:\n%s", linesWith(out+errb, password))
 		}
 	}
 }

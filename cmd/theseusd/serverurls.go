@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"theseus.dev/internal/httpclient"
 )
 
 // serverURLs is where a client finds its servers (Marathon, the Mesos
@@ -36,12 +38,12 @@ func (s serverURLs) parse(getenv func(string) string) ([]string, error) {
 			continue
 		}
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return nil, fmt.Errorf("%s: %q is not a %s; want http(s)://host:port", src, u, s.what)
+			return nil, fmt.Errorf("%s: %q is not a %s; want http(s)://host:port", src, httpclient.RedactRaw(u), s.what)
 		}
 		urls = append(urls, u)
 	}
 	if len(urls) == 0 {
-		return nil, fmt.Errorf("%s %q names no %s", src, raw, s.what)
+		return nil, fmt.Errorf("%s %q names no %s", src, httpclient.RedactRaw(raw), s.what)
 	}
 	return urls, nil
 }

@@ -206,9 +206,33 @@ func BaseURLs(what string, raws []string) ([]*url.URL, error) {
 	for _, raw := range raws {
 		u, err := url.Parse(strings.TrimRight(strings.TrimSpace(raw), "/"))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-			return nil, fmt.Errorf("%s %q: want http(s)://host:port[/path]", what, raw)
+			return nil, fmt.Errorf("%s %q: want http(s)://host:port[/path]", what, RedactRaw(raw))
 		}
 		out = append(out, u)
 	}
 	return out, nil
+}
+
+// RedactRaw masks the password of a URL as given, or its user when it
+// has no password (a token may stand there), even in one that does not
+// parse: the URL that a message quotes because it was refused is the
+// one most likely to be mistyped.
+func RedactRaw(raw string) string {
+	start := 0
+	if i := strings.Index(raw, "://"); i >= 0 {
+		start = i + 3
+	}
+	end := len(raw)
+	if i := strings.IndexAny(raw[start:], "/?#"); i >= 0 {
+		end = start + i
+	}
+	at := strings.LastIndex(raw[start:end], "@")
+	if at < 0 {
+		return raw
+	}
+	info := raw[start : start+at]
+	if i := strings.IndexByte(info, ':'); i >= 0 {
+		return raw[:start] + info[:i+1] + "***" + raw[start+at:]
+	}
+	return raw[:start] + "***" + raw[start+at:]
 }

@@ -37,3 +37,22 @@ func TestTLSConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactRaw: the credential of a URL quoted in a message is masked,
+// in URLs that parse and in the mistyped ones that do not.
+func TestRedactRaw(t *testing.T) {
+	for raw, want := range map[string]string{
+		"http://admin:pw@host:8080":       "http://admin:***@host:8080",
+		"admin:pw@host:8080":              "admin:***@host:8080",
+		"htps://admin:pw@host:8080/x?y=1": "htps://admin:***@host:8080/x?y=1",
+		"https://TOKEN@host/repo":         "https://***@host/repo",
+		"http://host:8080/a@b":            "http://host:8080/a@b",
+		"http://host:8080":                "http://host:8080",
+		"http://a:b:c@host":               "http://a:***@host",
+		"user:p@ss@host":                  "user:***@host",
+	} {
+		if got := RedactRaw(raw); got != want {
+			t.Errorf("RedactRaw(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}

@@ -85,6 +85,9 @@ type Repo struct {
 	cfg   Config
 	ref   plumbing.ReferenceName
 	local string // path of a local repository, read in place; "" if remote
+	// display is the URL as messages name it, and secret the credential
+	// it holds, which no message repeats.
+	display, secret string
 }
 
 // Open checks cfg and returns a Repo; it touches neither the network nor
@@ -108,9 +111,9 @@ func Open(cfg Config) (*Repo, error) {
 	}
 	ep, err := transport.NewEndpoint(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("git: URL %q: %w", cfg.URL, err)
+		return nil, fmt.Errorf("git: URL %q: %w", RedactURL(cfg.URL), scrubErr(err, urlSecret(cfg.URL)))
 	}
-	r := &Repo{cfg: cfg, ref: ref}
+	r := &Repo{cfg: cfg, ref: ref, display: RedactURL(cfg.URL), secret: urlSecret(cfg.URL)}
 	if ep.Protocol == "file" {
 		r.local = ep.Path
 	}
@@ -130,7 +133,7 @@ func (r *Repo) Fetch(ctx context.Context) (Checkout, error) {
 	co, err := r.fetch(ctx)
 	if err != nil {
 		lock.release()
-		return Checkout{}, err
+		return Checkout{}, r.scrub(err)
 	}
 	co.lock = lock
 	return co, nil
@@ -146,7 +149,7 @@ func (r *Repo) fetch(ctx context.Context) (Checkout, error) {
 		return co, nil
 	}
 	if err := export(repo, hash, co.Dir); err != nil {
-		return Checkout{}, fmt.Errorf("git: export %s of %s: %w", co.Short(), r.cfg.URL, err)
+		return Checkout{}, fmt.Errorf("git: export %s of %s: %w", co.Short(), r.display, err)
 	}
 	removeOthers(filepath.Dir(co.Dir), filepath.Base(co.Dir))
 	return co, nil
@@ -178,11 +181,11 @@ func (r *Repo) resolve(ctx context.Context) (*git.Repository, plumbing.Hash, err
 		Force:      true,
 	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return nil, plumbing.ZeroHash, fmt.Errorf("git: fetch %s from %s: %w", r.ref.Short(), r.cfg.URL, err)
+		return nil, plumbing.ZeroHash, fmt.Errorf("git: fetch %s from %s: %w", r.ref.Short(), r.display, err)
 	}
 	ref, err := repo.Reference(fetchedRef, true)
 	if err != nil {
-		return nil, plumbing.ZeroHash, fmt.Errorf("git: %s from %s: %w", r.ref.Short(), r.cfg.URL, err)
+		return nil, plumbing.ZeroHash, fmt.Errorf("git: %s from %s: %w", r.ref.Short(), r.display, err)
 	}
 	return repo, ref.Hash(), nil
 }

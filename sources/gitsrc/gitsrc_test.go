@@ -173,3 +173,34 @@ func TestFetchHoldsTheCache(t *testing.T) {
 		t.Errorf("the export of the first commit is still there: %v", err)
 	}
 }
+
+// TestFetchErrorsHideTheURLsToken: a repository URL may carry its
+// credential (https://user:TOKEN@host/repo, or the token alone as the
+// user). A failed fetch does not repeat it: the error goes to `theseusd
+// sync`'s stderr and, with --watch, to its log at every failed poll.
+func TestFetchErrorsHideTheURLsToken(t *testing.T) {
+	const token = "ghp_reviewT0kenNotForLogs"
+	root := t.TempDir()
+	src := gitsrctest.NewRepo(t, filepath.Join(root, "specs.git"), "main")
+	src.Commit("first", map[string]string{"web.yaml": "a"})
+	base := gitsrctest.Serve(t, root)
+	withToken := strings.Replace(base, "://", "://deploy:"+token+"@", 1)
+	for _, tt := range []struct{ name, url, ref string }{
+		{"missing branch", withToken + "/specs.git", "release"},
+		{"missing repository", withToken + "/nope.git", ""},
+		{"token as the user", strings.Replace(base, "://", "://"+token+"@", 1) + "/nope.git", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := gitsrc.Open(gitsrc.Config{URL: tt.url, Ref: tt.ref, CacheDir: t.TempDir()})
+			if err == nil {
+				_, err = r.Fetch(t.Context())
+			}
+			if err == nil {
+				t.Fatal("fetch succeeded")
+			}
+			if strings.Contains(err.Error(), token) {
+				t.Errorf("the error shows the token of the URL: %v", err)
+			}
+		})
+	}
+}
