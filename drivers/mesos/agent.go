@@ -82,7 +82,9 @@ func (c *Client) ReadFile(ctx context.Context, a Agent, path string, offset, len
 
 // ReadFrom reads a file from offset to its current end, at most max
 // bytes (max <= 0: no bound), and returns the data and the offset just
-// after it.
+// after it. The data are the file's bytes, and may end inside a UTF-8
+// character. A file now shorter than offset (rotated or truncated)
+// gives no data and its size, less than offset.
 func (c *Client) ReadFrom(ctx context.Context, a Agent, path string, offset, max int64) ([]byte, int64, error) {
 	var buf bytes.Buffer
 	for max <= 0 || int64(buf.Len()) < max {
@@ -95,8 +97,9 @@ func (c *Client) ReadFrom(ctx context.Context, a Agent, path string, offset, max
 			return buf.Bytes(), offset, err
 		}
 		if len(ch.Data) == 0 {
-			// At the end. A file that shrank (rotated) starts over.
-			if ch.Offset < offset {
+			// At the end, or the file shrank. Once data was read, the
+			// offset stays after it: the next call finds the shrink.
+			if ch.Offset < offset && buf.Len() == 0 {
 				offset = ch.Offset
 			}
 			break

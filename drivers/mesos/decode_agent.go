@@ -1,9 +1,12 @@
 package mesos
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 type executorJSON struct {
@@ -129,8 +132,9 @@ func decodeStatistics(r io.Reader) ([]Usage, error) {
 // decodeRead decodes /files/read: {"data": "...", "offset": n}.
 func decodeRead(r io.Reader) (Chunk, error) {
 	var body struct {
-		Data   *string  `json:"data"`
-		Offset *float64 `json:"offset"`
+		// Kept raw: encoding/json would read the file's bytes as text.
+		Data   json.RawMessage `json:"data"`
+		Offset *float64        `json:"offset"`
 	}
 	if err := decodeInto(r, &body); err != nil {
 		return Chunk{}, err
@@ -142,5 +146,123 @@ func decodeRead(r io.Reader) (Chunk, error) {
 	if off < 0 || off > math.MaxInt64/2 || off != math.Trunc(off) {
 		return Chunk{}, fmt.Errorf("offset %g is not a file offset", off)
 	}
-	return Chunk{Data: []byte(*body.Data), Offset: int64(off)}, nil
+	data, err := fileData(body.Data)
+	if err != nil {
+		return Chunk{}, fmt.Errorf("data: %w", err)
+	}
+	return Chunk{Data: data, Offset: int64(off)}, nil
+}
+
+// fileData decodes the JSON string of /files/read's "data" into the
+// bytes of the file, as many as the agent read. Mesos puts the file's
+// bytes into the string without decoding them: 1.x (stout's jsonify)
+// writes every byte but '"', '\\', '/' and control characters as it is,
+// so a read cut inside a multi-byte character starts or ends with part
+// of it; 0.2x (JSON::String) writes every byte outside printable ASCII
+// as its own \u00XX. encoding/json would make U+FFFD of the first and
+// two-byte characters of the second, and the offset would drift.
+//
+// An escape above \u00FF, or a raw byte above 0x7F in the same string
+// as a \u0080 to \u00FF escape, can only come from an encoder that
+// escapes characters (Mesos writes neither): there every escape is a
+// character, in UTF-8.
+func fileData(lit []byte) ([]byte, error) {
+	if len(lit) < 2 || lit[0] != '"' || lit[len(lit)-1] != '"' {
+		return nil, fmt.Errorf("want a JSON string, not %.40s", lit)
+	}
+	s := lit[1 : len(lit)-1]
+	out, charsSeen, err := unescapeData(s, false)
+	if err != nil || !charsSeen {
+		return out, err
+	}
+	out, _, err = unescapeData(s, true)
+	return out, err
+}
+
+// unescapeData decodes the inside of a JSON string. With chars false, an
+// escape up to \u00FF is one byte; charsSeen then says whether such an
+// escape above \u007F was found with signs of a character encoder.
+func unescapeData(s []byte, chars bool) (out []byte, charsSeen bool, err error) {
+	out = make([]byte, 0, len(s))
+	var rawHigh, byteEscape, charEscape bool
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '"':
+			return nil, false, fmt.Errorf("unescaped quote at %d", i)
+		case c < 0x20:
+			return nil, false, fmt.Errorf("control character %#02x at %d", c, i)
+		case c != '\\':
+			rawHigh = rawHigh || c >= 0x80
+			out = append(out, c)
+			i++
+			continue
+		}
+		if i+1 >= len(s) {
+			return nil, false, fmt.Errorf("unfinished escape at %d", i)
+		}
+		if e, ok := simpleEscapes[s[i+1]]; ok {
+			out = append(out, e)
+			i += 2
+			continue
+		}
+		if s[i+1] != 'u' {
+			return nil, false, fmt.Errorf("invalid escape \\%c at %d", s[i+1], i)
+		}
+		r := hex4(s[i+2:])
+		if r < 0 {
+			return nil, false, fmt.Errorf("invalid escape \\u%.4s at %d", s[i+2:min(len(s), i+6)], i)
+		}
+		i += 6
+		switch {
+		case r < 0x80:
+			out = append(out, byte(r))
+			continue
+		case r <= 0xff && !chars:
+			byteEscape = true
+			out = append(out, byte(r))
+			continue
+		case r > 0xff:
+			charEscape = true
+		}
+		if utf16.IsSurrogate(r) {
+			// As encoding/json: a pair is one character, a lone half U+FFFD.
+			r2 := rune(-1)
+			if i+1 < len(s) && s[i] == '\\' && s[i+1] == 'u' {
+				r2 = hex4(s[i+2:])
+			}
+			if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+				i += 6
+				r = d
+			} else {
+				r = utf8.RuneError
+			}
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return out, byteEscape && (charEscape || rawHigh), nil
+}
+
+var simpleEscapes = map[byte]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+// hex4 reads the four hex digits of a \u escape, or returns -1.
+func hex4(s []byte) rune {
+	if len(s) < 4 {
+		return -1
+	}
+	var r rune
+	for _, c := range s[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }

@@ -33,5 +33,8 @@
 // read as a float; resources are a map of name to number (scalars) or to
 // Mesos's text of ranges ("[31000-32000, 33000-33010]") and sets. The
 // decoders are checked against bodies recorded from Mesos 0.19 to 1.4
-// (testdata/mesos) and fuzzed.
+// (testdata/mesos) and fuzzed. The data of /files/read is a file's
+// bytes, not text: Mesos 1.x writes them raw (a read may end inside a
+// character), 0.2x one \u00XX escape per byte, so it is decoded by hand
+// and offsets count bytes as the agent does.
 package mesos

@@ -2,10 +2,14 @@ package mesos
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // Fuzz targets for every decoder of what Mesos answers. Seeds are the
@@ -133,6 +137,50 @@ func FuzzDecodeRead(f *testing.F) {
 		}
 	})
 }
+
+// FuzzFileData: a file's bytes, written into /files/read's data the way
+// either Mesos writes them, read back as those bytes; and any JSON
+// string is refused exactly when encoding/json refuses it, and read as
+// encoding/json reads it where the two agree (UTF-8 text without a
+// \u0080 to \u00FF escape, which Mesos 0.2x writes for one byte).
+func FuzzFileData(f *testing.F) {
+	for _, s := range []string{"", "one\ntwo\n", "caf\xc3", "\xa9 suite\n", "caf\u00e9", "\x00\x1f\x7f\xff\"\\/",
+		`"caf\u00C3\u00A9"`, `"caf\u00e9 \u4e2d"`, `"\u00e9\u00ff\u0080"`, `"\ud83d\ude00 \ud83d \udc00\u0041"`,
+		`"\\u00e9"`, `"\"\/\b\f\n\r\t"`, `"\u00zz"`, `"\x"`, "\"caf\xc3\"", "\"\xc3\u00a9\""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, old := range []bool{false, true} {
+			body := `{"data":` + StoutString(data, old) + `,"offset":7}`
+			ch, err := decodeRead(strings.NewReader(body))
+			if err != nil || !bytes.Equal(ch.Data, data) || ch.Offset != 7 {
+				t.Fatalf("%q written as Mesos (old %v) does: %s read back as %q at %d, %v", data, old, body, ch.Data, ch.Offset, err)
+			}
+		}
+
+		got, err := fileData(data)
+		var want string
+		werr := json.Unmarshal(data, &want)
+		quoted := len(data) >= 2 && data[0] == '"' && data[len(data)-1] == '"'
+		if (err == nil) != (werr == nil && quoted) {
+			t.Fatalf("%q: read %v, encoding/json %v", data, err, werr)
+		}
+		if err != nil {
+			return
+		}
+		inside := data[1 : len(data)-1]
+		switch {
+		case !bytes.ContainsRune(inside, '\\') && !bytes.Equal(got, inside):
+			t.Fatalf("%q without escapes read as %q", data, got)
+		case utf8.Valid(data) && !highByteEscape.Match(data) && string(got) != want:
+			t.Fatalf("%q read as %q, encoding/json %q", data, got, want)
+		}
+	})
+}
+
+// highByteEscape finds what may be an escape of a byte above 0x7F (or
+// an escaped backslash before such text).
+var highByteEscape = regexp.MustCompile(`\\u00[89a-fA-F][0-9a-fA-F]`)
 
 // FuzzParseRanges: what parses prints back to text that parses to the
 // same ranges.

@@ -60,8 +60,12 @@ func (l *LogFile) Tail(ctx context.Context, n int) ([]string, error) {
 // Next returns the complete lines written since the last read.
 func (l *LogFile) Next(ctx context.Context) ([]string, error) {
 	data, next, err := l.c.ReadFrom(ctx, l.Agent, l.Path, l.offset, maxLogRead)
-	if next < l.offset {
-		l.rest = nil // the file was truncated: start over
+	if err == nil && len(data) == 0 && next < l.offset {
+		// Rotated or truncated: the new file is read from its start, or
+		// what it got before this poll would be skipped. (A new file
+		// already as long as the offset cannot be told apart.)
+		l.rest = nil
+		data, next, err = l.c.ReadFrom(ctx, l.Agent, l.Path, 0, maxLogRead)
 	}
 	l.offset = next
 	if len(data) == 0 {

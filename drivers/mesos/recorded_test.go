@@ -1,6 +1,7 @@
 package mesos_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -8,8 +9,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"theseus.dev/drivers/mesos"
@@ -328,4 +331,249 @@ func TestRecordedFilesRead(t *testing.T) {
 			t.Errorf("%s: lines %q, rest %q", f, lines, rest)
 		}
 	}
+}
+
+// fileAgent is a Mesos agent serving a recorded /state and
+// /files/read of files held in memory, as FilesProcess::read answers:
+// offset -1 (the default) is the size, a read is capped at 16 pages, a
+// read at or past the end answers {"data": "", "offset": <size>}, and
+// otherwise {"data": <bytes>, "offset": <offset asked>}, the data
+// written as Mesos 1.x writes it, or 0.2x when old (see StoutString).
+type fileAgent struct {
+	mu    sync.Mutex
+	state []byte
+	files map[string][]byte
+	old   bool // the escaping of the older json.hpp (0.2x)
+	// afterRead, when set, runs after each read answered with data.
+	afterRead func(files map[string][]byte)
+}
+
+func (f *fileAgent) set(path, content string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.files[path] = []byte(content)
+}
+
+func (f *fileAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch r.URL.Path {
+	case "/state":
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(f.state)
+	case "/files/read":
+		q := r.URL.Query()
+		file, ok := f.files[q.Get("path")]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		offset, length := int64(-1), int64(-1)
+		if q.Has("offset") {
+			offset, _ = strconv.ParseInt(q.Get("offset"), 10, 64)
+		}
+		if q.Has("length") {
+			length, _ = strconv.ParseInt(q.Get("length"), 10, 64)
+		}
+		size := int64(len(file))
+		if offset == -1 {
+			offset = size
+		}
+		if length == -1 {
+			length = size - offset
+		}
+		length = min(length, 16*4096)
+		w.Header().Set("Content-Type", "application/json")
+		if offset >= size {
+			fmt.Fprintf(w, `{"data":"","offset":%d}`, size)
+			return
+		}
+		data := file[offset:min(offset+length, size)]
+		fmt.Fprintf(w, `{"data":%s,"offset":%d}`, mesos.StoutString(data, f.old), offset)
+		if f.afterRead != nil {
+			f.afterRead(f.files)
+		}
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// newFileAgent serves a recorded agent /state; the driver reaches the
+// agent at the address of its pid.
+func newFileAgent(t *testing.T, stateFile string, old bool) (*fileAgent, *mesos.Client, mesos.Agent, map[string]any) {
+	t.Helper()
+	f := &fileAgent{state: readRecorded(t, stateFile), files: map[string][]byte{}, old: old}
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	var raw map[string]any
+	if err := json.Unmarshal(f.state, &raw); err != nil {
+		t.Fatal(err)
+	}
+	c := must[*mesos.Client](t)(mesos.New(mesos.Config{URLs: []string{"http://127.0.0.1:1"}}))
+	a := mesos.Agent{ID: str(raw["id"]), Hostname: str(raw["hostname"]), PID: "slave(1)@" + u.Host, Addr: u.Host}
+	return f, c, a, raw
+}
+
+// firstExecutor returns the task id and sandbox directory of the
+// recorded body's first executor.
+func firstExecutor(t *testing.T, raw map[string]any) (taskID, dir string) {
+	t.Helper()
+	e := obj(arr(obj(arr(raw["frameworks"])[0])["executors"])[0])
+	return str(obj(arr(e["tasks"])[0])["id"]), str(e["directory"])
+}
+
+// TestLogFollowsRotatedFile: a task's stdout that is rotated
+// (or truncated) and written again before the next poll. Mesos answers a
+// read past the new end with {"data": "", "offset": <new size>}; the
+// lines written to the new file from its start must be printed, not
+// skipped by moving the offset to the new end.
+func TestLogFollowsRotatedFile(t *testing.T) {
+	f, c, a, raw := newFileAgent(t, "agent-state/dcos-ui-0.27.0.json", false)
+	taskID, dir := firstExecutor(t, raw)
+	f.set(dir+"/stdout", "one\ntwo\n")
+	lf := must[*mesos.LogFile](t)(c.OpenLog(ctx(t), a, taskID, mesos.Stdout))
+	if lines := must[[]string](t)(lf.Tail(ctx(t), -1)); !slices.Equal(lines, []string{"one", "two"}) {
+		t.Fatalf("tail: %q", lines)
+	}
+	f.set(dir+"/stdout", "three\n") // rotated: the new file is shorter
+	got := must[[]string](t)(lf.Next(ctx(t)))
+	f.set(dir+"/stdout", "three\nfour\n")
+	got = append(got, must[[]string](t)(lf.Next(ctx(t)))...)
+	if want := []string{"three", "four"}; !slices.Equal(got, want) {
+		t.Errorf("after the file was truncated, followed lines %q, want %q (the new file's first lines were skipped)", got, want)
+	}
+}
+
+// TestLogFollowsFileTruncatedWhileRead: a file truncated between two
+// reads of one Next. What was read of the old file is returned with the
+// offset right after it, not the new size, so the next Next sees the
+// file shorter and reads the new one from its start.
+func TestLogFollowsFileTruncatedWhileRead(t *testing.T) {
+	f, c, a, raw := newFileAgent(t, "agent-state/dcos-ui-0.27.0.json", false)
+	taskID, dir := firstExecutor(t, raw)
+	path := dir + "/stdout"
+	long := strings.Repeat("x", 16*4096-1)
+	f.set(path, long+"\nlost\n")
+	lf := must[*mesos.LogFile](t)(c.OpenLog(ctx(t), a, taskID, mesos.Stdout))
+	f.afterRead = func(files map[string][]byte) { files[path] = []byte("new\n") }
+	got := must[[]string](t)(lf.Next(ctx(t)))
+	if !slices.Equal(got, []string{long}) || lf.Offset() != int64(len(long))+1 {
+		t.Fatalf("first read: lines %s, offset %d", summary(got), lf.Offset())
+	}
+	f.afterRead = nil
+	if got := must[[]string](t)(lf.Next(ctx(t))); !slices.Equal(got, []string{"new"}) || lf.Offset() != 4 {
+		t.Errorf("after the truncation: lines %q, offset %d", got, lf.Offset())
+	}
+}
+
+// TestLogReadKeepsUTF8CharacterSplitAcrossReads: a log with a two-byte
+// UTF-8 character straddling the 64 KiB cap of one /files/read. Mesos
+// cuts the read at a byte, so the first answer ends with half of the
+// character as a raw byte; the next read must start right after that
+// byte. Counting the offset from the decoded string (where Go turned
+// the lone byte into the 3-byte U+FFFD) skips bytes of the file.
+func TestLogReadKeepsUTF8CharacterSplitAcrossReads(t *testing.T) {
+	f, c, a, raw := newFileAgent(t, "agent-state/dcos-ui-0.27.0.json", false)
+	_, dir := firstExecutor(t, raw)
+	path := dir + "/stdout"
+	content := strings.Repeat("a", 16*4096-1) + "é\nnext line\n"
+	f.set(path, content)
+	data, next, err := c.ReadFrom(ctx(t), a, path, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next != int64(len(content)) {
+		t.Errorf("offset after reading the whole file: %d, want its size %d", next, len(content))
+	}
+	if !bytes.Equal(data, []byte(content)) {
+		got, _ := mesos.SplitLines(data)
+		want, _ := mesos.SplitLines([]byte(content))
+		t.Errorf("read lines %s, want %s", summary(got), summary(want))
+	}
+}
+
+// summary shows lines short: long ones by their length and ends.
+func summary(lines []string) string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		if len(l) > 24 {
+			l = fmt.Sprintf("%q…(%d bytes)…%q", l[:4], len(l), l[len(l)-8:])
+		} else {
+			l = strconv.Quote(l)
+		}
+		out[i] = l
+	}
+	return "[" + strings.Join(out, ", ") + "]"
+}
+
+// TestLogReadOldAgentEscapedBytes: a Mesos 0.22.1 agent (the recorded
+// /state of one) writes every byte of /files/read data above 0x7E as
+// \u00XX, one escape per byte. "café" (63 61 66 C3 A9) comes as
+// "caf\u00C3\u00A9": the bytes are C3 A9, not the runes U+00C3 U+00A9
+// (4 bytes in UTF-8), and the offset must move by 2, not 4; counted as 4
+// the next read starts 2 bytes too far and drops them.
+func TestLogReadOldAgentEscapedBytes(t *testing.T) {
+	f, c, a, raw := newFileAgent(t, "agent-state/none-0.22.1.json", true)
+	taskID, dir := firstExecutor(t, raw)
+	f.set(dir+"/stdout", "start\n")
+	lf := must[*mesos.LogFile](t)(c.OpenLog(ctx(t), a, taskID, mesos.Stdout))
+	if lines := must[[]string](t)(lf.Tail(ctx(t), -1)); !slices.Equal(lines, []string{"start"}) {
+		t.Fatalf("tail: %q", lines)
+	}
+	// More than one read's worth (16 pages) is written: the second read
+	// must start right after the first one's bytes.
+	long := strings.Repeat("x", 70000)
+	f.set(dir+"/stdout", "start\ncafé\n"+long+"\nlast\n")
+	got := must[[]string](t)(lf.Next(ctx(t)))
+	if want := []string{"café", long, "last"}; !slices.Equal(got, want) {
+		t.Errorf("followed lines %s, want %s", summary(got), summary(want))
+	}
+}
+
+// TestLogReadDataAsAgentsWriteIt: /files/read's data is read as the
+// file's bytes however the agent wrote them: raw (Mesos 1.x, even half a
+// character), one \u00XX per byte (0.2x), or, from an encoder that
+// escapes characters (an escape above \u00FF, or raw UTF-8 beside a
+// \u0080 to \u00FF escape, shows one), every escape a character.
+func TestLogReadDataAsAgentsWriteIt(t *testing.T) {
+	for _, tc := range []struct{ name, data, want string }{
+		{"raw UTF-8", `"café\/x\n"`, "café/x\n"},
+		{"raw half character", "\"caf\xc3\"", "caf\xc3"},
+		{"control escapes", `"a\u0000\u001f\u007fb\t"`, "a\x00\x1f\x7fb\t"},
+		{"escaped bytes", `"caf\u00C3\u00A9"`, "café"},
+		{"escaped bytes lowercase", `"caf\u00c3\u00a9"`, "café"},
+		{"escaped half character", `"caf\u00C3"`, "caf\xc3"},
+		{"escaped Latin-1 byte", `"caf\u00E9"`, "caf\xe9"},
+		{"escaped characters", `"caf\u00e9 \u4e2d \ud83d\ude00"`, "café 中 😀"},
+		{"raw text with an escaped character", `"é\u0085"`, "é\u0085"},
+		{"lone surrogate", `"\ud83d!"`, "\ufffd!"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, a := bodyServer(t, `{"data":`+tc.data+`,"offset":3}`)
+			ch, err := c.ReadFile(ctx(t), a, "/x/stdout", 3, 0)
+			if err != nil || string(ch.Data) != tc.want || ch.Offset != 3 {
+				t.Errorf("%s read as %q at %d, %v; want %q", tc.data, ch.Data, ch.Offset, err, tc.want)
+			}
+		})
+	}
+	for _, body := range []string{`{"data":null,"offset":0}`, `{"data":12,"offset":0}`, `{"offset":0}`, `{"data":"\u00zz","offset":0}`} {
+		c, a := bodyServer(t, body)
+		if _, err := c.ReadFile(ctx(t), a, "/x/stdout", 0, 0); err == nil || !mesos.IsPermanent(err) {
+			t.Errorf("%s: %v", body, err)
+		}
+	}
+}
+
+// bodyServer is an agent answering every request with body.
+func bodyServer(t *testing.T, body string) (*mesos.Client, mesos.Agent) {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	c := must[*mesos.Client](t)(mesos.New(mesos.Config{URLs: []string{"http://127.0.0.1:1"}}))
+	return c, mesos.Agent{ID: "S0", Hostname: "agent", PID: "slave(1)@" + u.Host, Addr: u.Host}
 }

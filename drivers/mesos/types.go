@@ -240,7 +240,8 @@ func (s Statistics) MemBytes() int64 {
 
 // Chunk is a piece of a file read from a sandbox.
 type Chunk struct {
-	// Data are the bytes read, from Offset on. An empty Data at Offset
+	// Data are the bytes read, from Offset on, as they are in the file
+	// (they may end inside a UTF-8 character). An empty Data at Offset
 	// means the file ends there (for now).
 	Data   []byte
 	Offset int64
