@@ -1,6 +1,8 @@
 package diff
 
 import (
+	"bytes"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -187,6 +189,45 @@ func TestSecretConfigIsNeverAChange(t *testing.T) {
 	act, _ := Group(&d, nil, Options{})
 	if got := changeLines(act.Changes); strings.Contains(got, "s3cret") || strings.Contains(got, "token") {
 		t.Fatalf("a create shows the secret config value:\n%s", got)
+	}
+}
+
+// TestSecretConfigStillMirroredIsRedacted: a config value /services holds
+// from when it was public, and that the spec now marks secret, is removed
+// by the syncer: a change, shown redacted, as an env value that turns
+// secret is (a field secret on either side is redacted on both).
+func TestSecretConfigStillMirroredIsRedacted(t *testing.T) {
+	snap := exampleDesired(t)
+	for _, tc := range []struct{ name, held string }{
+		{"the value the spec holds", "hunter2-prod"},
+		{"an older value", "hunter1-prod"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := *withConfig(snap.Groups[0], "upstream", "api")
+			d.Spec.Config["db_password"] = specs.Value{Value: "hunter2-prod", Secret: true}
+			a := appFor(d)
+			a.ConfigKnown, a.Config = true, map[string]string{"upstream": "api", "db_password": tc.held}
+			p := Compute(Snapshot{Revision: snap.Revision, Groups: []Desired{d}}, []App{a}, Options{})
+			if len(p.Actions) != 1 || p.Actions[0].Kind != Config {
+				t.Fatalf("got %+v, want one %q: /services holds a value that is to go", p.Actions, Config)
+			}
+			if got, want := changeLines(p.Actions[0].Changes), "spec.config.db_password: (secret) => (none)\n"; got != want {
+				t.Errorf("changes:\n%swant:\n%s", got, want)
+			}
+			var text bytes.Buffer
+			if err := WriteText(&text, p, TextOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			js, err := json.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, out := range []string{text.String(), string(js)} {
+				if strings.Contains(out, "hunter") {
+					t.Errorf("the plan shows the value of a config key marked secret:\n%s", out)
+				}
+			}
+		})
 	}
 }
 

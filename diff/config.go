@@ -15,11 +15,14 @@ func configFields(cfg map[string]specs.Value) []field {
 	return fs
 }
 
-// storedConfigFields lists a config as /services holds it.
-func storedConfigFields(cfg map[string]string) []field {
+// storedConfigFields lists a config as /services holds it. A key the
+// spec marks secret is marked secret here too: /services may still hold
+// its value from when it was public, and the syncer's removing it must
+// not show it (a field secret on either side is redacted on both).
+func storedConfigFields(cfg map[string]string, desired map[string]specs.Value) []field {
 	fs := make([]field, 0, len(cfg))
 	for _, k := range sortedKeys(cfg) {
-		fs = append(fs, field{path: "spec.config." + k, value: cfg[k]})
+		fs = append(fs, field{path: "spec.config." + k, value: cfg[k], secret: desired[k].Secret})
 	}
 	return fs
 }
@@ -30,5 +33,5 @@ func configChanges(d *Desired, a *App) []Change {
 	if a == nil || !a.ConfigKnown {
 		return nil
 	}
-	return changes(storedConfigFields(a.Config), configFields(d.Spec.Config))
+	return changes(storedConfigFields(a.Config, d.Spec.Config), configFields(d.Spec.Config))
 }

@@ -25,6 +25,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("---\n---\n"))
 	f.Add([]byte("spec: {env: {A: {value: x, secret: yes}}}"))
+	f.Add([]byte("spec: {env: {A: {secret: true, value: *x, v x: 1}}, config: {~: x}}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		groups, _ := ParseAndValidate("fuzz.yaml", data)
 		for _, g := range groups {
@@ -106,6 +107,7 @@ func FuzzDecodeStoredJSON(f *testing.F) {
 		`{"spec":{"image":"nginx","ports":[{"containerPort":80,"hostPort":0}]}}`,
 		"{\t\"spec\":\t{\"image\":\"ng\\/inx\",\"cmd\":\"a\\u0000b\"}}",
 		`{"spec":{"image":"nginx","env":{"A":{"value":"x","secret":"yes"}}}}`,
+		`{"spec":{"image":"nginx","env":{"A":{"secret":true,"value":8}}}}`,
 		`{"metadata":{"service":"web"},"spec":{"image":"nginx"}}`,
 		// Valid JSON that YAML refuses: DEL, and a raw C1 control.
 		"{\"apiVersion\":\"theseus/v1\",\"kind\":\"Group\",\"spec\":{\"image\":\"nginx\",\"env\":{\"A\":\"x\x7f\"}}}",

@@ -149,8 +149,24 @@ func yamlError(file string, offset int, err error) *FieldError {
 		fe.Line = n + offset
 		fe.Msg = msg[:m[0]] + msg[m[1]:]
 	}
-	fe.Msg = "invalid YAML: " + fe.Msg
+	fe.Msg = "invalid YAML: " + redactYAMLDetail(fe.Msg)
 	return fe
+}
+
+var (
+	yamlAnchorRE   = regexp.MustCompile(`anchor '[^']*' `)
+	yamlBackquoted = regexp.MustCompile("`[^`]*`")
+)
+
+// redactYAMLDetail takes out of a YAML error what the document holds:
+// the name of an anchor (`PASSWORD: *x9f` is an alias of the unknown
+// anchor "x9f") and the scalar of a decoding error. The document may
+// hold secret values; the error goes to plans, /status and logs.
+func redactYAMLDetail(msg string) string {
+	if strings.Contains(msg, "unknown anchor '") {
+		return yamlAnchorRE.ReplaceAllString(msg, "anchor ") + " (a value that begins with * must be quoted)"
+	}
+	return yamlBackquoted.ReplaceAllString(yamlAnchorRE.ReplaceAllString(msg, "anchor "), "a value")
 }
 
 // jsonSyntaxError explains a document that is meant as JSON (it begins
@@ -172,7 +188,21 @@ func jsonSyntaxError(file string, line int, data []byte) *FieldError {
 	before := data[:min(at, len(data))]
 	col := at - bytes.LastIndexByte(before, '\n')
 	return &FieldError{File: file, Line: line + bytes.Count(before, []byte("\n")),
-		Msg: fmt.Sprintf("invalid JSON at column %d: %v", col, se)}
+		Msg: fmt.Sprintf("invalid JSON at column %d: %s", col, redactJSONChar(se.Error()))}
+}
+
+var jsonCharRE = regexp.MustCompile(`^invalid character '(.+)' (.*)$`)
+
+// redactJSONChar keeps the character a JSON syntax error names only when
+// it is JSON's punctuation (a missing comma shows as '"' or '}'): any
+// other is, or may be, a character of a value (`"value":"s3"cret"`, or
+// the q of "\q" in a string), and the column points at it anyway.
+func redactJSONChar(msg string) string {
+	m := jsonCharRE.FindStringSubmatch(msg)
+	if m == nil || len(m[1]) == 1 && strings.Contains(`{}[]:,"`, m[1]) && !strings.Contains(m[2], "in string") {
+		return msg
+	}
+	return "invalid character " + m[2]
 }
 
 // decodeError places an error of the strict decoder at its field. The schema
@@ -193,6 +223,13 @@ func decodeError(file string, line int, pos map[string]int, err error) *FieldErr
 		n, _ := strconv.Atoi(fe.Msg[m[2]:m[3]])
 		fe.Line = n + line - 1
 	}
+	// The walk refuses what would make the decoder print a value (a null
+	// key: "unsupported map key ..., value: ..."); should one get past
+	// it, the value is still cut.
+	if i := strings.Index(fe.Msg, ", key: "); i >= 0 {
+		fe.Msg = fe.Msg[:i]
+	}
+	fe.Msg = redactYAMLDetail(fe.Msg)
 	return fe
 }
 

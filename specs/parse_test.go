@@ -2,6 +2,7 @@ package specs
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -193,6 +194,76 @@ func TestValueRoundTrip(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "spec.env.B") {
 			t.Errorf("env value %s: err = %v, want an error at spec.env.B", bad, err)
 		}
+	}
+}
+
+// TestSecretValueNotInErrors: an error about an env or config value never
+// shows what the value holds, whichever decoder finds it and wherever the
+// secret flag is (after the value, or itself the mistake). The error is
+// what /status, the plan, `get`, the daemon's log and an Invalid
+// notification show. Each case names what must not show; most still say
+// how to put the mistake right.
+func TestSecretValueNotInErrors(t *testing.T) {
+	const head = "apiVersion: theseus/v1\nkind: Group\nspec:\n  image: nginx:1.27\n"
+	const jsonHead = `{"apiVersion":"theseus/v1","kind":"Group","spec":{"image":"nginx:1.27",`
+	tests := []struct {
+		name, doc string
+		hidden    []string // must not show
+		want      string   // must show, when not ""
+	}{
+		{"JSON number, as etcdctl put writes a PIN", jsonHead + `"env":{"DB_PIN":{"value":83920175,"secret":true}}}}`,
+			[]string{"83920175"}, "spec.env.DB_PIN.value: want a string, got a number; quote it"},
+		{"JSON number, the flag first", jsonHead + `"config":{"pin":{"secret":true,"value":83920175}}}}`,
+			[]string{"83920175"}, "spec.config.pin.value: want a string, got a number"},
+		{"YAML number", head + "  config:\n    pin: {value: 83920175, secret: true}\n", []string{"83920175"}, "quote it"},
+		{"YAML number, no flag", head + "  env:\n    DB_PIN: 83920175\n", []string{"83920175"}, "spec.env.DB_PIN: want a string, got a number"},
+		{"YAML 1.1 boolean, the flag first", head + "  env:\n    API_KEY: {secret: true, value: Yes}\n", []string{"Yes"}, "as a boolean; quote it"},
+		{"timestamp", head + "  env:\n    DAY: {value: 2031-12-14, secret: true}\n", []string{"2031"}, "got a timestamp"},
+		{"the tag is the value", head + "  env:\n    PW: {value: !hunter2 x, secret: true}\n", []string{"hunter2"}, "got a tagged value"},
+		{"binary", head + "  env:\n    PW: {value: !!binary aHVudGVyMg==, secret: true}\n", []string{"aHVudGVyMg"}, "got a tagged value"},
+		{"an alias is the value", head + "  env:\n    PW: {value: *hunter2, secret: true}\n", []string{"hunter2"}, "unknown anchor"},
+		{"a colon left out", head + "  env:\n    PW: {secret: true, value hunter2}\n", []string{"hunter2"}, "spec.env.PW: unknown field"},
+		{"a misspelt key", head + "  env:\n    PW: {secret: true, valeu: hunter2}\n", []string{"hunter2"}, `did you mean "value"?`},
+		{"a number as a key", head + "  env:\n    PW:\n      secret: true\n      value: x\n      83920175: y\n", []string{"83920175"}, "unknown field"},
+		{"an unknown key twice", head + "  env:\n    PW:\n      value: x\n      hunter2: 1\n      hunter2: 1\n", []string{"hunter2"}, ""},
+		{"the value in the flag", head + "  env:\n    PW: {value: x, secret: hunter2}\n", []string{"hunter2"}, "spec.env.PW.secret: want true or false, got a string"},
+		{"the value in a list", head + "  env:\n    PW: {value: [hunter2], secret: true}\n", []string{"hunter2"}, "got a list"},
+		{"env written as NAME=value", head + "  env: DB_PASSWORD=hunter2\n", []string{"hunter2"}, "spec.env: want a mapping, got a string"},
+		{"a null key", head + "  config:\n    ~: hunter2\n", []string{"hunter2"}, "mapping key must be a string, got null"},
+		{"JSON, a stray character after the value", jsonHead + `"env":{"PW":{"value":"hunter2"x,"secret":true}}}}`,
+			[]string{"hunter2", "'x'"}, "invalid JSON at column 102: invalid character after object key:value pair"},
+		{"JSON, a bad escape", jsonHead + `"env":{"PW":{"value":"hunt\q","secret":true}}}}`, []string{"hunt", "'q'"}, "in string escape code"},
+		{"JSON object value, unknown member", jsonHead + `"env":{"PW":{"value":"x","hunter2":1}}}}`, []string{"hunter2"}, "unknown field"},
+	}
+	k := GroupKey{Service: "web", Labels: "dev"}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stored := DecodeStored(k, []byte(tt.doc))
+			_, file := ParseAndValidate("web.yaml", []byte(tt.doc))
+			var errs []error
+			for _, err := range []error{stored, file} {
+				if err == nil {
+					t.Fatal("accepted")
+				}
+				errs = append(errs, err)
+			}
+			// The JSON decoder other packages read stored values with.
+			if json.Valid([]byte(tt.doc)) {
+				if err := json.Unmarshal([]byte(tt.doc), new(Group)); err != nil {
+					errs = append(errs, err)
+				}
+			}
+			for _, err := range errs {
+				for _, h := range tt.hidden {
+					if strings.Contains(err.Error(), h) {
+						t.Errorf("the error shows %q:\n%v", h, err)
+					}
+				}
+			}
+			if !strings.Contains(stored.Error(), tt.want) {
+				t.Errorf("error:\n%v\nwant it to say %q", stored, tt.want)
+			}
+		})
 	}
 }
 

@@ -57,7 +57,13 @@ func (w *schemaWalker) walk(n *yaml.Node, t reflect.Type, path string) {
 		w.walkStruct(n, t, path)
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			w.errorf(n, path, "want a mapping, got %s", describe(n))
+			// `env: DB_PASSWORD=hunter2` is a value written where the
+			// mapping of values belongs: name its kind only.
+			what := describe(n)
+			if t.Elem() == valueType {
+				what = kind(n)
+			}
+			w.errorf(n, path, "want a mapping, got %s", what)
 			return
 		}
 		w.eachPair(n, path, func(key, val *yaml.Node) {
@@ -118,14 +124,34 @@ func (w *schemaWalker) walkStruct(n *yaml.Node, t reflect.Type, path string) {
 // {secretSource}. It is stricter than a plain string field: an unquoted
 // number, boolean or null is refused, since `DEBUG: yes` or `PORT: 08`
 // rarely mean what the decoder would make of them.
+//
+// Its errors never show what the value holds, its keys included (`{secret:
+// true, value hunter2}` has the key "value hunter2"): the value may be
+// secret, and the secret flag may come after it, or be the mistake. They
+// go to plans, /status and logs, which never show a secret.
 func (w *schemaWalker) walkValue(n *yaml.Node, path string) {
 	switch n.Kind {
 	case yaml.ScalarNode:
 		w.valueScalar(n, path)
 	case yaml.MappingNode:
 		hasValue, hasSecret, hasSource := false, false, false
-		w.eachPair(n, path, func(key, val *yaml.Node) {
+		seen := make(map[string]int, 3)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, val := n.Content[i], n.Content[i+1]
+			if _, known := valueFields[key.Value]; key.Kind != yaml.ScalarNode || !known {
+				msg := "unknown field"
+				if near := nearest(key.Value, valueFields); near != "" && key.Kind == yaml.ScalarNode {
+					msg += fmt.Sprintf(" (did you mean %q?)", near)
+				}
+				w.errorf(key, path, "%s; a value is a string, {value, secret} or {secretSource}", msg)
+				continue
+			}
 			sub := path + "." + key.Value
+			if first, dup := seen[key.Value]; dup {
+				w.errorf(key, sub, "given twice (first on line %d)", first)
+				continue
+			}
+			seen[key.Value] = key.Line + w.offset
 			w.pos[sub] = key.Line + w.offset
 			switch key.Value {
 			case "value", "secretSource":
@@ -136,7 +162,7 @@ func (w *schemaWalker) walkValue(n *yaml.Node, path string) {
 				}
 				switch {
 				case val.Kind != yaml.ScalarNode:
-					w.errorf(val, sub, "want a string, got %s", describe(val))
+					w.errorf(val, sub, "want a string, got %s", kind(val))
 				case key.Value == "secretSource" && val.Value == "" && !isNull(val):
 					w.errorf(val, sub, "must not be empty: it names a secret in Marathon's secret store")
 				default:
@@ -144,11 +170,14 @@ func (w *schemaWalker) walkValue(n *yaml.Node, path string) {
 				}
 			case "secret":
 				hasSecret = true
-				w.walk(val, reflect.TypeFor[bool](), sub)
-			default:
-				w.errorf(key, sub, "unknown field %q; a value is a string, {value, secret} or {secretSource}", key.Value)
+				if val.Kind == yaml.AliasNode {
+					val = val.Alias
+				}
+				if val.Kind != yaml.ScalarNode || (val.Tag != "!!bool" && !isYAML11Bool(val) && !isNull(val)) {
+					w.errorf(val, sub, "want true or false, got %s", kind(val))
+				}
 			}
-		})
+		}
 		switch {
 		case hasSource && (hasValue || hasSecret):
 			w.errorf(n, path, "give {value, secret} or {secretSource}, not both")
@@ -156,9 +185,12 @@ func (w *schemaWalker) walkValue(n *yaml.Node, path string) {
 			w.errorf(n, path, "value is missing; write {value: \"...\", secret: true} or {secretSource: \"...\"}")
 		}
 	default:
-		w.errorf(n, path, "want a string, {value, secret} or {secretSource}, got %s", describe(n))
+		w.errorf(n, path, "want a string, {value, secret} or {secretSource}, got %s", kind(n))
 	}
 }
+
+// valueFields are the fields of a value written as a mapping.
+var valueFields = map[string]reflect.Type{"value": nil, "secret": nil, "secretSource": nil}
 
 // walkUnreachable checks an unreachable strategy: the string "disabled",
 // or {inactiveAfterSeconds, expungeAfterSeconds}.
@@ -172,12 +204,14 @@ func (w *schemaWalker) walkUnreachable(n *yaml.Node, path string) {
 	}
 }
 
+// valueScalar checks the scalar of an env or config value, naming only its
+// kind: the value may be secret (see walkValue).
 func (w *schemaWalker) valueScalar(n *yaml.Node, path string) {
 	switch {
 	case isYAML11Bool(n):
-		w.errorf(n, path, "want a string, got %s: YAML reads unquoted %s as a boolean; quote it: %q", describe(n), n.Value, n.Value)
+		w.errorf(n, path, "want a string, got %s: YAML reads an unquoted yes, no, on, off, true or false as a boolean; quote it", kind(n))
 	case n.Tag != "!!str":
-		w.errorf(n, path, "want a string, got %s; quote it", describe(n))
+		w.errorf(n, path, "want a string, got %s; quote it", kind(n))
 	}
 }
 
@@ -205,7 +239,9 @@ func (w *schemaWalker) eachPair(n *yaml.Node, path string, fn func(key, val *yam
 	seen := make(map[string]int, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, val := n.Content[i], n.Content[i+1]
-		if key.Kind != yaml.ScalarNode {
+		if key.Kind != yaml.ScalarNode || isNull(key) {
+			// A null key is no string either; the decoder's own error
+			// for one prints the value beside it.
 			w.errorf(key, path, "mapping key must be a string, got %s", describe(key))
 			continue
 		}
@@ -262,7 +298,36 @@ func isYAML11Bool(n *yaml.Node) bool {
 	return false
 }
 
-// describe names what a node holds, for error messages.
+// kind names the kind of a node and nothing of what it holds, for errors
+// about a value that may be secret. A tag is not named: in `!s3cret` it is
+// the value.
+func kind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch {
+		case isNull(n):
+			return "null"
+		case n.Tag == "!!bool" || isYAML11Bool(n):
+			return "a boolean"
+		case n.Tag == "!!int" || n.Tag == "!!float":
+			return "a number"
+		case n.Tag == "!!timestamp":
+			return "a timestamp"
+		case n.Tag == "!!str":
+			return "a string"
+		default:
+			return "a tagged value"
+		}
+	}
+	return "an unsupported YAML node"
+}
+
+// describe names what a node holds, for error messages about fields that
+// are never secret (see kind).
 func describe(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:

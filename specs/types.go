@@ -3,6 +3,7 @@ package specs
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 
@@ -262,7 +263,9 @@ func (v *Value) UnmarshalJSON(data []byte) error {
 		// Names match exactly, as everywhere in a manifest: encoding/json
 		// would take "VALUE" for "value".
 		if err := jsonv2.Unmarshal(data, &obj, jsonv2.RejectUnknownMembers(true)); err != nil {
-			return fmt.Errorf("want a string, {value, secret} or {secretSource}: %w", err)
+			// Not wrapped: jsonv2's error quotes the JSON it refuses, a
+			// value or a member name, and the value may be secret.
+			return errors.New("want a string, {value, secret} or {secretSource}" + valueObjectProblem(err))
 		}
 		switch {
 		case obj.SecretSource != nil && (obj.Value != nil || obj.Secret):
@@ -285,6 +288,38 @@ func (v *Value) UnmarshalJSON(data []byte) error {
 	}
 	*v = Value{Value: s}
 	return nil
+}
+
+// valueObjectProblem says what is wrong with a value written as an
+// object without quoting any of it: the member it is about, when that is
+// one of the three a value has, and the kind of JSON found there.
+func valueObjectProblem(err error) string {
+	var se *jsonv2.SemanticError
+	if !errors.As(err, &se) {
+		return ""
+	}
+	if errors.Is(se.Err, jsonv2.ErrUnknownName) {
+		return ": unknown field"
+	}
+	member := se.JSONPointer.LastToken()
+	if _, known := valueFields[member]; !known {
+		return ""
+	}
+	switch se.JSONKind {
+	case 'n':
+		return ": " + member + " is null"
+	case 'f', 't':
+		return ": " + member + " is a boolean"
+	case '"':
+		return ": " + member + " is a string"
+	case '0':
+		return ": " + member + " is a number"
+	case '{', '}':
+		return ": " + member + " is an object"
+	case '[', ']':
+		return ": " + member + " is an array"
+	}
+	return ""
 }
 
 // jsonKind names the JSON type of a raw value the way encoding/json does in

@@ -2,13 +2,17 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/etcd/etcdtest"
 )
 
 // TestSecretFiles: every password and token flag has a -file twin and
@@ -123,4 +127,79 @@ func TestEtcdClearTextPasswordWarned(t *testing.T) {
 	if !strings.Contains(errb, "warning: the etcd password goes in clear text to 192.0.2.1:2379") {
 		t.Errorf("no warning:\n%s", errb)
 	}
+}
+
+// TestSecretNotInInvalidSpecErrors: a /desired value whose secret env
+// value is written unquoted (a JSON number, as `etcdctl put` of a PIN
+// easily is) is invalid, and its validation error names what is wrong
+// without the value: in `plan` (text and JSON), `get -o json`, the
+// group's /status (and so an Invalid notification's reason) and the log
+// of `run`.
+func TestSecretNotInInvalidSpecErrors(t *testing.T) {
+	const secret = "83920175"
+	e := etcdtest.Start(t)
+	_, url := newSim(t, nil)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url}
+	e.Etcdctl(t, "put", "/desired/web/dev", `{"apiVersion":"theseus/v1","kind":"Group",`+
+		`"spec":{"image":"nginx:1.27","instances":1,"cpus":0.1,"mem":64,`+
+		`"env":{"DB_PIN":{"value":`+secret+`,"secret":true}}}}`)
+
+	for _, args := range [][]string{{"plan"}, {"plan", "-o", "json"}, {"get", "-o", "json"}} {
+		_, out, errb := runCLI(t, env, args...)
+		if strings.Contains(out+errb, secret) {
+			t.Errorf("%s shows the secret value %s:\n%s", strings.Join(args, " "), secret, linesWith(out+errb, secret))
+		}
+	}
+
+	// The controller records the group Invalid in /status, and logs it.
+	cli := e.NewClient(t)
+	wch := cli.Watch(t.Context(), "/status/web/dev")
+	logPath := filepath.Join(t.TempDir(), "run.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+strings.Join(daemonArgs(e.Endpoint(), url), "\x1f"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); logf.Close() })
+	var status string
+	timeout := time.After(30 * time.Second)
+	for status == "" {
+		select {
+		case resp := <-wch:
+			for _, ev := range resp.Events {
+				if ev.Type == clientv3.EventTypePut {
+					status = string(ev.Kv.Value)
+				}
+			}
+		case <-timeout:
+			t.Fatal("the controller never wrote /status/web/dev")
+		}
+	}
+	if !strings.Contains(status, `"Invalid"`) {
+		t.Fatalf("status is not Invalid: %s", status)
+	}
+	if strings.Contains(status, secret) {
+		t.Errorf("/status/web/dev shows the secret value %s: %s", secret, status)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	if log, _ := os.ReadFile(logPath); strings.Contains(string(log), secret) {
+		t.Errorf("the log of run shows the secret value %s:\n%s", secret, linesWith(string(log), secret))
+	}
+}
+
+// linesWith is the lines of s that hold sub.
+func linesWith(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, strings.TrimSpace(l))
+		}
+	}
+	return strings.Join(out, "\n")
 }
