@@ -441,12 +441,7 @@ func TestDiscoveryRereadFails(t *testing.T) {
 // matters: a reader matching "containers/.../info" would take it for a
 // container, ready, that is no task of the app.
 func TestDiscoverySweepRemovesKeysPutByHand(t *testing.T) {
-	web := dkey(t, "web/dev")
-	e := newSyncerEnv(t, discovery.Config{})
-	e.m.set(managedApp(web, false, task(web, 1, "TASK_RUNNING", "unknown", 31001)))
-	e.run()
-	e.sweep(true)
-
+	e := sweptOneTask(t)
 	ctx := t.Context()
 	ghost := "/services/web/dev/containers/ghost/x/info"
 	if _, err := e.etcd.Client.Put(ctx, ghost,
@@ -463,14 +458,7 @@ func TestDiscoverySweepRemovesKeysPutByHand(t *testing.T) {
 	if len(resp.Kvs) != 0 {
 		t.Errorf("%s, put by hand, is still there after a sweep", ghost)
 	}
-	eps, err := endpoints.New(e.etcd.Client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := eps.Get(ctx, "web", "dev")
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := e.clientGroup(t, "web", "dev")
 	if len(g.Endpoints) != 1 || g.Endpoints[0].Name == "ghost" {
 		t.Errorf("a watcher of web/dev is given %+v; Marathon runs 1 task", g.Endpoints)
 	}
@@ -484,12 +472,7 @@ func TestDiscoverySweepRemovesKeysPutByHand(t *testing.T) {
 // group, as if it did not exist; the next sweep rewrites it though the
 // containers and config are as they should be.
 func TestDiscoverySweepRewritesUndecodableRevision(t *testing.T) {
-	web := dkey(t, "web/dev")
-	e := newSyncerEnv(t, discovery.Config{})
-	e.m.set(managedApp(web, false, task(web, 1, "TASK_RUNNING", "unknown", 31001)))
-	e.run()
-	e.sweep(true)
-
+	e := sweptOneTask(t)
 	ctx := t.Context()
 	if _, err := e.etcd.Client.Put(ctx, "/services/web/dev/revision", "garbage"); err != nil {
 		t.Fatal(err)
@@ -497,14 +480,7 @@ func TestDiscoverySweepRewritesUndecodableRevision(t *testing.T) {
 	if st := e.sweep(false); st.Err != nil || st.Written != 1 {
 		t.Fatalf("sweep %+v, want web/dev written", st)
 	}
-	eps, err := endpoints.New(e.etcd.Client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := eps.Get(ctx, "web", "dev")
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := e.clientGroup(t, "web", "dev")
 	if !g.Exists || len(g.Ready()) != 1 {
 		t.Errorf("after a sweep a client sees web/dev as exists=%v with %d ready endpoints; Marathon runs 1 task",
 			g.Exists, len(g.Ready()))
@@ -512,4 +488,29 @@ func TestDiscoverySweepRewritesUndecodableRevision(t *testing.T) {
 	if st := e.sweep(false); st.Err != nil || st.Written != 0 {
 		t.Errorf("the sweep after the repair: %+v, want nothing written", st)
 	}
+}
+
+// sweptOneTask is a running syncer whose first sweep wrote web/dev, an
+// app of one running task.
+func sweptOneTask(t *testing.T) *syncerEnv {
+	web := dkey(t, "web/dev")
+	e := newSyncerEnv(t, discovery.Config{})
+	e.m.set(managedApp(web, false, task(web, 1, "TASK_RUNNING", "unknown", 31001)))
+	e.run()
+	e.sweep(true)
+	return e
+}
+
+// clientGroup is what a client of /services reads of a group now.
+func (e *syncerEnv) clientGroup(t *testing.T, service string, labels ...string) endpoints.Group {
+	t.Helper()
+	eps, err := endpoints.New(e.etcd.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := eps.Get(t.Context(), service, labels...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }

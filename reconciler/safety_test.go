@@ -30,6 +30,19 @@ func (e *env) planHolds() *diff.Plan {
 	return p
 }
 
+// syncedForGood puts the spec of k and waits until its revision is
+// Synced and its rollout over; it returns the revision.
+func (e *env) syncedForGood(k specs.GroupKey, value string) int64 {
+	e.t.Helper()
+	e.putSpec(k, value)
+	rev := e.modRevision(k)
+	e.eventually(converge, "the first revision Synced for good", func() bool {
+		st := e.status(k)
+		return st != nil && st.Phase == specs.PhaseSynced && st.Rollout == nil && st.SyncedRevision == rev
+	})
+	return rev
+}
+
 // heldFor is the action of k in p, if held back for h.
 func heldFor(p *diff.Plan, k specs.GroupKey, h diff.Hold) bool {
 	i := slices.IndexFunc(p.Actions, func(a diff.Action) bool { return a.Key == k })
@@ -77,12 +90,7 @@ func TestCrashingImageRollsBack(t *testing.T) {
 	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}, notifier: notes})
 	e.sim.Faults().CrashImage("nginx:bad", 0)
 	k := key(t, "web", "dev")
-	e.putSpec(k, spec(k, "nginx:1.27", 2, ""))
-	good := e.modRevision(k)
-	e.eventually(converge, "the first revision Synced for good", func() bool {
-		st := e.status(k)
-		return st != nil && st.Phase == specs.PhaseSynced && st.Rollout == nil && st.SyncedRevision == good
-	})
+	good := e.syncedForGood(k, spec(k, "nginx:1.27", 2, ""))
 
 	e.putSpec(k, spec(k, "nginx:bad", 2, ""))
 	bad := e.modRevision(k)
@@ -460,12 +468,7 @@ func TestRefusedRollbackSyncedWhenItComesThrough(t *testing.T) {
 		marathon: func(m reconciler.Marathon) reconciler.Marathon { return refuseForced{m} }})
 	crash := e.sim.Faults().CrashImage("nginx:bad", 0)
 	k := key(t, "web", "dev")
-	e.putSpec(k, spec(k, "nginx:1.27", 2, ""))
-	good := e.modRevision(k)
-	e.eventually(converge, "the first revision Synced for good", func() bool {
-		st := e.status(k)
-		return st != nil && st.Phase == specs.PhaseSynced && st.Rollout == nil && st.SyncedRevision == good
-	})
+	e.syncedForGood(k, spec(k, "nginx:1.27", 2, ""))
 
 	e.putSpec(k, spec(k, "nginx:bad", 2, ""))
 	bad := e.modRevision(k)

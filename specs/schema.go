@@ -327,26 +327,16 @@ func kind(n *yaml.Node) string {
 }
 
 // describe names what a node holds, for error messages about fields that
-// are never secret (see kind).
+// are never secret (see kind): its kind, and a scalar's value.
 func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch {
-		case isNull(n):
-			return "null"
-		case n.Tag == "!!bool" || isYAML11Bool(n):
-			return "the boolean " + n.Value
-		case n.Tag == "!!int" || n.Tag == "!!float":
-			return "the number " + n.Value
-		default:
-			return "the string " + strconv.Quote(n.Value)
-		}
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		return kind(n)
 	}
-	return "an unsupported YAML node"
+	switch k := kind(n); k {
+	case "a boolean", "a number":
+		return "the " + strings.TrimPrefix(k, "a ") + " " + n.Value
+	}
+	return "the string " + strconv.Quote(n.Value)
 }
 
 // nearest returns the field name closest to name when it is close enough to

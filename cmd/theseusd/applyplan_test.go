@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"theseus.dev/drivers/etcd/etcdtest"
+	"theseus.dev/drivers/marathon/marathonsim"
 	"theseus.dev/model"
 )
 
@@ -19,6 +20,24 @@ import (
 func planSpec(label, image string) string {
 	return fmt.Sprintf(`{"apiVersion":"theseus/v1","kind":"Group","metadata":{"service":"api","labels":[%q]},`+
 		`"spec":{"image":%q,"instances":1,"cpus":0.1,"mem":64}}`, label, image)
+}
+
+// deployThroughPlan puts a spec of api/label for each of labels, saves
+// their plan to saved, carries it out and waits for the deployments.
+func deployThroughPlan(t *testing.T, e *etcdtest.Etcd, sim *marathonsim.Sim, env map[string]string, saved string, labels []string) {
+	t.Helper()
+	for _, l := range labels {
+		e.Etcdctl(t, "put", "/desired/api/"+l, planSpec(l, "nginx:1.27"))
+	}
+	if code, _, errb := runCLI(t, env, "plan", "-out", saved); code != exitChanges {
+		t.Fatalf("plan -out: exit %d: %s", code, errb)
+	}
+	if code, out, errb := runCLI(t, env, "apply", "--plan", saved); code != exitOK {
+		t.Fatalf("apply --plan: exit %d\n%s%s", code, out, errb)
+	}
+	for _, l := range labels {
+		waitSim(t, sim, "api/"+l+" deployed", func() bool { a, ok := sim.App("/api/" + l); return ok && a.Deployment == "" })
+	}
 }
 
 // TestApplyPlanHeldToThePruneWindow: a saved plan whose delete the
@@ -29,20 +48,8 @@ func TestApplyPlanHeldToThePruneWindow(t *testing.T) {
 	e := etcdtest.Start(t)
 	sim, url := newSim(t, nil)
 	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url}
-	labels := []string{"a", "b", "c", "d"}
-	for _, l := range labels {
-		e.Etcdctl(t, "put", "/desired/api/"+l, planSpec(l, "nginx:1.27"))
-	}
 	saved := filepath.Join(t.TempDir(), "plan.json")
-	if code, _, errb := runCLI(t, env, "plan", "-out", saved); code != exitChanges {
-		t.Fatalf("plan -out: exit %d: %s", code, errb)
-	}
-	if code, out, errb := runCLI(t, env, "apply", "--plan", saved); code != exitOK {
-		t.Fatalf("apply --plan: exit %d\n%s%s", code, out, errb)
-	}
-	for _, l := range labels {
-		waitSim(t, sim, "api/"+l+" deployed", func() bool { a, ok := sim.App("/api/" + l); return ok && a.Deployment == "" })
-	}
+	deployThroughPlan(t, e, sim, env, saved, []string{"a", "b", "c", "d"})
 
 	// One spec goes; a saved plan with --prune deletes its app: one
 	// deletion in an empty window always passes.
@@ -112,19 +119,8 @@ func TestApplyPlanConfirmsEachWrite(t *testing.T) {
 		})
 	})
 	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url}
-	for _, l := range []string{"a", "b"} {
-		e.Etcdctl(t, "put", "/desired/api/"+l, planSpec(l, "nginx:1.27"))
-	}
 	saved := filepath.Join(t.TempDir(), "plan.json")
-	if code, _, errb := runCLI(t, env, "plan", "-out", saved); code != exitChanges {
-		t.Fatalf("plan -out: exit %d: %s", code, errb)
-	}
-	if code, out, errb := runCLI(t, env, "apply", "--plan", saved); code != exitOK {
-		t.Fatalf("apply --plan: exit %d\n%s%s", code, out, errb)
-	}
-	for _, l := range []string{"a", "b"} {
-		waitSim(t, sim, "api/"+l+" deployed", func() bool { a, ok := sim.App("/api/" + l); return ok && a.Deployment == "" })
-	}
+	deployThroughPlan(t, e, sim, env, saved, []string{"a", "b"})
 
 	for _, l := range []string{"a", "b"} {
 		e.Etcdctl(t, "put", "/desired/api/"+l, planSpec(l, "nginx:1.28"))
