@@ -290,4 +290,3 @@ func gitAuth(rawURL string, getenv func(string) string) transport.AuthMethod {
 	}
 	return &githttp.BasicAuth{Username: cmp.Or(getenv("THESEUS_GIT_USER"), "git"), Password: pw}
 }
-
