@@ -308,3 +308,25 @@ func TestParseAndValidateStoredSize(t *testing.T) {
 		})
 	}
 }
+
+// TestKeysThatChangeAsStrings: an env or config key that YAML would read
+// as other text than written (yes as "true", 1.50 as "1.5", 0x1F as
+// "31") is refused with what to quote, as such a value is; a quoted one,
+// and a plain word, are taken as written.
+func TestKeysThatChangeAsStrings(t *testing.T) {
+	doc := "apiVersion: theseus/v1\nkind: Group\nmetadata: {service: web, labels: [dev]}\nspec:\n  image: nginx:1.27\n" +
+		"  config: {yes: a, 1.50: b, 0x1F: c, \"on\": d, plain: e, 7: f}\n"
+	_, err := ParseAndValidate("web.yaml", []byte(doc))
+	var got []string
+	for _, fe := range Errors(err) {
+		got = append(got, fe.Field+": "+fe.Msg)
+	}
+	want := []string{
+		`spec.config.yes: unquoted key yes would be read as the boolean yes; quote it: "yes"`,
+		`spec.config.1.50: unquoted key 1.50 would be read as the number 1.50; quote it: "1.50"`,
+		`spec.config.0x1F: unquoted key 0x1F would be read as the number 0x1F; quote it: "0x1F"`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -234,7 +234,9 @@ func changesAsString(n *yaml.Node) bool {
 var decimalRE = regexp.MustCompile(`^(0|-?[1-9][0-9]*)$`)
 
 // eachPair visits the key/value pairs of a mapping, reporting keys that are
-// not strings and keys given twice.
+// not strings, keys that YAML would read as other text than written
+// (yes, 1.50, 0x1F: an env or config key "true", "1.5", "31"), and keys
+// given twice.
 func (w *schemaWalker) eachPair(n *yaml.Node, path string, fn func(key, val *yaml.Node)) {
 	seen := make(map[string]int, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -243,6 +245,10 @@ func (w *schemaWalker) eachPair(n *yaml.Node, path string, fn func(key, val *yam
 			// A null key is no string either; the decoder's own error
 			// for one prints the value beside it.
 			w.errorf(key, path, "mapping key must be a string, got %s", describe(key))
+			continue
+		}
+		if changesAsString(key) {
+			w.errorf(key, join(path, key.Value), "unquoted key %s would be read as %s; quote it: %q", key.Value, describe(key), key.Value)
 			continue
 		}
 		if first, dup := seen[key.Value]; dup {
