@@ -178,17 +178,30 @@ func (h *History) LastSynced(before int64) *HistoryEntry {
 
 // Trim bounds the history: at most maxEntries entries (the newest), and
 // at most maxBytes as JSON, reached by dropping the specs of the oldest
-// entries first, then the oldest entries. It returns the JSON of the
-// history as trimmed, to be stored: a history under its bounds, as most
-// are, is encoded once.
+// entries first, then the oldest entries. The spec of the newest Synced
+// revision and of the newest entry go last: they are what a failed
+// rollout of the current revision is rolled back to, and the current
+// revision's own. It returns the JSON of the history as trimmed, to be
+// stored: a history under its bounds, as most are, is encoded once.
 func (h *History) Trim(maxEntries, maxBytes int) []byte {
 	if n := len(h.Entries) - maxEntries; n > 0 {
 		h.Entries = slices.Delete(h.Entries, 0, n)
 	}
 	b := h.encode()
-	for i := 0; i < len(h.Entries) && len(b) > maxBytes; i++ {
-		h.Entries[i].Spec = nil
-		b = h.encode()
+	kept := map[int]bool{len(h.Entries) - 1: true}
+	for i := len(h.Entries) - 1; i >= 0; i-- {
+		if h.Entries[i].Outcome == OutcomeSynced {
+			kept[i] = true
+			break
+		}
+	}
+	for _, keep := range []bool{false, true} {
+		for i := 0; i < len(h.Entries) && len(b) > maxBytes; i++ {
+			if kept[i] == keep && h.Entries[i].Spec != nil {
+				h.Entries[i].Spec = nil
+				b = h.encode()
+			}
+		}
 	}
 	for len(h.Entries) > 0 && len(b) > maxBytes {
 		h.Entries = h.Entries[1:]

@@ -161,3 +161,32 @@ func FuzzDecodeHistory(f *testing.F) {
 		}
 	})
 }
+
+// TestTrimKeepsLastSyncedSpec: a history over MaxHistoryBytes drops the
+// specs of other revisions before the one of the last Synced revision,
+// which a failed rollout of the current revision is rolled back to
+// (reconciler.rollbackTarget) and `theseusd rollback` writes by default,
+// and before the current revision's.
+func TestTrimKeepsLastSyncedSpec(t *testing.T) {
+	big := func(image string) json.RawMessage { // a valid size: < MaxSpecBytes
+		return json.RawMessage(`{"spec":{"image":"` + image + `","env":{"BLOB":"` + strings.Repeat("x", 400<<10) + `"}}}`)
+	}
+	var h History
+	h.Record(HistoryEntry{Revision: 10, Time: t0, Spec: big("web:1")})
+	h.Entry(10).Outcome = OutcomeSynced
+	h.Record(HistoryEntry{Revision: 11, Time: t0, Spec: big("web:bad")})
+	h.Entry(11).Outcome = OutcomeRolledBack
+	h.Record(HistoryEntry{Revision: 12, Time: t0, Spec: big("web:2")}) // current, rolling out
+
+	b := h.Trim(MaxHistoryEntries, MaxHistoryBytes)
+	if len(b) > MaxHistoryBytes {
+		t.Fatalf("%d bytes", len(b))
+	}
+	if e := h.Entry(12); e == nil || len(e.Spec) == 0 {
+		t.Errorf("the current revision's spec was dropped")
+	}
+	if e := h.LastSynced(12); e == nil || e.Revision != 10 || len(e.Spec) == 0 {
+		t.Errorf("the last Synced revision before the current one lost its spec (entry %v), "+
+			"although dropping revision 11's spec alone fits the bound: nothing left to roll back to", e != nil)
+	}
+}
