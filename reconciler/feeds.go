@@ -23,15 +23,24 @@ func (c *Controller) runDesired(ctx context.Context) {
 func (c *Controller) applyDesired(u model.DesiredUpdate) {
 	var changed []specs.GroupKey
 	var seen []seenRevision // for the history, in order
+	var left []groupStatus   // what the last leader's statuses say, for the history
 	c.mu.Lock()
 	if u.Snapshot != nil {
+		// The term's first snapshot: the last leader may have ended with
+		// revisions and outcomes not yet in the history, which are this
+		// one's to record. The edits are idempotent, and a history that
+		// has them already is not written.
+		first := !c.desiredSynced.Load()
 		next := make(map[specs.GroupKey]*diff.Desired, len(u.Snapshot.Entries))
 		for i := range u.Snapshot.Entries {
 			e := &u.Snapshot.Entries[i]
 			if d, ok := c.toDesired(e); ok {
 				next[d.Key] = &d
-				if old, ok := c.desired[d.Key]; (!ok || old.Revision != d.Revision) && c.status[d.Key].ObservedRevision != d.Revision {
+				if old, ok := c.desired[d.Key]; first || (!ok || old.Revision != d.Revision) && c.status[d.Key].ObservedRevision != d.Revision {
 					seen = append(seen, seenRevision{e, false, d.Hash}) // not yet acted on, by this leader or the last
+				}
+				if st := c.status[d.Key]; first && st.SyncedRevision != 0 {
+					left = append(left, groupStatus{d.Key, st})
 				}
 			}
 		}
@@ -81,6 +90,9 @@ func (c *Controller) applyDesired(u model.DesiredUpdate) {
 		}
 		c.history.seen(s.Key, s.ModRevision, value, s.hash, s.deleted)
 	}
+	for _, l := range left {
+		c.history.facts(l.key, nil, &l.status)
+	}
 	c.metrics.DesiredRevision(rev)
 	if u.Snapshot != nil {
 		c.desiredSynced.Store(true)
@@ -89,6 +101,12 @@ func (c *Controller) applyDesired(u model.DesiredUpdate) {
 	for _, k := range changed {
 		c.engine.Add(k)
 	}
+}
+
+// groupStatus is a group's status as the controller holds it.
+type groupStatus struct {
+	key    specs.GroupKey
+	status specs.Status
 }
 
 // seenRevision is a revision of a /desired key, put or deleted.
