@@ -188,16 +188,18 @@ func (h *History) Trim(maxEntries, maxBytes int) []byte {
 		h.Entries = slices.Delete(h.Entries, 0, n)
 	}
 	b := h.encode()
-	kept := map[int]bool{len(h.Entries) - 1: true}
-	for i := len(h.Entries) - 1; i >= 0; i-- {
+	if len(b) <= maxBytes {
+		return b
+	}
+	newest, synced := len(h.Entries)-1, -1
+	for i := newest; i >= 0 && synced < 0; i-- {
 		if h.Entries[i].Outcome == OutcomeSynced {
-			kept[i] = true
-			break
+			synced = i
 		}
 	}
-	for _, keep := range []bool{false, true} {
+	for _, last := range []bool{false, true} {
 		for i := 0; i < len(h.Entries) && len(b) > maxBytes; i++ {
-			if kept[i] == keep && h.Entries[i].Spec != nil {
+			if (i == newest || i == synced) == last && h.Entries[i].Spec != nil {
 				h.Entries[i].Spec = nil
 				b = h.encode()
 			}
