@@ -23,7 +23,7 @@ func (c *Controller) runDesired(ctx context.Context) {
 func (c *Controller) applyDesired(u model.DesiredUpdate) {
 	var changed []specs.GroupKey
 	var seen []seenRevision // for the history, in order
-	var left []groupStatus   // what the last leader's statuses say, for the history
+	var left []groupStatus  // what the last leader's statuses say, for the history
 	c.mu.Lock()
 	if u.Snapshot != nil {
 		// The term's first snapshot: the last leader may have ended with
