@@ -144,6 +144,14 @@ func (r *restarter) step(ctx context.Context, e model.RestartEntry) (specs.Group
 			return specs.GroupKey{}, false
 		}
 		st.Current, st.CurrentSince, st.CurrentVersion, st.Replaced, st.Wanted = next, now, "", 0, 0
+		st.StartVersion = ""
+		// Read from Marathon, not the cache, which may lag a deployment
+		// that would then pass for the restart.
+		if k, err := specs.ParseGroupKey(next); err == nil {
+			if app, err := r.c.apps.Read(ctx, k); err == nil && app != nil {
+				st.StartVersion = app.Version // written below, before the restart is asked for
+			}
+		}
 	}
 	k, err := specs.ParseGroupKey(st.Current)
 	if err != nil {
@@ -161,7 +169,20 @@ func (r *restarter) step(ctx context.Context, e model.RestartEntry) (specs.Group
 		return specs.GroupKey{}, false
 	}
 	before := st
-	if status.Restarted == st.Token {
+	sent := status.Restarted == st.Token
+	if !sent && st.StartVersion != "" {
+		// The last leader may have sent the restart and ended before
+		// its status recorded it: an app past the version it started
+		// from has new tasks coming, which are waited for as the
+		// restart's.
+		if app, err := r.c.apps.Read(ctx, k); err == nil && app != nil && app.Version > st.StartVersion {
+			sent = true
+			if st.CurrentVersion == "" {
+				st.CurrentVersion = app.Version
+			}
+		}
+	}
+	if sent {
 		if st.CurrentVersion == "" {
 			st.CurrentVersion = status.MarathonVersion
 		}

@@ -28,8 +28,14 @@ type RestartState struct {
 	Current        string    `json:"current,omitempty"`
 	CurrentSince   time.Time `json:"currentSince,omitzero"`
 	CurrentVersion string    `json:"currentVersion,omitempty"`
-	Replaced       int       `json:"replaced"`
-	Wanted         int       `json:"wanted"`
+	// StartVersion is the app version of Current when it became current,
+	// recorded before its restart is sent: an app whose version moved
+	// past it was restarted (or deployed anew), which a leader that took
+	// over before the restart's token reached /status goes by, rather
+	// than restarting the group a second time.
+	StartVersion string `json:"startVersion,omitempty"`
+	Replaced     int    `json:"replaced"`
+	Wanted       int    `json:"wanted"`
 	// LastDone is when the last group finished: the next starts
 	// WaitSeconds after it.
 	LastDone time.Time `json:"lastDone,omitzero"`

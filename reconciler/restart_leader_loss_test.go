@@ -1,0 +1,71 @@
+package reconciler_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"theseus.dev/model"
+	"theseus.dev/reconciler"
+	"theseus.dev/specs"
+)
+
+// TestRestartNotRepeatedAfterLeaderLoss: the leader carrying out a
+// rolling restart sends the first group's restart to Marathon, which
+// does it, and its leadership ends in etcd at that moment (its lease is
+// revoked, as when it is partitioned past its TTL or killed), before its
+// status writer, which runs behind the reconciles, has recorded the
+// restart's token in /status. The standby takes over the restart: it
+// must not restart the group a second time.
+func TestRestartNotRepeatedAfterLeaderLoss(t *testing.T) {
+	e := newEnv(t)
+	direct := e.directStore()
+	cut := &loseLeadershipAfterRestart{revoke: func() {
+		leader, err := direct.Leader(context.Background())
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if _, err := direct.Etcd().Revoke(context.Background(), leader.Lease); err != nil {
+			t.Error(err)
+		}
+	}}
+	a, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"},
+		marathon: func(m reconciler.Marathon) reconciler.Marathon { cut.Marathon = m; return cut }})
+	e.eventually(converge, "a leads", a.Leading)
+	b, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "b"}, store: direct})
+	keys := e.deploy("api", 2)
+	for _, k := range keys {
+		e.eventually(converge, "the group's status", func() bool { return e.statusTruthful(k) == "" })
+	}
+	var lines []string
+	r := e.restarter(0, &lines)
+	if err := r.Run(t.Context(), "api", specs.Selector{}); err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
+	}
+	if !b.Leading() {
+		t.Fatal("b did not take over: the test shows nothing")
+	}
+	for i, k := range keys {
+		if n := len(e.writesTo("POST", appPath(k)+"/restart")); n != 1 {
+			t.Errorf("group %d (%s) restarted %d times, want 1", i, k, n)
+		}
+	}
+}
+
+// loseLeadershipAfterRestart passes every call through, and revokes the
+// leader's lease as its first restart returns from Marathon.
+type loseLeadershipAfterRestart struct {
+	reconciler.Marathon
+	revoke func()
+	once   sync.Once
+}
+
+func (m *loseLeadershipAfterRestart) Restart(ctx context.Context, k specs.GroupKey) (model.Result, error) {
+	res, err := m.Marathon.Restart(ctx, k)
+	if err == nil {
+		m.once.Do(m.revoke)
+	}
+	return res, err
+}
