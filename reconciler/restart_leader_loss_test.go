@@ -2,7 +2,6 @@ package reconciler_test
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"testing"
 
@@ -39,19 +38,7 @@ func TestRestartNotRepeatedAfterLeaderLoss(t *testing.T) {
 	for _, k := range keys {
 		e.eventually(converge, "the group's status", func() bool { return e.statusTruthful(k) == "" })
 	}
-	var lines []string
-	r := e.restarter(0, &lines)
-	if err := r.Run(t.Context(), "api", specs.Selector{}); err != nil {
-		t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
-	}
-	if !b.Leading() {
-		t.Fatal("b did not take over: the test shows nothing")
-	}
-	for i, k := range keys {
-		if n := len(e.writesTo("POST", appPath(k)+"/restart")); n != 1 {
-			t.Errorf("group %d (%s) restarted %d times, want 1", i, k, n)
-		}
-	}
+	e.restartOnceEach(keys, b.Leading)
 }
 
 // loseLeadershipAfterRestart passes every call through, and revokes the

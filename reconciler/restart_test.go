@@ -150,19 +150,7 @@ func TestRollingRestartAcrossLeaders(t *testing.T) {
 		case <-t.Context().Done():
 		}
 	}()
-	var lines []string
-	r := e.restarter(0, &lines)
-	if err := r.Run(t.Context(), "api", specs.Selector{}); err != nil {
-		t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
-	}
-	if !b.Leading() {
-		t.Fatal("b did not take over: the test shows nothing")
-	}
-	for i, k := range keys {
-		if n := len(e.writesTo("POST", appPath(k)+"/restart")); n != 1 {
-			t.Errorf("group %d restarted %d times, want 1", i, n)
-		}
-	}
+	e.restartOnceEach(keys, b.Leading)
 }
 
 // holdSecondRestart lets the first restart through and holds the second
@@ -187,4 +175,25 @@ func (h *holdSecondRestart) Restart(ctx context.Context, k specs.GroupKey) (mode
 	}
 	<-ctx.Done()
 	return model.Result{}, ctx.Err()
+}
+
+// restartOnceEach carries out the rolling restart of service api, whose
+// groups are keys, while the leader changes to one that leading tells
+// of, and checks that the new leader took over and that each group was
+// restarted once.
+func (e *env) restartOnceEach(keys []specs.GroupKey, leading func() bool) {
+	e.t.Helper()
+	var lines []string
+	r := e.restarter(0, &lines)
+	if err := r.Run(e.t.Context(), "api", specs.Selector{}); err != nil {
+		e.t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
+	}
+	if !leading() {
+		e.t.Fatal("the standby did not take over: the test shows nothing")
+	}
+	for i, k := range keys {
+		if n := len(e.writesTo("POST", appPath(k)+"/restart")); n != 1 {
+			e.t.Errorf("group %d (%s) restarted %d times, want 1", i, k, n)
+		}
+	}
 }
