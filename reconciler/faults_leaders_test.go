@@ -1,10 +1,12 @@
 package reconciler_test
 
 import (
+	"context"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"theseus.dev/drivers/etcd"
 	"theseus.dev/reconciler"
 	"theseus.dev/specs"
 )
@@ -50,11 +52,7 @@ func TestTwoLeadersAtOnce(t *testing.T) {
 	// a is held between decision and write. Its lease ends in etcd, and
 	// it can hear nothing of it.
 	e.etcd.Blackhole() // only a goes through the proxy
-	leader, err := direct.Leader(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := direct.Etcd().Revoke(t.Context(), leader.Lease); err != nil {
+	if err := revokeLeader(t.Context(), direct); err != nil {
 		t.Fatal(err)
 	}
 	e.eventually(converge, "b leads", b.Leading)
@@ -89,4 +87,15 @@ func TestTwoLeadersAtOnce(t *testing.T) {
 	if !b.Leading() {
 		t.Error("b no longer leads")
 	}
+}
+
+// revokeLeader ends the leader's lease in etcd, as a leader partitioned
+// past its TTL, or killed, would see it end.
+func revokeLeader(ctx context.Context, c *etcd.Client) error {
+	leader, err := c.Leader(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = c.Etcd().Revoke(ctx, leader.Lease)
+	return err
 }

@@ -21,12 +21,7 @@ func TestRestartNotRepeatedAfterLeaderLoss(t *testing.T) {
 	e := newEnv(t)
 	direct := e.directStore()
 	cut := &loseLeadershipAfterRestart{revoke: func() {
-		leader, err := direct.Leader(context.Background())
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		if _, err := direct.Etcd().Revoke(context.Background(), leader.Lease); err != nil {
+		if err := revokeLeader(context.Background(), direct); err != nil {
 			t.Error(err)
 		}
 	}}

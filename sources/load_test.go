@@ -250,10 +250,10 @@ func TestSpecFilesFollowsLinkedDirectories(t *testing.T) {
 		must(os.MkdirAll(filepath.Dir(name), 0o755))
 		must(os.WriteFile(name, []byte(linkSpec), 0o600))
 	}
-	write(filepath.Join(dir, "shared", "web", "dev.yaml"))
+	write(filepath.Join(dir, "common", "web", "dev.yaml"))
 	write(filepath.Join(outside, "x.yaml"))
 	must(os.MkdirAll(filepath.Join(dir, "prod", "a", "b"), 0o755))
-	must(os.Symlink("../shared/web", filepath.Join(dir, "prod", "web")))
+	must(os.Symlink("../common/web", filepath.Join(dir, "prod", "web")))
 	must(os.Symlink(outside, filepath.Join(dir, "prod", "out")))
 	must(os.Symlink("..", filepath.Join(dir, "prod", "a", "b", "up")))
 	must(os.Symlink("missing", filepath.Join(dir, "prod", "dangling")))
@@ -262,7 +262,7 @@ func TestSpecFilesFollowsLinkedDirectories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{filepath.Join("prod", "web", "dev.yaml"), filepath.Join("shared", "web", "dev.yaml")}; !slices.Equal(files, want) {
+	if want := []string{filepath.Join("common", "web", "dev.yaml"), filepath.Join("prod", "web", "dev.yaml")}; !slices.Equal(files, want) {
 		t.Errorf("files %v, want %v", files, want)
 	}
 	var got []string

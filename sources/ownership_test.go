@@ -294,10 +294,7 @@ func TestSyncBookkeeping(t *testing.T) {
 func TestSyncRetriesConflicts(t *testing.T) {
 	e, c := start(t, fastOptions())
 	sy := newSyncer(t, e, c, "specs", sources.SyncOptions{})
-	var in []spec
-	for i := range 100 {
-		in = append(in, spec{key: "svc" + string(rune('a'+i/26)) + string(rune('a'+i%26)) + "/dev", instances: 1})
-	}
+	in := hundredGroups()
 	k := key(t, "svcdv", "dev") // in the second batch of 64 groups
 	put := false
 	sy.store.before = func(_ int, batch []model.OwnedWrite) error {
@@ -365,10 +362,7 @@ func TestSyncRefusesValueTooLargeToStore(t *testing.T) {
 func TestSyncGivingUpReportsWhatWasWritten(t *testing.T) {
 	e, c := start(t, fastOptions())
 	sy := newSyncer(t, e, c, "specs", sources.SyncOptions{})
-	var in []spec
-	for i := range 100 {
-		in = append(in, spec{key: "svc" + string(rune('a'+i/26)) + string(rune('a'+i%26)) + "/dev", instances: 1})
-	}
+	in := hundredGroups()
 	k := key(t, "svcdv", "dev") // in the second transaction of 64 groups
 	sy.store.before = func(_ int, batch []model.OwnedWrite) error {
 		if !holds(batch, k) {
@@ -400,6 +394,16 @@ func TestSyncGivingUpReportsWhatWasWritten(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// hundredGroups are the specs of 100 groups, svcaa/dev to svcdv/dev, in
+// key order: two transactions of a sync, the second from svccm/dev on.
+func hundredGroups() []spec {
+	var in []spec
+	for i := range 100 {
+		in = append(in, spec{key: "svc" + string(rune('a'+i/26)) + string(rune('a'+i%26)) + "/dev", instances: 1})
+	}
+	return in
+}
 
 // TestSyncCutShort: when a transaction fails for another reason than a
 // conflict, the plan returned with the error says which groups were

@@ -105,9 +105,9 @@ func TestSyncGitReadsLinksAsTheTreeDoes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	repo.write("apps/shared/api.spec", specYAML("api"))
-	repo.link("apps/api.yaml", "shared/api.spec")
-	repo.commit("api.yaml links to a shared copy")
+	repo.write("apps/common/api.spec", specYAML("api"))
+	repo.link("apps/api.yaml", "common/api.spec")
+	repo.commit("api.yaml links to a common copy")
 	if err := syncer.Once(t.Context()); err != nil {
 		t.Fatalf("%v\n%s%s", err, out.String(), errb.String())
 	}
