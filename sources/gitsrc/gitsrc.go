@@ -167,7 +167,7 @@ func (r *Repo) resolve(ctx context.Context) (*git.Repository, plumbing.Hash, err
 		if err != nil {
 			return nil, plumbing.ZeroHash, fmt.Errorf("git: %s in %s: %w", r.ref, r.local, err)
 		}
-		return repo, ref.Hash(), nil
+		return peel(repo, ref.Hash(), r.ref.String(), r.local)
 	}
 	repo, err := r.cache()
 	if err != nil {
@@ -187,8 +187,28 @@ func (r *Repo) resolve(ctx context.Context) (*git.Repository, plumbing.Hash, err
 	if err != nil {
 		return nil, plumbing.ZeroHash, fmt.Errorf("git: %s from %s: %w", r.ref.Short(), r.display, err)
 	}
-	return repo, ref.Hash(), nil
+	return peel(repo, ref.Hash(), r.ref.Short(), r.display)
 }
+
+// peel returns the commit that hash names: itself, or, for an annotated
+// tag (what a release tag given as the ref usually is), the commit it
+// points to, through tags of tags.
+func peel(repo *git.Repository, hash plumbing.Hash, ref, where string) (*git.Repository, plumbing.Hash, error) {
+	for range maxTagDepth {
+		tag, err := repo.TagObject(hash)
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			return repo, hash, nil // not a tag object
+		}
+		if err != nil {
+			return nil, plumbing.ZeroHash, fmt.Errorf("git: %s in %s: tag %s: %w", ref, where, hash, err)
+		}
+		hash = tag.Target
+	}
+	return nil, plumbing.ZeroHash, fmt.Errorf("git: %s in %s: more than %d tags of tags", ref, where, maxTagDepth)
+}
+
+// maxTagDepth bounds a chain of tags pointing at tags.
+const maxTagDepth = 16
 
 // cache opens the bare repository of the cache, creating it or pointing
 // its remote at the configured URL as needed.

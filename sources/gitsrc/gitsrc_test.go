@@ -9,6 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"theseus.dev/sources/gitsrc"
 	"theseus.dev/sources/gitsrc/gitsrctest"
@@ -202,5 +207,42 @@ func TestFetchErrorsHideTheURLsToken(t *testing.T) {
 				t.Errorf("the error shows the token of the URL: %v", err)
 			}
 		})
+	}
+}
+
+// TestFetchFollowsAnnotatedTag: --ref may name a tag (refs/tags/v1.2),
+// and release tags are usually annotated, naming a tag object rather than
+// a commit. The fetch exports the commit the tag points to, read in place
+// and over smart HTTP.
+func TestFetchFollowsAnnotatedTag(t *testing.T) {
+	root := t.TempDir()
+	base := gitsrctest.Serve(t, root)
+	for i, url := range []func(dir string) string{
+		func(dir string) string { return dir },
+		func(dir string) string { return base + "/" + filepath.Base(dir) },
+	} {
+		src := gitsrctest.NewRepo(t, filepath.Join(root, fmt.Sprintf("specs%d.git", i)), "main")
+		tagged := src.Commit("release", map[string]string{"web.yaml": "a"})
+		repo, err := git.PlainOpen(src.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig := &object.Signature{Name: "test", Email: "test@example.com", When: time.Unix(1700000000, 0)}
+		if _, err := repo.CreateTag("v1.2", plumbing.NewHash(tagged), &git.CreateTagOptions{Tagger: sig, Message: "v1.2"}); err != nil {
+			t.Fatal(err)
+		}
+		src.Commit("after the release", map[string]string{"web.yaml": "b"})
+		r, err := gitsrc.Open(gitsrc.Config{URL: url(src.Dir), Ref: "refs/tags/v1.2", CacheDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		co, err := r.Fetch(t.Context())
+		if err != nil {
+			t.Fatalf("%s: %v", url(src.Dir), err)
+		}
+		if co.Commit != tagged || files(t, co.Dir)["web.yaml"] != "a" {
+			t.Errorf("%s: fetched %s %v, want the tagged commit %s", url(src.Dir), co.Commit, files(t, co.Dir), tagged)
+		}
+		co.Release()
 	}
 }
