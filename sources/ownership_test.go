@@ -1,11 +1,14 @@
 package sources_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -459,3 +462,43 @@ var (
 	specJSON = specstest.JSON
 	group    = specstest.Group
 )
+
+// TestSyncReportCutShortCountsWhatWasWritten: when etcd fails partway
+// through a sync, the count line says how many groups were written and
+// how many were not, not the plan's counts as though all were.
+func TestSyncReportCutShortCountsWhatWasWritten(t *testing.T) {
+	e, c := start(t, fastOptions())
+	dir := t.TempDir()
+	for _, s := range hundredGroups() {
+		k := strings.TrimSuffix(s.key, "/dev")
+		if err := os.WriteFile(filepath.Join(dir, k+".yaml"), []byte(specYAML(k)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tree, name, err := sources.OpenTree(sources.TreeConfig{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &hookStore{SyncStore: c.SyncStore()}
+	src, err := sources.NewSyncSource(store, name, sources.SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := errors.New("etcd went away")
+	store.before = func(_ int, batch []model.OwnedWrite) error {
+		if holds(batch, key(t, "svcdv", "dev")) { // the second of two transactions
+			return lost
+		}
+		return nil
+	}
+	var out, errb bytes.Buffer
+	syncer := &sources.Syncer{Tree: tree, Source: src, Stdout: &out, Stderr: &errb}
+	if err := syncer.Once(t.Context()); !errors.Is(err, lost) {
+		t.Fatalf("sync: %v", err)
+	}
+	desired, _ := syncTree(t, e)
+	want := fmt.Sprintf(": %d created, 0 changed, 0 unchanged, 0 removed, %d not written\n", len(desired), 100-len(desired))
+	if len(desired) == 0 || len(desired) == 100 || !strings.Contains(out.String(), want) {
+		t.Errorf("/desired holds %d of 100 groups; want the count line to end %q:\n%s", len(desired), want, out.String())
+	}
+}

@@ -143,6 +143,9 @@ func (s *Syncer) report(r *Report, lt *Loaded, p *SyncPlan) {
 			counts = append(counts, s.count(p, a))
 		}
 	}
+	if n := s.unwritten(p); n > 0 {
+		counts = append(counts, fmt.Sprintf("%d not written", n))
+	}
 	head := "synced"
 	if s.DryRun {
 		head = "dry run of"
@@ -151,7 +154,7 @@ func (s *Syncer) report(r *Report, lt *Loaded, p *SyncPlan) {
 	if p.Count(SyncOrphaned) > 0 {
 		fmt.Fprintln(&r.Out, "orphaned keys stay until a sync with --prune")
 	}
-	if n := p.Count(SyncRemoved); n > 0 {
+	if n := s.done(p, SyncRemoved); n > 0 {
 		what := "their specs are gone from /desired"
 		if s.DryRun {
 			what = "their specs would be gone from /desired"
@@ -188,7 +191,37 @@ func (s *Syncer) count(p *SyncPlan, a SyncAction) string {
 	if v, ok := dryVerbs[a]; ok && s.DryRun {
 		return fmt.Sprintf("%s %d", v, p.Count(a))
 	}
-	return fmt.Sprintf("%d %s", p.Count(a), a)
+	return fmt.Sprintf("%d %s", s.done(p, a), a)
+}
+
+// done counts the items of action a that were carried out: for an
+// action that writes, only those written, so that a sync cut short does
+// not count what it did not get to.
+func (s *Syncer) done(p *SyncPlan, a SyncAction) int {
+	if s.DryRun || !needsWrite(a) {
+		return p.Count(a)
+	}
+	n := 0
+	for _, it := range p.Items {
+		if it.Action == a && it.Written {
+			n++
+		}
+	}
+	return n
+}
+
+// unwritten counts the items a sync cut short did not write.
+func (s *Syncer) unwritten(p *SyncPlan) int {
+	if s.DryRun {
+		return 0
+	}
+	n := 0
+	for _, it := range p.Items {
+		if needsWrite(it.Action) && !it.Written {
+			n++
+		}
+	}
+	return n
 }
 
 // needsWrite says whether an action writes to etcd, so that a sync cut
