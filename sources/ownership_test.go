@@ -463,11 +463,10 @@ var (
 	group    = specstest.Group
 )
 
-// TestSyncReportCutShortCountsWhatWasWritten: when etcd fails partway
-// through a sync, the count line says how many groups were written and
-// how many were not, not the plan's counts as though all were.
-func TestSyncReportCutShortCountsWhatWasWritten(t *testing.T) {
-	e, c := start(t, fastOptions())
+// dirSyncer is a Syncer of a directory holding the files of
+// hundredGroups, writing to store, and what it prints.
+func dirSyncer(t *testing.T, store sources.Store) (syncer *sources.Syncer, out, errb *bytes.Buffer) {
+	t.Helper()
 	dir := t.TempDir()
 	for _, s := range hundredGroups() {
 		k := strings.TrimSuffix(s.key, "/dev")
@@ -479,11 +478,21 @@ func TestSyncReportCutShortCountsWhatWasWritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := &hookStore{SyncStore: c.SyncStore()}
 	src, err := sources.NewSyncSource(store, name, sources.SyncOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	out, errb = &bytes.Buffer{}, &bytes.Buffer{}
+	return &sources.Syncer{Tree: tree, Source: src, Stdout: out, Stderr: errb}, out, errb
+}
+
+// TestSyncReportCutShortCountsWhatWasWritten: when etcd fails partway
+// through a sync, the count line says how many groups were written and
+// how many were not, not the plan's counts as though all were.
+func TestSyncReportCutShortCountsWhatWasWritten(t *testing.T) {
+	e, c := start(t, fastOptions())
+	store := &hookStore{SyncStore: c.SyncStore()}
+	syncer, out, _ := dirSyncer(t, store)
 	lost := errors.New("etcd went away")
 	store.before = func(_ int, batch []model.OwnedWrite) error {
 		if holds(batch, key(t, "svcdv", "dev")) { // the second of two transactions
@@ -491,8 +500,6 @@ func TestSyncReportCutShortCountsWhatWasWritten(t *testing.T) {
 		}
 		return nil
 	}
-	var out, errb bytes.Buffer
-	syncer := &sources.Syncer{Tree: tree, Source: src, Stdout: &out, Stderr: &errb}
 	if err := syncer.Once(t.Context()); !errors.Is(err, lost) {
 		t.Fatalf("sync: %v", err)
 	}
@@ -501,4 +508,51 @@ func TestSyncReportCutShortCountsWhatWasWritten(t *testing.T) {
 	if len(desired) == 0 || len(desired) == 100 || !strings.Contains(out.String(), want) {
 		t.Errorf("/desired holds %d of 100 groups; want the count line to end %q:\n%s", len(desired), want, out.String())
 	}
+}
+
+// TestSyncWatchStoppedMidWriteSaysWhatItWrote: a --watch loop stopped
+// (SIGTERM, Ctrl-C) while a cycle writes still prints what that cycle
+// wrote before it returns, so the operator knows what /desired now holds.
+func TestSyncWatchStoppedMidWriteSaysWhatItWrote(t *testing.T) {
+	e, c := start(t, fastOptions())
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	store := &stopStore{SyncStore: c.SyncStore(), first: make(chan struct{}), stop: stop,
+		firstKey: key(t, "svcaa", "dev"), secondKey: key(t, "svcdv", "dev")}
+	syncer, out, _ := dirSyncer(t, store)
+	if err := syncer.Loop(ctx, nil, nil); err != nil {
+		t.Fatalf("loop: %v", err)
+	}
+	desired, _ := syncTree(t, e)
+	if len(desired) == 0 || len(desired) == 100 {
+		t.Fatalf("/desired holds %d of 100 groups, want the first transaction's", len(desired))
+	}
+	want := fmt.Sprintf(": %d created, 0 changed, 0 unchanged, 0 removed, %d not written\n", len(desired), 100-len(desired))
+	mustSay := []string{"created svcaa/dev (svcaa.yaml)\n", want}
+	for _, w := range mustSay {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("/desired holds %d of 100 groups; the loop did not say %q:\n%s", len(desired), w, out.String())
+		}
+	}
+}
+
+// stopStore is the etcd store, stopping the sync's context once the
+// transaction of firstKey committed and before that of secondKey.
+type stopStore struct {
+	*etcd.SyncStore
+	first               chan struct{}
+	stop                func()
+	firstKey, secondKey specs.GroupKey
+}
+
+func (s *stopStore) Commit(ctx context.Context, read int64, batch []model.OwnedWrite) (int64, error) {
+	if holds(batch, s.secondKey) {
+		<-s.first
+		s.stop()
+	}
+	rev, err := s.SyncStore.Commit(ctx, read, batch)
+	if holds(batch, s.firstKey) {
+		close(s.first)
+	}
+	return rev, err
 }

@@ -39,13 +39,18 @@ func (s *Syncer) Once(ctx context.Context) error {
 // nil. A cycle that fails is reported and the next tick tries again. What
 // a cycle says is printed when it wrote something or differs from what
 // the previous cycle said, so an unchanged tree, or a problem that
-// persists, is not repeated at every tick. cycled, if set, is called
-// after each cycle with its error; tests use it to step the loop.
+// persists, is not repeated at every tick. A cycle cut short by the end
+// of ctx is printed only if it wrote something, so that what is now in
+// /desired is told. cycled, if set, is called after each cycle with its
+// error; tests use it to step the loop.
 func (s *Syncer) Loop(ctx context.Context, ticks <-chan time.Time, cycled func(error)) error {
 	last := ""
 	for {
 		r := s.Cycle(ctx)
 		if ctx.Err() != nil {
+			if r.Wrote {
+				s.print(r)
+			}
 			return nil
 		}
 		said := r.Out.String() + "\x00" + r.Errs.String()
