@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
@@ -214,6 +215,9 @@ type TreeConfig struct {
 	// user@host:path, or a local path), Ref its branch, and GitCache its
 	// cache directory (by default under the user cache directory).
 	GitURL, Ref, GitCache string
+	// GitTimeout bounds each fetch of a remote repository
+	// (gitsrc.DefaultTimeout if not positive).
+	GitTimeout time.Duration
 	// Name is the source's name in ownership records; "" takes the
 	// default.
 	Name string
@@ -247,7 +251,8 @@ func OpenTree(cfg TreeConfig) (*Tree, string, error) {
 		sum := sha256.Sum256([]byte(gitURL))
 		cache = filepath.Join(base, "theseus", "git", hex.EncodeToString(sum[:8]))
 	}
-	repo, err := gitsrc.Open(gitsrc.Config{URL: gitURL, Ref: cfg.Ref, CacheDir: cache, Auth: gitAuth(gitURL, cfg.Getenv)})
+	repo, err := gitsrc.Open(gitsrc.Config{URL: gitURL, Ref: cfg.Ref, CacheDir: cache, Timeout: cfg.GitTimeout,
+		Auth: gitAuth(gitURL, cfg.Getenv)})
 	if err != nil {
 		return nil, "", err
 	}

@@ -16,7 +16,7 @@ import (
 type syncOptions struct {
 	dir, source, gitURL, ref, gitCache string
 	watch, dryRun                      bool
-	interval                           time.Duration
+	interval, gitTimeout               time.Duration
 	sources.SyncOptions
 }
 
@@ -46,6 +46,7 @@ stopped, writing only when something changed.`,
 	fs.StringVar(&o.gitURL, "git", "", "follow this git repository (https://, ssh://, user@host:path, or a local path)")
 	fs.StringVar(&o.ref, "ref", gitsrc.DefaultRef, "with --git: the branch (or full ref name) to follow")
 	fs.StringVar(&o.gitCache, "git-cache", "", "with --git: cache directory (default under the user cache directory)")
+	fs.DurationVar(&o.gitTimeout, "git-timeout", gitsrc.DefaultTimeout, "with --git: give up a fetch from a remote repository that takes longer")
 	fs.StringVar(&o.source, "source", "", "name of this source in ownership records (default from --dir or --git); keep it stable")
 	fs.BoolVar(&o.watch, "watch", false, "keep syncing every --interval until stopped")
 	fs.DurationVar(&o.interval, "interval", 10*time.Second, "with --watch: how often to re-read the files or fetch")
@@ -81,7 +82,7 @@ func runSync(ctx context.Context, c *cli, ef *etcdFlags, o *syncOptions) error {
 // returns closes the connection.
 func newSyncer(ctx context.Context, c *cli, ef *etcdFlags, o *syncOptions) (*sources.Syncer, func(), error) {
 	tree, name, err := sources.OpenTree(sources.TreeConfig{Dir: o.dir, GitURL: o.gitURL, Ref: o.ref, GitCache: o.gitCache,
-		Name: o.source, Getenv: c.getenv})
+		GitTimeout: o.gitTimeout, Name: o.source, Getenv: c.getenv})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -26,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -38,6 +39,9 @@ const DefaultRef = "main"
 
 // fetchedRef is where the followed ref is fetched to in the cache.
 const fetchedRef = "refs/theseus/sync"
+
+// DefaultTimeout is Config.Timeout when it is not given.
+const DefaultTimeout = 2 * time.Minute
 
 // ShortLength is the number of hex digits of Checkout.Short.
 const ShortLength = 12
@@ -56,6 +60,11 @@ type Config struct {
 	// Auth authenticates to a remote repository; nil uses what the URL
 	// holds (user and password) or, for ssh, the ssh agent.
 	Auth transport.AuthMethod
+	// Timeout bounds each fetch from a remote repository, so that a
+	// server that stops answering fails the fetch instead of stalling
+	// it, and every sync waiting for the cache, for good. Defaults to
+	// DefaultTimeout.
+	Timeout time.Duration
 }
 
 // Checkout is one commit of the followed ref, exported.
@@ -101,6 +110,9 @@ func Open(cfg Config) (*Repo, error) {
 	}
 	if cfg.Ref == "" {
 		cfg.Ref = DefaultRef
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
 	}
 	ref := plumbing.ReferenceName(cfg.Ref)
 	if !strings.HasPrefix(cfg.Ref, "refs/") {
@@ -173,7 +185,9 @@ func (r *Repo) resolve(ctx context.Context) (*git.Repository, plumbing.Hash, err
 	if err != nil {
 		return nil, plumbing.ZeroHash, err
 	}
-	err = repo.FetchContext(ctx, &git.FetchOptions{
+	fctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
+	err = repo.FetchContext(fctx, &git.FetchOptions{
 		RemoteName: "origin",
 		RefSpecs:   []config.RefSpec{config.RefSpec("+" + r.ref.String() + ":" + fetchedRef)},
 		Auth:       r.cfg.Auth,
@@ -181,6 +195,11 @@ func (r *Repo) resolve(ctx context.Context) (*git.Repository, plumbing.Hash, err
 		Force:      true,
 	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		if ctx.Err() == nil && errors.Is(fctx.Err(), context.DeadlineExceeded) {
+			// go-git may report the cut connection rather than the deadline.
+			return nil, plumbing.ZeroHash, fmt.Errorf("git: fetch %s from %s: not done within %s (--git-timeout): %w (%w)",
+				r.ref.Short(), r.display, r.cfg.Timeout, context.DeadlineExceeded, err)
+		}
 		return nil, plumbing.ZeroHash, fmt.Errorf("git: fetch %s from %s: %w", r.ref.Short(), r.display, err)
 	}
 	ref, err := repo.Reference(fetchedRef, true)

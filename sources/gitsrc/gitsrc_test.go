@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -244,5 +246,39 @@ func TestFetchFollowsAnnotatedTag(t *testing.T) {
 			t.Errorf("%s: fetched %s %v, want the tagged commit %s", url(src.Dir), co.Commit, files(t, co.Dir), tagged)
 		}
 		co.Release()
+	}
+}
+
+// TestFetchGivesUpOnAHungRemote: a git server that accepts the
+// connection and never answers fails the fetch after Config.Timeout,
+// naming the remote, instead of stalling sync --watch, and with it every
+// sync of the repository waiting for the cache, until the process ends.
+func TestFetchGivesUpOnAHungRemote(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	r, err := gitsrc.Open(gitsrc.Config{URL: srv.URL + "/specs.git", CacheDir: t.TempDir(), Timeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetched := make(chan error, 1)
+	go func() {
+		co, err := r.Fetch(t.Context())
+		co.Release()
+		fetched <- err
+	}()
+	select {
+	case err = <-fetched:
+	case <-time.After(time.Minute):
+		t.Fatal("the fetch still waits for the remote after a minute")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "fetch main from "+srv.URL+"/specs.git: not done within 100ms (--git-timeout)") {
+		t.Errorf("error %v", err)
 	}
 }
