@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -18,7 +19,8 @@ import (
 // checked out by git would (sources.SpecFiles reads a link that stays
 // inside the directory read and refuses one that leads out of it,
 // without reading its target). Submodules are left out: a submodule is
-// another repository.
+// another repository. A file under the name of a link the tree holds,
+// which only a crafted tree has, fails the export.
 func export(repo *git.Repository, hash plumbing.Hash, dir string) error {
 	commit, err := repo.CommitObject(hash)
 	if err != nil {
@@ -37,16 +39,33 @@ func export(repo *git.Repository, hash plumbing.Hash, dir string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp) // a no-op after the rename
+	// Every write goes through root, so that nothing is written outside
+	// tmp whatever the tree holds.
+	root, err := os.OpenRoot(tmp)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	links := map[string]bool{}
 	err = tree.Files().ForEach(func(f *object.File) error {
 		if !filepath.IsLocal(f.Name) {
 			return fmt.Errorf("file name %q leaves the tree", f.Name)
 		}
-		name := filepath.Join(tmp, filepath.FromSlash(f.Name))
+		// A crafted tree may name a link and a file under the link's
+		// name, which git never checks out: writing it would write
+		// through the link, to wherever it leads.
+		for d := path.Dir(f.Name); d != "."; d = path.Dir(d) {
+			if links[d] {
+				return fmt.Errorf("%q lies beyond the symbolic link %q; refused", f.Name, d)
+			}
+		}
+		name := filepath.FromSlash(f.Name)
 		switch f.Mode {
 		case filemode.Regular, filemode.Executable:
-			return writeBlob(f, name)
+			return writeBlob(root, f, name)
 		case filemode.Symlink:
-			return writeLink(f, name)
+			links[f.Name] = true
+			return writeLink(root, f, name)
 		}
 		return nil
 	})
@@ -56,8 +75,8 @@ func export(repo *git.Repository, hash plumbing.Hash, dir string) error {
 	return os.Rename(tmp, dir)
 }
 
-func writeBlob(f *object.File, name string) error {
-	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+func writeBlob(root *os.Root, f *object.File, name string) error {
+	if err := root.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return err
 	}
 	rd, err := f.Reader()
@@ -65,7 +84,7 @@ func writeBlob(f *object.File, name string) error {
 		return err
 	}
 	defer rd.Close()
-	out, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	out, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
 	}
@@ -78,15 +97,15 @@ func writeBlob(f *object.File, name string) error {
 
 // writeLink makes the symbolic link f at name. Its target is not
 // checked here: whoever reads through it decides what it may reach.
-func writeLink(f *object.File, name string) error {
-	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+func writeLink(root *os.Root, f *object.File, name string) error {
+	if err := root.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return err
 	}
 	target, err := f.Contents()
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.Name, err)
 	}
-	if err := os.Symlink(filepath.FromSlash(target), name); err != nil {
+	if err := root.Symlink(filepath.FromSlash(target), name); err != nil {
 		return fmt.Errorf("%s: %w", f.Name, err)
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"theseus.dev/sources/gitsrc"
@@ -280,5 +281,86 @@ func TestFetchGivesUpOnAHungRemote(t *testing.T) {
 	}
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "fetch main from "+srv.URL+"/specs.git: not done within 100ms (--git-timeout)") {
 		t.Errorf("error %v", err)
+	}
+}
+
+// TestFetchRefusesFilesBeyondALink: a crafted commit can name both a
+// symbolic link "a", to a directory anywhere, and a file "a/pwned", as
+// git itself never writes. The export refuses it, naming both, and
+// writes nothing through the link: whoever controls the repository does
+// not get to create files elsewhere on the machine.
+func TestFetchRefusesFilesBeyondALink(t *testing.T) {
+	src := gitsrctest.NewRepo(t, filepath.Join(t.TempDir(), "specs.git"), "main")
+	src.Commit("first", map[string]string{"web.yaml": "a"})
+	repo, err := git.PlainOpen(src.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := func(o interface {
+		Encode(plumbing.EncodedObject) error
+	}) plumbing.Hash {
+		t.Helper()
+		eo := repo.Storer.NewEncodedObject()
+		if err := o.Encode(eo); err != nil {
+			t.Fatal(err)
+		}
+		h, err := repo.Storer.SetEncodedObject(eo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	blob := func(data string) plumbing.Hash {
+		t.Helper()
+		b := repo.Storer.NewEncodedObject()
+		b.SetType(plumbing.BlobObject)
+		w, err := b.Writer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(data))
+		w.Close()
+		h, err := repo.Storer.SetEncodedObject(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	for _, tt := range []struct {
+		name string
+		link func(outside string) string // target of the link a
+	}{
+		{"link out of the tree", func(outside string) string { return outside }},
+		{"link inside the tree", func(string) string { return "." }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			outside := t.TempDir()
+			sub := store(&object.Tree{Entries: []object.TreeEntry{{Name: "pwned", Mode: filemode.Regular, Hash: blob("x")}}})
+			tree := store(&object.Tree{Entries: []object.TreeEntry{
+				{Name: "a", Mode: filemode.Symlink, Hash: blob(tt.link(outside))},
+				{Name: "a", Mode: filemode.Dir, Hash: sub},
+			}})
+			sig := object.Signature{Name: "t", Email: "t@example.com", When: time.Unix(1700000000, 0)}
+			c := store(&object.Commit{Author: sig, Committer: sig, Message: "crafted", TreeHash: tree})
+			if err := repo.Storer.SetReference(plumbing.NewHashReference("refs/heads/main", c)); err != nil {
+				t.Fatal(err)
+			}
+			cache := t.TempDir()
+			r, err := gitsrc.Open(gitsrc.Config{URL: src.Dir, Ref: "main", CacheDir: cache})
+			if err != nil {
+				t.Fatal(err)
+			}
+			co, err := r.Fetch(t.Context())
+			co.Release()
+			if err == nil || !strings.Contains(err.Error(), `"a/pwned" lies beyond the symbolic link "a"; refused`) {
+				t.Errorf("fetch: %v", err)
+			}
+			if got := files(t, outside); len(got) > 0 {
+				t.Errorf("written outside the cache: %v", got)
+			}
+			if got := files(t, filepath.Join(cache, "trees")); len(got) > 0 {
+				t.Errorf("exported: %v", got)
+			}
+		})
 	}
 }
