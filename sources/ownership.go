@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -189,7 +190,9 @@ const CommitsInFlight = 4
 // in one transaction, guarded by the mod revisions of both as planned, so
 // a key someone else wrote since the plan is never overwritten: the
 // transaction fails with an error matching model.ErrConflict, and nothing of it is written.
-// Items whose transaction committed are marked Written. Once one fails,
+// Items whose transaction committed are marked Written, also when the
+// answer was lost: a failure other than a conflict is followed by a read
+// of what etcd holds (confirm). Once one fails,
 // no more are started; those already under way are waited for, and stay
 // written if they committed. The error is that of the first of the
 // failed transactions, in key order.
@@ -246,8 +249,9 @@ func (s *SyncSource) commit(ctx context.Context, p *SyncPlan, index map[specs.Gr
 		})
 	}
 	wg.Wait()
+	s.confirm(ctx, p, batches, revs, errs)
 	for i, b := range batches {
-		if errs[i] != nil || revs[i] == 0 {
+		if revs[i] == 0 {
 			continue
 		}
 		for _, w := range b {
@@ -266,6 +270,57 @@ func (s *SyncSource) commit(ctx context.Context, p *SyncPlan, index map[specs.Gr
 		}
 	}
 	return nil
+}
+
+// confirmTimeout bounds the read that confirm makes, also when ctx has
+// ended: a sync stopped by a signal still says what it wrote.
+const confirmTimeout = 5 * time.Second
+
+// confirm finds out whether the transactions that failed without a
+// conflict (a timeout, a cut connection, ctx ended while waiting) were
+// committed all the same, since etcd may have applied one whose answer
+// was lost, and sets the revision of those that were. A conflict means
+// nothing of the transaction was written. If the read fails too, they
+// stay unconfirmed.
+func (s *SyncSource) confirm(ctx context.Context, p *SyncPlan, batches [][]model.OwnedWrite, revs []int64, errs []error) {
+	if !slices.ContainsFunc(errs, func(err error) bool { return err != nil && !errors.Is(err, model.ErrConflict) }) {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), confirmTimeout)
+	defer cancel()
+	st, err := s.store.Read(rctx)
+	if err != nil {
+		return
+	}
+	for i, b := range batches {
+		if errs[i] != nil && !errors.Is(errs[i], model.ErrConflict) {
+			revs[i] = committedAt(st, p.ReadRevision, b)
+		}
+	}
+}
+
+// committedAt returns the revision at which st shows every write of
+// batch made after revision read, or 0 if it does not.
+func committedAt(st *model.OwnedState, read int64, batch []model.OwnedWrite) int64 {
+	rev := st.Revision
+	for _, w := range batch {
+		kv, exists := st.Desired[w.Key]
+		o, owned := st.Owners[w.Key]
+		switch {
+		case w.DeleteDesired && exists:
+			return 0
+		case w.Value != nil && (!exists || kv.ModRevision <= read || !bytes.Equal(kv.Value, w.Value)):
+			return 0
+		case w.Owner == nil && owned:
+			return 0
+		case w.Owner != nil && (!owned || o.Err != nil || o.ModRevision <= read || !bytes.Equal(encodeOwnership(o.Ownership), w.Owner)):
+			return 0
+		}
+		if owned && w.Owner != nil {
+			rev = o.ModRevision
+		}
+	}
+	return rev
 }
 
 func btoi(b bool) int {

@@ -556,3 +556,48 @@ func (s *stopStore) Commit(ctx context.Context, read int64, batch []model.OwnedW
 	}
 	return rev, err
 }
+
+// TestSyncAmbiguousCommitReportsWhatIsWritten: a transaction that etcd
+// committed but whose answer was lost (a timeout, the connection cut, the
+// sync stopped by a signal while waiting) fails the sync, yet its groups
+// are in /desired: the plan says they are written, as etcd holds them,
+// not "(not written)".
+func TestSyncAmbiguousCommitReportsWhatIsWritten(t *testing.T) {
+	e, c := start(t, fastOptions())
+	lost := errors.New("etcdserver: request timed out")
+	store := &ambiguousStore{SyncStore: c.SyncStore(), lost: lost, key: key(t, "svcdv", "dev")}
+	sy := &syncer{t: t, e: e}
+	s, err := sources.NewSyncSource(store, "specs", sources.SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Sync(t.Context(), "x", sy.specs(hundredGroups()))
+	if !errors.Is(err, lost) || p == nil {
+		t.Fatalf("err %v, plan %v", err, p)
+	}
+	desired, _ := syncTree(t, e)
+	for _, it := range p.Items {
+		if _, ok := desired[it.Key.String()]; ok != it.Written {
+			t.Errorf("%s: written %v, in etcd %v", it.Key, it.Written, ok)
+		}
+	}
+	if len(desired) != 100 {
+		t.Errorf("/desired holds %d of 100 groups", len(desired))
+	}
+}
+
+// ambiguousStore is the etcd store; the transaction that writes key
+// commits, and then fails with lost as though its answer never came.
+type ambiguousStore struct {
+	*etcd.SyncStore
+	lost error
+	key  specs.GroupKey
+}
+
+func (s *ambiguousStore) Commit(ctx context.Context, read int64, batch []model.OwnedWrite) (int64, error) {
+	rev, err := s.SyncStore.Commit(ctx, read, batch)
+	if err == nil && holds(batch, s.key) {
+		return 0, s.lost
+	}
+	return rev, err
+}
