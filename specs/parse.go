@@ -50,11 +50,18 @@ func parentPath(p string) string {
 // the wrong type and unquoted YAML booleans where a string is meant are
 // errors. file names the input in error messages. Parse does not validate;
 // see Validate. It returns the groups that decoded and, if any document did
-// not, an ErrorList naming each problem with its file, line and field.
+// not, an ErrorList naming each problem with its file, line and field. A
+// file with no document but comments and blank lines is an error.
 func Parse(file string, data []byte) ([]*Group, error) {
+	docs := splitDocuments(data)
+	if len(docs) == 0 {
+		// Read as zero groups, a file emptied by an editor or caught
+		// half-written would remove every group it held from a sync.
+		return nil, ErrorList{{File: file, Line: 1, Msg: "holds no group (empty, or only comments); delete the file to remove its groups"}}
+	}
 	var groups []*Group
 	var errs ErrorList
-	for _, doc := range splitDocuments(data) {
+	for _, doc := range docs {
 		g, derrs := parseDocument(file, doc.line, doc.data)
 		errs = append(errs, derrs...)
 		if g != nil {

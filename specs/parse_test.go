@@ -330,3 +330,24 @@ func TestKeysThatChangeAsStrings(t *testing.T) {
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// A file with no group in it, such as one caught half-written or emptied
+// by an editor, is refused: read as zero groups, a sync with --prune
+// would remove every group the file held.
+func TestParseRefusesFileWithoutGroups(t *testing.T) {
+	for name, in := range map[string]string{
+		"empty":         "",
+		"blank":         "\n  \n",
+		"comments only": "# web, dev\n# moved elsewhere\n",
+		"separators":    "---\n---\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			for _, parse := range []func(string, []byte) ([]*Group, error){Parse, ParseAndValidate} {
+				groups, err := parse("web.yaml", []byte(in))
+				if len(groups) != 0 || err == nil || !strings.Contains(err.Error(), "web.yaml") || !strings.Contains(err.Error(), "holds no group") {
+					t.Errorf("got %d groups, err %v; want an error naming web.yaml that holds no group", len(groups), err)
+				}
+			}
+		})
+	}
+}

@@ -22,6 +22,9 @@ func DecodeStored(k GroupKey, data []byte) (*Group, error) {
 		}
 		// Decoded but refused: the full parser places the errors.
 	}
+	if len(splitDocuments(data)) == 0 {
+		return nil, ErrorList{{File: name, Msg: "value holds no spec"}}
+	}
 	groups, err := Parse(name, data)
 	if err != nil {
 		return nil, err

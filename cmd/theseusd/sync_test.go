@@ -147,6 +147,28 @@ func TestSyncInvalidWritesNothing(t *testing.T) {
 	}
 }
 
+// TestSyncEmptiedFileRemovesNothing: a spec file emptied in place (an
+// editor's save caught half-way) is refused, and --prune removes none of
+// the groups it held.
+func TestSyncEmptiedFileRemovesNothing(t *testing.T) {
+	e := etcdtest.Start(t)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint()}
+	dir := t.TempDir()
+	writeSpecs(t, dir, 5)
+	if code, out, errb := runCLI(t, env, "sync", "--dir", dir); code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errb)
+	}
+	writeFile(t, filepath.Join(dir, "svc03.yaml"), "")
+	before := e.Revision(t)
+	code, out, errb := runCLI(t, env, "sync", "--dir", dir, "--prune")
+	if code != exitError || !strings.Contains(errb, filepath.Join(dir, "svc03.yaml")+":1: holds no group") {
+		t.Errorf("exit %d, want 1 naming the emptied file:\n%s%s", code, out, errb)
+	}
+	if rev := e.Revision(t); rev != before {
+		t.Errorf("an emptied file changed /desired: revision %d → %d", before, rev)
+	}
+}
+
 // TestSyncOwnershipConflicts: keys put by hand with etcdctl survive
 // --prune; one with another spec, and another source's key, are
 // conflicts (exit 1) left alone while the rest is written; --adopt takes
