@@ -28,7 +28,7 @@ var errStreamIdle = errors.New("marathon event stream: silent for too long")
 // EventResync first: events may have been missed while detached, and
 // Marathon replays nothing, so the reader must relist. A stream that
 // ends, fails, answers anything but an event stream, or stays silent for
-// Config.EventIdleTimeout is attached again after a jittered exponential
+// Config.EventIdleTimeout (an attach left unanswered included) is attached again after a jittered exponential
 // backoff (250ms to 30s), moving on to the next member after a failure.
 // Events of every type are delivered, unknown ones with their Type. fn
 // must be quick: Marathon drops a subscriber that does not keep up, and
@@ -83,10 +83,17 @@ func (c *Client) stream(ctx context.Context, m int, onAttach func(), fn func(Eve
 	// Marathon compares the header for equality with this value.
 	req.Header.Set("Accept", "text/event-stream")
 	r := &call{method: http.MethodGet, endpoint: "/v2/events"}
+	// The idle timeout runs from the request on: a member that takes the
+	// connection but never answers is as dead as a silent stream.
+	idle := time.AfterFunc(c.cfg.EventIdleTimeout, func() { cancel(errStreamIdle) })
+	defer idle.Stop()
 	start := time.Now()
 	resp, err := c.sse.Do(req)
 	if err != nil {
 		c.hook(r, 0, start)
+		if cause := context.Cause(ctx); errors.Is(cause, errStreamIdle) {
+			err = cause
+		}
 		return false, fmt.Errorf("marathon event stream: %w", err)
 	}
 	defer resp.Body.Close()
@@ -95,9 +102,9 @@ func (c *Client) stream(ctx context.Context, m int, onAttach func(), fn func(Eve
 		return false, fmt.Errorf("marathon event stream: %s, %q", resp.Status, ct)
 	}
 	c.prefer(m)
+	idle.Stop() // onAttach's time is the caller's, not the stream's silence
 	onAttach()
-	idle := time.AfterFunc(c.cfg.EventIdleTimeout, func() { cancel(errStreamIdle) })
-	defer idle.Stop()
+	idle.Reset(c.cfg.EventIdleTimeout)
 	body := &idleReader{r: resp.Body, t: idle, d: c.cfg.EventIdleTimeout}
 	err = readSSE(body, maxEventData, func(name string, data []byte) {
 		if ev, ok := DecodeEvent(c.root, name, data); ok {

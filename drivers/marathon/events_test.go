@@ -264,3 +264,17 @@ func TestEventStreamIdle(t *testing.T) {
 	}
 	_ = ev.stop()
 }
+
+// TestEventStreamUnansweredAttach: a member that takes the connection but
+// never answers the attach is given up after the idle timeout like a
+// silent stream, and the stream is attached again.
+func TestEventStreamUnansweredAttach(t *testing.T) {
+	s := newSim(t, marathonsim.Gen15, nil, marathon.Config{EventIdleTimeout: 100 * time.Millisecond})
+	s.sim.Faults().Add(marathonsim.RequestFault{Method: http.MethodGet, Route: marathonsim.RouteEvents, Hang: true, Times: 1})
+	ev := startEvents(t, s.c)
+	ev.next(t, "resync once the unanswered attach is given up", isResync)
+	if n := s.arrivals("GET", "/v2/events"); n != 2 {
+		t.Errorf("%d attach requests, want 2", n)
+	}
+	_ = ev.stop()
+}
