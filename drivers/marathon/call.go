@@ -111,7 +111,9 @@ func (c *Client) once(ctx context.Context, m int, r *call) (answer, error) {
 	if err != nil {
 		c.hook(r, 0, start)
 		err = fmt.Errorf("marathon %s %s: %w", r.method, r.path, err)
-		if dialFailed(err) || httpclient.BadCertificate(err) {
+		var re *RedirectError
+		if dialFailed(err) || httpclient.BadCertificate(err) || errors.As(err, &re) {
+			// A refused redirect was an answer that did nothing.
 			err = notSent{err}
 		}
 		return answer{}, err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"theseus.dev/drivers/marathon"
+	"theseus.dev/drivers/marathon/marathonsim"
 )
 
 // credentialSink is a listener that records the Authorization header of
@@ -167,4 +168,43 @@ func TestCredentialsStayWithConfiguredHosts(t *testing.T) {
 			t.Errorf("%d requests reached the redirect's target, want 1", n)
 		}
 	})
+}
+
+// TestWriteRedirectedAsGet: a member (or a proxy in front of it) that
+// answers a write with a 301, 302 or 303 would have net/http send a GET
+// instead, and the GET's 200 read as the write done. Such a redirect is
+// refused with an error naming it; nothing is written or deleted.
+func TestWriteRedirectedAsGet(t *testing.T) {
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			s := newSim(t, marathonsim.Gen15, nil, marathon.Config{})
+			ctx := t.Context()
+			kept := write(t, parse(t, webSpec), 1)
+			if _, err := s.c.Create(ctx, kept); err != nil {
+				t.Fatal(err)
+			}
+			s.settle(t)
+			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, s.srv.URL+r.URL.RequestURI(), status)
+			}))
+			t.Cleanup(front.Close)
+			c, err := marathon.New(marathon.Config{URLs: []string{front.URL}, Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			other := write(t, parse(t, strings.Replace(webSpec, "labels: [dev]", "labels: [prod]", 1)), 1)
+			if res, err := c.Create(ctx, other); err == nil || !strings.Contains(err.Error(), "redirect") {
+				t.Errorf("Create through a %d = %+v, %v; want an error about the redirect", status, res, err)
+			}
+			if _, err := s.c.Get(ctx, other.Key); !errors.Is(err, marathon.ErrNotFound) {
+				t.Errorf("the app of the redirected create: %v", err)
+			}
+			if res, err := c.Delete(ctx, kept.Key); err == nil || !strings.Contains(err.Error(), "redirect") {
+				t.Errorf("Delete through a %d = %+v, %v; want an error about the redirect", status, res, err)
+			}
+			if _, err := s.c.Get(ctx, kept.Key); err != nil {
+				t.Errorf("the app of the redirected delete: %v", err)
+			}
+		})
+	}
 }

@@ -119,7 +119,7 @@ const readBuffer = 64 << 10
 
 // Redirect returns an http.Client CheckRedirect that follows at most 5
 // redirects (a standby sending a call to the leader), never from https
-// down to http. Credentials go only to the origins (scheme, host and
+// down to http, and none that would change the request's method. Credentials go only to the origins (scheme, host and
 // port) of the configured servers: auth sets them again on a redirect to
 // one of them (net/http drops them when the host changes), and with
 // credentials configured a redirect anywhere else is refused, since
@@ -133,6 +133,12 @@ func Redirect(what string, servers []*url.URL, hasCredentials bool, auth func(*h
 			return fmt.Errorf("%s: too many redirects", what)
 		}
 		from := via[len(via)-1].URL.Redacted()
+		if req.Method != via[0].Method {
+			// net/http turns a write redirected by a 301, 302 or 303 into
+			// a GET, whose answer would be taken for the write's.
+			return &RedirectError{What: what, From: from, To: req.URL.Redacted(),
+				Reason: fmt.Sprintf("it would send the %s as a %s; configure the URL it redirects to", via[0].Method, req.Method)}
+		}
 		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
 			return &RedirectError{What: what, From: from, To: req.URL.Redacted(), Reason: "from https down to http"}
 		}
