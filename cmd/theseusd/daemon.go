@@ -136,17 +136,22 @@ type daemon struct {
 	ready func(httpURL string)
 }
 
-// etcdHooks and marathonHooks count what the drivers do.
+// etcdHooks and marathonHooks count what the drivers do; marathonHooks
+// also logs why the event stream cannot be attached, which the driver
+// only retries.
 func etcdHooks(m *reconciler.Metrics) etcd.Hooks {
 	return etcd.Hooks{WatchRestart: func(r etcd.RestartReason) { m.WatchRestart(string(r)) }, Relist: m.Relist}
 }
 
-func marathonHooks(m *reconciler.Metrics) marathon.Hooks {
+func marathonHooks(m *reconciler.Metrics, log *slog.Logger) marathon.Hooks {
 	return marathon.Hooks{
 		Request: func(method, endpoint string, code int, d time.Duration) {
 			m.MarathonRequest(method, endpoint, code, d.Seconds())
 		},
 		Reconnect: m.SSEReconnect,
+		StreamFailed: func(err error) {
+			log.Warn("Marathon event stream not attached; retrying, changes are seen at each resync meanwhile", "err", err)
+		},
 	}
 }
 

@@ -195,7 +195,7 @@ func runDev(ctx context.Context, c *cli, f *devFlags, d *daemon) error {
 		return err
 	}
 	defer d.etcd.Close()
-	d.marathon, err = marathon.New(marathon.Config{URLs: []string{msrv.URL}, Hooks: marathonHooks(d.metrics)})
+	d.marathon, err = marathon.New(marathon.Config{URLs: []string{msrv.URL}, Hooks: marathonHooks(d.metrics, d.log)})
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ stops taking work, lets calls in flight finish within --grace, and resigns.`,
 			return err
 		}
 		metrics := reconciler.NewMetrics()
-		mc, err := mf.client(c.getenv, marathonHooks(metrics))
+		mc, err := mf.client(c.getenv, marathonHooks(metrics, log))
 		if err != nil {
 			return err
 		}

@@ -56,6 +56,12 @@ type Hooks struct {
 	// Reconnect is called each time the event stream is attached again
 	// after the first time.
 	Reconnect func()
+	// StreamFailed is called with the reason each time an attach of the
+	// event stream fails (refused, redirected where it may not go, not
+	// answered): Events only retries, and a stream refused for good
+	// would otherwise go unnoticed. A stream that ends after it was
+	// attached is routine and not reported.
+	StreamFailed func(err error)
 }
 
 // Client is a Marathon driver. It is safe for concurrent use.

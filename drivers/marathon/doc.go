@@ -63,7 +63,8 @@
 // or CR; multi-line data; comments; Marathon's blank heartbeats), a
 // silence timeout, reconnection with backoff, redirects to the leader
 // with the credentials, and EventResync after every attach, so that the
-// reader relists what it may have missed. Every event type is passed on,
+// reader relists what it may have missed. An attach that fails, Marathon's
+// answer and all, goes to Hooks.StreamFailed. Every event type is passed on,
 // unknown ones by their type alone.
 //
 // # What go-marathon v0.7.1 is used for, and why not for more

@@ -2,6 +2,7 @@ package marathon
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"theseus.dev/internal/backoff"
+	"theseus.dev/internal/httpclient"
 )
 
 // Backoff between attachments of the event stream. A stream that stayed
@@ -39,7 +41,7 @@ func (c *Client) Events(ctx context.Context, fn func(Event)) error {
 	for {
 		m := c.member(failures)
 		start := time.Now()
-		attached, _ := c.stream(ctx, m, func() {
+		attached, err := c.stream(ctx, m, func() {
 			attaches++
 			if attaches > 1 && c.cfg.Hooks.Reconnect != nil {
 				c.cfg.Hooks.Reconnect()
@@ -49,11 +51,14 @@ func (c *Client) Events(ctx context.Context, fn func(Event)) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		// The error is not reported: a dropped stream is routine, and the
-		// resync after the next attach repairs whatever it cost.
+		// A dropped stream is routine, and the resync after the next
+		// attach repairs whatever it cost; a failed attach is reported.
 		switch {
 		case !attached:
 			failures++
+			if h := c.cfg.Hooks.StreamFailed; h != nil {
+				h(err)
+			}
 		case time.Since(start) >= stableStream:
 			failures = 0
 			bo.Reset()
@@ -98,8 +103,17 @@ func (c *Client) stream(ctx context.Context, m int, onAttach func(), fn func(Eve
 	}
 	defer resp.Body.Close()
 	c.hook(r, resp.StatusCode, start)
-	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || !strings.HasPrefix(ct, "text/event-stream") {
-		return false, fmt.Errorf("marathon event stream: %s, %q", resp.Status, ct)
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		var b errorBody
+		if json.Unmarshal(body, &b) != nil || b.Message == "" {
+			b.Message = httpclient.ErrorText(body) // Jetty's page, or a proxy's
+		}
+		return false, fmt.Errorf("marathon event stream: %w",
+			&APIError{Method: http.MethodGet, Endpoint: "/v2/events", Status: resp.StatusCode, Message: b.Message})
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		return false, fmt.Errorf("marathon event stream: GET /v2/events answered %q, not an event stream", ct)
 	}
 	c.prefer(m)
 	idle.Stop() // onAttach's time is the caller's, not the stream's silence

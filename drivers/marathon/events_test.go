@@ -278,3 +278,31 @@ func TestEventStreamUnansweredAttach(t *testing.T) {
 	}
 	_ = ev.stop()
 }
+
+// TestEventStreamRefusalReported: an attach that Marathon refuses (a 403
+// for an identity without the right to the event stream) is retried, and
+// each refusal is reported with Marathon's answer, not swallowed.
+func TestEventStreamRefusalReported(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"message":"Not Authorized to perform this action!"}`))
+	}))
+	t.Cleanup(srv.Close)
+	failed := make(chan error, 100)
+	c, _ := marathon.New(marathon.Config{URLs: []string{srv.URL},
+		Hooks: marathon.Hooks{StreamFailed: func(err error) { failed <- err }}})
+	ev := startEvents(t, c)
+	for range 2 {
+		select {
+		case err := <-failed:
+			if msg := err.Error(); !strings.Contains(msg, "/v2/events") || !strings.Contains(msg, "403") ||
+				!strings.Contains(msg, "Not Authorized to perform this action!") {
+				t.Errorf("refused attach reported as %q, want the endpoint, the status and Marathon's message", msg)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a refused attach was not reported")
+		}
+	}
+	_ = ev.stop()
+}
