@@ -1,7 +1,6 @@
 package marathon
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,7 +12,8 @@ import (
 	"theseus.dev/model"
 )
 
-// ErrNotFound: Marathon has no such app (404). Match it with errors.Is.
+// ErrNotFound: Marathon has no such app (404 with Marathon's "... does
+// not exist"; any other 404 is an APIError). Match it with errors.Is.
 var ErrNotFound = model.ErrAppNotFound
 
 // LockedError is Marathon's 409 "App is locked by one or more
@@ -135,7 +135,12 @@ func (c *Client) apiError(method, path string, status int, body []byte, appID st
 	}
 	switch code {
 	case gomarathon.ErrCodeNotFound:
-		return fmt.Errorf("marathon %s %s: %s: %w", method, path, cmp.Or(b.Message, "404"), ErrNotFound)
+		// Only Marathon's own word ("App '/x' does not exist", "DeploymentPlan
+		// x does not exist") says the thing is absent; a proxy's page or
+		// "URI not found" says the URL is wrong, and is an APIError.
+		if jsonErr == nil && strings.Contains(b.Message, "does not exist") {
+			return fmt.Errorf("marathon %s %s: %s: %w", method, path, b.Message, ErrNotFound)
+		}
 	case gomarathon.ErrCodeAppLocked:
 		if h := c.cfg.Hooks.Conflict; h != nil {
 			h()

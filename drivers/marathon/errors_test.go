@@ -286,3 +286,35 @@ func TestConnectionReset(t *testing.T) {
 		t.Errorf("the create was sent %d times", n)
 	}
 }
+
+// TestNotFoundOnlyFromMarathon: a 404 that is not Marathon's word that
+// the app does not exist (a proxy's page, a wrong URL path) is an error
+// that says so, never taken for an absent app, which would plan a create
+// of an app that runs and report a delete as done.
+func TestNotFoundOnlyFromMarathon(t *testing.T) {
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte("<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center><hr><center>nginx</center></body></html>"))
+	}))
+	t.Cleanup(proxy.Close)
+	c, err := marathon.New(marathon.Config{URLs: []string{proxy.URL}, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	key, _ := specs.NewGroupKey("web", []string{"dev"})
+	for name, f := range map[string]func() error{
+		"Get":     func() error { _, err := c.Get(ctx, key); return err },
+		"Delete":  func() error { _, err := c.Delete(ctx, key); return err },
+		"Version": func() error { _, err := c.Version(ctx, key, "2015-09-30T09:09:17.614Z"); return err },
+		"List":    func() error { _, err := c.List(ctx); return err },
+	} {
+		err := f()
+		var api *marathon.APIError
+		if errors.Is(err, marathon.ErrNotFound) || !errors.As(err, &api) || api.Status != http.StatusNotFound ||
+			!strings.Contains(err.Error(), "404 Not Found nginx") {
+			t.Errorf("%s answered by a proxy's 404: %v, want a 404 APIError with the page, not ErrNotFound", name, err)
+		}
+	}
+}
