@@ -111,3 +111,37 @@ func TestAuth(t *testing.T) {
 		})
 	}
 }
+
+// TestCredentialsInURL: credentials written into a Marathon URL
+// (http://user:password@host, or a token alone in the user's place) are
+// sent as basic auth, and never appear in an error, which ends up in
+// /status and the logs.
+func TestCredentialsInURL(t *testing.T) {
+	sim, err := marathonsim.New(marathonsim.Options{Clock: marathonsim.NewManualClock(epoch), Agents: agents()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	srv := httptest.NewServer(requireAuth("theseus", "pa:ss", "")(sim))
+	t.Cleanup(srv.Close)
+	c, err := marathon.New(marathon.Config{URLs: []string{strings.Replace(srv.URL, "://", "://theseus:pa%3Ass@", 1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.List(t.Context()); err != nil {
+		t.Errorf("List with the credentials in the URL: %v", err)
+	}
+
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	for _, userinfo := range []string{"tok3n-s3cret@", "theseus:s3cret-pw@"} {
+		c, err := marathon.New(marathon.Config{URLs: []string{strings.Replace(dead.URL, "://", "://"+userinfo, 1)}, Timeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.List(t.Context())
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("List from an unreachable member: %v, want an error without the credentials", err)
+		}
+	}
+}

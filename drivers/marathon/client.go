@@ -96,6 +96,9 @@ func New(cfg Config) (*Client, error) {
 	if c.members, err = httpclient.BaseURLs("marathon URL", cfg.URLs); err != nil {
 		return nil, err
 	}
+	if err := c.credentialsFromURLs(); err != nil {
+		return nil, err
+	}
 	tc, err := httpclient.TLSConfig("marathon", cfg.CACert, cfg.InsecureSkipVerify)
 	if err != nil {
 		return nil, err
@@ -107,11 +110,34 @@ func New(cfg Config) (*Client, error) {
 	stream.DisableKeepAlives = true
 	// Marathon's redirects (a standby sends /v2/events to the leader) are
 	// followed, with the credentials only to a configured member.
-	hasCredentials := cfg.Token != "" || cfg.Username != "" || cfg.Password != ""
+	hasCredentials := c.cfg.Token != "" || c.cfg.Username != "" || c.cfg.Password != ""
 	redirect := httpclient.Redirect("marathon", c.members, hasCredentials, c.auth)
 	c.rest = &http.Client{Transport: base, CheckRedirect: redirect}
 	c.sse = &http.Client{Transport: stream, CheckRedirect: redirect}
 	return c, nil
+}
+
+// credentialsFromURLs takes credentials written into the members' URLs
+// (user:password@, or a token alone in the user's place) out of them,
+// so that no error quotes them (net/http masks a password, not a user),
+// and sends them as basic auth unless the config names credentials of
+// its own, which win as they did. Members must not disagree.
+func (c *Client) credentialsFromURLs() error {
+	var user *url.Userinfo
+	for _, m := range c.members {
+		switch {
+		case m.User == nil:
+			continue
+		case user != nil && m.User.String() != user.String():
+			return errors.New("marathon URLs: the members carry different credentials; give them once with the user and password settings")
+		}
+		user, m.User = m.User, nil
+	}
+	if user != nil && c.cfg.Token == "" && c.cfg.Username == "" && c.cfg.Password == "" {
+		c.cfg.Username = user.Username()
+		c.cfg.Password, _ = user.Password()
+	}
+	return nil
 }
 
 // RedirectError is a redirect the driver refuses to follow: to another
