@@ -3,6 +3,7 @@ package viewer_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -233,5 +234,28 @@ func TestGroupHistory(t *testing.T) {
 	}
 	if strings.Contains(list, `"history"`) {
 		t.Errorf("a list carries the histories")
+	}
+}
+
+// TestListPageCountsEveryPhase: the summary above the list counts the
+// groups of every phase, those of rollout safety included, so that a
+// Failed group is not missing from it.
+func TestListPageCountsEveryPhase(t *testing.T) {
+	f := viewertest.Start(t)
+	for key, phase := range map[string]specs.Phase{
+		"haproxy/dev": specs.PhaseFailed, "haproxy/testing": specs.PhaseRolledBack, "cassandra/dev": specs.PhasePaused,
+	} {
+		spec := strings.Replace(viewertest.HaproxyDev, `"metadata":{"service":"haproxy","labels":["dev"]}`,
+			fmt.Sprintf(`"metadata":{"service":%q,"labels":[%q]}`, strings.Split(key, "/")[0], strings.Split(key, "/")[1]), 1)
+		rev := f.PutDesired(t, key, spec)
+		f.PutStatus(t, key, specs.Status{Phase: phase, ObservedRevision: rev, Message: "m"})
+	}
+	h := newViewer(t, f, viewer.Config{}).Handler()
+	res := get(t, h, "GET", "/", nil)
+	b := body(t, res)
+	for _, p := range []string{"failed\">Failed</span> 1", "rolledback\">RolledBack</span> 1", "paused\">Paused</span> 1"} {
+		if !strings.Contains(b, `<span class="count"><span class="phase phase-`+p+`</span>`) {
+			t.Errorf("the summary does not count %q:\n%s", p, b)
+		}
 	}
 }

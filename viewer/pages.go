@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -174,10 +176,18 @@ func byService(l *List) ([]serviceRows, []phaseCount) {
 		out[len(out)-1].Groups = append(out[len(out)-1].Groups, g)
 	}
 	var pc []phaseCount
-	for _, p := range []Phase{Stalled, Invalid, Drifted, Waiting, Progressing, Pending, Deleting, Orphaned, Synced} {
+	// Those that need a human first; a phase not named here (a newer
+	// controller's) is still counted, after them.
+	order := []Phase{Stalled, Failed, RolledBack, Invalid, Drifted, Paused, Waiting, Progressing, Pending, Deleting, Orphaned, Synced}
+	for _, p := range order {
 		if counts[p] > 0 {
 			pc = append(pc, phaseCount{p, counts[p]})
+			delete(counts, p)
 		}
+	}
+	rest := slices.Sorted(maps.Keys(counts))
+	for _, p := range rest {
+		pc = append(pc, phaseCount{p, counts[p]})
 	}
 	return out, pc
 }
