@@ -121,6 +121,7 @@ func watchGroups(ctx context.Context, v *viewer.Viewer, q viewer.Query, interval
 			fmt.Fprintln(p.errw, "warning:", err)
 			continue
 		}
+		p.warn(l.Warnings)
 		now := fingerprints(l)
 		changed := &viewer.List{APIVersion: l.APIVersion, Kind: l.Kind, Items: []viewer.Group{}}
 		for _, g := range l.Items {
@@ -167,12 +168,26 @@ type getPrinter struct {
 	color     bool
 	now       func() time.Time
 	table     *viewer.Table
+	// warned are the warnings of the last read, printed once while they
+	// last.
+	warned map[string]bool
+}
+
+// warn prints the warnings that the last read did not have: the rows that
+// follow come from what could be read, and say so only here.
+func (p *getPrinter) warn(ws []string) {
+	now := make(map[string]bool, len(ws))
+	for _, w := range ws {
+		if !p.warned[w] {
+			fmt.Fprintln(p.errw, "warning:", w)
+		}
+		now[w] = true
+	}
+	p.warned = now
 }
 
 func (p *getPrinter) list(l *viewer.List) error {
-	for _, w := range l.Warnings {
-		fmt.Fprintln(p.errw, "warning:", w)
-	}
+	p.warn(l.Warnings)
 	switch p.format {
 	case "json":
 		return viewer.WriteJSON(p.out, l)

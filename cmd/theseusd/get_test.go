@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -217,5 +218,36 @@ func (b *getOutput) waitFor(t *testing.T, s string) string {
 		case <-timeout:
 			t.Fatalf("no line with %q in:\n%s", s, b.String())
 		}
+	}
+}
+
+// TestGetWatchWarnsWhenMarathonGoesDown: when Marathon cannot be read any
+// more during --watch, the rows printed again (images gone, tasks from
+// /status) come with the warning that says why, once.
+func TestGetWatchWarnsWhenMarathonGoesDown(t *testing.T) {
+	f := viewertest.Start(t)
+	now := f.Populate(t)
+	env := map[string]string{"THESEUS_ETCD": f.Etcd.Endpoint(), "THESEUS_MARATHON": f.MarathonURL}
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &getOutput{notify: make(chan struct{}, 1)}
+	errb := &getOutput{notify: make(chan struct{}, 1)}
+	var wg sync.WaitGroup
+	var err error
+	wg.Go(func() { err = runGet(ctx, env, now, out, errb, "haproxy", "--watch", "--watch-interval", "20ms") })
+	defer func() { cancel(); wg.Wait() }()
+
+	out.waitFor(t, "HEALTHY")
+	f.Sim.Faults().FailRequests("", "", http.StatusServiceUnavailable, 0)
+	errb.waitFor(t, "Marathon cannot be read")
+	// Later reads without Marathon do not repeat it.
+	f.Etcd.Etcdctl(t, "put", "/desired/haproxy/dev", strings.Replace(viewertest.HaproxyDev, `"instances":2`, `"instances":4`, 1))
+	out.waitFor(t, "Pending")
+	cancel()
+	wg.Wait()
+	if err != nil {
+		t.Errorf("get --watch ended with %v", err)
+	}
+	if n := strings.Count(errb.String(), "Marathon cannot be read"); n != 1 {
+		t.Errorf("the warning was printed %d times, want once:\n%s", n, errb.String())
 	}
 }
