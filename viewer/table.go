@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -44,7 +45,29 @@ func Row(g *Group, wide bool, now time.Time) []string {
 		hosts, ports := hostsAndPorts(g.Containers)
 		row = append(row, dash(hosts), dash(ports), failureCell(g.LastTaskFailure, now))
 	}
+	for i, c := range row {
+		row[i] = printable(c)
+	}
 	return row
+}
+
+// printable shows the control characters of s escaped, as Go quotes them
+// (`\x1b`, `\t`): cells hold what Marathon and Mesos say, which must not
+// drive the terminal nor break the columns.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // healthyCell is the HEALTHY count, or "-" for a group without health

@@ -158,3 +158,30 @@ func TestImageCell(t *testing.T) {
 		t.Errorf("no app: %q", got)
 	}
 }
+
+// TestTableShowsNoControlCharacters: what Marathon and Mesos say (an
+// image set outside theseus, a host, a task failure's message) reaches the
+// terminal with its control characters shown escaped: they can neither
+// move the cursor, retitle the terminal nor break the columns.
+func TestTableShowsNoControlCharacters(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	l := &List{Items: []Group{{Service: "web", Labels: []string{"dev"}, Phase: Synced,
+		Image:           "nginx\x1b]0;pwned\x07:1.27",
+		Containers:      []Container{{Host: "agent-1\r\x1b[2K", Ports: []int{31000}}},
+		LastTaskFailure: &TaskFailure{State: "TASK_FAILED", Host: "agent-1", Timestamp: now, Message: "exit\tstatus\x1b[31m 1\x00"},
+	}}}
+	var b strings.Builder
+	if err := WriteTable(&b, l, TableOptions{Wide: true, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range strings.TrimSuffix(b.String(), "\n") {
+		if r != '\n' && (r < ' ' || r == 0x7f) {
+			t.Fatalf("the table writes the control character %q:\n%q", r, b.String())
+		}
+	}
+	for _, want := range []string{`nginx\x1b]0;pwned\a:1.27`, `agent-1\r\x1b[2K`, `exit\tstatus\x1b[31m 1\x00`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("no %s in\n%s", want, b.String())
+		}
+	}
+}
