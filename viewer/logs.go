@@ -26,9 +26,13 @@ const defaultLogTail = 200
 // ErrNoMesos is returned by the Mesos views when no Mesos is configured.
 var ErrNoMesos = errors.New("no Mesos master is configured")
 
+// errLogGone is returned by readLog when Mesos, read, no longer has the
+// log: the agent left, or it collected the sandbox.
+var errLogGone = errors.New("the container's log is gone from Mesos")
+
 // readLog reads a container's log on host (a hostname or an agent id):
 // the last tail lines, or the lines after offset when offset >= 0.
-func readLog(ctx context.Context, m Mesos, host, task, stream string, offset int64, tail int) (*LogLines, error) {
+func readLog(ctx context.Context, m Mesos, host, task, stream string, offset int64, tail int) (_ *LogLines, err error) {
 	if m == nil {
 		return nil, ErrNoMesos
 	}
@@ -36,6 +40,12 @@ func readLog(ctx context.Context, m Mesos, host, task, stream string, offset int
 	if err != nil {
 		return nil, fmt.Errorf("read Mesos: %w", err)
 	}
+	// The master answered: a 404 from here on is the log's, not Mesos's.
+	defer func() {
+		if errors.Is(err, mesos.ErrNotFound) {
+			err = fmt.Errorf("%w: %w", errLogGone, err)
+		}
+	}()
 	a, err := mesos.FindAgent(agents, host)
 	if err != nil {
 		return nil, err

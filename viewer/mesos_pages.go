@@ -136,7 +136,7 @@ func (v *Viewer) serveLogPage(w http.ResponseWriter, r *http.Request) {
 	l, err := readLog(r.Context(), v.cfg.Mesos, host, task, stream, -1, defaultLogTail)
 	if err != nil {
 		d.Error = err.Error()
-		v.render(w, http.StatusBadGateway, "logs.html", d)
+		v.render(w, logStatus(err), "logs.html", d)
 		return
 	}
 	d.Log = l
@@ -158,12 +158,22 @@ func (v *Viewer) serveAPILog(w http.ResponseWriter, r *http.Request) {
 	}
 	l, err := readLog(r.Context(), v.cfg.Mesos, host, r.PathValue("task"), stream, offset, tail)
 	if err != nil {
-		v.apiError(w, http.StatusBadGateway, err)
+		v.apiError(w, logStatus(err), err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("Content-Type", "application/json")
 	_ = WriteJSON(w, l)
+}
+
+// logStatus is the HTTP status of a log that cannot be read: 404 when
+// Mesos no longer has it (the log page then says the container is gone),
+// 502 when Mesos cannot be read.
+func logStatus(err error) int {
+	if errors.Is(err, errLogGone) {
+		return http.StatusNotFound
+	}
+	return http.StatusBadGateway
 }
 
 // LogURL is the page of a container's log.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"theseus.dev/drivers/marathon/marathonsim"
 	"theseus.dev/viewer"
 	"theseus.dev/viewer/viewertest"
 )
@@ -160,3 +161,21 @@ func TestMesosPages(t *testing.T) {
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestLogGoneFromMesos: a container whose log Mesos no longer has (its
+// sandbox collected, its agent gone) answers 404, which the log page
+// shows as "the container is gone"; it is not a Mesos that cannot be read.
+func TestLogGoneFromMesos(t *testing.T) {
+	f := viewertest.Start(t)
+	now := f.Populate(t)
+	v := newViewer(t, f, viewer.Config{Now: func() time.Time { return now }, Mesos: f.Mesos(t)})
+	h := v.Handler()
+	task := f.Sim.Tasks("/haproxy/dev")[0].ID
+	f.Sim.Faults().FailRequests("GET", marathonsim.RouteAgentFilesRead, http.StatusNotFound, 0)
+	for _, target := range []string{"/api/v1/groups/haproxy/dev/logs/" + task, "/groups/haproxy/dev/logs/" + task} {
+		res := get(t, h, "GET", target, nil)
+		if b := body(t, res); res.StatusCode != http.StatusNotFound || !strings.Contains(b, "gone") {
+			t.Errorf("%s: %s, want 404 saying the log is gone:\n%s", target, res.Status, b)
+		}
+	}
+}
