@@ -160,6 +160,7 @@ func build(src *sources, q Query) *List {
 		get(src.apps[i].Key).app = &src.apps[i]
 	}
 	if src.appsErr != nil {
+		l.MarathonUnread = true
 		from := "tasks from /status"
 		if src.tree != nil {
 			from += ", containers from /services"

@@ -57,6 +57,10 @@ type List struct {
 	// malformed /desired key); the groups are shown from what could.
 	Warnings []string `json:"warnings,omitempty"`
 	Items    []Group  `json:"items"`
+	// MarathonUnread is set when Marathon could not be read: a group
+	// known only from it (an orphaned app) is then missing from Items
+	// without being gone.
+	MarathonUnread bool `json:"-"`
 }
 
 // Group is one labeled group: /desired, /status and Marathon joined.

@@ -130,8 +130,14 @@ func watchGroups(ctx context.Context, v *viewer.Viewer, q viewer.Query, interval
 			}
 		}
 		var gone []string
-		for k := range seen {
-			if _, ok := now[k]; !ok {
+		for k, fp := range seen {
+			switch _, ok := now[k]; {
+			case ok:
+			case l.MarathonUnread:
+				// Maybe an app that only Marathon could show: said
+				// removed once a read of Marathon finds it gone.
+				now[k] = fp
+			default:
 				gone = append(gone, k)
 			}
 		}

@@ -251,3 +251,36 @@ func TestGetWatchWarnsWhenMarathonGoesDown(t *testing.T) {
 		t.Errorf("the warning was printed %d times, want once:\n%s", n, errb.String())
 	}
 }
+
+// TestGetWatchKeepsOrphansWhileMarathonIsDown: a group known only from
+// Marathon (an orphaned app) is not said to be removed because Marathon
+// cannot be read for a while.
+func TestGetWatchKeepsOrphansWhileMarathonIsDown(t *testing.T) {
+	f := viewertest.Start(t)
+	now := f.Populate(t)
+	env := map[string]string{"THESEUS_ETCD": f.Etcd.Endpoint(), "THESEUS_MARATHON": f.MarathonURL}
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &getOutput{notify: make(chan struct{}, 1)}
+	errb := &getOutput{notify: make(chan struct{}, 1)}
+	var wg sync.WaitGroup
+	var err error
+	wg.Go(func() { err = runGet(ctx, env, now, out, errb, "--watch", "--watch-interval", "20ms") })
+	defer func() { cancel(); wg.Wait() }()
+
+	if line := out.waitFor(t, "legacy"); !strings.Contains(line, "Orphaned") {
+		t.Fatalf("legacy/dev is not listed as Orphaned: %q", line)
+	}
+	f.Sim.Faults().FailRequests("", "", http.StatusServiceUnavailable, 0)
+	errb.waitFor(t, "Marathon cannot be read")
+	// A read after the one that found Marathon down.
+	f.Etcd.Etcdctl(t, "put", "/desired/haproxy/dev", strings.Replace(viewertest.HaproxyDev, `"instances":2`, `"instances":4`, 1))
+	out.waitFor(t, "Pending")
+	cancel()
+	wg.Wait()
+	if err != nil {
+		t.Errorf("get --watch ended with %v", err)
+	}
+	if strings.Contains(out.String(), "(removed)") {
+		t.Errorf("watch said a group was removed while Marathon could not be read:\n%s", out.String())
+	}
+}
