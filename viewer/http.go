@@ -125,7 +125,21 @@ func (v *Viewer) loadGroup(r *http.Request) (*Group, int, error) {
 			return g, 0, nil
 		}
 	}
+	if l.MarathonUnread {
+		// It may be an app that only Marathon shows (an orphan).
+		return nil, http.StatusBadGateway, fmt.Errorf("group %s not found in etcd, and %s", k, marathonWarning(l))
+	}
 	return nil, http.StatusNotFound, fmt.Errorf("group %s not found", k)
+}
+
+// marathonWarning is the warning of l that Marathon cannot be read.
+func marathonWarning(l *List) string {
+	for _, w := range l.Warnings {
+		if strings.HasPrefix(w, marathonUnreadable) {
+			return w
+		}
+	}
+	return marathonUnreadable
 }
 
 // history adds the group's history to g, without the specs it keeps.

@@ -259,3 +259,25 @@ func TestListPageCountsEveryPhase(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupOnlyMarathonKnowsWhileMarathonIsDown: a group that only
+// Marathon shows (an orphaned app) is not said to be absent (404) while
+// Marathon cannot be read: the answer is 502, saying why.
+func TestGroupOnlyMarathonKnowsWhileMarathonIsDown(t *testing.T) {
+	f := viewertest.Start(t)
+	f.Populate(t)
+	h := newViewer(t, f, viewer.Config{}).Handler()
+	if res := get(t, h, "GET", "/api/v1/groups/legacy/dev", nil); res.StatusCode != http.StatusOK {
+		t.Fatalf("legacy/dev with Marathon up: %s", res.Status)
+	}
+	f.Sim.Faults().FailRequests("", "", http.StatusServiceUnavailable, 0)
+	for _, target := range []string{"/api/v1/groups/legacy/dev", "/groups/legacy/dev"} {
+		res := get(t, h, "GET", target, nil)
+		if b := body(t, res); res.StatusCode != http.StatusBadGateway || !strings.Contains(b, "Marathon cannot be read") {
+			t.Errorf("%s with Marathon down: %s, want 502 saying Marathon cannot be read:\n%s", target, res.Status, b)
+		}
+	}
+	if res := get(t, h, "GET", "/api/v1/groups/haproxy/dev", nil); res.StatusCode != http.StatusOK {
+		t.Errorf("haproxy/dev, in etcd, with Marathon down: %s", res.Status)
+	}
+}

@@ -133,6 +133,9 @@ func (v *Viewer) read(ctx context.Context) (*sources, error) {
 	return src, nil
 }
 
+// marathonUnreadable starts the warning of a list read without Marathon.
+const marathonUnreadable = "Marathon cannot be read"
+
 // build joins the sources into the list q selects.
 func build(src *sources, q Query) *List {
 	l := &List{APIVersion: APIVersion, Kind: KindList, Service: q.Service, Selector: q.Selector.String(), Items: []Group{}}
@@ -165,7 +168,7 @@ func build(src *sources, q Query) *List {
 		if src.tree != nil {
 			from += ", containers from /services"
 		}
-		l.Warnings = append(l.Warnings, fmt.Sprintf("Marathon cannot be read (%v); %s", src.appsErr, from))
+		l.Warnings = append(l.Warnings, fmt.Sprintf("%s (%v); %s", marathonUnreadable, src.appsErr, from))
 	} else if src.depsErr != nil {
 		l.Warnings = append(l.Warnings, fmt.Sprintf("Marathon's deployments cannot be read: %v", src.depsErr))
 	}
