@@ -228,3 +228,31 @@ func browser(t *testing.T, bin string) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// TestBrowserGroupGone: a group's page open in a browser says so when the
+// group is deleted, instead of showing its last state as "disconnected".
+func TestBrowserGroupGone(t *testing.T) {
+	bin := chromium(t)
+	f := viewertest.Start(t)
+	f.PutDesired(t, "haproxy/dev", viewertest.HaproxyDev)
+	v := newViewer(t, f, viewer.Config{Refresh: 100 * time.Millisecond})
+	srv := httptest.NewServer(v.Handler())
+	t.Cleanup(srv.Close)
+
+	ctx := browser(t, bin)
+	until := func(expr string) chromedp.Action[chromedp.Void] {
+		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second))
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/groups/haproxy/dev"),
+		chromedp.WaitVisible(chromedp.CSS(`h1.group-title[data-phase="Pending"]`))); err != nil {
+		t.Fatalf("the group page: %v", err)
+	}
+	f.Etcd.Etcdctl(t, "del", "/desired/haproxy/dev")
+	if err := chromedp.Do(ctx, until(`(() => {
+		const e = document.querySelector("#content p.error");
+		return e !== null && e.textContent.includes("group haproxy/dev not found") && document.querySelector("h1.group-title") === null;
+	})()`)); err != nil {
+		state, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.Evaluate[string](`document.getElementById("live").textContent + ": " + document.getElementById("content").textContent.slice(0, 200)`))
+		t.Fatalf("the page of the deleted group: %v (shows %q)", err, state)
+	}
+}

@@ -85,6 +85,9 @@
     fetch(c.dataset.api, { headers: headers, cache: "no-store", credentials: "same-origin" })
       .then(function (r) {
         if (r.status === 304) { setLive(true); return null; }
+        // 404: what the page shows is gone (a deleted group); the page,
+        // fetched again, says so rather than showing its last state.
+        if (r.status === 404) { setLive(true); return reload(); }
         if (r.status !== 200) throw new Error("HTTP " + r.status);
         setLive(true);
         if (r.headers.get("ETag") !== c.dataset.etag) return reload();
