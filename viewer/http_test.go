@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/marathon/marathonsim"
 	"theseus.dev/specs"
 	"theseus.dev/viewer"
 	"theseus.dev/viewer/viewertest"
@@ -279,5 +280,29 @@ func TestGroupOnlyMarathonKnowsWhileMarathonIsDown(t *testing.T) {
 	}
 	if res := get(t, h, "GET", "/api/v1/groups/haproxy/dev", nil); res.StatusCode != http.StatusOK {
 		t.Errorf("haproxy/dev, in etcd, with Marathon down: %s", res.Status)
+	}
+}
+
+// TestDefinitionMarathonNoLongerKeepsIsReadOnce: the image of a task's
+// definition that Marathon no longer keeps shows as "?", and is not asked
+// for again at every load (every poll of every open page).
+func TestDefinitionMarathonNoLongerKeepsIsReadOnce(t *testing.T) {
+	f := viewertest.Start(t)
+	f.Populate(t)
+	v := newViewer(t, f, viewer.Config{})
+	f.Sim.Faults().FailRequests("GET", marathonsim.RouteAppVersion, http.StatusNotFound, 0)
+	f.Sim.ResetRequests()
+	cassandra, _ := specs.ParseSelector("dev")
+	for range 3 {
+		l, err := v.Load(t.Context(), viewer.Query{Service: "cassandra", Selector: cassandra})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(l.Items) != 1 || len(l.Items[0].Images) != 2 || l.Items[0].Images[0].Image != "?" {
+			t.Fatalf("cassandra/dev's images: %+v", l.Items)
+		}
+	}
+	if n := f.Sim.RequestCount("GET", marathonsim.RouteAppVersion); n != 1 {
+		t.Errorf("3 loads read the definition Marathon no longer keeps %d times, want once", n)
 	}
 }

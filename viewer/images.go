@@ -2,6 +2,7 @@ package viewer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -48,8 +49,9 @@ func (c *versionImages) put(k versionKey, image string) {
 
 // oldImages returns the image of every older definition that a task of
 // apps still runs, reading from Marathon those not known yet, a few at a
-// time. A definition that cannot be read is left out (its tasks show
-// unknownImage) and asked for again at the next load.
+// time. A definition Marathon no longer keeps (404) is remembered as
+// unknownImage; one that cannot be read for another reason is left out
+// (its tasks show unknownImage too) and asked for again at the next load.
 func (v *Viewer) oldImages(ctx context.Context, apps []marathon.App) map[versionKey]string {
 	out := map[versionKey]string{}
 	var mu sync.Mutex
@@ -72,14 +74,20 @@ func (v *Viewer) oldImages(ctx context.Context, apps []marathon.App) map[version
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
+				img := unknownImage
 				old, err := v.cfg.Marathon.Version(ctx, a.Key, t.Version)
-				if err != nil {
+				switch {
+				case err == nil:
+					img = old.Spec.Image
+				case errors.Is(err, marathon.ErrNotFound):
+					// Marathon no longer keeps it, and never will again.
+				default:
 					v.cfg.Logger.Debug("cannot read an older app definition", "app", a.ID, "version", t.Version, "err", err)
 					return
 				}
-				v.versions.put(k, old.Spec.Image)
+				v.versions.put(k, img)
 				mu.Lock()
-				out[k] = old.Spec.Image
+				out[k] = img
 				mu.Unlock()
 			})
 		}
