@@ -290,7 +290,9 @@ func TestDefinitionMarathonNoLongerKeepsIsReadOnce(t *testing.T) {
 	f := viewertest.Start(t)
 	f.Populate(t)
 	v := newViewer(t, f, viewer.Config{})
-	f.Sim.Faults().FailRequests("GET", marathonsim.RouteAppVersion, http.StatusNotFound, 0)
+	// Marathon's own answer for a version it no longer keeps.
+	f.Sim.Faults().Add(marathonsim.RequestFault{Method: "GET", Route: marathonsim.RouteAppVersion,
+		Status: http.StatusNotFound, Message: "App '/cassandra.dev' does not exist in version 2026-12-01T00:00:00.000Z"})
 	f.Sim.ResetRequests()
 	cassandra, _ := specs.ParseSelector("dev")
 	for range 3 {
