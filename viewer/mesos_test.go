@@ -179,32 +179,3 @@ func TestLogGoneFromMesos(t *testing.T) {
 		}
 	}
 }
-
-// TestUsageWarnsOfAgentsMesosDoesNotList: a container on a host that
-// Mesos does not list (the agent was removed, or is unreachable) has no
-// figures, and a warning says why.
-func TestUsageWarnsOfAgentsMesosDoesNotList(t *testing.T) {
-	f := viewertest.Start(t)
-	f.Populate(t)
-	apps, err := f.Marathon.List(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	targets := viewer.TargetsOfApps(apps, viewer.Query{Service: "haproxy"})
-	if len(targets) == 0 {
-		t.Fatal("no containers of haproxy")
-	}
-	targets[0].Host = "agent-gone"
-	l, err := viewer.LoadUsage(t.Context(), f.Mesos(t), targets, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range l.Items {
-		if u.Name == targets[0].Name && u.Known {
-			t.Errorf("%s on agent-gone has figures: %+v", u.Name, u)
-		}
-	}
-	if len(l.Warnings) != 1 || !strings.Contains(l.Warnings[0], "agent-gone") {
-		t.Errorf("warnings %q, want one naming agent-gone", l.Warnings)
-	}
-}

@@ -121,15 +121,8 @@ func LoadUsage(ctx context.Context, m Mesos, targets []UsageTarget, window time.
 		return nil, fmt.Errorf("read Mesos: %w", err)
 	}
 	var hosts []mesos.Agent
-	var unlisted []string // hosts Mesos does not list: their containers have no figures
 	for _, t := range targets {
-		a, err := mesos.FindAgent(agents, t.Host)
-		switch {
-		case err != nil:
-			if t.Host != "" && !slices.Contains(unlisted, t.Host) {
-				unlisted = append(unlisted, t.Host)
-			}
-		case !slices.ContainsFunc(hosts, func(h mesos.Agent) bool { return h.ID == a.ID }):
+		if a, err := mesos.FindAgent(agents, t.Host); err == nil && !slices.ContainsFunc(hosts, func(h mesos.Agent) bool { return h.ID == a.ID }) {
 			hosts = append(hosts, a)
 		}
 	}
@@ -145,10 +138,6 @@ func LoadUsage(ctx context.Context, m Mesos, targets []UsageTarget, window time.
 		}
 		second, warnings = sample(ctx, m, hosts)
 	}
-	for _, h := range unlisted {
-		warnings = append(warnings, fmt.Sprintf("agent %s cannot be read: Mesos does not list it (removed or unreachable)", h))
-	}
-	slices.Sort(warnings)
 	l.Warnings = warnings
 	for _, t := range targets {
 		u := ContainerUsage{Key: t.Key.String(), Service: t.Key.Service, Labels: t.Key.LabelSet(), Name: t.Name, Host: t.Host,
