@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"theseus.dev/drivers/marathon/marathonsim"
+	"theseus.dev/drivers/mesos"
 	"theseus.dev/viewer"
 	"theseus.dev/viewer/viewertest"
 )
@@ -177,5 +179,58 @@ func TestLogGoneFromMesos(t *testing.T) {
 		if b := body(t, res); res.StatusCode != http.StatusNotFound || !strings.Contains(b, "gone") {
 			t.Errorf("%s: %s, want 404 saying the log is gone:\n%s", target, res.Status, b)
 		}
+	}
+}
+
+// TestGroupUsageWithAnAgentThatDoesNotAnswer: an agent that takes the
+// whole timeout to answer is a warning naming it; the usage of the
+// containers on the other agents is still shown, with their log links.
+func TestGroupUsageWithAnAgentThatDoesNotAnswer(t *testing.T) {
+	f := viewertest.Start(t)
+	now := f.Populate(t)
+	var silent atomic.Pointer[string] // the address of the agent that does not answer
+	ms, err := f.Sim.ListenMesos("127.0.0.1:0", marathonsim.MesosOptions{Wrap: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if a := silent.Load(); a != nil && r.Host == *a {
+				<-r.Context().Done()
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ms.Close() })
+	mc, err := mesos.New(mesos.Config{URLs: []string{ms.URL}, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks := f.Sim.Tasks("/haproxy/dev")
+	down, err := mc.Agent(t.Context(), tasks[0].Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	silent.Store(&down.Addr)
+	var up string
+	for _, tk := range tasks {
+		if tk.Host != down.Hostname {
+			up = tk.ID
+		}
+	}
+	if up == "" {
+		t.Fatalf("every task of haproxy/dev runs on %s", down.Hostname)
+	}
+
+	v := newViewer(t, f, viewer.Config{Now: func() time.Time { return now }, Mesos: mc, Timeout: time.Second})
+	page := html.UnescapeString(body(t, get(t, v.Handler(), "GET", "/groups/haproxy/dev", nil)))
+	if !strings.Contains(page, `data-name="`+up+`" data-known="true"`) {
+		t.Errorf("the usage of %s, on an agent that answers, is not shown:\n%s", up, page)
+	}
+	if !strings.Contains(page, "agent "+down.Hostname+" cannot be read") {
+		t.Errorf("no warning names %s, which does not answer:\n%s", down.Hostname, page)
+	}
+	if !strings.Contains(page, `href="/groups/haproxy/dev/logs/`+tasks[0].ID+`"`) {
+		t.Errorf("no log link of %s, on the agent that does not answer:\n%s", tasks[0].ID, page)
 	}
 }

@@ -2,6 +2,7 @@ package viewer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -126,23 +127,37 @@ func LoadUsage(ctx context.Context, m Mesos, targets []UsageTarget, window time.
 			hosts = append(hosts, a)
 		}
 	}
-	first, warnings := sample(ctx, m, hosts)
+	first, answered, warnings := sample(ctx, m, hosts)
 	second := first
 	if window > 0 {
+		// An agent that did not answer is not waited for again, and a
+		// first read that took the whole time leaves the averages since
+		// start rather than nothing.
 		t := time.NewTimer(window)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, ctx.Err()
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return nil, ctx.Err()
+			}
+			warnings = append(warnings, fmt.Sprintf("CPU is the average since each container started: no time was left to read the agents again after %s", window))
 		case <-t.C:
+			var more []string
+			second, _, more = sample(ctx, m, answered)
+			warnings = append(warnings, more...)
 		}
-		second, warnings = sample(ctx, m, hosts)
 	}
-	l.Warnings = warnings
+	slices.Sort(warnings)
+	l.Warnings = slices.Compact(warnings)
 	for _, t := range targets {
 		u := ContainerUsage{Key: t.Key.String(), Service: t.Key.Service, Labels: t.Key.LabelSet(), Name: t.Name, Host: t.Host,
 			State: t.State, CPUsAsked: t.CPUsAsked, MemAsked: int64(t.MemMB * (1 << 20))}
-		if s, ok := second[t.Name]; ok {
+		s, ok := second[t.Name]
+		if !ok {
+			// Read once only: its figures since the container started.
+			s, ok = first[t.Name]
+		}
+		if ok {
 			u.Known, u.Sampled = true, s.Timestamp
 			u.MemBytes, u.MemLimit, u.CPULimit = s.MemBytes(), s.MemLimitBytes, s.CPUsLimit
 			u.CPUs = cpuRate(first[t.Name], s, t.StartedAt)
@@ -171,10 +186,12 @@ func cpuRate(a, b mesos.Statistics, startedAt time.Time) float64 {
 }
 
 // sample reads the statistics of the agents at once, keyed by executor
-// id and source (a command executor has its task's id as both).
-func sample(ctx context.Context, m Mesos, agents []mesos.Agent) (map[string]mesos.Statistics, []string) {
+// id and source (a command executor has its task's id as both), and
+// returns the agents that answered and a warning for each that did not.
+func sample(ctx context.Context, m Mesos, agents []mesos.Agent) (map[string]mesos.Statistics, []mesos.Agent, []string) {
 	var mu sync.Mutex
 	out := map[string]mesos.Statistics{}
+	var answered []mesos.Agent
 	var warnings []string
 	sem := make(chan struct{}, maxAgentReads)
 	var wg sync.WaitGroup
@@ -189,6 +206,7 @@ func sample(ctx context.Context, m Mesos, agents []mesos.Agent) (map[string]meso
 				warnings = append(warnings, fmt.Sprintf("agent %s cannot be read: %v", a.Hostname, err))
 				return
 			}
+			answered = append(answered, a)
 			for _, u := range usage {
 				if u.Statistics == nil {
 					continue
@@ -201,6 +219,5 @@ func sample(ctx context.Context, m Mesos, agents []mesos.Agent) (map[string]meso
 		})
 	}
 	wg.Wait()
-	slices.Sort(warnings)
-	return out, warnings
+	return out, answered, warnings
 }
