@@ -5,6 +5,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -232,5 +233,30 @@ func TestGroupUsageWithAnAgentThatDoesNotAnswer(t *testing.T) {
 	}
 	if !strings.Contains(page, `href="/groups/haproxy/dev/logs/`+tasks[0].ID+`"`) {
 		t.Errorf("no log link of %s, on the agent that does not answer:\n%s", tasks[0].ID, page)
+	}
+}
+
+// TestUsageOfAContainerOnAnAgentMesosDoesNotList: a container whose host
+// the master does not list (an agent unreachable or removed) has no
+// figures, and a warning says why.
+func TestUsageOfAContainerOnAnAgentMesosDoesNotList(t *testing.T) {
+	f := viewertest.Start(t)
+	f.Populate(t)
+	k := viewertest.Key(t, "haproxy/dev")
+	tk := f.Sim.Tasks("/haproxy/dev")[0]
+	l, err := viewer.LoadUsage(t.Context(), f.Mesos(t), []viewer.UsageTarget{
+		{Key: k, Name: tk.ID, Host: tk.Host, State: "TASK_RUNNING", CPUsAsked: 0.1, MemMB: 64},
+		{Key: k, Name: "haproxy_dev.gone", Host: "agent-gone", State: "TASK_UNREACHABLE", CPUsAsked: 0.1, MemMB: 64},
+	}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range l.Items {
+		if want := u.Host != "agent-gone"; u.Known != want {
+			t.Errorf("%s on %s: known %v, want %v", u.Name, u.Host, u.Known, want)
+		}
+	}
+	if !slices.ContainsFunc(l.Warnings, func(w string) bool { return strings.Contains(w, "agent-gone") }) {
+		t.Errorf("no warning names agent-gone, which Mesos does not list: %q", l.Warnings)
 	}
 }

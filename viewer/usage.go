@@ -122,12 +122,22 @@ func LoadUsage(ctx context.Context, m Mesos, targets []UsageTarget, window time.
 		return nil, fmt.Errorf("read Mesos: %w", err)
 	}
 	var hosts []mesos.Agent
+	var unlisted []string
 	for _, t := range targets {
-		if a, err := mesos.FindAgent(agents, t.Host); err == nil && !slices.ContainsFunc(hosts, func(h mesos.Agent) bool { return h.ID == a.ID }) {
+		a, err := mesos.FindAgent(agents, t.Host)
+		switch {
+		case err != nil:
+			if t.Host != "" && !slices.Contains(unlisted, t.Host) {
+				unlisted = append(unlisted, t.Host)
+			}
+		case !slices.ContainsFunc(hosts, func(h mesos.Agent) bool { return h.ID == a.ID }):
 			hosts = append(hosts, a)
 		}
 	}
 	first, answered, warnings := sample(ctx, m, hosts)
+	for _, h := range unlisted {
+		warnings = append(warnings, fmt.Sprintf("agent %s cannot be read: the Mesos master does not list it (unreachable or removed)", h))
+	}
 	second := first
 	if window > 0 {
 		// An agent that did not answer is not waited for again, and a
