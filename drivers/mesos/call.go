@@ -97,7 +97,11 @@ func (c *Client) once(ctx context.Context, base *url.URL, r *call) error {
 	tr := &httpclient.TrackReader{R: body}
 	err = r.decode(tr)
 	c.hook(r, resp.StatusCode, start)
+	var nl *notLeaderError
 	switch {
+	case errors.As(err, &nl):
+		// Not a bad answer: another master is asked.
+		return fmt.Errorf("mesos GET %s: %w", u.Redacted(), err)
 	case err != nil && tr.Err != nil:
 		// The connection broke mid-answer: a transport error.
 		return fmt.Errorf("mesos GET %s: read answer: %w", u.Redacted(), tr.Err)

@@ -164,6 +164,7 @@ func decodeState(r io.Reader) (*State, error) {
 	var body struct {
 		Version             string          `json:"version"`
 		Hostname            string          `json:"hostname"`
+		PID                 string          `json:"pid"`
 		Leader              string          `json:"leader"`
 		Slaves              []slaveJSON     `json:"slaves"`
 		Frameworks          []frameworkJSON `json:"frameworks"`
@@ -171,6 +172,11 @@ func decodeState(r io.Reader) (*State, error) {
 	}
 	if err := decodeInto(r, &body); err != nil {
 		return nil, err
+	}
+	// Before 1.0 a master that does not lead answers with its own, empty
+	// view instead of a redirect; the leader names itself.
+	if body.PID != "" && body.Leader != body.PID {
+		return nil, &notLeaderError{pid: body.PID, leader: body.Leader}
 	}
 	st := &State{Version: body.Version, Hostname: body.Hostname, Leader: body.Leader, Agents: []Agent{}, Tasks: []Task{}}
 	for i := range body.Slaves {

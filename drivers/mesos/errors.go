@@ -72,3 +72,14 @@ func apiError(url string, status int, body []byte) error {
 	}
 	return &APIError{URL: url, Status: status, Message: msg}
 }
+
+// notLeaderError is a master that answered though it does not lead (Mesos
+// before 1.0 does not redirect): the next master is asked.
+type notLeaderError struct{ pid, leader string }
+
+func (e *notLeaderError) Error() string {
+	if e.leader == "" {
+		return fmt.Sprintf("%s does not lead and knows of no leader", e.pid)
+	}
+	return fmt.Sprintf("%s does not lead, %s does: list it among the Mesos masters", e.pid, e.leader)
+}

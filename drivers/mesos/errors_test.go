@@ -2,6 +2,7 @@ package mesos_test
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"io"
@@ -199,5 +200,38 @@ func TestDecodeErrors(t *testing.T) {
 				t.Errorf("%v (asked %d times)", err, n.Load())
 			}
 		})
+	}
+}
+
+// TestOldStandbyMasterIsPassedOver: a Mesos 0.x master that does not
+// lead answers /master/state with its own, empty view rather than a
+// redirect; the driver asks the next master instead of reporting a
+// cluster without agents, and with no other master says which one leads.
+func TestOldStandbyMasterIsPassedOver(t *testing.T) {
+	const file = "master-state/dcos-ui-1.2.0-healthy-tasks.json"
+	leader := serveFile(t, "/master/state", filepath.Join(recorded, file))
+	raw := obj(generic(t, filepath.Join(recorded, file)))
+	raw["pid"], raw["hostname"] = "master@10.0.4.59:5050", "10.0.4.59"
+	raw["slaves"], raw["frameworks"], raw["completed_frameworks"] = []any{}, []any{}, []any{}
+	delete(raw, "elected_time")
+	own, err := json.Marshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	standby := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write(own)
+	}))
+	t.Cleanup(standby.Close)
+
+	c := must[*mesos.Client](t)(mesos.New(mesos.Config{URLs: []string{standby.URL, leader.URL}, Timeout: 5 * time.Second}))
+	st, err := c.State(ctx(t))
+	if err != nil || len(st.Agents) != 2 || len(st.Tasks) == 0 {
+		t.Fatalf("state through a standby: %+v, %v", st, err)
+	}
+
+	alone := must[*mesos.Client](t)(mesos.New(mesos.Config{URLs: []string{standby.URL}, Timeout: 300 * time.Millisecond}))
+	st, err = alone.State(ctx(t))
+	if err == nil || !strings.Contains(err.Error(), "master@10.0.4.58:5050") || !strings.Contains(err.Error(), standby.URL) {
+		t.Errorf("only a standby: %+v, %v", st, err)
 	}
 }
