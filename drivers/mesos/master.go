@@ -42,16 +42,20 @@ func (c *Client) Agent(ctx context.Context, idOrHost string) (Agent, error) {
 	return FindAgent(agents, idOrHost)
 }
 
-// FindAgent picks the agent with the given id or, failing that, hostname.
+// FindAgent picks the agent with the given id or, failing that, hostname:
+// an active one first, since a host that came back under a new id stays
+// listed under its old one, disconnected, until the master removes it.
 func FindAgent(agents []Agent, idOrHost string) (Agent, error) {
 	for _, a := range agents {
 		if a.ID == idOrHost {
 			return a, nil
 		}
 	}
-	for _, a := range agents {
-		if a.Hostname == idOrHost {
-			return a, nil
+	for _, active := range []bool{true, false} {
+		for _, a := range agents {
+			if a.Hostname == idOrHost && a.Active == active {
+				return a, nil
+			}
 		}
 	}
 	return Agent{}, fmt.Errorf("agent %q: %w", idOrHost, ErrNotFound)

@@ -577,3 +577,32 @@ func bodyServer(t *testing.T, body string) (*mesos.Client, mesos.Agent) {
 	c := must[*mesos.Client](t)(mesos.New(mesos.Config{URLs: []string{"http://127.0.0.1:1"}}))
 	return c, mesos.Agent{ID: "S0", Hostname: "agent", PID: "slave(1)@" + u.Host, Addr: u.Host}
 }
+
+// TestAgentByHostnamePrefersTheActiveOne: an agent that came back under a
+// new id (its host rebooted) is listed beside its old, disconnected entry
+// until the master removes it; by hostname, the one that answers is
+// found, whichever id sorts first.
+func TestAgentByHostnamePrefersTheActiveOne(t *testing.T) {
+	raw := obj(generic(t, filepath.Join(recorded, "master-slaves/dcosb-1.0.3-agents.json")))
+	old := obj(arr(raw["slaves"])[0])
+	for _, newID := range []string{"f18fcd65-5c63-4dfb-b233-f289aac416c5-S42", "f18fcd65-5c63-4dfb-b233-f289aac416c5-S44"} {
+		back := map[string]any{}
+		for k, v := range old {
+			back[k] = v
+		}
+		old["active"] = false
+		back["id"], back["pid"], back["active"] = newID, "slave(1)@10.72.154.223:5051", true
+		raw["slaves"] = []any{old, back}
+		body, err := json.Marshal(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) }))
+		c := must[*mesos.Client](t)(mesos.New(mesos.Config{URLs: []string{srv.URL}}))
+		a, err := c.Agent(ctx(t), "10.72.154.222")
+		srv.Close()
+		if err != nil || a.ID != newID || !a.Active {
+			t.Errorf("new id %s: found %s (active %v), %v", newID, a.ID, a.Active, err)
+		}
+	}
+}
