@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -258,5 +260,39 @@ func TestUsageOfAContainerOnAnAgentMesosDoesNotList(t *testing.T) {
 	}
 	if !slices.ContainsFunc(l.Warnings, func(w string) bool { return strings.Contains(w, "agent-gone") }) {
 		t.Errorf("no warning names agent-gone, which Mesos does not list: %q", l.Warnings)
+	}
+}
+
+// TestAgentsCountOrphanTasks: after a Mesos master failover, until
+// Marathon registers again, a master before 1.2 lists Marathon's running
+// tasks as orphan tasks, its framework id under unregistered_frameworks;
+// they still run on their agents and are counted there.
+func TestAgentsCountOrphanTasks(t *testing.T) {
+	data, err := os.ReadFile("../testdata/mesos/master-state/dcos-ui-0.23.0-marathon-1-task.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	fw := raw["frameworks"].([]any)[0].(map[string]any)
+	raw["orphan_tasks"], raw["unregistered_frameworks"], raw["frameworks"] = fw["tasks"], []any{fw["id"]}, []any{}
+	body, err := json.Marshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(body) }))
+	t.Cleanup(srv.Close)
+	mc, err := mesos.New(mesos.Config{URLs: []string{srv.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := viewer.LoadAgents(t.Context(), mc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Items) != 1 || l.Items[0].Tasks != 1 || l.Items[0].Other != 1 {
+		t.Errorf("agents with an orphan task running: %+v", l.Items)
 	}
 }

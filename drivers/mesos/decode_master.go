@@ -146,8 +146,10 @@ type State struct {
 	Leader string  `json:"leader,omitempty"`
 	Agents []Agent `json:"agents"`
 	// Tasks are the tasks of every framework, active and completed:
-	// running ones first, then unreachable, then completed ones (the
-	// master keeps a bounded number of those).
+	// running ones first (orphan tasks, of frameworks not registered
+	// again since a master failover, after the others), then
+	// unreachable, then completed ones (the master keeps a bounded
+	// number of those).
 	Tasks []Task `json:"tasks"`
 }
 
@@ -169,6 +171,9 @@ func decodeState(r io.Reader) (*State, error) {
 		Slaves              []slaveJSON     `json:"slaves"`
 		Frameworks          []frameworkJSON `json:"frameworks"`
 		CompletedFrameworks []frameworkJSON `json:"completed_frameworks"`
+		// OrphanTasks run for frameworks that have not registered again
+		// since a master failover (masters before 1.2).
+		OrphanTasks []taskJSON `json:"orphan_tasks"`
 	}
 	if err := decodeInto(r, &body); err != nil {
 		return nil, err
@@ -182,6 +187,18 @@ func decodeState(r io.Reader) (*State, error) {
 	for i := range body.Slaves {
 		st.Agents = append(st.Agents, body.Slaves[i].agent())
 	}
+	add := func(where string, f *frameworkJSON, tasks []taskJSON) error {
+		for j, t := range tasks {
+			if t.ID == "" {
+				return fmt.Errorf("%s: task %d has no id", where, j)
+			}
+			if t.FrameworkID == "" {
+				t.FrameworkID = f.ID
+			}
+			st.Tasks = append(st.Tasks, t.task(f.Name))
+		}
+		return nil
+	}
 	frameworks := append(body.Frameworks, body.CompletedFrameworks...)
 	for _, list := range []func(*frameworkJSON) []taskJSON{
 		func(f *frameworkJSON) []taskJSON { return f.Tasks },
@@ -189,16 +206,16 @@ func decodeState(r io.Reader) (*State, error) {
 		func(f *frameworkJSON) []taskJSON { return f.CompletedTasks },
 	} {
 		for i := range frameworks {
-			f := &frameworks[i]
-			for j, t := range list(f) {
-				if t.ID == "" {
-					return nil, fmt.Errorf("framework %s: task %d has no id", f.ID, j)
-				}
-				if t.FrameworkID == "" {
-					t.FrameworkID = f.ID
-				}
-				st.Tasks = append(st.Tasks, t.task(f.Name))
+			if err := add("framework "+frameworks[i].ID, &frameworks[i], list(&frameworks[i])); err != nil {
+				return nil, err
 			}
+		}
+		if body.OrphanTasks != nil {
+			// Running tasks too: after the frameworks' own.
+			if err := add("orphan_tasks", &frameworkJSON{}, body.OrphanTasks); err != nil {
+				return nil, err
+			}
+			body.OrphanTasks = nil
 		}
 	}
 	return st, nil
