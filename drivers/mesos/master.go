@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -76,23 +77,32 @@ func (c *Client) State(ctx context.Context) (*State, error) {
 	return st, nil
 }
 
-// Task returns one task by id, from /master/tasks?task_id= (Mesos 1.4+;
-// an older master ignores the filter, and the task is looked for in its
-// answer).
+// taskPage is how many tasks one /master/tasks read asks for.
+const taskPage = 1000
+
+// Task returns one task by id, from /master/tasks?task_id= (Mesos 1.4+).
+// An older master ignores the filter and answers a page of every task
+// (100 unless asked for more): the task is looked for page by page.
 func (c *Client) Task(ctx context.Context, id string) (Task, error) {
-	var tasks []Task
-	q := url.Values{"task_id": {id}}
-	err := c.do(ctx, &call{endpoint: "/master/tasks", path: "/master/tasks", query: q, decode: func(r io.Reader) (err error) {
-		tasks, err = decodeTasks(r)
-		return err
-	}})
-	if err != nil {
-		return Task{}, err
-	}
-	for _, t := range tasks {
-		if t.ID == id {
-			return t, nil
+	var first string // of the last page: a master that ignored offset repeats it
+	for offset := 0; ; offset += taskPage {
+		var tasks []Task
+		q := url.Values{"task_id": {id}, "limit": {strconv.Itoa(taskPage)}, "offset": {strconv.Itoa(offset)}}
+		err := c.do(ctx, &call{endpoint: "/master/tasks", path: "/master/tasks", query: q, decode: func(r io.Reader) (err error) {
+			tasks, err = decodeTasks(r)
+			return err
+		}})
+		if err != nil {
+			return Task{}, err
 		}
+		for _, t := range tasks {
+			if t.ID == id {
+				return t, nil
+			}
+		}
+		if len(tasks) < taskPage || tasks[0].ID == first {
+			return Task{}, fmt.Errorf("task %q: %w", id, ErrNotFound)
+		}
+		first = tasks[0].ID
 	}
-	return Task{}, fmt.Errorf("task %q: %w", id, ErrNotFound)
 }

@@ -606,3 +606,34 @@ func TestAgentByHostnamePrefersTheActiveOne(t *testing.T) {
 		}
 	}
 }
+
+// TestTaskFromMasterWithoutTaskFilter: a master before 1.4 ignores
+// ?task_id= and answers its first page of /master/tasks, 100 tasks
+// newest first unless ?limit= says otherwise; a task further down is
+// found all the same.
+func TestTaskFromMasterWithoutTaskFilter(t *testing.T) {
+	const n = 150
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := 100
+		if s := r.URL.Query().Get("limit"); s != "" {
+			var err error
+			if limit, err = strconv.Atoi(s); err != nil {
+				http.Error(w, "Failed to parse limit: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+		}
+		var tasks []map[string]any
+		for i := n - 1; i >= 0 && len(tasks) < limit; i-- {
+			tasks = append(tasks, map[string]any{"id": fmt.Sprintf("web.%03d", i), "state": "TASK_FAILED",
+				"framework_id": "F-0000", "slave_id": "S0", "statuses": []any{map[string]any{"state": "TASK_FAILED", "timestamp": 1.7e9 + float64(i)}}})
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"tasks": tasks})
+	}))
+	t.Cleanup(srv.Close)
+	c := must[*mesos.Client](t)(mesos.New(mesos.Config{URLs: []string{srv.URL}}))
+	for _, id := range []string{"web.149", "web.010"} {
+		if tk, err := c.Task(ctx(t), id); err != nil || tk.ID != id {
+			t.Errorf("task %s: %+v, %v", id, tk, err)
+		}
+	}
+}
