@@ -16,8 +16,9 @@
 // "No leader elected") and 504 and on transport errors, moving on to the
 // next master. A master that is not the leader redirects with 307 to the
 // leader; the redirect is followed with the credentials. Before 1.0 such
-// a master answers /master/state with its own, empty view: one whose pid
-// is not the leader's is passed over for the next master. Other answers
+// a master answers with its own, empty view: one whose /master/state has
+// a pid that is not the leader's is passed over for the next master, and
+// an empty /master/slaves is checked against /master/state. Other answers
 // are typed: ErrNotFound for 404, *APIError for the rest (Unauthorized
 // and Forbidden among them, which retrying cannot fix), a decode error
 // for a body that is not Mesos's JSON.

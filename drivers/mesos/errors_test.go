@@ -204,13 +204,26 @@ func TestDecodeErrors(t *testing.T) {
 }
 
 // TestOldStandbyMasterIsPassedOver: a Mesos 0.x master that does not
-// lead answers /master/state with its own, empty view rather than a
-// redirect; the driver asks the next master instead of reporting a
-// cluster without agents, and with no other master says which one leads.
+// lead answers /master/state and /master/slaves with its own, empty view
+// rather than a redirect; the driver asks the next master instead of
+// reporting a cluster without agents, and with no other master says
+// which one leads.
 func TestOldStandbyMasterIsPassedOver(t *testing.T) {
 	const file = "master-state/dcos-ui-1.2.0-healthy-tasks.json"
-	leader := serveFile(t, "/master/state", filepath.Join(recorded, file))
+	state := readRecorded(t, file)
 	raw := obj(generic(t, filepath.Join(recorded, file)))
+	slaves, err := json.Marshal(map[string]any{"slaves": raw["slaves"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/master/slaves" {
+			_, _ = w.Write(slaves)
+			return
+		}
+		_, _ = w.Write(state)
+	}))
+	t.Cleanup(leader.Close)
 	raw["pid"], raw["hostname"] = "master@10.0.4.59:5050", "10.0.4.59"
 	raw["slaves"], raw["frameworks"], raw["completed_frameworks"] = []any{}, []any{}, []any{}
 	delete(raw, "elected_time")
@@ -219,6 +232,10 @@ func TestOldStandbyMasterIsPassedOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	standby := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/master/slaves" {
+			_, _ = w.Write([]byte(`{"slaves": []}`))
+			return
+		}
 		_, _ = w.Write(own)
 	}))
 	t.Cleanup(standby.Close)
@@ -227,6 +244,11 @@ func TestOldStandbyMasterIsPassedOver(t *testing.T) {
 	st, err := c.State(ctx(t))
 	if err != nil || len(st.Agents) != 2 || len(st.Tasks) == 0 {
 		t.Fatalf("state through a standby: %+v, %v", st, err)
+	}
+	// /master/slaves does not name the leader: an empty answer is checked.
+	c = must[*mesos.Client](t)(mesos.New(mesos.Config{URLs: []string{standby.URL, leader.URL}, Timeout: 5 * time.Second}))
+	if agents, err := c.Agents(ctx(t)); err != nil || len(agents) != 2 {
+		t.Fatalf("agents through a standby: %+v, %v", agents, err)
 	}
 
 	alone := must[*mesos.Client](t)(mesos.New(mesos.Config{URLs: []string{standby.URL}, Timeout: 300 * time.Millisecond}))

@@ -2,6 +2,7 @@ package mesos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -20,6 +21,20 @@ func (c *Client) Agents(ctx context.Context) ([]Agent, error) {
 	}})
 	if err != nil {
 		return nil, err
+	}
+	if len(out) == 0 {
+		// Before 1.0 a master that does not lead answers with its own,
+		// empty view, and /master/slaves does not name the leader:
+		// /master/state does, and is small when the cluster is empty.
+		// Any other failure of it leaves the answer as it was.
+		st, err := c.State(ctx)
+		var nl *notLeaderError
+		switch {
+		case errors.As(err, &nl):
+			return nil, err
+		case err == nil:
+			out = st.Agents
+		}
 	}
 	sortAgents(out)
 	return out, nil
