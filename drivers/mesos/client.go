@@ -19,6 +19,8 @@ type Config struct {
 	// URLs are the masters, e.g. "http://127.0.0.1:5050". Calls go to the
 	// master that answered last, and move on to the next one when one
 	// fails; a master that does not lead redirects to the leader.
+	// Credentials in a URL ("http://principal:secret@host:5050") stand
+	// for Principal and Secret when those are not set.
 	URLs []string
 	// Principal and Secret are the HTTP credentials (Mesos's basic
 	// authenticator), sent to masters and agents alike.
@@ -66,6 +68,16 @@ func New(cfg Config) (*Client, error) {
 	if c.masters, err = httpclient.BaseURLs("mesos master URL", cfg.URLs); err != nil {
 		return nil, err
 	}
+	// Credentials of a URL go to every master and agent, as those of the
+	// config do, rather than only to the masters that name them.
+	for _, u := range c.masters {
+		if u.User != nil && c.cfg.Principal == "" && c.cfg.Secret == "" {
+			c.cfg.Principal = u.User.Username()
+			c.cfg.Secret, _ = u.User.Password()
+		}
+		u.User = nil
+	}
+	cfg = c.cfg
 	tc, err := httpclient.TLSConfig("mesos", cfg.CACert, cfg.InsecureSkipVerify)
 	if err != nil {
 		return nil, err

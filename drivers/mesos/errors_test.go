@@ -104,6 +104,30 @@ func TestAuth(t *testing.T) {
 	}
 }
 
+// TestCredentialsInMasterURL: a principal and secret written into the
+// master URL (http://principal:secret@master:5050) reach the agents too,
+// as those of --mesos-principal do, and no error quotes the secret.
+func TestCredentialsInMasterURL(t *testing.T) {
+	s := newSimMesos(t, marathonsim.MesosOptions{Wrap: requireAuth("theseus", "s3:cret")}, mesos.Config{Principal: "theseus", Secret: "s3:cret"})
+	s.createApp(t, webApp)
+	u := must[*url.URL](t)(url.Parse(s.mesos.URL))
+	u.User = url.UserPassword("theseus", "s3:cret")
+	c := must[*mesos.Client](t)(mesos.New(mesos.Config{URLs: []string{u.String()}}))
+	a, err := c.Agent(ctx(t), s.sim.Tasks("/web/dev")[0].Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Statistics(ctx(t), a); err != nil {
+		t.Errorf("statistics with the credentials of the master URL: %v", err)
+	}
+	wrong := *u
+	wrong.User = url.UserPassword("theseus", "wrong-s3cret")
+	c = must[*mesos.Client](t)(mesos.New(mesos.Config{URLs: []string{wrong.String()}}))
+	if _, err := c.Agents(ctx(t)); err == nil || strings.Contains(err.Error(), "wrong-s3cret") {
+		t.Errorf("wrong credentials: %v", err)
+	}
+}
+
 // TestTLSRedirectAndProxy: over TLS with a custom CA, a standby master's
 // 307 to the leader ("//host:port/path", as Mesos 1.1+ sends) is followed
 // with the credentials; agents are reached at their pid's address with
