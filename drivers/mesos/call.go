@@ -56,6 +56,13 @@ func (c *Client) do(ctx context.Context, r *call) error {
 			}
 			return nil
 		}
+		// A redirect refused to a leader named otherwise than configured
+		// ("//mesos-2:5050" for http://10.0.0.2:5050): the other masters
+		// are asked at once, the leader among them.
+		var re *httpclient.RedirectError
+		if m >= 0 && errors.As(err, &re) && attempt+1 < len(c.masters) {
+			continue
+		}
 		var ae *APIError
 		switch {
 		case errors.As(err, &ae) && !retryable(ae.Status), errors.Is(err, ErrNotFound), isDecodeError(err), httpclient.BadCertificate(err), IsPermanent(err):

@@ -15,10 +15,13 @@
 // exponential backoff on 502, 503 (a master without a leader answers
 // "No leader elected") and 504 and on transport errors, moving on to the
 // next master. A master that is not the leader redirects with 307 to the
-// leader; the redirect is followed with the credentials. Before 1.0 such
-// a master answers with its own, empty view: one whose /master/state has
-// a pid that is not the leader's is passed over for the next master, and
-// an empty /master/slaves is checked against /master/state. Other answers
+// leader; the redirect is followed, with the credentials only to a
+// configured master: a redirect to a leader named otherwise (its hostname
+// where the masters are configured by address) has the other masters
+// asked in its stead. Before 1.0 a master that is not the leader answers
+// with its own, empty view: one whose /master/state has a pid that is not
+// the leader's is passed over for the next master, and an empty
+// /master/slaves is checked against /master/state. Other answers
 // are typed: ErrNotFound for 404, *APIError for the rest (Unauthorized
 // and Forbidden among them, which retrying cannot fix), a decode error
 // for a body that is not Mesos's JSON.

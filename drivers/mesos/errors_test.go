@@ -128,6 +128,40 @@ func TestCredentialsInMasterURL(t *testing.T) {
 	}
 }
 
+// TestRedirectToLeaderUnderAnotherName: a standby master redirects to
+// the leader by its hostname ("//localhost:5050/...") while the masters
+// are configured by address; with credentials that redirect is not
+// followed, and the leader is asked at its configured address instead.
+func TestRedirectToLeaderUnderAnotherName(t *testing.T) {
+	slaves := readRecorded(t, "master-slaves/dcosb-1.0.3-agents.json")
+	leader := httptest.NewServer(requireAuth("p", "s")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write(slaves)
+	})))
+	t.Cleanup(leader.Close)
+	lu := must[*url.URL](t)(url.Parse(leader.URL))
+	var redirected atomic.Int32
+	standby := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		redirected.Add(1)
+		w.Header().Set("Location", "//localhost:"+lu.Port()+r.URL.RequestURI())
+		w.WriteHeader(http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(standby.Close)
+	c := must[*mesos.Client](t)(mesos.New(mesos.Config{URLs: []string{standby.URL, leader.URL}, Principal: "p", Secret: "s"}))
+	for range 2 {
+		if agents, err := c.Agents(ctx(t)); err != nil || len(agents) != 1 {
+			t.Fatalf("agents through a standby that names the leader otherwise: %d, %v", len(agents), err)
+		}
+	}
+	if n := redirected.Load(); n != 1 {
+		t.Errorf("the standby was asked %d times; once found, the leader is asked first", n)
+	}
+
+	alone := must[*mesos.Client](t)(mesos.New(mesos.Config{URLs: []string{standby.URL}, Principal: "p", Secret: "s"}))
+	if _, err := alone.Agents(ctx(t)); err == nil || !mesos.IsPermanent(err) || !strings.Contains(err.Error(), "localhost:"+lu.Port()) {
+		t.Errorf("only the standby configured: %v", err)
+	}
+}
+
 // TestTLSRedirectAndProxy: over TLS with a custom CA, a standby master's
 // 307 to the leader ("//host:port/path", as Mesos 1.1+ sends) is followed
 // with the credentials; agents are reached at their pid's address with
