@@ -29,7 +29,8 @@ type Config struct {
 	// URLs are the receivers, each an http or https URL. They are never
 	// logged whole: a webhook URL often holds its credential in its path.
 	URLs []string
-	// Client sends the requests; nil: one with DefaultTimeout.
+	// Client sends the requests; nil: one with DefaultTimeout. Redirects
+	// are never followed, whatever its CheckRedirect.
 	Client *http.Client
 	// QueueSize bounds each receiver's queue (DefaultQueueSize when 0):
 	// when it is full, the oldest notification is dropped.
@@ -106,6 +107,11 @@ func (c Config) withDefaults() Config {
 	if c.Client == nil {
 		c.Client = &http.Client{Timeout: DefaultTimeout}
 	}
+	// A redirect is an answer, not a delivery: followed, a 301, 302 or
+	// 303 would turn the POST into a GET without the payload.
+	cl := *c.Client
+	cl.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.Client = &cl
 	if c.QueueSize <= 0 {
 		c.QueueSize = DefaultQueueSize
 	}

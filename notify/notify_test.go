@@ -203,6 +203,67 @@ func TestRetriedDeliveredOnce(t *testing.T) {
 	}
 }
 
+// TestRedirectIsRefused: a receiver that answers with a redirect has
+// refused the notification, as any answer but 2xx, 408, 429 and 5xx: it
+// is counted failed, not sent, and the POST is not sent on (a 301, 302 or
+// 303 would turn it into a GET without the payload); the log says so.
+func TestRedirectIsRefused(t *testing.T) {
+	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			var mu sync.Mutex
+			var moved []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/moved" {
+					mu.Lock()
+					moved = append(moved, r.Method)
+					mu.Unlock()
+					return
+				}
+				http.Redirect(w, r, "/moved", code)
+			}))
+			defer srv.Close()
+			reg := prometheus.NewRegistry()
+			done := make(chan string, 1)
+			var logs syncBuffer
+			n := start(t, Config{URLs: []string{srv.URL + "/hook"}, Registerer: reg, delivered: func(r string) { done <- r },
+				Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			n.Notify(Change{Group: group(t, "web", "dev"), From: specs.PhaseProgressing, To: specs.PhaseFailed, Time: t0})
+			<-done
+			mu.Lock()
+			defer mu.Unlock()
+			if len(moved) > 0 {
+				t.Errorf("the redirect was followed with %v", moved)
+			}
+			if sent, failed := sumMetric(t, reg, "theseus_notifications_sent_total"),
+				sumMetric(t, reg, "theseus_notifications_failed_total"); sent != 0 || failed != 1 {
+				t.Errorf("sent %g, failed %g; want 0 sent, 1 failed", sent, failed)
+			}
+			if !strings.Contains(logs.String(), "redirect") {
+				t.Errorf("the log does not say the receiver redirected:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer that workers may write while a test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // TestDownReceiverDelaysNothing: with one receiver that does not answer
 // and one that refuses connections, Notify returns at once every time,
 // the healthy receiver gets every notification, and the full queue of

@@ -116,7 +116,7 @@ func (r *receiver) deliver(ctx context.Context, body []byte) {
 
 // post sends body once. A 2xx answer is success; 408, 429 and 5xx, and
 // failures to reach the receiver, are worth another attempt; any other
-// answer is permanent.
+// answer, a redirect too, is permanent.
 func (r *receiver) post(ctx context.Context, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(body))
 	if err != nil {
@@ -135,6 +135,8 @@ func (r *receiver) post(ctx context.Context, body []byte) error {
 		return nil
 	case c == http.StatusRequestTimeout || c == http.StatusTooManyRequests || c >= 500:
 		return fmt.Errorf("answered %s", resp.Status)
+	case c >= 300 && c < 400:
+		return fmt.Errorf("%w: answered %s; redirects are not followed: give the URL it redirects to", errPermanent, resp.Status)
 	default:
 		return fmt.Errorf("%w: answered %s", errPermanent, resp.Status)
 	}
