@@ -140,6 +140,39 @@ func TestCrashingImageRollsBack(t *testing.T) {
 	notes.check(t, k, []specs.Phase{specs.PhaseRolledBack}, specs.PhaseSynced)
 }
 
+// TestFailedRollbackNotToldRolledBack: when the rollback of a failed
+// rollout fails too, the group is Failed, and the notifier is told so
+// with the failed revision and no revision rolled back to: nothing was.
+func TestFailedRollbackNotToldRolledBack(t *testing.T) {
+	e := newEnv(t)
+	notes := &recordedChanges{}
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}, notifier: notes})
+	e.sim.Faults().CrashImage("nginx:bad", 0)
+	k := key(t, "web", "dev")
+	e.syncedForGood(k, spec(k, "nginx:1.27", 2, ""))
+	e.sim.Faults().CrashImage("nginx:1.27", 0) // the revision rolled back to crashes now too
+
+	e.putSpec(k, spec(k, "nginx:bad", 2, ""))
+	bad := e.modRevision(k)
+	e.eventually(converge, "Failed", e.phaseIs(k, specs.PhaseFailed, bad))
+	notes.mu.Lock()
+	defer notes.mu.Unlock()
+	told := false
+	for _, c := range notes.changes {
+		if c.Group != k || c.To != specs.PhaseFailed {
+			continue
+		}
+		told = true
+		if c.FailedRevision != bad || c.RestoredRevision != 0 || !strings.Contains(c.Reason, "failed too") {
+			t.Errorf("Failed told with failed revision %d (want %d), rolled back to %d (want 0), reason %q",
+				c.FailedRevision, bad, c.RestoredRevision, c.Reason)
+		}
+	}
+	if !told {
+		t.Errorf("Failed not told: %+v", notes.changes)
+	}
+}
+
 // TestMarathonRollbackIsQuarantine: an operator rolls a rollout back in
 // Marathon (DELETE /v2/deployments/{id}, which puts the earlier app
 // version back): theseus takes it as a rollback of the revision and does

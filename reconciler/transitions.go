@@ -34,7 +34,12 @@ func (c *Controller) statusWritten(v view, st *specs.Status) {
 		ch.From = prev.Phase
 	}
 	if f := st.Failure; f != nil && (st.Phase == specs.PhaseRolledBack || st.Phase == specs.PhaseFailed) {
-		ch.FailedRevision, ch.RestoredRevision = f.Revision, f.RestoredRevision
+		ch.FailedRevision = f.Revision
+		// A Failed group's failure keeps the revision a failed rollback
+		// aimed at: nothing was rolled back to it.
+		if st.Phase == specs.PhaseRolledBack {
+			ch.RestoredRevision = f.RestoredRevision
+		}
 	}
 	c.cfg.Notifier.Notify(ch)
 }
