@@ -157,8 +157,9 @@ func (n *Notifier) Notify(c Change) {
 		n.log.Error("notification not sent", "group", c.Group.String(), "err", err)
 		return
 	}
+	nt := note{body: body, group: c.Group.String(), phase: c.To}
 	for _, r := range n.receivers {
-		r.enqueue(body)
+		r.enqueue(nt)
 	}
 }
 

@@ -246,6 +246,43 @@ func TestRedirectIsRefused(t *testing.T) {
 	}
 }
 
+// TestLostNotificationLogNamesIt: the log line of a notification given
+// up, or dropped from a full queue, says which group and phase it told,
+// so that the operator knows what the receiver never heard.
+func TestLostNotificationLogNamesIt(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 10)
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hung.Close()
+	defer close(release)
+	bad := newSink(t, http.StatusBadRequest)
+	var logs syncBuffer
+	done := make(chan string, 10)
+	n := start(t, Config{URLs: []string{bad.srv.URL, hung.URL}, QueueSize: 1, delivered: func(r string) { done <- r },
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	n.Notify(Change{Group: group(t, "web", "dev"), From: specs.PhaseProgressing, To: specs.PhaseFailed, Time: t0})
+	<-done // refused by bad
+	<-arrived
+	// hung holds web/dev; api/dev waits in its queue of 1 and is dropped
+	// for db/dev.
+	n.Notify(Change{Group: group(t, "api", "dev"), From: specs.PhaseSynced, To: specs.PhasePaused, Time: t0})
+	n.Notify(Change{Group: group(t, "db", "dev"), From: specs.PhaseSynced, To: specs.PhasePaused, Time: t0})
+	for _, want := range []string{
+		`msg="notification given up" receiver=0:` + strings.TrimPrefix(bad.srv.URL, "http://") + ` group=web/dev phase=Failed`,
+		`msg="notification dropped: the receiver's queue is full" receiver=1:` + strings.TrimPrefix(hung.URL, "http://") + ` group=api/dev phase=Paused`,
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("no log line with %q:\n%s", want, logs.String())
+		}
+	}
+}
+
 // syncBuffer is a bytes.Buffer that workers may write while a test reads.
 type syncBuffer struct {
 	mu sync.Mutex

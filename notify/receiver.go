@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"theseus.dev/internal/backoff"
+	"theseus.dev/specs"
 )
 
 // userAgent names theseus to receivers.
@@ -28,7 +29,7 @@ type receiver struct {
 	log  *slog.Logger
 
 	mu    sync.Mutex
-	queue [][]byte
+	queue []note
 	ready chan struct{} // holds a token while the queue is not empty
 }
 
@@ -37,16 +38,25 @@ func newReceiver(u *url.URL, name string, cfg Config, m *metrics, log *slog.Logg
 	return &receiver{url: u.String(), name: name, cfg: cfg, m: m, log: log.With("receiver", name), ready: make(chan struct{}, 1)}
 }
 
-// enqueue adds body, dropping the oldest notification when the queue is
+// note is one notification: its encoded payload, and the group and
+// phase it tells, for the log when it is lost.
+type note struct {
+	body  []byte
+	group string
+	phase specs.Phase
+}
+
+// enqueue adds nt, dropping the oldest notification when the queue is
 // full. It never blocks.
-func (r *receiver) enqueue(body []byte) {
+func (r *receiver) enqueue(nt note) {
 	r.mu.Lock()
 	if len(r.queue) >= r.cfg.QueueSize {
+		old := r.queue[0]
 		r.queue = r.queue[1:]
 		r.m.dropped.WithLabelValues(r.name).Inc()
-		r.log.Warn("notification dropped: the receiver's queue is full", "queue", r.cfg.QueueSize)
+		r.log.Warn("notification dropped: the receiver's queue is full", "group", old.group, "phase", old.phase, "queue", r.cfg.QueueSize)
 	}
-	r.queue = append(r.queue, body)
+	r.queue = append(r.queue, nt)
 	r.m.queued.WithLabelValues(r.name).Set(float64(len(r.queue)))
 	r.mu.Unlock()
 	select {
@@ -55,24 +65,24 @@ func (r *receiver) enqueue(body []byte) {
 	}
 }
 
-// next takes the oldest notification, or nil when the queue is empty.
-func (r *receiver) next() []byte {
+// next takes the oldest notification; false when the queue is empty.
+func (r *receiver) next() (note, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.queue) == 0 {
-		return nil
+		return note{}, false
 	}
-	body := r.queue[0]
+	nt := r.queue[0]
 	r.queue = r.queue[1:]
 	r.m.queued.WithLabelValues(r.name).Set(float64(len(r.queue)))
-	return body
+	return nt, true
 }
 
 // run delivers notifications until ctx ends.
 func (r *receiver) run(ctx context.Context) {
 	for {
-		body := r.next()
-		if body == nil {
+		nt, ok := r.next()
+		if !ok {
 			select {
 			case <-r.ready:
 				continue
@@ -80,7 +90,7 @@ func (r *receiver) run(ctx context.Context) {
 				return
 			}
 		}
-		r.deliver(ctx, body)
+		r.deliver(ctx, nt)
 		if r.cfg.delivered != nil {
 			r.cfg.delivered(r.name)
 		}
@@ -89,7 +99,7 @@ func (r *receiver) run(ctx context.Context) {
 
 // deliver sends body until a receiver takes it, refuses it for good, or
 // MaxAttempts are spent, waiting with backoff between attempts.
-func (r *receiver) deliver(ctx context.Context, body []byte) {
+func (r *receiver) deliver(ctx context.Context, nt note) {
 	bo := backoff.New(r.cfg.MinBackoff, r.cfg.MaxBackoff)
 	var err error
 	for attempt := 1; attempt <= r.cfg.MaxAttempts; attempt++ {
@@ -99,7 +109,7 @@ func (r *receiver) deliver(ctx context.Context, body []byte) {
 				return
 			}
 		}
-		if err = r.post(ctx, body); err == nil {
+		if err = r.post(ctx, nt.body); err == nil {
 			r.m.sent.WithLabelValues(r.name).Inc()
 			return
 		}
@@ -111,7 +121,7 @@ func (r *receiver) deliver(ctx context.Context, body []byte) {
 		}
 	}
 	r.m.failed.WithLabelValues(r.name).Inc()
-	r.log.Warn("notification given up", "err", err)
+	r.log.Warn("notification given up", "group", nt.group, "phase", nt.phase, "err", err)
 }
 
 // post sends body once. A 2xx answer is success; 408, 429 and 5xx, and
