@@ -147,6 +147,10 @@ func (n *Notifier) Notify(c Change) {
 	case c.To == specs.PhaseSynced:
 		tell = n.alerting[c.Group] || Alerting(c.From)
 		delete(n.alerting, c.Group)
+	case c.From == specs.PhaseSynced:
+		// Synced since it was last told here: another leader saw it
+		// back, and the next return to Synced resolves nothing.
+		delete(n.alerting, c.Group)
 	}
 	n.mu.Unlock()
 	if !tell || len(n.receivers) == 0 {

@@ -162,6 +162,30 @@ func TestNotifyTellsTransitions(t *testing.T) {
 	}
 }
 
+// TestNoResolveAfterAnotherLeaderSynced: a daemon that told a group
+// RolledBack, then lost the leadership to one under which the group
+// turned Synced, and led again, tells nothing of the group's next
+// ordinary rollout (Synced, Progressing, Synced): the alert it
+// remembers was over when the group was Synced.
+func TestNoResolveAfterAnotherLeaderSynced(t *testing.T) {
+	s := newSink(t)
+	n := start(t, Config{URLs: []string{s.srv.URL}})
+	web, api := group(t, "web", "dev"), group(t, "api", "dev")
+	n.Notify(Change{Group: web, From: specs.PhaseProgressing, To: specs.PhaseRolledBack, Time: t0})
+	if p := s.next(t); p.Phase != specs.PhaseRolledBack {
+		t.Fatalf("got %+v", p)
+	}
+	// The next term of this daemon: the other leader left web Synced.
+	n.Notify(Change{Group: web, From: specs.PhaseSynced, To: specs.PhaseProgressing, Time: t0})
+	n.Notify(Change{Group: web, From: specs.PhaseProgressing, To: specs.PhaseSynced, Time: t0})
+	// api's alert is behind web's changes in the queue: once it arrives,
+	// anything told of web would have arrived before it.
+	n.Notify(Change{Group: api, From: specs.PhaseSynced, To: specs.PhasePaused, Time: t0})
+	if p := s.next(t); p.Group != "api/dev" {
+		t.Errorf("told %s %s (%s) of an ordinary rollout", p.Group, p.Phase, p.Status)
+	}
+}
+
 // TestRetriedDeliveredOnce: a receiver that answers 500 and then 200
 // gets the notification once, after a retry; 4xx is not retried.
 func TestRetriedDeliveredOnce(t *testing.T) {
