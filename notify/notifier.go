@@ -60,10 +60,11 @@ type Notifier struct {
 	log       *slog.Logger
 
 	mu sync.Mutex
-	// alerting remembers the groups last told in an alerting phase, so
-	// that their return to Synced is told even when it comes through
-	// another phase (RolledBack, Progressing, Synced).
-	alerting map[specs.GroupKey]bool
+	// alerting remembers the groups last told in an alerting phase, and
+	// when their alert started, so that their return to Synced is told
+	// even when it comes through another phase (RolledBack, Progressing,
+	// Synced), and every payload of one alert has its start.
+	alerting map[specs.GroupKey]time.Time
 	closed   bool
 
 	cancel context.CancelFunc
@@ -78,7 +79,7 @@ func Start(ctx context.Context, cfg Config) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Notifier{metrics: m, log: cfg.Logger, alerting: map[specs.GroupKey]bool{}}
+	n := &Notifier{metrics: m, log: cfg.Logger, alerting: map[specs.GroupKey]time.Time{}}
 	for i, raw := range cfg.URLs {
 		if err := CheckURL(raw); err != nil {
 			return nil, fmt.Errorf("receiver #%d: %w", i+1, err)
@@ -140,12 +141,16 @@ func (n *Notifier) Notify(c Change) {
 	}
 	n.mu.Lock()
 	tell := false
+	started, told := n.alerting[c.Group]
+	if !told {
+		started = c.Time
+	}
 	switch {
 	case n.closed:
 	case Alerting(c.To):
-		n.alerting[c.Group], tell = true, true
+		n.alerting[c.Group], tell = started, true
 	case c.To == specs.PhaseSynced:
-		tell = n.alerting[c.Group] || Alerting(c.From)
+		tell = told || Alerting(c.From)
 		delete(n.alerting, c.Group)
 	case c.From == specs.PhaseSynced:
 		// Synced since it was last told here: another leader saw it
@@ -156,7 +161,9 @@ func (n *Notifier) Notify(c Change) {
 	if !tell || len(n.receivers) == 0 {
 		return
 	}
-	body, err := encode(NewPayload(c))
+	p := NewPayload(c)
+	p.Alerts[0].StartsAt = started.UTC()
+	body, err := encode(p)
 	if err != nil {
 		n.log.Error("notification not sent", "group", c.Group.String(), "err", err)
 		return

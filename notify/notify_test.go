@@ -162,6 +162,40 @@ func TestNotifyTellsTransitions(t *testing.T) {
 	}
 }
 
+// TestAlertKeepsItsStart: as with Alertmanager, the alert of a group
+// starts when the group first went into an alerting phase: a change to
+// another one (Stalled, then RolledBack) and the return to Synced carry
+// that start, and the return its end.
+func TestAlertKeepsItsStart(t *testing.T) {
+	s := newSink(t)
+	n := start(t, Config{URLs: []string{s.srv.URL}})
+	web := group(t, "web", "dev")
+	for _, c := range []Change{
+		{Group: web, From: specs.PhaseProgressing, To: specs.PhaseStalled, Time: t0},
+		{Group: web, From: specs.PhaseStalled, To: specs.PhaseRolledBack, Time: t0.Add(time.Minute)},
+		{Group: web, From: specs.PhaseRolledBack, To: specs.PhaseProgressing, Time: t0.Add(2 * time.Minute)},
+		{Group: web, From: specs.PhaseProgressing, To: specs.PhaseSynced, Time: t0.Add(5 * time.Minute)},
+		{Group: web, From: specs.PhaseSynced, To: specs.PhaseDrifted, Time: t0.Add(9 * time.Minute)},
+	} {
+		n.Notify(c)
+	}
+	for _, want := range []struct {
+		status       string
+		starts, ends time.Time
+	}{
+		{"firing", t0, time.Time{}},
+		{"firing", t0, time.Time{}},
+		{"resolved", t0, t0.Add(5 * time.Minute)},
+		{"firing", t0.Add(9 * time.Minute), time.Time{}}, // a new alert
+	} {
+		p := s.next(t)
+		if a := p.Alerts[0]; a.Status != want.status || !a.StartsAt.Equal(want.starts) || !a.EndsAt.Equal(want.ends) {
+			t.Errorf("%s alert of %s: startsAt %s, endsAt %s; want %s %s, %s", a.Status, p.Phase, a.StartsAt, a.EndsAt,
+				want.status, want.starts, want.ends)
+		}
+	}
+}
+
 // TestNoResolveAfterAnotherLeaderSynced: a daemon that told a group
 // RolledBack, then lost the leadership to one under which the group
 // turned Synced, and led again, tells nothing of the group's next

@@ -95,7 +95,8 @@ type Alert struct {
 }
 
 // NewPayload returns the payload of c: firing for a change into an
-// alerting phase, resolved for any other (a return to Synced).
+// alerting phase, resolved for any other (a return to Synced). Its alert
+// starts at c.Time; Notify sets the start of the alert it remembers.
 func NewPayload(c Change) Payload {
 	c.Time = c.Time.UTC()
 	p := Payload{
