@@ -99,3 +99,60 @@ func revokeLeader(ctx context.Context, c *etcd.Client) error {
 	_, err = c.Etcd().Revoke(ctx, leader.Lease)
 	return err
 }
+
+// TestStaleLeaderTellsNothing (rows 6 and 8): a leader whose lease ended
+// in etcd without its knowing sees an app changed by hand as the new
+// leader does, and decides the group Drifted too; but it cannot record
+// that, and tells the webhooks nothing of it: the receivers hear of the
+// drift once, from the leader that recorded it.
+func TestStaleLeaderTellsNothing(t *testing.T) {
+	e := newEnv(t)
+	notesA, notesB, metricsA := &recordedChanges{}, &recordedChanges{}, reconciler.NewMetrics()
+	// A's lease outlives the test by its own clock; only etcd ends it.
+	a, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a", metrics: metricsA}, ttl: time.Minute, notifier: notesA})
+	e.eventually(converge, "a leads", a.Leading)
+	direct := e.directStore()
+	b, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "b"}, store: direct, notifier: notesB})
+	k := key(t, "web", "dev")
+	e.putSpec(k, spec(k, "nginx:1.27", 2, `,"drift":"report"`))
+	rev := e.modRevision(k)
+	e.eventually(converge, "Synced", func() bool { return e.phaseIs(k, specs.PhaseSynced, rev)() && running(e, k, 2)() })
+
+	e.etcd.Blackhole() // only a goes through the proxy
+	if err := revokeLeader(t.Context(), direct); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually(converge, "b leads", b.Leading)
+	if code, body := e.simRequest("PUT", appPath(k), `{"instances":1}`); code != 200 {
+		t.Fatalf("scale by hand: %d %s", code, body)
+	}
+	e.eventually(converge, "Drifted", func() bool { // read past the proxy a is cut off behind
+		got, err := direct.Status().Get(t.Context(), k)
+		return err == nil && got.Status != nil && got.Status.Phase == specs.PhaseDrifted && got.Status.ObservedRevision == rev
+	})
+	e.eventually(converge, "a decides Drifted too", func() bool { return metric(t, metricsA, "theseus_drift_detected_total") == 1 })
+	if !a.Leading() {
+		t.Fatal("a noticed the end of its leadership: the test shows nothing")
+	}
+	e.etcd.Unblackhole()
+	e.etcd.DropConnections()
+	e.eventually(converge, "a stops leading", func() bool { return !a.Leading() })
+
+	told := func(r *recordedChanges) (n int) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, c := range r.changes {
+			if c.Group == k && c.To == specs.PhaseDrifted {
+				n++
+			}
+		}
+		return n
+	}
+	if n := told(notesA); n != 0 {
+		t.Errorf("the stale leader told Drifted %d times, want 0: it never recorded it", n)
+	}
+	e.eventually(converge, "the leader told Drifted", func() bool { return told(notesB) > 0 })
+	if n := told(notesB); n != 1 {
+		t.Errorf("the leader told Drifted %d times, want 1", n)
+	}
+}

@@ -107,8 +107,9 @@ type PauseLister interface {
 	List(ctx context.Context) ([]model.PauseEntry, int64, error)
 }
 
-// Notifier is told of every change of a group's phase; it must never
-// block. Forget is called when a group's spec is gone. *notify.Notifier
+// Notifier is told of every change of a group's phase, in order, once
+// /status records it; it must never block. Forget is called when a
+// group's spec is gone. *notify.Notifier
 // implements it.
 type Notifier interface {
 	Notify(model.PhaseChange)

@@ -137,6 +137,12 @@ func TestCrashingImageRollsBack(t *testing.T) {
 		t.Errorf("history: %+v", h.Entries)
 	}
 
+	e.eventually(converge, "the return to Synced told", func() bool { // told once the status is written
+		notes.mu.Lock()
+		defer notes.mu.Unlock()
+		n := len(notes.changes)
+		return n > 0 && notes.changes[n-1].To == specs.PhaseSynced && notes.changes[n-1].Revision == fixed
+	})
 	notes.check(t, k, []specs.Phase{specs.PhaseRolledBack}, specs.PhaseSynced)
 }
 
@@ -155,21 +161,23 @@ func TestFailedRollbackNotToldRolledBack(t *testing.T) {
 	e.putSpec(k, spec(k, "nginx:bad", 2, ""))
 	bad := e.modRevision(k)
 	e.eventually(converge, "Failed", e.phaseIs(k, specs.PhaseFailed, bad))
-	notes.mu.Lock()
-	defer notes.mu.Unlock()
-	told := false
-	for _, c := range notes.changes {
-		if c.Group != k || c.To != specs.PhaseFailed {
-			continue
+	var failed []model.PhaseChange
+	e.eventually(converge, "Failed told", func() bool { // told once the status is written
+		notes.mu.Lock()
+		defer notes.mu.Unlock()
+		failed = failed[:0]
+		for _, c := range notes.changes {
+			if c.Group == k && c.To == specs.PhaseFailed {
+				failed = append(failed, c)
+			}
 		}
-		told = true
+		return len(failed) > 0
+	})
+	for _, c := range failed {
 		if c.FailedRevision != bad || c.RestoredRevision != 0 || !strings.Contains(c.Reason, "failed too") {
 			t.Errorf("Failed told with failed revision %d (want %d), rolled back to %d (want 0), reason %q",
 				c.FailedRevision, bad, c.RestoredRevision, c.Reason)
 		}
-	}
-	if !told {
-		t.Errorf("Failed not told: %+v", notes.changes)
 	}
 }
 

@@ -76,7 +76,7 @@ func (c *Controller) dropStatus(ctx context.Context, v view) error {
 	if !v.hasStatus {
 		return nil
 	}
-	c.statuses.put(v.key, nil)
+	c.statuses.put(v.key, nil, nil)
 	c.mu.Lock()
 	c.setStatusLocked(v.key, nil)
 	c.mu.Unlock()
@@ -127,7 +127,7 @@ func (c *Controller) putStatus(ctx context.Context, v view, st specs.Status) err
 		st.Since = now
 	}
 	st.UpdatedAt = now
-	c.statuses.put(v.key, &st)
+	c.statuses.put(v.key, &st, c.phaseChange(v, &st))
 	c.mu.Lock()
 	c.setStatusLocked(v.key, &st)
 	c.mu.Unlock()

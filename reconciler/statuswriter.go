@@ -32,28 +32,41 @@ const statusSpacing = 10 * time.Millisecond
 // /status follows within a write. What is not yet written when the term
 // ends is the next leader's to decide again, as a status whose write
 // failed always was.
+//
+// The changes of phase a status makes are told to the notifier once the
+// write that records it succeeded: a leader whose term ended unknown to
+// it tells nothing that the next leader, deciding again, tells too.
 type statusWriter struct {
 	c *Controller
 
 	mu      sync.Mutex
 	pending map[specs.GroupKey]*specs.Status // nil: remove
+	changes map[specs.GroupKey][]model.PhaseChange
 	order   []specs.GroupKey
 	closed  bool
 	wake    chan struct{}
 }
 
 func newStatusWriter(c *Controller) *statusWriter {
-	return &statusWriter{c: c, pending: map[specs.GroupKey]*specs.Status{}, wake: make(chan struct{}, 1)}
+	return &statusWriter{c: c, pending: map[specs.GroupKey]*specs.Status{},
+		changes: map[specs.GroupKey][]model.PhaseChange{}, wake: make(chan struct{}, 1)}
 }
 
-// put hands over st as group k's status, or its removal when st is nil.
-// It never blocks.
-func (w *statusWriter) put(k specs.GroupKey, st *specs.Status) {
+// put hands over st as group k's status, or its removal when st is nil,
+// with the change of phase it makes, if any, to tell once it is
+// written. It never blocks.
+func (w *statusWriter) put(k specs.GroupKey, st *specs.Status, ch *model.PhaseChange) {
 	w.mu.Lock()
 	if _, ok := w.pending[k]; !ok {
 		w.order = append(w.order, k)
 	}
 	w.pending[k] = st
+	switch {
+	case st == nil: // the group is gone: what it went through is not told
+		delete(w.changes, k)
+	case ch != nil:
+		w.changes[k] = append(w.changes[k], *ch)
+	}
 	w.mu.Unlock()
 	wakeUp(w.wake)
 }
@@ -71,7 +84,7 @@ func (w *statusWriter) run(ctx context.Context) {
 	bo := backoff.New(100*time.Millisecond, 5*time.Second)
 	var last time.Time
 	for {
-		batch, ok := w.next(ctx, last)
+		batch, changes, ok := w.next(ctx, last)
 		if !ok {
 			return
 		}
@@ -80,27 +93,33 @@ func (w *statusWriter) run(ctx context.Context) {
 		switch {
 		case err == nil:
 			bo.Reset()
-			w.done(nil)
+			w.done(nil, nil)
+			if n := w.c.cfg.Notifier; n != nil {
+				for _, ch := range changes {
+					n.Notify(ch)
+				}
+			}
 		case errors.Is(err, model.ErrNotLeader), ctx.Err() != nil:
-			w.done(nil) // the term is over; the next leader decides again
+			w.done(nil, nil) // the term is over; the next leader decides again
 		case w.isClosed():
 			w.c.log.Warn("cannot record statuses", "groups", len(batch), "err", err)
-			w.done(nil)
+			w.done(nil, nil)
 		default:
 			w.c.log.Warn("cannot record statuses; retrying", "groups", len(batch), "err", err)
 			if bo.Wait(ctx) != nil {
-				w.done(nil)
+				w.done(nil, nil)
 				return
 			}
-			w.done(batch)
+			w.done(batch, changes)
 		}
 	}
 }
 
 // next takes up to statusBatch of the statuses pending, first handed
 // over first, once statusSpacing has passed since last (the start of
-// the last write) or a batch is full; false when run is to end.
-func (w *statusWriter) next(ctx context.Context, last time.Time) ([]model.StatusChange, bool) {
+// the last write) or a batch is full, with the changes of phase they
+// make; false when run is to end.
+func (w *statusWriter) next(ctx context.Context, last time.Time) ([]model.StatusChange, []model.PhaseChange, bool) {
 	for {
 		w.mu.Lock()
 		n := min(len(w.order), statusBatch)
@@ -118,18 +137,21 @@ func (w *statusWriter) next(ctx context.Context, last time.Time) ([]model.Status
 		}
 		if n > 0 {
 			batch := make([]model.StatusChange, n)
+			var changes []model.PhaseChange
 			for i, k := range w.order[:n] {
 				batch[i] = model.StatusChange{Key: k, Status: w.pending[k]}
+				changes = append(changes, w.changes[k]...)
 				delete(w.pending, k)
+				delete(w.changes, k)
 			}
 			w.order = w.order[n:]
 			w.mu.Unlock()
-			return batch, true
+			return batch, changes, true
 		}
 		closed := w.closed
 		w.mu.Unlock()
 		if closed || ctx.Err() != nil {
-			return nil, false
+			return nil, nil, false
 		}
 		select {
 		case <-w.wake:
@@ -140,10 +162,21 @@ func (w *statusWriter) next(ctx context.Context, last time.Time) ([]model.Status
 
 // done ends a write; retry, the batch of a write that failed, goes back
 // ahead of what was handed over since, but for the groups handed over
-// again meanwhile, whose newer status stands.
-func (w *statusWriter) done(retry []model.StatusChange) {
+// again meanwhile, whose newer status stands. The changes of phase of
+// the batch go back ahead of those handed over since, but for the groups
+// removed meanwhile.
+func (w *statusWriter) done(retry []model.StatusChange, changes []model.PhaseChange) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	told := map[specs.GroupKey][]model.PhaseChange{}
+	for _, ch := range changes {
+		told[ch.Group] = append(told[ch.Group], ch)
+	}
+	for k, chs := range told {
+		if st, newer := w.pending[k]; !newer || st != nil {
+			w.changes[k] = append(chs, w.changes[k]...)
+		}
+	}
 	var back []specs.GroupKey
 	for _, ch := range retry {
 		if _, newer := w.pending[ch.Key]; !newer {

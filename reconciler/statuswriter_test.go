@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,17 +41,22 @@ func (s *failingStatus) Write(ctx context.Context, f model.Fence, changes []mode
 // TestStatusWriter: a group's statuses handed over one after another are
 // written as the latest; a write that fails is tried again, but never
 // over a status handed over since; what is handed over before the writer
-// closes is written.
+// closes is written. The changes of phase are told once written, each
+// once and in order, those of the failed write too.
 func TestStatusWriter(t *testing.T) {
 	ctx := t.Context()
 	store, fence := leaderStore(t)
 	st := &failingStatus{StatusStore: store.Status(), attempts: make(chan []model.StatusChange, 10), fail: 1}
-	c := &Controller{cfg: Config{Status: st}, fence: fence, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	told := &toldChanges{}
+	c := &Controller{cfg: Config{Status: st, Notifier: told}, fence: fence, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	w := newStatusWriter(c)
 	a, b := specs.GroupKey{Service: "api", Labels: "a"}, specs.GroupKey{Service: "api", Labels: "b"}
-	w.put(a, &specs.Status{Phase: specs.PhaseProgressing})
-	w.put(a, &specs.Status{Phase: specs.PhaseWaiting})
-	w.put(b, &specs.Status{Phase: specs.PhaseProgressing})
+	change := func(k specs.GroupKey, from, to specs.Phase) *model.PhaseChange {
+		return &model.PhaseChange{Group: k, From: from, To: to}
+	}
+	w.put(a, &specs.Status{Phase: specs.PhaseProgressing}, change(a, "", specs.PhaseProgressing))
+	w.put(a, &specs.Status{Phase: specs.PhaseWaiting}, change(a, specs.PhaseProgressing, specs.PhaseWaiting))
+	w.put(b, &specs.Status{Phase: specs.PhaseProgressing}, change(b, "", specs.PhaseProgressing))
 	done := make(chan struct{})
 	go func() { defer close(done); w.run(ctx) }()
 
@@ -58,7 +64,7 @@ func TestStatusWriter(t *testing.T) {
 		t.Fatalf("first write %+v, want the latest status of each of two groups", first)
 	}
 	// The first write failed; a's status moves on before it is retried.
-	w.put(a, &specs.Status{Phase: specs.PhaseSynced})
+	w.put(a, &specs.Status{Phase: specs.PhaseSynced}, change(a, specs.PhaseWaiting, specs.PhaseSynced))
 	w.close()
 	select {
 	case <-done:
@@ -71,6 +77,38 @@ func TestStatusWriter(t *testing.T) {
 			t.Errorf("status of %s: %+v, %v; want %s", k, got.Status, err, want)
 		}
 	}
+	for k, want := range map[specs.GroupKey]string{a: "-Progressing Progressing-Waiting Waiting-Synced", b: "-Progressing"} {
+		if got := told.of(k); got != want {
+			t.Errorf("told of %s: %q, want %q", k, got, want)
+		}
+	}
+}
+
+// toldChanges is a Notifier that keeps the changes it is told.
+type toldChanges struct {
+	mu      sync.Mutex
+	changes []model.PhaseChange
+}
+
+func (n *toldChanges) Notify(c model.PhaseChange) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.changes = append(n.changes, c)
+}
+
+func (n *toldChanges) Forget(specs.GroupKey) {}
+
+// of lists the changes of k told, "from-to" each.
+func (n *toldChanges) of(k specs.GroupKey) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var s []string
+	for _, c := range n.changes {
+		if c.Group == k {
+			s = append(s, string(c.From)+"-"+string(c.To))
+		}
+	}
+	return strings.Join(s, " ")
 }
 
 // leaderStore is a client of a new etcd that won the leadership, and
@@ -125,13 +163,13 @@ func TestStatusWriterSpacesWrites(t *testing.T) {
 	g := func(i int) specs.GroupKey { return specs.GroupKey{Service: "api", Labels: string(rune('a' + i))} }
 
 	start := time.Now()
-	w.put(g(0), &specs.Status{Phase: specs.PhaseProgressing})
+	w.put(g(0), &specs.Status{Phase: specs.PhaseProgressing}, nil)
 	first := <-st.writes
 	if first.n != 1 {
 		t.Fatalf("first write of %d statuses, want 1", first.n)
 	}
 	for i := 1; i <= 5; i++ {
-		w.put(g(i), &specs.Status{Phase: specs.PhaseProgressing})
+		w.put(g(i), &specs.Status{Phase: specs.PhaseProgressing}, nil)
 	}
 	close(st.proceed) // the first write ends once the five wait
 	second := <-st.writes

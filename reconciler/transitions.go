@@ -7,10 +7,10 @@ import (
 	"theseus.dev/specs"
 )
 
-// statusWritten passes on what a status just written for v's group
-// changed: the outcomes it records to the history, and a change of phase
-// to the notifier (once: a status rewritten in the same phase tells
-// nothing) and, into Drifted, to the drift metric.
+// statusWritten passes on what a status just handed over for v's group
+// changed: the outcomes it records to the history and, into Drifted, to
+// the drift metric (once: a status rewritten in the same phase tells
+// nothing).
 func (c *Controller) statusWritten(v view, st *specs.Status) {
 	var prev *specs.Status
 	if v.hasStatus {
@@ -26,12 +26,18 @@ func (c *Controller) statusWritten(v view, st *specs.Status) {
 	if st.Phase == specs.PhaseDrifted {
 		c.metrics.Drift()
 	}
-	if c.cfg.Notifier == nil {
-		return
+}
+
+// phaseChange is the change of phase st makes for v's group, for the
+// notifier; nil when it makes none, or there is no notifier. The status
+// writer tells it once st is recorded.
+func (c *Controller) phaseChange(v view, st *specs.Status) *model.PhaseChange {
+	if c.cfg.Notifier == nil || v.hasStatus && v.status.Phase == st.Phase {
+		return nil
 	}
-	ch := model.PhaseChange{Group: v.key, To: st.Phase, Revision: st.ObservedRevision, Time: st.Since, Reason: phaseReason(st)}
-	if prev != nil {
-		ch.From = prev.Phase
+	ch := &model.PhaseChange{Group: v.key, To: st.Phase, Revision: st.ObservedRevision, Time: st.Since, Reason: phaseReason(st)}
+	if v.hasStatus {
+		ch.From = v.status.Phase
 	}
 	if f := st.Failure; f != nil && (st.Phase == specs.PhaseRolledBack || st.Phase == specs.PhaseFailed) {
 		ch.FailedRevision = f.Revision
@@ -41,7 +47,7 @@ func (c *Controller) statusWritten(v view, st *specs.Status) {
 			ch.RestoredRevision = f.RestoredRevision
 		}
 	}
-	c.cfg.Notifier.Notify(ch)
+	return ch
 }
 
 // phaseReason is why a group is in its phase, in the words of its status.
