@@ -82,6 +82,8 @@ func (c *Controller) dropStatus(ctx context.Context, v view) error {
 	c.mu.Unlock()
 	c.reportPhases()
 	c.metrics.Stalled(v.key.String(), false)
+	// The status writer forgets it too, after the changes in flight; at
+	// once here as well, in case the term ends before that write.
 	if c.cfg.Notifier != nil {
 		c.cfg.Notifier.Forget(v.key)
 	}

@@ -35,13 +35,15 @@ const statusSpacing = 10 * time.Millisecond
 //
 // The changes of phase a status makes are told to the notifier once the
 // write that records it succeeded: a leader whose term ended unknown to
-// it tells nothing that the next leader, deciding again, tells too.
+// it tells nothing that the next leader, deciding again, tells too. A
+// group removed is forgotten by the notifier in the same order, after
+// the changes told before.
 type statusWriter struct {
 	c *Controller
 
 	mu      sync.Mutex
-	pending map[specs.GroupKey]*specs.Status // nil: remove
-	changes map[specs.GroupKey][]model.PhaseChange
+	pending map[specs.GroupKey]*specs.Status       // nil: remove
+	changes map[specs.GroupKey][]model.PhaseChange // To "": forget the group
 	order   []specs.GroupKey
 	closed  bool
 	wake    chan struct{}
@@ -63,7 +65,7 @@ func (w *statusWriter) put(k specs.GroupKey, st *specs.Status, ch *model.PhaseCh
 	w.pending[k] = st
 	switch {
 	case st == nil: // the group is gone: what it went through is not told
-		delete(w.changes, k)
+		w.changes[k] = []model.PhaseChange{{Group: k}}
 	case ch != nil:
 		w.changes[k] = append(w.changes[k], *ch)
 	}
@@ -96,7 +98,11 @@ func (w *statusWriter) run(ctx context.Context) {
 			w.done(nil, nil)
 			if n := w.c.cfg.Notifier; n != nil {
 				for _, ch := range changes {
-					n.Notify(ch)
+					if ch.To == "" {
+						n.Forget(ch.Group)
+					} else {
+						n.Notify(ch)
+					}
 				}
 			}
 		case errors.Is(err, model.ErrNotLeader), ctx.Err() != nil:
@@ -163,8 +169,7 @@ func (w *statusWriter) next(ctx context.Context, last time.Time) ([]model.Status
 // done ends a write; retry, the batch of a write that failed, goes back
 // ahead of what was handed over since, but for the groups handed over
 // again meanwhile, whose newer status stands. The changes of phase of
-// the batch go back ahead of those handed over since, but for the groups
-// removed meanwhile.
+// the batch go back ahead of those handed over since.
 func (w *statusWriter) done(retry []model.StatusChange, changes []model.PhaseChange) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -173,9 +178,7 @@ func (w *statusWriter) done(retry []model.StatusChange, changes []model.PhaseCha
 		told[ch.Group] = append(told[ch.Group], ch)
 	}
 	for k, chs := range told {
-		if st, newer := w.pending[k]; !newer || st != nil {
-			w.changes[k] = append(chs, w.changes[k]...)
-		}
+		w.changes[k] = append(chs, w.changes[k]...)
 	}
 	var back []specs.GroupKey
 	for _, ch := range retry {

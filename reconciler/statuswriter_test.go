@@ -84,7 +84,32 @@ func TestStatusWriter(t *testing.T) {
 	}
 }
 
-// toldChanges is a Notifier that keeps the changes it is told.
+// TestStatusWriterForgetsAfterTelling: a group whose spec is gone while
+// the write of its change into Failed is in flight is forgotten by the
+// notifier after that change is told, not before: what the notifier
+// remembers of it does not outlive it.
+func TestStatusWriterForgetsAfterTelling(t *testing.T) {
+	store, fence := leaderStore(t)
+	st := &timedStatus{StatusStore: store.Status(), writes: make(chan timedWrite, 10), proceed: make(chan struct{})}
+	told := &toldChanges{}
+	c := &Controller{cfg: Config{Status: st, Notifier: told}, fence: fence, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	w := newStatusWriter(c)
+	done := make(chan struct{})
+	go func() { defer close(done); w.run(t.Context()) }()
+	k := specs.GroupKey{Service: "api", Labels: "a"}
+	w.put(k, &specs.Status{Phase: specs.PhaseFailed}, &model.PhaseChange{Group: k, From: specs.PhaseProgressing, To: specs.PhaseFailed})
+	<-st.writes // held
+	w.put(k, nil, nil)
+	close(st.proceed)
+	w.close()
+	<-done
+	if got, want := told.of(k), "Progressing-Failed forget"; got != want {
+		t.Errorf("the notifier heard of %s: %q, want %q", k, got, want)
+	}
+}
+
+// toldChanges is a Notifier that keeps the changes it is told, and
+// "forget" for each Forget.
 type toldChanges struct {
 	mu      sync.Mutex
 	changes []model.PhaseChange
@@ -96,7 +121,11 @@ func (n *toldChanges) Notify(c model.PhaseChange) {
 	n.changes = append(n.changes, c)
 }
 
-func (n *toldChanges) Forget(specs.GroupKey) {}
+func (n *toldChanges) Forget(k specs.GroupKey) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.changes = append(n.changes, model.PhaseChange{Group: k})
+}
 
 // of lists the changes of k told, "from-to" each.
 func (n *toldChanges) of(k specs.GroupKey) string {
@@ -105,6 +134,10 @@ func (n *toldChanges) of(k specs.GroupKey) string {
 	var s []string
 	for _, c := range n.changes {
 		if c.Group == k {
+			if c.To == "" {
+				s = append(s, "forget")
+				continue
+			}
 			s = append(s, string(c.From)+"-"+string(c.To))
 		}
 	}
