@@ -95,10 +95,11 @@ func Start(ctx context.Context, cfg Config) (*Notifier, error) {
 }
 
 // CheckURL reports whether raw can be a receiver: an http or https URL
-// with a host. The error does not repeat raw, which may hold a token.
+// with a host name (with a port alone, it would go to this machine). The
+// error does not repeat raw, which may hold a token.
 func CheckURL(raw string) error {
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return errors.New("want an http or https URL with a host")
 	}
 	return nil

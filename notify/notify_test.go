@@ -413,10 +413,12 @@ func TestDownReceiverDelaysNothing(t *testing.T) {
 	}
 }
 
-// TestStartRefusesBadURLs: a receiver that is not an http(s) URL is
-// refused, without repeating it (it may hold a token).
+// TestStartRefusesBadURLs: a receiver that is not an http(s) URL with a
+// host name is refused, without repeating it (it may hold a token): a
+// URL with a port and no name would be sent to this machine.
 func TestStartRefusesBadURLs(t *testing.T) {
-	for _, u := range []string{"hooks.slack.com/services/x", "ftp://example.com/x", "http://", "://x"} {
+	for _, u := range []string{"hooks.slack.com/services/x", "ftp://example.com/x", "http://", "://x",
+		"https://:443/services/x", "http://user:token@/x"} {
 		if _, err := Start(t.Context(), Config{URLs: []string{u}}); err == nil || strings.Contains(err.Error(), u) {
 			t.Errorf("Start(%q): %v", u, err)
 		}
