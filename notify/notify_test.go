@@ -359,6 +359,37 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// TestRetryAfterHonoured: a receiver that answers 429 or 503 with
+// Retry-After (Slack's rate limit does) is not tried again sooner, so
+// that the attempts are not spent while it asked to wait.
+func TestRetryAfterHonoured(t *testing.T) {
+	for _, code := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			attempts := make(chan time.Time, 10)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				attempts <- time.Now()
+				if len(attempts) == 1 {
+					w.Header().Set("Retry-After", "1")
+					w.WriteHeader(code)
+				}
+			}))
+			defer srv.Close()
+			done := make(chan string, 1)
+			n := start(t, Config{URLs: []string{srv.URL}, MaxAttempts: 3, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Second,
+				delivered: func(r string) { done <- r }})
+			n.Notify(Change{Group: group(t, "web", "dev"), From: specs.PhaseProgressing, To: specs.PhaseFailed, Time: t0})
+			<-done
+			if len(attempts) != 2 {
+				t.Fatalf("%d attempts, want 2", len(attempts))
+			}
+			first, second := <-attempts, <-attempts
+			if gap := second.Sub(first); gap < 900*time.Millisecond {
+				t.Errorf("tried again %v after a %d with Retry-After: 1", gap, code)
+			}
+		})
+	}
+}
+
 // TestDownReceiverDelaysNothing: with one receiver that does not answer
 // and one that refuses connections, Notify returns at once every time,
 // the healthy receiver gets every notification, and the full queue of

@@ -10,7 +10,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"theseus.dev/internal/backoff"
 	"theseus.dev/specs"
@@ -98,14 +101,21 @@ func (r *receiver) run(ctx context.Context) {
 }
 
 // deliver sends body until a receiver takes it, refuses it for good, or
-// MaxAttempts are spent, waiting with backoff between attempts.
+// MaxAttempts are spent, waiting with backoff between attempts, longer
+// when the receiver asked so with Retry-After (up to MaxBackoff: a
+// receiver cannot hold its queue for ever).
 func (r *receiver) deliver(ctx context.Context, nt note) {
 	bo := backoff.New(r.cfg.MinBackoff, r.cfg.MaxBackoff)
 	var err error
 	for attempt := 1; attempt <= r.cfg.MaxAttempts; attempt++ {
 		if attempt > 1 {
 			r.m.retries.WithLabelValues(r.name).Inc()
-			if bo.Wait(ctx) != nil {
+			wait := bo.Next()
+			var ra *retryAfterError
+			if errors.As(err, &ra) && ra.wait > wait {
+				wait = min(ra.wait, r.cfg.MaxBackoff)
+			}
+			if sleep(ctx, wait) != nil {
 				return
 			}
 		}
@@ -125,8 +135,9 @@ func (r *receiver) deliver(ctx context.Context, nt note) {
 }
 
 // post sends body once. A 2xx answer is success; 408, 429 and 5xx, and
-// failures to reach the receiver, are worth another attempt; any other
-// answer, a redirect too, is permanent.
+// failures to reach the receiver, are worth another attempt (after the
+// Retry-After they carry, if any); any other answer, a redirect too, is
+// permanent.
 func (r *receiver) post(ctx context.Context, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(body))
 	if err != nil {
@@ -144,11 +155,51 @@ func (r *receiver) post(ctx context.Context, body []byte) error {
 	case c >= 200 && c < 300:
 		return nil
 	case c == http.StatusRequestTimeout || c == http.StatusTooManyRequests || c >= 500:
-		return fmt.Errorf("answered %s", resp.Status)
+		err := fmt.Errorf("answered %s", resp.Status)
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return &retryAfterError{err: err, wait: d}
+		}
+		return err
 	case c >= 300 && c < 400:
 		return fmt.Errorf("%w: answered %s; redirects are not followed: give the URL it redirects to", errPermanent, resp.Status)
 	default:
 		return fmt.Errorf("%w: answered %s", errPermanent, resp.Status)
+	}
+}
+
+// retryAfterError is an answer worth another attempt that says, with
+// Retry-After, how long to wait before it.
+type retryAfterError struct {
+	err  error
+	wait time.Duration
+}
+
+func (e *retryAfterError) Error() string { return fmt.Sprintf("%v, Retry-After %s", e.err, e.wait) }
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+// parseRetryAfter reads a Retry-After header: seconds, or an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now), true
+	}
+	return 0, false
+}
+
+// sleep waits d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
