@@ -157,6 +157,10 @@ func (n *Notifier) Notify(c Change) {
 		// Synced since it was last told here: another leader saw it
 		// back, and the next return to Synced resolves nothing.
 		delete(n.alerting, c.Group)
+	case Alerting(c.From):
+		// Told by the last leader, or before a restart: its alert is
+		// still open, and the return to Synced resolves it.
+		n.alerting[c.Group] = started
 	}
 	n.mu.Unlock()
 	if !tell || len(n.receivers) == 0 {

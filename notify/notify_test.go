@@ -196,6 +196,21 @@ func TestAlertKeepsItsStart(t *testing.T) {
 	}
 }
 
+// TestResolveAfterTakeOver: a daemon that takes over (or restarts)
+// with a group RolledBack in /status, told by the last leader, resolves
+// its alert when the group comes back to Synced through Progressing,
+// as the last leader would have.
+func TestResolveAfterTakeOver(t *testing.T) {
+	s := newSink(t)
+	n := start(t, Config{URLs: []string{s.srv.URL}})
+	web := group(t, "web", "dev")
+	n.Notify(Change{Group: web, From: specs.PhaseRolledBack, To: specs.PhaseProgressing, Time: t0})
+	n.Notify(Change{Group: web, From: specs.PhaseProgressing, To: specs.PhaseSynced, Time: t0.Add(time.Minute)})
+	if p := s.next(t); p.Group != "web/dev" || p.Phase != specs.PhaseSynced || p.Status != "resolved" {
+		t.Errorf("told %s %s (%s), want web/dev Synced resolved", p.Group, p.Phase, p.Status)
+	}
+}
+
 // TestNoResolveAfterAnotherLeaderSynced: a daemon that told a group
 // RolledBack, then lost the leadership to one under which the group
 // turned Synced, and led again, tells nothing of the group's next
