@@ -316,3 +316,29 @@ func TestRestartCommandThroughLeader(t *testing.T) {
 		t.Errorf("%d restarts of the app, want 1", n)
 	}
 }
+
+// TestRestartRefusesBadDurations: a --health-timeout that no group can
+// meet, or a negative --wait, is refused before the request is
+// recorded: the leader would restart the first group and then stop the
+// sequence on it.
+func TestRestartRefusesBadDurations(t *testing.T) {
+	e := etcdtest.Start(t)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint()}
+	e.Etcdctl(t, "put", "/desired/web/dev", minimal)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--health-timeout", "0s"}, "--health-timeout 0s"},
+		{[]string{"--health-timeout", "-1m"}, "--health-timeout -1m0s"},
+		{[]string{"--wait", "-5s"}, "--wait -5s"},
+	} {
+		code, out, errb := runCLI(t, env, append([]string{"restart", "web", "--detach"}, tt.args...)...)
+		if code != exitError || !strings.Contains(errb, tt.want) {
+			t.Errorf("restart %v: exit %d, want 1 naming %q:\n%s%s", tt.args, code, tt.want, out, errb)
+		}
+		if v := e.Etcdctl(t, "get", "--prefix", "/theseus/restart/"); v != "" {
+			t.Fatalf("restart %v: a request was recorded:\n%s", tt.args, v)
+		}
+	}
+}

@@ -44,6 +44,14 @@ or to resume one that stopped. --detach returns once the request is recorded.`,
 		if err != nil {
 			return err
 		}
+		// Refused before the request is recorded: with no time to come
+		// back, the leader would restart the first group and stop there.
+		if *healthTimeout <= 0 {
+			return fmt.Errorf("--health-timeout %s: want a positive duration, the time a group may take to be healthy again", *healthTimeout)
+		}
+		if *wait < 0 {
+			return fmt.Errorf("--wait %s: want a duration of 0s or more", *wait)
+		}
 		ec, err := ef.connect(ctx, c, etcd.Hooks{})
 		if err != nil {
 			return err
