@@ -38,17 +38,21 @@ func (p *pauses) get(k specs.GroupKey) *specs.Pause {
 }
 
 // found records what the read before a write found of group k's pause.
+// The pauses are listed again after it: the watch may have reported a
+// resume that came after that read before it was recorded here, and no
+// later change would then clear the record.
 func (p *pauses) found(k specs.GroupKey, pause *specs.Pause) {
 	if p.c.cfg.Pauses == nil {
 		return // nothing would tell of the resume: read before each write
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if pause == nil {
 		delete(p.by, k)
-		return
+	} else {
+		p.by[k] = pause
 	}
-	p.by[k] = pause
+	p.mu.Unlock()
+	wakeUp(p.wake)
 }
 
 // run follows the pause records until ctx ends.

@@ -310,6 +310,121 @@ func TestPauseHoldsBack(t *testing.T) {
 	}
 }
 
+// TestResumeAfterPauseFoundAtWrite: a pause that lands between the
+// decision and the write holds the write back; when it is resumed before
+// the controller has noted what its read found, and the pauses' watch
+// has already reported the resume, the group is still written: it is not
+// left Paused after the resume.
+func TestResumeAfterPauseFoundAtWrite(t *testing.T) {
+	e := newEnv(t)
+	guard := &pauseAtWrite{}
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}, desired: func(d reconciler.DesiredSource) reconciler.DesiredSource {
+		guard.DesiredSource = d
+		return guard
+	}})
+	keys := e.deploy("web", 2)
+	k, other := keys[0], keys[1]
+	ctx := t.Context()
+	guard.arm(k, func(ctx context.Context) error {
+		_, err := e.store.Pauses().Pause(ctx, k, specs.Pause{By: "bob@ops", At: time.Now(), Reason: "db migration"})
+		return err
+	}, func(ctx context.Context) error {
+		if _, err := e.store.Pauses().Resume(ctx, k); err != nil {
+			return err
+		}
+		// Another group paused after the resume: once it shows Paused,
+		// the pauses' watch has delivered the resume too.
+		if _, err := e.store.Pauses().Pause(ctx, other, specs.Pause{By: "carol@ops", At: time.Now()}); err != nil {
+			return err
+		}
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			entries, _, err := e.store.Status().List(ctx)
+			if err != nil {
+				return err
+			}
+			for _, s := range entries {
+				if s.Key == other && s.Status.Phase == specs.PhasePaused {
+					return nil
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-tick.C:
+			}
+		}
+	})
+	e.putSpec(k, spec(k, "nginx:1.28", 1, ""))
+	rev := e.modRevision(k)
+	e.eventually(converge, "the write guard found the pause", guard.fired)
+	if err := guard.err(); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := e.store.Pauses().Get(ctx, k); p != nil || err != nil {
+		t.Fatalf("pause of %s after the resume: %+v, %v", k, p, err)
+	}
+	e.eventually(converge, "written once resumed", func() bool {
+		a, _ := e.app(k)
+		return a.Image == "nginx:1.28" && e.phaseIs(k, specs.PhaseSynced, rev)()
+	})
+}
+
+// pauseAtWrite is a /desired source whose read before a write of one
+// group, once armed, is made between before and after: as if the group
+// were paused at that moment, and after ran before the controller saw
+// what the read found.
+type pauseAtWrite struct {
+	reconciler.DesiredSource
+
+	mu            sync.Mutex
+	key           specs.GroupKey
+	before, after func(context.Context) error
+	done          bool
+	failed        error
+}
+
+func (p *pauseAtWrite) arm(k specs.GroupKey, before, after func(context.Context) error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.key, p.before, p.after = k, before, after
+}
+
+func (p *pauseAtWrite) fired() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.done
+}
+
+func (p *pauseAtWrite) err() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.failed
+}
+
+func (p *pauseAtWrite) ConfirmUnpaused(ctx context.Context, fence model.Fence, k specs.GroupKey) (int64, *specs.Pause, error) {
+	p.mu.Lock()
+	before, after := p.before, p.after
+	mine := before != nil && k == p.key
+	if mine {
+		p.before, p.after = nil, nil
+	}
+	p.mu.Unlock()
+	if !mine {
+		return p.DesiredSource.ConfirmUnpaused(ctx, fence, k)
+	}
+	err := before(ctx)
+	rev, pause, cerr := p.DesiredSource.ConfirmUnpaused(ctx, fence, k)
+	if err == nil {
+		err = after(ctx)
+	}
+	p.mu.Lock()
+	p.done, p.failed = true, err
+	p.mu.Unlock()
+	return rev, pause, cerr
+}
+
 // TestDriftReport: with spec.drift: report an out-of-band scale is left
 // in place: the group is Drifted, counted, and plan lists the drift as
 // pending; with heal (the default) it is put back.
