@@ -237,3 +237,24 @@ func TestEtcdEnvironment(t *testing.T) {
 		})
 	}
 }
+
+// TestDeletePausedGroup: deleting the spec of a paused group says that
+// its app stays until the group is resumed, since the controller makes
+// no Marathon write for a paused group, a delete included.
+func TestDeletePausedGroup(t *testing.T) {
+	e := etcdtest.Start(t)
+	_, url := newSim(t, nil)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url, "USER": "alice"}
+	deployExamples(t, env)
+	if code, out, errb := runCLI(t, env, "pause", "web", "-l", "dev", "--reason", "db migration"); code != exitOK {
+		t.Fatalf("pause: exit %d\n%s%s", code, out, errb)
+	}
+	code, out, errb := runCLI(t, env, "delete", "web", "-l", "dev")
+	if code != exitOK {
+		t.Fatalf("delete: exit %d\n%s%s", code, out, errb)
+	}
+	want := "web/dev is paused (by alice@"
+	if !strings.Contains(out+errb, want) || !strings.Contains(out+errb, "until theseusd resume web -l dev") {
+		t.Errorf("delete of a paused group does not say its app stays until resumed (%q):\n%s%s", want, out, errb)
+	}
+}
