@@ -67,6 +67,9 @@ Marathon, if nothing it depends on has moved since; otherwise refuse it as stale
 		}
 		// --plan: carry out a saved plan against Marathon (applyplan.go).
 		if *planFile != "" {
+			if err := guard.check(); err != nil {
+				return err
+			}
 			mc, err := mf.client(c.getenv, marathon.Hooks{})
 			if err != nil {
 				return err

@@ -61,6 +61,9 @@ type httpFlags struct {
 // webhook file) into d, so that a missing file stops the daemon before
 // it starts anything.
 func (f *daemonFlags) resolve(getenv func(string) string, d *daemon) error {
+	if err := checkGuardFlags(f.maxDeleteFraction, f.pruneWindow); err != nil {
+		return err
+	}
 	auth, err := f.authConfig(getenv)
 	if err != nil {
 		return err

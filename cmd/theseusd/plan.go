@@ -35,6 +35,23 @@ func (f *planFlags) addGuardFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.pruneWindow, "prune-window", reconciler.DefaultPruneWindow, "the daemon's --prune-window: its deletions within it count with the plan's")
 }
 
+// check refuses guard flags out of range, before anything is read.
+func (f *planFlags) check() error { return checkGuardFlags(f.maxDeleteFraction, f.pruneWindow) }
+
+// checkGuardFlags refuses a --max-delete-fraction that is not a share of
+// the managed apps (diff would take 0 as its default, and 50, meant as a
+// percent, lets every app go) and a --prune-window that is not positive
+// (which would count no earlier deletion).
+func checkGuardFlags(fraction float64, window time.Duration) error {
+	if !(fraction > 0 && fraction <= 1) {
+		return fmt.Errorf("--max-delete-fraction %g: want a share of the managed apps above 0 and at most 1 (0.5 is half)", fraction)
+	}
+	if window <= 0 {
+		return fmt.Errorf("--prune-window %s: want a positive duration", window)
+	}
+	return nil
+}
+
 // options are the options of a plan with f's guard: with prune, the
 // daemon's recent deletions and a release, read from etcd, count as they
 // do for the daemon.
@@ -110,6 +127,9 @@ held back ones included; 1: an error, or an invalid spec in scope.
 			return errors.New("-out saves a whole plan for apply --plan; it cannot be combined with -l")
 		case *out != "" && sc.dir != "":
 			return errors.New("-out: a plan of --dir cannot be applied; sync the directory instead")
+		}
+		if err := pf.check(); err != nil {
+			return err
 		}
 		ec, mc, err := connectBoth(ctx, c, ef, mf)
 		if err != nil {

@@ -43,3 +43,31 @@ func TestPruneCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestGuardFlagsOutOfRange: a --max-delete-fraction that is not a share
+// of the apps (50 meant as a percent would let every app go), or a
+// --prune-window that is not positive, is refused before anything is
+// started, by the daemon and by plan alike, rather than silently
+// loosening or replacing the guard.
+func TestGuardFlagsOutOfRange(t *testing.T) {
+	dead := []string{"--etcd", "127.0.0.1:1", "--etcd-dial-timeout", "300ms", "--marathon", "http://127.0.0.1:1"}
+	for _, cmd := range [][]string{{"run", "--prune"}, {"plan", "--prune"}, {"apply", "--plan", "plan.json"}} {
+		for _, tt := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--max-delete-fraction", "50"}, "--max-delete-fraction 50"},
+			{[]string{"--max-delete-fraction", "0"}, "--max-delete-fraction 0"},
+			{[]string{"--max-delete-fraction", "-0.5"}, "--max-delete-fraction -0.5"},
+			{[]string{"--max-delete-fraction", "NaN"}, "--max-delete-fraction NaN"},
+			{[]string{"--prune-window", "-10m"}, "--prune-window -10m0s"},
+			{[]string{"--prune-window", "0s"}, "--prune-window 0s"},
+		} {
+			args := append(append(append([]string{}, cmd...), tt.args...), dead...)
+			code, out, errb := runCLI(t, nil, args...)
+			if code != exitError || !strings.Contains(errb, tt.want) {
+				t.Errorf("%v: exit %d, want 1 naming %q:\n%s%s", args, code, tt.want, out, errb)
+			}
+		}
+	}
+}
