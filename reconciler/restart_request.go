@@ -42,8 +42,9 @@ type RollingRestart struct {
 // group that does not come back within HealthTimeout (an error naming
 // it), or ctx ends. A restart of service with the same selector that is
 // not done is resumed rather than started over: its done groups are
-// skipped, a group in flight is waited for, not restarted again, and
-// Wait and HealthTimeout are taken from this run.
+// skipped, a group in flight is waited for, not restarted again, groups
+// no longer in /desired are left out, and Wait and HealthTimeout are
+// taken from this run.
 func (r *RollingRestart) Run(ctx context.Context, service string, sel specs.Selector) error {
 	say := r.say
 	now := r.now()
@@ -54,17 +55,27 @@ func (r *RollingRestart) Run(ctx context.Context, service string, sel specs.Sele
 		if err != nil {
 			return err
 		}
+		groups, err := r.groups(ctx, service, sel)
+		if err != nil {
+			return err
+		}
+		st = specs.RestartState{}
+		var gone []string
 		if old := e.State; old != nil && old.Selector == sel.String() && old.Finished.IsZero() {
 			st = *old
+			// A group removed from /desired since is left out: the
+			// leader would stop the restart on it, at every run again.
+			st.Groups, gone = keepListed(old.Groups, groups)
+			st.Done, _ = keepListed(old.Done, groups)
+			if st.Current != "" && !slices.Contains(st.Groups, st.Current) {
+				st.Current = ""
+			}
 			if st.Failed != "" && st.Current != "" {
 				st.CurrentSince = now // a new deadline for the group that stopped it
 			}
 			st.Failed = ""
-		} else {
-			groups, err := r.groups(ctx, service, sel)
-			if err != nil {
-				return err
-			}
+		}
+		if len(st.Groups) == 0 {
 			st = specs.RestartState{Token: newToken(), Selector: sel.String(), Groups: groups, Started: now.UTC()}
 		}
 		st.WaitSeconds, st.HealthTimeoutSeconds = r.Wait.Seconds(), r.HealthTimeout.Seconds()
@@ -78,6 +89,9 @@ func (r *RollingRestart) Run(ctx context.Context, service string, sel specs.Sele
 		if e.State != nil && e.State.Token == st.Token {
 			say(fmt.Sprintf("resuming the restart of %s begun %s: %d of %d groups done",
 				service, st.Started.Format(time.RFC3339), len(st.Done), len(st.Groups)))
+			for _, g := range gone {
+				say(fmt.Sprintf("%s is no longer in /desired: left out", g))
+			}
 		}
 		break
 	}
@@ -87,6 +101,19 @@ func (r *RollingRestart) Run(ctx context.Context, service string, sel specs.Sele
 		return nil
 	}
 	return r.follow(ctx, service, rev, len(st.Done))
+}
+
+// keepListed returns the groups of groups that listed holds, in their
+// order, and those it does not.
+func keepListed(groups, listed []string) (kept, gone []string) {
+	for _, g := range groups {
+		if slices.Contains(listed, g) {
+			kept = append(kept, g)
+		} else {
+			gone = append(gone, g)
+		}
+	}
+	return kept, gone
 }
 
 // groups are the groups of service in /desired that sel selects, sorted.

@@ -128,6 +128,36 @@ func TestRollingRestartResumes(t *testing.T) {
 	}
 }
 
+// TestRollingRestartResumesWithoutRemovedGroup: a restart stopped on a
+// group whose spec is then removed from /desired is resumed, by the
+// same command again, with the groups still there: the removed group is
+// left out instead of stopping every later run on it.
+func TestRollingRestartResumesWithoutRemovedGroup(t *testing.T) {
+	e := newEnv(t)
+	e.start(controllerOpts{id: "a"})
+	keys := e.deploy("api", 3)
+	e.putSpec(keys[1], spec(keys[1], "broken:1", 1, `,"healthChecks":[{"protocol":"COMMAND","command":"true","gracePeriodSeconds":10}]`))
+	e.eventually(converge, "api/g1 runs broken:1", func() bool { a, _ := e.app(keys[1]); return a.Image == "broken:1" && a.Deployment == "" })
+	e.sim.Faults().NeverHealthyImage("broken:1")
+	var lines []string
+	r := e.restarter(0, &lines)
+	r.HealthTimeout = time.Second
+	if err := r.Run(t.Context(), "api", specs.Selector{}); err == nil || !strings.Contains(err.Error(), "api/g1") {
+		t.Fatalf("error %v, want one naming api/g1", err)
+	}
+	if _, err := e.etcd.Client.Delete(t.Context(), specs.DesiredKey("", keys[1])); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.restarter(0, &lines).Run(t.Context(), "api", specs.Selector{}); err != nil {
+		t.Fatalf("the restart again, api/g1 removed: %v\n%s", err, strings.Join(lines, "\n"))
+	}
+	for i, k := range []specs.GroupKey{keys[0], keys[2]} {
+		if n := len(e.writesTo("POST", appPath(k)+"/restart")); n != 1 {
+			t.Errorf("group %d (%s) restarted %d times, want 1", i, k, n)
+		}
+	}
+}
+
 // TestRollingRestartAcrossLeaders: the leader that carries out a restart
 // is stopped as it is about to restart the second group (its call is held
 // until its leadership ends, so it never reaches Marathon); the standby

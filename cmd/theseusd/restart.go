@@ -27,7 +27,8 @@ change, and records its progress, so that it goes on under a new leader. While
 a group restarts, its tasks replaced of wanted and the time it has taken are
 printed as they change (and every 30s when they do not). Interrupted, the
 restart goes on; run the command again with the same selector to follow it,
-or to resume one that stopped. --detach returns once the request is recorded.`,
+or to resume one that stopped (groups removed from /desired since are left
+out). --detach returns once the request is recorded.`,
 		Args: cobra.ExactArgs(1),
 	}
 	ef := addEtcdFlags(cmd.Flags())
