@@ -13,7 +13,8 @@ import (
 )
 
 // PruneHistory is the guard's record in diff's form as of now: the
-// deletions within window, and the release if it has not expired.
+// groups deleted within window, each once (a delete tried again is
+// recorded again), and the release if it has not expired.
 func PruneHistory(st model.PruneState, now time.Time, window time.Duration) diff.PruneHistory {
 	h := diff.PruneHistory{Window: window}
 	since := now.Add(-window)
@@ -21,7 +22,7 @@ func PruneHistory(st model.PruneState, now time.Time, window time.Duration) diff
 		if d.At.Before(since) {
 			continue
 		}
-		if k, err := specs.ParseGroupKey(d.Group); err == nil {
+		if k, err := specs.ParseGroupKey(d.Group); err == nil && !h.Has(k) {
 			h.Deleted = append(h.Deleted, k)
 		}
 		h.ManagedAtStart = max(h.ManagedAtStart, d.ManagedBefore)
@@ -112,6 +113,9 @@ func (c *Controller) admitDelete(ctx context.Context, v view) error {
 		}
 		now := c.cfg.Now()
 		h := PruneHistory(st, now, c.cfg.PruneWindow)
+		if h.Has(v.key) {
+			return nil // an earlier try of this delete is in the window already
+		}
 		d := model.PruneDeletion{Group: v.key.String(), At: now, ManagedBefore: managed}
 		if h.ReleasedBy != "" {
 			d.ReleasedBy = st.Release.By

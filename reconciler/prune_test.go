@@ -1,12 +1,16 @@
 package reconciler_test
 
 import (
+	"context"
+	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"theseus.dev/diff"
 	"theseus.dev/drivers/etcd"
+	"theseus.dev/model"
 	"theseus.dev/reconciler"
 	"theseus.dev/specs"
 )
@@ -90,6 +94,54 @@ func TestPruneGuardWindow(t *testing.T) {
 		t.Errorf("the window holds %d deletions, %d released; want 8 and 3: %+v", len(st.Deletions), released, st.Deletions)
 	}
 	e.checkInvariants(keys[8:]...)
+}
+
+// TestPruneGuardCountsRetriedDeleteOnce: a delete that Marathon fails
+// and the controller tries again is one deletion in the guard's window,
+// not one per try: 1 of 4 apps deleted after two failed tries leaves
+// room for a second within the half the guard allows.
+func TestPruneGuardCountsRetriedDeleteOnce(t *testing.T) {
+	e := newEnv(t)
+	flaky := &failDeletes{left: 2}
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a", prune: true},
+		marathon: func(m reconciler.Marathon) reconciler.Marathon { flaky.Marathon = m; return flaky }})
+	keys := e.deploy("api", 4)
+	gone := func(k specs.GroupKey) func() bool { return func() bool { _, ok := e.app(k); return !ok } }
+	e.etcd.Etcdctl(t, "del", specs.DesiredKey("", keys[0]))
+	e.eventually(converge, keys[0].String()+" is deleted after two failed tries", gone(keys[0]))
+	if n := flaky.failed(); n != 2 {
+		t.Fatalf("%d deletes failed, want 2", n)
+	}
+	e.etcd.Etcdctl(t, "del", specs.DesiredKey("", keys[1]))
+	e.eventually(converge, keys[1].String()+" is deleted: 2 of 4 apps", gone(keys[1]))
+}
+
+// failDeletes fails the first left deletes, as a Marathon that answers
+// 503 would.
+type failDeletes struct {
+	reconciler.Marathon
+	mu         sync.Mutex
+	left, done int
+}
+
+func (f *failDeletes) Delete(ctx context.Context, k specs.GroupKey) (model.Result, error) {
+	f.mu.Lock()
+	fail := f.left > 0
+	if fail {
+		f.left--
+		f.done++
+	}
+	f.mu.Unlock()
+	if fail {
+		return model.Result{}, errors.New("marathon answered 503")
+	}
+	return f.Marathon.Delete(ctx, k)
+}
+
+func (f *failDeletes) failed() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.done
 }
 
 // TestPruneLastAppHeldBack (row 9): `del --prefix /desired` while one
