@@ -342,3 +342,32 @@ func TestRestartRefusesBadDurations(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartNotesPausedGroups: restarting a service with a paused group
+// says that the group is not restarted until it is resumed, and that
+// the restart waits for it, rather than leaving the operator with
+// "restarting" and nothing more until --health-timeout.
+func TestRestartNotesPausedGroups(t *testing.T) {
+	e := etcdtest.Start(t)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "USER": "alice"}
+	e.Etcdctl(t, "put", "/desired/web/dev", minimal)
+	e.Etcdctl(t, "put", "/desired/web/prod", strings.Replace(minimal, `"labels":["dev"]`, `"labels":["prod"]`, 1))
+	for _, l := range []string{"dev", "canary"} { // web/canary has no spec: not a group of the restart
+		if code, out, errb := runCLI(t, env, "pause", "web", "-l", l, "--reason", "db migration"); code != exitOK {
+			t.Fatalf("pause: exit %d\n%s%s", code, out, errb)
+		}
+	}
+	code, out, errb := runCLI(t, env, "restart", "web", "--detach")
+	if code != exitOK {
+		t.Fatalf("restart: exit %d\n%s%s", code, out, errb)
+	}
+	if !strings.Contains(out, "web/dev is paused (by alice@") || !strings.Contains(out, "theseusd resume web -l dev") {
+		t.Errorf("restart of a service with a paused group does not say so:\n%s", out)
+	}
+	if strings.Contains(out, "web/prod is paused") || strings.Contains(out, "web/canary") {
+		t.Errorf("a group not paused is said to be:\n%s", out)
+	}
+	if code, out, _ := runCLI(t, env, "restart", "web", "-l", "prod", "--detach"); code != exitOK || strings.Contains(out, "paused") {
+		t.Errorf("restart of the groups not paused: exit %d, mentions a pause:\n%s", code, out)
+	}
+}

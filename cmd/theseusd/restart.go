@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -18,7 +19,9 @@ func newRestartCmd(c *cli) *cobra.Command {
 		Long: `Restart the groups of SERVICE in /desired (those -l selects) one after another:
 for each, Marathon's rolling restart, then wait until it is deployed and
 healthy again, then --wait before the next. A group that does not come back
-within --health-timeout stops the sequence.
+within --health-timeout stops the sequence. A paused group (theseusd pause) is
+not restarted until it is resumed: the command names it, and the restart
+waits for it up to --health-timeout.
 
 The command asks the leading theseusd for the restart (a request recorded in
 etcd under /theseus/restart/SERVICE) and follows it: the leader carries it
@@ -58,6 +61,7 @@ out). --detach returns once the request is recorded.`,
 			return err
 		}
 		defer ec.Close()
+		notePaused(ctx, c, ec, args[0], sel)
 		r := &reconciler.RollingRestart{Desired: ec.Desired(), Store: ec.Restarts(), Wait: *wait, HealthTimeout: *healthTimeout,
 			Detach: *detach, Progress: func(line string) {
 				fmt.Fprintf(c.stdout, "%s %s\n", time.Now().Format("15:04:05"), line)
@@ -65,4 +69,29 @@ out). --detach returns once the request is recorded.`,
 		return r.Run(ctx, args[0], sel)
 	}
 	return cmd
+}
+
+// notePaused says which groups of the restart are paused: the leader
+// does not restart them until they are resumed, and the restart waits
+// for each up to --health-timeout. A courtesy: an error reading the
+// pauses is left to the restart.
+func notePaused(ctx context.Context, c *cli, ec *etcd.Client, service string, sel specs.Selector) {
+	entries, _, err := ec.Pauses().List(ctx)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.Key.Service != service || !sel.Matches(e.Key.LabelSet()) {
+			continue
+		}
+		if _, err := ec.Desired().Get(ctx, e.Key); err != nil {
+			continue // not a group of the restart
+		}
+		by := "unknown (the record does not decode)"
+		if e.Pause != nil {
+			by = e.Pause.By
+		}
+		fmt.Fprintf(c.stdout, "note: %s is paused (by %s): it is not restarted until theseusd resume %s -l %s; the restart waits for it up to --health-timeout\n",
+			e.Key, by, e.Key.Service, e.Key.Labels)
+	}
 }
