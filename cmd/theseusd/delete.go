@@ -58,7 +58,7 @@ func runDelete(ctx context.Context, c *cli, ef *etcdFlags, mf *marathonFlags, k 
 	}
 	fmt.Fprintf(c.stdout, "deleted %s (revision %d)\n", k, rev)
 	fmt.Fprintln(c.stdout, appFate(ctx, c, mf, k))
-	if p, err := ec.Pauses().Get(ctx, k); err == nil && p != nil {
+	if p := pauseNote(ctx, ec, k); p != nil {
 		// The controller and apply --plan hold back every write of a
 		// paused group: the app's delete too.
 		fmt.Fprintf(c.stdout, "note: %s is paused (by %s): its Marathon app is not deleted until theseusd resume %s -l %s\n",

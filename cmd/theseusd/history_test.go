@@ -278,3 +278,23 @@ func putValue(t *testing.T, e *etcdtest.Etcd, k, v string) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestUndecodablePauseIsNoted: a pause record that does not decode still
+// pauses the group for the controller, so rollback and delete note it
+// as they note any pause, rather than say nothing of it.
+func TestUndecodablePauseIsNoted(t *testing.T) {
+	f := newRolloutFixture(t)
+	f.record(t)
+	_, url := newSim(t, nil)
+	f.env["THESEUS_MARATHON"] = url
+	putValue(t, f.e, etcd.PauseKey("", web(t)), "not json")
+	for _, args := range [][]string{{"rollback", "web", "-l", "dev"}, {"delete", "web", "-l", "dev"}} {
+		code, out, errb := runCLI(t, f.env, args...)
+		if code != exitOK {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errb)
+		}
+		if !strings.Contains(out, "note: web/dev is paused (by unknown") || !strings.Contains(out, "theseusd resume web -l dev") {
+			t.Errorf("%v: no note of the pause:\n%s", args, out)
+		}
+	}
+}

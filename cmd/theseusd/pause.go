@@ -78,3 +78,17 @@ and carries out what is pending, as for any other change.`,
 	})
 	return cmd
 }
+
+// pauseNote returns group k's pause record for a command's note, nil
+// when it is not paused or the record cannot be read. A record that does
+// not decode still pauses the group, as the controller counts it.
+func pauseNote(ctx context.Context, ec *etcd.Client, k specs.GroupKey) *specs.Pause {
+	p, err := ec.Pauses().Get(ctx, k)
+	switch {
+	case errors.Is(err, etcd.ErrCorrupt):
+		return &specs.Pause{By: "unknown", Reason: "the pause record does not decode"}
+	case err != nil:
+		return nil
+	}
+	return p
+}

@@ -101,7 +101,7 @@ func runRollback(ctx context.Context, c *cli, ec *etcd.Client, k specs.GroupKey,
 		fmt.Fprintf(c.stdout, "changed: %s\n", strings.Join(changed, ", "))
 	}
 	fmt.Fprintf(c.stdout, "the controller rolls it out like any other change; theseusd history %s -l %s follows it\n", k.Service, k.Labels)
-	if p, err := ec.Pauses().Get(ctx, k); err == nil && p != nil {
+	if p := pauseNote(ctx, ec, k); p != nil {
 		fmt.Fprintf(c.stdout, "note: %s is paused (by %s): nothing is written to Marathon until theseusd resume %s -l %s\n", k, p.By, k.Service, k.Labels)
 	}
 	return nil
