@@ -158,6 +158,27 @@ func TestRollingRestartResumesWithoutRemovedGroup(t *testing.T) {
 	}
 }
 
+// TestRollingRestartPastUndecodableRecord: a restart record of another
+// service that does not decode (written by hand, or damaged) does not
+// stop the leader from carrying out the restart of this one.
+func TestRollingRestartPastUndecodableRecord(t *testing.T) {
+	e := newEnv(t)
+	e.start(controllerOpts{id: "a"})
+	keys := e.deploy("api", 2)
+	e.etcd.Etcdctl(t, "put", "/theseus/restart/web", "not json")
+	ctx, cancel := context.WithTimeout(t.Context(), converge)
+	defer cancel()
+	var lines []string
+	if err := e.restarter(0, &lines).Run(ctx, "api", specs.Selector{}); err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
+	}
+	for i, k := range keys {
+		if n := len(e.writesTo("POST", appPath(k)+"/restart")); n != 1 {
+			t.Errorf("group %d (%s) restarted %d times, want 1", i, k, n)
+		}
+	}
+}
+
 // TestRollingRestartAcrossLeaders: the leader that carries out a restart
 // is stopped as it is about to restart the second group (its call is held
 // until its leadership ends, so it never reaches Marathon); the standby

@@ -44,7 +44,9 @@ func (s *RestartStore) Get(ctx context.Context, service string) (RestartEntry, e
 	return s.decode(service, resp.Kvs[0])
 }
 
-// List reads every restart, in service order.
+// List reads every restart, in service order. A record that does not
+// decode is left out, so that it holds up no other service's restart;
+// Get of its service reports it.
 func (s *RestartStore) List(ctx context.Context) ([]RestartEntry, error) {
 	kvs, _, err := s.c.rangeAll(ctx, s.dir())
 	if err != nil {
@@ -55,7 +57,7 @@ func (s *RestartStore) List(ctx context.Context) ([]RestartEntry, error) {
 		service := strings.TrimPrefix(string(kv.Key), s.dir())
 		e, err := s.decode(service, kv)
 		if err != nil {
-			return nil, err
+			continue
 		}
 		out = append(out, e)
 	}
