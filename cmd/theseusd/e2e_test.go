@@ -371,3 +371,20 @@ func TestRestartNotesPausedGroups(t *testing.T) {
 		t.Errorf("restart of the groups not paused: exit %d, mentions a pause:\n%s", code, out)
 	}
 }
+
+// TestRestartUndecodableRecord: a restart record of the service that
+// does not decode is reported with its key and the way to remove it,
+// and nothing is written over it.
+func TestRestartUndecodableRecord(t *testing.T) {
+	e := etcdtest.Start(t)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint()}
+	e.Etcdctl(t, "put", "/desired/web/dev", minimal)
+	e.Etcdctl(t, "put", "/theseus/restart/web", "not json")
+	code, out, errb := runCLI(t, env, "restart", "web", "--detach")
+	if code != exitError || !strings.Contains(errb, "/theseus/restart/web") || !strings.Contains(errb, "etcdctl del /theseus/restart/web") {
+		t.Errorf("exit %d, want 1 naming the record and how to remove it:\n%s%s", code, out, errb)
+	}
+	if v := e.Etcdctl(t, "get", "--print-value-only", "/theseus/restart/web"); strings.TrimSpace(v) != "not json" {
+		t.Errorf("the record was written over: %q", v)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -66,7 +67,14 @@ out). --detach returns once the request is recorded.`,
 			Detach: *detach, Progress: func(line string) {
 				fmt.Fprintf(c.stdout, "%s %s\n", time.Now().Format("15:04:05"), line)
 			}}
-		return r.Run(ctx, args[0], sel)
+		err = r.Run(ctx, args[0], sel)
+		if errors.Is(err, etcd.ErrCorrupt) {
+			// Nothing can be resumed from it, and it is not written over:
+			// it may be another tool's, or a newer theseusd's.
+			key := etcd.RestartKey(ec.Prefix(), args[0])
+			return fmt.Errorf("%w\nthe restart record of %s cannot be read; if no restart of it is under way, etcdctl del %s removes it", err, args[0], key)
+		}
+		return err
 	}
 	return cmd
 }

@@ -28,7 +28,10 @@ type RestartStore struct{ c *Client }
 func (c *Client) Restarts() *RestartStore { return &RestartStore{c: c} }
 
 func (s *RestartStore) dir() string               { return s.c.opts.Prefix + restartDir }
-func (s *RestartStore) key(service string) string { return s.dir() + service }
+func (s *RestartStore) key(service string) string { return RestartKey(s.c.opts.Prefix, service) }
+
+// RestartKey returns the etcd key of the rolling restart of service.
+func RestartKey(prefix, service string) string { return prefix + restartDir + service }
 
 // Get reads the restart of service; its State is nil when there is none.
 func (s *RestartStore) Get(ctx context.Context, service string) (RestartEntry, error) {
