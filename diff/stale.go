@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -45,10 +46,20 @@ func Stale(saved, now *Plan) error {
 		return m
 	}
 	was, is := index(saved), index(now)
+	// A change now held back (a pause, a quarantine) is not "nothing to
+	// do": the reason is what the operator needs.
+	held := map[specs.GroupKey]string{}
+	for i := range now.Actions {
+		if a := &now.Actions[i]; a.Kind.Mutates() && a.HeldBack != "" {
+			held[a.Key] = cmp.Or(a.Reason, string(a.HeldBack))
+		}
+	}
 	var moved []string
 	for k, e := range was {
 		n, ok := is[k]
 		switch {
+		case !ok && held[k] != "":
+			moved = append(moved, fmt.Sprintf("%s: was %s, now held back: %s", k, e.kind, held[k]))
 		case !ok:
 			moved = append(moved, fmt.Sprintf("%s: was %s, now nothing to do", k, e.kind))
 		case n.appID != e.appID:

@@ -157,3 +157,28 @@ func TestApplyPlanOtherMarathonRoot(t *testing.T) {
 		t.Errorf("a plan made against --marathon-root /mine, applied with /theirs: exit %d\n%s%s", code, out, errb)
 	}
 }
+
+// TestApplyPlanOfGroupPausedSince: a saved plan whose group was paused
+// since it was made is refused, saying that its change is now held back
+// by the pause, not that there is nothing to do; nothing is written.
+func TestApplyPlanOfGroupPausedSince(t *testing.T) {
+	e := etcdtest.Start(t)
+	sim, url := newSim(t, nil)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url, "USER": "alice"}
+	saved := filepath.Join(t.TempDir(), "plan.json")
+	deployThroughPlan(t, e, sim, env, saved, []string{"a"})
+	e.Etcdctl(t, "put", "/desired/api/a", planSpec("a", "nginx:1.28"))
+	if code, _, errb := runCLI(t, env, "plan", "-out", saved); code != exitChanges {
+		t.Fatalf("plan -out: exit %d: %s", code, errb)
+	}
+	if code, out, errb := runCLI(t, env, "pause", "api", "-l", "a", "--reason", "db migration"); code != exitOK {
+		t.Fatalf("pause: exit %d\n%s%s", code, out, errb)
+	}
+	code, out, errb := runCLI(t, env, "apply", "--plan", saved)
+	if code != exitError || !strings.Contains(errb, "api/a: was update, now held back: paused by alice@") || strings.Contains(errb, "nothing to do") {
+		t.Errorf("apply --plan of a group paused since: exit %d, want 1 saying it is held back by the pause:\n%s%s", code, out, errb)
+	}
+	if a, _ := sim.App("/api/a"); a.Image != "nginx:1.27" {
+		t.Errorf("the paused group was written: image %s", a.Image)
+	}
+}
