@@ -257,4 +257,13 @@ func TestDeletePausedGroup(t *testing.T) {
 	if !strings.Contains(out+errb, want) || !strings.Contains(out+errb, "until theseusd resume web -l dev") {
 		t.Errorf("delete of a paused group does not say its app stays until resumed (%q):\n%s%s", want, out, errb)
 	}
+	// With no app to delete, there is nothing to say of the pause.
+	e.Etcdctl(t, "put", "/desired/gone/dev", `{"apiVersion":"theseus/v1","kind":"Group","spec":{"image":"nginx","instances":1,"cpus":0.1,"mem":64}}`)
+	if code, out, errb := runCLI(t, env, "pause", "gone", "-l", "dev"); code != exitOK {
+		t.Fatalf("pause: exit %d\n%s%s", code, out, errb)
+	}
+	code, out, errb = runCLI(t, env, "delete", "gone", "-l", "dev")
+	if code != exitOK || !strings.Contains(out, "no Marathon app runs at /gone/dev") || strings.Contains(out, "paused") {
+		t.Errorf("delete of a paused group without an app: exit %d\n%s%s", code, out, errb)
+	}
 }

@@ -57,8 +57,9 @@ func runDelete(ctx context.Context, c *cli, ef *etcdFlags, mf *marathonFlags, k 
 		return fmt.Errorf("delete %s: %w", k, err)
 	}
 	fmt.Fprintf(c.stdout, "deleted %s (revision %d)\n", k, rev)
-	fmt.Fprintln(c.stdout, appFate(ctx, c, mf, k))
-	if p := pauseNote(ctx, ec, k); p != nil {
+	fate, deletable := appFate(ctx, c, mf, k)
+	fmt.Fprintln(c.stdout, fate)
+	if p := pauseNote(ctx, ec, k); p != nil && deletable {
 		// The controller and apply --plan hold back every write of a
 		// paused group: the app's delete too.
 		fmt.Fprintf(c.stdout, "note: %s is paused (by %s): its Marathon app is not deleted until theseusd resume %s -l %s\n",
@@ -74,14 +75,15 @@ func runDelete(ctx context.Context, c *cli, ef *etcdFlags, mf *marathonFlags, k 
 const appFateTimeout = 3 * time.Second
 
 // appFate says what becomes of group k's Marathon app now that its spec
-// is gone. Marathon is asked whether there is one; when it cannot say,
-// the answer covers both cases.
-func appFate(ctx context.Context, c *cli, mf *marathonFlags, k specs.GroupKey) string {
+// is gone, and whether there may be one for theseus to delete. Marathon
+// is asked whether there is one; when it cannot say, the answer covers
+// both cases.
+func appFate(ctx context.Context, c *cli, mf *marathonFlags, k specs.GroupKey) (string, bool) {
 	const fate = "a controller running with --prune deletes it; one without leaves it running, shown as Orphaned " +
 		"by theseusd get (to delete it then: theseusd plan --prune -out plan.json, check it, theseusd apply --plan plan.json)"
 	mc, err := mf.client(c.getenv, marathon.Hooks{})
 	if err != nil {
-		return "its Marathon app, if any: " + fate
+		return "its Marathon app, if any: " + fate, true
 	}
 	id := specs.AppID(mc.Root(), k)
 	ctx, cancel := context.WithTimeout(ctx, appFateTimeout) // a courtesy: the delete is done
@@ -89,13 +91,13 @@ func appFate(ctx context.Context, c *cli, mf *marathonFlags, k specs.GroupKey) s
 	a, err := mc.Get(ctx, k)
 	switch {
 	case errors.Is(err, marathon.ErrNotFound):
-		return fmt.Sprintf("no Marathon app runs at %s", id)
+		return fmt.Sprintf("no Marathon app runs at %s", id), false
 	case err != nil:
-		return fmt.Sprintf("its Marathon app %s, if any (Marathon cannot be read: %v): %s", id, err, fate)
+		return fmt.Sprintf("its Marathon app %s, if any (Marathon cannot be read: %v): %s", id, err, fate), true
 	case !a.Managed:
-		return fmt.Sprintf("the Marathon app at %s is not theseus's; it is left alone", id)
+		return fmt.Sprintf("the Marathon app at %s is not theseus's; it is left alone", id), false
 	case a.Protected:
-		return fmt.Sprintf("the Marathon app %s is protected (theseus.io/protect=true); it is never deleted and keeps running, shown as Orphaned", id)
+		return fmt.Sprintf("the Marathon app %s is protected (theseus.io/protect=true); it is never deleted and keeps running, shown as Orphaned", id), false
 	}
-	return fmt.Sprintf("its Marathon app %s runs %d task(s): %s", id, a.Counts.Running, fate)
+	return fmt.Sprintf("its Marathon app %s runs %d task(s): %s", id, a.Counts.Running, fate), true
 }

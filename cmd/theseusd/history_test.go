@@ -285,8 +285,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func TestUndecodablePauseIsNoted(t *testing.T) {
 	f := newRolloutFixture(t)
 	f.record(t)
-	_, url := newSim(t, nil)
-	f.env["THESEUS_MARATHON"] = url
+	f.env["THESEUS_MARATHON"] = "http://127.0.0.1:1" // cannot say whether an app runs: the note covers it
 	putValue(t, f.e, etcd.PauseKey("", web(t)), "not json")
 	for _, args := range [][]string{{"rollback", "web", "-l", "dev"}, {"delete", "web", "-l", "dev"}} {
 		code, out, errb := runCLI(t, f.env, args...)
