@@ -38,11 +38,13 @@ func retryable(status int) bool {
 // jittered exponential backoff (50ms to 2s) while it fails with a
 // retryable status or a transport error; master calls move on to the next
 // master at each attempt. Everything the driver asks is a read, so every
-// call may be repeated. The last error is returned.
+// call may be repeated. The last answer's error is returned, not that
+// of an attempt the timeout cut short.
 func (c *Client) do(ctx context.Context, r *call) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	b := backoff.New(50*time.Millisecond, 2*time.Second)
+	var last error // the answer of the attempt before, when there was one
 	for attempt := 0; ; attempt++ {
 		base, m := r.agent, -1
 		if base == nil {
@@ -69,8 +71,14 @@ func (c *Client) do(ctx context.Context, r *call) error {
 			return err
 		}
 		if ctx.Err() != nil {
+			if last != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				// Cut short by the timeout, this attempt says less than
+				// the one before (a standby naming the leader, a 503).
+				return fmt.Errorf("%w (no time left to retry: %v)", last, ctx.Err())
+			}
 			return err
 		}
+		last = err
 		if werr := b.Wait(ctx); werr != nil {
 			return fmt.Errorf("%w (no time left to retry: %v)", err, werr)
 		}

@@ -314,4 +314,21 @@ func TestOldStandbyMasterIsPassedOver(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "master@10.0.4.58:5050") || !strings.Contains(err.Error(), standby.URL) {
 		t.Errorf("only a standby: %+v, %v", st, err)
 	}
+
+	// A retry cut short by the timeout does not hide what the attempt
+	// before it found: the standby answers once, then not in time.
+	var asked atomic.Int32
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if asked.Add(1) > 1 {
+			<-r.Context().Done()
+			return
+		}
+		_, _ = w.Write(own)
+	}))
+	t.Cleanup(slow.Close)
+	alone = must[*mesos.Client](t)(mesos.New(mesos.Config{URLs: []string{slow.URL}, Timeout: 2 * time.Second}))
+	st, err = alone.State(ctx(t))
+	if err == nil || !strings.Contains(err.Error(), "master@10.0.4.58:5050") {
+		t.Errorf("only a standby, its second answer too late: %+v, %v; want the error naming the leader", st, err)
+	}
 }
