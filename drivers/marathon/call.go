@@ -51,11 +51,14 @@ func retryable(status int) bool {
 // member and then on the others in turn with jittered exponential backoff
 // (100ms to 2s) between attempts. A read is repeated while it fails with
 // a retryable status or a transport error; a write only while it cannot
-// connect. After the last attempt the last answer (or error) is returned.
+// connect. After the last attempt the last answer (or error) is returned:
+// for a read, not that of an attempt the timeout cut short.
 func (c *Client) do(ctx context.Context, r *call) (answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	bo := backoff.New(100*time.Millisecond, 2*time.Second)
+	var last *answer // a read's answer before this attempt, when there was one
+	var lastErr error
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return answer{}, notSent{fmt.Errorf("marathon %s %s: %w", r.method, r.path, err)}
@@ -73,6 +76,13 @@ func (c *Client) do(ctx context.Context, r *call) (answer, error) {
 			return a, nil
 		case isDecodeError(err), httpclient.BadCertificate(err), IsPermanent(err), !r.read && !isNotSent(err):
 			return a, err
+		case errors.Is(ctx.Err(), context.DeadlineExceeded) && last != nil:
+			// A read cut short by the timeout says less than the answer
+			// before it (a 502 from a standby without a leader).
+			return *last, lastErr
+		}
+		if r.read {
+			last, lastErr = &a, err
 		}
 		d := bo.Next()
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {

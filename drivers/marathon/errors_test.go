@@ -98,6 +98,16 @@ func TestReadRetries(t *testing.T) {
 		t.Errorf("Info through endless 502s: %v", err)
 	}
 	s.sim.Faults().Clear(id)
+	// The same when the timeout cuts the retry short: Marathon's answer
+	// to the attempt before, not the timeout, says what is wrong.
+	first := s.sim.Faults().FailRequests("GET", marathonsim.RouteInfo, http.StatusBadGateway, 1)
+	hang := s.sim.Faults().HangRequests("GET", marathonsim.RouteInfo)
+	_, err = short.Info(ctx)
+	if !errors.As(err, &api) || api.Status != 502 || marathon.IsPermanent(err) {
+		t.Errorf("Info through a 502 and then no answer: %v", err)
+	}
+	s.sim.Faults().Clear(first)
+	s.sim.Faults().Clear(hang)
 
 	// A dead member first: reads and writes go on to the live one.
 	dead := httptest.NewServer(http.NotFoundHandler())
