@@ -46,11 +46,12 @@ func Stale(saved, now *Plan) error {
 		return m
 	}
 	was, is := index(saved), index(now)
-	// A change now held back (a pause, a quarantine) is not "nothing to
-	// do": the reason is what the operator needs.
+	// A change now held back (a pause, a quarantine, a deployment in
+	// flight, a protected app) is not "nothing to do": the reason is what
+	// the operator needs.
 	held := map[specs.GroupKey]string{}
 	for i := range now.Actions {
-		if a := &now.Actions[i]; a.Kind.Mutates() && a.HeldBack != "" {
+		if a := &now.Actions[i]; a.HeldBack != "" {
 			held[a.Key] = cmp.Or(a.Reason, string(a.HeldBack))
 		}
 	}

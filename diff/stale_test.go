@@ -57,3 +57,35 @@ func TestStaleScope(t *testing.T) {
 		t.Errorf("a plan of /desired went stale on config: %v", err)
 	}
 }
+
+// TestStaleNamesTheHoldNow: a saved change that is held back now for a
+// reason of its own kind (a deployment in flight, a protected app, an app
+// no longer theseus's) is refused with that reason, not as "nothing to
+// do", which would tell the operator the group is in sync.
+func TestStaleNamesTheHoldNow(t *testing.T) {
+	snap := exampleDesired(t)
+	d := snap.Groups[0]
+	changed := func(edit func(*App)) *Plan {
+		a := appFor(d)
+		a.Spec.Image, a.SpecHash = "old:1", "old"
+		edit(&a)
+		return Compute(Snapshot{Revision: 100, Groups: []Desired{d}}, []App{a}, Options{})
+	}
+	saved := changed(func(*App) {})
+	for _, tt := range []struct {
+		name string
+		edit func(*App)
+		want string
+	}{
+		{"deployment in flight", func(a *App) { a.Deployments = []string{"dep-1"} }, "deployment dep-1 in flight"},
+		{"protected", func(a *App) { a.Protected = true }, "protected"},
+		{"not theseus's", func(a *App) { a.Managed = false }, "does not manage"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Stale(saved, changed(tt.edit))
+			if err == nil || strings.Contains(err.Error(), "nothing to do") || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Stale = %v; want it held back, naming %q", err, tt.want)
+			}
+		})
+	}
+}
