@@ -206,11 +206,12 @@ func makePlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client,
 	if len(fs.groups)+len(fs.invalid)+len(fs.errs) == 0 {
 		return nil, fmt.Errorf("no specs found in %v: nothing to plan", paths)
 	}
-	snap, scope, err := localSnapshot(ctx, ec, &fs)
+	snap, scope, rewrites, err := localSnapshot(ctx, ec, &fs)
 	if err != nil {
 		return nil, err
 	}
 	src.Local, src.OnlyLocal = &snap, sc.dir == ""
+	src.History = filesHistory{h: ec.History(), rewrites: rewrites}
 	plan, err := reconciler.PlanFrom(ctx, src, opts)
 	if err != nil {
 		return nil, err

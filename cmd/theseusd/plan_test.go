@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/etcd/etcdtest"
+	"theseus.dev/specs"
 )
 
 // planDoc is what the plan tests read of `plan -o json`.
@@ -336,5 +338,59 @@ func TestPlanErrors(t *testing.T) {
 				t.Errorf("exit %d, want 1 with %q:\n%s", code, tt.want, errb)
 			}
 		})
+	}
+}
+
+// TestPlanFilesOfAFixToAQuarantinedRevision: plan -f of a file that
+// changes a group whose /desired revision was rolled back plans the
+// change as it would run once applied (a new revision, not quarantined);
+// a file that holds the quarantined spec itself is still held back.
+func TestPlanFilesOfAFixToAQuarantinedRevision(t *testing.T) {
+	e := etcdtest.Start(t)
+	_, url := newSim(t, nil)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "web.yaml")
+	write := func(image string) {
+		t.Helper()
+		spec := "apiVersion: theseus/v1\nkind: Group\nmetadata: {service: web, labels: [dev]}\n" +
+			"spec: {image: " + image + ", instances: 2, cpus: 0.1, mem: 64}\n"
+		if err := os.WriteFile(file, []byte(spec), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("nginx:bad")
+	if code, out, errb := runCLI(t, env, "apply", "-f", file); code != exitOK {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errb)
+	}
+	resp, err := e.Client.Get(t.Context(), "/desired/web/dev")
+	if err != nil || len(resp.Kvs) != 1 {
+		t.Fatalf("read /desired/web/dev: %v", err)
+	}
+	bad := resp.Kvs[0].ModRevision
+	h, err := json.Marshal(specs.History{Entries: []specs.HistoryEntry{{Revision: bad, Image: "nginx:bad",
+		Outcome: specs.OutcomeFailed, Reason: "Command exited with status 1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	putValue(t, e, etcd.HistoryKey("", web(t)), string(h))
+
+	held := func(args ...string) string {
+		t.Helper()
+		code, doc := planJSON(t, env, args...)
+		if code != exitChanges || len(doc.Actions) != 1 || doc.Actions[0].Action != "create" {
+			t.Fatalf("plan %v: exit %d, %+v; want one create pending", args, code, doc)
+		}
+		return doc.Actions[0].HeldBack
+	}
+	if got := held(); got != "quarantined" {
+		t.Fatalf("plan of the failed revision: held back %q, want quarantined", got)
+	}
+	if got := held("-f", file); got != "quarantined" {
+		t.Errorf("plan -f of the failed spec itself: held back %q, want quarantined", got)
+	}
+	write("nginx:1.29")
+	if got := held("-f", file); got != "" {
+		t.Errorf("plan -f of a fix: held back %q; applying it writes a new revision, which is not quarantined", got)
 	}
 }

@@ -82,10 +82,30 @@ func (c *Client) getKeys(ctx context.Context, keys []specs.GroupKey, name func(s
 // (absent keys are left out, as a key of revision 0 would be), read at one
 // revision, which it returns too.
 func (d *DesiredStore) Revisions(ctx context.Context, keys []specs.GroupKey) (map[specs.GroupKey]int64, int64, error) {
-	out := make(map[specs.GroupKey]int64, len(keys))
+	stored, rev, err := d.Stored(ctx, keys)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make(map[specs.GroupKey]int64, len(stored))
+	for k, s := range stored {
+		out[k] = s.Revision
+	}
+	return out, rev, nil
+}
+
+// StoredKey is a /desired key as read: its value and mod revision.
+type StoredKey struct {
+	Value    []byte
+	Revision int64
+}
+
+// Stored is Revisions with the values: whether an Apply would rewrite a
+// group is told by comparing its StoredValue with the value.
+func (d *DesiredStore) Stored(ctx context.Context, keys []specs.GroupKey) (map[specs.GroupKey]StoredKey, int64, error) {
+	out := make(map[specs.GroupKey]StoredKey, len(keys))
 	rev, err := d.c.getKeys(ctx, keys, func(k specs.GroupKey) string { return specs.DesiredKey(d.c.opts.Prefix, k) },
 		func(k specs.GroupKey, kv *mvccpb.KeyValue) error {
-			out[k] = kv.ModRevision
+			out[k] = StoredKey{Value: kv.Value, Revision: kv.ModRevision}
 			return nil
 		})
 	if err != nil {
