@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,7 +51,11 @@ func applyPlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client
 		return err
 	}
 	if !now.Acts() {
-		fmt.Fprintln(c.stdout, "nothing to do: Marathon already matches the plan")
+		if heldNotes(c, now) > 0 {
+			fmt.Fprintln(c.stdout, "nothing to carry out now: the changes left are held back")
+		} else {
+			fmt.Fprintln(c.stdout, "nothing to do: Marathon already matches the plan")
+		}
 		configNotes(c, saved)
 		return nil
 	}
@@ -68,8 +73,24 @@ func applyPlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client
 		fmt.Fprintf(c.stdout, "%s %s%s\n", e.Action.Kind, e.Action.Key, dep)
 	})
 	fmt.Fprintf(c.stdout, "%d action(s) carried out\n", n)
+	heldNotes(c, now)
 	configNotes(c, saved)
 	return err
+}
+
+// heldNotes names each change of plan that is held back (a paused group,
+// a quarantined revision, a deployment in flight), which apply leaves
+// undone, and returns how many there are.
+func heldNotes(c *cli, plan *diff.Plan) int {
+	n := 0
+	for _, a := range plan.Actions {
+		if a.HeldBack == "" || !a.Kind.Mutates() && (a.Kind != diff.Wait || len(a.Changes) == 0) {
+			continue
+		}
+		n++
+		fmt.Fprintf(c.stdout, "%s: %s held back: %s\n", a.Key, a.Kind, cmp.Or(a.Reason, string(a.HeldBack)))
+	}
+	return n
 }
 
 // configNotes says, for each group whose config the saved plan changes,

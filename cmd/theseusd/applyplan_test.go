@@ -182,3 +182,34 @@ func TestApplyPlanOfGroupPausedSince(t *testing.T) {
 		t.Errorf("the paused group was written: image %s", a.Image)
 	}
 }
+
+// TestApplyPlanSaysWhatIsHeldBack: apply --plan carries out what it can
+// and names the changes it leaves held back (here a paused group's),
+// rather than saying that Marathon matches.
+func TestApplyPlanSaysWhatIsHeldBack(t *testing.T) {
+	e := etcdtest.Start(t)
+	sim, url := newSim(t, nil)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url, "USER": "alice"}
+	saved := filepath.Join(t.TempDir(), "plan.json")
+	deployThroughPlan(t, e, sim, env, saved, []string{"a", "b"})
+	if code, out, errb := runCLI(t, env, "pause", "api", "-l", "a", "--reason", "db migration"); code != exitOK {
+		t.Fatalf("pause: exit %d\n%s%s", code, out, errb)
+	}
+	for _, l := range []string{"a", "b"} {
+		e.Etcdctl(t, "put", "/desired/api/"+l, planSpec(l, "nginx:1.28"))
+	}
+	for _, want := range []string{"update api/b", "nothing to carry out"} {
+		if code, _, errb := runCLI(t, env, "plan", "-out", saved); code != exitChanges {
+			t.Fatalf("plan -out: exit %d: %s", code, errb)
+		}
+		code, out, errb := runCLI(t, env, "apply", "--plan", saved)
+		if code != exitOK || !strings.Contains(out, want) || !strings.Contains(out, "api/a: update held back: paused by alice@") ||
+			strings.Contains(out, "already matches") {
+			t.Errorf("apply --plan: exit %d, want 0 with %q, naming api/a as held back\n%s%s", code, want, out, errb)
+		}
+		waitSim(t, sim, "api/b deployed", func() bool { a, ok := sim.App("/api/b"); return ok && a.Deployment == "" })
+	}
+	if a, _ := sim.App("/api/a"); a.Image != "nginx:1.27" {
+		t.Errorf("the paused group was written: image %s", a.Image)
+	}
+}
