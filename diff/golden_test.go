@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"theseus.dev/specs"
@@ -137,5 +138,24 @@ func TestPlanJSONRefusesBadInput(t *testing.T) {
 		if err := json.Unmarshal([]byte(in), &p); err == nil {
 			t.Errorf("accepted %s", in)
 		}
+	}
+}
+
+// TestTextMultiLineValues: a value of several lines (a cmd written as a
+// YAML block) stays on its change's line, quoted, so that it cannot
+// break the layout or pass for a line of the plan.
+func TestTextMultiLineValues(t *testing.T) {
+	d := exampleDesired(t).Groups[0]
+	a := appFor(d)
+	d.Spec.Cmd = "set -e\n+ web/evil create\nexec nginx\n"
+	d.Hash = ""
+	p := Compute(Snapshot{Revision: 100, Groups: []Desired{d}}, []App{a}, Options{})
+	var b bytes.Buffer
+	if err := WriteText(&b, p, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := `    spec.cmd:  (none) => "set -e\n+ web/evil create\nexec nginx\n"` + "\n"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("text plan, want the change as\n%s\ngot:\n%s", want, b.String())
 	}
 }

@@ -3,7 +3,9 @@ package diff
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // TextOptions steer the text rendering of a plan.
@@ -90,10 +92,10 @@ func writeAction(b *strings.Builder, a *Action, o TextOptions) {
 	}
 	b.WriteByte('\n')
 	if a.Reason != "" {
-		fmt.Fprintf(b, "    # %s\n", a.Reason)
+		fmt.Fprintf(b, "    # %s\n", oneLine(a.Reason))
 	}
 	for _, e := range a.Errors {
-		fmt.Fprintf(b, "    %s\n", e)
+		fmt.Fprintf(b, "    %s\n", oneLine(e))
 	}
 	width := 0
 	for _, c := range a.Changes {
@@ -120,7 +122,17 @@ func orNone(s *string) string {
 	if *s == "" {
 		return `""`
 	}
-	return *s
+	return oneLine(*s)
+}
+
+// oneLine is s, quoted if it holds a line break or another control
+// character: a value of several lines would break the layout of the plan,
+// and could pass for lines of it.
+func oneLine(s string) string {
+	if strings.ContainsFunc(s, unicode.IsControl) || strings.ContainsAny(s, "\u2028\u2029") {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 // summaryLine is the count line of a text plan: the changes, what is held
