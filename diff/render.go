@@ -12,6 +12,10 @@ import (
 type TextOptions struct {
 	// ASCII uses plain-ASCII symbols instead of ↕, ↻ and ….
 	ASCII bool
+	// Files says the plan is of spec files (plan -f, --dir), not of
+	// /desired: one with nothing to do says the files match, since
+	// /desired may hold something else.
+	Files bool
 }
 
 // symbols are the markers in front of each group, Unicode and ASCII.
@@ -59,7 +63,7 @@ func WriteText(w io.Writer, p *Plan, o TextOptions) error {
 	if len(p.Actions) > len(invalid) || p.PruneRefused != "" {
 		b.WriteByte('\n')
 	}
-	b.WriteString(summaryLine(p))
+	b.WriteString(summaryLine(p, o))
 	b.WriteByte('\n')
 	if n := p.Invalid(); n > 0 {
 		fmt.Fprintf(&b, "\nInvalid: %d desired spec(s) cannot be planned; their apps are left alone:\n", n)
@@ -137,9 +141,9 @@ func oneLine(s string) string {
 
 // summaryLine is the count line of a text plan: the changes, what is held
 // back, and the invalid groups.
-func summaryLine(p *Plan) string {
+func summaryLine(p *Plan, o TextOptions) string {
 	if len(p.Actions) == 0 && len(p.Errors) == 0 {
-		if p.DesiredRevision == 0 {
+		if o.Files || p.DesiredRevision == 0 {
 			return "No changes: Marathon and /services match the specs."
 		}
 		return fmt.Sprintf("No changes: Marathon and /services match /desired at revision %d.", p.DesiredRevision)

@@ -129,7 +129,7 @@ func applyDryRun(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Clie
 	if err != nil {
 		return err
 	}
-	if err := diff.WriteText(c.stdout, plan, diff.TextOptions{}); err != nil {
+	if err := diff.WriteText(c.stdout, plan, diff.TextOptions{Files: true}); err != nil {
 		return err
 	}
 	fmt.Fprintln(c.stdout, "(dry run: nothing written to /desired)")

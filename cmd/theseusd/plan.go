@@ -152,7 +152,7 @@ held back ones included; 1: an error, or an invalid spec in scope.
 				return err
 			}
 		}
-		if err := printPlan(c.stdout, plan, *output, *ascii); err != nil {
+		if err := printPlan(c.stdout, plan, *output, diff.TextOptions{ASCII: *ascii, Files: len(sc.files) > 0 || sc.dir != ""}); err != nil {
 			return err
 		}
 		return planExit(plan)
@@ -226,14 +226,14 @@ func makePlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client,
 	return plan, nil
 }
 
-// printPlan writes the plan as text or JSON.
-func printPlan(w io.Writer, plan *diff.Plan, output string, ascii bool) error {
+// printPlan writes the plan as text, as o says, or JSON.
+func printPlan(w io.Writer, plan *diff.Plan, output string, o diff.TextOptions) error {
 	if output == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(plan)
 	}
-	return diff.WriteText(w, plan, diff.TextOptions{ASCII: ascii})
+	return diff.WriteText(w, plan, o)
 }
 
 // planExit is the exit code of a plan: 1 with an invalid spec in scope,

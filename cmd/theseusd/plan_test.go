@@ -394,3 +394,27 @@ func TestPlanFilesOfAFixToAQuarantinedRevision(t *testing.T) {
 		t.Errorf("plan -f of a fix: held back %q; applying it writes a new revision, which is not quarantined", got)
 	}
 }
+
+// TestPlanFilesInSyncSaysWhatMatches: plan -f and --dir of files that
+// match what runs say that the files match, not /desired, which may
+// hold something else.
+func TestPlanFilesInSyncSaysWhatMatches(t *testing.T) {
+	e := etcdtest.Start(t)
+	sim, url := newSim(t, nil)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url}
+	saved := filepath.Join(t.TempDir(), "plan.json")
+	deployThroughPlan(t, e, sim, env, saved, []string{"a"})
+	e.Etcdctl(t, "put", "/services/api/a/config", `{}`)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "api.json")
+	if err := os.WriteFile(file, []byte(planSpec("a", "nginx:1.27")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.Etcdctl(t, "put", "/desired/api/a", planSpec("a", "nginx:1.28")) // not rolled out
+	for _, args := range [][]string{{"-f", file}, {"--dir", dir}} {
+		code, out, errb := runCLI(t, env, append([]string{"plan"}, args...)...)
+		if code != exitOK || strings.Contains(out, "/desired") || !strings.Contains(out, "No changes") {
+			t.Errorf("plan %v: exit %d, want 0 without a word of /desired, which differs\n%s%s", args, code, out, errb)
+		}
+	}
+}
