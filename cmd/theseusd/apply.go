@@ -157,7 +157,7 @@ func readSpecs(c *cli, paths []string) ([]*specs.Group, specs.ErrorList) {
 			stdinRead = true
 			var data []byte
 			if data, err = io.ReadAll(c.stdin); err == nil {
-				gs, err = specs.ParseAndValidate("(stdin)", data)
+				gs, err = specs.ParseAndValidate(stdinName, data)
 			}
 		default:
 			gs, err = sources.LoadPath(p)

@@ -418,3 +418,28 @@ func TestPlanFilesInSyncSaysWhatMatches(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanStdinGroupDefinedTwice: a group defined twice on standard input
+// is invalid as a whole, as in a file: plan -f - lists it as invalid
+// rather than planning one of its definitions.
+func TestPlanStdinGroupDefinedTwice(t *testing.T) {
+	e := etcdtest.Start(t)
+	_, url := newSim(t, nil)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url}
+	doc := func(image string) string {
+		return "apiVersion: theseus/v1\nkind: Group\nmetadata: {service: web, labels: [dev]}\n" +
+			"spec: {image: " + image + ", instances: 2, cpus: 0.1, mem: 64}\n"
+	}
+	stdin := doc("nginx:1.27") + "---\n" + doc("nginx:1.28")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "web.yaml")
+	if err := os.WriteFile(file, []byte(stdin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []string{file, "-"} {
+		code, out, errb := runCLIStdin(t, env, stdin, "plan", "--ascii", "-f", src)
+		if code != exitError || !strings.Contains(out, "! web/dev invalid") || strings.Contains(out, "+ web/dev create") {
+			t.Errorf("plan -f %s: exit %d, want 1 with web/dev invalid, not planned\n%s%s", src, code, out, errb)
+		}
+	}
+}

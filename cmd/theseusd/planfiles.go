@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 
@@ -25,9 +26,22 @@ type fileSpecs struct {
 // problem under the group it belongs to where that can be told. A group
 // with any problem, including one defined twice, is invalid as a whole.
 func readFileSpecs(c *cli, paths []string) fileSpecs {
+	// Standard input is kept, to be read again for the groups of its
+	// problems as files are.
+	read := map[string][]byte{}
+	if slices.Contains(paths, "-") {
+		data, err := io.ReadAll(c.stdin)
+		if err != nil {
+			return fileSpecs{errs: specs.ErrorList{{File: "-", Msg: fmt.Sprintf("read standard input: %v", err)}}}
+		}
+		read[stdinName] = data
+		kept := *c
+		kept.stdin = bytes.NewReader(data)
+		c = &kept
+	}
 	groups, errs := readSpecs(c, paths)
 	var fs fileSpecs
-	fs.invalid, fs.errs = keyedErrors(errs)
+	fs.invalid, fs.errs = keyedErrors(errs, read)
 	for _, g := range groups {
 		if k, err := g.Key(); err == nil && fs.invalid[k] == nil {
 			fs.groups = append(fs.groups, g)
@@ -52,11 +66,14 @@ func (fs *fileSpecs) problems(c *cli) int {
 	return n
 }
 
+// stdinName is the file name of the specs read from standard input.
+const stdinName = "(stdin)"
+
 // keyedErrors sorts problems of spec files into those of a document whose
 // group key can be read, by key, and the rest: each file with a problem is
-// read again, without validation, to learn which group each of its
-// documents names.
-func keyedErrors(errs specs.ErrorList) (map[specs.GroupKey]specs.ErrorList, specs.ErrorList) {
+// read again (from read, if there), without validation, to learn which
+// group each of its documents names.
+func keyedErrors(errs specs.ErrorList, read map[string][]byte) (map[specs.GroupKey]specs.ErrorList, specs.ErrorList) {
 	keyed := map[specs.GroupKey]specs.ErrorList{}
 	var rest specs.ErrorList
 	type doc struct {
@@ -70,9 +87,12 @@ func keyedErrors(errs specs.ErrorList) (map[specs.GroupKey]specs.ErrorList, spec
 			continue
 		}
 		docs[e.File] = nil
-		data, err := os.ReadFile(e.File)
-		if err != nil {
-			continue
+		data, ok := read[e.File]
+		if !ok {
+			var err error
+			if data, err = os.ReadFile(e.File); err != nil {
+				continue
+			}
 		}
 		parsed, _ := specs.Parse(e.File, data)
 		for _, g := range parsed {
