@@ -134,6 +134,8 @@ func TestAppModelValidation(t *testing.T) {
 		{"secret source and value", "env: {A: {value: x, secretSource: /s}}", "spec.env.A", "not both"},
 		{"empty secret source", "env: {A: {secretSource: \"\"}}", "spec.env.A.secretSource", "must not be empty"},
 		{"secret source in config", "config: {a: {secretSource: /s}}", "spec.config.a", "config values are not sent to Marathon"},
+		{"ignoreHttp1xx on a TCP check", "ports: [{name: http, containerPort: 80}]\n  healthChecks: [{protocol: TCP, ignoreHttp1xx: true}]", "spec.healthChecks[0].ignoreHttp1xx", "only HTTP and HTTPS checks"},
+		{"ignoreHttp1xx on a Mesos check", "ports: [{name: http, containerPort: 80}]\n  healthChecks: [{protocol: MESOS_HTTP, ignoreHttp1xx: true}]", "spec.healthChecks[0].ignoreHttp1xx", "only HTTP and HTTPS checks"},
 		{"port label key", "ports: [{containerPort: 80, labels: {\"\": x}}]", "spec.ports[0].labels", "must not be empty"},
 	}
 	for _, tt := range tests {

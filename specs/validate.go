@@ -213,6 +213,11 @@ func (v *validator) healthChecks(s *Spec) {
 				v.errorf(f+".path", "only HTTP checks take a path")
 			}
 		}
+		if deref(hc.IgnoreHTTP1xx, false) && proto != "HTTP" && proto != "HTTPS" {
+			// Marathon keeps it for the checks it runs itself only: on any
+			// other it is dropped, and the group would differ for ever.
+			v.errorf(f+".ignoreHttp1xx", "only HTTP and HTTPS checks (run by Marathon) take ignoreHttp1xx, not %s", proto)
+		}
 		for _, d := range []struct {
 			name string
 			p    *int
