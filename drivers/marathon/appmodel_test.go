@@ -28,6 +28,8 @@ var fieldCases = []struct {
 	{"host network, fixed ports", "networks: [{mode: host}]\n  ports: [{name: http, hostPort: 31080}]", "spec.ports[0].hostPort", false},
 	{"container network", "networks: [{mode: container, name: overlay, labels: {tier: web}}]", "spec.networks[0].name", false},
 	{"container network, host port", "networks: [{mode: container, name: overlay}]\n  ports: [{name: http, containerPort: 80, hostPort: 0}]", "spec.networks[0].name", false},
+	{"bridge network without ports", "networks: [{mode: container/bridge}]\n  ports: []", "spec.networks[0].mode", false},
+	{"container network without ports", "networks: [{mode: container, name: overlay}]\n  ports: []", "spec.networks[0].name", false},
 	{"bridge network labels", "networks: [{mode: container/bridge, labels: {tier: web}}]", "spec.networks[0].labels.tier", true},
 	{"port labels", "ports: [{name: http, containerPort: 80, labels: {VIP_0: \"/web:80\"}}]", "spec.ports[0].labels.VIP_0", false},
 	{"fixed host port", "ports: [{name: http, containerPort: 80, hostPort: 31080}]", "spec.ports[0].hostPort", false},

@@ -14,10 +14,13 @@ import (
 // portDefinitions in both.
 
 type containerDef struct {
-	Type         string       `json:"type"`
-	Docker       dockerDef    `json:"docker"`
-	Volumes      []volumeDef  `json:"volumes"`
-	PortMappings []mappingDef `json:"portMappings,omitempty"`
+	Type    string      `json:"type"`
+	Docker  dockerDef   `json:"docker"`
+	Volumes []volumeDef `json:"volumes"`
+	// PortMappings is 1.5+'s, off host networking only. An empty list is
+	// sent as []: Marathon 1.5+ gives a container without portMappings a
+	// default mapping, which no spec has.
+	PortMappings *[]mappingDef `json:"portMappings,omitempty"`
 }
 
 // dockerDef is container.docker. The Mesos containerizer (GPU tasks)
@@ -154,7 +157,7 @@ func networking(s *specs.Spec, gen15 bool) (c containerDef, nets []networkDef, i
 		mappings = append(mappings, m)
 	}
 	if gen15 {
-		c.PortMappings = mappings
+		c.PortMappings = &mappings
 		return c, []networkDef{{Mode: mode, Name: net.Name, Labels: net.Labels}}, nil, nil, false, nil
 	}
 	// Marathon 1.4: Docker networking lives in container.docker.

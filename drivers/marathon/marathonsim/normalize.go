@@ -105,8 +105,22 @@ func newDef(in *appInput, id string, gen Generation) *appDef {
 		d.UpgradeStrategy = upgradeStrategy{MinimumHealthCapacity: 1, MaximumOverCapacity: 1}
 	}
 	residentDefaults(d, in)
+	if gen != Gen14 {
+		defaultPortMappings(d)
+	}
 	fillDefaults(d, in.has("portDefinitions"))
 	return d
+}
+
+// defaultPortMappings gives an app off host networking whose container
+// leaves portMappings out (an explicit [] is kept) the one port mapping
+// Marathon 1.5+ makes up for it (AppNormalization's
+// applyDefaultPortMappings): container port 0, named "default".
+func defaultPortMappings(d *appDef) {
+	if d.Container == nil || d.networkMode() == modeHost || d.Container.PortMappings != nil {
+		return
+	}
+	d.Container.PortMappings = []portMapping{{Protocol: "tcp", Name: "default"}}
 }
 
 func defaultMaxLaunchDelay(gen Generation) float64 {
