@@ -136,6 +136,8 @@ func TestAppModelValidation(t *testing.T) {
 		{"secret source in config", "config: {a: {secretSource: /s}}", "spec.config.a", "config values are not sent to Marathon"},
 		{"ignoreHttp1xx on a TCP check", "ports: [{name: http, containerPort: 80}]\n  healthChecks: [{protocol: TCP, ignoreHttp1xx: true}]", "spec.healthChecks[0].ignoreHttp1xx", "only HTTP and HTTPS checks"},
 		{"ignoreHttp1xx on a Mesos check", "ports: [{name: http, containerPort: 80}]\n  healthChecks: [{protocol: MESOS_HTTP, ignoreHttp1xx: true}]", "spec.healthChecks[0].ignoreHttp1xx", "only HTTP and HTTPS checks"},
+		{"delaySeconds on an HTTP check", "ports: [{name: http, containerPort: 80}]\n  healthChecks: [{protocol: HTTP, delaySeconds: 5}]", "spec.healthChecks[0].delaySeconds", "Marathon runs HTTP checks itself"},
+		{"delaySeconds on a TCP check", "ports: [{name: http, containerPort: 80}]\n  healthChecks: [{protocol: TCP, delaySeconds: 30}]", "spec.healthChecks[0].delaySeconds", "Marathon runs TCP checks itself"},
 		{"port label key", "ports: [{containerPort: 80, labels: {\"\": x}}]", "spec.ports[0].labels", "must not be empty"},
 	}
 	for _, tt := range tests {
@@ -162,6 +164,26 @@ func TestAppModelValidation(t *testing.T) {
 				t.Errorf("%v: want bad.yaml line %d", found, want)
 			}
 		})
+	}
+}
+
+// TestHealthCheckFieldsMarathonKeeps: delaySeconds is taken where
+// Marathon keeps it (the checks Mesos runs) or at its default, and
+// ignoreHttp1xx false on any check.
+func TestHealthCheckFieldsMarathonKeeps(t *testing.T) {
+	for _, hc := range []string{
+		"{protocol: HTTP, delaySeconds: 15}",
+		"{protocol: MESOS_HTTP, delaySeconds: 5}",
+		"{protocol: MESOS_TCP, delaySeconds: 5}",
+		"{protocol: COMMAND, command: \"true\", delaySeconds: 5}",
+		"{protocol: TCP, ignoreHttp1xx: false}",
+		"{protocol: HTTPS, ignoreHttp1xx: true}",
+	} {
+		doc := "apiVersion: theseus/v1\nkind: Group\nmetadata: {service: api, labels: [prod]}\nspec:\n  image: x\n" +
+			"  ports: [{name: http, containerPort: 80}]\n  healthChecks: [" + hc + "]\n"
+		if _, err := ParseAndValidate("ok.yaml", []byte(doc)); err != nil {
+			t.Errorf("%s refused: %v", hc, err)
+		}
 	}
 }
 

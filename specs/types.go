@@ -163,8 +163,11 @@ type HealthCheck struct {
 	IntervalSeconds        *int   `json:"intervalSeconds,omitempty"`
 	TimeoutSeconds         *int   `json:"timeoutSeconds,omitempty"`
 	MaxConsecutiveFailures *int   `json:"maxConsecutiveFailures,omitempty"`
-	DelaySeconds           *int   `json:"delaySeconds,omitempty"`
-	IgnoreHTTP1xx          *bool  `json:"ignoreHttp1xx,omitempty"`
+	// DelaySeconds is for the checks Mesos runs (COMMAND, MESOS_*):
+	// Marathon ignores it for its own HTTP, HTTPS and TCP checks.
+	DelaySeconds *int `json:"delaySeconds,omitempty"`
+	// IgnoreHTTP1xx is for Marathon's own HTTP and HTTPS checks only.
+	IgnoreHTTP1xx *bool `json:"ignoreHttp1xx,omitempty"`
 }
 
 // Upgrade is Marathon's upgradeStrategy: during a rolling update at least

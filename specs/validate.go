@@ -213,6 +213,12 @@ func (v *validator) healthChecks(s *Spec) {
 				v.errorf(f+".path", "only HTTP checks take a path")
 			}
 		}
+		if marathonRunsCheck(proto) && hc.DelaySeconds != nil && *hc.DelaySeconds != DefaultDelaySeconds {
+			// Marathon keeps delaySeconds for the checks Mesos runs only,
+			// and reports its default for its own: the group would differ
+			// for ever.
+			v.errorf(f+".delaySeconds", "Marathon runs %s checks itself and ignores delaySeconds for them; leave it out or use MESOS_%s", proto, proto)
+		}
 		if deref(hc.IgnoreHTTP1xx, false) && proto != "HTTP" && proto != "HTTPS" {
 			// Marathon keeps it for the checks it runs itself only: on any
 			// other it is dropped, and the group would differ for ever.
@@ -234,6 +240,12 @@ func (v *validator) healthChecks(s *Spec) {
 	if mesosChecks > 1 {
 		v.errorf("spec.healthChecks", "Marathon allows at most one MESOS_* health check per app, got %d", mesosChecks)
 	}
+}
+
+// marathonRunsCheck reports whether Marathon itself, not Mesos, runs
+// health checks of the protocol.
+func marathonRunsCheck(proto string) bool {
+	return proto == "HTTP" || proto == "HTTPS" || proto == "TCP"
 }
 
 func (v *validator) healthCheckPort(f, proto string, hc HealthCheck, ports []Port) {
