@@ -14,7 +14,7 @@ kind: Group
 metadata: {service: api, labels: [prod]}
 spec:
   image: registry.example.com/api:2.0
-  instances: 2
+  instances: 1
   forcePullImage: true
   privileged: false
   dockerParameters: [{key: log-driver, value: syslog}, {key: label, value: a=1}, {key: label, value: b=2}]
@@ -103,6 +103,11 @@ func TestAppModelValidation(t *testing.T) {
 		{"external without driver", "volumes: [{containerPath: /x, external: {name: v, provider: dvdi}}]", "spec.volumes[0].external.options", "dvdi/driver is required"},
 		{"external size with docker", "volumes: [{containerPath: /x, external: {name: v, provider: dvdi, size: 5, options: {dvdi/driver: rexray}}}]", "spec.volumes[0].external.size", "leave size out"},
 		{"external name twice", "volumes: [{containerPath: /x, external: {name: v, provider: dvdi, options: {dvdi/driver: r}}}, {containerPath: /y, external: {name: v, provider: dvdi, options: {dvdi/driver: r}}}]", "spec.volumes[1].external.name", "used twice"},
+		{"external with two instances", "instances: 2\n  volumes: [{containerPath: /x, external: {name: v, provider: dvdi, options: {dvdi/driver: rexray}}}]", "spec.instances", "at most one task"},
+		{"external with surge", "upgrade: {maximumOverCapacity: 0.5}\n  volumes: [{containerPath: /x, external: {name: v, provider: dvdi, options: {dvdi/driver: rexray}}}]", "spec.upgrade.maximumOverCapacity", "must be 0 with external volumes"},
+		{"external with high minimum", "upgrade: {minimumHealthCapacity: 1, maximumOverCapacity: 0}\n  volumes: [{containerPath: /x, external: {name: v, provider: dvdi, options: {dvdi/driver: rexray}}}]", "spec.upgrade.minimumHealthCapacity", "at most 0.5 with external volumes"},
+		{"external docker options", "volumes: [{containerPath: /x, external: {name: v, provider: dvdi, options: {dvdi/driver: rexray, dvdi/size: \"5\"}}}]", "spec.volumes[0].external.options", "only dvdi/driver"},
+		{"external read-only with gpus", "gpus: 1\n  volumes: [{containerPath: /x, mode: RO, external: {name: v, provider: dvdi}}]", "spec.volumes[0].mode", "read-write"},
 		{"fetch without uri", "fetch: [{extract: true}]", "spec.fetch[0].uri", "required"},
 		{"fetch bad uri", "fetch: [{uri: \"http://a b\"}]", "spec.fetch[0].uri", "is not a URI"},
 		{"two readiness checks", "ports: [{name: http, containerPort: 80}]\n  readinessChecks: [{portName: http}, {portName: http}]", "spec.readinessChecks", "at most one"},

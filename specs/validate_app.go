@@ -96,6 +96,26 @@ func (v *validator) appModel(s *Spec) {
 		}
 	}
 	v.resident(s)
+	v.external(s)
+}
+
+// external checks what Marathon's DVDI provider demands of a group with
+// external volumes: a volume attaches to one task at a time, so the
+// group runs at most one task and never starts a replacement beside it.
+func (v *validator) external(s *Spec) {
+	if !hasExternalVolumes(s) {
+		return
+	}
+	if n := deref(s.Instances, DefaultInstances); n > 1 {
+		v.errorf("spec.instances", "a group with external volumes runs at most one task (Marathon attaches a volume to one task), got %d", n)
+	}
+	u := upgradeOf(s)
+	if *u.MaximumOverCapacity != 0 {
+		v.errorf("spec.upgrade.maximumOverCapacity", "must be 0 with external volumes (no task can run beside the one holding the volume), got %g", *u.MaximumOverCapacity)
+	}
+	if *u.MinimumHealthCapacity > 0.5 {
+		v.errorf("spec.upgrade.minimumHealthCapacity", "must be at most 0.5 with external volumes, got %g", *u.MinimumHealthCapacity)
+	}
 }
 
 // numbers checks the lower bounds Marathon puts on the numeric fields of

@@ -106,5 +106,16 @@ func (v *validator) externalVolume(f string, vol Volume, mesos bool) {
 	if e.Size != nil && !mesos {
 		v.errorf(f+".external.size", "the Docker containerizer does not size external volumes; leave size out")
 	}
+	if !mesos {
+		for _, k := range sortedKeys(e.Options) {
+			if k != dvdiDriverOption {
+				v.errorf(f+".external.options", "the Docker containerizer takes only %s, got %q", dvdiDriverOption, k)
+				break
+			}
+		}
+	}
+	if mesos && vol.Mode == "RO" {
+		v.errorf(f+".mode", "an external volume of the Mesos containerizer (GPU tasks) is always read-write")
+	}
 	v.mapKeys(f+".external.options", e.Options)
 }
