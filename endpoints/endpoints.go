@@ -141,6 +141,9 @@ type Client struct {
 	cli     *clientv3.Client
 	prefix  string
 	timeout time.Duration
+	// after times the backoff before a watch is re-established; tests
+	// replace it to see the waits without taking them.
+	after func(time.Duration) <-chan time.Time
 }
 
 // Option configures a Client.
@@ -156,7 +159,7 @@ func WithRequestTimeout(d time.Duration) Option { return func(c *Client) { c.tim
 
 // New returns a Client over cli, which the caller keeps and closes.
 func New(cli *clientv3.Client, opts ...Option) (*Client, error) {
-	c := &Client{cli: cli, timeout: DefaultRequestTimeout}
+	c := &Client{cli: cli, timeout: DefaultRequestTimeout, after: time.After}
 	for _, o := range opts {
 		o(c)
 	}

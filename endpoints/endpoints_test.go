@@ -290,3 +290,77 @@ func TestWatchAcrossCompaction(t *testing.T) {
 	e.Proxy().Accept()
 	wait("v3", 5)
 }
+
+// TestWatchReconnectDelayResetsAfterLeaderLoss: the member a watcher
+// talks to loses its leader, over and over, and regains it; once the
+// watch is re-established, the next loss of the leader is retried after
+// the shortest wait, not after the long one the earlier failures built up.
+func TestWatchReconnectDelayResetsAfterLeaderLoss(t *testing.T) {
+	cl := etcdtest.StartCluster(t, 3)
+	w := newWriter(t, cl.Members[1], "")
+	w.put("web", "dev", etcd.GroupState{Containers: containers(1, "v0")})
+	c, err := endpoints.New(cl.NewClient(t, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	// Each wait is handed to the test, which lets the watcher go on at
+	// once: the watcher retries at the test's pace.
+	waits := make(chan time.Duration)
+	endpoints.SetRetryTimer(c, func(d time.Duration) <-chan time.Time {
+		ch := make(chan time.Time, 1)
+		select {
+		case waits <- d:
+			ch <- time.Now()
+		case <-ctx.Done():
+		}
+		return ch
+	})
+	got := make(chan endpoints.Group, 100)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := c.Watch(ctx, "web", []string{"dev"}, func(g endpoints.Group) { got <- g }); err != nil {
+			t.Error(err)
+		}
+	})
+	defer wg.Wait()
+	defer cancel()
+	// until takes the watcher's waits until it delivers version.
+	until := func(version string) {
+		t.Helper()
+		for {
+			select {
+			case g := <-got:
+				if len(g.Endpoints) == 1 && g.Endpoints[0].AppVersion == version {
+					return
+				}
+			case <-waits:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("no state of %s", version)
+			}
+		}
+	}
+	nextWait := func() time.Duration {
+		t.Helper()
+		select {
+		case d := <-waits:
+			return d
+		case <-time.After(30 * time.Second):
+			t.Fatal("the watch did not end without a leader")
+			return 0
+		}
+	}
+	until("v0")
+	cl.Isolate(0)
+	for range 5 {
+		nextWait()
+	}
+	w.put("web", "dev", etcd.GroupState{Containers: containers(1, "v1")})
+	cl.Heal(0)
+	until("v1")
+	cl.Isolate(0)
+	if d := nextWait(); d > endpoints.RetryMin {
+		t.Errorf("a watch that ran was retried after %v, want at most %v", d, endpoints.RetryMin)
+	}
+	cl.Heal(0)
+}

@@ -69,13 +69,14 @@ func (c *Client) watch(ctx context.Context, sc scope, deliver func(snapshot)) er
 	last, rev := signature(s), s.rev
 	wait := retryMin
 	for ctx.Err() == nil {
-		var compacted bool
-		var err error
-		rev, last, compacted, err = c.follow(ctx, sc, rev, last, deliver)
+		var established, compacted bool
+		rev, last, established, compacted = c.follow(ctx, sc, rev, last, deliver)
 		if ctx.Err() != nil {
 			break
 		}
-		if err == nil {
+		if established {
+			// Every watch ends with an error; only the failures since
+			// the last one etcd took count towards the backoff.
 			wait = retryMin
 		}
 		if compacted {
@@ -89,11 +90,9 @@ func (c *Client) watch(ctx context.Context, sc scope, deliver func(snapshot)) er
 				continue
 			}
 		}
-		t := time.NewTimer(wait/2 + rand.N(wait/2+1))
 		select {
 		case <-ctx.Done():
-			t.Stop()
-		case <-t.C:
+		case <-c.after(wait/2 + rand.N(wait/2+1)):
 		}
 		wait = min(wait*2, retryMax)
 	}
@@ -102,16 +101,22 @@ func (c *Client) watch(ctx context.Context, sc scope, deliver func(snapshot)) er
 
 // follow watches the scope's revision keys from rev+1 until the watch
 // ends, delivering each settled state that differs from the last one. It
-// returns how far it got, and whether it ended because the history was
-// compacted.
-func (c *Client) follow(ctx context.Context, sc scope, rev int64, last []string, deliver func(snapshot)) (int64, []string, bool, error) {
+// returns how far it got, whether etcd took the watch, and whether it
+// ended because the history was compacted.
+func (c *Client) follow(ctx context.Context, sc scope, rev int64, last []string, deliver func(snapshot)) (_ int64, _ []string, established, compacted bool) {
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
 	key, opts := c.watchKey(sc)
-	opts = append(opts, clientv3.WithRev(rev+1), clientv3.WithProgressNotify())
+	opts = append(opts, clientv3.WithRev(rev+1), clientv3.WithProgressNotify(), clientv3.WithCreatedNotify())
 	for wr := range c.cli.Watch(wctx, key, opts...) {
 		if err := wr.Err(); err != nil {
-			return rev, last, errors.Is(err, rpctypes.ErrCompacted), err
+			return rev, last, established, errors.Is(err, rpctypes.ErrCompacted)
+		}
+		if wr.Created {
+			// Its header is the current revision, not how far the
+			// watch got.
+			established = true
+			continue
 		}
 		var latest int64
 		for _, ev := range wr.Events {
@@ -128,7 +133,7 @@ func (c *Client) follow(ctx context.Context, sc scope, rev int64, last []string,
 			s, err = c.read(ctx, sc, 0)
 		}
 		if err != nil {
-			return rev, last, false, err // the watch resumes before latest
+			return rev, last, established, false // the watch resumes before latest
 		}
 		rev = s.rev
 		if s.pending {
@@ -139,7 +144,7 @@ func (c *Client) follow(ctx context.Context, sc scope, rev int64, last []string,
 			last = sig
 		}
 	}
-	return rev, last, false, errors.New("endpoints: watch closed")
+	return rev, last, established, false
 }
 
 // nextChange waits for the next write of a revision key of the scope
