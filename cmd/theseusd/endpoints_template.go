@@ -177,15 +177,19 @@ func countReady(groups []endpoints.Group) string {
 // writeIfChanged replaces path with data unless it holds data already:
 // a temporary file in the same directory, written, synced and renamed
 // over path, so that a reader sees the old file or the new one, never
-// half of one. The file keeps its mode (0644 for a new one).
+// half of one. The file keeps its mode (0644 for a new one) and owner.
 func writeIfChanged(path string, data []byte) (bool, error) {
 	old, err := os.ReadFile(path)
 	if err == nil && bytes.Equal(old, data) {
 		return false, nil
 	}
 	mode := os.FileMode(0o644)
+	uid, gid := -1, -1 // as created
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
+		if u, g, ok := fileOwner(fi); ok {
+			uid, gid = u, g
+		}
 	}
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
@@ -194,6 +198,15 @@ func writeIfChanged(path string, data []byte) (bool, error) {
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
 	_, err = tmp.Write(data)
+	if err == nil && uid >= 0 {
+		// The program the file is for may run as its owner and read
+		// nothing else; chown before chmod, which it may clear bits of.
+		if fi, serr := tmp.Stat(); serr == nil {
+			if u, g, ok := fileOwner(fi); ok && (u != uid || g != gid) {
+				err = tmp.Chown(uid, gid)
+			}
+		}
+	}
 	if err == nil {
 		err = tmp.Chmod(mode)
 	}

@@ -164,3 +164,31 @@ func TestEndpointsTemplateErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestEndpointsTemplateOutKeepsOwner: a file rewritten by a theseusd that
+// runs as root keeps its owner, so that the program it is for, running as
+// that owner, can still read it after the change.
+func TestEndpointsTemplateOutKeepsOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("giving a file away takes root")
+	}
+	out := filepath.Join(t.TempDir(), "haproxy.cfg")
+	if err := os.WriteFile(out, []byte("old\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const uid, gid = 4321, 4322
+	if err := os.Chown(out, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := writeIfChanged(out, []byte("new\n")); !changed || err != nil {
+		t.Fatalf("writeIfChanged = %v, %v", changed, err)
+	}
+	fi, err := os.Stat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, g, _ := fileOwner(fi)
+	if u != uid || g != gid || fi.Mode().Perm() != 0o600 {
+		t.Errorf("rewritten file: owner %d:%d mode %v, want %d:%d -rw-------", u, g, fi.Mode().Perm(), uid, gid)
+	}
+}
