@@ -177,8 +177,13 @@ func countReady(groups []endpoints.Group) string {
 // writeIfChanged replaces path with data unless it holds data already:
 // a temporary file in the same directory, written, synced and renamed
 // over path, so that a reader sees the old file or the new one, never
-// half of one. The file keeps its mode (0644 for a new one) and owner.
-func writeIfChanged(path string, data []byte) (bool, error) {
+// half of one. The file keeps its mode (0644 for a new one) and owner;
+// a symlink stays one, the file it points to replaced.
+func writeIfChanged(out string, data []byte) (bool, error) {
+	path := out
+	if target, err := filepath.EvalSymlinks(out); err == nil {
+		path = target
+	}
 	old, err := os.ReadFile(path)
 	if err == nil && bytes.Equal(old, data) {
 		return false, nil
@@ -220,7 +225,7 @@ func writeIfChanged(path string, data []byte) (bool, error) {
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err != nil {
-		return false, fmt.Errorf("--out %s: %w", path, err)
+		return false, fmt.Errorf("--out %s: %w", out, err)
 	}
 	// The rename is durable once the directory is.
 	if d, err := os.Open(dir); err == nil {

@@ -192,3 +192,27 @@ func TestEndpointsTemplateOutKeepsOwner(t *testing.T) {
 		t.Errorf("rewritten file: owner %d:%d mode %v, want %d:%d -rw-------", u, g, fi.Mode().Perm(), uid, gid)
 	}
 }
+
+// TestEndpointsTemplateOutThroughSymlink: an --out that is a symlink
+// stays one, and the file it points to gets the content: the program
+// reading either name sees the change.
+func TestEndpointsTemplateOutThroughSymlink(t *testing.T) {
+	real := filepath.Join(t.TempDir(), "haproxy.cfg")
+	if err := os.WriteFile(real, []byte("old\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "haproxy.cfg")
+	if err := os.Symlink(real, out); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := writeIfChanged(out, []byte("new\n")); !changed || err != nil {
+		t.Fatalf("writeIfChanged = %v, %v", changed, err)
+	}
+	if fi, err := os.Lstat(out); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("--out is no longer a symlink: %v %v", fi.Mode(), err)
+	}
+	fi, err := os.Stat(real)
+	if got, _ := os.ReadFile(real); string(got) != "new\n" || err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("the file the symlink points to: %q, mode %v", got, fi.Mode().Perm())
+	}
+}
