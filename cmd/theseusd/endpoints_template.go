@@ -115,12 +115,15 @@ type fileRenderer struct {
 	service string
 	stdout  io.Writer
 	stderr  io.Writer
+	// watching: there is a next change, at which a failed command runs
+	// again.
+	watching bool
 	// cmdFailed: the last run of the command failed; it runs again at
 	// the next change even if the file does not.
 	cmdFailed bool
 }
 
-func newRenderer(f *templateFlags, service string, c *cli) (*fileRenderer, error) {
+func newRenderer(f *templateFlags, service string, c *cli, watching bool) (*fileRenderer, error) {
 	if f.out == "" {
 		return nil, fmt.Errorf("--template needs --out, the file to write")
 	}
@@ -133,7 +136,7 @@ func newRenderer(f *templateFlags, service string, c *cli) (*fileRenderer, error
 	if err != nil {
 		return nil, fmt.Errorf("--template: %w", err)
 	}
-	return &fileRenderer{f: f, tmpl: tmpl, service: service, stdout: c.stdout, stderr: c.stderr}, nil
+	return &fileRenderer{f: f, tmpl: tmpl, service: service, stdout: c.stdout, stderr: c.stderr, watching: watching}, nil
 }
 
 // render writes the file when its content changes and then runs the
@@ -159,6 +162,10 @@ func (r *fileRenderer) render(ctx context.Context, groups []endpoints.Group) (bo
 	cmd.Env = append(os.Environ(), "THESEUS_ENDPOINTS_OUT="+r.f.out)
 	if err := cmd.Run(); err != nil {
 		r.cmdFailed = true
+		if !r.watching {
+			// A later run finds the file as this one left it.
+			return true, fmt.Errorf("--on-change %q: %w; %s is written, and a run that renders it the same does not run the command", r.f.onChange, err, r.f.out)
+		}
 		return true, fmt.Errorf("--on-change %q: %w (run again at the next change)", r.f.onChange, err)
 	}
 	r.cmdFailed = false
@@ -240,7 +247,7 @@ func writeIfChanged(out string, data []byte) (bool, error) {
 // error ends the command; with watch it is reported and the next change
 // tried.
 func runTemplate(ctx context.Context, c *cli, eps *endpoints.Client, service string, sel specs.Selector, f *templateFlags, watch bool) error {
-	r, err := newRenderer(f, service, c)
+	r, err := newRenderer(f, service, c, watch)
 	if err != nil {
 		return err
 	}

@@ -138,25 +138,31 @@ func TestEndpointsTemplateErrors(t *testing.T) {
 	broken := write("broken.tmpl", "{{range .Containers}")
 	good := write("good.tmpl", `{{.Service}}:{{range .Containers}} {{.Name}}={{.Host}}:{{index .Ports "http"}}/{{.Ready}}{{end}} {{index .Config "upstream"}}`+"\n")
 	for _, tc := range []struct {
-		name string
-		args []string
-		code int
-		want string // in stderr
-		file string // out.cfg afterwards
+		name    string
+		args    []string
+		code    int
+		want    string // in stderr
+		file    string // out.cfg afterwards
+		notWant string // not in stderr
 	}{
-		{"a template that fails", []string{"--template", bad, "--out", out}, exitError, "can't evaluate field Nope", "old\n"},
-		{"a template that does not parse", []string{"--template", broken, "--out", out}, exitError, "broken.tmpl", "old\n"},
-		{"no --out", []string{"--template", good}, exitError, "--template needs --out", "old\n"},
-		{"--out alone", []string{"--out", out}, exitError, "go with --template", "old\n"},
+		{"a template that fails", []string{"--template", bad, "--out", out}, exitError, "can't evaluate field Nope", "old\n", ""},
+		{"a template that does not parse", []string{"--template", broken, "--out", out}, exitError, "broken.tmpl", "old\n", ""},
+		{"no --out", []string{"--template", good}, exitError, "--template needs --out", "old\n", ""},
+		{"--out alone", []string{"--out", out}, exitError, "go with --template", "old\n", ""},
+		// Nothing runs it again: not a later run, which finds the file
+		// unchanged.
 		{"a command that fails", []string{"--template", good, "--out", out, "--on-change", "exit 4"}, exitError, "exit status 4",
-			"web: web_dev.t0=agent-1:31000/true web_dev.t1=agent-2:31001/true web_dev.t2=agent-3:31002/false api\n"},
+			"web: web_dev.t0=agent-1:31000/true web_dev.t1=agent-2:31001/true web_dev.t2=agent-3:31002/false api\n", "run again"},
 		{"unchanged", []string{"--template", good, "--out", out, "--on-change", "exit 4"}, exitOK, "",
-			"web: web_dev.t0=agent-1:31000/true web_dev.t1=agent-2:31001/true web_dev.t2=agent-3:31002/false api\n"},
+			"web: web_dev.t0=agent-1:31000/true web_dev.t1=agent-2:31001/true web_dev.t2=agent-3:31002/false api\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, errb := runCLI(t, env, append([]string{"endpoints", "web"}, tc.args...)...)
 			if code != tc.code || !strings.Contains(errb, tc.want) {
 				t.Errorf("exit %d, want %d; stderr %q lacks %q", code, tc.code, errb, tc.want)
+			}
+			if tc.notWant != "" && strings.Contains(errb, tc.notWant) {
+				t.Errorf("stderr %q says %q", errb, tc.notWant)
 			}
 			if got, _ := os.ReadFile(out); string(got) != tc.file {
 				t.Errorf("out.cfg is %q, want %q", got, tc.file)
