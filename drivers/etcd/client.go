@@ -135,6 +135,14 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// keepAliveTime and keepAliveTimeout are how long a connection may be
+// silent before the client pings etcd, and how long it then waits for
+// the answer before it gives the connection up.
+const (
+	keepAliveTime    = 10 * time.Second
+	keepAliveTimeout = 5 * time.Second
+)
+
 // clientConfig turns cfg into the etcd client's configuration, reading
 // the TLS files.
 func (cfg Config) clientConfig() (clientv3.Config, error) {
@@ -143,6 +151,12 @@ func (cfg Config) clientConfig() (clientv3.Config, error) {
 		DialTimeout: cfg.DialTimeout,
 		Username:    cfg.Username,
 		Password:    cfg.Password,
+		// A connection that went dead without a reset (a host gone, a
+		// path dropped) is found and dialled again within 15 s; without
+		// pings, a watch on it waits for ever. etcd refuses pings more
+		// often than every 5 s.
+		DialKeepAliveTime:    keepAliveTime,
+		DialKeepAliveTimeout: keepAliveTimeout,
 		// The client's own logs repeat what its errors say.
 		Logger: zap.NewNop(),
 	}

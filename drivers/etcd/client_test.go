@@ -90,3 +90,46 @@ func TestConnectWithPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestConnectFindsADeadConnection: a connection that went dead without a
+// reset (a host gone, a path dropped) is given up on and dialled again,
+// so a watch goes on delivering instead of waiting on it for ever.
+func TestConnectFindsADeadConnection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the client's keepalive, about 15 s")
+	}
+	e := etcdtest.Start(t)
+	c, err := etcd.Connect(t.Context(), etcd.Config{Endpoints: []string{e.Endpoint()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	w := c.Etcd().Watch(t.Context(), "/k")
+	direct := e.NewDirectClient(t)
+	if _, err := direct.Put(t.Context(), "/k", "before"); err != nil {
+		t.Fatal(err)
+	}
+	next := func() string {
+		t.Helper()
+		select {
+		case resp := <-w:
+			if err := resp.Err(); err != nil || len(resp.Events) == 0 {
+				t.Fatalf("watch: %v, %d events", err, len(resp.Events))
+			}
+			return string(resp.Events[0].Kv.Value)
+		case <-time.After(45 * time.Second):
+			t.Fatal("the watch delivered nothing within 45 s")
+			return ""
+		}
+	}
+	if v := next(); v != "before" {
+		t.Fatalf("first event %q", v)
+	}
+	e.Freeze()
+	if _, err := direct.Put(t.Context(), "/k", "after"); err != nil {
+		t.Fatal(err)
+	}
+	if v := next(); v != "after" {
+		t.Errorf("after the connection died: %q, want after", v)
+	}
+}

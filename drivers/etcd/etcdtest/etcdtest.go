@@ -208,6 +208,10 @@ func (e *Etcd) DropConnections() { e.proxy.DropConnections() }
 // Blackhole makes the proxy swallow all traffic without closing anything.
 func (e *Etcd) Blackhole() { e.proxy.Blackhole() }
 
+// Freeze makes the connections open now through the proxy dead for good,
+// without a reset; new ones get through (Proxy.Freeze).
+func (e *Etcd) Freeze() { e.proxy.Freeze() }
+
 // Unblackhole lets traffic through again.
 func (e *Etcd) Unblackhole() { e.proxy.Unblackhole() }
 

@@ -3,6 +3,7 @@ package etcdtest
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // Proxy is a TCP forwarder placed between clients and the etcd server, in
@@ -23,6 +24,7 @@ type Proxy struct {
 
 type proxyConn struct {
 	client, server net.Conn
+	frozen         atomic.Bool // drops every byte for good (Freeze)
 }
 
 func (c *proxyConn) close() {
@@ -88,7 +90,7 @@ func (p *Proxy) pipe(pc *proxyConn, dst, src net.Conn) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
-		if n > 0 && !p.blackholed() {
+		if n > 0 && !p.blackholed() && !pc.frozen.Load() {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
@@ -125,6 +127,19 @@ func (p *Proxy) DropConnections() {
 	p.mu.Unlock()
 	for _, pc := range conns {
 		pc.close()
+	}
+}
+
+// Freeze makes every connection open now drop every byte in both
+// directions for good, without a reset, as a peer that died or a path
+// that went dead does; connections made later forward as before, so a
+// client that gives up on a dead connection and dials again gets
+// through.
+func (p *Proxy) Freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for pc := range p.conns {
+		pc.frozen.Store(true)
 	}
 }
 
