@@ -174,7 +174,7 @@ func (l *Leadership) guard() {
 	for {
 		wctx, cancel := context.WithCancel(l.ctx)
 		wch := l.c.cli.Watch(wctx, l.fence.Key, clientv3.WithRev(next))
-		lost := l.watchKey(wch, &next, bo)
+		compacted, lost := l.watchKey(wch, &next, bo)
 		cancel()
 		if lost != nil {
 			l.end(lost)
@@ -185,9 +185,17 @@ func (l *Leadership) guard() {
 		}
 		// The watch closed for another reason; look at the key itself
 		// before watching again, in case its delete was compacted away.
-		if l.keyGone() {
+		gone, rev := l.keyGone()
+		if gone {
 			l.end(ErrLeadershipLost)
 			return
+		}
+		if compacted && rev > 0 {
+			// The key was there at rev: watch on from there at once. A
+			// watch from next again would only be compacted again, and
+			// the leader would be left without one.
+			next = rev + 1
+			continue
 		}
 		if bo.Wait(l.ctx) != nil {
 			return
@@ -196,20 +204,24 @@ func (l *Leadership) guard() {
 }
 
 // watchKey follows one watch of the leader key. It returns a non-nil
-// cause when the leadership is lost, or nil when the watch ended.
-func (l *Leadership) watchKey(wch clientv3.WatchChan, next *int64, bo *backoff.Backoff) error {
+// cause when the leadership is lost, or nil when the watch ended, with
+// whether it ended because the revision to watch from was compacted.
+func (l *Leadership) watchKey(wch clientv3.WatchChan, next *int64, bo *backoff.Backoff) (compacted bool, lost error) {
 	for {
 		select {
 		case <-l.ctx.Done():
-			return nil
+			return false, nil
 		case wr, ok := <-wch:
-			if !ok || wr.Canceled || wr.Err() != nil {
-				return nil
+			if !ok {
+				return false, nil
+			}
+			if wr.Canceled || wr.Err() != nil {
+				return wr.CompactRevision != 0, nil
 			}
 			bo.Reset()
 			for _, ev := range wr.Events {
 				if ev.Type == mvccpb.DELETE {
-					return fmt.Errorf("%w: leader key %s deleted", ErrLeadershipLost, l.fence.Key)
+					return false, fmt.Errorf("%w: leader key %s deleted", ErrLeadershipLost, l.fence.Key)
 				}
 				*next = ev.Kv.ModRevision + 1
 			}
@@ -218,16 +230,17 @@ func (l *Leadership) watchKey(wch clientv3.WatchChan, next *int64, bo *backoff.B
 }
 
 // keyGone reports whether the leader key is known to be gone or
-// replaced; an error reading it is not taken as loss (the session and its
-// TTL decide that).
-func (l *Leadership) keyGone() bool {
+// replaced, and the revision it was read at (0 if it could not be read);
+// an error reading it is not taken as loss (the session and its TTL
+// decide that).
+func (l *Leadership) keyGone() (bool, int64) {
 	ctx, cancel := l.c.reqCtx(l.ctx)
 	defer cancel()
 	resp, err := l.c.cli.Get(ctx, l.fence.Key)
 	if err != nil {
-		return false
+		return false, 0
 	}
-	return len(resp.Kvs) == 0 || resp.Kvs[0].CreateRevision != l.fence.Revision
+	return len(resp.Kvs) == 0 || resp.Kvs[0].CreateRevision != l.fence.Revision, resp.Header.Revision
 }
 
 // end cancels the leadership context with cause and reports the loss.

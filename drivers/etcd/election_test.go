@@ -318,3 +318,45 @@ func TestElectionFailoverWhenLeaderPartitioned(t *testing.T) {
 		t.Fatalf("old leader's fenced write: %v, want ErrNotLeader", err)
 	}
 }
+
+// TestElectionKeyDeletedAfterCompactionAndReconnect: the leader key is
+// days old, etcd compacts past it and the connection drops (a member
+// restart); deleting the key afterwards must still end the leadership at
+// once, not after the campaign backoff.
+func TestElectionKeyDeletedAfterCompactionAndReconnect(t *testing.T) {
+	e := etcdtest.Start(t)
+	opts := fastOptions()
+	// A backoff far longer than the test waits: only the watch may
+	// notice the deletion.
+	opts.RetryMin, opts.RetryMax = time.Minute, time.Minute
+	a, err := etcd.New(e.NewClient(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	la, err := a.Campaign(t.Context(), etcd.ElectionConfig{ID: "a", TTL: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resign(t, la)
+	for range 3 {
+		putValue(t, e, "/desired/web/dev", minimalJSON)
+	}
+	e.Compact(t, e.Revision(t))
+	e.DropConnections()
+	if _, err := a.Etcd().Get(within(t, 5*time.Second), "/theseus/ready"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-la.Done():
+		t.Fatalf("leadership ended on a reconnect: %v", context.Cause(la.Context()))
+	case <-time.After(time.Second): // the leader's watch resumes
+	}
+	if _, err := e.Client.Delete(t.Context(), la.Fence().Key); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-la.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("leadership survived the deletion of its key after a compaction and a reconnect")
+	}
+}
