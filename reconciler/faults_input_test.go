@@ -1,6 +1,7 @@
 package reconciler_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -79,4 +80,40 @@ func TestInvalidSpecEveryKind(t *testing.T) {
 			t.Errorf("%s: %d Marathon writes to the app of an invalid spec", k, n)
 		}
 	}
+}
+
+// TestInvalidSpecWithManyErrors: a spec well within the size limit can
+// hold tens of thousands of errors (one per bad env name). Its status
+// must still be written, Invalid with the first errors and how many
+// there are in all, and the statuses of other groups with it.
+func TestInvalidSpecWithManyErrors(t *testing.T) {
+	e := newEnv(t)
+	e.start(controllerOpts{id: "a"})
+	keys := e.deploy("api", 2)
+	const n = 30000
+	var env strings.Builder
+	for i := range n {
+		if i > 0 {
+			env.WriteString(",")
+		}
+		fmt.Fprintf(&env, `"%d-bad":"v"`, i)
+	}
+	e.putSpec(keys[0], spec(keys[0], "nginx:1.28", 1, `,"env":{`+env.String()+`}`))
+	e.putSpec(keys[1], spec(keys[1], "nginx:1.27", 2, ""))
+	e.eventually(converge, "the spec with many errors is reported invalid", func() bool {
+		st := e.status(keys[0])
+		return st != nil && st.Phase == specs.PhaseInvalid && len(st.Errors) > 0
+	})
+	errs := e.status(keys[0]).Errors
+	if !strings.Contains(errs[0], "/desired/"+keys[0].String()) || !strings.Contains(errs[0], "spec.env.") {
+		t.Errorf("first error %q does not name the key and the field", errs[0])
+	}
+	if last := errs[len(errs)-1]; !strings.Contains(last, fmt.Sprint(n)) {
+		t.Errorf("errors end with %q, which does not say there are %d", last, n)
+	}
+	e.eventually(converge, "the other group converges", running(e, keys[1], 2))
+	e.eventually(converge, "the other group's status is written", func() bool {
+		st := e.status(keys[1])
+		return st != nil && st.Phase == specs.PhaseSynced && st.Tasks.Running == 2
+	})
 }

@@ -116,7 +116,7 @@ func StatusOf(g GroupState) StatusDecision {
 	case NotOwned:
 		st.Phase, st.Message = specs.PhaseStalled, g.Action.Reason
 	case InvalidSpec:
-		st.Phase, st.Errors, st.Message = specs.PhaseInvalid, g.Action.Errors, g.Action.Reason
+		st.Phase, st.Errors, st.Message = specs.PhaseInvalid, statusErrors(g.Action.Errors), g.Action.Reason
 	case DeleteRefused:
 		st.Phase, st.DeploymentID, st.LastError = specs.PhaseStalled, "", ""
 		st.Message = "the desired spec is gone, but the delete of the app was refused: " + g.Err.Error()
@@ -341,4 +341,29 @@ func first(s []string) string {
 		return ""
 	}
 	return s[0]
+}
+
+// Bounds of the validation errors a status holds: a spec well within
+// specs.MaxSpecBytes can have tens of thousands of errors (one per bad env
+// name), megabytes that etcd refuses to store.
+const (
+	maxStatusErrors     = 100
+	maxStatusErrorBytes = 1 << 10
+)
+
+// statusErrors returns the first maxStatusErrors of errs, each cut to
+// maxStatusErrorBytes, and a last line saying how many there are in all
+// when some were left out.
+func statusErrors(errs []string) []string {
+	out := make([]string, 0, min(len(errs), maxStatusErrors+1))
+	for _, e := range errs[:min(len(errs), maxStatusErrors)] {
+		if len(e) > maxStatusErrorBytes {
+			e = strings.ToValidUTF8(e[:maxStatusErrorBytes], "") + "…"
+		}
+		out = append(out, e)
+	}
+	if len(errs) > maxStatusErrors {
+		out = append(out, fmt.Sprintf("… and %d more errors, %d in all", len(errs)-maxStatusErrors, len(errs)))
+	}
+	return out
 }

@@ -69,7 +69,8 @@ type Status struct {
 	Message string `json:"message,omitempty"`
 	// LastError is the last error met, or empty.
 	LastError string `json:"lastError,omitempty"`
-	// Errors lists every validation error of an Invalid spec.
+	// Errors lists the validation errors of an Invalid spec: the first
+	// hundred, and a last line saying how many there are in all.
 	Errors []string `json:"errors,omitempty"`
 	// Restarted is the token of the last restart request carried out.
 	Restarted string `json:"restarted,omitempty"`
