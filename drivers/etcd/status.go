@@ -38,39 +38,61 @@ func (c *Client) Status() *StatusStore { return &StatusStore{c: c} }
 // StatusChange is one change of /status (model.StatusChange).
 type StatusChange = model.StatusChange
 
-// Write makes changes, in transactions of at most MaxTxnOps, each
-// fenced: statuses written together cost etcd one write, not one each.
-// A fence that no longer holds returns an error matching ErrNotLeader;
-// the transactions committed before it stand.
+// Write makes changes, in transactions of at most MaxTxnOps and about
+// 1 MiB, each fenced: statuses written together cost etcd one write, not
+// one each. A fence that no longer holds returns an error matching
+// ErrNotLeader; the transactions committed before it stand.
 func (s *StatusStore) Write(ctx context.Context, fence Fence, changes []StatusChange) error {
 	if fence.Key == "" || fence.Revision <= 0 {
 		return fmt.Errorf("write /status: no leadership fence: %w", ErrNotLeader)
 	}
 	ops := make([]clientv3.Op, 0, min(len(changes), MaxTxnOps))
+	size := 0
 	for i, ch := range changes {
 		key := specs.StatusKey(s.c.opts.Prefix, ch.Key)
+		var data []byte
+		if ch.Status != nil {
+			var err error
+			if data, err = json.Marshal(ch.Status); err != nil {
+				return fmt.Errorf("encode status of %s: %w", ch.Key, err)
+			}
+		}
+		// A status too big to share a transaction with those before it
+		// goes in the next one: one request over etcd's limit would
+		// hold back every status in it.
+		if len(ops) > 0 && size+len(key)+len(data) > maxTxnBytes {
+			if err := s.commit(ctx, fence, ops); err != nil {
+				return err
+			}
+			ops, size = ops[:0], 0
+		}
 		if ch.Status == nil {
 			ops = append(ops, clientv3.OpDelete(key))
 		} else {
-			data, err := json.Marshal(ch.Status)
-			if err != nil {
-				return fmt.Errorf("encode status of %s: %w", ch.Key, err)
-			}
 			ops = append(ops, clientv3.OpPut(key, string(data)))
 		}
+		size += len(key) + len(data)
 		if len(ops) < MaxTxnOps && i < len(changes)-1 {
 			continue
 		}
-		rctx, cancel := s.c.reqCtx(ctx)
-		resp, err := s.c.cli.Txn(rctx).If(fenceCmp(fence)).Then(ops...).Commit()
-		cancel()
-		switch {
-		case err != nil:
-			return fmt.Errorf("write /status: %w", err)
-		case !resp.Succeeded:
-			return fmt.Errorf("write /status: %w", ErrNotLeader)
+		if err := s.commit(ctx, fence, ops); err != nil {
+			return err
 		}
-		ops = ops[:0]
+		ops, size = ops[:0], 0
+	}
+	return nil
+}
+
+// commit runs ops in one transaction fenced by fence.
+func (s *StatusStore) commit(ctx context.Context, fence Fence, ops []clientv3.Op) error {
+	rctx, cancel := s.c.reqCtx(ctx)
+	defer cancel()
+	resp, err := s.c.cli.Txn(rctx).If(fenceCmp(fence)).Then(ops...).Commit()
+	switch {
+	case err != nil:
+		return fmt.Errorf("write /status: %w", err)
+	case !resp.Succeeded:
+		return fmt.Errorf("write /status: %w", ErrNotLeader)
 	}
 	return nil
 }

@@ -103,3 +103,32 @@ func TestStatusWrite(t *testing.T) {
 		t.Fatalf("an old fence wrote: %v", err)
 	}
 }
+
+// TestStatusWriteManyLargeStatuses: a transaction's worth of Invalid
+// statuses, each with its hundred validation errors, is more than etcd
+// takes in one request; every status is written all the same.
+func TestStatusWriteManyLargeStatuses(t *testing.T) {
+	_, c := start(t, etcd.Options{})
+	ctx := t.Context()
+	errs := make([]string, 100)
+	for i := range errs {
+		errs[i] = fmt.Sprintf("/desired/api/g:1: spec.env.%d-bad: %q is not a valid environment variable name (letters, digits, '_', not starting with a digit)", i, fmt.Sprint(i, "-bad"))
+	}
+	var changes []etcd.StatusChange
+	for i := range etcd.MaxTxnOps {
+		changes = append(changes, etcd.StatusChange{Key: key(t, "api", fmt.Sprintf("g%d", i)),
+			Status: &specs.Status{Phase: specs.PhaseInvalid, ObservedRevision: 1, Errors: errs}})
+	}
+	l, err := c.Campaign(ctx, etcd.ElectionConfig{TTL: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resign(t, l)
+	if err := c.Status().Write(ctx, l.Fence(), changes); err != nil {
+		t.Fatal(err)
+	}
+	all, _, err := c.Status().List(ctx)
+	if err != nil || len(all) != len(changes) {
+		t.Fatalf("List: %d statuses, %v; want %d", len(all), err, len(changes))
+	}
+}
