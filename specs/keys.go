@@ -91,13 +91,24 @@ const (
 )
 
 // CheckPrefix reports whether p is a usable etcd prefix: empty, or starting
-// with "/" and not ending with one.
+// with "/" and not ending with one, and with no segment named like a
+// directory another installation reads whole ("desired", "status",
+// "services"): the keys under "/services" would be in the /services of an
+// installation without a prefix, whose discovery sweep removes what it
+// did not write.
 func CheckPrefix(p string) error {
 	if p == "" {
 		return nil
 	}
 	if !strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") {
 		return fmt.Errorf("etcd prefix %q must start with '/' and not end with one", p)
+	}
+	for seg := range strings.SplitSeq(p[1:], "/") {
+		for _, dir := range []string{DesiredDir, StatusDir, ServicesDir} {
+			if "/"+seg+"/" == dir {
+				return fmt.Errorf("etcd prefix %q: segment %q would put its keys in the %s of an installation with a shorter prefix; choose another name", p, seg, strings.TrimSuffix(dir, "/"))
+			}
+		}
 	}
 	return nil
 }

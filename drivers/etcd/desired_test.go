@@ -288,6 +288,54 @@ func TestPrefix(t *testing.T) {
 	}
 }
 
+// TestPrefixInsideAnotherInstallation: an installation whose prefix ends
+// in one of another's directories (--prefix /services beside one without
+// a prefix) would put its keys in that installation's /services, /desired
+// or /status, where the other's discovery sweep or controller takes them
+// for its own. Such a prefix is refused, naming the clash.
+func TestPrefixInsideAnotherInstallation(t *testing.T) {
+	e, _ := start(t, etcd.Options{})
+	ctx := t.Context()
+	for _, tc := range []struct{ outer, inner string }{
+		{"", "/services"}, {"", "/desired"}, {"", "/status"}, {"/prod", "/prod/services"}, {"", "/services/eu"},
+	} {
+		outer, err := etcd.New(e.Client, etcd.Options{Prefix: tc.outer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inner, err := etcd.New(e.Client, etcd.Options{Prefix: tc.inner})
+		if err != nil {
+			if !strings.Contains(err.Error(), tc.inner) {
+				t.Errorf("prefix %s refused without naming it: %v", tc.inner, err)
+			}
+			continue
+		}
+		k := key(t, "web", "dev")
+		if _, err := inner.Desired().Put(ctx, k, specJSON(k, 1), 0); err != nil {
+			t.Fatal(err)
+		}
+		snap, err := outer.Desired().List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tree, err := outer.Discovery().ReadTree(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		statuses, _, err := outer.Status().List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(snap.Entries)+len(tree.Groups)+len(statuses) != 0 {
+			t.Errorf("prefix %q sees the keys of prefix %q: desired %d, discovery groups %d, statuses %d",
+				tc.outer, tc.inner, len(snap.Entries), len(tree.Groups), len(statuses))
+		}
+		if _, err := e.Client.Delete(ctx, "/", clientv3.WithPrefix()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestListDecodeCache checks that relisting reuses decoded specs without
 // letting a caller's changes leak into later lists, and that a changed
 // key is decoded afresh.
