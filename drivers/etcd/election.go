@@ -114,17 +114,16 @@ func (c *Client) campaignOnce(ctx context.Context, id string, ttl int64) (*Leade
 	}
 	campCtx, cancelCamp := context.WithCancel(sess.Ctx())
 	stop := context.AfterFunc(ctx, cancelCamp)
-	elect := concurrency.NewElection(sess, c.leaderPrefix())
-	err = elect.Campaign(campCtx, id)
+	elect, err := c.campaign(campCtx, sess, id)
 	stop()
 	cancelCamp()
 	if err != nil {
-		sess.Close()
+		c.closeSession(ctx, sess)
 		return nil, fmt.Errorf("election: campaign: %w", err)
 	}
 	fence := Fence{Key: elect.Key(), Revision: elect.Rev()}
 	if err := c.verifyLeader(ctx, sess, fence); err != nil {
-		sess.Close()
+		c.closeSession(ctx, sess)
 		return nil, err
 	}
 	lctx, lcancel := context.WithCancelCause(context.Background())
@@ -138,6 +137,88 @@ func (c *Client) campaignOnce(ctx context.Context, id string, ttl int64) (*Leade
 	})
 	go l.guard()
 	return l, nil
+}
+
+// campaign puts this candidate's key, bound to sess's lease, under the
+// leader prefix and waits until every key created before it is gone, as
+// concurrency.Election.Campaign does, until ctx ends. Unlike that, a
+// cancelled campaign does not wait on etcd to remove its key (on a
+// connection cut off from etcd that wait never ends): the caller revokes
+// the lease, which removes it. A watch compacted meanwhile is looked at
+// again rather than failing the campaign.
+func (c *Client) campaign(ctx context.Context, sess *concurrency.Session, id string) (*concurrency.Election, error) {
+	pfx := c.leaderPrefix() + "/"
+	key := fmt.Sprintf("%s%x", pfx, sess.Lease())
+	resp, err := c.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, id, clientv3.WithLease(sess.Lease()))).
+		Else(clientv3.OpGet(key)).Commit()
+	if err != nil {
+		return nil, fmt.Errorf("put %s: %w", key, err)
+	}
+	rev := resp.Header.Revision
+	if !resp.Succeeded {
+		rev = resp.Responses[0].GetResponseRange().Kvs[0].CreateRevision
+	}
+	opts := append(clientv3.WithLastCreate(), clientv3.WithMaxCreateRev(rev-1))
+	for {
+		older, err := c.cli.Get(ctx, pfx, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", pfx, err)
+		}
+		if len(older.Kvs) == 0 {
+			return concurrency.ResumeElection(sess, c.leaderPrefix(), key, rev), nil
+		}
+		if err := waitDelete(ctx, c.cli, string(older.Kvs[0].Key), older.Header.Revision); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// waitDelete returns once key is deleted after revision rev, or when its
+// watch was compacted past (the caller reads it again), or an error when
+// ctx ends or the watch fails otherwise.
+func waitDelete(ctx context.Context, cli *clientv3.Client, key string, rev int64) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for wr := range cli.Watch(wctx, key, clientv3.WithRev(rev)) {
+		if wr.CompactRevision != 0 {
+			return nil
+		}
+		if err := wr.Err(); err != nil {
+			return fmt.Errorf("watch %s: %w", key, err)
+		}
+		for _, ev := range wr.Events {
+			if ev.Type == mvccpb.DELETE {
+				return nil
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return fmt.Errorf("watch %s: closed", key)
+}
+
+// closeSessionTimeout bounds the revoke of a session's lease once the
+// caller has stopped: a reachable etcd answers at once, and an
+// unreachable one expires the lease after its TTL anyway.
+const closeSessionTimeout = time.Second
+
+// closeSession stops sess's keepalives and revokes its lease, which
+// removes its keys, without waiting on etcd past ctx and the request
+// timeout (closeSessionTimeout once ctx has ended): Session.Close would
+// wait up to the TTL on a connection cut off from etcd.
+func (c *Client) closeSession(ctx context.Context, sess *concurrency.Session) {
+	sess.Orphan()
+	var rctx context.Context
+	var cancel context.CancelFunc
+	if ctx.Err() != nil {
+		rctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), closeSessionTimeout)
+	} else {
+		rctx, cancel = c.reqCtx(ctx)
+	}
+	defer cancel()
+	_, _ = c.cli.Revoke(rctx, sess.Lease())
 }
 
 // verifyLeader checks that the leader key exists, was created by this
@@ -295,10 +376,10 @@ func (l *Leadership) Resign(ctx context.Context) error {
 		if rerr := l.elect.Resign(rctx); rerr != nil {
 			err = fmt.Errorf("election: resign: %w", rerr)
 		}
-		// Close revokes the lease, which also deletes the key if Resign
-		// could not. Its error is dropped: a lease that is already gone
-		// (the usual reason for it to fail) is what Resign wants.
-		_ = l.sess.Close()
+		// Revoking the lease also deletes the key if Resign could not.
+		// Its error is dropped: a lease that is already gone (the usual
+		// reason for it to fail) is what Resign wants.
+		l.c.closeSession(ctx, l.sess)
 	})
 	return err
 }

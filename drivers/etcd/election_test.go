@@ -360,3 +360,49 @@ func TestElectionKeyDeletedAfterCompactionAndReconnect(t *testing.T) {
 		t.Fatal("leadership survived the deletion of its key after a compaction and a reconnect")
 	}
 }
+
+// TestStandbyStopsCampaigningWhileCutOff: a standby cut off from etcd
+// (nothing closed, nothing answered) is told to stop, as on SIGTERM: its
+// campaign returns at once rather than wait on etcd for its clean-up.
+func TestStandbyStopsCampaigningWhileCutOff(t *testing.T) {
+	e := etcdtest.Start(t)
+	a, err := etcd.New(e.NewDirectClient(t), fastOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	la, err := a.Campaign(t.Context(), etcd.ElectionConfig{ID: "a", TTL: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resign(t, la)
+	b := candidate(t, e, etcd.Hooks{}) // through the proxy
+	ctx, cancel := context.WithCancel(t.Context())
+	chB := campaign(ctx, b, "b", 30*time.Second)
+	// b waits behind a's key once its own is there.
+	waitCtx := within(t, 10*time.Second)
+	for {
+		resp, err := e.Client.Get(waitCtx, "/theseus/leader/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Count == 2 {
+			break
+		}
+		select {
+		case lb := <-chB:
+			t.Fatalf("standby led: %v", lb)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	e.Blackhole()
+	defer e.Unblackhole()
+	cancel()
+	select {
+	case lb := <-chB:
+		if lb != nil {
+			t.Fatal("a cancelled campaign led")
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the campaign did not return within 3s of being stopped while cut off from etcd")
+	}
+}
