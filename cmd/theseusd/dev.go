@@ -153,7 +153,7 @@ func runDev(ctx context.Context, c *cli, f *devFlags, d *daemon) error {
 	// at Ctrl-C as errors. Failures to start still come back as errors.
 	srv, err := embedded.Start(ctx, embedded.Config{Dir: f.data, ClientAddr: f.etcdListen, PeerAddr: "127.0.0.1:0", Logger: zap.NewNop()})
 	if err != nil {
-		return fmt.Errorf("embedded etcd: %w", err)
+		return err // its errors say "embedded etcd" already
 	}
 	defer srv.Close()
 

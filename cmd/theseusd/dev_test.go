@@ -8,7 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"go.uber.org/zap"
+
+	"theseus.dev/drivers/etcd/embedded"
 	"theseus.dev/drivers/marathon/marathonsim"
 )
 
@@ -99,5 +103,36 @@ func TestDevStaysOnLoopback(t *testing.T) {
 		if code != exitError || !strings.Contains(errb, tt.flag+" "+tt.addr+": dev serves it with no credential, so only on loopback") {
 			t.Errorf("dev %s %s: exit %d\n%s%s", tt.flag, tt.addr, code, out, errb)
 		}
+	}
+}
+
+// TestDevDataInUse: a second dev on the data directory of one that runs
+// stops at once, saying the directory is in use, instead of waiting
+// silently for etcd's lock, deaf to Ctrl-C.
+func TestDevDataInUse(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "etcd")
+	srv, err := embedded.Start(t.Context(), embedded.Config{Dir: data, ClientAddr: "127.0.0.1:0", PeerAddr: "127.0.0.1:0",
+		Logger: zap.NewNop(), UnsafeNoFsync: true, Fast: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	type result struct {
+		code int
+		errb string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, _, errb := runCLI(t, nil, "dev", "--data", data, "--etcd-listen", "127.0.0.1:0", "--marathon-listen", "127.0.0.1:0",
+			"--mesos-listen", "127.0.0.1:0", "--http", "127.0.0.1:0")
+		done <- result{code, errb}
+	}()
+	select {
+	case r := <-done:
+		if r.code != exitError || !strings.Contains(r.errb, "error: embedded etcd: data directory "+data+" is in use by another process") {
+			t.Errorf("dev on a data directory in use: exit %d\n%s", r.code, r.errb)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("dev on a data directory in use still starting after 20s")
 	}
 }
