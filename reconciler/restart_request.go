@@ -145,9 +145,12 @@ func (r *RollingRestart) groups(ctx context.Context, service string, sel specs.S
 func (r *RollingRestart) follow(ctx context.Context, service string, from int64, done int) error {
 	updates := make(chan model.RestartEntry, 16)
 	fctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	watched := make(chan error, 1)
+	stopped := make(chan struct{})
+	// The watch ends with follow, not some time after it.
+	defer func() { cancel(); <-stopped }()
 	go func() {
+		defer close(stopped)
 		watched <- r.Store.Follow(fctx, service, from, func(e model.RestartEntry) error {
 			select {
 			case updates <- e:

@@ -68,6 +68,43 @@ func TestRollingRestart(t *testing.T) {
 	}
 }
 
+// followWatched is a RestartStore that tells when its Follow returns.
+type followWatched struct {
+	reconciler.RestartStore
+	returned chan struct{}
+}
+
+func (f *followWatched) Follow(ctx context.Context, service string, from int64, fn func(model.RestartEntry) error) error {
+	defer close(f.returned)
+	return f.RestartStore.Follow(ctx, service, from, fn)
+}
+
+// TestRollingRestartStopsFollowing: once Run has returned, nothing of it
+// goes on: its watch of the restart record has ended too, whether the
+// restart was done or its caller gave up.
+func TestRollingRestartStopsFollowing(t *testing.T) {
+	e := newEnv(t)
+	e.start(controllerOpts{id: "a"})
+	e.deploy("api", 1)
+	for _, name := range []string{"done", "given up"} {
+		var lines []string
+		r := e.restarter(0, &lines)
+		store := &followWatched{RestartStore: r.Store, returned: make(chan struct{})}
+		r.Store = store
+		ctx, cancel := context.WithCancel(t.Context())
+		if name == "given up" {
+			r.Progress = func(string) { cancel() }
+		}
+		_ = r.Run(ctx, "api", specs.Selector{})
+		cancel()
+		select {
+		case <-store.returned:
+		default:
+			t.Errorf("%s: Run returned while its watch of the restart record still runs", name)
+		}
+	}
+}
+
 // TestRollingRestartStops: a group whose new tasks never turn healthy
 // stops the sequence; the groups after it are not restarted.
 func TestRollingRestartStops(t *testing.T) {
