@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -387,4 +388,76 @@ func TestRestartUndecodableRecord(t *testing.T) {
 	if v := e.Etcdctl(t, "get", "--print-value-only", "/theseus/restart/web"); strings.TrimSpace(v) != "not json" {
 		t.Errorf("the record was written over: %q", v)
 	}
+}
+
+// TestRunWaitsForEtcdAtStart: `theseusd run` started while etcd is down
+// keeps running, answers /healthz and says on /readyz that etcd does not
+// answer; once etcd is back the same process leads and converges a spec.
+func TestRunWaitsForEtcdAtStart(t *testing.T) {
+	e := etcdtest.Start(t)
+	e.Stop()
+	sim, url := newSim(t, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var errb strings.Builder
+	var mu sync.Mutex
+	done := make(chan int, 1)
+	go func() {
+		c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &lockedWriter{mu: &mu, w: &errb},
+			getenv: func(string) string { return "" }}
+		done <- run(ctx, append(daemonArgs(e.Endpoint(), url), "--http", addr, "--etcd-dial-timeout", "200ms"), c)
+	}()
+	probe := func(path string) (int, string) {
+		select {
+		case code := <-done:
+			mu.Lock()
+			defer mu.Unlock()
+			t.Fatalf("run exited %d while etcd was down:\n%s", code, errb.String())
+		default:
+		}
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	pollUntil(t, "/healthz ok and /readyz saying etcd does not answer", func() bool {
+		hc, _ := probe("/healthz")
+		rc, body := probe("/readyz")
+		return hc == http.StatusOK && rc == http.StatusServiceUnavailable && strings.Contains(body, "etcd: ")
+	})
+	e.Restart(t)
+	pollUntil(t, "/readyz ok once etcd is back", func() bool {
+		code, body := probe("/readyz")
+		return code == http.StatusOK && strings.Contains(body, "leader")
+	})
+	e.Etcdctl(t, "put", "/desired/web/dev", minimal)
+	waitSim(t, sim, "web/dev runs", func() bool {
+		a, ok := sim.App("/web/dev")
+		return ok && a.TasksRunning == 2
+	})
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("run exited %d after its context ended, want 0", code)
+	}
+}
+
+// lockedWriter is a writer shared by a command and the test reading it.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strings"
@@ -112,6 +113,32 @@ func (f *etcdFlags) connect(ctx context.Context, cl *cli, hooks etcd.Hooks) (*et
 	if err != nil {
 		_, src := f.endpointSource(cl.getenv)
 		return nil, fmt.Errorf("%w (endpoints from %s)", err, src)
+	}
+	return c, nil
+}
+
+// dial is connect for the daemon: etcd down at start is waited for, not
+// ready meanwhile, as later on, rather than an exit. That it does not
+// answer yet is logged.
+func (f *etcdFlags) dial(ctx context.Context, cl *cli, hooks etcd.Hooks, log *slog.Logger) (*etcd.Client, error) {
+	cfg, err := f.config(cl.getenv)
+	if err != nil {
+		return nil, err
+	}
+	if ep, ok := clearTextPassword(cfg); ok {
+		fmt.Fprintf(cl.stderr, "warning: the etcd password goes in clear text to %s, which is not loopback; use TLS (--etcd-cacert) or client certificates\n", ep)
+	}
+	cfg.Hooks = hooks
+	_, src := f.endpointSource(cl.getenv)
+	c, err := etcd.Dial(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w (endpoints from %s)", err, src)
+	}
+	rctx, cancel := context.WithTimeout(ctx, f.dialTimeout)
+	defer cancel()
+	if err := c.Ready(rctx); err != nil && ctx.Err() == nil {
+		log.Warn("etcd does not answer yet; waiting for it, not ready meanwhile",
+			"endpoints", strings.Join(cfg.Endpoints, ","), "from", src, "err", err)
 	}
 	return c, nil
 }

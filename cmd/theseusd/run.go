@@ -15,7 +15,8 @@ func newRunCmd(c *cli) *cobra.Command {
 		Short: "Run the controller against a real etcd and Marathon",
 		Long: `Run the controller: campaign for the leadership in etcd and, while leading,
 keep Marathon equal to /desired, recording each group's state under /status.
-Standbys wait and take over when the leader goes away. SIGTERM or SIGINT
+Standbys wait and take over when the leader goes away. An etcd that does not
+answer at start is waited for, not ready meanwhile. SIGTERM or SIGINT
 stops taking work, lets calls in flight finish within --grace, and resigns.`,
 		Args: cobra.NoArgs,
 	}
@@ -50,7 +51,7 @@ stops taking work, lets calls in flight finish within --grace, and resigns.`,
 		if err != nil {
 			return err
 		}
-		ec, err := ef.connect(ctx, c, etcdHooks(metrics))
+		ec, err := ef.dial(ctx, c, etcdHooks(metrics), log)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package etcd
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -114,6 +115,24 @@ func New(cli *clientv3.Client, opts Options) (*Client, error) {
 // linearizable read within cfg.DialTimeout, since creating an etcd client
 // does not detect an unreachable cluster.
 func Connect(ctx context.Context, cfg Config) (*Client, error) {
+	c, err := Dial(cfg)
+	if err != nil {
+		return nil, err
+	}
+	timeout := cmp.Or(max(cfg.DialTimeout, 0), DefaultDialTimeout)
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := c.Ready(rctx); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("etcd at %s does not answer within %s: %w", strings.Join(c.cli.Endpoints(), ","), timeout, err)
+	}
+	return c, nil
+}
+
+// Dial creates a client for cfg without waiting for the cluster to
+// answer: for a daemon, which must keep running, not ready, while etcd
+// is down, and take up its work when etcd is back.
+func Dial(cfg Config) (*Client, error) {
 	if err := specs.CheckPrefix(cfg.Prefix); err != nil {
 		return nil, err
 	}
@@ -125,14 +144,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("etcd at %s: %w", strings.Join(ccfg.Endpoints, ","), err)
 	}
-	c := &Client{cli: cli, opts: cfg.Options.withDefaults(), owned: true}
-	rctx, cancel := context.WithTimeout(ctx, ccfg.DialTimeout)
-	defer cancel()
-	if err := c.Ready(rctx); err != nil {
-		cli.Close()
-		return nil, fmt.Errorf("etcd at %s does not answer within %s: %w", strings.Join(ccfg.Endpoints, ","), ccfg.DialTimeout, err)
-	}
-	return c, nil
+	return &Client{cli: cli, opts: cfg.Options.withDefaults(), owned: true}, nil
 }
 
 // keepAliveTime and keepAliveTimeout are how long a connection may be
