@@ -251,7 +251,9 @@ func (c *Controller) Run(stop, work context.Context) error {
 	if err := c.loadStatus(work); err != nil {
 		return err
 	}
-	defer c.metrics.GroupPhases(nil) // a standby reports no groups
+	// A standby reports no groups, stalled or not.
+	defer c.metrics.GroupPhases(nil)
+	defer c.metrics.ForgetStalled()
 	inputs, cancel := context.WithCancel(work)
 	defer cancel()
 	defer context.AfterFunc(stop, cancel)()

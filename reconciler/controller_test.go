@@ -161,6 +161,31 @@ func TestGroupPhaseMetrics(t *testing.T) {
 	}
 }
 
+// TestStalledMetricIsTheLeaders: theseus_deployment_stalled is the
+// leader's, as theseus_groups is: a daemon that stops leading no longer
+// reports the group it saw stalled, which its successor reports while
+// it is, so that the alert does not fire for ever from a standby.
+func TestStalledMetricIsTheLeaders(t *testing.T) {
+	e := newEnv(t)
+	m := reconciler.NewMetrics()
+	_, stop := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a", metrics: m}, progressDeadline: 300 * time.Millisecond})
+	k := e.deploy("api", 1)[0]
+	e.sim.Faults().StallDeployments(specs.AppID("", k))
+	if _, err := e.mc.Restart(t.Context(), k); err != nil {
+		t.Fatal(err)
+	}
+	e.putSpec(k, spec(k, "nginx:1.28", 1, "")) // held back by the other deployment
+	stalled := `theseus_deployment_stalled{group="` + k.String() + `"}`
+	e.eventually(converge, "api/g0 Stalled, and counted", func() bool {
+		st := e.status(k)
+		return st != nil && st.Phase == specs.PhaseStalled && metric(t, m, stalled) == 1
+	})
+	stop()
+	if n := metric(t, m, "theseus_deployment_stalled"); n != 0 {
+		t.Errorf("a daemon that no longer leads reports %v stalled group(s)", n)
+	}
+}
+
 // TestResyncRemovesStatusLeftBehind: a status whose group has neither a
 // /desired entry nor an app, as a leader can leave one that stopped
 // between a delete and its clean-up, is removed, and the status of a

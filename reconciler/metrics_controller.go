@@ -33,6 +33,14 @@ func (m *Metrics) Stalled(group string, stalled bool) {
 	m.stalled.DeleteLabelValues(group)
 }
 
+// ForgetStalled drops every group's theseus_deployment_stalled: a term
+// that ended reports none, its successor those it sees.
+func (m *Metrics) ForgetStalled() {
+	if m != nil {
+		m.stalled.Reset()
+	}
+}
+
 // statusPhases are the phases of /status, each a theseus_groups series.
 var statusPhases = []specs.Phase{specs.PhaseSynced, specs.PhaseProgressing, specs.PhaseWaiting,
 	specs.PhaseStalled, specs.PhaseInvalid, specs.PhaseDeleting,
