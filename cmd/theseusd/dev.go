@@ -219,8 +219,8 @@ func devStateNote(f *devFlags) string {
 
 // resetData removes the etcd data directory dir, and only that: a
 // directory that holds anything but etcd's member/ (a --data given by
-// mistake) is refused rather than emptied. An absent one is already
-// reset.
+// mistake), or that a running etcd uses, is refused rather than emptied.
+// An absent one is already reset.
 func resetData(dir string) error {
 	entries, err := os.ReadDir(dir)
 	switch {
@@ -233,6 +233,9 @@ func resetData(dir string) error {
 		if e.Name() != "member" {
 			return fmt.Errorf("--reset: %s holds %s, so it is not only an etcd data directory; not removing it", dir, e.Name())
 		}
+	}
+	if err := embedded.CheckNotInUse(dir); err != nil {
+		return fmt.Errorf("--reset: %w", err)
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("--reset: %w", err)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -108,7 +110,8 @@ func TestDevStaysOnLoopback(t *testing.T) {
 
 // TestDevDataInUse: a second dev on the data directory of one that runs
 // stops at once, saying the directory is in use, instead of waiting
-// silently for etcd's lock, deaf to Ctrl-C.
+// silently for etcd's lock, deaf to Ctrl-C; with --reset, it removes
+// nothing.
 func TestDevDataInUse(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "etcd")
 	srv, err := embedded.Start(t.Context(), embedded.Config{Dir: data, ClientAddr: "127.0.0.1:0", PeerAddr: "127.0.0.1:0",
@@ -117,22 +120,35 @@ func TestDevDataInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	type result struct {
-		code int
-		errb string
-	}
-	done := make(chan result, 1)
-	go func() {
-		code, _, errb := runCLI(t, nil, "dev", "--data", data, "--etcd-listen", "127.0.0.1:0", "--marathon-listen", "127.0.0.1:0",
-			"--mesos-listen", "127.0.0.1:0", "--http", "127.0.0.1:0")
-		done <- result{code, errb}
-	}()
-	select {
-	case r := <-done:
-		if r.code != exitError || !strings.Contains(r.errb, "error: embedded etcd: data directory "+data+" is in use by another process") {
-			t.Errorf("dev on a data directory in use: exit %d\n%s", r.code, r.errb)
+	for _, tc := range []struct{ flag, want string }{
+		{"--data", "error: embedded etcd: data directory " + data + " is in use by another process"},
+		{"--reset", "error: --reset: embedded etcd: data directory " + data + " is in use by another process"},
+	} {
+		args := []string{"dev", "--data", data, "--etcd-listen", "127.0.0.1:0", "--marathon-listen", "127.0.0.1:0",
+			"--mesos-listen", "127.0.0.1:0", "--http", "127.0.0.1:0"}
+		if tc.flag == "--reset" {
+			args = append(args, "--reset")
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("dev on a data directory in use still starting after 20s")
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan int, 1)
+		var errb bytes.Buffer
+		go func() {
+			c := &cli{stdin: bytes.NewReader(nil), stdout: io.Discard, stderr: &errb, getenv: func(string) string { return "" }}
+			done <- run(ctx, args, c)
+		}()
+		select {
+		case code := <-done:
+			if code != exitError || !strings.Contains(errb.String(), tc.want) {
+				t.Errorf("dev %s on a data directory in use: exit %d\n%s", tc.flag, code, errb.String())
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("dev %s on a data directory in use still running after 20s", tc.flag)
+			cancel()
+			<-done
+		}
+		cancel()
+		if _, err := os.Stat(filepath.Join(data, "member", "snap", "db")); err != nil {
+			t.Fatalf("dev %s removed the data of the etcd that uses it: %v", tc.flag, err)
+		}
 	}
 }

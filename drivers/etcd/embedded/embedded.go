@@ -84,7 +84,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, errors.New("embedded etcd: Dir is required")
 	}
 	cfg = withDefaults(cfg)
-	if err := checkNotInUse(cfg.Dir); err != nil {
+	if err := CheckNotInUse(cfg.Dir); err != nil {
 		return nil, err
 	}
 	// A free port found by listening and closing can be taken by someone

@@ -2,6 +2,6 @@
 
 package embedded
 
-// checkNotInUse does nothing where flock is missing: there, etcd waits
-// for the lock of a data directory another process uses.
-func checkNotInUse(string) error { return nil }
+// CheckNotInUse finds nothing in use where flock is missing: there, etcd
+// waits for the lock of a data directory another process uses.
+func CheckNotInUse(string) error { return nil }

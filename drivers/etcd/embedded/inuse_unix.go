@@ -11,11 +11,12 @@ import (
 	"syscall"
 )
 
-// checkNotInUse refuses a data directory whose database another process
-// holds open: etcd would wait for bbolt's lock on it without end, and
-// without a word, deaf to its context. The lock is bbolt's own flock,
-// taken here shared and let go at once.
-func checkNotInUse(dir string) error {
+// CheckNotInUse returns an error if another process (or another Server)
+// holds the database of the data directory dir open: etcd would wait for
+// bbolt's lock on it without end, and without a word, deaf to its
+// context; and the directory must not be removed under it. The lock is
+// bbolt's own flock, taken here shared and let go at once.
+func CheckNotInUse(dir string) error {
 	db := filepath.Join(dir, "member", "snap", "db")
 	f, err := os.Open(db)
 	if errors.Is(err, fs.ErrNotExist) {
