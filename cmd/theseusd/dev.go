@@ -275,7 +275,8 @@ func devBanner(c *cli, f *devFlags, etcdURL, marathonURL, mesosURL, httpURL stri
 	if etcdAddr != etcd.DefaultEndpoint || marathonURL != defaultMarathon || mesosURL != defaultMesos {
 		fmt.Fprintf(w, "  export THESEUS_ETCD=%s THESEUS_MARATHON=%s THESEUS_MESOS=%s ETCDCTL_ENDPOINTS=%s\n", etcdAddr, marathonURL, mesosURL, etcdAddr)
 	}
-	fmt.Fprintf(w, "  etcdctl put /desired/web/dev '%s'\n", minimalSpec)
+	fmt.Fprintf(w, "  echo '%s' | go run ./cmd/theseusd apply -f -\n", minimalSpec)
+	fmt.Fprintf(w, "  # or, with etcd's etcdctl: etcdctl put /desired/web/dev '…'\n")
 	fmt.Fprintf(w, "  go run ./cmd/theseusd get           # what runs where\n")
 	fmt.Fprintf(w, "  go run ./cmd/theseusd plan          # what would change (exit 0: in sync)\n")
 	fmt.Fprintf(w, "  go run ./cmd/theseusd agents        # Mesos agents, their resources and tasks\n")
