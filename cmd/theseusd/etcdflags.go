@@ -101,17 +101,12 @@ func (f *etcdFlags) config(getenv func(string) string) (etcd.Config, error) {
 // timeout. The error names the endpoints and where they came from. A
 // password about to cross the network in clear text is warned about.
 func (f *etcdFlags) connect(ctx context.Context, cl *cli, hooks etcd.Hooks) (*etcd.Client, error) {
-	cfg, err := f.config(cl.getenv)
+	cfg, src, err := f.clientConfig(cl, hooks)
 	if err != nil {
 		return nil, err
 	}
-	if ep, ok := clearTextPassword(cfg); ok {
-		fmt.Fprintf(cl.stderr, "warning: the etcd password goes in clear text to %s, which is not loopback; use TLS (--etcd-cacert) or client certificates\n", ep)
-	}
-	cfg.Hooks = hooks
 	c, err := etcd.Connect(ctx, cfg)
 	if err != nil {
-		_, src := f.endpointSource(cl.getenv)
 		return nil, fmt.Errorf("%w (endpoints from %s)", err, src)
 	}
 	return c, nil
@@ -121,15 +116,10 @@ func (f *etcdFlags) connect(ctx context.Context, cl *cli, hooks etcd.Hooks) (*et
 // ready meanwhile, as later on, rather than an exit. That it does not
 // answer yet is logged.
 func (f *etcdFlags) dial(ctx context.Context, cl *cli, hooks etcd.Hooks, log *slog.Logger) (*etcd.Client, error) {
-	cfg, err := f.config(cl.getenv)
+	cfg, src, err := f.clientConfig(cl, hooks)
 	if err != nil {
 		return nil, err
 	}
-	if ep, ok := clearTextPassword(cfg); ok {
-		fmt.Fprintf(cl.stderr, "warning: the etcd password goes in clear text to %s, which is not loopback; use TLS (--etcd-cacert) or client certificates\n", ep)
-	}
-	cfg.Hooks = hooks
-	_, src := f.endpointSource(cl.getenv)
 	c, err := etcd.Dial(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w (endpoints from %s)", err, src)
@@ -141,6 +131,22 @@ func (f *etcdFlags) dial(ctx context.Context, cl *cli, hooks etcd.Hooks, log *sl
 			"endpoints", strings.Join(cfg.Endpoints, ","), "from", src, "err", err)
 	}
 	return c, nil
+}
+
+// clientConfig is the client's configuration with hooks, and where its
+// endpoints came from; a password about to cross the network in clear
+// text is warned about.
+func (f *etcdFlags) clientConfig(cl *cli, hooks etcd.Hooks) (etcd.Config, string, error) {
+	cfg, err := f.config(cl.getenv)
+	if err != nil {
+		return etcd.Config{}, "", err
+	}
+	if ep, ok := clearTextPassword(cfg); ok {
+		fmt.Fprintf(cl.stderr, "warning: the etcd password goes in clear text to %s, which is not loopback; use TLS (--etcd-cacert) or client certificates\n", ep)
+	}
+	cfg.Hooks = hooks
+	_, src := f.endpointSource(cl.getenv)
+	return cfg, src, nil
 }
 
 // clearTextPassword returns an endpoint beyond loopback to which a

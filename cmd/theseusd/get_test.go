@@ -221,20 +221,30 @@ func (b *getOutput) waitFor(t *testing.T, s string) string {
 	}
 }
 
+// getWatch runs get --watch with args against f until the test ends
+// or stop is called, which returns get's error.
+func getWatch(t *testing.T, f *viewertest.Fixture, now time.Time, args ...string) (out, errb *getOutput, stop func() error) {
+	env := map[string]string{"THESEUS_ETCD": f.Etcd.Endpoint(), "THESEUS_MARATHON": f.MarathonURL}
+	ctx, cancel := context.WithCancel(t.Context())
+	out = &getOutput{notify: make(chan struct{}, 1)}
+	errb = &getOutput{notify: make(chan struct{}, 1)}
+	var wg sync.WaitGroup
+	var err error
+	wg.Go(func() {
+		err = runGet(ctx, env, now, out, errb, append(args, "--watch", "--watch-interval", "20ms")...)
+	})
+	stop = func() error { cancel(); wg.Wait(); return err }
+	t.Cleanup(func() { _ = stop() })
+	return out, errb, stop
+}
+
 // TestGetWatchWarnsWhenMarathonGoesDown: when Marathon cannot be read any
 // more during --watch, the rows printed again (images gone, tasks from
 // /status) come with the warning that says why, once.
 func TestGetWatchWarnsWhenMarathonGoesDown(t *testing.T) {
 	f := viewertest.Start(t)
 	now := f.Populate(t)
-	env := map[string]string{"THESEUS_ETCD": f.Etcd.Endpoint(), "THESEUS_MARATHON": f.MarathonURL}
-	ctx, cancel := context.WithCancel(t.Context())
-	out := &getOutput{notify: make(chan struct{}, 1)}
-	errb := &getOutput{notify: make(chan struct{}, 1)}
-	var wg sync.WaitGroup
-	var err error
-	wg.Go(func() { err = runGet(ctx, env, now, out, errb, "haproxy", "--watch", "--watch-interval", "20ms") })
-	defer func() { cancel(); wg.Wait() }()
+	out, errb, stop := getWatch(t, f, now, "haproxy")
 
 	out.waitFor(t, "HEALTHY")
 	f.Sim.Faults().FailRequests("", "", http.StatusServiceUnavailable, 0)
@@ -242,9 +252,7 @@ func TestGetWatchWarnsWhenMarathonGoesDown(t *testing.T) {
 	// Later reads without Marathon do not repeat it.
 	f.Etcd.Etcdctl(t, "put", "/desired/haproxy/dev", strings.Replace(viewertest.HaproxyDev, `"instances":2`, `"instances":4`, 1))
 	out.waitFor(t, "Pending")
-	cancel()
-	wg.Wait()
-	if err != nil {
+	if err := stop(); err != nil {
 		t.Errorf("get --watch ended with %v", err)
 	}
 	if n := strings.Count(errb.String(), "Marathon cannot be read"); n != 1 {
@@ -258,14 +266,7 @@ func TestGetWatchWarnsWhenMarathonGoesDown(t *testing.T) {
 func TestGetWatchKeepsOrphansWhileMarathonIsDown(t *testing.T) {
 	f := viewertest.Start(t)
 	now := f.Populate(t)
-	env := map[string]string{"THESEUS_ETCD": f.Etcd.Endpoint(), "THESEUS_MARATHON": f.MarathonURL}
-	ctx, cancel := context.WithCancel(t.Context())
-	out := &getOutput{notify: make(chan struct{}, 1)}
-	errb := &getOutput{notify: make(chan struct{}, 1)}
-	var wg sync.WaitGroup
-	var err error
-	wg.Go(func() { err = runGet(ctx, env, now, out, errb, "--watch", "--watch-interval", "20ms") })
-	defer func() { cancel(); wg.Wait() }()
+	out, errb, stop := getWatch(t, f, now)
 
 	if line := out.waitFor(t, "legacy"); !strings.Contains(line, "Orphaned") {
 		t.Fatalf("legacy/dev is not listed as Orphaned: %q", line)
@@ -275,9 +276,7 @@ func TestGetWatchKeepsOrphansWhileMarathonIsDown(t *testing.T) {
 	// A read after the one that found Marathon down.
 	f.Etcd.Etcdctl(t, "put", "/desired/haproxy/dev", strings.Replace(viewertest.HaproxyDev, `"instances":2`, `"instances":4`, 1))
 	out.waitFor(t, "Pending")
-	cancel()
-	wg.Wait()
-	if err != nil {
+	if err := stop(); err != nil {
 		t.Errorf("get --watch ended with %v", err)
 	}
 	if strings.Contains(out.String(), "(removed)") {
