@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -185,6 +186,14 @@ func TestTopCommand(t *testing.T) {
 	}
 	if code, _, errb := runCLI(t, c.env, "top", "api"); code != exitError || !strings.Contains(errb, "no containers of api") {
 		t.Errorf("top api: exit %d: %s", code, errb)
+	}
+	// No agent answers: the rows are printed, with "-", but the command
+	// fails, since it measured nothing.
+	c.sim.Faults().FailRequests("GET", marathonsim.RouteAgentStatistics, http.StatusServiceUnavailable, 0)
+	code, out, errb = runCLI(t, c.env, "top", "web", "--interval", "0", "--mesos-timeout", "1s")
+	if code != exitError || strings.Count(out, "web/dev") != 2 || !strings.Contains(errb, "warning: agent") ||
+		!strings.Contains(errb, "no container's usage could be read") {
+		t.Errorf("top with no agent answering: exit %d:\n%s%s", code, out, errb)
 	}
 }
 

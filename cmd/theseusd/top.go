@@ -23,7 +23,8 @@ func newTopCmd(c *cli) *cobra.Command {
 from the /monitor/statistics of the Mesos agents they run on, next to what
 the group's spec asked for. CPU is the cores used over --interval (the
 agents are read twice); with --interval 0, on average since the container
-started. Containers still staging show "-".`,
+started. Containers still staging show "-". When no agent could be read,
+the rows are printed with "-" and the command exits 1.`,
 		Example: `  theseusd top
   theseusd top web -l dev
   theseusd top --interval 5s -o json`,
@@ -71,11 +72,31 @@ started. Containers still staging show "-".`,
 			fmt.Fprintln(c.stderr, "warning:", w)
 		}
 		if *output == "json" {
-			return viewer.WriteJSON(c.stdout, l)
+			err = viewer.WriteJSON(c.stdout, l)
+		} else {
+			err = writeUsage(c.stdout, l)
 		}
-		return writeUsage(c.stdout, l)
+		if err != nil {
+			return err
+		}
+		return measuredNothing(l)
 	}
 	return cmd
+}
+
+// measuredNothing is an error when no container's usage was read and
+// the warnings say why: the rows, all "-", are no answer to a script
+// that asked. Containers still staging, with no warning, are not one.
+func measuredNothing(l *viewer.UsageList) error {
+	if len(l.Warnings) == 0 {
+		return nil
+	}
+	for _, u := range l.Items {
+		if u.Known {
+			return nil
+		}
+	}
+	return fmt.Errorf("no container's usage could be read (%d warning(s) above)", len(l.Warnings))
 }
 
 // groupQuery reads [SERVICE] and -l.
