@@ -105,15 +105,23 @@ func TestRollingRestartStopsFollowing(t *testing.T) {
 	}
 }
 
-// TestRollingRestartStops: a group whose new tasks never turn healthy
-// stops the sequence; the groups after it are not restarted.
-func TestRollingRestartStops(t *testing.T) {
-	e := newEnv(t)
+// apiWithBrokenG1 starts a controller and deploys api/g0…g2, g1 with an
+// image whose new tasks never turn healthy, and returns their keys.
+func (e *env) apiWithBrokenG1() []specs.GroupKey {
+	e.t.Helper()
 	e.start(controllerOpts{id: "a"})
 	keys := e.deploy("api", 3)
 	e.putSpec(keys[1], spec(keys[1], "broken:1", 1, `,"healthChecks":[{"protocol":"COMMAND","command":"true","gracePeriodSeconds":10}]`))
 	e.eventually(converge, "api/g1 runs broken:1", func() bool { a, _ := e.app(keys[1]); return a.Image == "broken:1" && a.Deployment == "" })
 	e.sim.Faults().NeverHealthyImage("broken:1")
+	return keys
+}
+
+// TestRollingRestartStops: a group whose new tasks never turn healthy
+// stops the sequence; the groups after it are not restarted.
+func TestRollingRestartStops(t *testing.T) {
+	e := newEnv(t)
+	keys := e.apiWithBrokenG1()
 	var lines []string
 	r := e.restarter(0, &lines)
 	// A second to fail, so that a loaded machine still leaves time for
@@ -171,11 +179,7 @@ func TestRollingRestartResumes(t *testing.T) {
 // left out instead of stopping every later run on it.
 func TestRollingRestartResumesWithoutRemovedGroup(t *testing.T) {
 	e := newEnv(t)
-	e.start(controllerOpts{id: "a"})
-	keys := e.deploy("api", 3)
-	e.putSpec(keys[1], spec(keys[1], "broken:1", 1, `,"healthChecks":[{"protocol":"COMMAND","command":"true","gracePeriodSeconds":10}]`))
-	e.eventually(converge, "api/g1 runs broken:1", func() bool { a, _ := e.app(keys[1]); return a.Image == "broken:1" && a.Deployment == "" })
-	e.sim.Faults().NeverHealthyImage("broken:1")
+	keys := e.apiWithBrokenG1()
 	var lines []string
 	r := e.restarter(0, &lines)
 	r.HealthTimeout = time.Second
