@@ -13,12 +13,17 @@ import (
 // WriteIfChanged replaces path with data unless it holds data already:
 // a temporary file in the same directory, written, synced and renamed
 // over path, so that a reader sees the old file or the new one, never
-// half of one. The file keeps its mode (0644 for a new one) and owner;
-// a symlink stays one, the file it points to replaced.
+// half of one. The file keeps its mode (0644 for a new one), and its
+// owner when the caller runs as root; a symlink stays one, the file it
+// points to replaced, and a symlink to nothing is an error.
 func WriteIfChanged(out string, data []byte) (bool, error) {
 	path := out
 	if target, err := filepath.EvalSymlinks(out); err == nil {
 		path = target
+	} else if fi, lerr := os.Lstat(out); lerr == nil && fi.Mode()&os.ModeSymlink != 0 {
+		// Replaced by a file, the link would be gone, and what reads
+		// the file it names would never see a change.
+		return false, fmt.Errorf("write %s: a symbolic link to a file that does not exist: %w", out, err)
 	}
 	old, err := os.ReadFile(path)
 	if err == nil && bytes.Equal(old, data) {
@@ -28,7 +33,9 @@ func WriteIfChanged(out string, data []byte) (bool, error) {
 	uid, gid := -1, -1 // as created
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
-		if u, g, ok := fileOwner(fi); ok {
+		// Only root may give a file away; another writer's replacement
+		// is its own, as any editor's would be.
+		if u, g, ok := fileOwner(fi); ok && os.Geteuid() == 0 {
 			uid, gid = u, g
 		}
 	}

@@ -3,6 +3,7 @@ package atomicfile
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -55,5 +56,21 @@ func TestThroughSymlink(t *testing.T) {
 	fi, err := os.Stat(real)
 	if got, _ := os.ReadFile(real); string(got) != "new\n" || err != nil || fi.Mode().Perm() != 0o640 {
 		t.Errorf("the file the symlink points to: %q, mode %v", got, fi.Mode().Perm())
+	}
+}
+
+// TestDanglingSymlink: a symlink to a file that does not exist is an
+// error, and stays a symlink.
+func TestDanglingSymlink(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "haproxy.cfg")
+	if err := os.Symlink(filepath.Join(dir, "gone", "haproxy.cfg"), out); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := WriteIfChanged(out, []byte("new\n")); changed || err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("WriteIfChanged = %v, %v; want an error saying the link's file does not exist", changed, err)
+	}
+	if fi, err := os.Lstat(out); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the path is no longer a symlink: %v %v", fi.Mode(), err)
 	}
 }
