@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/specs"
+	"theseus.dev/viewer"
 )
 
 // etcdFlags say how to reach etcd: flag, then THESEUS_ETCD* environment,
@@ -167,17 +167,9 @@ func clearTextPassword(cfg etcd.Config) (string, bool) {
 		if err != nil || p.Scheme == "https" {
 			continue
 		}
-		if !isLoopbackHost(p.Hostname()) {
+		if !viewer.IsLoopback(p.Hostname()) {
 			return ep, true
 		}
 	}
 	return "", false
-}
-
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
