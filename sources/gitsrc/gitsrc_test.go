@@ -197,6 +197,9 @@ func TestFetchErrorsHideTheURLsToken(t *testing.T) {
 		{"missing branch", withToken + "/specs.git", "release"},
 		{"missing repository", withToken + "/nope.git", ""},
 		{"token as the user", strings.Replace(base, "://", "://"+token+"@", 1) + "/nope.git", ""},
+		// Characters a URL may not hold unescaped: it does not parse.
+		{"a URL that does not parse", strings.Replace(base, "://", "://deploy:"+token+" x%zz@", 1) + "/specs.git", ""},
+		{"a token user that does not parse", strings.Replace(base, "://", "://"+token+"%zz@", 1) + "/specs.git", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r, err := gitsrc.Open(gitsrc.Config{URL: tt.url, Ref: tt.ref, CacheDir: t.TempDir()})

@@ -10,25 +10,54 @@ import (
 // goes too: some hosts take a token in its place.
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+	if err != nil {
+		if scheme, _, rest, ok := userinfo(raw); ok {
+			return scheme + rest
+		}
+		return raw
+	}
+	if u.User == nil {
 		return raw
 	}
 	u.User = nil
 	return u.String()
 }
 
+// userinfo cuts raw at the credentials after its scheme, as text: a URL
+// that does not parse (a password with a space or a bare %) is what
+// error messages quote whole. The last "@" ends them, since a password
+// may hold any other character.
+func userinfo(raw string) (scheme, info, rest string, ok bool) {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return "", "", "", false
+	}
+	at := strings.LastIndex(raw[i+3:], "@")
+	if at < 0 {
+		return "", "", "", false
+	}
+	return raw[:i+3], raw[i+3 : i+3+at], raw[i+3+at+1:], true
+}
+
 // urlSecret is the credential in raw that no message may repeat: its
 // password, or a user name long enough to be a token given alone
 // (https://TOKEN@host/repo); "" when there is none.
 func urlSecret(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return ""
+	var name, pw string
+	var hasPW bool
+	if u, err := url.Parse(raw); err == nil {
+		if u.User == nil {
+			return ""
+		}
+		name = u.User.Username()
+		pw, hasPW = u.User.Password()
+	} else if _, info, _, ok := userinfo(raw); ok {
+		name, pw, hasPW = strings.Cut(info, ":")
 	}
-	if pw, ok := u.User.Password(); ok && pw != "" {
+	if hasPW && pw != "" {
 		return pw
 	}
-	if name := u.User.Username(); len(name) >= minTokenLen {
+	if len(name) >= minTokenLen {
 		return name
 	}
 	return ""
