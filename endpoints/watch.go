@@ -133,7 +133,10 @@ func (c *Client) follow(ctx context.Context, sc scope, rev int64, last []string,
 			s, err = c.read(ctx, sc, 0)
 		}
 		if err != nil {
-			return rev, last, established, false // the watch resumes before latest
+			// The watch resumes before latest, and its read fails the
+			// same way until etcd answers again: a failure that counts
+			// towards the backoff, however the watch began.
+			return rev, last, false, false
 		}
 		rev = s.rev
 		if s.pending {
