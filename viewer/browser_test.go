@@ -5,12 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -236,7 +238,18 @@ func TestBrowserGroupGone(t *testing.T) {
 	f := viewertest.Start(t)
 	f.PutDesired(t, "haproxy/dev", viewertest.HaproxyDev)
 	v := newViewer(t, f, viewer.Config{Refresh: 100 * time.Millisecond})
-	srv := httptest.NewServer(v.Handler())
+	var pages atomic.Int32             // fetches of the page
+	polls := make(chan struct{}, 1000) // and of its API
+	h := v.Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/groups/haproxy/dev":
+			pages.Add(1)
+		case "/api/v1/groups/haproxy/dev":
+			polls <- struct{}{}
+		}
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 
 	ctx := browser(t, bin)
@@ -254,5 +267,21 @@ func TestBrowserGroupGone(t *testing.T) {
 	})()`)); err != nil {
 		state, _ := chromedp.Run(context.WithoutCancel(ctx), chromedp.Evaluate[string](`document.getElementById("live").textContent + ": " + document.getElementById("content").textContent.slice(0, 200)`))
 		t.Fatalf("the page of the deleted group: %v (shows %q)", err, state)
+	}
+	// The "not found" page goes on polling, and is not fetched again at
+	// every poll.
+	for len(polls) > 0 {
+		<-polls
+	}
+	seen := pages.Load()
+	for i := range 5 {
+		select {
+		case <-polls:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the not-found page stopped polling after %d polls", i)
+		}
+	}
+	if n := pages.Load() - seen; n > 0 {
+		t.Errorf("over 5 polls the not-found page was fetched again %d times, want none", n)
 	}
 }

@@ -86,8 +86,10 @@
       .then(function (r) {
         if (r.status === 304) { setLive(true); return null; }
         // 404: what the page shows is gone (a deleted group); the page,
-        // fetched again, says so rather than showing its last state.
-        if (r.status === 404) { setLive(true); return reload(); }
+        // fetched again, says so rather than showing its last state. The
+        // "not found" page carries no ETag: it is fetched once, not at
+        // every poll, and still follows the group if it comes back.
+        if (r.status === 404) { setLive(true); return c.dataset.etag ? reload() : null; }
         if (r.status !== 200) throw new Error("HTTP " + r.status);
         setLive(true);
         if (r.headers.get("ETag") !== c.dataset.etag) return reload();
