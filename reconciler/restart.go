@@ -170,13 +170,14 @@ func (r *restarter) step(ctx context.Context, e model.RestartEntry) (specs.Group
 	}
 	before := st
 	sent := status.Restarted == st.Token
+	inferred := false // sent by the last leader, as the app's version says
 	if !sent && st.StartVersion != "" {
 		// The last leader may have sent the restart and ended before
 		// its status recorded it: an app past the version it started
 		// from has new tasks coming, which are waited for as the
 		// restart's.
 		if app, err := r.c.apps.Read(ctx, k); err == nil && app != nil && app.Version > st.StartVersion {
-			sent = true
+			sent, inferred = true, true
 			if st.CurrentVersion == "" {
 				st.CurrentVersion = app.Version
 			}
@@ -219,6 +220,11 @@ func (r *restarter) step(ctx context.Context, e model.RestartEntry) (specs.Group
 		write()
 	}
 	if st.Failed != "" {
+		return specs.GroupKey{}, false
+	}
+	if inferred {
+		// Handed to the reconcile, the token would be sent again once
+		// the restart's deployment ends: its status never recorded it.
 		return specs.GroupKey{}, false
 	}
 	r.mu.Lock()

@@ -51,3 +51,39 @@ func (m *loseLeadershipAfterRestart) Restart(ctx context.Context, k specs.GroupK
 	}
 	return res, err
 }
+
+// TestRestartNotRepeatedAfterLeaderLossMidDeployment: as above, but the
+// restart's deployment is still running when the new leader takes the
+// restart as sent (the app is past the version it started from). Its
+// end must not have the group restarted again.
+func TestRestartNotRepeatedAfterLeaderLossMidDeployment(t *testing.T) {
+	e := newEnv(t)
+	direct := e.directStore()
+	cut := &loseLeadershipAfterRestart{revoke: func() {
+		if err := revokeLeader(context.Background(), direct); err != nil {
+			t.Error(err)
+		}
+	}}
+	a, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"},
+		marathon: func(m reconciler.Marathon) reconciler.Marathon { cut.Marathon = m; return cut }})
+	e.eventually(converge, "a leads", a.Leading)
+	b, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "b"}, store: direct})
+	keys := e.deploy("api", 2)
+	for _, k := range keys {
+		e.eventually(converge, "the group's status", func() bool { return e.statusTruthful(k) == "" })
+	}
+	stall := e.sim.Faults().StallDeployments(specs.AppID("", keys[0]))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// The stalled deployment ends once b has taken the restart of
+		// g0 as sent.
+		e.eventually(converge, "b takes g0's restart as sent", func() bool {
+			r, err := direct.Restarts().Get(context.Background(), "api")
+			return err == nil && r.State != nil && r.State.Current == keys[0].String() && r.State.CurrentVersion != "" && b.Leading()
+		})
+		e.sim.Faults().Clear(stall)
+	}()
+	e.restartOnceEach(keys, b.Leading)
+	<-done
+}
