@@ -259,5 +259,5 @@ func (c *Controller) invalid(ctx context.Context, v view, act diff.Action) (engi
 	if err != nil {
 		return engine.Result{}, err
 	}
-	return engine.Result{}, engine.TerminalError(fmt.Errorf("invalid spec at revision %d: %s", d.Status.ObservedRevision, strings.Join(act.Errors, "; ")))
+	return engine.Result{}, engine.TerminalError(fmt.Errorf("invalid spec at revision %d: %s", d.Status.ObservedRevision, strings.Join(statusErrors(act.Errors), "; ")))
 }
