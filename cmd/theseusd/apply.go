@@ -53,6 +53,14 @@ Marathon, if nothing it depends on has moved since; otherwise refuse it as stale
 			return errors.New("--dry-run and --check-index go with -f")
 		case *dryRun && *checkIndex != "":
 			return errors.New("--dry-run and --check-index cannot be combined")
+		case *planFile == "":
+			// Taken silently, a guard flag would seem to guard writes of
+			// -f, which delete nothing.
+			for _, name := range []string{"allow-mass-delete", "max-delete-fraction", "prune-window"} {
+				if cmd.Flags().Changed(name) {
+					return fmt.Errorf("--%s goes with --plan", name)
+				}
+			}
 		}
 		if *dryRun || *checkIndex != "" {
 			ec, mc, err := connectBoth(ctx, c, ef, mf)

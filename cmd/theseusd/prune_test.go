@@ -70,4 +70,13 @@ func TestGuardFlagsOutOfRange(t *testing.T) {
 			}
 		}
 	}
+	// apply -f writes specs and deletes nothing: a guard flag there is a
+	// mistake, not a guard.
+	for _, flag := range [][]string{{"--max-delete-fraction", "0.1"}, {"--prune-window", "5m"}, {"--allow-mass-delete"}} {
+		args := append(append([]string{"apply", "-f", "specs.yaml"}, flag...), dead...)
+		code, out, errb := runCLI(t, nil, args...)
+		if want := flag[0] + " goes with --plan"; code != exitError || !strings.Contains(errb, want) {
+			t.Errorf("%v: exit %d, want 1 saying %q:\n%s%s", args, code, want, out, errb)
+		}
+	}
 }
