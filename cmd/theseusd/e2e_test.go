@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -397,27 +396,19 @@ func TestRunWaitsForEtcdAtStart(t *testing.T) {
 	e := etcdtest.Start(t)
 	e.Stop()
 	sim, url := newSim(t, nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var errb strings.Builder
-	var mu sync.Mutex
+	errb := &getOutput{}
 	done := make(chan int, 1)
 	go func() {
-		c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &lockedWriter{mu: &mu, w: &errb},
+		c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: errb,
 			getenv: func(string) string { return "" }}
 		done <- run(ctx, append(daemonArgs(e.Endpoint(), url), "--http", addr, "--etcd-dial-timeout", "200ms"), c)
 	}()
 	probe := func(path string) (int, string) {
 		select {
 		case code := <-done:
-			mu.Lock()
-			defer mu.Unlock()
 			t.Fatalf("run exited %d while etcd was down:\n%s", code, errb.String())
 		default:
 		}
@@ -448,16 +439,4 @@ func TestRunWaitsForEtcdAtStart(t *testing.T) {
 	if code := <-done; code != exitOK {
 		t.Errorf("run exited %d after its context ended, want 0", code)
 	}
-}
-
-// lockedWriter is a writer shared by a command and the test reading it.
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
