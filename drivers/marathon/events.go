@@ -2,7 +2,6 @@ package marathon
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"theseus.dev/internal/backoff"
-	"theseus.dev/internal/httpclient"
 )
 
 // Backoff between attachments of the event stream. A stream that stayed
@@ -105,12 +103,7 @@ func (c *Client) stream(ctx context.Context, m int, onAttach func(), fn func(Eve
 	c.hook(r, resp.StatusCode, start)
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		var b errorBody
-		if json.Unmarshal(body, &b) != nil || b.Message == "" {
-			b.Message = httpclient.ErrorText(body) // Jetty's page, or a proxy's
-		}
-		return false, fmt.Errorf("marathon event stream: %w",
-			&APIError{Method: http.MethodGet, Endpoint: "/v2/events", Status: resp.StatusCode, Message: b.Message})
+		return false, fmt.Errorf("marathon event stream: %w", c.apiError(http.MethodGet, "/v2/events", resp.StatusCode, body, ""))
 	}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
 		return false, fmt.Errorf("marathon event stream: GET /v2/events answered %q, not an event stream", ct)
