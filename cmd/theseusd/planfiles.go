@@ -161,7 +161,7 @@ func localSnapshot(ctx context.Context, ec *etcd.Client, fs *fileSpecs) (diff.Sn
 	}
 	revs := make(map[specs.GroupKey]int64, len(stored))
 	for k, s := range stored {
-		revs[k] = s.Revision
+		revs[k] = s.ModRevision
 	}
 	snap, err := fs.snapshot(revs, at)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
@@ -88,24 +89,18 @@ func (d *DesiredStore) Revisions(ctx context.Context, keys []specs.GroupKey) (ma
 	}
 	out := make(map[specs.GroupKey]int64, len(stored))
 	for k, s := range stored {
-		out[k] = s.Revision
+		out[k] = s.ModRevision
 	}
 	return out, rev, nil
 }
 
-// StoredKey is a /desired key as read: its value and mod revision.
-type StoredKey struct {
-	Value    []byte
-	Revision int64
-}
-
 // Stored is Revisions with the values: whether an Apply would rewrite a
 // group is told by comparing its StoredValue with the value.
-func (d *DesiredStore) Stored(ctx context.Context, keys []specs.GroupKey) (map[specs.GroupKey]StoredKey, int64, error) {
-	out := make(map[specs.GroupKey]StoredKey, len(keys))
+func (d *DesiredStore) Stored(ctx context.Context, keys []specs.GroupKey) (map[specs.GroupKey]model.StoredValue, int64, error) {
+	out := make(map[specs.GroupKey]model.StoredValue, len(keys))
 	rev, err := d.c.getKeys(ctx, keys, func(k specs.GroupKey) string { return specs.DesiredKey(d.c.opts.Prefix, k) },
 		func(k specs.GroupKey, kv *mvccpb.KeyValue) error {
-			out[k] = StoredKey{Value: kv.Value, Revision: kv.ModRevision}
+			out[k] = model.StoredValue{Value: kv.Value, ModRevision: kv.ModRevision}
 			return nil
 		})
 	if err != nil {
