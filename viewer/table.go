@@ -51,16 +51,17 @@ func Row(g *Group, wide bool, now time.Time) []string {
 	return row
 }
 
-// printable shows the control characters of s escaped, as Go quotes them
-// (`\x1b`, `\t`): cells hold what Marathon and Mesos say, which must not
-// drive the terminal nor break the columns.
+// printable shows the control and format characters of s escaped, as Go
+// quotes them (`\x1b`, `\t`, `\u202e`): cells hold what Marathon and
+// Mesos say, which must not drive the terminal, reorder its text nor
+// break the columns.
 func printable(s string) string {
-	if !strings.ContainsFunc(s, unicode.IsControl) {
+	if !strings.ContainsFunc(s, unprintable) {
 		return s
 	}
 	var b strings.Builder
 	for _, r := range s {
-		if unicode.IsControl(r) {
+		if unprintable(r) {
 			q := strconv.QuoteRune(r)
 			b.WriteString(q[1 : len(q)-1])
 			continue
@@ -68,6 +69,12 @@ func printable(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// unprintable: controls (Cc), format characters such as the bidi
+// overrides (Cf), and the line and paragraph separators.
+func unprintable(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
 }
 
 // healthyCell is the HEALTHY count, or "-" for a group without health

@@ -167,7 +167,7 @@ func TestTableShowsNoControlCharacters(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	l := &List{Items: []Group{{Service: "web", Labels: []string{"dev"}, Phase: Synced,
 		Image:           "nginx\x1b]0;pwned\x07:1.27",
-		Containers:      []Container{{Host: "agent-1\r\x1b[2K", Ports: []int{31000}}},
+		Containers:      []Container{{Host: "agent-1\r\x1b[2K\u202e\u2028", Ports: []int{31000}}},
 		LastTaskFailure: &TaskFailure{State: "TASK_FAILED", Host: "agent-1", Timestamp: now, Message: "exit\tstatus\x1b[31m 1\x00"},
 	}}}
 	var b strings.Builder
@@ -175,11 +175,11 @@ func TestTableShowsNoControlCharacters(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range strings.TrimSuffix(b.String(), "\n") {
-		if r != '\n' && (r < ' ' || r == 0x7f) {
+		if r != '\n' && (r < ' ' || r == 0x7f || r == '\u202e' || r == '\u2028') {
 			t.Fatalf("the table writes the control character %q:\n%q", r, b.String())
 		}
 	}
-	for _, want := range []string{`nginx\x1b]0;pwned\a:1.27`, `agent-1\r\x1b[2K`, `exit\tstatus\x1b[31m 1\x00`} {
+	for _, want := range []string{`nginx\x1b]0;pwned\a:1.27`, `agent-1\r\x1b[2K\u202e\u2028`, `exit\tstatus\x1b[31m 1\x00`} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("no %s in\n%s", want, b.String())
 		}
