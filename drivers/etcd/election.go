@@ -276,6 +276,7 @@ func (l *Leadership) guard() {
 			// watch from next again would only be compacted again, and
 			// the leader would be left without one.
 			next = rev + 1
+			l.c.opts.Hooks.watchRestart(RestartCompacted)
 			continue
 		}
 		if bo.Wait(l.ctx) != nil {

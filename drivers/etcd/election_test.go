@@ -329,6 +329,15 @@ func TestElectionKeyDeletedAfterCompactionAndReconnect(t *testing.T) {
 	// A backoff far longer than the test waits: only the watch may
 	// notice the deletion.
 	opts.RetryMin, opts.RetryMax = time.Minute, time.Minute
+	resumed := make(chan struct{}, 1)
+	opts.Hooks.WatchRestart = func(r etcd.RestartReason) {
+		if r == etcd.RestartCompacted {
+			select {
+			case resumed <- struct{}{}:
+			default:
+			}
+		}
+	}
 	a, err := etcd.New(e.NewClient(t), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -349,7 +358,9 @@ func TestElectionKeyDeletedAfterCompactionAndReconnect(t *testing.T) {
 	select {
 	case <-la.Done():
 		t.Fatalf("leadership ended on a reconnect: %v", context.Cause(la.Context()))
-	case <-time.After(time.Second): // the leader's watch resumes
+	case <-resumed: // the leader's watch resumes from where it read its key
+	case <-time.After(30 * time.Second):
+		t.Fatal("the leader's watch did not resume after the compaction")
 	}
 	if _, err := e.Client.Delete(t.Context(), la.Fence().Key); err != nil {
 		t.Fatal(err)
