@@ -144,10 +144,17 @@ func TestSecretNotInInvalidSpecErrors(t *testing.T) {
 		`"spec":{"image":"nginx:1.27","instances":1,"cpus":0.1,"mem":64,`+
 		`"env":{"DB_PIN":{"value":`+secret+`,"secret":true}}}}`)
 
-	for _, args := range [][]string{{"plan"}, {"plan", "-o", "json"}, {"get", "-o", "json"}} {
-		_, out, errb := runCLI(t, env, args...)
+	for _, tt := range []struct {
+		args []string
+		code int
+	}{{[]string{"plan"}, exitError}, {[]string{"plan", "-o", "json"}, exitError}, {[]string{"get", "-o", "json"}, exitOK}} {
+		code, out, errb := runCLI(t, env, tt.args...)
+		// The error is there, only without the value.
+		if code != tt.code || !strings.Contains(out+errb, "DB_PIN") {
+			t.Errorf("%s: exit %d (want %d), does not name DB_PIN's problem:\n%s%s", strings.Join(tt.args, " "), code, tt.code, out, errb)
+		}
 		if strings.Contains(out+errb, secret) {
-			t.Errorf("%s shows the secret value %s:\n%s", strings.Join(args, " "), secret, linesWith(out+errb, secret))
+			t.Errorf("%s shows the secret value %s:\n%s", strings.Join(tt.args, " "), secret, linesWith(out+errb, secret))
 		}
 	}
 
@@ -186,6 +193,11 @@ func TestSecretNotInInvalidSpecErrors(t *testing.T) {
 	if strings.Contains(status, secret) {
 		t.Errorf("/status/web/dev shows the secret value %s: %s", secret, status)
 	}
+	// The log's line of the invalid spec is written after /status.
+	pollUntil(t, "the log of run names the invalid spec", func() bool {
+		log, _ := os.ReadFile(logPath)
+		return strings.Contains(string(log), "DB_PIN")
+	})
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	if log, _ := os.ReadFile(logPath); strings.Contains(string(log), secret) {
