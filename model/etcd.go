@@ -207,9 +207,12 @@ type PruneState struct {
 // RestartEntry is the rolling restart of one service as read.
 type RestartEntry struct {
 	Service string
-	// State is nil when the service has no restart.
+	// State is nil when the service has no restart, or its record does
+	// not decode (Err).
 	State       *specs.RestartState
 	ModRevision int64
+	// Err says why the record does not decode; it matches ErrCorrupt.
+	Err error
 }
 
 // StoredValue is a value as read from etcd, with its mod revision.

@@ -1,6 +1,7 @@
 package reconciler_test
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -170,6 +171,8 @@ func (e *env) start(o controllerOpts) (d *reconciler.Daemon, stop func()) {
 // daemonOpts extend controllerOpts with parts a test can replace.
 type daemonOpts struct {
 	controllerOpts
+	// logTo receives the daemon's log, which is discarded otherwise.
+	logTo io.Writer
 	// store is the etcd client the daemon uses; the env's (through the
 	// proxy) by default.
 	store *etcd.Client
@@ -236,6 +239,9 @@ func (e *env) startWith(o daemonOpts) (d *reconciler.Daemon, stop func()) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("THESEUS_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("daemon", o.id)
+	}
+	if o.logTo != nil {
+		log = slog.New(slog.NewTextHandler(o.logTo, nil))
 	}
 	var loops []func(reconciler.Term) reconciler.Loop
 	if !o.noDiscovery {
@@ -374,4 +380,23 @@ func (e *env) status(k specs.GroupKey) *specs.Status {
 		}
 	}
 	return nil
+}
+
+// lockedBuffer is a buffer a daemon writes its log to while the test
+// reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

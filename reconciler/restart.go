@@ -41,10 +41,28 @@ type restarter struct {
 
 	mu      sync.Mutex
 	pending map[specs.GroupKey]string // token of the restart of each group in flight
+
+	// warned holds the mod revision of each restart record that does
+	// not decode and was logged, so that it is logged once, not at
+	// every round. Only round touches it.
+	warned map[string]int64
 }
 
 func newRestarter(c *Controller, store RestartStore) *restarter {
-	return &restarter{c: c, store: store, wake: make(chan struct{}, 1), pending: map[specs.GroupKey]string{}}
+	return &restarter{c: c, store: store, wake: make(chan struct{}, 1), pending: map[specs.GroupKey]string{},
+		warned: map[string]int64{}}
+}
+
+// warnCorrupt logs, once per version of the record, a restart record
+// that does not decode: the restart of its service waits until it is
+// mended or removed.
+func (r *restarter) warnCorrupt(e model.RestartEntry) {
+	if r.warned[e.Service] == e.ModRevision {
+		return
+	}
+	r.warned[e.Service] = e.ModRevision
+	r.c.log.Warn("a restart record does not decode; the restart of its service waits until it is mended or removed (theseusd restart says how)",
+		"service", e.Service, "err", e.Err)
 }
 
 // Pending returns the token of the restart the group is in, or "".
@@ -101,6 +119,10 @@ func (r *restarter) round(ctx context.Context) bool {
 	pending := map[specs.GroupKey]string{}
 	active := false
 	for _, e := range entries {
+		if e.Err != nil {
+			r.warnCorrupt(e)
+			continue
+		}
 		if e.State == nil || !e.State.Active() {
 			continue
 		}

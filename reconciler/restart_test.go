@@ -204,7 +204,8 @@ func TestRollingRestartResumesWithoutRemovedGroup(t *testing.T) {
 // stop the leader from carrying out the restart of this one.
 func TestRollingRestartPastUndecodableRecord(t *testing.T) {
 	e := newEnv(t)
-	e.start(controllerOpts{id: "a"})
+	log := &lockedBuffer{}
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}, logTo: log})
 	keys := e.deploy("api", 2)
 	e.etcd.Etcdctl(t, "put", "/theseus/restart/web", "not json")
 	ctx, cancel := context.WithTimeout(t.Context(), converge)
@@ -217,6 +218,11 @@ func TestRollingRestartPastUndecodableRecord(t *testing.T) {
 		if n := len(e.writesTo("POST", appPath(k)+"/restart")); n != 1 {
 			t.Errorf("group %d (%s) restarted %d times, want 1", i, k, n)
 		}
+	}
+	// The record is named in the log, once, though every round reads it.
+	if n := strings.Count(log.String(), "a restart record does not decode"); n != 1 ||
+		!strings.Contains(log.String(), "service=web") {
+		t.Errorf("the undecodable record of web is logged %d times, want once naming web:\n%s", n, log.String())
 	}
 }
 

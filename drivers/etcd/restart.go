@@ -48,8 +48,8 @@ func (s *RestartStore) Get(ctx context.Context, service string) (RestartEntry, e
 }
 
 // List reads every restart, in service order. A record that does not
-// decode is left out, so that it holds up no other service's restart;
-// Get of its service reports it.
+// decode comes with its Err and no State, so that it holds up no other
+// service's restart and the reader can say which key to mend.
 func (s *RestartStore) List(ctx context.Context) ([]RestartEntry, error) {
 	kvs, _, err := s.c.rangeAll(ctx, s.dir())
 	if err != nil {
@@ -60,7 +60,7 @@ func (s *RestartStore) List(ctx context.Context) ([]RestartEntry, error) {
 		service := strings.TrimPrefix(string(kv.Key), s.dir())
 		e, err := s.decode(service, kv)
 		if err != nil {
-			continue
+			e = RestartEntry{Service: service, ModRevision: kv.ModRevision, Err: err}
 		}
 		out = append(out, e)
 	}
