@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"theseus.dev/drivers/etcd"
 	"theseus.dev/model"
 	"theseus.dev/reconciler"
 	"theseus.dev/specs"
@@ -18,8 +19,17 @@ import (
 // restart's token in /status. The standby takes over the restart: it
 // must not restart the group a second time.
 func TestRestartNotRepeatedAfterLeaderLoss(t *testing.T) {
-	e := newEnv(t)
-	direct := e.directStore()
+	e, _, b, keys := leaderLostAfterFirstRestart(t)
+	e.restartOnceEach(keys, b.Leading)
+}
+
+// leaderLostAfterFirstRestart starts daemon a, whose lease is revoked as
+// its first restart returns from Marathon, and standby b (on a client of
+// its own, direct), and deploys api/g0 and api/g1.
+func leaderLostAfterFirstRestart(t *testing.T) (e *env, direct *etcd.Client, b *reconciler.Daemon, keys []specs.GroupKey) {
+	t.Helper()
+	e = newEnv(t)
+	direct = e.directStore()
 	cut := &loseLeadershipAfterRestart{revoke: func() {
 		if err := revokeLeader(context.Background(), direct); err != nil {
 			t.Error(err)
@@ -28,12 +38,12 @@ func TestRestartNotRepeatedAfterLeaderLoss(t *testing.T) {
 	a, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"},
 		marathon: func(m reconciler.Marathon) reconciler.Marathon { cut.Marathon = m; return cut }})
 	e.eventually(converge, "a leads", a.Leading)
-	b, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "b"}, store: direct})
-	keys := e.deploy("api", 2)
+	b, _ = e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "b"}, store: direct})
+	keys = e.deploy("api", 2)
 	for _, k := range keys {
 		e.eventually(converge, "the group's status", func() bool { return e.statusTruthful(k) == "" })
 	}
-	e.restartOnceEach(keys, b.Leading)
+	return e, direct, b, keys
 }
 
 // loseLeadershipAfterRestart passes every call through, and revokes the
@@ -57,21 +67,7 @@ func (m *loseLeadershipAfterRestart) Restart(ctx context.Context, k specs.GroupK
 // restart as sent (the app is past the version it started from). Its
 // end must not have the group restarted again.
 func TestRestartNotRepeatedAfterLeaderLossMidDeployment(t *testing.T) {
-	e := newEnv(t)
-	direct := e.directStore()
-	cut := &loseLeadershipAfterRestart{revoke: func() {
-		if err := revokeLeader(context.Background(), direct); err != nil {
-			t.Error(err)
-		}
-	}}
-	a, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"},
-		marathon: func(m reconciler.Marathon) reconciler.Marathon { cut.Marathon = m; return cut }})
-	e.eventually(converge, "a leads", a.Leading)
-	b, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "b"}, store: direct})
-	keys := e.deploy("api", 2)
-	for _, k := range keys {
-		e.eventually(converge, "the group's status", func() bool { return e.statusTruthful(k) == "" })
-	}
+	e, direct, b, keys := leaderLostAfterFirstRestart(t)
 	stall := e.sim.Faults().StallDeployments(specs.AppID("", keys[0]))
 	done := make(chan struct{})
 	go func() {
