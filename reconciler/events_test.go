@@ -91,13 +91,11 @@ func TestCreateOnStaleCache(t *testing.T) {
 		t.Errorf("%d creates succeeded, want 2", n)
 	}
 	refused := 0
-	e.mu.Lock()
-	for _, w := range e.writes {
-		if w.method == "POST" && w.path == "/v2/apps" && w.status == http.StatusConflict {
+	for _, w := range e.answered("POST", "/v2/apps") {
+		if w.path == "/v2/apps" && w.status == http.StatusConflict {
 			refused++
 		}
 	}
-	e.mu.Unlock()
 	if refused != 1 {
 		t.Errorf("%d creates refused as existing, want 1: the create was not planned on the stale cache", refused)
 	}

@@ -43,15 +43,16 @@ type env struct {
 	mc    *marathon.Client
 
 	mu     sync.Mutex
-	writes []simWrite // Marathon writes, as the simulator received them
+	writes []simWrite // Marathon writes, in the order the simulator received them
 }
 
 // simWrite is one mutating request the simulator served.
 type simWrite struct {
-	at     time.Time
+	at     time.Time // when it reached the simulator
 	method string
 	path   string
 	status int
+	done   chan struct{} // closed once status is set
 }
 
 func newEnv(t testing.TB) *env { return newEnvAt(t, simSpeed) }
@@ -122,10 +123,17 @@ func (e *env) serve(w http.ResponseWriter, r *http.Request) {
 		e.sim.ServeHTTP(w, r)
 		return
 	}
+	// The write is logged before the simulator sees it: its effects (a
+	// deployment, running tasks) may be visible before its answer is sent.
+	e.mu.Lock()
+	i := len(e.writes)
+	e.writes = append(e.writes, simWrite{at: time.Now(), method: r.Method, path: r.URL.Path, done: make(chan struct{})})
+	e.mu.Unlock()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	e.sim.ServeHTTP(rec, r)
 	e.mu.Lock()
-	e.writes = append(e.writes, simWrite{time.Now(), r.Method, r.URL.Path, rec.status})
+	e.writes[i].status = rec.status
+	close(e.writes[i].done)
 	e.mu.Unlock()
 }
 
@@ -143,13 +151,43 @@ func (s *statusRecorder) Flush() {
 
 // writesTo returns the successful writes whose path starts with prefix.
 func (e *env) writesTo(method, prefix string) []simWrite {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	var out []simWrite
-	for _, w := range e.writes {
-		if w.method == method && strings.HasPrefix(w.path, prefix) && w.status < 300 {
+	for _, w := range e.answered(method, prefix) {
+		if w.status < 300 {
 			out = append(out, w)
 		}
+	}
+	return out
+}
+
+// answered returns the writes with method to paths starting with prefix
+// and their answers. A write the simulator is still serving is waited
+// for, up to converge (a hung one is left out): its effects may already
+// show.
+func (e *env) answered(method, prefix string) []simWrite {
+	e.mu.Lock()
+	var idx []int
+	for i, w := range e.writes {
+		if w.method == method && strings.HasPrefix(w.path, prefix) {
+			idx = append(idx, i)
+		}
+	}
+	e.mu.Unlock()
+	timeout := time.NewTimer(converge)
+	defer timeout.Stop()
+	out := make([]simWrite, 0, len(idx))
+	for _, i := range idx {
+		e.mu.Lock()
+		done := e.writes[i].done
+		e.mu.Unlock()
+		select {
+		case <-done:
+		case <-timeout.C:
+			return out
+		}
+		e.mu.Lock()
+		out = append(out, e.writes[i])
+		e.mu.Unlock()
 	}
 	return out
 }
