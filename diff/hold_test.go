@@ -65,3 +65,34 @@ func TestHeldBackChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestHeldChange: what an apply leaves undone and names as held back is a
+// held change to Marathon, or changes waiting behind a deployment; an
+// orphan that pruning keeps or the guard refuses to delete, an unmanaged app or a deployment with
+// nothing behind it is nothing left undone.
+func TestHeldChange(t *testing.T) {
+	for _, tc := range []struct {
+		a    Action
+		want string // HeldReason when a held change, "" otherwise
+	}{
+		{Action{Kind: Update, HeldBack: HoldPaused, Reason: "paused by bob@ops"}, "paused by bob@ops"},
+		{Action{Kind: Scale, HeldBack: HoldQuarantined}, string(HoldQuarantined)},
+		{Action{Kind: Orphan, HeldBack: HoldPruneRefused, Reason: HeldBackReason}, ""}, // the guard's refusal is the plan's
+		{Action{Kind: Wait, HeldBack: HoldDeployment, Changes: []Change{{Path: "spec.image"}}}, string(HoldDeployment)},
+		{Action{Kind: Wait, HeldBack: HoldDeployment}, ""},
+		{Action{Kind: Orphan, HeldBack: HoldPruneOff, Reason: "pruning is off"}, ""},
+		{Action{Kind: Unmanaged, HeldBack: HoldProtected}, ""},
+		{Action{Kind: Update}, ""},
+	} {
+		got := ""
+		if tc.a.HeldChange() {
+			got = tc.a.HeldReason()
+		}
+		if got != tc.want {
+			t.Errorf("%s held %q with %d changes: held change %q, want %q", tc.a.Kind, tc.a.HeldBack, len(tc.a.Changes), got, tc.want)
+		}
+	}
+	if r := (&Action{Kind: Update, Reason: "x"}).HeldReason(); r != "" {
+		t.Errorf("an action not held back has the reason %q", r)
+	}
+}

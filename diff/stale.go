@@ -1,7 +1,6 @@
 package diff
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -52,7 +51,7 @@ func Stale(saved, now *Plan) error {
 	held := map[specs.GroupKey]string{}
 	for i := range now.Actions {
 		if a := &now.Actions[i]; a.HeldBack != "" {
-			held[a.Key] = cmp.Or(a.Reason, string(a.HeldBack))
+			held[a.Key] = a.HeldReason()
 		}
 	}
 	var moved []string

@@ -1,6 +1,8 @@
 package diff
 
 import (
+	"cmp"
+
 	"theseus.dev/model"
 	"theseus.dev/specs"
 )
@@ -255,6 +257,24 @@ func (a *Action) Hold(h Hold, reason string) {
 // Acts reports whether the action is carried out against Marathon now:
 // it changes Marathon and is not held back.
 func (a *Action) Acts() bool { return a.Kind.Mutates() && a.HeldBack == "" }
+
+// HeldChange reports whether the action is a change held back now, that
+// an apply leaves undone until its hold ends: a change to Marathon of a
+// paused group or a quarantined revision, or changes waiting behind a
+// deployment. An orphan that pruning keeps or an app theseus does not
+// manage is not one: nothing is to be changed.
+func (a *Action) HeldChange() bool {
+	return a.HeldBack != "" && (a.Kind.Mutates() || a.Kind == Wait && len(a.Changes) > 0)
+}
+
+// HeldReason says why the action is held back: its reason, or the hold's
+// name when it has none. It is empty when the action is not held back.
+func (a *Action) HeldReason() string {
+	if a.HeldBack == "" {
+		return ""
+	}
+	return cmp.Or(a.Reason, string(a.HeldBack))
+}
 
 // Pending reports whether the action is a change still to be made, now
 // or once it is no longer held back. Invalid groups are not pending: they

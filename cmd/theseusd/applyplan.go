@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -84,11 +83,10 @@ func applyPlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client
 func heldNotes(c *cli, plan *diff.Plan) int {
 	n := 0
 	for _, a := range plan.Actions {
-		if a.HeldBack == "" || !a.Kind.Mutates() && (a.Kind != diff.Wait || len(a.Changes) == 0) {
-			continue
+		if a.HeldChange() {
+			n++
+			fmt.Fprintf(c.stdout, "%s: %s held back: %s\n", a.Key, a.Kind, a.HeldReason())
 		}
-		n++
-		fmt.Fprintf(c.stdout, "%s: %s held back: %s\n", a.Key, a.Kind, cmp.Or(a.Reason, string(a.HeldBack)))
 	}
 	return n
 }
