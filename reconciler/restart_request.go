@@ -30,6 +30,12 @@ type RollingRestart struct {
 	// ProgressEvery (default 30s) when none is.
 	Progress      func(string)
 	ProgressEvery time.Duration
+	// Pauses, when set, is read once the request is recorded, to name
+	// the groups of the restart that are paused: the leader does not
+	// restart them until they are resumed, and the restart waits for
+	// each up to HealthTimeout. An error reading them is left unsaid:
+	// the restart does not depend on it.
+	Pauses PauseLister
 	// Detach returns once the request is recorded, without following it.
 	Detach bool
 	// Now is the clock of the elapsed times reported; defaults to
@@ -95,12 +101,36 @@ func (r *RollingRestart) Run(ctx context.Context, service string, sel specs.Sele
 		}
 		break
 	}
+	r.notePaused(ctx, &st)
 	if r.Detach {
 		say(fmt.Sprintf("the restart of %d group(s) of %s is requested; the leader carries it out (theseusd restart %s again follows it)",
 			len(st.Groups), service, service))
 		return nil
 	}
 	return r.follow(ctx, service, rev, len(st.Done))
+}
+
+// notePaused names the groups of st still to restart that are paused.
+func (r *RollingRestart) notePaused(ctx context.Context, st *specs.RestartState) {
+	if r.Pauses == nil {
+		return
+	}
+	entries, _, err := r.Pauses.List(ctx)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		g := e.Key.String()
+		if !slices.Contains(st.Groups, g) || slices.Contains(st.Done, g) {
+			continue
+		}
+		by := "unknown (the record does not decode)"
+		if e.Pause != nil {
+			by = e.Pause.By
+		}
+		r.say(fmt.Sprintf("note: %s is paused (by %s): it is not restarted until theseusd resume %s -l %s; the restart waits for it up to %s",
+			g, by, e.Key.Service, e.Key.Labels, r.HealthTimeout))
+	}
 }
 
 // keepListed returns the groups of groups that listed holds, in their

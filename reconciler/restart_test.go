@@ -2,6 +2,7 @@ package reconciler_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -106,13 +107,18 @@ func TestRollingRestartStopsFollowing(t *testing.T) {
 }
 
 // apiWithBrokenG1 starts a controller and deploys api/g0…g2, g1 with an
-// image whose new tasks never turn healthy, and returns their keys.
+// image whose tasks turn unhealthy once its rollout is over, and returns
+// their keys.
 func (e *env) apiWithBrokenG1() []specs.GroupKey {
 	e.t.Helper()
 	e.start(controllerOpts{id: "a"})
 	keys := e.deploy("api", 3)
 	e.putSpec(keys[1], spec(keys[1], "broken:1", 1, `,"healthChecks":[{"protocol":"COMMAND","command":"true","gracePeriodSeconds":10}]`))
+	rev := e.modRevision(keys[1])
 	e.eventually(converge, "api/g1 runs broken:1", func() bool { a, _ := e.app(keys[1]); return a.Image == "broken:1" && a.Deployment == "" })
+	// Its rollout over first: failing health checks during it would roll
+	// it back to a healthy image, which restarts.
+	e.eventually(converge, "api/g1's rollout over", func() bool { st := e.status(keys[1]); return st != nil && st.SyncedRevision == rev })
 	e.sim.Faults().NeverHealthyImage("broken:1")
 	return keys
 }
@@ -130,7 +136,8 @@ func TestRollingRestartStops(t *testing.T) {
 	r.ProgressEvery = 50 * time.Millisecond
 	err := r.Run(t.Context(), "api", specs.Selector{})
 	if err == nil || !strings.Contains(err.Error(), "api/g1") {
-		t.Fatalf("error %v, want one naming api/g1", err)
+		a, _ := e.app(keys[1])
+		t.Fatalf("error %v, want one naming api/g1\n%s\napi/g1 in Marathon: %+v", err, strings.Join(lines, "\n"), a)
 	}
 	// A group that makes no progress is still reported now and then.
 	if n := strings.Count(strings.Join(lines, "\n"), "api/g1: 0 of 1 tasks replaced, "); n < 2 {
@@ -184,7 +191,8 @@ func TestRollingRestartResumesWithoutRemovedGroup(t *testing.T) {
 	r := e.restarter(0, &lines)
 	r.HealthTimeout = time.Second
 	if err := r.Run(t.Context(), "api", specs.Selector{}); err == nil || !strings.Contains(err.Error(), "api/g1") {
-		t.Fatalf("error %v, want one naming api/g1", err)
+		a, _ := e.app(keys[1])
+		t.Fatalf("error %v, want one naming api/g1\n%s\napi/g1 in Marathon: %+v", err, strings.Join(lines, "\n"), a)
 	}
 	if _, err := e.etcd.Client.Delete(t.Context(), specs.DesiredKey("", keys[1])); err != nil {
 		t.Fatal(err)
@@ -292,6 +300,45 @@ func (e *env) restartOnceEach(keys []specs.GroupKey, leading func() bool) {
 	for i, k := range keys {
 		if n := len(e.writesTo("POST", appPath(k)+"/restart")); n != 1 {
 			e.t.Errorf("group %d (%s) restarted %d times, want 1", i, k, n)
+		}
+	}
+}
+
+// TestRollingRestartNamesPausedGroups: a restart names the groups it
+// still has to restart that are paused, since the leader waits for
+// their resume: not a paused group it already restarted, nor one of
+// another service.
+func TestRollingRestartNamesPausedGroups(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	api := []specs.GroupKey{key(t, "api", "g0"), key(t, "api", "g1"), key(t, "api", "g2")}
+	web := key(t, "web", "g1")
+	for _, k := range append(slices.Clone(api), web) {
+		e.putSpec(k, spec(k, "nginx:1.27", 1, ""))
+	}
+	for _, k := range []specs.GroupKey{api[0], api[1], web} {
+		if _, err := e.store.Pauses().Pause(ctx, k, specs.Pause{By: "bob@ops", At: time.Now(), Reason: "db migration"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A restart of api that stopped once api/g0 was done.
+	st := &specs.RestartState{Token: "t1", Groups: []string{"api/g0", "api/g1", "api/g2"}, Done: []string{"api/g0"}, Started: time.Now().UTC()}
+	if _, err := e.store.Restarts().Put(ctx, model.Fence{}, "api", st, 0); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	r := e.restarter(0, &lines)
+	r.Pauses, r.Detach = e.store.Pauses(), true
+	if err := r.Run(ctx, "api", specs.Selector{}); err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(lines, "\n")
+	if !strings.Contains(all, "api/g1 is paused (by bob@ops): it is not restarted until theseusd resume api -l g1") {
+		t.Errorf("the paused group still to restart is not named:\n%s", all)
+	}
+	for _, g := range []string{"api/g0", "web/g1", "api/g2"} {
+		if strings.Contains(all, g+" is paused") {
+			t.Errorf("%s is named as paused in the restart:\n%s", g, all)
 		}
 	}
 }

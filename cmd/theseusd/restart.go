@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -62,8 +61,7 @@ out). --detach returns once the request is recorded.`,
 			return err
 		}
 		defer ec.Close()
-		notePaused(ctx, c, ec, args[0], sel)
-		r := &reconciler.RollingRestart{Desired: ec.Desired(), Store: ec.Restarts(), Wait: *wait, HealthTimeout: *healthTimeout,
+		r := &reconciler.RollingRestart{Desired: ec.Desired(), Store: ec.Restarts(), Pauses: ec.Pauses(), Wait: *wait, HealthTimeout: *healthTimeout,
 			Detach: *detach, Progress: func(line string) {
 				fmt.Fprintf(c.stdout, "%s %s\n", time.Now().Format("15:04:05"), line)
 			}}
@@ -77,29 +75,4 @@ out). --detach returns once the request is recorded.`,
 		return err
 	}
 	return cmd
-}
-
-// notePaused says which groups of the restart are paused: the leader
-// does not restart them until they are resumed, and the restart waits
-// for each up to --health-timeout. A courtesy: an error reading the
-// pauses is left to the restart.
-func notePaused(ctx context.Context, c *cli, ec *etcd.Client, service string, sel specs.Selector) {
-	entries, _, err := ec.Pauses().List(ctx)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		if e.Key.Service != service || !sel.Matches(e.Key.LabelSet()) {
-			continue
-		}
-		if _, err := ec.Desired().Get(ctx, e.Key); err != nil {
-			continue // not a group of the restart
-		}
-		by := "unknown (the record does not decode)"
-		if e.Pause != nil {
-			by = e.Pause.By
-		}
-		fmt.Fprintf(c.stdout, "note: %s is paused (by %s): it is not restarted until theseusd resume %s -l %s; the restart waits for it up to --health-timeout\n",
-			e.Key, by, e.Key.Service, e.Key.Labels)
-	}
 }
