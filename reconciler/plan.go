@@ -82,6 +82,11 @@ type PlanSources struct {
 	// rollout failed (RolledBack or Failed in its history).
 	Pauses  PauseLister
 	History HistoryReader
+	// NewRevisions are groups of Local that writing it would give a new
+	// revision (Local.NewRevisions): the history of the revision they
+	// have now does not count, as the one they would get has not been
+	// rolled out; a fix of a quarantined revision is planned as a change.
+	NewRevisions map[specs.GroupKey]bool
 	// Statuses, when set, is read for the groups whose app's revision
 	// label is not their /desired revision: labels that a scale by
 	// theseus left (the status's scaled) count as the spec's own, as the
@@ -150,7 +155,7 @@ func PlanFrom(ctx context.Context, src PlanSources, opts diff.Options) (*diff.Pl
 	}
 	p := diff.Compute(snap, apps, opts)
 	p.Errors = badKeys
-	if err := holdBack(ctx, p, paused, src.History); err != nil {
+	if err := holdBack(ctx, p, paused, src.History, src.NewRevisions); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -34,17 +34,18 @@ func readPauses(ctx context.Context, pauses PauseLister) (map[specs.GroupKey]*sp
 
 // holdBack holds back, as the controller does, the changes of p that
 // rollout safety keeps from Marathon: those of paused groups, and those
-// of a revision whose rollout failed (when history is set). Only the
-// groups with a change to make have their history read: all at once if
-// history is a HistoriesReader.
-func holdBack(ctx context.Context, p *diff.Plan, paused map[specs.GroupKey]*specs.Pause, history HistoryReader) error {
+// of a revision whose rollout failed (when history is set), except a
+// group fresh holds, whose change is to a revision not yet rolled out.
+// Only the groups with a change to make have their history read: all at
+// once if history is a HistoriesReader.
+func holdBack(ctx context.Context, p *diff.Plan, paused map[specs.GroupKey]*specs.Pause, history HistoryReader, fresh map[specs.GroupKey]bool) error {
 	var read []*diff.Action
 	for i := range p.Actions {
 		a := &p.Actions[i]
 		switch {
 		case paused[a.Key] != nil:
 			holds(a, paused[a.Key], "", "")
-		case history != nil && a.Revision > 0 && (a.Acts() || a.Kind == diff.Wait):
+		case history != nil && a.Revision > 0 && !fresh[a.Key] && (a.Acts() || a.Kind == diff.Wait):
 			read = append(read, a)
 		}
 	}

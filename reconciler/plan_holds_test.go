@@ -80,3 +80,63 @@ func TestPlanHoldsFromHistories(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanOfLocalSpecs: spec files planned in place of /desired keep the
+// /desired revision of each group, and a file that would give its group
+// a new revision is planned as a change even when the revision /desired
+// holds now is quarantined; a file that writes nothing new stays held
+// back with it. A group only the files hold, and an invalid one, are in
+// the plan's scope.
+func TestPlanOfLocalSpecs(t *testing.T) {
+	e := newEnv(t)
+	same, fixed, added, bad := key(t, "web", "same"), key(t, "web", "fixed"), key(t, "web", "new"), key(t, "web", "bad")
+	for _, k := range []specs.GroupKey{same, fixed, bad} {
+		e.putSpec(k, spec(k, "nginx:bad", 1, ""))
+	}
+	for _, k := range []specs.GroupKey{same, fixed} {
+		h, err := json.Marshal(specs.History{Entries: []specs.HistoryEntry{
+			{Revision: e.modRevision(k), Outcome: specs.OutcomeRolledBack, Reason: "Command exited with status 1"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.etcd.Client.Put(t.Context(), etcd.HistoryKey("", k), string(h)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	group := func(k specs.GroupKey, image string) *specs.Group {
+		g, err := specs.DecodeStored(k, []byte(spec(k, image, 1, "")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	files := reconciler.LocalSpecs{
+		Groups:  []*specs.Group{group(same, "nginx:bad"), group(fixed, "nginx:1.27"), group(added, "nginx:1.27")},
+		Invalid: map[specs.GroupKey]specs.ErrorList{bad: {{File: "web.yaml", Field: "spec.instances", Msg: "must be at least 0"}}},
+	}
+	local, err := reconciler.ReadLocal(t.Context(), e.store.Desired(), files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantScope := []diff.Scoped{{Key: bad, Revision: e.modRevision(bad)}, {Key: fixed, Revision: e.modRevision(fixed)},
+		{Key: added}, {Key: same, Revision: e.modRevision(same)}}
+	if d := cmp.Diff(wantScope, local.Scope); d != "" {
+		t.Errorf("scope (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(map[specs.GroupKey]bool{fixed: true, added: true}, local.NewRevisions); d != "" {
+		t.Errorf("new revisions (-want +got):\n%s", d)
+	}
+	p, err := reconciler.PlanFrom(t.Context(), reconciler.PlanSources{Local: &local.Snapshot, OnlyLocal: true, Apps: e.mc,
+		History: e.store.History(), NewRevisions: local.NewRevisions}, diff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[specs.GroupKey]string{}
+	for _, a := range p.Actions {
+		got[a.Key] = string(a.Kind) + " " + string(a.HeldBack)
+	}
+	want := map[specs.GroupKey]string{same: "create quarantined", fixed: "create ", added: "create ", bad: "invalid "}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("plan of the files (-want +got):\n%s", d)
+	}
+}

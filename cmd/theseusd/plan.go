@@ -206,18 +206,17 @@ func makePlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client,
 	if len(fs.groups)+len(fs.invalid)+len(fs.errs) == 0 {
 		return nil, fmt.Errorf("no specs found in %v: nothing to plan", paths)
 	}
-	snap, scope, rewrites, err := localSnapshot(ctx, ec, &fs)
+	local, err := reconciler.ReadLocal(ctx, ec.Desired(), reconciler.LocalSpecs{Groups: fs.groups, Invalid: fs.invalid})
 	if err != nil {
 		return nil, err
 	}
-	src.Local, src.OnlyLocal = &snap, sc.dir == ""
-	src.History = filesHistory{h: ec.History(), rewrites: rewrites}
+	src.Local, src.OnlyLocal, src.NewRevisions = &local.Snapshot, sc.dir == "", local.NewRevisions
 	plan, err := reconciler.PlanFrom(ctx, src, opts)
 	if err != nil {
 		return nil, err
 	}
 	if sc.dir == "" {
-		plan.Scope = scope
+		plan.Scope = local.Scope
 	}
 	plan.MarathonRoot = &root
 	for _, e := range fs.errs {
