@@ -17,8 +17,12 @@ import (
 //
 // A plan of spec files (with a Scope) is held to more: every group of it
 // counts, acted on now or not, with its changes, and the /desired revision
-// of every group of the files must be what it was.
+// of every group of the files must be what it was. Plans that both know
+// their Marathon root must have the same one.
 func Stale(saved, now *Plan) error {
+	if r, n := saved.MarathonRoot, now.MarathonRoot; r != nil && n != nil && *r != *n {
+		return &StaleError{Moved: []string{fmt.Sprintf("the plan was made against --marathon-root %q, not %q: it would act on other apps", *r, *n)}}
+	}
 	scoped := saved.Scope != nil || now.Scope != nil
 	type entry struct {
 		kind     Kind

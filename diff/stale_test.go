@@ -89,3 +89,33 @@ func TestStaleNamesTheHoldNow(t *testing.T) {
 		})
 	}
 }
+
+// TestStaleMarathonRoot: a plan made against one --marathon-root is stale
+// against another, even with no action (its app ids would be of other
+// apps); a plan that does not know its root (an older saved plan) is
+// compared by its actions alone.
+func TestStaleMarathonRoot(t *testing.T) {
+	root := func(r string) *string { return &r }
+	for _, tt := range []struct {
+		saved, now *string
+		stale      bool
+	}{
+		{root("/mine"), root("/theirs"), true},
+		{root(""), root("/theirs"), true},
+		{root("/mine"), root("/mine"), false},
+		{nil, root("/theirs"), false},
+		{root("/mine"), nil, false},
+	} {
+		err := Stale(&Plan{MarathonRoot: tt.saved}, &Plan{MarathonRoot: tt.now})
+		if (err != nil) != tt.stale || tt.stale && !strings.Contains(err.Error(), "--marathon-root") {
+			t.Errorf("saved root %v, now %v: Stale = %v, want stale %v", deref(tt.saved), deref(tt.now), err, tt.stale)
+		}
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "(unknown)"
+	}
+	return *s
+}

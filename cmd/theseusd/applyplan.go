@@ -27,9 +27,6 @@ func applyPlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client
 	if saved.Scope != nil {
 		return fmt.Errorf("--plan %s: a plan of spec files (plan -f), which changes /desired: apply it with apply -f ... --check-index %s", path, path)
 	}
-	if r := saved.MarathonRoot; r != nil && *r != mc.Root() {
-		return fmt.Errorf("--plan %s was made against --marathon-root %q, not %q: it would act on other apps; make the plan again", path, *r, mc.Root())
-	}
 	g := *guard
 	g.prune = slices.ContainsFunc(saved.Actions, func(a diff.Action) bool { return a.Kind == diff.Delete }) // the plan was made with pruning on
 	opts, err := g.options(ctx, ec)
@@ -43,6 +40,8 @@ func applyPlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client
 	if err != nil {
 		return err
 	}
+	root := mc.Root()
+	now.MarathonRoot = &root
 	if err := diff.Stale(saved, now); err != nil {
 		if now.PruneRefused != "" {
 			return fmt.Errorf("%w\nthe mass-deletion guard holds deletes back now: %s", err, now.PruneRefused)
