@@ -186,6 +186,33 @@ func TestStalledMetricIsTheLeaders(t *testing.T) {
 	}
 }
 
+// TestStalledMetricClearedWhenNoLongerStalled: a group that stops being
+// Stalled for another reason than arriving (here an operator pauses it)
+// is no longer counted in theseus_deployment_stalled.
+func TestStalledMetricClearedWhenNoLongerStalled(t *testing.T) {
+	e := newEnv(t)
+	m := reconciler.NewMetrics()
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a", metrics: m}, progressDeadline: 300 * time.Millisecond})
+	k := e.deploy("api", 1)[0]
+	e.sim.Faults().StallDeployments(specs.AppID("", k))
+	if _, err := e.mc.Restart(t.Context(), k); err != nil {
+		t.Fatal(err)
+	}
+	e.putSpec(k, spec(k, "nginx:1.28", 1, "")) // held back by the other deployment
+	stalled := `theseus_deployment_stalled{group="` + k.String() + `"}`
+	e.eventually(converge, "api/g0 Stalled, and counted", func() bool {
+		st := e.status(k)
+		return st != nil && st.Phase == specs.PhaseStalled && metric(t, m, stalled) == 1
+	})
+	if _, err := e.store.Pauses().Pause(t.Context(), k, specs.Pause{By: "bob@ops", At: time.Now(), Reason: "looking into it"}); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually(converge, "api/g0 Paused", func() bool { st := e.status(k); return st != nil && st.Phase == specs.PhasePaused })
+	if n := metric(t, m, "theseus_deployment_stalled"); n != 0 {
+		t.Errorf("a Paused group is still counted as stalled (%v)", n)
+	}
+}
+
 // TestResyncRemovesStatusLeftBehind: a status whose group has neither a
 // /desired entry nor an app, as a leader can leave one that stopped
 // between a delete and its clean-up, is removed, and the status of a

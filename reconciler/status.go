@@ -46,12 +46,9 @@ func (c *Controller) record(ctx context.Context, v view, g GroupState) (StatusDe
 		c.log.Warn("deployment stalled", "group", v.key.String(), "deployment", st.DeploymentID,
 			"step", st.DeploymentStep, "reason", st.LastError)
 	}
-	switch {
-	case d.Stalled:
-		c.metrics.Stalled(v.key.String(), true)
-	case st.Phase == specs.PhaseSynced:
-		c.metrics.Stalled(v.key.String(), false)
-	}
+	// Whatever ends a stall (arriving, a pause, a rollback, a new
+	// deployment) ends its series.
+	c.metrics.Stalled(v.key.String(), d.Stalled)
 	return d, c.putStatus(ctx, v, *st)
 }
 
