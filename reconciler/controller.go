@@ -251,9 +251,10 @@ func (c *Controller) Run(stop, work context.Context) error {
 	if err := c.loadStatus(work); err != nil {
 		return err
 	}
-	// A standby reports no groups, stalled or not.
+	// A standby reports no groups, stalled or not, and no deployments.
 	defer c.metrics.GroupPhases(nil)
 	defer c.metrics.ForgetStalled()
+	defer c.metrics.DeploymentsInflight(0)
 	inputs, cancel := context.WithCancel(work)
 	defer cancel()
 	defer context.AfterFunc(stop, cancel)()

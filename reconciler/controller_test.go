@@ -161,10 +161,12 @@ func TestGroupPhaseMetrics(t *testing.T) {
 	}
 }
 
-// TestStalledMetricIsTheLeaders: theseus_deployment_stalled is the
-// leader's, as theseus_groups is: a daemon that stops leading no longer
-// reports the group it saw stalled, which its successor reports while
-// it is, so that the alert does not fire for ever from a standby.
+// TestStalledMetricIsTheLeaders: theseus_deployment_stalled and
+// theseus_marathon_deployments_inflight are the leader's, as
+// theseus_groups is: a daemon that stops leading no longer reports the
+// group it saw stalled or the deployments it last listed, which its
+// successor reports while they are, so that an alert does not fire for
+// ever from a standby.
 func TestStalledMetricIsTheLeaders(t *testing.T) {
 	e := newEnv(t)
 	m := reconciler.NewMetrics()
@@ -180,9 +182,14 @@ func TestStalledMetricIsTheLeaders(t *testing.T) {
 		st := e.status(k)
 		return st != nil && st.Phase == specs.PhaseStalled && metric(t, m, stalled) == 1
 	})
+	const inflight = "theseus_marathon_deployments_inflight"
+	e.eventually(converge, "its deployment counted in flight", func() bool { return metric(t, m, inflight) == 1 })
 	stop()
 	if n := metric(t, m, "theseus_deployment_stalled"); n != 0 {
 		t.Errorf("a daemon that no longer leads reports %v stalled group(s)", n)
+	}
+	if n := metric(t, m, inflight); n != 0 {
+		t.Errorf("a daemon that no longer leads reports %v deployment(s) in flight", n)
 	}
 }
 

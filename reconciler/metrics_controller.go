@@ -80,7 +80,7 @@ func (m *Metrics) Resync(seconds float64) {
 }
 
 // DeploymentsInflight records how many managed apps have a deployment in
-// flight, as of the last resync.
+// flight, as of the last resync; 0 when the term ended.
 func (m *Metrics) DeploymentsInflight(n int) {
 	if m != nil {
 		m.deploymentsInflight.Set(float64(n))
