@@ -93,9 +93,10 @@ const (
 // CheckPrefix reports whether p is a usable etcd prefix: empty, or starting
 // with "/" and not ending with one, and with no segment named like a
 // directory another installation reads whole ("desired", "status",
-// "services"): the keys under "/services" would be in the /services of an
-// installation without a prefix, whose discovery sweep removes what it
-// did not write.
+// "services"), and no segment "theseus" but the last: the keys under
+// "/services" would be in the /services of an installation without a
+// prefix, whose discovery sweep removes what it did not write, and those
+// under "/theseus/leader" would stand in its leader election.
 func CheckPrefix(p string) error {
 	if p == "" {
 		return nil
@@ -103,11 +104,15 @@ func CheckPrefix(p string) error {
 	if !strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") {
 		return fmt.Errorf("etcd prefix %q must start with '/' and not end with one", p)
 	}
-	for seg := range strings.SplitSeq(p[1:], "/") {
+	segs := strings.Split(p[1:], "/")
+	for i, seg := range segs {
 		for _, dir := range []string{DesiredDir, StatusDir, ServicesDir} {
 			if "/"+seg+"/" == dir {
 				return fmt.Errorf("etcd prefix %q: segment %q would put its keys in the %s of an installation with a shorter prefix; choose another name", p, seg, strings.TrimSuffix(dir, "/"))
 			}
+		}
+		if "/"+seg+"/" == TheseusDir && i < len(segs)-1 {
+			return fmt.Errorf("etcd prefix %q: segment %q followed by another would put its keys in the bookkeeping (leader election, pauses, history) of an installation with a shorter prefix; choose another name", p, seg)
 		}
 	}
 	return nil

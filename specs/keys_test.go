@@ -96,3 +96,28 @@ func TestCompareNamesIsByteOrder(t *testing.T) {
 		t.Errorf("%s and %s: Compare %d, CompareNames %d; want them to disagree", a, b, a.Compare(b), a.CompareNames(b))
 	}
 }
+
+// TestCheckPrefix: a prefix is refused, naming its segment, when its keys
+// would lie in a directory of an installation with a shorter prefix.
+func TestCheckPrefix(t *testing.T) {
+	for p, refused := range map[string]string{
+		"":                      "",
+		"/prod":                 "",
+		"/theseus":              "", // its keys are /theseus/desired/..., /theseus/theseus/...: no directory of another
+		"/prod/theseus":         "",
+		"/theseus-eu/leader":    "",
+		"/services":             `segment "services"`,
+		"/prod/desired":         `segment "desired"`,
+		"/status/eu":            `segment "status"`,
+		"/theseus/leader":       `segment "theseus" followed by another`,
+		"/prod/theseus/pause/x": `segment "theseus" followed by another`,
+	} {
+		err := CheckPrefix(p)
+		switch {
+		case refused == "" && err != nil:
+			t.Errorf("CheckPrefix(%q) = %v, want nil", p, err)
+		case refused != "" && (err == nil || !strings.Contains(err.Error(), refused)):
+			t.Errorf("CheckPrefix(%q) = %v, want an error naming %s", p, err, refused)
+		}
+	}
+}

@@ -298,6 +298,7 @@ func TestPrefixInsideAnotherInstallation(t *testing.T) {
 	ctx := t.Context()
 	for _, tc := range []struct{ outer, inner string }{
 		{"", "/services"}, {"", "/desired"}, {"", "/status"}, {"/prod", "/prod/services"}, {"", "/services/eu"},
+		{"", "/theseus/leader"}, {"", "/theseus/pause"}, {"/prod", "/prod/theseus/restart"}, {"", "/theseus-eu"},
 	} {
 		outer, err := etcd.New(e.Client, etcd.Options{Prefix: tc.outer})
 		if err != nil {
@@ -329,6 +330,15 @@ func TestPrefixInsideAnotherInstallation(t *testing.T) {
 		if len(snap.Entries)+len(tree.Groups)+len(statuses) != 0 {
 			t.Errorf("prefix %q sees the keys of prefix %q: desired %d, discovery groups %d, statuses %d",
 				tc.outer, tc.inner, len(snap.Entries), len(tree.Groups), len(statuses))
+		}
+		// Nor in its bookkeeping, where a key under its leader election's
+		// prefix would pass for a candidate.
+		own, err := e.Client.Get(ctx, tc.outer+specs.TheseusDir, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kv := range own.Kvs {
+			t.Errorf("prefix %q wrote %s, in the bookkeeping of prefix %q", tc.inner, kv.Key, tc.outer)
 		}
 		if _, err := e.Client.Delete(ctx, "/", clientv3.WithPrefix()); err != nil {
 			t.Fatal(err)
