@@ -115,7 +115,7 @@ func (r *receiver) deliver(ctx context.Context, nt note) {
 			if errors.As(err, &ra) && ra.wait > wait {
 				wait = min(ra.wait, r.cfg.MaxBackoff)
 			}
-			if sleep(ctx, wait) != nil {
+			if backoff.Sleep(ctx, wait) != nil {
 				return
 			}
 		}
@@ -189,18 +189,6 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return t.Sub(now), true
 	}
 	return 0, false
-}
-
-// sleep waits d, or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // redactURL keeps a request's URL, which may hold a credential, out of

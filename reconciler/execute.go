@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"theseus.dev/diff"
+	"theseus.dev/internal/backoff"
 	"theseus.dev/internal/engine"
 	"theseus.dev/model"
 	"theseus.dev/specs"
@@ -127,15 +128,11 @@ func (c *Controller) waitWrite(ctx context.Context) error {
 	if d == 0 {
 		return nil
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
+	if err := backoff.Sleep(ctx, d); err != nil {
 		r.Cancel()
-		return ctx.Err()
+		return err
 	}
+	return nil
 }
 
 // confirmation is the outcome of one Confirm read.

@@ -88,12 +88,8 @@ func (c *Client) do(ctx context.Context, r *call) (answer, error) {
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
 			return a, err // no time for another attempt
 		}
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if backoff.Sleep(ctx, d) != nil {
 			return a, err
-		case <-t.C:
 		}
 	}
 }
