@@ -118,20 +118,12 @@ func New(cfg Config) (*Client, error) {
 }
 
 // credentialsFromURLs takes credentials written into the members' URLs
-// (user:password@, or a token alone in the user's place) out of them,
-// so that no error quotes them (net/http masks a password, not a user),
-// and sends them as basic auth unless the config names credentials of
-// its own, which win as they did. Members must not disagree.
+// out of them and sends them as basic auth, unless the config names
+// credentials of its own, which win as they did.
 func (c *Client) credentialsFromURLs() error {
-	var user *url.Userinfo
-	for _, m := range c.members {
-		switch {
-		case m.User == nil:
-			continue
-		case user != nil && m.User.String() != user.String():
-			return errors.New("marathon URLs: the members carry different credentials; give them once with the user and password settings")
-		}
-		user, m.User = m.User, nil
+	user, err := httpclient.TakeCredentials("marathon", "the user and password settings", c.members)
+	if err != nil {
+		return err
 	}
 	if user != nil && c.cfg.Token == "" && c.cfg.Username == "" && c.cfg.Password == "" {
 		c.cfg.Username = user.Username()

@@ -70,12 +70,13 @@ func New(cfg Config) (*Client, error) {
 	}
 	// Credentials of a URL go to every master and agent, as those of the
 	// config do, rather than only to the masters that name them.
-	for _, u := range c.masters {
-		if u.User != nil && c.cfg.Principal == "" && c.cfg.Secret == "" {
-			c.cfg.Principal = u.User.Username()
-			c.cfg.Secret, _ = u.User.Password()
-		}
-		u.User = nil
+	user, err := httpclient.TakeCredentials("mesos master", "the principal and secret settings", c.masters)
+	if err != nil {
+		return nil, err
+	}
+	if user != nil && c.cfg.Principal == "" && c.cfg.Secret == "" {
+		c.cfg.Principal = user.Username()
+		c.cfg.Secret, _ = user.Password()
 	}
 	cfg = c.cfg
 	tc, err := httpclient.TLSConfig("mesos", cfg.CACert, cfg.InsecureSkipVerify)

@@ -242,3 +242,22 @@ func RedactRaw(raw string) string {
 	}
 	return raw[:start] + "***" + raw[start+at:]
 }
+
+// TakeCredentials takes the credentials written into members' URLs
+// (user:password@, or a token alone in the user's place) out of them, so
+// that no error quotes them (net/http masks a password, not a user), and
+// returns them to be sent as the client's own. Members that carry
+// different ones are refused, naming settings, where they go instead:
+// which of them to send to every member cannot be told.
+func TakeCredentials(what, settings string, members []*url.URL) (user *url.Userinfo, err error) {
+	for _, m := range members {
+		switch {
+		case m.User == nil:
+			continue
+		case user != nil && m.User.String() != user.String():
+			return nil, fmt.Errorf("%s URLs: the members carry different credentials; give them once with %s", what, settings)
+		}
+		user, m.User = m.User, nil
+	}
+	return user, nil
+}

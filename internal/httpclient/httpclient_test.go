@@ -1,6 +1,7 @@
 package httpclient
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,6 +54,52 @@ func TestRedactRaw(t *testing.T) {
 	} {
 		if got := RedactRaw(raw); got != want {
 			t.Errorf("RedactRaw(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
+
+// TestTakeCredentials: credentials in members' URLs are taken out of
+// every URL and returned once; members that disagree are refused, with
+// where the credentials go instead and without quoting them.
+func TestTakeCredentials(t *testing.T) {
+	parse := func(raws ...string) []*url.URL {
+		out, err := BaseURLs("test URL", raws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name    string
+		members []string
+		user    string // "" for none
+		err     bool
+	}{
+		{"none", []string{"http://a:1", "http://b:1"}, "", false},
+		{"one member", []string{"http://a:1", "http://u:pw@b:1"}, "u:pw", false},
+		{"the same on each", []string{"http://u:pw@a:1", "http://u:pw@b:1"}, "u:pw", false},
+		{"a token alone", []string{"http://TOKEN@a:1"}, "TOKEN", false},
+		{"different", []string{"http://u:pw@a:1", "http://u:other@b:1"}, "", true},
+	} {
+		members := parse(tc.members...)
+		user, err := TakeCredentials("test", "the test settings", members)
+		if tc.err {
+			if err == nil || !strings.Contains(err.Error(), "the test settings") || strings.Contains(err.Error(), "pw") {
+				t.Errorf("%s: %v, want a refusal naming the settings, without the credentials", tc.name, err)
+			}
+			continue
+		}
+		got := ""
+		if user != nil {
+			got = user.String()
+		}
+		if err != nil || got != tc.user {
+			t.Errorf("%s: %q, %v; want %q", tc.name, got, err, tc.user)
+		}
+		for _, m := range members {
+			if m.User != nil {
+				t.Errorf("%s: %s keeps its credentials", tc.name, m.Redacted())
+			}
 		}
 	}
 }
