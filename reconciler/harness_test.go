@@ -359,11 +359,40 @@ func (e *env) eventually(limit time.Duration, what string, cond func() bool) {
 	for !cond() {
 		select {
 		case <-ctx.Done():
-			e.t.Fatalf("after %s: %s did not happen", limit, what)
+			e.t.Fatalf("after %s: %s did not happen\n%s", limit, what, e.describe())
 		case <-e.sim.Changed():
 		case <-tick.C:
 		}
 	}
+}
+
+// describe says what the simulator runs and what /status holds, for a
+// test that failed waiting for them (at most 20 groups of each).
+func (e *env) describe() string {
+	var b strings.Builder
+	apps := e.sim.Apps()
+	for i, a := range apps {
+		if i == 20 {
+			fmt.Fprintf(&b, "  ... %d apps in all\n", len(apps))
+			break
+		}
+		fmt.Fprintf(&b, "  app %s: %s, %d instances, %d running, %d healthy, deployment %q, revision label %s\n",
+			a.ID, a.Image, a.Instances, a.TasksRunning, a.TasksHealthy, a.Deployment, a.Labels["theseus.io/revision"])
+	}
+	entries, _, err := e.store.Status().List(context.WithoutCancel(e.t.Context()))
+	if err != nil {
+		fmt.Fprintf(&b, "  /status: %v\n", err)
+	}
+	for i, s := range entries {
+		if i == 20 {
+			fmt.Fprintf(&b, "  ... %d statuses in all\n", len(entries))
+			break
+		}
+		if st := s.Status; st != nil {
+			fmt.Fprintf(&b, "  status %s: %s at revision %d: %s\n", s.Key, st.Phase, st.ObservedRevision, st.Message)
+		}
+	}
+	return b.String()
 }
 
 // converged reports whether the plan is empty and every desired group's
