@@ -390,6 +390,12 @@ func (e *env) describe() string {
 		}
 		if st := s.Status; st != nil {
 			fmt.Fprintf(&b, "  status %s: %s at revision %d: %s\n", s.Key, st.Phase, st.ObservedRevision, st.Message)
+			if st.Rollout != nil {
+				fmt.Fprintf(&b, "    rollout %+v\n", *st.Rollout)
+			}
+			if st.Failure != nil {
+				fmt.Fprintf(&b, "    failure %+v\n", *st.Failure)
+			}
 		}
 	}
 	return b.String()
