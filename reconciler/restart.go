@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -195,13 +196,17 @@ func (r *restarter) step(ctx context.Context, e model.RestartEntry) (specs.Group
 	inferred := false // sent by the last leader, as the app's version says
 	if !sent && st.StartVersion != "" {
 		// The last leader may have sent the restart and ended before
-		// its status recorded it: an app past the version it started
-		// from has new tasks coming, which are waited for as the
-		// restart's.
-		if app, err := r.c.apps.Read(ctx, k); err == nil && app != nil && app.Version > st.StartVersion {
-			sent, inferred = true, true
-			if st.CurrentVersion == "" {
-				st.CurrentVersion = app.Version
+		// its status recorded it: an app whose definition changed since
+		// the version it started from has new tasks coming, which are
+		// waited for as the restart's. A scale changes the version
+		// alone, and starts no task of a new definition.
+		// (An app without versionInfo is judged by its version.)
+		if app, err := r.c.apps.Read(ctx, k); err == nil && app != nil {
+			if cv := cmp.Or(app.ConfigVersion, app.Version); cv > st.StartVersion {
+				sent, inferred = true, true
+				if st.CurrentVersion == "" {
+					st.CurrentVersion = cv
+				}
 			}
 		}
 	}

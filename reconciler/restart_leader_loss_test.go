@@ -2,8 +2,10 @@ package reconciler_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/model"
@@ -82,4 +84,39 @@ func TestRestartNotRepeatedAfterLeaderLossMidDeployment(t *testing.T) {
 	}()
 	e.restartOnceEach(keys, b.Leading)
 	<-done
+}
+
+// TestRestartNotInferredFromAScale: a new leader takes a restart as sent
+// by the last one when the app's definition changed since the restart
+// began (restarted tasks are coming). A scale made meanwhile changes the
+// app's version but not its definition: the restart is still sent, not
+// waited for until it times out.
+func TestRestartNotInferredFromAScale(t *testing.T) {
+	e := newEnv(t)
+	_, stop := e.start(controllerOpts{id: "a"})
+	k := e.deploy("api", 1)[0]
+	stop()
+	// The last leader began api/g0's restart (its state records the
+	// app's version then), and ended before sending it.
+	before, ok := e.app(k)
+	if !ok {
+		t.Fatal("api/g0 has no app")
+	}
+	st := &specs.RestartState{Token: "t1", Groups: []string{k.String()}, Current: k.String(), CurrentSince: time.Now().UTC(),
+		StartVersion: before.Version.UTC().Format("2006-01-02T15:04:05.000Z"), Started: time.Now().UTC(), HealthTimeoutSeconds: 5}
+	if _, err := e.store.Restarts().Put(t.Context(), model.Fence{}, "api", st, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.mc.Scale(t.Context(), k, 2); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually(converge, "the scale deployed", func() bool { a, _ := e.app(k); return a.Deployment == "" && a.Version.After(before.Version) })
+	e.start(controllerOpts{id: "b"})
+	var lines []string
+	if err := e.restarter(0, &lines).Run(t.Context(), "api", specs.Selector{}); err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
+	}
+	if n := len(e.writesTo("POST", appPath(k)+"/restart")); n != 1 {
+		t.Errorf("api/g0 restarted %d times, want once", n)
+	}
 }
