@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -330,5 +332,44 @@ func TestOldStandbyMasterIsPassedOver(t *testing.T) {
 	st, err = alone.State(ctx(t))
 	if err == nil || !strings.Contains(err.Error(), "master@10.0.4.58:5050") {
 		t.Errorf("only a standby, its second answer too late: %+v, %v; want the error naming the leader", st, err)
+	}
+}
+
+// TestRedirectWithoutQuery: a Mesos 1.0 standby redirects to the leader
+// with the path alone, leaving the query out; the query goes to the
+// leader all the same, or a task past the first page of an older
+// master's task list is not found.
+func TestRedirectWithoutQuery(t *testing.T) {
+	leader := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/master/tasks" {
+			http.NotFound(w, r)
+			return
+		}
+		// A master before 1.4: no task_id filter, pages of 100 unless
+		// asked otherwise, 150 tasks in all.
+		limit, offset := 100, 0
+		if v := r.URL.Query().Get("limit"); v != "" {
+			limit, _ = strconv.Atoi(v)
+		}
+		if v := r.URL.Query().Get("offset"); v != "" {
+			offset, _ = strconv.Atoi(v)
+		}
+		var tasks []string
+		for i := offset; i < min(offset+limit, 150); i++ {
+			tasks = append(tasks, fmt.Sprintf(`{"id":"t-%d","name":"web","framework_id":"f","slave_id":"s","state":"TASK_RUNNING"}`, i))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"tasks":[%s]}`, strings.Join(tasks, ","))
+	}))
+	t.Cleanup(leader.Close)
+	lu, _ := url.Parse(leader.URL)
+	standby := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "//"+lu.Host+r.URL.Path)
+		w.WriteHeader(http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(standby.Close)
+	c := must[*mesos.Client](t)(mesos.New(mesos.Config{URLs: []string{standby.URL}}))
+	if task, err := c.Task(ctx(t), "t-120"); err != nil || task.ID != "t-120" {
+		t.Errorf("a task on the second page, through a 1.0 standby: %+v, %v", task, err)
 	}
 }

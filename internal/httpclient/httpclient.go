@@ -119,7 +119,9 @@ const readBuffer = 64 << 10
 
 // Redirect returns an http.Client CheckRedirect that follows at most 5
 // redirects (a standby sending a call to the leader), never from https
-// down to http, and none that would change the request's method. Credentials go only to the origins (scheme, host and
+// down to http, and none that would change the request's method. A
+// redirect to the same path without a query keeps the request's query.
+// Credentials go only to the origins (scheme, host and
 // port) of the configured servers: auth sets them again on a redirect to
 // one of them (net/http drops them when the host changes), and with
 // credentials configured a redirect anywhere else is refused, since
@@ -141,6 +143,11 @@ func Redirect(what string, servers []*url.URL, hasCredentials bool, auth func(*h
 		}
 		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
 			return &RedirectError{What: what, From: from, To: req.URL.Redacted(), Reason: "from https down to http"}
+		}
+		if prev := via[len(via)-1].URL; req.URL.RawQuery == "" && req.URL.Path == prev.Path {
+			// The same path without its query: a Mesos 1.0 standby's
+			// redirect to the leader leaves it out (1.1 keeps it).
+			req.URL.RawQuery = prev.RawQuery
 		}
 		req.Header.Del("Authorization")
 		if !slices.ContainsFunc(servers, func(s *url.URL) bool { return SameOrigin(s, req.URL) }) {
