@@ -67,19 +67,21 @@ type Notifier struct {
 	alerting map[specs.GroupKey]time.Time
 	closed   bool
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cancel   context.CancelFunc
+	draining chan struct{} // closed by Stop: the workers end once their queue is empty
+	stopOnce sync.Once
+	wg       sync.WaitGroup
 }
 
 // Start checks cfg and starts a worker per receiver, which runs until ctx
-// ends or Close is called. With no URLs the Notifier does nothing.
+// ends or Stop or Close ends it. With no URLs the Notifier does nothing.
 func Start(ctx context.Context, cfg Config) (*Notifier, error) {
 	cfg = cfg.withDefaults()
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
 		return nil, err
 	}
-	n := &Notifier{metrics: m, log: cfg.Logger, alerting: map[specs.GroupKey]time.Time{}}
+	n := &Notifier{metrics: m, log: cfg.Logger, alerting: map[specs.GroupKey]time.Time{}, draining: make(chan struct{})}
 	for i, raw := range cfg.URLs {
 		if err := CheckURL(raw); err != nil {
 			return nil, fmt.Errorf("receiver #%d: %w", i+1, err)
@@ -89,7 +91,7 @@ func Start(ctx context.Context, cfg Config) (*Notifier, error) {
 	}
 	ctx, n.cancel = context.WithCancel(ctx)
 	for _, r := range n.receivers {
-		n.wg.Go(func() { r.run(ctx) })
+		n.wg.Go(func() { r.run(ctx, n.draining) })
 	}
 	return n, nil
 }
@@ -189,17 +191,36 @@ func (n *Notifier) Forget(k specs.GroupKey) {
 	n.mu.Unlock()
 }
 
-// Close stops the workers, abandoning what is still queued, and waits for
-// them. Deliveries in flight are cancelled.
-func (n *Notifier) Close() {
+// Stop stops taking notifications and lets the workers deliver what is
+// queued, with its retries, until every queue is empty or ctx ends; then
+// it cancels the deliveries in flight and waits for the workers. A daemon
+// that stops calls it after its last status write, so that the changes
+// of its last moments are told rather than lost: no other daemon tells
+// them.
+func (n *Notifier) Stop(ctx context.Context) {
 	if n == nil {
 		return
 	}
 	n.mu.Lock()
 	n.closed = true
 	n.mu.Unlock()
+	n.stopOnce.Do(func() { close(n.draining) })
+	done := make(chan struct{})
+	go func() { n.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 	n.cancel()
-	n.wg.Wait()
+	<-done
+}
+
+// Close stops the workers at once, abandoning what is still queued, and
+// waits for them. Deliveries in flight are cancelled.
+func (n *Notifier) Close() {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	n.Stop(ctx)
 }
 
 // errPermanent marks an answer that retrying will not change.

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -499,4 +500,55 @@ func sumMetric(t *testing.T, reg *prometheus.Registry, name string) float64 {
 		}
 	}
 	return sum
+}
+
+// TestStopDeliversWhatIsQueued: a notifier stopped with time to spare
+// delivers what it had queued, in order, then stops taking more; one
+// stopped against a receiver that does not answer returns when its time
+// is up.
+func TestStopDeliversWhatIsQueued(t *testing.T) {
+	release := make(chan struct{})
+	slow := newSink(t)
+	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release // the first waits until Stop has been called
+		slow.srv.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(gate.Close)
+	n := start(t, Config{URLs: []string{gate.URL}})
+	for i := range 3 {
+		n.Notify(Change{Group: group(t, "svc", "g"+strconv.Itoa(i)), From: specs.PhaseSynced, To: specs.PhaseFailed, Time: t0})
+	}
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		n.Stop(ctx)
+	}()
+	close(release)
+	<-stopped
+	for i := range 3 {
+		if p := slow.next(t); p.Group != "svc/g"+strconv.Itoa(i) {
+			t.Errorf("delivered %s, want svc/g%d", p.Group, i)
+		}
+	}
+	n.Notify(Change{Group: group(t, "web", "dev"), From: specs.PhaseSynced, To: specs.PhaseFailed, Time: t0})
+	if got := testutil.ToFloat64(n.metrics.queued.WithLabelValues("0:" + strings.TrimPrefix(gate.URL, "http://"))); got != 0 {
+		t.Errorf("a stopped notifier queued %g notifications", got)
+	}
+
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // read whole, a request cut by its client ends its context
+		<-r.Context().Done()
+	}))
+	t.Cleanup(hung.Close)
+	h := start(t, Config{URLs: []string{hung.URL}})
+	h.Notify(Change{Group: group(t, "web", "dev"), From: specs.PhaseSynced, To: specs.PhaseFailed, Time: t0})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	begun := time.Now()
+	h.Stop(ctx)
+	if d := time.Since(begun); d > 5*time.Second {
+		t.Errorf("Stop against a receiver that does not answer took %s with 100ms to spare", d)
+	}
 }

@@ -68,6 +68,13 @@ func (r *receiver) enqueue(nt note) {
 	}
 }
 
+// empty reports whether nothing is queued.
+func (r *receiver) empty() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.queue) == 0
+}
+
 // next takes the oldest notification; false when the queue is empty.
 func (r *receiver) next() (note, bool) {
 	r.mu.Lock()
@@ -81,17 +88,22 @@ func (r *receiver) next() (note, bool) {
 	return nt, true
 }
 
-// run delivers notifications until ctx ends.
-func (r *receiver) run(ctx context.Context) {
+// run delivers notifications until ctx ends, or draining is closed and
+// the queue is empty.
+func (r *receiver) run(ctx context.Context, draining <-chan struct{}) {
 	for {
 		nt, ok := r.next()
 		if !ok {
 			select {
 			case <-r.ready:
-				continue
+			case <-draining:
+				if r.empty() {
+					return
+				}
 			case <-ctx.Done():
 				return
 			}
+			continue
 		}
 		r.deliver(ctx, nt)
 		if r.cfg.delivered != nil {

@@ -165,11 +165,18 @@ func (d *daemon) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("--max-*: %w", err)
 	}
-	notifier, err := d.startNotifier(ctx)
+	// The notifier outlives ctx: the phase changes of the grace after a
+	// SIGTERM, and those still queued, are sent for up to notifyDrain
+	// once the controller has stopped. No other daemon tells them.
+	notifier, err := d.startNotifier(context.WithoutCancel(ctx))
 	if err != nil {
 		return err
 	}
-	defer notifier.Close()
+	defer func() {
+		drain, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyDrain)
+		defer cancel()
+		notifier.Stop(drain)
+	}()
 	tree := d.etcd.Discovery()
 	dm := reconciler.NewDaemon(reconciler.DaemonConfig{
 		Controller: reconciler.Config{
