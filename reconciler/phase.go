@@ -69,10 +69,11 @@ type GroupState struct {
 	// rollout must stay done before it is over.
 	FailureLimit int
 	MinHealthy   time.Duration
-	// Fresh says App was read from Marathon for this decision, not taken
-	// from the cache, which may lag by as long as events do: a rollout is
-	// over only on such a read.
-	Fresh bool
+	// AppAsOf is when the read of App from Marathon began: for this
+	// decision, or the list or read the cache holds it from, which may
+	// not know of a crash yet when events are late or lost. A rollout is
+	// over only on a read begun MinHealthy after it was done.
+	AppAsOf time.Time
 }
 
 // StatusDecision is the status a group is to have.
@@ -93,10 +94,6 @@ type StatusDecision struct {
 	// (RolloutFailed). Status is what it would record meanwhile.
 	RollBack bool
 	Reason   string
-	// NeedFresh says the rollout would be over but App came from the
-	// cache: it is to be read from Marathon before the group is decided
-	// again.
-	NeedFresh bool
 }
 
 // StatusOf decides the status of a group from what it is meant to be,

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"time"
 
 	"theseus.dev/diff"
 	"theseus.dev/internal/engine"
@@ -17,7 +18,8 @@ type view struct {
 	app       *model.App
 	status    specs.Status
 	hasStatus bool
-	fresh     bool // app was read from Marathon during this reconcile
+	fresh     bool      // app was read from Marathon during this reconcile
+	appAt     time.Time // when the read of app began (zero: not read yet)
 	// pause is the group's pause record as last known, nil when none.
 	pause *specs.Pause
 }
@@ -92,7 +94,7 @@ func (c *Controller) view(ctx context.Context, key specs.GroupKey) (view, error)
 	v.pause = c.pauses.get(key)
 	dirty := c.apps.Dirty(key)
 	if !dirty {
-		v.app, _ = c.apps.Get(key)
+		v.app, v.appAt, _ = c.apps.GetAt(key)
 	}
 	if v.desired != nil {
 		if tok := c.restarts.Pending(key); tok != "" && tok != v.status.Restarted {
@@ -112,11 +114,12 @@ func (c *Controller) view(ctx context.Context, key specs.GroupKey) (view, error)
 // refresh reads the group's app from Marathon into v and the
 // observer's cache.
 func (c *Controller) refresh(ctx context.Context, v *view) error {
+	at := time.Now()
 	a, err := c.apps.Read(ctx, v.key)
 	if err != nil {
 		return err
 	}
-	v.app, v.fresh = a, true
+	v.app, v.fresh, v.appAt = a, true, at
 	return nil
 }
 

@@ -139,7 +139,7 @@ func judge(g GroupState, d *StatusDecision) {
 		if r.Healthy.IsZero() {
 			r.Healthy, r.LastFailedTask = g.Now, lastFailedTask(g.App)
 		}
-		if g.Now.Sub(r.Healthy) >= g.MinHealthy && confirmed(g, d) {
+		if g.AppAsOf.Sub(r.Healthy) >= g.MinHealthy {
 			st.Rollout, st.Failure, st.SyncedRevision = nil, nil, g.Desired.Revision
 		}
 		return
@@ -170,7 +170,10 @@ func judge(g GroupState, d *StatusDecision) {
 		if r.Healthy.IsZero() || failedNow {
 			r.Healthy = g.Now // a task failed since the last look: the spell starts again
 		}
-		if g.Now.Sub(r.Healthy) >= g.MinHealthy && confirmed(g, d) {
+		// Over on a read begun MinHealthy after the rollout was done,
+		// not on the cache of a list before it (the next list or event
+		// brings one).
+		if g.AppAsOf.Sub(r.Healthy) >= g.MinHealthy {
 			st.Rollout = nil
 			if !r.Restore {
 				st.SyncedRevision = g.Desired.Revision
@@ -187,17 +190,6 @@ func judge(g GroupState, d *StatusDecision) {
 	default:
 		d.RollBack, d.Reason = true, failed
 	}
-}
-
-// confirmed reports whether g's app was read from Marathon for this
-// decision, and asks for such a read (d.NeedFresh) when not: the end of
-// a rollout is not decided on the cache, whose tasks may have crashed
-// since without its knowing (events late or lost).
-func confirmed(g GroupState, d *StatusDecision) bool {
-	if !g.Fresh {
-		d.NeedFresh = true
-	}
-	return g.Fresh
 }
 
 // runsAsDefined reports whether an app runs the instances Marathon

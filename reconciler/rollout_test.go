@@ -56,7 +56,6 @@ func TestStatusOfRolloutSafety(t *testing.T) {
 		failure          specs.Outcome
 		syncedRevision   int64
 		stalled, noStall bool
-		needFresh        bool
 	}{
 		{name: "a write starts a rollout", g: GroupState{Desired: desired, App: app(2), Outcome: Acted, Action: update,
 			Result: model.Result{DeploymentID: "d1", Version: v2}},
@@ -92,14 +91,14 @@ func TestStatusOfRolloutSafety(t *testing.T) {
 					t.Errorf("rollout %+v", r)
 				}
 			}},
-		{name: "done past MinHealthy: over, and Synced for good", g: GroupState{Desired: desired, App: app(2), Fresh: true,
+		{name: "done past MinHealthy: over, and Synced for good", g: GroupState{Desired: desired, App: app(2), AppAsOf: now,
 			Status: rolling(func(r *specs.Rollout) { r.Healthy = now.Add(-time.Minute) })},
 			phase: specs.PhaseSynced, rollout: noRollout, syncedRevision: 7},
-		{name: "done past MinHealthy in the cache: followed until Marathon is read", g: GroupState{Desired: desired, App: app(2),
-			Status: rolling(func(r *specs.Rollout) { r.Healthy = now.Add(-time.Minute) })},
-			phase: specs.PhaseSynced, rollout: healthySince(now.Add(-time.Minute)), needFresh: true},
+		{name: "done past MinHealthy, on a list from before: followed until a later read", g: GroupState{Desired: desired, App: app(2),
+			AppAsOf: now.Add(-55 * time.Second), Status: rolling(func(r *specs.Rollout) { r.Healthy = now.Add(-time.Minute) })},
+			phase: specs.PhaseSynced, rollout: healthySince(now.Add(-time.Minute))},
 		{name: "done again after a task failed since the last look: the spell starts again", g: GroupState{Desired: desired,
-			App: func() *model.App { a := crashed("t3", v2); a.Counts.Running, a.Deployments = 2, nil; return a }(), Fresh: true,
+			App: func() *model.App { a := crashed("t3", v2); a.Counts.Running, a.Deployments = 2, nil; return a }(), AppAsOf: now,
 			Status: rolling(func(r *specs.Rollout) { r.Failures, r.LastFailedTask, r.Healthy = 1, "t2", now.Add(-time.Minute) })},
 			phase: specs.PhaseSynced, rollout: healthySince(now)},
 		{name: "a crash while watched still fails it", g: GroupState{Desired: desired, App: crashed("t3", v2),
@@ -118,7 +117,7 @@ func TestStatusOfRolloutSafety(t *testing.T) {
 				Rollout: &specs.Rollout{Revision: 7, Restore: true, Started: now.Add(-time.Minute), Version: v2}},
 			Outcome: HeldBack, Action: diff.Action{Kind: diff.Update, HeldBack: diff.HoldQuarantined}},
 			phase: specs.PhaseRolledBack, failure: specs.OutcomeRolledBack, message: "Marathon is deploying revision 5"},
-		{name: "a rollback to fewer instances is done when the app runs as defined", g: GroupState{Desired: desired, Fresh: true,
+		{name: "a rollback to fewer instances is done when the app runs as defined", g: GroupState{Desired: desired, AppAsOf: now,
 			App: &model.App{ID: "/web/dev", Key: k, Managed: true, Revision: 5, SpecHash: "h5", Version: v2, Counts: specs.TaskCounts{Wanted: 1, Running: 1}},
 			Status: &specs.Status{Phase: specs.PhaseRolledBack, ObservedRevision: 7, Failure: rolledBack,
 				Rollout: &specs.Rollout{Revision: 7, Restore: true, Started: now.Add(-time.Hour), Version: v2, Healthy: now.Add(-time.Minute)}},
@@ -136,7 +135,7 @@ func TestStatusOfRolloutSafety(t *testing.T) {
 			Status: &specs.Status{Phase: specs.PhaseFailed, ObservedRevision: 7, Since: now.Add(-time.Hour), Failure: failedHere,
 				Rollout: &specs.Rollout{Revision: 7, Version: v2, Started: now.Add(-time.Hour), Failures: 3, LastFailedTask: "t3"}}},
 			phase: specs.PhaseFailed, failure: specs.OutcomeFailed, noStall: true},
-		{name: "Failed, come through and stayed so: Synced", g: GroupState{Desired: desired, App: app(2), Fresh: true,
+		{name: "Failed, come through and stayed so: Synced", g: GroupState{Desired: desired, App: app(2), AppAsOf: now,
 			Status: &specs.Status{Phase: specs.PhaseFailed, ObservedRevision: 7, Failure: failedHere,
 				Rollout: &specs.Rollout{Revision: 7, Version: v2, Started: now.Add(-time.Hour), Healthy: now.Add(-time.Minute)}}},
 			phase: specs.PhaseSynced, rollout: noRollout, syncedRevision: 7},
@@ -198,9 +197,6 @@ func TestStatusOfRolloutSafety(t *testing.T) {
 			}
 			if tc.syncedRevision != 0 && st.SyncedRevision != tc.syncedRevision {
 				t.Errorf("synced revision %d, want %d", st.SyncedRevision, tc.syncedRevision)
-			}
-			if d.NeedFresh != tc.needFresh {
-				t.Errorf("asks for a read of the app: %v, want %v", d.NeedFresh, tc.needFresh)
 			}
 			if tc.noStall && (d.Stalled || d.NewlyStalled || d.NeedStep) {
 				t.Errorf("reported stalled: %+v", d)

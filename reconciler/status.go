@@ -14,7 +14,7 @@ import (
 // state is the group of v as StatusOf decides from, with outcome o.
 func (c *Controller) state(v view, o Outcome) GroupState {
 	g := GroupState{Desired: v.desired, App: v.app, Outcome: o, Now: c.cfg.Now(), ProgressDeadline: c.cfg.ProgressDeadline,
-		Pause: v.pause, FailureLimit: c.cfg.RolloutFailures, MinHealthy: c.cfg.MinHealthy, Fresh: v.fresh}
+		Pause: v.pause, FailureLimit: c.cfg.RolloutFailures, MinHealthy: c.cfg.MinHealthy, AppAsOf: v.appAt}
 	if v.desired != nil && v.desired.Policy.ProgressDeadline > 0 {
 		g.ProgressDeadline = v.desired.Policy.ProgressDeadline
 	}
@@ -30,9 +30,6 @@ func (c *Controller) state(v view, o Outcome) GroupState {
 // stalled on read from Marathon; the stall logged once and counted.
 func (c *Controller) record(ctx context.Context, v view, g GroupState) (StatusDecision, error) {
 	d := StatusOf(g)
-	if d.NeedFresh {
-		c.apps.Invalidate(v.key) // read at the next look, which the rollout in flight asks for
-	}
 	switch {
 	case d.RollBack:
 		return d, nil // the rollback, or the failure, is what is recorded

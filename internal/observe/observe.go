@@ -143,10 +143,12 @@ type Observer struct {
 	listed uint64
 }
 
-// entry is one cached app and the seq at which its read or list began.
+// entry is one cached app, and the seq and time at which its read or
+// list began (a zero time for an app assumed, not read).
 type entry struct {
 	app *model.App
 	seq uint64
+	at  time.Time
 }
 
 // New returns an observer; start it with Run.
@@ -240,7 +242,7 @@ func (o *Observer) list(ctx context.Context) *Listing {
 	}
 	next := make(map[specs.GroupKey]entry, len(apps))
 	for _, a := range apps {
-		next[a.Key] = entry{app: a, seq: seq}
+		next[a.Key] = entry{app: a, seq: seq, at: start}
 	}
 	o.mu.Lock()
 	for k, e := range o.apps {
@@ -317,12 +319,20 @@ func (o *Observer) Notify(ev model.Event) {
 
 // Get returns the cached app of k, shared: the caller must not change it.
 func (o *Observer) Get(k specs.GroupKey) (*model.App, bool) {
+	a, _, ok := o.GetAt(k)
+	return a, ok
+}
+
+// GetAt is Get, with when the read or list that the cached app comes from
+// began: Marathon ran it so then, or later (zero for an app its writer
+// put in the cache, not yet read).
+func (o *Observer) GetAt(k specs.GroupKey) (*model.App, time.Time, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if e, ok := o.apps[k]; ok {
-		return e.app, true
+		return e.app, e.at, true
 	}
-	return nil, false
+	return nil, time.Time{}, false
 }
 
 // Dirty reports whether an event marked the app of k since it was last
@@ -355,6 +365,7 @@ func (o *Observer) read(ctx context.Context, k specs.GroupKey) (*model.App, erro
 	o.seq++
 	seq := o.seq
 	o.mu.Unlock()
+	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
 	a, err := o.cfg.Marathon.Get(rctx, k)
 	cancel()
@@ -371,7 +382,7 @@ func (o *Observer) read(ctx context.Context, k specs.GroupKey) (*model.App, erro
 	// saw the app later than it did.
 	if e, ok := o.apps[k]; seq > o.listed && (!ok || e.seq < seq) {
 		if app != nil {
-			o.apps[k] = entry{app: app, seq: seq}
+			o.apps[k] = entry{app: app, seq: seq, at: start}
 		} else {
 			delete(o.apps, k)
 		}

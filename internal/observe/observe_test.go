@@ -241,3 +241,30 @@ func TestObserverReadKeepsNewerList(t *testing.T) {
 		t.Errorf("the older read replaced the newer list: cache holds %s", got.Version)
 	}
 }
+
+// TestObserverGetAt: the cache tells when the read or list that each app
+// comes from began: a list's start for the apps it brought, a read's for
+// the app it read, and no time for an app its writer assumed.
+func TestObserverGetAt(t *testing.T) {
+	web, api, db := specs.GroupKey{Service: "web", Labels: "dev"}, specs.GroupKey{Service: "api", Labels: "dev"}, specs.GroupKey{Service: "db", Labels: "dev"}
+	m := &marathon{}
+	m.set(web, "v1")
+	m.set(api, "v1")
+	before := time.Now()
+	o, a, _ := start(t, m)
+	listed(t, a)
+	afterList := time.Now()
+	if _, at, ok := o.GetAt(web); !ok || at.Before(before) || at.After(afterList) {
+		t.Errorf("listed app at %v, want within the list (%v to %v)", at, before, afterList)
+	}
+	if _, err := o.Read(t.Context(), api); err != nil {
+		t.Fatal(err)
+	}
+	if _, at, ok := o.GetAt(api); !ok || !at.After(afterList) {
+		t.Errorf("read app at %v, want after %v", at, afterList)
+	}
+	o.Assume(&model.App{ID: "/db/dev", Key: db, Managed: true})
+	if _, at, ok := o.GetAt(db); !ok || !at.IsZero() {
+		t.Errorf("assumed app: at %v, in the cache %v; want no time", at, ok)
+	}
+}
