@@ -161,17 +161,15 @@ func TestGroupPhaseMetrics(t *testing.T) {
 	}
 }
 
-// TestStalledMetricIsTheLeaders: theseus_deployment_stalled and
-// theseus_marathon_deployments_inflight are the leader's, as
-// theseus_groups is: a daemon that stops leading no longer reports the
-// group it saw stalled or the deployments it last listed, which its
-// successor reports while they are, so that an alert does not fire for
-// ever from a standby.
-func TestStalledMetricIsTheLeaders(t *testing.T) {
-	e := newEnv(t)
-	m := reconciler.NewMetrics()
-	_, stop := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a", metrics: m}, progressDeadline: 300 * time.Millisecond})
-	k := e.deploy("api", 1)[0]
+// stalledGroup starts a daemon, with a progress deadline of 300ms,
+// whose group api/g0 is Stalled behind a deployment that never ends, and
+// waits for theseus_deployment_stalled to count it.
+func stalledGroup(t *testing.T) (e *env, m *reconciler.Metrics, k specs.GroupKey, stop func()) {
+	t.Helper()
+	e = newEnv(t)
+	m = reconciler.NewMetrics()
+	_, stop = e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a", metrics: m}, progressDeadline: 300 * time.Millisecond})
+	k = e.deploy("api", 1)[0]
 	e.sim.Faults().StallDeployments(specs.AppID("", k))
 	if _, err := e.mc.Restart(t.Context(), k); err != nil {
 		t.Fatal(err)
@@ -182,6 +180,17 @@ func TestStalledMetricIsTheLeaders(t *testing.T) {
 		st := e.status(k)
 		return st != nil && st.Phase == specs.PhaseStalled && metric(t, m, stalled) == 1
 	})
+	return e, m, k, stop
+}
+
+// TestStalledMetricIsTheLeaders: theseus_deployment_stalled and
+// theseus_marathon_deployments_inflight are the leader's, as
+// theseus_groups is: a daemon that stops leading no longer reports the
+// group it saw stalled or the deployments it last listed, which its
+// successor reports while they are, so that an alert does not fire for
+// ever from a standby.
+func TestStalledMetricIsTheLeaders(t *testing.T) {
+	e, m, _, stop := stalledGroup(t)
 	const inflight = "theseus_marathon_deployments_inflight"
 	e.eventually(converge, "its deployment counted in flight", func() bool { return metric(t, m, inflight) == 1 })
 	stop()
@@ -197,20 +206,7 @@ func TestStalledMetricIsTheLeaders(t *testing.T) {
 // Stalled for another reason than arriving (here an operator pauses it)
 // is no longer counted in theseus_deployment_stalled.
 func TestStalledMetricClearedWhenNoLongerStalled(t *testing.T) {
-	e := newEnv(t)
-	m := reconciler.NewMetrics()
-	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a", metrics: m}, progressDeadline: 300 * time.Millisecond})
-	k := e.deploy("api", 1)[0]
-	e.sim.Faults().StallDeployments(specs.AppID("", k))
-	if _, err := e.mc.Restart(t.Context(), k); err != nil {
-		t.Fatal(err)
-	}
-	e.putSpec(k, spec(k, "nginx:1.28", 1, "")) // held back by the other deployment
-	stalled := `theseus_deployment_stalled{group="` + k.String() + `"}`
-	e.eventually(converge, "api/g0 Stalled, and counted", func() bool {
-		st := e.status(k)
-		return st != nil && st.Phase == specs.PhaseStalled && metric(t, m, stalled) == 1
-	})
+	e, m, k, _ := stalledGroup(t)
 	if _, err := e.store.Pauses().Pause(t.Context(), k, specs.Pause{By: "bob@ops", At: time.Now(), Reason: "looking into it"}); err != nil {
 		t.Fatal(err)
 	}
