@@ -174,20 +174,26 @@ type getPrinter struct {
 	color     bool
 	now       func() time.Time
 	table     *viewer.Table
-	// warned are the warnings of the last read, printed once while they
-	// last.
+	// warned are the kinds of warning of the last read, each printed
+	// once while it lasts.
 	warned map[string]bool
 }
 
-// warn prints the warnings that the last read did not have: the rows that
-// follow come from what could be read, and say so only here.
+// warn prints the warnings of a kind that the last read did not have:
+// the rows that follow come from what could be read, and say so only
+// here. A warning's kind is its text before its details (" (" or ": "),
+// which change from read to read while Marathon stays down.
 func (p *getPrinter) warn(ws []string) {
 	now := make(map[string]bool, len(ws))
 	for _, w := range ws {
-		if !p.warned[w] {
+		kind := w
+		if i := strings.IndexAny(w, "(:"); i > 0 {
+			kind = w[:i]
+		}
+		if !p.warned[kind] {
 			fmt.Fprintln(p.errw, "warning:", w)
 		}
-		now[w] = true
+		now[kind] = true
 	}
 	p.warned = now
 }

@@ -283,3 +283,25 @@ func TestGetWatchKeepsOrphansWhileMarathonIsDown(t *testing.T) {
 		t.Errorf("watch said a group was removed while Marathon could not be read:\n%s", out.String())
 	}
 }
+
+// TestGetWarnsOncePerKind: while Marathon stays unreadable, a warning
+// whose details change from read to read (the error, what the rows come
+// from) is printed once; it is printed again once it has ended and come
+// back.
+func TestGetWarnsOncePerKind(t *testing.T) {
+	var errb bytes.Buffer
+	p := &getPrinter{errw: &errb}
+	down := "Marathon cannot be read (marathon GET /v2/apps: 503); tasks from /status"
+	for _, ws := range [][]string{
+		{down},
+		{"Marathon cannot be read (marathon GET /v2/apps: 503); tasks from /status, containers from /services"},
+		{"Marathon cannot be read (dial tcp: connection refused); tasks from /status"},
+		nil,
+		{down},
+	} {
+		p.warn(ws)
+	}
+	if n := strings.Count(errb.String(), "warning: Marathon cannot be read"); n != 2 {
+		t.Errorf("printed %d times, want twice (once per spell):\n%s", n, errb.String())
+	}
+}
