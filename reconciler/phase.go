@@ -94,6 +94,9 @@ type StatusDecision struct {
 	// (RolloutFailed). Status is what it would record meanwhile.
 	RollBack bool
 	Reason   string
+	// ReadApp says that the app is to be read from Marathon at the
+	// group's next look: its rollout waits for a read to end on.
+	ReadApp bool
 }
 
 // StatusOf decides the status of a group from what it is meant to be,

@@ -139,7 +139,7 @@ func judge(g GroupState, d *StatusDecision) {
 		if r.Healthy.IsZero() {
 			r.Healthy, r.LastFailedTask = g.Now, lastFailedTask(g.App)
 		}
-		if g.AppAsOf.Sub(r.Healthy) >= g.MinHealthy {
+		if overOnRead(g, d, r.Healthy) {
 			st.Rollout, st.Failure, st.SyncedRevision = nil, nil, g.Desired.Revision
 		}
 		return
@@ -170,10 +170,7 @@ func judge(g GroupState, d *StatusDecision) {
 		if r.Healthy.IsZero() || failedNow {
 			r.Healthy = g.Now // a task failed since the last look: the spell starts again
 		}
-		// Over on a read begun MinHealthy after the rollout was done,
-		// not on the cache of a list before it (the next list or event
-		// brings one).
-		if g.AppAsOf.Sub(r.Healthy) >= g.MinHealthy {
+		if overOnRead(g, d, r.Healthy) {
 			st.Rollout = nil
 			if !r.Restore {
 				st.SyncedRevision = g.Desired.Revision
@@ -190,6 +187,22 @@ func judge(g GroupState, d *StatusDecision) {
 	default:
 		d.RollBack, d.Reason = true, failed
 	}
+}
+
+// overOnRead reports whether a rollout done since healthy is over: a
+// read of its app begun MinHealthy after that (an event's, or a list's)
+// says it still is. The cache of a read before may not know of a crash
+// yet, when events are late or lost. Twice MinHealthy after, with no such
+// read yet, it asks for one (d.ReadApp): lists more often than that cost
+// no read of their own.
+func overOnRead(g GroupState, d *StatusDecision, healthy time.Time) bool {
+	if g.AppAsOf.Sub(healthy) >= g.MinHealthy {
+		return true
+	}
+	if g.Now.Sub(healthy) >= 2*g.MinHealthy {
+		d.ReadApp = true
+	}
+	return false
 }
 
 // runsAsDefined reports whether an app runs the instances Marathon

@@ -56,6 +56,7 @@ func TestStatusOfRolloutSafety(t *testing.T) {
 		failure          specs.Outcome
 		syncedRevision   int64
 		stalled, noStall bool
+		readApp          bool
 	}{
 		{name: "a write starts a rollout", g: GroupState{Desired: desired, App: app(2), Outcome: Acted, Action: update,
 			Result: model.Result{DeploymentID: "d1", Version: v2}},
@@ -95,8 +96,11 @@ func TestStatusOfRolloutSafety(t *testing.T) {
 			Status: rolling(func(r *specs.Rollout) { r.Healthy = now.Add(-time.Minute) })},
 			phase: specs.PhaseSynced, rollout: noRollout, syncedRevision: 7},
 		{name: "done past MinHealthy, on a list from before: followed until a later read", g: GroupState{Desired: desired, App: app(2),
+			AppAsOf: now.Add(-10 * time.Second), Status: rolling(func(r *specs.Rollout) { r.Healthy = now.Add(-15 * time.Second) })},
+			phase: specs.PhaseSynced, rollout: healthySince(now.Add(-15 * time.Second))},
+		{name: "twice MinHealthy with no read since: one is asked for", g: GroupState{Desired: desired, App: app(2),
 			AppAsOf: now.Add(-55 * time.Second), Status: rolling(func(r *specs.Rollout) { r.Healthy = now.Add(-time.Minute) })},
-			phase: specs.PhaseSynced, rollout: healthySince(now.Add(-time.Minute))},
+			phase: specs.PhaseSynced, rollout: healthySince(now.Add(-time.Minute)), readApp: true},
 		{name: "done again after a task failed since the last look: the spell starts again", g: GroupState{Desired: desired,
 			App: func() *model.App { a := crashed("t3", v2); a.Counts.Running, a.Deployments = 2, nil; return a }(), AppAsOf: now,
 			Status: rolling(func(r *specs.Rollout) { r.Failures, r.LastFailedTask, r.Healthy = 1, "t2", now.Add(-time.Minute) })},
@@ -197,6 +201,9 @@ func TestStatusOfRolloutSafety(t *testing.T) {
 			}
 			if tc.syncedRevision != 0 && st.SyncedRevision != tc.syncedRevision {
 				t.Errorf("synced revision %d, want %d", st.SyncedRevision, tc.syncedRevision)
+			}
+			if d.ReadApp != tc.readApp {
+				t.Errorf("asks for a read of the app: %v, want %v", d.ReadApp, tc.readApp)
 			}
 			if tc.noStall && (d.Stalled || d.NewlyStalled || d.NeedStep) {
 				t.Errorf("reported stalled: %+v", d)

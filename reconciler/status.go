@@ -30,6 +30,9 @@ func (c *Controller) state(v view, o Outcome) GroupState {
 // stalled on read from Marathon; the stall logged once and counted.
 func (c *Controller) record(ctx context.Context, v view, g GroupState) (StatusDecision, error) {
 	d := StatusOf(g)
+	if d.ReadApp {
+		c.apps.Invalidate(v.key) // read at the next look, which the rollout in flight asks for
+	}
 	switch {
 	case d.RollBack:
 		return d, nil // the rollback, or the failure, is what is recorded
