@@ -316,6 +316,9 @@ func TestEtcdAmbiguousStatusWrite(t *testing.T) {
 			a, _ := e.app(k)
 			return a.Image == "nginx:1.28" && running(e, k, 2)()
 		})
+		// Its status written too: the status writer runs behind the
+		// Marathon writes.
+		e.eventually(converge, k.String()+"'s status", func() bool { return e.statusTruthful(k) == "" })
 	}
 	stopDrops()
 	if st.lost.Load() == 0 {
