@@ -187,8 +187,10 @@ func (p *getPrinter) warn(ws []string) {
 	now := make(map[string]bool, len(ws))
 	for _, w := range ws {
 		kind := w
-		if i := strings.IndexAny(w, "(:"); i > 0 {
-			kind = w[:i]
+		for _, sep := range []string{" (", ": "} {
+			if i := strings.Index(kind, sep); i > 0 {
+				kind = kind[:i]
+			}
 		}
 		if !p.warned[kind] {
 			fmt.Fprintln(p.errw, "warning:", w)

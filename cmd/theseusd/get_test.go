@@ -305,3 +305,17 @@ func TestGetWarnsOncePerKind(t *testing.T) {
 		t.Errorf("printed %d times, want twice (once per spell):\n%s", n, errb.String())
 	}
 }
+
+// TestGetWarnsEachAgent: a warning that differs from one already printed
+// before its details, as one naming another agent of the same host by
+// its port does, is printed: the colon of an address starts no details.
+func TestGetWarnsEachAgent(t *testing.T) {
+	var errb bytes.Buffer
+	p := &getPrinter{errw: &errb}
+	first := "agent 10.0.0.1:5051 did not answer: timeout"
+	p.warn([]string{first})
+	p.warn([]string{first, "agent 10.0.0.1:5052 did not answer: timeout"})
+	if n := strings.Count(errb.String(), "warning: agent"); n != 2 {
+		t.Errorf("printed %d agent warnings, want 2:\n%s", n, errb.String())
+	}
+}
