@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"theseus.dev/internal/httpclient"
 )
 
 // MinTokenLength is the shortest bearer token accepted.
@@ -69,7 +71,7 @@ func CheckBind(b Bind) error {
 		return fmt.Errorf("viewer: listen address %q: %w", b.Addr, err)
 	}
 	switch {
-	case IsLoopback(host):
+	case httpclient.IsLoopback(host):
 		return nil
 	case !b.Auth.Enabled():
 		return fmt.Errorf("viewer: refusing to serve %s beyond loopback without auth: set a token or a user and password, or listen on 127.0.0.1", b.Addr)
@@ -78,16 +80,6 @@ func CheckBind(b Bind) error {
 			"give a certificate and key (--http-cert, --http-key), or accept it with --http-insecure", b.Addr)
 	}
 	return nil
-}
-
-// IsLoopback reports whether host, of a listen address, is loopback only:
-// localhost or a loopback IP ("" and 0.0.0.0 are every interface).
-func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
 }
 
 // RequireAuth admits the requests that carry a credential of auth and

@@ -19,9 +19,9 @@ import (
 	"theseus.dev/drivers/marathon"
 	"theseus.dev/drivers/marathon/marathonsim"
 	"theseus.dev/drivers/mesos"
+	"theseus.dev/internal/httpclient"
 	"theseus.dev/reconciler"
 	"theseus.dev/sources"
-	"theseus.dev/viewer"
 )
 
 // devFlags are the settings only `theseusd dev` has.
@@ -92,7 +92,7 @@ func (f *devFlags) onLoopback() error {
 		if err != nil {
 			return fmt.Errorf("%s %q: %w", l.flag, l.addr, err)
 		}
-		if !viewer.IsLoopback(host) {
+		if !httpclient.IsLoopback(host) {
 			return fmt.Errorf("%s %s: dev serves it with no credential, so only on loopback (127.0.0.1, [::1] or localhost); for more, run a real etcd and theseusd run", l.flag, l.addr)
 		}
 	}

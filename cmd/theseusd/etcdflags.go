@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"theseus.dev/drivers/etcd"
+	"theseus.dev/internal/httpclient"
 	"theseus.dev/specs"
-	"theseus.dev/viewer"
 )
 
 // etcdFlags say how to reach etcd: flag, then THESEUS_ETCD* environment,
@@ -167,7 +167,7 @@ func clearTextPassword(cfg etcd.Config) (string, bool) {
 		if err != nil || p.Scheme == "https" {
 			continue
 		}
-		if !viewer.IsLoopback(p.Hostname()) {
+		if !httpclient.IsLoopback(p.Hostname()) {
 			return ep, true
 		}
 	}

@@ -268,3 +268,14 @@ func TakeCredentials(what, settings string, members []*url.URL) (user *url.Useri
 	}
 	return user, nil
 }
+
+// IsLoopback reports whether host, of a URL or a listen address, is
+// loopback only: localhost or a loopback IP ("" and 0.0.0.0 are every
+// interface).
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}

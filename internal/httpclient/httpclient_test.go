@@ -103,3 +103,16 @@ func TestTakeCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestIsLoopback: only localhost and loopback addresses are; an empty
+// host and 0.0.0.0 are every interface.
+func TestIsLoopback(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost": true, "LocalHost": true, "127.0.0.1": true, "127.8.9.1": true, "::1": true, "[::1]": true,
+		"": false, "0.0.0.0": false, "::": false, "10.0.0.1": false, "etcd.example.com": false, "localhost.example.com": false,
+	} {
+		if got := IsLoopback(host); got != want {
+			t.Errorf("IsLoopback(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
