@@ -50,6 +50,9 @@ type Config struct {
 	// delivered, when set (by tests), is called after each notification
 	// is done with: taken, given up or abandoned.
 	delivered func(receiver string)
+	// sleep, when set (by tests), waits between attempts in place of
+	// backoff.Sleep.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Notifier sends the notifications. Its methods are safe for concurrent

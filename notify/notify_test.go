@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -377,30 +379,53 @@ func (s *syncBuffer) String() string {
 
 // TestRetryAfterHonoured: a receiver that answers 429 or 503 with
 // Retry-After (Slack's rate limit does) is not tried again sooner, so
-// that the attempts are not spent while it asked to wait.
+// that the attempts are not spent while it asked to wait; the wait is
+// capped at MaxBackoff, and without the header it is the backoff's.
 func TestRetryAfterHonoured(t *testing.T) {
-	for _, code := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
-		t.Run(strconv.Itoa(code), func(t *testing.T) {
-			attempts := make(chan time.Time, 10)
+	for _, tc := range []struct {
+		code       int
+		retryAfter string
+		max        time.Duration
+		want       time.Duration
+	}{
+		{http.StatusTooManyRequests, "7", time.Minute, 7 * time.Second},
+		{http.StatusServiceUnavailable, "7", time.Minute, 7 * time.Second},
+		{http.StatusServiceUnavailable, "600", time.Minute, time.Minute}, // capped at MaxBackoff
+		{http.StatusServiceUnavailable, "", time.Minute, 0},              // the backoff's own wait
+	} {
+		t.Run(fmt.Sprintf("%d %q", tc.code, tc.retryAfter), func(t *testing.T) {
+			var attempts atomic.Int32
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				attempts <- time.Now()
-				if len(attempts) == 1 {
-					w.Header().Set("Retry-After", "1")
-					w.WriteHeader(code)
+				if attempts.Add(1) == 1 {
+					if tc.retryAfter != "" {
+						w.Header().Set("Retry-After", tc.retryAfter)
+					}
+					w.WriteHeader(tc.code)
 				}
 			}))
 			defer srv.Close()
 			done := make(chan string, 1)
-			n := start(t, Config{URLs: []string{srv.URL}, MaxAttempts: 3, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Second,
-				delivered: func(r string) { done <- r }})
+			var waits []time.Duration // only the receiver's goroutine appends
+			n := start(t, Config{URLs: []string{srv.URL}, MaxAttempts: 3, MinBackoff: time.Millisecond, MaxBackoff: tc.max,
+				delivered: func(r string) { done <- r },
+				sleep: func(ctx context.Context, d time.Duration) error {
+					waits = append(waits, d)
+					return ctx.Err()
+				}})
 			n.Notify(Change{Group: group(t, "web", "dev"), From: specs.PhaseProgressing, To: specs.PhaseFailed, Time: t0})
 			<-done
-			if len(attempts) != 2 {
-				t.Fatalf("%d attempts, want 2", len(attempts))
+			if got := attempts.Load(); got != 2 {
+				t.Fatalf("%d attempts, want 2", got)
 			}
-			first, second := <-attempts, <-attempts
-			if gap := second.Sub(first); gap < 900*time.Millisecond {
-				t.Errorf("tried again %v after a %d with Retry-After: 1", gap, code)
+			if len(waits) != 1 {
+				t.Fatalf("waited %v between 2 attempts, want one wait", waits)
+			}
+			if tc.want == 0 {
+				if waits[0] >= time.Second {
+					t.Errorf("waited %v after a %d without Retry-After, want the backoff's few ms", waits[0], tc.code)
+				}
+			} else if waits[0] != tc.want {
+				t.Errorf("waited %v after a %d with Retry-After: %s (MaxBackoff %v), want %v", waits[0], tc.code, tc.retryAfter, tc.max, tc.want)
 			}
 		})
 	}

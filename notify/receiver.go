@@ -118,6 +118,10 @@ func (r *receiver) run(ctx context.Context, draining <-chan struct{}) {
 // receiver cannot hold its queue for ever).
 func (r *receiver) deliver(ctx context.Context, nt note) {
 	bo := backoff.New(r.cfg.MinBackoff, r.cfg.MaxBackoff)
+	sleep := r.cfg.sleep
+	if sleep == nil {
+		sleep = backoff.Sleep
+	}
 	var err error
 	for attempt := 1; attempt <= r.cfg.MaxAttempts; attempt++ {
 		if attempt > 1 {
@@ -127,7 +131,7 @@ func (r *receiver) deliver(ctx context.Context, nt note) {
 			if errors.As(err, &ra) && ra.wait > wait {
 				wait = min(ra.wait, r.cfg.MaxBackoff)
 			}
-			if backoff.Sleep(ctx, wait) != nil {
+			if sleep(ctx, wait) != nil {
 				return
 			}
 		}
