@@ -87,6 +87,8 @@ func TestStopSendsQueuedNotifications(t *testing.T) {
 			t.Errorf("the daemon exited %d after SIGTERM, want 0", exit.ExitCode())
 		}
 	case <-time.After(notifyDrain):
+		_ = child.Process.Kill()
+		<-exited // one waiter only: the cleanup's Wait then returns at once
 		t.Fatal("the daemon did not exit once its queue was sent")
 	}
 	slices.Sort(got)
