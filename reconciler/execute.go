@@ -190,15 +190,22 @@ func (c *Controller) writeGuard(v view) func(context.Context) error {
 	if v.desired != nil {
 		want = v.desired.Revision
 	}
+	return guard(c.cfg.Desired, c.fence, v.key, want)
+}
+
+// guard reads, fenced by fence when it is set, group k's /desired
+// revision and pause record, and refuses the write unless the group is
+// at revision want and not paused.
+func guard(confirm Confirmer, fence model.Fence, k specs.GroupKey, want int64) func(context.Context) error {
 	return func(ctx context.Context) error {
-		got, pause, err := c.cfg.Desired.ConfirmUnpaused(ctx, c.fence, v.key)
+		got, pause, err := confirm.ConfirmUnpaused(ctx, fence, k)
 		switch {
 		case errors.Is(err, model.ErrNotLeader):
 			return fmt.Errorf("confirming /desired before writing: %w", err)
 		case err != nil:
 			return &confirmError{err: err}
 		case got != want:
-			return fmt.Errorf("%w: revision %d, now %d", errDesiredMoved, want, got)
+			return fmt.Errorf("%w: planned from revision %d, now %d; not written", errDesiredMoved, want, got)
 		case pause != nil:
 			return &pausedError{pause: pause}
 		}

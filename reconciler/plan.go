@@ -291,7 +291,9 @@ func Execute(ctx context.Context, m Writer, p *diff.Plan, confirm Confirmer, rep
 		}
 		wctx := ctx
 		if confirm != nil {
-			wctx = model.WithWriteGuard(ctx, planGuard(confirm, act))
+			// Unfenced: the process does not lead. The revision and pause
+			// are checked as the controller's writeGuard checks them.
+			wctx = model.WithWriteGuard(ctx, guard(confirm, model.Fence{}, act.Key, act.Revision))
 		}
 		res, err := Apply(wctx, m, act)
 		if err != nil {
@@ -303,22 +305,4 @@ func Execute(ctx context.Context, m Writer, p *diff.Plan, confirm Confirmer, rep
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// planGuard is the check before each write of act, carried out from a
-// plan by a process that does not lead: unfenced, but for the same
-// revision and pause as the controller's writeGuard.
-func planGuard(confirm Confirmer, act diff.Action) func(context.Context) error {
-	return func(ctx context.Context) error {
-		got, pause, err := confirm.ConfirmUnpaused(ctx, model.Fence{}, act.Key)
-		switch {
-		case err != nil:
-			return &confirmError{err: err}
-		case got != act.Revision:
-			return fmt.Errorf("%w: planned from revision %d, now %d; not written", errDesiredMoved, act.Revision, got)
-		case pause != nil:
-			return &pausedError{pause: pause}
-		}
-		return nil
-	}
 }
