@@ -142,3 +142,47 @@ func FuzzDecodeStoredJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzKeys feeds arbitrary keys and app ids, as an etcdctl put or
+// another Marathon client may make them, to the parsers of group keys.
+// Properties: a key parsed renders back to exactly the text it came from
+// (one group has one key, one etcd key and one app id), and is the key
+// NewGroupKey makes of its service and labels.
+func FuzzKeys(f *testing.F) {
+	for _, seed := range []string{
+		"web/dev", "web/dev.frontend", "web/frontend.dev", "web/dev.dev", "web/", "/dev", "web/dev/x",
+		"web/DEV", "web/d%2Fv", "a-b_c/x~y", "web/dev.", "web/.dev", "web/dev..frontend", "wéb/dev", "web/dev\x00",
+	} {
+		f.Add(seed, "", "")
+		f.Add(seed, "/theseus", "/teams/a")
+	}
+	f.Fuzz(func(t *testing.T, s, prefix, root string) {
+		check := func(how, text, back string, k GroupKey) {
+			t.Helper()
+			if back != text {
+				t.Fatalf("%s(%q) = %+v, which renders as %q", how, text, k, back)
+			}
+			again, err := NewGroupKey(k.Service, k.LabelSet())
+			if err != nil || again != k {
+				t.Fatalf("%s(%q) = %+v, but NewGroupKey of its service and labels is %+v, %v", how, text, k, again, err)
+			}
+		}
+		if k, err := ParseGroupKey(s); err == nil {
+			check("ParseGroupKey", s, k.String(), k)
+		}
+		key := prefix + DesiredDir + s
+		if k, err := ParseDesiredKey(prefix, key); err == nil {
+			check("ParseDesiredKey", key, DesiredKey(prefix, k), k)
+		}
+		key = prefix + StatusDir + s
+		if k, err := ParseStatusKey(prefix, key); err == nil {
+			check("ParseStatusKey", key, StatusKey(prefix, k), k)
+		}
+		if r, err := CleanRoot(root); err == nil {
+			id := r + "/" + s
+			if k, err := ParseAppID(r, id); err == nil {
+				check("ParseAppID", id, AppID(r, k), k)
+			}
+		}
+	})
+}
