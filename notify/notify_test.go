@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -576,4 +577,47 @@ func TestStopDeliversWhatIsQueued(t *testing.T) {
 	if d := time.Since(begun); d > 5*time.Second {
 		t.Errorf("Stop against a receiver that does not answer took %s with 100ms to spare", d)
 	}
+}
+
+// TestParseRetryAfter: seconds or an HTTP date in the future are a wait;
+// anything else, a date past and a negative number included, is none,
+// and seconds past what a Duration holds are its largest, not a wrapped
+// negative.
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		header string
+		want   time.Duration
+		ok     bool
+	}{
+		{"", 0, false},
+		{"0", 0, true},
+		{" 120 ", 2 * time.Minute, true},
+		{"-1", 0, false},
+		{"1.5", 0, false},
+		{"soon", 0, false},
+		{"99999999999999", time.Duration(math.MaxInt64/int64(time.Second)) * time.Second, true},
+		{"99999999999999999999", 0, false}, // beyond int64: not a number
+		{"Mon, 07 Dec 2026 10:00:30 GMT", 30 * time.Second, true},
+		{"Mon, 07 Dec 2026 09:59:30 GMT", 0, false},
+	} {
+		got, ok := parseRetryAfter(tc.header, now)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tc.header, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// FuzzParseRetryAfter: whatever a receiver sends, the wait is never
+// negative.
+func FuzzParseRetryAfter(f *testing.F) {
+	for _, seed := range []string{"", "5", "-5", "9223372036854775807", "Mon, 07 Dec 2026 10:00:30 GMT", "Wed, 21 Oct 2015 07:28:00 GMT"} {
+		f.Add(seed)
+	}
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, header string) {
+		if d, ok := parseRetryAfter(header, now); d < 0 || !ok && d != 0 {
+			t.Fatalf("parseRetryAfter(%q) = %v, %v", header, d, ok)
+		}
+	})
 }
