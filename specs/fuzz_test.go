@@ -186,3 +186,26 @@ func FuzzKeys(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSelector feeds arbitrary -l values (the viewer takes them from a
+// URL's query) to ParseSelector. Properties: a selector parsed prints as
+// a value that parses back to it, and selects a group that has exactly
+// its wanted labels (no label is both wanted and excluded).
+func FuzzSelector(f *testing.F) {
+	for _, seed := range []string{"", "dev", "dev,frontend", "!dev", "dev,!dev", " a , !b ", "a,,b", "!", "a!b", "a,a"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sel, err := ParseSelector(s)
+		if err != nil {
+			return
+		}
+		back, err := ParseSelector(sel.String())
+		if err != nil || !slices.Equal(back.Has, sel.Has) || !slices.Equal(back.Not, sel.Not) {
+			t.Fatalf("ParseSelector(%q) = %+v, prints %q, which parses as %+v, %v", s, sel, sel.String(), back, err)
+		}
+		if !sel.Matches(sel.Has) {
+			t.Fatalf("ParseSelector(%q) = %+v does not select a group with its wanted labels", s, sel)
+		}
+	})
+}
