@@ -46,44 +46,39 @@ func (s *StatusStore) Write(ctx context.Context, fence Fence, changes []StatusCh
 	if fence.Key == "" || fence.Revision <= 0 {
 		return fmt.Errorf("write /status: no leadership fence: %w", ErrNotLeader)
 	}
-	ops := make([]clientv3.Op, 0, min(len(changes), MaxTxnOps))
-	size := 0
+	values := make([][]byte, len(changes)) // nil: delete
 	for i, ch := range changes {
-		key := specs.StatusKey(s.c.opts.Prefix, ch.Key)
-		var data []byte
 		if ch.Status != nil {
-			var err error
-			if data, err = json.Marshal(ch.Status); err != nil {
+			data, err := json.Marshal(ch.Status)
+			if err != nil {
 				return fmt.Errorf("encode status of %s: %w", ch.Key, err)
 			}
+			values[i] = data
 		}
-		// A status too big to share a transaction with those before it
-		// goes in the next one: one request over etcd's limit would
-		// hold back every status in it.
-		if len(ops) > 0 && size+len(key)+len(data) > maxTxnBytes {
-			if err := s.commit(ctx, fence, ops); err != nil {
-				return err
+	}
+	// A status too big to share a transaction with those before it goes
+	// in the next one (batchLen): one request over etcd's limit would
+	// hold back every status in it.
+	ops := make([]clientv3.Op, 0, min(len(changes), MaxTxnOps))
+	for start := 0; start < len(changes); {
+		end := start + batchLen(values[start:], MaxTxnOps)
+		ops = ops[:0]
+		for i := start; i < end; i++ {
+			key := specs.StatusKey(s.c.opts.Prefix, changes[i].Key)
+			if values[i] == nil {
+				ops = append(ops, clientv3.OpDelete(key))
+			} else {
+				ops = append(ops, clientv3.OpPut(key, string(values[i])))
 			}
-			ops, size = ops[:0], 0
-		}
-		if ch.Status == nil {
-			ops = append(ops, clientv3.OpDelete(key))
-		} else {
-			ops = append(ops, clientv3.OpPut(key, string(data)))
-		}
-		size += len(key) + len(data)
-		if len(ops) < MaxTxnOps && i < len(changes)-1 {
-			continue
 		}
 		if err := s.commit(ctx, fence, ops); err != nil {
 			return err
 		}
-		ops, size = ops[:0], 0
+		start = end
 	}
 	return nil
 }
 
-// commit runs ops in one transaction fenced by fence.
 func (s *StatusStore) commit(ctx context.Context, fence Fence, ops []clientv3.Op) error {
 	rctx, cancel := s.c.reqCtx(ctx)
 	defer cancel()
