@@ -93,7 +93,7 @@ func (d *Daemon) term(stop, work context.Context, fence model.Fence) error {
 	work, cancel := context.WithCancel(work)
 	defer cancel()
 	apps := observe.New(observe.Config{Marathon: cfg.Marathon, Events: cfg.Events,
-		Resync: cmp.Or(cfg.Resync, DefaultResync), Timeout: d.cfg.ObserverTimeout, Logger: cfg.Logger})
+		Resync: cmp.Or(cfg.Resync, DefaultResync), Timeout: d.cfg.ObserverTimeout, Logger: cfg.Logger, Now: cfg.Now})
 	ctl := NewController(cfg, fence, apps)
 	loops := make([]Loop, len(d.cfg.Loops))
 	for i, build := range d.cfg.Loops {

@@ -114,7 +114,7 @@ func (c *Controller) view(ctx context.Context, key specs.GroupKey) (view, error)
 // refresh reads the group's app from Marathon into v and the
 // observer's cache.
 func (c *Controller) refresh(ctx context.Context, v *view) error {
-	at := time.Now()
+	at := c.cfg.Now() // the clock the rollout's healthy time is on
 	a, err := c.apps.Read(ctx, v.key)
 	if err != nil {
 		return err

@@ -120,6 +120,9 @@ type Config struct {
 	Timeout time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Now tells when a read or list began (GetAt); its owner's clock,
+	// so that the times compare with its own. Defaults to time.Now.
+	Now func() time.Time
 }
 
 // Observer is the shared view of Marathon for one term of leadership.
@@ -161,6 +164,9 @@ func New(cfg Config) *Observer {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &Observer{cfg: cfg, log: cfg.Logger, resyncNow: make(chan struct{}, 1),
 		apps: map[specs.GroupKey]entry{}, dirty: map[specs.GroupKey]uint64{}}
@@ -228,11 +234,11 @@ func (o *Observer) list(ctx context.Context) *Listing {
 	seq := o.seq
 	o.mu.Unlock()
 	l.Seq = seq
-	start := time.Now()
+	start, began := o.cfg.Now(), time.Now() // began times Marathon's answer
 	lctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
 	apps, err := o.cfg.Marathon.Relist(lctx)
 	cancel()
-	l.Duration = time.Since(start)
+	l.Duration = time.Since(began)
 	if err != nil {
 		l.Err = fmt.Errorf("list Marathon: %w", err)
 		if ctx.Err() == nil {
@@ -365,7 +371,7 @@ func (o *Observer) read(ctx context.Context, k specs.GroupKey) (*model.App, erro
 	o.seq++
 	seq := o.seq
 	o.mu.Unlock()
-	start := time.Now()
+	start := o.cfg.Now()
 	rctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
 	a, err := o.cfg.Marathon.Get(rctx, k)
 	cancel()

@@ -268,3 +268,25 @@ func TestObserverGetAt(t *testing.T) {
 		t.Errorf("assumed app: at %v, in the cache %v; want no time", at, ok)
 	}
 }
+
+// TestObserverGetAtOwnersClock: the times GetAt tells are on the clock of
+// Config.Now, which its owner compares them with (a rollout's healthy
+// time), not on the wall clock.
+func TestObserverGetAtOwnersClock(t *testing.T) {
+	web := specs.GroupKey{Service: "web", Labels: "dev"}
+	m := &marathon{}
+	m.set(web, "v1")
+	clock := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	o := observe.New(observe.Config{Marathon: m, Resync: time.Hour, Logger: slog.New(slog.DiscardHandler),
+		Now: func() time.Time { return clock }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = o.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	if _, err := o.Read(t.Context(), web); err != nil {
+		t.Fatal(err)
+	}
+	if _, at, ok := o.GetAt(web); !ok || !at.Equal(clock) {
+		t.Errorf("read app at %v, want the owner's %v", at, clock)
+	}
+}
