@@ -106,12 +106,12 @@ func readURLFile(path string) ([]string, error) {
 	return urls, nil
 }
 
-// startNotifier starts the notifier of --notify-url, its metrics on the
-// daemon's /metrics. The caller closes it.
 // notifyDrain is how long a stopping daemon goes on sending the
 // notifications it has queued.
 const notifyDrain = 10 * time.Second
 
+// startNotifier starts the notifier of --notify-url, its metrics on the
+// daemon's /metrics. The caller stops it.
 func (d *daemon) startNotifier(ctx context.Context) (*notify.Notifier, error) {
 	cfg := notify.Config{URLs: d.notifyURLs, Logger: d.log.With("component", "notify")}
 	if d.metrics != nil {
