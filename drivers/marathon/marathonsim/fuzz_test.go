@@ -10,21 +10,20 @@ import (
 	"time"
 )
 
-// appWrites are the app writes FuzzAppWrite sends a body with.
-var appWrites = []struct{ method, target string }{
-	{"POST", "/v2/apps"},
-	{"PUT", "/v2/apps/fz"},
-	{"PATCH", "/v2/apps/fz"},
-	{"PUT", "/v2/apps"},
-	{"POST", "/v2/apps?force=true"},
-}
-
 // FuzzAppWrite sends any body to the app writes of the simulator, on an
 // installation that runs an app /fz: whatever the body, the answer is
 // Marathon's (an accepted write, or a 4xx with a JSON body, never a
 // 5xx), and an accepted definition then deploys and is read back as
 // JSON without failing the simulator.
 func FuzzAppWrite(f *testing.F) {
+	// The app writes a body is sent with, chosen by the fuzzed byte.
+	appWrites := []struct{ method, target string }{
+		{"POST", "/v2/apps"},
+		{"PUT", "/v2/apps/fz"},
+		{"PATCH", "/v2/apps/fz"},
+		{"PUT", "/v2/apps"},
+		{"POST", "/v2/apps?force=true"},
+	}
 	for _, name := range refGlob(f, "app-definitions/*.json") {
 		f.Add(uint8(0), refBytes(f, name))
 	}
