@@ -533,10 +533,11 @@ func sumMetric(t *testing.T, reg *prometheus.Registry, name string) float64 {
 // stopped against a receiver that does not answer returns when its time
 // is up.
 func TestStopDeliversWhatIsQueued(t *testing.T) {
-	release := make(chan struct{})
+	release, arrived := make(chan struct{}), make(chan struct{}, 3)
 	slow := newSink(t)
 	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		<-release // the first waits until Stop has been called
+		arrived <- struct{}{}
+		<-release // the first waits until Stop has begun
 		slow.srv.Config.Handler.ServeHTTP(w, r)
 	}))
 	t.Cleanup(gate.Close)
@@ -544,6 +545,7 @@ func TestStopDeliversWhatIsQueued(t *testing.T) {
 	for i := range 3 {
 		n.Notify(Change{Group: group(t, "svc", "g"+strconv.Itoa(i)), From: specs.PhaseSynced, To: specs.PhaseFailed, Time: t0})
 	}
+	<-arrived // the first in flight, the other two queued
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -551,6 +553,7 @@ func TestStopDeliversWhatIsQueued(t *testing.T) {
 		defer cancel()
 		n.Stop(ctx)
 	}()
+	<-n.draining // Stop has begun: what is delivered now is its drain
 	close(release)
 	<-stopped
 	for i := range 3 {
