@@ -91,17 +91,18 @@ func decodeAppList(r io.Reader, root, defaultRole string) ([]App, error) {
 func (c *Client) Get(ctx context.Context, key specs.GroupKey) (App, error) {
 	q := url.Values{"embed": {"app.tasks", "app.deployments", "app.lastTaskFailure"}}
 	role := c.defaultRole(ctx)
-	r := &call{method: http.MethodGet, path: c.appPath(key), endpoint: "/v2/apps/{id}", query: q, read: true}
+	var j *appJSON
+	r := &call{method: http.MethodGet, path: c.appPath(key), endpoint: "/v2/apps/{id}", query: q, read: true,
+		decode: func(body io.Reader) (err error) {
+			j, err = decodeOne[appJSON](body, "app")
+			return err
+		}}
 	a, err := c.do(ctx, r)
 	if err != nil {
 		return App{}, err
 	}
 	if a.status != http.StatusOK {
 		return App{}, c.apiError(r.method, r.path, a.status, a.body, specs.AppID(c.root, key))
-	}
-	j, err := decodeOne[appJSON](a.body, "app")
-	if err != nil {
-		return App{}, fmt.Errorf("marathon GET %s: decode: %w", r.path, err)
 	}
 	if j.ID != specs.AppID(c.root, key) {
 		return App{}, fmt.Errorf("marathon GET %s: answered with app %q", r.path, j.ID)

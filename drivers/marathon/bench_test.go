@@ -190,3 +190,28 @@ func benchmarkRelist(b *testing.B, moved bool) {
 		l.keep(next, "*")
 	}
 }
+
+// BenchmarkGet reads one app of 3 tasks over HTTP, as the controller does
+// before every write and after every event about it.
+//
+//	go test -run '^$' -bench 'Get$' -benchmem -count 8 ./drivers/marathon
+func BenchmarkGet(b *testing.B) {
+	sim := populated(b, 1, 3)
+	srv := httptest.NewServer(sim)
+	b.Cleanup(srv.Close)
+	c, err := New(Config{URLs: []string{srv.URL}, Timeout: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	k, err := specs.ParseGroupKey("svc-0/dev")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		app, err := c.Get(b.Context(), k)
+		if err != nil || len(app.Tasks) != 3 {
+			b.Fatalf("%d tasks, %v", len(app.Tasks), err)
+		}
+	}
+}

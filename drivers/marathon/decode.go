@@ -47,11 +47,11 @@ func unmarshalV1[T any](data []byte, v *T) error {
 	return json.Unmarshal(data, v)
 }
 
-// decodeOne decodes the object under key of an answer such as
+// decodeOne decodes, as it streams in, the object under key of an answer such as
 // {"app": {...}}.
-func decodeOne[T any](body []byte, key string) (*T, error) {
+func decodeOne[T any](body io.Reader, key string) (*T, error) {
 	var v *T
-	dec := jsontext.NewDecoder(bytes.NewReader(body), decodeOptions)
+	dec := jsontext.NewDecoder(body, decodeOptions)
 	err := readObject(dec, func(name []byte) error {
 		if string(name) != key || v != nil {
 			return dec.SkipValue()

@@ -108,7 +108,7 @@ func TestDecodeRecordedApps(t *testing.T) {
 		}
 		for _, raw := range recordedApps(t, data) {
 			total++
-			j, err := decodeOne[appJSON](append(append([]byte(`{"app":`), raw...), '}'), "app")
+			j, err := decodeOne[appJSON](bytes.NewReader(append(append([]byte(`{"app":`), raw...), '}')), "app")
 			if err != nil {
 				t.Errorf("%s: %v", f, err)
 				continue
@@ -151,7 +151,7 @@ func TestDecodeRecordedAppLists(t *testing.T) {
 func TestDecodeRecordedSamples(t *testing.T) {
 	one := func(t *testing.T, f string) App {
 		apps := recordedApps(t, readRecorded(t, f))
-		j, err := decodeOne[appJSON](append(append([]byte(`{"app":`), apps[0]...), '}'), "app")
+		j, err := decodeOne[appJSON](bytes.NewReader(append(append([]byte(`{"app":`), apps[0]...), '}')), "app")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -406,7 +406,7 @@ func TestOutdatedTasks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			body := `{"app":{"id":"/api/dev","versionInfo":` + tt.info + `,"tasks":[` + strings.Join(tt.tasks, ",") + `]}}`
-			j, err := decodeOne[appJSON]([]byte(body), "app")
+			j, err := decodeOne[appJSON](strings.NewReader(body), "app")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -325,6 +326,76 @@ func TestNotFoundOnlyFromMarathon(t *testing.T) {
 		if errors.Is(err, marathon.ErrNotFound) || !errors.As(err, &api) || api.Status != http.StatusNotFound ||
 			!strings.Contains(err.Error(), "404 Not Found nginx") {
 			t.Errorf("%s answered by a proxy's 404: %v, want a 404 APIError with the page, not ErrNotFound", name, err)
+		}
+	}
+}
+
+// TestGetBrokenAnswers: an app read whose answer is cut off mid-body is
+// read again; an answer that is not Marathon's app (garbled, or another
+// app's) is an error that says so, not retried and never taken for the
+// app.
+func TestGetBrokenAnswers(t *testing.T) {
+	var cut atomic.Int32 // answers still to cut short
+	s := newSim(t, marathonsim.Gen15, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet || cut.Add(-1) < 0 {
+				next.ServeHTTP(w, r)
+				return
+			}
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			conn, buf, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				return
+			}
+			body := rec.Body.Bytes()
+			_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+			_, _ = buf.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n")
+			_, _ = buf.Write(body[:len(body)/2])
+			_ = buf.Flush()
+			_ = conn.Close()
+		})
+	}, marathon.Config{})
+	ctx := t.Context()
+	w := write(t, parse(t, webSpec), 1)
+	if _, err := s.c.Create(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	cut.Store(1)
+	before := s.sim.RequestCount("GET", marathonsim.RouteApp)
+	if app, err := s.c.Get(ctx, w.Key); err != nil || app.Revision != 1 {
+		t.Errorf("read through an answer cut short: %+v, %v", app, err)
+	}
+	if n := s.sim.RequestCount("GET", marathonsim.RouteApp) - before; n != 2 {
+		t.Errorf("the app was read %d times, want 2", n)
+	}
+
+	for name, body := range map[string]string{
+		"garbled":     `{"app": {"id": "/web/dev", "instances": tr`,
+		"another app": `{"app": {"id": "/web/prod", "instances": 1}}`,
+		"no app":      `{"message": "ok"}`,
+	} {
+		var reads atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			if r.URL.Path != "/v2/apps/web/dev" {
+				_, _ = w.Write([]byte(`{}`)) // /v2/info, for the default role
+				return
+			}
+			reads.Add(1)
+			_, _ = w.Write([]byte(body))
+		}))
+		c, err := marathon.New(marathon.Config{URLs: []string{srv.URL}, Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		app, err := c.Get(ctx, w.Key)
+		srv.Close()
+		if err == nil || !strings.Contains(err.Error(), "GET /v2/apps/web/dev") {
+			t.Errorf("%s: read %+v, %v; want an error naming the call", name, app, err)
+		}
+		if n := reads.Load(); n != 1 {
+			t.Errorf("%s: read %d times, want once", name, n)
 		}
 	}
 }

@@ -74,7 +74,7 @@ func FuzzDecodeAppList(f *testing.F) {
 func FuzzDecodeApp(f *testing.F) {
 	addRecorded(f, "go-marathon-v0.7.1/split/1[346]-GET-v2-apps-*.json", "go-marathon-v0.7.1/split/42-*.json", "go-marathon-master/14-*.json")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		j, err := decodeOne[appJSON](data, "app")
+		j, err := decodeOne[appJSON](bytes.NewReader(data), "app")
 		if err != nil {
 			return
 		}
@@ -127,7 +127,7 @@ func checkSpecRoundTrip(t *testing.T, a App) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		j, err := decodeOne[appJSON](append(append([]byte(`{"app":`), body...), '}'), "app")
+		j, err := decodeOne[appJSON](bytes.NewReader(append(append([]byte(`{"app":`), body...), '}')), "app")
 		if err != nil {
 			t.Fatalf("own definition %s: %v", body, err)
 		}

@@ -27,7 +27,7 @@ func TestDecodeRecordedTasks(t *testing.T) {
 			t.Fatal(err)
 		}
 		if raws.Task != nil { // DELETE of one task
-			j, err := decodeOne[taskJSON](data, "task")
+			j, err := decodeOne[taskJSON](bytes.NewReader(data), "task")
 			if err != nil {
 				t.Fatalf("%s: %v", f, err)
 			}
