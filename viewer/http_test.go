@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/marathon"
 	"theseus.dev/drivers/marathon/marathonsim"
 	"theseus.dev/specs"
 	"theseus.dev/viewer"
@@ -267,6 +268,13 @@ func TestListPageCountsEveryPhase(t *testing.T) {
 func TestGroupOnlyMarathonKnowsWhileMarathonIsDown(t *testing.T) {
 	f := viewertest.Start(t)
 	f.Populate(t)
+	// A short timeout: each read of a Marathon that answers 503 retries
+	// until it is up.
+	mc, err := marathon.New(marathon.Config{URLs: []string{f.MarathonURL}, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Marathon = mc
 	h := newViewer(t, f, viewer.Config{}).Handler()
 	if res := get(t, h, "GET", "/api/v1/groups/legacy/dev", nil); res.StatusCode != http.StatusOK {
 		t.Fatalf("legacy/dev with Marathon up: %s", res.Status)

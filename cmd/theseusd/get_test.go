@@ -244,7 +244,9 @@ func getWatch(t *testing.T, f *viewertest.Fixture, now time.Time, args ...string
 func TestGetWatchWarnsWhenMarathonGoesDown(t *testing.T) {
 	f := viewertest.Start(t)
 	now := f.Populate(t)
-	out, errb, stop := getWatch(t, f, now, "haproxy")
+	// A short timeout: each read of a Marathon that answers 503 retries
+	// until it is up.
+	out, errb, stop := getWatch(t, f, now, "haproxy", "--marathon-timeout", "2s")
 
 	out.waitFor(t, "HEALTHY")
 	f.Sim.Faults().FailRequests("", "", http.StatusServiceUnavailable, 0)
@@ -266,7 +268,7 @@ func TestGetWatchWarnsWhenMarathonGoesDown(t *testing.T) {
 func TestGetWatchKeepsOrphansWhileMarathonIsDown(t *testing.T) {
 	f := viewertest.Start(t)
 	now := f.Populate(t)
-	out, errb, stop := getWatch(t, f, now)
+	out, errb, stop := getWatch(t, f, now, "--marathon-timeout", "2s")
 
 	if line := out.waitFor(t, "legacy"); !strings.Contains(line, "Orphaned") {
 		t.Fatalf("legacy/dev is not listed as Orphaned: %q", line)
