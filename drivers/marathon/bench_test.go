@@ -48,6 +48,18 @@ func populated(b *testing.B, apps, perApp int) *marathonsim.Sim {
 	return sim
 }
 
+// serve serves sim over HTTP and returns a client of it.
+func serve(b *testing.B, sim *marathonsim.Sim) *Client {
+	b.Helper()
+	srv := httptest.NewServer(sim)
+	b.Cleanup(srv.Close)
+	c, err := New(Config{URLs: []string{srv.URL}, Timeout: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
 // BenchmarkList10k lists 10,000 apps with 50,000 tasks from the simulator
 // over HTTP: one call, streamed and decoded. The simulator's encoding of
 // the 47 MiB answer is part of the time (see its BenchmarkListApps10k).
@@ -62,13 +74,7 @@ func BenchmarkListDefinitions10k(b *testing.B) { benchmarkList(b, (*Client).List
 // benchmarkList lists the 10,000 apps of 5 tasks with list, which is to
 // give each of them tasks tasks.
 func benchmarkList(b *testing.B, list func(*Client, context.Context) ([]App, error), tasks int) {
-	sim := populated(b, 10000, 5)
-	srv := httptest.NewServer(sim)
-	b.Cleanup(srv.Close)
-	c, err := New(Config{URLs: []string{srv.URL}, Timeout: time.Minute})
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := serve(b, populated(b, 10000, 5))
 	b.ReportAllocs()
 	for b.Loop() {
 		apps, err := list(c, b.Context())
@@ -196,13 +202,7 @@ func benchmarkRelist(b *testing.B, moved bool) {
 //
 //	go test -run '^$' -bench 'Get$' -benchmem -count 8 ./drivers/marathon
 func BenchmarkGet(b *testing.B) {
-	sim := populated(b, 1, 3)
-	srv := httptest.NewServer(sim)
-	b.Cleanup(srv.Close)
-	c, err := New(Config{URLs: []string{srv.URL}, Timeout: time.Minute})
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := serve(b, populated(b, 1, 3))
 	k, err := specs.ParseGroupKey("svc-0/dev")
 	if err != nil {
 		b.Fatal(err)
