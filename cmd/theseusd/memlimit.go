@@ -16,10 +16,10 @@ import (
 // does (the apps, specs, statuses and /services it keeps), and a quiet
 // resync makes little garbage, so Go's default of 100, which lets the
 // heap grow by all it holds live before the next collection, mostly buys
-// room the controller does not use. 40 takes a fifth off its peak memory
+// room the controller does not use. 35 takes a fifth off its peak memory
 // for more collections, which a cold start pays for (docs/benchmarks.md,
 // "Peak RSS"); Prometheus lowered its default for the same reason.
-const controllerGCPercent = 40
+const controllerGCPercent = 35
 
 // collectSooner sets the collector's GOGC to controllerGCPercent, unless
 // GOGC is set in the environment, which the runtime has applied already

@@ -93,10 +93,10 @@ func TestCollectSooner(t *testing.T) {
 		want    int // the collector's GOGC afterwards
 		wantLog string
 	}{
-		{name: "no GOGC", set: true, want: controllerGCPercent, wantLog: "GOGC=40"},
+		{name: "no GOGC", set: true, want: controllerGCPercent, wantLog: "GOGC=35"},
 		{name: "GOGC set", env: map[string]string{"GOGC": "100"}, want: 100},
 		{name: "GOGC off", env: map[string]string{"GOGC": "off"}, want: 100},
-		{name: "GOGC set but empty", env: map[string]string{"GOGC": ""}, set: true, want: controllerGCPercent, wantLog: "GOGC=40"},
+		{name: "GOGC set but empty", env: map[string]string{"GOGC": ""}, set: true, want: controllerGCPercent, wantLog: "GOGC=35"},
 		{name: "GOGC not a number", env: map[string]string{"GOGC": "lots"}, want: 100, wantLog: "GOGC=lots"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
