@@ -79,6 +79,7 @@ func (s *StatusStore) Write(ctx context.Context, fence Fence, changes []StatusCh
 	return nil
 }
 
+// commit runs ops in one transaction fenced by fence.
 func (s *StatusStore) commit(ctx context.Context, fence Fence, ops []clientv3.Op) error {
 	rctx, cancel := s.c.reqCtx(ctx)
 	defer cancel()

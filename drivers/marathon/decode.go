@@ -47,8 +47,8 @@ func unmarshalV1[T any](data []byte, v *T) error {
 	return json.Unmarshal(data, v)
 }
 
-// decodeOne decodes, as it streams in, the object under key of an answer such as
-// {"app": {...}}.
+// decodeOne decodes the object under key of an answer such as
+// {"app": {...}}, as the answer streams in.
 func decodeOne[T any](body io.Reader, key string) (*T, error) {
 	var v *T
 	dec := jsontext.NewDecoder(body, decodeOptions)
