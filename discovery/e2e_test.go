@@ -317,8 +317,7 @@ func TestDiscoveryQuietSweepRepairs(t *testing.T) {
 	e.deploy(api, "api:1", 1, portSpec())
 	cfgs := &configSource{m: map[specs.GroupKey]map[string]string{web: {"upstream": "api"}}}
 	s := e.startSyncer(discovery.Config{Configs: cfgs}, 0)
-	eventually(t, 20*time.Second, "the first sweep", s.d.Synced)
-	if st := s.sweep(t); st.Written+st.Removed != 0 || st.Groups != 2 || st.Containers != 3 {
+	if st := s.quiet(t); st.Written+st.Removed != 0 || st.Groups != 2 || st.Containers != 3 {
 		t.Fatalf("a quiet sweep: %+v", st)
 	}
 	// By hand: one container of web gone, a stray one under api.

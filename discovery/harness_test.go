@@ -173,10 +173,11 @@ func (e *discEnv) exact() string {
 // runningSyncer is a syncer behind an observer that the driver's event
 // stream feeds.
 type runningSyncer struct {
-	d      *discovery.Syncer
-	events atomic.Int64 // task status events delivered
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	d        *discovery.Syncer
+	events   atomic.Int64 // task status events delivered
+	attached atomic.Int64 // attaches of the event stream
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 // startSyncer runs a syncer over e and the driver's event stream, until
@@ -197,7 +198,7 @@ func (e *discEnv) startSyncerOn(m observe.Marathon, cfg discovery.Config, timeou
 		cfg.Logger = silentLogger()
 	}
 	r := &runningSyncer{}
-	obs := observe.New(observe.Config{Marathon: m, Events: countEvents{e.mc, &r.events}, Resync: time.Hour,
+	obs := observe.New(observe.Config{Marathon: m, Events: countEvents{e.mc, &r.events, &r.attached}, Resync: time.Hour,
 		Timeout: timeout, Logger: cfg.Logger})
 	cfg.Apps = obs
 	r.d = discovery.New(cfg)
@@ -210,10 +211,11 @@ func (e *discEnv) startSyncerOn(m observe.Marathon, cfg discovery.Config, timeou
 }
 
 // countEvents is an event stream that counts the task status events it
-// delivers.
+// delivers, and its attaches.
 type countEvents struct {
-	src observe.EventSource
-	n   *atomic.Int64
+	src      observe.EventSource
+	n        *atomic.Int64
+	attached *atomic.Int64
 }
 
 func (c countEvents) Events(ctx context.Context, fn func(model.Event)) error {
@@ -222,7 +224,23 @@ func (c countEvents) Events(ctx context.Context, fn func(model.Event)) error {
 			c.n.Add(1)
 		}
 		fn(ev)
+		if ev.Type == model.EventResync {
+			c.attached.Add(1) // counted once the observer has asked for its list
+		}
 	})
+}
+
+// quiet waits for the first sweep and the event stream's attach, and
+// returns the stats of a sweep asked for after both. The list the attach
+// asks for comes no later than that sweep, so no sweep runs afterwards
+// that the test did not ask for: a test that counts what a sweep writes
+// after changing the tree by hand would otherwise see one such list
+// repair part of its changes first, when the stream attaches late.
+func (r *runningSyncer) quiet(t testing.TB) discovery.SweepStats {
+	t.Helper()
+	eventually(t, 20*time.Second, "the first sweep", r.d.Synced)
+	eventually(t, 20*time.Second, "the event stream attached", func() bool { return r.attached.Load() > 0 })
+	return r.sweep(t)
 }
 
 // stop cancels the syncer and its event reader and waits for them.
