@@ -93,7 +93,7 @@ func (c *Client) Get(ctx context.Context, key specs.GroupKey) (App, error) {
 	role := c.defaultRole(ctx)
 	var j *appJSON
 	r := &call{method: http.MethodGet, path: c.appPath(key), endpoint: "/v2/apps/{id}", query: q, read: true,
-		decode: func(body io.Reader) (err error) {
+		limit: c.maxAnswer, decode: func(body io.Reader) (err error) {
 			j, err = decodeOne[appJSON](body, "app")
 			return err
 		}}

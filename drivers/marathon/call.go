@@ -16,8 +16,8 @@ import (
 	"theseus.dev/internal/httpclient"
 )
 
-// maxBody bounds an answer read whole; lists are decoded as they stream.
-const maxBody = 64 << 20
+// maxAnswer is Client.maxAnswer: far more than any answer but a list.
+const maxAnswer = 64 << 20
 
 // call is one Marathon API call.
 type call struct {
@@ -32,6 +32,9 @@ type call struct {
 	read bool
 	// decode, when set, consumes a 200 answer's body as it streams in.
 	decode func(io.Reader) error
+	// limit, when above 0, is the most bytes decode is given: an answer
+	// longer than that is refused rather than decoded.
+	limit int64
 	// accept is the Accept header; application/json when empty.
 	accept string
 }
@@ -128,7 +131,13 @@ func (c *Client) once(ctx context.Context, m int, r *call) (answer, error) {
 	a := answer{status: resp.StatusCode, header: resp.Header}
 	if resp.StatusCode == http.StatusOK && r.decode != nil {
 		rd := &httpclient.TrackReader{R: resp.Body}
-		err = r.decode(rd)
+		var body io.Reader = rd
+		if r.limit > 0 {
+			// Outside the tracking: too long an answer is not a broken
+			// connection, and is refused, not read again.
+			body = capped(rd, r.limit)
+		}
+		err = r.decode(body)
 		c.hook(r, resp.StatusCode, start)
 		switch {
 		case err != nil && rd.Err != nil:
@@ -139,12 +148,55 @@ func (c *Client) once(ctx context.Context, m int, r *call) (answer, error) {
 		}
 		return a, nil
 	}
-	a.body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	a.body, err = io.ReadAll(capped(resp.Body, c.maxAnswer))
 	c.hook(r, resp.StatusCode, start)
-	if err != nil {
+	var large *answerTooLarge
+	switch {
+	case errors.As(err, &large):
+		return answer{}, &decodeError{fmt.Errorf("marathon %s %s: %w", r.method, r.path, err)}
+	case err != nil:
 		return answer{}, fmt.Errorf("marathon %s %s: read answer: %w", r.method, r.path, err)
 	}
 	return a, nil
+}
+
+// cappedReader reads at most limit bytes of r, and fails with
+// answerTooLarge on the byte after: an answer cut at the bound would be
+// taken for a garbled one, or for all of it.
+type cappedReader struct {
+	r           io.Reader
+	left, limit int64
+}
+
+func capped(r io.Reader, limit int64) *cappedReader {
+	return &cappedReader{r: r, left: limit, limit: limit}
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.left < 0 {
+		return 0, &answerTooLarge{c.limit}
+	}
+	if int64(len(p)) > c.left+1 {
+		p = p[:c.left+1] // one byte past the bound tells a longer answer
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	if c.left < 0 {
+		return n, &answerTooLarge{c.limit}
+	}
+	return n, err
+}
+
+// answerTooLarge is an answer longer than the client reads: not one that
+// Marathon sends, and not retried.
+type answerTooLarge struct{ limit int64 }
+
+func (e *answerTooLarge) Error() string {
+	size := fmt.Sprintf("%d bytes", e.limit)
+	if e.limit%(1<<20) == 0 {
+		size = fmt.Sprintf("%d MiB", e.limit>>20)
+	}
+	return "the answer is larger than " + size + ", more than Marathon sends"
 }
 
 func (c *Client) hook(r *call, code int, start time.Time) {

@@ -73,6 +73,9 @@ type Client struct {
 	sse     *http.Client // the event stream: no keep-alive, no overall timeout
 	gen     generationCache
 	relist  relister // the apps of the last Relist
+	// maxAnswer bounds an answer read whole, and one app's answer
+	// decoded as it streams; lists, of any size, have no bound.
+	maxAnswer int64
 
 	rotation httpclient.Rotation // which member to try first
 }
@@ -92,7 +95,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.EventIdleTimeout <= 0 {
 		cfg.EventIdleTimeout = DefaultEventIdleTimeout
 	}
-	c := &Client{cfg: cfg, root: root}
+	c := &Client{cfg: cfg, root: root, maxAnswer: maxAnswer}
 	if c.members, err = httpclient.BaseURLs("marathon URL", cfg.URLs); err != nil {
 		return nil, err
 	}

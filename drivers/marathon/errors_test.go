@@ -347,6 +347,7 @@ func TestGetBrokenAnswers(t *testing.T) {
 			next.ServeHTTP(rec, r)
 			conn, buf, err := http.NewResponseController(w).Hijack()
 			if err != nil {
+				t.Errorf("cut the answer short: %v", err)
 				return
 			}
 			body := rec.Body.Bytes()

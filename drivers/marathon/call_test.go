@@ -1,0 +1,119 @@
+package marathon
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"theseus.dev/specs"
+)
+
+// TestAnswerBound: an app's answer longer than the client's bound, read
+// as it streams (200) or whole (an error's 404), is refused with an error
+// that names the call and the bound, and is not read again; one of
+// exactly the bound is read.
+func TestAnswerBound(t *testing.T) {
+	const bound = 4 << 10
+	k, err := specs.ParseGroupKey("web/dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		status  int
+		endless bool
+	}{
+		{"endless app", http.StatusOK, true},
+		{"endless error", http.StatusNotFound, true},
+		{"error of exactly the bound", http.StatusNotFound, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var reads atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				if r.URL.Path != "/v2/apps/web/dev" {
+					_, _ = w.Write([]byte(`{}`)) // /v2/info, for the default role
+					return
+				}
+				reads.Add(1)
+				w.WriteHeader(tc.status)
+				head := `{"app": {"id": "/web/dev", "cmd": "`
+				if !tc.endless {
+					word := `{"message": "App '/web/dev' does not exist`
+					msg := word + strings.Repeat(".", bound-len(word)-len(`"}`)) + `"}`
+					_, _ = w.Write([]byte(msg))
+					return
+				}
+				_, _ = w.Write([]byte(head))
+				chunk := bytes.Repeat([]byte("x"), bound)
+				for range 64 { // well past the bound; the client stops reading there
+					if _, err := w.Write(chunk); err != nil {
+						return
+					}
+				}
+			}))
+			defer srv.Close()
+			c, err := New(Config{URLs: []string{srv.URL}, Timeout: 10 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.maxAnswer = bound
+			_, err = c.Get(t.Context(), k)
+			srv.CloseClientConnections()
+			switch {
+			case !tc.endless:
+				if !errors.Is(err, ErrNotFound) {
+					t.Errorf("an error answer of %d bytes: %v; want it read, as not found", bound, err)
+				}
+			case err == nil || !strings.Contains(err.Error(), "GET /v2/apps/web/dev") ||
+				!strings.Contains(err.Error(), "larger than 4096 bytes"):
+				t.Errorf("an endless answer: %v; want an error naming the call and the bound", err)
+			}
+			if n := reads.Load(); n != 1 {
+				t.Errorf("read %d times, want once", n)
+			}
+		})
+	}
+}
+
+// TestCappedReader reads answers of up to, at and past the bound in
+// small and large reads.
+func TestCappedReader(t *testing.T) {
+	for _, tc := range []struct {
+		size, limit int
+		tooLarge    bool
+	}{
+		{0, 10, false},
+		{9, 10, false},
+		{10, 10, false},
+		{11, 10, true},
+		{1000, 10, true},
+	} {
+		for _, step := range []int{1, 3, 4096} {
+			r := capped(io.LimitReader(strings.NewReader(strings.Repeat("x", tc.size)), int64(tc.size)), int64(tc.limit))
+			var got []byte
+			buf := make([]byte, step)
+			var err error
+			for err == nil {
+				var n int
+				n, err = r.Read(buf)
+				got = append(got, buf[:n]...)
+			}
+			var large *answerTooLarge
+			switch {
+			case tc.tooLarge && !errors.As(err, &large):
+				t.Errorf("%d bytes, bound %d, reads of %d: %v; want answerTooLarge", tc.size, tc.limit, step, err)
+			case !tc.tooLarge && (err != io.EOF || len(got) != tc.size):
+				t.Errorf("%d bytes, bound %d, reads of %d: %d bytes, %v; want all of them", tc.size, tc.limit, step, len(got), err)
+			case len(got) > tc.limit+1:
+				t.Errorf("%d bytes, bound %d, reads of %d: gave %d bytes", tc.size, tc.limit, step, len(got))
+			}
+		}
+	}
+}
