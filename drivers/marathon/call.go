@@ -135,7 +135,7 @@ func (c *Client) once(ctx context.Context, m int, r *call) (answer, error) {
 		if r.limit > 0 {
 			// Outside the tracking: too long an answer is not a broken
 			// connection, and is refused, not read again.
-			body = capped(rd, r.limit)
+			body = httpclient.Capped(rd, r.limit, "Marathon")
 		}
 		err = r.decode(body)
 		c.hook(r, resp.StatusCode, start)
@@ -148,9 +148,9 @@ func (c *Client) once(ctx context.Context, m int, r *call) (answer, error) {
 		}
 		return a, nil
 	}
-	a.body, err = io.ReadAll(capped(resp.Body, c.maxAnswer))
+	a.body, err = io.ReadAll(httpclient.Capped(resp.Body, c.maxAnswer, "Marathon"))
 	c.hook(r, resp.StatusCode, start)
-	var large *answerTooLarge
+	var large *httpclient.TooLargeError
 	switch {
 	case errors.As(err, &large):
 		return answer{}, &decodeError{fmt.Errorf("marathon %s %s: %w", r.method, r.path, err)}
@@ -158,45 +158,6 @@ func (c *Client) once(ctx context.Context, m int, r *call) (answer, error) {
 		return answer{}, fmt.Errorf("marathon %s %s: read answer: %w", r.method, r.path, err)
 	}
 	return a, nil
-}
-
-// cappedReader reads at most limit bytes of r, and fails with
-// answerTooLarge on the byte after: an answer cut at the bound would be
-// taken for a garbled one, or for all of it.
-type cappedReader struct {
-	r           io.Reader
-	left, limit int64
-}
-
-func capped(r io.Reader, limit int64) *cappedReader {
-	return &cappedReader{r: r, left: limit, limit: limit}
-}
-
-func (c *cappedReader) Read(p []byte) (int, error) {
-	if c.left < 0 {
-		return 0, &answerTooLarge{c.limit}
-	}
-	if int64(len(p)) > c.left+1 {
-		p = p[:c.left+1] // one byte past the bound tells a longer answer
-	}
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
-	if c.left < 0 {
-		return n, &answerTooLarge{c.limit}
-	}
-	return n, err
-}
-
-// answerTooLarge is an answer longer than the client reads: not one that
-// Marathon sends, and not retried.
-type answerTooLarge struct{ limit int64 }
-
-func (e *answerTooLarge) Error() string {
-	size := fmt.Sprintf("%d bytes", e.limit)
-	if e.limit%(1<<20) == 0 {
-		size = fmt.Sprintf("%d MiB", e.limit>>20)
-	}
-	return "the answer is larger than " + size + ", more than Marathon sends"
 }
 
 func (c *Client) hook(r *call, code int, start time.Time) {

@@ -3,7 +3,6 @@ package marathon
 import (
 	"bytes"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -117,41 +116,5 @@ func TestAnswerBound(t *testing.T) {
 				t.Errorf("read %d times, want once", n)
 			}
 		})
-	}
-}
-
-// TestCappedReader reads answers of up to, at and past the bound in
-// small and large reads.
-func TestCappedReader(t *testing.T) {
-	for _, tc := range []struct {
-		size, limit int
-		tooLarge    bool
-	}{
-		{0, 10, false},
-		{9, 10, false},
-		{10, 10, false},
-		{11, 10, true},
-		{1000, 10, true},
-	} {
-		for _, step := range []int{1, 3, 4096} {
-			r := capped(io.LimitReader(strings.NewReader(strings.Repeat("x", tc.size)), int64(tc.size)), int64(tc.limit))
-			var got []byte
-			buf := make([]byte, step)
-			var err error
-			for err == nil {
-				var n int
-				n, err = r.Read(buf)
-				got = append(got, buf[:n]...)
-			}
-			var large *answerTooLarge
-			switch {
-			case tc.tooLarge && !errors.As(err, &large):
-				t.Errorf("%d bytes, bound %d, reads of %d: %v; want answerTooLarge", tc.size, tc.limit, step, err)
-			case !tc.tooLarge && (err != io.EOF || len(got) != tc.size):
-				t.Errorf("%d bytes, bound %d, reads of %d: %d bytes, %v; want all of them", tc.size, tc.limit, step, len(got), err)
-			case len(got) > tc.limit+1:
-				t.Errorf("%d bytes, bound %d, reads of %d: gave %d bytes", tc.size, tc.limit, step, len(got))
-			}
-		}
 	}
 }

@@ -13,9 +13,9 @@ import (
 	"theseus.dev/internal/httpclient"
 )
 
-// maxBody bounds an answer: a /master/state of a large cluster is tens of
-// megabytes.
-const maxBody = 256 << 20
+// maxAnswer bounds an answer: a /master/state of a large cluster is tens
+// of megabytes.
+const maxAnswer = 256 << 20
 
 // call is one GET of a Mesos endpoint.
 type call struct {
@@ -103,20 +103,24 @@ func (c *Client) once(ctx context.Context, base *url.URL, r *call) error {
 		return fmt.Errorf("mesos GET %s: %w", u.Redacted(), err)
 	}
 	defer resp.Body.Close()
-	body := io.LimitReader(resp.Body, maxBody)
 	if resp.StatusCode != http.StatusOK {
-		data, _ := io.ReadAll(io.LimitReader(body, 4096))
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		c.hook(r, resp.StatusCode, start)
 		return apiError(u.Redacted(), resp.StatusCode, data)
 	}
-	tr := &httpclient.TrackReader{R: body}
-	err = r.decode(tr)
+	tr := &httpclient.TrackReader{R: resp.Body}
+	// Capped outside the tracking: too long an answer is not a broken
+	// connection, and is refused, not read again.
+	err = r.decode(httpclient.Capped(tr, c.maxAnswer, "Mesos"))
 	c.hook(r, resp.StatusCode, start)
 	var nl *notLeaderError
+	var large *httpclient.TooLargeError
 	switch {
 	case errors.As(err, &nl):
 		// Not a bad answer: another master is asked.
 		return fmt.Errorf("mesos GET %s: %w", u.Redacted(), err)
+	case errors.As(err, &large):
+		return &decodeError{fmt.Errorf("mesos GET %s: %w", u.Redacted(), large)}
 	case err != nil && tr.Err != nil:
 		// The connection broke mid-answer: a transport error.
 		return fmt.Errorf("mesos GET %s: read answer: %w", u.Redacted(), tr.Err)

@@ -51,6 +51,8 @@ type Client struct {
 	cfg     Config
 	masters []*url.URL
 	http    *http.Client
+	// maxAnswer bounds an answer's body.
+	maxAnswer int64
 
 	rotation httpclient.Rotation // which master to try first
 }
@@ -63,7 +65,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	c := &Client{cfg: cfg}
+	c := &Client{cfg: cfg, maxAnswer: maxAnswer}
 	var err error
 	if c.masters, err = httpclient.BaseURLs("mesos master URL", cfg.URLs); err != nil {
 		return nil, err

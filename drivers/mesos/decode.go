@@ -225,8 +225,13 @@ func decodeInto(r io.Reader, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("data after the JSON document")
+	_, err := dec.Token()
+	var syntax *json.SyntaxError
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil && !errors.As(err, &syntax):
+		return err // the reader's: a broken connection, an answer too long
 	}
-	return nil
+	return errors.New("data after the JSON document")
 }

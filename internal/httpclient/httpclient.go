@@ -1,7 +1,8 @@
 // Package httpclient holds what theseus's HTTP drivers (Marathon, Mesos)
 // share: TLS settings from a CA file, telling a certificate that does not
 // verify from other failures, telling a broken connection from a body
-// that does not decode, and the text of an error page.
+// that does not decode, bounding an answer, and the text of an error
+// page.
 package httpclient
 
 import (
