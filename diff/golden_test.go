@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"theseus.dev/internal/goldenfile"
 	"theseus.dev/specs"
 )
 
@@ -16,20 +16,7 @@ var update = flag.Bool("update", false, "rewrite golden files under testdata/gol
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("..", "testdata", "golden", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./diff -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; if intended, run go test ./diff -update\n--- got ---\n%s", path, got)
-	}
+	goldenfile.Check(t, filepath.Join("..", "testdata", "golden", name), got, *update)
 }
 
 // mixedPlan is a plan with one group of every kind, built from the example

@@ -10,27 +10,17 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"theseus.dev/internal/goldenfile"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/golden")
 
-// golden compares got with the golden file, or rewrites it with -update.
+// golden compares got with testdata/golden/name, or rewrites it with
+// -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("..", "testdata", "golden", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./specs -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; if the change is intended, run go test ./specs -update\n--- got ---\n%s", path, got)
-	}
+	goldenfile.Check(t, filepath.Join("..", "testdata", "golden", name), got, *update)
 }
 
 // TestNormalizeGolden pins the normalised form and the hash of every

@@ -5,13 +5,13 @@ import (
 	"context"
 	"flag"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"theseus.dev/internal/goldenfile"
 	"theseus.dev/viewer/viewertest"
 )
 
@@ -21,23 +21,7 @@ var updateGolden = flag.Bool("update", false, "rewrite the golden files under te
 // with -update.
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	golden := filepath.Join("testdata", name)
-	if *updateGolden {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run with -update to accept):\n--- got\n%s\n--- want\n%s", golden, got, want)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name), []byte(got), *updateGolden)
 }
 
 // runGet runs `theseusd get args...` with ages counted to now.

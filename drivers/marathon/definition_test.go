@@ -1,14 +1,13 @@
 package marathon
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"theseus.dev/internal/goldenfile"
 	"theseus.dev/sources"
 	"theseus.dev/specs"
 )
@@ -47,23 +46,7 @@ func TestDefinitionGolden(t *testing.T) {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("..", "..", "testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./drivers/marathon -run TestDefinitionGolden -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; if intended, run go test ./drivers/marathon -run TestDefinitionGolden -update\n--- got ---\n%s", path, got)
-	}
+	goldenfile.Check(t, filepath.Join("..", "..", "testdata", "golden", name), got, *update)
 }
 
 // TestDefinitionUnsupported: what Marathon 1.4 cannot express is refused
