@@ -11,18 +11,18 @@ import (
 // worse, take a cut one for whole. peer names who answered ("Marathon")
 // in the error.
 func Capped(r io.Reader, limit int64, peer string) io.Reader {
-	return &cappedReader{r: r, left: limit, err: &TooLargeError{Limit: limit, Peer: peer}}
+	return &cappedReader{r: r, left: limit, limit: limit, peer: peer}
 }
 
 type cappedReader struct {
-	r    io.Reader
-	left int64
-	err  *TooLargeError
+	r           io.Reader
+	left, limit int64
+	peer        string
 }
 
 func (c *cappedReader) Read(p []byte) (int, error) {
 	if c.left < 0 {
-		return 0, c.err
+		return 0, c.tooLarge()
 	}
 	if int64(len(p)) > c.left+1 {
 		p = p[:c.left+1] // one byte past the bound tells a longer answer
@@ -30,10 +30,13 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.left -= int64(n)
 	if c.left < 0 {
-		return n, c.err
+		return n, c.tooLarge()
 	}
 	return n, err
 }
+
+// tooLarge is made only when needed: most answers never meet it.
+func (c *cappedReader) tooLarge() error { return &TooLargeError{Limit: c.limit, Peer: c.peer} }
 
 // TooLargeError is an answer longer than a client reads: not one its
 // peer sends, so not worth asking again.
