@@ -80,6 +80,19 @@ func readFileMax(name string, limit int64) ([]byte, error) {
 	if size > limit {
 		return nil, tooLarge(name, size, limit)
 	}
+	return readMax(name, f, size, limit)
+}
+
+// ReadStream reads a spec file that has no size to look at first,
+// standard input, and refuses it past MaxFileBytes as a file is refused:
+// with a specs.ErrorList naming it.
+func ReadStream(name string, r io.Reader) ([]byte, error) {
+	return readMax(name, r, 0, MaxFileBytes)
+}
+
+// readMax reads r to its end, size bytes expected (0 when not known),
+// refusing it once it passes limit bytes.
+func readMax(name string, r io.Reader, size, limit int64) ([]byte, error) {
 	// A pipe has no size, and a file may grow after its Stat: a read cut
 	// at the limit would be taken for the whole, its missing groups for
 	// groups removed. Room for one byte more than the size lets the
@@ -87,13 +100,18 @@ func readFileMax(name string, limit int64) ([]byte, error) {
 	data := make([]byte, 0, max(size, 511)+1)
 	for {
 		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
+			// Doubled, where append grows a large slice by a quarter, and
+			// never past the byte after the limit: a pipe of tens of
+			// megabytes is copied about once over, not five times.
+			grown := make([]byte, len(data), min(2*int64(cap(data)), limit+1))
+			copy(grown, data)
+			data = grown
 		}
-		n, err := f.Read(data[len(data):min(int64(cap(data)), limit+1)])
+		n, err := r.Read(data[len(data):min(int64(cap(data)), limit+1)])
 		data = data[:len(data)+n]
 		switch {
 		case int64(len(data)) > limit:
-			return nil, tooLarge(name, int64(len(data)), limit)
+			return nil, specs.ErrorList{{File: name, Msg: fmt.Sprintf("larger than the %d MiB limit", limit>>20)}}
 		case err == io.EOF:
 			return data, nil
 		case err != nil:

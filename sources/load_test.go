@@ -2,13 +2,16 @@ package sources
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"testing/iotest"
 
 	"theseus.dev/specs"
 )
@@ -287,5 +290,39 @@ func TestSpecFilesFollowsLinkedDirectories(t *testing.T) {
 	_, refused, err = SpecFiles(filepath.Join(dir, "loop"))
 	if err != nil || len(refused) != 2 || !strings.Contains(refused[0].Msg, "a directory it is in") {
 		t.Errorf("links to each other: %v, %v", refused, err)
+	}
+}
+
+// TestReadMaxStream reads streams of no known size up to, at and past
+// the limit, in reads of any size: all of one within the limit, an error
+// naming the stream past it, and the reader's own error as it is.
+func TestReadMaxStream(t *testing.T) {
+	const limit = 1 << 20
+	cut := errors.New("connection cut")
+	for _, tc := range []struct {
+		name    string
+		r       io.Reader
+		size    int
+		wantErr string
+	}{
+		{"empty", strings.NewReader(""), 0, ""},
+		{"at the limit", strings.NewReader(strings.Repeat("x", limit)), limit, ""},
+		{"in one-byte reads", iotest.OneByteReader(strings.NewReader(strings.Repeat("x", 3000))), 3000, ""},
+		{"a byte past the limit", strings.NewReader(strings.Repeat("x", limit+1)), 0, "(stdin): larger than the 1 MiB limit"},
+		{"broken", io.MultiReader(strings.NewReader("apiVersion"), iotest.ErrReader(cut)), 0, "connection cut"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := readMax("(stdin)", tc.r, 0, limit)
+			switch {
+			case tc.wantErr == "" && (err != nil || len(data) != tc.size):
+				t.Errorf("%d bytes, %v; want %d bytes", len(data), err, tc.size)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) || data != nil):
+				t.Errorf("%d bytes, %v; want an error with %q", len(data), err, tc.wantErr)
+			}
+			var problems specs.ErrorList
+			if tooLarge := strings.Contains(tc.wantErr, "limit"); tooLarge != errors.As(err, &problems) {
+				t.Errorf("%v: a problem of the file: %v, want %v", err, !tooLarge, tooLarge)
+			}
+		})
 	}
 }

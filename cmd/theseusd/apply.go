@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -164,7 +163,7 @@ func readSpecs(c *cli, paths []string) ([]*specs.Group, specs.ErrorList) {
 		case p == "-":
 			stdinRead = true
 			var data []byte
-			if data, err = io.ReadAll(c.stdin); err == nil {
+			if data, err = sources.ReadStream(stdinName, c.stdin); err == nil {
 				gs, err = specs.ParseAndValidate(stdinName, data)
 			}
 		default:

@@ -2,12 +2,13 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"slices"
 
+	"theseus.dev/sources"
 	"theseus.dev/specs"
 )
 
@@ -28,8 +29,12 @@ func readFileSpecs(c *cli, paths []string) fileSpecs {
 	// problems as files are.
 	read := map[string][]byte{}
 	if slices.Contains(paths, "-") {
-		data, err := io.ReadAll(c.stdin)
-		if err != nil {
+		data, err := sources.ReadStream(stdinName, c.stdin)
+		var tooLarge specs.ErrorList
+		switch {
+		case errors.As(err, &tooLarge):
+			return fileSpecs{errs: tooLarge}
+		case err != nil:
 			return fileSpecs{errs: specs.ErrorList{{File: "-", Msg: fmt.Sprintf("read standard input: %v", err)}}}
 		}
 		read[stdinName] = data

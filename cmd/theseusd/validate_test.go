@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"theseus.dev/drivers/etcd/etcdtest"
 )
 
 func TestValidateExamples(t *testing.T) {
@@ -102,5 +105,38 @@ func TestValidateAgreesWithApply(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// endless is standard input that never ends: a spec document, then
+// comment lines for ever.
+type endless struct{ head, lines []byte }
+
+func (e *endless) Read(p []byte) (int, error) {
+	n := copy(p, e.head)
+	e.head = e.head[n:]
+	for n < len(p) {
+		n += copy(p[n:], e.lines)
+	}
+	return n, nil
+}
+
+// TestStdinBounded: standard input past the 64 MiB a spec file may hold is
+// refused as such a file is, naming it, by the commands that read it, and
+// apply writes nothing; it is not read to its end, which never comes.
+func TestStdinBounded(t *testing.T) {
+	e := etcdtest.Start(t)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint()}
+	for _, args := range [][]string{{"validate", "-"}, {"apply", "-f", "-"}} {
+		var out, errb bytes.Buffer
+		in := &endless{head: []byte(minimal + "\n"), lines: bytes.Repeat([]byte("# more\n"), 8192)}
+		c := &cli{stdin: in, stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
+		code := run(t.Context(), args, c)
+		if code != exitError || !strings.Contains(errb.String(), "(stdin): larger than the 64 MiB limit") {
+			t.Errorf("%s: exit %d, stderr %q; want exit 1 naming standard input and the limit", args, code, errb.String())
+		}
+	}
+	if keys := desiredKeys(t, e, ""); len(keys) != 0 {
+		t.Errorf("wrote %q", keys)
 	}
 }
