@@ -185,15 +185,15 @@ func (p *controller) profile(ctx context.Context, dir, phase string, d time.Dura
 	}
 	done := make(chan error, 1)
 	secs := max(int(d.Round(time.Second)/time.Second), 1)
-	before := p.saveProfile(ctx, "/debug/pprof/heap?gc=1", filepath.Join(dir, phase+"-heap-before.pprof"))
+	before := p.saveProfile(ctx, "/debug/pprof/heap?gc=1", filepath.Join(dir, phase+"-heap-before.pprof"), 0)
 	own := profileSelf(filepath.Join(dir, phase+"-bench-cpu.pprof"), time.Duration(secs)*time.Second)
 	go func() {
 		err := before
 		if err == nil {
-			err = p.saveProfile(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), filepath.Join(dir, phase+"-cpu.pprof"))
+			err = p.saveProfile(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), filepath.Join(dir, phase+"-cpu.pprof"), time.Duration(secs)*time.Second)
 		}
 		if err == nil {
-			err = p.saveProfile(ctx, "/debug/pprof/heap?gc=1", filepath.Join(dir, phase+"-heap.pprof"))
+			err = p.saveProfile(ctx, "/debug/pprof/heap?gc=1", filepath.Join(dir, phase+"-heap.pprof"), 0)
 		}
 		done <- errors.Join(err, <-own)
 	}()
@@ -226,12 +226,17 @@ func profileSelf(file string, d time.Duration) <-chan error {
 	return done
 }
 
-func (p *controller) saveProfile(ctx context.Context, path, file string) error {
+// saveProfile saves the profile at path into file. The controller takes
+// window to answer (a CPU profile's); the client's timeout counts from its
+// end.
+func (p *controller) saveProfile(ctx context.Context, path, file string, window time.Duration) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.httpURL+path, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := p.hc.Do(req)
+	hc := *p.hc
+	hc.Timeout += window
+	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}
