@@ -1,6 +1,7 @@
 package sources
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -84,10 +85,14 @@ func readFileMax(name string, limit int64) ([]byte, error) {
 }
 
 // ReadStream reads a spec file that has no size to look at first,
-// standard input, and refuses it past MaxFileBytes as a file is refused:
-// with a specs.ErrorList naming it.
+// standard input, and refuses it past MaxFileBytes as a file is refused.
+// Any error is a specs.ErrorList naming it.
 func ReadStream(name string, r io.Reader) ([]byte, error) {
-	return readMax(name, r, 0, MaxFileBytes)
+	data, err := readMax(name, r, 0, MaxFileBytes)
+	if err != nil && !errors.As(err, new(specs.ErrorList)) {
+		return nil, specs.ErrorList{{File: name, Msg: fmt.Sprintf("read: %v", err)}}
+	}
+	return data, err
 }
 
 // readMax reads r to its end, size bytes expected (0 when not known),

@@ -326,3 +326,15 @@ func TestReadMaxStream(t *testing.T) {
 		})
 	}
 }
+
+// TestReadStream: standard input cut off is a problem of the file named,
+// as one too long is (TestReadMaxStream, and TestStdinBounded in
+// cmd/theseusd).
+func TestReadStream(t *testing.T) {
+	r := io.MultiReader(strings.NewReader("apiVersion"), iotest.ErrReader(errors.New("connection cut")))
+	data, err := ReadStream("(stdin)", r)
+	if problems := specs.Errors(err); data != nil || len(problems) != 1 || problems[0].File != "(stdin)" ||
+		!strings.Contains(problems[0].Msg, "connection cut") {
+		t.Errorf("%d bytes, %v; want one problem of (stdin) saying why", len(data), err)
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -30,12 +29,8 @@ func readFileSpecs(c *cli, paths []string) fileSpecs {
 	read := map[string][]byte{}
 	if slices.Contains(paths, "-") {
 		data, err := sources.ReadStream(stdinName, c.stdin)
-		var tooLarge specs.ErrorList
-		switch {
-		case errors.As(err, &tooLarge):
-			return fileSpecs{errs: tooLarge}
-		case err != nil:
-			return fileSpecs{errs: specs.ErrorList{{File: "-", Msg: fmt.Sprintf("read standard input: %v", err)}}}
+		if err != nil {
+			return fileSpecs{errs: specs.Errors(err)}
 		}
 		read[stdinName] = data
 		kept := *c

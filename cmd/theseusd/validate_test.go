@@ -122,18 +122,20 @@ func (e *endless) Read(p []byte) (int, error) {
 }
 
 // TestStdinBounded: standard input past the 64 MiB a spec file may hold is
-// refused as such a file is, naming it, by the commands that read it, and
-// apply writes nothing; it is not read to its end, which never comes.
+// refused as such a file is, naming it, by the commands that read it
+// (plan reports it with its plan), and apply writes nothing; it is not
+// read to its end, which never comes.
 func TestStdinBounded(t *testing.T) {
 	e := etcdtest.Start(t)
-	env := map[string]string{"THESEUS_ETCD": e.Endpoint()}
-	for _, args := range [][]string{{"validate", "-"}, {"apply", "-f", "-"}} {
+	_, url := newSim(t, nil)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url}
+	for _, args := range [][]string{{"validate", "-"}, {"apply", "-f", "-"}, {"plan", "--ascii", "-f", "-"}} {
 		var out, errb bytes.Buffer
 		in := &endless{head: []byte(minimal + "\n"), lines: bytes.Repeat([]byte("# more\n"), 8192)}
 		c := &cli{stdin: in, stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
 		code := run(t.Context(), args, c)
-		if code != exitError || !strings.Contains(errb.String(), "(stdin): larger than the 64 MiB limit") {
-			t.Errorf("%s: exit %d, stderr %q; want exit 1 naming standard input and the limit", args, code, errb.String())
+		if code != exitError || !strings.Contains(out.String()+errb.String(), "(stdin): larger than the 64 MiB limit") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want exit 1 naming standard input and the limit", args, code, out.String(), errb.String())
 		}
 	}
 	if keys := desiredKeys(t, e, ""); len(keys) != 0 {
