@@ -99,6 +99,9 @@ type statusJSON struct {
 			IPAddresses []struct {
 				IPAddress string `json:"ip_address"`
 			} `json:"ip_addresses"`
+			// IPAddress is the one address of Mesos 0.25, kept beside
+			// ip_addresses (deprecated) until 1.0.
+			IPAddress string `json:"ip_address"`
 		} `json:"network_infos"`
 	} `json:"container_status"`
 }
@@ -130,6 +133,9 @@ func (t *taskJSON) task(framework string) Task {
 				if ip.IPAddress != "" {
 					st.IPs = append(st.IPs, ip.IPAddress)
 				}
+			}
+			if len(ni.IPAddresses) == 0 && ni.IPAddress != "" {
+				st.IPs = append(st.IPs, ni.IPAddress)
 			}
 		}
 		out.Statuses = append(out.Statuses, st)

@@ -163,11 +163,28 @@ func checkTask(t *testing.T, where string, got mesos.Task, raw map[string]any) {
 	for i, s := range statuses {
 		st := got.Statuses[i]
 		ts := num(obj(s)["timestamp"])
+		cs := obj(obj(s)["container_status"])
 		if st.State != str(obj(s)["state"]) || (ts > 0 && st.Timestamp.Unix() != int64(ts)) ||
-			st.ContainerID != str(obj(obj(obj(s)["container_status"])["container_id"])["value"]) {
+			st.ContainerID != str(obj(cs["container_id"])["value"]) || !slices.Equal(st.IPs, addresses(cs)) {
 			t.Errorf("%s: status %d %+v, recorded %v", where, i, st, s)
 		}
 	}
+}
+
+// addresses are a recorded container status's addresses: each
+// network's "ip_addresses", or its "ip_address" of Mesos 0.25.
+func addresses(containerStatus map[string]any) []string {
+	var out []string
+	for _, ni := range arr(containerStatus["network_infos"]) {
+		list := arr(obj(ni)["ip_addresses"])
+		for _, ip := range list {
+			out = append(out, str(obj(ip)["ip_address"]))
+		}
+		if ip := str(obj(ni)["ip_address"]); len(list) == 0 && ip != "" {
+			out = append(out, ip)
+		}
+	}
+	return out
 }
 
 // TestRecordedState reads every recorded /master/state.
