@@ -111,14 +111,17 @@ func checkAgent(t *testing.T, where string, a mesos.Agent, raw map[string]any) {
 	for role, r := range obj(raw["reserved_resources"]) {
 		checkResources(t, where+" reserved "+role, a.Reserved[role], r)
 	}
-	if active, ok := raw["active"].(bool); ok && active != a.Active {
-		t.Errorf("%s: active %v, recorded %v", where, a.Active, active)
+	// A draining or deactivated agent (1.9+) is not active, whatever
+	// its "active" says.
+	if active, ok := raw["active"].(bool); ok && (active && raw["deactivated"] != true) != a.Active {
+		t.Errorf("%s: active %v, recorded %v (deactivated %v)", where, a.Active, active, raw["deactivated"])
 	}
 }
 
-// TestRecordedSlaves reads every recorded /master/slaves.
+// TestRecordedSlaves reads every recorded /master/slaves, and the agents
+// of /master/state-summary, which are the same but for task counters.
 func TestRecordedSlaves(t *testing.T) {
-	for _, f := range globRecorded(t, "master-slaves/*.json") {
+	for _, f := range append(globRecorded(t, "master-slaves/*.json"), globRecorded(t, "other/state-summary-*.json")...) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			srv := serveFile(t, "/master/slaves", f)
 			c := must[*mesos.Client](t)(mesos.New(mesos.Config{URLs: []string{srv.URL}}))
@@ -187,9 +190,10 @@ func addresses(containerStatus map[string]any) []string {
 	return out
 }
 
-// TestRecordedState reads every recorded /master/state.
+// TestRecordedState reads every recorded /master/state, and the
+// frameworks of /master/frameworks, whose tasks are the same.
 func TestRecordedState(t *testing.T) {
-	for _, f := range globRecorded(t, "master-state/*.json") {
+	for _, f := range append(globRecorded(t, "master-state/*.json"), globRecorded(t, "other/frameworks-*.json")...) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			srv := serveFile(t, "/master/state", f)
 			c := must[*mesos.Client](t)(mesos.New(mesos.Config{URLs: []string{srv.URL}}))
