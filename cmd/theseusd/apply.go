@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -173,7 +174,38 @@ func readSpecs(c *cli, paths []string) ([]*specs.Group, specs.ErrorList) {
 		all = append(all, specs.Errors(err)...)
 	}
 	groups, dups := dedupe(groups)
-	return groups, append(all, dups...)
+	return groups, distinct(append(all, dups...))
+}
+
+// sameFile reports whether two names of spec files name the same file:
+// a directory given with one of its files ("-f specs -f ./specs/web.json")
+// spells the file two ways.
+func sameFile(a, b string) bool {
+	if a == b {
+		return true
+	}
+	if a == stdinName || b == stdinName {
+		return false
+	}
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && absA == absB
+}
+
+// distinct drops the repeats of a problem: a file given twice, or in two
+// of the paths, is read twice, and a group defined twice within one file
+// is reported by LoadPath and again by dedupe. Each is one problem to fix,
+// and counted as one.
+func distinct(errs specs.ErrorList) specs.ErrorList {
+	seen := make(map[string]bool, len(errs))
+	out := errs[:0:0]
+	for _, e := range errs {
+		if s := e.Error(); !seen[s] {
+			seen[s] = true
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // dedupe drops a group read twice from the same place (a file given
@@ -196,7 +228,7 @@ func dedupe(groups []*specs.Group) ([]*specs.Group, specs.ErrorList) {
 		}
 		file, line := g.Source()
 		pfile, pline := prev.Source()
-		if file == pfile && line == pline {
+		if line == pline && sameFile(file, pfile) {
 			continue
 		}
 		errs = append(errs, &specs.FieldError{File: file, Line: line, Field: "metadata",

@@ -76,6 +76,11 @@ func TestValidateAgreesWithApply(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	twice := filepath.Join(t.TempDir(), "twice.json")
+	if err := os.WriteFile(twice, []byte(strings.TrimSpace(string(web))+"\n---\n"+string(web)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join("..", "..", "testdata", "bad", "negative-instances.yaml")
 	tests := []struct {
 		name      string
 		stdin     string
@@ -87,10 +92,15 @@ func TestValidateAgreesWithApply(t *testing.T) {
 		{"same group in two files", "", []string{a, b}, exitError, "",
 			[]string{b + ":1: metadata: group web/dev is also defined at " + a + ":1", "1 problem(s) found"}},
 		{"one file given twice", "", []string{a, a}, exitOK, "1 group(s) valid", nil},
+		{"a directory and one of its files spelled another way", "", []string{dir, filepath.Join(dir, ".", "a.json")}, exitError, "",
+			[]string{b + ":1: metadata: group web/dev is also defined at " + a + ":1", "1 problem(s) found"}},
+		{"a group twice in one file", "", []string{twice}, exitError, "",
+			[]string{twice + ":3: metadata: group web/dev is also defined at " + twice + ":1", "1 problem(s) found"}},
+		{"an invalid file given twice", "", []string{bad, bad}, exitError, "", []string{bad + ":8: ", "1 problem(s) found"}},
 		{"stdin", string(web), []string{"-"}, exitOK, "1 group(s) valid", nil},
 		{"stdin and a file with the same group", string(web), []string{"-", a}, exitError, "",
 			[]string{a + ":1: metadata: group web/dev is also defined at (stdin):1"}},
-		{"invalid stdin", "kind: Group\n", []string{"-"}, exitError, "", []string{"(stdin):1: "}},
+		{"invalid stdin", "kind: Group\n", []string{"-"}, exitError, "", []string{"(stdin):1: spec.image: required"}},
 		{"stdin twice", string(web), []string{"-", "-"}, exitError, "", []string{"standard input given twice"}},
 	}
 	for _, tt := range tests {
@@ -100,8 +110,8 @@ func TestValidateAgreesWithApply(t *testing.T) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d and %q", code, out, errOut, tt.wantCode, tt.wantOut)
 			}
 			for _, w := range tt.wantErrIn {
-				if !strings.Contains(errOut, w) {
-					t.Errorf("stderr %q does not say %q", errOut, w)
+				if strings.Count(errOut, w) != 1 {
+					t.Errorf("stderr %q does not say %q once", errOut, w)
 				}
 			}
 		})
