@@ -32,7 +32,7 @@ func addMesosFlags(fs *pflag.FlagSet) *mesosFlags {
 	f.secret = addSecretFlag(fs, "mesos-secret", "THESEUS_MESOS_SECRET", "Mesos HTTP secret")
 	fs.StringVar(&f.ca, "mesos-ca", "", "PEM file of the CAs of the Mesos masters' and agents' certificates (env THESEUS_MESOS_CA)")
 	fs.BoolVar(&f.insecure, "mesos-insecure", false, "do not verify Mesos certificates (env THESEUS_MESOS_INSECURE)")
-	fs.BoolVar(&f.agentProxy, "mesos-agent-proxy", false, "reach agents through the master at /agent/{id} (DC/OS) instead of at their own address (env THESEUS_MESOS_AGENT_PROXY)")
+	fs.BoolVar(&f.agentProxy, "mesos-agent-proxy", false, "reach agents through DC/OS's Admin Router at /agent/{id}, beside --mesos https://dcos/mesos, instead of at their own address (env THESEUS_MESOS_AGENT_PROXY)")
 	fs.DurationVar(&f.timeout, "mesos-timeout", mesos.DefaultTimeout, "timeout of each Mesos call, retries included (env THESEUS_MESOS_TIMEOUT)")
 	return f
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
+	"strings"
 	"time"
 
 	"theseus.dev/internal/httpclient"
@@ -29,8 +31,9 @@ type Config struct {
 	// agents' certificates; InsecureSkipVerify turns verification off.
 	CACert             string
 	InsecureSkipVerify bool
-	// AgentProxy reaches agents through the master at /agent/{id}/...
-	// (DC/OS's Admin Router) instead of at the address of their pid.
+	// AgentProxy reaches agents through DC/OS's Admin Router at
+	// /agent/{id}/..., beside the masters' path (https://dcos/agent/{id}
+	// for https://dcos/mesos), instead of at the address of their pid.
 	AgentProxy bool
 	// Timeout bounds each call, its retries included. Defaults to
 	// DefaultTimeout.
@@ -110,8 +113,11 @@ func (c *Client) prefer(i int) { c.rotation.Prefer(i) }
 // and the address of the agent's pid, or the master's proxy.
 func (c *Client) agentBase(a Agent) (*url.URL, error) {
 	if c.cfg.AgentProxy {
+		// DC/OS's Admin Router serves the leading master at /mesos and
+		// each agent at /agent/{id}, beside it, not below it.
 		u := *c.masters[c.master(0)]
-		u.Path += "/agent/" + url.PathEscape(a.ID)
+		parent := strings.TrimSuffix(path.Dir("/"+strings.TrimPrefix(u.Path, "/")), "/")
+		u.Path, u.RawPath = parent+"/agent/"+url.PathEscape(a.ID), ""
 		return &u, nil
 	}
 	if a.Addr == "" {

@@ -28,8 +28,8 @@
 //
 // Agents are reached at the address of their libprocess pid
 // ("slave(1)@10.0.1.7:5051"), with the masters' scheme and credentials;
-// Config.AgentProxy reaches them through the master instead, at
-// /agent/{id}/..., as DC/OS's Admin Router serves them.
+// Config.AgentProxy reaches them through DC/OS's Admin Router instead, at
+// /agent/{id}/... beside the masters' /mesos.
 //
 // # Decoding
 //
