@@ -57,9 +57,8 @@ func globRecorded(t testing.TB, pattern string) []string {
 
 // recordedApps finds every app in a recorded body, whatever holds it: an
 // app list, {"app": ...}, a bare app (a 201 answer or a definition), a
-// list of definitions, or a group tree.
-func recordedApps(t *testing.T, data []byte) []json.RawMessage {
-	t.Helper()
+// list of definitions, a group tree, or the launch queue.
+func recordedApps(data []byte) []json.RawMessage {
 	var out []json.RawMessage
 	var walk func(v json.RawMessage)
 	walk = func(v json.RawMessage) {
@@ -74,7 +73,7 @@ func recordedApps(t *testing.T, data []byte) []json.RawMessage {
 		if json.Unmarshal(v, &obj) != nil {
 			return
 		}
-		for _, k := range []string{"apps", "app", "groups", "appDefinition", "*"} {
+		for _, k := range []string{"apps", "app", "groups", "appDefinition", "*", "queue"} {
 			if x, ok := obj[k]; ok {
 				walk(x)
 			}
@@ -106,7 +105,7 @@ func TestDecodeRecordedApps(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, raw := range recordedApps(t, data) {
+		for _, raw := range recordedApps(data) {
 			total++
 			j, err := decodeOne[appJSON](bytes.NewReader(append(append([]byte(`{"app":`), raw...), '}')), "app")
 			if err != nil {
@@ -150,7 +149,7 @@ func TestDecodeRecordedAppLists(t *testing.T) {
 // one per shape.
 func TestDecodeRecordedSamples(t *testing.T) {
 	one := func(t *testing.T, f string) App {
-		apps := recordedApps(t, readRecorded(t, f))
+		apps := recordedApps(readRecorded(t, f))
 		j, err := decodeOne[appJSON](bytes.NewReader(append(append([]byte(`{"app":`), apps[0]...), '}')), "app")
 		if err != nil {
 			t.Fatal(err)

@@ -19,31 +19,7 @@ func TestDecodeRecordedTasks(t *testing.T) {
 	total := 0
 	for _, f := range files {
 		data, _ := os.ReadFile(f)
-		var raws struct {
-			Tasks []map[string]any
-			Task  map[string]any
-		}
-		if err := json.Unmarshal(data, &raws); err != nil {
-			t.Fatal(err)
-		}
-		if raws.Task != nil { // DELETE of one task
-			j, err := decodeOne[taskJSON](bytes.NewReader(data), "task")
-			if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			checkTask(t, filepath.Base(f), raws.Task, toTask(j, true), true)
-			total++
-			continue
-		}
-		i := 0
-		err := decodeList(bytes.NewReader(data), "tasks", func(j *taskJSON) {
-			checkTask(t, filepath.Base(f), raws.Tasks[i], toTask(j, true), true)
-			i++
-		})
-		if err != nil || i != len(raws.Tasks) {
-			t.Errorf("%s: %d of %d tasks: %v", f, i, len(raws.Tasks), err)
-		}
-		total += i
+		total += checkRecordedTasks(t, f, data)
 	}
 	var tasks []Task
 	_ = decodeList(bytes.NewReader(readRecorded(t, "docs-examples/tasks.json")), "tasks", func(j *taskJSON) { tasks = append(tasks, toTask(j, false)) })
@@ -59,33 +35,7 @@ func TestDecodeRecordedTasks(t *testing.T) {
 func TestDecodeRecordedDeployments(t *testing.T) {
 	for _, f := range []string{"docs-examples/deployments.json", "go-marathon-v0.7.1/split/28-GET-v2-deployments.json",
 		"go-marathon-v0.7.1/split/29-GET-v2-deployments--v1.1.1.json"} {
-		data := readRecorded(t, f)
-		var raws []struct {
-			ID, Version             string
-			AffectedApps            []string
-			CurrentStep, TotalSteps int
-			CurrentActions          []struct{ Action, App string }
-		}
-		if err := json.Unmarshal(data, &raws); err != nil {
-			t.Fatal(err)
-		}
-		got, err := decodeDeployments(data)
-		if err != nil || len(got) != len(raws) || len(got) == 0 {
-			t.Fatalf("%s: %+v, %v", f, got, err)
-		}
-		for i, d := range got {
-			r := raws[i]
-			if d.ID != r.ID || d.ID == "" || d.Version != r.Version || !slices.Equal(d.AffectedApps, r.AffectedApps) ||
-				d.CurrentStep != r.CurrentStep || d.TotalSteps != r.TotalSteps || len(d.CurrentActions) != len(r.CurrentActions) {
-				t.Errorf("%s: %+v", f, d)
-				continue
-			}
-			for k, a := range d.CurrentActions {
-				if a.Action != r.CurrentActions[k].Action || a.App != r.CurrentActions[k].App || a.Action == "" {
-					t.Errorf("%s: action %+v", f, a)
-				}
-			}
-		}
+		checkRecordedDeployments(t, f, readRecorded(t, f))
 	}
 }
 
@@ -94,55 +44,7 @@ func TestDecodeRecordedDeployments(t *testing.T) {
 func TestDecodeRecordedEvents(t *testing.T) {
 	for _, f := range globRecorded(t, "events/*.json") {
 		data, _ := os.ReadFile(f)
-		var m map[string]any
-		if err := json.Unmarshal(data, &m); err != nil {
-			t.Fatal(err)
-		}
-		str := func(v any) string { s, _ := v.(string); return s }
-		obj := func(v any) map[string]any { o, _ := v.(map[string]any); return o }
-		name := strings.TrimSuffix(filepath.Base(f), ".json")
-		ev, ok := DecodeEvent("", name, data)
-		app := cmpS(str(m["appId"]), cmpS(str(m["runSpecId"]), str(obj(m["appDefinition"])["id"])))
-		var apps []string // the apps a deployment event's plan names
-		var actions []any
-		for _, step := range sliceOf(obj(m["plan"])["steps"]) {
-			actions = append(actions, step)
-			actions = append(actions, sliceOf(obj(step)["actions"])...)
-		}
-		for _, a := range append(actions, sliceOf(obj(m["currentStep"])["actions"])...) {
-			if id := str(obj(a)["app"]); id != "" && !slices.Contains(apps, id) {
-				apps = append(apps, id)
-			}
-		}
-		if app == "" && len(apps) == 1 {
-			app = apps[0]
-		}
-		alive, hasAlive := m["alive"].(bool)
-		if healthy, ok := m["healthy"].(bool); ok {
-			alive, hasAlive = healthy, true
-		}
-		if !ok || string(ev.Type) != name || ev.Type != EventType(str(m["eventType"])) || ev.AppID != app ||
-			ev.TaskID != cmpS(str(m["taskId"]), str(m["instanceId"])) || ev.TaskStatus != str(m["taskStatus"]) ||
-			ev.Host != str(m["host"]) || ev.Timestamp.IsZero() || hasAlive != (ev.Alive != nil) || hasAlive && *ev.Alive != alive {
-			t.Errorf("%s: %+v", name, ev)
-		}
-		if ports, _ := m["ports"].([]any); len(ev.Ports) != len(ports) {
-			t.Errorf("%s: ports %v", name, ev.Ports)
-		}
-		if strings.HasPrefix(name, "deployment_") {
-			id := cmpS(str(obj(m["plan"])["id"]), str(m["id"]))
-			if ev.DeploymentID != id || id == "" {
-				t.Errorf("%s: deployment %q, want %q", name, ev.DeploymentID, id)
-			}
-			if !slices.Equal(ev.Apps, apps) {
-				t.Errorf("%s: apps %v, want %v", name, ev.Apps, apps)
-			}
-		}
-		// Under the root "/my-app" is not a group; under "" neither (one
-		// segment): no key either way.
-		if ev.KeyOK {
-			t.Errorf("%s: key %v", name, ev.Key)
-		}
+		checkRecordedEvent(t, strings.TrimSuffix(filepath.Base(f), ".json"), data)
 	}
 	ev, ok := DecodeEvent("/prod", "", []byte(`{"eventType":"status_update_event","appId":"/prod/web/dev","taskStatus":"TASK_RUNNING","ports":[31000]}`))
 	if !ok || !ev.KeyOK || ev.Key.String() != "web/dev" {
@@ -153,6 +55,63 @@ func TestDecodeRecordedEvents(t *testing.T) {
 	}
 	if _, ok := DecodeEvent("", "", []byte("not json")); ok {
 		t.Error("garbage without a name decoded")
+	}
+}
+
+// checkRecordedEvent decodes the data of an event named name ("" when
+// the stream gave no name) and checks the fields theseus uses against
+// its JSON.
+func checkRecordedEvent(t *testing.T, name string, data []byte) {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	str := func(v any) string { s, _ := v.(string); return s }
+	obj := func(v any) map[string]any { o, _ := v.(map[string]any); return o }
+	typ := cmpS(str(m["eventType"]), name)
+	ev, ok := DecodeEvent("", name, data)
+	app := cmpS(str(m["appId"]), cmpS(str(m["runSpecId"]), str(obj(m["appDefinition"])["id"])))
+	var apps []string // the apps a deployment event's plan names
+	var actions []any
+	for _, step := range sliceOf(obj(m["plan"])["steps"]) {
+		actions = append(actions, step)
+		actions = append(actions, sliceOf(obj(step)["actions"])...)
+	}
+	for _, a := range append(actions, sliceOf(obj(m["currentStep"])["actions"])...) {
+		if id := str(obj(a)["app"]); id != "" && !slices.Contains(apps, id) {
+			apps = append(apps, id)
+		}
+	}
+	if app == "" && len(apps) == 1 {
+		app = apps[0]
+	}
+	alive, hasAlive := m["alive"].(bool)
+	if healthy, ok := m["healthy"].(bool); ok {
+		alive, hasAlive = healthy, true
+	}
+	if !ok || string(ev.Type) != typ || ev.AppID != app ||
+		ev.TaskID != cmpS(str(m["taskId"]), str(m["instanceId"])) || ev.TaskStatus != str(m["taskStatus"]) ||
+		ev.Host != str(m["host"]) || ev.Timestamp.IsZero() != (str(m["timestamp"]) == "") ||
+		hasAlive != (ev.Alive != nil) || hasAlive && *ev.Alive != alive {
+		t.Errorf("%s: %+v", typ, ev)
+	}
+	if ports, _ := m["ports"].([]any); len(ev.Ports) != len(ports) {
+		t.Errorf("%s: ports %v", typ, ev.Ports)
+	}
+	if strings.HasPrefix(typ, "deployment_") {
+		id := cmpS(str(obj(m["plan"])["id"]), str(m["id"]))
+		if ev.DeploymentID != id || id == "" {
+			t.Errorf("%s: deployment %q, want %q", typ, ev.DeploymentID, id)
+		}
+		if !slices.Equal(ev.Apps, apps) {
+			t.Errorf("%s: apps %v, want %v", typ, ev.Apps, apps)
+		}
+	}
+	// Under the root "/my-app" is not a group; under "" neither (one
+	// segment): no key either way.
+	if ev.KeyOK {
+		t.Errorf("%s: key %v", typ, ev.Key)
 	}
 }
 
