@@ -92,6 +92,7 @@ func TestValidateAgreesWithApply(t *testing.T) {
 		{"same group in two files", "", []string{a, b}, exitError, "",
 			[]string{b + ":1: metadata: group web/dev is also defined at " + a + ":1", "1 problem(s) found"}},
 		{"one file given twice", "", []string{a, a}, exitOK, "1 group(s) valid", nil},
+		{"a directory without specs", "", []string{t.TempDir()}, exitError, "", []string{"no specs found in"}},
 		{"a directory and one of its files spelled another way", "", []string{dir, filepath.Join(dir, ".", "a.json")}, exitError, "",
 			[]string{b + ":1: metadata: group web/dev is also defined at " + a + ":1", "1 problem(s) found"}},
 		{"a group twice in one file", "", []string{twice}, exitError, "",
