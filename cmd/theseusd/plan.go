@@ -206,6 +206,16 @@ func makePlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client,
 	if len(fs.groups)+len(fs.invalid)+len(fs.errs) == 0 {
 		return nil, fmt.Errorf("no specs found in %v: nothing to plan", paths)
 	}
+	if sc.dir != "" {
+		// A problem of no file is one of the directory (missing,
+		// unreadable): none of its specs were read, and standing for
+		// all of /desired it would make every app an orphan.
+		for _, e := range fs.errs {
+			if e.File == "" {
+				return nil, fmt.Errorf("--dir %s: %w", sc.dir, e)
+			}
+		}
+	}
 	local, err := reconciler.ReadLocal(ctx, ec.Desired(), reconciler.LocalSpecs{Groups: fs.groups, Invalid: fs.invalid})
 	if err != nil {
 		return nil, err

@@ -316,6 +316,7 @@ func TestPlanInvalidFiles(t *testing.T) {
 func TestPlanErrors(t *testing.T) {
 	e := etcdtest.Start(t)
 	_, url := newSim(t, nil)
+	missing := filepath.Join(t.TempDir(), "specs")
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -325,6 +326,7 @@ func TestPlanErrors(t *testing.T) {
 		{"marathon unreachable", map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": "http://127.0.0.1:1"}, []string{"plan", "--marathon-timeout", "300ms"}, "127.0.0.1:1"},
 		{"etcd unreachable", map[string]string{"THESEUS_ETCD": "127.0.0.1:1", "THESEUS_MARATHON": url}, []string{"plan", "--etcd-dial-timeout", "300ms"}, "etcd at 127.0.0.1:1"},
 		{"no specs", map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url}, []string{"plan", "-f", t.TempDir()}, "no specs found"},
+		{"dir missing", map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": url}, []string{"plan", "--dir", missing}, "--dir " + missing + ": stat " + missing},
 		{"bad output", nil, []string{"plan", "-o", "yaml"}, `-o "yaml"`},
 		{"bad selector", nil, []string{"plan", "-l", "Dev"}, "label selector"},
 		{"out with dir", nil, []string{"plan", "--dir", ".", "-out", "x"}, "cannot be applied"},
@@ -333,9 +335,10 @@ func TestPlanErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, _, errb := runCLI(t, tt.env, tt.args...)
-			if code != exitError || !strings.Contains(errb, tt.want) {
-				t.Errorf("exit %d, want 1 with %q:\n%s", code, tt.want, errb)
+			// No plan: one would be read as what the command was asked.
+			code, out, errb := runCLI(t, tt.env, tt.args...)
+			if code != exitError || !strings.Contains(errb, tt.want) || out != "" {
+				t.Errorf("exit %d, want 1 with %q and no plan:\n%s%s", code, tt.want, out, errb)
 			}
 		})
 	}
