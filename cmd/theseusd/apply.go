@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"theseus.dev/drivers/etcd"
-	"theseus.dev/drivers/marathon"
 	"theseus.dev/sources"
 	"theseus.dev/specs"
 )
@@ -78,7 +77,7 @@ Marathon, if nothing it depends on has moved since; otherwise refuse it as stale
 			if err := guard.check(); err != nil {
 				return err
 			}
-			mc, err := mf.client(c.getenv, marathon.Hooks{})
+			mc, err := mf.connect(c.getenv)
 			if err != nil {
 				return err
 			}

@@ -11,7 +11,6 @@ import (
 
 	"theseus.dev/diff"
 	"theseus.dev/drivers/etcd"
-	"theseus.dev/drivers/marathon"
 	"theseus.dev/reconciler"
 	"theseus.dev/specs"
 )
@@ -19,7 +18,7 @@ import (
 // applyPlan carries out a plan saved by `plan -out`, if nothing that
 // decides it has moved since (its check index); otherwise it refuses.
 // guard is the mass-deletion guard, as plan takes it.
-func applyPlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client, path string, guard *planFlags) error {
+func applyPlan(ctx context.Context, c *cli, ec *etcd.Client, mc located, path string, guard *planFlags) error {
 	saved, err := readPlan(path, "--plan")
 	if err != nil {
 		return err
@@ -121,7 +120,7 @@ func readPlan(path, flag string) (*diff.Plan, error) {
 
 // applyDryRun prints the plan of the files, as plan -f does, and writes
 // nothing.
-func applyDryRun(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client, files []string) error {
+func applyDryRun(ctx context.Context, c *cli, ec *etcd.Client, mc located, files []string) error {
 	plan, err := makePlan(ctx, c, ec, mc, &planScope{files: files}, diff.Options{})
 	if err != nil {
 		return err
@@ -140,7 +139,7 @@ func applyDryRun(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Clie
 // still holds: the plan of the files made now is the saved one, and each
 // group's /desired key is still at the revision the plan saw, checked
 // again in the write's own transaction.
-func applyChecked(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client, files []string, path string) error {
+func applyChecked(ctx context.Context, c *cli, ec *etcd.Client, mc located, files []string, path string) error {
 	saved, err := readPlan(path, "--check-index")
 	if err != nil {
 		return err

@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"theseus.dev/drivers/etcd"
-	"theseus.dev/drivers/marathon"
 	"theseus.dev/specs"
 	"theseus.dev/viewer"
 )
@@ -75,7 +74,7 @@ schema of docs/viewer-json.md. --watch prints groups again as they change.`,
 			return err
 		}
 		defer ec.Close()
-		mc, err := mf.client(c.getenv, marathon.Hooks{})
+		mc, err := mf.connect(c.getenv)
 		if err != nil {
 			return err
 		}

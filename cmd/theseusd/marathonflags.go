@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"strconv"
 	"time"
@@ -9,6 +10,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"theseus.dev/drivers/marathon"
+	"theseus.dev/internal/httpclient"
+	"theseus.dev/model"
 	"theseus.dev/specs"
 )
 
@@ -100,6 +103,42 @@ func (f *marathonFlags) client(getenv func(string) string, hooks marathon.Hooks)
 	}
 	cfg.Hooks = hooks
 	return marathon.New(cfg)
+}
+
+// located is a Marathon client with where its URLs came from. A Marathon
+// that cannot be reached is named by the transport's error; one that
+// answers, but not as Marathon (a wrong port, a proxy's login page, a
+// THESEUS_MARATHON set in another shell), is not: its list is refused by
+// status or content, and the error names only the call.
+type located struct {
+	*marathon.Client
+	// where is the URLs and their source, for errors.
+	where string
+}
+
+// connect resolves the flags and builds a client of the commands that
+// list Marathon's apps, whose list errors say which Marathon was asked.
+func (f *marathonFlags) connect(getenv func(string) string) (located, error) {
+	mc, err := f.client(getenv, marathon.Hooks{})
+	if err != nil {
+		return located{}, err
+	}
+	raw, src := f.servers().source(getenv)
+	return located{Client: mc, where: fmt.Sprintf("Marathon %s from %s", httpclient.RedactRaw(raw), src)}, nil
+}
+
+// List lists the apps with their tasks, as the viewer reads them.
+func (l located) List(ctx context.Context) ([]model.App, error) {
+	apps, err := l.Client.List(ctx)
+	return apps, l.locate(err)
+}
+
+// locate adds where Marathon was looked for to err.
+func (l located) locate(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w (%s)", err, l.where)
 }
 
 // changed reports whether a flag was given on the command line.

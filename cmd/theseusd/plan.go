@@ -14,7 +14,6 @@ import (
 
 	"theseus.dev/diff"
 	"theseus.dev/drivers/etcd"
-	"theseus.dev/drivers/marathon"
 	"theseus.dev/model"
 	"theseus.dev/reconciler"
 	"theseus.dev/specs"
@@ -162,27 +161,30 @@ held back ones included; 1: an error, or an invalid spec in scope.
 
 // connectBoth connects to etcd and makes a Marathon client; the caller
 // closes the etcd client.
-func connectBoth(ctx context.Context, c *cli, ef *etcdFlags, mf *marathonFlags) (*etcd.Client, *marathon.Client, error) {
-	mc, err := mf.client(c.getenv, marathon.Hooks{})
+func connectBoth(ctx context.Context, c *cli, ef *etcdFlags, mf *marathonFlags) (*etcd.Client, located, error) {
+	mc, err := mf.connect(c.getenv)
 	if err != nil {
-		return nil, nil, err
+		return nil, located{}, err
 	}
 	ec, err := ef.connect(ctx, c, etcd.Hooks{})
 	if err != nil {
-		return nil, nil, err
+		return nil, located{}, err
 	}
 	return ec, mc, nil
 }
 
 // definitions lists Marathon's apps for a plan: their definitions and
 // deployments in flight, without the tasks, which no plan compares.
-type definitions struct{ *marathon.Client }
+type definitions struct{ located }
 
 // List lists the apps without their tasks.
-func (d definitions) List(ctx context.Context) ([]model.App, error) { return d.ListDefinitions(ctx) }
+func (d definitions) List(ctx context.Context) ([]model.App, error) {
+	apps, err := d.ListDefinitions(ctx)
+	return apps, d.locate(err)
+}
 
 // makePlan computes the plan of sc against Marathon and /services.
-func makePlan(ctx context.Context, c *cli, ec *etcd.Client, mc *marathon.Client, sc *planScope, opts diff.Options) (*diff.Plan, error) {
+func makePlan(ctx context.Context, c *cli, ec *etcd.Client, mc located, sc *planScope, opts diff.Options) (*diff.Plan, error) {
 	src := reconciler.PlanSources{Desired: ec.Desired(), Apps: definitions{mc}, Configs: ec.Discovery(), Pauses: ec.Pauses(),
 		History: ec.History(), Statuses: ec.Status()}
 	paths := sc.files
