@@ -159,7 +159,11 @@ func (r *RollingRestart) groups(ctx context.Context, service string, sel specs.S
 			keys = append(keys, k)
 		}
 	}
-	if len(keys) == 0 {
+	switch {
+	case len(keys) > 0:
+	case sel.Empty():
+		return nil, fmt.Errorf("no managed group of %s: /desired holds none", service)
+	default:
 		return nil, fmt.Errorf("no managed group of %s matches %q", service, sel.String())
 	}
 	slices.SortFunc(keys, specs.GroupKey.Compare)

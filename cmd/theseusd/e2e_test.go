@@ -275,7 +275,7 @@ func TestHTTPBindNeedsAuth(t *testing.T) {
 }
 
 // TestRestartCommand: `theseusd restart` of a service with no managed
-// group says so.
+// group says so, naming the selector only when one was given.
 func TestRestartCommand(t *testing.T) {
 	e := etcdtest.Start(t)
 	_, url := newSim(t, nil)
@@ -283,6 +283,10 @@ func TestRestartCommand(t *testing.T) {
 	code, _, errb := runCLI(t, env, "restart", "api", "-l", "dev")
 	if code != exitError || !strings.Contains(errb, "no managed group of api") {
 		t.Errorf("exit %d:\n%s", code, errb)
+	}
+	code, _, errb = runCLI(t, env, "restart", "api")
+	if code != exitError || !strings.Contains(errb, "no managed group of api: /desired holds none") {
+		t.Errorf("no selector: exit %d:\n%s", code, errb)
 	}
 	if code, _, errb := runCLI(t, env, "restart", "Api"); code != exitError || !strings.Contains(errb, "service") {
 		t.Errorf("bad service name: exit %d:\n%s", code, errb)
