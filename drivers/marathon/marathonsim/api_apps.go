@@ -142,6 +142,7 @@ func (s *Sim) postApp(r *http.Request) reply {
 // startCreate starts the two-step deployment of a new app.
 func (s *Sim) startCreate(a *app) *deployment {
 	p := newPlan()
+	p.group = parentGroup(a.id)
 	p.original[a.id] = nil
 	p.target[a.id] = snapshot(a)
 	p.add(actStart, a)
@@ -238,6 +239,7 @@ func (s *Sim) updateApp(r *http.Request, in *appInput, id, rawID string, force, 
 	}
 	s.finish(def, a.def)
 	plan := newPlan()
+	plan.group = parentGroup(id)
 	plan.original[id] = snapshot(a)
 	s.applyChange(plan, a, def)
 	plan.target[id] = snapshot(a)
@@ -361,6 +363,7 @@ func (s *Sim) deleteAppHandler(r *http.Request, rawID string) reply {
 		return errReply(e)
 	}
 	p := newPlan()
+	p.group = parentGroup(id)
 	p.original[id] = snapshot(a)
 	p.target[id] = nil
 	s.deleteApp(a)
@@ -383,6 +386,7 @@ func (s *Sim) restartApp(r *http.Request, rawID string) reply {
 		return errReply(e)
 	}
 	p := newPlan()
+	p.group = parentGroup(id)
 	p.original[id] = snapshot(a)
 	s.setDef(a, a.def, false)
 	p.add(actRestart, a)

@@ -93,6 +93,22 @@ func deploymentEventReference(t *testing.T, file string) any {
 	return ref
 }
 
+// healthCheckEventReference returns add_health_check_event or
+// remove_health_check_event as Marathon's code writes them (AddHealthCheck
+// and RemoveHealthCheck of Events.scala): the docs' samples leave the
+// version out of the first and give the second the check it removed,
+// which it does not carry.
+func healthCheckEventReference(t *testing.T, eventType string) any {
+	ref := refJSON(t, "events/"+eventType+".json").(map[string]any)
+	switch eventType {
+	case EventAddHealthCheck:
+		ref["version"] = ref["timestamp"]
+	case EventRemoveHealthCheck:
+		delete(ref, "healthCheck")
+	}
+	return ref
+}
+
 // streamReference returns event_stream_attached/detached as Marathon's
 // code writes it (remoteAddress), taken from the recorded stream sample:
 // the docs' event samples show callback fields instead.
@@ -145,8 +161,15 @@ func TestContractEventShapes(t *testing.T) {
 			EventDeploymentStepSuccess: {func() any { return deploymentEventReference(t, "events/deployment_step_success.json") }, shapeRules{}},
 			EventDeploymentStepFailure: {func() any { return deploymentEventReference(t, "events/deployment_step_failure.json") }, shapeRules{}},
 			// The 1.9/1.10 code adds plan (and reason) to the docs' samples.
-			EventDeploymentSuccess:   {file(EventDeploymentSuccess), shapeRules{optional: []string{".plan"}}},
-			EventDeploymentFailed:    {file(EventDeploymentFailed), shapeRules{optional: []string{".plan", ".reason"}}},
+			EventDeploymentSuccess: {file(EventDeploymentSuccess), shapeRules{optional: []string{".plan"}}},
+			EventDeploymentFailed:  {file(EventDeploymentFailed), shapeRules{optional: []string{".plan", ".reason"}}},
+			EventAddHealthCheck: {func() any { return healthCheckEventReference(t, EventAddHealthCheck) }, shapeRules{
+				// The check echoes the app's, with the fields added after
+				// the docs' sample.
+				optional: under(".healthCheck", "delaySeconds", "ignoreHttp1xx", "ipProtocol"),
+			}},
+			EventRemoveHealthCheck:   {func() any { return healthCheckEventReference(t, EventRemoveHealthCheck) }, shapeRules{}},
+			EventGroupChangeSuccess:  {file(EventGroupChangeSuccess), shapeRules{}},
 			EventEventStreamAttached: {func() any { return streamReference(t, EventEventStreamAttached) }, shapeRules{}},
 			EventEventStreamDetached: {func() any { return streamReference(t, EventEventStreamDetached) }, shapeRules{}},
 		}

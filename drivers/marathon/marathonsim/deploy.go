@@ -2,6 +2,7 @@ package marathonsim
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -72,10 +73,21 @@ type plan struct {
 	stops, starts, scales, restarts []*action
 	original, target                map[string]*appVersion
 	kill                            map[string][]*task
+	// group is the group the change was made to, as group_change_success
+	// names it: the app's parent for a change of one app, else the root.
+	group string
 }
 
 func newPlan() *plan {
-	return &plan{original: map[string]*appVersion{}, target: map[string]*appVersion{}}
+	return &plan{original: map[string]*appVersion{}, target: map[string]*appVersion{}, group: "/"}
+}
+
+// parentGroup returns the id of the group holding the app id.
+func parentGroup(id string) string {
+	if i := strings.LastIndexByte(id, '/'); i > 0 {
+		return id[:i]
+	}
+	return "/"
 }
 
 func (p *plan) add(kind actionKind, a *app) {
@@ -168,6 +180,7 @@ func (s *Sim) startDeployment(p *plan) *deployment {
 		// Nothing to do: Marathon still answers with a deployment, which
 		// succeeds at once.
 		s.publishDeploymentEnd(EventDeploymentSuccess, d, "")
+		s.publishGroupChange(p.group, d.version)
 		return d
 	}
 	s.deployments[d.id] = d
@@ -177,12 +190,19 @@ func (s *Sim) startDeployment(p *plan) *deployment {
 	}
 	s.startStep(d)
 	s.dirtyDeps[d] = true
+	s.publishGroupChange(p.group, d.version)
 	return d
 }
 
 func (s *Sim) startStep(d *deployment) {
 	s.publishStep(EventDeploymentInfo, d, d.current)
 	for _, act := range d.steps[d.current] {
+		if act.app != nil {
+			s.activateHealthChecks(act.app)
+			if act.kind == actStop {
+				s.deactivateHealthChecks(act.app)
+			}
+		}
 		s.startAction(d, act)
 	}
 }

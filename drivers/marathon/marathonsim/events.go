@@ -1,5 +1,7 @@
 package marathonsim
 
+import "time"
+
 // Event types the simulator publishes on /v2/events.
 const (
 	EventStatusUpdate          = "status_update_event"
@@ -17,6 +19,9 @@ const (
 	EventDeploymentFailed      = "deployment_failed"
 	EventEventStreamAttached   = "event_stream_attached"
 	EventEventStreamDetached   = "event_stream_detached"
+	EventAddHealthCheck        = "add_health_check_event"
+	EventRemoveHealthCheck     = "remove_health_check_event"
+	EventGroupChangeSuccess    = "group_change_success"
 )
 
 // emit publishes one event whose fields fill writes, adding eventType and
@@ -200,6 +205,37 @@ func (s *Sim) publishAPIPost(a *app, clientIP, uri string) {
 		w.b = append(w.b, a.defJSON...)
 		w.needComma = len(a.defJSON) > 0
 		w.objClose()
+	})
+}
+
+func (s *Sim) publishAddHealthCheck(a *app, hc healthCheck) {
+	s.emit(EventAddHealthCheck, func(w *jsonBuf) {
+		w.key("appId")
+		w.str(a.id)
+		w.key("version")
+		w.time(a.version)
+		w.key("healthCheck")
+		writeHealthCheck(w, hc, s.gen)
+	})
+}
+
+func (s *Sim) publishRemoveHealthCheck(id string) {
+	s.emit(EventRemoveHealthCheck, func(w *jsonBuf) {
+		w.key("appId")
+		w.str(id)
+	})
+}
+
+// publishGroupChange announces group_change_success: Marathon's group
+// manager publishes it once it has accepted a change to group (the
+// parent of a changed app, or the root for a change of several apps)
+// and handed its deployment over, before the deployment runs.
+func (s *Sim) publishGroupChange(group string, version time.Time) {
+	s.emit(EventGroupChangeSuccess, func(w *jsonBuf) {
+		w.key("groupId")
+		w.str(group)
+		w.key("version")
+		w.time(version)
 	})
 }
 

@@ -143,3 +143,38 @@ func (s *Sim) setTaskHealth(t *task, healthy bool) {
 		s.scheduleCheck(t, i, next)
 	}
 }
+
+// activateHealthChecks is Marathon's healthCheckManager.addAllFor, which
+// each deployment step runs for the app of each of its actions before
+// anything is launched: the checks of the app's current version start,
+// each announced by add_health_check_event, unless that version's checks
+// already run (a scale-only change is a new version too).
+func (s *Sim) activateHealthChecks(a *app) {
+	hcs := a.def.HealthChecks
+	if len(hcs) == 0 {
+		return
+	}
+	for _, cv := range a.checkVersions {
+		if cv.version.Equal(a.version) {
+			return
+		}
+	}
+	a.checkVersions = append(a.checkVersions, checkVersion{version: a.version, checks: len(hcs)})
+	for _, hc := range hcs {
+		s.publishAddHealthCheck(a, hc)
+	}
+}
+
+// deactivateHealthChecks is removeAllFor, run as the app is stopped: the
+// checks of every version still active go, one remove_health_check_event
+// each. Marathon drops the checks of versions no task runs only when it
+// reconciles health checks after winning leadership, so until the app
+// is stopped they stay.
+func (s *Sim) deactivateHealthChecks(a *app) {
+	for _, cv := range a.checkVersions {
+		for range cv.checks {
+			s.publishRemoveHealthCheck(a.id)
+		}
+	}
+	a.checkVersions = nil
+}

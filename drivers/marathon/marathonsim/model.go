@@ -35,6 +35,18 @@ type app struct {
 	// reservations hold the resources and persistent volumes of a
 	// resident app's instances on their agents, in use or not.
 	reservations []*reservation
+
+	// checkVersions are the app versions whose health checks Marathon's
+	// health check manager runs, with how many checks each has: added
+	// as a deployment step takes the version up, removed when the app
+	// is stopped.
+	checkVersions []checkVersion
+}
+
+// checkVersion is one app version whose health checks are active.
+type checkVersion struct {
+	version time.Time
+	checks  int
 }
 
 // reservation is what a resident instance holds on its agent: its
