@@ -3,6 +3,7 @@ package specs
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -167,6 +168,36 @@ func TestScalarsThatChangeAsStrings(t *testing.T) {
 		if want := strings.Trim(v, `"'`); g.Spec.Image != want {
 			t.Errorf("image: %s decoded as %q, want %q", v, g.Spec.Image, want)
 		}
+	}
+}
+
+// TestNumbersOutOfRange checks that a number too large to hold is called
+// that, in YAML and in JSON, and not a string or a fraction, which is what
+// the decoder takes it for; a quoted one is still a string.
+func TestNumbersOutOfRange(t *testing.T) {
+	for _, tc := range []struct{ name, doc, want string }{
+		{"float in YAML", "spec: {image: x, mem: 1e400}", "spec.mem: the number 1e400 is out of range"},
+		{"negative float", "spec: {image: x, cpus: -1.5e999}", "spec.cpus: the number -1.5e999 is out of range"},
+		{"float in JSON", `{"apiVersion": "theseus/v1", "kind": "Group", "spec": {"image": "x", "mem": 1e400}}`, "spec.mem: the number 1e400 is out of range"},
+		{"integer past int64", "spec: {image: x, instances: 99999999999999999999}", "spec.instances: the number 99999999999999999999 is out of range for an integer"},
+		{"exponent for an integer", `{"apiVersion": "theseus/v1", "kind": "Group", "spec": {"image": "x", "instances": 1e400}}`, "spec.instances: the number 1e400 is out of range for an integer"},
+		{"quoted", `spec: {image: x, mem: "1e400"}`, `spec.mem: want a number, got the string "1e400"`},
+		{"fraction for an integer", "spec: {image: x, instances: 1.5}", "spec.instances: want an integer, got the number 1.5"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := tc.doc
+			if !strings.HasPrefix(doc, "{") {
+				doc = "apiVersion: theseus/v1\nkind: Group\n" + doc + "\n"
+			}
+			_, err := Parse("f", []byte(doc))
+			var got []string
+			for _, fe := range Errors(err) {
+				got = append(got, fe.Field+": "+fe.Msg)
+			}
+			if !slices.Contains(got, tc.want) {
+				t.Errorf("errors %q, want %q among them", got, tc.want)
+			}
+		})
 	}
 }
 

@@ -85,11 +85,17 @@ func (w *schemaWalker) walk(n *yaml.Node, t reflect.Type, path string) {
 			w.errorf(n, path, "unquoted %s would be read as %s; quote it: %q", n.Value, describe(n), n.Value)
 		}
 	case reflect.Int:
-		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+		switch {
+		case outOfRange(n, true):
+			w.errorf(n, path, "the number %s is out of range for an integer", n.Value)
+		case n.Kind != yaml.ScalarNode || n.Tag != "!!int":
 			w.errorf(n, path, "want an integer, got %s", describe(n))
 		}
 	case reflect.Float64:
-		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") {
+		switch {
+		case outOfRange(n, false):
+			w.errorf(n, path, "the number %s is out of range", n.Value)
+		case n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float"):
 			w.errorf(n, path, "want a number, got %s", describe(n))
 		}
 	case reflect.Bool:
@@ -288,6 +294,30 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 }
 
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
+
+// numberRE is a decimal number of YAML 1.2's core schema, and
+// integerRE one without a fraction or an exponent.
+var (
+	numberRE  = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+	integerRE = regexp.MustCompile(`^[-+]?[0-9]+$`)
+)
+
+// outOfRange reports whether n is an unquoted number that cannot be held:
+// one a float64 cannot (the decoder then takes `1e400` for a string) or,
+// for an integer, one an int64 cannot (which it takes for a float).
+func outOfRange(n *yaml.Node, integer bool) bool {
+	if n.Kind != yaml.ScalarNode || n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		return false
+	}
+	if n.Tag == "!!str" && numberRE.MatchString(n.Value) {
+		return true
+	}
+	if !integer || !integerRE.MatchString(n.Value) {
+		return false
+	}
+	_, err := strconv.ParseInt(n.Value, 10, 64)
+	return err != nil
+}
 
 // isYAML11Bool reports whether n is an unquoted scalar that YAML 1.1, and so
 // sigs.k8s.io/yaml, reads as a boolean.
