@@ -229,8 +229,12 @@ func (s *Sim) publishRemoveHealthCheck(id string) {
 // publishGroupChange announces group_change_success: Marathon's group
 // manager publishes it once it has accepted a change to group (the
 // parent of a changed app, or the root for a change of several apps)
-// and handed its deployment over, before the deployment runs.
+// and handed its deployment over, before the deployment runs. Marathon
+// 1.10's group manager no longer publishes it, so Gen15 does not.
 func (s *Sim) publishGroupChange(group string, version time.Time) {
+	if s.gen != Gen14 {
+		return
+	}
 	s.emit(EventGroupChangeSuccess, func(w *jsonBuf) {
 		w.key("groupId")
 		w.str(group)
