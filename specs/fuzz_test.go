@@ -12,7 +12,8 @@ import (
 )
 
 // FuzzParse feeds arbitrary bytes to the parser. Properties: it never
-// panics; a group that validates normalises and hashes; its canonical form
+// panics; DocumentKeys names every group that parses, at its line; a
+// group that validates normalises and hashes; its canonical form
 // parses back to the same canonical form; Normalize is idempotent.
 func FuzzParse(f *testing.F) {
 	for _, dir := range []string{"specs", "bad", "appmodel"} {
@@ -28,7 +29,13 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("spec: {env: {A: {secret: true, value: *x, v x: 1}}, config: {~: x}}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		groups, _ := ParseAndValidate("fuzz.yaml", data)
+		keys := DocumentKeys(data)
 		for _, g := range groups {
+			k, _ := g.Key()
+			_, line := g.Source()
+			if !slices.Contains(keys, DocumentKey{Line: line, Key: k, OK: true}) {
+				t.Fatalf("DocumentKeys %v does not name %s at line %d, which parses there", keys, k, line)
+			}
 			n := Normalize(g.Spec)
 			_ = Hash(n)
 			if !bytes.Equal(jsonOf(t, Normalize(n)), jsonOf(t, n)) {

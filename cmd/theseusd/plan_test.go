@@ -250,6 +250,23 @@ func TestPlanFiles(t *testing.T) {
 	if code != exitChanges || !strings.Contains(out, "# haproxy/dev orphan") {
 		t.Errorf("plan --dir: exit %d, want the other groups as orphans\n%s", code, out)
 	}
+	// A document that names its group but does not decode makes that
+	// group invalid, counted once: its app is left alone, not taken for
+	// one without a spec and deleted.
+	typo := filepath.Join(dir, "haproxy.yaml")
+	if err := os.WriteFile(typo, []byte("apiVersion: theseus/v1\nkind: Group\nmetadata: {service: haproxy, labels: [dev]}\n"+
+		"spec:\n  image: haproxy:2.9\n  instances: two\n  cpu: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runCLI(t, env, "plan", "--ascii", "--prune", "--allow-mass-delete", "--dir", dir)
+	if _, invalid, _ := strings.Cut(out, "Invalid: 1 desired spec(s)"); code != exitError || strings.Contains(out, "- haproxy/dev") ||
+		strings.Contains(out, "# haproxy/dev") || !strings.Contains(invalid, "! haproxy/dev invalid") ||
+		!strings.Contains(invalid, "haproxy.yaml:6: spec.instances") || !strings.Contains(invalid, "haproxy.yaml:7: spec.cpu") {
+		t.Errorf("plan --dir with a document that does not decode: exit %d, want 1 with haproxy/dev invalid and left alone\n%s", code, out)
+	}
+	if err := os.Remove(typo); err != nil {
+		t.Fatal(err)
+	}
 
 	// A saved plan of the files is applied with --check-index, and only
 	// while it holds.

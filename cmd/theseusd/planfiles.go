@@ -69,17 +69,12 @@ const stdinName = "(stdin)"
 
 // keyedErrors sorts problems of spec files into those of a document whose
 // group key can be read, by key, and the rest: each file with a problem is
-// read again (from read, if there), without validation, to learn which
+// read again (from read, if there), for the metadata alone, to learn which
 // group each of its documents names.
 func keyedErrors(errs specs.ErrorList, read map[string][]byte) (map[specs.GroupKey]specs.ErrorList, specs.ErrorList) {
 	keyed := map[specs.GroupKey]specs.ErrorList{}
 	var rest specs.ErrorList
-	type doc struct {
-		line int
-		key  specs.GroupKey
-		ok   bool
-	}
-	docs := map[string][]doc{}
+	docs := map[string][]specs.DocumentKey{}
 	for _, e := range errs {
 		if _, seen := docs[e.File]; seen || e.File == "" {
 			continue
@@ -92,25 +87,20 @@ func keyedErrors(errs specs.ErrorList, read map[string][]byte) (map[specs.GroupK
 				continue
 			}
 		}
-		parsed, _ := specs.Parse(e.File, data)
-		for _, g := range parsed {
-			_, line := g.Source()
-			k, err := g.Key()
-			docs[e.File] = append(docs[e.File], doc{line: line, key: k, ok: err == nil})
-		}
+		docs[e.File] = specs.DocumentKeys(data)
 	}
 	for _, e := range errs {
-		var at *doc
+		var at *specs.DocumentKey
 		for i, d := range docs[e.File] {
-			if e.Line >= d.line && (at == nil || d.line > at.line) {
+			if e.Line >= d.Line && (at == nil || d.Line > at.Line) {
 				at = &docs[e.File][i]
 			}
 		}
-		if at == nil || !at.ok {
+		if at == nil || !at.OK {
 			rest = append(rest, e)
 			continue
 		}
-		keyed[at.key] = append(keyed[at.key], e)
+		keyed[at.Key] = append(keyed[at.Key], e)
 	}
 	return keyed, rest
 }
