@@ -34,6 +34,11 @@ type Tree struct {
 
 	fingerprint string
 	loaded      *Loaded
+
+	// step, if set, is called as a load has resolved its directory
+	// ("resolved") and listed its files ("listed"); tests use it to move
+	// the directory while it is read.
+	step func(stage string)
 }
 
 // Loaded is one revision of a tree, parsed and valid.
@@ -42,6 +47,10 @@ type Loaded struct {
 	Revision string // recorded with each write: "dir:/path" or "git:ref@sha"
 	Display  string // how file names are shown: the directory given, or the revision
 	Specs    []SyncSpec
+
+	// dir is Root as resolve found it, to tell whether what --dir names
+	// is still that directory once it has been read.
+	dir os.FileInfo
 }
 
 // InvalidTreeError lists every problem of a tree; nothing is written.
@@ -54,23 +63,52 @@ func (e *InvalidTreeError) Error() string {
 	return fmt.Sprintf("%d problem(s) in %s; nothing written", len(e.Errs), e.Where)
 }
 
+// loadAttempts is how often Load reads a --dir that moved while it was
+// read before it gives up for this cycle.
+const loadAttempts = 3
+
+// errMoved: what --dir names was swapped or renamed while it was read.
+var errMoved = fmt.Errorf("what it names changed while it was read, %d times over (a link swapped, a directory renamed); nothing written", loadAttempts)
+
 // Load returns the tree's specs as of now, parsed again only when the
 // names or contents of its files changed.
+//
+// A --dir that names another directory once its files are read (a link
+// swapped to a new revision, a directory renamed over) is read again: a
+// deploy tool removes the revision it swapped away from, and a read
+// that caught part of it removed would have its missing groups pruned.
 func (t *Tree) Load(ctx context.Context) (*Loaded, error) {
+	for attempt := 1; ; attempt++ {
+		lt, err := t.load(ctx)
+		if !errors.Is(err, errMoved) || attempt == loadAttempts {
+			return lt, err
+		}
+	}
+}
+
+func (t *Tree) load(ctx context.Context) (*Loaded, error) {
 	lt, release, err := t.resolve(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
+	t.stepped("resolved")
 	rels, refused, err := SpecFiles(lt.Root)
 	if err != nil {
+		if t.moved(lt) {
+			err = errMoved // a walk of a revision being removed fails
+		}
 		return nil, fmt.Errorf("read %s: %w", lt.Display, err)
 	}
+	t.stepped("listed")
 	names := make([]string, len(rels))
 	for i, rel := range rels {
 		names[i] = filepath.Join(lt.Root, rel)
 	}
 	files := readFiles(names)
+	if t.moved(lt) {
+		return nil, fmt.Errorf("read %s: %w", lt.Display, errMoved)
+	}
 	fp, err := fingerprint(rels, files, refused)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", lt.Display, err)
@@ -103,6 +141,12 @@ func (t *Tree) Load(ctx context.Context) (*Loaded, error) {
 	return lt, nil
 }
 
+func (t *Tree) stepped(stage string) {
+	if t.step != nil {
+		t.step(stage)
+	}
+}
+
 // inSource turns a path relative to the directory read into one relative
 // to the source: for git, to the repository's root.
 func (t *Tree) inSource(rel string) string {
@@ -113,19 +157,22 @@ func (t *Tree) inSource(rel string) string {
 }
 
 // resolve finds the directory to read this cycle: the git checkout of
-// the latest commit, or the directory with its symlinks resolved now.
+// the latest commit, or the directory with its symlinks resolved now,
+// made absolute: it is recorded as where each key came from, which a
+// path relative to the sync's working directory does not say.
 // The function it returns lets go of the checkout once its files are
 // read.
 func (t *Tree) resolve(ctx context.Context) (*Loaded, func(), error) {
 	if t.git == nil {
-		root, err := filepath.EvalSymlinks(t.dir)
+		root, err := t.resolveDir()
 		if err != nil {
 			return nil, nil, fmt.Errorf("sync --dir %s: %w", t.dir, err)
 		}
-		if info, err := os.Stat(root); err != nil || !info.IsDir() {
+		info, err := os.Stat(root)
+		if err != nil || !info.IsDir() {
 			return nil, nil, fmt.Errorf("sync --dir %s: not a directory", t.dir)
 		}
-		return &Loaded{Root: root, Revision: "dir:" + root, Display: t.dir}, func() {}, nil
+		return &Loaded{Root: root, Revision: "dir:" + root, Display: t.dir, dir: info}, func() {}, nil
 	}
 	co, err := t.git.Fetch(ctx)
 	if err != nil {
@@ -137,6 +184,30 @@ func (t *Tree) resolve(ctx context.Context) (*Loaded, func(), error) {
 		return nil, nil, err
 	}
 	return lt, co.Release, nil
+}
+
+// resolveDir is --dir, absolute, with its symlinks resolved.
+func (t *Tree) resolveDir() (string, error) {
+	abs, err := filepath.Abs(t.dir)
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(abs)
+}
+
+// moved reports whether --dir no longer names the directory lt was read
+// from: a link swapped to another one, or the directory renamed away or
+// replaced. A git checkout is the sync's own and never moves.
+func (t *Tree) moved(lt *Loaded) bool {
+	if t.git != nil {
+		return false
+	}
+	root, err := t.resolveDir()
+	if err != nil || root != lt.Root {
+		return true
+	}
+	info, err := os.Stat(root)
+	return err != nil || !os.SameFile(info, lt.dir)
 }
 
 // checkoutDir is the directory of the checkout to read: --dir resolved
