@@ -1,7 +1,11 @@
 package discovery_test
 
 import (
+	"cmp"
 	"context"
+	"net"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -385,4 +389,63 @@ func (c *configSource) set(k specs.GroupKey, cfg map[string]string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.m[k] = cfg
+}
+
+// TestDiscoveryPortNames: the containers of a group carry its ports'
+// names and protocols whatever its network, so that a client reaches a
+// port by name (endpoints.Endpoint.Addr, -o env, a template's .Ports).
+// On host networking the names are those of the app's port definitions.
+func TestDiscoveryPortNames(t *testing.T) {
+	e := newDiscEnv(t, marathonsim.Options{})
+	host := []specs.Network{{Mode: specs.NetworkHost}}
+	cases := []struct {
+		group string
+		spec  specs.Spec
+		want  []specs.PortMapping // HostPort 0: the task's port, in order
+	}{
+		{"bridge/dev", specs.Spec{Ports: []specs.Port{{Name: "http", ContainerPort: 80}, {Name: "dns", ContainerPort: 53, Protocol: "udp"}}},
+			[]specs.PortMapping{{ContainerPort: 80, Name: "http", Protocol: "tcp"}, {ContainerPort: 53, Name: "dns", Protocol: "udp"}}},
+		{"host/dev", specs.Spec{Networks: host, Ports: []specs.Port{{Name: "http"}, {Name: "dns", Protocol: "udp"}}},
+			[]specs.PortMapping{{Name: "http", Protocol: "tcp"}, {Name: "dns", Protocol: "udp"}}},
+		{"host/unnamed", specs.Spec{Networks: host, Ports: []specs.Port{{}}},
+			[]specs.PortMapping{{Protocol: "tcp"}}},
+	}
+	for _, tc := range cases {
+		e.deploy(dkey(t, tc.group), "nginx:1.27", 2, tc.spec)
+	}
+	e.startSyncer(discovery.Config{}, 0).quiet(t)
+	for _, tc := range cases {
+		t.Run(tc.group, func(t *testing.T) {
+			k := dkey(t, tc.group)
+			g, err := e.eps.Get(t.Context(), k.Service, k.LabelSet()...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tasks := e.sim.Tasks(specs.AppID("", k))
+			if len(g.Endpoints) != len(tasks) {
+				t.Fatalf("%d containers, %d tasks", len(g.Endpoints), len(tasks))
+			}
+			for _, ts := range tasks {
+				i := slices.IndexFunc(g.Endpoints, func(ep endpoints.Endpoint) bool { return ep.Name == ts.ID })
+				if i < 0 || len(ts.Ports) != len(tc.want) {
+					t.Fatalf("task %s (ports %v): containers %+v", ts.ID, ts.Ports, g.Endpoints)
+				}
+				c := g.Endpoints[i]
+				var want []endpoints.Port
+				for j, w := range tc.want {
+					cp := cmp.Or(w.ContainerPort, ts.Ports[j])
+					want = append(want, endpoints.Port{ContainerPort: cp, HostPort: ts.Ports[j], Protocol: w.Protocol, Name: w.Name})
+					if w.Name == "" {
+						continue
+					}
+					if addr, ok := c.Addr(w.Name); addr != net.JoinHostPort(ts.Host, strconv.Itoa(ts.Ports[j])) {
+						t.Errorf("%s: Addr(%q) = %q, %v; want port %d on %s", ts.ID, w.Name, addr, ok, ts.Ports[j], ts.Host)
+					}
+				}
+				if !slices.Equal(c.Ports, want) {
+					t.Errorf("%s: ports %+v, want %+v", ts.ID, c.Ports, want)
+				}
+			}
+		})
+	}
 }

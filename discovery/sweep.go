@@ -1,6 +1,7 @@
 package discovery
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -274,7 +275,7 @@ func (s *Syncer) groupState(a *model.App, now time.Time) model.GroupState {
 			s.log.Warn("task left out of /services: its id cannot be a key", "group", a.Key, "err", err)
 			continue
 		}
-		w.Containers[t.ID] = containerInfo(t, checked)
+		w.Containers[t.ID] = containerInfo(t, checked, a.Spec.Ports)
 	}
 	if s.cfg.Configs != nil {
 		if cfg, ok := s.cfg.Configs.GroupConfig(a.Key); ok {
@@ -288,8 +289,10 @@ func (s *Syncer) groupState(a *model.App, now time.Time) model.GroupState {
 }
 
 // containerInfo is the tree's record of one task. A task is ready when it
-// runs and, if the app has health checks, passes them.
-func containerInfo(t *model.Task, checked bool) specs.ContainerInfo {
+// runs and, if the app has health checks, passes them. ports are the
+// app's: on host networking, its port definitions, whose names and
+// protocols the task's host ports take in order.
+func containerInfo(t *model.Task, checked bool, ports []specs.Port) specs.ContainerInfo {
 	info := specs.ContainerInfo{
 		InstanceHost: t.Host,
 		PortMappings: t.Mappings,
@@ -303,10 +306,18 @@ func containerInfo(t *model.Task, checked bool) specs.ContainerInfo {
 		info.InstancePort = t.Ports[0]
 	}
 	if len(info.PortMappings) == 0 {
-		// Host networking: each host port is the container's port.
+		// Host networking: each host port is the container's port, named
+		// as its port definition so that a client finds it by name, as
+		// on a bridge. A task with another number of ports (of an older
+		// definition) keeps them unnamed rather than misnamed.
+		named := len(ports) == len(t.Ports)
 		info.PortMappings = make([]specs.PortMapping, 0, len(t.Ports))
-		for _, p := range t.Ports {
-			info.PortMappings = append(info.PortMappings, specs.PortMapping{ContainerPort: p, HostPort: p, Protocol: "tcp"})
+		for i, p := range t.Ports {
+			pm := specs.PortMapping{ContainerPort: p, HostPort: p, Protocol: specs.DefaultProtocol}
+			if named {
+				pm.Name, pm.Protocol = ports[i].Name, cmp.Or(ports[i].Protocol, specs.DefaultProtocol)
+			}
+			info.PortMappings = append(info.PortMappings, pm)
 		}
 	}
 	if info.Health == "" {
