@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/sources"
@@ -22,6 +23,9 @@ func newApplyCmd(c *cli) *cobra.Command {
 standard input); if any is invalid, write nothing and list every problem. Otherwise
 write the specs to /desired in transactions of at most 128 keys, each guarded
 against concurrent edits, and print what was created, changed or unchanged.
+A key that a sync source owns is written all the same, with a note: that
+source's syncs then leave it alone and report it as a conflict until its file
+holds the same spec (or sync --adopt overwrites the change).
 
 --dry-run prints what "theseusd plan -f" prints for the same files and writes
 nothing; it exits 0 unless a spec is invalid (plan -f has the exit code of a
@@ -110,6 +114,7 @@ func runApply(ctx context.Context, c *cli, ef *etcdFlags, paths []string) error 
 	defer ec.Close()
 	res, err := ec.Desired().WithWriter(applyWriter(c)).Apply(ctx, groups)
 	printApplied(c, res)
+	noteSyncOwned(ctx, c, ec, res)
 	if err != nil && len(res) < len(groups) {
 		return fmt.Errorf("%d of %d group(s) not written: %w", len(groups)-len(res), len(groups), err)
 	}
@@ -130,6 +135,40 @@ func printApplied(c *cli, res []etcd.ApplyResult) {
 		fmt.Fprintf(c.stdout, "%s %s (revision %d)\n", r.Action, r.Key, r.Revision)
 	}
 	fmt.Fprintf(c.stdout, "%d created, %d changed, %d unchanged\n", counts[etcd.Created], counts[etcd.Changed], counts[etcd.Unchanged])
+}
+
+// syncOwnerReads is how many ownership records noteSyncOwned reads at once.
+const syncOwnerReads = 16
+
+// noteSyncOwned tells, for each group apply wrote whose key a sync source
+// owns, what that source does next: not undo the change, but report the
+// key as a conflict at every sync, exit 1, until its file holds the same
+// spec or sync --adopt overwrites the change. Like delete's note, it is a
+// courtesy: a record that cannot be read is passed over.
+func noteSyncOwned(ctx context.Context, c *cli, ec *etcd.Client, res []etcd.ApplyResult) {
+	var written []specs.GroupKey
+	for _, r := range res {
+		if r.Action != etcd.Unchanged {
+			written = append(written, r.Key)
+		}
+	}
+	owners := make([]etcd.Ownership, len(written))
+	owned := make([]bool, len(written))
+	var g errgroup.Group
+	g.SetLimit(syncOwnerReads)
+	for i, k := range written {
+		g.Go(func() error {
+			owners[i], owned[i], _ = ec.SyncOwner(ctx, k)
+			return nil
+		})
+	}
+	g.Wait()
+	for i, k := range written {
+		if o := owners[i]; owned[i] {
+			fmt.Fprintf(c.stderr, "note: sync source %q wrote %s from %s (%s); its syncs leave this change in place and report %s as a conflict "+
+				"unless that file holds the same spec (sync --adopt would overwrite the change with the file's)\n", o.Owner, k, o.File, o.Source, k)
+		}
+	}
 }
 
 // loadSpecs reads and validates every spec of paths; on any problem,

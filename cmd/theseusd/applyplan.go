@@ -167,5 +167,6 @@ func applyChecked(ctx context.Context, c *cli, ec *etcd.Client, mc located, file
 		return fmt.Errorf("plan is stale; run plan again: %w", err)
 	}
 	printApplied(c, res)
+	noteSyncOwned(ctx, c, ec, res)
 	return err
 }

@@ -227,6 +227,40 @@ func TestSyncOwnershipConflicts(t *testing.T) {
 	}
 }
 
+// TestApplyOverSyncedKeySays: apply writes over a key a sync source owns,
+// and says so, since that source's syncs now fail on it with a conflict
+// and leave the change in place; keys apply leaves unchanged, or that no
+// source owns, get no note.
+func TestApplyOverSyncedKeySays(t *testing.T) {
+	e := etcdtest.Start(t)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint()}
+	synced, hand := t.TempDir(), t.TempDir()
+	writeSpecs(t, synced, 2)
+	if code, _, errb := runCLI(t, env, "sync", "--dir", synced, "--source", "team-a"); code != exitOK {
+		t.Fatal(errb)
+	}
+	writeFile(t, filepath.Join(hand, "svc00.yaml"), svcSpec(0, 3)) // owned, changed
+	writeFile(t, filepath.Join(hand, "svc01.yaml"), svcSpec(1, 1)) // owned, unchanged
+	writeFile(t, filepath.Join(hand, "svc02.yaml"), svcSpec(2, 1)) // nobody's
+
+	code, out, errb := runCLI(t, env, "apply", "-f", hand)
+	if code != exitOK || !strings.Contains(out, "1 created, 1 changed, 1 unchanged") {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errb)
+	}
+	want := `note: sync source "team-a" wrote svc00/dev from svc00.yaml (dir:` + synced + `); its syncs leave this change in place and report svc00/dev as a conflict`
+	if !strings.Contains(errb, want) || strings.Count(errb, "note:") != 1 {
+		t.Errorf("apply's notes, want one, about svc00/dev:\n%s", errb)
+	}
+
+	code, _, errb = runCLI(t, env, "sync", "--dir", synced, "--source", "team-a")
+	if code != exitError || !strings.Contains(errb, "conflict svc00/dev (svc00.yaml): changed outside sync") {
+		t.Errorf("sync after apply: exit %d\n%s", code, errb)
+	}
+	if got := desiredValues(t, e, "")["svc00/dev"]; !strings.Contains(got, `"instances":3`) {
+		t.Errorf("the applied change was undone: %q", got)
+	}
+}
+
 // TestSyncEmptyDirectory: a directory that suddenly holds no specs is
 // refused for pruning unless --allow-empty.
 func TestSyncEmptyDirectory(t *testing.T) {
