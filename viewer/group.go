@@ -59,12 +59,23 @@ func groupOf(p *parts, src *sources) Group {
 		g.Image, g.Images = app.Spec.Image, imagesOf(app, src.old)
 	}
 	g.Tasks = tasksOf(spec, st, app, appsKnown)
-	g.HealthChecked = spec != nil && len(spec.HealthChecks) > 0 || spec == nil && app != nil && len(app.Spec.HealthChecks) > 0
+	switch {
+	case spec != nil:
+		g.HealthChecked = len(spec.HealthChecks) > 0
+	case app != nil:
+		g.HealthChecked = len(app.Spec.HealthChecks) > 0
+	}
 	switch {
 	case app != nil:
 		g.Containers = containersOf(app, g.HealthChecked, src.old)
 	case !appsKnown && src.tree != nil:
 		g.Containers = treeContainers(src.tree.Groups[p.key])
+	}
+	if spec == nil && !appsKnown {
+		// Neither the spec nor the app can say: tasks the status counted
+		// healthy or unhealthy have checks (Marathon counts neither
+		// without), and HEALTHY is that count rather than "-".
+		g.HealthChecked = g.Tasks.Healthy+g.Tasks.Unhealthy > 0
 	}
 	g.Events = eventsOf(st, app, g.Deployment, src.deps)
 	return g

@@ -103,6 +103,8 @@ func TestHandler(t *testing.T) {
 			`<progress max="2" value="2">`, `data-api="/api/v1/groups/ingestor/testing"`}},
 		{"group page with containers", "GET", "/groups/haproxy/dev", 200, []string{"agent-1", "http 80→31000", "healthy",
 			"<th>IMAGE</th><th>APP VERSION</th>", "<td>haproxy:2.9</td><td><code>2026-03-01T09:00:00.000Z</code></td>"}},
+		{"group page without health checks", "GET", "/groups/haproxy/testing", 200, []string{
+			"1 running (no health checks), 3 wanted", `<meter min="0" max="3" value="1">`}},
 		{"group page in a rollout", "GET", "/groups/cassandra/dev", 200, []string{"<dd>cassandra:4.1 ×1 → cassandra:4.2 ×0</dd>", "<td>cassandra:4.1</td>"}},
 		{"absent group page", "GET", "/groups/web/prod", 404, []string{"group web/prod not found"}},
 		{"script", "GET", "/ui/app.js", 200, []string{"If-None-Match"}},

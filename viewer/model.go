@@ -73,7 +73,7 @@ type Group struct {
 	// Message explains the phase.
 	Message string `json:"message,omitempty"`
 	// Since is when the group entered its /status phase (zero without a
-	// status); AGE counts from it.
+	// status); AGE counts from it when Phase is the status's phase.
 	Since time.Time `json:"since,omitzero"`
 	// Image is the image of the app as Marathon defines it: what its
 	// tasks run, or are being moved to during a rollout. Empty without an

@@ -33,6 +33,7 @@ func parsePages() (*template.Template, error) {
 	t, err := template.New("pages").Funcs(template.FuncMap{
 		"join":    strings.Join,
 		"healthy": healthyCell,
+		"since":   phaseSince,
 		"image":   imageCell,
 		"hosts": func(g *Group) string {
 			h, _ := hostsAndPorts(g.Containers)

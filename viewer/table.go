@@ -39,7 +39,7 @@ func Row(g *Group, wide bool, now time.Time) []string {
 	row := []string{
 		g.Service, strings.Join(g.Labels, ","),
 		strconv.Itoa(g.Tasks.Wanted), strconv.Itoa(g.Tasks.Running), healthyCell(g),
-		imageCell(g), string(g.Phase), dash(stepOrID(g.Deployment)), Age(g.Since, now),
+		imageCell(g), string(g.Phase), dash(stepOrID(g.Deployment)), Age(phaseSince(g), now),
 	}
 	if wide {
 		hosts, ports := hostsAndPorts(g.Containers)
@@ -75,6 +75,18 @@ func printable(s string) string {
 // overrides (Cf), and the line and paragraph separators.
 func unprintable(r rune) bool {
 	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
+}
+
+// phaseSince is when g entered the phase shown: the status's since when
+// the status has that phase, and the zero time (AGE "-") when the viewer
+// decided it over the status (Pending, Drifted, Orphaned): the status's
+// since is when an earlier phase began, and when this one did is not
+// known.
+func phaseSince(g *Group) time.Time {
+	if g.Status == nil || Phase(g.Status.Phase) != g.Phase {
+		return time.Time{}
+	}
+	return g.Since
 }
 
 // healthyCell is the HEALTHY count, or "-" for a group without health

@@ -1,0 +1,73 @@
+package viewer
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"theseus.dev/drivers/etcd"
+	"theseus.dev/drivers/marathon"
+	"theseus.dev/specs"
+)
+
+// TestRowWhenOutOfSync: the AGE and HEALTHY cells of a group that is not
+// in sync say what is known. AGE counts from the status's since only when
+// the phase shown is the status's: a phase the viewer decided over it
+// (Pending, Drifted, Orphaned) began at a time nothing records, not when
+// the status's earlier phase did. HEALTHY is "-" only for a group known
+// to have no health checks.
+func TestRowWhenOutOfSync(t *testing.T) {
+	now := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
+	threeDays := now.Add(-72 * time.Hour)
+	fiveMin := now.Add(-5 * time.Minute)
+	g := testGroup(t, 2)
+	key := specs.GroupKey{Service: "web", Labels: "dev"}
+	valid := &etcd.Entry{Key: key, ModRevision: 10, Group: g}
+	newer := &etcd.Entry{Key: key, ModRevision: 11, Group: g}
+	reportG := testGroup(t, 2)
+	reportG.Spec.Drift = specs.DriftReport
+	reported := &etcd.Entry{Key: key, ModRevision: 10, Group: reportG}
+	invalid := &etcd.Entry{Key: key, ModRevision: 12, Errors: specs.ErrorList{{Field: "spec.cpus", Msg: "want a number"}}}
+	status := func(p specs.Phase, rev int64, since time.Time, n specs.TaskCounts) *etcd.StatusEntry {
+		return &etcd.StatusEntry{Key: key, Status: &specs.Status{Phase: p, ObservedRevision: rev, AppID: "/web/dev", Since: since, Tasks: n}}
+	}
+	app := appOf(t, g, 10)
+	scaled := appOf(t, g, 10)
+	one := 1
+	scaled.Spec.Instances = &one // scaled outside theseus
+	healthy := specs.TaskCounts{Wanted: 2, Running: 2, Healthy: 2}
+	unchecked := specs.TaskCounts{Wanted: 2, Running: 2}
+	down := errors.New("connection refused")
+
+	tests := []struct {
+		name        string
+		p           parts
+		appsErr     error
+		phase       Phase
+		age         string
+		healthyCell string
+	}{
+		{"synced", parts{desired: valid, status: status(specs.PhaseSynced, 10, fiveMin, unchecked), app: app}, nil, Synced, "5m", "-"},
+		{"pending over an old synced status", parts{desired: newer, status: status(specs.PhaseSynced, 10, threeDays, unchecked), app: app}, nil, Pending, "-", "-"},
+		{"drifted over a synced status", parts{desired: valid, status: status(specs.PhaseSynced, 10, threeDays, unchecked), app: scaled}, nil, Drifted, "-", "-"},
+		{"app gone over a synced status", parts{desired: valid, status: status(specs.PhaseSynced, 10, threeDays, unchecked)}, nil, Drifted, "-", "-"},
+		{"drift reported by the controller", parts{desired: reported, status: status(specs.PhaseDrifted, 10, fiveMin, unchecked), app: scaled}, nil, Drifted, "5m", "-"},
+		{"orphan with a leftover status", parts{status: status(specs.PhaseSynced, 10, threeDays, unchecked), app: app}, nil, Orphaned, "-", "-"},
+		{"invalid", parts{desired: invalid, status: status(specs.PhaseInvalid, 12, fiveMin, healthy), app: app}, nil, Invalid, "5m", "-"},
+		{"invalid, Marathon down, tasks healthy", parts{desired: invalid, status: status(specs.PhaseInvalid, 12, fiveMin, healthy), app: app}, down, Invalid, "5m", "2"},
+		{"invalid, Marathon down, none counted healthy", parts{desired: invalid, status: status(specs.PhaseInvalid, 12, fiveMin, unchecked), app: app}, down, Invalid, "5m", "-"},
+		{"invalid, Marathon down, all unhealthy", parts{desired: invalid, status: status(specs.PhaseInvalid, 12, fiveMin,
+			specs.TaskCounts{Wanted: 2, Running: 2, Unhealthy: 2}), app: app}, down, Invalid, "5m", "0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.p.key = key
+			src := &sources{apps: []marathon.App{}, appsErr: tt.appsErr}
+			grp := groupOf(&tt.p, src)
+			row := Row(&grp, false, now)
+			if grp.Phase != tt.phase || row[8] != tt.age || row[4] != tt.healthyCell {
+				t.Errorf("phase %s, AGE %q, HEALTHY %q; want %s, %q, %q", grp.Phase, row[8], row[4], tt.phase, tt.age, tt.healthyCell)
+			}
+		})
+	}
+}
