@@ -266,7 +266,8 @@ func TestListPageCountsEveryPhase(t *testing.T) {
 
 // TestGroupOnlyMarathonKnowsWhileMarathonIsDown: a group that only
 // Marathon shows (an orphaned app) is not said to be absent (404) while
-// Marathon cannot be read: the answer is 502, saying why.
+// Marathon cannot be read: the answer is 502, saying why; an empty list
+// says that such a group cannot be listed.
 func TestGroupOnlyMarathonKnowsWhileMarathonIsDown(t *testing.T) {
 	f := viewertest.Start(t)
 	f.Populate(t)
@@ -290,6 +291,11 @@ func TestGroupOnlyMarathonKnowsWhileMarathonIsDown(t *testing.T) {
 	}
 	if res := get(t, h, "GET", "/api/v1/groups/haproxy/dev", nil); res.StatusCode != http.StatusOK {
 		t.Errorf("haproxy/dev, in etcd, with Marathon down: %s", res.Status)
+	}
+	// Nor does the list say there is no such group.
+	res := get(t, h, "GET", "/?service=legacy", nil)
+	if b := body(t, res); res.StatusCode != http.StatusOK || !strings.Contains(b, "cannot be listed while Marathon cannot be read") {
+		t.Errorf("the list of legacy with Marathon down: %s, want it to say an orphan cannot be listed:\n%s", res.Status, b)
 	}
 }
 

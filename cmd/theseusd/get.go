@@ -208,6 +208,11 @@ func (p *getPrinter) list(l *viewer.List) error {
 		return viewer.WriteYAML(p.out, l)
 	}
 	if len(l.Items) == 0 {
+		if l.MarathonUnread {
+			// An orphaned app is known from Marathon alone.
+			fmt.Fprintln(p.errw, "No groups found in etcd; an app that only Marathon shows (an orphan) cannot be listed while Marathon cannot be read.")
+			return nil
+		}
 		fmt.Fprintln(p.errw, "No groups found.")
 		return nil
 	}

@@ -115,6 +115,32 @@ func TestGetMarathonDown(t *testing.T) {
 	}
 }
 
+// TestGetNoGroups: an empty list says so, and while Marathon cannot be
+// read it does not claim there is no group where an orphaned app, which
+// only Marathon shows, may run.
+func TestGetNoGroups(t *testing.T) {
+	f := viewertest.Start(t)
+	now := f.Populate(t)
+	tests := []struct {
+		name, marathon, service, want string
+	}{
+		{"no such service", f.MarathonURL, "nosuch", "No groups found.\n"},
+		{"an orphan while Marathon is down", "http://127.0.0.1:1", "legacy", "an app that only Marathon shows (an orphan) cannot be listed while Marathon cannot be read"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"THESEUS_ETCD": f.Etcd.Endpoint(), "THESEUS_MARATHON": tt.marathon}
+			var out, errb getOutput
+			if err := runGet(t.Context(), env, now, &out, &errb, tt.service, "--marathon-timeout", "300ms"); err != nil {
+				t.Fatalf("%v\n%s", err, errb.String())
+			}
+			if !strings.Contains(errb.String(), tt.want) || out.String() != "" {
+				t.Errorf("stdout %q, stderr:\n%s\nwant %q", out.String(), errb.String(), tt.want)
+			}
+		})
+	}
+}
+
 // TestGetWatch: --watch prints a group again when it changes, here after
 // a scale written with the real etcdctl, and stops when interrupted.
 func TestGetWatch(t *testing.T) {
