@@ -60,7 +60,7 @@ func (s *Syncer) reconcile(ctx context.Context, k specs.GroupKey) (engine.Result
 	s.mu.Unlock()
 
 	var written, removed bool
-	app, lists, err := s.view(ctx, k)
+	app, lists, read, err := s.view(ctx, k)
 	var before touch
 	var had bool
 	if err == nil {
@@ -70,7 +70,7 @@ func (s *Syncer) reconcile(ctx context.Context, k specs.GroupKey) (engine.Result
 		before, had = s.touched[k]
 		s.touched[k] = t
 		s.mu.Unlock()
-		written, removed, err = s.refresh(ctx, k, app)
+		written, removed, err = s.refresh(ctx, k, app, read)
 	}
 	if s.cfg.Hooks.Refresh != nil {
 		s.cfg.Hooks.Refresh(RefreshStats{Duration: time.Since(now), Written: written, Removed: removed, Err: err})
@@ -123,27 +123,30 @@ func (s *Syncer) forgetLimits(now time.Time) {
 }
 
 // view returns group k's app as a refresh is to write it (nil when
-// there is none), and the number of lists it is known to be no older
-// than. An app an event marked is read from Marathon, after the lists
+// there is none), the number of lists it is known to be no older
+// than, and whether it was read from Marathon now. An app an event marked is read from Marathon, after the lists
 // begun so far; otherwise the view's cached copy is taken, which may
 // come from before a list in flight (the mark was cleared by another
 // reader's read, or by a list) but not from before the last list handed
 // over. Reading Marathon for every refresh instead would double the
 // reads of an event the controller reads too.
-func (s *Syncer) view(ctx context.Context, k specs.GroupKey) (*model.App, uint64, error) {
+func (s *Syncer) view(ctx context.Context, k specs.GroupKey) (*model.App, uint64, bool, error) {
 	if !s.cfg.Apps.Dirty(k) {
 		listed := s.listed.Load() // before the copy is taken
 		app, _ := s.cfg.Apps.Get(k)
-		return app, listed, nil
+		return app, listed, false, nil
 	}
 	started := s.cfg.Apps.ListsStarted() // before the read
 	app, err := s.cfg.Apps.Read(ctx, k)
-	return app, started, err
+	return app, started, true, err
 }
 
 // refresh makes the tree match group k's app as read by view: written
-// as its tasks are, or dropped if the app is gone or not managed.
-func (s *Syncer) refresh(ctx context.Context, k specs.GroupKey, app *model.App) (written, removed bool, err error) {
+// as its tasks are, or dropped if the app is gone or not managed. A
+// group marked stale stays so unless the app was read from Marathon
+// now: the view's copy checks nothing (a config change written while
+// Marathon cannot be listed).
+func (s *Syncer) refresh(ctx context.Context, k specs.GroupKey, app *model.App, read bool) (written, removed bool, err error) {
 	have, err := s.cfg.Store.ReadGroup(ctx, k)
 	if err != nil {
 		return false, false, fmt.Errorf("discovery: %w", err)
@@ -152,6 +155,8 @@ func (s *Syncer) refresh(ctx context.Context, k specs.GroupKey, app *model.App) 
 		removed, err = s.drop(ctx, have, nil)
 		return false, removed, err
 	}
-	written, err = s.write(ctx, have, s.groupState(app, s.cfg.Now()), nil)
+	w := s.groupState(app, s.cfg.Now())
+	w.Stale = !read && have.Revision.Stale
+	written, err = s.write(ctx, have, w, nil)
 	return written, false, err
 }

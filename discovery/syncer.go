@@ -155,6 +155,29 @@ func (s *Syncer) Invalidated(k specs.GroupKey, seq uint64) {
 	s.engine.AddAfter(k, wait)
 }
 
+// configMark marks a group whose config changed: no list covers it, as
+// a sweep may have taken the config before the change; the refresh reads
+// it.
+const configMark = ^uint64(0)
+
+// ConfigChanged marks group k to be written again because its config
+// (Config.Configs) changed, so that /services follows at once rather
+// than at the next sweep; the app is taken from the view as it is,
+// Marathon is not read. A group whose app the view does not hold is left
+// to the refresh or sweep that writes it first, which takes its config
+// then. It never blocks.
+func (s *Syncer) ConfigChanged(k specs.GroupKey) {
+	if _, ok := s.cfg.Apps.Get(k); !ok {
+		return
+	}
+	now := time.Now()
+	s.mu.Lock()
+	s.dirty[k] = configMark
+	wait := s.turn(k, now)
+	s.mu.Unlock()
+	s.engine.AddAfter(k, wait)
+}
+
 // Listed takes a full list of Marathon to sweep; it never blocks. Only
 // the latest list waiting is swept.
 func (s *Syncer) Listed(l *observe.Listing) {

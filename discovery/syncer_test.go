@@ -514,3 +514,69 @@ func (e *syncerEnv) clientGroup(t *testing.T, service string, labels ...string) 
 	}
 	return g
 }
+
+// TestDiscoveryConfigChanged: a group whose config changed is written
+// again at once, without a sweep and without reading Marathon; while
+// Marathon cannot be listed the new config is written and the group stays
+// marked stale, as its containers are still unchecked.
+func TestDiscoveryConfigChanged(t *testing.T) {
+	web, api := dkey(t, "web/dev"), dkey(t, "api/prod")
+	cfgs := &configSource{m: map[specs.GroupKey]map[string]string{web: {"upstream": "api"}}}
+	refreshed := make(chan discovery.RefreshStats, 10)
+	e := newSyncerEnv(t, discovery.Config{Configs: cfgs, StaleAfter: time.Minute,
+		Hooks: discovery.Hooks{Refresh: func(st discovery.RefreshStats) { refreshed <- st }}})
+	e.m.set(managedApp(web, false, task(web, 1, "TASK_RUNNING", "unknown", 31001)))
+	e.m.set(managedApp(api, false, task(api, 1, "TASK_RUNNING", "unknown", 31002)))
+	e.run()
+	e.sweep(true)
+	group := func(k specs.GroupKey) (map[string]string, bool) {
+		g, err := e.store.ReadGroup(t.Context(), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := g.Config()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg, g.Revision.Stale
+	}
+	changeTo := func(k specs.GroupKey, cfg map[string]string) {
+		t.Helper()
+		cfgs.set(k, cfg)
+		e.syncer.ConfigChanged(k)
+		select {
+		case st := <-refreshed:
+			if st.Err != nil || !st.Written {
+				t.Fatalf("refresh after the config change of %s: %+v", k, st)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the config change of %s was not written", k)
+		}
+	}
+
+	gets := e.m.gets.Load()
+	changeTo(web, map[string]string{"upstream": "api2"})
+	changeTo(api, map[string]string{"pool": "8"}) // none before
+	for k, want := range map[specs.GroupKey]string{web: "map[upstream:api2]", api: "map[pool:8]"} {
+		if cfg, stale := group(k); fmt.Sprint(cfg) != want || stale {
+			t.Errorf("%s: config %v, stale %v; want %s", k, cfg, stale, want)
+		}
+	}
+	if n := e.m.gets.Load() - gets; n != 0 {
+		t.Errorf("a config change read Marathon %d times", n)
+	}
+	if st := e.sweep(false); st.Written+st.Removed != 0 {
+		t.Errorf("the sweep after the config changes still wrote: %+v", st)
+	}
+
+	e.m.fail(errors.New("marathon GET /v2/apps: 502 Bad Gateway"))
+	e.sweep(false)
+	e.advance(2 * time.Minute)
+	if st := e.sweep(false); st.Stale != 2 {
+		t.Fatalf("sweep with Marathon down for 2m: %+v", st)
+	}
+	changeTo(web, map[string]string{"upstream": "api3"})
+	if cfg, stale := group(web); cfg["upstream"] != "api3" || !stale {
+		t.Errorf("config changed while Marathon is down: config %v, stale %v; want api3, still stale", cfg, stale)
+	}
+}

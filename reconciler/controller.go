@@ -189,6 +189,9 @@ type Controller struct {
 	history                     *historian      // nil without Config.History
 	statuses                    *statusWriter
 	pauses                      *pauses
+	// configFollowers are told of each group whose config changed
+	// (FollowConfigs); set before Run.
+	configFollowers []func(specs.GroupKey)
 }
 
 // NewController returns a controller for one leadership term, whose
@@ -231,12 +234,39 @@ func (c *Controller) Fence() model.Fence { return c.fence }
 // group has no valid spec, so that the stored config is kept.
 func (c *Controller) GroupConfig(k specs.GroupKey) (map[string]string, bool) {
 	c.mu.Lock()
-	d, ok := c.desired[k]
+	d := c.desired[k]
 	c.mu.Unlock()
-	if !ok || !d.Valid() {
+	return publicConfig(d)
+}
+
+// publicConfig is GroupConfig's answer for desired entry d (nil: none).
+func publicConfig(d *diff.Desired) (map[string]string, bool) {
+	if d == nil || !d.Valid() {
 		return nil, false
 	}
 	return specs.PublicConfig(d.Spec.Config), true
+}
+
+// configChanged reports whether GroupConfig's answer for a group went
+// from old to a known config that differs, cur: a group that is no
+// longer valid keeps its stored config.
+func configChanged(old, cur *diff.Desired) bool {
+	cfg, ok := publicConfig(cur)
+	if !ok {
+		return false
+	}
+	was, known := publicConfig(old)
+	return !known || !maps.Equal(was, cfg)
+}
+
+// FollowConfigs has fn told of each group whose config, as GroupConfig
+// gives it, a change of /desired changed after the first snapshot (which
+// the discovery syncer's first sweep mirrors whole), so that
+// /services/{service}/{labels}/config follows at once rather than at the
+// next resync. fn runs on the /desired feed and must not block. Call it
+// before Run.
+func (c *Controller) FollowConfigs(fn func(specs.GroupKey)) {
+	c.configFollowers = append(c.configFollowers, fn)
 }
 
 // Synced reports whether the first /desired snapshot and the first

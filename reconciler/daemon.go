@@ -46,6 +46,13 @@ type Term struct {
 	}
 }
 
+// ConfigFollower is a Loop told of each group whose config changed in
+// /desired (Controller.FollowConfigs): the discovery syncer, which
+// mirrors it to /services.
+type ConfigFollower interface {
+	ConfigChanged(k specs.GroupKey)
+}
+
 // Loop is a control loop run beside the controller for one term.
 type Loop interface {
 	// Run runs the loop until ctx ends.
@@ -98,6 +105,9 @@ func (d *Daemon) term(stop, work context.Context, fence model.Fence) error {
 	loops := make([]Loop, len(d.cfg.Loops))
 	for i, build := range d.cfg.Loops {
 		loops[i] = build(Term{Fence: fence, Apps: apps, Configs: ctl})
+		if f, ok := loops[i].(ConfigFollower); ok {
+			ctl.FollowConfigs(f.ConfigChanged)
+		}
 	}
 	d.ctl.Store(ctl)
 	d.loops.Store(&loops)

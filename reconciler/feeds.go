@@ -22,8 +22,9 @@ func (c *Controller) runDesired(ctx context.Context) {
 
 func (c *Controller) applyDesired(u model.DesiredUpdate) {
 	var changed []specs.GroupKey
-	var seen []seenRevision // for the history, in order
-	var left []groupStatus  // what the last leader's statuses say, for the history
+	var configs []specs.GroupKey // whose config changed, for FollowConfigs
+	var seen []seenRevision      // for the history, in order
+	var left []groupStatus       // what the last leader's statuses say, for the history
 	c.mu.Lock()
 	if u.Snapshot != nil {
 		// The term's first snapshot: the last leader may have ended with
@@ -47,11 +48,17 @@ func (c *Controller) applyDesired(u model.DesiredUpdate) {
 		for k, old := range c.desired {
 			if d, ok := next[k]; !ok || d.Revision != old.Revision {
 				changed = append(changed, k)
+				if !first && configChanged(old, d) {
+					configs = append(configs, k)
+				}
 			}
 		}
-		for k := range next {
+		for k, d := range next {
 			if _, ok := c.desired[k]; !ok {
 				changed = append(changed, k)
+				if !first && configChanged(nil, d) {
+					configs = append(configs, k)
+				}
 			}
 		}
 		c.desired = next
@@ -70,6 +77,9 @@ func (c *Controller) applyDesired(u model.DesiredUpdate) {
 			}
 		default:
 			if d, ok := c.toDesired(&ev.Entry); ok {
+				if c.desiredSynced.Load() && configChanged(c.desired[d.Key], &d) {
+					configs = append(configs, d.Key)
+				}
 				c.desired[d.Key] = &d
 				delete(c.settled, d.Key)
 				changed = append(changed, d.Key)
@@ -100,6 +110,11 @@ func (c *Controller) applyDesired(u model.DesiredUpdate) {
 	}
 	for _, k := range changed {
 		c.engine.Add(k)
+	}
+	for _, k := range configs {
+		for _, fn := range c.configFollowers {
+			fn(k)
+		}
 	}
 }
 
