@@ -221,7 +221,8 @@ func TestRollbackRefusesSyncedKeys(t *testing.T) {
 		t.Errorf("writer of a synced revision: %+v, %v", w, err)
 	}
 	code, _, errb := runCLI(t, env, "rollback", "web", "-l", "dev")
-	if code != exitError || !strings.Contains(errb, `sync source "team-a"`) || !strings.Contains(errb, "git revert") {
+	if code != exitError || !strings.Contains(errb, `sync source "team-a"`) || !strings.Contains(errb, "git revert") ||
+		!strings.Contains(errb, "in conflict with that source, whose every sync would fail on it") {
 		t.Errorf("rollback of a synced key: exit %d\n%s", code, errb)
 	}
 }

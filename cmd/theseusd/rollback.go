@@ -49,7 +49,8 @@ func runRollback(ctx context.Context, c *cli, ec *etcd.Client, k specs.GroupKey,
 		return err
 	} else if owned {
 		return fmt.Errorf("%s is written by sync source %q (%s, from %s): roll it back there, e.g. git revert the change, "+
-			"and let theseusd sync write it; a rollback here would be undone by its next sync "+
+			"and let theseusd sync write it; a rollback here would leave the group in conflict with that source, "+
+			"whose every sync would fail on it until the file held the same spec or sync --adopt undid the rollback "+
 			"(if that source no longer syncs, etcdctl del %s first)", k, o.Owner, o.File, o.Source, etcd.SyncOwnerKey(ec.Prefix(), k))
 	}
 	var cur *etcd.Entry
