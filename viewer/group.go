@@ -3,6 +3,7 @@ package viewer
 import (
 	"cmp"
 	"slices"
+	"strings"
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon"
@@ -51,8 +52,13 @@ func groupOf(p *parts, src *sources) Group {
 				Message: f.Message, Version: f.Version, Timestamp: f.Timestamp}
 		}
 		if len(app.Deployments) > 0 {
-			g.Deployment = deploymentOf(app, src.deps)
+			g.Deployment = deploymentOf(app.ID, app.Deployments[0], src.deps)
 		}
+	} else if d, ok := src.deps[statusDeployment(st)]; ok && appsKnown {
+		// An app deleted behind theseus's back leaves Marathon's app list
+		// at once, while the deployment that stops its tasks, which the
+		// status names, goes on.
+		g.Deployment = deploymentOf(affectedApp(d, p.key), d.ID, src.deps)
 	}
 
 	if app != nil {
@@ -100,8 +106,9 @@ func tasksOf(spec *specs.Spec, st *specs.Status, app *marathon.App, appsKnown bo
 	return n
 }
 
-func deploymentOf(app *marathon.App, deps map[string]marathon.Deployment) *Deployment {
-	id := app.Deployments[0]
+// deploymentOf is deployment id of the app appID, with its step when
+// Marathon's deployment list has it.
+func deploymentOf(appID, id string, deps map[string]marathon.Deployment) *Deployment {
 	out := &Deployment{ID: id}
 	d, ok := deps[id]
 	if !ok {
@@ -109,11 +116,31 @@ func deploymentOf(app *marathon.App, deps map[string]marathon.Deployment) *Deplo
 	}
 	out.Step, out.TotalSteps, out.Version = d.CurrentStep, d.TotalSteps, d.Version
 	for _, a := range d.CurrentActions {
-		if a.App == app.ID { // actions on pods name no app
+		if a.App == appID { // actions on pods name no app
 			out.Actions = append(out.Actions, a.Action)
 		}
 	}
 	return out
+}
+
+// statusDeployment is the deployment the status names, or "".
+func statusDeployment(st *specs.Status) string {
+	if st == nil {
+		return ""
+	}
+	return st.DeploymentID
+}
+
+// affectedApp is the id of the app of group k among those deployment d
+// affects, or "" (the viewer does not know Marathon's root of theseus's
+// apps; an app id ends with the group's key).
+func affectedApp(d marathon.Deployment, k specs.GroupKey) string {
+	for _, id := range d.AffectedApps {
+		if strings.HasSuffix(id, "/"+k.String()) {
+			return id
+		}
+	}
+	return ""
 }
 
 func containersOf(app *marathon.App, hasChecks bool, old map[versionKey]string) []Container {

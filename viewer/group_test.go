@@ -71,3 +71,35 @@ func TestRowWhenOutOfSync(t *testing.T) {
 		})
 	}
 }
+
+// TestDeploymentOfAppGone: an app deleted behind theseus's back is gone
+// from Marathon's app list while the deployment that stops its tasks runs;
+// the group shows that deployment, which its status names, as long as
+// Marathon lists it.
+func TestDeploymentOfAppGone(t *testing.T) {
+	key := specs.GroupKey{Service: "web", Labels: "dev"}
+	valid := &etcd.Entry{Key: key, ModRevision: 10, Group: testGroup(t, 2)}
+	waiting := &etcd.StatusEntry{Key: key, Status: &specs.Status{Phase: specs.PhaseWaiting, ObservedRevision: 10, DeploymentID: "d9",
+		Message: "the app is locked by deployment d9; looking again when it ends"}}
+	stop := marathon.Deployment{ID: "d9", Version: "2026-03-04T12:00:00.000Z", AffectedApps: []string{"/teams/web/dev"},
+		CurrentStep: 1, TotalSteps: 1, CurrentActions: []marathon.DeploymentAction{{Action: "StopApplication", App: "/teams/web/dev"}}}
+	tests := []struct {
+		name    string
+		deps    map[string]marathon.Deployment
+		appsErr error
+		want    string
+	}{
+		{"deployment in flight", map[string]marathon.Deployment{"d9": stop}, nil, "1/1 StopApplication"},
+		{"deployment over", map[string]marathon.Deployment{}, nil, "-"},
+		{"Marathon down", map[string]marathon.Deployment{"d9": stop}, errors.New("connection refused"), "-"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &sources{apps: []marathon.App{}, deps: tt.deps, appsErr: tt.appsErr}
+			g := groupOf(&parts{key: key, desired: valid, status: waiting}, src)
+			if got := Row(&g, false, time.Time{})[7]; got != tt.want {
+				t.Errorf("DEPLOYMENT %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -165,12 +165,12 @@ func TestDeploymentOf(t *testing.T) {
 			{Action: "ScaleApplication", App: "/api/dev"},
 			{Action: "ScalePod"}, // a pod's action: Marathon names it by "pod"
 		}}}
-	got := deploymentOf(app, deps)
+	got := deploymentOf(app.ID, app.Deployments[0], deps)
 	want := &Deployment{ID: "d1", Step: 1, TotalSteps: 2, Version: "v", Actions: []string{"RestartApplication"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
-	if got := deploymentOf(&marathon.App{ID: "/web/dev", Deployments: []string{"gone"}}, deps); got.ID != "gone" || got.Actions != nil {
+	if got := deploymentOf("/web/dev", "gone", deps); got.ID != "gone" || got.Actions != nil {
 		t.Errorf("a deployment Marathon no longer lists: %+v", got)
 	}
 }
