@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/sources"
@@ -55,9 +57,34 @@ stopped, writing only when something changed.`,
 	fs.BoolVar(&o.Adopt, "adopt", false, "overwrite keys written by hand that differ from the files (never another source's)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "say what would be written, write nothing")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := misplacedSyncFlag(cmd.Flags(), o); err != nil {
+			return err
+		}
 		return runSync(cmd.Context(), c, ef, o)
 	}
 	return cmd
+}
+
+// misplacedSyncFlag refuses a flag given without the one it goes with:
+// taken silently, --ref would seem to pick a branch of a --dir checkout,
+// --interval to keep a one-shot sync running, --allow-empty to matter
+// without --prune.
+func misplacedSyncFlag(fs *pflag.FlagSet, o *syncOptions) error {
+	for _, f := range []struct {
+		name, with string
+		given      bool
+	}{
+		{"ref", "--git", o.gitURL != ""},
+		{"git-cache", "--git", o.gitURL != ""},
+		{"git-timeout", "--git", o.gitURL != ""},
+		{"interval", "--watch", o.watch},
+		{"allow-empty", "--prune", o.Prune},
+	} {
+		if fs.Changed(f.name) && !f.given {
+			return fmt.Errorf("--%s goes with %s", f.name, f.with)
+		}
+	}
+	return nil
 }
 
 // runSync syncs once, or until ctx ends with --watch.

@@ -302,6 +302,12 @@ func TestSyncErrors(t *testing.T) {
 		{"etcd unreachable", map[string]string{"THESEUS_ETCD": "127.0.0.1:1"}, []string{"sync", "--dir", ".", "--etcd-dial-timeout", "200ms"}, "etcd at 127.0.0.1:1"},
 		{"zero interval", nil, []string{"sync", "--dir", ".", "--watch", "--interval", "0s"}, "--interval must be positive"},
 		{"missing git repository", map[string]string{"THESEUS_ETCD": e.Endpoint()}, []string{"sync", "--git", t.TempDir(), "--git-cache", t.TempDir()}, "repository does not exist"},
+		// Taken silently, these would seem to do what they do elsewhere.
+		{"a branch of a directory", nil, []string{"sync", "--dir", ".", "--ref", "prod"}, "--ref goes with --git"},
+		{"a git cache of a directory", nil, []string{"sync", "--dir", ".", "--git-cache", "."}, "--git-cache goes with --git"},
+		{"a git timeout of a directory", nil, []string{"sync", "--dir", ".", "--git-timeout", "1m"}, "--git-timeout goes with --git"},
+		{"an interval without --watch", nil, []string{"sync", "--dir", ".", "--interval", "5s"}, "--interval goes with --watch"},
+		{"--allow-empty without --prune", nil, []string{"sync", "--dir", ".", "--allow-empty"}, "--allow-empty goes with --prune"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
