@@ -33,8 +33,9 @@ them under /services, each group read at one revision.
             WEB_COUNT=n
 
 With --watch the set is printed again each time a selected group's revision
-changes (json: one document per line), until interrupted. A group marked
-stale could not be checked against Marathon for a while.
+changes (json: one document per line), until interrupted, with a warning
+on stderr each time no group is selected. A group marked stale could not
+be checked against Marathon for a while.
 
 With --template, a Go text/template is rendered with the containers into
 --out instead (confd style, for programs that cannot watch etcd): written
@@ -110,6 +111,11 @@ testdata/templates/haproxy.cfg.tmpl an example.`,
 				return
 			}
 			last = sig
+			if len(groups) == 0 {
+				// A misspelt service or selector would look like one
+				// whose containers are all gone.
+				warnNoGroup(c.stderr, service, sel)
+			}
 			if err := render(c.stdout, service, groups, true); err != nil && rerr == nil {
 				rerr = err
 				stop()
@@ -131,6 +137,12 @@ func selectGroups(groups []endpoints.Group, sel specs.Selector) []endpoints.Grou
 		}
 	}
 	return out
+}
+
+// warnNoGroup says that no group of the service is selected: the set
+// printed or rendered is empty.
+func warnNoGroup(w io.Writer, service string, sel specs.Selector) {
+	fmt.Fprintf(w, "warning: no group of %s%s in /services\n", service, selectorNote(sel))
 }
 
 func selectorNote(sel specs.Selector) string {

@@ -198,7 +198,7 @@ func runTemplate(ctx context.Context, c *cli, eps *endpoints.Client, service str
 		}
 		groups = selectGroups(groups, sel)
 		if len(groups) == 0 {
-			fmt.Fprintf(c.stderr, "warning: no group of %s%s in /services\n", service, selectorNote(sel))
+			warnNoGroup(c.stderr, service, sel)
 		}
 		_, err = r.render(ctx, groups)
 		return err
@@ -219,7 +219,12 @@ func runTemplate(ctx context.Context, c *cli, eps *endpoints.Client, service str
 			updates <- selectGroups(all, sel)
 		})
 	}()
+	none := false // the last render had no group: warned
 	return debounce(ctx, updates, watchErr, f.wait, func(groups []endpoints.Group) bool {
+		if len(groups) == 0 && !none {
+			warnNoGroup(c.stderr, service, sel)
+		}
+		none = len(groups) == 0
 		changed, err := r.render(ctx, groups)
 		if err != nil && ctx.Err() == nil {
 			fmt.Fprintln(c.stderr, "error:", err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -158,5 +159,101 @@ func TestEndpointsWatch(t *testing.T) {
 		if len(groups) != 1 || len(groups[0].Endpoints) != want {
 			t.Errorf("line %d: %s", i, ls[i])
 		}
+	}
+}
+
+// signalBuffers are a command's stdout and stderr, signalling each write.
+type signalBuffers struct {
+	out, err syncBuffer
+	wrote    chan struct{}
+}
+
+type signalWriter struct {
+	b     *syncBuffer
+	wrote chan struct{}
+}
+
+func (w signalWriter) Write(p []byte) (int, error) {
+	n, err := w.b.Write(p)
+	select {
+	case w.wrote <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
+// waitFor waits until cond holds of what was written, checking again at
+// each write.
+func (s *signalBuffers) waitFor(t *testing.T, what string, cond func(stdout, stderr string) bool) {
+	t.Helper()
+	timeout := time.NewTimer(20 * time.Second)
+	defer timeout.Stop()
+	for !cond(s.out.String(), s.err.String()) {
+		select {
+		case <-s.wrote:
+		case <-timeout.C:
+			t.Fatalf("%s: not seen\nstdout:\n%s\nstderr:\n%s", what, s.out.String(), s.err.String())
+		}
+	}
+}
+
+// TestEndpointsWatchNoGroup: a watch of a service with no group (a
+// misspelt name or selector, or a group deleted) warns on stderr each
+// time the set it prints or renders turns empty, as a run without
+// --watch does, rather than look like a service whose containers are
+// all gone.
+func TestEndpointsWatchNoGroup(t *testing.T) {
+	const warning = "warning: no group of web matching -l dev in /services"
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		renders func(stdout, stderr string) int
+	}{
+		{"json", []string{"-o", "json"}, func(stdout, _ string) int { return strings.Count(stdout, "\n") }},
+		{"template", []string{"--template", exampleTemplate, "--out", filepath.Join(t.TempDir(), "haproxy.cfg"), "--wait", "0s"},
+			func(_, stderr string) int { return strings.Count(stderr, "endpoints: wrote") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := etcdtest.Start(t)
+			c, err := etcd.New(e.Client, etcd.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := c.Discovery()
+			publishGroup(t, d, "web", "prod", 1, false) // not selected
+			b := &signalBuffers{wrote: make(chan struct{}, 1)}
+			cl := &cli{stdin: strings.NewReader(""), stdout: signalWriter{&b.out, b.wrote}, stderr: signalWriter{&b.err, b.wrote},
+				getenv: func(k string) string { return map[string]string{"THESEUS_ETCD": e.Endpoint()}[k] }}
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan int, 1)
+			go func() {
+				done <- run(ctx, append([]string{"endpoints", "web", "-l", "dev", "--watch"}, tc.args...), cl)
+			}()
+			state := func(what string, renders, warnings int) {
+				t.Helper()
+				b.waitFor(t, what, func(stdout, stderr string) bool { return tc.renders(stdout, stderr) >= renders })
+				if n := strings.Count(b.err.String(), warning); n != warnings {
+					t.Errorf("%s: %d warnings, want %d\nstderr:\n%s", what, n, warnings, b.err.String())
+				}
+			}
+			state("no group at start", 1, 1)
+			publishGroup(t, d, "web", "dev", 2, false)
+			state("the group published", 2, 1)
+			g, err := d.ReadGroup(t.Context(), specs.GroupKey{Service: "web", Labels: "dev"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.DropGroup(t.Context(), etcd.Fence{}, g); err != nil {
+				t.Fatal(err)
+			}
+			state("the group dropped", 3, 2)
+			publishGroup(t, d, "web", "prod", 2, false) // not selected: no render, no warning
+			publishGroup(t, d, "web", "dev", 3, false)
+			state("the group back", 4, 2)
+			cancel()
+			if code := <-done; code != exitOK {
+				t.Fatalf("exit %d: %s", code, b.err.String())
+			}
+		})
 	}
 }
