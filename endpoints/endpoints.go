@@ -70,7 +70,9 @@ type Endpoint struct {
 }
 
 // Addr returns host:port for the container port named port, or numbered
-// port (the container port), or for the first port when port is "".
+// port (the container port), or for the first port when port is "". A
+// port published on no host port (on a container network, reachable at
+// the task's own address only) has none.
 func (e Endpoint) Addr(port string) (string, bool) {
 	if port == "" {
 		if e.Port == 0 {
@@ -81,6 +83,9 @@ func (e Endpoint) Addr(port string) (string, bool) {
 	n, _ := strconv.Atoi(port)
 	for _, p := range e.Ports {
 		if p.Name == port || (n != 0 && p.ContainerPort == n) {
+			if p.HostPort == 0 {
+				return "", false
+			}
 			return net.JoinHostPort(e.Host, strconv.Itoa(p.HostPort)), true
 		}
 	}

@@ -364,3 +364,31 @@ func TestWatchReconnectDelayResetsAfterLeaderLoss(t *testing.T) {
 	}
 	cl.Heal(0)
 }
+
+// TestAddr: an endpoint's address by port name, container port or first
+// port; a port with no host port (on a container network) has none,
+// never host:0.
+func TestAddr(t *testing.T) {
+	e := endpoints.Endpoint{Host: "agent-1", Port: 31001, Ports: []endpoints.Port{
+		{ContainerPort: 80, HostPort: 0, Protocol: "tcp", Name: "http"},
+		{ContainerPort: 9000, HostPort: 31001, Protocol: "tcp", Name: "admin"},
+	}}
+	for _, tc := range []struct {
+		port, want string
+		ok         bool
+	}{
+		{"", "agent-1:31001", true},
+		{"admin", "agent-1:31001", true},
+		{"9000", "agent-1:31001", true},
+		{"http", "", false},
+		{"80", "", false},
+		{"metrics", "", false},
+	} {
+		if got, ok := e.Addr(tc.port); got != tc.want || ok != tc.ok {
+			t.Errorf("Addr(%q) = %q, %v; want %q, %v", tc.port, got, ok, tc.want, tc.ok)
+		}
+	}
+	if got := (endpoints.Group{Endpoints: []endpoints.Endpoint{{Host: "agent-2", Ready: true}}}).Addrs(""); len(got) != 0 {
+		t.Errorf("Addrs of an endpoint without ports: %v", got)
+	}
+}

@@ -246,8 +246,7 @@ func renderEnv(w io.Writer, service string, groups []endpoints.Group, watching b
 		for _, e := range g.Ready() {
 			count++
 			for _, p := range e.Ports {
-				if p.Name != "" {
-					a, _ := e.Addr(p.Name)
+				if a, ok := e.Addr(p.Name); ok && p.Name != "" {
 					byPort[p.Name] = append(byPort[p.Name], a)
 				}
 			}

@@ -13,6 +13,7 @@ import (
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/etcd/etcdtest"
+	"theseus.dev/endpoints"
 	"theseus.dev/specs"
 )
 
@@ -255,5 +256,23 @@ func TestEndpointsWatchNoGroup(t *testing.T) {
 				t.Fatalf("exit %d: %s", code, b.err.String())
 			}
 		})
+	}
+}
+
+// TestRenderEnvSkipsUnpublishedPorts: -o env lists a named port only at
+// the host ports it is published on; one reachable at the task's own
+// address only (a container network) is not "host:0".
+func TestRenderEnvSkipsUnpublishedPorts(t *testing.T) {
+	g := endpoints.Group{Endpoints: []endpoints.Endpoint{{Host: "agent-1", Port: 31001, Ready: true, Ports: []endpoints.Port{
+		{ContainerPort: 80, Name: "http", Protocol: "tcp"},
+		{ContainerPort: 9000, HostPort: 31001, Name: "admin", Protocol: "tcp"},
+	}}}}
+	var b bytes.Buffer
+	if err := renderEnv(&b, "web", []endpoints.Group{g}, false); err != nil {
+		t.Fatal(err)
+	}
+	want := "WEB_ENDPOINTS='agent-1:31001'\nWEB_ADMIN_ENDPOINTS='agent-1:31001'\nWEB_COUNT=1\n"
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
