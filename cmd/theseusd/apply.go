@@ -137,8 +137,13 @@ func printApplied(c *cli, res []etcd.ApplyResult) {
 	fmt.Fprintf(c.stdout, "%d created, %d changed, %d unchanged\n", counts[etcd.Created], counts[etcd.Changed], counts[etcd.Unchanged])
 }
 
-// syncOwnerReads is how many ownership records noteSyncOwned reads at once.
-const syncOwnerReads = 16
+// syncOwnerReads is how many ownership records noteSyncOwned reads at
+// once, and maxSyncOwnedNotes how many groups it names: an apply of a
+// synced checkout itself would otherwise print a note per file.
+const (
+	syncOwnerReads    = 16
+	maxSyncOwnedNotes = 10
+)
 
 // noteSyncOwned tells, for each group apply wrote whose key a sync source
 // owns, what that source does next: not undo the change, but report the
@@ -163,11 +168,17 @@ func noteSyncOwned(ctx context.Context, c *cli, ec *etcd.Client, res []etcd.Appl
 		})
 	}
 	g.Wait()
+	noted := 0
 	for i, k := range written {
 		if o := owners[i]; owned[i] {
-			fmt.Fprintf(c.stderr, "note: sync source %q wrote %s from %s (%s); its syncs leave this change in place and report %s as a conflict "+
-				"unless that file holds the same spec (sync --adopt would overwrite the change with the file's)\n", o.Owner, k, o.File, o.Source, k)
+			if noted++; noted <= maxSyncOwnedNotes {
+				fmt.Fprintf(c.stderr, "note: sync source %q wrote %s from %s (%s); its syncs leave this change in place and report %s as a conflict "+
+					"unless that file holds the same spec (sync --adopt would overwrite the change with the file's)\n", o.Owner, k, o.File, o.Source, k)
+			}
 		}
+	}
+	if more := noted - maxSyncOwnedNotes; more > 0 {
+		fmt.Fprintf(c.stderr, "note: and %d more group(s) that sync sources wrote, alike\n", more)
 	}
 }
 

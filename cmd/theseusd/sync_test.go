@@ -230,18 +230,21 @@ func TestSyncOwnershipConflicts(t *testing.T) {
 // TestApplyOverSyncedKeySays: apply writes over a key a sync source owns,
 // and says so, since that source's syncs now fail on it with a conflict
 // and leave the change in place; keys apply leaves unchanged, or that no
-// source owns, get no note.
+// source owns, get no note, and past ten keys the rest are counted.
 func TestApplyOverSyncedKeySays(t *testing.T) {
 	e := etcdtest.Start(t)
 	env := map[string]string{"THESEUS_ETCD": e.Endpoint()}
-	synced, hand := t.TempDir(), t.TempDir()
-	writeSpecs(t, synced, 2)
+	synced, hand, many := t.TempDir(), t.TempDir(), t.TempDir()
+	writeSpecs(t, synced, 14)
 	if code, _, errb := runCLI(t, env, "sync", "--dir", synced, "--source", "team-a"); code != exitOK {
 		t.Fatal(errb)
 	}
 	writeFile(t, filepath.Join(hand, "svc00.yaml"), svcSpec(0, 3)) // owned, changed
 	writeFile(t, filepath.Join(hand, "svc01.yaml"), svcSpec(1, 1)) // owned, unchanged
-	writeFile(t, filepath.Join(hand, "svc02.yaml"), svcSpec(2, 1)) // nobody's
+	writeFile(t, filepath.Join(hand, "svc20.yaml"), svcSpec(20, 1)) // nobody's
+	for i := 1; i <= 13; i++ {
+		writeFile(t, filepath.Join(many, fmt.Sprintf("svc%02d.yaml", i)), svcSpec(i, 2))
+	}
 
 	code, out, errb := runCLI(t, env, "apply", "-f", hand)
 	if code != exitOK || !strings.Contains(out, "1 created, 1 changed, 1 unchanged") {
@@ -258,6 +261,11 @@ func TestApplyOverSyncedKeySays(t *testing.T) {
 	}
 	if got := desiredValues(t, e, "")["svc00/dev"]; !strings.Contains(got, `"instances":3`) {
 		t.Errorf("the applied change was undone: %q", got)
+	}
+
+	code, _, errb = runCLI(t, env, "apply", "-f", many)
+	if code != exitOK || strings.Count(errb, "note: sync source") != 10 || !strings.Contains(errb, "note: and 3 more group(s) that sync sources wrote") {
+		t.Errorf("apply over 13 synced keys: exit %d, want 10 notes and a count of the rest:\n%s", code, errb)
 	}
 }
 
