@@ -239,8 +239,8 @@ func TestApplyOverSyncedKeySays(t *testing.T) {
 	if code, _, errb := runCLI(t, env, "sync", "--dir", synced, "--source", "team-a"); code != exitOK {
 		t.Fatal(errb)
 	}
-	writeFile(t, filepath.Join(hand, "svc00.yaml"), svcSpec(0, 3)) // owned, changed
-	writeFile(t, filepath.Join(hand, "svc01.yaml"), svcSpec(1, 1)) // owned, unchanged
+	writeFile(t, filepath.Join(hand, "svc00.yaml"), svcSpec(0, 3))  // owned, changed
+	writeFile(t, filepath.Join(hand, "svc01.yaml"), svcSpec(1, 1))  // owned, unchanged
 	writeFile(t, filepath.Join(hand, "svc20.yaml"), svcSpec(20, 1)) // nobody's
 	for i := 1; i <= 13; i++ {
 		writeFile(t, filepath.Join(many, fmt.Sprintf("svc%02d.yaml", i)), svcSpec(i, 2))
