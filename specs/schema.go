@@ -295,34 +295,36 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
 
-// numberRE is a decimal number of YAML 1.2's core schema, and
-// integerRE one without a fraction or an exponent.
-var (
-	numberRE  = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
-	integerRE = regexp.MustCompile(`^[-+]?[0-9]+$`)
-)
+// numberRE is a decimal number of YAML 1.2's core schema.
+var numberRE = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
 
 // outOfRange reports whether n is an unquoted number that cannot be held:
 // one a float64 cannot (the decoder then takes `1e400` for a string) or,
 // for an integer, one an int64 cannot (which it takes for a float).
 func outOfRange(n *yaml.Node, integer bool) bool {
-	if n.Kind != yaml.ScalarNode || n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+	if !plainScalar(n) || !numberRE.MatchString(n.Value) {
 		return false
 	}
-	if n.Tag == "!!str" && numberRE.MatchString(n.Value) {
+	if n.Tag == "!!str" {
 		return true
 	}
-	if !integer || !integerRE.MatchString(n.Value) {
+	if !integer || strings.ContainsAny(n.Value, ".eE") {
 		return false
 	}
 	_, err := strconv.ParseInt(n.Value, 10, 64)
 	return err != nil
 }
 
+// plainScalar reports whether n is a scalar written without quotes or a
+// block style: one whose type YAML infers from its text.
+func plainScalar(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0
+}
+
 // isYAML11Bool reports whether n is an unquoted scalar that YAML 1.1, and so
 // sigs.k8s.io/yaml, reads as a boolean.
 func isYAML11Bool(n *yaml.Node) bool {
-	if n.Kind != yaml.ScalarNode || n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+	if !plainScalar(n) {
 		return false
 	}
 	switch n.Value {
