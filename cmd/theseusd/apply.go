@@ -59,10 +59,8 @@ Marathon, if nothing it depends on has moved since; otherwise refuse it as stale
 		case *planFile == "":
 			// Taken silently, a guard flag would seem to guard writes of
 			// -f, which delete nothing.
-			for _, name := range []string{"allow-mass-delete", "max-delete-fraction", "prune-window"} {
-				if cmd.Flags().Changed(name) {
-					return fmt.Errorf("--%s goes with --plan", name)
-				}
+			if err := goesWith(cmd.Flags(), "--plan", false, "allow-mass-delete", "max-delete-fraction", "prune-window"); err != nil {
+				return err
 			}
 		}
 		if *dryRun || *checkIndex != "" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -70,18 +71,22 @@ stopped, writing only when something changed.`,
 // --interval to keep a one-shot sync running, --allow-empty to matter
 // without --prune.
 func misplacedSyncFlag(fs *pflag.FlagSet, o *syncOptions) error {
-	for _, f := range []struct {
-		name, with string
-		given      bool
-	}{
-		{"ref", "--git", o.gitURL != ""},
-		{"git-cache", "--git", o.gitURL != ""},
-		{"git-timeout", "--git", o.gitURL != ""},
-		{"interval", "--watch", o.watch},
-		{"allow-empty", "--prune", o.Prune},
-	} {
-		if fs.Changed(f.name) && !f.given {
-			return fmt.Errorf("--%s goes with %s", f.name, f.with)
+	return cmp.Or(
+		goesWith(fs, "--git", o.gitURL != "", "ref", "git-cache", "git-timeout"),
+		goesWith(fs, "--watch", o.watch, "interval"),
+		goesWith(fs, "--prune", o.Prune, "allow-empty"),
+	)
+}
+
+// goesWith refuses the first of flags given on the command line when
+// with, the flag they go with, is not given (given false).
+func goesWith(fs *pflag.FlagSet, with string, given bool, flags ...string) error {
+	if given {
+		return nil
+	}
+	for _, name := range flags {
+		if fs.Changed(name) {
+			return fmt.Errorf("--%s goes with %s", name, with)
 		}
 	}
 	return nil
