@@ -76,16 +76,28 @@ func Compute(desired Snapshot, actual []App, opts Options) *Plan {
 		}
 	}
 	if err := PruneGuard(deletes, managed, len(desired.Groups), opts); err != nil {
-		plan.PruneRefused = err.Error()
-		for i := range plan.Actions {
-			if a := &plan.Actions[i]; a.Kind == Delete {
-				a.Kind, a.Reason, a.Changes = Orphan, HeldBackReason, nil
-				a.HeldBack = HoldPruneRefused
-			}
-		}
+		plan.RefuseDeletes(err.Error(), HeldBackReason)
 	}
 	slices.SortFunc(plan.Actions, func(a, b Action) int { return a.Key.Compare(b.Key) })
 	return plan
+}
+
+// RefuseDeletes lists every delete of p as an orphan held back, reason
+// saying why each is, and refused why the plan deletes nothing. Deletes
+// are refused when what the plan read may not hold every spec: the prune
+// guard's mass deletion, or spec files that could not be read.
+func (p *Plan) RefuseDeletes(refused, reason string) {
+	n := 0
+	for i := range p.Actions {
+		if a := &p.Actions[i]; a.Kind == Delete {
+			a.Kind, a.Reason, a.Changes = Orphan, reason, nil
+			a.HeldBack = HoldPruneRefused
+			n++
+		}
+	}
+	if n > 0 && p.PruneRefused == "" {
+		p.PruneRefused = refused
+	}
 }
 
 // rollingOut is the plan entry of a group whose app is defined as its

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"theseus.dev/specs"
 )
 
@@ -384,5 +386,20 @@ func TestStale(t *testing.T) {
 	other[0].ID = "/theirs" + other[0].ID
 	if err := Stale(Compute(snap, apps, Options{}), Compute(snap, other, Options{})); err == nil || !strings.Contains(err.Error(), "another Marathon root") {
 		t.Errorf("another app id: %v", err)
+	}
+}
+
+// TestRefuseDeletes: only deletes are held, each with its reason, and a
+// plan with none to hold is not called refused.
+func TestRefuseDeletes(t *testing.T) {
+	p := &Plan{Actions: []Action{{Kind: Delete}, {Kind: Create}, {Kind: Orphan, HeldBack: HoldPruneOff, Reason: "pruning is off"}}}
+	p.RefuseDeletes("refused", "why")
+	want := []Action{{Kind: Orphan, HeldBack: HoldPruneRefused, Reason: "why"}, {Kind: Create}, {Kind: Orphan, HeldBack: HoldPruneOff, Reason: "pruning is off"}}
+	if diff := cmp.Diff(want, p.Actions); diff != "" || p.PruneRefused != "refused" {
+		t.Errorf("RefuseDeletes (-want +got):\n%s\nPruneRefused %q", diff, p.PruneRefused)
+	}
+	none := &Plan{Actions: []Action{{Kind: Create}}}
+	if none.RefuseDeletes("refused", "why"); none.PruneRefused != "" {
+		t.Errorf("a plan without deletes is refused: %q", none.PruneRefused)
 	}
 }

@@ -234,6 +234,13 @@ func makePlan(ctx context.Context, c *cli, ec *etcd.Client, mc located, sc *plan
 	for _, e := range fs.errs {
 		plan.Errors = append(plan.Errors, e.Error())
 	}
+	if sc.dir != "" && len(fs.errs) > 0 {
+		// A file whose problems name no group (a YAML syntax error, a
+		// document without metadata) may define any group: an app
+		// without a spec read may well have one there.
+		plan.RefuseDeletes(fmt.Sprintf("%s cannot be read whole (%s): an app without a spec read may be defined there, so none is deleted",
+			sc.dir, fs.errs[0].File), "no spec read, but a file under --dir that cannot be read may define it; not deleted")
+	}
 	return plan, nil
 }
 

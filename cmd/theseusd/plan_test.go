@@ -264,6 +264,17 @@ func TestPlanFiles(t *testing.T) {
 		!strings.Contains(invalid, "haproxy.yaml:6: spec.instances") || !strings.Contains(invalid, "haproxy.yaml:7: spec.cpu") {
 		t.Errorf("plan --dir with a document that does not decode: exit %d, want 1 with haproxy/dev invalid and left alone\n%s", code, out)
 	}
+	// A file that cannot be read names no group, and may define any:
+	// no app is taken for one without a spec and deleted.
+	if err := os.WriteFile(typo, []byte("apiVersion: theseus/v1\nkind: Group\nmetadata: {service: haproxy, labels: [dev\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runCLI(t, env, "plan", "--ascii", "--prune", "--allow-mass-delete", "--dir", dir)
+	if code != exitError || strings.Contains(out, "- haproxy/dev") || !strings.Contains(out, "# haproxy/dev orphan") ||
+		!strings.Contains(out, "may define it; not deleted") || !strings.Contains(out, "Prune refused: "+dir+" cannot be read whole ("+typo+")") ||
+		!strings.Contains(out, "haproxy.yaml:2: invalid YAML") {
+		t.Errorf("plan --dir --prune with a file that cannot be read: exit %d, want 1 with haproxy/dev an orphan, not deleted\n%s", code, out)
+	}
 	if err := os.Remove(typo); err != nil {
 		t.Fatal(err)
 	}
