@@ -131,6 +131,9 @@ func parseDocument(file string, line int, data []byte) (*Group, ErrorList) {
 	if len(root.Content) == 0 {
 		return nil, nil
 	}
+	if fe := notASpec(file, line, root.Content[0]); fe != nil {
+		return nil, ErrorList{fe}
+	}
 	w := &schemaWalker{file: file, offset: line - 1, pos: make(map[string]int)}
 	w.walk(root.Content[0], reflect.TypeFor[Group](), "")
 	if len(w.errs) > 0 {
@@ -142,6 +145,31 @@ func parseDocument(file string, line int, data []byte) (*Group, ErrorList) {
 	}
 	g.src = &source{file: file, line: line, pos: w.pos}
 	return g, nil
+}
+
+// notASpec is the one problem of a document that has keys but none of a
+// spec's (a package.json or mkdocs.yml beside the specs): listing each of
+// its keys as an unknown field would not say what is wrong.
+func notASpec(file string, line int, n *yaml.Node) *FieldError {
+	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
+		return nil
+	}
+	fields := jsonFields(reflect.TypeFor[Group]())
+	var keys []string
+	for i := 0; i < len(n.Content); i += 2 {
+		if _, ok := fields[n.Content[i].Value]; ok {
+			return nil
+		}
+		if len(keys) < 3 {
+			keys = append(keys, strconv.Quote(n.Content[i].Value))
+		}
+	}
+	if len(n.Content) > 6 {
+		keys = append(keys, "...")
+	}
+	return &FieldError{File: file, Line: line - 1 + n.Content[0].Line, Msg: fmt.Sprintf(
+		"not a theseus spec: it has none of apiVersion, kind, metadata and spec (its keys: %s); keep other files out of a spec directory, or in a hidden one",
+		strings.Join(keys, ", "))}
 }
 
 var yamlLineRE = regexp.MustCompile(`line (\d+): `)

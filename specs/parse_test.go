@@ -77,6 +77,30 @@ func TestParseSyntaxErrorHasLine(t *testing.T) {
 	}
 }
 
+// TestParseNotASpec: a document with keys but none of a spec's is one
+// problem that says so, at its first key; a spec with a misspelt field
+// is still told field by field.
+func TestParseNotASpec(t *testing.T) {
+	tests := []struct {
+		name, file, in string
+		line           int
+		want           string
+	}{
+		{"package.json", "package.json", `{"name": "x", "version": "1.0.0", "scripts": {"test": "jest"}}`, 1, `not a theseus spec: it has none of apiVersion, kind, metadata and spec (its keys: "name", "version", "scripts")`},
+		{"mkdocs.yml after a spec", "mkdocs.yml", "apiVersion: theseus/v1\nkind: Group\nmetadata: {service: a, labels: [x]}\nspec: {image: i, instances: 1, cpus: 0.1, mem: 32}\n---\n\nsite_name: docs\nnav: [a, b]\ntheme: m\nextra: 1\n", 7, `(its keys: "site_name", "nav", "theme", ...)`},
+		{"misspelt field", "a.yaml", "apiVersion: theseus/v1\nknd: Group\n", 2, `unknown field "knd" (did you mean "kind"?)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(tt.file, []byte(tt.in))
+			errs := Errors(err)
+			if len(errs) != 1 || errs[0].Line != tt.line || !strings.Contains(errs[0].Msg, tt.want) {
+				t.Errorf("want one problem on line %d: %q; got %v", tt.line, tt.want, err)
+			}
+		})
+	}
+}
+
 // A document written as JSON is explained in JSON's terms, at its line
 // and column, not as the YAML parser sees it.
 func TestParseJSONSyntaxError(t *testing.T) {
