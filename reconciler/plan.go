@@ -174,7 +174,7 @@ func readDesired(ctx context.Context, src PlanSources) (diff.Snapshot, []string,
 	var badKeys []string
 	for i := range s.Entries {
 		if e := &s.Entries[i]; e.Key.IsZero() {
-			badKeys = append(badKeys, fmt.Sprintf("%s: names no group: %v", e.EtcdKey, e.Errors))
+			badKeys = append(badKeys, e.Errors.Error())
 		}
 	}
 	return DesiredSnapshot(s), badKeys, nil

@@ -134,18 +134,29 @@ func ParseStatusKey(prefix, key string) (GroupKey, error) {
 	return parseDirKey(prefix+StatusDir, key)
 }
 
+// KeyError is an etcd key that names no group.
+type KeyError struct {
+	Key string
+	// Err says what is wrong with it, without naming it.
+	Err error
+}
+
+func (e *KeyError) Error() string { return fmt.Sprintf("key %q: %v", e.Key, e.Err) }
+
+func (e *KeyError) Unwrap() error { return e.Err }
+
 func parseDirKey(dir, key string) (GroupKey, error) {
 	rest, ok := strings.CutPrefix(key, dir)
 	if !ok {
-		return GroupKey{}, fmt.Errorf("key %q is not under %q", key, dir)
+		return GroupKey{}, &KeyError{key, fmt.Errorf("not under %q", dir)}
 	}
 	service, enc, ok := strings.Cut(rest, "/")
 	if !ok || strings.Contains(enc, "/") {
-		return GroupKey{}, fmt.Errorf("key %q: want %sSERVICE/LABELS", key, dir)
+		return GroupKey{}, &KeyError{key, fmt.Errorf("want %sSERVICE/LABELS", dir)}
 	}
 	k, err := groupKeyFromParts(service, enc)
 	if err != nil {
-		return GroupKey{}, fmt.Errorf("key %q: %w", key, err)
+		return GroupKey{}, &KeyError{key, err}
 	}
 	return k, nil
 }

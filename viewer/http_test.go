@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon"
 	"theseus.dev/drivers/marathon/marathonsim"
@@ -322,5 +324,32 @@ func TestDefinitionMarathonNoLongerKeepsIsReadOnce(t *testing.T) {
 	}
 	if n := f.Sim.RequestCount("GET", marathonsim.RouteAppVersion); n != 1 {
 		t.Errorf("3 loads read the definition Marathon no longer keeps %d times, want once", n)
+	}
+}
+
+// TestKeysThatNameNoGroup: a /desired key that names no group is warned
+// about once, in words that name it once, and only in a query of its
+// service (or of every service).
+func TestKeysThatNameNoGroup(t *testing.T) {
+	f := viewertest.Start(t)
+	f.Populate(t)
+	f.PutRaw(t, "/desired/web", "x")
+	f.PutRaw(t, "/desired/haproxy/a=b/c", "x")
+	v := newViewer(t, f, viewer.Config{})
+	for _, tt := range []struct {
+		service string
+		want    []string
+	}{
+		{"", []string{`/desired/haproxy/a=b/c: names no group: want /desired/SERVICE/LABELS`, `/desired/web: names no group: want /desired/SERVICE/LABELS`}},
+		{"web", []string{`/desired/web: names no group: want /desired/SERVICE/LABELS`}},
+		{"cassandra", nil},
+	} {
+		l, err := v.Load(t.Context(), viewer.Query{Service: tt.service})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tt.want, l.Warnings); diff != "" {
+			t.Errorf("warnings of a query of %q (-want +got):\n%s", tt.service, diff)
+		}
 	}
 }

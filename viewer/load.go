@@ -3,6 +3,7 @@ package viewer
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"theseus.dev/drivers/etcd"
@@ -151,7 +152,9 @@ func build(src *sources, q Query) *List {
 	for i := range src.desired.Entries {
 		e := &src.desired.Entries[i]
 		if e.Key.IsZero() {
-			l.Warnings = append(l.Warnings, fmt.Sprintf("%s names no group: %v", e.EtcdKey, e.Errors))
+			if q.Service == "" || keyService(e.EtcdKey) == q.Service {
+				l.Warnings = append(l.Warnings, e.Errors.Error())
+			}
 			continue
 		}
 		get(e.Key).desired = e
@@ -197,4 +200,12 @@ func (p *parts) shown() bool {
 	default:
 		return p.status != nil && p.status.Status != nil && p.status.Status.Phase == specs.PhaseDeleting
 	}
+}
+
+// keyService is the service a /desired key that names no group was
+// meant for, as far as it can be told: the segment after /desired/.
+func keyService(key string) string {
+	_, rest, _ := strings.Cut(key, specs.DesiredDir)
+	service, _, _ := strings.Cut(rest, "/")
+	return service
 }

@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -85,7 +86,11 @@ func decodeEntry(prefix string, kv *mvccpb.KeyValue) Entry {
 	e := Entry{EtcdKey: string(kv.Key), ModRevision: kv.ModRevision, Value: kv.Value}
 	k, err := specs.ParseDesiredKey(prefix, e.EtcdKey)
 	if err != nil {
-		e.Errors = specs.ErrorList{{File: e.EtcdKey, Msg: err.Error()}}
+		msg := err.Error()
+		if ke := (*specs.KeyError)(nil); errors.As(err, &ke) {
+			msg = "names no group: " + ke.Err.Error() // File names the key
+		}
+		e.Errors = specs.ErrorList{{File: e.EtcdKey, Msg: msg}}
 		return e
 	}
 	e.Key = k
