@@ -133,16 +133,23 @@ func (d *Daemon) Leading() bool { return d.leading.Load() }
 // answer and, when leading, the first full resync is done. A standby is
 // ready when it could take over.
 func (d *Daemon) Ready(ctx context.Context) error {
-	var errs []error
+	// etcd and Marathon are asked side by side: one that does not answer
+	// would otherwise use up ctx and have the other reported as failing.
+	var etcdErr, marathonErr error
+	var wg sync.WaitGroup
 	if d.cfg.EtcdReady != nil {
-		if err := d.cfg.EtcdReady(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("etcd: %w", err))
-		}
+		wg.Go(func() { etcdErr = d.cfg.EtcdReady(ctx) })
 	}
 	if d.cfg.MarathonReady != nil {
-		if err := d.cfg.MarathonReady(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("marathon: %w", err))
-		}
+		wg.Go(func() { marathonErr = d.cfg.MarathonReady(ctx) })
+	}
+	wg.Wait()
+	var errs []error
+	if etcdErr != nil {
+		errs = append(errs, fmt.Errorf("etcd: %w", etcdErr))
+	}
+	if marathonErr != nil {
+		errs = append(errs, fmt.Errorf("marathon: %w", marathonErr))
 	}
 	if d.Leading() {
 		if c := d.Controller(); c == nil || !c.Synced() {

@@ -403,3 +403,26 @@ func TestOversizedSpec(t *testing.T) {
 	}
 	e.checkInvariants(keys[1])
 }
+
+// TestReadyBlamesOnlyWhatDoesNotAnswer: while etcd is silent and
+// Marathon answers, /readyz names etcd alone. The two are checked side
+// by side, each within the probe's time: Marathon's check, made after a
+// silent etcd had used it all up, failed too and sent the operator
+// after a Marathon that was fine.
+func TestReadyBlamesOnlyWhatDoesNotAnswer(t *testing.T) {
+	e := newEnv(t)
+	d, _ := e.start(controllerOpts{id: "a"})
+	e.eventually(converge, "the daemon is ready", func() bool { return d.Ready(t.Context()) == nil })
+
+	e.etcd.Blackhole()
+	defer e.etcd.Unblackhole()
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	err := d.Ready(ctx)
+	cancel()
+	if err == nil || !strings.Contains(err.Error(), "etcd:") {
+		t.Fatalf("ready while etcd is silent, or etcd not named: %v", err)
+	}
+	if strings.Contains(err.Error(), "marathon:") {
+		t.Errorf("Marathon, which answers, named as not ready: %v", err)
+	}
+}
