@@ -47,11 +47,23 @@ type restarter struct {
 	// not decode and was logged, so that it is logged once, not at
 	// every round. Only round touches it.
 	warned map[string]int64
+	// back holds, by service, since when the group in flight has looked
+	// restarted. Only round touches it; a new leader starts the spell
+	// again.
+	back map[string]backSpell
+}
+
+// backSpell is a spell of a restart's group in flight looking restarted:
+// since when, and the last task failure then.
+type backSpell struct {
+	token, group string
+	since        time.Time
+	failedTask   string
 }
 
 func newRestarter(c *Controller, store RestartStore) *restarter {
 	return &restarter{c: c, store: store, wake: make(chan struct{}, 1), pending: map[specs.GroupKey]string{},
-		warned: map[string]int64{}}
+		warned: map[string]int64{}, back: map[string]backSpell{}}
 }
 
 // warnCorrupt logs, once per version of the record, a restart record
@@ -119,6 +131,7 @@ func (r *restarter) round(ctx context.Context) bool {
 	}
 	pending := map[specs.GroupKey]string{}
 	active := false
+	under := map[string]bool{}
 	for _, e := range entries {
 		if e.Err != nil {
 			r.warnCorrupt(e)
@@ -128,8 +141,14 @@ func (r *restarter) round(ctx context.Context) bool {
 			continue
 		}
 		active = true
+		under[e.Service] = true
 		if k, ok := r.step(ctx, e); ok {
 			pending[k] = e.State.Token
+		}
+	}
+	for svc := range r.back {
+		if !under[svc] {
+			delete(r.back, svc)
 		}
 	}
 	r.mu.Lock()
@@ -217,7 +236,8 @@ func (r *restarter) step(ctx context.Context, e model.RestartEntry) (specs.Group
 		app, err := r.c.apps.Fresh(ctx, k)
 		if err == nil && app != nil {
 			st.Replaced, st.Wanted = replaced(app, st.CurrentVersion), app.Counts.Wanted
-			if restarted(app, st.CurrentVersion) {
+			if r.stayedBack(ctx, e.Service, st, k, &app, now) {
+				delete(r.back, e.Service)
 				st.Done = append(st.Done, st.Current)
 				st.Current, st.LastDone = "", now
 				if len(st.Done) == len(st.Groups) {
@@ -228,7 +248,7 @@ func (r *restarter) step(ctx context.Context, e model.RestartEntry) (specs.Group
 				return specs.GroupKey{}, false
 			}
 		}
-		if now.Sub(st.CurrentSince) > st.HealthTimeout() {
+		if now.Sub(st.CurrentSince) > st.HealthTimeout() && !r.backInTime(e.Service, st) {
 			reason := "not deployed and healthy"
 			if err != nil {
 				reason = err.Error()
@@ -259,6 +279,54 @@ func (r *restarter) step(ctx context.Context, e model.RestartEntry) (specs.Group
 	r.mu.Unlock()
 	r.c.engine.Add(k)
 	return k, true
+}
+
+// stayedBack reports whether the group in flight k of service's restart
+// st, its app *app, is back and has stayed so for the controller's
+// MinHealthy, with no task of the restart's version failing meanwhile:
+// tasks that crash soon after they start look restarted for a moment,
+// and the next group is not to be restarted on the strength of that.
+// At the end of the spell the app is read from Marathon, not the cache,
+// which may not know of a crash yet; *app is then that read.
+func (r *restarter) stayedBack(ctx context.Context, service string, st specs.RestartState, k specs.GroupKey,
+	app **model.App, now time.Time) bool {
+	if !restarted(*app, st.CurrentVersion) {
+		delete(r.back, service)
+		return false
+	}
+	s, ok := r.back[service]
+	if !ok || s.token != st.Token || s.group != st.Current || failedSince(*app, s.failedTask, st.CurrentVersion) {
+		r.back[service] = backSpell{token: st.Token, group: st.Current, since: now, failedTask: lastFailedTask(*app)}
+		return false
+	}
+	if now.Sub(s.since) < r.c.cfg.MinHealthy {
+		return false
+	}
+	a, err := r.c.apps.Read(ctx, k)
+	if err != nil || a == nil {
+		return false
+	}
+	*app = a
+	if !restarted(a, st.CurrentVersion) || failedSince(a, s.failedTask, st.CurrentVersion) {
+		delete(r.back, service)
+		return false
+	}
+	return true
+}
+
+// backInTime reports whether the group in flight of restart st came
+// back within its health timeout and has looked so since: its spell of
+// MinHealthy may end after the timeout.
+func (r *restarter) backInTime(service string, st specs.RestartState) bool {
+	s, ok := r.back[service]
+	return ok && s.token == st.Token && s.group == st.Current && !s.since.After(st.CurrentSince.Add(st.HealthTimeout()))
+}
+
+// failedSince reports whether a task of app of version or later failed
+// after the one whose id was last (its last failure when a spell began).
+func failedSince(a *model.App, last, version string) bool {
+	f := a.LastTaskFailure
+	return f != nil && f.TaskID != last && !olderVersion(f.Version, version)
 }
 
 func statusText(st specs.Status) string {

@@ -342,3 +342,26 @@ func TestRollingRestartNamesPausedGroups(t *testing.T) {
 		}
 	}
 }
+
+// TestRollingRestartStopsOnCrashingTasks: a group whose restarted tasks
+// run for a moment and then crash is not back: it stops the sequence,
+// with its last task failure, and the groups after it are not
+// restarted. A group is back once it has stayed so for MinHealthy.
+func TestRollingRestartStopsOnCrashingTasks(t *testing.T) {
+	e := newEnv(t)
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}, minHealthy: 300 * time.Millisecond})
+	keys := e.deploy("api", 2)
+	// The running tasks are not touched: only tasks started from now on
+	// crash, 30s (simulated, 30ms real) after they run.
+	e.sim.Faults().CrashImage("nginx:1.27", 30*time.Second)
+	var lines []string
+	r := e.restarter(0, &lines)
+	r.HealthTimeout = 2 * time.Second
+	err := r.Run(t.Context(), "api", specs.Selector{})
+	if err == nil || !strings.Contains(err.Error(), "api/g0") || !strings.Contains(err.Error(), "last task failure") {
+		t.Fatalf("error %v, want one naming api/g0 and its last task failure\n%s", err, strings.Join(lines, "\n"))
+	}
+	if n := len(e.writesTo("POST", appPath(keys[1])+"/restart")); n != 0 {
+		t.Errorf("api/g1 was restarted after the tasks of api/g0 crashed:\n%s", strings.Join(lines, "\n"))
+	}
+}

@@ -18,7 +18,8 @@ func newRestartCmd(c *cli) *cobra.Command {
 		Short: "Rolling restart of a service's groups, one group after another",
 		Long: `Restart the groups of SERVICE in /desired (those -l selects) one after another:
 for each, Marathon's rolling restart, then wait until it is deployed and
-healthy again, then --wait before the next. A group that does not come back
+healthy again and has stayed so for the controller's --min-healthy-time (tasks
+that crash soon after they start are not back), then --wait before the next. A group that does not come back
 within --health-timeout stops the sequence. A paused group (theseusd pause) is
 not restarted until it is resumed: the command names it, and the restart
 waits for it up to --health-timeout.
