@@ -3,6 +3,8 @@ package reconciler_test
 import (
 	"bufio"
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -213,4 +215,66 @@ func metric(t testing.TB, m *reconciler.Metrics, name string) float64 {
 		sum += v
 	}
 	return sum
+}
+
+// lostStatus is a /status store whose writes all fail once lose is set,
+// as a daemon's that dies between a Marathon write and its status.
+type lostStatus struct {
+	reconciler.StatusStore
+	lose atomic.Bool
+}
+
+func (s *lostStatus) Write(ctx context.Context, f model.Fence, changes []model.StatusChange) error {
+	if s.lose.Load() {
+		return errors.New("injected: the daemon died before its status was written")
+	}
+	return s.StatusStore.Write(ctx, f, changes)
+}
+
+// TestCrashBetweenWriteAndStatus (row 19): the leader dies after
+// Marathon took its update of a new revision and before /status
+// recorded it. The next leader writes nothing again, and follows the
+// rollout as the one the lost status would have followed: an image that
+// crashes is rolled back to the last Synced revision, and its revision
+// is never recorded Synced, though its tasks run for a while between
+// crashes.
+func TestCrashBetweenWriteAndStatus(t *testing.T) {
+	e := newEnv(t)
+	lost := &lostStatus{}
+	tap := &tapMarathon{before: func(method string, k specs.GroupKey) {
+		if method == "update" {
+			lost.lose.Store(true)
+		}
+	}}
+	_, stopA := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"},
+		marathon: func(m reconciler.Marathon) reconciler.Marathon { tap.Marathon = m; return tap },
+		status:   func(s reconciler.StatusStore) reconciler.StatusStore { lost.StatusStore = s; return lost }})
+	e.sim.Faults().CrashImage("nginx:bad", 0)
+	k := key(t, "web", "dev")
+	good := e.syncedForGood(k, spec(k, "nginx:1.27", 2, ""))
+	e.putSpec(k, spec(k, "nginx:bad", 2, ""))
+	bad := e.modRevision(k)
+	e.eventually(converge, "the update sent", func() bool { return len(e.writesTo("PUT", appPath(k))) == 1 })
+	stopA()
+	if st := e.status(k); st == nil || st.ObservedRevision != good {
+		t.Fatalf("the status of the update was written: %+v", st)
+	}
+
+	e.start(controllerOpts{id: "b"})
+	e.eventually(converge, "RolledBack", e.phaseIs(k, specs.PhaseRolledBack, bad))
+	if f := e.status(k).Failure; f == nil || f.Revision != bad || f.RestoredRevision != good {
+		t.Errorf("failure %+v, want revision %d rolled back to %d", f, bad, good)
+	}
+	e.eventually(converge, "the good image running again", func() bool {
+		a, _ := e.app(k)
+		return a.Image == "nginx:1.27" && running(e, k, 2)() && a.Deployment == ""
+	})
+	if f := e.forced(); len(f) != 1 {
+		t.Errorf("forced writes %v, want the one rollback", f)
+	}
+	if n := len(e.writesTo("PUT", appPath(k))); n != 2 {
+		t.Errorf("%d updates, want the bad one and its rollback", n)
+	}
+	want := []string{fmt.Sprintf("%d:Synced", good), fmt.Sprintf("%d:RolledBack", bad)}
+	e.eventually(converge, "the history", func() bool { return slices.Equal(e.outcomes(k), want) })
 }

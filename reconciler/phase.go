@@ -246,7 +246,25 @@ func baseStatus(g GroupState) specs.Status {
 			st.Tasks.Wanted = a.Counts.Wanted
 		}
 	}
+	if (g.Outcome == Observed || g.Outcome == HeldBack) && unrecordedWrite(&st, g.Desired, g.App) {
+		// The status of the write was lost (the daemon died between the
+		// write and its status, or the write's answer was lost): its
+		// rollout is followed from now, as the lost status would have
+		// followed it, rather than the revision taken for Synced while
+		// its tasks run between crashes.
+		st.Rollout = &specs.Rollout{Revision: g.Desired.Revision, Version: g.App.Version, Started: g.Now,
+			LastFailedTask: lastFailedTask(g.App)}
+	}
 	return st
+}
+
+// unrecordedWrite reports whether app a carries the labels of the
+// desired revision, which only theseus writes, while status st neither
+// follows its rollout nor says how it ended, nor that it was Synced:
+// theseus wrote it, and no status recorded the write.
+func unrecordedWrite(st *specs.Status, d *diff.Desired, a *model.App) bool {
+	return d != nil && d.Valid() && a != nil && a.Managed && a.Revision == d.Revision && a.SpecHash == d.Hash &&
+		st.Rollout == nil && st.Failure == nil && st.SyncedRevision != d.Revision
 }
 
 // scaledLabels is what a status records of the labels of the app after

@@ -69,6 +69,18 @@ func TestStatusOfRolloutSafety(t *testing.T) {
 			Status: &specs.Status{Phase: specs.PhaseSynced, ObservedRevision: 7, SyncedRevision: 7}, Outcome: Acted,
 			Action: diff.Action{Kind: diff.Scale, Key: k, Revision: 7, Drift: true}, Result: model.Result{Version: v2}},
 			phase: specs.PhaseProgressing, rollout: noRollout},
+		{name: "a write of the revision that no status recorded: its rollout followed", g: GroupState{Desired: desired,
+			App:    func() *model.App { a := app(2); a.Revision, a.SpecHash = 7, "h7"; return a }(),
+			Status: &specs.Status{Phase: specs.PhaseSynced, ObservedRevision: 5, SyncedRevision: 5}},
+			phase: specs.PhaseSynced, syncedRevision: 5, rollout: func(t *testing.T, r *specs.Rollout) {
+				if r == nil || r.Revision != 7 || r.Version != v2 || !r.Started.Equal(now) || !r.Healthy.Equal(now) {
+					t.Errorf("rollout %+v", r)
+				}
+			}},
+		{name: "an app of a revision Synced before: no rollout", g: GroupState{Desired: desired,
+			App:    func() *model.App { a := app(2); a.Revision, a.SpecHash = 7, "h7"; return a }(),
+			Status: &specs.Status{Phase: specs.PhaseProgressing, ObservedRevision: 7, SyncedRevision: 7}},
+			phase: specs.PhaseSynced, syncedRevision: 7, rollout: noRollout},
 		{name: "a failed task of the rollout is counted", g: GroupState{Desired: desired, App: crashed("t1", v2), Status: rolling(nil)},
 			phase: specs.PhaseProgressing, rollout: func(t *testing.T, r *specs.Rollout) {
 				if r == nil || r.Failures != 1 || r.LastFailedTask != "t1" || r.LastFailure != "Command exited with status 1" {
