@@ -229,6 +229,15 @@ func (r *restarter) step(ctx context.Context, e model.RestartEntry) (specs.Group
 			}
 		}
 	}
+	if f := status.Failure; !sent && f != nil && f.Revision == d.Revision {
+		// Quarantined: the controller holds back every write of the
+		// group, its restart too, until /desired changes; waiting the
+		// health timeout out would change nothing.
+		st.Failed = fmt.Sprintf("%s cannot be restarted until /desired changes (%s); the restart of %s stops here",
+			k, statusText(status), e.Service)
+		write()
+		return specs.GroupKey{}, false
+	}
 	if sent {
 		if st.CurrentVersion == "" {
 			st.CurrentVersion = status.MarathonVersion

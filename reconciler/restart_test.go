@@ -365,3 +365,34 @@ func TestRollingRestartStopsOnCrashingTasks(t *testing.T) {
 		t.Errorf("api/g1 was restarted after the tasks of api/g0 crashed:\n%s", strings.Join(lines, "\n"))
 	}
 }
+
+// TestRollingRestartStopsOnQuarantinedGroup: a group whose desired
+// revision failed and is held back (RolledBack) cannot be restarted
+// until /desired changes: the restart stops on it at once, saying so,
+// rather than after the whole health timeout, and the groups after it
+// are not restarted.
+func TestRollingRestartStopsOnQuarantinedGroup(t *testing.T) {
+	e := newEnv(t)
+	e.start(controllerOpts{id: "a"})
+	e.sim.Faults().CrashImage("nginx:bad", 0)
+	g0, g1 := key(t, "api", "g0"), key(t, "api", "g1")
+	e.syncedForGood(g0, spec(g0, "nginx:1.27", 1, ""))
+	e.syncedForGood(g1, spec(g1, "nginx:1.27", 1, ""))
+	e.putSpec(g0, spec(g0, "nginx:bad", 1, ""))
+	bad := e.modRevision(g0)
+	e.eventually(converge, "api/g0 RolledBack", e.phaseIs(g0, specs.PhaseRolledBack, bad))
+
+	var lines []string
+	r := e.restarter(0, &lines)
+	r.HealthTimeout = time.Hour
+	ctx, cancel := context.WithTimeout(t.Context(), converge)
+	defer cancel()
+	err := r.Run(ctx, "api", specs.Selector{})
+	if err == nil || !strings.Contains(err.Error(), "api/g0") || !strings.Contains(err.Error(), "RolledBack") ||
+		!strings.Contains(err.Error(), "until /desired changes") {
+		t.Fatalf("error %v, want one naming api/g0, RolledBack and what releases it\n%s", err, strings.Join(lines, "\n"))
+	}
+	if n := len(e.writesTo("POST", appPath(g1)+"/restart")); n != 0 {
+		t.Errorf("api/g1 was restarted after api/g0 could not be")
+	}
+}
