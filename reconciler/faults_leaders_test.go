@@ -2,6 +2,9 @@ package reconciler_test
 
 import (
 	"context"
+	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -155,4 +158,75 @@ func TestStaleLeaderTellsNothing(t *testing.T) {
 	if n := told(notesB); n != 1 {
 		t.Errorf("the leader told Drifted %d times, want 1", n)
 	}
+}
+
+// TestStandbyReportsNoWorkInFlight: a leader that loses its leadership
+// while a reconcile has run for a while reports, as a standby, no work in
+// flight: workqueue_unfinished_work_seconds and
+// workqueue_longest_running_processor_seconds are 0, not the last value
+// its queue published before it shut down, which stayed for as long as
+// the daemon stood by and read as a stuck worker.
+func TestStandbyReportsNoWorkInFlight(t *testing.T) {
+	e := newEnv(t)
+	var armed atomic.Bool
+	held, release := make(chan struct{}), make(chan struct{})
+	var k specs.GroupKey
+	tap := &tapMarathon{}
+	tap.before = func(method string, key specs.GroupKey) {
+		if method == "update" && key == k && armed.CompareAndSwap(true, false) {
+			close(held)
+			<-release
+		}
+	}
+	m := reconciler.NewMetrics()
+	a, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a", metrics: m},
+		marathon: func(mc reconciler.Marathon) reconciler.Marathon { tap.Marathon = mc; return tap }})
+	e.eventually(converge, "a leads", a.Leading)
+	b, _ := e.start(controllerOpts{id: "b"})
+	k = e.deploy("api", 1)[0]
+	e.eventually(converge, "the group's status", func() bool { return e.statusTruthful(k) == "" })
+
+	armed.Store(true)
+	directPut(t, e, k, spec(k, "nginx:1.28", 1, ""))
+	select {
+	case <-held:
+	case <-time.After(converge):
+		t.Fatal("a never got to its write")
+	}
+	busy := func() bool {
+		return gaugeValue(t, m, "workqueue_unfinished_work_seconds", "theseus") > 0 &&
+			gaugeValue(t, m, "workqueue_longest_running_processor_seconds", "theseus") > 0
+	}
+	e.eventually(converge, "a reports its reconcile in flight", busy)
+	if err := revokeLeader(t.Context(), e.store); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	e.eventually(converge, "b leads", b.Leading)
+	e.eventually(converge, "a stands by", func() bool { return !a.Leading() })
+	for _, name := range []string{"workqueue_unfinished_work_seconds", "workqueue_longest_running_processor_seconds"} {
+		if v := gaugeValue(t, m, name, "theseus"); v != 0 {
+			t.Errorf("standby a reports %s %g, want 0", name, v)
+		}
+	}
+}
+
+// gaugeValue is the value of the gauge name of engine controller in
+// m's exposition.
+func gaugeValue(t *testing.T, m *reconciler.Metrics, name, controller string) float64 {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for line := range strings.Lines(rec.Body.String()) {
+		series, value, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if ok && strings.HasPrefix(series, name+"{") && strings.Contains(series, `controller="`+controller+`"`) {
+			v, err := strconv.ParseFloat(value, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return v
+		}
+	}
+	t.Fatalf("no %s{controller=%q}", name, controller)
+	return 0
 }

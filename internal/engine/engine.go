@@ -177,6 +177,10 @@ func (e *Engine) RunUntil(stop, work context.Context) {
 	}
 	e.queue.ShutDown()
 	wg.Wait()
+	// The queue publishes the age of the work in flight only until it is
+	// shut down: what it published last would stay, and read as a worker
+	// stuck in an engine that no longer runs.
+	e.opts.Metrics.idle(e.opts.Name)
 }
 
 func (e *Engine) processNext(stop, ctx context.Context) bool {

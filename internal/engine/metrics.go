@@ -90,6 +90,15 @@ func (m *Metrics) init(name string) {
 	m.timeouts.WithLabelValues(name)
 }
 
+// idle reports engine name with no work in flight.
+func (m *Metrics) idle(name string) {
+	if m == nil {
+		return
+	}
+	m.wqUnfinished.WithLabelValues(name, name).Set(0)
+	m.wqLongest.WithLabelValues(name, name).Set(0)
+}
+
 func (m *Metrics) count(controller, result string, terminal bool) {
 	if m == nil {
 		return
