@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"theseus.dev/model"
@@ -153,13 +154,23 @@ func (r *RollingRestart) groups(ctx context.Context, service string, sel specs.S
 		return nil, fmt.Errorf("read /desired: %w", err)
 	}
 	var keys []specs.GroupKey
+	var invalid []string
 	for i := range snap.Entries {
-		k := snap.Entries[i].Key
+		en := &snap.Entries[i]
+		k := en.Key
 		if !k.IsZero() && k.Service == service && sel.Matches(k.LabelSet()) {
 			keys = append(keys, k)
+			if !en.Valid() {
+				invalid = append(invalid, fmt.Sprintf("%s:\n  %s", k, strings.ReplaceAll(en.Errors.Error(), "\n", "\n  ")))
+			}
 		}
 	}
 	switch {
+	case len(invalid) > 0:
+		// The leader would stop the restart on it, after restarting the
+		// groups before it.
+		return nil, fmt.Errorf("nothing is restarted: the spec in /desired of %d group(s) of %s is invalid; "+
+			"fix it, or leave the group out with -l:\n%s", len(invalid), service, strings.Join(invalid, "\n"))
 	case len(keys) > 0:
 	case sel.Empty():
 		return nil, fmt.Errorf("no managed group of %s: /desired holds none", service)

@@ -396,3 +396,25 @@ func TestRollingRestartStopsOnQuarantinedGroup(t *testing.T) {
 		t.Errorf("api/g1 was restarted after api/g0 could not be")
 	}
 }
+
+// TestRollingRestartRefusesInvalidGroup: a restart that selects a group
+// whose spec in /desired is invalid is refused before anything is
+// restarted, naming the group and why, rather than restarting the groups
+// before it and stopping there.
+func TestRollingRestartRefusesInvalidGroup(t *testing.T) {
+	e := newEnv(t)
+	e.start(controllerOpts{id: "a"})
+	keys := e.deploy("api", 2)
+	e.putSpec(keys[1], spec(keys[1], "nginx:1.27", -1, ""))
+	var lines []string
+	err := e.restarter(0, &lines).Run(t.Context(), "api", specs.Selector{})
+	if err == nil || !strings.Contains(err.Error(), "api/g1") || !strings.Contains(err.Error(), "instances") {
+		t.Fatalf("error %v, want one naming api/g1 and its invalid field\n%s", err, strings.Join(lines, "\n"))
+	}
+	if n := len(e.writesTo("POST", appPath(keys[0])+"/restart")); n != 0 {
+		t.Errorf("api/g0 was restarted by a restart refused for api/g1")
+	}
+	if st, _ := e.store.Restarts().Get(t.Context(), "api"); st.State != nil {
+		t.Errorf("a refused restart was recorded: %+v", st.State)
+	}
+}
