@@ -100,9 +100,31 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (engi
 		c.metrics.Drift()
 	}
 	c.log.Info(string(act.Kind), "group", v.key.String(), "app", act.AppID,
-		"revision", act.Revision, "deployment", res.DeploymentID, "changes", len(act.Changes), "drift", act.Drift)
+		"revision", act.Revision, "deployment", res.DeploymentID, "changes", len(act.Changes), "drift", act.Drift, "force", act.Force)
 	_, err = c.record(ctx, v, g)
 	return engine.Result{RequeueAfter: c.cfg.PollInterval}, err
+}
+
+// refusedAlready reports whether Marathon refused act, as v's status
+// records, at the desired revision: sending the same definition again
+// cannot help. A restart asked for since (act.Restart) is another
+// request.
+func refusedAlready(v view, act diff.Action) bool {
+	st, d := &v.status, v.desired
+	return v.hasStatus && d != nil && st.Phase == specs.PhaseStalled && st.LastError != "" &&
+		st.ObservedRevision == d.Revision && st.SpecHash == d.Hash && st.Message == refusedMessage(act.Kind) &&
+		act.Restart == ""
+}
+
+// refusedAgain records the status of a group whose action Marathon
+// refused at this revision without sending it again: at every resync
+// that would spend the write rate limit, which every group shares, on a
+// write Marathon refuses. A new revision is tried.
+func (c *Controller) refusedAgain(ctx context.Context, v view, act diff.Action) (engine.Result, error) {
+	g := c.state(v, Refused)
+	g.Action, g.Err = act, errors.New(v.status.LastError)
+	_, err := c.record(ctx, v, g)
+	return engine.Result{}, err
 }
 
 // noteCreated puts an app just created into the cache as it was written,
@@ -231,7 +253,7 @@ const confirmRetry = 100 * time.Millisecond
 func Apply(ctx context.Context, m Writer, act diff.Action) (model.Result, error) {
 	switch act.Kind {
 	case diff.Create, diff.Update:
-		w := model.Write{Key: act.Key, Spec: *act.Spec, Hash: act.Hash, Revision: act.Revision}
+		w := model.Write{Key: act.Key, Spec: *act.Spec, Hash: act.Hash, Revision: act.Revision, Force: act.Force}
 		if act.Kind == diff.Create {
 			return m.Create(ctx, w)
 		}

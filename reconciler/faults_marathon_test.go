@@ -353,3 +353,42 @@ func TestFailedWriteNotSynced(t *testing.T) {
 		return a.Image == "nginx:1.28" && e.phaseIs(k, specs.PhaseSynced, rev)() && e.status(k).LastError == ""
 	})
 }
+
+// TestRefusedWriteNotRepeated: Marathon refuses the update of a new
+// revision (422). The group is Stalled with Marathon's answer, and the
+// same definition is not sent again at every resync, which would spend
+// the write rate limit of every group on writes Marathon refuses; a new
+// revision is tried.
+func TestRefusedWriteNotRepeated(t *testing.T) {
+	e := newEnv(t)
+	m := reconciler.NewMetrics()
+	e.start(controllerOpts{id: "a", metrics: m})
+	k := key(t, "web", "dev")
+	e.putSpec(k, spec(k, "nginx:1.27", 1, ""))
+	e.eventually(converge, "runs", running(e, k, 1))
+
+	refuse := e.sim.Faults().FailRequests("PUT", marathonsim.RouteApp, http.StatusUnprocessableEntity, 0)
+	e.putSpec(k, spec(k, "nginx:1.28", 1, ""))
+	rev := e.modRevision(k)
+	e.eventually(converge, "Stalled on the refusal", func() bool {
+		st := e.status(k)
+		return e.phaseIs(k, specs.PhaseStalled, rev)() && strings.Contains(st.Message, "refused the update") &&
+			strings.Contains(st.LastError, "422")
+	})
+	resyncs := metric(t, m, "theseus_resyncs_total")
+	e.eventually(converge, "three more resyncs", func() bool { return metric(t, m, "theseus_resyncs_total") >= resyncs+3 })
+	if n := len(e.answered("PUT", appPath(k))); n != 1 {
+		t.Errorf("the refused update was sent %d times, want once", n)
+	}
+	if !e.phaseIs(k, specs.PhaseStalled, rev)() {
+		t.Errorf("status after the resyncs: %+v", e.status(k))
+	}
+
+	e.sim.Faults().Clear(refuse)
+	e.putSpec(k, spec(k, "nginx:1.28", 1, ""))
+	e.eventually(converge, "the new revision converges", func() bool {
+		a, _ := e.app(k)
+		return a.Image == "nginx:1.28" && e.phaseIs(k, specs.PhaseSynced, e.modRevision(k))()
+	})
+	e.checkInvariants(k)
+}

@@ -134,7 +134,7 @@ func StatusOf(g GroupState) StatusDecision {
 		st.Message = "the app is locked by deployment " + strings.Join(g.Deployments, ", ") + "; looking again when it ends"
 	case Refused:
 		st.Phase, st.LastError = specs.PhaseStalled, g.Err.Error()
-		st.Message = "Marathon refused the " + string(g.Action.Kind)
+		st.Message = refusedMessage(g.Action.Kind)
 	case WriteFailed:
 		return safety(g, writeFailed(g, st))
 	case Acted:
@@ -179,6 +179,10 @@ func observed(g GroupState, st specs.Status) StatusDecision {
 	st.Message = waitingFor(g.App, st.Tasks)
 	return progress(g, st)
 }
+
+// refusedMessage is the message of a group whose write of kind Marathon
+// refused.
+func refusedMessage(kind diff.Kind) string { return "Marathon refused the " + string(kind) }
 
 // writeFailed decides for a group whose write to Marathon failed, or
 // ended with its outcome unknown. Marathon does not run (or is not known

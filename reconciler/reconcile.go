@@ -34,6 +34,9 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (engine.
 		return engine.Result{}, err
 	}
 	act, ok := c.plan(v)
+	if ok {
+		c.overFailed(ctx, &act)
+	}
 	if ok && act.Kind == diff.Delete {
 		// Checked on the cached view first too: while the guard refuses,
 		// as when /desired was wiped, every resync queues every orphan,
@@ -41,6 +44,9 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (engine.
 		if err := c.pruneGuard(nil); err != nil {
 			return c.refusePrune(ctx, v, err)
 		}
+	}
+	if ok && act.Acts() && refusedAlready(v, act) {
+		return c.refusedAgain(ctx, v, act)
 	}
 	if ok && act.Acts() && !v.fresh && !(act.Kind == diff.Create && v.app == nil) {
 		// Never write on a cached view: the app may have changed since
@@ -51,6 +57,9 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (engine.
 			return engine.Result{}, err
 		}
 		act, ok = c.plan(v)
+		if ok {
+			c.overFailed(ctx, &act)
+		}
 	}
 	if !ok {
 		return c.observe(ctx, v)
