@@ -93,6 +93,9 @@ func (r *RollingRestart) Run(ctx context.Context, service string, sel specs.Sele
 		if err != nil {
 			return err
 		}
+		if old := e.State; old != nil && old.Token != st.Token && old.Finished.IsZero() {
+			say(replacedText(service, old))
+		}
 		if e.State != nil && e.State.Token == st.Token {
 			say(fmt.Sprintf("resuming the restart of %s begun %s: %d of %d groups done",
 				service, st.Started.Format(time.RFC3339), len(st.Done), len(st.Groups)))
@@ -109,6 +112,27 @@ func (r *RollingRestart) Run(ctx context.Context, service string, sel specs.Sele
 		return nil
 	}
 	return r.follow(ctx, service, rev, len(st.Done))
+}
+
+// replacedText says which restart of service, not done, a request with
+// another selector replaces: another operator's, perhaps, whose groups
+// not done are left as they are.
+func replacedText(service string, old *specs.RestartState) string {
+	how := "under way"
+	if old.Failed != "" {
+		how = "that stopped"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "note: this replaces the restart of %s %s (", service, how)
+	if old.Selector != "" {
+		fmt.Fprintf(&b, "-l %q, ", old.Selector)
+	}
+	fmt.Fprintf(&b, "begun %s, %d of %d groups done", old.Started.UTC().Format(time.RFC3339), len(old.Done), len(old.Groups))
+	if old.Current != "" && old.Failed == "" {
+		fmt.Fprintf(&b, ", %s in flight", old.Current)
+	}
+	b.WriteString("): its groups not done are not restarted")
+	return b.String()
 }
 
 // notePaused names the groups of st still to restart that are paused.

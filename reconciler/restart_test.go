@@ -418,3 +418,50 @@ func TestRollingRestartRefusesInvalidGroup(t *testing.T) {
 		t.Errorf("a refused restart was recorded: %+v", st.State)
 	}
 }
+
+// TestRollingRestartSaysWhatItReplaces: a restart of a service with
+// another selector than the one under way replaces it, and says so:
+// which restart, how far it got, and that its groups not done are not
+// restarted, rather than cancelling another operator's restart without
+// a word. One that is done is replaced without a note.
+func TestRollingRestartSaysWhatItReplaces(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		finished bool
+		want     string
+	}{
+		{"under way", false, `note: this replaces the restart of api under way (-l "!g2", begun 2026-01-02T03:04:05Z, 1 of 2 groups done, api/g1 in flight): its groups not done are not restarted`},
+		{"done", true, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := t.Context()
+			for _, g := range []string{"g0", "g1", "g2"} {
+				k := key(t, "api", g)
+				e.putSpec(k, spec(k, "nginx:1.27", 1, ""))
+			}
+			st := &specs.RestartState{Token: "t1", Selector: "!g2", Groups: []string{"api/g0", "api/g1"}, Done: []string{"api/g0"},
+				Current: "api/g1", Started: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+			if tt.finished {
+				st.Done, st.Current, st.Finished = []string{"api/g0", "api/g1"}, "", time.Now().UTC()
+			}
+			if _, err := e.store.Restarts().Put(ctx, model.Fence{}, "api", st, 0); err != nil {
+				t.Fatal(err)
+			}
+			var lines []string
+			r := e.restarter(0, &lines)
+			r.Detach = true
+			sel, err := specs.ParseSelector("g2")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Run(ctx, "api", sel); err != nil {
+				t.Fatal(err)
+			}
+			all := strings.Join(lines, "\n")
+			if tt.want != "" && !strings.Contains(all, tt.want) || tt.want == "" && strings.Contains(all, "replaces") {
+				t.Errorf("said:\n%s\nwant a line holding %q", all, tt.want)
+			}
+		})
+	}
+}

@@ -19,10 +19,13 @@ func newRestartCmd(c *cli) *cobra.Command {
 		Long: `Restart the groups of SERVICE in /desired (those -l selects) one after another:
 for each, Marathon's rolling restart, then wait until it is deployed and
 healthy again and has stayed so for the controller's --min-healthy-time (tasks
-that crash soon after they start are not back), then --wait before the next. A group that does not come back
-within --health-timeout stops the sequence. A paused group (theseusd pause) is
-not restarted until it is resumed: the command names it, and the restart
-waits for it up to --health-timeout.
+that crash soon after they start are not back), then --wait before the next.
+A group that does not come back within --health-timeout stops the sequence,
+and so does, at once, a group whose desired revision failed (RolledBack,
+Failed). A group whose spec in /desired is invalid refuses the restart before
+any group is restarted. A paused group (theseusd pause) is not restarted until
+it is resumed: the command names it, and the restart waits for it up to
+--health-timeout.
 
 The command asks the leading theseusd for the restart (a request recorded in
 etcd under /theseus/restart/SERVICE) and follows it: the leader carries it
@@ -32,7 +35,8 @@ a group restarts, its tasks replaced of wanted and the time it has taken are
 printed as they change (and every 30s when they do not). Interrupted, the
 restart goes on; run the command again with the same selector to follow it,
 or to resume one that stopped (groups removed from /desired since are left
-out). --detach returns once the request is recorded.`,
+out); with another selector it replaces the restart of the service not done,
+and says so. --detach returns once the request is recorded.`,
 		Args: cobra.ExactArgs(1),
 	}
 	ef := addEtcdFlags(cmd.Flags())
