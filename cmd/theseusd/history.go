@@ -197,7 +197,11 @@ func writeHistory(w io.Writer, doc *historyDoc) {
 			image = "-"
 		}
 		outcome := string(e.Outcome)
-		if outcome == "" {
+		switch {
+		case outcome != "":
+		case e.Deleted:
+			outcome = "-" // no rollout follows a deletion: none will be recorded
+		default:
 			outcome = "(in progress)"
 		}
 		rows = append(rows, []string{mark, strconv.FormatInt(e.Revision, 10), e.Time.UTC().Format(time.RFC3339),

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -152,6 +153,25 @@ func TestHistoryCommand(t *testing.T) {
 	putValue(t, f.e, etcd.HistoryKey("", web(t)), "[]")
 	if code, _, errb := runCLI(t, f.env, "history", "web", "-l", "dev"); code != exitError || !strings.Contains(errb, "/theseus/history/web/dev") {
 		t.Errorf("history of a corrupt record: exit %d\n%s", code, errb)
+	}
+}
+
+// TestHistoryOfDeletedGroup: the entry of a deletion has no rollout to
+// be in progress: it shows no outcome, where it said "(in progress)" for
+// as long as the group stayed deleted.
+func TestHistoryOfDeletedGroup(t *testing.T) {
+	f := newRolloutFixture(t)
+	f.entries = append(f.entries, specs.HistoryEntry{Revision: f.rev2 + 1, Time: fixtureTime.Add(time.Hour),
+		Writer: specs.Writer{Kind: specs.WriterUnknown}, Deleted: true})
+	f.record(t)
+	code, out, errb := runCLI(t, f.env, "history", "web", "-l", "dev")
+	if code != exitOK {
+		t.Fatalf("history: exit %d\n%s%s", code, out, errb)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	last := strings.Fields(lines[len(lines)-1])
+	if want := []string{itoa(f.rev2 + 1), "2026-11-01T11:00:00Z", "unknown", "(deleted)", "-", "-"}; !slices.Equal(last, want) {
+		t.Errorf("the deletion's row: %q, want %q\n%s", last, want, out)
 	}
 }
 
