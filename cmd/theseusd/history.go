@@ -176,7 +176,7 @@ func writeHistory(w io.Writer, doc *historyDoc) {
 		fmt.Fprintf(w, "history of %s (/desired revision %d)\n", doc.Group, doc.DesiredRevision)
 	}
 	if p := doc.Paused; p != nil {
-		fmt.Fprintf(w, "paused by %s since %s%s\n", p.By, p.At.UTC().Format(time.RFC3339), reasonSuffix(p.Reason))
+		fmt.Fprintf(w, "paused by %s%s%s\n", p.By, sinceText(p), reasonSuffix(p.Reason))
 	}
 	if len(doc.Entries) == 0 {
 		fmt.Fprintln(w, "no entries yet: the controller records each /desired revision it acts on")
@@ -259,6 +259,15 @@ func changedText(paths []string) string {
 		return strings.Join(paths[:maxChangedShown], ", ") + fmt.Sprintf(" (+%d more)", len(paths)-maxChangedShown)
 	}
 	return strings.Join(paths, ", ")
+}
+
+// sinceText is " since TIME" of pause p, or "" for a record that does
+// not decode, which has no time.
+func sinceText(p *specs.Pause) string {
+	if p.At.IsZero() {
+		return ""
+	}
+	return " since " + p.At.UTC().Format(time.RFC3339)
 }
 
 func reasonSuffix(reason string) string {

@@ -175,6 +175,20 @@ func TestHistoryOfDeletedGroup(t *testing.T) {
 	}
 }
 
+// TestUndecodablePauseHasNoTime: a pause record that does not decode
+// has no time to tell: history and resume do not give the zero time as
+// when it was paused.
+func TestUndecodablePauseHasNoTime(t *testing.T) {
+	f := newRolloutFixture(t)
+	putValue(t, f.e, etcd.PauseKey("", web(t)), "not json")
+	for _, args := range [][]string{{"history", "web", "-l", "dev"}, {"resume", "web", "-l", "dev"}} {
+		code, out, errb := runCLI(t, f.env, args...)
+		if code != exitOK || !strings.Contains(out, "paused by unknown") || strings.Contains(out, "0001-01-01") {
+			t.Errorf("%v: exit %d, want the pause told without a time\n%s%s", args, code, out, errb)
+		}
+	}
+}
+
 // TestRollbackCommand: rollback writes the last Synced spec back, guarded
 // and recorded as a rollback; again, it has nothing to do; --to names
 // another revision; a revision the history lacks is refused.
