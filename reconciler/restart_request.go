@@ -37,6 +37,11 @@ type RollingRestart struct {
 	// each up to HealthTimeout. An error reading them is left unsaid:
 	// the restart does not depend on it.
 	Pauses PauseLister
+	// Led, when set, reports whether a daemon leads, read once the
+	// request is recorded: with none, nothing carries the restart out
+	// until one does, which the command says rather than wait in
+	// silence.
+	Led func(ctx context.Context) (bool, error)
 	// Detach returns once the request is recorded, without following it.
 	Detach bool
 	// Now is the clock of the elapsed times reported; defaults to
@@ -106,6 +111,11 @@ func (r *RollingRestart) Run(ctx context.Context, service string, sel specs.Sele
 		break
 	}
 	r.notePaused(ctx, &st)
+	if r.Led != nil {
+		if led, err := r.Led(ctx); err == nil && !led {
+			say(fmt.Sprintf("note: no theseusd leads now: the restart of %s is carried out once one does (theseusd run, or theseusd dev)", service))
+		}
+	}
 	if r.Detach {
 		say(fmt.Sprintf("the restart of %d group(s) of %s is requested; the leader carries it out (theseusd restart %s again follows it)",
 			len(st.Groups), service, service))

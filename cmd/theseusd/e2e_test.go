@@ -316,6 +316,9 @@ func TestRestartCommandThroughLeader(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+	if strings.Contains(out, "no theseusd leads") {
+		t.Errorf("a restart through the leader says none leads:\n%s", out)
+	}
 	if n := sim.RequestCount("POST", marathonsim.RouteAppRestart); n != 1 {
 		t.Errorf("%d restarts of the app, want 1", n)
 	}
@@ -373,6 +376,19 @@ func TestRestartNotesPausedGroups(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, env, "restart", "web", "-l", "prod", "--detach"); code != exitOK || strings.Contains(out, "paused") {
 		t.Errorf("restart of the groups not paused: exit %d, mentions a pause:\n%s", code, out)
+	}
+}
+
+// TestRestartNotesNoLeader: a restart asked for while no theseusd leads
+// says that nothing carries it out until one does, rather than waiting
+// without a word; with a leader it says nothing of the kind.
+func TestRestartNotesNoLeader(t *testing.T) {
+	e := etcdtest.Start(t)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint()}
+	e.Etcdctl(t, "put", "/desired/web/dev", minimal)
+	code, out, errb := runCLI(t, env, "restart", "web", "--detach")
+	if code != exitOK || !strings.Contains(out, "no theseusd leads") {
+		t.Errorf("restart with no leader: exit %d, want a note that none leads:\n%s%s", code, out, errb)
 	}
 }
 

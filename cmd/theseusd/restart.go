@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -67,7 +68,13 @@ and says so. --detach returns once the request is recorded.`,
 		}
 		defer ec.Close()
 		r := &reconciler.RollingRestart{Desired: ec.Desired(), Store: ec.Restarts(), Pauses: ec.Pauses(), Wait: *wait, HealthTimeout: *healthTimeout,
-			Detach: *detach, Progress: func(line string) {
+			Detach: *detach, Led: func(ctx context.Context) (bool, error) {
+				_, err := ec.Leader(ctx)
+				if errors.Is(err, etcd.ErrNoLeader) {
+					return false, nil
+				}
+				return err == nil, err
+			}, Progress: func(line string) {
 				fmt.Fprintf(c.stdout, "%s %s\n", time.Now().Format("15:04:05"), line)
 			}}
 		err = r.Run(ctx, args[0], sel)
