@@ -128,7 +128,7 @@ func Group(d *Desired, a *App, opts Options) (Action, bool) {
 		return act, false
 	}
 	if a != nil {
-		act.AppID, act.Version, act.Deployments = a.ID, a.Version, a.Deployments
+		act.AppID, act.Version, act.Deployments, act.AppRevision = a.ID, a.Version, a.Deployments, a.Revision
 	}
 	switch {
 	case d != nil && !d.Valid():

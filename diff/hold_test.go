@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"theseus.dev/specs"
 )
 
 // TestHeldBackChanges: a change held back (a paused group, a quarantined
@@ -94,5 +96,54 @@ func TestHeldChange(t *testing.T) {
 	}
 	if r := (&Action{Kind: Update, Reason: "x"}).HeldReason(); r != "" {
 		t.Errorf("an action not held back has the reason %q", r)
+	}
+}
+
+// TestOverFailed: a change of the app's definition waiting behind the
+// deployment of a failed rollout becomes an update forced over it; a
+// restart alone, a change held back for another reason, or the failed
+// revision itself still waits.
+func TestOverFailed(t *testing.T) {
+	d := exampleDesired(t).Groups[0]
+	d.Revision = 9
+	tests := []struct {
+		name    string
+		change  func(d *Desired, a *App)
+		failed  int64
+		want    Kind
+		wantMsg string
+	}{
+		{"new image", func(d *Desired, a *App) { a.Spec.Image = "bad:1" }, 7, Update, "the rollout of revision 7 failed; written over its deployment dep-1"},
+		{"scale alone", func(d *Desired, a *App) { a.Spec.Instances = ptr(*d.Spec.Instances + 1) }, 7, Update, "revision 7 failed"},
+		{"restart alone", func(d *Desired, a *App) { d.Restart = "tok" }, 7, Wait, "in flight"},
+		{"config alone, with a restart", func(d *Desired, a *App) {
+			d.Restart = "tok"
+			d.Spec.Config = map[string]specs.Value{"k": {Value: "v"}}
+		}, 7, Wait, "in flight"},
+		{"the failed revision itself", func(d *Desired, a *App) { a.Spec.Image = "bad:1" }, 9, Wait, "in flight"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := d
+			a := appFor(d)
+			a.Deployments, a.Revision = []string{"dep-1"}, 7
+			tt.change(&d, &a)
+			act, _ := Group(&d, &a, Options{})
+			if act.Kind != Wait || act.HeldBack != HoldDeployment || act.AppRevision != 7 {
+				t.Fatalf("before: %s held back %q, app revision %d", act.Kind, act.HeldBack, act.AppRevision)
+			}
+			forced := act.OverFailed(tt.failed)
+			if act.Kind != tt.want || forced != (tt.want == Update) || act.Force != forced ||
+				forced && act.HeldBack != "" || !strings.Contains(act.Reason, tt.wantMsg) {
+				t.Errorf("OverFailed(%d) = %v: %s held back %q force %v, reason %q", tt.failed, forced, act.Kind, act.HeldBack, act.Force, act.Reason)
+			}
+		})
+	}
+	paused, a := d, appFor(d)
+	a.Spec.Image, a.Deployments, a.Revision = "bad:1", []string{"dep-1"}, 7
+	act, _ := Group(&paused, &a, Options{})
+	act.Hold(HoldPaused, "paused")
+	if act.OverFailed(7) || act.HeldBack != HoldPaused {
+		t.Errorf("a paused group's change was forced: %+v", act)
 	}
 }

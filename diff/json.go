@@ -45,6 +45,7 @@ type jsonAction struct {
 	SpecHash        string   `json:"specHash,omitempty"`
 	Deployments     []string `json:"deployments,omitempty"`
 	Drift           bool     `json:"drift,omitempty"`
+	Force           bool     `json:"force,omitempty"`
 	HeldBack        Hold     `json:"heldBack,omitempty"`
 	Restart         string   `json:"restart,omitempty"`
 	Reason          string   `json:"reason,omitempty"`
@@ -79,7 +80,7 @@ func (p *Plan) MarshalJSON() ([]byte, error) {
 		out.Actions = append(out.Actions, jsonAction{
 			Action: a.Kind, Group: a.Key.String(), Service: a.Key.Service, Labels: a.Key.LabelSet(),
 			AppID: a.AppID, DesiredRevision: a.Revision, MarathonVersion: a.Version, SpecHash: a.Hash,
-			Deployments: a.Deployments, Drift: a.Drift, HeldBack: a.HeldBack, Restart: a.Restart, Reason: a.Reason,
+			Deployments: a.Deployments, Drift: a.Drift, Force: a.Force, HeldBack: a.HeldBack, Restart: a.Restart, Reason: a.Reason,
 			Errors: a.Errors, Changes: a.Changes,
 		})
 	}
@@ -118,7 +119,7 @@ func (p *Plan) UnmarshalJSON(data []byte) error {
 		}
 		out.Actions = append(out.Actions, Action{
 			Kind: a.Action, Key: k, AppID: a.AppID, Revision: a.DesiredRevision, Version: a.MarathonVersion,
-			Hash: a.SpecHash, Deployments: a.Deployments, Drift: a.Drift, HeldBack: a.HeldBack, Restart: a.Restart,
+			Hash: a.SpecHash, Deployments: a.Deployments, Drift: a.Drift, Force: a.Force, HeldBack: a.HeldBack, Restart: a.Restart,
 			Reason: a.Reason, Errors: a.Errors, Changes: a.Changes,
 		})
 	}

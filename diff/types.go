@@ -2,6 +2,9 @@ package diff
 
 import (
 	"cmp"
+	"fmt"
+	"slices"
+	"strings"
 
 	"theseus.dev/model"
 	"theseus.dev/specs"
@@ -222,8 +225,15 @@ type Action struct {
 	// Version is the Marathon version of the app the action was planned
 	// against, "" when there is no app. Part of the plan's check index.
 	Version string
-	// Deployments are the deployments being waited for.
+	// Deployments are the deployments being waited for, or, with Force,
+	// written over.
 	Deployments []string
+	// AppRevision is the /desired revision the app's labels name (0:
+	// none, or no app). Not part of the plan's text or JSON.
+	AppRevision int64
+	// Force makes an Update take the app over its deployments in flight,
+	// which are of a rollout theseus judged failed (OverFailed).
+	Force bool
 	// Spec and Hash are the desired normalised spec and its hash, for the
 	// executor of Create, Update and Scale. Not part of the plan's text or
 	// JSON.
@@ -359,3 +369,22 @@ func (p *Plan) Invalid() int {
 // InSync reports whether Marathon and /services match the desired specs
 // with nothing pending and nothing invalid: `theseusd plan` exits 0.
 func (p *Plan) InSync() bool { return !p.Pending() && p.Invalid() == 0 }
+
+// OverFailed turns a change waiting behind a deployment into an update
+// forced over it; the caller knows the deployment to be that of the
+// rollout of revision failedRev, which theseus judged failed. Nothing is
+// written for a failed revision again, so its deployment may never end,
+// and a fix would wait behind it for ever. It reports whether it did.
+func (a *Action) OverFailed(failedRev int64) bool {
+	if a.Kind != Wait || a.HeldBack != HoldDeployment || failedRev == a.Revision || a.Spec == nil {
+		return false
+	}
+	// Only a change of the app's definition: a restart alone (with a
+	// change of config, which /services takes) waits as before.
+	if !slices.ContainsFunc(a.Changes, func(c Change) bool { return !strings.HasPrefix(c.Path, "spec.config.") }) {
+		return false
+	}
+	a.Kind, a.HeldBack, a.Force = Update, "", true
+	a.Reason = fmt.Sprintf("the rollout of revision %d failed; written over its deployment %s", failedRev, strings.Join(a.Deployments, ", "))
+	return true
+}

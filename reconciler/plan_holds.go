@@ -36,6 +36,8 @@ func readPauses(ctx context.Context, pauses PauseLister) (map[specs.GroupKey]*sp
 // rollout safety keeps from Marathon: those of paused groups, and those
 // of a revision whose rollout failed (when history is set), except a
 // group fresh holds, whose change is to a revision not yet rolled out.
+// A change waiting behind the deployment of a failed rollout is forced
+// over it (overFailed).
 // Only the groups with a change to make have their history read: all at
 // once if history is a HistoriesReader.
 func holdBack(ctx context.Context, p *diff.Plan, paused map[specs.GroupKey]*specs.Pause, history HistoryReader, fresh map[specs.GroupKey]bool) error {
@@ -45,7 +47,7 @@ func holdBack(ctx context.Context, p *diff.Plan, paused map[specs.GroupKey]*spec
 		switch {
 		case paused[a.Key] != nil:
 			holds(a, paused[a.Key], "", "")
-		case history != nil && a.Revision > 0 && !fresh[a.Key] && (a.Acts() || a.Kind == diff.Wait):
+		case history != nil && a.Revision > 0 && (!fresh[a.Key] && (a.Acts() || a.Kind == diff.Wait) || mayOverFail(a)):
 			read = append(read, a)
 		}
 	}
@@ -53,7 +55,7 @@ func holdBack(ctx context.Context, p *diff.Plan, paused map[specs.GroupKey]*spec
 		return nil
 	}
 	if many, ok := history.(HistoriesReader); ok {
-		done, err := holdBackFailed(ctx, many, read)
+		done, err := holdBackFailed(ctx, many, read, fresh)
 		if done || err != nil {
 			return err
 		}
@@ -68,7 +70,7 @@ func holdBack(ctx context.Context, p *diff.Plan, paused map[specs.GroupKey]*spec
 			if err != nil {
 				return fmt.Errorf("read the history of %s: %w", a.Key, err)
 			}
-			holdFailed(a, h)
+			holdFailed(a, h, fresh[a.Key])
 			return nil
 		})
 	}
@@ -78,7 +80,7 @@ func holdBack(ctx context.Context, p *diff.Plan, paused map[specs.GroupKey]*spec
 // holdBackFailed holds back the actions of read whose revision failed,
 // reading every history at once. It reports false, with no error, if a
 // history does not decode.
-func holdBackFailed(ctx context.Context, many HistoriesReader, read []*diff.Action) (bool, error) {
+func holdBackFailed(ctx context.Context, many HistoriesReader, read []*diff.Action, fresh map[specs.GroupKey]bool) (bool, error) {
 	keys := make([]specs.GroupKey, len(read))
 	for i, a := range read {
 		keys[i] = a.Key
@@ -91,14 +93,18 @@ func holdBackFailed(ctx context.Context, many HistoriesReader, read []*diff.Acti
 		return false, fmt.Errorf("read the histories of %d groups: %w", len(keys), err)
 	}
 	for _, a := range read {
-		holdFailed(a, hs[a.Key])
+		holdFailed(a, hs[a.Key], fresh[a.Key])
 	}
 	return true, nil
 }
 
-// holdFailed holds a back if h says its revision's rollout failed.
-func holdFailed(a *diff.Action, h *specs.History) {
-	if e := h.Entry(a.Revision); e != nil {
+// holdFailed holds a back if h says its revision's rollout failed (not
+// for a fresh revision, which has not rolled out), and otherwise forces
+// it over the deployment of a failed rollout that it waits behind, as
+// the controller does.
+func holdFailed(a *diff.Action, h *specs.History, fresh bool) {
+	if e := h.Entry(a.Revision); e != nil && !fresh {
 		holds(a, nil, e.Outcome, e.Reason)
 	}
+	overFailedBy(a, h)
 }

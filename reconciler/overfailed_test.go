@@ -1,0 +1,52 @@
+package reconciler_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"theseus.dev/diff"
+	"theseus.dev/specs"
+)
+
+// TestFixForcedOverFailedRollout: the first revision of a group never
+// turns healthy; past its deadline it is Failed, with nothing to roll
+// back to, and Marathon goes on deploying it. A fix is then written over that deployment (the plan
+// says so), with one forced write, rather than waiting behind it for
+// ever, and the group is Synced.
+func TestFixForcedOverFailedRollout(t *testing.T) {
+	e := newEnv(t)
+	_, stop := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}})
+	e.sim.Faults().NeverHealthyImage("nginx:bad")
+	k := key(t, "web", "dev")
+	const deadline = neverDone + `,"upgrade":{"progressDeadlineSeconds":1}`
+	e.putSpec(k, spec(k, "nginx:bad", 2, deadline))
+	bad := e.modRevision(k)
+	e.eventually(converge, "Failed in the history", func() bool {
+		return slices.Equal(e.outcomes(k), []string{fmt.Sprintf("%d:Failed", bad)})
+	})
+	if a, _ := e.app(k); a.Deployment == "" {
+		t.Fatal("the failed rollout's deployment is over: nothing would wait behind it")
+	}
+	stop()
+
+	e.putSpec(k, spec(k, "nginx:1.27", 2, deadline))
+	fixed := e.modRevision(k)
+	p := e.planHolds()
+	i := slices.IndexFunc(p.Actions, func(a diff.Action) bool { return a.Key == k })
+	if i < 0 || p.Actions[i].Kind != diff.Update || !p.Actions[i].Force || p.Actions[i].HeldBack != "" ||
+		!strings.Contains(p.Actions[i].Reason, fmt.Sprintf("the rollout of revision %d failed", bad)) {
+		t.Fatalf("plan of the fix: want an update forced over the failed deployment, got %+v", p.Actions)
+	}
+
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}})
+	e.eventually(converge, "the fix Synced", func() bool {
+		st := e.status(k)
+		a, _ := e.app(k)
+		return st != nil && st.Phase == specs.PhaseSynced && st.ObservedRevision == fixed && a.Image == "nginx:1.27" && a.Deployment == ""
+	})
+	if f := e.forced(); len(f) != 1 {
+		t.Errorf("forced writes %v, want the fix's alone", f)
+	}
+}
