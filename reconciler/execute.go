@@ -100,7 +100,7 @@ func (c *Controller) execute(ctx context.Context, v view, act diff.Action) (engi
 		c.metrics.Drift()
 	}
 	c.log.Info(string(act.Kind), "group", v.key.String(), "app", act.AppID,
-		"revision", act.Revision, "deployment", res.DeploymentID, "changes", len(act.Changes), "drift", act.Drift)
+		"revision", act.Revision, "deployment", res.DeploymentID, "changes", len(act.Changes), "drift", act.Drift, "force", act.Force)
 	_, err = c.record(ctx, v, g)
 	return engine.Result{RequeueAfter: c.cfg.PollInterval}, err
 }
@@ -253,7 +253,7 @@ const confirmRetry = 100 * time.Millisecond
 func Apply(ctx context.Context, m Writer, act diff.Action) (model.Result, error) {
 	switch act.Kind {
 	case diff.Create, diff.Update:
-		w := model.Write{Key: act.Key, Spec: *act.Spec, Hash: act.Hash, Revision: act.Revision}
+		w := model.Write{Key: act.Key, Spec: *act.Spec, Hash: act.Hash, Revision: act.Revision, Force: act.Force}
 		if act.Kind == diff.Create {
 			return m.Create(ctx, w)
 		}

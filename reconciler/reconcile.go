@@ -34,6 +34,9 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (engine.
 		return engine.Result{}, err
 	}
 	act, ok := c.plan(v)
+	if ok {
+		c.overFailed(ctx, &act)
+	}
 	if ok && act.Kind == diff.Delete {
 		// Checked on the cached view first too: while the guard refuses,
 		// as when /desired was wiped, every resync queues every orphan,
@@ -54,6 +57,9 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (engine.
 			return engine.Result{}, err
 		}
 		act, ok = c.plan(v)
+		if ok {
+			c.overFailed(ctx, &act)
+		}
 	}
 	if !ok {
 		return c.observe(ctx, v)
