@@ -97,7 +97,13 @@ func (h *historian) facts(k specs.GroupKey, prev *specs.Status, st *specs.Status
 	}
 	now := h.c.cfg.Now()
 	if st.SyncedRevision != 0 && (prev == nil || prev.SyncedRevision != st.SyncedRevision) {
-		h.add(k, historyOp{rev: st.SyncedRevision, at: now, outcome: specs.OutcomeSynced, appVersion: st.MarathonVersion})
+		version := st.MarathonVersion
+		if prev != nil && st.SyncedRevision != st.ObservedRevision && prev.ObservedRevision == st.SyncedRevision {
+			// Found over at the write of a newer revision (overAtWrite):
+			// the app ran it as the status before says.
+			version = prev.MarathonVersion
+		}
+		h.add(k, historyOp{rev: st.SyncedRevision, at: now, outcome: specs.OutcomeSynced, appVersion: version})
 	}
 	if f := st.Failure; f != nil && (prev == nil || prev.Failure == nil || *prev.Failure != *f) {
 		h.add(k, historyOp{rev: f.Revision, at: f.At, outcome: f.Outcome, reason: f.Reason,

@@ -242,3 +242,23 @@ func TestHistorianBatches(t *testing.T) {
 		t.Errorf("the corrupt history of d: %v", err)
 	}
 }
+
+// TestFactsOfARevisionOverAtWrite: a revision found Synced at the write
+// of a newer one is recorded with the app version that ran it, which
+// the status before the write names, not the version the write made.
+func TestFactsOfARevisionOverAtWrite(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	h := newHistorian(&Controller{cfg: Config{Now: func() time.Time { return now }}})
+	k := specs.GroupKey{Service: "api", Labels: "a"}
+	prev := &specs.Status{ObservedRevision: 5, MarathonVersion: "v5", SyncedRevision: 3}
+	h.facts(k, prev, &specs.Status{ObservedRevision: 7, MarathonVersion: "v7", SyncedRevision: 5})
+	h.facts(k, &specs.Status{ObservedRevision: 7, MarathonVersion: "v7", SyncedRevision: 5},
+		&specs.Status{ObservedRevision: 7, MarathonVersion: "v8", SyncedRevision: 7})
+	var got []string
+	for _, op := range h.ops[k] {
+		got = append(got, fmt.Sprintf("%d:%s@%s", op.rev, op.outcome, op.appVersion))
+	}
+	if want := []string{"5:Synced@v5", "7:Synced@v8"}; !slices.Equal(got, want) {
+		t.Errorf("outcomes %v, want %v", got, want)
+	}
+}

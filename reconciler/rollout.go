@@ -29,6 +29,7 @@ func safety(g GroupState, d StatusDecision) StatusDecision {
 	st := &d.Status
 	switch g.Outcome {
 	case Acted:
+		overAtWrite(g, st)
 		started(g, st)
 	case RolloutFailed:
 		// The rollout is still followed: if it comes through after all,
@@ -93,6 +94,27 @@ func started(g GroupState, st *specs.Status) {
 		}
 		r.Version, r.Healthy = g.Result.Version, time.Time{}
 		st.Rollout = &r
+	}
+}
+
+// overAtWrite records as Synced the revision of a rollout that a write
+// of a newer one ends, if the read of the app just before that write
+// says it was over: done, as its revision defines it, since MinHealthy
+// before the read began, with no task failed since. Otherwise a change
+// made soon after a rollout was done would leave it Superseded, and a
+// failure of the change nothing to roll back to.
+func overAtWrite(g GroupState, st *specs.Status) {
+	prev, a := g.Status, g.App
+	if prev == nil || prev.Rollout == nil || prev.Failure != nil || a == nil {
+		return
+	}
+	r := prev.Rollout
+	if r.Revision >= g.Desired.Revision || r.Restore || r.Healthy.IsZero() || g.AppAsOf.Sub(r.Healthy) < g.MinHealthy {
+		return
+	}
+	if a.Revision == r.Revision && a.SpecHash == prev.SpecHash && len(a.Deployments) == 0 && runsAsDefined(a) &&
+		lastFailedTask(a) == r.LastFailedTask {
+		st.SyncedRevision = r.Revision
 	}
 }
 

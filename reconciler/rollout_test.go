@@ -344,3 +344,55 @@ func TestScaledLabels(t *testing.T) {
 		})
 	}
 }
+
+// TestOverAtWrite: a write of a newer revision ends the rollout of the
+// one before; the read of the app just before the write says whether
+// that rollout was over (done since MinHealthy, as its revision defines
+// it, no task failed since), and so whether its revision is Synced, the
+// one a failure of the new revision goes back to.
+func TestOverAtWrite(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	k := specs.GroupKey{Service: "web", Labels: "dev"}
+	two := 2
+	desired := &diff.Desired{Key: k, Revision: 7, Hash: "h7", Spec: specs.Spec{Image: "web:2", Instances: &two}}
+	ran := func(mod func(*model.App)) *model.App {
+		a := &model.App{ID: "/web/dev", Key: k, Managed: true, Revision: 5, SpecHash: "h5", Version: "v5",
+			Counts: specs.TaskCounts{Wanted: 2, Running: 2}}
+		if mod != nil {
+			mod(a)
+		}
+		return a
+	}
+	for _, tc := range []struct {
+		name    string
+		healthy time.Duration // before the read
+		app     *model.App
+		restore bool
+		want    int64
+	}{
+		{"done for MinHealthy before the read", 15 * time.Second, ran(nil), false, 5},
+		{"done for less", 5 * time.Second, ran(nil), false, 3},
+		{"a task failed since", 15 * time.Second, ran(func(a *model.App) {
+			a.LastTaskFailure = &model.TaskFailure{TaskID: "t9", State: "TASK_FAILED", Version: "v5"}
+		}), false, 3},
+		{"not running all its tasks", 15 * time.Second, ran(func(a *model.App) { a.Counts.Running = 1 }), false, 3},
+		{"deploying", 15 * time.Second, ran(func(a *model.App) { a.Deployments = []string{"d1"} }), false, 3},
+		{"changed outside theseus", 15 * time.Second, ran(func(a *model.App) { a.SpecHash = "other" }), false, 3},
+		{"a rollback's rollout", 15 * time.Second, ran(nil), true, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &specs.Rollout{Revision: 5, Version: "v5", Started: now.Add(-time.Minute), Healthy: now.Add(-tc.healthy), Restore: tc.restore}
+			g := GroupState{Desired: desired, App: tc.app, AppAsOf: now, Now: now, MinHealthy: 10 * time.Second,
+				ProgressDeadline: 10 * time.Minute, Outcome: Acted, Action: diff.Action{Kind: diff.Update, Key: k, Revision: 7},
+				Result: model.Result{DeploymentID: "d7", Version: "v7"},
+				Status: &specs.Status{Phase: specs.PhaseSynced, ObservedRevision: 5, SpecHash: "h5", SyncedRevision: 3, Rollout: r}}
+			st := StatusOf(g).Status
+			if st.SyncedRevision != tc.want {
+				t.Errorf("synced revision %d, want %d", st.SyncedRevision, tc.want)
+			}
+			if st.Rollout == nil || st.Rollout.Revision != 7 {
+				t.Errorf("rollout %+v, want the new revision's", st.Rollout)
+			}
+		})
+	}
+}
