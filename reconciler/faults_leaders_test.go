@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -181,6 +182,8 @@ func TestStandbyReportsNoWorkInFlight(t *testing.T) {
 	m := reconciler.NewMetrics()
 	a, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a", metrics: m},
 		marathon: func(mc reconciler.Marathon) reconciler.Marathon { tap.Marathon = mc; return tap }})
+	var unblock sync.Once
+	t.Cleanup(func() { unblock.Do(func() { close(release) }) }) // before a's stop
 	e.eventually(converge, "a leads", a.Leading)
 	b, _ := e.start(controllerOpts{id: "b"})
 	k = e.deploy("api", 1)[0]
@@ -201,7 +204,7 @@ func TestStandbyReportsNoWorkInFlight(t *testing.T) {
 	if err := revokeLeader(t.Context(), e.store); err != nil {
 		t.Fatal(err)
 	}
-	close(release)
+	unblock.Do(func() { close(release) })
 	e.eventually(converge, "b leads", b.Leading)
 	e.eventually(converge, "a stands by", func() bool { return !a.Leading() })
 	for _, name := range []string{"workqueue_unfinished_work_seconds", "workqueue_longest_running_processor_seconds"} {

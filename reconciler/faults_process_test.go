@@ -231,6 +231,51 @@ func (s *lostStatus) Write(ctx context.Context, f model.Fence, changes []model.S
 	return s.StatusStore.Write(ctx, f, changes)
 }
 
+// TestShutdownSaysItWaits: a leader stopped while a call to Marathon is
+// in flight says at once that it lets the call finish within its grace
+// period before it resigns, and says so again when the grace is over and
+// the call is cancelled: it said nothing until it had resigned, and an
+// operator watched a stop that seemed to hang for up to --grace.
+func TestShutdownSaysItWaits(t *testing.T) {
+	e := newEnv(t)
+	var armed atomic.Bool
+	held, release := make(chan struct{}), make(chan struct{})
+	var k specs.GroupKey
+	tap := &tapMarathon{}
+	tap.before = func(method string, key specs.GroupKey) {
+		if method == "update" && key == k && armed.CompareAndSwap(true, false) {
+			close(held)
+			<-release
+		}
+	}
+	logs := &lockedBuffer{}
+	a, stop := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}, logTo: logs,
+		marathon: func(m reconciler.Marathon) reconciler.Marathon { tap.Marathon = m; return tap }})
+	var unblock sync.Once
+	t.Cleanup(func() { unblock.Do(func() { close(release) }) }) // before the daemon's stop
+	e.eventually(converge, "a leads", a.Leading)
+	k = e.deploy("api", 1)[0]
+	e.eventually(converge, "the group's status", func() bool { return e.statusTruthful(k) == "" })
+	armed.Store(true)
+	e.putSpec(k, spec(k, "nginx:1.28", 1, ""))
+	select {
+	case <-held:
+	case <-time.After(converge):
+		t.Fatal("a never got to its write")
+	}
+
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	e.eventually(converge, "a says it waits for the call in flight", func() bool {
+		return strings.Contains(logs.String(), "letting calls in flight finish")
+	})
+	e.eventually(converge, "a says the grace is over", func() bool {
+		return strings.Contains(logs.String(), "grace period over")
+	})
+	unblock.Do(func() { close(release) })
+	<-stopped
+}
+
 // TestCrashBetweenWriteAndStatus (row 19): the leader dies after
 // Marathon took its update of a new revision and before /status
 // recorded it. The next leader writes nothing again, and follows the

@@ -59,7 +59,7 @@ func RunLeader(stop context.Context, cfg LeaderConfig, term TermFunc) error {
 		}
 		log.Info("leading", "id", lead.ID())
 		leading(true)
-		err = runTerm(stop, lead, cfg.Grace, term)
+		err = runTerm(stop, lead, cfg.Grace, log, term)
 		leading(false)
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(stop), 5*time.Second)
 		if rerr := lead.Resign(rctx); rerr != nil {
@@ -75,12 +75,23 @@ func RunLeader(stop context.Context, cfg LeaderConfig, term TermFunc) error {
 }
 
 // runTerm runs one term: work is the leadership's context, cancelled at
-// once when the leadership ends, or grace after stop.
-func runTerm(stop context.Context, lead model.Leadership, grace time.Duration, term TermFunc) error {
+// once when the leadership ends, or grace after stop. The stop and the
+// end of the grace are logged as they happen: a stop that waits on a
+// call in flight is otherwise silent for up to grace.
+func runTerm(stop context.Context, lead model.Leadership, grace time.Duration, log *slog.Logger, term TermFunc) error {
 	work, cancel := context.WithCancelCause(lead.Context())
 	defer cancel(nil)
 	defer context.AfterFunc(stop, func() {
-		t := time.AfterFunc(grace, func() { cancel(errors.New("shutdown grace period over")) })
+		if work.Err() != nil {
+			return
+		}
+		log.Info("stopping: no new work; letting calls in flight finish, then resigning", "grace", grace)
+		t := time.AfterFunc(grace, func() {
+			if work.Err() == nil {
+				log.Warn("shutdown grace period over; cancelling calls in flight")
+			}
+			cancel(errors.New("shutdown grace period over"))
+		})
 		context.AfterFunc(work, func() { t.Stop() })
 	})()
 	return term(stop, work, lead.Fence())
