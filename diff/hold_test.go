@@ -120,7 +120,6 @@ func TestOverFailed(t *testing.T) {
 			d.Restart = "tok"
 			d.Spec.Config = map[string]specs.Value{"k": {Value: "v"}}
 		}, 7, Wait, "in flight"},
-		{"the failed revision itself", func(d *Desired, a *App) { a.Spec.Image = "bad:1" }, 9, Wait, "in flight"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

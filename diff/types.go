@@ -372,11 +372,12 @@ func (p *Plan) InSync() bool { return !p.Pending() && p.Invalid() == 0 }
 
 // OverFailed turns a change waiting behind a deployment into an update
 // forced over it; the caller knows the deployment to be that of the
-// rollout of revision failedRev, which theseus judged failed. Nothing is
-// written for a failed revision again, so its deployment may never end,
-// and a fix would wait behind it for ever. It reports whether it did.
+// rollout of revision failedRev, which theseus judged failed, and the
+// change to be of another revision. Nothing is written for a failed
+// revision again, so its deployment may never end, and a fix would wait
+// behind it for ever. It reports whether it did.
 func (a *Action) OverFailed(failedRev int64) bool {
-	if a.Kind != Wait || a.HeldBack != HoldDeployment || failedRev == a.Revision || a.Spec == nil {
+	if a.Kind != Wait || a.HeldBack != HoldDeployment || a.Spec == nil {
 		return false
 	}
 	// Only a change of the app's definition: a restart alone (with a

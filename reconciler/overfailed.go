@@ -13,7 +13,7 @@ import (
 // (diff.Action.OverFailed). A history that cannot be read leaves act
 // waiting: the next look tries again.
 func (c *Controller) overFailed(ctx context.Context, act *diff.Action) {
-	if !mayOverFail(act) || c.cfg.History == nil {
+	if !mayOverFail(act, false) || c.cfg.History == nil {
 		return
 	}
 	h, err := c.cfg.History.Get(ctx, act.Key)
@@ -21,20 +21,23 @@ func (c *Controller) overFailed(ctx context.Context, act *diff.Action) {
 		c.log.Debug("cannot read the history for a change waiting behind a deployment", "group", act.Key.String(), "err", err)
 		return
 	}
-	overFailedBy(act, h)
+	overFailedBy(act, h, false)
 }
 
 // mayOverFail reports whether act waits behind a deployment of an app
 // written for another revision than act's: the only actions whose
-// history is read for diff.Action.OverFailed.
-func mayOverFail(act *diff.Action) bool {
-	return act.Kind == diff.Wait && act.HeldBack == diff.HoldDeployment && act.AppRevision > 0 && act.AppRevision != act.Revision
+// history is read for diff.Action.OverFailed. A fresh action (a plan of
+// files that would write a new revision) is of a revision to come,
+// whatever /desired holds now.
+func mayOverFail(act *diff.Action, fresh bool) bool {
+	return act.Kind == diff.Wait && act.HeldBack == diff.HoldDeployment && act.AppRevision > 0 &&
+		(fresh || act.AppRevision != act.Revision)
 }
 
 // overFailedBy forces act over the app's deployment if h says it is
 // that of a failed rollout.
-func overFailedBy(act *diff.Action, h *specs.History) {
-	if rev := failedInFlight(h, act.AppRevision); mayOverFail(act) && rev != 0 {
+func overFailedBy(act *diff.Action, h *specs.History, fresh bool) {
+	if rev := failedInFlight(h, act.AppRevision); mayOverFail(act, fresh) && rev != 0 {
 		act.OverFailed(rev)
 	}
 }

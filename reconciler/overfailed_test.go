@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"theseus.dev/diff"
+	"theseus.dev/reconciler"
 	"theseus.dev/specs"
 )
 
@@ -31,14 +32,35 @@ func TestFixForcedOverFailedRollout(t *testing.T) {
 	}
 	stop()
 
-	e.putSpec(k, spec(k, "nginx:1.27", 2, deadline))
-	fixed := e.modRevision(k)
-	p := e.planHolds()
-	i := slices.IndexFunc(p.Actions, func(a diff.Action) bool { return a.Key == k })
-	if i < 0 || p.Actions[i].Kind != diff.Update || !p.Actions[i].Force || p.Actions[i].HeldBack != "" ||
-		!strings.Contains(p.Actions[i].Reason, fmt.Sprintf("the rollout of revision %d failed", bad)) {
-		t.Fatalf("plan of the fix: want an update forced over the failed deployment, got %+v", p.Actions)
+	fix := spec(k, "nginx:1.27", 2, deadline)
+	forcedIn := func(what string, p *diff.Plan) {
+		t.Helper()
+		i := slices.IndexFunc(p.Actions, func(a diff.Action) bool { return a.Key == k })
+		if i < 0 || p.Actions[i].Kind != diff.Update || !p.Actions[i].Force || p.Actions[i].HeldBack != "" ||
+			!strings.Contains(p.Actions[i].Reason, fmt.Sprintf("the rollout of revision %d failed", bad)) {
+			t.Fatalf("%s: want an update forced over the failed deployment, got %+v", what, p.Actions)
+		}
 	}
+	// plan -f of the fix, before it is written.
+	g, err := specs.DecodeStored(k, []byte(fix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := reconciler.ReadLocal(t.Context(), e.store.Desired(), reconciler.LocalSpecs{Groups: []*specs.Group{g}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := reconciler.PlanFrom(t.Context(), reconciler.PlanSources{Desired: e.store.Desired(), Apps: e.mc,
+		Pauses: e.store.Pauses(), History: e.store.History(), Statuses: e.store.Status(),
+		Local: &local.Snapshot, OnlyLocal: true, NewRevisions: local.NewRevisions}, diff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forcedIn("plan of the fix's file", p)
+
+	e.putSpec(k, fix)
+	fixed := e.modRevision(k)
+	forcedIn("plan of the fix in /desired", e.planHolds())
 
 	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}})
 	e.eventually(converge, "the fix Synced", func() bool {

@@ -47,7 +47,7 @@ func holdBack(ctx context.Context, p *diff.Plan, paused map[specs.GroupKey]*spec
 		switch {
 		case paused[a.Key] != nil:
 			holds(a, paused[a.Key], "", "")
-		case history != nil && a.Revision > 0 && (!fresh[a.Key] && (a.Acts() || a.Kind == diff.Wait) || mayOverFail(a)):
+		case history != nil && a.Revision > 0 && (!fresh[a.Key] && (a.Acts() || a.Kind == diff.Wait) || mayOverFail(a, fresh[a.Key])):
 			read = append(read, a)
 		}
 	}
@@ -106,5 +106,5 @@ func holdFailed(a *diff.Action, h *specs.History, fresh bool) {
 	if e := h.Entry(a.Revision); e != nil && !fresh {
 		holds(a, nil, e.Outcome, e.Reason)
 	}
-	overFailedBy(a, h)
+	overFailedBy(a, h, fresh)
 }
