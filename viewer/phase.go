@@ -65,8 +65,29 @@ func phaseOf(p *parts, appsKnown bool) (Phase, string, []string) {
 		if p.app == nil && st.Phase == specs.PhaseSynced && st.AppID != "" {
 			return Drifted, "the app is gone from Marathon; the controller creates it again", nil
 		}
+		if short := shortOf(p.desired.Group, p.app); short != "" && st.Phase == specs.PhaseSynced {
+			// Tasks failed or were lost since the controller last
+			// wrote the status: the group does not run its spec now.
+			return Progressing, short + " (the controller's status, Synced, is from before)", nil
+		}
 	}
 	return Phase(st.Phase), st.Message, nil
+}
+
+// shortOf says how app falls short of running g's instances, healthy when
+// g has health checks; "" when it does not, or there is no app.
+func shortOf(g *specs.Group, app *marathon.App) string {
+	if app == nil || g.Spec.Instances == nil {
+		return ""
+	}
+	want, n := *g.Spec.Instances, app.Counts
+	switch {
+	case n.Running < want:
+		return fmt.Sprintf("%d of %d tasks running", n.Running, want)
+	case len(g.Spec.HealthChecks) > 0 && n.Healthy < want:
+		return fmt.Sprintf("%d of %d tasks healthy", n.Healthy, want)
+	}
+	return ""
 }
 
 func invalidMessage(errs specs.ErrorList) string {

@@ -53,12 +53,14 @@ func TestPhaseOf(t *testing.T) {
 	rewritten := appOf(t, testGroup(t, 1), 9) // written by theseus from an older spec
 	secretOnly := appOf(t, g, 10)
 	secretOnly.Spec.Env = map[string]specs.Value{"TOKEN": {Value: "other"}}
+	crashed := appOf(t, g, 10)
+	crashed.Counts.Running = 1
 	unmanaged := appOf(t, g, 10)
 	unmanaged.Managed = false
 	// Scaled by theseus from revision 9 to 10: the labels stay those of 9,
 	// and the status records them.
 	scaledByUs := appOf(t, testGroup(t, 1), 9)
-	scaledByUs.Spec.Instances = g.Spec.Instances
+	scaledByUs.Spec.Instances, scaledByUs.Counts.Running = g.Spec.Instances, *g.Spec.Instances
 	editedAfterScale := appOf(t, testGroup(t, 1), 9)
 	editedAfterScale.Spec.Instances, editedAfterScale.Spec.Image = g.Spec.Instances, "nginx:hand"
 	scaledStatus := func(p specs.Phase) *etcd.StatusEntry {
@@ -95,6 +97,7 @@ func TestPhaseOf(t *testing.T) {
 		{"a secret changed is no drift", parts{desired: valid, status: status(specs.PhaseSynced, 10), app: secretOnly}, true, Synced, "m", ""},
 		{"unmanaged app is not drift", parts{desired: valid, status: status(specs.PhaseStalled, 10), app: unmanaged}, true, Stalled, "m", ""},
 		{"app gone while synced", parts{desired: valid, status: status(specs.PhaseSynced, 10)}, true, Drifted, "gone from Marathon", ""},
+		{"tasks lost since the status was written", parts{desired: valid, status: status(specs.PhaseSynced, 10), app: crashed}, true, Progressing, "1 of 2 tasks running (the controller's status, Synced, is from before)", ""},
 		{"app gone while waiting", parts{desired: valid, status: status(specs.PhaseWaiting, 10)}, true, Waiting, "m", ""},
 		{"orphan", parts{app: app}, true, Orphaned, "--prune", ""},
 		{"deleting", parts{status: status(specs.PhaseDeleting, 10), app: app}, true, Deleting, "m", ""},
