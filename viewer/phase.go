@@ -53,7 +53,17 @@ func phaseOf(p *parts, appsKnown bool) (Phase, string, []string) {
 	case st.Phase == specs.PhaseStalled:
 		return Stalled, stalledMessage(st), nil
 	case st.Phase == specs.PhaseRolledBack || st.Phase == specs.PhaseFailed || st.Phase == specs.PhasePaused:
-		return Phase(st.Phase), st.Message, nil
+		msg := st.Message
+		if appsKnown && p.app == nil && st.AppID != "" {
+			// Deleted by hand, or a Marathon that lost its state: what
+			// the status says runs does not.
+			until := "/desired changes"
+			if st.Phase == specs.PhasePaused {
+				until = "the group is resumed"
+			}
+			msg += "; the app is gone from Marathon, so nothing runs, and nothing is created until " + until
+		}
+		return Phase(st.Phase), msg, nil
 	}
 	if appsKnown {
 		if drift := driftOf(p.desired.Group, p.desired.ModRevision, p.app, st.Scaled); drift != nil {
