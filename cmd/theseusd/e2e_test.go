@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -29,7 +28,7 @@ const childEnv = "THESEUSD_TEST_CHILD_ARGS"
 
 func TestMain(m *testing.M) {
 	if args := os.Getenv(childEnv); args != "" {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		ctx, stop := signalContext()
 		code := run(ctx, strings.Split(args, "\x1f"), &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
 			getenv: os.Getenv, ownsProcess: true})
 		stop()
@@ -93,6 +92,57 @@ func startChild(t *testing.T, args []string, env ...string) *exec.Cmd {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	return cmd
+}
+
+// TestSecondSignalStopsAtOnce: a daemon that was sent SIGTERM waits up
+// to --grace for a call in flight; a second SIGTERM (or Ctrl-C) ends it
+// at once, as it would end a process that handles no signal: it was
+// ignored, and the operator of a stop that waited on a stuck call could
+// only kill -9.
+func TestSecondSignalStopsAtOnce(t *testing.T) {
+	e := etcdtest.Start(t)
+	held, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	_, url := newSim(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && r.URL.Path == "/v2/apps" {
+				once.Do(func() { close(held) })
+				_, _ = io.Copy(io.Discard, r.Body)
+				select { // Marathon hangs
+				case <-r.Context().Done():
+				case <-release:
+				}
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	t.Cleanup(func() { close(release) }) // before the simulator closes
+	child := startChild(t, append(daemonArgs(e.Endpoint(), url), "--grace", "1m", "--marathon-timeout", "1m"))
+	e.Etcdctl(t, "put", "/desired/web/dev", minimal)
+	select {
+	case <-held:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the daemon never created the app")
+	}
+	if err := child.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	logs := child.Stdout.(*os.File).Name()
+	pollUntil(t, "the daemon says it waits for the call in flight", func() bool {
+		b, _ := os.ReadFile(logs)
+		return strings.Contains(string(b), "letting calls in flight finish")
+	})
+	exited := make(chan struct{})
+	go func() { _, _ = child.Process.Wait(); close(exited) }()
+	if err := child.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the daemon still runs 10s after a second SIGTERM")
+	}
 }
 
 // TestKilledBetweenWriteAndStatus: the daemon is killed with SIGKILL after

@@ -17,7 +17,8 @@ func newRunCmd(c *cli) *cobra.Command {
 keep Marathon equal to /desired, recording each group's state under /status.
 Standbys wait and take over when the leader goes away. An etcd that does not
 answer at start is waited for, not ready meanwhile. SIGTERM or SIGINT
-stops taking work, lets calls in flight finish within --grace, and resigns.`,
+stops taking work, lets calls in flight finish within --grace, and resigns;
+a second one stops at once, and a standby takes over when the lease expires.`,
 		Args: cobra.NoArgs,
 	}
 	ef := addEtcdFlags(cmd.Flags())
