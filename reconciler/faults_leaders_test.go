@@ -5,7 +5,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -169,33 +168,18 @@ func TestStaleLeaderTellsNothing(t *testing.T) {
 // the daemon stood by and read as a stuck worker.
 func TestStandbyReportsNoWorkInFlight(t *testing.T) {
 	e := newEnv(t)
-	var armed atomic.Bool
-	held, release := make(chan struct{}), make(chan struct{})
-	var k specs.GroupKey
-	tap := &tapMarathon{}
-	tap.before = func(method string, key specs.GroupKey) {
-		if method == "update" && key == k && armed.CompareAndSwap(true, false) {
-			close(held)
-			<-release
-		}
-	}
+	hold := newHeldUpdate()
 	m := reconciler.NewMetrics()
-	a, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a", metrics: m},
-		marathon: func(mc reconciler.Marathon) reconciler.Marathon { tap.Marathon = mc; return tap }})
-	var unblock sync.Once
-	t.Cleanup(func() { unblock.Do(func() { close(release) }) }) // before a's stop
+	a, _ := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a", metrics: m}, marathon: hold.wrap})
+	t.Cleanup(hold.release) // before a's stop
 	e.eventually(converge, "a leads", a.Leading)
 	b, _ := e.start(controllerOpts{id: "b"})
-	k = e.deploy("api", 1)[0]
+	k := e.deploy("api", 1)[0]
 	e.eventually(converge, "the group's status", func() bool { return e.statusTruthful(k) == "" })
 
-	armed.Store(true)
+	hold.arm(k)
 	directPut(t, e, k, spec(k, "nginx:1.28", 1, ""))
-	select {
-	case <-held:
-	case <-time.After(converge):
-		t.Fatal("a never got to its write")
-	}
+	hold.await(t)
 	busy := func() bool {
 		return gaugeValue(t, m, "workqueue_unfinished_work_seconds", "theseus") > 0 &&
 			gaugeValue(t, m, "workqueue_longest_running_processor_seconds", "theseus") > 0
@@ -204,7 +188,7 @@ func TestStandbyReportsNoWorkInFlight(t *testing.T) {
 	if err := revokeLeader(t.Context(), e.store); err != nil {
 		t.Fatal(err)
 	}
-	unblock.Do(func() { close(release) })
+	hold.release()
 	e.eventually(converge, "b leads", b.Leading)
 	e.eventually(converge, "a stands by", func() bool { return !a.Leading() })
 	for _, name := range []string{"workqueue_unfinished_work_seconds", "workqueue_longest_running_processor_seconds"} {

@@ -123,6 +123,51 @@ type tapMarathon struct {
 	calls  []time.Time // ended, sent or not
 }
 
+// heldUpdate is the driver with, once armed, the next update of its key
+// held inside the write until released: a leader caught with a call to
+// Marathon in flight.
+type heldUpdate struct {
+	tapMarathon
+	key     specs.GroupKey // set before armed
+	armed   atomic.Bool
+	held    chan struct{} // closed once the update is held
+	gate    chan struct{}
+	release func() // lets the update go; more calls do nothing
+}
+
+func newHeldUpdate() *heldUpdate {
+	h := &heldUpdate{held: make(chan struct{}), gate: make(chan struct{})}
+	var once sync.Once
+	h.release = func() { once.Do(func() { close(h.gate) }) }
+	h.before = func(method string, k specs.GroupKey) {
+		// armed first: the key was set before it was.
+		if h.armed.Load() && method == "update" && k == h.key && h.armed.CompareAndSwap(true, false) {
+			close(h.held)
+			<-h.gate
+		}
+	}
+	return h
+}
+
+// wrap is a daemonOpts.marathon.
+func (h *heldUpdate) wrap(m reconciler.Marathon) reconciler.Marathon { h.Marathon = m; return h }
+
+// arm holds the next update of k.
+func (h *heldUpdate) arm(k specs.GroupKey) {
+	h.key = k
+	h.armed.Store(true)
+}
+
+// await waits until the update is held.
+func (h *heldUpdate) await(t *testing.T) {
+	t.Helper()
+	select {
+	case <-h.held:
+	case <-time.After(converge):
+		t.Fatal("the update never came")
+	}
+}
+
 // write returns ctx with a write guard that calls before, then the
 // guard already in ctx, and notes the write of k if that lets it
 // through, as the driver sends it (each attempt): a write the guard
@@ -238,31 +283,16 @@ func (s *lostStatus) Write(ctx context.Context, f model.Fence, changes []model.S
 // operator watched a stop that seemed to hang for up to --grace.
 func TestShutdownSaysItWaits(t *testing.T) {
 	e := newEnv(t)
-	var armed atomic.Bool
-	held, release := make(chan struct{}), make(chan struct{})
-	var k specs.GroupKey
-	tap := &tapMarathon{}
-	tap.before = func(method string, key specs.GroupKey) {
-		if method == "update" && key == k && armed.CompareAndSwap(true, false) {
-			close(held)
-			<-release
-		}
-	}
+	hold := newHeldUpdate()
 	logs := &lockedBuffer{}
-	a, stop := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}, logTo: logs,
-		marathon: func(m reconciler.Marathon) reconciler.Marathon { tap.Marathon = m; return tap }})
-	var unblock sync.Once
-	t.Cleanup(func() { unblock.Do(func() { close(release) }) }) // before the daemon's stop
+	a, stop := e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}, logTo: logs, marathon: hold.wrap})
+	t.Cleanup(hold.release) // before the daemon's stop
 	e.eventually(converge, "a leads", a.Leading)
-	k = e.deploy("api", 1)[0]
+	k := e.deploy("api", 1)[0]
 	e.eventually(converge, "the group's status", func() bool { return e.statusTruthful(k) == "" })
-	armed.Store(true)
+	hold.arm(k)
 	e.putSpec(k, spec(k, "nginx:1.28", 1, ""))
-	select {
-	case <-held:
-	case <-time.After(converge):
-		t.Fatal("a never got to its write")
-	}
+	hold.await(t)
 
 	stopped := make(chan struct{})
 	go func() { stop(); close(stopped) }()
@@ -272,7 +302,7 @@ func TestShutdownSaysItWaits(t *testing.T) {
 	e.eventually(converge, "a says the grace is over", func() bool {
 		return strings.Contains(logs.String(), "grace period over")
 	})
-	unblock.Do(func() { close(release) })
+	hold.release()
 	<-stopped
 }
 
