@@ -372,7 +372,7 @@ func TestRefusedWriteNotRepeated(t *testing.T) {
 	rev := e.modRevision(k)
 	e.eventually(converge, "Stalled on the refusal", func() bool {
 		st := e.status(k)
-		return e.phaseIs(k, specs.PhaseStalled, rev)() && strings.Contains(st.Message, "refused the update") &&
+		return e.phaseIs(k, specs.PhaseStalled, rev)() && strings.Contains(st.Message, "refused the update; it is sent again when /desired changes") &&
 			strings.Contains(st.LastError, "422")
 	})
 	resyncs := metric(t, m, "theseus_resyncs_total")

@@ -181,8 +181,11 @@ func observed(g GroupState, st specs.Status) StatusDecision {
 }
 
 // refusedMessage is the message of a group whose write of kind Marathon
-// refused.
-func refusedMessage(kind diff.Kind) string { return "Marathon refused the " + string(kind) }
+// refused. It says what retries it: the same definition is not sent
+// again (refusedAlready), not even by a new leader.
+func refusedMessage(kind diff.Kind) string {
+	return "Marathon refused the " + string(kind) + "; it is sent again when /desired changes or `theseusd restart` asks for it"
+}
 
 // writeFailed decides for a group whose write to Marathon failed, or
 // ended with its outcome unknown. Marathon does not run (or is not known
