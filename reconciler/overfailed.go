@@ -1,7 +1,9 @@
 package reconciler
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 
 	"theseus.dev/diff"
 	"theseus.dev/specs"
@@ -9,11 +11,12 @@ import (
 
 // overFailed turns act, a change waiting behind the app's deployment,
 // into an update forced over it when that deployment is of a rollout
-// theseus judged failed, as the group's history says
+// theseus judged failed, as the group's history says, or of one that
+// act's revision superseded and that is past its deadline (overdue)
 // (diff.Action.OverFailed). A history that cannot be read leaves act
 // waiting: the next look tries again.
-func (c *Controller) overFailed(ctx context.Context, act *diff.Action) {
-	if !mayOverFail(act, false) || c.cfg.History == nil {
+func (c *Controller) overFailed(ctx context.Context, act *diff.Action, v view) {
+	if !mayOverFail(act, false) || c.overdue(act, v) || c.cfg.History == nil {
 		return
 	}
 	h, err := c.cfg.History.Get(ctx, act.Key)
@@ -22,6 +25,31 @@ func (c *Controller) overFailed(ctx context.Context, act *diff.Action) {
 		return
 	}
 	overFailedBy(act, h, false)
+}
+
+// overdue forces act over the deployment of the rollout that act's
+// revision superseded (the status's Superseded) once the group's progress
+// deadline has passed since that rollout began, and records in the
+// history that it failed so: superseded, it is no longer judged, and a
+// deployment of it that never ends (tasks that never turn healthy) would
+// hold every later change back. The app must still be at the version
+// that rollout wrote: a deployment begun since (another client's
+// restart or scale) is waited for as any other.
+func (c *Controller) overdue(act *diff.Action, v view) bool {
+	s := v.status.Superseded
+	if !v.hasStatus || s == nil || v.app == nil || v.desired == nil || act.AppRevision != s.Revision || v.app.Version != s.Version {
+		return false
+	}
+	deadline := cmp.Or(v.desired.Policy.ProgressDeadline, c.cfg.ProgressDeadline)
+	now := c.cfg.Now()
+	if now.Sub(s.Started) < deadline || !act.OverFailed(s.Revision) {
+		return false
+	}
+	if c.history != nil {
+		c.history.add(act.Key, historyOp{rev: s.Revision, at: now, outcome: specs.OutcomeFailed,
+			reason: fmt.Sprintf("not done within the progress deadline of %s; superseded by revision %d meanwhile", deadline, act.Revision)})
+	}
+	return true
 }
 
 // mayOverFail reports whether act waits behind a deployment of an app

@@ -72,3 +72,42 @@ func TestFixForcedOverFailedRollout(t *testing.T) {
 		t.Errorf("forced writes %v, want the fix's alone", f)
 	}
 }
+
+// TestFixForcedOverSupersededRollout: a revision whose tasks never turn
+// healthy is superseded by a fix while Marathon still deploys it. It is
+// no longer judged, and its deployment never ends: once the progress
+// deadline has passed since it began, it is recorded Failed and the fix
+// is forced over its deployment, rather than waiting behind it for ever.
+func TestFixForcedOverSupersededRollout(t *testing.T) {
+	e := newEnv(t)
+	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}})
+	e.sim.Faults().NeverHealthyImage("nginx:slow")
+	k := key(t, "web", "dev")
+	const deadline = neverDone + `,"upgrade":{"progressDeadlineSeconds":1}`
+	good := e.syncedForGood(k, spec(k, "nginx:1.27", 2, deadline))
+	e.putSpec(k, spec(k, "nginx:slow", 2, deadline))
+	slow := e.modRevision(k)
+	e.eventually(converge, "the slow rollout deploying", func() bool {
+		a, _ := e.app(k)
+		st := e.status(k)
+		return a.Image == "nginx:slow" && a.Deployment != "" && st != nil && st.Rollout != nil && st.Rollout.Revision == slow
+	})
+	e.putSpec(k, spec(k, "nginx:1.28", 2, deadline))
+	fixed := e.modRevision(k)
+	e.eventually(converge, "the fix Synced", func() bool {
+		st := e.status(k)
+		a, _ := e.app(k)
+		return st != nil && st.Phase == specs.PhaseSynced && st.ObservedRevision == fixed && a.Image == "nginx:1.28" && a.Deployment == ""
+	})
+	if f := e.forced(); len(f) != 1 {
+		t.Errorf("forced writes %v, want the fix's alone", f)
+	}
+	want := []string{fmt.Sprintf("%d:Synced", good), fmt.Sprintf("%d:Failed", slow), fmt.Sprintf("%d:Synced", fixed)}
+	e.eventually(converge, "the history", func() bool { return slices.Equal(e.outcomes(k), want) })
+	if r := e.history(k).Entry(slow).Reason; !strings.Contains(r, fmt.Sprintf("superseded by revision %d", fixed)) {
+		t.Errorf("reason of the superseded revision's failure: %q", r)
+	}
+	if st := e.status(k); st.Superseded != nil {
+		t.Errorf("the status still follows the superseded rollout: %+v", st.Superseded)
+	}
+}

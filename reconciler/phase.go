@@ -229,7 +229,14 @@ func baseStatus(g GroupState) specs.Status {
 	// A rollout and a failure are of one revision: a new one (or none)
 	// ends them, and lifts the quarantine.
 	if d := g.Desired; d == nil || st.Rollout != nil && st.Rollout.Revision != d.Revision {
+		if d != nil && !st.Rollout.Restore && st.Rollout.Revision < d.Revision {
+			r := *st.Rollout
+			st.Superseded = &r
+		}
 		st.Rollout = nil
+	}
+	if s := st.Superseded; s != nil && (g.Desired == nil || g.App == nil || g.App.Revision != s.Revision || len(g.App.Deployments) == 0) {
+		st.Superseded = nil // its deployment is over, or replaced
 	}
 	if d := g.Desired; d == nil || st.Failure != nil && st.Failure.Revision != d.Revision {
 		st.Failure = nil

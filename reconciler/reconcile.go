@@ -35,7 +35,7 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (engine.
 	}
 	act, ok := c.plan(v)
 	if ok {
-		c.overFailed(ctx, &act)
+		c.overFailed(ctx, &act, v)
 	}
 	if ok && act.Kind == diff.Delete {
 		// Checked on the cached view first too: while the guard refuses,
@@ -58,7 +58,7 @@ func (c *Controller) Reconcile(ctx context.Context, key specs.GroupKey) (engine.
 		}
 		act, ok = c.plan(v)
 		if ok {
-			c.overFailed(ctx, &act)
+			c.overFailed(ctx, &act, v)
 		}
 	}
 	if !ok {

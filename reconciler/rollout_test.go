@@ -396,3 +396,40 @@ func TestOverAtWrite(t *testing.T) {
 		})
 	}
 }
+
+// TestSupersededKept: the rollout of a revision that a newer one
+// replaced is kept while the app is at that revision with a deployment
+// in flight, and only then.
+func TestSupersededKept(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	k := specs.GroupKey{Service: "web", Labels: "dev"}
+	two := 2
+	desired := &diff.Desired{Key: k, Revision: 7, Hash: "h7", Spec: specs.Spec{Image: "web:2", Instances: &two}}
+	r5 := specs.Rollout{Revision: 5, Version: "v5", Started: now.Add(-time.Minute)}
+	app := func(rev int64, deployments ...string) *model.App {
+		return &model.App{ID: "/web/dev", Key: k, Managed: true, Revision: rev, SpecHash: "h5", Version: "v5",
+			Deployments: deployments, Counts: specs.TaskCounts{Wanted: 2, Running: 2}}
+	}
+	for _, tc := range []struct {
+		name   string
+		status specs.Status
+		app    *model.App
+		want   *specs.Rollout
+	}{
+		{"superseded while deploying", specs.Status{ObservedRevision: 5, Rollout: &r5}, app(5, "d5"), &r5},
+		{"kept while it deploys", specs.Status{ObservedRevision: 7, Superseded: &r5}, app(5, "d5"), &r5},
+		{"its deployment over", specs.Status{ObservedRevision: 7, Superseded: &r5}, app(5), nil},
+		{"the app at another revision", specs.Status{ObservedRevision: 7, Superseded: &r5}, app(7, "d7"), nil},
+		{"a rollback's rollout", specs.Status{ObservedRevision: 5, Rollout: &specs.Rollout{Revision: 5, Restore: true}}, app(5, "d5"), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := GroupState{Desired: desired, App: tc.app, Status: &tc.status, Now: now, AppAsOf: now,
+				MinHealthy: 10 * time.Second, ProgressDeadline: 10 * time.Minute, Outcome: HeldBack,
+				Action: diff.Action{Kind: diff.Wait, Key: k, Revision: 7, HeldBack: diff.HoldDeployment}}
+			got := StatusOf(g).Status.Superseded
+			if (got == nil) != (tc.want == nil) || got != nil && *got != *tc.want {
+				t.Errorf("superseded %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}

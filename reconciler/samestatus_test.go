@@ -92,6 +92,10 @@ func clone(s specs.Status) specs.Status {
 		r := *s.Rollout
 		c.Rollout = &r
 	}
+	if s.Superseded != nil {
+		r := *s.Superseded
+		c.Superseded = &r
+	}
 	if s.Failure != nil {
 		f := *s.Failure
 		c.Failure = &f

@@ -153,6 +153,7 @@ func sameStatus(a, b *specs.Status) bool {
 		a.Message == b.Message && a.LastError == b.LastError && slices.Equal(a.Errors, b.Errors) &&
 		a.Restarted == b.Restarted && a.Source == b.Source && a.SyncedRevision == b.SyncedRevision &&
 		(a.Rollout == b.Rollout || a.Rollout != nil && b.Rollout != nil && *a.Rollout == *b.Rollout) &&
+		(a.Superseded == b.Superseded || a.Superseded != nil && b.Superseded != nil && *a.Superseded == *b.Superseded) &&
 		(a.Failure == b.Failure || a.Failure != nil && b.Failure != nil && *a.Failure == *b.Failure) &&
 		(a.Scaled == b.Scaled || a.Scaled != nil && b.Scaled != nil && *a.Scaled == *b.Scaled)
 }

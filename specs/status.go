@@ -82,6 +82,11 @@ type Status struct {
 	// Rollout follows a rollout theseus started of ObservedRevision, or
 	// the rollback of one, until it is over.
 	Rollout *Rollout `json:"rollout,omitempty"`
+	// Superseded is the rollout of an earlier revision that a newer one
+	// replaced while Marathon still deployed it, kept while the app is
+	// at that revision with a deployment in flight: a deployment of it
+	// that never ends must not hold the newer revision back for ever.
+	Superseded *Rollout `json:"superseded,omitempty"`
 	// Failure is the failed rollout of ObservedRevision: rolled back, or
 	// not. While that revision is current it is quarantined: not written
 	// to Marathon again.
