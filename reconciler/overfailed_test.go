@@ -63,14 +63,7 @@ func TestFixForcedOverFailedRollout(t *testing.T) {
 	forcedIn("plan of the fix in /desired", e.planHolds())
 
 	e.startWith(daemonOpts{controllerOpts: controllerOpts{id: "a"}})
-	e.eventually(converge, "the fix Synced", func() bool {
-		st := e.status(k)
-		a, _ := e.app(k)
-		return st != nil && st.Phase == specs.PhaseSynced && st.ObservedRevision == fixed && a.Image == "nginx:1.27" && a.Deployment == ""
-	})
-	if f := e.forced(); len(f) != 1 {
-		t.Errorf("forced writes %v, want the fix's alone", f)
-	}
+	e.fixForced(k, fixed, "nginx:1.27")
 }
 
 // TestFixForcedOverSupersededRollout: a revision whose tasks never turn
@@ -94,14 +87,7 @@ func TestFixForcedOverSupersededRollout(t *testing.T) {
 	})
 	e.putSpec(k, spec(k, "nginx:1.28", 2, deadline))
 	fixed := e.modRevision(k)
-	e.eventually(converge, "the fix Synced", func() bool {
-		st := e.status(k)
-		a, _ := e.app(k)
-		return st != nil && st.Phase == specs.PhaseSynced && st.ObservedRevision == fixed && a.Image == "nginx:1.28" && a.Deployment == ""
-	})
-	if f := e.forced(); len(f) != 1 {
-		t.Errorf("forced writes %v, want the fix's alone", f)
-	}
+	e.fixForced(k, fixed, "nginx:1.28")
 	want := []string{fmt.Sprintf("%d:Synced", good), fmt.Sprintf("%d:Failed", slow), fmt.Sprintf("%d:Synced", fixed)}
 	e.eventually(converge, "the history", func() bool { return slices.Equal(e.outcomes(k), want) })
 	if r := e.history(k).Entry(slow).Reason; !strings.Contains(r, fmt.Sprintf("superseded by revision %d", fixed)) {
@@ -109,5 +95,19 @@ func TestFixForcedOverSupersededRollout(t *testing.T) {
 	}
 	if st := e.status(k); st.Superseded != nil {
 		t.Errorf("the status still follows the superseded rollout: %+v", st.Superseded)
+	}
+}
+
+// fixForced waits until k's fix, revision rev of image, is Synced with
+// no deployment left, and checks it was the one forced write.
+func (e *env) fixForced(k specs.GroupKey, rev int64, image string) {
+	e.t.Helper()
+	e.eventually(converge, "the fix Synced", func() bool {
+		st := e.status(k)
+		a, _ := e.app(k)
+		return st != nil && st.Phase == specs.PhaseSynced && st.ObservedRevision == rev && a.Image == image && a.Deployment == ""
+	})
+	if f := e.forced(); len(f) != 1 {
+		e.t.Errorf("forced writes %v, want the fix's alone", f)
 	}
 }
