@@ -10,11 +10,11 @@ import (
 )
 
 // overFailed turns act, a change waiting behind the app's deployment,
-// into an update forced over it when that deployment is of a rollout
-// theseus judged failed, as the group's history says, or of one that
-// act's revision superseded and that is past its deadline (overdue)
-// (diff.Action.OverFailed). A history that cannot be read leaves act
-// waiting: the next look tries again.
+// into an update forced over it (diff.Action.OverFailed) when that
+// deployment is of a rollout theseus judged failed, as the group's
+// history says, or of one act's revision superseded that is past its
+// deadline (overdue). A history that cannot be read leaves act waiting:
+// the next look tries again.
 func (c *Controller) overFailed(ctx context.Context, act *diff.Action, v view) {
 	if !mayOverFail(act, false) || c.overdue(act, v) || c.cfg.History == nil {
 		return

@@ -245,7 +245,8 @@ func (r *restarter) step(ctx context.Context, e model.RestartEntry) (specs.Group
 		app, err := r.c.apps.Fresh(ctx, k)
 		if err == nil && app != nil {
 			st.Replaced, st.Wanted = replaced(app, st.CurrentVersion), app.Counts.Wanted
-			if r.stayedBack(ctx, e.Service, st, k, &app, now) {
+			var back bool
+			if app, back = r.stayedBack(ctx, e.Service, st, k, app, now); back {
 				delete(r.back, e.Service)
 				st.Done = append(st.Done, st.Current)
 				st.Current, st.LastDone = "", now
@@ -291,36 +292,35 @@ func (r *restarter) step(ctx context.Context, e model.RestartEntry) (specs.Group
 }
 
 // stayedBack reports whether the group in flight k of service's restart
-// st, its app *app, is back and has stayed so for the controller's
+// st, its app app, is back and has stayed so for the controller's
 // MinHealthy, with no task of the restart's version failing meanwhile:
 // tasks that crash soon after they start look restarted for a moment,
 // and the next group is not to be restarted on the strength of that.
 // At the end of the spell the app is read from Marathon, not the cache,
-// which may not know of a crash yet; *app is then that read.
+// which may not know of a crash yet; the app returned is the latest read.
 func (r *restarter) stayedBack(ctx context.Context, service string, st specs.RestartState, k specs.GroupKey,
-	app **model.App, now time.Time) bool {
-	if !restarted(*app, st.CurrentVersion) {
+	app *model.App, now time.Time) (*model.App, bool) {
+	if !restarted(app, st.CurrentVersion) {
 		delete(r.back, service)
-		return false
+		return app, false
 	}
 	s, ok := r.back[service]
-	if !ok || s.token != st.Token || s.group != st.Current || failedSince(*app, s.failedTask, st.CurrentVersion) {
-		r.back[service] = backSpell{token: st.Token, group: st.Current, since: now, failedTask: lastFailedTask(*app)}
-		return false
+	if !ok || s.token != st.Token || s.group != st.Current || failedSince(app, s.failedTask, st.CurrentVersion) {
+		r.back[service] = backSpell{token: st.Token, group: st.Current, since: now, failedTask: lastFailedTask(app)}
+		return app, false
 	}
 	if now.Sub(s.since) < r.c.cfg.MinHealthy {
-		return false
+		return app, false
 	}
 	a, err := r.c.apps.Read(ctx, k)
 	if err != nil || a == nil {
-		return false
+		return app, false
 	}
-	*app = a
 	if !restarted(a, st.CurrentVersion) || failedSince(a, s.failedTask, st.CurrentVersion) {
 		delete(r.back, service)
-		return false
+		return a, false
 	}
-	return true
+	return a, true
 }
 
 // backInTime reports whether the group in flight of restart st came
