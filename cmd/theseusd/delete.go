@@ -62,8 +62,8 @@ func runDelete(ctx context.Context, c *cli, ef *etcdFlags, mf *marathonFlags, k 
 	if p := pauseNote(ctx, ec, k); p != nil && deletable {
 		// The controller and apply --plan hold back every write of a
 		// paused group: the app's delete too.
-		fmt.Fprintf(c.stdout, "note: %s is paused (by %s): its Marathon app is not deleted until theseusd resume %s -l %s\n",
-			k, p.By, k.Service, k.Labels)
+		fmt.Fprintf(c.stdout, "note: %s is paused (by %s): its Marathon app is not deleted until theseusd resume %s\n",
+			k, p.By, groupFlags(k))
 	}
 	if owned {
 		fmt.Fprintf(c.stderr, "note: sync source %q wrote %s from %s; its next sync creates it again unless that file is removed\n", owner.Owner, k, owner.File)

@@ -96,6 +96,12 @@ func groupArg(service, labels string) (specs.GroupKey, error) {
 	return specs.NewGroupKey(service, specs.ParseLabelList(labels))
 }
 
+// groupFlags is how a command line names group k: "SERVICE -l a,b". The
+// key's own form joins labels with '.', which -l refuses.
+func groupFlags(k specs.GroupKey) string {
+	return k.Service + " -l " + strings.Join(k.LabelSet(), ",")
+}
+
 // historyDoc is the output of `theseusd history -o json`
 // (docs/rollout-safety.md).
 type historyDoc struct {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -329,6 +330,41 @@ func TestUndecodablePauseIsNoted(t *testing.T) {
 		}
 		if !strings.Contains(out, "note: web/dev is paused (by unknown") || !strings.Contains(out, "theseusd resume web -l dev") {
 			t.Errorf("%v: no note of the pause:\n%s", args, out)
+		}
+	}
+}
+
+// TestHintsNameGroupsAsFlags: the commands that pause, delete and
+// rollback print for a group of several labels can be run as printed:
+// the labels comma-separated, not in the key's dotted form, which -l
+// refuses.
+func TestHintsNameGroupsAsFlags(t *testing.T) {
+	e := etcdtest.Start(t)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": "http://127.0.0.1:1", "USER": "alice"}
+	spec := strings.Replace(minimal, `"labels":["dev"]`, `"labels":["frontend","dev"]`, 1)
+	file := filepath.Join(t.TempDir(), "web.json")
+	writeFile(t, file, spec)
+	if code, out, errb := runCLI(t, env, "apply", "-f", file); code != exitOK {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errb)
+	}
+	hint := regexp.MustCompile(`theseusd (history|resume) web -l [a-z0-9,.-]+`)
+	steps := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"rollback", "web", "-l", "dev,frontend", "--to", "0"}, "theseusd history web -l dev,frontend"},
+		{[]string{"pause", "web", "-l", "frontend,dev"}, "theseusd resume web -l dev,frontend"},
+		{[]string{"delete", "web", "-l", "dev,frontend"}, "theseusd resume web -l dev,frontend"},
+	}
+	for _, st := range steps {
+		_, out, errb := runCLI(t, env, st.args...)
+		if got := hint.FindString(out + errb); got != st.want {
+			t.Errorf("%v names the group as %q, want %q:\n%s%s", st.args, got, st.want, out, errb)
+		}
+	}
+	for _, cmd := range []string{"theseusd history web -l dev,frontend", "theseusd resume web -l dev,frontend"} {
+		if code, out, errb := runCLI(t, env, strings.Fields(cmd)[1:]...); code != exitOK {
+			t.Errorf("%s: exit %d\n%s%s", cmd, code, out, errb)
 		}
 	}
 }

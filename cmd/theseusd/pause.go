@@ -44,7 +44,7 @@ func runPause(ctx context.Context, c *cli, ec *etcd.Client, k specs.GroupKey, p 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "paused %s: the controller makes no Marathon writes for it until theseusd resume %s -l %s\n", k, k.Service, k.Labels)
+	fmt.Fprintf(c.stdout, "paused %s: the controller makes no Marathon writes for it until theseusd resume %s\n", k, groupFlags(k))
 	fmt.Fprintln(c.stdout, "a Marathon deployment already in flight for it is not stopped: pausing holds back theseus's next writes, not Marathon's work under way")
 	if prev != nil {
 		fmt.Fprintf(c.stdout, "it was already paused by %s%s%s; that record is replaced\n", prev.By, sinceText(prev), reasonSuffix(prev.Reason))

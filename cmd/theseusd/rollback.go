@@ -33,7 +33,7 @@ would undo the rollback. Roll it back in the source instead, e.g. git revert.`,
 	to := cmd.Flags().Int64("to", 0, "the revision to go back to (default: the last Synced before the current one)")
 	onGroup(c, cmd, func(k specs.GroupKey) error {
 		if cmd.Flags().Changed("to") && *to <= 0 {
-			return fmt.Errorf("--to %d: want a revision from theseusd history %s -l %s", *to, k.Service, k.Labels)
+			return fmt.Errorf("--to %d: want a revision from theseusd history %s", *to, groupFlags(k))
 		}
 		return nil
 	}, func(ctx context.Context, ec *etcd.Client, k specs.GroupKey) error {
@@ -91,8 +91,8 @@ func runRollback(ctx context.Context, c *cli, ec *etcd.Client, k specs.GroupKey,
 	w := specs.Writer{Kind: specs.WriterRollback, By: operator(c), At: time.Now().UTC(), RestoredFrom: target.Revision}
 	rev, err := ec.Desired().WithWriter(w).Put(ctx, k, value, expected)
 	if errors.Is(err, etcd.ErrConflict) {
-		return fmt.Errorf("%s changed while rolling back, so nothing was written; see theseusd history %s -l %s and try again: %w",
-			k, k.Service, k.Labels, err)
+		return fmt.Errorf("%s changed while rolling back, so nothing was written; see theseusd history %s and try again: %w",
+			k, groupFlags(k), err)
 	}
 	if err != nil {
 		return err
@@ -101,9 +101,9 @@ func runRollback(ctx context.Context, c *cli, ec *etcd.Client, k specs.GroupKey,
 	if len(changed) > 0 {
 		fmt.Fprintf(c.stdout, "changed: %s\n", strings.Join(changed, ", "))
 	}
-	fmt.Fprintf(c.stdout, "the controller rolls it out like any other change; theseusd history %s -l %s follows it\n", k.Service, k.Labels)
+	fmt.Fprintf(c.stdout, "the controller rolls it out like any other change; theseusd history %s follows it\n", groupFlags(k))
 	if p := pauseNote(ctx, ec, k); p != nil {
-		fmt.Fprintf(c.stdout, "note: %s is paused (by %s): nothing is written to Marathon until theseusd resume %s -l %s\n", k, p.By, k.Service, k.Labels)
+		fmt.Fprintf(c.stdout, "note: %s is paused (by %s): nothing is written to Marathon until theseusd resume %s\n", k, p.By, groupFlags(k))
 	}
 	return nil
 }
@@ -126,8 +126,8 @@ func rollbackTarget(k specs.GroupKey, h *specs.History, cur *etcd.Entry, to int6
 			before = cur.ModRevision
 		}
 		if target = h.LastSynced(before); target == nil {
-			return nil, fmt.Errorf("no revision of %s before the current one was Synced; name one with --to (theseusd history %s -l %s lists them)",
-				k, k.Service, k.Labels)
+			return nil, fmt.Errorf("no revision of %s before the current one was Synced; name one with --to (theseusd history %s lists them)",
+				k, groupFlags(k))
 		}
 	}
 	switch {
