@@ -131,6 +131,12 @@ func parseDocument(file string, line int, data []byte) (*Group, ErrorList) {
 	if len(root.Content) == 0 {
 		return nil, nil
 	}
+	if fe := jsonComment(file, line, data); fe != nil {
+		// YAML reads "// note" in a JSON object as the start of a key,
+		// which swallows the key and value after it: the field it would
+		// report is nonsense, and would print that value.
+		return nil, ErrorList{fe}
+	}
 	if fe := notASpec(file, line, root.Content[0]); fe != nil {
 		return nil, ErrorList{fe}
 	}
@@ -222,8 +228,27 @@ func jsonSyntaxError(file string, line int, data []byte) *FieldError {
 	at := max(int(se.Offset)-1, 0) + len(data) - len(body)
 	before := data[:min(at, len(data))]
 	col := at - bytes.LastIndexByte(before, '\n')
+	msg := redactJSONChar(se.Error())
+	if at < len(data) && data[at] == '/' && strings.HasPrefix(se.Error(), "invalid character '/'") {
+		msg = "JSON has no comments; take the comment out, or write the spec in YAML and comment it with #"
+	}
 	return &FieldError{File: file, Line: line + bytes.Count(before, []byte("\n")),
-		Msg: fmt.Sprintf("invalid JSON at column %d: %s", col, redactJSONChar(se.Error()))}
+		Msg: fmt.Sprintf("invalid JSON at column %d: %s", col, msg)}
+}
+
+// jsonComment is the error of a JSON document with a comment in it,
+// which YAML may parse, or nil. Only a document that begins with "{" and
+// holds "//" or "/*" is looked at: the rest pay nothing.
+func jsonComment(file string, line int, data []byte) *FieldError {
+	body := bytes.TrimLeft(data, " \t\r\n")
+	if len(body) == 0 || body[0] != '{' || !bytes.Contains(body, []byte("//")) && !bytes.Contains(body, []byte("/*")) {
+		return nil
+	}
+	fe := jsonSyntaxError(file, line, data)
+	if fe == nil || !strings.Contains(fe.Msg, "JSON has no comments") {
+		return nil
+	}
+	return fe
 }
 
 var jsonCharRE = regexp.MustCompile(`^invalid character '(.+)' (.*)$`)

@@ -104,6 +104,7 @@ func TestParseNotASpec(t *testing.T) {
 // A document written as JSON is explained in JSON's terms, at its line
 // and column, not as the YAML parser sees it.
 func TestParseJSONSyntaxError(t *testing.T) {
+	const noComments = "JSON has no comments; take the comment out, or write the spec in YAML and comment it with #"
 	tests := []struct {
 		name, doc string
 		line      int
@@ -112,6 +113,9 @@ func TestParseJSONSyntaxError(t *testing.T) {
 		{"missing comma", "{\"apiVersion\": \"theseus/v1\",\n \"kind\": \"Group\" \"spec\": {}}", 2, "invalid JSON at column 18: invalid character '\"' after object key:value pair"},
 		{"unclosed", "{\"apiVersion\": \"theseus/v1\",\n\"spec\": {\"image\": \"x\"}\n", 2, "invalid JSON at column 23: unexpected end of JSON input"},
 		{"after another document", "a: b\n---\n\n  {\"spec\": [1, 2}\n", 4, "invalid JSON at column 17: invalid character '}' after array element"},
+		// YAML reads this one as a mapping with the key `// note "kind":"Group"`.
+		{"a line comment", "{\"apiVersion\": \"theseus/v1\",\n  // note\n  \"kind\":\"Group\"}", 2, "invalid JSON at column 3: " + noComments},
+		{"a block comment", "{\"apiVersion\": \"theseus/v1\", /* note */\n\"kind\":\"Group\"}", 1, "invalid JSON at column 30: " + noComments},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -287,6 +291,8 @@ func TestSecretValueNotInErrors(t *testing.T) {
 		{"a null key", head + "  config:\n    ~: hunter2\n", []string{"hunter2"}, "mapping key must be a string, got null"},
 		{"JSON, a stray character after the value", jsonHead + `"env":{"PW":{"value":"hunter2"x,"secret":true}}}}`,
 			[]string{"hunter2", "'x'"}, "invalid JSON at column 102: invalid character after object key:value pair"},
+		{"JSON, a comment before a value", jsonHead + "\"env\":{\n  // the password\n  \"DB_PASSWORD\":\"hunter2\"}}}",
+			[]string{"hunter2"}, "invalid JSON at column 3: JSON has no comments"},
 		{"JSON, a bad escape", jsonHead + `"env":{"PW":{"value":"hunt\q","secret":true}}}}`, []string{"hunt", "'q'"}, "in string escape code"},
 		{"JSON object value, unknown member", jsonHead + `"env":{"PW":{"value":"x","hunter2":1}}}}`, []string{"hunter2"}, "unknown field"},
 	}
