@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -62,13 +64,18 @@ lines printed (a failed one's say why it failed).`,
 		if *stderr {
 			stream = mesos.Stderr
 		}
-		lf := &logFollower{marathon: mc, mesos: ms, q: q, stream: stream, out: c.stdout, errw: c.stderr, open: map[string]*mesos.LogFile{}}
+		lf := &logFollower{marathon: mc, mesos: ms, q: q, stream: stream, out: c.stdout, errw: c.stderr}
 		return lf.run(cmd.Context(), n, *follow, *poll)
 	}
 	return cmd
 }
 
-// logFollower prints the logs of the containers a query selects.
+// maxLogReads bounds the sandboxes opened at once.
+const maxLogReads = 8
+
+// logFollower prints the logs of the containers a query selects. With
+// -f each container is followed on its own, so that an agent that does
+// not answer holds back only its own containers' lines.
 type logFollower struct {
 	marathon *marathon.Client
 	mesos    *mesos.Client
@@ -77,13 +84,16 @@ type logFollower struct {
 	out      io.Writer
 	errw     io.Writer
 
-	open   map[string]*mesos.LogFile // by container
-	order  []string                  // containers in the order opened
-	warned map[string]bool
-	// strict makes the first trouble the command's error (without -f);
-	// with -f trouble is reported and the logs followed on.
+	// strict (without -f) counts the containers whose logs could not be
+	// read, and makes the command fail when there are any; with -f
+	// trouble is reported and the logs followed on.
 	strict bool
-	err    error
+
+	mu       sync.Mutex // guards what follows, and the writes to out and errw
+	warned   map[string]bool
+	failed   int
+	writeErr error
+	stop     context.CancelFunc
 }
 
 // containers lists the containers of the selected groups: name → host.
@@ -103,158 +113,227 @@ func (l *logFollower) run(ctx context.Context, tail int, follow bool, poll time.
 	if len(cs) == 0 {
 		return fmt.Errorf("no containers of %s in Marathon", queryText(l.q))
 	}
-	l.strict = !follow
-	if err := l.openNew(ctx, cs, tail); err != nil {
-		return err
-	}
 	if !follow {
-		return l.err
+		l.strict = true
+		if _, err := l.openNew(ctx, cs, nil, tail); err != nil {
+			return err
+		}
+		if l.writeErr != nil {
+			return l.writeErr
+		}
+		if l.failed > 0 {
+			return fmt.Errorf("the logs of %d of %d containers could not be read (warnings above)", l.failed, len(cs))
+		}
+		return nil
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	l.stop = cancel
+	following := map[string]chan struct{}{} // container → closed when it is gone
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		for _, name := range l.order {
-			if err := l.next(ctx, name, false); err != nil {
-				return err
-			}
-		}
-		cs, err := l.containers(ctx)
+		opened, err := l.openNew(ctx, cs, following, tail)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			fmt.Fprintln(l.errw, "warning:", err)
-			continue
+			l.warn("", err)
 		}
-		if err := l.closeGone(ctx, cs); err != nil {
-			return err
+		for name, f := range opened {
+			gone := make(chan struct{})
+			following[name] = gone
+			wg.Go(func() { l.follow(ctx, f, gone, poll) })
 		}
 		// A container that starts is followed from its first line.
-		if err := l.openNew(ctx, cs, -1); err != nil {
-			return err
+		tail = -1
+		select {
+		case <-ctx.Done():
+			return l.writeError()
+		case <-t.C:
+		}
+		next, err := l.containers(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return l.writeError()
+			}
+			l.warn("", err)
+			continue
+		}
+		cs = next
+		live := map[string]bool{}
+		for _, c := range cs {
+			live[c.Name] = true
+		}
+		for name, gone := range following {
+			if !live[name] {
+				close(gone)
+				delete(following, name)
+			}
 		}
 	}
 }
 
-// openNew opens the logs of containers not open yet and prints their
-// last tail lines. A sandbox not there yet (a task staging) is tried
-// again next time.
-func (l *logFollower) openNew(ctx context.Context, cs []viewer.UsageTarget, tail int) error {
-	var agents []mesos.Agent
+func (l *logFollower) writeError() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.writeErr
+}
+
+// opening is what opening one container's log came to.
+type opening struct {
+	f     *mesos.LogFile
+	lines []string
+	err   error
+	// notYet: its agent has no sandbox for it (yet: a task staging).
+	notYet bool
+}
+
+// openNew opens, at once, the logs of the containers not open yet and
+// prints their last tail lines, container after container. A sandbox
+// not there yet (a task staging) is tried again next time; a container
+// whose log cannot be read is a warning (without -f, a failure).
+func (l *logFollower) openNew(ctx context.Context, cs []viewer.UsageTarget, open map[string]chan struct{}, tail int) (map[string]*mesos.LogFile, error) {
+	var todo []viewer.UsageTarget
 	for _, c := range cs {
-		if l.open[c.Name] != nil {
-			continue
-		}
-		if agents == nil {
-			var err error
-			if agents, err = l.mesos.Agents(ctx); err != nil {
-				l.warn("mesos", err)
-				return nil
-			}
-		}
-		a, err := mesos.FindAgent(agents, c.Host)
-		if err != nil {
-			l.warn(c.Name, err)
-			continue
-		}
-		f, err := l.mesos.OpenLog(ctx, a, c.Name, l.stream)
-		if err != nil {
-			if errors.Is(err, mesos.ErrNotFound) {
-				// Not there yet (staging): tried again at the next read.
-				if l.strict {
-					fmt.Fprintf(l.errw, "warning: %s has no sandbox yet\n", c.Name)
-				}
-				continue
-			}
-			l.warn(c.Name, err)
-			continue
-		}
-		lines, err := f.Tail(ctx, tail)
-		if err != nil {
-			l.warn(c.Name, err)
-			continue
-		}
-		l.open[c.Name] = f
-		l.order = append(l.order, c.Name)
-		if err := l.print(c.Name, lines); err != nil {
-			return err
+		if _, ok := open[c.Name]; !ok {
+			todo = append(todo, c)
 		}
 	}
-	return nil
-}
-
-// next prints what a container wrote since the last read; final prints
-// a last line without its newline too.
-func (l *logFollower) next(ctx context.Context, name string, final bool) error {
-	f := l.open[name]
-	lines, err := f.Next(ctx)
-	if perr := l.print(name, lines); perr != nil {
-		return perr
+	if len(todo) == 0 {
+		return nil, nil
 	}
+	agents, err := l.mesos.Agents(ctx)
 	if err != nil {
-		l.warn(name, err)
-		return nil
+		return nil, fmt.Errorf("read Mesos: %w", err)
 	}
-	if final {
-		return l.print(name, f.Flush())
+	results := make([]opening, len(todo))
+	sem := make(chan struct{}, maxLogReads)
+	var wg sync.WaitGroup
+	for i, c := range todo {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = l.openOne(ctx, agents, c, tail)
+		})
 	}
-	return nil
+	wg.Wait()
+	opened := map[string]*mesos.LogFile{}
+	for i, c := range todo {
+		r := results[i]
+		switch {
+		case r.notYet:
+			if l.strict {
+				l.printTo(l.errw, fmt.Sprintf("warning: %s has no sandbox yet on %s\n", c.Name, c.Host))
+			}
+		case r.err != nil:
+			l.warn(c.Name, r.err)
+		default:
+			l.print(c.Name, r.lines)
+			opened[c.Name] = r.f
+		}
+	}
+	return opened, nil
 }
 
-// closeGone prints the last lines of the containers that ended and stops
-// following them.
-func (l *logFollower) closeGone(ctx context.Context, cs []viewer.UsageTarget) error {
-	live := map[string]bool{}
-	for _, c := range cs {
-		live[c.Name] = true
+// openOne opens one container's log and reads its last tail lines.
+func (l *logFollower) openOne(ctx context.Context, agents []mesos.Agent, c viewer.UsageTarget, tail int) opening {
+	a, err := mesos.FindAgent(agents, c.Host)
+	if err != nil {
+		return opening{err: fmt.Errorf("the Mesos master does not list its agent %s (unreachable or removed)", c.Host)}
 	}
-	kept := l.order[:0]
-	for _, name := range l.order {
-		if live[name] {
-			kept = append(kept, name)
-			continue
-		}
-		if err := l.next(ctx, name, true); err != nil {
-			return err
-		}
-		delete(l.open, name)
+	f, err := l.mesos.OpenLog(ctx, a, c.Name, l.stream)
+	switch {
+	case errors.Is(err, mesos.ErrNotFound):
+		return opening{notYet: true}
+	case err != nil:
+		return opening{err: fmt.Errorf("agent %s: %w", c.Host, err)}
 	}
-	l.order = kept
-	return nil
+	lines, err := f.Tail(ctx, tail)
+	if err != nil {
+		return opening{err: fmt.Errorf("agent %s: %w", c.Host, err)}
+	}
+	return opening{f: f, lines: lines}
 }
 
-func (l *logFollower) print(name string, lines []string) error {
+// follow prints what a container writes, every poll, until ctx ends or
+// the container is gone: then its last lines are printed, a last one
+// without its newline too.
+func (l *logFollower) follow(ctx context.Context, f *mesos.LogFile, gone <-chan struct{}, poll time.Duration) {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		final := false
+		select {
+		case <-ctx.Done():
+			return
+		case <-gone:
+			final = true
+		case <-t.C:
+		}
+		lines, err := f.Next(ctx)
+		l.print(f.TaskID, lines)
+		if err != nil {
+			l.warn(f.TaskID, fmt.Errorf("agent %s: %w", f.Agent.Hostname, err))
+		} else if final {
+			l.print(f.TaskID, f.Flush())
+		}
+		if final {
+			return
+		}
+	}
+}
+
+func (l *logFollower) print(name string, lines []string) {
+	if len(lines) == 0 {
+		return
+	}
+	var b strings.Builder
 	for _, line := range lines {
-		if _, err := fmt.Fprintf(l.out, "[%s] %s\n", name, line); err != nil {
-			return fmt.Errorf("write: %w", err)
-		}
+		fmt.Fprintf(&b, "[%s] %s\n", name, line)
 	}
-	return nil
+	l.printTo(l.out, b.String())
 }
 
-// warn reports a container whose log cannot be read, once per container
-// and kind of trouble; a closed context is no trouble.
+// printTo writes text whole; a write that fails (stdout closed) stops
+// the command with its error.
+func (l *logFollower) printTo(w io.Writer, text string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.writeErr != nil {
+		return
+	}
+	if _, err := io.WriteString(w, text); err != nil && w == l.out {
+		l.writeErr = fmt.Errorf("write: %w", err)
+		if l.stop != nil {
+			l.stop()
+		}
+	}
+}
+
+// warn reports a container whose log cannot be read (name "": Mesos or
+// Marathon), once per container and kind of trouble (without -f, every
+// one, and counts it); a closed context is no trouble.
 func (l *logFollower) warn(name string, err error) {
 	if errors.Is(err, context.Canceled) {
 		return
 	}
+	l.mu.Lock()
 	if l.strict {
-		if l.err == nil {
-			l.err = fmt.Errorf("%s: %w", name, err)
+		l.failed++
+	} else {
+		if l.warned == nil {
+			l.warned = map[string]bool{}
 		}
-		return
-	}
-	if l.warned == nil {
-		l.warned = map[string]bool{}
-	}
-	key := name + ": " + err.Error()
-	if !l.warned[key] {
+		key := name + ": " + err.Error()
+		if l.warned[key] {
+			l.mu.Unlock()
+			return
+		}
 		l.warned[key] = true
-		fmt.Fprintf(l.errw, "warning: %s: %v\n", name, err)
 	}
+	l.mu.Unlock()
+	if name != "" {
+		err = fmt.Errorf("%s: %w", name, err)
+	}
+	l.printTo(l.errw, fmt.Sprintf("warning: %v\n", err))
 }

@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,9 +22,46 @@ import (
 // fast clock, and `theseusd run` against them in this process: what an
 // operator's commands talk to.
 type cluster struct {
-	etcd *etcdtest.Etcd
-	sim  *marathonsim.Sim
-	env  map[string]string
+	etcd  *etcdtest.Etcd
+	sim   *marathonsim.Sim
+	mesos *marathonsim.MesosServer
+	env   map[string]string
+
+	mu   sync.Mutex
+	down map[string]bool // addresses of agents that drop every request
+}
+
+// agentDown makes an agent drop every request, as a host that went away
+// does: the connection is closed without an answer.
+func (c *cluster) agentDown(t *testing.T, hostname string) {
+	t.Helper()
+	u, err := url.Parse(c.mesos.AgentURL(hostname))
+	if err != nil || u.Host == "" {
+		t.Fatalf("no agent %s", hostname)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.down[u.Host] = true
+}
+
+// dropDown wraps the agents' handlers: a request to an agent that is
+// down gets its connection closed.
+func (c *cluster) dropDown(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		down := c.down[r.Host]
+		c.mu.Unlock()
+		if down {
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					_ = conn.Close()
+					return
+				}
+			}
+			panic(http.ErrAbortHandler)
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func startCluster(t *testing.T) *cluster {
@@ -40,11 +79,13 @@ func newCluster(t testing.TB, opts marathonsim.Options) *cluster {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(sim)
-	ms, err := sim.ListenMesos("127.0.0.1:0", marathonsim.MesosOptions{})
+	c := &cluster{etcd: e, sim: sim, down: map[string]bool{}}
+	ms, err := sim.ListenMesos("127.0.0.1:0", marathonsim.MesosOptions{Wrap: c.dropDown})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{etcd: e, sim: sim, env: map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": srv.URL, "THESEUS_MESOS": ms.URL}}
+	c.mesos = ms
+	c.env = map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": srv.URL, "THESEUS_MESOS": ms.URL}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
@@ -262,5 +303,72 @@ func TestLogsCommand(t *testing.T) {
 	}
 	if code, _, errb := runCLI(t, c.env, "logs", "web", "-l", "prod"); code != exitError || !strings.Contains(errb, "no containers of web matching -l prod") {
 		t.Errorf("logs of no group: exit %d: %s", code, errb)
+	}
+}
+
+// TestLogsAgentDown: with an agent down, `logs` prints the other
+// containers and names each container it could not read, with its agent,
+// then fails; `logs -f` follows the other containers on while the
+// agent's reads wait for their timeout.
+func TestLogsAgentDown(t *testing.T) {
+	c := startCluster(t)
+	c.put(t, "web/dev", webPortSpec(4, ""), 4)
+	tasks := c.sim.Tasks("/web/dev")
+	down := map[string]bool{}
+	for _, tk := range tasks[:2] {
+		down[tk.Host] = true
+	}
+	var up []marathonsim.TaskState
+	for _, tk := range tasks {
+		if !down[tk.Host] {
+			up = append(up, tk)
+		}
+	}
+	if len(up) == 0 {
+		t.Fatalf("every task on %v", down)
+	}
+
+	var stdout, stderr syncBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	go func() {
+		cl := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return c.env[k] }}
+		done <- run(ctx, []string{"logs", "web", "-l", "dev", "-f", "--tail", "1", "--poll", "20ms", "--mesos-timeout", "1m"}, cl)
+	}()
+	following := func(what string, cond func(string) bool) {
+		t.Helper()
+		waitSim(t, c.sim, what, func() bool { return cond(stdout.String()) })
+	}
+	following("every container", func(s string) bool {
+		for _, tk := range tasks {
+			if !strings.Contains(s, "["+tk.ID+"] ") {
+				return false
+			}
+		}
+		return true
+	})
+	for h := range down {
+		c.agentDown(t, h)
+	}
+	before := strings.Count(stdout.String(), "["+up[0].ID+"] ")
+	following("new lines of a container on an agent that answers", func(s string) bool {
+		return strings.Count(s, "["+up[0].ID+"] ") >= before+5
+	})
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("logs -f: exit %d: %s", code, stderr.String())
+	}
+
+	code, out, errb := runCLI(t, c.env, "logs", "web", "-l", "dev", "--tail", "1", "--mesos-timeout", "500ms")
+	want := fmt.Sprintf("the logs of %d of 4 containers could not be read", len(tasks)-len(up))
+	if code != exitError || !strings.Contains(errb, want) {
+		t.Errorf("logs with agents down: exit %d: %s", code, errb)
+	}
+	for _, tk := range tasks {
+		printed := strings.Contains(out, "["+tk.ID+"] ")
+		warned := strings.Contains(errb, "warning: "+tk.ID+": agent "+tk.Host+": ")
+		if printed == down[tk.Host] || warned != down[tk.Host] {
+			t.Errorf("%s on %s (down %v): printed %v, warned %v:\n%s%s", tk.ID, tk.Host, down[tk.Host], printed, warned, out, errb)
+		}
 	}
 }
