@@ -222,7 +222,8 @@ func TestTopCommand(t *testing.T) {
 		}
 	}
 	code, out, _ = runCLI(t, c.env, "top", "--interval", "0")
-	if code != exitOK || strings.Count(out, "web/dev") != 2 || !strings.Contains(out, "of 0.1") || !strings.Contains(out, "of 64Mi") {
+	if code != exitOK || strings.Count(out, "web/dev") != 2 || !strings.Contains(out, "of 0.1") || !strings.Contains(out, "of 64Mi") ||
+		!strings.Contains(out, " CPU(cores) ") {
 		t.Errorf("top: exit %d:\n%s", code, out)
 	}
 	if code, _, errb := runCLI(t, c.env, "top", "api"); code != exitError || !strings.Contains(errb, "no containers of api") {

@@ -126,7 +126,8 @@ func queryText(q viewer.Query) string {
 
 func writeUsage(w io.Writer, l *viewer.UsageList) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
-	fmt.Fprintln(tw, "GROUP\tCONTAINER\tHOST\tCPU\tCPU/ASKED\tMEMORY\tMEMORY/ASKED")
+	// CPU is in cores (of the asked cores); memory carries its unit.
+	fmt.Fprintln(tw, "GROUP\tCONTAINER\tHOST\tCPU(cores)\tCPU/ASKED\tMEMORY\tMEMORY/ASKED")
 	for _, u := range l.Items {
 		fmt.Fprintln(tw, strings.Join([]string{u.Key, u.Name, u.Host, u.CPUText(), asked(u.CPUPercent(), viewer.FormatCPUs(u.CPUsAsked)),
 			u.MemText(), asked(u.MemPercent(), viewer.FormatBytes(u.MemAsked))}, "\t"))
