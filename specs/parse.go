@@ -126,7 +126,7 @@ func parseDocument(file string, line int, data []byte) (*Group, ErrorList) {
 		if fe := jsonSyntaxError(file, line, data); fe != nil {
 			return nil, ErrorList{fe}
 		}
-		return nil, ErrorList{yamlError(file, line-1, err)}
+		return nil, ErrorList{yamlError(file, line-1, data, err)}
 	}
 	if len(root.Content) == 0 {
 		return nil, nil
@@ -180,15 +180,17 @@ func notASpec(file string, line int, n *yaml.Node) *FieldError {
 
 var yamlLineRE = regexp.MustCompile(`line (\d+): `)
 
-// yamlError turns a YAML syntax error into a FieldError with the line in the
-// file rather than in the document.
-func yamlError(file string, offset int, err error) *FieldError {
+// yamlError turns a YAML syntax error of data into a FieldError with the
+// line in the file rather than in the document.
+func yamlError(file string, offset int, data []byte, err error) *FieldError {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	fe := &FieldError{File: file, Msg: msg}
 	if m := yamlLineRE.FindStringSubmatchIndex(msg); m != nil {
 		n, _ := strconv.Atoi(msg[m[2]:m[3]])
+		n, fe.Msg = placeParserError(data, offset, n, msg[:m[0]]+msg[m[1]:])
 		fe.Line = n + offset
-		fe.Msg = msg[:m[0]] + msg[m[1]:]
+	} else if n := aliasLine(data, msg); n > 0 {
+		fe.Line = n + offset
 	}
 	fe.Msg = "invalid YAML: " + redactYAMLDetail(fe.Msg)
 	return fe

@@ -77,6 +77,35 @@ func TestParseSyntaxErrorHasLine(t *testing.T) {
 	}
 }
 
+// TestParseYAMLErrorLines: a YAML error is told at the line of the
+// mistake, in a file of several documents too, with where the mapping or
+// list it is in begins; an alias of an unknown anchor at its own line.
+func TestParseYAMLErrorLines(t *testing.T) {
+	const first = "apiVersion: theseus/v1\nkind: Group\nmetadata: {service: a, labels: [x]}\nspec: {image: i, instances: 1, cpus: 0.1, mem: 32}\n---\n"
+	const head = "apiVersion: theseus/v1\nkind: Group\nmetadata: {service: b, labels: [x]}\nspec:\n  image: nginx:1.27\n  instances: 1\n"
+	const tail = "  cpus: 0.1\n  mem: 32\n"
+	tests := []struct {
+		name, mistake string
+		line          int // in the document after first
+		want          string
+	}{
+		{"a stray brace", "  env: {P: x}}\n", 7, "invalid YAML: did not find expected key (the mapping begins on line 10)"},
+		{"a list item indented less", "  args:\n    - a\n   - b\n", 9, "invalid YAML: did not find expected key (the mapping begins on line 10)"},
+		{"an unclosed list", "  args: [a, b\n", 8, "invalid YAML: did not find expected ',' or ']' (the list begins on line 12)"},
+		{"an unclosed mapping", "  env: {P: x\n", 8, "invalid YAML: did not find expected ',' or '}' (the mapping begins on line 12)"},
+		{"an alias of no anchor", "  env: {A: \"*pw\", P: *pw}\n", 7, "invalid YAML: unknown anchor referenced (a value that begins with * must be quoted)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("f.yaml", []byte(first+head+tt.mistake+tail))
+			errs := Errors(err)
+			if len(errs) != 1 || errs[0].Line != 5+tt.line || errs[0].Msg != tt.want {
+				t.Errorf("want one problem on line %d: %q; got %v", 5+tt.line, tt.want, err)
+			}
+		})
+	}
+}
+
 // TestParseNotASpec: a document with keys but none of a spec's is one
 // problem that says so, at its first key; a spec with a misspelt field
 // is still told field by field.
