@@ -121,6 +121,7 @@ func (v *Viewer) loadGroup(r *http.Request) (*Group, int, error) {
 	}
 	for i := range l.Items {
 		if g := &l.Items[i]; g.Key == k.String() {
+			g.Warnings = l.Warnings
 			v.history(r.Context(), k, g)
 			return g, 0, nil
 		}

@@ -353,3 +353,33 @@ func TestKeysThatNameNoGroup(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupWarnsWhenMarathonIsDown: the page and the API of one group say
+// that Marathon cannot be read, as the list does: its tasks then come from
+// /status, which the page would otherwise show as Marathon's.
+func TestGroupWarnsWhenMarathonIsDown(t *testing.T) {
+	f := viewertest.Start(t)
+	f.Populate(t)
+	mc, err := marathon.New(marathon.Config{URLs: []string{f.MarathonURL}, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Marathon = mc
+	h := newViewer(t, f, viewer.Config{}).Handler()
+	if b := body(t, get(t, h, "GET", "/api/v1/groups/haproxy/dev", nil)); strings.Contains(b, `"warnings"`) {
+		t.Fatalf("haproxy/dev with Marathon up has warnings:\n%s", b)
+	}
+	f.Sim.Faults().FailRequests("", "", http.StatusServiceUnavailable, 0)
+	var g viewer.Group
+	res := get(t, h, "GET", "/api/v1/groups/haproxy/dev", nil)
+	if err := json.Unmarshal([]byte(body(t, res)), &g); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("haproxy/dev with Marathon down: %s %v", res.Status, err)
+	}
+	if len(g.Warnings) != 1 || !strings.HasPrefix(g.Warnings[0], "Marathon cannot be read") {
+		t.Errorf("the API of haproxy/dev with Marathon down warns %q, want that Marathon cannot be read", g.Warnings)
+	}
+	page := body(t, get(t, h, "GET", "/groups/haproxy/dev", nil))
+	if !strings.Contains(page, `<p class="warning">Marathon cannot be read`) {
+		t.Errorf("the page of haproxy/dev with Marathon down does not say that Marathon cannot be read:\n%s", page)
+	}
+}

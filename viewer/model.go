@@ -111,6 +111,9 @@ type Group struct {
 	// HistoryError says why it could not be read.
 	History      []specs.HistoryEntry `json:"history,omitempty"`
 	HistoryError string               `json:"historyError,omitempty"`
+	// Warnings say what could not be read, as those of a List: only for
+	// one group, whose answer has no list to carry them.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // TaskImage is one image the tasks of a group run, and how many do.
