@@ -42,10 +42,12 @@ With --template, a Go text/template is rendered with the containers into
 atomically and only when its content changes, after which --on-change runs
 (a reload). With --watch it is rendered again at every change of
 /services: a change after a quiet spell at once, the changes of a burst
-together, the file changing at most once per --wait. A template that fails leaves the file
-as it was; a failing --on-change is reported and run again at the next
-change. The template sees .Service, .Containers (each with .Name, .Group,
-.Labels, .Host, .Port, .Ports by port name, .State, .Healthy, .Ready),
+together, the file changing at most once per --wait. A template that
+fails leaves the file as it was; a failing --on-change is reported and
+run again at the next change, and one running longer than
+--on-change-timeout is killed. The template sees .Service, .Containers
+(each with .Name, .Group, .Labels, .Host, .Port, .Ports by port name,
+.State, .Healthy, .Ready),
 .Config and .Groups, and the functions join and env;
 docs/endpoints-template.md has the details and
 testdata/templates/haproxy.cfg.tmpl an example.`,

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -26,6 +27,8 @@ import (
 type templateFlags struct {
 	template, out, onChange string
 	wait                    time.Duration
+	// onChangeTimeout bounds a run of the command; 0: no bound.
+	onChangeTimeout time.Duration
 }
 
 func addTemplateFlags(fs *pflag.FlagSet) *templateFlags {
@@ -33,6 +36,7 @@ func addTemplateFlags(fs *pflag.FlagSet) *templateFlags {
 	fs.StringVar(&f.template, "template", "", "render this Go text/template with the containers into --out instead of printing them")
 	fs.StringVar(&f.out, "out", "", "with --template: the file to write, atomically and only when its content changes")
 	fs.StringVar(&f.onChange, "on-change", "", `with --template: run this shell command after each change of --out (e.g. "haproxy -c -f cfg && kill -USR2 $(cat pid)")`)
+	fs.DurationVar(&f.onChangeTimeout, "on-change-timeout", time.Minute, "with --on-change: kill the command (and what it started) when it runs longer, and report it failed; 0: no limit")
 	fs.DurationVar(&f.wait, "wait", 100*time.Millisecond, "with --template --watch: after a change of the file, the least time before the next (a change after a quiet spell is rendered at once, a burst together)")
 	return f
 }
@@ -128,6 +132,9 @@ func newRenderer(f *templateFlags, service string, c *cli, watching bool) (*file
 	if f.out == "" {
 		return nil, fmt.Errorf("--template needs --out, the file to write")
 	}
+	if f.onChangeTimeout < 0 {
+		return nil, fmt.Errorf("--on-change-timeout %s: must not be negative", f.onChangeTimeout)
+	}
 	src, err := os.ReadFile(f.template)
 	if err != nil {
 		return nil, fmt.Errorf("--template: %w", err)
@@ -158,10 +165,7 @@ func (r *fileRenderer) render(ctx context.Context, groups []endpoints.Group) (bo
 	if r.f.onChange == "" || (!changed && !r.cmdFailed) {
 		return changed, nil
 	}
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", r.f.onChange)
-	cmd.Stdout, cmd.Stderr = r.stdout, r.stderr
-	cmd.Env = append(os.Environ(), "THESEUS_ENDPOINTS_OUT="+r.f.out)
-	if err := cmd.Run(); err != nil {
+	if err := r.runCommand(ctx); err != nil {
 		r.cmdFailed = true
 		if !r.watching {
 			// A later run finds the file as this one left it.
@@ -171,6 +175,28 @@ func (r *fileRenderer) render(ctx context.Context, groups []endpoints.Group) (bo
 	}
 	r.cmdFailed = false
 	return true, nil
+}
+
+// runCommand runs --on-change. One that outlives --on-change-timeout is
+// killed with all it started: while it runs no change is rendered, and a
+// reload that hangs would leave the file as it was for good.
+func (r *fileRenderer) runCommand(ctx context.Context) error {
+	cctx, cancel := ctx, context.CancelFunc(func() {})
+	if r.f.onChangeTimeout > 0 {
+		cctx, cancel = context.WithTimeout(ctx, r.f.onChangeTimeout)
+	}
+	defer cancel()
+	cmd := exec.CommandContext(cctx, "/bin/sh", "-c", r.f.onChange)
+	cmd.Stdout, cmd.Stderr = r.stdout, r.stderr
+	cmd.Env = append(os.Environ(), "THESEUS_ENDPOINTS_OUT="+r.f.out)
+	killGroup(cmd)
+	// A child left behind holding the output open must not hold Wait.
+	cmd.WaitDelay = time.Second
+	err := cmd.Run()
+	if err != nil && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("did not finish within --on-change-timeout %s: killed", r.f.onChangeTimeout)
+	}
+	return err
 }
 
 func countReady(groups []endpoints.Group) string {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/etcd/etcdtest"
@@ -168,5 +169,59 @@ func TestEndpointsTemplateErrors(t *testing.T) {
 				t.Errorf("out.cfg is %q, want %q", got, tc.file)
 			}
 		})
+	}
+}
+
+// TestEndpointsTemplateOnChangeHangs: a --on-change command that hangs
+// is killed, with what it started, after --on-change-timeout and
+// reported, and the next change of /services is rendered rather than
+// waiting behind it for ever.
+func TestEndpointsTemplateOnChangeHangs(t *testing.T) {
+	e := etcdtest.Start(t)
+	cl, err := etcd.New(e.Client, etcd.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cl.Discovery()
+	publishGroup(t, d, "web", "dev", 2, false)
+	dir := t.TempDir()
+	out, pids := filepath.Join(dir, "haproxy.cfg"), filepath.Join(t.TempDir(), "pids")
+	// The first run hangs in a child of the shell; the others return.
+	onChange := fmt.Sprintf(`test -f %[1]s && exit 0; sleep 60 & echo $! > %[1]s; wait`, pids)
+	b := &signalBuffers{wrote: make(chan struct{}, 1)}
+	c := &cli{stdin: strings.NewReader(""), stdout: signalWriter{&b.out, b.wrote}, stderr: signalWriter{&b.err, b.wrote},
+		getenv: func(k string) string { return map[string]string{"THESEUS_ETCD": e.Endpoint()}[k] }}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"endpoints", "web", "-l", "dev", "--template", exampleTemplate, "--out", out,
+			"--watch", "--wait", "0s", "--on-change", onChange, "--on-change-timeout", "200ms"}, c)
+	}()
+	b.waitFor(t, "the hung command killed", func(_, stderr string) bool {
+		return strings.Contains(stderr, "did not finish within --on-change-timeout 200ms")
+	})
+	publishGroup(t, d, "web", "dev", 4, false)
+	// publishGroup makes the last container not ready.
+	b.waitFor(t, "the change rendered", func(_, _ string) bool { return len(serverLines(t, out)) == 3 })
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("exit %d: %s", code, b.err.String())
+	}
+	pid, err := os.ReadFile(pids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Killed, it is gone or a zombie soon after.
+	stat := filepath.Join("/proc", strings.TrimSpace(string(pid)), "stat")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		data, err := os.ReadFile(stat)
+		if f := strings.Fields(string(data)); err != nil || len(f) > 2 && f[2] == "Z" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the command's child %s still runs: %s", strings.TrimSpace(string(pid)), data)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
