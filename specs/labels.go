@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Limits on names. A label or a service name is a DNS label (RFC 1123): it
@@ -30,12 +31,11 @@ var reservedSegments = []string{"restart", "tasks", "versions"}
 // most MaxNameLength long. It returns nil or an error that says what is
 // wrong with s.
 func ValidName(s string) error {
-	switch {
-	case s == "":
+	if s == "" {
 		return fmt.Errorf("must not be empty")
-	case len(s) > MaxNameLength:
-		return fmt.Errorf("%q is %d characters long, longer than %d", s, len(s), MaxNameLength)
 	}
+	// The characters first: a name of other than ASCII is refused for
+	// them, and the length is then its characters'.
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -47,8 +47,12 @@ func ValidName(s string) error {
 		case c >= 'A' && c <= 'Z':
 			return fmt.Errorf("%q has upper-case letters; names are lower-case", s)
 		default:
-			return fmt.Errorf("%q has the character %q; only lower-case letters, digits and '-' are allowed", s, rune(c))
+			r, _ := utf8.DecodeRuneInString(s[i:])
+			return fmt.Errorf("%q has the character %q; only lower-case letters, digits and '-' are allowed", s, r)
 		}
+	}
+	if len(s) > MaxNameLength {
+		return fmt.Errorf("%q is %d characters long, longer than %d", s, len(s), MaxNameLength)
 	}
 	return nil
 }

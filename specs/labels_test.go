@@ -23,6 +23,9 @@ func TestEncodeLabels(t *testing.T) {
 		{labels: []string{"-dev"}, wantErr: "start and end"},
 		{labels: []string{""}, wantErr: "empty"},
 		{labels: []string{strings.Repeat("a", 64)}, wantErr: "longer than 63"},
+		{labels: []string{"dév"}, wantErr: `has the character 'é'`},
+		// Not "64 characters long": 32 of them, each of two bytes.
+		{labels: []string{strings.Repeat("é", 32)}, wantErr: `has the character 'é'`},
 		{labels: []string{"tasks"}, wantErr: "reserved"},
 		{labels: []string{"tasks", "dev"}, want: "dev.tasks"},
 		{labels: strings.Fields("a b c d e f g h i j k l m n o p q"), wantErr: "more than 16"},
