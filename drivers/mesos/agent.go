@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // agentCall builds a call of an agent endpoint.
@@ -165,11 +166,19 @@ func SplitLines(data []byte) ([]string, []byte) {
 }
 
 // Statistics returns the usage of every executor on an agent
-// (/monitor/statistics).
+// (/monitor/statistics). Figures the agent gave no timestamp are
+// stamped with the time its answer came, so that two reads still give
+// a rate.
 func (c *Client) Statistics(ctx context.Context, a Agent) ([]Usage, error) {
 	var out []Usage
 	r, err := c.agentCall(a, "/monitor/statistics", nil, func(r io.Reader) (err error) {
 		out, err = decodeStatistics(r)
+		now := time.Now()
+		for i := range out {
+			if s := out[i].Statistics; s != nil && s.Timestamp.IsZero() {
+				s.Timestamp = now
+			}
+		}
 		return err
 	})
 	if err != nil {

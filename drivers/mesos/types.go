@@ -205,7 +205,8 @@ type Usage struct {
 // Statistics are an executor container's figures, as far as the agent's
 // isolators measure them (a zero means "not reported").
 type Statistics struct {
-	// Timestamp is when they were sampled.
+	// Timestamp is when they were sampled (by the agent; when it gave
+	// no time, when its answer came).
 	Timestamp time.Time `json:"timestamp,omitzero"`
 	// CPU time in seconds since the container started; CPUsLimit the
 	// container's CPUs (the executor's overhead included).
