@@ -56,6 +56,9 @@ func (r *mesosResources) UnmarshalJSON(b []byte) error {
 			}
 			r.Ports = ranges
 		default:
+			if isNull(v) {
+				continue // no value: not a 0
+			}
 			text, err := scalarText(v)
 			if err != nil {
 				return fmt.Errorf("resources.%s: %w", name, err)
@@ -123,6 +126,9 @@ func (a *attributes) UnmarshalJSON(b []byte) error {
 	}
 	out := make(attributes, len(m))
 	for k, v := range m {
+		if isNull(v) {
+			continue // no value: not a 0
+		}
 		text, err := scalarText(v)
 		if err != nil {
 			return fmt.Errorf("attributes.%s: %w", k, err)
