@@ -45,6 +45,10 @@ release early.`,
 		case *allow && (*dur <= 0 || *dur > 24*time.Hour):
 			return fmt.Errorf("--for %s: want a duration up to 24h", *dur)
 		}
+		// Taken silently, "prune --for 1h" would seem to release the guard.
+		if err := goesWith(cmd.Flags(), "--allow-mass-delete", *allow, "for", "reason"); err != nil {
+			return err
+		}
 		ec, err := ef.connect(ctx, c, etcd.Hooks{})
 		if err != nil {
 			return err

@@ -37,10 +37,14 @@ func TestPruneCommand(t *testing.T) {
 	if v := e.Etcdctl(t, "get", "/theseus/prune/release"); v != "" {
 		t.Errorf("the release is still stored after --revoke: %s", v)
 	}
-	for _, args := range [][]string{{"prune", "--allow-mass-delete", "--revoke"}, {"prune", "--allow-mass-delete", "--for", "48h"}} {
+	for _, args := range [][]string{{"prune", "--allow-mass-delete", "--revoke"}, {"prune", "--allow-mass-delete", "--for", "48h"},
+		{"prune", "--for", "1h"}, {"prune", "--reason", "retiring api"}, {"prune", "--revoke", "--for", "1h"}} {
 		if code, _, _ := runCLI(t, env, args...); code != exitError {
 			t.Errorf("%v: exit %d, want 1", args, code)
 		}
+	}
+	if v := e.Etcdctl(t, "get", "/theseus/prune/release"); v != "" {
+		t.Errorf("a release is stored after prune without --allow-mass-delete: %s", v)
 	}
 }
 
