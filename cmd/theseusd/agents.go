@@ -19,7 +19,9 @@ func newAgentsCmd(c *cli) *cobra.Command {
 		Use:   "agents [-o wide|json]",
 		Short: "List the Mesos agents: attributes, resources used of total, and the groups running there",
 		Long: `List the agents the Mesos master knows, from one read of /master/state:
-their attributes (such as rack), CPUs, memory and disk allocated of their
+whether they are active (inactive: disconnected, deactivated or draining,
+so given no new tasks), their attributes (such as rack), CPUs, memory and
+disk allocated of their
 total, and how many tasks of which groups run on each. -o wide adds the id,
 the address, ports and reservations; -o json prints the AgentList of
 docs/viewer-json.md.`,
@@ -52,9 +54,11 @@ docs/viewer-json.md.`,
 
 func writeAgents(w io.Writer, l *viewer.AgentList, wide bool) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
-	head := "HOSTNAME\tATTRIBUTES\tCPUS\tMEM\tDISK\tTASKS\tGROUPS"
+	// STATE is in the narrow table too: an inactive agent (disconnected,
+	// deactivated or draining) gets no new tasks whatever it has free.
+	head := "HOSTNAME\tSTATE\tATTRIBUTES\tCPUS\tMEM\tDISK\tTASKS\tGROUPS"
 	if wide {
-		head += "\tPORTS\tRESERVED\tSTATE\tID\tADDRESS\tVERSION"
+		head += "\tPORTS\tRESERVED\tID\tADDRESS\tVERSION"
 	}
 	fmt.Fprintln(tw, head)
 	for _, a := range l.Items {
@@ -69,7 +73,11 @@ func writeAgents(w io.Writer, l *viewer.AgentList, wide bool) error {
 		if a.Other > 0 {
 			groups = append(groups, fmt.Sprintf("+%d other", a.Other))
 		}
-		row := []string{a.Hostname, dashIfEmpty(strings.Join(attrs, ",")), a.CPUs.CPUText(), a.Mem.MiBText(), a.Disk.MiBText(),
+		state := "active"
+		if !a.Active {
+			state = "inactive"
+		}
+		row := []string{a.Hostname, state, dashIfEmpty(strings.Join(attrs, ",")), a.CPUs.CPUText(), a.Mem.MiBText(), a.Disk.MiBText(),
 			strconv.Itoa(a.Tasks), dashIfEmpty(strings.Join(groups, " "))}
 		if wide {
 			var reserved []string
@@ -77,11 +85,7 @@ func writeAgents(w io.Writer, l *viewer.AgentList, wide bool) error {
 				r := a.Reserved[role]
 				reserved = append(reserved, fmt.Sprintf("%s:%scpus,%s", role, viewer.FormatCPUs(r.CPUs), viewer.FormatMiB(r.Mem)))
 			}
-			state := "active"
-			if !a.Active {
-				state = "inactive"
-			}
-			row = append(row, a.Ports.CountText(), dashIfEmpty(strings.Join(reserved, " ")), state, a.ID, dashIfEmpty(a.Address), dashIfEmpty(a.Version))
+			row = append(row, a.Ports.CountText(), dashIfEmpty(strings.Join(reserved, " ")), a.ID, dashIfEmpty(a.Address), dashIfEmpty(a.Version))
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}

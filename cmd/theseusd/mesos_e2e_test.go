@@ -373,3 +373,40 @@ func TestLogsAgentDown(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentsInactive: the table says which agents are inactive (here
+// disconnected, and draining as Mesos 1.9 reports it), since they get no
+// new tasks whatever they have free.
+func TestAgentsInactive(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/master/state" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = io.WriteString(w, `{"version": "1.9.0", "slaves": [
+			{"id": "S0", "hostname": "up", "pid": "slave(1)@10.0.0.1:5051", "resources": {"cpus": 8, "mem": 1024}, "active": true},
+			{"id": "S1", "hostname": "gone", "pid": "slave(1)@10.0.0.2:5051", "resources": {"cpus": 8, "mem": 1024}, "active": false},
+			{"id": "S2", "hostname": "draining", "pid": "slave(1)@10.0.0.3:5051", "resources": {"cpus": 8, "mem": 1024}, "active": true, "deactivated": true}],
+			"frameworks": []}`)
+	}))
+	t.Cleanup(srv.Close)
+	for _, wide := range []bool{false, true} {
+		args := []string{"agents", "--mesos", srv.URL}
+		if wide {
+			args = append(args, "-o", "wide")
+		}
+		code, out, errb := runCLI(t, map[string]string{}, args...)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if code != exitOK || len(lines) != 4 {
+			t.Fatalf("%v: exit %d:\n%s%s", args, code, out, errb)
+		}
+		for host, state := range map[string]string{"up": "active", "gone": "inactive", "draining": "inactive"} {
+			if f := strings.Fields(lines[findLine(lines, host+" ")]); f[1] != state {
+				t.Errorf("%v: %s is %s, want %s:\n%s", args, host, f[1], state, out)
+			}
+		}
+		if f := strings.Fields(lines[0]); f[1] != "STATE" || strings.Count(lines[0], "STATE") != 1 {
+			t.Errorf("%v: header %q", args, lines[0])
+		}
+	}
+}
