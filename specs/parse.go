@@ -54,11 +54,6 @@ func parentPath(p string) string {
 // file with no document but comments and blank lines is an error.
 func Parse(file string, data []byte) ([]*Group, error) {
 	docs := splitDocuments(data)
-	if len(docs) == 0 {
-		// Read as zero groups, a file emptied by an editor or caught
-		// half-written would remove every group it held from a sync.
-		return nil, ErrorList{{File: file, Line: 1, Msg: "holds no group (empty, or only comments); delete the file to remove its groups"}}
-	}
 	var groups []*Group
 	var errs ErrorList
 	for _, doc := range docs {
@@ -68,8 +63,17 @@ func Parse(file string, data []byte) ([]*Group, error) {
 			groups = append(groups, g)
 		}
 	}
+	if len(groups) == 0 && len(errs) == 0 {
+		// Read as zero groups, a file emptied by an editor or caught
+		// half-written would remove every group it held from a sync. YAML
+		// also reads a byte-order mark alone, as an editor leaves an
+		// emptied file, as no document.
+		return nil, ErrorList{{File: file, Line: 1, Msg: noGroupMsg}}
+	}
 	return groups, errs.Err()
 }
+
+const noGroupMsg = "holds no group (empty, or only comments); delete the file to remove its groups"
 
 type document struct {
 	line int // 1-based line of the document's first line

@@ -172,6 +172,7 @@ func TestDecodeStored(t *testing.T) {
 		{name: "metadata for another group", value: strings.Replace(minimal, `"dev"`, `"prod"`, 1), wantErr: "but the key is for group web/dev"},
 		{name: "labels in another order match", value: strings.Replace(minimal, `"web"`, `"web"`, 1)},
 		{name: "empty", value: "", wantErr: "holds no spec"},
+		{name: "a byte-order mark", value: "\ufeff", wantErr: "holds no spec"},
 		{name: "two documents", value: minimal + "\n---\n" + minimal, wantErr: "holds 2 specs"},
 		{name: "not JSON", value: "{", wantErr: "invalid JSON"},
 		{name: "invalid", value: strings.Replace(minimal, `"mem":64`, `"mem":1`, 1), wantErr: "/desired/web/dev:1: spec.mem"},
@@ -430,6 +431,11 @@ func TestParseRefusesFileWithoutGroups(t *testing.T) {
 		"blank":         "\n  \n",
 		"comments only": "# web, dev\n# moved elsewhere\n",
 		"separators":    "---\n---\n",
+		// What an editor leaves of a file it empties and saves with a
+		// byte-order mark; YAML reads such a document as no document.
+		"a UTF-8 byte-order mark":        "\ufeff",
+		"a byte-order mark and comments": "\ufeff# moved elsewhere\n",
+		"a UTF-16 byte-order mark":       "\xff\xfe",
 	} {
 		t.Run(name, func(t *testing.T) {
 			for _, parse := range []func(string, []byte) ([]*Group, error){Parse, ParseAndValidate} {

@@ -22,10 +22,10 @@ func DecodeStored(k GroupKey, data []byte) (*Group, error) {
 		}
 		// Decoded but refused: the full parser places the errors.
 	}
-	if len(splitDocuments(data)) == 0 {
+	groups, err := Parse(name, data)
+	if errs := Errors(err); len(errs) == 1 && errs[0].Msg == noGroupMsg {
 		return nil, ErrorList{{File: name, Msg: "value holds no spec"}}
 	}
-	groups, err := Parse(name, data)
 	if err != nil {
 		return nil, err
 	}
