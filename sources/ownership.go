@@ -338,6 +338,13 @@ func btoi(b bool) int {
 // across the attempts; it is returned with any error after the first
 // Plan, so that what was written before the error is reported.
 func (s *SyncSource) Sync(ctx context.Context, source string, want []SyncSpec) (*SyncPlan, error) {
+	return s.syncConfirmed(ctx, source, want, nil)
+}
+
+// syncConfirmed is Sync with confirm, if set, called before a plan that
+// removes or releases keys is applied: an error it returns is Sync's,
+// and nothing of that plan is written.
+func (s *SyncSource) syncConfirmed(ctx context.Context, source string, want []SyncSpec, confirm func() error) (*SyncPlan, error) {
 	done := map[specs.GroupKey]SyncItem{}
 	bo := backoff.New(syncRetryMin, syncRetryMax)
 	var last *SyncPlan
@@ -352,6 +359,11 @@ func (s *SyncSource) Sync(ctx context.Context, source string, want []SyncSpec) (
 		p, perr := s.Plan(ctx, source, want)
 		if perr != nil {
 			return last, perr
+		}
+		if confirm != nil && p.Count(SyncRemoved)+p.Count(SyncReleased) > 0 {
+			if cerr := confirm(); cerr != nil {
+				return last, cerr
+			}
 		}
 		err = s.Apply(ctx, p)
 		mergeWritten(p, done)

@@ -82,21 +82,30 @@ func (s *Syncer) Cycle(ctx context.Context) *Report {
 		r.Err = err
 		return r
 	}
-	lt, err := s.Tree.Load(ctx)
-	var invalid *InvalidTreeError
-	if errors.As(err, &invalid) {
-		for _, e := range invalid.Errs {
-			fmt.Fprintln(&r.Errs, e)
-		}
-	}
-	if err != nil {
-		return fail(err)
-	}
+	var lt *Loaded
 	var p *SyncPlan
-	if s.DryRun {
-		p, err = s.Source.Plan(ctx, lt.Revision, lt.Specs)
-	} else {
-		p, err = s.Source.Sync(ctx, lt.Revision, lt.Specs)
+	var err error
+	// A tree that changes as it is read is read again, as Tree.Load
+	// does for a --dir that moves.
+	for attempt := 1; ; attempt++ {
+		lt, err = s.Tree.Load(ctx)
+		var invalid *InvalidTreeError
+		if errors.As(err, &invalid) {
+			for _, e := range invalid.Errs {
+				fmt.Fprintln(&r.Errs, e)
+			}
+		}
+		if err != nil {
+			return fail(err)
+		}
+		if s.DryRun {
+			p, err = s.Source.Plan(ctx, lt.Revision, lt.Specs)
+		} else {
+			p, err = s.Source.syncConfirmed(ctx, lt.Revision, lt.Specs, func() error { return s.Tree.settled(ctx, lt) })
+		}
+		if !errors.Is(err, errChanged) || p != nil || attempt == loadAttempts {
+			break
+		}
 	}
 	if p != nil {
 		s.report(r, lt, p)

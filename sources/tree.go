@@ -34,6 +34,12 @@ type Tree struct {
 
 	fingerprint string
 	loaded      *Loaded
+	// seenAt is when the load that found loaded's files began, and
+	// sameAt when the latest one that found them again did.
+	seenAt, sameAt time.Time
+	// settle is how long a --dir must stay the same before keys are
+	// removed for files gone from it.
+	settle time.Duration
 
 	// step, if set, is called as a load has resolved its directory
 	// ("resolved") and listed its files ("listed"); tests use it to move
@@ -87,6 +93,7 @@ func (t *Tree) Load(ctx context.Context) (*Loaded, error) {
 }
 
 func (t *Tree) load(ctx context.Context) (*Loaded, error) {
+	began := time.Now()
 	lt, release, err := t.resolve(ctx)
 	if err != nil {
 		return nil, err
@@ -114,6 +121,7 @@ func (t *Tree) load(ctx context.Context) (*Loaded, error) {
 		return nil, fmt.Errorf("read %s: %w", lt.Display, err)
 	}
 	if t.loaded != nil && fp == t.fingerprint && lt.Root == t.loaded.Root {
+		t.sameAt = began
 		return t.loaded, nil
 	}
 	for _, fe := range refused {
@@ -137,8 +145,48 @@ func (t *Tree) load(ctx context.Context) (*Loaded, error) {
 		rel, _ := within(lt.Root, file)
 		lt.Specs[i] = SyncSpec{Group: g, File: filepath.ToSlash(t.inSource(rel)), validated: true}
 	}
-	t.fingerprint, t.loaded = fp, lt
+	t.fingerprint, t.loaded, t.seenAt, t.sameAt = fp, lt, began, began
 	return lt, nil
+}
+
+// DefaultSettle is how long a --dir must stay the same before a sync
+// removes keys for files gone from it (TreeConfig.Settle).
+const DefaultSettle = 2 * time.Second
+
+// errChanged: the files of --dir changed between the read a sync
+// planned to remove keys from and the read that confirmed it.
+var errChanged = fmt.Errorf("its files changed while they were read, %d times over (a checkout updated in place?); nothing written", loadAttempts)
+
+// settled returns nil once lt, as loaded, is what the tree has held for
+// the settle time, reading it again when that was not seen yet. A --dir
+// updated in place (git pull, rsync) shows, while it is written, files
+// missing that are there again once it is done: a sync with --prune
+// would remove their groups, and create them again at the next read.
+// A git checkout, the sync's own, never changes.
+func (t *Tree) settled(ctx context.Context, lt *Loaded) error {
+	if t.git != nil {
+		return nil
+	}
+	for t.loaded == lt {
+		wait := t.seenAt.Add(t.settle).Sub(t.sameAt)
+		if wait <= 0 {
+			return nil
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case <-timer.C:
+		}
+		if _, err := t.Load(ctx); err != nil {
+			break
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return fmt.Errorf("read %s: %w", lt.Display, errChanged)
 }
 
 func (t *Tree) stepped(stage string) {
@@ -292,6 +340,9 @@ type TreeConfig struct {
 	// Name is the source's name in ownership records; "" takes the
 	// default.
 	Name string
+	// Settle is how long a Dir must stay the same before a sync removes
+	// keys for files gone from it; 0 takes DefaultSettle.
+	Settle time.Duration
 	// Getenv reads THESEUS_GIT_USER and THESEUS_GIT_PASSWORD, the HTTP
 	// credentials of the repository.
 	Getenv func(string) string
@@ -309,7 +360,7 @@ func OpenTree(cfg TreeConfig) (*Tree, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		return &Tree{dir: cfg.Dir}, cmp.Or(cfg.Name, "dir:"+abs), nil
+		return &Tree{dir: cfg.Dir, settle: cmp.Or(cfg.Settle, DefaultSettle)}, cmp.Or(cfg.Name, "dir:"+abs), nil
 	}
 	sub := filepath.ToSlash(filepath.Clean("/" + cfg.Dir))[1:]
 	gitURL := canonicalGitURL(cfg.GitURL)
