@@ -146,3 +146,32 @@ func TestTextMultiLineValues(t *testing.T) {
 		t.Errorf("text plan, want the change as\n%s\ngot:\n%s", want, b.String())
 	}
 }
+
+// TestTextPathsOnOneLine: a config key may hold any character but '/':
+// one with a line break, an escape sequence or a bidi override is shown
+// quoted, on its change's line, and the columns of the changes line up
+// whatever the keys' characters.
+func TestTextPathsOnOneLine(t *testing.T) {
+	v := func(s string) *string { return &s }
+	p := &Plan{DesiredRevision: 100, Actions: []Action{{Kind: Config, Key: key(t, "web/dev"), Changes: []Change{
+		{Path: "spec.config.a\n+ web/evil create", New: v("v")},
+		{Path: "spec.config.c\x1b[2Jd", New: v("v")},
+		{Path: "spec.config.x\u202ey", Old: v("old"), New: v("new")},
+		{Path: "spec.config.ключ", New: v("v")},
+		{Path: "spec.config.u", Old: v("x\u202eold"), New: v("new")},
+	}}}}
+	var b bytes.Buffer
+	if err := WriteText(&b, p, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := `≈ web/dev config
+    "spec.config.a\n+ web/evil create":  (none) => v
+    "spec.config.c\x1b[2Jd":             (none) => v
+    "spec.config.x\u202ey":              old => new
+    spec.config.ключ:                    (none) => v
+    spec.config.u:                       "x\u202eold" => new
+`
+	if got := b.String(); !strings.HasPrefix(got, want) {
+		t.Errorf("text plan:\n%s\nwant it to begin:\n%s", got, want)
+	}
+}

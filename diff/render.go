@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // TextOptions steer the text rendering of a plan.
@@ -71,7 +72,7 @@ func WriteText(w io.Writer, p *Plan, o TextOptions) error {
 			writeAction(&b, a, o)
 		}
 		for _, e := range p.Errors {
-			fmt.Fprintf(&b, "%s %s\n", symbols[Invalid][0], e)
+			fmt.Fprintf(&b, "%s %s\n", symbols[Invalid][0], oneLine(e))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -101,12 +102,13 @@ func writeAction(b *strings.Builder, a *Action, o TextOptions) {
 	for _, e := range a.Errors {
 		fmt.Fprintf(b, "    %s\n", oneLine(e))
 	}
+	// A config key may hold any character but '/'; fmt pads by runes.
 	width := 0
 	for _, c := range a.Changes {
-		width = max(width, len(c.Path))
+		width = max(width, utf8.RuneCountInString(oneLine(c.Path)))
 	}
 	for _, c := range a.Changes {
-		fmt.Fprintf(b, "    %-*s  %s => %s\n", width+1, c.Path+":", orNone(c.Old), orNone(c.New))
+		fmt.Fprintf(b, "    %-*s  %s => %s\n", width+1, oneLine(c.Path)+":", orNone(c.Old), orNone(c.New))
 	}
 }
 
@@ -130,13 +132,19 @@ func orNone(s *string) string {
 }
 
 // oneLine is s, quoted if it holds a line break or another control
-// character: a value of several lines would break the layout of the plan,
-// and could pass for lines of it.
+// character, or a format character such as a bidi override: a value of
+// several lines would break the layout of the plan, and could pass for
+// lines of it; an escape sequence would drive the terminal, and an
+// override would show "old => new" the other way round.
 func oneLine(s string) string {
-	if strings.ContainsFunc(s, unicode.IsControl) || strings.ContainsAny(s, "\u2028\u2029") {
+	if strings.ContainsFunc(s, unprintable) {
 		return strconv.Quote(s)
 	}
 	return s
+}
+
+func unprintable(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
 }
 
 // summaryLine is the count line of a text plan: the changes, what is held
