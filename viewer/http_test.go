@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -382,4 +383,29 @@ func TestGroupWarnsWhenMarathonIsDown(t *testing.T) {
 	if !strings.Contains(page, `<p class="warning">Marathon cannot be read`) {
 		t.Errorf("the page of haproxy/dev with Marathon down does not say that Marathon cannot be read:\n%s", page)
 	}
+}
+
+// TestWarnsWhenNoTheseusdLeads: with no daemon leading, the list and a
+// group's page say that /status is not kept current: the phases there are
+// what the last leader wrote, however long ago.
+func TestWarnsWhenNoTheseusdLeads(t *testing.T) {
+	f := viewertest.Start(t)
+	f.Populate(t)
+	v := newViewer(t, f, viewer.Config{Leader: f.Client})
+	h := v.Handler()
+	check := func(want bool) {
+		t.Helper()
+		l, err := v.Load(t.Context(), viewer.Query{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		warned := slices.ContainsFunc(l.Warnings, func(w string) bool { return strings.HasPrefix(w, "no theseusd leads") })
+		page := body(t, get(t, h, "GET", "/groups/haproxy/dev", nil))
+		if warned != want || strings.Contains(page, `<p class="warning">no theseusd leads`) != want {
+			t.Errorf("with a leader %v: warnings %q; the group page warns: %v", !want, l.Warnings, !want)
+		}
+	}
+	check(true)
+	f.Lead(t)
+	check(false)
 }

@@ -2,6 +2,7 @@ package viewer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -35,6 +36,11 @@ type Marathon interface {
 // it.
 type HistoryReader interface {
 	Get(ctx context.Context, k specs.GroupKey) (*specs.History, error)
+}
+
+// LeaderReader says which theseusd leads. *etcd.Client implements it.
+type LeaderReader interface {
+	Leader(ctx context.Context) (etcd.LeaderInfo, error)
 }
 
 // ServicesReader reads the service-discovery tree; the viewer shows its
@@ -72,6 +78,8 @@ type sources struct {
 	deps    map[string]marathon.Deployment
 	depsErr error
 	tree    *etcd.Tree
+	// noLeader: no theseusd leads, so nothing keeps /status current.
+	noLeader bool
 	// old are the images of older app definitions that tasks still run.
 	old map[versionKey]string
 }
@@ -118,6 +126,13 @@ func (v *Viewer) read(ctx context.Context) (*sources, error) {
 	})
 	snap, derr := v.cfg.Desired.List(ctx)
 	statuses, _, serr := v.cfg.Status.List(ctx)
+	if v.cfg.Leader != nil && derr == nil && serr == nil {
+		_, err := v.cfg.Leader.Leader(ctx)
+		src.noLeader = errors.Is(err, etcd.ErrNoLeader)
+		if err != nil && !src.noLeader {
+			v.cfg.Logger.Debug("cannot read which theseusd leads", "err", err)
+		}
+	}
 	wg.Wait()
 	switch {
 	case derr != nil:
@@ -133,6 +148,13 @@ func (v *Viewer) read(ctx context.Context) (*sources, error) {
 	}
 	return src, nil
 }
+
+// noLeaderWarning says that the phases may be out of date: the viewer
+// corrects what it sees (a new revision, drift, tasks gone), but what
+// only the controller decides (a rollout failed, a deployment stuck) is
+// as the last leader left it.
+const noLeaderWarning = "no theseusd leads (none runs, or none reaches etcd): nothing acts on /desired, " +
+	"and /status is as the last leader left it"
 
 // marathonUnreadable starts the warning of a list read without Marathon.
 const marathonUnreadable = "Marathon cannot be read"
@@ -164,6 +186,9 @@ func build(src *sources, q Query) *List {
 	}
 	for i := range src.apps {
 		get(src.apps[i].Key).app = &src.apps[i]
+	}
+	if src.noLeader {
+		l.Warnings = append(l.Warnings, noLeaderWarning)
 	}
 	if src.appsErr != nil {
 		l.MarathonUnread = true

@@ -25,6 +25,9 @@ type Config struct {
 	// Mesos is read for the agents page, the group page's usage and the
 	// containers' logs; optional.
 	Mesos Mesos
+	// Leader is read on every load; when no theseusd leads, the list
+	// warns that /status is not kept current. Optional.
+	Leader LeaderReader
 	// History is read for the history of one group (its page and its
 	// API), never for a list; optional.
 	History HistoryReader

@@ -241,7 +241,7 @@ func (d *daemon) serveHTTP(ctx context.Context, dm *reconciler.Daemon, wg *sync.
 		}
 		tc = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	}
-	v, err := viewer.New(viewer.Config{Desired: d.etcd.Desired(), Status: d.etcd.Status(), Marathon: d.marathon,
+	v, err := viewer.New(viewer.Config{Desired: d.etcd.Desired(), Status: d.etcd.Status(), Marathon: d.marathon, Leader: d.etcd,
 		Services: d.etcd.Discovery(), History: d.etcd.History(), Auth: d.auth, Logger: d.log, Mesos: viewerMesos(d.mesos)})
 	if err != nil {
 		return nil, err

@@ -78,7 +78,7 @@ schema of docs/viewer-json.md. --watch prints groups again as they change.`,
 		if err != nil {
 			return err
 		}
-		v, err := viewer.New(viewer.Config{Desired: ec.Desired(), Status: ec.Status(), Marathon: mc, Services: ec.Discovery(), Now: now})
+		v, err := viewer.New(viewer.Config{Desired: ec.Desired(), Status: ec.Status(), Marathon: mc, Services: ec.Discovery(), Leader: ec, Now: now})
 		if err != nil {
 			return err
 		}

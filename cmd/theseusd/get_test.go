@@ -41,6 +41,7 @@ func runGet(ctx context.Context, env map[string]string, now time.Time, stdout, s
 func TestGetGolden(t *testing.T) {
 	f := viewertest.Start(t)
 	now := f.Populate(t)
+	f.Lead(t)
 	env := map[string]string{"THESEUS_ETCD": f.Etcd.Endpoint(), "THESEUS_MARATHON": f.MarathonURL}
 	tests := []struct {
 		name string
@@ -329,5 +330,20 @@ func TestGetWarnsEachAgent(t *testing.T) {
 	p.warn([]string{first, "agent 10.0.0.1:5052 did not answer: timeout"})
 	if n := strings.Count(errb.String(), "warning: agent"); n != 2 {
 		t.Errorf("printed %d agent warnings, want 2:\n%s", n, errb.String())
+	}
+}
+
+// TestGetWarnsWhenNoDaemonLeads: with no theseusd running, get says that
+// the phases are as the last leader left them.
+func TestGetWarnsWhenNoDaemonLeads(t *testing.T) {
+	f := viewertest.Start(t)
+	now := f.Populate(t)
+	env := map[string]string{"THESEUS_ETCD": f.Etcd.Endpoint(), "THESEUS_MARATHON": f.MarathonURL}
+	var out, errb getOutput
+	if err := runGet(t.Context(), env, now, &out, &errb, "haproxy"); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "warning: no theseusd leads") || !strings.Contains(out.String(), "haproxy   dev") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s\nwant the groups and a warning that no theseusd leads", out.String(), errb.String())
 	}
 }

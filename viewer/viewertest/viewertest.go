@@ -6,6 +6,7 @@
 package viewertest
 
 import (
+	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"testing"
@@ -116,6 +117,18 @@ func (f *Fixture) PutStatus(t testing.TB, key string, st specs.Status) {
 		t.Fatal(err)
 	}
 	f.PutRaw(t, specs.StatusKey("", Key(t, key)), string(data))
+}
+
+// Lead makes the fixture's etcd client the leader, as a running
+// theseusd is, until the test ends, and returns the leadership.
+func (f *Fixture) Lead(t testing.TB) *etcd.Leadership {
+	t.Helper()
+	l, err := f.Client.Campaign(t.Context(), etcd.ElectionConfig{TTL: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Resign(context.Background()) })
+	return l
 }
 
 // Write is the driver's write of spec at revision, as the controller
