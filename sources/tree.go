@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,10 +84,12 @@ var errMoved = fmt.Errorf("what it names changed while it was read, %d times ove
 // swapped to a new revision, a directory renamed over) is read again: a
 // deploy tool removes the revision it swapped away from, and a read
 // that caught part of it removed would have its missing groups pruned.
+// So is one whose files are gone by the time they are read, as they go
+// in a checkout updated in place.
 func (t *Tree) Load(ctx context.Context) (*Loaded, error) {
 	for attempt := 1; ; attempt++ {
 		lt, err := t.load(ctx)
-		if !errors.Is(err, errMoved) || attempt == loadAttempts {
+		if !errors.Is(err, errMoved) && !errors.Is(err, errChanged) || attempt == loadAttempts {
 			return lt, err
 		}
 	}
@@ -102,8 +105,11 @@ func (t *Tree) load(ctx context.Context) (*Loaded, error) {
 	t.stepped("resolved")
 	rels, refused, err := SpecFiles(lt.Root)
 	if err != nil {
-		if t.moved(lt) {
+		switch {
+		case t.moved(lt):
 			err = errMoved // a walk of a revision being removed fails
+		case errors.Is(err, fs.ErrNotExist):
+			err = errChanged // so does one of a directory removed
 		}
 		return nil, fmt.Errorf("read %s: %w", lt.Display, err)
 	}
@@ -117,6 +123,9 @@ func (t *Tree) load(ctx context.Context) (*Loaded, error) {
 		return nil, fmt.Errorf("read %s: %w", lt.Display, errMoved)
 	}
 	fp, err := fingerprint(rels, files, refused)
+	if errors.Is(err, fs.ErrNotExist) {
+		err = errChanged // listed, and removed before it was read
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", lt.Display, err)
 	}

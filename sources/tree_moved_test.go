@@ -46,8 +46,9 @@ func swapLink(t *testing.T, current, target string) {
 // old one, and removes the old revision. A load that read part of the old
 // one as it went would hand a prune sync a tree with groups missing, and
 // one listed from the old and read from the new fails on the files that
-// moved. Load reads again what --dir names now, and gives up, writing
-// nothing, if it keeps moving.
+// moved; so does one whose files move in place (git pull) between the
+// listing and the reading. Load reads again what --dir names now, and
+// gives up, writing nothing, if it keeps moving.
 func TestLoadRereadsADirectoryMovedWhileRead(t *testing.T) {
 	renameOver := func(t *testing.T, root string) {
 		current := filepath.Join(root, "current")
@@ -89,6 +90,20 @@ func TestLoadRereadsADirectoryMovedWhileRead(t *testing.T) {
 				}
 			},
 			wantInstances: 2,
+		},
+		{
+			// A checkout updated in place moves api.yaml out of z/ once
+			// it is listed.
+			name: "file moved between listing and reading",
+			move: func(t *testing.T, root, stage string, attempt int) {
+				current := filepath.Join(root, "current")
+				if attempt == 1 && stage == "listed" {
+					if err := os.Rename(filepath.Join(current, "z", "api.yaml"), filepath.Join(current, "api.yaml")); err != nil {
+						t.Fatal(err)
+					}
+				}
+			},
+			wantInstances: 1,
 		},
 		{
 			name:   "link swapped at every read",
