@@ -19,6 +19,7 @@ import (
 
 	"theseus.dev/endpoints"
 	"theseus.dev/internal/atomicfile"
+	"theseus.dev/internal/backoff"
 	"theseus.dev/specs"
 )
 
@@ -157,7 +158,7 @@ func (r *fileRenderer) render(ctx context.Context, groups []endpoints.Group) (bo
 	}
 	changed, err := atomicfile.WriteIfChanged(r.f.out, buf.Bytes())
 	if err != nil {
-		return false, err
+		return false, &writeError{err}
 	}
 	if changed {
 		fmt.Fprintf(r.stderr, "endpoints: wrote %s (%s)\n", r.f.out, countReady(groups))
@@ -198,6 +199,14 @@ func (r *fileRenderer) runCommand(ctx context.Context) error {
 	}
 	return err
 }
+
+// writeError is a failed write of --out: unlike a template that fails
+// on the data, it may pass on the same data later (a directory created,
+// a disk freed), so a watch tries it again without waiting for a change.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
 
 func countReady(groups []endpoints.Group) string {
 	all, ready := 0, 0
@@ -246,33 +255,60 @@ func runTemplate(ctx context.Context, c *cli, eps *endpoints.Client, service str
 		})
 	}()
 	none := false // the last render had no group: warned
-	return debounce(ctx, updates, watchErr, f.wait, func(groups []endpoints.Group) bool {
-		if len(groups) == 0 && !none {
+	retry := backoff.New(time.Second, 30*time.Second)
+	return debounce(ctx, updates, watchErr, f.wait, func(groups []endpoints.Group, again bool) (bool, time.Duration) {
+		if len(groups) == 0 && !none && !again {
 			warnNoGroup(c.stderr, service, sel)
 		}
 		none = len(groups) == 0
 		changed, err := r.render(ctx, groups)
-		if err != nil && ctx.Err() == nil {
+		if ctx.Err() != nil {
+			return changed, 0
+		}
+		var werr *writeError
+		if errors.As(err, &werr) {
+			d := retry.Next()
+			fmt.Fprintf(c.stderr, "error: %v (tried again in %s)\n", err, d.Round(time.Millisecond))
+			return changed, d
+		}
+		retry.Reset()
+		if err != nil {
 			fmt.Fprintln(c.stderr, "error:", err)
 		}
-		return changed
+		return changed, 0
 	})
 }
 
 // debounce calls fn with each update, but once fn has changed something
 // (it returns true), not again before wait has passed: an update after a
 // quiet spell goes at once, the updates of a burst together at the end
-// of each wait, the last of them included.
-func debounce(ctx context.Context, updates <-chan []endpoints.Group, done <-chan error, wait time.Duration, fn func([]endpoints.Group) bool) error {
+// of each wait, the last of them included. When fn asks to be called
+// again after a while (a write that failed), it is, with the latest
+// update and again set, unless an update comes first.
+func debounce(ctx context.Context, updates <-chan []endpoints.Group, done <-chan error, wait time.Duration,
+	fn func(groups []endpoints.Group, again bool) (changed bool, retry time.Duration)) error {
 	var pending []endpoints.Group
-	var timer *time.Timer
-	var fire <-chan time.Time
+	var timer, retry *time.Timer
+	var fire, refire <-chan time.Time
 	var last time.Time // of the last change
-	defer func() {
-		if timer != nil {
-			timer.Stop()
+	stop := func(t *time.Timer) {
+		if t != nil {
+			t.Stop()
 		}
-	}()
+	}
+	defer func() { stop(timer); stop(retry) }()
+	call := func(again bool) {
+		stop(retry)
+		retry, refire = nil, nil
+		changed, after := fn(slices.Clone(pending), again)
+		if changed {
+			last = time.Now()
+		}
+		if after > 0 {
+			retry = time.NewTimer(after)
+			refire = retry.C
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -292,13 +328,14 @@ func debounce(ctx context.Context, updates <-chan []endpoints.Group, done <-chan
 				fire = timer.C
 				continue
 			}
-			if fn(pending) {
-				last = time.Now()
-			}
+			call(false)
 		case <-fire:
 			timer, fire = nil, nil
-			if fn(slices.Clone(pending)) {
-				last = time.Now()
+			call(false)
+		case <-refire:
+			retry, refire = nil, nil
+			if timer == nil { // else the burst's call is due
+				call(true)
 			}
 		}
 	}

@@ -225,3 +225,42 @@ func TestEndpointsTemplateOnChangeHangs(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestEndpointsTemplateWriteRetried: with --watch, a file that cannot be
+// written (its directory not there yet) is reported and tried again
+// after a while, not only at the next change of /services, which may
+// not come for a long time: once the directory is there, the file is
+// written, and the command runs.
+func TestEndpointsTemplateWriteRetried(t *testing.T) {
+	e := etcdtest.Start(t)
+	cl, err := etcd.New(e.Client, etcd.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishGroup(t, cl.Discovery(), "web", "dev", 3, false)
+	dir := filepath.Join(t.TempDir(), "haproxy")
+	out := filepath.Join(dir, "haproxy.cfg")
+	b := &signalBuffers{wrote: make(chan struct{}, 1)}
+	c := &cli{stdin: strings.NewReader(""), stdout: signalWriter{&b.out, b.wrote}, stderr: signalWriter{&b.err, b.wrote},
+		getenv: func(k string) string { return map[string]string{"THESEUS_ETCD": e.Endpoint()}[k] }}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"endpoints", "web", "-l", "dev", "--template", exampleTemplate, "--out", out,
+			"--watch", "--on-change", "echo reloaded"}, c)
+	}()
+	b.waitFor(t, "the failed write reported", func(_, stderr string) bool {
+		return strings.Contains(stderr, "no such file or directory (tried again in")
+	})
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor(t, "the file written and the command run", func(stdout, _ string) bool { return stdout == "reloaded\n" })
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("exit %d: %s", code, b.err.String())
+	}
+	if n := len(serverLines(t, out)); n != 2 {
+		t.Errorf("%d server lines, want 2", n)
+	}
+}
