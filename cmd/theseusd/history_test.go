@@ -368,3 +368,31 @@ func TestHintsNameGroupsAsFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoryTextIsOneLineEach: a task's failure message, a pause's
+// reason and who paused come from others and may hold line breaks and
+// escape sequences; history shows them escaped, so that they neither
+// break its lines nor drive the terminal, and so do pause and resume.
+func TestHistoryTextIsOneLineEach(t *testing.T) {
+	f := newRolloutFixture(t)
+	f.entries[1].Reason = "Command exited with status 1\nTraceback (most recent call last):\x1b[2J"
+	f.record(t)
+	reason := "db\nmigration \x1b[31m\u202e"
+	if code, out, errb := runCLI(t, f.env, "pause", "web", "-l", "dev", "--reason", reason); code != exitOK {
+		t.Fatalf("pause: exit %d\n%s%s", code, out, errb)
+	}
+	for _, args := range [][]string{{"history", "web", "-l", "dev"}, {"pause", "web", "-l", "dev", "--reason", reason}, {"resume", "web", "-l", "dev"}} {
+		_, out, _ := runCLI(t, f.env, args...)
+		for _, w := range []string{`db\nmigration \x1b[31m\u202e`} {
+			if !strings.Contains(out, w) {
+				t.Errorf("%v: output lacks %s:\n%s", args, w, out)
+			}
+		}
+		if strings.ContainsAny(out, "\x1b\u202e") || strings.Contains(out, "\nmigration") || strings.Contains(out, "\nTraceback") {
+			t.Errorf("%v: output holds what it was given raw:\n%s", args, out)
+		}
+	}
+	if _, out, _ := runCLI(t, f.env, "history", "web", "-l", "dev"); !strings.Contains(out, `reason: Command exited with status 1\nTraceback (most recent call last):\x1b[2J`) {
+		t.Errorf("history does not show the failure escaped:\n%s", out)
+	}
+}
