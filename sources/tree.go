@@ -32,6 +32,9 @@ type Tree struct {
 	// git, when set, is fetched every cycle; ref names it in revisions.
 	git *gitsrc.Repo
 	ref string
+	// overHTTP: git is fetched over http(s), whose credentials the
+	// environment gives.
+	overHTTP bool
 
 	fingerprint string
 	loaded      *Loaded
@@ -233,6 +236,9 @@ func (t *Tree) resolve(ctx context.Context) (*Loaded, func(), error) {
 	}
 	co, err := t.git.Fetch(ctx)
 	if err != nil {
+		if t.overHTTP && (errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed)) {
+			err = fmt.Errorf("%w; the credentials sent are THESEUS_GIT_USER (default git) and THESEUS_GIT_PASSWORD (a token), or those in the URL", err)
+		}
 		return nil, nil, err
 	}
 	lt, err := t.checkoutDir(co)
@@ -391,7 +397,7 @@ func OpenTree(cfg TreeConfig) (*Tree, string, error) {
 	if sub != "" {
 		name += "//" + sub
 	}
-	return &Tree{dir: sub, git: repo, ref: cmp.Or(cfg.Ref, gitsrc.DefaultRef)}, cmp.Or(cfg.Name, name), nil
+	return &Tree{dir: sub, git: repo, ref: cmp.Or(cfg.Ref, gitsrc.DefaultRef), overHTTP: isHTTP(gitURL)}, cmp.Or(cfg.Name, name), nil
 }
 
 // canonicalGitURL is the one spelling of a repository that is read in
@@ -421,8 +427,12 @@ func gitAuth(rawURL string, getenv func(string) string) transport.AuthMethod {
 		return nil
 	}
 	pw := getenv("THESEUS_GIT_PASSWORD")
-	if pw == "" || !(strings.HasPrefix(rawURL, "https://") || strings.HasPrefix(rawURL, "http://")) {
+	if pw == "" || !isHTTP(rawURL) {
 		return nil
 	}
 	return &githttp.BasicAuth{Username: cmp.Or(getenv("THESEUS_GIT_USER"), "git"), Password: pw}
+}
+
+func isHTTP(rawURL string) bool {
+	return strings.HasPrefix(rawURL, "https://") || strings.HasPrefix(rawURL, "http://")
 }

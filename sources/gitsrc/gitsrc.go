@@ -200,7 +200,7 @@ func (r *Repo) resolve(ctx context.Context) (*git.Repository, plumbing.Hash, err
 			return nil, plumbing.ZeroHash, fmt.Errorf("git: fetch %s from %s: not done within %s (--git-timeout): %w (%w)",
 				r.ref.Short(), r.display, r.cfg.Timeout, context.DeadlineExceeded, err)
 		}
-		return nil, plumbing.ZeroHash, fmt.Errorf("git: fetch %s from %s: %w", r.ref.Short(), r.display, err)
+		return nil, plumbing.ZeroHash, fmt.Errorf("git: fetch %s from %s: %w", r.ref.Short(), r.display, r.refused(err))
 	}
 	ref, err := repo.Reference(fetchedRef, true)
 	if err != nil {

@@ -367,3 +367,51 @@ func TestFetchRefusesFilesBeyondALink(t *testing.T) {
 		})
 	}
 }
+
+// TestFetchRefusedSaysWhy: a server that refuses the fetch (401, 403,
+// 404) is told in one line that says what it means, with or without
+// credentials, and quotes at most a line of the server's answer, without
+// its markup: go-git quoted the whole answer, a login page's HTML over
+// many lines at every failed poll, or nothing after a dangling colon.
+func TestFetchRefusedSaysWhy(t *testing.T) {
+	const page = "<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n<body>\n<h1>Sign in to continue</h1>\n" +
+		"<script>var x = 1;</script></body></html>\n"
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		user   string // in the URL
+		want   string
+	}{
+		{"no credentials", http.StatusUnauthorized, "", "",
+			"fetch main from %s/specs.git: authentication required (the server wants credentials, and none were given)"},
+		{"credentials refused, a login page", http.StatusUnauthorized, page, "deploy:hunter2@",
+			"authentication required (the server refused the credentials given); the server says: Sign in Sign in to continue var x = 1;"},
+		{"forbidden", http.StatusForbidden, "Permission to specs denied to deploy.\n", "deploy:hunter2@",
+			"authorization failed (the credentials given may not read this repository); the server says: Permission to specs denied to deploy."},
+		{"not found", http.StatusNotFound, "Repository not found.\n", "",
+			"repository not found (no such repository, or one that needs credentials); the server says: Repository not found."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+				w.WriteHeader(tt.status)
+				fmt.Fprint(w, tt.body)
+			}))
+			defer srv.Close()
+			r, err := gitsrc.Open(gitsrc.Config{URL: strings.Replace(srv.URL, "://", "://"+tt.user, 1) + "/specs.git", CacheDir: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = r.Fetch(t.Context())
+			want := tt.want
+			if strings.Contains(want, "%s") {
+				want = fmt.Sprintf(want, srv.URL)
+			}
+			if err == nil || !strings.HasSuffix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error:\n%v\nwant one line ending in\n%s", err, want)
+			}
+		})
+	}
+}
