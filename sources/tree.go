@@ -237,7 +237,7 @@ func (t *Tree) resolve(ctx context.Context) (*Loaded, func(), error) {
 	co, err := t.git.Fetch(ctx)
 	if err != nil {
 		if t.overHTTP && (errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed)) {
-			err = fmt.Errorf("%w; the credentials sent are THESEUS_GIT_USER (default git) and THESEUS_GIT_PASSWORD (a token), or those in the URL", err)
+			err = fmt.Errorf("%w; the sync takes credentials from THESEUS_GIT_USER (default git) and THESEUS_GIT_PASSWORD (a token), or from the URL", err)
 		}
 		return nil, nil, err
 	}
