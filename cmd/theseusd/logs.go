@@ -186,6 +186,9 @@ type opening struct {
 	err   error
 	// notYet: its agent has no sandbox for it (yet: a task staging).
 	notYet bool
+	// fromStart: every line is wanted, read and printed piece by piece
+	// rather than held whole.
+	fromStart bool
 }
 
 // openNew opens, at once, the logs of the containers not open yet and
@@ -227,6 +230,19 @@ func (l *logFollower) openNew(ctx context.Context, cs []viewer.UsageTarget, open
 			}
 		case r.err != nil:
 			l.warn(c.Name, r.err)
+		case r.fromStart:
+			for {
+				lines, err := r.f.Next(ctx)
+				l.print(c.Name, lines)
+				if err != nil {
+					l.warn(c.Name, fmt.Errorf("agent %s: %w", c.Host, err))
+					break
+				}
+				if !r.f.More() {
+					break
+				}
+			}
+			opened[c.Name] = r.f
 		default:
 			l.print(c.Name, r.lines)
 			opened[c.Name] = r.f
@@ -235,7 +251,8 @@ func (l *logFollower) openNew(ctx context.Context, cs []viewer.UsageTarget, open
 	return opened, nil
 }
 
-// openOne opens one container's log and reads its last tail lines.
+// openOne opens one container's log and reads its last tail lines; with
+// tail < 0 the log is left at its start, to be printed as it is read.
 func (l *logFollower) openOne(ctx context.Context, agents []mesos.Agent, c viewer.UsageTarget, tail int) opening {
 	a, err := mesos.FindAgent(agents, c.Host)
 	if err != nil {
@@ -247,6 +264,9 @@ func (l *logFollower) openOne(ctx context.Context, agents []mesos.Agent, c viewe
 		return opening{notYet: true}
 	case err != nil:
 		return opening{err: fmt.Errorf("agent %s: %w", c.Host, err)}
+	}
+	if tail < 0 {
+		return opening{f: f, fromStart: true}
 	}
 	lines, err := f.Tail(ctx, tail)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +30,8 @@ type cluster struct {
 
 	mu   sync.Mutex
 	down map[string]bool // addresses of agents that drop every request
+	// intercept, when set, may answer an agent's request in its place.
+	intercept func(w http.ResponseWriter, r *http.Request) bool
 }
 
 // agentDown makes an agent drop every request, as a host that went away
@@ -45,12 +48,15 @@ func (c *cluster) agentDown(t *testing.T, hostname string) {
 }
 
 // dropDown wraps the agents' handlers: a request to an agent that is
-// down gets its connection closed.
+// down gets its connection closed, and intercept may answer the others.
 func (c *cluster) dropDown(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.mu.Lock()
-		down := c.down[r.Host]
+		down, intercept := c.down[r.Host], c.intercept
 		c.mu.Unlock()
+		if intercept != nil && intercept(w, r) {
+			return
+		}
 		if down {
 			if hj, ok := w.(http.Hijacker); ok {
 				if conn, _, err := hj.Hijack(); err == nil {
@@ -408,5 +414,62 @@ func TestAgentsInactive(t *testing.T) {
 		if f := strings.Fields(lines[0]); f[1] != "STATE" || strings.Count(lines[0], "STATE") != 1 {
 			t.Errorf("%v: header %q", args, lines[0])
 		}
+	}
+}
+
+// TestLogsLongFileFromStart: every line of a log longer than one read
+// (4 MiB) is printed as it is read, not held whole until the end.
+func TestLogsLongFileFromStart(t *testing.T) {
+	c := startCluster(t)
+	c.put(t, "web/dev", webPortSpec(1, ""), 1)
+	task := c.sim.Tasks("/web/dev")[0]
+	const lines = 4<<10 + 64
+	var file []byte
+	for i := range lines {
+		file = fmt.Appendf(file, "%06d %s\n", i, strings.Repeat("x", 1024-8))
+	}
+	release := make(chan struct{})
+	c.mu.Lock()
+	c.intercept = func(w http.ResponseWriter, r *http.Request) bool {
+		q := r.URL.Query()
+		if p := q.Get("path"); r.URL.Path != "/files/read" || !strings.Contains(p, "/executors/"+task.ID+"/") || !strings.HasSuffix(p, "/stdout") {
+			return false
+		}
+		offset, _ := strconv.ParseInt(q.Get("offset"), 10, 64)
+		length, _ := strconv.ParseInt(q.Get("length"), 10, 64)
+		if offset < 0 || offset >= int64(len(file)) {
+			fmt.Fprintf(w, `{"data": "", "offset": %d}`, len(file))
+			return true
+		}
+		if offset >= 4<<20 {
+			// The last part waits: what came before must be out by then.
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return true
+			}
+		}
+		end := min(int64(len(file)), offset+min(length, 64<<10))
+		data, _ := json.Marshal(string(file[offset:end]))
+		fmt.Fprintf(w, `{"data": %s, "offset": %d}`, data, offset)
+		return true
+	}
+	c.mu.Unlock()
+
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		cl := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return c.env[k] }}
+		done <- run(t.Context(), []string{"logs", "web"}, cl)
+	}()
+	first := "[" + task.ID + "] 000000 x"
+	waitSim(t, c.sim, "the first lines printed before the end is read", func() bool { return strings.Contains(stdout.String(), first) })
+	close(release)
+	if code := <-done; code != exitOK {
+		t.Fatalf("logs: exit %d: %s", code, stderr.String())
+	}
+	got := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	if len(got) != lines || !strings.HasPrefix(got[lines-1], fmt.Sprintf("[%s] %06d x", task.ID, lines-1)) {
+		t.Errorf("%d lines, want %d, the last %.80q", len(got), lines, got[len(got)-1])
 	}
 }

@@ -22,6 +22,8 @@ type LogFile struct {
 	Path   string
 	offset int64
 	rest   []byte
+	// more: the last Next stopped at its bound, not at the file's end.
+	more bool
 }
 
 // maxLogRead bounds what one Tail or Next reads of a file.
@@ -57,7 +59,8 @@ func (l *LogFile) Tail(ctx context.Context, n int) ([]string, error) {
 	return lines, nil
 }
 
-// Next returns the complete lines written since the last read.
+// Next returns the complete lines written since the last read, as many
+// as one read takes (4 MiB): More says whether there is more to read.
 func (l *LogFile) Next(ctx context.Context) ([]string, error) {
 	data, next, err := l.c.ReadFrom(ctx, l.Agent, l.Path, l.offset, maxLogRead)
 	if err == nil && len(data) == 0 && next < l.offset {
@@ -68,6 +71,7 @@ func (l *LogFile) Next(ctx context.Context) ([]string, error) {
 		data, next, err = l.c.ReadFrom(ctx, l.Agent, l.Path, 0, maxLogRead)
 	}
 	l.offset = next
+	l.more = err == nil && int64(len(data)) >= maxLogRead
 	if len(data) == 0 {
 		return nil, err
 	}
@@ -75,6 +79,10 @@ func (l *LogFile) Next(ctx context.Context) ([]string, error) {
 	l.rest = append([]byte(nil), rest...)
 	return lines, err
 }
+
+// More reports whether the last Next stopped before the end of the
+// file: a file read from its start is read on until it is false.
+func (l *LogFile) More() bool { return l.more }
 
 // Flush returns a last line without its newline, once nothing more will
 // be written (the task ended).
