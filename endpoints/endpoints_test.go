@@ -97,6 +97,19 @@ func TestGet(t *testing.T) {
 		`{"instance_name":"ghost","instance_host":"agent-9","instance_port":9,"ready":true}`); err != nil {
 		t.Fatal(err)
 	}
+	// Groups whose labels are not spelt as theseus writes them, which
+	// its syncer therefore never removes: put by hand, no group.
+	for _, labels := range []string{"frontend.dev", "dev.dev"} {
+		dir := "/prod/services/web/" + labels + "/"
+		for k, v := range map[string]string{
+			dir + "revision":                  `{"generation":1,"containers":1,"ready":1}`,
+			dir + "containers/phantom-1/info": `{"instance_name":"phantom-1","instance_host":"agent-9","instance_port":9,"ready":true}`,
+		} {
+			if _, err := e.Client.Put(t.Context(), k, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	c, err := endpoints.New(e.Client, endpoints.WithPrefix("/prod"))
 	if err != nil {
 		t.Fatal(err)

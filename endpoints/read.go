@@ -110,11 +110,19 @@ func (c *Client) newGroup(service, labels string) *Group {
 	return &Group{Service: service, Labels: strings.Split(labels, "."), Config: map[string]string{}}
 }
 
-// validLabels checks an encoded label set.
+// validLabels checks an encoded label set: valid names, in the canonical
+// order (sorted, without duplicates), the only one theseus writes. Keys
+// of another spelling ("frontend.dev", "dev.dev") were put by hand, and
+// theseus, which never writes them, never removes them either: read as
+// groups, they would be served for good.
 func validLabels(enc string) error {
-	for _, l := range strings.Split(enc, ".") {
+	labels := strings.Split(enc, ".")
+	for i, l := range labels {
 		if err := validName(l); err != nil {
 			return err
+		}
+		if i > 0 && labels[i-1] >= l {
+			return fmt.Errorf("%w: labels %q are not in canonical order (sorted, without duplicates)", ErrInvalidName, enc)
 		}
 	}
 	return nil
