@@ -223,8 +223,9 @@ func mergeDef(base *appDef, in *appInput) *appDef {
 }
 
 // fillDefaults completes the collection fields and networking defaults of
-// d. portsGiven tells whether portDefinitions were explicitly given (an
-// explicit [] means "no ports").
+// d, and drops the repeats of its sets (dedupeSets). portsGiven tells
+// whether portDefinitions were explicitly given (an explicit [] means "no
+// ports").
 func fillDefaults(d *appDef, portsGiven bool) {
 	if d.Env == nil {
 		d.Env = map[string]envValue{}
@@ -278,6 +279,7 @@ func fillDefaults(d *appDef, portsGiven bool) {
 			}
 		}
 	}
+	dedupeSets(d)
 }
 
 // upperOperators stores constraint operators upper case: 1.5+ reads them
