@@ -110,10 +110,10 @@ func decodeStatistics(r io.Reader) ([]Usage, error) {
 		return nil, err
 	}
 	out := make([]Usage, 0, len(body))
-	for i, e := range body {
-		if e.ExecutorID == "" {
-			return nil, fmt.Errorf("entry %d has no executor_id", i)
-		}
+	for _, e := range body {
+		// An entry without executor_id (a container no executor runs,
+		// such as /containers lists) is kept: it is no reason to lose
+		// the figures of the others.
 		u := Usage{ExecutorID: e.ExecutorID, ExecutorName: e.ExecutorName, FrameworkID: e.FrameworkID, Source: e.Source}
 		if s := e.Statistics; s != nil {
 			u.Statistics = &Statistics{

@@ -53,3 +53,19 @@ func TestStatisticsWithoutTimestamp(t *testing.T) {
 		t.Errorf("usage over two reads of figures without a timestamp: %+v, warnings %v", u, l.Warnings)
 	}
 }
+
+// TestStatisticsEntryWithoutExecutor: an entry without executor_id (a
+// container no executor runs) does not cost the agent's other figures.
+func TestStatisticsEntryWithoutExecutor(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`[{"container_id": "c1", "statistics": {"timestamp": 1.5e9, "mem_rss_bytes": 10}},
+			{"executor_id": "web.1", "framework_id": "F", "source": "web.1", "statistics": {"timestamp": 1.5e9, "mem_rss_bytes": 1048576}}]`))
+	}))
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	c := must[*mesos.Client](t)(mesos.New(mesos.Config{URLs: []string{"http://127.0.0.1:1"}}))
+	usage := must[[]mesos.Usage](t)(c.Statistics(ctx(t), mesos.Agent{ID: "S0", Hostname: "agent-1", Addr: u.Host}))
+	if len(usage) != 2 || usage[1].ExecutorID != "web.1" || usage[1].Statistics == nil || usage[1].Statistics.MemBytes() != 1<<20 {
+		t.Errorf("usage %+v", usage)
+	}
+}
