@@ -194,7 +194,8 @@ type opening struct {
 // openNew opens, at once, the logs of the containers not open yet and
 // prints their last tail lines, container after container. A sandbox
 // not there yet (a task staging) is tried again next time; a container
-// whose log cannot be read is a warning (without -f, a failure).
+// whose log cannot be read, or whose sandbox is missing once it runs, is
+// a warning (without -f, a failure).
 func (l *logFollower) openNew(ctx context.Context, cs []viewer.UsageTarget, open map[string]chan struct{}, tail int) (map[string]*mesos.LogFile, error) {
 	var todo []viewer.UsageTarget
 	for _, c := range cs {
@@ -224,6 +225,10 @@ func (l *logFollower) openNew(ctx context.Context, cs []viewer.UsageTarget, open
 	for i, c := range todo {
 		r := results[i]
 		switch {
+		case r.notYet && c.State != "" && c.State != "TASK_STAGING" && c.State != "TASK_STARTING":
+			// Launched, it has one: the agent lost it (it came back under
+			// a new id, or collected it).
+			l.warn(c.Name, fmt.Errorf("agent %s has no sandbox for it, though Marathon has it %s", c.Host, c.State))
 		case r.notYet:
 			if l.strict {
 				l.printTo(l.errw, fmt.Sprintf("warning: %s has no sandbox yet on %s\n", c.Name, c.Host))

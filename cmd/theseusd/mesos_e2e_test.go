@@ -473,3 +473,26 @@ func TestLogsLongFileFromStart(t *testing.T) {
 		t.Errorf("%d lines, want %d, the last %.80q", len(got), lines, got[len(got)-1])
 	}
 }
+
+// TestLogsRunningTaskWithoutSandbox: a running container whose agent
+// has no sandbox for it (the agent lost it) is a failure that says so,
+// not a sandbox "not there yet" and an empty success.
+func TestLogsRunningTaskWithoutSandbox(t *testing.T) {
+	c := startCluster(t)
+	c.put(t, "web/dev", webPortSpec(1, ""), 1)
+	task := c.sim.Tasks("/web/dev")[0]
+	c.mu.Lock()
+	c.intercept = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != "/state" {
+			return false
+		}
+		_, _ = io.WriteString(w, `{"id": "S99", "hostname": "`+task.Host+`", "frameworks": [], "completed_frameworks": []}`)
+		return true
+	}
+	c.mu.Unlock()
+	code, out, errb := runCLI(t, c.env, "logs", "web")
+	if code != exitError || out != "" || !strings.Contains(errb, "warning: "+task.ID+": agent "+task.Host+" has no sandbox for it, though Marathon has it TASK_RUNNING") ||
+		strings.Contains(errb, "yet") {
+		t.Errorf("logs of a running task without a sandbox: exit %d:\n%s%s", code, out, errb)
+	}
+}
