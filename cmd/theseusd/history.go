@@ -208,6 +208,8 @@ func writeHistory(w io.Writer, doc *historyDoc) {
 		case outcome != "":
 		case e.Deleted:
 			outcome = "-" // no rollout follows a deletion: none will be recorded
+		case e.SpecHash == "":
+			outcome = "(invalid)" // not applied: no rollout, no outcome
 		default:
 			outcome = "(in progress)"
 		}

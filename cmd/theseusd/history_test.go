@@ -176,6 +176,28 @@ func TestHistoryOfDeletedGroup(t *testing.T) {
 	}
 }
 
+// TestHistoryOfInvalidRevision: a revision whose spec did not validate
+// was never applied: history shows it as invalid, not in progress for as
+// long as it stays, and rollback --to it says so, not that its spec was
+// dropped for the history's size.
+func TestHistoryOfInvalidRevision(t *testing.T) {
+	f := newRolloutFixture(t)
+	bad := f.rev2 + 1
+	f.entries = append(f.entries, specs.HistoryEntry{Revision: bad, Time: fixtureTime.Add(time.Hour),
+		Writer: specs.Writer{Kind: specs.WriterUnknown}})
+	f.record(t)
+	_, out, _ := runCLI(t, f.env, "history", "web", "-l", "dev")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	last := strings.Fields(lines[len(lines)-1])
+	if want := []string{itoa(bad), "2026-11-01T11:00:00Z", "unknown", "-", "(invalid)", "-"}; !slices.Equal(last, want) {
+		t.Errorf("the invalid revision's row: %q, want %q\n%s", last, want, out)
+	}
+	code, _, errb := runCLI(t, f.env, "rollback", "web", "-l", "dev", "--to", itoa(bad))
+	if want := "revision " + itoa(bad) + " of web/dev held an invalid spec"; code != exitError || !strings.Contains(errb, want) {
+		t.Errorf("rollback --to an invalid revision: exit %d, want 1 with %q:\n%s", code, want, errb)
+	}
+}
+
 // TestUndecodablePauseHasNoTime: a pause record that does not decode
 // has no time to tell: history and resume do not give the zero time as
 // when it was paused.

@@ -133,6 +133,9 @@ func rollbackTarget(k specs.GroupKey, h *specs.History, cur *etcd.Entry, to int6
 	switch {
 	case target.Deleted:
 		return nil, fmt.Errorf("revision %d of %s deleted its spec; there is no spec to write back (theseusd delete does that)", target.Revision, k)
+	case target.SpecHash == "":
+		// The history keeps no spec of a revision that did not validate.
+		return nil, fmt.Errorf("revision %d of %s held an invalid spec, which was never applied; there is no spec to write back", target.Revision, k)
 	case len(target.Spec) == 0:
 		return nil, fmt.Errorf("the spec of revision %d of %s is no longer kept (the history drops the specs of its oldest entries past %d MiB)",
 			target.Revision, k, specs.MaxHistoryBytes>>20)
