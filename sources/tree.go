@@ -389,7 +389,7 @@ func OpenTree(cfg TreeConfig) (*Tree, string, error) {
 		cache = filepath.Join(base, "theseus", "git", hex.EncodeToString(sum[:8]))
 	}
 	repo, err := gitsrc.Open(gitsrc.Config{URL: gitURL, Ref: cfg.Ref, CacheDir: cache, Timeout: cfg.GitTimeout,
-		Auth: gitAuth(gitURL, cfg.Getenv)})
+		Auth: gitAuth(gitURL, cfg.Getenv), Keep: IsSpecFile})
 	if err != nil {
 		return nil, "", err
 	}

@@ -1,6 +1,7 @@
 package gitsrc
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -21,7 +22,13 @@ import (
 // without reading its target). Submodules are left out: a submodule is
 // another repository. A file under the name of a link the tree holds,
 // which only a crafted tree has, fails the export.
-func export(repo *git.Repository, hash plumbing.Hash, dir string) error {
+//
+// With keep set, and no symbolic link in the tree, a regular file whose
+// name keep refuses is left out (its directory is made): a repository
+// that holds the specs beside images or build output, such as a
+// monorepo, is not copied whole at every commit. A link may lead to any
+// file, so a tree with links is written whole.
+func export(repo *git.Repository, hash plumbing.Hash, dir string, keep func(name string) bool) error {
 	commit, err := repo.CommitObject(hash)
 	if err != nil {
 		return err
@@ -29,6 +36,15 @@ func export(repo *git.Repository, hash plumbing.Hash, dir string) error {
 	tree, err := commit.Tree()
 	if err != nil {
 		return err
+	}
+	if keep != nil {
+		linked, err := hasLink(tree)
+		if err != nil {
+			return err
+		}
+		if linked {
+			keep = nil
+		}
 	}
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -47,32 +63,77 @@ func export(repo *git.Repository, hash plumbing.Hash, dir string) error {
 	}
 	defer root.Close()
 	links := map[string]bool{}
-	err = tree.Files().ForEach(func(f *object.File) error {
-		if !filepath.IsLocal(f.Name) {
-			return fmt.Errorf("file name %q leaves the tree", f.Name)
+	walk := object.NewTreeWalker(tree, true, nil)
+	defer walk.Close()
+	for {
+		// The walk reads tree objects only: a blob is read only if it
+		// is written, and one left out, however large, costs nothing.
+		name, entry, err := walk.Next()
+		if errors.Is(err, io.EOF) {
+			break
 		}
-		// A crafted tree may name a link and a file under the link's
-		// name, which git never checks out: writing it would write
-		// through the link, to wherever it leads.
-		for d := path.Dir(f.Name); d != "."; d = path.Dir(d) {
-			if links[d] {
-				return fmt.Errorf("%q lies beyond the symbolic link %q; refused", f.Name, d)
-			}
+		if err != nil {
+			return err
 		}
-		name := filepath.FromSlash(f.Name)
-		switch f.Mode {
-		case filemode.Regular, filemode.Executable:
-			return writeBlob(root, f, name)
-		case filemode.Symlink:
-			links[f.Name] = true
-			return writeLink(root, f, name)
+		if err := exportEntry(repo, root, links, name, entry, keep); err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	return os.Rename(tmp, dir)
+}
+
+// exportEntry writes the entry of the tree walked at name, if it is a
+// file or a link, under root.
+func exportEntry(repo *git.Repository, root *os.Root, links map[string]bool, name string, entry object.TreeEntry, keep func(string) bool) error {
+	switch entry.Mode {
+	case filemode.Regular, filemode.Executable, filemode.Symlink:
+	default:
+		return nil // a directory, made with its files; a submodule
+	}
+	if !filepath.IsLocal(name) {
+		return fmt.Errorf("file name %q leaves the tree", name)
+	}
+	// A crafted tree may name a link and a file under the link's name,
+	// which git never checks out: writing it would write through the
+	// link, to wherever it leads.
+	for d := path.Dir(name); d != "."; d = path.Dir(d) {
+		if links[d] {
+			return fmt.Errorf("%q lies beyond the symbolic link %q; refused", name, d)
+		}
+	}
+	local := filepath.FromSlash(name)
+	if entry.Mode != filemode.Symlink && keep != nil && !keep(path.Base(name)) {
+		return root.MkdirAll(filepath.Dir(local), 0o755)
+	}
+	blob, err := repo.BlobObject(entry.Hash)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	f := object.NewFile(name, entry.Mode, blob)
+	if entry.Mode == filemode.Symlink {
+		links[name] = true
+		return writeLink(root, f, local)
+	}
+	return writeBlob(root, f, local)
+}
+
+// hasLink reports whether tree holds a symbolic link, reading its tree
+// objects only.
+func hasLink(tree *object.Tree) (bool, error) {
+	walk := object.NewTreeWalker(tree, true, nil)
+	defer walk.Close()
+	for {
+		_, entry, err := walk.Next()
+		if errors.Is(err, io.EOF) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if entry.Mode == filemode.Symlink {
+			return true, nil
+		}
+	}
 }
 
 func writeBlob(root *os.Root, f *object.File, name string) error {

@@ -1,7 +1,8 @@
 // Package gitsrc follows one branch of a git repository for `theseusd
 // sync --git`: it fetches with go-git, so no git binary is needed, and
-// exports the tree of the branch's latest commit into a directory of
-// plain files that the spec loader reads like any other directory.
+// exports the tree of the branch's latest commit (or only its spec files,
+// see Config.Keep) into a directory of plain files that the spec loader
+// reads like any other directory.
 //
 // A remote repository (https://, ssh://, git://, user@host:path) is
 // fetched into a bare repository under Config.CacheDir. A local one (a
@@ -65,6 +66,11 @@ type Config struct {
 	// it, and every sync waiting for the cache, for good. Defaults to
 	// DefaultTimeout.
 	Timeout time.Duration
+	// Keep, if set, names the regular files the export needs, by their
+	// base names (the spec files); the others are left out unless the
+	// tree holds a symbolic link, which may lead to any file. Syncs
+	// that share CacheDir share its exports: give them the same Keep.
+	Keep func(name string) bool
 }
 
 // Checkout is one commit of the followed ref, exported.
@@ -160,7 +166,7 @@ func (r *Repo) fetch(ctx context.Context) (Checkout, error) {
 	if _, err := os.Stat(co.Dir); err == nil {
 		return co, nil
 	}
-	if err := export(repo, hash, co.Dir); err != nil {
+	if err := export(repo, hash, co.Dir, r.cfg.Keep); err != nil {
 		return Checkout{}, fmt.Errorf("git: export %s of %s: %w", co.Short(), r.display, err)
 	}
 	removeOthers(filepath.Dir(co.Dir), filepath.Base(co.Dir))

@@ -415,3 +415,29 @@ func TestFetchRefusedSaysWhy(t *testing.T) {
 		})
 	}
 }
+
+// TestFetchExportsWhatKeepNames: a repository that holds its specs beside
+// images, build output or a whole monorepo is not copied whole into the
+// cache at every commit: with Keep, the export holds the files it names,
+// and the directories of the others, so that a directory without spec
+// files is still there, empty.
+func TestFetchExportsWhatKeepNames(t *testing.T) {
+	src := gitsrctest.NewRepo(t, filepath.Join(t.TempDir(), "specs.git"), "main")
+	src.Commit("first", map[string]string{"deploy/web.yaml": "a", "deploy/README.md": "b", "assets/logo.bin": "c", "docs/intro.md": "d"})
+	keep := func(name string) bool { return strings.HasSuffix(name, ".yaml") }
+	r, err := gitsrc.Open(gitsrc.Config{URL: src.Dir, CacheDir: t.TempDir(), Keep: keep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	co, err := r.Fetch(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer co.Release()
+	if got, want := files(t, co.Dir), map[string]string{"deploy/web.yaml": "a"}; !maps.Equal(got, want) {
+		t.Errorf("exported %v, want %v", got, want)
+	}
+	if info, err := os.Stat(filepath.Join(co.Dir, "docs")); err != nil || !info.IsDir() {
+		t.Errorf("docs/, which holds no file kept: %v", err)
+	}
+}
