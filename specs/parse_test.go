@@ -106,6 +106,26 @@ func TestParseYAMLErrorLines(t *testing.T) {
 	}
 }
 
+// TestParseRefusesMergeKeys: a YAML merge key is one problem that says
+// so, where it was reported as an unknown field, and in env or config as
+// a variable named "<<" without a value as well.
+func TestParseRefusesMergeKeys(t *testing.T) {
+	const head = "apiVersion: theseus/v1\nkind: Group\nmetadata: {service: a, labels: [x]}\nspec:\n  image: i\n  instances: 1\n  cpus: 0.1\n  mem: 32\n"
+	for _, tt := range []struct{ name, in, field string }{
+		{"in spec", head + "  <<: {disk: 10}\n", "spec"},
+		{"in env", head + "  env:\n    <<: {A: b}\n    C: d\n", "spec.env"},
+		{"in config, an alias", head + "  config: &c {a: b}\n  env:\n    <<: *c\n", "spec.env"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("a.yaml", []byte(tt.in))
+			errs := Errors(err)
+			if len(errs) != 1 || errs[0].Field != tt.field || errs[0].Msg != "YAML merge keys (<<) are not supported; write the fields out" {
+				t.Errorf("want one problem of %s, that merge keys are not supported; got %v", tt.field, err)
+			}
+		})
+	}
+}
+
 // TestParseNotASpec: a document with keys but none of a spec's is one
 // problem that says so, at its first key; a spec with a misspelt field
 // is still told field by field.

@@ -241,8 +241,8 @@ var decimalRE = regexp.MustCompile(`^(0|-?[1-9][0-9]*)$`)
 
 // eachPair visits the key/value pairs of a mapping, reporting keys that are
 // not strings, keys that YAML would read as other text than written
-// (yes, 1.50, 0x1F: an env or config key "true", "1.5", "31"), and keys
-// given twice.
+// (yes, 1.50, 0x1F: an env or config key "true", "1.5", "31"), merge
+// keys, and keys given twice.
 func (w *schemaWalker) eachPair(n *yaml.Node, path string, fn func(key, val *yaml.Node)) {
 	seen := make(map[string]int, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -251,6 +251,12 @@ func (w *schemaWalker) eachPair(n *yaml.Node, path string, fn func(key, val *yam
 			// A null key is no string either; the decoder's own error
 			// for one prints the value beside it.
 			w.errorf(key, path, "mapping key must be a string, got %s", describe(key))
+			continue
+		}
+		if key.Tag == "!!merge" {
+			// The decoder would merge; the walk would report the key as
+			// unknown, and in env or config as a value without one.
+			w.errorf(key, path, "YAML merge keys (<<) are not supported; write the fields out")
 			continue
 		}
 		if changesAsString(key) {
