@@ -18,6 +18,9 @@ type Syncer struct {
 	DryRun bool
 	Stdout io.Writer
 	Stderr io.Writer
+	// Interval is how often Loop cycles, as it tells when a cycle
+	// fails; 0 leaves it untold.
+	Interval time.Duration
 }
 
 // Report is what one cycle has to say, and why a one-shot sync fails
@@ -56,6 +59,10 @@ func (s *Syncer) Loop(ctx context.Context, ticks <-chan time.Time, cycled func(e
 		said := r.Out.String() + "\x00" + r.Errs.String()
 		if r.Wrote || said != last {
 			s.print(r)
+			if r.Err != nil && s.Interval > 0 {
+				// Told once: the loop is quiet while the problem stays.
+				fmt.Fprintf(s.Stderr, "still watching: trying again every %s (the same problem is not repeated)\n", s.Interval)
+			}
 		}
 		last = said
 		if cycled != nil {

@@ -131,6 +131,10 @@ func newSyncer(ctx context.Context, c *cli, ef *etcdFlags, o *syncOptions) (*sou
 		ec.Close()
 		return nil, nil, err
 	}
-	return &sources.Syncer{Tree: tree, Source: src, DryRun: o.dryRun, Stdout: c.stdout, Stderr: c.stderr},
+	var every time.Duration
+	if o.watch {
+		every = o.interval
+	}
+	return &sources.Syncer{Tree: tree, Source: src, DryRun: o.dryRun, Stdout: c.stdout, Stderr: c.stderr, Interval: every},
 		func() { ec.Close() }, nil
 }

@@ -108,7 +108,8 @@ func mustContain(t *testing.T, what, got string, want ...string) {
 // TestSyncWatchFollowsSymlinkSwap: a git-sync style "current" link,
 // swapped atomically from one revision to the next by renaming a new link
 // over it, is followed; an unchanged tree writes and prints nothing; a
-// broken revision is reported once and writes nothing.
+// broken revision is reported once, saying that the watch goes on, and
+// writes nothing.
 func TestSyncWatchFollowsSymlinkSwap(t *testing.T) {
 	e := etcdtest.Start(t)
 	root := t.TempDir()
@@ -164,7 +165,8 @@ func TestSyncWatchFollowsSymlinkSwap(t *testing.T) {
 			t.Errorf("broken revision, tick %d: err %v, revision %d → %d, printed %q", i, err, before, e.Revision(t), errs)
 		}
 		if wantPrinted {
-			mustContain(t, "broken revision", errs, filepath.Join(current, "svc02.yaml")+":11: spec.disk:", "nothing written")
+			mustContain(t, "broken revision", errs, filepath.Join(current, "svc02.yaml")+":11: spec.disk:", "nothing written",
+				"still watching: trying again every 1h0m0s (the same problem is not repeated)\n")
 		}
 	}
 	writeFile(t, filepath.Join(rev2, "svc02.yaml"), svcSpec(2, 2))
