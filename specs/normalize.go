@@ -37,12 +37,14 @@ const (
 // Normalize returns a copy of s in canonical form: Marathon's defaults
 // filled in, every pointer of the core fields set, empty maps and lists
 // nil, protocol and operator names in Marathon's spelling, health-check
-// ports as indices, and constraints sorted (their order has no meaning).
-// Fields of the app model (normalize_app.go) at their one default are
-// left unset instead; a field whose default depends on the Marathon
-// version (maxLaunchDelaySeconds, role) is kept as given. theseus's own
-// Policy is left out: Marathon never sees it. Two specs that Marathon
-// would run the same way normalise to equal values. s must be valid.
+// ports as indices, constraints sorted (their order has no meaning), and
+// a constraint or health check given twice kept once (Marathon keeps both
+// as sets). Fields of the app model (normalize_app.go) at their one
+// default are left unset instead; a field whose default depends on the
+// Marathon version (maxLaunchDelaySeconds, role) is kept as given.
+// theseus's own Policy is left out: Marathon never sees it. Two specs
+// that Marathon would run the same way normalise to equal values. s must
+// be valid.
 func Normalize(s Spec) Spec {
 	s.Env, s.Config = cloneMap(s.Env), cloneMap(s.Config)
 	return NormalizeOwned(s)
@@ -75,8 +77,13 @@ func NormalizeOwned(s Spec) Spec {
 		n.Constraints = append(n.Constraints, nc)
 	}
 	slices.SortFunc(n.Constraints, func(a, b Constraint) int { return slices.Compare(a, b) })
+	// Marathon keeps constraints and health checks as sets: one given
+	// twice is there once.
+	n.Constraints = slices.CompactFunc(n.Constraints, func(a, b Constraint) bool { return slices.Equal(a, b) })
 	for _, hc := range s.HealthChecks {
-		n.HealthChecks = append(n.HealthChecks, normalizeHealthCheck(hc, s.Ports))
+		if nh := normalizeHealthCheck(hc, s.Ports); !hasHealthCheck(n.HealthChecks, &nh) {
+			n.HealthChecks = append(n.HealthChecks, nh)
+		}
 	}
 	u := upgradeOf(&s)
 	n.Upgrade = &u
@@ -111,6 +118,23 @@ func normalizeHealthCheck(hc HealthCheck, ports []Port) HealthCheck {
 	}
 	return n
 }
+
+// hasHealthCheck reports whether normalised health checks hcs hold h.
+func hasHealthCheck(hcs []HealthCheck, h *HealthCheck) bool {
+	for i := range hcs {
+		o := &hcs[i]
+		if h.Protocol == o.Protocol && h.PortName == o.PortName && h.Path == o.Path && h.Command == o.Command &&
+			equalPtr(h.PortIndex, o.PortIndex) && equalPtr(h.GracePeriodSeconds, o.GracePeriodSeconds) &&
+			equalPtr(h.IntervalSeconds, o.IntervalSeconds) && equalPtr(h.TimeoutSeconds, o.TimeoutSeconds) &&
+			equalPtr(h.MaxConsecutiveFailures, o.MaxConsecutiveFailures) && equalPtr(h.DelaySeconds, o.DelaySeconds) &&
+			equalPtr(h.IgnoreHTTP1xx, o.IgnoreHTTP1xx) {
+			return true
+		}
+	}
+	return false
+}
+
+func equalPtr[T comparable](a, b *T) bool { return a == b || a != nil && b != nil && *a == *b }
 
 // Hash returns a stable hash of the normalised spec s as Marathon runs it:
 // Config and the Policy, which never go to Marathon, are left out, and so

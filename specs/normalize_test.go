@@ -63,10 +63,12 @@ func TestNormalizeOwned(t *testing.T) {
 
 func TestNormalizeDefaults(t *testing.T) {
 	n := Normalize(Spec{
-		Image:        "nginx",
-		Ports:        []Port{{Name: "http", ContainerPort: 80}, {Name: "admin", ContainerPort: 81}},
-		Constraints:  []Constraint{{"rack", "group_by"}, {"hostname", "UNIQUE", ""}},
-		HealthChecks: []HealthCheck{{PortName: "admin"}, {Protocol: "tcp"}, {Protocol: "COMMAND", Command: "true"}},
+		Image:       "nginx",
+		Ports:       []Port{{Name: "http", ContainerPort: 80}, {Name: "admin", ContainerPort: 81}},
+		Constraints: []Constraint{{"rack", "group_by"}, {"hostname", "UNIQUE", ""}, {"hostname", "unique"}},
+		// Marathon keeps health checks as a set: the second TCP check is the first.
+		HealthChecks: []HealthCheck{{PortName: "admin"}, {Protocol: "tcp"}, {Protocol: "COMMAND", Command: "true"},
+			{Protocol: "TCP", PortIndex: ptr(0), GracePeriodSeconds: ptr(300)}},
 	})
 	if *n.Instances != 1 || *n.CPUs != 1 || *n.Mem != 128 || *n.Disk != 0 {
 		t.Errorf("resources = %d %g %g %g", *n.Instances, *n.CPUs, *n.Mem, *n.Disk)
@@ -81,6 +83,9 @@ func TestNormalizeDefaults(t *testing.T) {
 		t.Errorf("constraints = %q, want %q", n.Constraints, want)
 	}
 	h := n.HealthChecks
+	if len(h) != 3 {
+		t.Fatalf("health checks = %+v, want 3", h)
+	}
 	if h[0].Protocol != "HTTP" || *h[0].PortIndex != 1 || h[0].PortName != "" || h[0].Path != "/" ||
 		*h[0].GracePeriodSeconds != 300 || *h[0].IntervalSeconds != 60 || *h[0].TimeoutSeconds != 20 ||
 		*h[0].MaxConsecutiveFailures != 3 || *h[0].DelaySeconds != 15 || *h[0].IgnoreHTTP1xx {
