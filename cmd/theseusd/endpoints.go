@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/endpoints"
@@ -35,7 +36,9 @@ them under /services, each group read at one revision.
 With --watch the set is printed again each time a selected group's revision
 changes (json: one document per line), until interrupted, with a warning
 on stderr each time no group is selected. A group marked stale could not
-be checked against Marathon for a while.
+be checked against Marathon for a while. While etcd does not answer
+(asked every other --etcd-request-timeout) a watch says so on stderr and
+keeps the last state seen, and says when etcd answers again.
 
 With --template, a Go text/template is rendered with the containers into
 --out instead (confd style, for programs that cannot watch etcd): written
@@ -83,6 +86,28 @@ testdata/templates/haproxy.cfg.tmpl an example.`,
 		eps, err := endpoints.New(ec.Etcd(), endpoints.WithPrefix(ec.Prefix()))
 		if err != nil {
 			return err
+		}
+		if *watch {
+			held := "the output shows"
+			if tf.template != "" {
+				held = tf.out + " keeps"
+			}
+			// The service's node: a key a client allowed to read the
+			// service can read.
+			key := ec.Prefix() + specs.ServicesDir + service
+			ready := func(ctx context.Context) error {
+				rctx, cancel := context.WithTimeout(clientv3.WithRequireLeader(ctx), ef.requestTimeout)
+				defer cancel()
+				_, err := ec.Etcd().Get(rctx, key, clientv3.WithCountOnly())
+				return err
+			}
+			cctx, stop := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				checkEtcd(cctx, ready, 2*ef.requestTimeout, c.stderr, held)
+			}()
+			defer func() { stop(); <-done }()
 		}
 		if tf.template != "" {
 			return runTemplate(ctx, c, eps, service, sel, tf, *watch)

@@ -276,3 +276,42 @@ func TestRenderEnvSkipsUnpublishedPorts(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
+
+// TestEndpointsWatchEtcdDown: while etcd does not answer, a watch says
+// so on stderr, once, and that what it shows is the last state seen;
+// once etcd is back it says so, and follows the changes again.
+func TestEndpointsWatchEtcdDown(t *testing.T) {
+	e := etcdtest.Start(t)
+	c, err := etcd.New(e.NewDirectClient(t), etcd.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.Discovery()
+	publishGroup(t, d, "web", "dev", 1, false)
+	b := &signalBuffers{wrote: make(chan struct{}, 1)}
+	cl := &cli{stdin: strings.NewReader(""), stdout: signalWriter{&b.out, b.wrote}, stderr: signalWriter{&b.err, b.wrote},
+		getenv: func(k string) string { return map[string]string{"THESEUS_ETCD": e.Endpoint()}[k] }}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"endpoints", "web", "-l", "dev", "--watch", "-o", "json", "--etcd-request-timeout", "200ms"}, cl)
+	}()
+	const down, back = "warning: etcd does not answer", "etcd answers again"
+	b.waitFor(t, "the first state", func(stdout, _ string) bool { return strings.Count(stdout, "\n") == 1 })
+	e.Stop()
+	b.waitFor(t, "the outage reported", func(_, stderr string) bool { return strings.Contains(stderr, down) })
+	if !strings.Contains(b.err.String(), "the output shows the last state seen") {
+		t.Errorf("stderr: %s", b.err.String())
+	}
+	e.Restart(t)
+	b.waitFor(t, "the end of the outage reported", func(_, stderr string) bool { return strings.Contains(stderr, back) })
+	publishGroup(t, d, "web", "dev", 2, false)
+	b.waitFor(t, "the next state", func(stdout, _ string) bool { return strings.Count(stdout, "\n") == 2 })
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("exit %d: %s", code, b.err.String())
+	}
+	if n := strings.Count(b.err.String(), down); n != 1 {
+		t.Errorf("%d warnings for one outage:\n%s", n, b.err.String())
+	}
+}
