@@ -297,6 +297,12 @@ func (l *logFollower) follow(ctx context.Context, f *mesos.LogFile, gone <-chan 
 		}
 		lines, err := f.Next(ctx)
 		l.print(f.TaskID, lines)
+		// More than one read's worth: read on, or the last read of a
+		// container that ended would stop short and cut a line.
+		for err == nil && f.More() {
+			lines, err = f.Next(ctx)
+			l.print(f.TaskID, lines)
+		}
 		if err != nil {
 			l.warn(f.TaskID, fmt.Errorf("agent %s: %w", f.Agent.Hostname, err))
 		} else if final {

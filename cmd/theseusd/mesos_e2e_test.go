@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 
 	"theseus.dev/drivers/etcd/etcdtest"
 	"theseus.dev/drivers/marathon/marathonsim"
+	"theseus.dev/drivers/mesos"
 	"theseus.dev/viewer"
 )
 
@@ -417,22 +419,19 @@ func TestAgentsInactive(t *testing.T) {
 	}
 }
 
-// TestLogsLongFileFromStart: every line of a log longer than one read
-// (4 MiB) is printed as it is read, not held whole until the end.
-func TestLogsLongFileFromStart(t *testing.T) {
-	c := startCluster(t)
-	c.put(t, "web/dev", webPortSpec(1, ""), 1)
-	task := c.sim.Tasks("/web/dev")[0]
-	const lines = 4<<10 + 64
+// longStdout makes the stdout of a task lines lines of 1 KiB ("000042
+// xxx..."), served as an agent's /files/read does; reads from wait on
+// offset on are held until release is closed.
+func (c *cluster) longStdout(taskID string, lines int, wait int64, release <-chan struct{}) {
 	var file []byte
 	for i := range lines {
 		file = fmt.Appendf(file, "%06d %s\n", i, strings.Repeat("x", 1024-8))
 	}
-	release := make(chan struct{})
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.intercept = func(w http.ResponseWriter, r *http.Request) bool {
 		q := r.URL.Query()
-		if p := q.Get("path"); r.URL.Path != "/files/read" || !strings.Contains(p, "/executors/"+task.ID+"/") || !strings.HasSuffix(p, "/stdout") {
+		if p := q.Get("path"); r.URL.Path != "/files/read" || !strings.Contains(p, "/executors/"+taskID+"/") || !strings.HasSuffix(p, "/stdout") {
 			return false
 		}
 		offset, _ := strconv.ParseInt(q.Get("offset"), 10, 64)
@@ -441,8 +440,7 @@ func TestLogsLongFileFromStart(t *testing.T) {
 			fmt.Fprintf(w, `{"data": "", "offset": %d}`, len(file))
 			return true
 		}
-		if offset >= 4<<20 {
-			// The last part waits: what came before must be out by then.
+		if offset >= wait {
 			select {
 			case <-release:
 			case <-r.Context().Done():
@@ -454,7 +452,18 @@ func TestLogsLongFileFromStart(t *testing.T) {
 		fmt.Fprintf(w, `{"data": %s, "offset": %d}`, data, offset)
 		return true
 	}
-	c.mu.Unlock()
+}
+
+// TestLogsLongFileFromStart: every line of a log longer than one read
+// (4 MiB) is printed as it is read, not held whole until the end.
+func TestLogsLongFileFromStart(t *testing.T) {
+	c := startCluster(t)
+	c.put(t, "web/dev", webPortSpec(1, ""), 1)
+	task := c.sim.Tasks("/web/dev")[0]
+	const lines = 4<<10 + 64
+	// The last part waits: what came before must be out by then.
+	release := make(chan struct{})
+	c.longStdout(task.ID, lines, 4<<20, release)
 
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
@@ -494,5 +503,41 @@ func TestLogsRunningTaskWithoutSandbox(t *testing.T) {
 	if code != exitError || out != "" || !strings.Contains(errb, "warning: "+task.ID+": agent "+task.Host+" has no sandbox for it, though Marathon has it TASK_RUNNING") ||
 		strings.Contains(errb, "yet") {
 		t.Errorf("logs of a running task without a sandbox: exit %d:\n%s%s", code, out, errb)
+	}
+}
+
+// TestLogsFollowEndedContainerToTheEnd: the last read of a container
+// that ended reads on past one read's worth (4 MiB) to the end of its
+// log, rather than stopping there and cutting a line in two.
+func TestLogsFollowEndedContainerToTheEnd(t *testing.T) {
+	c := startCluster(t)
+	c.put(t, "web/dev", webPortSpec(1, ""), 1)
+	task := c.sim.Tasks("/web/dev")[0]
+	const lines = 9 << 10
+	c.longStdout(task.ID, lines, math.MaxInt64, nil)
+	mc, err := mesos.New(mesos.Config{URLs: []string{c.env["THESEUS_MESOS"]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agents, err := mc.Agents(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := mesos.FindAgent(agents, task.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := mc.OpenLog(t.Context(), a, task.ID, mesos.Stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr syncBuffer
+	l := &logFollower{mesos: mc, out: &stdout, errw: &stderr}
+	gone := make(chan struct{})
+	close(gone)
+	l.follow(t.Context(), f, gone, time.Hour) // gone already: one last read
+	got := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	if len(got) != lines || !strings.HasPrefix(got[lines-1], fmt.Sprintf("[%s] %06d x", task.ID, lines-1)) || stderr.String() != "" {
+		t.Errorf("%d lines, want %d, the last %.80q; %s", len(got), lines, got[len(got)-1], stderr.String())
 	}
 }
