@@ -251,7 +251,8 @@ func TestScalarsThatChangeAsStrings(t *testing.T) {
 
 // TestNumbersOutOfRange checks that a number too large to hold is called
 // that, in YAML and in JSON, and not a string or a fraction, which is what
-// the decoder takes it for; a quoted one is still a string.
+// the decoder takes it for; a quoted one is still a string; YAML's
+// infinities and NaN are no numbers of a spec.
 func TestNumbersOutOfRange(t *testing.T) {
 	for _, tc := range []struct{ name, doc, want string }{
 		{"float in YAML", "spec: {image: x, mem: 1e400}", "spec.mem: the number 1e400 is out of range"},
@@ -261,6 +262,10 @@ func TestNumbersOutOfRange(t *testing.T) {
 		{"exponent for an integer", `{"apiVersion": "theseus/v1", "kind": "Group", "spec": {"image": "x", "instances": 1e400}}`, "spec.instances: the number 1e400 is out of range for an integer"},
 		{"quoted", `spec: {image: x, mem: "1e400"}`, `spec.mem: want a number, got the string "1e400"`},
 		{"fraction for an integer", "spec: {image: x, instances: 1.5}", "spec.instances: want an integer, got the number 1.5"},
+		// JSON has none of these: the decoder failed with no field or line.
+		{"infinity", "spec: {image: x, mem: .inf}", "spec.mem: want a finite number, got .inf"},
+		{"minus infinity", "spec: {image: x, upgrade: {minimumHealthCapacity: -.Inf}}", "spec.upgrade.minimumHealthCapacity: want a finite number, got -.Inf"},
+		{"not a number", "spec: {image: x, cpus: .NaN}", "spec.cpus: want a finite number, got .NaN"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := tc.doc

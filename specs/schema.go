@@ -95,6 +95,9 @@ func (w *schemaWalker) walk(n *yaml.Node, t reflect.Type, path string) {
 		switch {
 		case outOfRange(n, false):
 			w.errorf(n, path, "the number %s is out of range", n.Value)
+		case n.Tag == "!!float" && notFinite(n.Value):
+			// JSON has no such numbers: the decoder would fail with no field.
+			w.errorf(n, path, "want a finite number, got %s", n.Value)
 		case n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float"):
 			w.errorf(n, path, "want a number, got %s", describe(n))
 		}
@@ -319,6 +322,12 @@ func outOfRange(n *yaml.Node, integer bool) bool {
 	}
 	_, err := strconv.ParseInt(n.Value, 10, 64)
 	return err != nil
+}
+
+// notFinite reports whether a YAML float is an infinity or not a number.
+func notFinite(v string) bool {
+	t := strings.TrimLeft(v, "+-")
+	return strings.EqualFold(t, ".inf") || strings.EqualFold(t, ".nan")
 }
 
 // plainScalar reports whether n is a scalar written without quotes or a
