@@ -182,6 +182,9 @@ func (r *Repo) resolve(ctx context.Context) (*git.Repository, plumbing.Hash, err
 			return nil, plumbing.ZeroHash, fmt.Errorf("git: open %s: %w", r.local, err)
 		}
 		ref, err := repo.Reference(r.ref, true)
+		if errors.Is(err, plumbing.ErrReferenceNotFound) {
+			return nil, plumbing.ZeroHash, r.noRef(r.local, err)
+		}
 		if err != nil {
 			return nil, plumbing.ZeroHash, fmt.Errorf("git: %s in %s: %w", r.ref, r.local, err)
 		}
@@ -200,6 +203,9 @@ func (r *Repo) resolve(ctx context.Context) (*git.Repository, plumbing.Hash, err
 		Tags:       git.NoTags,
 		Force:      true,
 	})
+	if errors.Is(err, git.NoMatchingRefSpecError{}) {
+		return nil, plumbing.ZeroHash, r.noRef(r.display, err)
+	}
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		if ctx.Err() == nil && errors.Is(fctx.Err(), context.DeadlineExceeded) {
 			// go-git may report the cut connection rather than the deadline.
@@ -213,6 +219,19 @@ func (r *Repo) resolve(ctx context.Context) (*git.Repository, plumbing.Hash, err
 		return nil, plumbing.ZeroHash, fmt.Errorf("git: %s from %s: %w", r.ref.Short(), r.display, err)
 	}
 	return peel(repo, ref.Hash(), r.ref.Short(), r.display)
+}
+
+// noRef is the error of a repository, named where, that does not hold
+// the ref followed (any longer).
+func (r *Repo) noRef(where string, err error) error {
+	what := r.ref.String()
+	switch {
+	case r.ref.IsBranch():
+		what = "branch " + r.ref.Short()
+	case r.ref.IsTag():
+		what = "tag " + r.ref.Short()
+	}
+	return fmt.Errorf("git: %s has no %s (deleted or renamed? --ref names the one to follow); nothing read: %w", where, what, err)
 }
 
 // peel returns the commit that hash names: itself, or, for an annotated

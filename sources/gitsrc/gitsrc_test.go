@@ -102,12 +102,15 @@ func TestFetchErrors(t *testing.T) {
 	root := t.TempDir()
 	src := gitsrctest.NewRepo(t, filepath.Join(root, "specs.git"), "main")
 	src.Commit("first", map[string]string{"web.yaml": "a"})
+	base := gitsrctest.Serve(t, root)
 	tests := []struct {
 		name string
 		cfg  gitsrc.Config
 		want string
 	}{
-		{"missing branch", gitsrc.Config{URL: src.Dir, Ref: "release"}, "refs/heads/release"},
+		{"missing branch", gitsrc.Config{URL: src.Dir, Ref: "release"}, src.Dir + " has no branch release (deleted or renamed? --ref names the one to follow)"},
+		{"missing branch of a remote", gitsrc.Config{URL: base + "/specs.git", Ref: "release"}, base + "/specs.git has no branch release (deleted or renamed? --ref names the one to follow)"},
+		{"missing tag", gitsrc.Config{URL: src.Dir, Ref: "refs/tags/v1"}, "has no tag v1"},
 		{"missing repository", gitsrc.Config{URL: filepath.Join(root, "nope.git")}, "nope.git"},
 		{"unreachable remote", gitsrc.Config{URL: "http://127.0.0.1:1/specs.git"}, "fetch main from http://127.0.0.1:1/specs.git"},
 	}
