@@ -272,7 +272,7 @@ func TestPlanFiles(t *testing.T) {
 	code, out, _ = runCLI(t, env, "plan", "--ascii", "--prune", "--allow-mass-delete", "--dir", dir)
 	if code != exitError || strings.Contains(out, "- haproxy/dev") || !strings.Contains(out, "# haproxy/dev orphan") ||
 		!strings.Contains(out, "may define it; not deleted") || !strings.Contains(out, "Prune refused: "+dir+" cannot be read whole ("+typo+")") ||
-		!strings.Contains(out, "haproxy.yaml:2: invalid YAML") {
+		!strings.Contains(out, "haproxy.yaml:3: invalid YAML") {
 		t.Errorf("plan --dir --prune with a file that cannot be read: exit %d, want 1 with haproxy/dev an orphan, not deleted\n%s", code, out)
 	}
 	if err := os.Remove(typo); err != nil {
