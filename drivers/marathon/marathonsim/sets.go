@@ -1,6 +1,9 @@
 package marathonsim
 
 import (
+	"cmp"
+	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 )
@@ -10,12 +13,18 @@ import (
 // acceptedResourceRoles are Scala Sets in 1.4 and 1.10): an app written
 // with the same constraint or health check twice answers with it once.
 // The first of equal elements stays where it was, as a Scala set of up
-// to four elements keeps the order they were added in. Constraint
-// operators are compared regardless of case, which Marathon does not
-// keep. Health checks are compared with their defaults filled in.
+// to four elements keeps the order they were added in; of more, a hash
+// set keeps an order of its own, which for health checks (the one set a
+// client may hold more than four of in an order that matters to it) the
+// simulator models by a hash of each. Constraint operators are compared
+// regardless of case, which Marathon does not keep. Health checks are
+// compared with their defaults filled in.
 func dedupeSets(d *appDef) {
 	d.Constraints = dedupe(d.Constraints, sameConstraint)
 	d.HealthChecks = dedupe(d.HealthChecks, sameHealthCheck)
+	if len(d.HealthChecks) > 4 {
+		slices.SortStableFunc(d.HealthChecks, func(a, b healthCheck) int { return cmp.Compare(a.hash(), b.hash()) })
+	}
 	d.Dependencies = dedupe(d.Dependencies, func(a, b string) bool { return a == b })
 	d.AcceptedResourceRoles = dedupe(d.AcceptedResourceRoles, func(a, b string) bool { return a == b })
 }
@@ -50,4 +59,25 @@ func sameHealthCheck(a, b healthCheck) bool {
 		a.IntervalSeconds == b.IntervalSeconds && a.TimeoutSeconds == b.TimeoutSeconds &&
 		a.MaxConsecutiveFailures == b.MaxConsecutiveFailures && a.DelaySeconds == b.DelaySeconds &&
 		a.IgnoreHTTP1xx == b.IgnoreHTTP1xx && a.IPProtocol == b.IPProtocol
+}
+
+// hash places a health check in a set of more than four.
+func (hc healthCheck) hash() uint64 {
+	str := func(p *string) string {
+		if p == nil {
+			return "-"
+		}
+		return *p
+	}
+	num := func(p *int) string {
+		if p == nil {
+			return "-"
+		}
+		return fmt.Sprint(*p)
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s|%s|%s|%s|%s|%d|%d|%d|%d|%d|%v|%s", hc.Protocol, str(hc.Path), num(hc.PortIndex), num(hc.Port),
+		str(hc.Command), hc.GracePeriodSeconds, hc.IntervalSeconds, hc.TimeoutSeconds, hc.MaxConsecutiveFailures,
+		hc.DelaySeconds, hc.IgnoreHTTP1xx, hc.IPProtocol)
+	return h.Sum64()
 }

@@ -1,6 +1,7 @@
 package marathonsim
 
 import (
+	"fmt"
 	"net/http"
 	"reflect"
 	"testing"
@@ -50,4 +51,47 @@ func TestSetsDeduped(t *testing.T) {
 			t.Errorf("health checks %v", checks)
 		}
 	})
+}
+
+// TestHealthCheckSetOrder: of more than four health checks, Marathon's
+// set keeps an order of its own, the same whatever the order written;
+// of up to four, the order written.
+func TestHealthCheckSetOrder(t *testing.T) {
+	h := newHarness(t, Gen15)
+	paths := func(n int, reverse bool) []any {
+		var checks []any
+		for i := range n {
+			if reverse {
+				i = n - 1 - i
+			}
+			checks = append(checks, map[string]any{"protocol": "HTTP", "path": "/" + string(rune('a'+i))})
+		}
+		return checks
+	}
+	answered := func(id string, checks []any) []any {
+		h.create(map[string]any{"id": id, "cmd": "sleep 100", "healthChecks": checks,
+			"portDefinitions": []any{map[string]any{"port": 0}}})
+		app := h.must(http.StatusOK, "GET", "/v2/apps"+id, nil).obj(t)["app"].(map[string]any)
+		var out []any
+		for _, c := range app["healthChecks"].([]any) {
+			out = append(out, c.(map[string]any)["path"])
+		}
+		return out
+	}
+	pathsOf := func(checks []any) []any {
+		var out []any
+		for _, c := range checks {
+			out = append(out, c.(map[string]any)["path"])
+		}
+		return out
+	}
+	for _, n := range []int{4, 5} {
+		fwd, rev := answered(fmt.Sprintf("/fwd%d", n), paths(n, false)), answered(fmt.Sprintf("/rev%d", n), paths(n, true))
+		switch {
+		case n <= 4 && (!reflect.DeepEqual(fwd, pathsOf(paths(n, false))) || !reflect.DeepEqual(rev, pathsOf(paths(n, true)))):
+			t.Errorf("%d checks: answered %v and %v, not in the order written", n, fwd, rev)
+		case n > 4 && !reflect.DeepEqual(fwd, rev):
+			t.Errorf("%d checks: answered %v and %v, in the order written", n, fwd, rev)
+		}
+	}
 }
