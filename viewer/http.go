@@ -91,12 +91,16 @@ func (v *Viewer) serveAPIList(w http.ResponseWriter, r *http.Request) {
 		v.apiError(w, http.StatusBadRequest, err)
 		return
 	}
-	l, err := v.Load(r.Context(), q)
+	l, err := v.loadShared(r.Context(), q)
 	if err != nil {
 		v.apiError(w, http.StatusBadGateway, err)
 		return
 	}
-	v.writeAPI(w, r, l)
+	if l.err != nil {
+		v.apiError(w, http.StatusInternalServerError, l.err)
+		return
+	}
+	v.writeBody(w, r, l.body, l.etag)
 }
 
 func (v *Viewer) serveAPIGroup(w http.ResponseWriter, r *http.Request) {
@@ -175,6 +179,11 @@ func (v *Viewer) writeAPI(w http.ResponseWriter, r *http.Request, doc any) {
 		v.apiError(w, http.StatusInternalServerError, err)
 		return
 	}
+	v.writeBody(w, r, body, etag)
+}
+
+// writeBody answers the JSON body, or 304 when the request has its etag.
+func (v *Viewer) writeBody(w http.ResponseWriter, r *http.Request, body []byte, etag string) {
 	h := w.Header()
 	h.Set("ETag", etag)
 	h.Set("Cache-Control", "no-cache")

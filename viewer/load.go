@@ -88,12 +88,23 @@ type sources struct {
 // cannot be read) and joins them into the groups q selects. An unreadable
 // /desired or /status is an error; an unreadable Marathon is a warning,
 // and the tasks then come from /status and the containers from /services.
+// Loads made while another is reading share its read.
 func (v *Viewer) Load(ctx context.Context, q Query) (*List, error) {
-	src, err := v.read(ctx)
+	f, err := v.sources(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return build(src, q), nil
+	return build(f.src, q), nil
+}
+
+// loadShared is Load for a list its caller does not change, with its
+// JSON: built and encoded once for every caller of a shared read.
+func (v *Viewer) loadShared(ctx context.Context, q Query) (*sharedList, error) {
+	f, err := v.sources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return f.list(q), nil
 }
 
 func (v *Viewer) read(ctx context.Context) (*sources, error) {

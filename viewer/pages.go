@@ -105,15 +105,14 @@ func (v *Viewer) serveList(w http.ResponseWriter, r *http.Request) {
 		v.render(w, http.StatusBadRequest, "list.html", d)
 		return
 	}
-	l, err := v.Load(r.Context(), q)
+	sl, err := v.loadShared(r.Context(), q)
 	if err != nil {
 		d.Error = err.Error()
 		v.render(w, http.StatusBadGateway, "list.html", d)
 		return
 	}
-	d.List = l
-	_, d.ETag, _ = encodeJSON(l)
-	d.Services, d.Counts = byService(l)
+	d.List, d.ETag = sl.list, sl.etag
+	d.Services, d.Counts = byService(sl.list)
 	v.render(w, http.StatusOK, "list.html", d)
 }
 

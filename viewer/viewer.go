@@ -4,6 +4,7 @@ import (
 	"errors"
 	"html/template"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -53,6 +54,9 @@ type Viewer struct {
 	cfg      Config
 	pages    *template.Template
 	versions versionImages
+
+	mu     sync.Mutex
+	flying *flight // the read in flight, shared by the loads asking now
 }
 
 // New returns a viewer for cfg.
