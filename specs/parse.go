@@ -132,7 +132,10 @@ func parseDocument(file string, line int, data []byte) (*Group, ErrorList) {
 		}
 		return nil, ErrorList{yamlError(file, line-1, data, err)}
 	}
-	if len(root.Content) == 0 {
+	if len(root.Content) == 0 || isNull(root.Content[0]) {
+		// No document, or a null one ("~", or "---" after a byte-order
+		// mark): nothing, as kubectl reads it. A file of nothing else
+		// holds no group (Parse).
 		return nil, nil
 	}
 	if fe := jsonComment(file, line, data); fe != nil {

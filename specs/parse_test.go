@@ -458,9 +458,11 @@ func TestParseRefusesFileWithoutGroups(t *testing.T) {
 		"separators":    "---\n---\n",
 		// What an editor leaves of a file it empties and saves with a
 		// byte-order mark; YAML reads such a document as no document.
-		"a UTF-8 byte-order mark":        "\ufeff",
-		"a byte-order mark and comments": "\ufeff# moved elsewhere\n",
-		"a UTF-16 byte-order mark":       "\xff\xfe",
+		"a UTF-8 byte-order mark":          "\ufeff",
+		"a byte-order mark and comments":   "\ufeff# moved elsewhere\n",
+		"a UTF-16 byte-order mark":         "\xff\xfe",
+		"a byte-order mark and separators": "\ufeff---\n---\n",
+		"null documents":                   "null\n---\n~\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			for _, parse := range []func(string, []byte) ([]*Group, error){Parse, ParseAndValidate} {
@@ -470,5 +472,10 @@ func TestParseRefusesFileWithoutGroups(t *testing.T) {
 				}
 			}
 		})
+	}
+	// Beside a group, a null document is nothing, as kubectl reads it.
+	const g = "apiVersion: theseus/v1\nkind: Group\nmetadata: {service: a, labels: [x]}\nspec: {image: i}\n"
+	if groups, err := Parse("web.yaml", []byte(g+"---\n~\n")); len(groups) != 1 || err != nil {
+		t.Errorf("a group and a null document: %d groups, %v; want the group", len(groups), err)
 	}
 }
