@@ -214,7 +214,8 @@ var (
 // hold secret values; the error goes to plans, /status and logs.
 func redactYAMLDetail(msg string) string {
 	if strings.Contains(msg, "unknown anchor '") {
-		return yamlAnchorRE.ReplaceAllString(msg, "anchor ") + " (a value that begins with * must be quoted)"
+		return yamlAnchorRE.ReplaceAllString(msg, "anchor ") +
+			" (a value that begins with * must be quoted; an alias names an anchor (&) given before it in the same document)"
 	}
 	return yamlBackquoted.ReplaceAllString(yamlAnchorRE.ReplaceAllString(msg, "anchor "), "a value")
 }

@@ -81,7 +81,8 @@ func TestParseSyntaxErrorHasLine(t *testing.T) {
 // mistake, in a file of several documents too, with where the mapping or
 // list it is in begins; an alias of an unknown anchor at its own line.
 func TestParseYAMLErrorLines(t *testing.T) {
-	const first = "apiVersion: theseus/v1\nkind: Group\nmetadata: {service: a, labels: [x]}\nspec: {image: i, instances: 1, cpus: 0.1, mem: 32}\n---\n"
+	const first = "apiVersion: theseus/v1\nkind: Group\nmetadata: {service: a, labels: [x]}\nspec: {image: i, instances: 1, cpus: 0.1, mem: 32, env: &a {A: b}}\n---\n"
+	const anchorMsg = "invalid YAML: unknown anchor referenced (a value that begins with * must be quoted; an alias names an anchor (&) given before it in the same document)"
 	const head = "apiVersion: theseus/v1\nkind: Group\nmetadata: {service: b, labels: [x]}\nspec:\n  image: nginx:1.27\n  instances: 1\n"
 	const tail = "  cpus: 0.1\n  mem: 32\n"
 	tests := []struct {
@@ -93,7 +94,9 @@ func TestParseYAMLErrorLines(t *testing.T) {
 		{"a list item indented less", "  args:\n    - a\n   - b\n", 9, "invalid YAML: did not find expected key (the mapping begins on line 10)"},
 		{"an unclosed list", "  args: [a, b\n", 8, "invalid YAML: did not find expected ',' or ']' (the list begins on line 12)"},
 		{"an unclosed mapping", "  env: {P: x\n", 8, "invalid YAML: did not find expected ',' or '}' (the mapping begins on line 12)"},
-		{"an alias of no anchor", "  env: {A: \"*pw\", P: *pw}\n", 7, "invalid YAML: unknown anchor referenced (a value that begins with * must be quoted)"},
+		{"an alias of no anchor", "  env: {A: \"*pw\", P: *pw}\n", 7, anchorMsg},
+		// Anchors do not cross documents: this one is in the first.
+		{"an alias of an anchor of another document", "  env: *a\n", 7, anchorMsg},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
