@@ -196,6 +196,9 @@ func yamlError(file string, offset int, data []byte, err error) *FieldError {
 		n, _ := strconv.Atoi(msg[m[2]:m[3]])
 		n, fe.Msg = placeParserError(data, offset, n, msg[:m[0]]+msg[m[1]:])
 		fe.Line = n + offset
+		if !strings.Contains(fe.Msg, "tab") && tabIndented(data, n) {
+			fe.Msg += " (a tab in the indentation: YAML indents with spaces only)"
+		}
 	} else if n := aliasLine(data, msg); n > 0 {
 		fe.Line = n + offset
 	}

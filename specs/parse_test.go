@@ -95,6 +95,7 @@ func TestParseYAMLErrorLines(t *testing.T) {
 		{"an unclosed list", "  args: [a, b\n", 8, "invalid YAML: did not find expected ',' or ']' (the list begins on line 12)"},
 		{"an unclosed mapping", "  env: {P: x\n", 8, "invalid YAML: did not find expected ',' or '}' (the mapping begins on line 12)"},
 		{"an alias of no anchor", "  env: {A: \"*pw\", P: *pw}\n", 7, anchorMsg},
+		{"a tab in the indentation", "  env:\n  \tA: b\n", 8, "invalid YAML: found character that cannot start any token (a tab in the indentation: YAML indents with spaces only)"},
 		// Anchors do not cross documents: this one is in the first.
 		{"an alias of an anchor of another document", "  env: *a\n", 7, anchorMsg},
 	}

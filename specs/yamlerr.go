@@ -78,3 +78,17 @@ func aliasLine(data []byte, msg string) int {
 		i = end
 	}
 }
+
+// tabIndented reports whether line n of data (from 1) is indented with a
+// tab, which YAML refuses with a message that names no tab.
+func tabIndented(data []byte, n int) bool {
+	for i := 1; i < n; i++ {
+		j := bytes.IndexByte(data, '\n')
+		if j < 0 {
+			return false
+		}
+		data = data[j+1:]
+	}
+	indent := data[:len(data)-len(bytes.TrimLeft(data, " \t"))]
+	return bytes.IndexByte(indent, '\t') >= 0
+}
