@@ -67,15 +67,28 @@ func secure(next http.Handler) http.Handler {
 // queryOf reads ?service= and ?l= (or ?labels=).
 func queryOf(r *http.Request) (Query, error) {
 	q := r.URL.Query()
-	sel := q.Get("l")
-	if sel == "" {
-		sel = q.Get("labels")
-	}
-	s, err := specs.ParseSelector(sel)
+	s, err := specs.ParseSelector(selectorOf(r))
 	if err != nil {
 		return Query{}, err
 	}
-	return Query{Service: q.Get("service"), Selector: s}, nil
+	service := q.Get("service")
+	if service != "" {
+		// As `theseusd get SERVICE` refuses it: no group has such a
+		// service, and an empty list would say there is none.
+		if err := specs.ValidName(service); err != nil {
+			return Query{}, fmt.Errorf("service %q: %w", service, err)
+		}
+	}
+	return Query{Service: service, Selector: s}, nil
+}
+
+// selectorOf is ?l= (or ?labels=) as given.
+func selectorOf(r *http.Request) string {
+	q := r.URL.Query()
+	if sel := q.Get("l"); sel != "" {
+		return sel
+	}
+	return q.Get("labels")
 }
 
 // groupKeyOf reads {service}/{labels} of the path: labels either encoded

@@ -59,12 +59,15 @@ func parsePages() (*template.Template, error) {
 
 // pageData is what the page templates render.
 type pageData struct {
-	Title    string
-	Now      time.Time
-	API      string // the JSON this view shows, polled for changes
-	ETag     string
-	Refresh  int64 // milliseconds between polls
-	Query    Query
+	Title   string
+	Now     time.Time
+	API     string // the JSON this view shows, polled for changes
+	ETag    string
+	Refresh int64 // milliseconds between polls
+	Query   Query
+	// Filter is the filter as typed (?l=, ?service=), which the form
+	// shows again, refused or not.
+	Filter   struct{ L, Service string }
 	List     *List
 	Services []serviceRows
 	Counts   []phaseCount
@@ -99,6 +102,7 @@ func (v *Viewer) serveList(w http.ResponseWriter, r *http.Request) {
 	d := pageData{Title: "theseus", Now: v.cfg.Now(), Refresh: v.cfg.Refresh.Milliseconds()}
 	q, err := queryOf(r)
 	d.Query = q
+	d.Filter.L, d.Filter.Service = selectorOf(r), r.URL.Query().Get("service")
 	d.API = "/api/v1/groups?" + apiQuery(r)
 	if err != nil {
 		d.Error = err.Error()
