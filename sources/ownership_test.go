@@ -488,7 +488,9 @@ func dirSyncer(t *testing.T, store sources.Store) (syncer *sources.Syncer, out, 
 
 // TestSyncReportCutShortCountsWhatWasWritten: when etcd fails partway
 // through a sync, the count line says how many groups were written and
-// how many were not, not the plan's counts as though all were.
+// how many were not, not the plan's counts as though all were, and a
+// line of a group not written does not begin "created" as the lines of
+// those created do.
 func TestSyncReportCutShortCountsWhatWasWritten(t *testing.T) {
 	e, c := start(t, fastOptions())
 	store := &hookStore{SyncStore: c.SyncStore()}
@@ -508,6 +510,19 @@ func TestSyncReportCutShortCountsWhatWasWritten(t *testing.T) {
 	if len(desired) == 0 || len(desired) == 100 || !strings.Contains(out.String(), want) {
 		t.Errorf("/desired holds %d of 100 groups; want the count line to end %q:\n%s", len(desired), want, out.String())
 	}
+	if created := strings.Count(out.String(), "\ncreated ") + btoi(strings.HasPrefix(out.String(), "created ")); created != len(desired) {
+		t.Errorf("/desired holds %d of 100 groups, %d lines say created:\n%s", len(desired), created, out.String())
+	}
+	if !strings.Contains(out.String(), "\nnot written: would create svcdv/dev (svcdv.yaml)\n") {
+		t.Errorf("svcdv/dev, not written, is not said so:\n%s", out.String())
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // TestSyncWatchStoppedMidWriteSaysWhatItWrote: a --watch loop stopped
@@ -561,7 +576,7 @@ func (s *stopStore) Commit(ctx context.Context, read int64, batch []model.OwnedW
 // committed but whose answer was lost (a timeout, the connection cut, the
 // sync stopped by a signal while waiting) fails the sync, yet its groups
 // are in /desired: the plan says they are written, as etcd holds them,
-// not "(not written)".
+// not as "not written".
 func TestSyncAmbiguousCommitReportsWhatIsWritten(t *testing.T) {
 	e, c := start(t, fastOptions())
 	lost := errors.New("etcdserver: request timed out")

@@ -136,15 +136,18 @@ func (s *Syncer) Cycle(ctx context.Context) *Report {
 // count line.
 func (s *Syncer) report(r *Report, lt *Loaded, p *SyncPlan) {
 	for _, it := range p.Items {
-		line := fmt.Sprintf("%s %s", s.verb(it.Action), it.Key)
+		verb := s.verb(it.Action)
+		if !s.DryRun && !it.Written && needsWrite(it.Action) {
+			// Not "created X (not written)": a line that begins with
+			// the verb reads, and greps, as done.
+			verb = "not written: " + dryVerbs[it.Action]
+		}
+		line := fmt.Sprintf("%s %s", verb, it.Key)
 		if it.File != "" {
 			line += " (" + it.File + ")"
 		}
 		if it.Reason != "" {
 			line += ": " + it.Reason
-		}
-		if !s.DryRun && !it.Written && needsWrite(it.Action) {
-			line += " (not written)"
 		}
 		switch it.Action {
 		case SyncUnchanged:
