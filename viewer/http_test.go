@@ -2,6 +2,7 @@ package viewer_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -411,4 +412,50 @@ func TestWarnsWhenNoTheseusdLeads(t *testing.T) {
 	check(true)
 	f.Lead(t)
 	check(false)
+}
+
+// hungMarathon answers no list until the caller gives up, as a Marathon
+// that accepts connections and says nothing.
+type hungMarathon struct{ viewer.Marathon }
+
+func (hungMarathon) List(ctx context.Context) ([]marathon.App, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (hungMarathon) Deployments(ctx context.Context) ([]marathon.Deployment, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestMarathonHangs: a Marathon that does not answer leaves time to read
+// the containers from /services, as one that refuses at once does; its
+// reads took the whole load's time, and the list showed no container.
+func TestMarathonHangs(t *testing.T) {
+	f := viewertest.Start(t)
+	f.Populate(t)
+	d := f.Client.Discovery()
+	if err := d.CreateGroup(t.Context(), "haproxy", "dev", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RegisterContainer(t.Context(), "haproxy", "dev", "haproxy_dev.1",
+		specs.ContainerInfo{InstanceHost: "agent-9", InstancePort: 31000}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := viewer.New(viewer.Config{Desired: f.Client.Desired(), Status: f.Client.Status(), Services: d,
+		Marathon: hungMarathon{f.Marathon}, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, _ := specs.ParseSelector("dev")
+	l, err := v.Load(t.Context(), viewer.Query{Service: "haproxy", Selector: dev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Warnings) != 1 || !strings.HasSuffix(l.Warnings[0], "tasks from /status, containers from /services") {
+		t.Errorf("warnings %q, want that the containers come from /services", l.Warnings)
+	}
+	if len(l.Items) != 1 || len(l.Items[0].Containers) != 1 || l.Items[0].Containers[0].Host != "agent-9" {
+		t.Errorf("haproxy/dev with Marathon hung: %+v, want its container from /services on agent-9", l.Items)
+	}
 }

@@ -110,10 +110,15 @@ func (v *Viewer) loadShared(ctx context.Context, q Query) (*sharedList, error) {
 func (v *Viewer) read(ctx context.Context) (*sources, error) {
 	ctx, cancel := context.WithTimeout(ctx, v.cfg.Timeout)
 	defer cancel()
+	// Marathon's reads end before the load does: a Marathon that does not
+	// answer would take all of it, and /services, read after them for the
+	// containers, would find no time left.
+	mctx, mcancel := context.WithTimeout(ctx, v.cfg.Timeout-v.cfg.Timeout/5)
+	defer mcancel()
 	src := &sources{}
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		apps, err := v.cfg.Marathon.List(ctx)
+		apps, err := v.cfg.Marathon.List(mctx)
 		if err != nil {
 			src.appsErr = err
 			return
@@ -122,10 +127,10 @@ func (v *Viewer) read(ctx context.Context) (*sources, error) {
 		if apps == nil {
 			src.apps = []marathon.App{}
 		}
-		src.old = v.oldImages(ctx, apps)
+		src.old = v.oldImages(mctx, apps)
 	})
 	wg.Go(func() {
-		deps, err := v.cfg.Marathon.Deployments(ctx)
+		deps, err := v.cfg.Marathon.Deployments(mctx)
 		if err != nil {
 			src.depsErr = err
 			return
