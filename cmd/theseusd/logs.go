@@ -115,7 +115,7 @@ func (l *logFollower) run(ctx context.Context, tail int, follow bool, poll time.
 	}
 	if !follow {
 		l.strict = true
-		if _, err := l.openNew(ctx, cs, nil, tail); err != nil {
+		if _, err := l.openNew(ctx, cs, nil, func(string) int { return tail }); err != nil {
 			return err
 		}
 		if l.writeErr != nil {
@@ -132,10 +132,23 @@ func (l *logFollower) run(ctx context.Context, tail int, follow bool, poll time.
 	defer cancel()
 	l.stop = cancel
 	following := map[string]chan struct{}{} // container → closed when it is gone
+	// The containers running at the start get --tail when they are
+	// opened, later too (their agent did not answer at first); those that
+	// start later are followed from their first line.
+	first := map[string]bool{}
+	for _, c := range cs {
+		first[c.Name] = !launching(c.State)
+	}
+	tailOf := func(name string) int {
+		if first[name] {
+			return tail
+		}
+		return -1
+	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
-		opened, err := l.openNew(ctx, cs, following, tail)
+		opened, err := l.openNew(ctx, cs, following, tailOf)
 		if err != nil {
 			l.warn("", err)
 		}
@@ -144,8 +157,6 @@ func (l *logFollower) run(ctx context.Context, tail int, follow bool, poll time.
 			following[name] = gone
 			wg.Go(func() { l.follow(ctx, f, gone, poll) })
 		}
-		// A container that starts is followed from its first line.
-		tail = -1
 		select {
 		case <-ctx.Done():
 			return l.writeError()
@@ -192,11 +203,11 @@ type opening struct {
 }
 
 // openNew opens, at once, the logs of the containers not open yet and
-// prints their last tail lines, container after container. A sandbox
+// prints their last tailOf(name) lines, container after container. A sandbox
 // not there yet (a task staging) is tried again next time; a container
 // whose log cannot be read, or whose sandbox is missing once it runs, is
 // a warning (without -f, a failure).
-func (l *logFollower) openNew(ctx context.Context, cs []viewer.UsageTarget, open map[string]chan struct{}, tail int) (map[string]*mesos.LogFile, error) {
+func (l *logFollower) openNew(ctx context.Context, cs []viewer.UsageTarget, open map[string]chan struct{}, tailOf func(string) int) (map[string]*mesos.LogFile, error) {
 	var todo []viewer.UsageTarget
 	for _, c := range cs {
 		if _, ok := open[c.Name]; !ok {
@@ -217,7 +228,7 @@ func (l *logFollower) openNew(ctx context.Context, cs []viewer.UsageTarget, open
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i] = l.openOne(ctx, agents, c, tail)
+			results[i] = l.openOne(ctx, agents, c, tailOf(c.Name))
 		})
 	}
 	wg.Wait()
@@ -225,7 +236,7 @@ func (l *logFollower) openNew(ctx context.Context, cs []viewer.UsageTarget, open
 	for i, c := range todo {
 		r := results[i]
 		switch {
-		case r.notYet && c.State != "" && c.State != "TASK_STAGING" && c.State != "TASK_STARTING":
+		case r.notYet && !launching(c.State):
 			// Launched, it has one: the agent lost it (it came back under
 			// a new id, or collected it).
 			l.warn(c.Name, fmt.Errorf("agent %s has no sandbox for it, though Marathon has it %s", c.Host, c.State))
@@ -254,6 +265,12 @@ func (l *logFollower) openNew(ctx context.Context, cs []viewer.UsageTarget, open
 		}
 	}
 	return opened, nil
+}
+
+// launching reports whether a Marathon task state is one before its
+// sandbox is sure to be there.
+func launching(state string) bool {
+	return state == "" || state == "TASK_STAGING" || state == "TASK_STARTING"
 }
 
 // openOne opens one container's log and reads its last tail lines; with

@@ -275,3 +275,33 @@ func TestLogsFollowEndedContainerToTheEnd(t *testing.T) {
 		t.Errorf("%d lines, want %d, the last %.80q; %s", len(got), lines, got[len(got)-1], stderr.String())
 	}
 }
+
+// TestLogsFollowTailAfterAgentBack: with -f --tail N, a container whose
+// agent did not answer at the start gets its last N lines once the agent
+// is back, not its whole log, which is for containers that start later.
+func TestLogsFollowTailAfterAgentBack(t *testing.T) {
+	c := startCluster(t)
+	c.put(t, "web/dev", webPortSpec(2, ""), 2)
+	tasks := c.sim.Tasks("/web/dev")
+	if tasks[0].Host == tasks[1].Host {
+		t.Fatalf("both tasks on %s", tasks[0].Host)
+	}
+	c.agentDown(t, tasks[0].Host)
+	var stdout, stderr syncBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan int, 1)
+	go func() {
+		cl := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return c.env[k] }}
+		done <- run(ctx, []string{"logs", "web", "-l", "dev", "-f", "--tail", "1", "--poll", "20ms", "--mesos-timeout", "200ms"}, cl)
+	}()
+	waitSim(t, c.sim, "a warning about the agent down", func() bool { return strings.Contains(stderr.String(), "warning: "+tasks[0].ID+": agent "+tasks[0].Host) })
+	c.agentUp(t, tasks[0].Host)
+	waitSim(t, c.sim, "the lines of the container whose agent is back", func() bool { return strings.Contains(stdout.String(), "["+tasks[0].ID+"] ") })
+	cancel()
+	<-done
+	// nginx's first line says where it starts; the last line of its
+	// log by now is one of its periodic ones.
+	if strings.Contains(stdout.String(), "["+tasks[0].ID+"] --container=") {
+		t.Errorf("the whole log, not the last line, of %s:\n%s", tasks[0].ID, stdout.String())
+	}
+}

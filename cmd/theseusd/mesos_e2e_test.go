@@ -46,6 +46,15 @@ func (c *cluster) agentDown(t *testing.T, hostname string) {
 	c.down[u.Host] = true
 }
 
+// agentUp undoes agentDown.
+func (c *cluster) agentUp(t *testing.T, hostname string) {
+	t.Helper()
+	u, _ := url.Parse(c.mesos.AgentURL(hostname))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.down, u.Host)
+}
+
 // dropDown wraps the agents' handlers: a request to an agent that is
 // down gets its connection closed, and intercept may answer the others.
 func (c *cluster) dropDown(h http.Handler) http.Handler {
