@@ -294,7 +294,9 @@ func TestLogsFollowTailAfterAgentBack(t *testing.T) {
 		cl := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return c.env[k] }}
 		done <- run(ctx, []string{"logs", "web", "-l", "dev", "-f", "--tail", "1", "--poll", "20ms", "--mesos-timeout", "200ms"}, cl)
 	}()
-	waitSim(t, c.sim, "a warning about the agent down", func() bool { return strings.Contains(stderr.String(), "warning: "+tasks[0].ID+": agent "+tasks[0].Host) })
+	waitSim(t, c.sim, "a warning about the agent down", func() bool {
+		return strings.Contains(stderr.String(), "warning: "+tasks[0].ID+": agent "+tasks[0].Host)
+	})
 	c.agentUp(t, tasks[0].Host)
 	waitSim(t, c.sim, "the lines of the container whose agent is back", func() bool { return strings.Contains(stdout.String(), "["+tasks[0].ID+"] ") })
 	cancel()
