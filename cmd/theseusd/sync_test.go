@@ -309,6 +309,9 @@ func TestSyncErrors(t *testing.T) {
 		{"a file, not a directory", map[string]string{"THESEUS_ETCD": e.Endpoint()}, []string{"sync", "--dir", "../../testdata/specs/web.json"}, "not a directory"},
 		{"etcd unreachable", map[string]string{"THESEUS_ETCD": "127.0.0.1:1"}, []string{"sync", "--dir", ".", "--etcd-dial-timeout", "200ms"}, "etcd at 127.0.0.1:1"},
 		{"zero interval", nil, []string{"sync", "--dir", ".", "--watch", "--interval", "0s"}, "--interval must be positive"},
+		// Taken as the default of 2m, as 0 was, it would seem to mean no
+		// limit.
+		{"zero git timeout", nil, []string{"sync", "--git", ".", "--git-timeout", "0s"}, "--git-timeout must be positive"},
 		{"missing git repository", map[string]string{"THESEUS_ETCD": e.Endpoint()}, []string{"sync", "--git", t.TempDir(), "--git-cache", t.TempDir()}, "repository does not exist"},
 		// Taken silently, these would seem to do what they do elsewhere.
 		{"a branch of a directory", nil, []string{"sync", "--dir", ".", "--ref", "prod"}, "--ref goes with --git"},
