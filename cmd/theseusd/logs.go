@@ -26,7 +26,9 @@ prefixed with "[container] ", like kubectl logs -l. --tail keeps the last N
 lines of each (by default every line, or the last 10 with -l). -f follows
 the logs as they grow, until interrupted: containers that start are
 followed from their first line, and a container that ends has its last
-lines printed (a failed one's say why it failed).`,
+lines printed (a failed one's say why it failed). A container whose agent
+cannot be read, or has no sandbox for it, is named in a warning and the
+others are printed all the same; without -f the command then exits 1.`,
 		Example: `  theseusd logs web -l dev
   theseusd logs ingestor -l testing --stderr -f
   theseusd logs haproxy --tail 100`,
