@@ -37,14 +37,15 @@ const (
 // Normalize returns a copy of s in canonical form: Marathon's defaults
 // filled in, every pointer of the core fields set, empty maps and lists
 // nil, protocol and operator names in Marathon's spelling, health-check
-// ports as indices, constraints sorted (their order has no meaning), and
-// a constraint or health check given twice kept once (Marathon keeps both
-// as sets). Fields of the app model (normalize_app.go) at their one
-// default are left unset instead; a field whose default depends on the
-// Marathon version (maxLaunchDelaySeconds, role) is kept as given.
-// theseus's own Policy is left out: Marathon never sees it. Two specs
-// that Marathon would run the same way normalise to equal values. s must
-// be valid.
+// ports as indices, constraints sorted (their order has no meaning), a
+// constraint or health check given twice kept once, and more than four
+// health checks sorted (Marathon keeps both as sets, and the order of a
+// set of more than four is its own). Fields of the app model
+// (normalize_app.go) at their one default are left unset instead; a
+// field whose default depends on the Marathon version
+// (maxLaunchDelaySeconds, role) is kept as given. theseus's own Policy is
+// left out: Marathon never sees it. Two specs that Marathon would run the
+// same way normalise to equal values. s must be valid.
 func Normalize(s Spec) Spec {
 	s.Env, s.Config = cloneMap(s.Env), cloneMap(s.Config)
 	return NormalizeOwned(s)
@@ -84,6 +85,11 @@ func NormalizeOwned(s Spec) Spec {
 		if nh := normalizeHealthCheck(hc, s.Ports); !hasHealthCheck(n.HealthChecks, &nh) {
 			n.HealthChecks = append(n.HealthChecks, nh)
 		}
+	}
+	if len(n.HealthChecks) > 4 {
+		// A set of up to four keeps the order its checks were given in;
+		// of more, Marathon answers in an order of its own.
+		slices.SortFunc(n.HealthChecks, compareHealthChecks)
 	}
 	u := upgradeOf(&s)
 	n.Upgrade = &u
@@ -132,6 +138,30 @@ func hasHealthCheck(hcs []HealthCheck, h *HealthCheck) bool {
 		}
 	}
 	return false
+}
+
+// compareHealthChecks orders normalised health checks.
+func compareHealthChecks(a, b HealthCheck) int {
+	return cmp.Or(cmp.Compare(a.Protocol, b.Protocol), comparePtr(a.PortIndex, b.PortIndex), cmp.Compare(a.Path, b.Path),
+		cmp.Compare(a.Command, b.Command), comparePtr(a.GracePeriodSeconds, b.GracePeriodSeconds),
+		comparePtr(a.IntervalSeconds, b.IntervalSeconds), comparePtr(a.TimeoutSeconds, b.TimeoutSeconds),
+		comparePtr(a.MaxConsecutiveFailures, b.MaxConsecutiveFailures), comparePtr(a.DelaySeconds, b.DelaySeconds),
+		cmp.Compare(boolInt(deref(a.IgnoreHTTP1xx, false)), boolInt(deref(b.IgnoreHTTP1xx, false))))
+}
+
+// comparePtr orders nil first.
+func comparePtr(a, b *int) int {
+	if a == nil || b == nil {
+		return cmp.Compare(boolInt(a != nil), boolInt(b != nil))
+	}
+	return cmp.Compare(*a, *b)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func equalPtr[T comparable](a, b *T) bool { return a == b || a != nil && b != nil && *a == *b }

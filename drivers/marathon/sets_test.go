@@ -7,13 +7,16 @@ import (
 )
 
 // TestRepeatsPlanNothing: Marathon keeps constraints and health checks as
-// sets, and answers with a repeated one once. A group whose spec repeats
-// one, applied, plans nothing: not an update of the app for ever.
+// sets, and answers with a repeated one once, and with more than four
+// health checks in an order of its own. A group whose spec repeats one,
+// or has more than four checks, applied, plans nothing: not an update of
+// the app for ever.
 func TestRepeatsPlanNothing(t *testing.T) {
 	for name, field := range map[string]string{
 		"constraint": "constraints: [[hostname, UNIQUE], [hostname, LIKE, \"large-.*\"], [hostname, unique]]",
 		"health check": "healthChecks: [{protocol: TCP, portName: http}, {protocol: HTTP, path: /h}," +
 			" {protocol: TCP, portIndex: 0, gracePeriodSeconds: 300}]",
+		"five health checks": "healthChecks: [{path: /a}, {path: /b}, {path: /c}, {path: /d}, {path: /e}]",
 	} {
 		for _, gen := range generations {
 			t.Run(name+"/"+gen.String(), func(t *testing.T) {
