@@ -3,6 +3,7 @@ package marathonsim
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -76,6 +77,75 @@ func FuzzAppWrite(f *testing.F) {
 			if one.status != http.StatusOK || !json.Valid(one.body) {
 				t.Fatalf("GET /v2/apps%s: %d %s", a.ID, one.status, one.body)
 			}
+		}
+	})
+}
+
+// FuzzLabelSelector: any label selector of GET /v2/apps?label= is parsed
+// or refused with Marathon's 422, never a 5xx or a panic, and what parses
+// is well formed: a name, an operator and the values it takes.
+func FuzzLabelSelector(f *testing.F) {
+	for _, seed := range []string{"", "a", "a==b", "a!=b", " a in (b, c) ", "a notin (b)", "a,b==c",
+		`a\,b==c\ d`, "a==", "a in (", "a in ()", ",", "a,", "==b", "a in b", "in in (in)", `\`} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sel, err := parseLabelSelectors(s)
+		for _, l := range sel {
+			n := map[string]int{"exists": 0, "==": 1, "!=": 1}[l.op]
+			if l.op == "in" || l.op == "notin" {
+				n = max(1, len(l.values))
+			}
+			if l.key == "" || len(l.values) != n || n == 0 && l.op != "exists" {
+				t.Fatalf("%q parsed as %+v", s, l)
+			}
+			l.matches(map[string]string{l.key: "x"})
+		}
+		h := newHarness(t, Gen15)
+		r := h.do("GET", "/v2/apps?"+url.Values{"label": {s}}.Encode(), nil)
+		switch {
+		case err == nil && r.status != http.StatusOK:
+			t.Fatalf("%q parsed, answered %d: %s", s, r.status, r.body)
+		case err != nil && (r.status != http.StatusUnprocessableEntity || !json.Valid(r.body) ||
+			!strings.Contains(string(r.body), "Can not parse label selector")):
+			t.Fatalf("%q refused as %v, answered %d: %s", s, err, r.status, r.body)
+		}
+	})
+}
+
+// FuzzTasksDelete: any body of POST /v2/tasks/delete, with or without
+// scale, gets Marathon's answer (200, or a 4xx with a JSON body), never a
+// 5xx, and the app whose tasks it names still reads back.
+func FuzzTasksDelete(f *testing.F) {
+	for _, seed := range []string{`{"ids":["fz.0"]}`, `{"ids":[]}`, `{"ids":["x"]}`, `{"ids":[1]}`, `{}`, `[]`, `null`,
+		`{"ids":"fz.0"}`, `{"ids":["fz.0","fz.0"]}`, `{`} {
+		f.Add(false, []byte(seed))
+		f.Add(true, []byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, scale bool, body []byte) {
+		h := newHarness(t, Gen15)
+		h.create(map[string]any{"id": "/fz", "cmd": "sleep 100", "instances": 2})
+		var ids []string
+		for _, task := range h.sim.Tasks("/fz") {
+			ids = append(ids, task.ID)
+		}
+		// Name the app's tasks by their ids: "fz.N" is task N.
+		for i, id := range ids {
+			body = bytes.ReplaceAll(body, []byte(fmt.Sprintf("fz.%d", i)), []byte(id))
+		}
+		r := h.do("POST", fmt.Sprintf("/v2/tasks/delete?scale=%v", scale), body)
+		switch {
+		case r.status == http.StatusOK:
+		case r.status >= 400 && r.status < 500:
+			if !json.Valid(r.body) {
+				t.Fatalf("%q answered %d with a body that is not JSON: %q", body, r.status, r.body)
+			}
+		default:
+			t.Fatalf("%q: status %d: %s", body, r.status, r.body)
+		}
+		h.advance(5 * time.Minute)
+		if one := h.do("GET", "/v2/apps/fz", nil); one.status != http.StatusOK || !json.Valid(one.body) {
+			t.Fatalf("GET /v2/apps/fz after %q: %d %s", body, one.status, one.body)
 		}
 	})
 }
