@@ -285,3 +285,42 @@ func TestBrowserGroupGone(t *testing.T) {
 		t.Errorf("over 5 polls the not-found page was fetched again %d times, want none", n)
 	}
 }
+
+// TestBrowserBadFilter: a filter the API refuses (400) leaves the page
+// saying why, live, rather than "disconnected", as if the daemon were
+// gone; a good one typed next brings the list back.
+func TestBrowserBadFilter(t *testing.T) {
+	bin := chromium(t)
+	f := viewertest.Start(t)
+	f.PutDesired(t, "haproxy/dev", viewertest.HaproxyDev)
+	v := newViewer(t, f, viewer.Config{Refresh: 100 * time.Millisecond})
+	polls := make(chan struct{}, 1000)
+	h := v.Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/groups" {
+			polls <- struct{}{}
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	ctx := browser(t, bin)
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/?l=Dev"),
+		chromedp.WaitVisible(chromedp.CSS(`#content p.error`))); err != nil {
+		t.Fatalf("the page of a bad filter: %v", err)
+	}
+	for i := range 3 {
+		select {
+		case <-polls:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the page stopped polling after %d polls", i)
+		}
+	}
+	live, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("live").textContent`))
+	if err != nil || live != "live" {
+		t.Errorf("after polls refused for the filter the page says %q (%v), want live", live, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS(`#filter-labels`), "dev"), chromedp.Click(chromedp.CSS(`#filter button`)),
+		chromedp.WaitVisible(chromedp.CSS(`tr.group[data-key="haproxy/dev"]`))); err != nil {
+		t.Fatalf("a good filter after a bad one: %v", err)
+	}
+}

@@ -90,6 +90,9 @@
         // "not found" page carries no ETag: it is fetched once, not at
         // every poll, and still follows the group if it comes back.
         if (r.status === 404) { setLive(true); return c.dataset.etag ? reload() : null; }
+        // 400: the filter is refused, as the page already says; the
+        // daemon answers all the same.
+        if (r.status === 400) { setLive(true); return null; }
         if (r.status !== 200) throw new Error("HTTP " + r.status);
         setLive(true);
         if (r.headers.get("ETag") !== c.dataset.etag) return reload();
