@@ -14,8 +14,9 @@ func (s *Sim) listApps(r *http.Request) reply {
 	if err != nil {
 		return errReply(errMessage(http.StatusUnprocessableEntity, "%s", err.Error()))
 	}
+	// Both filters match regardless of case, as Marathon's do.
 	idFilter := strings.ToLower(q.Get("id"))
-	cmdFilter := q.Get("cmd")
+	cmdFilter := strings.ToLower(q.Get("cmd"))
 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -36,7 +37,7 @@ func (s *Sim) listApps(r *http.Request) reply {
 		if idFilter != "" && !strings.Contains(strings.ToLower(id), idFilter) {
 			continue
 		}
-		if cmdFilter != "" && (a.def.Cmd == nil || !strings.Contains(*a.def.Cmd, cmdFilter)) {
+		if cmdFilter != "" && (a.def.Cmd == nil || !strings.Contains(strings.ToLower(*a.def.Cmd), cmdFilter)) {
 			continue
 		}
 		if len(sel) > 0 && !sel.matches(a.def.Labels) {
