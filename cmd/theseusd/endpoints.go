@@ -33,6 +33,11 @@ them under /services, each group read at one revision.
             WEB_<NAME>_ENDPOINTS=host:port,...  (per named port)
             WEB_COUNT=n
 
+A group whose update is being written in several transactions (its
+revision marked pending) is waited for; without --watch, one not finished
+within twice --etcd-request-timeout (its writer died halfway, and no
+theseusd leads to finish it) is an error that names it.
+
 With --watch the set is printed again each time a selected group's revision
 changes (json: one document per line), until interrupted, with a warning
 on stderr each time no group is selected. A group marked stale could not
@@ -110,10 +115,10 @@ testdata/templates/haproxy.cfg.tmpl an example.`,
 			defer func() { stop(); <-done }()
 		}
 		if tf.template != "" {
-			return runTemplate(ctx, c, eps, service, sel, tf, *watch)
+			return runTemplate(ctx, c, eps, ec, service, sel, tf, *watch, 2*ef.requestTimeout)
 		}
 		if !*watch {
-			groups, err := eps.Service(ctx, service)
+			groups, err := readService(ctx, eps, ec, service, 2*ef.requestTimeout)
 			if err != nil {
 				return err
 			}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"theseus.dev/drivers/etcd"
 	"theseus.dev/endpoints"
 	"theseus.dev/internal/atomicfile"
 	"theseus.dev/internal/backoff"
@@ -219,15 +220,15 @@ func countReady(groups []endpoints.Group) string {
 
 // runTemplate renders once or, with watch, at every change of the
 // service's groups, at most once per --wait, until ctx ends. Without watch an
-// error ends the command; with watch it is reported and the next change
-// tried.
-func runTemplate(ctx context.Context, c *cli, eps *endpoints.Client, service string, sel specs.Selector, f *templateFlags, watch bool) error {
+// error ends the command, and a group half-written for longer than
+// within is one; with watch it is reported and the next change tried.
+func runTemplate(ctx context.Context, c *cli, eps *endpoints.Client, ec *etcd.Client, service string, sel specs.Selector, f *templateFlags, watch bool, within time.Duration) error {
 	r, err := newRenderer(f, service, c, watch)
 	if err != nil {
 		return err
 	}
 	if !watch {
-		groups, err := eps.Service(ctx, service)
+		groups, err := readService(ctx, eps, ec, service, within)
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -313,5 +314,55 @@ func TestEndpointsWatchEtcdDown(t *testing.T) {
 	}
 	if n := strings.Count(b.err.String(), down); n != 1 {
 		t.Errorf("%d warnings for one outage:\n%s", n, b.err.String())
+	}
+}
+
+// TestEndpointsPendingGroup: a run without --watch does not hang on a
+// group left half-written (its revision marked pending by a writer that
+// died halfway, with no theseusd to finish it): after twice
+// --etcd-request-timeout it exits 1 naming the group, and renders no file.
+func TestEndpointsPendingGroup(t *testing.T) {
+	e := etcdtest.Start(t)
+	c, err := etcd.New(e.Client, etcd.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishGroup(t, c.Discovery(), "web", "dev", 2, false)
+	if _, err := e.Client.Put(t.Context(), "/services/web/big/revision", `{"generation":7,"containers":300,"pending":true}`); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "haproxy.cfg")
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"table", nil},
+		{"template", []string{"--template", exampleTemplate, "--out", out}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			type result struct {
+				code   int
+				stderr string
+			}
+			done := make(chan result, 1)
+			go func() {
+				var stdout, stderr syncBuffer
+				cl := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
+					getenv: func(k string) string { return map[string]string{"THESEUS_ETCD": e.Endpoint()}[k] }}
+				code := run(t.Context(), append([]string{"endpoints", "web", "--etcd-request-timeout", "100ms"}, tc.args...), cl)
+				done <- result{code, stderr.String()}
+			}()
+			select {
+			case r := <-done:
+				if r.code != exitError || !strings.Contains(r.stderr, "web/big half-written") {
+					t.Errorf("exit %d, stderr %q; want 1 naming web/big", r.code, r.stderr)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("endpoints hangs on a pending group")
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Error("the file was rendered")
+			}
+		})
 	}
 }
