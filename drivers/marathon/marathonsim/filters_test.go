@@ -17,7 +17,7 @@ func TestListFilters(t *testing.T) {
 	for query, want := range map[string][]any{
 		"id=WEB":              {"/web/front"},
 		"id=/db/":             {"/db/main", "/db/other"},
-		"cmd=SLEEP":           {"/web/front", "/db/main"},
+		"cmd=SLEEP":           {"/db/main", "/web/front"},
 		"cmd=exec":            {"/db/main"},
 		"cmd=sleep&id=front":  {"/web/front"},
 		"cmd=nothing-matches": nil,
