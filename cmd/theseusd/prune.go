@@ -88,7 +88,7 @@ release early.`,
 			}
 		}
 		if h.ReleasedBy != "" {
-			fmt.Fprintf(c.stdout, "released by %s (%s)\n", h.ReleasedBy, cmp.Or(st.Release.Reason, "no reason given"))
+			fmt.Fprintf(c.stdout, "released by %s (%s)\n", printable(h.ReleasedBy), printable(cmp.Or(st.Release.Reason, "no reason given")))
 		} else {
 			fmt.Fprintln(c.stdout, "not released: deletions beyond the guard are held back")
 		}

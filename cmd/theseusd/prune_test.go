@@ -46,6 +46,14 @@ func TestPruneCommand(t *testing.T) {
 	if v := e.Etcdctl(t, "get", "/theseus/prune/release"); v != "" {
 		t.Errorf("a release is stored after prune without --allow-mass-delete: %s", v)
 	}
+	// The reason is the releaser's, shown escaped: a line break or an
+	// escape sequence in it must not pass for output of its own.
+	if code, out, errb := runCLI(t, env, "prune", "--allow-mass-delete", "--reason", "retiring api\nnot released\x1b[2J"); code != exitOK {
+		t.Fatalf("release: exit %d\n%s%s", code, out, errb)
+	}
+	if _, out, _ := runCLI(t, env, "prune"); !strings.Contains(out, `(retiring api\nnot released\x1b[2J)`) || strings.Contains(out, "\x1b") {
+		t.Errorf("prune shows the reason raw:\n%s", out)
+	}
 }
 
 // TestGuardFlagsOutOfRange: a --max-delete-fraction that is not a share
