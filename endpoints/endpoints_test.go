@@ -99,7 +99,7 @@ func TestGet(t *testing.T) {
 	}
 	// Groups whose labels are not spelt as theseus writes them, which
 	// its syncer therefore never removes: put by hand, no group.
-	for _, labels := range []string{"frontend.dev", "dev.dev"} {
+	for _, labels := range []string{"frontend.dev", "dev.dev", "tasks", "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q"} {
 		dir := "/prod/services/web/" + labels + "/"
 		for k, v := range map[string]string{
 			dir + "revision":                  `{"generation":1,"containers":1,"ready":1}`,

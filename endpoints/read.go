@@ -110,13 +110,29 @@ func (c *Client) newGroup(service, labels string) *Group {
 	return &Group{Service: service, Labels: strings.Split(labels, "."), Config: map[string]string{}}
 }
 
+// Label sets theseus never writes: more than maxLabels labels, or one
+// label that Marathon refuses as the last segment of an app id.
+const maxLabels = 16
+
+func reservedLabel(s string) bool {
+	switch s {
+	case "restart", "tasks", "versions":
+		return true
+	}
+	return false
+}
+
 // validLabels checks an encoded label set: valid names, in the canonical
-// order (sorted, without duplicates), the only one theseus writes. Keys
-// of another spelling ("frontend.dev", "dev.dev") were put by hand, and
-// theseus, which never writes them, never removes them either: read as
-// groups, they would be served for good.
+// order (sorted, without duplicates), the only one theseus writes, and
+// neither too many nor reserved. Keys of another spelling
+// ("frontend.dev", "dev.dev", "tasks") were put by hand, and theseus,
+// which never writes them, never removes them either: read as groups,
+// they would be served for good.
 func validLabels(enc string) error {
 	labels := strings.Split(enc, ".")
+	if len(labels) > maxLabels || len(labels) == 1 && reservedLabel(enc) {
+		return fmt.Errorf("%w: label set %q is not one theseus writes", ErrInvalidName, enc)
+	}
 	for i, l := range labels {
 		if err := validName(l); err != nil {
 			return err
