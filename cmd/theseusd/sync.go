@@ -62,6 +62,9 @@ stopped, writing only when something changed.`,
 		if err := misplacedSyncFlag(cmd.Flags(), o); err != nil {
 			return err
 		}
+		if o.gitTimeout <= 0 {
+			return errors.New("--git-timeout must be positive")
+		}
 		return runSync(cmd.Context(), c, ef, o)
 	}
 	return cmd
@@ -114,9 +117,6 @@ func runSync(ctx context.Context, c *cli, ef *etcdFlags, o *syncOptions) error {
 // newSyncer checks the options and connects to etcd; the function it
 // returns closes the connection.
 func newSyncer(ctx context.Context, c *cli, ef *etcdFlags, o *syncOptions) (*sources.Syncer, func(), error) {
-	if o.gitURL != "" && o.gitTimeout <= 0 {
-		return nil, nil, errors.New("--git-timeout must be positive")
-	}
 	tree, name, err := sources.OpenTree(sources.TreeConfig{Dir: o.dir, GitURL: o.gitURL, Ref: o.ref, GitCache: o.gitCache,
 		GitTimeout: o.gitTimeout, Name: o.source, Getenv: c.getenv})
 	if err != nil {
