@@ -85,7 +85,11 @@ func (c *Client) Scale(ctx context.Context, key specs.GroupKey, instances int) (
 // /v2/apps/{id}/restart). A restart whose answer is lost cannot be told
 // from none by reading the app: it ends in an UnknownOutcomeError.
 func (c *Client) Restart(ctx context.Context, key specs.GroupKey) (Result, error) {
-	r := &call{method: http.MethodPost, path: c.appPath(key) + "/restart", endpoint: "/v2/apps/{id}/restart"}
+	// Marathon reads no body here, but takes JSON only: a standby passes a
+	// POST without a content type on to the leader as a form, which it
+	// refuses (415).
+	r := &call{method: http.MethodPost, path: c.appPath(key) + "/restart", endpoint: "/v2/apps/{id}/restart",
+		body: []byte("{}")}
 	return c.deployment(ctx, r, key, nil)
 }
 
