@@ -32,6 +32,10 @@ func WriteIfChanged(out string, data []byte) (bool, error) {
 	mode := os.FileMode(0o644)
 	uid, gid := -1, -1 // as created
 	if fi, err := os.Stat(path); err == nil {
+		if fi.IsDir() {
+			// The rename would fail saying only that the path exists.
+			return false, fmt.Errorf("write %s: is a directory, not a file", out)
+		}
 		mode = fi.Mode().Perm()
 		// Only root may give a file away; another writer's replacement
 		// is its own, as any editor's would be.

@@ -74,3 +74,19 @@ func TestDanglingSymlink(t *testing.T) {
 		t.Errorf("the path is no longer a symlink: %v %v", fi.Mode(), err)
 	}
 }
+
+// TestDirectory: a path that is a directory is an error that says so,
+// and the directory is left as it was, with no temporary file beside it.
+func TestDirectory(t *testing.T) {
+	parent := t.TempDir()
+	out := filepath.Join(parent, "haproxy.cfg")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := WriteIfChanged(out, []byte("new\n")); changed || err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("WriteIfChanged = %v, %v; want an error saying the path is a directory", changed, err)
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 1 {
+		t.Errorf("left beside it: %v", entries)
+	}
+}
