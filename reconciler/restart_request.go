@@ -164,7 +164,7 @@ func (r *RollingRestart) notePaused(ctx context.Context, st *specs.RestartState)
 			by = e.Pause.By
 		}
 		r.say(fmt.Sprintf("note: %s is paused (by %s): it is not restarted until theseusd resume %s -l %s; the restart waits for it up to %s",
-			g, by, e.Key.Service, e.Key.Labels, r.HealthTimeout))
+			g, by, e.Key.Service, strings.Join(e.Key.LabelSet(), ","), r.HealthTimeout))
 	}
 }
 

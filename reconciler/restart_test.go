@@ -311,7 +311,9 @@ func (e *env) restartOnceEach(keys []specs.GroupKey, leading func() bool) {
 func TestRollingRestartNamesPausedGroups(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
-	api := []specs.GroupKey{key(t, "api", "g0"), key(t, "api", "g1"), key(t, "api", "g2")}
+	// api's second group has two labels: the resume the note names must
+	// take them as -l does, comma-separated.
+	api := []specs.GroupKey{key(t, "api", "g0"), key(t, "api", "g1", "canary"), key(t, "api", "g2")}
 	web := key(t, "web", "g1")
 	for _, k := range append(slices.Clone(api), web) {
 		e.putSpec(k, spec(k, "nginx:1.27", 1, ""))
@@ -322,7 +324,7 @@ func TestRollingRestartNamesPausedGroups(t *testing.T) {
 		}
 	}
 	// A restart of api that stopped once api/g0 was done.
-	st := &specs.RestartState{Token: "t1", Groups: []string{"api/g0", "api/g1", "api/g2"}, Done: []string{"api/g0"}, Started: time.Now().UTC()}
+	st := &specs.RestartState{Token: "t1", Groups: []string{"api/g0", "api/canary.g1", "api/g2"}, Done: []string{"api/g0"}, Started: time.Now().UTC()}
 	if _, err := e.store.Restarts().Put(ctx, model.Fence{}, "api", st, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +335,7 @@ func TestRollingRestartNamesPausedGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := strings.Join(lines, "\n")
-	if !strings.Contains(all, "api/g1 is paused (by bob@ops): it is not restarted until theseusd resume api -l g1") {
+	if !strings.Contains(all, "api/canary.g1 is paused (by bob@ops): it is not restarted until theseusd resume api -l canary,g1;") {
 		t.Errorf("the paused group still to restart is not named:\n%s", all)
 	}
 	for _, g := range []string{"api/g0", "web/g1", "api/g2"} {
