@@ -60,10 +60,11 @@
 // # Events
 //
 // Events owns its server-sent-event reader: the WHATWG framing (CRLF, LF
-// or CR; multi-line data; comments; Marathon's blank heartbeats), a
-// silence timeout, reconnection with backoff, redirects to the leader
-// with the credentials, and EventResync after every attach, so that the
-// reader relists what it may have missed. An attach that fails, Marathon's
+// or CR; multi-line data; comments; Marathon's blank heartbeats), no
+// content encoding (a compressing proxy holds events back), a silence
+// timeout, reconnection with backoff, redirects to the leader with the
+// credentials, and EventResync after every attach, so that the reader
+// relists what it may have missed. An attach that fails, Marathon's
 // answer and all, goes to Hooks.StreamFailed. Every event type is passed on,
 // unknown ones by their type alone.
 //

@@ -85,6 +85,9 @@ func (c *Client) stream(ctx context.Context, m int, onAttach func(), fn func(Eve
 	c.auth(req)
 	// Marathon compares the header for equality with this value.
 	req.Header.Set("Accept", "text/event-stream")
+	// A compressing proxy in front of Marathon holds events back until a
+	// block fills, which on a quiet cluster is never.
+	req.Header.Set("Accept-Encoding", "identity")
 	r := &call{method: http.MethodGet, endpoint: "/v2/events"}
 	// The idle timeout runs from the request on: a member that takes the
 	// connection but never answers is as dead as a silent stream.
