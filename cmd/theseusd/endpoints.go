@@ -55,9 +55,8 @@ fails leaves the file as it was; a failing --on-change is reported and
 run again at the next change, and one running longer than
 --on-change-timeout is killed. The template sees .Service, .Containers
 (each with .Name, .Group, .Labels, .Host, .Port, .Ports by port name,
-.State, .Healthy, .Ready),
-.Config and .Groups, and the functions join and env;
-docs/endpoints-template.md has the details and
+.State, .Healthy, .Ready), .Config and .Groups, and the functions join
+and env; docs/endpoints-template.md has the details and
 testdata/templates/haproxy.cfg.tmpl an example.`,
 		Args: cobra.ExactArgs(1),
 	}
