@@ -173,11 +173,11 @@ func (s *SyncSource) planWanted(source string, st *model.OwnedState, k specs.Gro
 		}
 		switch {
 		case sameSpec(k, kv.Value, w.value):
-			item.Action, item.Reason = SyncAdopted, who+"; it holds the same spec, so this source owns it now"
+			item.Action, item.Reason = SyncAdopted, who+", with the same spec"
 			write = &model.OwnedWrite{Key: k, DesiredRevision: kv.ModRevision, OwnerRevision: o.ModRevision,
 				Owner: s.record(source, w.file, sha256Hex(kv.Value))}
 		case s.opts.Adopt:
-			item.Action, item.Reason = SyncChanged, who+"; adopted and overwritten"
+			item.Action, item.Reason = SyncChanged, who+"; --adopt takes it over"
 			write = put()
 		default:
 			item.Action, item.Reason = SyncConflict, who+", and differs from "+w.file+": not overwritten (sync --adopt overwrites it)"
@@ -199,7 +199,7 @@ func (s *SyncSource) planGone(p *SyncPlan, st *model.OwnedState, k specs.GroupKe
 		p.writes = append(p.writes, drop)
 		return
 	case changed && s.opts.Prune:
-		item.Action, item.Reason = SyncReleased, "gone from the source, but changed outside sync since it was written: left in place, no longer owned"
+		item.Action, item.Reason = SyncReleased, "gone from the source, but changed outside sync since it was written: the key stays, its ownership record goes"
 		p.writes = append(p.writes, drop)
 	case changed:
 		item.Action, item.Reason = SyncOrphaned, "gone from the source, and changed outside sync since it was written: pruning would release it, not remove it"

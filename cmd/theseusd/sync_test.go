@@ -365,3 +365,42 @@ func TestSyncDryRunAndPruneSay(t *testing.T) {
 		t.Errorf("prune: exit %d, does not say what becomes of the app:\n%s", code, out)
 	}
 }
+
+// TestSyncDryRunSaysNothingIsDone: the reasons a dry run gives for an
+// adoption, a takeover with --adopt and a release say why, not that it is
+// done: they said "so this source owns it now", "adopted and overwritten"
+// and "no longer owned" of keys the dry run left as they were.
+func TestSyncDryRunSaysNothingIsDone(t *testing.T) {
+	e := etcdtest.Start(t)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint()}
+	dir, hand := t.TempDir(), t.TempDir()
+	writeSpecs(t, dir, 2)
+	if code, out, errb := runCLI(t, env, "sync", "--dir", dir); code != exitOK {
+		t.Fatalf("sync: exit %d\n%s%s", code, out, errb)
+	}
+	// By hand: svc01, which leaves the source, changed; svc05 as its
+	// file has it; svc06 otherwise.
+	writeFile(t, filepath.Join(hand, "svc01.yaml"), svcSpec(1, 3))
+	writeFile(t, filepath.Join(hand, "svc05.yaml"), svcSpec(5, 1))
+	writeFile(t, filepath.Join(hand, "svc06.yaml"), svcSpec(6, 2))
+	if code, out, errb := runCLI(t, env, "apply", "-f", hand); code != exitOK {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errb)
+	}
+	os.Remove(filepath.Join(dir, "svc01.yaml"))
+	writeFile(t, filepath.Join(dir, "svc05.yaml"), svcSpec(5, 1))
+	writeFile(t, filepath.Join(dir, "svc06.yaml"), svcSpec(6, 1))
+	before := e.Revision(t)
+	code, out, errb := runCLI(t, env, "sync", "--dir", dir, "--prune", "--adopt", "--dry-run")
+	if code != exitOK || e.Revision(t) != before {
+		t.Fatalf("dry run: exit %d, revision %d → %d\n%s%s", code, before, e.Revision(t), out, errb)
+	}
+	mustContain(t, "dry run", out,
+		"would adopt svc05/dev (svc05.yaml): written by hand (etcdctl or theseusd apply), not by a sync source, with the same spec\n",
+		"would change svc06/dev (svc06.yaml): written by hand (etcdctl or theseusd apply), not by a sync source; --adopt takes it over\n",
+		"would release svc01/dev (svc01.yaml): gone from the source, but changed outside sync since it was written: the key stays, its ownership record goes\n")
+	code, out, errb = runCLI(t, env, "sync", "--dir", dir, "--prune", "--adopt")
+	if code != exitOK {
+		t.Fatalf("sync: exit %d\n%s%s", code, out, errb)
+	}
+	mustContain(t, "sync", out, "adopted svc05/dev (svc05.yaml): ", "changed svc06/dev (svc06.yaml): ", "released svc01/dev (svc01.yaml): ")
+}
