@@ -26,7 +26,8 @@ prefixed with "[container] ", like kubectl logs -l. --tail keeps the last N
 lines of each (by default every line, or the last 10 with -l). -f follows
 the logs as they grow, until interrupted: containers that start are
 followed from their first line, and a container that ends has its last
-lines printed (a failed one's say why it failed). A container whose agent
+lines printed (a failed one's say why it failed), then a line on stderr
+with its final state. A container whose agent
 cannot be read, or has no sandbox for it, is named in a warning and the
 others are printed all the same; without -f the command then exits 1.`,
 		Example: `  theseusd logs web -l dev
@@ -301,7 +302,7 @@ func (l *logFollower) openOne(ctx context.Context, agents []mesos.Agent, c viewe
 
 // follow prints what a container writes, every poll, until ctx ends or
 // the container is gone: then its last lines are printed, a last one
-// without its newline too.
+// without its newline too, and a line on stderr says it ended.
 func (l *logFollower) follow(ctx context.Context, f *mesos.LogFile, gone <-chan struct{}, poll time.Duration) {
 	t := time.NewTicker(poll)
 	defer t.Stop()
@@ -328,9 +329,23 @@ func (l *logFollower) follow(ctx context.Context, f *mesos.LogFile, gone <-chan 
 			l.print(f.TaskID, f.Flush())
 		}
 		if final {
+			l.printTo(l.errw, l.endedText(ctx, f.TaskID))
 			return
 		}
 	}
+}
+
+// endedText says that a container followed is gone, and how it ended
+// when the Mesos master knows.
+func (l *logFollower) endedText(ctx context.Context, id string) string {
+	t, err := l.mesos.Task(ctx, id)
+	switch {
+	case err != nil || t.State == "":
+		return fmt.Sprintf("%s is no longer listed by Marathon\n", id)
+	case t.Terminal():
+		return fmt.Sprintf("%s ended: %s\n", id, t.State)
+	}
+	return fmt.Sprintf("%s is no longer listed by Marathon (Mesos has it %s)\n", id, t.State)
 }
 
 func (l *logFollower) print(name string, lines []string) {
