@@ -112,8 +112,9 @@ func (c *Client) ReadFrom(ctx context.Context, a Agent, path string, offset, max
 }
 
 // Tail returns the last n lines of a file on an agent (every line when n
-// < 0), reading backwards from its end at most maxBytes, and the offset
-// of the end, to follow the file from. A last line without its newline
+// < 0), reading backwards from its end at most maxBytes (a line that
+// begins before is left out, not returned cut), and the offset of the
+// end, to follow the file from. A last line without its newline
 // is held back: it is read again when followed.
 func (c *Client) Tail(ctx context.Context, a Agent, path string, n int, maxBytes int64) ([]string, int64, error) {
 	ch, err := c.ReadFile(ctx, a, path, -1, 0)
@@ -122,8 +123,12 @@ func (c *Client) Tail(ctx context.Context, a Agent, path string, n int, maxBytes
 	}
 	size := ch.Offset
 	start := int64(0)
-	if n >= 0 && maxBytes > 0 {
-		start = max(0, size-maxBytes)
+	// cut: the read stops short of the file's start. It starts a byte
+	// early, so that what comes before its first newline is known to be
+	// the end of a line cut off, and left out.
+	cut := n >= 0 && maxBytes > 0 && size > maxBytes
+	if cut {
+		start = size - maxBytes - 1
 	}
 	var data []byte
 	// Read windows backwards until n lines are in hand.
@@ -143,6 +148,9 @@ func (c *Client) Tail(ctx context.Context, a Agent, path string, n int, maxBytes
 		if end <= start || (n >= 0 && bytes.Count(data, []byte{'\n'}) > n) {
 			break
 		}
+	}
+	if i := bytes.IndexByte(data, '\n'); cut && i >= 0 && int64(len(data)) == size-start {
+		data = data[i+1:]
 	}
 	lines, rest := SplitLines(data)
 	if n >= 0 && len(lines) > n {
