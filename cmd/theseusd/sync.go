@@ -39,8 +39,8 @@ source is always a conflict. Conflicts are reported and left alone, the rest is
 written, and the exit code is 1. --prune removes keys this source wrote whose
 files are gone, never others, once --dir has held the same files for 2s (a
 checkout updated in place is not read half written); a source that suddenly
-holds no specs is refused for pruning unless --allow-empty. --watch re-reads every --interval until
-stopped, writing only when something changed.`,
+holds no specs is refused for pruning unless --allow-empty. --watch re-reads
+every --interval until stopped, writing only when something changed.`,
 		Args: pathsFrom("--dir", "its directory from --dir, or a git repository from --git", true),
 	}
 	ef := addEtcdFlags(cmd.Flags())
