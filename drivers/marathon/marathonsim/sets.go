@@ -10,8 +10,9 @@ import (
 
 // dedupeSets drops the repeats of the lists Marathon keeps as sets
 // (AppDefinition's constraints, healthChecks, dependencies and
-// acceptedResourceRoles are Scala Sets in 1.4 and 1.10): an app written
-// with the same constraint or health check twice answers with it once.
+// acceptedResourceRoles, and a persistent volume's constraints, are
+// Scala Sets in 1.4 and 1.10): an app written with the same constraint
+// or health check twice answers with it once.
 // The first of equal elements stays where it was, as a Scala set of up
 // to four elements keeps the order they were added in; of more, a hash
 // set keeps an order of its own, which for health checks (the one set a
@@ -27,6 +28,19 @@ func dedupeSets(d *appDef) {
 	}
 	d.Dependencies = dedupe(d.Dependencies, func(a, b string) bool { return a == b })
 	d.AcceptedResourceRoles = dedupe(d.AcceptedResourceRoles, func(a, b string) bool { return a == b })
+	if c := d.Container; c != nil {
+		for i, v := range c.Volumes {
+			// A persistent volume's constraints are a set too. The volume
+			// may be shared with the definition before: copied, not changed.
+			if p := v.Persistent; p != nil && len(p.Constraints) > 1 {
+				if cs := dedupe(p.Constraints, sameConstraint); len(cs) < len(p.Constraints) {
+					np := *p
+					np.Constraints = cs
+					c.Volumes[i].Persistent = &np
+				}
+			}
+		}
+	}
 }
 
 // dedupe keeps the first of the elements eq calls equal, in order; nil

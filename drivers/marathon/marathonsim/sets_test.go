@@ -95,3 +95,20 @@ func TestHealthCheckSetOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestPersistentConstraintsDeduped: a persistent volume's constraints are
+// a set in Marathon as well.
+func TestPersistentConstraintsDeduped(t *testing.T) {
+	gens(t, func(t *testing.T, gen Generation) {
+		h := newHarness(t, gen, allFeatures, func(o *Options) { o.MesosRole = "data" })
+		app := residentApp(1)
+		like := []string{"path", "LIKE", "/mnt/.*"}
+		app["container"].(map[string]any)["volumes"] = []any{map[string]any{"containerPath": "data", "mode": "RW",
+			"persistent": map[string]any{"type": "path", "size": 2048, "constraints": [][]string{like, like}}}}
+		got := h.must(http.StatusCreated, "POST", "/v2/apps", app).obj(t)
+		vol := got["container"].(map[string]any)["volumes"].([]any)[0].(map[string]any)
+		if cs := vol["persistent"].(map[string]any)["constraints"]; !reflect.DeepEqual(cs, []any{[]any{"path", "LIKE", "/mnt/.*"}}) {
+			t.Errorf("persistent volume constraints %v", cs)
+		}
+	})
+}
