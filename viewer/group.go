@@ -38,6 +38,11 @@ func groupOf(p *parts, src *sources) Group {
 			n := specs.Normalize(e.Group.Spec)
 			spec = &n
 		}
+		if g.Phase == Invalid && d.Valid && st != nil {
+			// The controller refused it for a limit of its own: its
+			// errors are the spec's.
+			d.Valid, d.Errors = false, st.Errors
+		}
 		g.Desired = d
 	}
 	app := p.app

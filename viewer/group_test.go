@@ -2,6 +2,7 @@ package viewer
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,5 +102,36 @@ func TestDeploymentOfAppGone(t *testing.T) {
 				t.Errorf("DEPLOYMENT %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestRefusedByALimitOfTheDaemon: a spec valid by the viewer's check but
+// refused by the controller's (run --max-instances 1) is shown Invalid
+// with the controller's errors, in the message, under desired.errors and
+// under the row of the page, where the page listed no error at all.
+func TestRefusedByALimitOfTheDaemon(t *testing.T) {
+	key := specs.GroupKey{Service: "web", Labels: "dev"}
+	limit := "/desired/web/dev:1: spec.instances: 2 is more than the limit of 1 instances"
+	p := &parts{key: key, desired: &etcd.Entry{Key: key, ModRevision: 10, Group: testGroup(t, 2)},
+		status: &etcd.StatusEntry{Key: key, Status: &specs.Status{Phase: specs.PhaseInvalid, ObservedRevision: 10,
+			Message: "the desired spec is invalid; nothing is created", Errors: []string{limit}}}}
+	src := &sources{apps: []marathon.App{}}
+	l := &List{Items: []Group{groupOf(p, src)}}
+	g := &l.Items[0]
+	if g.Phase != Invalid || g.Message != "invalid spec: "+limit || g.Desired.Valid || len(g.Desired.Errors) != 1 || g.Desired.Errors[0] != limit {
+		t.Errorf("phase %s %q, desired %+v; want Invalid with the controller's error", g.Phase, g.Message, g.Desired)
+	}
+	pages, err := parsePages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := pageData{List: l, Now: time.Now()}
+	d.Services, d.Counts = byService(l)
+	var b strings.Builder
+	if err := pages.ExecuteTemplate(&b, "list.html", d); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `<ul class="errors"><li>`+limit+`</li></ul>`) {
+		t.Errorf("the page does not list the controller's error under the row:\n%s", b.String())
 	}
 }

@@ -16,8 +16,9 @@ import (
 //     managed app nobody wants);
 //  2. an invalid spec: Invalid, with its validation errors;
 //  3. no status, or a status of an older /desired revision: Pending;
-//  4. Stalled, RolledBack, Failed or Paused as the status says: it needs
-//     a human, or holds theseus back, whatever else holds;
+//  4. Invalid (a limit of the daemon's own refused the spec), Stalled,
+//     RolledBack, Failed or Paused as the status says: it needs a human,
+//     or holds theseus back, whatever else holds;
 //  5. Drifted when Marathon no longer runs what theseus wrote: the app's
 //     fields differ from the spec while its spec-hash label still equals
 //     the spec's hash (diff.Group's drift), or is the label a scale by
@@ -50,6 +51,10 @@ func phaseOf(p *parts, appsKnown bool) (Phase, string, []string) {
 	case st.ObservedRevision < p.desired.ModRevision:
 		return Pending, fmt.Sprintf("revision %d not yet seen by the controller (status is of revision %d)",
 			p.desired.ModRevision, st.ObservedRevision), nil
+	case st.Phase == specs.PhaseInvalid:
+		// Valid by the viewer's check, refused by the controller's: a
+		// limit of the daemon's own (run --max-instances, ...).
+		return Invalid, refusedMessage(st), nil
 	case st.Phase == specs.PhaseStalled:
 		return Stalled, stalledMessage(st), nil
 	case st.Phase == specs.PhaseRolledBack || st.Phase == specs.PhaseFailed || st.Phase == specs.PhasePaused:
@@ -105,6 +110,17 @@ func invalidMessage(errs specs.ErrorList) string {
 		return "invalid spec: " + errs[0].Error()
 	}
 	return fmt.Sprintf("invalid spec: %d errors", len(errs))
+}
+
+// refusedMessage is invalidMessage for the errors the controller found.
+func refusedMessage(st *specs.Status) string {
+	switch len(st.Errors) {
+	case 0:
+		return st.Message
+	case 1:
+		return "invalid spec: " + st.Errors[0]
+	}
+	return fmt.Sprintf("invalid spec: %d errors", len(st.Errors))
 }
 
 func stalledMessage(st *specs.Status) string {

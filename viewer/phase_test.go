@@ -69,6 +69,9 @@ func TestPhaseOf(t *testing.T) {
 		return st
 	}
 
+	refused := status(specs.PhaseInvalid, 10)
+	refused.Status.Errors = []string{"/desired/web/dev:1: spec.instances: 2 is more than the limit of 1 instances"}
+
 	tests := []struct {
 		name      string
 		p         parts
@@ -82,6 +85,7 @@ func TestPhaseOf(t *testing.T) {
 		{"status of an older revision", parts{desired: valid, status: status(specs.PhaseSynced, 9), app: app}, true, Pending, "revision 10 not yet seen", ""},
 		{"status unreadable", parts{desired: valid, status: &etcd.StatusEntry{Err: errors.New("bad json")}}, true, Pending, "bad json", ""},
 		{"invalid spec", parts{desired: invalid, status: status(specs.PhaseSynced, 10), app: app}, true, Invalid, "spec.instances: must be at least 0", ""},
+		{"refused by a limit of the daemon's", parts{desired: valid, status: refused}, true, Invalid, "invalid spec: /desired/web/dev:1: spec.instances: 2 is more than the limit of 1 instances", ""},
 		{"stalled wins over drift", parts{desired: valid, status: status(specs.PhaseStalled, 10), app: scaled}, true, Stalled, "m; e", ""},
 		{"paused wins over drift", parts{desired: valid, status: status(specs.PhasePaused, 10), app: scaled}, true, Paused, "m", ""},
 		{"rolled back", parts{desired: valid, status: status(specs.PhaseRolledBack, 10), app: rewritten}, true, RolledBack, "m", ""},
