@@ -258,6 +258,10 @@ func (l *logFollower) openNew(ctx context.Context, cs []viewer.UsageTarget, open
 					break
 				}
 				if !r.f.More() {
+					if l.strict {
+						// Printed once: a last line without its newline too.
+						l.print(c.Name, r.f.Flush())
+					}
 					break
 				}
 			}
@@ -294,6 +298,15 @@ func (l *logFollower) openOne(ctx context.Context, agents []mesos.Agent, c viewe
 		return opening{f: f, fromStart: true}
 	}
 	lines, err := f.Tail(ctx, tail)
+	if err == nil && l.strict {
+		// Printed once: a last line without its newline (a line being
+		// written, or the last words of a crash) is one of the last.
+		var more []string
+		if more, err = f.Next(ctx); err == nil {
+			lines = append(append(lines, more...), f.Flush()...)
+			lines = lines[max(0, len(lines)-tail):]
+		}
+	}
 	if err != nil {
 		return opening{err: fmt.Errorf("agent %s: %w", c.Host, err)}
 	}

@@ -312,3 +312,41 @@ func TestLogsFollowTailAfterAgentBack(t *testing.T) {
 		t.Errorf("the whole log, not the last line, of %s:\n%s", tasks[0].ID, stdout.String())
 	}
 }
+
+// TestLogsLastLineWithoutNewline: without -f, a log's last line without
+// its newline is printed, and counts as one of --tail's.
+func TestLogsLastLineWithoutNewline(t *testing.T) {
+	c := startCluster(t)
+	c.put(t, "web/dev", webPortSpec(1, ""), 1)
+	task := c.sim.Tasks("/web/dev")[0]
+	c.mu.Lock()
+	c.intercept = func(w http.ResponseWriter, r *http.Request) bool {
+		q := r.URL.Query()
+		if p := q.Get("path"); r.URL.Path != "/files/read" || !strings.Contains(p, "/executors/"+task.ID+"/") {
+			return false
+		}
+		const file = "one\ntwo\npanic: out of memory"
+		offset, _ := strconv.ParseInt(q.Get("offset"), 10, 64)
+		if offset < 0 || offset >= int64(len(file)) {
+			fmt.Fprintf(w, `{"data": "", "offset": %d}`, len(file))
+			return true
+		}
+		data, _ := json.Marshal(file[offset:])
+		fmt.Fprintf(w, `{"data": %s, "offset": %d}`, data, offset)
+		return true
+	}
+	c.mu.Unlock()
+	p := "[" + task.ID + "] "
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"logs", "web"}, p + "one\n" + p + "two\n" + p + "panic: out of memory\n"},
+		{[]string{"logs", "web", "--tail", "2"}, p + "two\n" + p + "panic: out of memory\n"},
+		{[]string{"logs", "web", "--tail", "0"}, ""},
+	} {
+		if code, out, errb := runCLI(t, c.env, tc.args...); code != exitOK || out != tc.want {
+			t.Errorf("%v: exit %d:\n%s%s\nwant\n%s", tc.args, code, out, errb, tc.want)
+		}
+	}
+}
