@@ -166,6 +166,8 @@ func normalizeVolume(v Volume) Volume {
 			np.Constraints = append(np.Constraints, slices.Clone(c))
 		}
 		slices.SortFunc(np.Constraints, func(a, b Constraint) int { return slices.Compare(a, b) })
+		// A set in Marathon: one given twice is there once.
+		np.Constraints = slices.CompactFunc(np.Constraints, func(a, b Constraint) bool { return slices.Equal(a, b) })
 		n.Persistent = np
 	}
 	if e := v.External; e != nil {

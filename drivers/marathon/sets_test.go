@@ -17,6 +17,8 @@ func TestRepeatsPlanNothing(t *testing.T) {
 		"health check": "healthChecks: [{protocol: TCP, portName: http}, {protocol: HTTP, path: /h}," +
 			" {protocol: TCP, portIndex: 0, gracePeriodSeconds: 300}]",
 		"five health checks": "healthChecks: [{path: /a}, {path: /b}, {path: /c}, {path: /d}, {path: /e}]",
+		"persistent volume constraint": "role: web\n  volumes: [{containerPath: data, persistent: {type: path, size: 512," +
+			" constraints: [[path, LIKE, \"/mnt/.*\"], [path, LIKE, \"/mnt/.*\"]]}}]",
 	} {
 		for _, gen := range generations {
 			t.Run(name+"/"+gen.String(), func(t *testing.T) {
