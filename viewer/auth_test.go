@@ -76,6 +76,8 @@ func TestRequireAuth(t *testing.T) {
 		{"cookie", tokenOnly, "/", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: TokenCookie, Value: testToken}) }, 200, ""},
 		{"token in the URL", tokenOnly, "/groups/web/dev?token=" + testToken + "&l=dev", nil, 303, "Location: /groups/web/dev?l=dev"},
 		{"wrong token in the URL", tokenOnly, "/?token=nope", nil, 401, ""},
+		// A path of two slashes would send the browser to another site.
+		{"token in the URL of a path like another site's", tokenOnly, "//evil.example/x?token=" + testToken, nil, 303, "Location: /evil.example/x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,6 +89,9 @@ func TestRequireAuth(t *testing.T) {
 			tt.h.ServeHTTP(w, r)
 			if w.Code != tt.code {
 				t.Errorf("status %d, want %d: %s", w.Code, tt.code, w.Body.String())
+			}
+			if name, want, ok := strings.Cut(tt.header, ": "); ok && name == "Location" && w.Header().Get(name) != want {
+				t.Errorf("Location: %q, want %q", w.Header().Get(name), want)
 			}
 			if name, part, ok := strings.Cut(tt.header, ": "); ok && !strings.Contains(w.Header().Get(name), part) {
 				t.Errorf("%s: %q, want it to contain %q", name, w.Header().Get(name), part)
