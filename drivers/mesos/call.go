@@ -74,13 +74,16 @@ func (c *Client) do(ctx context.Context, r *call) error {
 			if last != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				// Cut short by the timeout, this attempt says less than
 				// the one before (a standby naming the leader, a 503).
-				return fmt.Errorf("%w (no time left to retry: %v)", last, ctx.Err())
+				return fmt.Errorf("%w (no time left to retry: %w)", last, ctx.Err())
+			}
+			if !errors.Is(err, ctx.Err()) {
+				err = fmt.Errorf("%w (%w)", err, ctx.Err())
 			}
 			return err
 		}
 		last = err
 		if werr := b.Wait(ctx); werr != nil {
-			return fmt.Errorf("%w (no time left to retry: %v)", err, werr)
+			return fmt.Errorf("%w (no time left to retry: %w)", err, werr)
 		}
 	}
 }

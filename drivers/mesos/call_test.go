@@ -2,11 +2,14 @@ package mesos
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestAnswerBound asks /master/state of two masters, the first of which
@@ -70,5 +73,37 @@ func TestAnswerBound(t *testing.T) {
 				t.Errorf("asked the first master %d times and the second %d; want once and never", n, m)
 			}
 		})
+	}
+}
+
+// TestCancelledCallSaysSo: a call given up because the caller's context
+// was cancelled, while it retried a master that refuses connections or
+// answers 503, is an error that says so (errors.Is context.Canceled),
+// which the commands do not report as trouble of Mesos's on interrupt.
+func TestCancelledCallSaysSo(t *testing.T) {
+	refusing := httptest.NewServer(http.NotFoundHandler())
+	refusing.Close()
+	hits := make(chan struct{}, 100)
+	busy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits <- struct{}{}
+		http.Error(w, "No leader elected", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(busy.Close)
+	for _, u := range []string{refusing.URL, busy.URL} {
+		c, err := New(Config{URLs: []string{u}, Timeout: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		if u == busy.URL {
+			go func() { <-hits; <-hits; cancel() }()
+		} else {
+			time.AfterFunc(100*time.Millisecond, cancel)
+		}
+		_, err = c.Agents(ctx)
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: %v, want context.Canceled", u, err)
+		}
 	}
 }
