@@ -342,7 +342,9 @@ func (l *logFollower) follow(ctx context.Context, f *mesos.LogFile, gone <-chan 
 			l.print(f.TaskID, f.Flush())
 		}
 		if final {
-			l.printTo(l.errw, l.endedText(ctx, f.TaskID))
+			if text := l.endedText(ctx, f.TaskID); ctx.Err() == nil {
+				l.printTo(l.errw, text)
+			}
 			return
 		}
 	}
