@@ -98,23 +98,30 @@ func (f *etcdFlags) config(getenv func(string) string) (etcd.Config, error) {
 }
 
 // connect connects to etcd and checks that it answers within the dial
-// timeout. The error names the endpoints and where they came from. A
-// password about to cross the network in clear text is warned about.
+// timeout. The error names the endpoints and where they came from, and
+// why they did not answer when a look at them tells. A password about to
+// cross the network in clear text is warned about.
 func (f *etcdFlags) connect(ctx context.Context, cl *cli, hooks etcd.Hooks) (*etcd.Client, error) {
 	cfg, src, err := f.clientConfig(cl, hooks)
 	if err != nil {
 		return nil, err
 	}
-	c, err := etcd.Connect(ctx, cfg)
+	c, err := etcd.Dial(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w (endpoints from %s)", err, src)
+	}
+	if err := f.ready(ctx, c, cfg, src); err != nil {
+		c.Close()
+		return nil, err.err
 	}
 	return c, nil
 }
 
 // dial is connect for the daemon: etcd down at start is waited for, not
 // ready meanwhile, as later on, rather than an exit. That it does not
-// answer yet is logged.
+// answer yet is logged. Only what waiting does not mend stops it: etcd
+// refusing its certificate or its credentials, or speaking TLS where it
+// does not, on every endpoint.
 func (f *etcdFlags) dial(ctx context.Context, cl *cli, hooks etcd.Hooks, log *slog.Logger) (*etcd.Client, error) {
 	cfg, src, err := f.clientConfig(cl, hooks)
 	if err != nil {
@@ -124,14 +131,58 @@ func (f *etcdFlags) dial(ctx context.Context, cl *cli, hooks etcd.Hooks, log *sl
 	if err != nil {
 		return nil, fmt.Errorf("%w (endpoints from %s)", err, src)
 	}
-	rctx, cancel := context.WithTimeout(ctx, f.dialTimeout)
-	defer cancel()
-	if err := c.Ready(rctx); err != nil && ctx.Err() == nil {
+	if err := f.ready(ctx, c, cfg, src); err != nil && ctx.Err() == nil {
+		if err.config {
+			c.Close()
+			return nil, err.err
+		}
 		log.Warn("etcd does not answer yet; waiting for it, not ready meanwhile",
-			"endpoints", strings.Join(cfg.Endpoints, ","), "from", src, "err", err)
+			"endpoints", strings.Join(cfg.Endpoints, ","), "from", src, "err", err.err)
 	}
 	return c, nil
 }
+
+// notReady is why etcd did not answer; config when no endpoint can
+// answer before the configuration changes.
+type notReady struct {
+	err    error
+	config bool
+}
+
+// ready checks that etcd answers a read within the dial timeout and, when
+// it does not, looks at the endpoints to say why.
+func (f *etcdFlags) ready(ctx context.Context, c *etcd.Client, cfg etcd.Config, src string) *notReady {
+	rctx, cancel := context.WithTimeout(ctx, f.dialTimeout)
+	defer cancel()
+	err := c.Ready(rctx)
+	if err == nil {
+		return nil
+	}
+	eps := strings.Join(cfg.Endpoints, ",")
+	if authProblem(err) {
+		return &notReady{config: true, err: fmt.Errorf("etcd at %s refused theseus's read: %w; give --etcd-user and --etcd-password-file of a user that may read and write the prefix, or a client certificate (endpoints from %s)", eps, err, src)}
+	}
+	out := &notReady{err: fmt.Errorf("etcd at %s does not answer within %s: %w (endpoints from %s)", eps, f.dialTimeout, err, src)}
+	if ctx.Err() != nil {
+		return out
+	}
+	problems := probeEtcd(ctx, cfg, min(f.dialTimeout, probeTimeout))
+	if len(problems) == 0 {
+		return out
+	}
+	reasons := make([]string, len(problems))
+	out.config = len(problems) == len(cfg.Endpoints)
+	for i, p := range problems {
+		reasons[i] = p.String()
+		out.config = out.config && p.config
+	}
+	out.err = fmt.Errorf("%w; %s", out.err, strings.Join(reasons, "; "))
+	return out
+}
+
+// probeTimeout bounds the look at the endpoints after etcd did not
+// answer.
+const probeTimeout = 3 * time.Second
 
 // clientConfig is the client's configuration with hooks, and where its
 // endpoints came from; a password about to cross the network in clear

@@ -16,7 +16,8 @@ func newRunCmd(c *cli) *cobra.Command {
 		Long: `Run the controller: campaign for the leadership in etcd and, while leading,
 keep Marathon equal to /desired, recording each group's state under /status.
 Standbys wait and take over when the leader goes away. An etcd that does not
-answer at start is waited for, not ready meanwhile. SIGTERM or SIGINT
+answer at start is waited for, not ready meanwhile; one that refuses the
+certificates or the credentials given stops it (exit 1). SIGTERM or SIGINT
 stops taking work, lets calls in flight finish within --grace, and resigns;
 a second one stops at once, and a standby takes over when the lease expires.`,
 		Args: cobra.NoArgs,

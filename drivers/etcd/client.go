@@ -207,6 +207,13 @@ func (cfg Config) clientConfig() (clientv3.Config, error) {
 	return ccfg, nil
 }
 
+// TLSConfig is the TLS configuration the client dials with: nil when
+// neither a CA nor a client certificate is given.
+func (cfg Config) TLSConfig() (*tls.Config, error) {
+	ccfg, err := cfg.clientConfig()
+	return ccfg.TLS, err
+}
+
 // Ready checks that the cluster has a leader and answers a linearizable
 // read, within ctx and the request timeout.
 func (c *Client) Ready(ctx context.Context) error {
