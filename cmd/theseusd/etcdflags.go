@@ -127,6 +127,7 @@ func (f *etcdFlags) dial(ctx context.Context, cl *cli, hooks etcd.Hooks, log *sl
 	if err != nil {
 		return nil, err
 	}
+	cfg.AuthLater = true
 	c, err := etcd.Dial(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w (endpoints from %s)", err, src)

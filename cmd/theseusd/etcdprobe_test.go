@@ -8,8 +8,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -187,18 +189,7 @@ func TestEtcdTLSErrors(t *testing.T) {
 // within the dial timeout, though it answered at once; `run` stops on it
 // rather than wait, not ready, for ever.
 func TestEtcdAuthErrors(t *testing.T) {
-	e := etcdtest.Start(t)
-	ctx := t.Context()
-	for _, step := range []func() error{
-		func() error { _, err := e.Client.RoleAdd(ctx, "root"); return err },
-		func() error { _, err := e.Client.UserAdd(ctx, "root", "sekrit"); return err },
-		func() error { _, err := e.Client.UserGrantRole(ctx, "root", "root"); return err },
-		func() error { _, err := e.Client.AuthEnable(ctx); return err },
-	} {
-		if err := step(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e := startAuthEtcd(t)
 	dir := t.TempDir()
 	good, bad := filepath.Join(dir, "good"), filepath.Join(dir, "bad")
 	os.WriteFile(good, []byte("sekrit\n"), 0o600)
@@ -237,4 +228,74 @@ func TestEtcdAuthErrors(t *testing.T) {
 			t.Fatalf("run exited %d:\n%s\nwant 1 saying a user is wanted", code, errb.String())
 		}
 	})
+}
+
+// startAuthEtcd starts etcd with authentication on: user root, password
+// sekrit.
+func startAuthEtcd(t *testing.T) *etcdtest.Etcd {
+	t.Helper()
+	e := etcdtest.Start(t)
+	ctx := t.Context()
+	for _, step := range []func() error{
+		func() error { _, err := e.Client.RoleAdd(ctx, "root"); return err },
+		func() error { _, err := e.Client.UserAdd(ctx, "root", "sekrit"); return err },
+		func() error { _, err := e.Client.UserGrantRole(ctx, "root", "root"); return err },
+		func() error { _, err := e.Client.AuthEnable(ctx); return err },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
+}
+
+// TestRunWaitsForAuthenticatedEtcdAtStart: `theseusd run` with a user and
+// password waits for an etcd that is down at start, as it does without
+// them: /healthz answers, /readyz says etcd is down, and it leads once
+// etcd is back. It exited 1, as the etcd client authenticates before it
+// returns.
+func TestRunWaitsForAuthenticatedEtcdAtStart(t *testing.T) {
+	e := startAuthEtcd(t)
+	e.Stop()
+	_, url := newSim(t, nil)
+	addr := freeAddr(t)
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte("sekrit\n"), 0o600)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	errb := &getOutput{}
+	done := make(chan int, 1)
+	go func() {
+		c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: errb, getenv: func(string) string { return "" }}
+		done <- run(ctx, append(daemonArgs(e.Endpoint(), url), "--http", addr, "--etcd-dial-timeout", "200ms",
+			"--etcd-user", "root", "--etcd-password-file", pw), c)
+	}()
+	probe := func(path string) (int, string) {
+		select {
+		case code := <-done:
+			t.Fatalf("run exited %d while etcd was down:\n%s", code, errb.String())
+		default:
+		}
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	pollUntil(t, "/healthz ok and /readyz saying etcd does not answer", func() bool {
+		hc, _ := probe("/healthz")
+		rc, body := probe("/readyz")
+		return hc == http.StatusOK && rc == http.StatusServiceUnavailable && strings.Contains(body, "etcd: ")
+	})
+	e.Restart(t)
+	pollUntil(t, "/readyz ok once etcd is back", func() bool {
+		code, body := probe("/readyz")
+		return code == http.StatusOK && strings.Contains(body, "leader")
+	})
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("run exited %d after its context ended, want 0", code)
+	}
 }

@@ -9,10 +9,14 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"theseus.dev/specs"
 )
@@ -45,6 +49,11 @@ type Config struct {
 	// DialTimeout bounds connecting and the readiness check of Connect.
 	// Defaults to DefaultDialTimeout.
 	DialTimeout time.Duration
+	// AuthLater, for a daemon, lets Dial return when etcd does not
+	// answer the authentication of Username: the etcd client
+	// authenticates before it returns, and fails when etcd is down. The
+	// first request authenticates instead, once etcd answers.
+	AuthLater bool
 
 	Options
 }
@@ -140,12 +149,37 @@ func Dial(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	var dialled atomic.Bool
+	if cfg.AuthLater && ccfg.Username != "" && ccfg.Password != "" {
+		ccfg.DialOptions = append(ccfg.DialOptions, grpc.WithChainUnaryInterceptor(authLater(&dialled)))
+	}
 	cli, err := clientv3.New(ccfg)
+	dialled.Store(true)
 	if err != nil {
 		return nil, fmt.Errorf("etcd at %s: %w", strings.Join(ccfg.Endpoints, ","), err)
 	}
 	return &Client{cli: cli, opts: cfg.Options.withDefaults(), owned: true}, nil
 }
+
+// authLater takes the authentication of clientv3.New that etcd did not
+// answer for one that gave an empty token. etcd refuses a request with an
+// empty token as "user name is empty", on which the client authenticates
+// again and retries: the first request once etcd answers. Once New has
+// returned, it passes every call through.
+func authLater(dialled *atomic.Bool) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		if err != nil && !dialled.Load() && method == authenticateMethod {
+			if c := status.Code(err); c == codes.Unavailable || c == codes.DeadlineExceeded {
+				return nil
+			}
+		}
+		return err
+	}
+}
+
+// authenticateMethod is the gRPC method of etcd's authentication.
+const authenticateMethod = "/etcdserverpb.Auth/Authenticate"
 
 // keepAliveTime and keepAliveTimeout are how long a connection may be
 // silent before the client pings etcd, and how long it then waits for
