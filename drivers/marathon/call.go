@@ -73,6 +73,13 @@ func (c *Client) do(ctx context.Context, r *call) (answer, error) {
 		}
 		m := c.member(attempt)
 		a, err := c.once(ctx, m, r)
+		if err != nil && ctx.Err() != nil && len(c.members) > 1 {
+			// The call's time went to member m, which did not answer (a
+			// member that accepts connections and hangs): the next call
+			// starts with the next member, or every call would wait on m
+			// alone for ever.
+			c.prefer((m + 1) % len(c.members))
+		}
 		switch {
 		case err == nil && !retryable(a.status):
 			c.prefer(m)
