@@ -64,6 +64,9 @@ func (f *daemonFlags) resolve(getenv func(string) string, d *daemon) error {
 	if err := checkGuardFlags(f.maxDeleteFraction, f.pruneWindow); err != nil {
 		return err
 	}
+	if err := f.check(); err != nil {
+		return err
+	}
 	auth, err := f.authConfig(getenv)
 	if err != nil {
 		return err
@@ -73,6 +76,35 @@ func (f *daemonFlags) resolve(getenv func(string) string, d *daemon) error {
 		return err
 	}
 	d.flags, d.auth, d.notifyURLs = f, auth, urls
+	return nil
+}
+
+// check refuses the settings that mean nothing. The controller takes a
+// zero for its default, which --rollout-failures 0 (fail at the first
+// failed task) or --min-healthy-time 0 (no wait) would seem to ask for
+// otherwise: such a value is refused rather than quietly replaced.
+func (f *daemonFlags) check() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"resync", f.resync}, {"poll", f.poll}, {"progress-deadline", f.progressDeadline},
+		{"min-healthy-time", f.minHealthy}, {"election-ttl", f.ttl},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("--%s %s: want a positive duration", d.name, d.v)
+		}
+	}
+	switch {
+	case f.grace < 0:
+		return fmt.Errorf("--grace %s: want 0 (cancel calls in flight at once) or more", f.grace)
+	case f.workers < 1:
+		return fmt.Errorf("--workers %d: want at least 1", f.workers)
+	case f.rolloutFailures < 1:
+		return fmt.Errorf("--rollout-failures %d: want at least 1 (1 fails a rollout at its first failed task)", f.rolloutFailures)
+	case !(f.writeQPS > 0):
+		return fmt.Errorf("--marathon-write-qps %g: want a positive rate", f.writeQPS)
+	}
 	return nil
 }
 
