@@ -624,3 +624,37 @@ func FuzzParseRetryAfter(f *testing.F) {
 		}
 	})
 }
+
+// TestBadCertificateIsRefused: a receiver whose certificate does not
+// verify has refused the notification: given up at the first attempt,
+// logged with the reason, where it was tried 8 times over minutes,
+// holding the receiver's queue, though no attempt could fare better.
+func TestBadCertificateIsRefused(t *testing.T) {
+	var mu sync.Mutex
+	posted := 0
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		mu.Lock()
+		posted++
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	reg := prometheus.NewRegistry()
+	done := make(chan string, 1)
+	var logs syncBuffer
+	n := start(t, Config{URLs: []string{srv.URL + "/hook"}, Registerer: reg, delivered: func(r string) { done <- r },
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	n.Notify(Change{Group: group(t, "web", "dev"), From: specs.PhaseProgressing, To: specs.PhaseFailed, Time: t0})
+	<-done
+	if retries, failed := sumMetric(t, reg, "theseus_notifications_retries_total"),
+		sumMetric(t, reg, "theseus_notifications_failed_total"); retries != 0 || failed != 1 {
+		t.Errorf("retries %g, failed %g; want 0 retries, 1 failed", retries, failed)
+	}
+	if !strings.Contains(logs.String(), "certificate") {
+		t.Errorf("the log does not say the certificate failed:\n%s", logs.String())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if posted != 0 {
+		t.Errorf("the receiver got %d notifications over a connection that did not verify", posted)
+	}
+}

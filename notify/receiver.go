@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"theseus.dev/internal/backoff"
+	"theseus.dev/internal/httpclient"
 	"theseus.dev/specs"
 )
 
@@ -164,6 +165,11 @@ func (r *receiver) post(ctx context.Context, body []byte) error {
 	req.Header.Set("User-Agent", userAgent)
 	resp, err := r.cfg.Client.Do(req)
 	if err != nil {
+		if httpclient.BadCertificate(err) {
+			// A matter of configuration: the same certificate fails
+			// every attempt, holding the receiver's queue for minutes.
+			return fmt.Errorf("%w: %v", errPermanent, redactURL(err))
+		}
 		return redactURL(err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
