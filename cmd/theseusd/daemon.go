@@ -148,8 +148,8 @@ func addDaemonFlags(fs *pflag.FlagSet) *daemonFlags {
 	d := specs.DefaultLimits()
 	fs.IntVar(&f.limits.Instances, "max-instances", 0, fmt.Sprintf("refuse specs with more instances than this (at most and by default %d)", d.Instances))
 	fs.Float64Var(&f.limits.CPUs, "max-cpus", 0, fmt.Sprintf("refuse specs with more CPUs per task (at most and by default %g)", d.CPUs))
-	fs.Float64Var(&f.limits.MemMiB, "max-mem", 0, fmt.Sprintf("refuse specs with more memory per task, in MiB (at most and by default %g)", d.MemMiB))
-	fs.Float64Var(&f.limits.DiskMiB, "max-disk", 0, fmt.Sprintf("refuse specs with more disk per task, in MiB (at most and by default %g)", d.DiskMiB))
+	fs.Float64Var(&f.limits.MemMiB, "max-mem", 0, fmt.Sprintf("refuse specs with more memory per task, in MiB (at most and by default %.0f)", d.MemMiB))
+	fs.Float64Var(&f.limits.DiskMiB, "max-disk", 0, fmt.Sprintf("refuse specs with more disk per task, in MiB (at most and by default %.0f)", d.DiskMiB))
 	return f
 }
 
