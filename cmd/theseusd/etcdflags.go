@@ -59,9 +59,15 @@ func (f *etcdFlags) config(getenv func(string) string) (etcd.Config, error) {
 	eps, src := f.endpointSource(getenv)
 	var list []string
 	for _, e := range strings.Split(eps, ",") {
-		if e = strings.TrimSpace(e); e != "" {
-			list = append(list, e)
+		if e = strings.TrimSpace(e); e == "" {
+			continue
 		}
+		if red := httpclient.RedactRaw(e); red != e {
+			// The etcd client ignores them, and every error and log line
+			// naming the endpoint would show them.
+			return etcd.Config{}, fmt.Errorf("%s: endpoint %s carries credentials, which etcd does not take there; give --etcd-user and --etcd-password-file (or THESEUS_ETCD_USER and THESEUS_ETCD_PASSWORD_FILE)", src, red)
+		}
+		list = append(list, e)
 	}
 	prefix, prefixSrc := f.prefix, "--prefix"
 	if prefix == "" {

@@ -65,6 +65,10 @@ func TestEtcdFlagsErrors(t *testing.T) {
 		// connection, not blamed on the endpoints.
 		{[]string{"--prefix", "prod"}, nil, `--prefix: etcd prefix "prod" must start with '/'`},
 		{nil, map[string]string{"THESEUS_PREFIX": "/prod/"}, `THESEUS_PREFIX: etcd prefix "/prod/" must start with '/'`},
+		// Credentials in an endpoint are refused, never repeated: the
+		// etcd client ignored them, and errors and logs showed them.
+		{[]string{"--etcd", "a:2379,http://root:sekrit@b:2379"}, nil, "--etcd: endpoint http://root:***@b:2379 carries credentials"},
+		{nil, map[string]string{"THESEUS_ETCD": "https://tok3n@b:2379"}, "THESEUS_ETCD: endpoint https://***@b:2379 carries credentials"},
 	}
 	for _, tt := range tests {
 		fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
@@ -72,7 +76,8 @@ func TestEtcdFlagsErrors(t *testing.T) {
 		if err := fs.Parse(tt.args); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.config(func(k string) string { return tt.env[k] }); err == nil || !strings.Contains(err.Error(), tt.want) {
+		_, err := f.config(func(k string) string { return tt.env[k] })
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "sekrit") || strings.Contains(err.Error(), "tok3n") {
 			t.Errorf("%v: error %v, want %q", tt.args, err, tt.want)
 		}
 	}
