@@ -4,7 +4,10 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -145,4 +148,41 @@ func (l located) locate(err error) error {
 func (f *marathonFlags) changed(name string) bool {
 	fl := f.fs.Lookup(name)
 	return fl != nil && fl.Changed
+}
+
+// warnClearTextMarathon writes a warning when Marathon's credentials
+// (basic auth or a DC/OS token, given by flag, environment or in the
+// URLs) would go without TLS to a member beyond loopback, as the etcd
+// password does. Commands without Marathon flags are left alone.
+func warnClearTextMarathon(fs *pflag.FlagSet, getenv func(string) string, w io.Writer) {
+	fl := fs.Lookup("marathon")
+	if fl == nil {
+		return
+	}
+	raw, _ := (serverURLs{flagValue: fl.Value.String(), flag: "marathon", env: "THESEUS_MARATHON", def: defaultMarathon}).source(getenv)
+	creds := false
+	for _, name := range []string{"marathon-user", "marathon-password", "marathon-password-file", "marathon-token", "marathon-token-file"} {
+		if f := fs.Lookup(name); f != nil && f.Value.String() != "" {
+			creds = true
+		}
+	}
+	for _, env := range []string{"THESEUS_MARATHON_USER", "THESEUS_MARATHON_PASSWORD", "THESEUS_MARATHON_PASSWORD_FILE",
+		"THESEUS_MARATHON_TOKEN", "THESEUS_MARATHON_TOKEN_FILE"} {
+		creds = creds || getenv(env) != ""
+	}
+	var plain []string
+	for _, u := range strings.Split(raw, ",") {
+		p, err := url.Parse(strings.TrimSpace(u))
+		if err != nil {
+			continue
+		}
+		creds = creds || p.User != nil
+		if p.Scheme == "http" && !httpclient.IsLoopback(p.Hostname()) {
+			plain = append(plain, "http://"+p.Host)
+		}
+	}
+	if creds && len(plain) > 0 {
+		fmt.Fprintf(w, "warning: the Marathon credentials go in clear text to %s, which is not loopback; use https:// URLs (--marathon-ca for a private CA)\n",
+			strings.Join(plain, ", "))
+	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -107,5 +109,47 @@ func TestMarathonURLErrorsHidePassword(t *testing.T) {
 		if strings.Contains(out+errb, password) {
 			t.Errorf("the error shows the password of THESEUS_MARATHON:\n%s", linesWith(out+errb, password))
 		}
+	}
+}
+
+// TestMarathonClearTextCredentialsWarned: Marathon's password or token
+// about to go over plain HTTP to a member beyond loopback is warned about
+// once, naming the member, as the etcd password is; it went without a
+// word.
+func TestMarathonClearTextCredentialsWarned(t *testing.T) {
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "token")
+	if err := os.WriteFile(tok, []byte("t0ken\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const warning = "warning: the Marathon credentials go in clear text to "
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string // "" for no warning
+	}{
+		{"token file", []string{"--marathon", "http://192.0.2.1:8080", "--marathon-token-file", tok}, nil, warning + "http://192.0.2.1:8080,"},
+		{"password in the environment", []string{"--marathon", "http://127.0.0.1:8080,http://192.0.2.1:8080"},
+			map[string]string{"THESEUS_MARATHON_USER": "u", "THESEUS_MARATHON_PASSWORD": "p"}, warning + "http://192.0.2.1:8080,"},
+		{"credentials in the URL", nil, map[string]string{"THESEUS_MARATHON": "http://u:p@192.0.2.1:8080"}, warning + "http://192.0.2.1:8080,"},
+		{"https", []string{"--marathon", "https://192.0.2.1:8443", "--marathon-token-file", tok}, nil, ""},
+		{"loopback", []string{"--marathon", "http://localhost:8080", "--marathon-token-file", tok}, nil, ""},
+		{"no credentials", []string{"--marathon", "http://192.0.2.1:8080"}, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"plan", "--etcd", "127.0.0.1:1", "--etcd-dial-timeout", "50ms"}, tt.args...)
+			_, _, stderr := runCLI(t, tt.env, args...)
+			switch {
+			case tt.want == "" && strings.Contains(stderr, warning):
+				t.Errorf("warned:\n%s", stderr)
+			case tt.want != "" && (!strings.Contains(stderr, tt.want) || strings.Count(stderr, warning) != 1):
+				t.Errorf("stderr:\n%s\nwant one %q", stderr, tt.want)
+			}
+			if strings.Contains(stderr, "t0ken") || strings.Contains(stderr, "u:p@") {
+				t.Errorf("a credential shown:\n%s", stderr)
+			}
+		})
 	}
 }

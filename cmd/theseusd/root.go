@@ -78,8 +78,12 @@ what Marathon runs and drives Marathon there.`,
 		SilenceErrors: true,
 		Version:       buildVersion().String(),
 		// Once per process, before anything is read: a secret given as a
-		// flag is visible to every user of the machine.
-		PersistentPreRun: func(cmd *cobra.Command, _ []string) { warnSecretFlags(cmd.Flags(), c.stderr) },
+		// flag is visible to every user of the machine, and Marathon's
+		// credentials over plain HTTP to every host on the path.
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			warnSecretFlags(cmd.Flags(), c.stderr)
+			warnClearTextMarathon(cmd.Flags(), c.getenv, c.stderr)
+		},
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(flagError)
