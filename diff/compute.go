@@ -1,6 +1,7 @@
 package diff
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -57,6 +58,8 @@ func Compute(desired Snapshot, actual []App, opts Options) *Plan {
 			plan.Actions = append(plan.Actions, act)
 		} else if a != nil && len(a.Deployments) > 0 {
 			plan.Actions = append(plan.Actions, rollingOut(d, a))
+		} else if short := tasksShort(d, a); short != "" {
+			plan.Actions = append(plan.Actions, tasksMissing(d, a, short))
 		}
 	}
 	managed, deletes := 0, 0
@@ -110,6 +113,36 @@ func rollingOut(d *Desired, a *App) Action {
 	return Action{Key: d.Key, Revision: d.Revision, AppID: a.ID, Version: a.Version, Deployments: a.Deployments,
 		Kind: Wait, HeldBack: HoldRollingOut, Spec: &d.Spec, Hash: d.SpecHash(),
 		Reason: "deployment " + strings.Join(a.Deployments, ", ") + " is rolling out the spec; in sync when it ends"}
+}
+
+// tasksShort says how the app falls short of the spec's tasks: fewer
+// running than it wants, or, with health checks, fewer healthy ("" when
+// it does not). A group is in sync only with the tasks it wants.
+func tasksShort(d *Desired, a *App) string {
+	if a == nil || !d.Valid() || d.Spec.Instances == nil {
+		return ""
+	}
+	want, n := *d.Spec.Instances, a.Counts
+	switch {
+	case n.Running < want:
+		return fmt.Sprintf("%d of %d tasks running", n.Running, want)
+	case len(d.Spec.HealthChecks) > 0 && n.Healthy < want:
+		return fmt.Sprintf("%d of %d tasks healthy", n.Healthy, want)
+	}
+	return ""
+}
+
+// tasksMissing is the plan entry of a group whose app is defined as its
+// spec says, with no deployment in flight, but without the tasks the
+// spec wants: tasks that crash or fail their health checks after a
+// rollout ended, or lost with their agent. Nothing is left to write, and
+// Marathon replaces them on its own, but the group is not in sync, and
+// the entry is pending (held back until the tasks are back). Like
+// rollingOut, the plan's view only.
+func tasksMissing(d *Desired, a *App, short string) Action {
+	return Action{Key: d.Key, Revision: d.Revision, AppID: a.ID, Version: a.Version,
+		Kind: Wait, HeldBack: HoldTasksMissing, Spec: &d.Spec, Hash: d.SpecHash(),
+		Reason: short + ", no deployment in flight: not in sync until the rest are back"}
 }
 
 // Group returns the action for one group, given its desired form (nil when

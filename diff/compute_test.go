@@ -3,6 +3,7 @@ package diff
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -256,6 +257,31 @@ func TestPlanExitSemantics(t *testing.T) {
 	}
 	if act, ok := Group(&d, &rolling, Options{}); ok {
 		t.Errorf("the controller has something to do while its rollout runs: %+v", act)
+	}
+	// A rollout that ended with its tasks crashing, or tasks lost with
+	// their agent: the app is as the spec says, nothing is in flight, and
+	// the group is not in sync until Marathon has replaced them.
+	crashing := a
+	crashing.Counts.Running = *d.Spec.Instances - 1
+	p = Compute(Snapshot{Revision: 1, Groups: []Desired{d}}, []App{crashing}, Options{})
+	if !p.Pending() || p.InSync() || len(p.Actions) != 1 || p.Actions[0].Kind != Wait || p.Actions[0].HeldBack != HoldTasksMissing {
+		t.Errorf("an app short of the spec's tasks is not pending and held back: %+v", p.Actions)
+	} else if want := fmt.Sprintf("%d of %d tasks running", *d.Spec.Instances-1, *d.Spec.Instances); !strings.HasPrefix(p.Actions[0].Reason, want) {
+		t.Errorf("reason %q, want it to begin %q", p.Actions[0].Reason, want)
+	}
+	if act, ok := Group(&d, &crashing, Options{}); ok {
+		t.Errorf("the controller has something to do while Marathon replaces tasks: %+v", act)
+	}
+	i := slices.IndexFunc(snap.Groups, func(g Desired) bool { return len(g.Spec.HealthChecks) > 0 })
+	if i < 0 {
+		t.Fatal("no example group has health checks")
+	}
+	checked := snap.Groups[i]
+	unhealthy := appFor(checked)
+	unhealthy.Counts.Healthy = 0
+	p = Compute(Snapshot{Revision: 1, Groups: []Desired{checked}}, []App{unhealthy}, Options{})
+	if len(p.Actions) != 1 || p.Actions[0].HeldBack != HoldTasksMissing || !strings.Contains(p.Actions[0].Reason, "tasks healthy") {
+		t.Errorf("an app whose tasks run but fail their health checks is not held back as tasks missing: %+v", p.Actions)
 	}
 	orphan := Compute(Snapshot{Revision: 1}, []App{a}, Options{})
 	if !orphan.Pending() || orphan.InSync() {

@@ -29,11 +29,19 @@ func exampleDesired(t testing.TB) Snapshot {
 // appFor returns the managed app that running d would give: the state right
 // after a successful apply.
 func appFor(d Desired) App {
-	return App{
+	a := App{
 		ID: specs.AppID("", d.Key), Key: d.Key, Managed: true,
 		SpecHash: d.Hash, Revision: d.Revision, Version: "2026-11-01T10:00:00.000Z",
 		Spec: cloneSpec(d.Spec), SecretEnv: secretNames(d.Spec),
 	}
+	// Every task the spec wants runs, healthy when it has checks.
+	if n := d.Spec.Instances; n != nil {
+		a.Counts.Running = *n
+		if len(d.Spec.HealthChecks) > 0 {
+			a.Counts.Healthy = *n
+		}
+	}
+	return a
 }
 
 func cloneSpec(s specs.Spec) specs.Spec {

@@ -159,6 +159,10 @@ const (
 	// deployment is still rolling it out (Wait, with no changes): the
 	// tasks do not run the spec yet.
 	HoldRollingOut Hold = "rolling-out"
+	// HoldTasksMissing: the app is defined as the spec says and no
+	// deployment is in flight, but fewer of its tasks run, or pass their
+	// health checks, than the spec wants (Wait, with no changes).
+	HoldTasksMissing Hold = "tasks-missing"
 	// HoldPruneOff: a managed app has no spec and pruning is off (Orphan).
 	HoldPruneOff Hold = "pruning-off"
 	// HoldPruneRefused: the prune guard refused the plan's deletes (Orphan).
@@ -185,6 +189,7 @@ const (
 var holdText = map[Hold]string{
 	HoldDeployment:   "deployment in flight",
 	HoldRollingOut:   "rolling out",
+	HoldTasksMissing: "tasks missing",
 	HoldPruneOff:     "pruning is off",
 	HoldPruneRefused: "prune refused",
 	HoldUnmanaged:    "not theseus's app",

@@ -2,14 +2,17 @@ package main
 
 import (
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/etcd/etcdtest"
+	"theseus.dev/drivers/marathon/marathonsim"
 	"theseus.dev/specs"
 )
 
@@ -26,6 +29,7 @@ type planDoc struct {
 		Action   string `json:"action"`
 		Group    string `json:"group"`
 		HeldBack string `json:"heldBack"`
+		Reason   string `json:"reason"`
 	} `json:"actions"`
 }
 
@@ -471,6 +475,54 @@ func TestPlanStdinGroupDefinedTwice(t *testing.T) {
 		code, out, errb := runCLIStdin(t, env, stdin, "plan", "--ascii", "-f", src)
 		if code != exitError || !strings.Contains(out, "! web/dev invalid") || strings.Contains(out, "+ web/dev create") {
 			t.Errorf("plan -f %s: exit %d, want 1 with web/dev invalid, not planned\n%s%s", src, code, out, errb)
+		}
+	}
+}
+
+// TestPlanTasksMissing: a group whose app is as the spec says, with no
+// deployment in flight, but whose tasks crash is not in sync: plan exits
+// 2 with the group held back, tasks missing, as /desired's plan and as a
+// plan of the file, where it said "No changes" and exited 0, and a CI job
+// waiting for plan took a crash-looping rollout for done.
+func TestPlanTasksMissing(t *testing.T) {
+	e := etcdtest.Start(t)
+	// The sim's time moves only when the test moves it: the crashed
+	// tasks stay down while the plans are made.
+	clock := marathonsim.NewManualClock(time.Now())
+	sim, err := marathonsim.New(marathonsim.Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(func() { sim.Close(); srv.CloseClientConnections(); srv.Close() })
+	sim.Faults().CrashImage("crash:*", 10*time.Second)
+	env := map[string]string{"THESEUS_ETCD": e.Endpoint(), "THESEUS_MARATHON": srv.URL}
+	spec := strings.Replace(webWith("api"), "nginx:1.27", "crash:1", 1)
+	file := filepath.Join(t.TempDir(), "web.json")
+	writeFile(t, file, spec)
+	if code, out, errb := runCLI(t, env, "apply", "-f", file); code != exitOK {
+		t.Fatalf("apply: exit %d\n%s%s", code, out, errb)
+	}
+	saved := filepath.Join(t.TempDir(), "plan.json")
+	if code, _, errb := runCLI(t, env, "plan", "-out", saved); code != exitChanges {
+		t.Fatalf("plan -out: exit %d: %s", code, errb)
+	}
+	if code, out, errb := runCLI(t, env, "apply", "--plan", saved); code != exitOK {
+		t.Fatalf("apply --plan: exit %d\n%s%s", code, out, errb)
+	}
+	e.Etcdctl(t, "put", "/services/web/dev/config", `{"upstream":"api"}`)
+	crashed := func() bool { a, ok := sim.App("/web/dev"); return ok && a.Deployment == "" && a.TasksRunning < 2 }
+	for i := 0; !crashed(); i++ {
+		if i == 600 {
+			t.Fatal("after 10 minutes of the sim's time, web/dev is still deploying or all its tasks run")
+		}
+		clock.Advance(time.Second)
+	}
+	for _, args := range [][]string{nil, {"-f", file}} {
+		code, doc := planJSON(t, env, args...)
+		if code != exitChanges || len(doc.Actions) != 1 || doc.Actions[0].Action != "wait" || doc.Actions[0].HeldBack != "tasks-missing" ||
+			!strings.Contains(doc.Actions[0].Reason, "of 2 tasks running") {
+			t.Errorf("plan %v with the group's tasks crashing: exit %d, %+v; want a wait held back, tasks missing", args, code, doc)
 		}
 	}
 }
