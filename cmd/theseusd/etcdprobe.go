@@ -107,10 +107,10 @@ func probeEndpoint(ctx context.Context, ep string, tc *tls.Config, cfg etcd.Conf
 	if _, err := conn.Write([]byte(http2Preface)); err != nil {
 		return tlsProblem(ep, err, cfg)
 	}
-	buf := make([]byte, 9)
-	n, err := conn.Read(buf)
-	switch {
-	case n > 0 && !useTLS && (buf[0] == 0x15 || strings.HasPrefix(string(buf[:n]), "HTTP/1")):
+	buf := make([]byte, 128)
+	n, err := io.ReadAtLeast(conn, buf, 9)
+	switch got := string(buf[:n]); {
+	case n > 0 && !useTLS && (buf[0] == 0x15 || strings.Contains(got, "HTTP request to an HTTPS server")):
 		// A TLS alert record, or net/http's answer to plain HTTP on
 		// a TLS port.
 		return problem(true, "speaks TLS; name it https://%s and give --etcd-cacert", hostport)

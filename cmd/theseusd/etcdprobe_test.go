@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -297,5 +298,28 @@ func TestRunWaitsForAuthenticatedEtcdAtStart(t *testing.T) {
 	cancel()
 	if code := <-done; code != exitOK {
 		t.Errorf("run exited %d after its context ended, want 0", code)
+	}
+}
+
+// TestEtcdProbeNotEtcd: an endpoint that is no etcd is named as such, and
+// a TLS port given as plain HTTP is pointed to https://: a web server's HTTP/1 answer
+// was taken for TLS.
+func TestEtcdProbeNotEtcd(t *testing.T) {
+	web := httptest.NewServer(http.NotFoundHandler())
+	defer web.Close()
+	tlsWeb := httptest.NewTLSServer(http.NotFoundHandler())
+	defer tlsWeb.Close()
+	tlsAddr := strings.TrimPrefix(tlsWeb.URL, "https://")
+	tests := []struct {
+		endpoint, want string
+	}{
+		{web.URL, "does not answer as etcd does (no HTTP/2): is this etcd's client port?"},
+		{"http://" + tlsAddr, "closed the connection (EOF); if it speaks TLS, name it https://" + tlsAddr},
+	}
+	for _, tt := range tests {
+		code, _, stderr := runCLI(t, nil, "history", "web", "-l", "dev", "--etcd", tt.endpoint, "--etcd-dial-timeout", "500ms")
+		if code != exitError || !strings.Contains(stderr, tt.endpoint+": "+tt.want) {
+			t.Errorf("%s: exit %d, stderr:\n%s\nwant 1 and %q", tt.endpoint, code, stderr, tt.want)
+		}
 	}
 }
