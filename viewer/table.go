@@ -46,16 +46,17 @@ func Row(g *Group, wide bool, now time.Time) []string {
 		row = append(row, dash(hosts), dash(ports), failureCell(g.LastTaskFailure, now))
 	}
 	for i, c := range row {
-		row[i] = printable(c)
+		row[i] = Printable(c)
 	}
 	return row
 }
 
-// printable shows the control and format characters of s escaped, as Go
+// Printable shows the control and format characters of s escaped, as Go
 // quotes them (`\x1b`, `\t`, `\u202e`): cells hold what Marathon and
-// Mesos say, which must not drive the terminal, reorder its text nor
-// break the columns.
-func printable(s string) string {
+// Mesos say, and the commands print what others wrote (a pause's reason,
+// a task's failure), which must not drive the terminal, reorder its text
+// nor break the lines and columns.
+func Printable(s string) string {
 	if !strings.ContainsFunc(s, unprintable) {
 		return s
 	}

@@ -11,6 +11,7 @@ import (
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/marathon"
 	"theseus.dev/specs"
+	"theseus.dev/viewer"
 )
 
 func newDeleteCmd(c *cli) *cobra.Command {
@@ -63,7 +64,7 @@ func runDelete(ctx context.Context, c *cli, ef *etcdFlags, mf *marathonFlags, k 
 		// The controller and apply --plan hold back every write of a
 		// paused group: the app's delete too.
 		fmt.Fprintf(c.stdout, "note: %s is paused (by %s): its Marathon app is not deleted until theseusd resume %s\n",
-			k, printable(p.By), groupFlags(k))
+			k, viewer.Printable(p.By), groupFlags(k))
 	}
 	if owned {
 		fmt.Fprintf(c.stderr, "note: sync source %q wrote %s from %s; its next sync creates it again unless that file is removed\n", owner.Owner, k, owner.File)

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -17,6 +16,7 @@ import (
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/specs"
+	"theseus.dev/viewer"
 )
 
 func newHistoryCmd(c *cli) *cobra.Command {
@@ -183,7 +183,7 @@ func writeHistory(w io.Writer, doc *historyDoc) {
 		fmt.Fprintf(w, "history of %s (/desired revision %d)\n", doc.Group, doc.DesiredRevision)
 	}
 	if p := doc.Paused; p != nil {
-		fmt.Fprintf(w, "paused by %s%s%s\n", printable(p.By), sinceText(p), reasonSuffix(p.Reason))
+		fmt.Fprintf(w, "paused by %s%s%s\n", viewer.Printable(p.By), sinceText(p), reasonSuffix(p.Reason))
 	}
 	if len(doc.Entries) == 0 {
 		fmt.Fprintln(w, "no entries yet: the controller records each /desired revision it acts on")
@@ -226,7 +226,7 @@ func writeTable(w io.Writer, rows [][]string, details []string) {
 	widths := make([]int, len(rows[0]))
 	for _, r := range rows {
 		for i, cell := range r {
-			r[i] = printable(cell)
+			r[i] = viewer.Printable(cell)
 			widths[i] = max(widths[i], utf8.RuneCountInString(r[i]))
 		}
 	}
@@ -240,7 +240,7 @@ func writeTable(w io.Writer, rows [][]string, details []string) {
 		}
 		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
 		if details[n] != "" {
-			fmt.Fprintf(w, "%s%s\n", strings.Repeat(" ", widths[0]+2+4), printable(details[n]))
+			fmt.Fprintf(w, "%s%s\n", strings.Repeat(" ", widths[0]+2+4), viewer.Printable(details[n]))
 		}
 	}
 }
@@ -284,29 +284,5 @@ func reasonSuffix(reason string) string {
 	if reason == "" {
 		return ""
 	}
-	return ": " + printable(reason)
-}
-
-// printable shows the control and format characters of s escaped, as Go
-// quotes them (`\n`, `\x1b`, `\u202e`): a pause's reason and who gave it,
-// and the reason a task failed, come from others, and must neither break
-// the lines of the output nor drive the terminal.
-func printable(s string) string {
-	if !strings.ContainsFunc(s, unprintable) {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if unprintable(r) {
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-func unprintable(r rune) bool {
-	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029'
+	return ": " + viewer.Printable(reason)
 }

@@ -10,6 +10,7 @@ import (
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/specs"
+	"theseus.dev/viewer"
 )
 
 // maxPauseReason bounds the reason kept with a pause.
@@ -47,7 +48,7 @@ func runPause(ctx context.Context, c *cli, ec *etcd.Client, k specs.GroupKey, p 
 	fmt.Fprintf(c.stdout, "paused %s: the controller makes no Marathon writes for it until theseusd resume %s\n", k, groupFlags(k))
 	fmt.Fprintln(c.stdout, "a Marathon deployment already in flight for it is not stopped: pausing holds back theseus's next writes, not Marathon's work under way")
 	if prev != nil {
-		fmt.Fprintf(c.stdout, "it was already paused by %s%s%s; that record is replaced\n", printable(prev.By), sinceText(prev), reasonSuffix(prev.Reason))
+		fmt.Fprintf(c.stdout, "it was already paused by %s%s%s; that record is replaced\n", viewer.Printable(prev.By), sinceText(prev), reasonSuffix(prev.Reason))
 	}
 	if _, err := ec.Desired().Get(ctx, k); errors.Is(err, etcd.ErrDesiredNotFound) {
 		fmt.Fprintf(c.stdout, "note: %s has no spec in /desired (yet)\n", k)
@@ -73,7 +74,7 @@ and carries out what is pending, as for any other change.`,
 			return nil
 		}
 		fmt.Fprintf(c.stdout, "resumed %s (paused by %s%s%s): the controller carries out what is pending\n",
-			k, printable(prev.By), sinceText(prev), reasonSuffix(prev.Reason))
+			k, viewer.Printable(prev.By), sinceText(prev), reasonSuffix(prev.Reason))
 		return nil
 	})
 	return cmd

@@ -11,6 +11,7 @@ import (
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/reconciler"
+	"theseus.dev/viewer"
 )
 
 func newPruneCmd(c *cli) *cobra.Command {
@@ -88,7 +89,7 @@ release early.`,
 			}
 		}
 		if h.ReleasedBy != "" {
-			fmt.Fprintf(c.stdout, "released by %s (%s)\n", printable(h.ReleasedBy), printable(cmp.Or(st.Release.Reason, "no reason given")))
+			fmt.Fprintf(c.stdout, "released by %s (%s)\n", viewer.Printable(h.ReleasedBy), viewer.Printable(cmp.Or(st.Release.Reason, "no reason given")))
 		} else {
 			fmt.Fprintln(c.stdout, "not released: deletions beyond the guard are held back")
 		}

@@ -14,6 +14,7 @@ import (
 	"theseus.dev/diff"
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/specs"
+	"theseus.dev/viewer"
 )
 
 func newRollbackCmd(c *cli) *cobra.Command {
@@ -103,7 +104,7 @@ func runRollback(ctx context.Context, c *cli, ec *etcd.Client, k specs.GroupKey,
 	}
 	fmt.Fprintf(c.stdout, "the controller rolls it out like any other change; theseusd history %s follows it\n", groupFlags(k))
 	if p := pauseNote(ctx, ec, k); p != nil {
-		fmt.Fprintf(c.stdout, "note: %s is paused (by %s): nothing is written to Marathon until theseusd resume %s\n", k, printable(p.By), groupFlags(k))
+		fmt.Fprintf(c.stdout, "note: %s is paused (by %s): nothing is written to Marathon until theseusd resume %s\n", k, viewer.Printable(p.By), groupFlags(k))
 	}
 	return nil
 }
