@@ -1,7 +1,6 @@
 package diff
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -122,14 +121,7 @@ func tasksShort(d *Desired, a *App) string {
 	if a == nil || !d.Valid() || d.Spec.Instances == nil {
 		return ""
 	}
-	want, n := *d.Spec.Instances, a.Counts
-	switch {
-	case n.Running < want:
-		return fmt.Sprintf("%d of %d tasks running", n.Running, want)
-	case len(d.Spec.HealthChecks) > 0 && n.Healthy < want:
-		return fmt.Sprintf("%d of %d tasks healthy", n.Healthy, want)
-	}
-	return ""
+	return a.Counts.ShortOf(*d.Spec.Instances, len(d.Spec.HealthChecks) > 0)
 }
 
 // tasksMissing is the plan entry of a group whose app is defined as its

@@ -1,6 +1,9 @@
 package specs
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Phase summarises where a group stands.
 type Phase string
@@ -172,6 +175,18 @@ type TaskCounts struct {
 	Healthy   int `json:"healthy"`
 	Staged    int `json:"staged"`
 	Unhealthy int `json:"unhealthy"`
+}
+
+// ShortOf says how the counts fall short of want tasks: fewer running,
+// or, for tasks with health checks, fewer healthy; "" when they do not.
+func (c TaskCounts) ShortOf(want int, healthChecked bool) string {
+	switch {
+	case c.Running < want:
+		return fmt.Sprintf("%d of %d tasks running", c.Running, want)
+	case healthChecked && c.Healthy < want:
+		return fmt.Sprintf("%d of %d tasks healthy", c.Healthy, want)
+	}
+	return ""
 }
 
 // ContainerInfo is the JSON value of

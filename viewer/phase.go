@@ -95,14 +95,7 @@ func shortOf(g *specs.Group, app *marathon.App) string {
 	if app == nil || g.Spec.Instances == nil {
 		return ""
 	}
-	want, n := *g.Spec.Instances, app.Counts
-	switch {
-	case n.Running < want:
-		return fmt.Sprintf("%d of %d tasks running", n.Running, want)
-	case len(g.Spec.HealthChecks) > 0 && n.Healthy < want:
-		return fmt.Sprintf("%d of %d tasks healthy", n.Healthy, want)
-	}
-	return ""
+	return app.Counts.ShortOf(*g.Spec.Instances, len(g.Spec.HealthChecks) > 0)
 }
 
 func invalidMessage(errs specs.ErrorList) string {
