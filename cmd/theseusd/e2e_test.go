@@ -466,15 +466,33 @@ func TestRunWaitsForEtcdAtStart(t *testing.T) {
 	e := etcdtest.Start(t)
 	e.Stop()
 	sim, url := newSim(t, nil)
+	stop := runWhileEtcdDown(t, e, url)
+	e.Etcdctl(t, "put", "/desired/web/dev", minimal)
+	waitSim(t, sim, "web/dev runs", func() bool {
+		a, ok := sim.App("/web/dev")
+		return ok && a.TasksRunning == 2
+	})
+	if code := stop(); code != exitOK {
+		t.Errorf("run exited %d after its context ended, want 0", code)
+	}
+}
+
+// runWhileEtcdDown starts `theseusd run` against the stopped etcd e and
+// Marathon at url, with args besides the daemon's, checks that it answers
+// /healthz and says on /readyz that etcd does not answer, starts etcd
+// again and waits until the process leads. stop ends run and returns its
+// exit code.
+func runWhileEtcdDown(t *testing.T, e *etcdtest.Etcd, url string, args ...string) (stop func() int) {
+	t.Helper()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
+	t.Cleanup(cancel)
 	errb := &getOutput{}
 	done := make(chan int, 1)
 	go func() {
 		c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: errb,
 			getenv: func(string) string { return "" }}
-		done <- run(ctx, append(daemonArgs(e.Endpoint(), url), "--http", addr, "--etcd-dial-timeout", "200ms"), c)
+		done <- run(ctx, append(append(daemonArgs(e.Endpoint(), url), "--http", addr, "--etcd-dial-timeout", "200ms"), args...), c)
 	}()
 	probe := func(path string) (int, string) {
 		select {
@@ -500,13 +518,8 @@ func TestRunWaitsForEtcdAtStart(t *testing.T) {
 		code, body := probe("/readyz")
 		return code == http.StatusOK && strings.Contains(body, "leader")
 	})
-	e.Etcdctl(t, "put", "/desired/web/dev", minimal)
-	waitSim(t, sim, "web/dev runs", func() bool {
-		a, ok := sim.App("/web/dev")
-		return ok && a.TasksRunning == 2
-	})
-	cancel()
-	if code := <-done; code != exitOK {
-		t.Errorf("run exited %d after its context ended, want 0", code)
+	return func() int {
+		cancel()
+		return <-done
 	}
 }

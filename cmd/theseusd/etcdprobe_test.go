@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -259,44 +258,10 @@ func TestRunWaitsForAuthenticatedEtcdAtStart(t *testing.T) {
 	e := startAuthEtcd(t)
 	e.Stop()
 	_, url := newSim(t, nil)
-	addr := freeAddr(t)
 	pw := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(pw, []byte("sekrit\n"), 0o600)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	errb := &getOutput{}
-	done := make(chan int, 1)
-	go func() {
-		c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: errb, getenv: func(string) string { return "" }}
-		done <- run(ctx, append(daemonArgs(e.Endpoint(), url), "--http", addr, "--etcd-dial-timeout", "200ms",
-			"--etcd-user", "root", "--etcd-password-file", pw), c)
-	}()
-	probe := func(path string) (int, string) {
-		select {
-		case code := <-done:
-			t.Fatalf("run exited %d while etcd was down:\n%s", code, errb.String())
-		default:
-		}
-		resp, err := http.Get("http://" + addr + path)
-		if err != nil {
-			return 0, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	pollUntil(t, "/healthz ok and /readyz saying etcd does not answer", func() bool {
-		hc, _ := probe("/healthz")
-		rc, body := probe("/readyz")
-		return hc == http.StatusOK && rc == http.StatusServiceUnavailable && strings.Contains(body, "etcd: ")
-	})
-	e.Restart(t)
-	pollUntil(t, "/readyz ok once etcd is back", func() bool {
-		code, body := probe("/readyz")
-		return code == http.StatusOK && strings.Contains(body, "leader")
-	})
-	cancel()
-	if code := <-done; code != exitOK {
+	stop := runWhileEtcdDown(t, e, url, "--etcd-user", "root", "--etcd-password-file", pw)
+	if code := stop(); code != exitOK {
 		t.Errorf("run exited %d after its context ended, want 0", code)
 	}
 }
