@@ -205,7 +205,14 @@ func TestPlanAndApplyPlan(t *testing.T) {
 // apps with a saved plan, as an operator without a controller would.
 func deployExamples(t *testing.T, env map[string]string) {
 	t.Helper()
-	if code, out, errb := runCLI(t, env, "apply", "-f", "../../testdata/specs"); code != exitOK {
+	deployFiles(t, env, "../../testdata/specs")
+}
+
+// deployFiles writes the specs of path to /desired and creates their apps
+// with a saved plan.
+func deployFiles(t *testing.T, env map[string]string, path string) {
+	t.Helper()
+	if code, out, errb := runCLI(t, env, "apply", "-f", path); code != exitOK {
 		t.Fatalf("apply: exit %d\n%s%s", code, out, errb)
 	}
 	saved := filepath.Join(t.TempDir(), "plan.json")
@@ -500,16 +507,7 @@ func TestPlanTasksMissing(t *testing.T) {
 	spec := strings.Replace(webWith("api"), "nginx:1.27", "crash:1", 1)
 	file := filepath.Join(t.TempDir(), "web.json")
 	writeFile(t, file, spec)
-	if code, out, errb := runCLI(t, env, "apply", "-f", file); code != exitOK {
-		t.Fatalf("apply: exit %d\n%s%s", code, out, errb)
-	}
-	saved := filepath.Join(t.TempDir(), "plan.json")
-	if code, _, errb := runCLI(t, env, "plan", "-out", saved); code != exitChanges {
-		t.Fatalf("plan -out: exit %d: %s", code, errb)
-	}
-	if code, out, errb := runCLI(t, env, "apply", "--plan", saved); code != exitOK {
-		t.Fatalf("apply --plan: exit %d\n%s%s", code, out, errb)
-	}
+	deployFiles(t, env, file)
 	e.Etcdctl(t, "put", "/services/web/dev/config", `{"upstream":"api"}`)
 	crashed := func() bool { a, ok := sim.App("/web/dev"); return ok && a.Deployment == "" && a.TasksRunning < 2 }
 	for i := 0; !crashed(); i++ {
