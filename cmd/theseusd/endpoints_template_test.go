@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"theseus.dev/drivers/etcd"
 	"theseus.dev/drivers/etcd/etcdtest"
@@ -213,17 +212,11 @@ func TestEndpointsTemplateOnChangeHangs(t *testing.T) {
 	}
 	// Killed, it is gone or a zombie soon after.
 	stat := filepath.Join("/proc", strings.TrimSpace(string(pid)), "stat")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	pollUntil(t, "the end of the command's child "+strings.TrimSpace(string(pid)), func() bool {
 		data, err := os.ReadFile(stat)
-		if f := strings.Fields(string(data)); err != nil || len(f) > 2 && f[2] == "Z" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the command's child %s still runs: %s", strings.TrimSpace(string(pid)), data)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		f := strings.Fields(string(data))
+		return err != nil || len(f) > 2 && f[2] == "Z"
+	})
 }
 
 // TestEndpointsTemplateWriteRetried: with --watch, a file that cannot be
