@@ -166,23 +166,18 @@ func (f *etcdFlags) ready(ctx context.Context, c *etcd.Client, cfg etcd.Config, 
 		return nil
 	}
 	eps := strings.Join(cfg.Endpoints, ",")
-	if authProblem(err) {
+	if etcd.AuthRefused(err) {
 		return &notReady{config: true, err: fmt.Errorf("etcd at %s refused theseus's read: %w; give --etcd-user and --etcd-password-file of a user that may read and write the prefix, or a client certificate (endpoints from %s)", eps, err, src)}
 	}
 	out := &notReady{err: fmt.Errorf("etcd at %s does not answer within %s: %w (endpoints from %s)", eps, f.dialTimeout, err, src)}
 	if ctx.Err() != nil {
 		return out
 	}
-	problems := probeEtcd(ctx, cfg, min(f.dialTimeout, probeTimeout))
-	if len(problems) == 0 {
+	reasons, config := etcdProblems(ctx, cfg, min(f.dialTimeout, probeTimeout))
+	if len(reasons) == 0 {
 		return out
 	}
-	reasons := make([]string, len(problems))
-	out.config = len(problems) == len(cfg.Endpoints)
-	for i, p := range problems {
-		reasons[i] = p.String()
-		out.config = out.config && p.config
-	}
+	out.config = config
 	out.err = fmt.Errorf("%w; %s", out.err, strings.Join(reasons, "; "))
 	return out
 }
