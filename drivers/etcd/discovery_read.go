@@ -129,3 +129,28 @@ func addKey(g *GroupEntry, seg []string, kv *mvccpb.KeyValue) {
 		g.Others[string(kv.Key)] = true
 	}
 }
+
+// PendingGroups returns the groups of service (as service/labels) whose
+// revision is marked pending: an update written in several
+// transactions that its writer has not finished. A client waiting for
+// such a group can say which one it waits for.
+func (d *Discovery) PendingGroups(ctx context.Context, service string) ([]string, error) {
+	dir := d.serviceDir(service)
+	rctx, cancel := d.c.reqCtx(ctx)
+	defer cancel()
+	resp, err := d.c.cli.Get(rctx, dir, clientv3.WithPrefix())
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	var out []string
+	for _, kv := range resp.Kvs {
+		labels, ok := strings.CutSuffix(strings.TrimPrefix(string(kv.Key), dir), "/"+RevisionKeyName)
+		if !ok || strings.Contains(labels, "/") {
+			continue
+		}
+		if r, err := model.DecodeGroupRevision(kv.Value); err == nil && r.Pending {
+			out = append(out, service+"/"+labels)
+		}
+	}
+	return out, nil
+}
