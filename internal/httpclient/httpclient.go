@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
 // TLSConfig returns the TLS settings for a PEM file of the authorities
@@ -70,12 +71,19 @@ func (t *TrackReader) Read(p []byte) (int, error) {
 }
 
 // ErrorText is the start of an error answer's body as one line: the
-// markup of an HTML page (a proxy's, a servlet container's) dropped, at
-// most 200 characters.
+// markup of an HTML page (a proxy's, a servlet container's) and control
+// characters dropped, at most 200 characters (not bytes: a character is
+// never cut in two).
 func ErrorText(body []byte) string {
-	msg := strings.Join(strings.Fields(stripTags(string(body))), " ")
-	if len(msg) > 200 {
-		msg = msg[:200] + "…"
+	text := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, stripTags(string(body)))
+	msg := strings.Join(strings.Fields(text), " ")
+	if runes := []rune(msg); len(runes) > 200 {
+		msg = string(runes[:200]) + "…"
 	}
 	return msg
 }

@@ -13,6 +13,8 @@ func TestErrorText(t *testing.T) {
 		"No leader elected\n": "No leader elected",
 		"<html><head><title>Error 502</title></head><body><h2>HTTP ERROR 502</h2>\n<p>Bad Gateway</p></body></html>": "Error 502 HTTP ERROR 502 Bad Gateway",
 		strings.Repeat("x", 300): strings.Repeat("x", 200) + "…",
+		strings.Repeat("é", 300): strings.Repeat("é", 200) + "…",
+		"denied\x1b[2J\x07":      "denied [2J",
 		"":                       "",
 	} {
 		if got := ErrorText([]byte(body)); got != want {

@@ -3,13 +3,11 @@ package gitsrc
 import (
 	"errors"
 	"strings"
-	"unicode"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
-)
 
-// maxReason bounds what a refused fetch quotes of the server's answer.
-const maxReason = 200
+	"theseus.dev/internal/httpclient"
+)
 
 // refusedFetch is a fetch the server refused (HTTP 401, 403 or 404),
 // told in one line; errors.Is still sees the transport's error.
@@ -53,32 +51,12 @@ func (r *Repo) refused(err error) error {
 }
 
 // serverReason is the text of the answer that err quotes after cause,
-// on one line, without markup or control characters, cut at maxReason
-// characters.
+// as httpclient.ErrorText gives an error page: one line, without markup
+// or control characters, at most 200 characters.
 func serverReason(err, cause error) string {
 	_, body, ok := strings.Cut(err.Error(), cause.Error()+": ")
 	if !ok {
 		return ""
 	}
-	var b strings.Builder
-	inTag := false
-	for _, c := range body {
-		switch {
-		case c == '<':
-			inTag = true
-		case c == '>' && inTag:
-			inTag = false
-			b.WriteByte(' ')
-		case inTag:
-		case unicode.IsControl(c) || unicode.IsSpace(c):
-			b.WriteByte(' ')
-		default:
-			b.WriteRune(c)
-		}
-	}
-	reason := strings.Join(strings.Fields(b.String()), " ")
-	if runes := []rune(reason); len(runes) > maxReason {
-		reason = string(runes[:maxReason]) + "..."
-	}
-	return reason
+	return httpclient.ErrorText([]byte(body))
 }
