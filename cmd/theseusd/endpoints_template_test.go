@@ -187,23 +187,15 @@ func TestEndpointsTemplateOnChangeHangs(t *testing.T) {
 	out, pids := filepath.Join(dir, "haproxy.cfg"), filepath.Join(t.TempDir(), "pids")
 	// The first run hangs in a child of the shell; the others return.
 	onChange := fmt.Sprintf(`test -f %[1]s && exit 0; sleep 60 & echo $! > %[1]s; wait`, pids)
-	b := &signalBuffers{wrote: make(chan struct{}, 1)}
-	c := &cli{stdin: strings.NewReader(""), stdout: signalWriter{&b.out, b.wrote}, stderr: signalWriter{&b.err, b.wrote},
-		getenv: func(k string) string { return map[string]string{"THESEUS_ETCD": e.Endpoint()}[k] }}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"endpoints", "web", "-l", "dev", "--template", exampleTemplate, "--out", out,
-			"--watch", "--wait", "0s", "--on-change", onChange, "--on-change-timeout", "200ms"}, c)
-	}()
+	b, stop := startEndpoints(t, e, "web", "-l", "dev", "--template", exampleTemplate, "--out", out,
+		"--watch", "--wait", "0s", "--on-change", onChange, "--on-change-timeout", "200ms")
 	b.waitFor(t, "the hung command killed", func(_, stderr string) bool {
 		return strings.Contains(stderr, "did not finish within --on-change-timeout 200ms")
 	})
 	publishGroup(t, d, "web", "dev", 4, false)
 	// publishGroup makes the last container not ready.
 	b.waitFor(t, "the change rendered", func(_, _ string) bool { return len(serverLines(t, out)) == 3 })
-	cancel()
-	if code := <-done; code != exitOK {
+	if code := stop(); code != exitOK {
 		t.Errorf("exit %d: %s", code, b.err.String())
 	}
 	pid, err := os.ReadFile(pids)
@@ -233,15 +225,8 @@ func TestEndpointsTemplateWriteRetried(t *testing.T) {
 	publishGroup(t, cl.Discovery(), "web", "dev", 3, false)
 	dir := filepath.Join(t.TempDir(), "haproxy")
 	out := filepath.Join(dir, "haproxy.cfg")
-	b := &signalBuffers{wrote: make(chan struct{}, 1)}
-	c := &cli{stdin: strings.NewReader(""), stdout: signalWriter{&b.out, b.wrote}, stderr: signalWriter{&b.err, b.wrote},
-		getenv: func(k string) string { return map[string]string{"THESEUS_ETCD": e.Endpoint()}[k] }}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"endpoints", "web", "-l", "dev", "--template", exampleTemplate, "--out", out,
-			"--watch", "--on-change", "echo reloaded"}, c)
-	}()
+	b, stop := startEndpoints(t, e, "web", "-l", "dev", "--template", exampleTemplate, "--out", out,
+		"--watch", "--on-change", "echo reloaded")
 	b.waitFor(t, "the failed write reported", func(_, stderr string) bool {
 		return strings.Contains(stderr, "no such file or directory (tried again in")
 	})
@@ -249,8 +234,7 @@ func TestEndpointsTemplateWriteRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.waitFor(t, "the file written and the command run", func(stdout, _ string) bool { return stdout == "reloaded\n" })
-	cancel()
-	if code := <-done; code != exitOK {
+	if code := stop(); code != exitOK {
 		t.Errorf("exit %d: %s", code, b.err.String())
 	}
 	if n := len(serverLines(t, out)); n != 2 {

@@ -184,6 +184,24 @@ func (w signalWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// startEndpoints runs `theseusd endpoints args...` against etcd e in the
+// background, its output written to b; stop ends it and returns its exit
+// code.
+func startEndpoints(t *testing.T, e *etcdtest.Etcd, args ...string) (b *signalBuffers, stop func() int) {
+	t.Helper()
+	b = &signalBuffers{wrote: make(chan struct{}, 1)}
+	cl := &cli{stdin: strings.NewReader(""), stdout: signalWriter{&b.out, b.wrote}, stderr: signalWriter{&b.err, b.wrote},
+		getenv: func(k string) string { return map[string]string{"THESEUS_ETCD": e.Endpoint()}[k] }}
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, append([]string{"endpoints"}, args...), cl) }()
+	return b, func() int {
+		cancel()
+		return <-done
+	}
+}
+
 // waitFor waits until cond holds of what was written, checking again at
 // each write.
 func (s *signalBuffers) waitFor(t *testing.T, what string, cond func(stdout, stderr string) bool) {
@@ -223,14 +241,7 @@ func TestEndpointsWatchNoGroup(t *testing.T) {
 			}
 			d := c.Discovery()
 			publishGroup(t, d, "web", "prod", 1, false) // not selected
-			b := &signalBuffers{wrote: make(chan struct{}, 1)}
-			cl := &cli{stdin: strings.NewReader(""), stdout: signalWriter{&b.out, b.wrote}, stderr: signalWriter{&b.err, b.wrote},
-				getenv: func(k string) string { return map[string]string{"THESEUS_ETCD": e.Endpoint()}[k] }}
-			ctx, cancel := context.WithCancel(t.Context())
-			done := make(chan int, 1)
-			go func() {
-				done <- run(ctx, append([]string{"endpoints", "web", "-l", "dev", "--watch"}, tc.args...), cl)
-			}()
+			b, stop := startEndpoints(t, e, append([]string{"web", "-l", "dev", "--watch"}, tc.args...)...)
 			state := func(what string, renders, warnings int) {
 				t.Helper()
 				b.waitFor(t, what, func(stdout, stderr string) bool { return tc.renders(stdout, stderr) >= renders })
@@ -252,8 +263,7 @@ func TestEndpointsWatchNoGroup(t *testing.T) {
 			publishGroup(t, d, "web", "prod", 2, false) // not selected: no render, no warning
 			publishGroup(t, d, "web", "dev", 3, false)
 			state("the group back", 4, 2)
-			cancel()
-			if code := <-done; code != exitOK {
+			if code := stop(); code != exitOK {
 				t.Fatalf("exit %d: %s", code, b.err.String())
 			}
 		})
@@ -289,14 +299,7 @@ func TestEndpointsWatchEtcdDown(t *testing.T) {
 	}
 	d := c.Discovery()
 	publishGroup(t, d, "web", "dev", 1, false)
-	b := &signalBuffers{wrote: make(chan struct{}, 1)}
-	cl := &cli{stdin: strings.NewReader(""), stdout: signalWriter{&b.out, b.wrote}, stderr: signalWriter{&b.err, b.wrote},
-		getenv: func(k string) string { return map[string]string{"THESEUS_ETCD": e.Endpoint()}[k] }}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"endpoints", "web", "-l", "dev", "--watch", "-o", "json", "--etcd-request-timeout", "200ms"}, cl)
-	}()
+	b, stop := startEndpoints(t, e, "web", "-l", "dev", "--watch", "-o", "json", "--etcd-request-timeout", "200ms")
 	const down, back = "warning: etcd does not answer", "etcd answers again"
 	b.waitFor(t, "the first state", func(stdout, _ string) bool { return strings.Count(stdout, "\n") == 1 })
 	e.Stop()
@@ -308,8 +311,7 @@ func TestEndpointsWatchEtcdDown(t *testing.T) {
 	b.waitFor(t, "the end of the outage reported", func(_, stderr string) bool { return strings.Contains(stderr, back) })
 	publishGroup(t, d, "web", "dev", 2, false)
 	b.waitFor(t, "the next state", func(stdout, _ string) bool { return strings.Count(stdout, "\n") == 2 })
-	cancel()
-	if code := <-done; code != exitOK {
+	if code := stop(); code != exitOK {
 		t.Errorf("exit %d: %s", code, b.err.String())
 	}
 	if n := strings.Count(b.err.String(), down); n != 1 {
