@@ -271,6 +271,17 @@ func TestListPageCountsEveryPhase(t *testing.T) {
 	}
 }
 
+// shortMarathonTimeout gives f a Marathon client with a short timeout:
+// each read of a Marathon that answers 503 retries until it is up.
+func shortMarathonTimeout(t *testing.T, f *viewertest.Fixture) {
+	t.Helper()
+	mc, err := marathon.New(marathon.Config{URLs: []string{f.MarathonURL}, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Marathon = mc
+}
+
 // TestGroupOnlyMarathonKnowsWhileMarathonIsDown: a group that only
 // Marathon shows (an orphaned app) is not said to be absent (404) while
 // Marathon cannot be read: the answer is 502, saying why; an empty list
@@ -278,13 +289,7 @@ func TestListPageCountsEveryPhase(t *testing.T) {
 func TestGroupOnlyMarathonKnowsWhileMarathonIsDown(t *testing.T) {
 	f := viewertest.Start(t)
 	f.Populate(t)
-	// A short timeout: each read of a Marathon that answers 503 retries
-	// until it is up.
-	mc, err := marathon.New(marathon.Config{URLs: []string{f.MarathonURL}, Timeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Marathon = mc
+	shortMarathonTimeout(t, f)
 	h := newViewer(t, f, viewer.Config{}).Handler()
 	if res := get(t, h, "GET", "/api/v1/groups/legacy/dev", nil); res.StatusCode != http.StatusOK {
 		t.Fatalf("legacy/dev with Marathon up: %s", res.Status)
@@ -365,11 +370,7 @@ func TestKeysThatNameNoGroup(t *testing.T) {
 func TestGroupWarnsWhenMarathonIsDown(t *testing.T) {
 	f := viewertest.Start(t)
 	f.Populate(t)
-	mc, err := marathon.New(marathon.Config{URLs: []string{f.MarathonURL}, Timeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Marathon = mc
+	shortMarathonTimeout(t, f)
 	h := newViewer(t, f, viewer.Config{}).Handler()
 	if b := body(t, get(t, h, "GET", "/api/v1/groups/haproxy/dev", nil)); strings.Contains(b, `"warnings"`) {
 		t.Fatalf("haproxy/dev with Marathon up has warnings:\n%s", b)
