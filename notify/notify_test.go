@@ -300,13 +300,7 @@ func TestRedirectIsRefused(t *testing.T) {
 				http.Redirect(w, r, "/moved", code)
 			}))
 			defer srv.Close()
-			reg := prometheus.NewRegistry()
-			done := make(chan string, 1)
-			var logs syncBuffer
-			n := start(t, Config{URLs: []string{srv.URL + "/hook"}, Registerer: reg, delivered: func(r string) { done <- r },
-				Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-			n.Notify(Change{Group: group(t, "web", "dev"), From: specs.PhaseProgressing, To: specs.PhaseFailed, Time: t0})
-			<-done
+			reg, logs := notifyOnce(t, srv.URL+"/hook")
 			mu.Lock()
 			defer mu.Unlock()
 			if len(moved) > 0 {
@@ -321,6 +315,20 @@ func TestRedirectIsRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// notifyOnce sends one change to the receiver at url and waits until it
+// is delivered or given up; it returns the notifier's metrics and log.
+func notifyOnce(t *testing.T, url string) (*prometheus.Registry, *syncBuffer) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	done := make(chan string, 1)
+	logs := &syncBuffer{}
+	n := start(t, Config{URLs: []string{url}, Registerer: reg, delivered: func(r string) { done <- r },
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	n.Notify(Change{Group: group(t, "web", "dev"), From: specs.PhaseProgressing, To: specs.PhaseFailed, Time: t0})
+	<-done
+	return reg, logs
 }
 
 // TestLostNotificationLogNamesIt: the log line of a notification given
@@ -638,13 +646,7 @@ func TestBadCertificateIsRefused(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer srv.Close()
-	reg := prometheus.NewRegistry()
-	done := make(chan string, 1)
-	var logs syncBuffer
-	n := start(t, Config{URLs: []string{srv.URL + "/hook"}, Registerer: reg, delivered: func(r string) { done <- r },
-		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	n.Notify(Change{Group: group(t, "web", "dev"), From: specs.PhaseProgressing, To: specs.PhaseFailed, Time: t0})
-	<-done
+	reg, logs := notifyOnce(t, srv.URL+"/hook")
 	if retries, failed := sumMetric(t, reg, "theseus_notifications_retries_total"),
 		sumMetric(t, reg, "theseus_notifications_failed_total"); retries != 0 || failed != 1 {
 		t.Errorf("retries %g, failed %g; want 0 retries, 1 failed", retries, failed)
